@@ -1,0 +1,37 @@
+// An ObjectStore over a local directory: object "a/b" is the file ROOT/a/b.
+// Writers stage into ROOT/.staging and publish with fsync + rename, so a
+// reader sees the old object or the whole new one, and a crash leaves no
+// partial object at a key. Thread-safe.
+#ifndef TRENODE_ADAPTERS_ONPREM_POSIX_OBJECT_STORE_H_
+#define TRENODE_ADAPTERS_ONPREM_POSIX_OBJECT_STORE_H_
+
+#include <filesystem>
+#include <memory>
+
+#include "adapters/object_store.h"
+
+namespace trenode::adapters {
+
+class PosixObjectStore : public ObjectStore {
+ public:
+  // Creates `root` if needed and clears staging files left by a crash.
+  // Unavailable if the directory cannot be created or written.
+  static absl::StatusOr<std::unique_ptr<PosixObjectStore>> Open(std::filesystem::path root);
+
+  absl::StatusOr<std::unique_ptr<ObjectReader>> OpenRead(absl::string_view key) override;
+  absl::StatusOr<std::unique_ptr<ObjectWriter>> OpenWrite(absl::string_view key) override;
+  absl::StatusOr<ObjectInfo> Stat(absl::string_view key) override;
+  absl::StatusOr<std::vector<ObjectInfo>> List(absl::string_view prefix) override;
+  absl::Status Delete(absl::string_view key) override;
+
+  // The file holding the object at `key` (which may not exist).
+  std::filesystem::path PathOf(absl::string_view key) const { return root_ / std::string(key); }
+
+ private:
+  explicit PosixObjectStore(std::filesystem::path root) : root_(std::move(root)) {}
+  std::filesystem::path root_;
+};
+
+}  // namespace trenode::adapters
+
+#endif  // TRENODE_ADAPTERS_ONPREM_POSIX_OBJECT_STORE_H_

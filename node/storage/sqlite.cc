@@ -1,0 +1,198 @@
+#include "node/storage/sqlite.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace trenode::storage {
+namespace {
+
+absl::Status FromSqlite(sqlite3* db, int rc, absl::string_view what) {
+  std::string message = absl::StrCat(what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(message);
+    case SQLITE_CONSTRAINT:
+      return absl::FailedPreconditionError(message);
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+      return absl::UnavailableError(message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, Mode mode) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  switch (mode) {
+    case Mode::kReadWriteCreate:
+      flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+      break;
+    case Mode::kReadWrite:
+      flags |= SQLITE_OPEN_READWRITE;
+      break;
+    case Mode::kReadOnly:
+      flags |= SQLITE_OPEN_READONLY;
+      break;
+  }
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status status = absl::UnavailableError(
+        absl::StrCat("cannot open SQLite database ", path, ": ",
+                     raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    sqlite3_close(raw);
+    return status;
+  }
+  std::unique_ptr<SqliteDb> db(new SqliteDb(raw));
+  sqlite3_busy_timeout(raw, 5000);
+  sqlite3_extended_result_codes(raw, 1);
+  if (mode != Mode::kReadOnly) {
+    if (absl::Status s = db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                  " PRAGMA foreign_keys=ON;");
+        !s.ok()) {
+      return absl::UnavailableError(absl::StrCat("cannot open SQLite database ", path, ": ",
+                                                 s.message()));
+    }
+  }
+  return db;
+}
+
+SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
+
+absl::Status SqliteDb::Exec(absl::string_view sql) {
+  std::string owned(sql);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &error);
+  if (rc == SQLITE_OK) return absl::OkStatus();
+  absl::Status status = FromSqlite(db_, rc, "SQL failed");
+  sqlite3_free(error);
+  return status;
+}
+
+absl::StatusOr<SqliteStatement> SqliteDb::Prepare(absl::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot prepare SQL: ", sqlite3_errmsg(db_), " in: ", sql));
+  }
+  return SqliteStatement(db_, stmt);
+}
+
+int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+int SqliteDb::Changes() const { return sqlite3_changes(db_); }
+
+SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)),
+      bind_error_(std::move(other.bind_error_)) {}
+
+SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
+  if (this != &other) {
+    sqlite3_finalize(stmt_);
+    db_ = other.db_;
+    stmt_ = std::exchange(other.stmt_, nullptr);
+    bind_error_ = std::move(other.bind_error_);
+  }
+  return *this;
+}
+
+SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+
+namespace {
+void Remember(std::optional<absl::Status>& slot, sqlite3* db, int rc, int index) {
+  if (rc != SQLITE_OK && !slot) {
+    slot = FromSqlite(db, rc, absl::StrCat("cannot bind parameter ", index));
+  }
+}
+}  // namespace
+
+SqliteStatement& SqliteStatement::Bind(int index, int64_t value) {
+  Remember(bind_error_, db_, sqlite3_bind_int64(stmt_, index, value), index);
+  return *this;
+}
+SqliteStatement& SqliteStatement::Bind(int index, double value) {
+  Remember(bind_error_, db_, sqlite3_bind_double(stmt_, index, value), index);
+  return *this;
+}
+SqliteStatement& SqliteStatement::Bind(int index, absl::string_view text) {
+  Remember(bind_error_, db_,
+           sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                               SQLITE_UTF8),
+           index);
+  return *this;
+}
+SqliteStatement& SqliteStatement::BindBlob(int index, absl::string_view bytes) {
+  Remember(bind_error_, db_,
+           sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT), index);
+  return *this;
+}
+SqliteStatement& SqliteStatement::BindNull(int index) {
+  Remember(bind_error_, db_, sqlite3_bind_null(stmt_, index), index);
+  return *this;
+}
+
+absl::StatusOr<bool> SqliteStatement::Step() {
+  if (bind_error_) return *bind_error_;
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return FromSqlite(db_, rc, "SQL step failed");
+}
+
+absl::Status SqliteStatement::Run() {
+  while (true) {
+    absl::StatusOr<bool> row = Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+  }
+}
+
+void SqliteStatement::Reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  bind_error_.reset();
+}
+
+bool SqliteStatement::IsNull(int column) const {
+  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+int64_t SqliteStatement::Int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+double SqliteStatement::Double(int column) const { return sqlite3_column_double(stmt_, column); }
+std::string SqliteStatement::Text(int column) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, column);
+  int size = sqlite3_column_bytes(stmt_, column);
+  return text ? std::string(reinterpret_cast<const char*>(text), size) : std::string();
+}
+std::string SqliteStatement::Blob(int column) const {
+  const void* blob = sqlite3_column_blob(stmt_, column);
+  int size = sqlite3_column_bytes(stmt_, column);
+  return blob ? std::string(static_cast<const char*>(blob), size) : std::string();
+}
+
+SqliteTransaction::SqliteTransaction(SqliteDb& db) : db_(db) {
+  begin_status_ = db_.Exec("BEGIN IMMEDIATE");
+  open_ = begin_status_.ok();
+}
+
+SqliteTransaction::~SqliteTransaction() {
+  if (open_) db_.Exec("ROLLBACK").IgnoreError();
+}
+
+absl::Status SqliteTransaction::Commit() {
+  if (!open_) return absl::FailedPreconditionError("transaction is not open");
+  absl::Status status = db_.Exec("COMMIT");
+  if (status.ok()) open_ = false;
+  return status;
+}
+
+}  // namespace trenode::storage

@@ -1,0 +1,110 @@
+// Small RAII wrappers over the SQLite C API: a connection, a prepared
+// statement and a transaction. The sqlite3 types stay inside sqlite.cc.
+//
+// Thread-safety: a SqliteDb and its statements belong to one thread at a time;
+// callers that share a connection serialize access themselves. SQLite is
+// opened in multi-thread mode, so distinct connections may be used in parallel.
+#ifndef TRENODE_NODE_STORAGE_SQLITE_H_
+#define TRENODE_NODE_STORAGE_SQLITE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace trenode::storage {
+
+class SqliteStatement;
+
+class SqliteDb {
+ public:
+  enum class Mode { kReadWriteCreate, kReadWrite, kReadOnly };
+
+  // Opens (or creates, in kReadWriteCreate) the database file at `path`, with
+  // WAL journaling and foreign keys on for writable connections. Fails with
+  // Unavailable if the file cannot be opened.
+  static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
+                                                        Mode mode = Mode::kReadWriteCreate);
+  ~SqliteDb();
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  // Runs one or more statements that return no rows.
+  absl::Status Exec(absl::string_view sql);
+
+  // Prepares one statement. InvalidArgument names the SQL error.
+  absl::StatusOr<SqliteStatement> Prepare(absl::string_view sql);
+
+  int64_t LastInsertRowId() const;
+  // Rows changed by the last INSERT, UPDATE or DELETE.
+  int Changes() const;
+
+ private:
+  explicit SqliteDb(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+// A prepared statement. Bind indexes start at 1, column indexes at 0.
+class SqliteStatement {
+ public:
+  SqliteStatement(SqliteStatement&& other) noexcept;
+  SqliteStatement& operator=(SqliteStatement&& other) noexcept;
+  ~SqliteStatement();
+
+  SqliteStatement& Bind(int index, int64_t value);
+  SqliteStatement& Bind(int index, double value);
+  SqliteStatement& Bind(int index, absl::string_view text);
+  SqliteStatement& BindBlob(int index, absl::string_view bytes);
+  SqliteStatement& BindNull(int index);
+
+  // Advances: true when a row is ready, false when done. A constraint
+  // violation is FailedPrecondition; a busy database is Unavailable.
+  absl::StatusOr<bool> Step();
+  // Steps to completion, ignoring rows.
+  absl::Status Run();
+  // Makes the statement ready to run again with new bindings.
+  void Reset();
+
+  bool IsNull(int column) const;
+  int64_t Int64(int column) const;
+  double Double(int column) const;
+  std::string Text(int column) const;
+  std::string Blob(int column) const;
+
+ private:
+  friend class SqliteDb;
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  // The first bind failure, reported by the next Step().
+  std::optional<absl::Status> bind_error_;
+};
+
+// BEGIN IMMEDIATE on construction; rolls back on destruction unless Commit()
+// succeeded. Begin() failure is reported by status().
+class SqliteTransaction {
+ public:
+  explicit SqliteTransaction(SqliteDb& db);
+  ~SqliteTransaction();
+  SqliteTransaction(const SqliteTransaction&) = delete;
+  SqliteTransaction& operator=(const SqliteTransaction&) = delete;
+
+  const absl::Status& status() const { return begin_status_; }
+  absl::Status Commit();
+
+ private:
+  SqliteDb& db_;
+  absl::Status begin_status_;
+  bool open_ = false;
+};
+
+}  // namespace trenode::storage
+
+#endif  // TRENODE_NODE_STORAGE_SQLITE_H_

@@ -1,0 +1,69 @@
+#include "node/storage/sqlite.h"
+
+#include "gtest/gtest.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace trenode::storage {
+namespace {
+
+TEST(SqliteTest, RoundTripsEveryColumnType) {
+  testing::TempDir dir;
+  auto db = SqliteDb::Open(dir.File("t.db"));
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t(i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)").ok());
+  auto insert = (*db)->Prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?)");
+  ASSERT_TRUE(insert.ok());
+  insert->Bind(1, int64_t{-42}).Bind(2, 2.5).Bind(3, "héllo").BindBlob(4, std::string("a\0b", 3))
+      .BindNull(5);
+  ASSERT_TRUE(insert->Run().ok());
+
+  auto select = (*db)->Prepare("SELECT i, r, s, b, n FROM t");
+  ASSERT_TRUE(select.ok());
+  auto row = select->Step();
+  ASSERT_TRUE(row.ok() && *row);
+  EXPECT_EQ(select->Int64(0), -42);
+  EXPECT_EQ(select->Double(1), 2.5);
+  EXPECT_EQ(select->Text(2), "héllo");
+  EXPECT_EQ(select->Blob(3), std::string("a\0b", 3));
+  EXPECT_TRUE(select->IsNull(4));
+  EXPECT_FALSE(*select->Step());
+}
+
+TEST(SqliteTest, TransactionRollsBackUnlessCommitted) {
+  testing::TempDir dir;
+  auto db = *SqliteDb::Open(dir.File("t.db"));
+  ASSERT_TRUE(db->Exec("CREATE TABLE t(x INTEGER)").ok());
+  {
+    SqliteTransaction txn(*db);
+    ASSERT_TRUE(txn.status().ok());
+    ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (1)").ok());
+  }
+  {
+    SqliteTransaction txn(*db);
+    ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (2)").ok());
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  auto select = *db->Prepare("SELECT group_concat(x) FROM t");
+  ASSERT_TRUE(*select.Step());
+  EXPECT_EQ(select.Text(0), "2");
+}
+
+TEST(SqliteTest, ConstraintViolationIsFailedPrecondition) {
+  testing::TempDir dir;
+  auto db = *SqliteDb::Open(dir.File("t.db"));
+  ASSERT_TRUE(db->Exec("CREATE TABLE t(x INTEGER PRIMARY KEY)").ok());
+  ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (1)").ok());
+  auto again = *db->Prepare("INSERT INTO t VALUES (1)");
+  EXPECT_EQ(again.Run().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteTest, BadSqlIsInvalidArgumentAndMissingFileUnavailable) {
+  testing::TempDir dir;
+  auto db = *SqliteDb::Open(dir.File("t.db"));
+  EXPECT_EQ(db->Prepare("SELEC 1").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(SqliteDb::Open(dir.File("absent.db"), SqliteDb::Mode::kReadOnly).status().code(),
+            absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace trenode::storage
