@@ -1,0 +1,70 @@
+// CatalogueStore: durable storage of dataset versions and their search index.
+// The domain (Catalogue) decides what is valid and who sees what; the store
+// only keeps versions consistent. Implementations are thread-safe.
+#ifndef TRENODE_NODE_CATALOGUE_CATALOGUE_STORE_H_
+#define TRENODE_NODE_CATALOGUE_CATALOGUE_STORE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "trenode/v1/catalogue.pb.h"
+
+namespace trenode::catalogue {
+
+// One word of a free-text search; all words of a query must match.
+struct SearchWord {
+  std::string text;  // lower case letters and digits only
+  bool prefix = false;
+};
+
+// Where the previous page of a search ended.
+struct SearchCursor {
+  double score;
+  std::string dataset_id;
+};
+
+struct ScoredDataset {
+  trenode::v1::Dataset dataset;
+  double score;  // higher is better
+};
+
+class CatalogueStore {
+ public:
+  virtual ~CatalogueStore() = default;
+
+  // Stores `first` as version 1 of a new dataset, ACTIVE, issued at `first.issued`.
+  // AlreadyExists if the id is taken.
+  virtual absl::Status Create(const trenode::v1::Dataset& first) = 0;
+
+  // Stores `next` as the dataset's next version. Aborted if the latest stored
+  // version is not next.version() - 1; NotFound for an unknown id;
+  // FailedPrecondition if the dataset is retired.
+  virtual absl::Status AddVersion(const trenode::v1::Dataset& next) = 0;
+
+  // Marks the dataset retired. NotFound; FailedPrecondition if already retired.
+  virtual absl::Status Retire(const std::string& id, const std::string& reason,
+                              absl::Time when) = 0;
+
+  // The dataset at `version`, or the latest for 0, with state, issued and
+  // modified filled in. NotFound names what is missing.
+  virtual absl::StatusOr<trenode::v1::Dataset> Get(const std::string& id, int64_t version) = 0;
+
+  // Latest versions ordered by id, starting after `after_id`, at most `limit`.
+  virtual absl::StatusOr<std::vector<trenode::v1::Dataset>> List(const std::string& after_id,
+                                                                 bool include_retired,
+                                                                 int limit) = 0;
+
+  // Latest versions matching every word, best first (ties by id), starting
+  // after `after`, at most `limit`.
+  virtual absl::StatusOr<std::vector<ScoredDataset>> Search(
+      const std::vector<SearchWord>& words, bool include_retired,
+      const std::optional<SearchCursor>& after, int limit) = 0;
+};
+
+}  // namespace trenode::catalogue
+
+#endif  // TRENODE_NODE_CATALOGUE_CATALOGUE_STORE_H_
