@@ -1,0 +1,54 @@
+// A streaming reader of RFC 4180 CSV from an ObjectReader: comma separated,
+// fields optionally in double quotes (a quote inside doubled), CRLF or LF line
+// ends, newlines allowed inside quoted fields. A UTF-8 byte order mark at the
+// start is skipped.
+//
+// Not thread-safe: one reader, one thread.
+#ifndef TRENODE_NODE_INGEST_CSV_READER_H_
+#define TRENODE_NODE_INGEST_CSV_READER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "adapters/object_store.h"
+
+namespace trenode::ingest {
+
+struct CsvRecord {
+  int64_t line = 0;  // 1-based line on which the record starts
+  std::vector<std::string> fields;
+  // True for an empty line (one empty, unquoted field).
+  bool blank = false;
+};
+
+class CsvReader {
+ public:
+  // `file_name` is used only in error messages.
+  CsvReader(std::unique_ptr<adapters::ObjectReader> input, std::string file_name);
+
+  // The next record into `record`; false at the end of the input.
+  // InvalidArgument "FILE line L character C: ..." for an unterminated quoted
+  // field, a quote inside an unquoted field, text after a closing quote, or a
+  // field longer than 1 MiB.
+  absl::StatusOr<bool> Next(CsvRecord& record);
+
+ private:
+  // The next byte, or -1 at the end.
+  absl::StatusOr<int> Get();
+  absl::Status Error(int64_t line, int64_t column, absl::string_view problem) const;
+
+  std::unique_ptr<adapters::ObjectReader> input_;
+  std::string file_name_;
+  std::string buffer_;
+  size_t position_ = 0;
+  bool at_end_ = false;
+  bool started_ = false;
+  int64_t line_ = 1;
+  int64_t column_ = 0;
+};
+
+}  // namespace trenode::ingest
+
+#endif  // TRENODE_NODE_INGEST_CSV_READER_H_

@@ -1,0 +1,71 @@
+#include "node/ingest/csv_reader.h"
+
+#include "adapters/memory/memory_object_store.h"
+#include "gtest/gtest.h"
+
+namespace trenode::ingest {
+namespace {
+
+absl::StatusOr<std::vector<CsvRecord>> ReadAll(const std::string& text) {
+  adapters::MemoryObjectStore store;
+  EXPECT_TRUE(adapters::WriteObject(store, "t.csv", text).ok());
+  CsvReader reader(*store.OpenRead("t.csv"), "t.csv");
+  std::vector<CsvRecord> records;
+  CsvRecord record;
+  while (true) {
+    absl::StatusOr<bool> more = reader.Next(record);
+    if (!more.ok()) return more.status();
+    if (!*more) return records;
+    records.push_back(record);
+  }
+}
+
+TEST(CsvReaderTest, ReadsQuotedFieldsAndLineNumbers) {
+  auto records = ReadAll("\xEF\xBB\xBF" "a,b,c\r\n1,\"x, \"\"y\"\"\",\r\n2,\"multi\nline\",z\n3,,\n");
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 4u);
+  EXPECT_EQ((*records)[0].fields, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ((*records)[1].fields, (std::vector<std::string>{"1", "x, \"y\"", ""}));
+  EXPECT_EQ((*records)[1].line, 2);
+  EXPECT_EQ((*records)[2].fields, (std::vector<std::string>{"2", "multi\nline", "z"}));
+  EXPECT_EQ((*records)[2].line, 3);
+  EXPECT_EQ((*records)[3].line, 5);
+  EXPECT_EQ((*records)[3].fields, (std::vector<std::string>{"3", "", ""}));
+}
+
+TEST(CsvReaderTest, LastLineWithoutNewline) {
+  auto records = ReadAll("a,b\n1,2");
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[1].fields, (std::vector<std::string>{"1", "2"}));
+}
+
+TEST(CsvReaderTest, MalformedQuotingNamesLineAndCharacter) {
+  EXPECT_EQ(ReadAll("a\n\"open").status().message(),
+            "t.csv line 2 character 1: quoted field is not closed before the end of the file");
+  EXPECT_EQ(ReadAll("a,b\n1,x\"y\n").status().message(),
+            "t.csv line 2 character 4: a quote inside an unquoted field (quote the whole field "
+            "and double the quote)");
+  EXPECT_EQ(ReadAll("a,b\n\"1\"x,2\n").status().message(),
+            "t.csv line 2 character 4: text after the closing quote of a field");
+}
+
+TEST(CsvReaderTest, FieldsLargerThanAChunkAreWhole) {
+  std::string big((1 << 20) - 1, 'q');  // spans the reader's 1 MiB chunks
+  auto records = ReadAll("a\n" + big + "\n");
+  ASSERT_TRUE(records.ok()) << records.status();
+  EXPECT_EQ((*records)[1].fields[0], big);
+  EXPECT_EQ(ReadAll("a\n" + big + "qq\n").status().message(),
+            "t.csv line 2 character 1: field is longer than 1 MiB");
+}
+
+TEST(CsvReaderTest, BlankLinesAreMarked) {
+  auto records = ReadAll("a\n\n\"\"\n");
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 3u);
+  EXPECT_TRUE((*records)[1].blank);
+  EXPECT_FALSE((*records)[2].blank);  // a quoted empty field is data
+}
+
+}  // namespace
+}  // namespace trenode::ingest

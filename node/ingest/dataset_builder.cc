@@ -1,0 +1,292 @@
+#include "node/ingest/dataset_builder.h"
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "node/catalogue/dataset_validation.h"
+#include "node/common/status_macros.h"
+#include "node/ingest/column_types.h"
+#include "node/ingest/csv_reader.h"
+#include "node/storage/sqlite.h"
+
+namespace trenode::ingest {
+namespace {
+using storage::SqliteDb;
+using storage::SqliteStatement;
+using trenode::v1::Column;
+using trenode::v1::ColumnType;
+using trenode::v1::Dataset;
+using trenode::v1::Table;
+
+constexpr int kMaxColumns = 1000;
+constexpr char kDefaultPersonKey[] = "person_id";
+
+struct TablePlan {
+  std::string file;  // object key in the source
+  Table table;       // columns in file order
+  std::vector<bool> declared_type;
+  std::vector<TypeInference> inference;
+  std::optional<int> person_key;  // index of the person key column
+};
+
+absl::Status FieldError(const TablePlan& plan, int64_t line, int field, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(plan.file, " line ", line, " field ", field + 1,
+                                                 " (", plan.table.columns(field).name(), "): ",
+                                                 problem));
+}
+
+const Table* FindDeclared(const Dataset& declared, const std::string& name) {
+  for (const Table& table : declared.tables()) {
+    if (table.name() == name) return &table;
+  }
+  return nullptr;
+}
+
+// Reads the header and merges it with what `declared` says of the table.
+absl::StatusOr<TablePlan> PlanTable(adapters::ObjectStore& source, const std::string& file,
+                                    const Dataset& declared) {
+  TablePlan plan;
+  plan.file = file;
+  std::string name = file.substr(0, file.size() - 4);
+  RETURN_IF_ERROR(catalogue::ValidateSqlName(name, absl::StrCat("file name ", file)));
+  plan.table.set_name(name);
+  const Table* declared_table = FindDeclared(declared, name);
+  if (declared_table) plan.table.set_description(declared_table->description());
+
+  ASSIGN_OR_RETURN(auto reader, source.OpenRead(file));
+  CsvReader csv(std::move(reader), file);
+  CsvRecord header;
+  ASSIGN_OR_RETURN(bool has_header, csv.Next(header));
+  if (!has_header) return absl::InvalidArgumentError(absl::StrCat(file, ": is empty; the first line must be a header"));
+  if (header.fields.size() > kMaxColumns) {
+    return absl::InvalidArgumentError(absl::StrCat(file, " line 1: has ", header.fields.size(),
+                                                   " columns; at most ", kMaxColumns));
+  }
+  std::map<std::string, int> seen;
+  for (size_t i = 0; i < header.fields.size(); ++i) {
+    const std::string& column_name = header.fields[i];
+    RETURN_IF_ERROR(catalogue::ValidateSqlName(
+        column_name, absl::StrCat(file, " line 1 field ", i + 1, " (header)")));
+    if (!seen.emplace(column_name, i).second) {
+      return absl::InvalidArgumentError(absl::StrCat(file, " line 1 field ", i + 1,
+                                                     ": column \"", column_name,
+                                                     "\" appears twice"));
+    }
+    Column* column = plan.table.add_columns();
+    column->set_name(column_name);
+    bool typed = false;
+    if (declared_table) {
+      for (const Column& d : declared_table->columns()) {
+        if (d.name() != column_name) continue;
+        *column = d;
+        typed = d.type() != trenode::v1::COLUMN_TYPE_UNSPECIFIED;
+      }
+    }
+    plan.declared_type.push_back(typed);
+    plan.inference.emplace_back();
+    if (column->is_person_key()) plan.person_key = static_cast<int>(i);
+  }
+  if (declared_table) {
+    for (const Column& d : declared_table->columns()) {
+      if (!seen.contains(d.name())) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            file, " line 1: declared column \"", d.name(), "\" is missing from the header"));
+      }
+    }
+  }
+  if (!plan.person_key && seen.contains(kDefaultPersonKey)) {
+    plan.person_key = seen[kDefaultPersonKey];
+    plan.table.mutable_columns(*plan.person_key)->set_is_person_key(true);
+  }
+  return plan;
+}
+
+// Pass 1: row shapes, declared types, and inference of the rest.
+absl::Status CheckAndInfer(adapters::ObjectStore& source, TablePlan& plan) {
+  ASSIGN_OR_RETURN(auto reader, source.OpenRead(plan.file));
+  CsvReader csv(std::move(reader), plan.file);
+  CsvRecord record;
+  ASSIGN_OR_RETURN(bool ignored_header, csv.Next(record));
+  (void)ignored_header;
+  const size_t width = plan.table.columns_size();
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, csv.Next(record));
+    if (!more) break;
+    if (record.blank) continue;
+    if (record.fields.size() != width) {
+      return absl::InvalidArgumentError(absl::StrCat(plan.file, " line ", record.line, ": has ",
+                                                     record.fields.size(),
+                                                     " fields; the header has ", width));
+    }
+    for (size_t i = 0; i < width; ++i) {
+      const std::string& cell = record.fields[i];
+      if (plan.declared_type[i]) {
+        ColumnType type = plan.table.columns(i).type();
+        if (!Fits(cell, type)) {
+          return FieldError(plan, record.line, i,
+                            absl::StrCat("\"", cell, "\" is not ", Describe(type)));
+        }
+      } else {
+        plan.inference[i].Observe(cell);
+      }
+    }
+  }
+  for (size_t i = 0; i < width; ++i) {
+    if (!plan.declared_type[i]) plan.table.mutable_columns(i)->set_type(plan.inference[i].Result());
+  }
+  return absl::OkStatus();
+}
+
+std::string SqlType(ColumnType type) {
+  switch (type) {
+    case trenode::v1::COLUMN_TYPE_INTEGER: return "INTEGER";
+    case trenode::v1::COLUMN_TYPE_REAL: return "REAL";
+    default: return "TEXT";
+  }
+}
+
+absl::Status CreateTable(SqliteDb& db, const TablePlan& plan) {
+  std::vector<std::string> columns;
+  for (const Column& column : plan.table.columns()) {
+    columns.push_back(absl::StrCat("\"", column.name(), "\" ", SqlType(column.type())));
+  }
+  RETURN_IF_ERROR(db.Exec(absl::StrCat("CREATE TABLE \"", plan.table.name(), "\" (",
+                                       absl::StrJoin(columns, ", "), ") STRICT")));
+  if (plan.person_key) {
+    const std::string& key = plan.table.columns(*plan.person_key).name();
+    RETURN_IF_ERROR(db.Exec(absl::StrCat("CREATE INDEX \"", plan.table.name(), "_", key,
+                                         "_idx\" ON \"", plan.table.name(), "\"(\"", key, "\")")));
+  }
+  return absl::OkStatus();
+}
+
+// Line on which each person key of the person table was first seen.
+using PersonLines = std::unordered_map<std::string, int64_t>;
+
+// Pass 2: typed inserts, and the person key rules.
+absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TablePlan& plan,
+                       bool is_person_table, PersonLines& persons) {
+  std::vector<std::string> placeholders(plan.table.columns_size(), "?");
+  ASSIGN_OR_RETURN(SqliteStatement insert,
+                   db.Prepare(absl::StrCat("INSERT INTO \"", plan.table.name(), "\" VALUES (",
+                                           absl::StrJoin(placeholders, ", "), ")")));
+  ASSIGN_OR_RETURN(auto reader, source.OpenRead(plan.file));
+  CsvReader csv(std::move(reader), plan.file);
+  CsvRecord record;
+  ASSIGN_OR_RETURN(bool ignored_header, csv.Next(record));
+  (void)ignored_header;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, csv.Next(record));
+    if (!more) return absl::OkStatus();
+    if (record.blank) continue;
+    if (plan.person_key) {
+      int k = *plan.person_key;
+      const std::string& key = record.fields[k];
+      if (key.empty()) return FieldError(plan, record.line, k, "person key is empty");
+      if (is_person_table) {
+        auto [it, added] = persons.emplace(key, record.line);
+        if (!added) {
+          return FieldError(plan, record.line, k,
+                            absl::StrCat("person key \"", key, "\" repeats line ", it->second));
+        }
+      } else if (!persons.contains(key)) {
+        return FieldError(plan, record.line, k,
+                          absl::StrCat("unknown person key \"", key,
+                                       "\": not in the person table"));
+      }
+    }
+    for (int i = 0; i < plan.table.columns_size(); ++i) {
+      const std::string& cell = record.fields[i];
+      if (cell.empty()) {
+        insert.BindNull(i + 1);
+        continue;
+      }
+      switch (plan.table.columns(i).type()) {
+        case trenode::v1::COLUMN_TYPE_INTEGER: insert.Bind(i + 1, *ParseInteger(cell)); break;
+        case trenode::v1::COLUMN_TYPE_REAL: insert.Bind(i + 1, *ParseReal(cell)); break;
+        default: insert.Bind(i + 1, absl::string_view(cell)); break;
+      }
+    }
+    RETURN_IF_ERROR(insert.Run());
+    insert.Reset();
+  }
+}
+
+absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& declared,
+                              const std::string& output_path) {
+  ASSIGN_OR_RETURN(std::vector<adapters::ObjectInfo> objects, source.List(""));
+  std::string person_table = declared.person_table().empty() ? "person" : declared.person_table();
+  std::vector<TablePlan> plans;
+  for (const adapters::ObjectInfo& object : objects) {
+    if (!absl::EndsWith(object.key, ".csv") || object.key.find('/') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("file ", object.key, ": only <table>.csv files may be imported"));
+    }
+    ASSIGN_OR_RETURN(TablePlan plan, PlanTable(source, object.key, declared));
+    plans.push_back(std::move(plan));
+  }
+  if (plans.empty()) return absl::InvalidArgumentError("no CSV files to import");
+  for (const Table& table : declared.tables()) {
+    bool sent = false;
+    for (const TablePlan& plan : plans) sent = sent || plan.table.name() == table.name();
+    if (!sent) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("declared table \"", table.name(), "\" has no file ", table.name(), ".csv"));
+    }
+  }
+  // The person table loads first, so that other tables' keys can be checked.
+  auto person = std::find_if(plans.begin(), plans.end(),
+                             [&](const TablePlan& p) { return p.table.name() == person_table; });
+  if (person == plans.end()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no person table: send ", person_table, ".csv or name another in person_table"));
+  }
+  if (!person->person_key) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        person->file, " line 1: the person table has no person key column (a column named ",
+        kDefaultPersonKey, " or one declared is_person_key)"));
+  }
+  std::rotate(plans.begin(), person, person + 1);
+
+  for (TablePlan& plan : plans) RETURN_IF_ERROR(CheckAndInfer(source, plan));
+
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(output_path));
+  RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN"));
+  PersonLines persons;
+  for (const TablePlan& plan : plans) {
+    RETURN_IF_ERROR(CreateTable(*db, plan));
+    RETURN_IF_ERROR(LoadTable(source, *db, plan, &plan == &plans.front(), persons));
+  }
+  RETURN_IF_ERROR(db->Exec("COMMIT"));
+
+  Dataset result = declared;
+  result.set_person_table(person_table);
+  result.clear_tables();
+  for (const TablePlan& plan : plans) *result.add_tables() = plan.table;
+  result.mutable_steward()->set_exact_person_count(static_cast<int64_t>(persons.size()));
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<Dataset> BuildDatasetFile(adapters::ObjectStore& source, const Dataset& declared,
+                                         const std::string& output_path) {
+  std::error_code ec;
+  if (std::filesystem::exists(output_path, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(output_path, " already exists"));
+  }
+  absl::StatusOr<Dataset> result = Build(source, declared, output_path);
+  if (!result.ok()) {
+    std::filesystem::remove(output_path, ec);
+    std::filesystem::remove(output_path + "-journal", ec);
+  }
+  return result;
+}
+
+}  // namespace trenode::ingest

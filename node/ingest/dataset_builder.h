@@ -1,0 +1,32 @@
+// Turns a set of CSV tables into a dataset's own SQLite file, checking every
+// cell on the way. Nothing is written unless every file is valid.
+#ifndef TRENODE_NODE_INGEST_DATASET_BUILDER_H_
+#define TRENODE_NODE_INGEST_DATASET_BUILDER_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "adapters/object_store.h"
+#include "trenode/v1/catalogue.pb.h"
+
+namespace trenode::ingest {
+
+// Reads every object "<table>.csv" in `source` (the first line of each is its
+// header) and writes the tables to a new SQLite file at `output_path` (which
+// must not exist). `declared` may describe some or all of the tables and
+// columns: declared types are enforced, undeclared columns are inferred
+// (INTEGER, REAL, DATE or TEXT). The person key of a table is its declared
+// is_person_key column, else a column named "person_id"; the person table
+// (declared.person_table, default "person") must have one, with unique
+// non-empty values, and every other table's person keys must occur in it.
+//
+// Returns `declared` completed with every table's full schema and the exact
+// person count in steward.exact_person_count. InvalidArgument naming the file,
+// line and field for malformed input; then no file is left at `output_path`.
+absl::StatusOr<trenode::v1::Dataset> BuildDatasetFile(adapters::ObjectStore& source,
+                                                      const trenode::v1::Dataset& declared,
+                                                      const std::string& output_path);
+
+}  // namespace trenode::ingest
+
+#endif  // TRENODE_NODE_INGEST_DATASET_BUILDER_H_

@@ -1,0 +1,150 @@
+#include "node/ingest/dataset_builder.h"
+
+#include <filesystem>
+
+#include "adapters/memory/memory_object_store.h"
+#include "gtest/gtest.h"
+#include "node/storage/sqlite.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace trenode::ingest {
+namespace {
+using trenode::v1::Dataset;
+
+constexpr char kPerson[] = "person_id,year_of_birth,sex\nP1,1950,F\nP2,1961,M\nP3,,F\n";
+constexpr char kConditions[] =
+    "person_id,condition_code,condition_start_date\nP1,I50.9,2019-05-01\nP3,I10,2020-01-31\n";
+
+class DatasetBuilderTest : public ::testing::Test {
+ protected:
+  void Put(const std::string& name, const std::string& text) {
+    ASSERT_TRUE(adapters::WriteObject(source_, name, text).ok());
+  }
+  absl::StatusOr<Dataset> Build() { return BuildDatasetFile(source_, declared_, output_); }
+  void ExpectRejected(const std::string& message) {
+    auto result = Build();
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(result.status().message(), message);
+    EXPECT_FALSE(std::filesystem::exists(output_)) << "half-built file left behind";
+  }
+
+  adapters::MemoryObjectStore source_;
+  Dataset declared_;
+  testing::TempDir dir_;
+  std::string output_ = dir_.File("data.sqlite");
+};
+
+TEST_F(DatasetBuilderTest, InfersSchemaAndLoadsTypedRows) {
+  Put("person.csv", kPerson);
+  Put("condition_occurrence.csv", kConditions);
+  declared_.set_id("hf");
+  auto* declared_code = declared_.add_tables();
+  declared_code->set_name("condition_occurrence");
+  auto* code = declared_code->add_columns();
+  code->set_name("condition_code");
+  code->set_type(trenode::v1::COLUMN_TYPE_TEXT);
+  code->set_coding_system(trenode::v1::CODING_SYSTEM_ICD10);
+  code->set_description("ICD-10 diagnosis");
+
+  auto built = Build();
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(built->person_table(), "person");
+  EXPECT_EQ(built->steward().exact_person_count(), 3);
+  ASSERT_EQ(built->tables_size(), 2);
+  const auto& person = built->tables(0);
+  EXPECT_EQ(person.name(), "person");
+  EXPECT_TRUE(person.columns(0).is_person_key());
+  EXPECT_EQ(person.columns(1).type(), trenode::v1::COLUMN_TYPE_INTEGER);
+  EXPECT_EQ(person.columns(2).type(), trenode::v1::COLUMN_TYPE_TEXT);
+  const auto& conditions = built->tables(1);
+  EXPECT_EQ(conditions.columns(1).coding_system(), trenode::v1::CODING_SYSTEM_ICD10);
+  EXPECT_EQ(conditions.columns(1).description(), "ICD-10 diagnosis");
+  EXPECT_EQ(conditions.columns(2).type(), trenode::v1::COLUMN_TYPE_DATE);
+
+  auto db = *storage::SqliteDb::Open(output_, storage::SqliteDb::Mode::kReadOnly);
+  auto sum = *db->Prepare("SELECT SUM(year_of_birth), COUNT(*), typeof(MAX(year_of_birth)),"
+                          " SUM(year_of_birth IS NULL) FROM person");
+  ASSERT_TRUE(*sum.Step());
+  EXPECT_EQ(sum.Int64(0), 1950 + 1961);
+  EXPECT_EQ(sum.Int64(1), 3);
+  EXPECT_EQ(sum.Text(2), "integer");
+  EXPECT_EQ(sum.Int64(3), 1);
+  auto events = *db->Prepare("SELECT condition_code FROM condition_occurrence WHERE person_id = 'P3'");
+  ASSERT_TRUE(*events.Step());
+  EXPECT_EQ(events.Text(0), "I10");
+}
+
+TEST_F(DatasetBuilderTest, RaggedRow) {
+  Put("person.csv", "person_id,year_of_birth\nP1,1950\nP2\n");
+  ExpectRejected("person.csv line 3: has 1 fields; the header has 2");
+}
+
+TEST_F(DatasetBuilderTest, DeclaredTypeMismatch) {
+  Put("person.csv", "person_id,year_of_birth\nP1,1950\nP2,19x0\n");
+  auto* table = declared_.add_tables();
+  table->set_name("person");
+  auto* column = table->add_columns();
+  column->set_name("year_of_birth");
+  column->set_type(trenode::v1::COLUMN_TYPE_INTEGER);
+  ExpectRejected("person.csv line 3 field 2 (year_of_birth): \"19x0\" is not an integer");
+}
+
+TEST_F(DatasetBuilderTest, UnknownPersonKey) {
+  Put("person.csv", kPerson);
+  Put("condition_occurrence.csv", "person_id,condition_code\nP1,I50\nP9,I10\n");
+  ExpectRejected(
+      "condition_occurrence.csv line 3 field 1 (person_id): unknown person key \"P9\": not in the "
+      "person table");
+}
+
+TEST_F(DatasetBuilderTest, DuplicateAndEmptyPersonKeys) {
+  Put("person.csv", "person_id\nP1\nP2\nP1\n");
+  ExpectRejected("person.csv line 4 field 1 (person_id): person key \"P1\" repeats line 2");
+  Put("person.csv", "person_id\nP1\n\"\"\n");
+  ExpectRejected("person.csv line 3 field 1 (person_id): person key is empty");
+}
+
+TEST_F(DatasetBuilderTest, MissingPersonTableOrKey) {
+  Put("measurement.csv", "person_id,value\nP1,3\n");
+  ExpectRejected("no person table: send person.csv or name another in person_table");
+  Put("person.csv", "id,year_of_birth\nP1,1950\n");
+  ExpectRejected(
+      "person.csv line 1: the person table has no person key column (a column named person_id "
+      "or one declared is_person_key)");
+}
+
+TEST_F(DatasetBuilderTest, BadHeadersAndFiles) {
+  Put("person.csv", "person_id,Year Of Birth\nP1,1950\n");
+  auto result = Build();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("person.csv line 1 field 2 (header)"),
+            absl::string_view::npos) << result.status();
+
+  Put("person.csv", "person_id,a,a\nP1,1,2\n");
+  ExpectRejected("person.csv line 1 field 3: column \"a\" appears twice");
+
+  Put("person.csv", "person_id\nP1\n");
+  declared_.add_tables()->set_name("drug_exposure");
+  ExpectRejected("declared table \"drug_exposure\" has no file drug_exposure.csv");
+}
+
+TEST_F(DatasetBuilderTest, DeclaredColumnMissingFromHeader) {
+  Put("person.csv", "person_id\nP1\n");
+  auto* table = declared_.add_tables();
+  table->set_name("person");
+  auto* column = table->add_columns();
+  column->set_name("sex");
+  column->set_type(trenode::v1::COLUMN_TYPE_TEXT);
+  ExpectRejected("person.csv line 1: declared column \"sex\" is missing from the header");
+}
+
+TEST_F(DatasetBuilderTest, ErrorInALaterTableLeavesNoFile) {
+  Put("person.csv", kPerson);
+  Put("condition_occurrence.csv", "person_id,condition_code\nP1,\"I50\n");
+  auto result = Build();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(output_));
+}
+
+}  // namespace
+}  // namespace trenode::ingest

@@ -1,0 +1,125 @@
+#include "node/ingest/import_session.h"
+
+#include <filesystem>
+
+#include "adapters/memory/memory_object_store.h"
+#include "gtest/gtest.h"
+#include "node/catalogue/sqlite_catalogue_store.h"
+#include "node/storage/node_schema.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace trenode::ingest {
+namespace {
+
+const auth::Principal kSteward{"steward", trenode::v1::ROLE_DATA_STEWARD};
+
+class ImportSessionTest : public ::testing::Test {
+ protected:
+  trenode::v1::ImportDatasetHeader Header(const std::string& id, int64_t expected_version = 0) {
+    trenode::v1::ImportDatasetHeader header;
+    header.mutable_dataset()->set_id(id);
+    header.mutable_dataset()->set_title("Synthetic cohort");
+    header.set_expected_version(expected_version);
+    return header;
+  }
+  static trenode::v1::ImportFileChunk Chunk(const std::string& file, const std::string& data) {
+    trenode::v1::ImportFileChunk chunk;
+    chunk.set_file_name(file);
+    chunk.set_data(data);
+    return chunk;
+  }
+  absl::StatusOr<std::unique_ptr<ImportSession>> Start(const trenode::v1::ImportDatasetHeader& h,
+                                                       ImportLimits limits = {}) {
+    return ImportSession::Start(kSteward, h, &catalogue_, &datasets_, dir_.path() / "work",
+                                limits);
+  }
+  bool WorkDirIsEmpty() {
+    auto imports = dir_.path() / "work" / "imports";
+    return !std::filesystem::exists(imports) || std::filesystem::is_empty(imports);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::SqlitePool> pool_ =
+      *storage::SqlitePool::Open(dir_.File("node.db"), 2, storage::NodeSchemaMigrations());
+  catalogue::SqliteCatalogueStore store_{pool_.get()};
+  adapters::MemoryObjectStore datasets_;
+  catalogue::Catalogue catalogue_{&store_, &datasets_};
+};
+
+TEST_F(ImportSessionTest, ImportsChunkedFilesAndPublishes) {
+  auto session = Start(Header("synth-a"));
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_TRUE((*session)->AddChunk(Chunk("person.csv", "person_id,year_of_birth\nP1,19")).ok());
+  ASSERT_TRUE((*session)->AddChunk(Chunk("person.csv", "50\nP2,1960\n")).ok());
+  ASSERT_TRUE((*session)->AddChunk(Chunk("measurement.csv", "person_id,lvef\nP1,35.5\n")).ok());
+  auto dataset = (*session)->Finish();
+  ASSERT_TRUE(dataset.ok()) << dataset.status();
+  EXPECT_EQ(dataset->version(), 1);
+  EXPECT_EQ(dataset->steward().exact_person_count(), 2);
+  EXPECT_EQ(dataset->population().label(), "fewer than 100");
+  EXPECT_EQ(dataset->tables(1).columns(1).type(), trenode::v1::COLUMN_TYPE_REAL);
+  EXPECT_TRUE(datasets_.Stat(dataset->steward().storage_location()).ok());
+  session->reset();
+  EXPECT_TRUE(WorkDirIsEmpty());
+}
+
+TEST_F(ImportSessionTest, FailedImportLeavesNothingBehind) {
+  {
+    auto session = *Start(Header("synth-b"));
+    ASSERT_TRUE(session->AddChunk(Chunk("person.csv", "person_id\nP1\nP1\n")).ok());
+    EXPECT_EQ(session->Finish().status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(datasets_.List("")->empty());
+  EXPECT_EQ(catalogue_.Get(kSteward, "synth-b", 0).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(WorkDirIsEmpty());
+}
+
+TEST_F(ImportSessionTest, SecondImportNeedsTheExpectedVersion) {
+  auto first = *Start(Header("synth-c"));
+  ASSERT_TRUE(first->AddChunk(Chunk("person.csv", "person_id\nP1\n")).ok());
+  auto v1 = first->Finish();
+  ASSERT_TRUE(v1.ok());
+
+  auto again = Start(Header("synth-c"));
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(again.status().message().find("set expected_version to 1"), absl::string_view::npos);
+  EXPECT_EQ(Start(Header("absent", 1)).status().code(), absl::StatusCode::kNotFound);
+
+  auto second = *Start(Header("synth-c", 1));
+  ASSERT_TRUE(second->AddChunk(Chunk("person.csv", "person_id\nP1\nP2\nP3\n")).ok());
+  auto v2 = second->Finish();
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  EXPECT_EQ(v2->version(), 2);
+  EXPECT_EQ(v2->steward().exact_person_count(), 3);
+  EXPECT_NE(v2->steward().storage_location(), v1->steward().storage_location());
+  // The first version's data is kept with it.
+  EXPECT_TRUE(datasets_.Stat(v1->steward().storage_location()).ok());
+}
+
+TEST_F(ImportSessionTest, RefusesBadFilesAndOversizedImports) {
+  auto session = *Start(Header("synth-d"));
+  EXPECT_EQ(session->AddChunk(Chunk("../person.csv", "x")).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(session->AddChunk(Chunk("person.txt", "x")).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(session->AddChunk(Chunk("person.csv", "person_id\n")).ok());
+  ASSERT_TRUE(session->AddChunk(Chunk("visit.csv", "person_id\n")).ok());
+  EXPECT_EQ(session->AddChunk(Chunk("person.csv", "P1\n")).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  ImportLimits small;
+  small.max_total_bytes = 10;
+  auto capped = *Start(Header("synth-e"), small);
+  EXPECT_EQ(capped->AddChunk(Chunk("person.csv", "person_id\nP1\nP2\n")).code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(ImportSessionTest, HeaderIsCheckedBeforeAnyData) {
+  auto header = Header("Bad Id");
+  EXPECT_EQ(Start(header).status().code(), absl::StatusCode::kInvalidArgument);
+  header = Header("no-title");
+  header.mutable_dataset()->clear_title();
+  EXPECT_EQ(Start(header).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace trenode::ingest
