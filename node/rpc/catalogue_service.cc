@@ -1,0 +1,106 @@
+#include "node/rpc/catalogue_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+#include "node/rpc/grpc_status.h"
+
+namespace trenode::rpc {
+namespace {
+
+// Admits the caller to `method` of the Catalogue, runs `call` with the
+// principal, and stores its value in `reply`; every handler is this one call.
+template <typename Reply, typename Call>
+grpc::Status Handle(CallGate& gate, absl::string_view method, grpc::ServerContext* context,
+                    Reply* reply, Call call) {
+  absl::StatusOr<auth::Principal> caller = gate.Admit(
+      *context, absl::StrCat("/", trenode::v1::Catalogue::service_full_name(), "/", method));
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<Reply> result = call(*caller);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *reply = std::move(*result);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status CatalogueService::RegisterDataset(grpc::ServerContext* context,
+                                               const trenode::v1::RegisterDatasetRequest* request,
+                                               trenode::v1::Dataset* reply) {
+  return Handle(*gate_, "RegisterDataset", context, reply, [&](const auth::Principal& caller) {
+    return catalogue_->Register(caller, request->dataset());
+  });
+}
+
+grpc::Status CatalogueService::UpdateDataset(grpc::ServerContext* context,
+                                             const trenode::v1::UpdateDatasetRequest* request,
+                                             trenode::v1::Dataset* reply) {
+  return Handle(*gate_, "UpdateDataset", context, reply, [&](const auth::Principal& caller) {
+    return catalogue_->Update(caller, request->dataset(), request->expected_version());
+  });
+}
+
+grpc::Status CatalogueService::RetireDataset(grpc::ServerContext* context,
+                                             const trenode::v1::RetireDatasetRequest* request,
+                                             trenode::v1::Dataset* reply) {
+  return Handle(*gate_, "RetireDataset", context, reply, [&](const auth::Principal& caller) {
+    return catalogue_->Retire(caller, request->id(), request->reason());
+  });
+}
+
+grpc::Status CatalogueService::GetDataset(grpc::ServerContext* context,
+                                          const trenode::v1::GetDatasetRequest* request,
+                                          trenode::v1::Dataset* reply) {
+  return Handle(*gate_, "GetDataset", context, reply, [&](const auth::Principal& caller) {
+    return catalogue_->Get(caller, request->id(), request->version());
+  });
+}
+
+grpc::Status CatalogueService::ListDatasets(grpc::ServerContext* context,
+                                            const trenode::v1::ListDatasetsRequest* request,
+                                            trenode::v1::ListDatasetsResponse* reply) {
+  return Handle(*gate_, "ListDatasets", context, reply, [&](const auth::Principal& caller) {
+    return catalogue_->List(caller, *request);
+  });
+}
+
+grpc::Status CatalogueService::SearchDatasets(grpc::ServerContext* context,
+                                              const trenode::v1::SearchDatasetsRequest* request,
+                                              trenode::v1::SearchDatasetsResponse* reply) {
+  return Handle(*gate_, "SearchDatasets", context, reply, [&](const auth::Principal& caller) {
+    return catalogue_->Search(caller, *request);
+  });
+}
+
+grpc::Status CatalogueService::ImportDataset(
+    grpc::ServerContext* context, grpc::ServerReader<trenode::v1::ImportDatasetRequest>* reader,
+    trenode::v1::Dataset* reply) {
+  return Handle(*gate_, "ImportDataset", context, reply, [&](const auth::Principal& caller) {
+    return Import(caller, *context, reader);
+  });
+}
+
+absl::StatusOr<trenode::v1::Dataset> CatalogueService::Import(
+    const auth::Principal& caller, const grpc::ServerContext& context,
+    grpc::ServerReader<trenode::v1::ImportDatasetRequest>* reader) {
+  trenode::v1::ImportDatasetRequest message;
+  if (!reader->Read(&message) || !message.has_header()) {
+    return absl::InvalidArgumentError("the first message of ImportDataset must be the header");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<ingest::ImportSession> session,
+                   ingest::ImportSession::Start(caller, message.header(), catalogue_, datasets_,
+                                                work_dir_, import_limits_));
+  while (reader->Read(&message)) {
+    if (!message.has_chunk()) {
+      return absl::InvalidArgumentError("only the first message of ImportDataset may be a header");
+    }
+    RETURN_IF_ERROR(session->AddChunk(message.chunk()));
+  }
+  // A stream that ended by cancellation or a broken connection may have lost
+  // data: only a clean half-close from the client completes an import.
+  if (context.IsCancelled()) {
+    return absl::CancelledError("the import stream was cancelled; nothing was imported");
+  }
+  return session->Finish();
+}
+
+}  // namespace trenode::rpc

@@ -1,0 +1,13 @@
+#include "node/rpc/grpc_status.h"
+
+namespace trenode::rpc {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  // absl::StatusCode and grpc::StatusCode share their numbering (both follow
+  // google.rpc.Code).
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+}  // namespace trenode::rpc

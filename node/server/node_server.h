@@ -1,0 +1,55 @@
+// NodeServer: owns everything one running node is made of — its database,
+// object store, domain services and the gRPC server — and its lifecycle:
+// Start, Wait, and graceful Shutdown.
+//
+// Thread-safe: Shutdown may be called from any thread while another waits.
+#ifndef TRENODE_NODE_SERVER_NODE_SERVER_H_
+#define TRENODE_NODE_SERVER_NODE_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "trenode/v1/config.pb.h"
+
+namespace trenode::server {
+
+class NodeServer {
+ public:
+  // Opens (and migrates) the database, opens the object store and starts
+  // serving on config.listen_address. `extra_services` (for benchmarks and
+  // tests) are served too and must outlive the server. Unavailable if the
+  // address cannot be bound or storage cannot be opened.
+  static absl::StatusOr<std::unique_ptr<NodeServer>> Start(
+      const trenode::v1::NodeConfig& config,
+      const std::vector<grpc::Service*>& extra_services = {});
+
+  // Shuts down if still running.
+  ~NodeServer();
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+
+  // Marks the node not serving, lets in-flight calls finish for up to
+  // `grace`, then cancels what is left. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+  // Blocks until the server has shut down.
+  void Wait();
+
+ private:
+  struct Parts;
+  NodeServer();
+
+  std::unique_ptr<Parts> parts_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace trenode::server
+
+#endif  // TRENODE_NODE_SERVER_NODE_SERVER_H_

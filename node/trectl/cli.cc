@@ -1,0 +1,84 @@
+#include "node/trectl/cli.h"
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace trenode::trectl {
+namespace {
+
+int ExitCodeFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk: return kOk;
+    case absl::StatusCode::kNotFound: return kNotFound;
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied: return kDenied;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kResourceExhausted: return kRejected;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded: return kUnavailable;
+    default: return kFailed;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<grpc::ClientContext> Cli::NewContext(int deadline_seconds) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (!role.empty()) context->AddMetadata("x-trenode-dev-role", role);
+  if (!subject.empty()) context->AddMetadata("x-trenode-dev-subject", subject);
+  if (deadline_seconds > 0) {
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_seconds));
+  }
+  return context;
+}
+
+int Fail(const absl::Status& status) {
+  std::cerr << "trectl: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
+            << "\n";
+  return ExitCodeFor(status.code());
+}
+
+int Fail(const grpc::Status& status) {
+  return Fail(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                           status.error_message()));
+}
+
+void PrintJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  std::cout << json;
+}
+
+void PrintTable(const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& cell : header) widths.push_back(cell.size());
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  auto print_row = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  };
+  print_row(header);
+  for (const auto& row : rows) print_row(row);
+}
+
+}  // namespace trenode::trectl

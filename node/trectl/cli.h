@@ -1,0 +1,55 @@
+// What every trectl command shares: the connection to a node, the output
+// format, and the mapping of outcomes to exit codes.
+#ifndef TRENODE_NODE_TRECTL_CLI_H_
+#define TRENODE_NODE_TRECTL_CLI_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "node/trectl/args.h"
+
+namespace trenode::trectl {
+
+// Exit codes (documented in `trectl --help` and the README).
+enum ExitCode : int {
+  kOk = 0,
+  kFailed = 1,          // internal error, or anything not below
+  kUsage = 2,           // bad command line
+  kNotFound = 3,
+  kDenied = 4,          // unauthenticated or permission denied
+  kRejected = 5,        // the node refused the request as invalid or in conflict
+  kUnavailable = 6,     // the node could not be reached or timed out: retry
+};
+
+struct Cli {
+  std::string node_address;
+  std::string role;     // development identity header, if any
+  std::string subject;
+  bool json = false;
+  std::shared_ptr<grpc::Channel> channel;
+
+  // A context carrying the identity headers and, if non-zero, a deadline.
+  std::unique_ptr<grpc::ClientContext> NewContext(int deadline_seconds = 30) const;
+};
+
+// Prints "trectl: MESSAGE" to stderr and returns the exit code for `status`.
+int Fail(const absl::Status& status);
+int Fail(const grpc::Status& status);
+
+// Prints `message` as JSON (proto3 JSON mapping, fields as in the proto).
+void PrintJson(const google::protobuf::Message& message);
+
+// Prints rows under a header, columns padded to line up.
+void PrintTable(const std::vector<std::string>& header,
+                const std::vector<std::vector<std::string>>& rows);
+
+int RunDatasetCommand(const Args& args, Cli& cli);
+
+}  // namespace trenode::trectl
+
+#endif  // TRENODE_NODE_TRECTL_CLI_H_
