@@ -2,6 +2,7 @@
 // for SIGTERM or SIGINT to shut down gracefully.
 #include <signal.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -62,7 +63,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!port_file.empty()) {
-    std::ofstream(port_file) << (*node)->port() << "\n";
+    // Written whole, then renamed, so a reader never sees a partial number.
+    std::string staged = port_file + ".tmp";
+    std::ofstream(staged) << (*node)->port() << "\n";
+    if (std::rename(staged.c_str(), port_file.c_str()) != 0) {
+      std::cerr << "trenode: cannot write " << port_file << "\n";
+      (*node)->Shutdown(absl::ZeroDuration());
+      return 1;
+    }
   }
   std::cout << "trenode: node " << config->node_id() << " serving on port " << (*node)->port()
             << std::endl;

@@ -1,0 +1,253 @@
+#!/usr/bin/python3
+"""A generic gRPC client, generated only from proto/, against a real trenode.
+
+Starts the trenode binary on a loopback port, then uses Python grpcio stubs
+(generated here by protoc from proto/ and the standard health and reflection
+protos) to check health, list services by reflection, and call every
+Catalogue RPC. Also checks the daemon's config errors and graceful stop.
+
+usage: generic_client_test.py --bin-dir DIR --proto-dir DIR
+"""
+import argparse
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ARGS = None
+STUBS = None
+
+
+def generate_stubs(out_dir):
+    """Runs protoc for proto/ plus the standard protos; returns a module loader."""
+    protos = ["trenode/v1/roles.proto", "trenode/v1/catalogue.proto", "trenode/v1/config.proto"]
+    # The standard protos keep their proto packages (grpc.health.v1, ...) but
+    # live in grpc_standard/ so that their Python modules do not collide with
+    # the grpcio library's own "grpc" package.
+    standard = ["grpc_standard/health.proto", "grpc_standard/reflection.proto"]
+    plugin = "/usr/bin/grpc_python_plugin"
+    subprocess.run(["protoc", f"-I{ARGS.proto_dir}", f"-I{os.path.join(HERE, 'protos')}",
+                    f"--python_out={out_dir}", f"--grpc_python_out={out_dir}",
+                    f"--plugin=protoc-gen-grpc_python={plugin}", *protos, *standard],
+                   check=True)
+    sys.path.insert(0, out_dir)
+    names = {
+        "catalogue_pb2": "trenode.v1.catalogue_pb2",
+        "catalogue_grpc": "trenode.v1.catalogue_pb2_grpc",
+        "health_pb2": "grpc_standard.health_pb2",
+        "health_grpc": "grpc_standard.health_pb2_grpc",
+        "reflection_pb2": "grpc_standard.reflection_pb2",
+        "reflection_grpc": "grpc_standard.reflection_pb2_grpc",
+    }
+    return {short: importlib.import_module(dotted) for short, dotted in names.items()}
+
+
+class Node:
+    """A trenode process on 127.0.0.1 with a port chosen by the kernel."""
+
+    def __init__(self, root, default_role="ROLE_UNSPECIFIED"):
+        self.root = root
+        self.config = os.path.join(root, "node.textproto")
+        with open(self.config, "w") as f:
+            f.write(f'node_id: "py-node"\nlisten_address: "127.0.0.1:0"\n'
+                    f'database_path: "state/node.db"\n'
+                    f'object_store {{ posix {{ root: "objects" }} }}\n'
+                    f'dev_identity {{ default_role: {default_role} }}\n')
+        port_file = os.path.join(root, "port")
+        self.process = subprocess.Popen(
+            [os.path.join(ARGS.bin_dir, "trenode"), "--config", self.config,
+             "--port-file", port_file],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if os.path.exists(port_file):
+                with open(port_file) as f:
+                    self.address = "127.0.0.1:" + f.read().strip()
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError("trenode exited: " + self.process.stdout.read())
+            time.sleep(0.02)
+        raise RuntimeError("trenode did not start in time")
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+
+def as_role(role):
+    return (("x-trenode-dev-role", role),)
+
+
+class GenericClientTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        import grpc
+        cls.grpc = grpc
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.node = Node(cls.tmp.name)
+        cls.channel = grpc.insecure_channel(cls.node.address)
+        cls.catalogue = STUBS["catalogue_grpc"].CatalogueStub(cls.channel)
+        cls.pb = STUBS["catalogue_pb2"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        code = cls.node.stop()
+        output = cls.node.process.stdout.read()
+        cls.node.process.stdout.close()
+        cls.tmp.cleanup()
+        assert code == 0, f"trenode exited {code} on SIGTERM: {output}"
+        assert "stopped" in output, output
+
+    def import_dataset(self, dataset_id, files, role="data_steward", expected_version=0):
+        pb = self.pb
+
+        def messages():
+            header = pb.ImportDatasetHeader(expected_version=expected_version)
+            header.dataset.id = dataset_id
+            header.dataset.title = "Echo study " + dataset_id
+            header.dataset.keywords.append("echocardiography")
+            yield pb.ImportDatasetRequest(header=header)
+            for name, data in files:
+                yield pb.ImportDatasetRequest(
+                    chunk=pb.ImportFileChunk(file_name=name, data=data.encode()))
+
+        return self.catalogue.ImportDataset(messages(), metadata=as_role(role), timeout=30)
+
+    def test_01_health(self):
+        health = STUBS["health_grpc"].HealthStub(self.channel)
+        serving = STUBS["health_pb2"].HealthCheckResponse.SERVING
+        for service in ["", "trenode.v1.Catalogue"]:
+            reply = health.Check(STUBS["health_pb2"].HealthCheckRequest(service=service), timeout=10)
+            self.assertEqual(reply.status, serving, service)
+
+    def test_02_reflection_lists_services_and_serves_descriptors(self):
+        reflection = STUBS["reflection_grpc"].ServerReflectionStub(self.channel)
+        pb = STUBS["reflection_pb2"]
+        requests = [pb.ServerReflectionRequest(list_services=""),
+                    pb.ServerReflectionRequest(file_containing_symbol="trenode.v1.Catalogue")]
+        replies = list(reflection.ServerReflectionInfo(iter(requests), timeout=10))
+        names = {s.name for s in replies[0].list_services_response.service}
+        self.assertIn("trenode.v1.Catalogue", names)
+        self.assertIn("grpc.health.v1.Health", names)
+        from google.protobuf import descriptor_pb2
+        files = [descriptor_pb2.FileDescriptorProto.FromString(b)
+                 for b in replies[1].file_descriptor_response.file_descriptor_proto]
+        catalogue = [f for f in files if f.name == "trenode/v1/catalogue.proto"][0]
+        methods = {m.name for m in catalogue.service[0].method}
+        self.assertEqual(methods, {"RegisterDataset", "ImportDataset", "UpdateDataset",
+                                   "RetireDataset", "GetDataset", "ListDatasets",
+                                   "SearchDatasets"})
+
+    def test_03_every_catalogue_rpc(self):
+        pb = self.pb
+        person = "person_id,year_of_birth\nA1,1950\nA2,1970\n"
+        echo = "person_id,lvef\nA1,32.5\nA2,61.0\n"
+        imported = self.import_dataset("py-echo", [("person.csv", person), ("echo.csv", echo)])
+        self.assertEqual(imported.version, 1)
+        self.assertEqual(imported.population.label, "fewer than 100")
+        location = imported.steward.storage_location
+
+        # RegisterDataset: a second entry over the same stored data.
+        second = pb.Dataset()
+        second.CopyFrom(imported)
+        second.id = "py-copy"
+        second.title = "Copy of the echo study"
+        registered = self.catalogue.RegisterDataset(pb.RegisterDatasetRequest(dataset=second),
+                                                    metadata=as_role("data_steward"))
+        self.assertEqual(registered.steward.storage_location, location)
+
+        # UpdateDataset keeps version 1 readable.
+        changed = pb.Dataset()
+        changed.CopyFrom(registered)
+        changed.description = "Now with a description about ventricles."
+        updated = self.catalogue.UpdateDataset(
+            pb.UpdateDatasetRequest(dataset=changed, expected_version=1),
+            metadata=as_role("data_steward"))
+        self.assertEqual(updated.version, 2)
+        old = self.catalogue.GetDataset(pb.GetDatasetRequest(id="py-copy", version=1),
+                                        metadata=as_role("researcher"))
+        self.assertEqual(old.description, "")
+        self.assertFalse(old.HasField("steward"))
+
+        # SearchDatasets and ListDatasets as a researcher.
+        hits = self.catalogue.SearchDatasets(pb.SearchDatasetsRequest(query="ventricles"),
+                                             metadata=as_role("researcher"))
+        self.assertEqual([h.dataset.id for h in hits.hits], ["py-copy"])
+        listed = self.catalogue.ListDatasets(pb.ListDatasetsRequest(page_size=1),
+                                             metadata=as_role("researcher"))
+        self.assertEqual(len(listed.datasets), 1)
+        self.assertTrue(listed.next_page_token)
+        rest = self.catalogue.ListDatasets(
+            pb.ListDatasetsRequest(page_size=1, page_token=listed.next_page_token),
+            metadata=as_role("researcher"))
+        self.assertEqual({listed.datasets[0].id, rest.datasets[0].id}, {"py-copy", "py-echo"})
+
+        # RetireDataset hides it from researchers.
+        self.catalogue.RetireDataset(pb.RetireDatasetRequest(id="py-copy", reason="duplicate"),
+                                     metadata=as_role("data_steward"))
+        with self.assertRaises(self.grpc.RpcError) as error:
+            self.catalogue.GetDataset(pb.GetDatasetRequest(id="py-copy"),
+                                      metadata=as_role("researcher"))
+        self.assertEqual(error.exception.code(), self.grpc.StatusCode.NOT_FOUND)
+
+    def test_04_errors_carry_codes_and_places(self):
+        pb = self.pb
+        with self.assertRaises(self.grpc.RpcError) as error:
+            self.import_dataset("py-bad", [("person.csv", "person_id,year_of_birth\nB1,19x0\nB2\n")])
+        self.assertEqual(error.exception.code(), self.grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(error.exception.details(), "person.csv line 3: has 1 fields; the header has 2")
+        with self.assertRaises(self.grpc.RpcError) as error:
+            self.catalogue.GetDataset(pb.GetDatasetRequest(id="py-echo"))
+        self.assertEqual(error.exception.code(), self.grpc.StatusCode.UNAUTHENTICATED)
+        with self.assertRaises(self.grpc.RpcError) as error:
+            self.catalogue.RetireDataset(pb.RetireDatasetRequest(id="py-echo", reason="x"),
+                                         metadata=as_role("researcher"))
+        self.assertEqual(error.exception.code(), self.grpc.StatusCode.PERMISSION_DENIED)
+
+
+class DaemonTest(unittest.TestCase):
+    def run_with_config(self, text):
+        with tempfile.TemporaryDirectory() as root:
+            path = os.path.join(root, "bad.textproto")
+            with open(path, "w") as f:
+                f.write(text)
+            result = subprocess.run([os.path.join(ARGS.bin_dir, "trenode"), "--config", path],
+                                    capture_output=True, text=True, timeout=30)
+            return result.returncode, result.stderr.replace(path, "CONFIG")
+
+    def test_bad_config_is_one_line_naming_the_field(self):
+        code, err = self.run_with_config('node_id: "a-node" listen_address: "0.0.0.0:1"')
+        self.assertEqual(code, 2)
+        self.assertEqual(err.count("\n"), 1, err)
+        self.assertIn("CONFIG: listen_address:", err)
+        code, err = self.run_with_config('node_id: "a-node"\nbogus: 1\n')
+        self.assertEqual(code, 2)
+        self.assertIn("CONFIG: line 2 column", err)
+
+    def test_missing_arguments(self):
+        result = subprocess.run([os.path.join(ARGS.bin_dir, "trenode")], capture_output=True,
+                                text=True, timeout=30)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--config FILE is required", result.stderr)
+
+
+def main():
+    global ARGS, STUBS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--proto-dir", required=True)
+    ARGS, rest = parser.parse_known_args()
+    with tempfile.TemporaryDirectory() as stubs_dir:
+        STUBS = generate_stubs(stubs_dir)
+        program = unittest.main(argv=[sys.argv[0], *rest], exit=False, verbosity=2)
+    sys.exit(0 if program.result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
