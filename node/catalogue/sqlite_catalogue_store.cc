@@ -72,26 +72,30 @@ std::string SchemaText(const Dataset& dataset) {
   return absl::StrJoin(parts, " ");
 }
 
-absl::Status IndexLatest(SqliteDb& db, const Dataset& dataset) {
+// Makes `dataset` the searchable text of the dataset whose row is `rowid`.
+absl::Status IndexLatest(SqliteDb& db, int64_t rowid, const Dataset& dataset) {
   ASSIGN_OR_RETURN(SqliteStatement remove,
-                   db.Prepare("DELETE FROM dataset_search WHERE dataset_id = ?"));
-  RETURN_IF_ERROR(remove.Bind(1, dataset.id()).Run());
+                   db.PrepareCached("DELETE FROM dataset_search WHERE rowid = ?"));
+  RETURN_IF_ERROR(remove.Bind(1, rowid).Run());
   ASSIGN_OR_RETURN(SqliteStatement insert,
-                   db.Prepare("INSERT INTO dataset_search(dataset_id, title, description,"
-                              " keywords, schema_text) VALUES (?, ?, ?, ?, ?)"));
+                   db.PrepareCached("INSERT INTO dataset_search(rowid, dataset_id, state, title,"
+                                    " description, keywords, schema_text)"
+                                    " VALUES (?, ?, ?, ?, ?, ?, ?)"));
   std::vector<std::string> keywords(dataset.keywords().begin(), dataset.keywords().end());
   keywords.insert(keywords.end(), dataset.themes().begin(), dataset.themes().end());
-  insert.Bind(1, dataset.id())
-      .Bind(2, dataset.title())
-      .Bind(3, dataset.description())
-      .Bind(4, absl::StrJoin(keywords, " "))
-      .Bind(5, SchemaText(dataset));
+  insert.Bind(1, rowid)
+      .Bind(2, dataset.id())
+      .Bind(3, int64_t{trenode::v1::DATASET_STATE_ACTIVE})
+      .Bind(4, dataset.title())
+      .Bind(5, dataset.description())
+      .Bind(6, absl::StrJoin(keywords, " "))
+      .Bind(7, SchemaText(dataset));
   return insert.Run();
 }
 
 absl::Status InsertVersion(SqliteDb& db, const Dataset& dataset) {
   ASSIGN_OR_RETURN(SqliteStatement insert,
-                   db.Prepare("INSERT INTO dataset_versions(dataset_id, version, metadata,"
+                   db.PrepareCached("INSERT INTO dataset_versions(dataset_id, version, metadata,"
                               " created_micros) VALUES (?, ?, ?, ?)"));
   insert.Bind(1, dataset.id())
       .Bind(2, dataset.version())
@@ -101,17 +105,18 @@ absl::Status InsertVersion(SqliteDb& db, const Dataset& dataset) {
 }
 
 struct DatasetRow {
+  int64_t rowid;
   int64_t latest_version;
   int64_t state;
 };
 
 absl::StatusOr<DatasetRow> ReadDatasetRow(SqliteDb& db, const std::string& id) {
   ASSIGN_OR_RETURN(SqliteStatement select,
-                   db.Prepare("SELECT latest_version, state FROM datasets WHERE id = ?"));
+                   db.PrepareCached("SELECT rowid, latest_version, state FROM datasets WHERE id = ?"));
   select.Bind(1, id);
   ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) return absl::NotFoundError(absl::StrCat("no dataset \"", id, "\""));
-  return DatasetRow{select.Int64(0), select.Int64(1)};
+  return DatasetRow{select.Int64(0), select.Int64(1), select.Int64(2)};
 }
 
 // An FTS5 query in which every word is a quoted string, so no user input is
@@ -131,7 +136,7 @@ absl::Status SqliteCatalogueStore::Create(const Dataset& first) {
   SqliteTransaction txn(*db);
   RETURN_IF_ERROR(txn.status());
   ASSIGN_OR_RETURN(SqliteStatement insert,
-                   db->Prepare("INSERT INTO datasets(id, latest_version, state, issued_micros,"
+                   db->PrepareCached("INSERT INTO datasets(id, latest_version, state, issued_micros,"
                                " state_changed_micros) VALUES (?, 1, ?, ?, ?)"));
   insert.Bind(1, first.id())
       .Bind(2, int64_t{trenode::v1::DATASET_STATE_ACTIVE})
@@ -143,8 +148,9 @@ absl::Status SqliteCatalogueStore::Create(const Dataset& first) {
     }
     return s;
   }
+  int64_t rowid = db->LastInsertRowId();
   RETURN_IF_ERROR(InsertVersion(*db, first));
-  RETURN_IF_ERROR(IndexLatest(*db, first));
+  RETURN_IF_ERROR(IndexLatest(*db, rowid, first));
   return txn.Commit();
 }
 
@@ -164,9 +170,9 @@ absl::Status SqliteCatalogueStore::AddVersion(const Dataset& next) {
   }
   RETURN_IF_ERROR(InsertVersion(*db, next));
   ASSIGN_OR_RETURN(SqliteStatement bump,
-                   db->Prepare("UPDATE datasets SET latest_version = ? WHERE id = ?"));
+                   db->PrepareCached("UPDATE datasets SET latest_version = ? WHERE id = ?"));
   RETURN_IF_ERROR(bump.Bind(1, next.version()).Bind(2, next.id()).Run());
-  RETURN_IF_ERROR(IndexLatest(*db, next));
+  RETURN_IF_ERROR(IndexLatest(*db, row.rowid, next));
   return txn.Commit();
 }
 
@@ -180,13 +186,17 @@ absl::Status SqliteCatalogueStore::Retire(const std::string& id, const std::stri
     return absl::FailedPreconditionError(absl::StrCat("dataset \"", id, "\" is already retired"));
   }
   ASSIGN_OR_RETURN(SqliteStatement update,
-                   db->Prepare("UPDATE datasets SET state = ?, retirement_reason = ?,"
+                   db->PrepareCached("UPDATE datasets SET state = ?, retirement_reason = ?,"
                                " state_changed_micros = ? WHERE id = ?"));
   update.Bind(1, int64_t{trenode::v1::DATASET_STATE_RETIRED})
       .Bind(2, reason)
       .Bind(3, absl::ToUnixMicros(when))
       .Bind(4, id);
   RETURN_IF_ERROR(update.Run());
+  ASSIGN_OR_RETURN(SqliteStatement unlist,
+                   db->PrepareCached("UPDATE dataset_search SET state = ? WHERE rowid = ?"));
+  RETURN_IF_ERROR(
+      unlist.Bind(1, int64_t{trenode::v1::DATASET_STATE_RETIRED}).Bind(2, row.rowid).Run());
   return txn.Commit();
 }
 
@@ -194,7 +204,7 @@ absl::StatusOr<Dataset> SqliteCatalogueStore::Get(const std::string& id, int64_t
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(
       SqliteStatement select,
-      db->Prepare(absl::StrCat(kSelectDataset,
+      db->PrepareCached(absl::StrCat(kSelectDataset,
                                " FROM datasets d JOIN dataset_versions v ON v.dataset_id = d.id"
                                " WHERE d.id = ?1 AND v.version ="
                                " CASE WHEN ?2 = 0 THEN d.latest_version ELSE ?2 END")));
@@ -213,7 +223,7 @@ absl::StatusOr<std::vector<Dataset>> SqliteCatalogueStore::List(const std::strin
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(
       SqliteStatement select,
-      db->Prepare(absl::StrCat(kSelectDataset,
+      db->PrepareCached(absl::StrCat(kSelectDataset,
                                " FROM datasets d JOIN dataset_versions v"
                                " ON v.dataset_id = d.id AND v.version = d.latest_version"
                                " WHERE d.id > ?1 AND (?2 OR d.state = ?3)"
@@ -235,18 +245,25 @@ absl::StatusOr<std::vector<ScoredDataset>> SqliteCatalogueStore::Search(
     const std::vector<SearchWord>& words, bool include_retired,
     const std::optional<SearchCursor>& after, int limit) {
   auto db = pool_->Acquire();
-  // bm25 weights: dataset_id (unindexed), title, description, keywords, schema.
+  // bm25 weights by column: dataset_id and state (unindexed), title,
+  // description, keywords, schema.
   ASSIGN_OR_RETURN(
       SqliteStatement select,
-      db->Prepare(absl::StrCat(
-          kSelectDataset, ", h.score FROM (SELECT dataset_id,"
-          " -bm25(dataset_search, 0.0, 10.0, 2.0, 5.0, 1.0) AS score"
-          " FROM dataset_search WHERE dataset_search MATCH ?1) h"
-          " JOIN datasets d ON d.id = h.dataset_id"
-          " JOIN dataset_versions v ON v.dataset_id = d.id AND v.version = d.latest_version"
-          " WHERE (?2 OR d.state = ?3)"
-          " AND (?4 OR h.score < ?5 OR (h.score = ?5 AND d.id > ?6))"
-          " ORDER BY h.score DESC, d.id ASC LIMIT ?7")));
+      db->PrepareCached(absl::StrCat(
+          // bm25 runs once per match (the CTE is materialized); ranking and
+          // paging use the index alone, and only the page's rows are joined
+          // with their metadata.
+          "WITH hits AS MATERIALIZED (SELECT rowid AS row, dataset_id AS id, state,"
+          " -bm25(dataset_search, 0.0, 0.0, 10.0, 2.0, 5.0, 1.0) AS score"
+          " FROM dataset_search WHERE dataset_search MATCH ?1),"
+          " page AS (SELECT row, id, score FROM hits WHERE (?2 OR state = ?3)"
+          " AND (?4 OR score < ?5 OR (score = ?5 AND id > ?6))"
+          " ORDER BY score DESC, id ASC LIMIT ?7) ",
+          kSelectDataset, ", h.score FROM page h"
+          " CROSS JOIN datasets d ON d.rowid = h.row"
+          " CROSS JOIN dataset_versions v"
+          " ON v.dataset_id = d.id AND v.version = d.latest_version"
+          " ORDER BY h.score DESC, h.id ASC")));
   select.Bind(1, MatchExpression(words))
       .Bind(2, int64_t{include_retired})
       .Bind(3, int64_t{trenode::v1::DATASET_STATE_ACTIVE})

@@ -6,14 +6,15 @@ namespace {
 // Append only: never edit a migration that has shipped.
 constexpr Migration kMigrations[] = {
     {1, "catalogue", R"sql(
+-- A dataset's rowid is also its rowid in dataset_search.
 CREATE TABLE datasets (
-  id TEXT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   latest_version INTEGER NOT NULL,
   state INTEGER NOT NULL,
   retirement_reason TEXT NOT NULL DEFAULT '',
   issued_micros INTEGER NOT NULL,
   state_changed_micros INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
 -- metadata: a serialized trenode.v1.Dataset as the steward registered it
 -- (state, issued and modified are filled in from the columns on reading).
@@ -25,9 +26,10 @@ CREATE TABLE dataset_versions (
   PRIMARY KEY (dataset_id, version)
 ) WITHOUT ROWID;
 
--- The latest version of every dataset, for ranked free-text search.
+-- The latest version of every dataset, for ranked free-text search. state
+-- mirrors datasets.state so that filtering needs no join per match.
 CREATE VIRTUAL TABLE dataset_search USING fts5(
-  dataset_id UNINDEXED, title, description, keywords, schema_text,
+  dataset_id UNINDEXED, state UNINDEXED, title, description, keywords, schema_text,
   tokenize = 'porter unicode61');
 )sql"},
 };

@@ -58,7 +58,8 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   sqlite3_extended_result_codes(raw, 1);
   if (mode != Mode::kReadOnly) {
     if (absl::Status s = db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                  " PRAGMA foreign_keys=ON;");
+                                  " PRAGMA foreign_keys=ON; PRAGMA cache_size=-32000;"
+                                  " PRAGMA mmap_size=268435456;");
         !s.ok()) {
       return absl::UnavailableError(absl::StrCat("cannot open SQLite database ", path, ": ",
                                                  s.message()));
@@ -67,7 +68,25 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   return db;
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
+SqliteDb::~SqliteDb() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+absl::StatusOr<SqliteStatement> SqliteDb::PrepareCached(absl::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot prepare SQL: ", sqlite3_errmsg(db_), " in: ", sql));
+    }
+    it = cache_.emplace(std::string(sql), stmt).first;
+  }
+  return SqliteStatement(db_, it->second, /*cached=*/true);
+}
 
 absl::Status SqliteDb::Exec(absl::string_view sql) {
   std::string owned(sql);
@@ -93,20 +112,32 @@ int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_
 int SqliteDb::Changes() const { return sqlite3_changes(db_); }
 
 SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)),
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), cached_(other.cached_),
       bind_error_(std::move(other.bind_error_)) {}
 
 SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
   if (this != &other) {
-    sqlite3_finalize(stmt_);
+    Release();
     db_ = other.db_;
     stmt_ = std::exchange(other.stmt_, nullptr);
+    cached_ = other.cached_;
     bind_error_ = std::move(other.bind_error_);
   }
   return *this;
 }
 
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+SqliteStatement::~SqliteStatement() { Release(); }
+
+void SqliteStatement::Release() {
+  if (stmt_ == nullptr) return;
+  if (cached_) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  } else {
+    sqlite3_finalize(stmt_);
+  }
+  stmt_ = nullptr;
+}
 
 namespace {
 void Remember(std::optional<absl::Status>& slot, sqlite3* db, int rc, int index) {

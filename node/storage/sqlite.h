@@ -8,6 +8,7 @@
 #define TRENODE_NODE_STORAGE_SQLITE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,11 @@ class SqliteDb {
   // Prepares one statement. InvalidArgument names the SQL error.
   absl::StatusOr<SqliteStatement> Prepare(absl::string_view sql);
 
+  // As Prepare, but keeps the compiled statement on this connection for the
+  // next call with the same SQL; the returned statement is reset (bindings
+  // cleared) when destroyed. At most one statement per SQL text may be in use.
+  absl::StatusOr<SqliteStatement> PrepareCached(absl::string_view sql);
+
   int64_t LastInsertRowId() const;
   // Rows changed by the last INSERT, UPDATE or DELETE.
   int Changes() const;
@@ -49,6 +55,7 @@ class SqliteDb {
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}
   sqlite3* db_;
+  std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
 };
 
 // A prepared statement. Bind indexes start at 1, column indexes at 0.
@@ -80,9 +87,13 @@ class SqliteStatement {
 
  private:
   friend class SqliteDb;
-  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  void Release();
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, bool cached = false)
+      : db_(db), stmt_(stmt), cached_(cached) {}
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  // Owned by the connection's cache: reset, not finalized, on destruction.
+  bool cached_ = false;
   // The first bind failure, reported by the next Step().
   std::optional<absl::Status> bind_error_;
 };

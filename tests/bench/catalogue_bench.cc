@@ -1,0 +1,212 @@
+// trenode-bench: catalogue read throughput over real gRPC on loopback, as a
+// ratio to a trivial echo RPC served by the same server in the same run.
+//
+// usage: trenode-bench [--datasets N] [--seconds S] [--threads T] [--rounds R]
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "adapters/object_store.h"
+#include "adapters/onprem/posix_object_store.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "node/server/node_server.h"
+#include "tests/bench/echo.grpc.pb.h"
+#include "tests/testutil/datasets.h"
+#include "tests/testutil/temp_dir.h"
+#include "trenode/v1/catalogue.grpc.pb.h"
+
+namespace {
+using trenode::v1::Catalogue;
+
+constexpr const char* kConditions[] = {"diabetes", "asthma", "stroke", "sepsis", "dementia",
+                                       "obesity", "anaemia", "glaucoma", "psoriasis", "gout",
+                                       "epilepsy", "migraine", "angina", "arthritis", "lupus",
+                                       "cirrhosis", "melanoma", "pneumonia", "scoliosis", "tinnitus"};
+
+class EchoService final : public trenode::bench::BenchEcho::Service {
+  grpc::Status Echo(grpc::ServerContext*, const trenode::bench::EchoMessage* request,
+                    trenode::bench::EchoMessage* reply) override {
+    reply->set_text(request->text());
+    return grpc::Status::OK;
+  }
+};
+
+struct Options {
+  int datasets = 10000;
+  double seconds = 2.0;
+  int threads = 4;
+  int rounds = 3;
+};
+
+// Calls `call(thread, i)` from `threads` threads for `seconds`; returns calls/s.
+// Aborts the run if any call fails.
+double Throughput(const Options& options, const std::function<bool(int, uint64_t)>& call) {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> failed{false};
+  std::vector<uint64_t> counts(options.threads, 0);
+  std::vector<std::thread> workers;
+  absl::Time start = absl::Now();
+  for (int t = 0; t < options.threads; ++t) {
+    workers.emplace_back([&, t] {
+      uint64_t i = static_cast<uint64_t>(t) * 7919;
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (!call(t, i++)) {
+          failed = true;
+          return;
+        }
+        ++counts[t];
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(options.seconds));
+  stop = true;
+  for (auto& w : workers) w.join();
+  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  if (failed) {
+    std::cerr << "trenode-bench: a call failed\n";
+    std::exit(1);
+  }
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  return static_cast<double>(total) / elapsed;
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+std::unique_ptr<grpc::ClientContext> As(const char* role) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->AddMetadata("x-trenode-dev-role", role);
+  return context;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    bool ok = (flag == "--datasets" && absl::SimpleAtoi(value, &options.datasets)) ||
+              (flag == "--seconds" && absl::SimpleAtod(value, &options.seconds)) ||
+              (flag == "--threads" && absl::SimpleAtoi(value, &options.threads)) ||
+              (flag == "--rounds" && absl::SimpleAtoi(value, &options.rounds));
+    if (!ok) {
+      std::cerr << "usage: trenode-bench [--datasets N] [--seconds S] [--threads T] [--rounds R]\n";
+      return 2;
+    }
+  }
+
+  trenode::testing::TempDir dir;
+  trenode::v1::NodeConfig config;
+  config.set_node_id("bench-node");
+  config.set_listen_address("127.0.0.1:0");
+  config.set_database_path(dir.File("node.db"));
+  config.mutable_object_store()->mutable_posix()->set_root(dir.File("objects"));
+  config.set_work_dir(dir.File("work"));
+  config.mutable_dev_identity()->set_default_role(trenode::v1::ROLE_RESEARCHER);
+  {
+    auto objects = *trenode::adapters::PosixObjectStore::Open(dir.File("objects"));
+    if (!trenode::adapters::WriteObject(*objects, "datasets/shared.sqlite", "x").ok()) return 1;
+  }
+  EchoService echo_service;
+  auto node = trenode::server::NodeServer::Start(config, {&echo_service});
+  if (!node.ok()) {
+    std::cerr << "trenode-bench: " << node.status() << "\n";
+    return 1;
+  }
+  std::string address = absl::StrCat("127.0.0.1:", (*node)->port());
+  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto catalogue = Catalogue::NewStub(channel);
+
+  absl::Time load_start = absl::Now();
+  for (int i = 0; i < options.datasets; ++i) {
+    std::string condition = kConditions[i % std::size(kConditions)];
+    trenode::v1::RegisterDatasetRequest request;
+    *request.mutable_dataset() = trenode::testing::SampleDataset(
+        absl::StrCat("ds-", i), absl::StrCat("Cohort study of ", condition, " number ", i),
+        absl::StrCat("Routinely collected records of people with ", condition, "."));
+    request.mutable_dataset()->mutable_steward()->set_storage_location("datasets/shared.sqlite");
+    trenode::v1::Dataset reply;
+    grpc::Status status = catalogue->RegisterDataset(As("data_steward").get(), request, &reply);
+    if (!status.ok()) {
+      std::cerr << "trenode-bench: register failed: " << status.error_message() << "\n";
+      return 1;
+    }
+  }
+  std::printf("loaded %d datasets in %.1f s\n", options.datasets,
+              absl::ToDoubleSeconds(absl::Now() - load_start));
+
+  std::vector<std::unique_ptr<Catalogue::Stub>> stubs;
+  std::vector<std::unique_ptr<trenode::bench::BenchEcho::Stub>> echo_stubs;
+  for (int t = 0; t < options.threads; ++t) {
+    auto own = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                         grpc::ChannelArguments());
+    stubs.push_back(Catalogue::NewStub(own));
+    echo_stubs.push_back(trenode::bench::BenchEcho::NewStub(own));
+  }
+  auto echo_call = [&](int t, uint64_t) {
+    trenode::bench::EchoMessage request, reply;
+    request.set_text("ping");
+    grpc::ClientContext context;
+    return echo_stubs[t]->Echo(&context, request, &reply).ok() && reply.text() == "ping";
+  };
+  auto get_call = [&](int t, uint64_t i) {
+    trenode::v1::GetDatasetRequest request;
+    request.set_id(absl::StrCat("ds-", (i * 2654435761u) % options.datasets));
+    trenode::v1::Dataset reply;
+    return stubs[t]->GetDataset(As("researcher").get(), request, &reply).ok() &&
+           reply.id() == request.id() && !reply.has_steward();
+  };
+  auto search_call = [&](int t, uint64_t i) {
+    trenode::v1::SearchDatasetsRequest request;
+    request.set_query(kConditions[i % std::size(kConditions)]);
+    request.set_page_size(20);
+    trenode::v1::SearchDatasetsResponse reply;
+    return stubs[t]->SearchDatasets(As("researcher").get(), request, &reply).ok() &&
+           reply.hits_size() == std::min<int>(20, options.datasets / std::size(kConditions));
+  };
+
+  // A query that names one dataset: the common "find that study" case.
+  auto selective_call = [&](int t, uint64_t i) {
+    trenode::v1::SearchDatasetsRequest request;
+    uint64_t n = (i * 2654435761u) % options.datasets;
+    request.set_query(absl::StrCat(kConditions[n % std::size(kConditions)], " number ", n));
+    trenode::v1::SearchDatasetsResponse reply;
+    return stubs[t]->SearchDatasets(As("researcher").get(), request, &reply).ok() &&
+           reply.hits_size() >= 1 && reply.hits(0).dataset().id() == absl::StrCat("ds-", n);
+  };
+
+  std::vector<double> echo_qps, get_qps, search_qps, selective_qps;
+  for (int round = 0; round < options.rounds; ++round) {
+    echo_qps.push_back(Throughput(options, echo_call));
+    get_qps.push_back(Throughput(options, get_call));
+    search_qps.push_back(Throughput(options, search_call));
+    selective_qps.push_back(Throughput(options, selective_call));
+  }
+  double echo = Median(echo_qps), get = Median(get_qps), search = Median(search_qps);
+  double selective = Median(selective_qps);
+  std::printf("catalogue over gRPC, %d datasets, %d client threads, median of %d rounds of %.1f s\n",
+              options.datasets, options.threads, options.rounds, options.seconds);
+  std::printf("  Echo (baseline)   %10.0f calls/s\n", echo);
+  std::printf("  GetDataset        %10.0f calls/s  ratio to echo %.2f (goal >= 0.50)\n", get,
+              get / echo);
+  std::printf("  SearchDatasets    %10.0f calls/s  ratio to echo %.2f (one word: %zu matches "
+              "ranked, top 20 returned)\n",
+              search, search / echo, options.datasets / std::size(kConditions));
+  std::printf("  SearchDatasets    %10.0f calls/s  ratio to echo %.2f (three words naming one "
+              "dataset)\n",
+              selective, selective / echo);
+  (*node)->Shutdown(absl::Seconds(5));
+  return 0;
+}
