@@ -40,6 +40,11 @@ std::unique_ptr<grpc::ClientContext> Cli::NewContext(int deadline_seconds) const
   return context;
 }
 
+int Usage(absl::string_view text) {
+  std::cerr << "trectl: usage: " << text << "\n";
+  return kUsage;
+}
+
 int Fail(const absl::Status& status) {
   std::cerr << "trectl: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
             << "\n";

@@ -37,6 +37,9 @@ struct Cli {
   std::unique_ptr<grpc::ClientContext> NewContext(int deadline_seconds = 30) const;
 };
 
+// Prints "trectl: usage: TEXT" to stderr and returns kUsage.
+int Usage(absl::string_view text);
+
 // Prints "trectl: MESSAGE" to stderr and returns the exit code for `status`.
 int Fail(const absl::Status& status);
 int Fail(const grpc::Status& status);

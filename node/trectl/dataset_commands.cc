@@ -137,7 +137,7 @@ int List(const Args& args, Cli& cli) {
 }
 
 int Get(const Args& args, Cli& cli) {
-  if (args.positional().size() != 1) return Fail(absl::InvalidArgumentError("usage: dataset get ID [--version N]")), kUsage;
+  if (args.positional().size() != 1) return Usage("dataset get ID [--version N]");
   auto version = args.GetInt("version", 0);
   if (!version.ok()) return Fail(version.status());
   trenode::v1::GetDatasetRequest request;
@@ -156,7 +156,7 @@ int Get(const Args& args, Cli& cli) {
 }
 
 int Search(const Args& args, Cli& cli) {
-  if (args.positional().empty()) return Fail(absl::InvalidArgumentError("usage: dataset search WORDS...")), kUsage;
+  if (args.positional().empty()) return Usage("dataset search WORDS...");
   auto page_size = args.GetInt("page-size", 0);
   if (!page_size.ok()) return Fail(page_size.status());
   trenode::v1::SearchDatasetsRequest request;
@@ -187,7 +187,7 @@ int Search(const Args& args, Cli& cli) {
 
 int Import(const Args& args, Cli& cli) {
   if (args.positional().size() != 1) {
-    return Fail(absl::InvalidArgumentError("usage: dataset import DIR --id ID [...]")), kUsage;
+    return Usage("dataset import DIR --id ID [...]");
   }
   fs::path dir = args.positional()[0];
   if (!fs::is_directory(dir)) return Fail(absl::NotFoundError(absl::StrCat(dir.string(), " is not a directory")));
@@ -203,7 +203,7 @@ int Import(const Args& args, Cli& cli) {
   }
   if (auto id = args.Get("id")) header.mutable_dataset()->set_id(*id);
   if (auto title = args.Get("title")) header.mutable_dataset()->set_title(*title);
-  if (header.dataset().id().empty()) return Fail(absl::InvalidArgumentError("--id is required")), kUsage;
+  if (header.dataset().id().empty()) return Usage("dataset import DIR --id ID (or an id in the metadata)");
   if (header.dataset().title().empty()) header.mutable_dataset()->set_title(header.dataset().id());
   auto expected = args.GetInt("expected-version", 0);
   if (!expected.ok()) return Fail(expected.status());
@@ -259,7 +259,7 @@ int Import(const Args& args, Cli& cli) {
 }
 
 int Register(const Args& args, Cli& cli) {
-  if (args.positional().size() != 1) return Fail(absl::InvalidArgumentError("usage: dataset register FILE")), kUsage;
+  if (args.positional().size() != 1) return Usage("dataset register FILE");
   auto dataset = ReadDatasetFile(args.positional()[0]);
   if (!dataset.ok()) return Fail(dataset.status());
   trenode::v1::RegisterDatasetRequest request;
@@ -274,7 +274,7 @@ int Register(const Args& args, Cli& cli) {
 
 int Update(const Args& args, Cli& cli) {
   if (args.positional().size() != 1 || !args.Has("expected-version")) {
-    return Fail(absl::InvalidArgumentError("usage: dataset update FILE --expected-version N")), kUsage;
+    return Usage("dataset update FILE --expected-version N");
   }
   auto dataset = ReadDatasetFile(args.positional()[0]);
   if (!dataset.ok()) return Fail(dataset.status());
@@ -293,7 +293,7 @@ int Update(const Args& args, Cli& cli) {
 
 int Retire(const Args& args, Cli& cli) {
   if (args.positional().size() != 1 || !args.Has("reason")) {
-    return Fail(absl::InvalidArgumentError("usage: dataset retire ID --reason TEXT")), kUsage;
+    return Usage("dataset retire ID --reason TEXT");
   }
   trenode::v1::RetireDatasetRequest request;
   request.set_id(args.positional()[0]);

@@ -211,6 +211,73 @@ class GenericClientTest(unittest.TestCase):
         self.assertEqual(error.exception.code(), self.grpc.StatusCode.PERMISSION_DENIED)
 
 
+class TrectlTest(unittest.TestCase):
+    """trectl against a real node: output, JSON and exit codes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.node = Node(cls.tmp.name, default_role="ROLE_RESEARCHER")
+        cls.site = os.path.join(cls.tmp.name, "site")
+        subprocess.run([os.path.join(ARGS.bin_dir, "trenode-synth"), "--seed", "5",
+                        "--persons", "300", "--out", cls.site], check=True, capture_output=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.node.stop()
+        cls.node.process.stdout.close()
+        cls.tmp.cleanup()
+
+    def trectl(self, *args):
+        result = subprocess.run([os.path.join(ARGS.bin_dir, "trectl"), "--node",
+                                 self.node.address, *args],
+                                capture_output=True, text=True, timeout=60)
+        return result.returncode, result.stdout, result.stderr
+
+    def test_import_list_search_get_and_exit_codes(self):
+        import json
+        code, out, err = self.trectl("--as", "data_steward", "dataset", "import", self.site)
+        self.assertEqual(code, 0, err)
+        self.assertIn("imported synth-ehr-5 version 1: 4 tables", out)
+
+        code, out, _ = self.trectl("--json", "dataset", "list")
+        self.assertEqual(code, 0)
+        listed = json.loads(out)
+        self.assertEqual([d["id"] for d in listed["datasets"]], ["synth-ehr-5"])
+        self.assertNotIn("steward", listed["datasets"][0])
+        self.assertEqual(listed["datasets"][0]["population"]["label"], "100 to 999")
+
+        code, out, _ = self.trectl("dataset", "search", "ejection", "fraction")
+        self.assertEqual(code, 0)
+        self.assertIn("synth-ehr-5", out)
+        code, out, _ = self.trectl("--as", "data_steward", "dataset", "get", "synth-ehr-5")
+        self.assertEqual(code, 0)
+        self.assertIn("persons:      300 (stewards only)", out)
+
+        self.assertEqual(self.trectl("dataset", "get", "no-such-data")[0], 3)
+        code, _, err = self.trectl("dataset", "retire", "synth-ehr-5", "--reason", "x")
+        self.assertEqual(code, 4)
+        self.assertIn("PERMISSION_DENIED", err)
+        # Importing again without --expected-version is refused with the version to give.
+        code, _, err = self.trectl("--as", "data_steward", "dataset", "import", self.site)
+        self.assertEqual(code, 5)
+        self.assertIn("set expected_version to 1", err)
+        self.assertEqual(self.trectl("dataset", "get")[0], 2)
+        self.assertEqual(self.trectl("dataset", "list", "--bogus", "1")[0], 2)
+
+    def test_bad_csv_names_file_line_and_field(self):
+        bad = os.path.join(self.tmp.name, "bad")
+        os.makedirs(bad)
+        with open(os.path.join(bad, "person.csv"), "w") as f:
+            f.write("person_id,year_of_birth\nQ1,1950\nQ2,1960\n")
+        with open(os.path.join(bad, "visit.csv"), "w") as f:
+            f.write("person_id,visit_date\nQ1,2020-01-01\nQ3,2020-02-02\n")
+        code, _, err = self.trectl("--as", "data_steward", "dataset", "import", bad, "--id", "bad-set")
+        self.assertEqual(code, 5)
+        self.assertIn('visit.csv line 3 field 1 (person_id): unknown person key "Q3"', err)
+        self.assertEqual(self.trectl("--as", "data_steward", "dataset", "get", "bad-set")[0], 3)
+
+
 class DaemonTest(unittest.TestCase):
     def run_with_config(self, text):
         with tempfile.TemporaryDirectory() as root:
