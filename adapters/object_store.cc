@@ -9,8 +9,8 @@ namespace {
 constexpr size_t kCopyChunk = 1 << 20;
 
 bool IsKeyChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 }  // namespace
 
@@ -22,7 +22,8 @@ absl::Status ValidateObjectKey(absl::string_view key) {
   for (absl::string_view segment : absl::StrSplit(key, '/')) {
     if (segment.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("object key \"", key, "\" has an empty segment (leading, trailing or "
+          absl::StrCat("object key \"", key,
+                       "\" has an empty segment (leading, trailing or "
                        "double '/')"));
     }
     if (segment.front() == '.') {
@@ -35,8 +36,8 @@ absl::Status ValidateObjectKey(absl::string_view key) {
     }
     for (char c : segment) {
       if (!IsKeyChar(c)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "object key \"", key, "\" has a character outside [A-Za-z0-9._-/]"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("object key \"", key, "\" has a character outside [A-Za-z0-9._-/]"));
       }
     }
   }

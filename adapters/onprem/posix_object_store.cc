@@ -79,8 +79,8 @@ class PosixObjectWriter : public ObjectWriter {
     std::error_code ec;
     fs::create_directories(target_.parent_path(), ec);
     if (ec) {
-      return absl::UnavailableError(absl::StrCat("cannot create ", target_.parent_path().string(),
-                                                 ": ", ec.message()));
+      return absl::UnavailableError(
+          absl::StrCat("cannot create ", target_.parent_path().string(), ": ", ec.message()));
     }
     if (::rename(staged_.c_str(), target_.c_str()) != 0) return Errno("cannot publish", target_);
     committed_ = true;
@@ -149,9 +149,8 @@ absl::StatusOr<std::vector<ObjectInfo>> PosixObjectStore::List(absl::string_view
   std::vector<ObjectInfo> found;
   std::error_code ec;
   // Walk only the deepest directory the prefix names in full.
-  absl::string_view dir_part = prefix.substr(0, prefix.rfind('/') == absl::string_view::npos
-                                                   ? 0
-                                                   : prefix.rfind('/'));
+  absl::string_view dir_part =
+      prefix.substr(0, prefix.rfind('/') == absl::string_view::npos ? 0 : prefix.rfind('/'));
   fs::path start = dir_part.empty() ? root_ : root_ / std::string(dir_part);
   if (!fs::is_directory(start, ec)) return found;
   for (auto it = fs::recursive_directory_iterator(start, ec);

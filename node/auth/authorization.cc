@@ -8,9 +8,9 @@ namespace {
 using trenode::v1::Role;
 
 const std::set<Role> kStewards = {trenode::v1::ROLE_DATA_STEWARD};
-const std::set<Role> kEveryRole = {
-    trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD, trenode::v1::ROLE_OUTPUT_CHECKER,
-    trenode::v1::ROLE_AUDITOR,    trenode::v1::ROLE_NODE_ADMIN,   trenode::v1::ROLE_PEER_NODE};
+const std::set<Role> kEveryRole = {trenode::v1::ROLE_RESEARCHER,     trenode::v1::ROLE_DATA_STEWARD,
+                                   trenode::v1::ROLE_OUTPUT_CHECKER, trenode::v1::ROLE_AUDITOR,
+                                   trenode::v1::ROLE_NODE_ADMIN,     trenode::v1::ROLE_PEER_NODE};
 }  // namespace
 
 const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
@@ -33,8 +33,8 @@ absl::Status Authorize(const Principal& caller, absl::string_view full_method) {
   const auto& table = AuthorizationTable();
   auto entry = table.find(full_method);
   if (entry == table.end() || !entry->second.contains(caller.role)) {
-    return absl::PermissionDeniedError(absl::StrCat("role ", RoleName(caller.role),
-                                                    " may not call ", full_method));
+    return absl::PermissionDeniedError(
+        absl::StrCat("role ", RoleName(caller.role), " may not call ", full_method));
   }
   return absl::OkStatus();
 }

@@ -20,9 +20,9 @@ TEST(AuthorizationTest, DeniesByDefault) {
   Principal steward{"s", trenode::v1::ROLE_DATA_STEWARD};
   EXPECT_EQ(Authorize(steward, "/trenode.v1.Catalogue/NoSuchMethod").code(),
             absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(Authorize({"x", trenode::v1::ROLE_UNSPECIFIED}, "/trenode.v1.Catalogue/GetDataset")
-                .code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      Authorize({"x", trenode::v1::ROLE_UNSPECIFIED}, "/trenode.v1.Catalogue/GetDataset").code(),
+      absl::StatusCode::kUnauthenticated);
 }
 
 TEST(AuthorizationTest, OnlyStewardsChangeTheCatalogue) {

@@ -31,9 +31,9 @@ Dataset VisibleTo(const auth::Principal& caller, Dataset dataset) {
 absl::StatusOr<int> PageSize(int requested) {
   if (requested == 0) return kDefaultPageSize;
   if (requested < 0 || requested > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size ", requested, " is out of range: use 1 to ", kMaxPageSize,
-                     ", or 0 for ", kDefaultPageSize));
+    return absl::InvalidArgumentError(absl::StrCat("page_size ", requested,
+                                                   " is out of range: use 1 to ", kMaxPageSize,
+                                                   ", or 0 for ", kDefaultPageSize));
   }
   return requested;
 }
@@ -68,8 +68,7 @@ absl::Status ValidateStewardDetails(const Dataset& dataset) {
     return absl::InvalidArgumentError(
         "dataset.steward.storage_location: is required (the object store key of the data)");
   }
-  if (absl::Status s = adapters::ValidateObjectKey(dataset.steward().storage_location());
-      !s.ok()) {
+  if (absl::Status s = adapters::ValidateObjectKey(dataset.steward().storage_location()); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("dataset.steward.storage_location: ", s.message()));
   }
@@ -97,9 +96,9 @@ absl::StatusOr<std::vector<SearchWord>> ParseSearchQuery(absl::string_view query
     }
     if (i < query.size() && query[i] == '*') word.prefix = true;
     if (word.text.size() > kMaxWordBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("query: the word \"", word.text.substr(0, 20), "...\" is longer than ",
-                       kMaxWordBytes, " bytes"));
+      return absl::InvalidArgumentError(absl::StrCat("query: the word \"", word.text.substr(0, 20),
+                                                     "...\" is longer than ", kMaxWordBytes,
+                                                     " bytes"));
     }
     words.push_back(std::move(word));
   }
@@ -107,8 +106,8 @@ absl::StatusOr<std::vector<SearchWord>> ParseSearchQuery(absl::string_view query
     return absl::InvalidArgumentError("query: has no words to search for");
   }
   if (words.size() > kMaxSearchWords) {
-    return absl::InvalidArgumentError(absl::StrCat("query: has ", words.size(),
-                                                   " words; at most ", kMaxSearchWords));
+    return absl::InvalidArgumentError(
+        absl::StrCat("query: has ", words.size(), " words; at most ", kMaxSearchWords));
   }
   return words;
 }
@@ -117,8 +116,7 @@ absl::Status Catalogue::CheckDataExists(const Dataset& dataset) {
   absl::Status found = objects_->Stat(dataset.steward().storage_location()).status();
   if (found.code() == absl::StatusCode::kNotFound) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "dataset.steward.storage_location: no object at \"",
-        dataset.steward().storage_location(),
+        "dataset.steward.storage_location: no object at \"", dataset.steward().storage_location(),
         "\" in the node's object store; import the data first or correct the location"));
   }
   return found;
@@ -216,7 +214,8 @@ absl::StatusOr<trenode::v1::SearchDatasetsResponse> Catalogue::Search(
   RETURN_IF_ERROR(CheckIncludeRetired(caller, request.include_retired()));
   ASSIGN_OR_RETURN(std::vector<SearchWord> words, ParseSearchQuery(request.query()));
   std::string fingerprint = request.include_retired() ? "r" : "a";
-  for (const SearchWord& word : words) absl::StrAppend(&fingerprint, " ", word.text, word.prefix ? "*" : "");
+  for (const SearchWord& word : words)
+    absl::StrAppend(&fingerprint, " ", word.text, word.prefix ? "*" : "");
   std::optional<SearchCursor> after;
   if (!request.page_token().empty()) {
     ASSIGN_OR_RETURN(after, DecodeSearchToken(request.page_token(), fingerprint));

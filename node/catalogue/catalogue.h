@@ -52,8 +52,8 @@ class Catalogue {
                                               int64_t expected_version);
 
   // InvalidArgument without a reason; NotFound; FailedPrecondition if retired.
-  absl::StatusOr<trenode::v1::Dataset> Retire(const auth::Principal& caller,
-                                              const std::string& id, const std::string& reason);
+  absl::StatusOr<trenode::v1::Dataset> Retire(const auth::Principal& caller, const std::string& id,
+                                              const std::string& reason);
 
   absl::StatusOr<trenode::v1::Dataset> Get(const auth::Principal& caller, const std::string& id,
                                            int64_t version);

@@ -106,8 +106,9 @@ TEST_F(CatalogueTest, RegisterRefusesMissingDataTakenIdsAndBadMetadata) {
             absl::string_view::npos);
 
   RegisterSample("taken", "First");
-  EXPECT_EQ(catalogue_->Register(kSteward, testing::SampleDataset("taken", "Second")).status().code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      catalogue_->Register(kSteward, testing::SampleDataset("taken", "Second")).status().code(),
+      absl::StatusCode::kAlreadyExists);
 
   Dataset escaping = testing::SampleDataset("escape", "Escape");
   escaping.mutable_steward()->set_storage_location("../../etc/passwd");
@@ -172,9 +173,9 @@ TEST_F(CatalogueTest, RetiredDatasetsAreHiddenFromAllButStewards) {
 
   EXPECT_EQ(catalogue_->Retire(kSteward, "old-data", "again").status().code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(catalogue_->Update(kSteward, testing::SampleDataset("old-data", "x"), 1)
-                .status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      catalogue_->Update(kSteward, testing::SampleDataset("old-data", "x"), 1).status().code(),
+      absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(CatalogueTest, ListingPagesVisitEveryDatasetOnceInIdOrder) {
@@ -257,8 +258,8 @@ TEST_F(CatalogueTest, SearchRanksTitleAboveDescriptionAboveSchema) {
 
 TEST_F(CatalogueTest, SearchInputIsNeverReadAsQuerySyntax) {
   RegisterSample("hf", "Heart failure", "NEAR the \"quoted\" OR text");
-  for (const char* query : {"\"", "NEAR(heart", "heart OR", "heart -failure", "col:heart",
-                            "^heart", "heart)", "(((", "*"}) {
+  for (const char* query : {"\"", "NEAR(heart", "heart OR", "heart -failure", "col:heart", "^heart",
+                            "heart)", "(((", "*"}) {
     trenode::v1::SearchDatasetsRequest request;
     request.set_query(query);
     auto response = catalogue_->Search(kResearcher, request);
@@ -299,8 +300,7 @@ TEST_F(CatalogueTest, ReopeningAnExistingDatabaseKeepsTheCatalogue) {
   EXPECT_EQ(catalogue_->Get(kResearcher, "hf-cohort", 0)->title(), "Heart failure cohort");
   EXPECT_EQ(SearchIds("heart"), std::vector<std::string>{"hf-cohort"});
   auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
-  EXPECT_EQ(*storage::SchemaVersion(*db),
-            static_cast<int>(storage::NodeSchemaMigrations().size()));
+  EXPECT_EQ(*storage::SchemaVersion(*db), static_cast<int>(storage::NodeSchemaMigrations().size()));
 }
 
 }  // namespace

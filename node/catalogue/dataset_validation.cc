@@ -39,13 +39,13 @@ absl::Status ValidateText(absl::string_view text, absl::string_view field, size_
 
 absl::Status ValidateDatasetId(absl::string_view id) {
   if (id.size() < 2 || id.size() > 63 || !IsLowerAlnum(id.front())) {
-    return Invalid("dataset.id", absl::StrCat("\"", id, "\" must be 2 to 63 characters of "
+    return Invalid("dataset.id", absl::StrCat("\"", id,
+                                              "\" must be 2 to 63 characters of "
                                               "[a-z0-9-], starting with a letter or digit"));
   }
   for (char c : id) {
     if (!IsLowerAlnum(c) && c != '-') {
-      return Invalid("dataset.id",
-                     absl::StrCat("\"", id, "\" may contain only a-z, 0-9 and '-'"));
+      return Invalid("dataset.id", absl::StrCat("\"", id, "\" may contain only a-z, 0-9 and '-'"));
     }
   }
   return absl::OkStatus();
@@ -55,7 +55,8 @@ absl::Status ValidateSqlName(absl::string_view name, absl::string_view field) {
   bool ok = !name.empty() && name.size() <= 63 && name.front() >= 'a' && name.front() <= 'z';
   for (char c : name) ok = ok && (IsLowerAlnum(c) || c == '_');
   if (!ok || absl::StartsWith(name, "sqlite_")) {
-    return Invalid(field, absl::StrCat("\"", name, "\" must be 1 to 63 characters of [a-z0-9_], "
+    return Invalid(field, absl::StrCat("\"", name,
+                                       "\" must be 1 to 63 characters of [a-z0-9_], "
                                        "starting with a letter, and not start with sqlite_"));
   }
   return absl::OkStatus();
@@ -68,8 +69,8 @@ absl::Status ValidateDescriptiveMetadata(const Dataset& dataset) {
   RETURN_IF_ERROR(ValidateText(dataset.description(), "dataset.description", 20000));
   RETURN_IF_ERROR(ValidateText(dataset.access_conditions(), "dataset.access_conditions", 20000));
   const std::string& email = dataset.custodian().email();
-  if (!email.empty() && (email.find('@') == std::string::npos || email.front() == '@' ||
-                         email.back() == '@')) {
+  if (!email.empty() &&
+      (email.find('@') == std::string::npos || email.front() == '@' || email.back() == '@')) {
     return Invalid("dataset.custodian.email", absl::StrCat("\"", email, "\" is not an address"));
   }
   if (dataset.keywords_size() > 64) return Invalid("dataset.keywords", "at most 64 allowed");
@@ -101,8 +102,10 @@ absl::Status ValidateDescriptiveMetadata(const Dataset& dataset) {
       std::string column_field = absl::StrCat(table_field, ".columns[", c, "]");
       RETURN_IF_ERROR(ValidateSqlName(column.name(), absl::StrCat(column_field, ".name")));
       if (!columns.insert(column.name()).second) {
-        return Invalid(column_field, absl::StrCat("column \"", column.name(), "\" appears twice in "
-                                                  "table \"", table.name(), "\""));
+        return Invalid(column_field, absl::StrCat("column \"", column.name(),
+                                                  "\" appears twice in "
+                                                  "table \"",
+                                                  table.name(), "\""));
       }
       if (column.type() == trenode::v1::COLUMN_TYPE_UNSPECIFIED) {
         return Invalid(absl::StrCat(column_field, ".type"), "is required");

@@ -40,8 +40,9 @@ TEST(DatasetValidationTest, NamesTheOffendingField) {
                 "column \"person_id\" appears twice");
   ExpectInvalid([](Dataset& d) { d.mutable_tables(0)->mutable_columns(1)->clear_type(); },
                 "dataset.tables[0].columns[1].type: is required");
-  ExpectInvalid([](Dataset& d) { d.mutable_tables(0)->mutable_columns(0)->set_is_person_key(false); },
-                "must mark its person key column");
+  ExpectInvalid(
+      [](Dataset& d) { d.mutable_tables(0)->mutable_columns(0)->set_is_person_key(false); },
+      "must mark its person key column");
   ExpectInvalid([](Dataset& d) { d.set_person_table("people"); }, "dataset.person_table");
   ExpectInvalid([](Dataset& d) { d.mutable_tables(1)->clear_columns(); }, "has no columns");
   ExpectInvalid([](Dataset& d) { d.mutable_tables(0)->set_name("sqlite_master"); },

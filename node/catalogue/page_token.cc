@@ -44,8 +44,8 @@ absl::StatusOr<std::string> DecodeListToken(const std::string& token, bool inclu
 }
 
 std::string EncodeSearchToken(const std::string& fingerprint, const SearchCursor& last) {
-  return Wrap({"search1", fingerprint,
-               absl::StrCat(absl::Hex(std::bit_cast<uint64_t>(last.score))), last.dataset_id});
+  return Wrap({"search1", fingerprint, absl::StrCat(absl::Hex(std::bit_cast<uint64_t>(last.score))),
+               last.dataset_id});
 }
 
 absl::StatusOr<SearchCursor> DecodeSearchToken(const std::string& token,

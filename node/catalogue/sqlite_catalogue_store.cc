@@ -18,7 +18,9 @@ constexpr char kSelectDataset[] =
     "SELECT v.metadata, v.created_micros, d.state, d.retirement_reason, d.issued_micros,"
     " d.state_changed_micros, d.latest_version";
 
-int64_t Micros(const google::protobuf::Timestamp& t) { return TimeUtil::TimestampToMicroseconds(t); }
+int64_t Micros(const google::protobuf::Timestamp& t) {
+  return TimeUtil::TimestampToMicroseconds(t);
+}
 
 absl::StatusOr<Dataset> DatasetFromRow(const SqliteStatement& row) {
   Dataset dataset;
@@ -46,15 +48,24 @@ std::string MetadataBlob(const Dataset& dataset) {
 
 const char* CodingSystemWords(trenode::v1::CodingSystem system) {
   switch (system) {
-    case trenode::v1::CODING_SYSTEM_ICD10: return "ICD-10 ICD10";
-    case trenode::v1::CODING_SYSTEM_SNOMED_CT: return "SNOMED CT";
-    case trenode::v1::CODING_SYSTEM_DMD: return "dm+d dmd";
-    case trenode::v1::CODING_SYSTEM_BNF: return "BNF";
-    case trenode::v1::CODING_SYSTEM_OPCS4: return "OPCS-4 OPCS4";
-    case trenode::v1::CODING_SYSTEM_READ_V2: return "Read v2";
-    case trenode::v1::CODING_SYSTEM_LOINC: return "LOINC";
-    case trenode::v1::CODING_SYSTEM_ATC: return "ATC";
-    default: return "";
+    case trenode::v1::CODING_SYSTEM_ICD10:
+      return "ICD-10 ICD10";
+    case trenode::v1::CODING_SYSTEM_SNOMED_CT:
+      return "SNOMED CT";
+    case trenode::v1::CODING_SYSTEM_DMD:
+      return "dm+d dmd";
+    case trenode::v1::CODING_SYSTEM_BNF:
+      return "BNF";
+    case trenode::v1::CODING_SYSTEM_OPCS4:
+      return "OPCS-4 OPCS4";
+    case trenode::v1::CODING_SYSTEM_READ_V2:
+      return "Read v2";
+    case trenode::v1::CODING_SYSTEM_LOINC:
+      return "LOINC";
+    case trenode::v1::CODING_SYSTEM_ATC:
+      return "ATC";
+    default:
+      return "";
   }
 }
 
@@ -96,7 +107,7 @@ absl::Status IndexLatest(SqliteDb& db, int64_t rowid, const Dataset& dataset) {
 absl::Status InsertVersion(SqliteDb& db, const Dataset& dataset) {
   ASSIGN_OR_RETURN(SqliteStatement insert,
                    db.PrepareCached("INSERT INTO dataset_versions(dataset_id, version, metadata,"
-                              " created_micros) VALUES (?, ?, ?, ?)"));
+                                    " created_micros) VALUES (?, ?, ?, ?)"));
   insert.Bind(1, dataset.id())
       .Bind(2, dataset.version())
       .BindBlob(3, MetadataBlob(dataset))
@@ -111,8 +122,9 @@ struct DatasetRow {
 };
 
 absl::StatusOr<DatasetRow> ReadDatasetRow(SqliteDb& db, const std::string& id) {
-  ASSIGN_OR_RETURN(SqliteStatement select,
-                   db.PrepareCached("SELECT rowid, latest_version, state FROM datasets WHERE id = ?"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db.PrepareCached("SELECT rowid, latest_version, state FROM datasets WHERE id = ?"));
   select.Bind(1, id);
   ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) return absl::NotFoundError(absl::StrCat("no dataset \"", id, "\""));
@@ -135,9 +147,10 @@ absl::Status SqliteCatalogueStore::Create(const Dataset& first) {
   auto db = pool_->Acquire();
   SqliteTransaction txn(*db);
   RETURN_IF_ERROR(txn.status());
-  ASSIGN_OR_RETURN(SqliteStatement insert,
-                   db->PrepareCached("INSERT INTO datasets(id, latest_version, state, issued_micros,"
-                               " state_changed_micros) VALUES (?, 1, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      db->PrepareCached("INSERT INTO datasets(id, latest_version, state, issued_micros,"
+                        " state_changed_micros) VALUES (?, 1, ?, ?, ?)"));
   insert.Bind(1, first.id())
       .Bind(2, int64_t{trenode::v1::DATASET_STATE_ACTIVE})
       .Bind(3, Micros(first.issued()))
@@ -164,9 +177,9 @@ absl::Status SqliteCatalogueStore::AddVersion(const Dataset& next) {
         absl::StrCat("dataset \"", next.id(), "\" is retired and cannot be changed"));
   }
   if (row.latest_version != next.version() - 1) {
-    return absl::AbortedError(absl::StrCat(
-        "dataset \"", next.id(), "\" is at version ", row.latest_version, ", not ",
-        next.version() - 1, ": fetch it again and reapply your change"));
+    return absl::AbortedError(absl::StrCat("dataset \"", next.id(), "\" is at version ",
+                                           row.latest_version, ", not ", next.version() - 1,
+                                           ": fetch it again and reapply your change"));
   }
   RETURN_IF_ERROR(InsertVersion(*db, next));
   ASSIGN_OR_RETURN(SqliteStatement bump,
@@ -187,7 +200,7 @@ absl::Status SqliteCatalogueStore::Retire(const std::string& id, const std::stri
   }
   ASSIGN_OR_RETURN(SqliteStatement update,
                    db->PrepareCached("UPDATE datasets SET state = ?, retirement_reason = ?,"
-                               " state_changed_micros = ? WHERE id = ?"));
+                                     " state_changed_micros = ? WHERE id = ?"));
   update.Bind(1, int64_t{trenode::v1::DATASET_STATE_RETIRED})
       .Bind(2, reason)
       .Bind(3, absl::ToUnixMicros(when))
@@ -202,12 +215,12 @@ absl::Status SqliteCatalogueStore::Retire(const std::string& id, const std::stri
 
 absl::StatusOr<Dataset> SqliteCatalogueStore::Get(const std::string& id, int64_t version) {
   auto db = pool_->Acquire();
-  ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db->PrepareCached(absl::StrCat(kSelectDataset,
-                               " FROM datasets d JOIN dataset_versions v ON v.dataset_id = d.id"
-                               " WHERE d.id = ?1 AND v.version ="
-                               " CASE WHEN ?2 = 0 THEN d.latest_version ELSE ?2 END")));
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached(absl::StrCat(
+                       kSelectDataset,
+                       " FROM datasets d JOIN dataset_versions v ON v.dataset_id = d.id"
+                       " WHERE d.id = ?1 AND v.version ="
+                       " CASE WHEN ?2 = 0 THEN d.latest_version ELSE ?2 END")));
   select.Bind(1, id).Bind(2, version);
   ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) {
@@ -218,16 +231,15 @@ absl::StatusOr<Dataset> SqliteCatalogueStore::Get(const std::string& id, int64_t
 }
 
 absl::StatusOr<std::vector<Dataset>> SqliteCatalogueStore::List(const std::string& after_id,
-                                                                bool include_retired,
-                                                                int limit) {
+                                                                bool include_retired, int limit) {
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(
       SqliteStatement select,
       db->PrepareCached(absl::StrCat(kSelectDataset,
-                               " FROM datasets d JOIN dataset_versions v"
-                               " ON v.dataset_id = d.id AND v.version = d.latest_version"
-                               " WHERE d.id > ?1 AND (?2 OR d.state = ?3)"
-                               " ORDER BY d.id LIMIT ?4")));
+                                     " FROM datasets d JOIN dataset_versions v"
+                                     " ON v.dataset_id = d.id AND v.version = d.latest_version"
+                                     " WHERE d.id > ?1 AND (?2 OR d.state = ?3)"
+                                     " ORDER BY d.id LIMIT ?4")));
   select.Bind(1, after_id)
       .Bind(2, int64_t{include_retired})
       .Bind(3, int64_t{trenode::v1::DATASET_STATE_ACTIVE})
@@ -247,23 +259,23 @@ absl::StatusOr<std::vector<ScoredDataset>> SqliteCatalogueStore::Search(
   auto db = pool_->Acquire();
   // bm25 weights by column: dataset_id and state (unindexed), title,
   // description, keywords, schema.
-  ASSIGN_OR_RETURN(
-      SqliteStatement select,
-      db->PrepareCached(absl::StrCat(
-          // bm25 runs once per match (the CTE is materialized); ranking and
-          // paging use the index alone, and only the page's rows are joined
-          // with their metadata.
-          "WITH hits AS MATERIALIZED (SELECT rowid AS row, dataset_id AS id, state,"
-          " -bm25(dataset_search, 0.0, 0.0, 10.0, 2.0, 5.0, 1.0) AS score"
-          " FROM dataset_search WHERE dataset_search MATCH ?1),"
-          " page AS (SELECT row, id, score FROM hits WHERE (?2 OR state = ?3)"
-          " AND (?4 OR score < ?5 OR (score = ?5 AND id > ?6))"
-          " ORDER BY score DESC, id ASC LIMIT ?7) ",
-          kSelectDataset, ", h.score FROM page h"
-          " CROSS JOIN datasets d ON d.rowid = h.row"
-          " CROSS JOIN dataset_versions v"
-          " ON v.dataset_id = d.id AND v.version = d.latest_version"
-          " ORDER BY h.score DESC, h.id ASC")));
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached(absl::StrCat(
+                       // bm25 runs once per match (the CTE is materialized); ranking and
+                       // paging use the index alone, and only the page's rows are joined
+                       // with their metadata.
+                       "WITH hits AS MATERIALIZED (SELECT rowid AS row, dataset_id AS id, state,"
+                       " -bm25(dataset_search, 0.0, 0.0, 10.0, 2.0, 5.0, 1.0) AS score"
+                       " FROM dataset_search WHERE dataset_search MATCH ?1),"
+                       " page AS (SELECT row, id, score FROM hits WHERE (?2 OR state = ?3)"
+                       " AND (?4 OR score < ?5 OR (score = ?5 AND id > ?6))"
+                       " ORDER BY score DESC, id ASC LIMIT ?7) ",
+                       kSelectDataset,
+                       ", h.score FROM page h"
+                       " CROSS JOIN datasets d ON d.rowid = h.row"
+                       " CROSS JOIN dataset_versions v"
+                       " ON v.dataset_id = d.id AND v.version = d.latest_version"
+                       " ORDER BY h.score DESC, h.id ASC")));
   select.Bind(1, MatchExpression(words))
       .Bind(2, int64_t{include_retired})
       .Bind(3, int64_t{trenode::v1::DATASET_STATE_ACTIVE})

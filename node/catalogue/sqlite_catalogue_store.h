@@ -18,8 +18,7 @@ class SqliteCatalogueStore : public CatalogueStore {
   absl::Status Retire(const std::string& id, const std::string& reason, absl::Time when) override;
   absl::StatusOr<trenode::v1::Dataset> Get(const std::string& id, int64_t version) override;
   absl::StatusOr<std::vector<trenode::v1::Dataset>> List(const std::string& after_id,
-                                                         bool include_retired,
-                                                         int limit) override;
+                                                         bool include_retired, int limit) override;
   absl::StatusOr<std::vector<ScoredDataset>> Search(const std::vector<SearchWord>& words,
                                                     bool include_retired,
                                                     const std::optional<SearchCursor>& after,

@@ -11,10 +11,10 @@
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function
 // if it is not OK.
-#define RETURN_IF_ERROR(expr)                                      \
-  do {                                                             \
-    ::absl::Status trenode_status_ = (expr);                       \
-    if (!trenode_status_.ok()) return trenode_status_;             \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::absl::Status trenode_status_ = (expr);           \
+    if (!trenode_status_.ok()) return trenode_status_; \
   } while (false)
 
 // `ASSIGN_OR_RETURN(auto x, F());` evaluates F() (an absl::StatusOr<T>);

@@ -20,7 +20,8 @@ using trenode::v1::NodeConfig;
 class FirstError : public google::protobuf::io::ErrorCollector {
  public:
   void AddError(int line, int column, const std::string& message) override {
-    if (message_.empty()) message_ = absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message);
+    if (message_.empty())
+      message_ = absl::StrCat("line ", line + 1, " column ", column + 1, ": ", message);
   }
   const std::string& message() const { return message_; }
 
@@ -33,7 +34,8 @@ absl::Status FieldError(absl::string_view field, absl::string_view problem) {
 }
 
 void Resolve(std::string* path, const fs::path& base) {
-  if (!path->empty() && fs::path(*path).is_relative()) *path = (base / *path).lexically_normal().string();
+  if (!path->empty() && fs::path(*path).is_relative())
+    *path = (base / *path).lexically_normal().string();
 }
 
 }  // namespace
@@ -70,7 +72,8 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
       }
       break;
     case trenode::v1::ObjectStoreConfig::BACKEND_NOT_SET:
-      return FieldError("object_store", "is required (e.g. object_store { posix { root: \"data\" } })");
+      return FieldError("object_store",
+                        "is required (e.g. object_store { posix { root: \"data\" } })");
   }
   if (config.max_import_bytes() < 0) return FieldError("max_import_bytes", "must not be negative");
   return absl::OkStatus();

@@ -44,10 +44,9 @@ TEST_F(NodeConfigTest, NamesTheBadFieldOrPosition) {
               "\"listen_adress\".");
   ExpectError("listen_address: \"127.0.0.1:1\"", "node_id: is required");
   ExpectError("node_id: \"Site A\"", "node_id: \"Site A\" must be 2 to 63 characters of [a-z0-9-]");
-  ExpectError(
-      "node_id: \"site-a\" listen_address: \"0.0.0.0:50051\"",
-      "listen_address: \"0.0.0.0:50051\" must be a loopback address with a port "
-      "(127.0.0.1:PORT, [::1]:PORT or localhost:PORT) until TLS is configured");
+  ExpectError("node_id: \"site-a\" listen_address: \"0.0.0.0:50051\"",
+              "listen_address: \"0.0.0.0:50051\" must be a loopback address with a port "
+              "(127.0.0.1:PORT, [::1]:PORT or localhost:PORT) until TLS is configured");
   ExpectError("node_id: \"site-a\" listen_address: \"127.0.0.1:1\"", "database_path: is required");
   ExpectError("node_id: \"site-a\" listen_address: \"127.0.0.1:1\" database_path: \"d\"",
               "object_store: is required (e.g. object_store { posix { root: \"data\" } })");

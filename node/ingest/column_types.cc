@@ -71,11 +71,16 @@ bool IsIsoDate(absl::string_view cell) {
 bool Fits(absl::string_view cell, ColumnType type) {
   if (cell.empty()) return true;
   switch (type) {
-    case trenode::v1::COLUMN_TYPE_INTEGER: return ParseInteger(cell).has_value();
-    case trenode::v1::COLUMN_TYPE_REAL: return ParseReal(cell).has_value();
-    case trenode::v1::COLUMN_TYPE_DATE: return IsIsoDate(cell);
-    case trenode::v1::COLUMN_TYPE_TEXT: return true;
-    default: return false;
+    case trenode::v1::COLUMN_TYPE_INTEGER:
+      return ParseInteger(cell).has_value();
+    case trenode::v1::COLUMN_TYPE_REAL:
+      return ParseReal(cell).has_value();
+    case trenode::v1::COLUMN_TYPE_DATE:
+      return IsIsoDate(cell);
+    case trenode::v1::COLUMN_TYPE_TEXT:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -97,11 +102,16 @@ ColumnType TypeInference::Result() const {
 
 std::string Describe(ColumnType type) {
   switch (type) {
-    case trenode::v1::COLUMN_TYPE_INTEGER: return "an integer";
-    case trenode::v1::COLUMN_TYPE_REAL: return "a number";
-    case trenode::v1::COLUMN_TYPE_DATE: return "a date (YYYY-MM-DD)";
-    case trenode::v1::COLUMN_TYPE_TEXT: return "text";
-    default: return "of an unknown type";
+    case trenode::v1::COLUMN_TYPE_INTEGER:
+      return "an integer";
+    case trenode::v1::COLUMN_TYPE_REAL:
+      return "a number";
+    case trenode::v1::COLUMN_TYPE_DATE:
+      return "a date (YYYY-MM-DD)";
+    case trenode::v1::COLUMN_TYPE_TEXT:
+      return "text";
+    default:
+      return "of an unknown type";
   }
 }
 

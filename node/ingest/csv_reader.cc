@@ -48,16 +48,17 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
   }
 
   std::string field;
-  bool quoted = false;       // inside a quoted field
-  bool was_quoted = false;   // the current field was quoted and has closed
-  bool any = false;          // anything read for this record
+  bool quoted = false;      // inside a quoted field
+  bool was_quoted = false;  // the current field was quoted and has closed
+  bool any = false;         // anything read for this record
   int64_t field_column = 1;
   column_ = 0;
   while (true) {
     ASSIGN_OR_RETURN(int c, Get());
     ++column_;
     if (c == -1) {
-      if (quoted) return Error(line_, field_column, "quoted field is not closed before the end of the file");
+      if (quoted)
+        return Error(line_, field_column, "quoted field is not closed before the end of the file");
       if (!any) return false;
       record.fields.push_back(std::move(field));
       return true;
@@ -97,14 +98,17 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
       return true;
     } else if (c == '"') {
       if (!field.empty() || was_quoted) {
-        return Error(line_, column_, "a quote inside an unquoted field (quote the whole field and double the quote)");
+        return Error(
+            line_, column_,
+            "a quote inside an unquoted field (quote the whole field and double the quote)");
       }
       quoted = true;
     } else {
       if (was_quoted) return Error(line_, column_, "text after the closing quote of a field");
       field += static_cast<char>(c);
     }
-    if (field.size() > kMaxFieldBytes) return Error(line_, field_column, "field is longer than 1 MiB");
+    if (field.size() > kMaxFieldBytes)
+      return Error(line_, field_column, "field is longer than 1 MiB");
   }
 }
 

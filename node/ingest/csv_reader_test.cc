@@ -21,7 +21,9 @@ absl::StatusOr<std::vector<CsvRecord>> ReadAll(const std::string& text) {
 }
 
 TEST(CsvReaderTest, ReadsQuotedFieldsAndLineNumbers) {
-  auto records = ReadAll("\xEF\xBB\xBF" "a,b,c\r\n1,\"x, \"\"y\"\"\",\r\n2,\"multi\nline\",z\n3,,\n");
+  auto records = ReadAll(
+      "\xEF\xBB\xBF"
+      "a,b,c\r\n1,\"x, \"\"y\"\"\",\r\n2,\"multi\nline\",z\n3,,\n");
   ASSERT_TRUE(records.ok()) << records.status();
   ASSERT_EQ(records->size(), 4u);
   EXPECT_EQ((*records)[0].fields, (std::vector<std::string>{"a", "b", "c"}));

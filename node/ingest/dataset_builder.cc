@@ -37,8 +37,8 @@ struct TablePlan {
 
 absl::Status FieldError(const TablePlan& plan, int64_t line, int field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(plan.file, " line ", line, " field ", field + 1,
-                                                 " (", plan.table.columns(field).name(), "): ",
-                                                 problem));
+                                                 " (", plan.table.columns(field).name(),
+                                                 "): ", problem));
 }
 
 const Table* FindDeclared(const Dataset& declared, const std::string& name) {
@@ -63,7 +63,9 @@ absl::StatusOr<TablePlan> PlanTable(adapters::ObjectStore& source, const std::st
   CsvReader csv(std::move(reader), file);
   CsvRecord header;
   ASSIGN_OR_RETURN(bool has_header, csv.Next(header));
-  if (!has_header) return absl::InvalidArgumentError(absl::StrCat(file, ": is empty; the first line must be a header"));
+  if (!has_header)
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ": is empty; the first line must be a header"));
   if (header.fields.size() > kMaxColumns) {
     return absl::InvalidArgumentError(absl::StrCat(file, " line 1: has ", header.fields.size(),
                                                    " columns; at most ", kMaxColumns));
@@ -74,9 +76,8 @@ absl::StatusOr<TablePlan> PlanTable(adapters::ObjectStore& source, const std::st
     RETURN_IF_ERROR(catalogue::ValidateSqlName(
         column_name, absl::StrCat(file, " line 1 field ", i + 1, " (header)")));
     if (!seen.emplace(column_name, i).second) {
-      return absl::InvalidArgumentError(absl::StrCat(file, " line 1 field ", i + 1,
-                                                     ": column \"", column_name,
-                                                     "\" appears twice"));
+      return absl::InvalidArgumentError(absl::StrCat(file, " line 1 field ", i + 1, ": column \"",
+                                                     column_name, "\" appears twice"));
     }
     Column* column = plan.table.add_columns();
     column->set_name(column_name);
@@ -95,8 +96,8 @@ absl::StatusOr<TablePlan> PlanTable(adapters::ObjectStore& source, const std::st
   if (declared_table) {
     for (const Column& d : declared_table->columns()) {
       if (!seen.contains(d.name())) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            file, " line 1: declared column \"", d.name(), "\" is missing from the header"));
+        return absl::InvalidArgumentError(absl::StrCat(file, " line 1: declared column \"",
+                                                       d.name(), "\" is missing from the header"));
       }
     }
   }
@@ -145,9 +146,12 @@ absl::Status CheckAndInfer(adapters::ObjectStore& source, TablePlan& plan) {
 
 std::string SqlType(ColumnType type) {
   switch (type) {
-    case trenode::v1::COLUMN_TYPE_INTEGER: return "INTEGER";
-    case trenode::v1::COLUMN_TYPE_REAL: return "REAL";
-    default: return "TEXT";
+    case trenode::v1::COLUMN_TYPE_INTEGER:
+      return "INTEGER";
+    case trenode::v1::COLUMN_TYPE_REAL:
+      return "REAL";
+    default:
+      return "TEXT";
   }
 }
 
@@ -196,9 +200,9 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
                             absl::StrCat("person key \"", key, "\" repeats line ", it->second));
         }
       } else if (!persons.contains(key)) {
-        return FieldError(plan, record.line, k,
-                          absl::StrCat("unknown person key \"", key,
-                                       "\": not in the person table"));
+        return FieldError(
+            plan, record.line, k,
+            absl::StrCat("unknown person key \"", key, "\": not in the person table"));
       }
     }
     for (int i = 0; i < plan.table.columns_size(); ++i) {
@@ -208,9 +212,15 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
         continue;
       }
       switch (plan.table.columns(i).type()) {
-        case trenode::v1::COLUMN_TYPE_INTEGER: insert.Bind(i + 1, *ParseInteger(cell)); break;
-        case trenode::v1::COLUMN_TYPE_REAL: insert.Bind(i + 1, *ParseReal(cell)); break;
-        default: insert.Bind(i + 1, absl::string_view(cell)); break;
+        case trenode::v1::COLUMN_TYPE_INTEGER:
+          insert.Bind(i + 1, *ParseInteger(cell));
+          break;
+        case trenode::v1::COLUMN_TYPE_REAL:
+          insert.Bind(i + 1, *ParseReal(cell));
+          break;
+        default:
+          insert.Bind(i + 1, absl::string_view(cell));
+          break;
       }
     }
     RETURN_IF_ERROR(insert.Run());
@@ -244,8 +254,8 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
   auto person = std::find_if(plans.begin(), plans.end(),
                              [&](const TablePlan& p) { return p.table.name() == person_table; });
   if (person == plans.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "no person table: send ", person_table, ".csv or name another in person_table"));
+    return absl::InvalidArgumentError(absl::StrCat("no person table: send ", person_table,
+                                                   ".csv or name another in person_table"));
   }
   if (!person->person_key) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -62,14 +62,16 @@ TEST_F(DatasetBuilderTest, InfersSchemaAndLoadsTypedRows) {
   EXPECT_EQ(conditions.columns(2).type(), trenode::v1::COLUMN_TYPE_DATE);
 
   auto db = *storage::SqliteDb::Open(output_, storage::SqliteDb::Mode::kReadOnly);
-  auto sum = *db->Prepare("SELECT SUM(year_of_birth), COUNT(*), typeof(MAX(year_of_birth)),"
-                          " SUM(year_of_birth IS NULL) FROM person");
+  auto sum = *db->Prepare(
+      "SELECT SUM(year_of_birth), COUNT(*), typeof(MAX(year_of_birth)),"
+      " SUM(year_of_birth IS NULL) FROM person");
   ASSERT_TRUE(*sum.Step());
   EXPECT_EQ(sum.Int64(0), 1950 + 1961);
   EXPECT_EQ(sum.Int64(1), 3);
   EXPECT_EQ(sum.Text(2), "integer");
   EXPECT_EQ(sum.Int64(3), 1);
-  auto events = *db->Prepare("SELECT condition_code FROM condition_occurrence WHERE person_id = 'P3'");
+  auto events =
+      *db->Prepare("SELECT condition_code FROM condition_occurrence WHERE person_id = 'P3'");
   ASSERT_TRUE(*events.Step());
   EXPECT_EQ(events.Text(0), "I10");
 }
@@ -118,7 +120,8 @@ TEST_F(DatasetBuilderTest, BadHeadersAndFiles) {
   auto result = Build();
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(result.status().message().find("person.csv line 1 field 2 (header)"),
-            absl::string_view::npos) << result.status();
+            absl::string_view::npos)
+      << result.status();
 
   Put("person.csv", "person_id,a,a\nP1,1,2\n");
   ExpectRejected("person.csv line 1 field 3: column \"a\" appears twice");

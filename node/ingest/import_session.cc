@@ -16,7 +16,8 @@ namespace {
 std::string RandomHex(int bytes) {
   std::random_device device;
   std::string out;
-  for (int i = 0; i < bytes; ++i) absl::StrAppend(&out, absl::Hex(device() & 0xff, absl::kZeroPad2));
+  for (int i = 0; i < bytes; ++i)
+    absl::StrAppend(&out, absl::Hex(device() & 0xff, absl::kZeroPad2));
   return out;
 }
 
@@ -30,13 +31,11 @@ absl::Status CheckHeader(const auth::Principal& caller,
   if (header.expected_version() < 0) {
     return absl::InvalidArgumentError("expected_version: must not be negative");
   }
-  absl::StatusOr<trenode::v1::Dataset> existing =
-      catalogue.Get(caller, header.dataset().id(), 0);
+  absl::StatusOr<trenode::v1::Dataset> existing = catalogue.Get(caller, header.dataset().id(), 0);
   if (existing.ok() && header.expected_version() == 0) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "dataset \"", header.dataset().id(), "\" already exists at version ",
-        existing->version(), "; to import a new version set expected_version to ",
-        existing->version()));
+        "dataset \"", header.dataset().id(), "\" already exists at version ", existing->version(),
+        "; to import a new version set expected_version to ", existing->version()));
   }
   if (!existing.ok() && existing.status().code() != absl::StatusCode::kNotFound) {
     return existing.status();
@@ -63,8 +62,13 @@ ImportSession::ImportSession(auth::Principal caller, trenode::v1::ImportDatasetH
                              catalogue::Catalogue* catalogue, adapters::ObjectStore* datasets,
                              fs::path dir, std::unique_ptr<adapters::PosixObjectStore> staging,
                              ImportLimits limits)
-    : caller_(std::move(caller)), header_(std::move(header)), catalogue_(catalogue),
-      datasets_(datasets), dir_(std::move(dir)), staging_(std::move(staging)), limits_(limits) {}
+    : caller_(std::move(caller)),
+      header_(std::move(header)),
+      catalogue_(catalogue),
+      datasets_(datasets),
+      dir_(std::move(dir)),
+      staging_(std::move(staging)),
+      limits_(limits) {}
 
 ImportSession::~ImportSession() {
   current_writer_.reset();

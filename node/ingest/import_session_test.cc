@@ -30,8 +30,7 @@ class ImportSessionTest : public ::testing::Test {
   }
   absl::StatusOr<std::unique_ptr<ImportSession>> Start(const trenode::v1::ImportDatasetHeader& h,
                                                        ImportLimits limits = {}) {
-    return ImportSession::Start(kSteward, h, &catalogue_, &datasets_, dir_.path() / "work",
-                                limits);
+    return ImportSession::Start(kSteward, h, &catalogue_, &datasets_, dir_.path() / "work", limits);
   }
   bool WorkDirIsEmpty() {
     auto imports = dir_.path() / "work" / "imports";

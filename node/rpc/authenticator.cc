@@ -25,9 +25,8 @@ absl::StatusOr<auth::Principal> DevLoopbackAuthenticator::Authenticate(
     const grpc::ServerContext& context) {
   std::string peer = context.peer();
   if (!IsLoopbackPeer(peer)) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("this node accepts only loopback callers until TLS is configured; ", peer,
-                     " is not one"));
+    return absl::UnauthenticatedError(absl::StrCat(
+        "this node accepts only loopback callers until TLS is configured; ", peer, " is not one"));
   }
   auth::Principal principal;
   principal.subject = Header(context, kSubjectHeader).value_or("local-user");

@@ -58,9 +58,8 @@ grpc::Status CatalogueService::GetDataset(grpc::ServerContext* context,
 grpc::Status CatalogueService::ListDatasets(grpc::ServerContext* context,
                                             const trenode::v1::ListDatasetsRequest* request,
                                             trenode::v1::ListDatasetsResponse* reply) {
-  return Handle(*gate_, "ListDatasets", context, reply, [&](const auth::Principal& caller) {
-    return catalogue_->List(caller, *request);
-  });
+  return Handle(*gate_, "ListDatasets", context, reply,
+                [&](const auth::Principal& caller) { return catalogue_->List(caller, *request); });
 }
 
 grpc::Status CatalogueService::SearchDatasets(grpc::ServerContext* context,
@@ -74,9 +73,8 @@ grpc::Status CatalogueService::SearchDatasets(grpc::ServerContext* context,
 grpc::Status CatalogueService::ImportDataset(
     grpc::ServerContext* context, grpc::ServerReader<trenode::v1::ImportDatasetRequest>* reader,
     trenode::v1::Dataset* reply) {
-  return Handle(*gate_, "ImportDataset", context, reply, [&](const auth::Principal& caller) {
-    return Import(caller, *context, reader);
-  });
+  return Handle(*gate_, "ImportDataset", context, reply,
+                [&](const auth::Principal& caller) { return Import(caller, *context, reader); });
 }
 
 absl::StatusOr<trenode::v1::Dataset> CatalogueService::Import(

@@ -17,10 +17,12 @@ namespace trenode::rpc {
 class CatalogueService final : public trenode::v1::Catalogue::Service {
  public:
   // Every pointer must outlive the service.
-  CatalogueService(CallGate* gate, catalogue::Catalogue* catalogue,
-                   adapters::ObjectStore* datasets, std::filesystem::path work_dir,
-                   ingest::ImportLimits import_limits)
-      : gate_(gate), catalogue_(catalogue), datasets_(datasets), work_dir_(std::move(work_dir)),
+  CatalogueService(CallGate* gate, catalogue::Catalogue* catalogue, adapters::ObjectStore* datasets,
+                   std::filesystem::path work_dir, ingest::ImportLimits import_limits)
+      : gate_(gate),
+        catalogue_(catalogue),
+        datasets_(datasets),
+        work_dir_(std::move(work_dir)),
         import_limits_(import_limits) {}
 
   grpc::Status RegisterDataset(grpc::ServerContext* context,

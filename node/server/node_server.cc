@@ -49,9 +49,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   std::filesystem::create_directories(config.work_dir(), ec);
   ASSIGN_OR_RETURN(parts.objects,
                    adapters::PosixObjectStore::Open(config.object_store().posix().root()));
-  ASSIGN_OR_RETURN(parts.pool, storage::SqlitePool::Open(config.database_path(),
-                                                         kDatabaseConnections,
-                                                         storage::NodeSchemaMigrations()));
+  ASSIGN_OR_RETURN(parts.pool,
+                   storage::SqlitePool::Open(config.database_path(), kDatabaseConnections,
+                                             storage::NodeSchemaMigrations()));
   parts.catalogue_store = std::make_unique<catalogue::SqliteCatalogueStore>(parts.pool.get());
   parts.catalogue =
       std::make_unique<catalogue::Catalogue>(parts.catalogue_store.get(), parts.objects.get());
@@ -76,9 +76,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   for (grpc::Service* service : extra_services) builder.RegisterService(service);
   node->server_ = builder.BuildAndStart();
   if (!node->server_ || node->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", config.listen_address(),
-                     " (in use, or not an address of this machine)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address(),
+                                               " (in use, or not an address of this machine)"));
   }
   auto* health = node->server_->GetHealthCheckService();
   health->SetServingStatus("", true);

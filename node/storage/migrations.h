@@ -7,9 +7,9 @@
 #define TRENODE_NODE_STORAGE_MIGRATIONS_H_
 
 #include <span>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "node/storage/sqlite.h"
 
 namespace trenode::storage {

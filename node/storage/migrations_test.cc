@@ -41,7 +41,8 @@ TEST(MigrationsTest, ApplyingTwiceIsANoOp) {
 TEST(MigrationsTest, FailedMigrationLeavesThePreviousVersion) {
   testing::TempDir dir;
   auto db = *SqliteDb::Open(dir.File("m.db"));
-  std::vector<Migration> broken = {kV1, {2, "broken", "CREATE TABLE x(a); CREATE TABLE people(b);"}};
+  std::vector<Migration> broken = {kV1,
+                                   {2, "broken", "CREATE TABLE x(a); CREATE TABLE people(b);"}};
   auto result = ApplyMigrations(*db, broken);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
   EXPECT_NE(result.status().message().find("migration 2 (broken)"), std::string::npos);

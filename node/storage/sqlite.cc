@@ -47,9 +47,9 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   if (rc != SQLITE_OK) {
-    absl::Status status = absl::UnavailableError(
-        absl::StrCat("cannot open SQLite database ", path, ": ",
-                     raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    absl::Status status =
+        absl::UnavailableError(absl::StrCat("cannot open SQLite database ", path, ": ",
+                                            raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     sqlite3_close(raw);
     return status;
   }
@@ -61,8 +61,8 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
                                   " PRAGMA foreign_keys=ON; PRAGMA cache_size=-32000;"
                                   " PRAGMA mmap_size=268435456;");
         !s.ok()) {
-      return absl::UnavailableError(absl::StrCat("cannot open SQLite database ", path, ": ",
-                                                 s.message()));
+      return absl::UnavailableError(
+          absl::StrCat("cannot open SQLite database ", path, ": ", s.message()));
     }
   }
   return db;
@@ -112,7 +112,9 @@ int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_
 int SqliteDb::Changes() const { return sqlite3_changes(db_); }
 
 SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
-    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), cached_(other.cached_),
+    : db_(other.db_),
+      stmt_(std::exchange(other.stmt_, nullptr)),
+      cached_(other.cached_),
       bind_error_(std::move(other.bind_error_)) {}
 
 SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
@@ -156,10 +158,10 @@ SqliteStatement& SqliteStatement::Bind(int index, double value) {
   return *this;
 }
 SqliteStatement& SqliteStatement::Bind(int index, absl::string_view text) {
-  Remember(bind_error_, db_,
-           sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                               SQLITE_UTF8),
-           index);
+  Remember(
+      bind_error_, db_,
+      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+      index);
   return *this;
 }
 SqliteStatement& SqliteStatement::BindBlob(int index, absl::string_view bytes) {

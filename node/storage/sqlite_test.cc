@@ -13,7 +13,10 @@ TEST(SqliteTest, RoundTripsEveryColumnType) {
   ASSERT_TRUE((*db)->Exec("CREATE TABLE t(i INTEGER, r REAL, s TEXT, b BLOB, n TEXT)").ok());
   auto insert = (*db)->Prepare("INSERT INTO t VALUES (?, ?, ?, ?, ?)");
   ASSERT_TRUE(insert.ok());
-  insert->Bind(1, int64_t{-42}).Bind(2, 2.5).Bind(3, "héllo").BindBlob(4, std::string("a\0b", 3))
+  insert->Bind(1, int64_t{-42})
+      .Bind(2, 2.5)
+      .Bind(3, "héllo")
+      .BindBlob(4, std::string("a\0b", 3))
       .BindNull(5);
   ASSERT_TRUE(insert->Run().ok());
 

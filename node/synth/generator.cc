@@ -25,9 +25,9 @@ struct Coded {
   const char* name;
 };
 
-constexpr const char* kRegions[] = {"North East", "North West", "Yorkshire", "East Midlands",
-                                    "West Midlands", "East",     "London",    "South East",
-                                    "South West",  "Wales",      "Scotland"};
+constexpr const char* kRegions[] = {"North East",    "North West", "Yorkshire", "East Midlands",
+                                    "West Midlands", "East",       "London",    "South East",
+                                    "South West",    "Wales",      "Scotland"};
 
 constexpr Coded kHeartFailureCodes[] = {{"I50.0", "Congestive heart failure"},
                                         {"I50.1", "Left ventricular failure"},
@@ -92,7 +92,8 @@ struct Writers {
     condition.Line(absl::StrCat(++condition_id, ",", person_id, ",", code, ",", date));
   }
   void AddDrug(const std::string& person_id, const Coded& drug, const std::string& date) {
-    this->drug.Line(absl::StrCat(++drug_id, ",", person_id, ",", drug.code, ",", drug.name, ",", date));
+    this->drug.Line(
+        absl::StrCat(++drug_id, ",", person_id, ",", drug.code, ",", drug.name, ",", date));
   }
   void AddMeasurement(const std::string& person_id, const Coded& what, double value,
                       const char* unit, const std::string& date) {
@@ -109,7 +110,8 @@ void GeneratePerson(Random& random, uint64_t seed, int64_t index, Writers& out) 
   // Each site draws most of its people from a "home" region.
   const char* region = random.Chance(0.7) ? kRegions[seed % std::size(kRegions)]
                                           : kRegions[random.Below(std::size(kRegions))];
-  out.person.Line(absl::StrCat(person_id, ",", kIndexYear - age, ",", male ? "M" : "F", ",", region));
+  out.person.Line(
+      absl::StrCat(person_id, ",", kIndexYear - age, ",", male ? "M" : "F", ",", region));
 
   bool hypertension = random.Chance(0.05 + 0.005 * age);
   bool diabetes = random.Chance(0.02 + 0.0015 * age);
@@ -130,7 +132,8 @@ void GeneratePerson(Random& random, uint64_t seed, int64_t index, Writers& out) 
   }
   if (random.Chance(0.2 + 0.004 * age)) out.AddDrug(person_id, kAtorvastatin, Date(random));
   if (random.Chance(0.6)) {
-    out.AddMeasurement(person_id, kBmi, random.Normal(diabetes ? 31 : 27, 4), "kg/m2", Date(random));
+    out.AddMeasurement(person_id, kBmi, random.Normal(diabetes ? 31 : 27, 4), "kg/m2",
+                       Date(random));
   }
 
   if (heart_failure) {
@@ -152,9 +155,10 @@ void GeneratePerson(Random& random, uint64_t seed, int64_t index, Writers& out) 
   }
 }
 
-trenode::v1::Column* AddColumn(trenode::v1::Table* table, const char* name,
-                           trenode::v1::ColumnType type, const char* description,
-                           trenode::v1::CodingSystem coding = trenode::v1::CODING_SYSTEM_UNSPECIFIED) {
+trenode::v1::Column* AddColumn(
+    trenode::v1::Table* table, const char* name, trenode::v1::ColumnType type,
+    const char* description,
+    trenode::v1::CodingSystem coding = trenode::v1::CODING_SYSTEM_UNSPECIFIED) {
   auto* column = table->add_columns();
   column->set_name(name);
   column->set_type(type);
@@ -172,7 +176,8 @@ Dataset SiteMetadata(const SynthOptions& options) {
   using trenode::v1::COLUMN_TYPE_TEXT;
   Dataset d;
   d.set_id(absl::StrCat("synth-ehr-", options.seed));
-  d.set_title(absl::StrCat("Synthetic primary and secondary care records (site ", options.seed, ")"));
+  d.set_title(
+      absl::StrCat("Synthetic primary and secondary care records (site ", options.seed, ")"));
   d.set_description(
       "Synthetic, pseudonymised electronic health records in an OMOP-like shape: people, "
       "diagnoses (ICD-10), prescriptions (BNF) and measurements (SNOMED CT) including "
@@ -181,8 +186,8 @@ Dataset SiteMetadata(const SynthOptions& options) {
   d.set_publisher("trenode synthetic data generator");
   d.mutable_custodian()->set_name("Synthetic Data Steward");
   d.mutable_custodian()->set_email("steward@example.org");
-  for (const char* keyword : {"heart failure", "echocardiogram", "LVEF", "cardiology",
-                              "primary care", "synthetic"}) {
+  for (const char* keyword :
+       {"heart failure", "echocardiogram", "LVEF", "cardiology", "primary care", "synthetic"}) {
     d.add_keywords(keyword);
   }
   d.add_themes("Cardiovascular");
@@ -249,7 +254,8 @@ absl::Status GenerateSite(const SynthOptions& options, const std::string& dir) {
       {root / "person.csv", "person_id,year_of_birth,sex,region\n"},
       {root / "condition_occurrence.csv",
        "condition_occurrence_id,person_id,condition_code,condition_start_date\n"},
-      {root / "drug_exposure.csv", "drug_exposure_id,person_id,drug_code,drug_name,drug_start_date\n"},
+      {root / "drug_exposure.csv",
+       "drug_exposure_id,person_id,drug_code,drug_name,drug_start_date\n"},
       {root / "measurement.csv",
        "measurement_id,person_id,measurement_code,value_as_number,unit,measurement_date\n"}};
   if (!out.person.ok() || !out.condition.ok() || !out.drug.ok() || !out.measurement.ok()) {
@@ -266,7 +272,8 @@ absl::Status GenerateSite(const SynthOptions& options, const std::string& dir) {
   std::ofstream meta(root / "dataset.textproto");
   meta << "# Catalogue metadata for the synthetic site (trenode.v1.Dataset, text format).\n"
        << metadata;
-  if (!meta.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", dir, "/dataset.textproto"));
+  if (!meta.flush())
+    return absl::UnavailableError(absl::StrCat("cannot write ", dir, "/dataset.textproto"));
   return absl::OkStatus();
 }
 

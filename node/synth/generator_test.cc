@@ -16,7 +16,8 @@ TEST(SynthTest, SameSeedSameBytesOtherSeedOtherData) {
   ASSERT_TRUE(GenerateSite({8, 500}, dir.File("c")).ok());
   for (const char* file : {"person.csv", "condition_occurrence.csv", "drug_exposure.csv",
                            "measurement.csv", "dataset.textproto"}) {
-    EXPECT_EQ(testing::ReadFile(dir.path() / "a" / file), testing::ReadFile(dir.path() / "b" / file))
+    EXPECT_EQ(testing::ReadFile(dir.path() / "a" / file),
+              testing::ReadFile(dir.path() / "b" / file))
         << file;
   }
   EXPECT_NE(testing::ReadFile(dir.path() / "a" / "person.csv"),
@@ -48,8 +49,8 @@ TEST(SynthTest, ImportsCleanlyAndHoldsUndiagnosedHeartFailure) {
   int64_t diagnosed = counts.Int64(0);
   int64_t undiagnosed_reduced = counts.Int64(1);
   int64_t diagnosed_reduced = counts.Int64(2);
-  EXPECT_GT(diagnosed, options.persons / 100);   // more than 1%
-  EXPECT_LT(diagnosed, options.persons / 10);    // less than 10%
+  EXPECT_GT(diagnosed, options.persons / 100);  // more than 1%
+  EXPECT_LT(diagnosed, options.persons / 10);   // less than 10%
   EXPECT_GT(undiagnosed_reduced, 20);
   EXPECT_LT(undiagnosed_reduced, diagnosed_reduced);
 }

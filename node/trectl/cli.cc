@@ -12,19 +12,25 @@ namespace {
 
 int ExitCodeFor(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kOk: return kOk;
-    case absl::StatusCode::kNotFound: return kNotFound;
+    case absl::StatusCode::kOk:
+      return kOk;
+    case absl::StatusCode::kNotFound:
+      return kNotFound;
     case absl::StatusCode::kUnauthenticated:
-    case absl::StatusCode::kPermissionDenied: return kDenied;
+    case absl::StatusCode::kPermissionDenied:
+      return kDenied;
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kResourceExhausted: return kRejected;
+    case absl::StatusCode::kResourceExhausted:
+      return kRejected;
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded: return kUnavailable;
-    default: return kFailed;
+    case absl::StatusCode::kDeadlineExceeded:
+      return kUnavailable;
+    default:
+      return kFailed;
   }
 }
 
@@ -35,7 +41,8 @@ std::unique_ptr<grpc::ClientContext> Cli::NewContext(int deadline_seconds) const
   if (!role.empty()) context->AddMetadata("x-trenode-dev-role", role);
   if (!subject.empty()) context->AddMetadata("x-trenode-dev-subject", subject);
   if (deadline_seconds > 0) {
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_seconds));
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(deadline_seconds));
   }
   return context;
 }
@@ -52,8 +59,8 @@ int Fail(const absl::Status& status) {
 }
 
 int Fail(const grpc::Status& status) {
-  return Fail(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                           status.error_message()));
+  return Fail(
+      absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()));
 }
 
 void PrintJson(const google::protobuf::Message& message) {

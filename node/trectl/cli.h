@@ -18,17 +18,17 @@ namespace trenode::trectl {
 // Exit codes (documented in `trectl --help` and the README).
 enum ExitCode : int {
   kOk = 0,
-  kFailed = 1,          // internal error, or anything not below
-  kUsage = 2,           // bad command line
+  kFailed = 1,  // internal error, or anything not below
+  kUsage = 2,   // bad command line
   kNotFound = 3,
-  kDenied = 4,          // unauthenticated or permission denied
-  kRejected = 5,        // the node refused the request as invalid or in conflict
-  kUnavailable = 6,     // the node could not be reached or timed out: retry
+  kDenied = 4,       // unauthenticated or permission denied
+  kRejected = 5,     // the node refused the request as invalid or in conflict
+  kUnavailable = 6,  // the node could not be reached or timed out: retry
 };
 
 struct Cli {
   std::string node_address;
-  std::string role;     // development identity header, if any
+  std::string role;  // development identity header, if any
   std::string subject;
   bool json = false;
   std::shared_ptr<grpc::Channel> channel;

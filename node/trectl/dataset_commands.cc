@@ -78,11 +78,13 @@ void PrintDatasetDetail(const Dataset& d) {
     std::cout << "storage:      " << d.steward().storage_location() << "\n"
               << "persons:      " << d.steward().exact_person_count() << " (stewards only)\n";
   }
-  if (!d.retirement_reason().empty()) std::cout << "retired:      " << d.retirement_reason() << "\n";
+  if (!d.retirement_reason().empty())
+    std::cout << "retired:      " << d.retirement_reason() << "\n";
   if (!d.description().empty()) std::cout << "\n" << d.description() << "\n";
   if (!d.access_conditions().empty()) std::cout << "\nAccess: " << d.access_conditions() << "\n";
   for (const auto& table : d.tables()) {
-    std::cout << "\ntable " << table.name() << (table.name() == d.person_table() ? " (person table)" : "")
+    std::cout << "\ntable " << table.name()
+              << (table.name() == d.person_table() ? " (person table)" : "")
               << (table.description().empty() ? "" : ": " + table.description()) << "\n";
     std::vector<std::vector<std::string>> rows;
     for (const auto& column : table.columns()) {
@@ -130,7 +132,8 @@ int List(const Args& args, Cli& cli) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& d : all.datasets()) {
-    rows.push_back({d.id(), absl::StrCat(d.version()), State(d), d.population().label(), d.title()});
+    rows.push_back(
+        {d.id(), absl::StrCat(d.version()), State(d), d.population().label(), d.title()});
   }
   PrintTable({"ID", "VERSION", "STATE", "POPULATION", "TITLE"}, rows);
   return kOk;
@@ -144,8 +147,8 @@ int Get(const Args& args, Cli& cli) {
   request.set_id(args.positional()[0]);
   request.set_version(*version);
   Dataset dataset;
-  grpc::Status status =
-      trenode::v1::Catalogue::NewStub(cli.channel)->GetDataset(cli.NewContext().get(), request, &dataset);
+  grpc::Status status = trenode::v1::Catalogue::NewStub(cli.channel)
+                            ->GetDataset(cli.NewContext().get(), request, &dataset);
   if (!status.ok()) return Fail(status);
   if (cli.json) {
     PrintJson(dataset);
@@ -190,7 +193,8 @@ int Import(const Args& args, Cli& cli) {
     return Usage("dataset import DIR --id ID [...]");
   }
   fs::path dir = args.positional()[0];
-  if (!fs::is_directory(dir)) return Fail(absl::NotFoundError(absl::StrCat(dir.string(), " is not a directory")));
+  if (!fs::is_directory(dir))
+    return Fail(absl::NotFoundError(absl::StrCat(dir.string(), " is not a directory")));
   trenode::v1::ImportDatasetHeader header;
   std::string metadata_path = args.Get("metadata").value_or("");
   if (metadata_path.empty() && fs::exists(dir / "dataset.textproto")) {
@@ -203,7 +207,8 @@ int Import(const Args& args, Cli& cli) {
   }
   if (auto id = args.Get("id")) header.mutable_dataset()->set_id(*id);
   if (auto title = args.Get("title")) header.mutable_dataset()->set_title(*title);
-  if (header.dataset().id().empty()) return Usage("dataset import DIR --id ID (or an id in the metadata)");
+  if (header.dataset().id().empty())
+    return Usage("dataset import DIR --id ID (or an id in the metadata)");
   if (header.dataset().title().empty()) header.mutable_dataset()->set_title(header.dataset().id());
   auto expected = args.GetInt("expected-version", 0);
   if (!expected.ok()) return Fail(expected.status());
@@ -211,10 +216,12 @@ int Import(const Args& args, Cli& cli) {
 
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".csv") files.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".csv")
+      files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
-  if (files.empty()) return Fail(absl::InvalidArgumentError(absl::StrCat("no .csv files in ", dir.string())));
+  if (files.empty())
+    return Fail(absl::InvalidArgumentError(absl::StrCat("no .csv files in ", dir.string())));
 
   auto context = cli.NewContext(0);
   Dataset reply;
@@ -251,9 +258,9 @@ int Import(const Args& args, Cli& cli) {
   if (cli.json) {
     PrintJson(reply);
   } else {
-    std::cout << "imported " << reply.id() << " version " << reply.version() << ": "
-              << files.size() << " tables, " << bytes << " bytes, population "
-              << reply.population().label() << "\n";
+    std::cout << "imported " << reply.id() << " version " << reply.version() << ": " << files.size()
+              << " tables, " << bytes << " bytes, population " << reply.population().label()
+              << "\n";
   }
   return kOk;
 }
@@ -268,7 +275,10 @@ int Register(const Args& args, Cli& cli) {
   grpc::Status status = trenode::v1::Catalogue::NewStub(cli.channel)
                             ->RegisterDataset(cli.NewContext().get(), request, &reply);
   if (!status.ok()) return Fail(status);
-  if (cli.json) PrintJson(reply); else std::cout << "registered " << reply.id() << " version " << reply.version() << "\n";
+  if (cli.json)
+    PrintJson(reply);
+  else
+    std::cout << "registered " << reply.id() << " version " << reply.version() << "\n";
   return kOk;
 }
 
@@ -287,7 +297,10 @@ int Update(const Args& args, Cli& cli) {
   grpc::Status status = trenode::v1::Catalogue::NewStub(cli.channel)
                             ->UpdateDataset(cli.NewContext().get(), request, &reply);
   if (!status.ok()) return Fail(status);
-  if (cli.json) PrintJson(reply); else std::cout << "updated " << reply.id() << " to version " << reply.version() << "\n";
+  if (cli.json)
+    PrintJson(reply);
+  else
+    std::cout << "updated " << reply.id() << " to version " << reply.version() << "\n";
   return kOk;
 }
 
@@ -302,39 +315,58 @@ int Retire(const Args& args, Cli& cli) {
   grpc::Status status = trenode::v1::Catalogue::NewStub(cli.channel)
                             ->RetireDataset(cli.NewContext().get(), request, &reply);
   if (!status.ok()) return Fail(status);
-  if (cli.json) PrintJson(reply); else std::cout << "retired " << reply.id() << "\n";
+  if (cli.json)
+    PrintJson(reply);
+  else
+    std::cout << "retired " << reply.id() << "\n";
   return kOk;
 }
 
 const std::vector<Command>& Commands() {
   static const auto* commands = new std::vector<Command>{
-      {"list", "usage: trectl dataset list [--include-retired] [--page-size N]\n"
-               "Lists every dataset (following all pages): id, version, state, population band, title.\n",
-       {"include-retired", "page-size"}, &List},
-      {"get", "usage: trectl dataset get ID [--version N]\n"
-              "Shows one dataset with its tables and columns; --version 0 (default) is the latest.\n",
-       {"version"}, &Get},
-      {"search", "usage: trectl dataset search WORDS... [--include-retired] [--page-size N] [--page-token T]\n"
-                 "Ranked search over titles, descriptions, keywords, tables and columns. Every word\n"
-                 "must match; a trailing * matches a prefix (quote it from the shell).\n",
-       {"include-retired", "page-size", "page-token"}, &Search},
-      {"import", "usage: trectl dataset import DIR --id ID [--title T] [--metadata FILE] [--expected-version N]\n"
-                 "Streams every DIR/*.csv (table = file name) to the node. The node checks every row,\n"
-                 "infers undeclared column types, and registers the dataset; any error names the file,\n"
-                 "line and field, and nothing is imported. Metadata: a text-format trenode.v1.Dataset,\n"
-                 "by default DIR/dataset.textproto. To replace an existing dataset's data, give the\n"
-                 "version it replaces with --expected-version.\n",
-       {"id", "title", "metadata", "expected-version"}, &Import},
-      {"register", "usage: trectl dataset register FILE\n"
-                   "Registers the text-format trenode.v1.Dataset in FILE; its steward.storage_location\n"
-                   "must already hold the data in the node's object store.\n",
-       {}, &Register},
-      {"update", "usage: trectl dataset update FILE --expected-version N\n"
-                 "Makes FILE (a text-format trenode.v1.Dataset) the next version of its dataset.\n",
-       {"expected-version"}, &Update},
-      {"retire", "usage: trectl dataset retire ID --reason TEXT\n"
-                 "Withdraws a dataset: stewards still see it; researchers and partner nodes do not.\n",
-       {"reason"}, &Retire},
+      {"list",
+       "usage: trectl dataset list [--include-retired] [--page-size N]\n"
+       "Lists every dataset (following all pages): id, version, state, population band, title.\n",
+       {"include-retired", "page-size"},
+       &List},
+      {"get",
+       "usage: trectl dataset get ID [--version N]\n"
+       "Shows one dataset with its tables and columns; --version 0 (default) is the latest.\n",
+       {"version"},
+       &Get},
+      {"search",
+       "usage: trectl dataset search WORDS... [--include-retired] [--page-size N] [--page-token "
+       "T]\n"
+       "Ranked search over titles, descriptions, keywords, tables and columns. Every word\n"
+       "must match; a trailing * matches a prefix (quote it from the shell).\n",
+       {"include-retired", "page-size", "page-token"},
+       &Search},
+      {"import",
+       "usage: trectl dataset import DIR --id ID [--title T] [--metadata FILE] [--expected-version "
+       "N]\n"
+       "Streams every DIR/*.csv (table = file name) to the node. The node checks every row,\n"
+       "infers undeclared column types, and registers the dataset; any error names the file,\n"
+       "line and field, and nothing is imported. Metadata: a text-format trenode.v1.Dataset,\n"
+       "by default DIR/dataset.textproto. To replace an existing dataset's data, give the\n"
+       "version it replaces with --expected-version.\n",
+       {"id", "title", "metadata", "expected-version"},
+       &Import},
+      {"register",
+       "usage: trectl dataset register FILE\n"
+       "Registers the text-format trenode.v1.Dataset in FILE; its steward.storage_location\n"
+       "must already hold the data in the node's object store.\n",
+       {},
+       &Register},
+      {"update",
+       "usage: trectl dataset update FILE --expected-version N\n"
+       "Makes FILE (a text-format trenode.v1.Dataset) the next version of its dataset.\n",
+       {"expected-version"},
+       &Update},
+      {"retire",
+       "usage: trectl dataset retire ID --reason TEXT\n"
+       "Withdraws a dataset: stewards still see it; researchers and partner nodes do not.\n",
+       {"reason"},
+       &Retire},
   };
   return *commands;
 }

@@ -27,10 +27,10 @@
 namespace {
 using trenode::v1::Catalogue;
 
-constexpr const char* kConditions[] = {"diabetes", "asthma", "stroke", "sepsis", "dementia",
-                                       "obesity", "anaemia", "glaucoma", "psoriasis", "gout",
-                                       "epilepsy", "migraine", "angina", "arthritis", "lupus",
-                                       "cirrhosis", "melanoma", "pneumonia", "scoliosis", "tinnitus"};
+constexpr const char* kConditions[] = {
+    "diabetes", "asthma",    "stroke",   "sepsis",    "dementia",  "obesity", "anaemia",
+    "glaucoma", "psoriasis", "gout",     "epilepsy",  "migraine",  "angina",  "arthritis",
+    "lupus",    "cirrhosis", "melanoma", "pneumonia", "scoliosis", "tinnitus"};
 
 class EchoService final : public trenode::bench::BenchEcho::Service {
   grpc::Status Echo(grpc::ServerContext*, const trenode::bench::EchoMessage* request,
@@ -196,17 +196,20 @@ int main(int argc, char** argv) {
   }
   double echo = Median(echo_qps), get = Median(get_qps), search = Median(search_qps);
   double selective = Median(selective_qps);
-  std::printf("catalogue over gRPC, %d datasets, %d client threads, median of %d rounds of %.1f s\n",
-              options.datasets, options.threads, options.rounds, options.seconds);
+  std::printf(
+      "catalogue over gRPC, %d datasets, %d client threads, median of %d rounds of %.1f s\n",
+      options.datasets, options.threads, options.rounds, options.seconds);
   std::printf("  Echo (baseline)   %10.0f calls/s\n", echo);
   std::printf("  GetDataset        %10.0f calls/s  ratio to echo %.2f (goal >= 0.50)\n", get,
               get / echo);
-  std::printf("  SearchDatasets    %10.0f calls/s  ratio to echo %.2f (one word: %zu matches "
-              "ranked, top 20 returned)\n",
-              search, search / echo, options.datasets / std::size(kConditions));
-  std::printf("  SearchDatasets    %10.0f calls/s  ratio to echo %.2f (three words naming one "
-              "dataset)\n",
-              selective, selective / echo);
+  std::printf(
+      "  SearchDatasets    %10.0f calls/s  ratio to echo %.2f (one word: %zu matches "
+      "ranked, top 20 returned)\n",
+      search, search / echo, options.datasets / std::size(kConditions));
+  std::printf(
+      "  SearchDatasets    %10.0f calls/s  ratio to echo %.2f (three words naming one "
+      "dataset)\n",
+      selective, selective / echo);
   (*node)->Shutdown(absl::Seconds(5));
   return 0;
 }

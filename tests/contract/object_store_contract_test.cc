@@ -37,7 +37,8 @@ TYPED_TEST(ObjectStoreContractTest, WrittenObjectReadsBackByteForByte) {
   auto read = ReadObject(*this->store_, "datasets/a/v1/data.sqlite");
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, data);
-  EXPECT_EQ(this->store_->Stat("datasets/a/v1/data.sqlite")->size, static_cast<int64_t>(data.size()));
+  EXPECT_EQ(this->store_->Stat("datasets/a/v1/data.sqlite")->size,
+            static_cast<int64_t>(data.size()));
 }
 
 TYPED_TEST(ObjectStoreContractTest, UncommittedWriterLeavesNothing) {

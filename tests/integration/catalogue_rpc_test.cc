@@ -52,9 +52,9 @@ std::vector<std::string> ObjectsUnder(const TestNode& node, const std::string& s
 TEST(CatalogueRpcTest, StewardImportsResearcherFindsWithoutStorageLocation) {
   TestNode node;
   Dataset imported;
-  grpc::Status status = Import(node, "data_steward", "echo-a",
-                               {{"person.csv", kPerson}, {"measurement.csv", kMeasurement}},
-                               &imported);
+  grpc::Status status =
+      Import(node, "data_steward", "echo-a",
+             {{"person.csv", kPerson}, {"measurement.csv", kMeasurement}}, &imported);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(imported.version(), 1);
   EXPECT_FALSE(imported.steward().storage_location().empty());
@@ -75,7 +75,8 @@ TEST(CatalogueRpcTest, StewardImportsResearcherFindsWithoutStorageLocation) {
   trenode::v1::SearchDatasetsRequest search;
   search.set_query("echocardiogram");
   trenode::v1::SearchDatasetsResponse hits;
-  ASSERT_TRUE(node.Catalogue()->SearchDatasets(TestNode::As("researcher").get(), search, &hits).ok());
+  ASSERT_TRUE(
+      node.Catalogue()->SearchDatasets(TestNode::As("researcher").get(), search, &hits).ok());
   ASSERT_EQ(hits.hits_size(), 1);
   EXPECT_FALSE(hits.hits(0).dataset().has_steward());
 }
@@ -86,25 +87,29 @@ TEST(CatalogueRpcTest, RolesAreEnforcedAndMissingIdentityIsUnauthenticated) {
   trenode::v1::ListDatasetsResponse listed;
   EXPECT_EQ(node.Catalogue()->ListDatasets(TestNode::As("").get(), list, &listed).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(node.Catalogue()->ListDatasets(TestNode::As("superuser").get(), list, &listed)
-                .error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      node.Catalogue()->ListDatasets(TestNode::As("superuser").get(), list, &listed).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(node.Catalogue()->ListDatasets(TestNode::As("auditor").get(), list, &listed).ok());
 
   for (const char* role : {"researcher", "output_checker", "auditor", "node_admin", "peer_node"}) {
     trenode::v1::RegisterDatasetRequest request;
     *request.mutable_dataset() = testing::SampleDataset("x-data", "X");
     Dataset reply;
-    grpc::Status status = node.Catalogue()->RegisterDataset(TestNode::As(role).get(), request, &reply);
+    grpc::Status status =
+        node.Catalogue()->RegisterDataset(TestNode::As(role).get(), request, &reply);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << role;
     Dataset imported;
     EXPECT_EQ(Import(node, role, "y-data", {{"person.csv", kPerson}}, &imported).error_code(),
-              grpc::StatusCode::PERMISSION_DENIED) << role;
+              grpc::StatusCode::PERMISSION_DENIED)
+        << role;
     trenode::v1::RetireDatasetRequest retire;
     retire.set_id("x-data");
     retire.set_reason("r");
-    EXPECT_EQ(node.Catalogue()->RetireDataset(TestNode::As(role).get(), retire, &reply).error_code(),
-              grpc::StatusCode::PERMISSION_DENIED) << role;
+    EXPECT_EQ(
+        node.Catalogue()->RetireDataset(TestNode::As(role).get(), retire, &reply).error_code(),
+        grpc::StatusCode::PERMISSION_DENIED)
+        << role;
   }
   EXPECT_TRUE(ObjectsUnder(node, "datasets").empty());
 }
@@ -112,10 +117,9 @@ TEST(CatalogueRpcTest, RolesAreEnforcedAndMissingIdentityIsUnauthenticated) {
 TEST(CatalogueRpcTest, MalformedCsvIsRejectedWithItsPlaceAndLeavesNothing) {
   TestNode node;
   Dataset reply;
-  grpc::Status status = Import(node, "data_steward", "bad-data",
-                               {{"person.csv", kPerson},
-                                {"measurement.csv", "person_id,value\nP1,1\nP7,2\n"}},
-                               &reply);
+  grpc::Status status = Import(
+      node, "data_steward", "bad-data",
+      {{"person.csv", kPerson}, {"measurement.csv", "person_id,value\nP1,1\nP7,2\n"}}, &reply);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(),
             "measurement.csv line 3 field 1 (person_id): unknown person key \"P7\": not in the "
@@ -124,8 +128,9 @@ TEST(CatalogueRpcTest, MalformedCsvIsRejectedWithItsPlaceAndLeavesNothing) {
   EXPECT_TRUE(ObjectsUnder(node, "../work/imports").empty());
   trenode::v1::GetDatasetRequest get;
   get.set_id("bad-data");
-  EXPECT_EQ(node.Catalogue()->GetDataset(TestNode::As("data_steward").get(), get, &reply).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      node.Catalogue()->GetDataset(TestNode::As("data_steward").get(), get, &reply).error_code(),
+      grpc::StatusCode::NOT_FOUND);
 }
 
 TEST(CatalogueRpcTest, CancelledImportImportsNothing) {
@@ -152,8 +157,9 @@ TEST(CatalogueRpcTest, CancelledImportImportsNothing) {
   while (absl::Now() < deadline && !ObjectsUnder(node, "../work/imports").empty()) {
     absl::SleepFor(absl::Milliseconds(20));
   }
-  EXPECT_EQ(node.Catalogue()->GetDataset(TestNode::As("data_steward").get(), get, &reply).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(
+      node.Catalogue()->GetDataset(TestNode::As("data_steward").get(), get, &reply).error_code(),
+      grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(ObjectsUnder(node, "datasets").empty());
 }
 
@@ -179,8 +185,9 @@ TEST(CatalogueRpcTest, ReimportMakesANewVersionAndKeepsTheOld) {
   ASSERT_TRUE(Import(node, "data_steward", "echo-b", {{"person.csv", kPerson}}, &v1).ok());
   grpc::Status conflict = Import(node, "data_steward", "echo-b", {{"person.csv", kPerson}}, &v2);
   EXPECT_EQ(conflict.error_code(), grpc::StatusCode::ALREADY_EXISTS);
-  ASSERT_TRUE(Import(node, "data_steward", "echo-b",
-                     {{"person.csv", "person_id\nA\nB\nC\n"}}, &v2, 1).ok());
+  ASSERT_TRUE(
+      Import(node, "data_steward", "echo-b", {{"person.csv", "person_id\nA\nB\nC\n"}}, &v2, 1)
+          .ok());
   EXPECT_EQ(v2.version(), 2);
   EXPECT_EQ(v2.steward().exact_person_count(), 3);
   EXPECT_EQ(ObjectsUnder(node, "datasets").size(), 2u);
