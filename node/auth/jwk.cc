@@ -83,8 +83,8 @@ bool DigestVerify(EVP_PKEY* key, absl::string_view data, const unsigned char* si
                   size_t sig_size) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-            EVP_DigestVerify(ctx, sig, sig_size, reinterpret_cast<const unsigned char*>(data.data()),
-                             data.size()) == 1;
+            EVP_DigestVerify(ctx, sig, sig_size,
+                             reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }
@@ -206,9 +206,8 @@ std::string DevSigningKey::JwksJson() const {
   EVP_PKEY_get_bn_param(AsKey(key_), OSSL_PKEY_PARAM_EC_PUB_X, &x);
   EVP_PKEY_get_bn_param(AsKey(key_), OSSL_PKEY_PARAM_EC_PUB_Y, &y);
   std::string json = absl::StrCat(
-      R"({"keys":[{"kty":"EC","crv":"P-256","use":"sig","alg":"ES256","kid":")", kid_,
-      R"(","x":")", Base64Url(BignumBytes(x, 32)), R"(","y":")", Base64Url(BignumBytes(y, 32)),
-      R"("}]})");
+      R"({"keys":[{"kty":"EC","crv":"P-256","use":"sig","alg":"ES256","kid":")", kid_, R"(","x":")",
+      Base64Url(BignumBytes(x, 32)), R"(","y":")", Base64Url(BignumBytes(y, 32)), R"("}]})");
   BN_free(x);
   BN_free(y);
   return json;

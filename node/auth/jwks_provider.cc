@@ -105,8 +105,8 @@ std::unique_ptr<JwksProvider> FileJwksProvider(std::string path, absl::Duration 
 
 std::unique_ptr<JwksProvider> HttpsJwksProvider(std::string uri, std::string ca_file,
                                                 absl::Duration min_refresh) {
-  return std::make_unique<CachingJwksProvider>(
-      [uri, ca_file] { return HttpsGet(uri, ca_file); }, min_refresh);
+  return std::make_unique<CachingJwksProvider>([uri, ca_file] { return HttpsGet(uri, ca_file); },
+                                               min_refresh);
 }
 
 }  // namespace trenode::auth

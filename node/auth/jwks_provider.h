@@ -30,9 +30,9 @@ class CachingJwksProvider : public JwksProvider {
   using Fetch = std::function<absl::StatusOr<std::string>()>;
   using Clock = std::function<absl::Time()>;
 
-  CachingJwksProvider(Fetch fetch, absl::Duration min_refresh_interval,
-                      Clock clock = &absl::Now)
-      : fetch_(std::move(fetch)), min_refresh_interval_(min_refresh_interval),
+  CachingJwksProvider(Fetch fetch, absl::Duration min_refresh_interval, Clock clock = &absl::Now)
+      : fetch_(std::move(fetch)),
+        min_refresh_interval_(min_refresh_interval),
         clock_(std::move(clock)) {}
 
   absl::StatusOr<std::shared_ptr<const JwkSet>> Keys(bool refresh) override;

@@ -13,7 +13,8 @@ using google::protobuf::Value;
 
 Value ListOf(const std::vector<std::string>& items) {
   Value value;
-  for (const std::string& item : items) value.mutable_list_value()->add_values()->set_string_value(item);
+  for (const std::string& item : items)
+    value.mutable_list_value()->add_values()->set_string_value(item);
   return value;
 }
 

@@ -25,7 +25,8 @@ absl::Status Refuse(absl::string_view why) {
 
 absl::StatusOr<Struct> DecodeJsonPart(absl::string_view part, absl::string_view name) {
   std::string json;
-  if (!absl::WebSafeBase64Unescape(part, &json)) return Refuse(absl::StrCat(name, " is not base64url"));
+  if (!absl::WebSafeBase64Unescape(part, &json))
+    return Refuse(absl::StrCat(name, " is not base64url"));
   Struct object;
   if (!google::protobuf::util::JsonStringToMessage(json, &object).ok()) {
     return Refuse(absl::StrCat(name, " is not a JSON object"));
@@ -46,7 +47,8 @@ std::string String(const Struct& object, const std::string& name) {
 // Seconds since the epoch, or nullopt if absent or not a number.
 std::optional<absl::Time> Time(const Struct& object, const std::string& name) {
   const Value* value = Find(object, name);
-  if (!value || value->kind_case() != Value::kNumberValue || !std::isfinite(value->number_value())) {
+  if (!value || value->kind_case() != Value::kNumberValue ||
+      !std::isfinite(value->number_value())) {
     return std::nullopt;
   }
   return absl::FromUnixSeconds(static_cast<int64_t>(value->number_value()));
@@ -79,13 +81,32 @@ const Value* FindPath(const Struct& object, const std::string& path) {
 }  // namespace
 
 absl::StatusOr<VerifiedToken> JwtVerifier::Verify(absl::string_view token) const {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = verified_.find(token);
+    if (it != verified_.end()) {
+      if (clock_() < it->second.expires + policy_.clock_skew) return it->second;
+      verified_.erase(it);
+    }
+  }
+  absl::StatusOr<VerifiedToken> verified = VerifyUncached(token);
+  if (verified.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (verified_.size() >= kRememberedTokens) verified_.clear();
+    verified_.emplace(std::string(token), *verified);
+  }
+  return verified;
+}
+
+absl::StatusOr<VerifiedToken> JwtVerifier::VerifyUncached(absl::string_view token) const {
   if (token.size() > kMaxTokenBytes) return Refuse("longer than 16 KiB");
   std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
   if (parts.size() != 3) return Refuse("not a JWS compact token (three dot-separated parts)");
   ASSIGN_OR_RETURN(Struct header, DecodeJsonPart(parts[0], "header"));
   ASSIGN_OR_RETURN(Struct claims, DecodeJsonPart(parts[1], "payload"));
   std::string signature;
-  if (!absl::WebSafeBase64Unescape(parts[2], &signature)) return Refuse("signature is not base64url");
+  if (!absl::WebSafeBase64Unescape(parts[2], &signature))
+    return Refuse("signature is not base64url");
 
   std::string alg = String(header, "alg");
   JwsAlgorithm algorithm;
@@ -105,8 +126,10 @@ absl::StatusOr<VerifiedToken> JwtVerifier::Verify(absl::string_view token) const
     ASSIGN_OR_RETURN(keys, keys_->Keys(/*refresh=*/true));
     key = keys->Find(kid);
   }
-  if (key == nullptr) return Refuse(absl::StrCat("key id \"", kid, "\" is not one of the issuer's keys"));
-  if (key->algorithm() != algorithm) return Refuse(absl::StrCat("key \"", kid, "\" is not an ", alg, " key"));
+  if (key == nullptr)
+    return Refuse(absl::StrCat("key id \"", kid, "\" is not one of the issuer's keys"));
+  if (key->algorithm() != algorithm)
+    return Refuse(absl::StrCat("key \"", kid, "\" is not an ", alg, " key"));
   absl::string_view signed_part(parts[0].data(), parts[0].size() + 1 + parts[1].size());
   if (!key->Verifies(signed_part, signature)) return Refuse("signature does not verify");
 
@@ -122,13 +145,14 @@ absl::StatusOr<VerifiedToken> JwtVerifier::Verify(absl::string_view token) const
   std::optional<absl::Time> expires = Time(claims, "exp");
   if (!expires) return Refuse("it has no expiry (exp)");
   if (now >= *expires + policy_.clock_skew) {
-    return Refuse(absl::StrCat("it expired at ", absl::FormatTime(absl::RFC3339_sec, *expires,
-                                                                  absl::UTCTimeZone())));
+    return Refuse(absl::StrCat("it expired at ",
+                               absl::FormatTime(absl::RFC3339_sec, *expires, absl::UTCTimeZone())));
   }
   if (std::optional<absl::Time> not_before = Time(claims, "nbf");
       not_before && now < *not_before - policy_.clock_skew) {
-    return Refuse(absl::StrCat("it is not valid before ",
-                               absl::FormatTime(absl::RFC3339_sec, *not_before, absl::UTCTimeZone())));
+    return Refuse(
+        absl::StrCat("it is not valid before ",
+                     absl::FormatTime(absl::RFC3339_sec, *not_before, absl::UTCTimeZone())));
   }
   VerifiedToken verified;
   verified.subject = String(claims, "sub");

@@ -9,6 +9,10 @@
 // mapped to node roles; values without a mapping are ignored. With
 // require_mfa, "amr" must hold one of the accepted methods.
 //
+// Verified tokens are remembered (bounded, by the whole token) so that a
+// client reusing its token pays for the signature check once; a remembered
+// token is still refused once it expires.
+//
 // Thread-safe.
 #ifndef TRENODE_NODE_AUTH_JWT_VERIFIER_H_
 #define TRENODE_NODE_AUTH_JWT_VERIFIER_H_
@@ -19,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "node/auth/jwks_provider.h"
 #include "trenode/v1/roles.pb.h"
@@ -55,9 +61,14 @@ class JwtVerifier {
   absl::StatusOr<VerifiedToken> Verify(absl::string_view token) const;
 
  private:
+  static constexpr size_t kRememberedTokens = 4096;
+  absl::StatusOr<VerifiedToken> VerifyUncached(absl::string_view token) const;
+
   JwtPolicy policy_;
   JwksProvider* keys_;
   Clock clock_;
+  mutable absl::Mutex mu_;
+  mutable absl::flat_hash_map<std::string, VerifiedToken> verified_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace trenode::auth

@@ -54,8 +54,8 @@ class RsaIssuer {
 };
 
 std::string Claims(absl::string_view extra = "", int64_t exp_offset = 300) {
-  return absl::StrCat(R"({"iss":"https://idp.example","aud":"trenode","sub":"ada",)",
-                      R"("exp":)", absl::ToUnixSeconds(kNow) + exp_offset,
+  return absl::StrCat(R"({"iss":"https://idp.example","aud":"trenode","sub":"ada",)", R"("exp":)",
+                      absl::ToUnixSeconds(kNow) + exp_offset,
                       R"(,"realm_access":{"roles":["tre-researcher","other"]})", extra, "}");
 }
 
@@ -78,7 +78,8 @@ class JwtVerifierTest : public ::testing::Test {
   }
   std::string Es256(const std::string& payload, std::string kid = "") {
     if (kid.empty()) kid = dev_key_->kid();
-    std::string input = B64(absl::StrCat(R"({"alg":"ES256","kid":")", kid, R"("})")) + "." + B64(payload);
+    std::string input =
+        B64(absl::StrCat(R"({"alg":"ES256","kid":")", kid, R"("})")) + "." + B64(payload);
     return input + "." + *dev_key_->SignBase64Url(input);
   }
   std::string Rs256(const std::string& payload) {
@@ -130,19 +131,19 @@ TEST_F(JwtVerifierTest, RefusesBadSignaturesAndClaims) {
   EXPECT_TRUE(Verify(Es256(Claims("", -30))).ok()) << "within the 60 s skew";
   ExpectRefused(Es256(Claims(absl::StrCat(R"(,"nbf":)", absl::ToUnixSeconds(kNow) + 600))),
                 "not valid before");
-  ExpectRefused(Es256(absl::StrReplaceAll(Claims(), {{"\"aud\":\"trenode\"", "\"aud\":\"other\""}})),
-                "not for this node");
+  ExpectRefused(
+      Es256(absl::StrReplaceAll(Claims(), {{"\"aud\":\"trenode\"", "\"aud\":\"other\""}})),
+      "not for this node");
   ExpectRefused(Es256(absl::StrReplaceAll(Claims(), {{"idp.example", "evil.example"}})),
                 "issuer \"https://evil.example\"");
   ExpectRefused(Es256(absl::StrReplaceAll(Claims(), {{"\"sub\":\"ada\",", ""}})), "no subject");
-  ExpectRefused(Es256(R"({"iss":"https://idp.example","aud":"trenode","sub":"ada"})"),
-                "no expiry");
+  ExpectRefused(Es256(R"({"iss":"https://idp.example","aud":"trenode","sub":"ada"})"), "no expiry");
   ExpectRefused("not.a-token", "not a JWS");
 }
 
 TEST_F(JwtVerifierTest, AudienceMayBeAList) {
   EXPECT_TRUE(Verify(Es256(absl::StrReplaceAll(
-                  Claims(), {{"\"aud\":\"trenode\"", "\"aud\":[\"x\",\"trenode\"]"}})))
+                         Claims(), {{"\"aud\":\"trenode\"", "\"aud\":[\"x\",\"trenode\"]"}})))
                   .ok());
 }
 
@@ -188,6 +189,37 @@ TEST(CachingJwksProviderTest, KeyRotationIsPickedUpOnAnUnknownKid) {
   now += absl::Minutes(1);
   auto rotated = verifier.Verify(*MintDevToken(*new_key, claims));
   EXPECT_TRUE(rotated.ok()) << rotated.status();
+}
+
+}  // namespace
+}  // namespace trenode::auth
+
+namespace trenode::auth {
+namespace {
+
+TEST(JwtVerifierCacheTest, ARememberedTokenIsStillRefusedOnceExpired) {
+  absl::Time now = kNow;
+  auto key = *DevSigningKey::Generate();
+  int fetches = 0;
+  CachingJwksProvider keys(
+      [&] {
+        ++fetches;
+        return absl::StatusOr<std::string>(key->JwksJson());
+      },
+      absl::Seconds(30), [&] { return now; });
+  JwtPolicy policy;
+  policy.issuer = "iss";
+  policy.audiences = {"aud"};
+  policy.clock_skew = absl::Seconds(10);
+  JwtVerifier verifier(policy, &keys, [&] { return now; });
+  std::string token =
+      *MintDevToken(*key, {"iss", "aud", "ada", {}, {}, now, now + absl::Minutes(5)});
+  ASSERT_TRUE(verifier.Verify(token).ok());
+  ASSERT_TRUE(verifier.Verify(token).ok());
+  now += absl::Minutes(5) + absl::Seconds(11);
+  auto late = verifier.Verify(token);
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_NE(late.status().message().find("expired"), absl::string_view::npos);
 }
 
 }  // namespace

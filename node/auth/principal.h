@@ -9,9 +9,12 @@
 namespace trenode::auth {
 
 struct Principal {
-  // The person's subject, or the peer node's or service's name.
+  enum class Kind { kPerson, kNode, kService };
+  // The person's token subject, or the peer node's or service's name.
   std::string subject;
+  // The one role this call is made in.
   trenode::v1::Role role = trenode::v1::ROLE_UNSPECIFIED;
+  Kind kind = Kind::kPerson;
 };
 
 }  // namespace trenode::auth

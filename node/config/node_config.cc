@@ -2,7 +2,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -40,17 +42,6 @@ void Resolve(std::string* path, const fs::path& base) {
 
 }  // namespace
 
-bool IsLoopbackAddress(const std::string& host_port) {
-  size_t colon = host_port.rfind(':');
-  if (colon == std::string::npos) return false;
-  std::string host = host_port.substr(0, colon);
-  int port;
-  if (!absl::SimpleAtoi(host_port.substr(colon + 1), &port) || port < 0 || port > 65535) {
-    return false;
-  }
-  return host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.");
-}
-
 absl::Status ValidateNodeConfig(const NodeConfig& config) {
   if (config.node_id().empty()) return FieldError("node_id", "is required");
   if (absl::Status s = catalogue::ValidateDatasetId(config.node_id()); !s.ok()) {
@@ -58,11 +49,9 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
                                               "\" must be 2 to 63 characters of [a-z0-9-]"));
   }
   if (config.listen_address().empty()) return FieldError("listen_address", "is required");
-  if (!IsLoopbackAddress(config.listen_address())) {
+  if (config.listen_address().rfind(':') == std::string::npos) {
     return FieldError("listen_address",
-                      absl::StrCat("\"", config.listen_address(),
-                                   "\" must be a loopback address with a port (127.0.0.1:PORT, "
-                                   "[::1]:PORT or localhost:PORT) until TLS is configured"));
+                      absl::StrCat("\"", config.listen_address(), "\" must be host:port"));
   }
   if (config.database_path().empty()) return FieldError("database_path", "is required");
   switch (config.object_store().backend_case()) {
@@ -76,8 +65,58 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
                         "is required (e.g. object_store { posix { root: \"data\" } })");
   }
   if (config.max_import_bytes() < 0) return FieldError("max_import_bytes", "must not be negative");
+  if (!config.has_tls()) {
+    return FieldError("tls", "is required (certificate_file, private_key_file, client_ca_file)");
+  }
+  for (const auto& [field, value] :
+       {std::pair{"tls.certificate_file", config.tls().certificate_file()},
+        std::pair{"tls.private_key_file", config.tls().private_key_file()},
+        std::pair{"tls.client_ca_file", config.tls().client_ca_file()}}) {
+    if (value.empty()) return FieldError(field, "is required");
+  }
+  if (config.has_oidc()) {
+    const auto& oidc = config.oidc();
+    if (oidc.issuer().empty()) return FieldError("oidc.issuer", "is required");
+    if (oidc.audiences().empty()) return FieldError("oidc.audiences", "needs at least one value");
+    if (oidc.jwks_file().empty() == oidc.jwks_uri().empty()) {
+      return FieldError("oidc", "set exactly one of jwks_file and jwks_uri");
+    }
+    if (oidc.clock_skew_seconds() < 0 || oidc.clock_skew_seconds() > 600) {
+      return FieldError("oidc.clock_skew_seconds", "must be 0 to 600");
+    }
+    for (int i = 0; i < oidc.role_mappings_size(); ++i) {
+      if (oidc.role_mappings(i).role() == trenode::v1::ROLE_UNSPECIFIED) {
+        return FieldError(absl::StrCat("oidc.role_mappings[", i, "].role"), "is required");
+      }
+    }
+  }
+  std::set<std::string> services;
+  for (int i = 0; i < config.service_accounts_size(); ++i) {
+    const auto& account = config.service_accounts(i);
+    std::string field = absl::StrCat("service_accounts[", i, "]");
+    if (!catalogue::ValidateDatasetId(account.name()).ok()) {
+      return FieldError(
+          absl::StrCat(field, ".name"),
+          absl::StrCat("\"", account.name(), "\" must be 2 to 63 characters of [a-z0-9-]"));
+    }
+    if (account.role() == trenode::v1::ROLE_UNSPECIFIED) {
+      return FieldError(absl::StrCat(field, ".role"), "is required");
+    }
+    if (!services.insert(account.name()).second) {
+      return FieldError(absl::StrCat(field, ".name"),
+                        absl::StrCat("\"", account.name(), "\" appears twice"));
+    }
+  }
   return absl::OkStatus();
 }
+
+namespace {
+absl::Status CheckReadable(const std::string& path, absl::string_view field) {
+  std::ifstream in(path);
+  if (!in) return FieldError(field, absl::StrCat("cannot read ", path));
+  return absl::OkStatus();
+}
+}  // namespace
 
 absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
   std::ifstream in(path);
@@ -97,6 +136,24 @@ absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
   }
   fs::path base = fs::absolute(path).parent_path();
   Resolve(config.mutable_database_path(), base);
+  Resolve(config.mutable_tls()->mutable_certificate_file(), base);
+  Resolve(config.mutable_tls()->mutable_private_key_file(), base);
+  Resolve(config.mutable_tls()->mutable_client_ca_file(), base);
+  if (config.has_oidc()) {
+    Resolve(config.mutable_oidc()->mutable_jwks_file(), base);
+    Resolve(config.mutable_oidc()->mutable_jwks_ca_file(), base);
+  }
+  for (const auto& [field, file] :
+       {std::pair{"tls.certificate_file", config.tls().certificate_file()},
+        std::pair{"tls.private_key_file", config.tls().private_key_file()},
+        std::pair{"tls.client_ca_file", config.tls().client_ca_file()},
+        std::pair{"oidc.jwks_file", config.oidc().jwks_file()},
+        std::pair{"oidc.jwks_ca_file", config.oidc().jwks_ca_file()}}) {
+    if (file.empty()) continue;
+    if (absl::Status s = CheckReadable(file, field); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+    }
+  }
   Resolve(config.mutable_object_store()->mutable_posix()->mutable_root(), base);
   if (config.work_dir().empty()) {
     config.set_work_dir((fs::path(config.database_path()).parent_path() / "work").string());

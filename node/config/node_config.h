@@ -19,9 +19,6 @@ absl::StatusOr<trenode::v1::NodeConfig> LoadNodeConfig(const std::string& path);
 // The checks LoadNodeConfig applies, on an already-parsed config.
 absl::Status ValidateNodeConfig(const trenode::v1::NodeConfig& config);
 
-// True for "127.x.x.x:port", "localhost:port" and "[::1]:port".
-bool IsLoopbackAddress(const std::string& host_port);
-
 }  // namespace trenode::config
 
 #endif  // TRENODE_NODE_CONFIG_NODE_CONFIG_H_

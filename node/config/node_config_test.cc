@@ -6,17 +6,26 @@
 namespace trenode::config {
 namespace {
 
+constexpr char kTls[] =
+    "tls { certificate_file: \"pki/node.pem\" private_key_file: \"pki/node.key\" "
+    "client_ca_file: \"pki/ca.pem\" } ";
+
 constexpr char kGood[] = R"(
 node_id: "site-a"
-listen_address: "127.0.0.1:0"
+listen_address: "0.0.0.0:0"
 database_path: "state/node.db"
 object_store { posix { root: "objects" } }
-dev_identity { default_role: ROLE_RESEARCHER }
+tls { certificate_file: "pki/node.pem" private_key_file: "pki/node.key" client_ca_file: "pki/ca.pem" }
+oidc { issuer: "https://idp.example" audiences: "trenode" jwks_file: "jwks.json" }
+service_accounts { name: "backup" role: ROLE_NODE_ADMIN }
 )";
 
 class NodeConfigTest : public ::testing::Test {
  protected:
   absl::StatusOr<trenode::v1::NodeConfig> Load(const std::string& text) {
+    for (const char* file : {"pki/node.pem", "pki/node.key", "pki/ca.pem", "jwks.json"}) {
+      testing::WriteFile(dir_.path() / file, "x");
+    }
     testing::WriteFile(dir_.path() / "node.textproto", text);
     return LoadNodeConfig(dir_.File("node.textproto"));
   }
@@ -35,7 +44,8 @@ TEST_F(NodeConfigTest, ResolvesPathsAgainstTheConfigFile) {
   EXPECT_EQ(config->object_store().posix().root(), dir_.File("objects"));
   EXPECT_EQ(config->work_dir(), dir_.File("state/work"));
   EXPECT_EQ(config->max_import_bytes(), int64_t{4} << 30);
-  EXPECT_EQ(config->dev_identity().default_role(), trenode::v1::ROLE_RESEARCHER);
+  EXPECT_EQ(config->tls().client_ca_file(), dir_.File("pki/ca.pem"));
+  EXPECT_EQ(config->oidc().jwks_file(), dir_.File("jwks.json"));
 }
 
 TEST_F(NodeConfigTest, NamesTheBadFieldOrPosition) {
@@ -44,26 +54,33 @@ TEST_F(NodeConfigTest, NamesTheBadFieldOrPosition) {
               "\"listen_adress\".");
   ExpectError("listen_address: \"127.0.0.1:1\"", "node_id: is required");
   ExpectError("node_id: \"Site A\"", "node_id: \"Site A\" must be 2 to 63 characters of [a-z0-9-]");
-  ExpectError("node_id: \"site-a\" listen_address: \"0.0.0.0:50051\"",
-              "listen_address: \"0.0.0.0:50051\" must be a loopback address with a port "
-              "(127.0.0.1:PORT, [::1]:PORT or localhost:PORT) until TLS is configured");
+  ExpectError("node_id: \"site-a\" listen_address: \"50051\"",
+              "listen_address: \"50051\" must be host:port");
   ExpectError("node_id: \"site-a\" listen_address: \"127.0.0.1:1\"", "database_path: is required");
   ExpectError("node_id: \"site-a\" listen_address: \"127.0.0.1:1\" database_path: \"d\"",
               "object_store: is required (e.g. object_store { posix { root: \"data\" } })");
+  const std::string base =
+      "node_id: \"site-a\" listen_address: \"127.0.0.1:1\" database_path: \"d\" "
+      "object_store { posix { root: \"o\" } } ";
+  ExpectError(base, "tls: is required (certificate_file, private_key_file, client_ca_file)");
+  ExpectError(base + "tls { certificate_file: \"pki/node.pem\" }",
+              "tls.private_key_file: is required");
+  ExpectError(base +
+                  "tls { certificate_file: \"absent.pem\" private_key_file: \"k\" "
+                  "client_ca_file: \"c\" }",
+              "tls.certificate_file: cannot read " + dir_.File("absent.pem"));
+  ExpectError(base + kTls + "oidc { issuer: \"i\" audiences: \"a\" }",
+              "oidc: set exactly one of jwks_file and jwks_uri");
+  ExpectError(base + kTls + "oidc { issuer: \"i\" jwks_file: \"jwks.json\" }",
+              "oidc.audiences: needs at least one value");
+  ExpectError(base + kTls + "service_accounts { name: \"b\" role: ROLE_AUDITOR }",
+              "service_accounts[0].name: \"b\" must be 2 to 63 characters of [a-z0-9-]");
+  ExpectError(base + kTls + "service_accounts { name: \"backup\" }",
+              "service_accounts[0].role: is required");
 }
 
 TEST_F(NodeConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadNodeConfig(dir_.File("absent")).status().code(), absl::StatusCode::kNotFound);
-}
-
-TEST(LoopbackTest, RecognisesLoopbackOnly) {
-  EXPECT_TRUE(IsLoopbackAddress("127.0.0.1:50051"));
-  EXPECT_TRUE(IsLoopbackAddress("[::1]:0"));
-  EXPECT_TRUE(IsLoopbackAddress("localhost:8080"));
-  EXPECT_FALSE(IsLoopbackAddress("0.0.0.0:50051"));
-  EXPECT_FALSE(IsLoopbackAddress("10.0.0.1:50051"));
-  EXPECT_FALSE(IsLoopbackAddress("127.0.0.1"));
-  EXPECT_FALSE(IsLoopbackAddress("127.0.0.1:99999"));
 }
 
 }  // namespace

@@ -1,16 +1,18 @@
 #include "node/rpc/authenticator.h"
 
+#include <optional>
+#include <vector>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "node/auth/roles.h"
+#include "node/common/status_macros.h"
+#include "node/pki/pki.h"
 
 namespace trenode::rpc {
 namespace {
-
-bool IsLoopbackPeer(const std::string& peer) {
-  return absl::StartsWith(peer, "ipv4:127.") || absl::StartsWith(peer, "ipv6:[::1]") ||
-         absl::StartsWith(peer, "unix:");
-}
 
 std::optional<std::string> Header(const grpc::ServerContext& context, absl::string_view name) {
   const auto& metadata = context.client_metadata();
@@ -19,30 +21,76 @@ std::optional<std::string> Header(const grpc::ServerContext& context, absl::stri
   return std::string(it->second.data(), it->second.size());
 }
 
+std::string RoleList(const std::set<trenode::v1::Role>& roles) {
+  std::vector<std::string> names;
+  for (trenode::v1::Role role : roles) names.push_back(auth::RoleName(role));
+  return absl::StrJoin(names, ", ");
+}
+
 }  // namespace
 
-absl::StatusOr<auth::Principal> DevLoopbackAuthenticator::Authenticate(
-    const grpc::ServerContext& context) {
-  std::string peer = context.peer();
-  if (!IsLoopbackPeer(peer)) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "this node accepts only loopback callers until TLS is configured; ", peer, " is not one"));
+absl::StatusOr<auth::Principal> NodeAuthenticator::Person(const grpc::ServerContext& context,
+                                                          absl::string_view token) {
+  if (people_ == nullptr) {
+    return absl::UnauthenticatedError("this node accepts no bearer tokens (no oidc configured)");
   }
+  ASSIGN_OR_RETURN(auth::VerifiedToken verified, people_->Verify(token));
   auth::Principal principal;
-  principal.subject = Header(context, kSubjectHeader).value_or("local-user");
-  principal.role = default_role_;
-  if (std::optional<std::string> role_name = Header(context, kRoleHeader)) {
-    std::optional<trenode::v1::Role> role = auth::RoleFromName(*role_name);
-    if (!role) {
-      return absl::UnauthenticatedError(
-          absl::StrCat(kRoleHeader, " \"", *role_name, "\" is not a role"));
+  principal.kind = auth::Principal::Kind::kPerson;
+  principal.subject = verified.subject;
+  if (std::optional<std::string> wanted = Header(context, kRoleHeader)) {
+    std::optional<trenode::v1::Role> role = auth::RoleFromName(*wanted);
+    if (!role || !verified.roles.contains(*role)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "your token does not grant the role \"", *wanted, "\" at this node (it grants: ",
+          verified.roles.empty() ? "none" : RoleList(verified.roles), ")"));
     }
     principal.role = *role;
+  } else if (verified.roles.size() == 1) {
+    principal.role = *verified.roles.begin();
+  } else if (verified.roles.empty()) {
+    return absl::PermissionDeniedError("your token grants no role at this node");
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("your token grants several roles (", RoleList(verified.roles),
+                     "): name the one you act in with the ", kRoleHeader, " header"));
   }
-  if (principal.role == trenode::v1::ROLE_UNSPECIFIED) {
+  return principal;
+}
+
+absl::StatusOr<auth::Principal> NodeAuthenticator::Authenticate(
+    const grpc::ServerContext& context) {
+  if (std::optional<std::string> authorization = Header(context, "authorization")) {
+    if (authorization->size() < 7 ||
+        !absl::EqualsIgnoreCase(absl::string_view(*authorization).substr(0, 7), "bearer ")) {
+      return absl::UnauthenticatedError("the authorization header must be \"Bearer <token>\"");
+    }
+    return Person(context, absl::StripAsciiWhitespace(absl::string_view(*authorization).substr(7)));
+  }
+  std::shared_ptr<const grpc::AuthContext> auth_context = context.auth_context();
+  std::vector<grpc::string_ref> certificates =
+      auth_context ? auth_context->FindPropertyValues("x509_pem_cert")
+                   : std::vector<grpc::string_ref>{};
+  if (certificates.empty()) {
     return absl::UnauthenticatedError(
-        absl::StrCat("no role: send ", kRoleHeader, " or configure dev_identity.default_role"));
+        "no credentials: present a bearer token or a federation client certificate");
   }
+  ASSIGN_OR_RETURN(pki::PeerName peer, pki::PeerNameFromCertificate(std::string(
+                                           certificates[0].data(), certificates[0].size())));
+  auth::Principal principal;
+  principal.subject = peer.name;
+  if (peer.kind == pki::PeerName::Kind::kNode) {
+    principal.kind = auth::Principal::Kind::kNode;
+    principal.role = trenode::v1::ROLE_PEER_NODE;
+    return principal;
+  }
+  auto service = services_.find(peer.name);
+  if (service == services_.end()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("service account \"", peer.name, "\" is not configured at this node"));
+  }
+  principal.kind = auth::Principal::Kind::kService;
+  principal.role = service->second;
   return principal;
 }
 

@@ -1,10 +1,14 @@
-// Authenticator: who is calling, from the transport and call metadata.
-// Implementations are thread-safe.
+// Authenticator: who is calling, from the TLS channel and call metadata, never
+// from a request body. Implementations are thread-safe.
 #ifndef TRENODE_NODE_RPC_AUTHENTICATOR_H_
 #define TRENODE_NODE_RPC_AUTHENTICATOR_H_
 
+#include <map>
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "grpcpp/server_context.h"
+#include "node/auth/jwt_verifier.h"
 #include "node/auth/principal.h"
 
 namespace trenode::rpc {
@@ -16,19 +20,28 @@ class Authenticator {
   virtual absl::StatusOr<auth::Principal> Authenticate(const grpc::ServerContext& context) = 0;
 };
 
-// DEVELOPMENT ONLY, until TLS and tokens land: trusts a loopback caller's
-// "x-trenode-dev-role" header, else gives it `default_role`. Refuses
-// callers that are not on loopback.
-class DevLoopbackAuthenticator : public Authenticator {
+// The node's authenticator:
+// - a call with "authorization: Bearer <JWT>" is a person, verified by
+//   `people` (nullptr: tokens are refused); a person whose token grants
+//   several roles names the one they act in with "x-trenode-role";
+// - otherwise a verified client certificate names a peer node
+//   (trenode://<node-id>, role peer_node) or a service account
+//   (trenode://service/<name>, role from `services`);
+// - otherwise the call is Unauthenticated.
+class NodeAuthenticator : public Authenticator {
  public:
-  static constexpr char kRoleHeader[] = "x-trenode-dev-role";
-  static constexpr char kSubjectHeader[] = "x-trenode-dev-subject";
+  static constexpr char kRoleHeader[] = "x-trenode-role";
 
-  explicit DevLoopbackAuthenticator(trenode::v1::Role default_role) : default_role_(default_role) {}
+  NodeAuthenticator(const auth::JwtVerifier* people,
+                    std::map<std::string, trenode::v1::Role> services)
+      : people_(people), services_(std::move(services)) {}
   absl::StatusOr<auth::Principal> Authenticate(const grpc::ServerContext& context) override;
 
  private:
-  trenode::v1::Role default_role_;
+  absl::StatusOr<auth::Principal> Person(const grpc::ServerContext& context,
+                                         absl::string_view token);
+  const auth::JwtVerifier* people_;
+  std::map<std::string, trenode::v1::Role> services_;
 };
 
 }  // namespace trenode::rpc

@@ -1,6 +1,9 @@
 #include "node/server/node_server.h"
 
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "adapters/onprem/posix_object_store.h"
@@ -8,6 +11,9 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "node/auth/jwks_provider.h"
+#include "node/auth/jwt_verifier.h"
+#include "node/auth/roles.h"
 #include "node/catalogue/catalogue.h"
 #include "node/catalogue/sqlite_catalogue_store.h"
 #include "node/common/status_macros.h"
@@ -22,9 +28,56 @@ constexpr int kDatabaseConnections = 4;
 constexpr int kMaxServerThreads = 64;
 constexpr int kMaxMessageBytes = 16 << 20;
 constexpr char kCatalogueService[] = "trenode.v1.Catalogue";
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view field) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().find("-----BEGIN") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", path, " is not a PEM file"));
+  }
+  return text.str();
+}
+
+// TLS for every caller; a client certificate is asked for and, if sent, must
+// chain to the federation CA (people may connect without one and use a token).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
+    const trenode::v1::TlsConfig& tls) {
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  ASSIGN_OR_RETURN(options.pem_root_certs, ReadPem(tls.client_ca_file(), "tls.client_ca_file"));
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.private_key, ReadPem(tls.private_key_file(), "tls.private_key_file"));
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(tls.certificate_file(), "tls.certificate_file"));
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  return grpc::SslServerCredentials(options);
+}
+
+auth::JwtPolicy PolicyFrom(const trenode::v1::OidcConfig& oidc) {
+  auth::JwtPolicy policy;
+  policy.issuer = oidc.issuer();
+  policy.audiences.insert(oidc.audiences().begin(), oidc.audiences().end());
+  if (oidc.clock_skew_seconds() > 0) policy.clock_skew = absl::Seconds(oidc.clock_skew_seconds());
+  if (!oidc.roles_claim().empty()) policy.roles_claim = oidc.roles_claim();
+  for (const auto& mapping : oidc.role_mappings()) {
+    policy.role_map[mapping.claim_value()] = mapping.role();
+  }
+  if (oidc.role_mappings().empty()) {
+    for (int r = trenode::v1::Role_MIN + 1; r <= trenode::v1::Role_MAX; ++r) {
+      auto role = static_cast<trenode::v1::Role>(r);
+      if (role != trenode::v1::ROLE_PEER_NODE) policy.role_map[auth::RoleName(role)] = role;
+    }
+  }
+  policy.require_mfa = oidc.require_mfa();
+  if (!oidc.mfa_methods().empty()) {
+    policy.mfa_methods = {oidc.mfa_methods().begin(), oidc.mfa_methods().end()};
+  }
+  return policy;
+}
 }  // namespace
 
 struct NodeServer::Parts {
+  std::unique_ptr<auth::JwksProvider> jwks;
+  std::unique_ptr<auth::JwtVerifier> people;
   std::unique_ptr<adapters::PosixObjectStore> objects;
   std::unique_ptr<storage::SqlitePool> pool;
   std::unique_ptr<catalogue::SqliteCatalogueStore> catalogue_store;
@@ -55,8 +108,25 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.catalogue_store = std::make_unique<catalogue::SqliteCatalogueStore>(parts.pool.get());
   parts.catalogue =
       std::make_unique<catalogue::Catalogue>(parts.catalogue_store.get(), parts.objects.get());
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   ServerCredentials(config.tls()));
+  if (config.has_oidc()) {
+    const auto& oidc = config.oidc();
+    absl::Duration refresh =
+        absl::Seconds(oidc.jwks_min_refresh_seconds() > 0 ? oidc.jwks_min_refresh_seconds() : 30);
+    parts.jwks = oidc.jwks_file().empty()
+                     ? auth::HttpsJwksProvider(oidc.jwks_uri(), oidc.jwks_ca_file(), refresh)
+                     : auth::FileJwksProvider(oidc.jwks_file(), refresh);
+    // Fetch now so that a wrong key source is reported at start, not at the first call.
+    if (absl::Status keys = parts.jwks->Keys(false).status(); !keys.ok()) {
+      return absl::UnavailableError(absl::StrCat("oidc: ", keys.message()));
+    }
+    parts.people = std::make_unique<auth::JwtVerifier>(PolicyFrom(oidc), parts.jwks.get());
+  }
+  std::map<std::string, trenode::v1::Role> services;
+  for (const auto& account : config.service_accounts()) services[account.name()] = account.role();
   parts.authenticator =
-      std::make_unique<rpc::DevLoopbackAuthenticator>(config.dev_identity().default_role());
+      std::make_unique<rpc::NodeAuthenticator>(parts.people.get(), std::move(services));
   parts.gate = std::make_unique<rpc::CallGate>(parts.authenticator.get());
   ingest::ImportLimits limits;
   limits.max_total_bytes = config.max_import_bytes();
@@ -70,8 +140,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   quota.SetMaxThreads(kMaxServerThreads);
   builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.AddListeningPort(config.listen_address(), grpc::InsecureServerCredentials(),
-                           &node->port_);
+  builder.AddListeningPort(config.listen_address(), credentials, &node->port_);
   builder.RegisterService(parts.catalogue_service.get());
   for (grpc::Service* service : extra_services) builder.RegisterService(service);
   node->server_ = builder.BuildAndStart();

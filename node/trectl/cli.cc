@@ -38,8 +38,8 @@ int ExitCodeFor(absl::StatusCode code) {
 
 std::unique_ptr<grpc::ClientContext> Cli::NewContext(int deadline_seconds) const {
   auto context = std::make_unique<grpc::ClientContext>();
-  if (!role.empty()) context->AddMetadata("x-trenode-dev-role", role);
-  if (!subject.empty()) context->AddMetadata("x-trenode-dev-subject", subject);
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+  if (!role.empty()) context->AddMetadata("x-trenode-role", role);
   if (deadline_seconds > 0) {
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::seconds(deadline_seconds));

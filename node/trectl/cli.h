@@ -28,12 +28,12 @@ enum ExitCode : int {
 
 struct Cli {
   std::string node_address;
-  std::string role;  // development identity header, if any
-  std::string subject;
+  std::string token;  // bearer token, if any
+  std::string role;   // the role to act in, for tokens granting several
   bool json = false;
   std::shared_ptr<grpc::Channel> channel;
 
-  // A context carrying the identity headers and, if non-zero, a deadline.
+  // A context carrying the credentials and, if non-zero, a deadline.
   std::unique_ptr<grpc::ClientContext> NewContext(int deadline_seconds = 30) const;
 };
 
@@ -52,6 +52,8 @@ void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 
 int RunDatasetCommand(const Args& args, Cli& cli);
+int RunPkiCommand(const Args& args);
+int RunTokenCommand(const Args& args);
 
 }  // namespace trenode::trectl
 

@@ -178,7 +178,7 @@ int Search(const Args& args, Cli& cli) {
   std::vector<std::vector<std::string>> rows;
   int rank = 0;
   for (const auto& hit : response.hits()) {
-    rows.push_back({absl::StrCat(++rank), absl::StrFormat("%.2f", hit.score()), hit.dataset().id(),
+    rows.push_back({absl::StrCat(++rank), absl::StrFormat("%.3g", hit.score()), hit.dataset().id(),
                     hit.dataset().population().label(), hit.dataset().title()});
   }
   PrintTable({"RANK", "SCORE", "ID", "POPULATION", "TITLE"}, rows);
@@ -387,7 +387,7 @@ int RunDatasetCommand(const Args& args, Cli& cli) {
       return kOk;
     }
     std::set<std::string> known = command.flags;
-    known.insert({"node", "as", "subject", "json", "help"});
+    known.insert({"node", "ca", "cert", "key", "token", "token-file", "role", "json", "help"});
     if (auto unknown = args.Unknown(known); !unknown.empty()) {
       std::cerr << "trectl: unknown flag " << unknown.front() << " for dataset " << name << "\n"
                 << command.help;

@@ -1,7 +1,10 @@
 // trectl: the command-line client of a trenode node, for every role.
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "node/trectl/cli.h"
@@ -13,18 +16,39 @@ constexpr char kTrectlHelp[] =
     "\n"
     "Areas:\n"
     "  dataset   the data catalogue: list, get, search, import, register, update, retire\n"
+    "  pki       a development federation PKI: init, issue, dev-issuer\n"
+    "  token     mint a development bearer token (development only)\n"
     "\n"
-    "Global flags:\n"
-    "  --node ADDR     the node (default $TRENODE_NODE or 127.0.0.1:50051)\n"
-    "  --as ROLE       DEVELOPMENT ONLY: the role to claim on a loopback node\n"
-    "                  (researcher, data_steward, output_checker, auditor, node_admin, peer_node)\n"
-    "  --subject NAME  DEVELOPMENT ONLY: the subject to claim\n"
-    "  --json          print results as JSON instead of tables\n"
-    "  --help          help for trectl, an area or a command\n"
+    "Global flags (each also read from the environment variable shown):\n"
+    "  --node ADDR        the node, host:port (TRENODE_NODE; default 127.0.0.1:50051)\n"
+    "  --ca FILE          the federation CA that signed the node's certificate (TRENODE_CA)\n"
+    "  --cert FILE --key FILE\n"
+    "                     a client certificate, for service accounts and nodes\n"
+    "                     (TRENODE_CERT, TRENODE_KEY)\n"
+    "  --token TOKEN      a bearer token, for people (TRENODE_TOKEN);\n"
+    "  --token-file FILE  or read it from FILE (TRENODE_TOKEN_FILE)\n"
+    "  --role ROLE        the role to act in when the token grants several (TRENODE_ROLE)\n"
+    "  --json             print results as JSON instead of tables\n"
+    "  --help             help for trectl, an area or a command\n"
     "\n"
     "Exit codes: 0 done; 1 failed; 2 bad command line; 3 not found; 4 not allowed or not\n"
     "authenticated; 5 the node refused the request (invalid, conflicting or too large);\n"
     "6 the node is unavailable or timed out (retry).\n";
+
+std::string Setting(const trenode::trectl::Args& args, const char* flag, const char* env,
+                    const std::string& fallback = "") {
+  if (auto value = args.Get(flag)) return *value;
+  const char* from_env = std::getenv(env);
+  return from_env ? from_env : fallback;
+}
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 }  // namespace
 
@@ -40,16 +64,43 @@ int main(int argc, char** argv) {
     std::cout << kTrectlHelp;
     return args->Has("help") ? kOk : kUsage;
   }
-  Cli cli;
-  const char* env_node = std::getenv("TRENODE_NODE");
-  cli.node_address = args->Get("node").value_or(env_node ? env_node : "127.0.0.1:50051");
-  cli.role = args->Get("as").value_or("");
-  cli.subject = args->Get("subject").value_or("");
-  cli.json = args->Has("json");
-  cli.channel = grpc::CreateChannel(cli.node_address, grpc::InsecureChannelCredentials());
-
   const std::string& area = args->positional()[0];
-  if (area == "dataset") return RunDatasetCommand(*args, cli);
-  std::cerr << "trectl: unknown area \"" << area << "\"\n" << kTrectlHelp;
-  return kUsage;
+  if (area == "pki") return RunPkiCommand(*args);
+  if (area == "token") return RunTokenCommand(*args);
+  if (area != "dataset") {
+    std::cerr << "trectl: unknown area \"" << area << "\"\n" << kTrectlHelp;
+    return kUsage;
+  }
+  if (args->Has("help")) return RunDatasetCommand(*args, *std::make_unique<Cli>());
+
+  Cli cli;
+  cli.node_address = Setting(*args, "node", "TRENODE_NODE", "127.0.0.1:50051");
+  cli.json = args->Has("json");
+  cli.role = Setting(*args, "role", "TRENODE_ROLE");
+  cli.token = Setting(*args, "token", "TRENODE_TOKEN");
+  if (std::string token_file = Setting(*args, "token-file", "TRENODE_TOKEN_FILE");
+      cli.token.empty() && !token_file.empty()) {
+    std::optional<std::string> token = ReadFile(token_file);
+    if (!token) return Fail(absl::NotFoundError("cannot read the token file " + token_file));
+    cli.token = std::string(absl::StripAsciiWhitespace(*token));
+  }
+  grpc::SslCredentialsOptions tls;
+  std::string ca = Setting(*args, "ca", "TRENODE_CA");
+  if (ca.empty())
+    return Usage("--ca FILE (or TRENODE_CA): the CA that signed the node's certificate");
+  std::optional<std::string> ca_pem = ReadFile(ca);
+  if (!ca_pem) return Fail(absl::NotFoundError("cannot read the CA file " + ca));
+  tls.pem_root_certs = *ca_pem;
+  std::string cert = Setting(*args, "cert", "TRENODE_CERT");
+  std::string key = Setting(*args, "key", "TRENODE_KEY");
+  if (cert.empty() != key.empty()) return Usage("--cert and --key go together");
+  if (!cert.empty()) {
+    std::optional<std::string> cert_pem = ReadFile(cert);
+    std::optional<std::string> key_pem = ReadFile(key);
+    if (!cert_pem || !key_pem) return Fail(absl::NotFoundError("cannot read --cert or --key"));
+    tls.pem_cert_chain = *cert_pem;
+    tls.pem_private_key = *key_pem;
+  }
+  cli.channel = grpc::CreateChannel(cli.node_address, grpc::SslCredentials(tls));
+  return RunDatasetCommand(*args, cli);
 }

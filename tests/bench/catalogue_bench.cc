@@ -22,6 +22,7 @@
 #include "tests/bench/echo.grpc.pb.h"
 #include "tests/testutil/datasets.h"
 #include "tests/testutil/temp_dir.h"
+#include "tests/testutil/test_node.h"
 #include "trenode/v1/catalogue.grpc.pb.h"
 
 namespace {
@@ -85,12 +86,6 @@ double Median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-std::unique_ptr<grpc::ClientContext> As(const char* role) {
-  auto context = std::make_unique<grpc::ClientContext>();
-  context->AddMetadata("x-trenode-dev-role", role);
-  return context;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -107,27 +102,25 @@ int main(int argc, char** argv) {
     }
   }
 
-  trenode::testing::TempDir dir;
-  trenode::v1::NodeConfig config;
-  config.set_node_id("bench-node");
-  config.set_listen_address("127.0.0.1:0");
-  config.set_database_path(dir.File("node.db"));
-  config.mutable_object_store()->mutable_posix()->set_root(dir.File("objects"));
-  config.set_work_dir(dir.File("work"));
-  config.mutable_dev_identity()->set_default_role(trenode::v1::ROLE_RESEARCHER);
-  {
-    auto objects = *trenode::adapters::PosixObjectStore::Open(dir.File("objects"));
-    if (!trenode::adapters::WriteObject(*objects, "datasets/shared.sqlite", "x").ok()) return 1;
-  }
+  // The whole node over TLS with bearer tokens, as deployed; the echo
+  // baseline shares the server, the TLS channel and the token.
   EchoService echo_service;
-  auto node = trenode::server::NodeServer::Start(config, {&echo_service});
-  if (!node.ok()) {
-    std::cerr << "trenode-bench: " << node.status() << "\n";
+  std::unique_ptr<trenode::testing::TestNode> node;
+  try {
+    node = std::make_unique<trenode::testing::TestNode>([](trenode::v1::NodeConfig&) {},
+                                                        std::vector<grpc::Service*>{&echo_service});
+  } catch (const std::exception& e) {
+    std::cerr << "trenode-bench: " << e.what() << "\n";
     return 1;
   }
-  std::string address = absl::StrCat("127.0.0.1:", (*node)->port());
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  auto catalogue = Catalogue::NewStub(channel);
+  {
+    auto objects =
+        *trenode::adapters::PosixObjectStore::Open(node->config().object_store().posix().root());
+    if (!trenode::adapters::WriteObject(*objects, "datasets/shared.sqlite", "x").ok()) return 1;
+  }
+  auto catalogue = Catalogue::NewStub(node->Channel());
+  const std::string steward_token = node->Token("bench-steward", {"data_steward"});
+  const std::string researcher_token = node->Token("bench-researcher", {"researcher"});
 
   absl::Time load_start = absl::Now();
   for (int i = 0; i < options.datasets; ++i) {
@@ -138,7 +131,8 @@ int main(int argc, char** argv) {
         absl::StrCat("Routinely collected records of people with ", condition, "."));
     request.mutable_dataset()->mutable_steward()->set_storage_location("datasets/shared.sqlite");
     trenode::v1::Dataset reply;
-    grpc::Status status = catalogue->RegisterDataset(As("data_steward").get(), request, &reply);
+    grpc::Status status = catalogue->RegisterDataset(
+        trenode::testing::WithToken(steward_token).get(), request, &reply);
     if (!status.ok()) {
       std::cerr << "trenode-bench: register failed: " << status.error_message() << "\n";
       return 1;
@@ -150,22 +144,25 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<Catalogue::Stub>> stubs;
   std::vector<std::unique_ptr<trenode::bench::BenchEcho::Stub>> echo_stubs;
   for (int t = 0; t < options.threads; ++t) {
-    auto own = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                         grpc::ChannelArguments());
+    auto own = node->Channel();
     stubs.push_back(Catalogue::NewStub(own));
     echo_stubs.push_back(trenode::bench::BenchEcho::NewStub(own));
   }
   auto echo_call = [&](int t, uint64_t) {
     trenode::bench::EchoMessage request, reply;
     request.set_text("ping");
-    grpc::ClientContext context;
-    return echo_stubs[t]->Echo(&context, request, &reply).ok() && reply.text() == "ping";
+    return echo_stubs[t]
+               ->Echo(trenode::testing::WithToken(researcher_token).get(), request, &reply)
+               .ok() &&
+           reply.text() == "ping";
   };
   auto get_call = [&](int t, uint64_t i) {
     trenode::v1::GetDatasetRequest request;
     request.set_id(absl::StrCat("ds-", (i * 2654435761u) % options.datasets));
     trenode::v1::Dataset reply;
-    return stubs[t]->GetDataset(As("researcher").get(), request, &reply).ok() &&
+    return stubs[t]
+               ->GetDataset(trenode::testing::WithToken(researcher_token).get(), request, &reply)
+               .ok() &&
            reply.id() == request.id() && !reply.has_steward();
   };
   auto search_call = [&](int t, uint64_t i) {
@@ -173,7 +170,10 @@ int main(int argc, char** argv) {
     request.set_query(kConditions[i % std::size(kConditions)]);
     request.set_page_size(20);
     trenode::v1::SearchDatasetsResponse reply;
-    return stubs[t]->SearchDatasets(As("researcher").get(), request, &reply).ok() &&
+    return stubs[t]
+               ->SearchDatasets(trenode::testing::WithToken(researcher_token).get(), request,
+                                &reply)
+               .ok() &&
            reply.hits_size() == std::min<int>(20, options.datasets / std::size(kConditions));
   };
 
@@ -183,7 +183,10 @@ int main(int argc, char** argv) {
     uint64_t n = (i * 2654435761u) % options.datasets;
     request.set_query(absl::StrCat(kConditions[n % std::size(kConditions)], " number ", n));
     trenode::v1::SearchDatasetsResponse reply;
-    return stubs[t]->SearchDatasets(As("researcher").get(), request, &reply).ok() &&
+    return stubs[t]
+               ->SearchDatasets(trenode::testing::WithToken(researcher_token).get(), request,
+                                &reply)
+               .ok() &&
            reply.hits_size() >= 1 && reply.hits(0).dataset().id() == absl::StrCat("ds-", n);
   };
 
@@ -197,7 +200,8 @@ int main(int argc, char** argv) {
   double echo = Median(echo_qps), get = Median(get_qps), search = Median(search_qps);
   double selective = Median(selective_qps);
   std::printf(
-      "catalogue over gRPC, %d datasets, %d client threads, median of %d rounds of %.1f s\n",
+      "catalogue over gRPC with TLS and bearer tokens, %d datasets, %d client threads, median of "
+      "%d rounds of %.1f s\n",
       options.datasets, options.threads, options.rounds, options.seconds);
   std::printf("  Echo (baseline)   %10.0f calls/s\n", echo);
   std::printf("  GetDataset        %10.0f calls/s  ratio to echo %.2f (goal >= 0.50)\n", get,
@@ -210,6 +214,6 @@ int main(int argc, char** argv) {
       "  SearchDatasets    %10.0f calls/s  ratio to echo %.2f (three words naming one "
       "dataset)\n",
       selective, selective / echo);
-  (*node)->Shutdown(absl::Seconds(5));
+  node->server().Shutdown(absl::Seconds(5));
   return 0;
 }

@@ -47,17 +47,36 @@ def generate_stubs(out_dir):
     return {short: importlib.import_module(dotted) for short, dotted in names.items()}
 
 
-class Node:
-    """A trenode process on 127.0.0.1 with a port chosen by the kernel."""
+def trectl_local(*args):
+    """Runs a trectl command that needs no node (pki, token); returns stdout."""
+    result = subprocess.run([os.path.join(ARGS.bin_dir, "trectl"), *args],
+                            capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.strip()
 
-    def __init__(self, root, default_role="ROLE_UNSPECIFIED"):
+
+class Node:
+    """A trenode process on 127.0.0.1 (port chosen by the kernel) with its own
+    development PKI and token issuer, made with trectl."""
+
+    ISSUER = "https://dev-issuer.test"
+
+    def __init__(self, root):
         self.root = root
+        self.pki = os.path.join(root, "pki")
+        trectl_local("pki", "init", "--dir", self.pki)
+        trectl_local("pki", "issue", "--dir", self.pki, "--node", "py-node")
+        trectl_local("pki", "dev-issuer", "--dir", self.pki)
+        self.ca = os.path.join(self.pki, "ca.pem")
         self.config = os.path.join(root, "node.textproto")
         with open(self.config, "w") as f:
-            f.write(f'node_id: "py-node"\nlisten_address: "127.0.0.1:0"\n'
-                    f'database_path: "state/node.db"\n'
-                    f'object_store {{ posix {{ root: "objects" }} }}\n'
-                    f'dev_identity {{ default_role: {default_role} }}\n')
+            f.write(f'''node_id: "py-node"
+listen_address: "127.0.0.1:0"
+database_path: "state/node.db"
+object_store {{ posix {{ root: "objects" }} }}
+tls {{ certificate_file: "pki/py-node.pem" private_key_file: "pki/py-node.key"
+      client_ca_file: "pki/ca.pem" }}
+oidc {{ issuer: "{self.ISSUER}" audiences: "trenode" jwks_file: "pki/dev-issuer-jwks.json" }}
+''')
         port_file = os.path.join(root, "port")
         self.process = subprocess.Popen(
             [os.path.join(ARGS.bin_dir, "trenode"), "--config", self.config,
@@ -74,13 +93,28 @@ class Node:
             time.sleep(0.02)
         raise RuntimeError("trenode did not start in time")
 
+    def token(self, role, subject=None):
+        return trectl_local("token", "--issuer-key", os.path.join(self.pki, "dev-issuer.key"),
+                            "--issuer", self.ISSUER, "--subject", subject or f"py-{role}",
+                            "--roles", role)
+
+    def channel(self):
+        import grpc
+        with open(self.ca, "rb") as f:
+            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+        return grpc.secure_channel(self.address, credentials)
+
     def stop(self):
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=30)
 
 
+TOKENS = {}
+
+
 def as_role(role):
-    return (("x-trenode-dev-role", role),)
+    """Call metadata with a bearer token for `role` from the class's node."""
+    return (("authorization", "Bearer " + TOKENS[role]),)
 
 
 class GenericClientTest(unittest.TestCase):
@@ -90,7 +124,9 @@ class GenericClientTest(unittest.TestCase):
         cls.grpc = grpc
         cls.tmp = tempfile.TemporaryDirectory()
         cls.node = Node(cls.tmp.name)
-        cls.channel = grpc.insecure_channel(cls.node.address)
+        for role in ["researcher", "data_steward", "auditor"]:
+            TOKENS[role] = cls.node.token(role)
+        cls.channel = cls.node.channel()
         cls.catalogue = STUBS["catalogue_grpc"].CatalogueStub(cls.channel)
         cls.pb = STUBS["catalogue_pb2"]
 
@@ -217,7 +253,9 @@ class TrectlTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.node = Node(cls.tmp.name, default_role="ROLE_RESEARCHER")
+        cls.node = Node(cls.tmp.name)
+        cls.researcher = cls.node.token("researcher")
+        cls.steward = cls.node.token("data_steward")
         cls.site = os.path.join(cls.tmp.name, "site")
         subprocess.run([os.path.join(ARGS.bin_dir, "trenode-synth"), "--seed", "5",
                         "--persons", "300", "--out", cls.site], check=True, capture_output=True)
@@ -228,15 +266,16 @@ class TrectlTest(unittest.TestCase):
         cls.node.process.stdout.close()
         cls.tmp.cleanup()
 
-    def trectl(self, *args):
-        result = subprocess.run([os.path.join(ARGS.bin_dir, "trectl"), "--node",
-                                 self.node.address, *args],
-                                capture_output=True, text=True, timeout=60)
+    def trectl(self, *args, token=None):
+        env = dict(os.environ, TRENODE_NODE=self.node.address, TRENODE_CA=self.node.ca,
+                   TRENODE_TOKEN=token or self.researcher)
+        result = subprocess.run([os.path.join(ARGS.bin_dir, "trectl"), *args],
+                                capture_output=True, text=True, timeout=60, env=env)
         return result.returncode, result.stdout, result.stderr
 
     def test_import_list_search_get_and_exit_codes(self):
         import json
-        code, out, err = self.trectl("--as", "data_steward", "dataset", "import", self.site)
+        code, out, err = self.trectl("dataset", "import", self.site, token=self.steward)
         self.assertEqual(code, 0, err)
         self.assertIn("imported synth-ehr-5 version 1: 4 tables", out)
 
@@ -250,7 +289,7 @@ class TrectlTest(unittest.TestCase):
         code, out, _ = self.trectl("dataset", "search", "ejection", "fraction")
         self.assertEqual(code, 0)
         self.assertIn("synth-ehr-5", out)
-        code, out, _ = self.trectl("--as", "data_steward", "dataset", "get", "synth-ehr-5")
+        code, out, _ = self.trectl("dataset", "get", "synth-ehr-5", token=self.steward)
         self.assertEqual(code, 0)
         self.assertIn("persons:      300 (stewards only)", out)
 
@@ -259,7 +298,7 @@ class TrectlTest(unittest.TestCase):
         self.assertEqual(code, 4)
         self.assertIn("PERMISSION_DENIED", err)
         # Importing again without --expected-version is refused with the version to give.
-        code, _, err = self.trectl("--as", "data_steward", "dataset", "import", self.site)
+        code, _, err = self.trectl("dataset", "import", self.site, token=self.steward)
         self.assertEqual(code, 5)
         self.assertIn("set expected_version to 1", err)
         self.assertEqual(self.trectl("dataset", "get")[0], 2)
@@ -272,10 +311,10 @@ class TrectlTest(unittest.TestCase):
             f.write("person_id,year_of_birth\nQ1,1950\nQ2,1960\n")
         with open(os.path.join(bad, "visit.csv"), "w") as f:
             f.write("person_id,visit_date\nQ1,2020-01-01\nQ3,2020-02-02\n")
-        code, _, err = self.trectl("--as", "data_steward", "dataset", "import", bad, "--id", "bad-set")
+        code, _, err = self.trectl("dataset", "import", bad, "--id", "bad-set", token=self.steward)
         self.assertEqual(code, 5)
         self.assertIn('visit.csv line 3 field 1 (person_id): unknown person key "Q3"', err)
-        self.assertEqual(self.trectl("--as", "data_steward", "dataset", "get", "bad-set")[0], 3)
+        self.assertEqual(self.trectl("dataset", "get", "bad-set", token=self.steward)[0], 3)
 
 
 class DaemonTest(unittest.TestCase):
@@ -289,10 +328,10 @@ class DaemonTest(unittest.TestCase):
             return result.returncode, result.stderr.replace(path, "CONFIG")
 
     def test_bad_config_is_one_line_naming_the_field(self):
-        code, err = self.run_with_config('node_id: "a-node" listen_address: "0.0.0.0:1"')
+        code, err = self.run_with_config('node_id: "a-node" listen_address: "0.0.0.0"')
         self.assertEqual(code, 2)
         self.assertEqual(err.count("\n"), 1, err)
-        self.assertIn("CONFIG: listen_address:", err)
+        self.assertIn('CONFIG: listen_address: "0.0.0.0" must be host:port', err)
         code, err = self.run_with_config('node_id: "a-node"\nbogus: 1\n')
         self.assertEqual(code, 2)
         self.assertIn("CONFIG: line 2 column", err)

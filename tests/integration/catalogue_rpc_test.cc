@@ -18,10 +18,10 @@ struct ImportFile {
   std::string data;
 };
 
-grpc::Status Import(TestNode& node, const std::string& role, const std::string& id,
+grpc::Status Import(const TestNode& node, const std::string& role, const std::string& id,
                     const std::vector<ImportFile>& files, Dataset* reply,
                     int64_t expected_version = 0) {
-  auto context = TestNode::As(role);
+  auto context = node.As(role);
   auto stub = node.Catalogue();
   auto writer = stub->ImportDataset(context.get(), reply);
   trenode::v1::ImportDatasetRequest header;
@@ -63,41 +63,42 @@ TEST(CatalogueRpcTest, StewardImportsResearcherFindsWithoutStorageLocation) {
   trenode::v1::GetDatasetRequest get;
   get.set_id("echo-a");
   Dataset seen;
-  ASSERT_TRUE(node.Catalogue()->GetDataset(TestNode::As("researcher").get(), get, &seen).ok());
+  ASSERT_TRUE(node.Catalogue()->GetDataset(node.As("researcher").get(), get, &seen).ok());
   EXPECT_EQ(seen.title(), "Echocardiogram cohort echo-a");
   EXPECT_FALSE(seen.has_steward());
   EXPECT_EQ(seen.tables_size(), 2);
-  ASSERT_TRUE(node.Catalogue()->GetDataset(TestNode::As("peer_node").get(), get, &seen).ok());
+  // A partner node, authenticated by its federation certificate alone.
+  auto partner = *pki::Issue(node.ca(), pki::NodeCertificateRequest("partner-b", pki::ValidFor(1)));
+  auto partner_stub = trenode::v1::Catalogue::NewStub(node.Channel(&partner));
+  ASSERT_TRUE(partner_stub->GetDataset(node.As("").get(), get, &seen).ok());
   EXPECT_FALSE(seen.has_steward());
-  ASSERT_TRUE(node.Catalogue()->GetDataset(TestNode::As("data_steward").get(), get, &seen).ok());
+  ASSERT_TRUE(node.Catalogue()->GetDataset(node.As("data_steward").get(), get, &seen).ok());
   EXPECT_EQ(seen.steward().storage_location(), imported.steward().storage_location());
 
   trenode::v1::SearchDatasetsRequest search;
   search.set_query("echocardiogram");
   trenode::v1::SearchDatasetsResponse hits;
-  ASSERT_TRUE(
-      node.Catalogue()->SearchDatasets(TestNode::As("researcher").get(), search, &hits).ok());
+  ASSERT_TRUE(node.Catalogue()->SearchDatasets(node.As("researcher").get(), search, &hits).ok());
   ASSERT_EQ(hits.hits_size(), 1);
   EXPECT_FALSE(hits.hits(0).dataset().has_steward());
 }
 
 TEST(CatalogueRpcTest, RolesAreEnforcedAndMissingIdentityIsUnauthenticated) {
-  TestNode node;  // no default role
+  TestNode node;
   trenode::v1::ListDatasetsRequest list;
   trenode::v1::ListDatasetsResponse listed;
-  EXPECT_EQ(node.Catalogue()->ListDatasets(TestNode::As("").get(), list, &listed).error_code(),
+  EXPECT_EQ(node.Catalogue()->ListDatasets(node.As("").get(), list, &listed).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(
-      node.Catalogue()->ListDatasets(TestNode::As("superuser").get(), list, &listed).error_code(),
-      grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_TRUE(node.Catalogue()->ListDatasets(TestNode::As("auditor").get(), list, &listed).ok());
+  // A valid token whose role claim names nothing this node knows.
+  EXPECT_EQ(node.Catalogue()->ListDatasets(node.As("superuser").get(), list, &listed).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(node.Catalogue()->ListDatasets(node.As("auditor").get(), list, &listed).ok());
 
   for (const char* role : {"researcher", "output_checker", "auditor", "node_admin", "peer_node"}) {
     trenode::v1::RegisterDatasetRequest request;
     *request.mutable_dataset() = testing::SampleDataset("x-data", "X");
     Dataset reply;
-    grpc::Status status =
-        node.Catalogue()->RegisterDataset(TestNode::As(role).get(), request, &reply);
+    grpc::Status status = node.Catalogue()->RegisterDataset(node.As(role).get(), request, &reply);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << role;
     Dataset imported;
     EXPECT_EQ(Import(node, role, "y-data", {{"person.csv", kPerson}}, &imported).error_code(),
@@ -106,9 +107,8 @@ TEST(CatalogueRpcTest, RolesAreEnforcedAndMissingIdentityIsUnauthenticated) {
     trenode::v1::RetireDatasetRequest retire;
     retire.set_id("x-data");
     retire.set_reason("r");
-    EXPECT_EQ(
-        node.Catalogue()->RetireDataset(TestNode::As(role).get(), retire, &reply).error_code(),
-        grpc::StatusCode::PERMISSION_DENIED)
+    EXPECT_EQ(node.Catalogue()->RetireDataset(node.As(role).get(), retire, &reply).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED)
         << role;
   }
   EXPECT_TRUE(ObjectsUnder(node, "datasets").empty());
@@ -128,15 +128,14 @@ TEST(CatalogueRpcTest, MalformedCsvIsRejectedWithItsPlaceAndLeavesNothing) {
   EXPECT_TRUE(ObjectsUnder(node, "../work/imports").empty());
   trenode::v1::GetDatasetRequest get;
   get.set_id("bad-data");
-  EXPECT_EQ(
-      node.Catalogue()->GetDataset(TestNode::As("data_steward").get(), get, &reply).error_code(),
-      grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(node.Catalogue()->GetDataset(node.As("data_steward").get(), get, &reply).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST(CatalogueRpcTest, CancelledImportImportsNothing) {
   TestNode node;
   Dataset reply;
-  auto context = TestNode::As("data_steward");
+  auto context = node.As("data_steward");
   auto stub = node.Catalogue();
   auto writer = stub->ImportDataset(context.get(), &reply);
   trenode::v1::ImportDatasetRequest header;
@@ -157,16 +156,15 @@ TEST(CatalogueRpcTest, CancelledImportImportsNothing) {
   while (absl::Now() < deadline && !ObjectsUnder(node, "../work/imports").empty()) {
     absl::SleepFor(absl::Milliseconds(20));
   }
-  EXPECT_EQ(
-      node.Catalogue()->GetDataset(TestNode::As("data_steward").get(), get, &reply).error_code(),
-      grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(node.Catalogue()->GetDataset(node.As("data_steward").get(), get, &reply).error_code(),
+            grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(ObjectsUnder(node, "datasets").empty());
 }
 
 TEST(CatalogueRpcTest, ImportMustStartWithAHeader) {
   TestNode node;
   Dataset reply;
-  auto context = TestNode::As("data_steward");
+  auto context = node.As("data_steward");
   auto stub = node.Catalogue();
   auto writer = stub->ImportDataset(context.get(), &reply);
   trenode::v1::ImportDatasetRequest chunk;
@@ -195,7 +193,7 @@ TEST(CatalogueRpcTest, ReimportMakesANewVersionAndKeepsTheOld) {
   get.set_id("echo-b");
   get.set_version(1);
   Dataset old;
-  ASSERT_TRUE(node.Catalogue()->GetDataset(TestNode::As("data_steward").get(), get, &old).ok());
+  ASSERT_TRUE(node.Catalogue()->GetDataset(node.As("data_steward").get(), get, &old).ok());
   EXPECT_EQ(old.steward().exact_person_count(), 2);
 }
 

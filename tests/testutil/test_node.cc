@@ -3,30 +3,82 @@
 #include <stdexcept>
 
 #include "grpcpp/security/credentials.h"
+#include "node/auth/jwt_signer.h"
 
 namespace trenode::testing {
+namespace {
+template <typename T>
+T OrThrow(absl::StatusOr<T> value) {
+  if (!value.ok()) throw std::runtime_error(std::string(value.status().message()));
+  return std::move(*value);
+}
+}  // namespace
 
-TestNode::TestNode(trenode::v1::Role default_role) {
+TestNode::TestNode(const std::function<void(trenode::v1::NodeConfig&)>& adjust,
+                   const std::vector<grpc::Service*>& extra_services) {
+  ca_ = OrThrow(pki::CreateCa("test federation", pki::ValidFor(2)));
+  pki::KeyAndCertificate node_cert =
+      OrThrow(pki::Issue(ca_, pki::NodeCertificateRequest("test-node", pki::ValidFor(1))));
+  WriteFile(dir_.path() / "pki/ca.pem", ca_.certificate_pem);
+  WriteFile(dir_.path() / "pki/node.pem", node_cert.certificate_pem);
+  WriteFile(dir_.path() / "pki/node.key", node_cert.key_pem);
+  issuer_key_ = OrThrow(auth::DevSigningKey::Generate());
+  WriteFile(dir_.path() / "pki/jwks.json", issuer_key_->JwksJson());
+
   config_.set_node_id("test-node");
   config_.set_listen_address("127.0.0.1:0");
   config_.set_database_path(dir_.File("state/node.db"));
   config_.mutable_object_store()->mutable_posix()->set_root(dir_.File("objects"));
   config_.set_work_dir(dir_.File("work"));
   config_.set_max_import_bytes(64 << 20);
-  config_.mutable_dev_identity()->set_default_role(default_role);
-  auto server = server::NodeServer::Start(config_);
-  if (!server.ok()) throw std::runtime_error(std::string(server.status().message()));
-  server_ = std::move(*server);
-  channel_ = grpc::CreateChannel(address(), grpc::InsecureChannelCredentials());
+  config_.mutable_tls()->set_certificate_file(dir_.File("pki/node.pem"));
+  config_.mutable_tls()->set_private_key_file(dir_.File("pki/node.key"));
+  config_.mutable_tls()->set_client_ca_file(dir_.File("pki/ca.pem"));
+  config_.mutable_oidc()->set_issuer(kIssuer);
+  config_.mutable_oidc()->add_audiences(kAudience);
+  config_.mutable_oidc()->set_jwks_file(dir_.File("pki/jwks.json"));
+  if (adjust) adjust(config_);
+  server_ = OrThrow(server::NodeServer::Start(config_, extra_services));
+  channel_ = Channel();
+}
+
+std::shared_ptr<grpc::Channel> TestNode::Channel(const pki::KeyAndCertificate* client) const {
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ca_.certificate_pem;
+  if (client != nullptr) {
+    options.pem_private_key = client->key_pem;
+    options.pem_cert_chain = client->certificate_pem;
+  }
+  // A fresh channel per call of this function: no sharing of TLS sessions.
+  grpc::ChannelArguments args;
+  args.SetInt("grpc.use_local_subchannel_pool", 1);
+  return grpc::CreateCustomChannel(address(), grpc::SslCredentials(options), args);
 }
 
 std::unique_ptr<trenode::v1::Catalogue::Stub> TestNode::Catalogue() const {
   return trenode::v1::Catalogue::NewStub(channel_);
 }
 
-std::unique_ptr<grpc::ClientContext> TestNode::As(const std::string& role) {
+std::string TestNode::Token(const std::string& subject,
+                            const std::vector<std::string>& roles) const {
+  absl::Time now = absl::Now();
+  auth::DevTokenClaims claims{
+      kIssuer, kAudience, subject, roles, {}, now - absl::Seconds(5), now + absl::Minutes(10)};
+  return OrThrow(auth::MintDevToken(*issuer_key_, claims));
+}
+
+std::unique_ptr<grpc::ClientContext> TestNode::As(const std::string& role) const {
+  if (role.empty()) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    return context;
+  }
+  return WithToken(Token("test-" + role, {role}));
+}
+
+std::unique_ptr<grpc::ClientContext> WithToken(const std::string& token) {
   auto context = std::make_unique<grpc::ClientContext>();
-  if (!role.empty()) context->AddMetadata("x-trenode-dev-role", role);
+  context->AddMetadata("authorization", "Bearer " + token);
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   return context;
 }

@@ -1,13 +1,17 @@
 // A real node for tests: NodeServer on 127.0.0.1:0 over a temp directory,
-// with stubs that present a chosen development role.
+// serving TLS with a fresh federation CA, and trusting tokens from a fresh
+// development issuer. Helpers mint tokens and build client channels.
 #ifndef TRENODE_TESTS_TESTUTIL_TEST_NODE_H_
 #define TRENODE_TESTS_TESTUTIL_TEST_NODE_H_
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
+#include "node/auth/jwk.h"
+#include "node/pki/pki.h"
 #include "node/server/node_server.h"
 #include "tests/testutil/temp_dir.h"
 #include "trenode/v1/catalogue.grpc.pb.h"
@@ -17,24 +21,42 @@ namespace trenode::testing {
 
 class TestNode {
  public:
-  // Starts a node whose callers without a role header get `default_role`.
-  explicit TestNode(trenode::v1::Role default_role = trenode::v1::ROLE_UNSPECIFIED);
+  static constexpr char kIssuer[] = "https://dev-issuer.test";
+  static constexpr char kAudience[] = "trenode";
+
+  // `adjust` may change the config before the node starts; `extra_services`
+  // are served too and must outlive the node.
+  explicit TestNode(const std::function<void(trenode::v1::NodeConfig&)>& adjust = {},
+                    const std::vector<grpc::Service*>& extra_services = {});
 
   const trenode::v1::NodeConfig& config() const { return config_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
   const TempDir& dir() const { return dir_; }
   server::NodeServer& server() { return *server_; }
+  const pki::KeyAndCertificate& ca() const { return ca_; }
+  const auth::DevSigningKey& issuer_key() const { return *issuer_key_; }
 
+  // A TLS channel trusting the federation CA, presenting `client` if given.
+  std::shared_ptr<grpc::Channel> Channel(const pki::KeyAndCertificate* client = nullptr) const;
   std::unique_ptr<trenode::v1::Catalogue::Stub> Catalogue() const;
-  // A context claiming `role` ("data_steward", ...), or none for "".
-  static std::unique_ptr<grpc::ClientContext> As(const std::string& role);
+
+  // A development token for `subject` granting `roles` (claim values).
+  std::string Token(const std::string& subject, const std::vector<std::string>& roles) const;
+  // A context carrying a token for role `role` ("data_steward", ...), or no
+  // credentials for "".
+  std::unique_ptr<grpc::ClientContext> As(const std::string& role) const;
 
  private:
   TempDir dir_;
+  pki::KeyAndCertificate ca_;
+  std::unique_ptr<auth::DevSigningKey> issuer_key_;
   trenode::v1::NodeConfig config_;
   std::unique_ptr<server::NodeServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// A context with `token` as its bearer credential and a 30 s deadline.
+std::unique_ptr<grpc::ClientContext> WithToken(const std::string& token);
 
 }  // namespace trenode::testing
 

@@ -1,0 +1,175 @@
+// trectl pki ... and trectl token ...: development PKI and tokens, made on
+// this machine without talking to a node.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "node/auth/jwk.h"
+#include "node/auth/jwt_signer.h"
+#include "node/catalogue/dataset_validation.h"
+#include "node/pki/pki.h"
+#include "node/trectl/cli.h"
+
+namespace trenode::trectl {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr char kPkiHelp[] =
+    "usage: trectl pki COMMAND --dir DIR [...]\n"
+    "\n"
+    "A development federation PKI (ECDSA P-256). Production sites bring their own.\n"
+    "  init       --dir D [--name NAME] [--days N]   a federation CA: D/ca.pem, D/ca.key\n"
+    "  issue      --dir D --node ID [--days N]       D/ID.pem, D/ID.key: server and client\n"
+    "                                                certificate naming trenode://ID\n"
+    "  issue      --dir D --service NAME [--days N]  D/service-NAME.pem/.key: client\n"
+    "                                                certificate naming trenode://service/NAME\n"
+    "  dev-issuer --dir D                            a development token issuer:\n"
+    "                                                D/dev-issuer.key and D/dev-issuer-jwks.json\n";
+
+constexpr char kTokenHelp[] =
+    "usage: trectl token --issuer-key FILE --issuer URL --subject SUB --roles R1,R2\n"
+    "                    [--audience AUD] [--ttl-minutes N] [--amr M1,M2]\n"
+    "\n"
+    "DEVELOPMENT ONLY: prints a short-lived ES256 token signed with a key from\n"
+    "`trectl pki dev-issuer`, for a node whose oidc.jwks_file is that issuer's\n"
+    "JWKS. Roles are claim values (by default the node's role names). Default\n"
+    "audience \"trenode\", lifetime 15 minutes.\n";
+
+absl::Status WriteSecret(const fs::path& path, const std::string& text, bool secret) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", path.string()));
+  if (secret) ::chmod(path.c_str(), 0600);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadText(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int PkiInit(const Args& args, const fs::path& dir, int days) {
+  if (fs::exists(dir / "ca.key")) {
+    return Fail(absl::AlreadyExistsError(
+        absl::StrCat((dir / "ca.key").string(), " exists; refusing to replace a CA key")));
+  }
+  auto ca = pki::CreateCa(args.Get("name").value_or("trenode development federation"),
+                          pki::ValidFor(days));
+  if (!ca.ok()) return Fail(ca.status());
+  if (absl::Status s = WriteSecret(dir / "ca.key", ca->key_pem, true); !s.ok()) return Fail(s);
+  if (absl::Status s = WriteSecret(dir / "ca.pem", ca->certificate_pem, false); !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << "created federation CA " << (dir / "ca.pem").string() << "\n";
+  return kOk;
+}
+
+int PkiIssue(const Args& args, const fs::path& dir, int days) {
+  bool node = args.Has("node");
+  if (node == args.Has("service")) return Usage("pki issue --dir D (--node ID | --service NAME)");
+  std::string name = *args.Get(node ? "node" : "service");
+  if (!catalogue::ValidateDatasetId(name).ok()) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("\"", name, "\" must be 2 to 63 characters of [a-z0-9-]")));
+  }
+  auto key = ReadText(dir / "ca.key");
+  auto cert = ReadText(dir / "ca.pem");
+  if (!key.ok()) return Fail(key.status());
+  if (!cert.ok()) return Fail(cert.status());
+  auto request = node ? pki::NodeCertificateRequest(name, pki::ValidFor(days))
+                      : pki::ServiceCertificateRequest(name, pki::ValidFor(days));
+  auto issued = pki::Issue({*key, *cert}, request);
+  if (!issued.ok()) return Fail(issued.status());
+  std::string stem = node ? name : "service-" + name;
+  if (absl::Status s = WriteSecret(dir / (stem + ".key"), issued->key_pem, true); !s.ok()) {
+    return Fail(s);
+  }
+  if (absl::Status s = WriteSecret(dir / (stem + ".pem"), issued->certificate_pem, false);
+      !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << "issued " << (dir / (stem + ".pem")).string() << " for trenode://"
+            << (node ? "" : "service/") << name << "\n";
+  return kOk;
+}
+
+int PkiDevIssuer(const fs::path& dir) {
+  auto key = auth::DevSigningKey::Generate();
+  if (!key.ok()) return Fail(key.status());
+  if (absl::Status s = WriteSecret(dir / "dev-issuer.key", (*key)->PrivatePem(), true); !s.ok()) {
+    return Fail(s);
+  }
+  if (absl::Status s = WriteSecret(dir / "dev-issuer-jwks.json", (*key)->JwksJson(), false);
+      !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << "created development token issuer " << (dir / "dev-issuer.key").string()
+            << " (key id " << (*key)->kid() << ")\n";
+  return kOk;
+}
+
+}  // namespace
+
+int RunPkiCommand(const Args& args) {
+  if (args.positional().size() < 2 || args.Has("help")) {
+    std::cout << kPkiHelp;
+    return args.Has("help") ? kOk : kUsage;
+  }
+  std::optional<std::string> dir = args.Get("dir");
+  if (!dir) return Usage("pki COMMAND --dir DIR ...");
+  auto days = args.GetInt("days", 365);
+  if (!days.ok()) return Fail(days.status());
+  const std::string& command = args.positional()[1];
+  if (command == "init") return PkiInit(args, *dir, static_cast<int>(*days));
+  if (command == "issue") return PkiIssue(args, *dir, static_cast<int>(*days));
+  if (command == "dev-issuer") return PkiDevIssuer(*dir);
+  std::cerr << "trectl: unknown command \"pki " << command << "\"\n" << kPkiHelp;
+  return kUsage;
+}
+
+int RunTokenCommand(const Args& args) {
+  if (args.Has("help")) {
+    std::cout << kTokenHelp;
+    return kOk;
+  }
+  auto key_file = args.Get("issuer-key");
+  auto issuer = args.Get("issuer");
+  auto subject = args.Get("subject");
+  auto roles = args.Get("roles");
+  if (!key_file || !issuer || !subject || !roles) {
+    std::cerr << kTokenHelp;
+    return kUsage;
+  }
+  auto pem = ReadText(*key_file);
+  if (!pem.ok()) return Fail(pem.status());
+  auto key = auth::DevSigningKey::FromPem(*pem);
+  if (!key.ok()) return Fail(key.status());
+  auto ttl = args.GetInt("ttl-minutes", 15);
+  if (!ttl.ok()) return Fail(ttl.status());
+  absl::Time now = absl::Now();
+  auth::DevTokenClaims claims;
+  claims.issuer = *issuer;
+  claims.audience = args.Get("audience").value_or("trenode");
+  claims.subject = *subject;
+  claims.roles = absl::StrSplit(*roles, ',', absl::SkipEmpty());
+  if (auto amr = args.Get("amr")) claims.amr = absl::StrSplit(*amr, ',', absl::SkipEmpty());
+  claims.not_before = now - absl::Seconds(5);
+  claims.expires = now + absl::Minutes(*ttl);
+  auto token = auth::MintDevToken(**key, claims);
+  if (!token.ok()) return Fail(token.status());
+  std::cout << *token << "\n";
+  return kOk;
+}
+
+}  // namespace trenode::trectl
