@@ -32,6 +32,33 @@ CREATE VIRTUAL TABLE dataset_search USING fts5(
   dataset_id UNINDEXED, state UNINDEXED, title, description, keywords, schema_text,
   tokenize = 'porter unicode61');
 )sql"},
+    {2, "governance", R"sql(
+-- record: a serialized trenode.v1.Project; state and PI mirror it for queries.
+CREATE TABLE projects (
+  id TEXT PRIMARY KEY,
+  state INTEGER NOT NULL,
+  principal_investigator TEXT NOT NULL,
+  record BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX projects_by_pi ON projects(principal_investigator);
+
+-- record: a serialized trenode.v1.Membership.
+CREATE TABLE memberships (
+  project_id TEXT NOT NULL REFERENCES projects(id),
+  person TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  record BLOB NOT NULL,
+  PRIMARY KEY (project_id, person)
+) WITHOUT ROWID;
+CREATE INDEX memberships_by_person ON memberships(person);
+
+-- record: a serialized trenode.v1.TrainingRecord; append only.
+CREATE TABLE training_records (
+  person TEXT NOT NULL,
+  record BLOB NOT NULL
+);
+CREATE INDEX training_by_person ON training_records(person);
+)sql"},
 };
 
 }  // namespace
