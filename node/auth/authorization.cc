@@ -8,6 +8,14 @@ namespace {
 using trenode::v1::Role;
 
 const std::set<Role> kStewards = {trenode::v1::ROLE_DATA_STEWARD};
+// Roles that oversee projects: they may read every project record.
+const std::set<Role> kProjectReaders = {
+    trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD, trenode::v1::ROLE_OUTPUT_CHECKER,
+    trenode::v1::ROLE_AUDITOR, trenode::v1::ROLE_NODE_ADMIN};
+const std::set<Role> kResearchersAndStewards = {trenode::v1::ROLE_RESEARCHER,
+                                                trenode::v1::ROLE_DATA_STEWARD};
+const std::set<Role> kPeopleRecords = {trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD,
+                                       trenode::v1::ROLE_AUDITOR, trenode::v1::ROLE_NODE_ADMIN};
 const std::set<Role> kEveryRole = {trenode::v1::ROLE_RESEARCHER,     trenode::v1::ROLE_DATA_STEWARD,
                                    trenode::v1::ROLE_OUTPUT_CHECKER, trenode::v1::ROLE_AUDITOR,
                                    trenode::v1::ROLE_NODE_ADMIN,     trenode::v1::ROLE_PEER_NODE};
@@ -22,6 +30,24 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.Catalogue/GetDataset", kEveryRole},
       {"/trenode.v1.Catalogue/ListDatasets", kEveryRole},
       {"/trenode.v1.Catalogue/SearchDatasets", kEveryRole},
+      // Researchers act on their own projects and records only (the domain
+      // checks which); spec/governance.md.
+      {"/trenode.v1.Governance/CreateProject", kResearchersAndStewards},
+      {"/trenode.v1.Governance/GetProject", kProjectReaders},
+      {"/trenode.v1.Governance/ListProjects", kProjectReaders},
+      {"/trenode.v1.Governance/ApproveProject", kStewards},
+      {"/trenode.v1.Governance/RejectProject", kStewards},
+      {"/trenode.v1.Governance/SuspendProject", kStewards},
+      {"/trenode.v1.Governance/ResumeProject", kStewards},
+      {"/trenode.v1.Governance/CloseProject", kStewards},
+      {"/trenode.v1.Governance/ProposeMember", kResearchersAndStewards},
+      {"/trenode.v1.Governance/ApproveMember", kStewards},
+      {"/trenode.v1.Governance/RevokeMember", kStewards},
+      {"/trenode.v1.Governance/ListMembers", kProjectReaders},
+      {"/trenode.v1.Governance/RecordTraining", kStewards},
+      {"/trenode.v1.Governance/ListTraining", kPeopleRecords},
+      {"/trenode.v1.Governance/CheckAccess", kPeopleRecords},
+      {"/trenode.v1.Governance/ListApprovedProjects", kEveryRole},
   };
   return *table;
 }

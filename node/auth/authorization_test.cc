@@ -3,16 +3,24 @@
 #include "gtest/gtest.h"
 #include "node/auth/roles.h"
 #include "trenode/v1/catalogue.pb.h"
+#include "trenode/v1/governance.pb.h"
 
 namespace trenode::auth {
 namespace {
 
 TEST(AuthorizationTest, EveryServiceMethodHasAnEntry) {
-  const auto* service = trenode::v1::Dataset::descriptor()->file()->FindServiceByName("Catalogue");
-  ASSERT_NE(service, nullptr);
-  for (int i = 0; i < service->method_count(); ++i) {
-    std::string method = absl::StrCat("/", service->full_name(), "/", service->method(i)->name());
-    EXPECT_TRUE(AuthorizationTable().contains(method)) << method << " has no authorization entry";
+  for (const auto* file :
+       {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file()}) {
+    ASSERT_GT(file->service_count(), 0);
+    for (int s = 0; s < file->service_count(); ++s) {
+      const auto* service = file->service(s);
+      for (int i = 0; i < service->method_count(); ++i) {
+        std::string method =
+            absl::StrCat("/", service->full_name(), "/", service->method(i)->name());
+        EXPECT_TRUE(AuthorizationTable().contains(method))
+            << method << " has no authorization entry";
+      }
+    }
   }
 }
 

@@ -35,11 +35,16 @@ std::string StateName(ProjectState state) {
 
 const char* ActionName(ProjectAction action) {
   switch (action) {
-    case ProjectAction::kApprove: return "approved";
-    case ProjectAction::kReject: return "rejected";
-    case ProjectAction::kSuspend: return "suspended";
-    case ProjectAction::kResume: return "resumed";
-    case ProjectAction::kClose: return "closed";
+    case ProjectAction::kApprove:
+      return "approved";
+    case ProjectAction::kReject:
+      return "rejected";
+    case ProjectAction::kSuspend:
+      return "suspended";
+    case ProjectAction::kResume:
+      return "resumed";
+    case ProjectAction::kClose:
+      return "closed";
   }
   return "changed";
 }
@@ -101,8 +106,8 @@ absl::Status ValidatePersonId(absl::string_view person, absl::string_view field)
          absl::ascii_isprint(static_cast<unsigned char>(c));
   }
   if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": \"", person, "\" is not a person id of the form subject@node-id"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": \"", person, "\" is not a person id of the form subject@node-id"));
   }
   return absl::OkStatus();
 }
@@ -118,15 +123,14 @@ absl::Status Governance::CheckCanSee(const auth::Principal& caller, const Projec
   if (project.principal_investigator() == me) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::optional<Membership> membership, store_->GetMembership(project.id(), me));
   if (IsMember(membership)) return absl::OkStatus();
-  return absl::PermissionDeniedError(
-      absl::StrCat(me, " is neither the principal investigator nor a member of project \"",
-                   project.id(), "\""));
+  return absl::PermissionDeniedError(absl::StrCat(
+      me, " is neither the principal investigator nor a member of project \"", project.id(), "\""));
 }
 
 absl::StatusOr<Project> Governance::CreateProject(const auth::Principal& caller, Project project) {
   if (absl::Status s = catalogue::ValidateDatasetId(project.id()); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("project.id: \"", project.id(),
-                                                   "\" must be 2 to 63 characters of [a-z0-9-]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("project.id: \"", project.id(), "\" must be 2 to 63 characters of [a-z0-9-]"));
   }
   RETURN_IF_ERROR(RequireText(project.title(), "project.title"));
   if (project.lay_summary().size() > kMaxText) {
@@ -218,24 +222,24 @@ absl::StatusOr<Project> Governance::ApproveProject(
     }
   }
   std::string steward = PersonId(caller);
-  ASSIGN_OR_RETURN(Project project,
-                   Transition(request.project_id(), ProjectAction::kApprove,
-                              [&](Project& p) -> absl::Status {
-                                if (p.lay_summary().empty()) {
-                                  return absl::FailedPreconditionError(absl::StrCat(
-                                      "project \"", p.id(),
-                                      "\" has no lay summary; one is published with every "
-                                      "approval"));
-                                }
-                                auto* approval = p.mutable_approval();
-                                approval->set_reference(request.reference());
-                                approval->set_approved_by(steward);
-                                *approval->mutable_approved_at() = ToTimestamp(clock_());
-                                *approval->mutable_expires() = request.expires();
-                                *approval->mutable_dataset_ids() = request.dataset_ids();
-                                p.clear_state_reason();
-                                return absl::OkStatus();
-                              }));
+  ASSIGN_OR_RETURN(
+      Project project,
+      Transition(request.project_id(), ProjectAction::kApprove, [&](Project& p) -> absl::Status {
+        if (p.lay_summary().empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("project \"", p.id(),
+                           "\" has no lay summary; one is published with every "
+                           "approval"));
+        }
+        auto* approval = p.mutable_approval();
+        approval->set_reference(request.reference());
+        approval->set_approved_by(steward);
+        *approval->mutable_approved_at() = ToTimestamp(clock_());
+        *approval->mutable_expires() = request.expires();
+        *approval->mutable_dataset_ids() = request.dataset_ids();
+        p.clear_state_reason();
+        return absl::OkStatus();
+      }));
   // The PI was named in the approved project: their membership comes with it.
   ASSIGN_OR_RETURN(std::optional<Membership> pi,
                    store_->GetMembership(project.id(), project.principal_investigator()));
@@ -273,9 +277,10 @@ absl::StatusOr<Membership> Governance::ProposeMember(
   ASSIGN_OR_RETURN(Project project, store_->GetProject(request.project_id()));
   std::string me = PersonId(caller);
   if (Is(caller, trenode::v1::ROLE_RESEARCHER) && project.principal_investigator() != me) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "only the principal investigator of project \"", project.id(), "\" or a data steward "
-        "may propose members"));
+    return absl::PermissionDeniedError(absl::StrCat("only the principal investigator of project \"",
+                                                    project.id(),
+                                                    "\" or a data steward "
+                                                    "may propose members"));
   }
   if (project.state() == trenode::v1::PROJECT_STATE_CLOSED ||
       project.state() == trenode::v1::PROJECT_STATE_REJECTED) {
@@ -285,12 +290,10 @@ absl::StatusOr<Membership> Governance::ProposeMember(
   ASSIGN_OR_RETURN(std::optional<Membership> existing,
                    store_->GetMembership(project.id(), request.person()));
   if (IsMember(existing)) {
-    return absl::AlreadyExistsError(absl::StrCat(request.person(), " is already ",
-                                                 existing->state() ==
-                                                         trenode::v1::MEMBERSHIP_STATE_APPROVED
-                                                     ? "a member"
-                                                     : "proposed",
-                                                 " of project \"", project.id(), "\""));
+    return absl::AlreadyExistsError(absl::StrCat(
+        request.person(), " is already ",
+        existing->state() == trenode::v1::MEMBERSHIP_STATE_APPROVED ? "a member" : "proposed",
+        " of project \"", project.id(), "\""));
   }
   Membership membership;
   membership.set_project_id(project.id());
@@ -312,9 +315,8 @@ absl::StatusOr<Membership> Governance::ApproveMember(
   ASSIGN_OR_RETURN(std::optional<Membership> membership,
                    store_->GetMembership(request.project_id(), request.person()));
   if (!membership || membership->state() != trenode::v1::MEMBERSHIP_STATE_PROPOSED) {
-    return absl::FailedPreconditionError(absl::StrCat(request.person(),
-                                                      " has no pending proposal in project \"",
-                                                      request.project_id(), "\""));
+    return absl::FailedPreconditionError(absl::StrCat(
+        request.person(), " has no pending proposal in project \"", request.project_id(), "\""));
   }
   membership->set_state(trenode::v1::MEMBERSHIP_STATE_APPROVED);
   membership->set_decided_by(me);
@@ -426,17 +428,15 @@ absl::Status Governance::CheckDataAccess(const std::string& person, const std::s
   absl::Time now = clock_();
   absl::Time expires = FromTimestamp(project.approval().expires());
   if (now >= expires) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the approval of project \"", project_id, "\" expired on ", Day(expires)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the approval of project \"", project_id, "\" expired on ", Day(expires)));
   }
-  ASSIGN_OR_RETURN(std::optional<Membership> membership,
-                   store_->GetMembership(project_id, person));
+  ASSIGN_OR_RETURN(std::optional<Membership> membership, store_->GetMembership(project_id, person));
   if (!membership || membership->state() != trenode::v1::MEMBERSHIP_STATE_APPROVED) {
     return absl::PermissionDeniedError(absl::StrCat(
         person, " is not an approved member of project \"", project_id, "\" at this node"));
   }
-  ASSIGN_OR_RETURN(std::vector<trenode::v1::TrainingRecord> training,
-                   store_->ListTraining(person));
+  ASSIGN_OR_RETURN(std::vector<trenode::v1::TrainingRecord> training, store_->ListTraining(person));
   if (training.empty()) {
     return absl::PermissionDeniedError(
         absl::StrCat(person, " has no training record at this node"));

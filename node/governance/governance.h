@@ -36,7 +36,9 @@ class Governance {
   // Stores must outlive this object.
   Governance(GovernanceStore* store, catalogue::CatalogueStore* datasets, std::string node_id,
              Clock clock = &absl::Now)
-      : store_(store), datasets_(datasets), node_id_(std::move(node_id)),
+      : store_(store),
+        datasets_(datasets),
+        node_id_(std::move(node_id)),
         clock_(std::move(clock)) {}
 
   // subject@node-id for a person; empty for nodes and services.

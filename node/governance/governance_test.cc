@@ -87,7 +87,11 @@ class GovernanceTest : public ::testing::Test {
 TEST(ProjectStateMachineTest, TheTransitionTable) {
   using S = trenode::v1::ProjectState;
   using A = ProjectAction;
-  struct Arrow { S from; A action; std::optional<S> to; };
+  struct Arrow {
+    S from;
+    A action;
+    std::optional<S> to;
+  };
   const Arrow arrows[] = {
       {S::PROJECT_STATE_PROPOSED, A::kApprove, S::PROJECT_STATE_APPROVED},
       {S::PROJECT_STATE_PROPOSED, A::kReject, S::PROJECT_STATE_REJECTED},
@@ -137,8 +141,7 @@ TEST_F(GovernanceTest, EveryRefusalSaysWhy) {
                 "ada@site-a has no training record at this node");
   Train("ada@site-a", "2026-10-31");
   ExpectRefusal(governance_.CheckDataAccess("ada@site-a", "hf-study", {"hf-data"}),
-                absl::StatusCode::kPermissionDenied,
-                "ada@site-a's training expired on 2026-10-31");
+                absl::StatusCode::kPermissionDenied, "ada@site-a's training expired on 2026-10-31");
   Train("ada@site-a", "2026-11-01");  // valid through the day it expires
   EXPECT_TRUE(governance_.CheckDataAccess("ada@site-a", "hf-study", {"hf-data"}).ok());
   ExpectRefusal(governance_.CheckDataAccess("ada@site-a", "hf-study", {"other-data"}),
@@ -156,7 +159,8 @@ TEST_F(GovernanceTest, EveryRefusalSaysWhy) {
                 "dataset \"hf-data\" is no longer available at this node");
   ASSERT_TRUE(Decide(ProjectAction::kClose, "hf-study", "finished").ok());
   ExpectRefusal(governance_.CheckDataAccess("ada@site-a", "hf-study", {"hf-data"}),
-                absl::StatusCode::kFailedPrecondition, "project \"hf-study\" is closed at this node");
+                absl::StatusCode::kFailedPrecondition,
+                "project \"hf-study\" is closed at this node");
 }
 
 TEST_F(GovernanceTest, ApprovalExpires) {
@@ -175,7 +179,8 @@ TEST_F(GovernanceTest, ApprovalNeedsReferenceFutureExpiryActiveDatasetsAndLaySum
   trenode::v1::ApproveProjectRequest request;
   request.set_project_id("hf-study");
   request.add_dataset_ids("hf-data");
-  *request.mutable_expires() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now_ + absl::Hours(1)));
+  *request.mutable_expires() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now_ + absl::Hours(1)));
   EXPECT_EQ(governance_.ApproveProject(kSteward, request).status().code(),
             absl::StatusCode::kInvalidArgument);  // no reference
   request.set_reference("IG-42");
@@ -183,7 +188,8 @@ TEST_F(GovernanceTest, ApprovalNeedsReferenceFutureExpiryActiveDatasetsAndLaySum
   EXPECT_EQ(governance_.ApproveProject(kSteward, request).status().code(),
             absl::StatusCode::kFailedPrecondition);
   request.mutable_dataset_ids()->RemoveLast();
-  *request.mutable_expires() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now_ - absl::Hours(1)));
+  *request.mutable_expires() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now_ - absl::Hours(1)));
   EXPECT_EQ(governance_.ApproveProject(kSteward, request).status().code(),
             absl::StatusCode::kInvalidArgument);
 

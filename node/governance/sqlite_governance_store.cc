@@ -14,8 +14,8 @@ template <typename Message>
 absl::StatusOr<Message> Parse(const SqliteStatement& row, int column) {
   Message message;
   if (!message.ParseFromString(row.Blob(column))) {
-    return absl::DataLossError(absl::StrCat("stored ", Message::descriptor()->name(),
-                                            " does not parse"));
+    return absl::DataLossError(
+        absl::StrCat("stored ", Message::descriptor()->name(), " does not parse"));
   }
   return message;
 }
@@ -82,13 +82,15 @@ absl::StatusOr<std::vector<Project>> SqliteGovernanceStore::ListProjects(
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(
       SqliteStatement select,
-      db->PrepareCached(
-          "SELECT record FROM projects p WHERE p.id > ?1 AND (?2 IS NULL"
-          " OR p.principal_investigator = ?2 OR EXISTS (SELECT 1 FROM memberships m"
-          " WHERE m.project_id = p.id AND m.person = ?2 AND m.state != ?3))"
-          " ORDER BY p.id LIMIT ?4"));
+      db->PrepareCached("SELECT record FROM projects p WHERE p.id > ?1 AND (?2 IS NULL"
+                        " OR p.principal_investigator = ?2 OR EXISTS (SELECT 1 FROM memberships m"
+                        " WHERE m.project_id = p.id AND m.person = ?2 AND m.state != ?3))"
+                        " ORDER BY p.id LIMIT ?4"));
   select.Bind(1, after_id);
-  if (person) select.Bind(2, *person); else select.BindNull(2);
+  if (person)
+    select.Bind(2, *person);
+  else
+    select.BindNull(2);
   select.Bind(3, int64_t{trenode::v1::MEMBERSHIP_STATE_REVOKED}).Bind(4, int64_t{limit});
   return ParseAll<Project>(select);
 }

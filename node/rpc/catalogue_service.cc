@@ -3,54 +3,44 @@
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 #include "node/rpc/grpc_status.h"
+#include "node/rpc/handle.h"
 
 namespace trenode::rpc {
 namespace {
-
-// Admits the caller to `method` of the Catalogue, runs `call` with the
-// principal, and stores its value in `reply`; every handler is this one call.
-template <typename Reply, typename Call>
-grpc::Status Handle(CallGate& gate, absl::string_view method, grpc::ServerContext* context,
-                    Reply* reply, Call call) {
-  absl::StatusOr<auth::Principal> caller = gate.Admit(
-      *context, absl::StrCat("/", trenode::v1::Catalogue::service_full_name(), "/", method));
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
-  absl::StatusOr<Reply> result = call(*caller);
-  if (!result.ok()) return ToGrpcStatus(result.status());
-  *reply = std::move(*result);
-  return grpc::Status::OK;
-}
-
+constexpr char kService[] = "trenode.v1.Catalogue";
 }  // namespace
 
 grpc::Status CatalogueService::RegisterDataset(grpc::ServerContext* context,
                                                const trenode::v1::RegisterDatasetRequest* request,
                                                trenode::v1::Dataset* reply) {
-  return Handle(*gate_, "RegisterDataset", context, reply, [&](const auth::Principal& caller) {
-    return catalogue_->Register(caller, request->dataset());
-  });
+  return Handle(*gate_, kService, "RegisterDataset", context, reply,
+                [&](const auth::Principal& caller) {
+                  return catalogue_->Register(caller, request->dataset());
+                });
 }
 
 grpc::Status CatalogueService::UpdateDataset(grpc::ServerContext* context,
                                              const trenode::v1::UpdateDatasetRequest* request,
                                              trenode::v1::Dataset* reply) {
-  return Handle(*gate_, "UpdateDataset", context, reply, [&](const auth::Principal& caller) {
-    return catalogue_->Update(caller, request->dataset(), request->expected_version());
-  });
+  return Handle(
+      *gate_, kService, "UpdateDataset", context, reply, [&](const auth::Principal& caller) {
+        return catalogue_->Update(caller, request->dataset(), request->expected_version());
+      });
 }
 
 grpc::Status CatalogueService::RetireDataset(grpc::ServerContext* context,
                                              const trenode::v1::RetireDatasetRequest* request,
                                              trenode::v1::Dataset* reply) {
-  return Handle(*gate_, "RetireDataset", context, reply, [&](const auth::Principal& caller) {
-    return catalogue_->Retire(caller, request->id(), request->reason());
-  });
+  return Handle(*gate_, kService, "RetireDataset", context, reply,
+                [&](const auth::Principal& caller) {
+                  return catalogue_->Retire(caller, request->id(), request->reason());
+                });
 }
 
 grpc::Status CatalogueService::GetDataset(grpc::ServerContext* context,
                                           const trenode::v1::GetDatasetRequest* request,
                                           trenode::v1::Dataset* reply) {
-  return Handle(*gate_, "GetDataset", context, reply, [&](const auth::Principal& caller) {
+  return Handle(*gate_, kService, "GetDataset", context, reply, [&](const auth::Principal& caller) {
     return catalogue_->Get(caller, request->id(), request->version());
   });
 }
@@ -58,22 +48,22 @@ grpc::Status CatalogueService::GetDataset(grpc::ServerContext* context,
 grpc::Status CatalogueService::ListDatasets(grpc::ServerContext* context,
                                             const trenode::v1::ListDatasetsRequest* request,
                                             trenode::v1::ListDatasetsResponse* reply) {
-  return Handle(*gate_, "ListDatasets", context, reply,
+  return Handle(*gate_, kService, "ListDatasets", context, reply,
                 [&](const auth::Principal& caller) { return catalogue_->List(caller, *request); });
 }
 
 grpc::Status CatalogueService::SearchDatasets(grpc::ServerContext* context,
                                               const trenode::v1::SearchDatasetsRequest* request,
                                               trenode::v1::SearchDatasetsResponse* reply) {
-  return Handle(*gate_, "SearchDatasets", context, reply, [&](const auth::Principal& caller) {
-    return catalogue_->Search(caller, *request);
-  });
+  return Handle(
+      *gate_, kService, "SearchDatasets", context, reply,
+      [&](const auth::Principal& caller) { return catalogue_->Search(caller, *request); });
 }
 
 grpc::Status CatalogueService::ImportDataset(
     grpc::ServerContext* context, grpc::ServerReader<trenode::v1::ImportDatasetRequest>* reader,
     trenode::v1::Dataset* reply) {
-  return Handle(*gate_, "ImportDataset", context, reply,
+  return Handle(*gate_, kService, "ImportDataset", context, reply,
                 [&](const auth::Principal& caller) { return Import(caller, *context, reader); });
 }
 

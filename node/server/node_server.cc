@@ -17,9 +17,12 @@
 #include "node/catalogue/catalogue.h"
 #include "node/catalogue/sqlite_catalogue_store.h"
 #include "node/common/status_macros.h"
+#include "node/governance/governance.h"
+#include "node/governance/sqlite_governance_store.h"
 #include "node/rpc/authenticator.h"
 #include "node/rpc/call_gate.h"
 #include "node/rpc/catalogue_service.h"
+#include "node/rpc/governance_service.h"
 #include "node/storage/node_schema.h"
 
 namespace trenode::server {
@@ -27,7 +30,7 @@ namespace {
 constexpr int kDatabaseConnections = 4;
 constexpr int kMaxServerThreads = 64;
 constexpr int kMaxMessageBytes = 16 << 20;
-constexpr char kCatalogueService[] = "trenode.v1.Catalogue";
+constexpr const char* kServices[] = {"trenode.v1.Catalogue", "trenode.v1.Governance"};
 
 absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view field) {
   std::ifstream in(path);
@@ -85,6 +88,9 @@ struct NodeServer::Parts {
   std::unique_ptr<rpc::Authenticator> authenticator;
   std::unique_ptr<rpc::CallGate> gate;
   std::unique_ptr<rpc::CatalogueService> catalogue_service;
+  std::unique_ptr<governance::SqliteGovernanceStore> governance_store;
+  std::unique_ptr<governance::Governance> governance;
+  std::unique_ptr<rpc::GovernanceService> governance_service;
 };
 
 NodeServer::NodeServer() : parts_(std::make_unique<Parts>()) {}
@@ -133,6 +139,12 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.catalogue_service = std::make_unique<rpc::CatalogueService>(
       parts.gate.get(), parts.catalogue.get(), parts.objects.get(), config.work_dir(), limits);
 
+  parts.governance_store = std::make_unique<governance::SqliteGovernanceStore>(parts.pool.get());
+  parts.governance = std::make_unique<governance::Governance>(
+      parts.governance_store.get(), parts.catalogue_store.get(), config.node_id());
+  parts.governance_service =
+      std::make_unique<rpc::GovernanceService>(parts.gate.get(), parts.governance.get());
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -142,6 +154,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.AddListeningPort(config.listen_address(), credentials, &node->port_);
   builder.RegisterService(parts.catalogue_service.get());
+  builder.RegisterService(parts.governance_service.get());
   for (grpc::Service* service : extra_services) builder.RegisterService(service);
   node->server_ = builder.BuildAndStart();
   if (!node->server_ || node->port_ == 0) {
@@ -150,7 +163,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   }
   auto* health = node->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
-  health->SetServingStatus(kCatalogueService, true);
+  for (const char* service : kServices) health->SetServingStatus(service, true);
   return node;
 }
 

@@ -1,0 +1,29 @@
+// The shape of every unary handler: admit the caller to the method (the one
+// authorization gate), run the domain call with the principal, fill the reply.
+#ifndef TRENODE_NODE_RPC_HANDLE_H_
+#define TRENODE_NODE_RPC_HANDLE_H_
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/server_context.h"
+#include "node/rpc/call_gate.h"
+#include "node/rpc/grpc_status.h"
+
+namespace trenode::rpc {
+
+// `service` is the full service name ("trenode.v1.Catalogue"), `method` the
+// method's name; `call(principal)` returns absl::StatusOr<Reply>.
+template <typename Reply, typename Call>
+grpc::Status Handle(CallGate& gate, absl::string_view service, absl::string_view method,
+                    grpc::ServerContext* context, Reply* reply, Call call) {
+  absl::StatusOr<auth::Principal> caller =
+      gate.Admit(*context, absl::StrCat("/", service, "/", method));
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<Reply> result = call(*caller);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *reply = std::move(*result);
+  return grpc::Status::OK;
+}
+
+}  // namespace trenode::rpc
+
+#endif  // TRENODE_NODE_RPC_HANDLE_H_
