@@ -40,6 +40,10 @@ std::unique_ptr<grpc::ClientContext> Cli::NewContext(int deadline_seconds) const
   auto context = std::make_unique<grpc::ClientContext>();
   if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
   if (!role.empty()) context->AddMetadata("x-trenode-role", role);
+  if (wait_seconds > 0) {
+    context->set_wait_for_ready(true);
+    deadline_seconds = deadline_seconds > 0 ? deadline_seconds + wait_seconds : 0;
+  }
   if (deadline_seconds > 0) {
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::seconds(deadline_seconds));

@@ -31,6 +31,8 @@ struct Cli {
   std::string token;  // bearer token, if any
   std::string role;   // the role to act in, for tokens granting several
   bool json = false;
+  // If > 0: wait up to this long for the node to come up before each call.
+  int wait_seconds = 0;
   std::shared_ptr<grpc::Channel> channel;
 
   // A context carrying the credentials and, if non-zero, a deadline.

@@ -387,7 +387,8 @@ int RunDatasetCommand(const Args& args, Cli& cli) {
       return kOk;
     }
     std::set<std::string> known = command.flags;
-    known.insert({"node", "ca", "cert", "key", "token", "token-file", "role", "json", "help"});
+    known.insert(
+        {"node", "ca", "cert", "key", "token", "token-file", "role", "wait", "json", "help"});
     if (auto unknown = args.Unknown(known); !unknown.empty()) {
       std::cerr << "trectl: unknown flag " << unknown.front() << " for dataset " << name << "\n"
                 << command.help;

@@ -28,6 +28,7 @@ constexpr char kTrectlHelp[] =
     "  --token TOKEN      a bearer token, for people (TRENODE_TOKEN);\n"
     "  --token-file FILE  or read it from FILE (TRENODE_TOKEN_FILE)\n"
     "  --role ROLE        the role to act in when the token grants several (TRENODE_ROLE)\n"
+    "  --wait SECONDS     wait up to SECONDS for the node to come up (default: fail at once)\n"
     "  --json             print results as JSON instead of tables\n"
     "  --help             help for trectl, an area or a command\n"
     "\n"
@@ -76,6 +77,9 @@ int main(int argc, char** argv) {
   Cli cli;
   cli.node_address = Setting(*args, "node", "TRENODE_NODE", "127.0.0.1:50051");
   cli.json = args->Has("json");
+  auto wait = args->GetInt("wait", 0);
+  if (!wait.ok() || *wait < 0) return Usage("--wait SECONDS takes a number of seconds");
+  cli.wait_seconds = static_cast<int>(*wait);
   cli.role = Setting(*args, "role", "TRENODE_ROLE");
   cli.token = Setting(*args, "token", "TRENODE_TOKEN");
   if (std::string token_file = Setting(*args, "token-file", "TRENODE_TOKEN_FILE");
