@@ -54,6 +54,8 @@ void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 
 int RunDatasetCommand(const Args& args, Cli& cli);
+// `project ...` and `training ...`.
+int RunProjectCommand(const Args& args, Cli& cli);
 int RunPkiCommand(const Args& args);
 int RunTokenCommand(const Args& args);
 

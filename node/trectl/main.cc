@@ -16,6 +16,8 @@ constexpr char kTrectlHelp[] =
     "\n"
     "Areas:\n"
     "  dataset   the data catalogue: list, get, search, import, register, update, retire\n"
+    "  project   projects and members: create, approve, propose-member, check-access, ...\n"
+    "  training  training records: record, list\n"
     "  pki       a development federation PKI: init, issue, dev-issuer\n"
     "  token     mint a development bearer token (development only)\n"
     "\n"
@@ -68,11 +70,14 @@ int main(int argc, char** argv) {
   const std::string& area = args->positional()[0];
   if (area == "pki") return RunPkiCommand(*args);
   if (area == "token") return RunTokenCommand(*args);
-  if (area != "dataset") {
+  if (area != "dataset" && area != "project" && area != "training") {
     std::cerr << "trectl: unknown area \"" << area << "\"\n" << kTrectlHelp;
     return kUsage;
   }
-  if (args->Has("help")) return RunDatasetCommand(*args, *std::make_unique<Cli>());
+  if (args->Has("help") || args->positional().size() < 2) {
+    Cli none;
+    return area == "dataset" ? RunDatasetCommand(*args, none) : RunProjectCommand(*args, none);
+  }
 
   Cli cli;
   cli.node_address = Setting(*args, "node", "TRENODE_NODE", "127.0.0.1:50051");
@@ -106,5 +111,5 @@ int main(int argc, char** argv) {
     tls.pem_private_key = *key_pem;
   }
   cli.channel = grpc::CreateChannel(cli.node_address, grpc::SslCredentials(tls));
-  return RunDatasetCommand(*args, cli);
+  return area == "dataset" ? RunDatasetCommand(*args, cli) : RunProjectCommand(*args, cli);
 }

@@ -259,6 +259,8 @@ class TrectlTest(unittest.TestCase):
         cls.site = os.path.join(cls.tmp.name, "site")
         subprocess.run([os.path.join(ARGS.bin_dir, "trenode-synth"), "--seed", "5",
                         "--persons", "300", "--out", cls.site], check=True, capture_output=True)
+        # Every test reads this dataset; the import itself is checked below.
+        cls.imported = cls.trectl(cls, "dataset", "import", cls.site, token=cls.steward)
 
     @classmethod
     def tearDownClass(cls):
@@ -275,7 +277,7 @@ class TrectlTest(unittest.TestCase):
 
     def test_import_list_search_get_and_exit_codes(self):
         import json
-        code, out, err = self.trectl("dataset", "import", self.site, token=self.steward)
+        code, out, err = self.imported
         self.assertEqual(code, 0, err)
         self.assertIn("imported synth-ehr-5 version 1: 4 tables", out)
 
@@ -303,6 +305,37 @@ class TrectlTest(unittest.TestCase):
         self.assertIn("set expected_version to 1", err)
         self.assertEqual(self.trectl("dataset", "get")[0], 2)
         self.assertEqual(self.trectl("dataset", "list", "--bogus", "1")[0], 2)
+
+    def test_project_approval_membership_training_and_access(self):
+        import json
+        steward = self.steward
+        self.assertEqual(self.trectl("project", "frobnicate")[0], 2)
+        code, out, err = self.trectl("project", "create", "echo-study", "--title", "Echo study",
+                                     "--lay-summary", "Looking at heart scans.")
+        self.assertEqual(code, 0, err)
+        self.assertIn("PI:            py-researcher@py-node", out)
+        code, _, err = self.trectl("project", "approve", "echo-study", "--reference", "R1",
+                                   "--expires", "2099-01-01", "--datasets", "synth-ehr-5")
+        self.assertEqual(code, 4, err)  # researchers do not approve
+        code, out, err = self.trectl("project", "approve", "echo-study", "--reference", "R1",
+                                     "--expires", "2099-01-01", "--datasets", "synth-ehr-5",
+                                     token=steward)
+        self.assertEqual(code, 0, err)
+        self.assertIn("expires 2099-01-01", out)
+        code, out, _ = self.trectl("project", "check-access", "echo-study", "--datasets",
+                                   "synth-ehr-5")
+        self.assertEqual(code, 4)
+        self.assertIn("refused: py-researcher@py-node has no training record at this node", out)
+        code, _, err = self.trectl("training", "record", "py-researcher@py-node", "--course",
+                                   "Safe Researcher", "--completed", "2026-01-01", "--expires",
+                                   "2099-01-01", token=steward)
+        self.assertEqual(code, 0, err)
+        code, out, _ = self.trectl("project", "check-access", "echo-study", "--datasets",
+                                   "synth-ehr-5")
+        self.assertEqual((code, out.strip()), (0, "allowed"))
+        code, out, _ = self.trectl("--json", "project", "register")
+        self.assertEqual(code, 0)
+        self.assertEqual([p["project_id"] for p in json.loads(out)["projects"]], ["echo-study"])
 
     def test_bad_csv_names_file_line_and_field(self):
         bad = os.path.join(self.tmp.name, "bad")

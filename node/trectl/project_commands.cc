@@ -1,0 +1,297 @@
+// trectl project ... and trectl training ...: the governance register.
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/time_util.h"
+#include "node/trectl/cli.h"
+#include "trenode/v1/governance.grpc.pb.h"
+
+namespace trenode::trectl {
+namespace {
+using google::protobuf::util::TimeUtil;
+using trenode::v1::Project;
+
+constexpr char kProjectHelp[] =
+    "usage: trectl [GLOBAL FLAGS] project COMMAND [ARGS]\n"
+    "\n"
+    "  create ID --title T --lay-summary S [--institution I] [--datasets A,B] [--pi PERSON]\n"
+    "                                  propose a project (researchers lead what they propose;\n"
+    "                                  stewards name the PI as subject@node-id)\n"
+    "  get ID | list                   one project, or those you may see\n"
+    "  approve ID --reference R --expires YYYY-MM-DD --datasets A,B   (stewards)\n"
+    "  reject|suspend|close ID --reason TEXT | resume ID               (stewards)\n"
+    "  propose-member ID PERSON        (the PI or a steward)\n"
+    "  approve-member ID PERSON        (stewards)\n"
+    "  revoke-member ID PERSON --reason TEXT   (stewards)\n"
+    "  members ID                      the project's memberships\n"
+    "  check-access ID [--person P] [--datasets A,B]\n"
+    "                                  may P (default: you) use the datasets now, and if not why\n"
+    "  register                        the public register of approved projects\n";
+
+constexpr char kTrainingHelp[] =
+    "usage: trectl [GLOBAL FLAGS] training COMMAND [ARGS]\n"
+    "\n"
+    "  record PERSON --course C --completed YYYY-MM-DD --expires YYYY-MM-DD [--reference R]\n"
+    "                                  (stewards)\n"
+    "  list [PERSON]                   training records (yours by default)\n";
+
+std::string Time(const google::protobuf::Timestamp& t) {
+  return t.seconds() == 0 ? "-" : TimeUtil::ToString(t).substr(0, 10);
+}
+
+std::string StateName(const std::string& enum_name, absl::string_view prefix) {
+  return absl::AsciiStrToLower(enum_name.substr(prefix.size()));
+}
+
+std::vector<std::string> Split(const std::optional<std::string>& list) {
+  if (!list) return {};
+  return absl::StrSplit(*list, ',', absl::SkipEmpty());
+}
+
+template <typename Message>
+int Print(const Cli& cli, const grpc::Status& status, const Message& reply,
+          const std::function<void()>& human) {
+  if (!status.ok()) return Fail(status);
+  if (cli.json) {
+    PrintJson(reply);
+  } else {
+    human();
+  }
+  return kOk;
+}
+
+void PrintProject(const Project& p) {
+  std::cout << "id:            " << p.id() << "\n"
+            << "title:         " << p.title() << "\n"
+            << "state:         "
+            << StateName(trenode::v1::ProjectState_Name(p.state()), "PROJECT_STATE_")
+            << (p.state_reason().empty() ? "" : " (" + p.state_reason() + ")") << "\n"
+            << "PI:            " << p.principal_investigator() << "\n"
+            << "institution:   " << p.institution() << "\n"
+            << "requested:     " << absl::StrJoin(p.requested_dataset_ids(), ", ") << "\n";
+  if (p.has_approval()) {
+    std::cout << "approval:      " << p.approval().reference() << " by "
+              << p.approval().approved_by() << " on " << Time(p.approval().approved_at())
+              << ", expires " << Time(p.approval().expires()) << "\n"
+              << "datasets:      " << absl::StrJoin(p.approval().dataset_ids(), ", ") << "\n";
+  }
+  std::cout << "\n" << p.lay_summary() << "\n";
+}
+
+void PrintMembership(const trenode::v1::Membership& m) {
+  std::cout << m.person() << " is "
+            << StateName(trenode::v1::MembershipState_Name(m.state()), "MEMBERSHIP_STATE_")
+            << " in " << m.project_id() << "\n";
+}
+
+int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
+  auto stub = trenode::v1::Governance::NewStub(cli.channel);
+  const auto& words = args.positional();
+  auto need = [&](size_t n, const char* usage) { return words.size() == n ? kOk : Usage(usage); };
+  Project project;
+  if (command == "create") {
+    if (int rc = need(1, "project create ID --title T --lay-summary S ..."); rc != kOk) return rc;
+    trenode::v1::CreateProjectRequest request;
+    Project* p = request.mutable_project();
+    p->set_id(words[0]);
+    p->set_title(args.Get("title").value_or(""));
+    p->set_lay_summary(args.Get("lay-summary").value_or(""));
+    p->set_institution(args.Get("institution").value_or(""));
+    p->set_principal_investigator(args.Get("pi").value_or(""));
+    for (const auto& d : Split(args.Get("datasets"))) p->add_requested_dataset_ids(d);
+    grpc::Status status = stub->CreateProject(cli.NewContext().get(), request, &project);
+    return Print(cli, status, project, [&] { PrintProject(project); });
+  }
+  if (command == "get") {
+    if (int rc = need(1, "project get ID"); rc != kOk) return rc;
+    trenode::v1::GetProjectRequest request;
+    request.set_project_id(words[0]);
+    grpc::Status status = stub->GetProject(cli.NewContext().get(), request, &project);
+    return Print(cli, status, project, [&] { PrintProject(project); });
+  }
+  if (command == "list") {
+    trenode::v1::ListProjectsRequest request;
+    trenode::v1::ListProjectsResponse all;
+    do {
+      trenode::v1::ListProjectsResponse page;
+      grpc::Status status = stub->ListProjects(cli.NewContext().get(), request, &page);
+      if (!status.ok()) return Fail(status);
+      for (auto& p : *page.mutable_projects()) *all.add_projects() = std::move(p);
+      request.set_page_token(page.next_page_token());
+    } while (!request.page_token().empty());
+    return Print(cli, grpc::Status::OK, all, [&] {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& p : all.projects()) {
+        rows.push_back({p.id(),
+                        StateName(trenode::v1::ProjectState_Name(p.state()), "PROJECT_STATE_"),
+                        p.principal_investigator(), Time(p.approval().expires()), p.title()});
+      }
+      PrintTable({"ID", "STATE", "PI", "EXPIRES", "TITLE"}, rows);
+    });
+  }
+  if (command == "approve") {
+    if (int rc = need(1, "project approve ID --reference R --expires YYYY-MM-DD --datasets A,B");
+        rc != kOk) {
+      return rc;
+    }
+    trenode::v1::ApproveProjectRequest request;
+    request.set_project_id(words[0]);
+    request.set_reference(args.Get("reference").value_or(""));
+    for (const auto& d : Split(args.Get("datasets"))) request.add_dataset_ids(d);
+    absl::Time expires;
+    std::string error;
+    if (!absl::ParseTime("%Y-%m-%d", args.Get("expires").value_or(""), absl::UTCTimeZone(),
+                         &expires, &error)) {
+      return Usage("project approve ID ... --expires YYYY-MM-DD (the approval ends that day)");
+    }
+    *request.mutable_expires() = TimeUtil::MicrosecondsToTimestamp(
+        absl::ToUnixMicros(expires + absl::Hours(24) - absl::Seconds(1)));
+    grpc::Status status = stub->ApproveProject(cli.NewContext().get(), request, &project);
+    return Print(cli, status, project, [&] { PrintProject(project); });
+  }
+  using Decision = grpc::Status (trenode::v1::Governance::Stub::*)(
+      grpc::ClientContext*, const trenode::v1::ProjectDecisionRequest&, Project*);
+  const std::map<std::string, Decision> decisions = {
+      {"reject", &trenode::v1::Governance::Stub::RejectProject},
+      {"suspend", &trenode::v1::Governance::Stub::SuspendProject},
+      {"resume", &trenode::v1::Governance::Stub::ResumeProject},
+      {"close", &trenode::v1::Governance::Stub::CloseProject}};
+  if (auto it = decisions.find(command); it != decisions.end()) {
+    if (int rc = need(1, "project reject|suspend|resume|close ID [--reason TEXT]"); rc != kOk) {
+      return rc;
+    }
+    trenode::v1::ProjectDecisionRequest request;
+    request.set_project_id(words[0]);
+    request.set_reason(args.Get("reason").value_or(""));
+    grpc::Status status = ((*stub).*(it->second))(cli.NewContext().get(), request, &project);
+    return Print(cli, status, project, [&] { PrintProject(project); });
+  }
+  trenode::v1::Membership membership;
+  if (command == "propose-member") {
+    if (int rc = need(2, "project propose-member ID PERSON"); rc != kOk) return rc;
+    trenode::v1::ProposeMemberRequest request;
+    request.set_project_id(words[0]);
+    request.set_person(words[1]);
+    grpc::Status status = stub->ProposeMember(cli.NewContext().get(), request, &membership);
+    return Print(cli, status, membership, [&] { PrintMembership(membership); });
+  }
+  if (command == "approve-member" || command == "revoke-member") {
+    if (int rc = need(2, "project approve-member|revoke-member ID PERSON [--reason TEXT]");
+        rc != kOk) {
+      return rc;
+    }
+    trenode::v1::MemberDecisionRequest request;
+    request.set_project_id(words[0]);
+    request.set_person(words[1]);
+    request.set_reason(args.Get("reason").value_or(""));
+    grpc::Status status = command == "approve-member"
+                              ? stub->ApproveMember(cli.NewContext().get(), request, &membership)
+                              : stub->RevokeMember(cli.NewContext().get(), request, &membership);
+    return Print(cli, status, membership, [&] { PrintMembership(membership); });
+  }
+  if (command == "members") {
+    if (int rc = need(1, "project members ID"); rc != kOk) return rc;
+    trenode::v1::ListMembersRequest request;
+    request.set_project_id(words[0]);
+    trenode::v1::ListMembersResponse reply;
+    grpc::Status status = stub->ListMembers(cli.NewContext().get(), request, &reply);
+    return Print(cli, status, reply, [&] {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& m : reply.members()) {
+        rows.push_back(
+            {m.person(),
+             StateName(trenode::v1::MembershipState_Name(m.state()), "MEMBERSHIP_STATE_"),
+             m.decided_by().empty() ? "-" : m.decided_by(), m.reason()});
+      }
+      PrintTable({"PERSON", "STATE", "DECIDED BY", "REASON"}, rows);
+    });
+  }
+  if (command == "check-access") {
+    if (int rc = need(1, "project check-access ID [--person P] [--datasets A,B]"); rc != kOk) {
+      return rc;
+    }
+    trenode::v1::CheckAccessRequest request;
+    request.set_project_id(words[0]);
+    request.set_person(args.Get("person").value_or(""));
+    for (const auto& d : Split(args.Get("datasets"))) request.add_dataset_ids(d);
+    trenode::v1::AccessDecision decision;
+    grpc::Status status = stub->CheckAccess(cli.NewContext().get(), request, &decision);
+    int rc = Print(cli, status, decision, [&] {
+      std::cout << (decision.allowed() ? "allowed" : "refused: " + decision.reason()) << "\n";
+    });
+    return rc == kOk && !decision.allowed() ? kDenied : rc;
+  }
+  if (command == "register") {
+    trenode::v1::ListApprovedProjectsResponse reply;
+    grpc::Status status = stub->ListApprovedProjects(cli.NewContext().get(), {}, &reply);
+    return Print(cli, status, reply, [&] {
+      for (const auto& entry : reply.projects()) {
+        std::cout << entry.project_id() << ": " << entry.title() << " (" << entry.institution()
+                  << "; datasets " << absl::StrJoin(entry.dataset_ids(), ", ") << "; until "
+                  << Time(entry.expires()) << ")\n  " << entry.lay_summary() << "\n";
+      }
+    });
+  }
+  std::cerr << "trectl: unknown command \"project " << command << "\"\n" << kProjectHelp;
+  return kUsage;
+}
+
+int TrainingCommand(const std::string& command, const Args& args, Cli& cli) {
+  auto stub = trenode::v1::Governance::NewStub(cli.channel);
+  const auto& words = args.positional();
+  if (command == "record") {
+    if (words.size() != 1)
+      return Usage("training record PERSON --course C --completed D --expires D");
+    trenode::v1::RecordTrainingRequest request;
+    auto* record = request.mutable_record();
+    record->set_person(words[0]);
+    record->set_course(args.Get("course").value_or(""));
+    record->set_completed(args.Get("completed").value_or(""));
+    record->set_expires(args.Get("expires").value_or(""));
+    record->set_certificate_reference(args.Get("reference").value_or(""));
+    trenode::v1::TrainingRecord reply;
+    grpc::Status status = stub->RecordTraining(cli.NewContext().get(), request, &reply);
+    return Print(cli, status, reply, [&] {
+      std::cout << "recorded " << reply.course() << " for " << reply.person() << ", valid through "
+                << reply.expires() << "\n";
+    });
+  }
+  if (command == "list") {
+    if (words.size() > 1) return Usage("training list [PERSON]");
+    trenode::v1::ListTrainingRequest request;
+    if (!words.empty()) request.set_person(words[0]);
+    trenode::v1::ListTrainingResponse reply;
+    grpc::Status status = stub->ListTraining(cli.NewContext().get(), request, &reply);
+    return Print(cli, status, reply, [&] {
+      std::vector<std::vector<std::string>> rows;
+      for (const auto& r : reply.records()) {
+        rows.push_back({r.person(), r.course(), r.completed(), r.expires(), r.recorded_by()});
+      }
+      PrintTable({"PERSON", "COURSE", "COMPLETED", "EXPIRES", "RECORDED BY"}, rows);
+    });
+  }
+  std::cerr << "trectl: unknown command \"training " << command << "\"\n" << kTrainingHelp;
+  return kUsage;
+}
+
+}  // namespace
+
+int RunProjectCommand(const Args& args, Cli& cli) {
+  const std::string& area = args.positional()[0];
+  const char* help = area == "project" ? kProjectHelp : kTrainingHelp;
+  if (args.positional().size() < 2 || args.Has("help")) {
+    std::cout << help;
+    return args.Has("help") ? kOk : kUsage;
+  }
+  std::string command = args.positional()[1];
+  return area == "project" ? ProjectCommand(command, args.Shift(2), cli)
+                           : TrainingCommand(command, args.Shift(2), cli);
+}
+
+}  // namespace trenode::trectl
