@@ -59,6 +59,26 @@ CREATE TABLE training_records (
 );
 CREATE INDEX training_by_person ON training_records(person);
 )sql"},
+    {3, "activity_log", R"sql(
+-- leaf: the canonical event bytes (spec/activity-log.md), hashed as RFC 9162 leaves.
+CREATE TABLE log_entries (
+  idx INTEGER PRIMARY KEY,
+  leaf BLOB NOT NULL
+);
+-- Every perfect subtree: level 0 holds leaf hashes; (level, idx) covers leaves
+-- [idx * 2^level, (idx + 1) * 2^level).
+CREATE TABLE log_nodes (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+-- Signed checkpoints (C2SP signed notes), one per size signed.
+CREATE TABLE log_checkpoints (
+  size INTEGER PRIMARY KEY,
+  note TEXT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

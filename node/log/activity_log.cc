@@ -1,0 +1,299 @@
+#include "node/log/activity_log.h"
+
+#include <bit>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "node/common/status_macros.h"
+#include "node/storage/node_schema.h"
+
+namespace trenode::log {
+namespace {
+using storage::SqliteDb;
+using storage::SqliteStatement;
+
+constexpr size_t kMaxBatch = 8192;
+constexpr int kReaders = 4;
+
+std::string HashBytes(const Hash& hash) {
+  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
+
+absl::StatusOr<Hash> StoredNode(SqliteDb& db, int level, uint64_t index) {
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db.PrepareCached("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
+  select.Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(index));
+  ASSIGN_OR_RETURN(bool found, select.Step());
+  std::string bytes = found ? select.Blob(0) : "";
+  if (bytes.size() != 32) {
+    return absl::DataLossError(
+        absl::StrCat("the log is missing its subtree hash at level ", level, " index ", index));
+  }
+  Hash hash;
+  std::copy(bytes.begin(), bytes.end(), hash.begin());
+  return hash;
+}
+
+absl::StatusOr<uint64_t> StoredSize(SqliteDb& db) {
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db.Prepare("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries"));
+  ASSIGN_OR_RETURN(bool row, select.Step());
+  (void)row;
+  return static_cast<uint64_t>(select.Int64(0));
+}
+
+// The right edge of a stored tree of `size` leaves: one perfect subtree per
+// set bit, largest first.
+absl::StatusOr<CompactRange> StoredRange(SqliteDb& db, uint64_t size) {
+  std::vector<Hash> peaks;
+  uint64_t start = 0;
+  for (int level = 63; level >= 0; --level) {
+    if ((size >> level & 1) == 0) continue;
+    ASSIGN_OR_RETURN(Hash peak, StoredNode(db, level, start >> level));
+    peaks.push_back(peak);
+    start += uint64_t{1} << level;
+  }
+  return CompactRange::FromPeaks(size, std::move(peaks));
+}
+
+}  // namespace
+
+struct ActivityLog::Pending {
+  std::string leaf;
+  absl::Notification done;
+  absl::StatusOr<uint64_t> result;
+};
+
+std::string CheckpointText(const std::string& origin, uint64_t size, const Hash& root) {
+  return absl::StrCat(origin, "\n", size, "\n", ToBase64(root), "\n");
+}
+
+absl::StatusOr<CheckpointBody> ParseCheckpointText(absl::string_view text) {
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
+  CheckpointBody body;
+  if (lines.size() < 4 || lines.back() != "" || lines[0].empty() ||
+      !absl::SimpleAtoi(lines[1], &body.size)) {
+    return absl::InvalidArgumentError("a checkpoint is origin, size and root lines");
+  }
+  body.origin = std::string(lines[0]);
+  ASSIGN_OR_RETURN(body.root, HashFromBase64(lines[2]));
+  return body;
+}
+
+absl::StatusOr<std::unique_ptr<ActivityLog>> ActivityLog::Open(const std::string& path,
+                                                               NoteSigner signer, Clock clock) {
+  ASSIGN_OR_RETURN(std::unique_ptr<storage::SqlitePool> readers,
+                   storage::SqlitePool::Open(path, kReaders, storage::NodeSchemaMigrations()));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> writer, SqliteDb::Open(path));
+  // Every commit of the log reaches the disk before its appenders return.
+  RETURN_IF_ERROR(writer->Exec("PRAGMA synchronous=FULL"));
+  ASSIGN_OR_RETURN(uint64_t size, StoredSize(*writer));
+  ASSIGN_OR_RETURN(CompactRange range, StoredRange(*writer, size));
+
+  uint64_t checkpoint_size = 0;
+  ASSIGN_OR_RETURN(
+      SqliteStatement last,
+      writer->Prepare("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1"));
+  ASSIGN_OR_RETURN(bool has_checkpoint, last.Step());
+  if (has_checkpoint) {
+    checkpoint_size = static_cast<uint64_t>(last.Int64(0));
+    ASSIGN_OR_RETURN(NoteVerifier verifier, NoteVerifier::FromVerifierKey(signer.VerifierKey()));
+    absl::StatusOr<std::string> text = verifier.Verify(last.Text(1));
+    if (!text.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("the last stored checkpoint is not signed by this "
+                       "node's key: ",
+                       text.status().message()));
+    }
+    ASSIGN_OR_RETURN(CheckpointBody body, ParseCheckpointText(*text));
+    if (body.size > size) {
+      return absl::DataLossError(absl::StrCat("the log holds ", size,
+                                              " entries but its last signed checkpoint covers ",
+                                              body.size, ": it was rolled back"));
+    }
+    ASSIGN_OR_RETURN(Hash root, RangeHash(0, body.size, [&](int level, uint64_t index) {
+                       return StoredNode(*writer, level, index);
+                     }));
+    if (root != body.root) {
+      return absl::DataLossError(absl::StrCat("the stored tree's root at size ", body.size,
+                                              " differs from the signed checkpoint's"));
+    }
+  }
+  return std::unique_ptr<ActivityLog>(new ActivityLog(std::move(writer), std::move(readers),
+                                                      std::move(signer), std::move(clock),
+                                                      std::move(range), checkpoint_size));
+}
+
+ActivityLog::ActivityLog(std::unique_ptr<SqliteDb> writer,
+                         std::unique_ptr<storage::SqlitePool> readers, NoteSigner signer,
+                         Clock clock, CompactRange range, uint64_t checkpoint_size)
+    : writer_db_(std::move(writer)),
+      readers_(std::move(readers)),
+      signer_(std::move(signer)),
+      clock_(std::move(clock)),
+      committed_(std::move(range)),
+      checkpoint_size_(checkpoint_size) {
+  writer_ = std::thread([this] { WriteLoop(); });
+}
+
+ActivityLog::~ActivityLog() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  writer_.join();
+}
+
+absl::StatusOr<uint64_t> ActivityLog::Append(ActivityEvent event) {
+  event.time = clock_();
+  Pending pending;
+  pending.leaf = CanonicalLeaf(event);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("the activity log is shutting down");
+    queue_.push_back(&pending);
+  }
+  pending.done.WaitForNotification();
+  return pending.result;
+}
+
+void ActivityLog::WriteLoop() {
+  while (true) {
+    std::vector<Pending*> batch;
+    CompactRange range;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](ActivityLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->mu_) {
+            return !log->queue_.empty() || log->stopping_;
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and nothing left to write
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      range = committed_;
+    }
+    absl::Status written = WriteBatch(batch, range);
+    uint64_t first = range.size() - batch.size();
+    if (written.ok()) {
+      absl::MutexLock lock(&mu_);
+      committed_ = range;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (written.ok()) {
+        batch[i]->result = first + i;
+      } else {
+        batch[i]->result = absl::UnavailableError(
+            absl::StrCat("the activity log could not write: ", written.message()));
+      }
+      batch[i]->done.Notify();
+    }
+  }
+}
+
+absl::Status ActivityLog::WriteBatch(std::vector<Pending*>& batch, CompactRange& range) {
+  SqliteDb& db = *writer_db_;
+  storage::SqliteTransaction txn(db);
+  RETURN_IF_ERROR(txn.status());
+  ASSIGN_OR_RETURN(SqliteStatement entry,
+                   db.PrepareCached("INSERT INTO log_entries(idx, leaf) VALUES (?, ?)"));
+  ASSIGN_OR_RETURN(SqliteStatement node,
+                   db.PrepareCached("INSERT INTO log_nodes(level, idx, hash) VALUES (?, ?, ?)"));
+  std::vector<CompactRange::Subtree> completed;
+  for (Pending* pending : batch) {
+    entry.Reset();
+    RETURN_IF_ERROR(
+        entry.Bind(1, static_cast<int64_t>(range.size())).BindBlob(2, pending->leaf).Run());
+    completed.clear();
+    range.Append(LeafHash(pending->leaf), &completed);
+    for (const auto& subtree : completed) {
+      node.Reset();
+      RETURN_IF_ERROR(node.Bind(1, int64_t{subtree.level})
+                          .Bind(2, static_cast<int64_t>(subtree.index))
+                          .BindBlob(3, HashBytes(subtree.hash))
+                          .Run());
+    }
+  }
+  return txn.Commit();
+}
+
+uint64_t ActivityLog::size() const {
+  absl::MutexLock lock(&mu_);
+  return committed_.size();
+}
+
+Hash ActivityLog::root() const {
+  absl::MutexLock lock(&mu_);
+  return committed_.Root();
+}
+
+absl::StatusOr<std::string> ActivityLog::Checkpoint() {
+  absl::MutexLock checkpoint_lock(&checkpoint_mu_);
+  CompactRange tree;
+  {
+    absl::MutexLock lock(&mu_);
+    tree = committed_;
+  }
+  auto db = readers_->Acquire();
+  if (tree.size() > checkpoint_size_ || checkpoint_size_ == 0) {
+    ASSIGN_OR_RETURN(std::string note,
+                     signer_.Sign(CheckpointText(signer_.name(), tree.size(), tree.Root())));
+    ASSIGN_OR_RETURN(
+        SqliteStatement insert,
+        db->PrepareCached("INSERT OR IGNORE INTO log_checkpoints(size, note) VALUES (?, ?)"));
+    RETURN_IF_ERROR(insert.Bind(1, static_cast<int64_t>(tree.size())).Bind(2, note).Run());
+    checkpoint_size_ = tree.size();
+  }
+  ASSIGN_OR_RETURN(
+      SqliteStatement latest,
+      db->PrepareCached("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1"));
+  ASSIGN_OR_RETURN(bool found, latest.Step());
+  if (!found) return absl::InternalError("no checkpoint was stored");
+  return latest.Text(0);
+}
+
+SubtreeHashes ActivityLog::Subtrees(SqliteDb& db) const {
+  return [&db](int level, uint64_t index) { return StoredNode(db, level, index); };
+}
+
+absl::StatusOr<std::vector<std::string>> ActivityLog::Leaves(uint64_t begin, uint64_t end) {
+  if (begin > end || end > size()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("entries [", begin, ", ", end, ") are beyond the log's ", size()));
+  }
+  auto db = readers_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT leaf FROM log_entries WHERE idx >= ? AND idx < ?"
+                                     " ORDER BY idx"));
+  select.Bind(1, static_cast<int64_t>(begin)).Bind(2, static_cast<int64_t>(end));
+  std::vector<std::string> leaves;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    leaves.push_back(select.Blob(0));
+  }
+  if (leaves.size() != end - begin) return absl::DataLossError("log entries are missing");
+  return leaves;
+}
+
+absl::StatusOr<std::vector<Hash>> ActivityLog::InclusionProof(uint64_t index, uint64_t tree_size) {
+  if (tree_size > size()) {
+    return absl::OutOfRangeError(absl::StrCat("the log has ", size(), " entries, not ", tree_size));
+  }
+  auto db = readers_->Acquire();
+  return log::InclusionProof(index, tree_size, Subtrees(*db));
+}
+
+absl::StatusOr<std::vector<Hash>> ActivityLog::ConsistencyProof(uint64_t size1, uint64_t size2) {
+  if (size2 > size()) {
+    return absl::OutOfRangeError(absl::StrCat("the log has ", size(), " entries, not ", size2));
+  }
+  auto db = readers_->Acquire();
+  return log::ConsistencyProof(size1, size2, Subtrees(*db));
+}
+
+}  // namespace trenode::log

@@ -1,0 +1,103 @@
+// ActivityLog: the node's append-only, tamper-evident log (spec/activity-log.md).
+// Events become canonical leaves of an RFC 9162 Merkle tree kept in SQLite:
+// the leaves and every perfect subtree hash, so proofs need no re-hashing and
+// a restart reads the tree's right edge instead of re-hashing history.
+//
+// Appends go through one writer thread with group commit: many callers wait
+// while their events are written in one transaction and one fsync, and each
+// is released only when its event is durable. Checkpoints are C2SP signed
+// notes of the committed tree; the log signs only trees it has committed, so
+// no two of its checkpoints are inconsistent.
+//
+// Thread-safe.
+#ifndef TRENODE_NODE_LOG_ACTIVITY_LOG_H_
+#define TRENODE_NODE_LOG_ACTIVITY_LOG_H_
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "node/log/activity_event.h"
+#include "node/log/merkle.h"
+#include "node/log/signed_note.h"
+#include "node/storage/sqlite_pool.h"
+
+namespace trenode::log {
+
+class ActivityLog {
+ public:
+  using Clock = std::function<absl::Time()>;
+
+  // Opens the log in the node database at `path` (the node schema is
+  // applied), checks the stored tree against the last signed checkpoint, and
+  // starts the writer. DataLoss if the stored tree is shorter than, or
+  // differs from, what was signed (rolled back or altered).
+  static absl::StatusOr<std::unique_ptr<ActivityLog>> Open(const std::string& path,
+                                                           NoteSigner signer,
+                                                           Clock clock = &absl::Now);
+  // Writes what is queued, then stops.
+  ~ActivityLog();
+
+  // Appends `event` (its time is set to now) and returns its index once it
+  // is durable. Unavailable if the write failed (nothing of the batch stays).
+  absl::StatusOr<uint64_t> Append(ActivityEvent event);
+
+  uint64_t size() const;
+  Hash root() const;
+
+  // The latest checkpoint, signing a new one first if the tree has grown.
+  absl::StatusOr<std::string> Checkpoint();
+
+  // Canonical leaves [begin, end); OutOfRange beyond the tree.
+  absl::StatusOr<std::vector<std::string>> Leaves(uint64_t begin, uint64_t end);
+  absl::StatusOr<std::vector<Hash>> InclusionProof(uint64_t index, uint64_t tree_size);
+  absl::StatusOr<std::vector<Hash>> ConsistencyProof(uint64_t size1, uint64_t size2);
+
+  const NoteSigner& signer() const { return signer_; }
+
+ private:
+  struct Pending;
+  ActivityLog(std::unique_ptr<storage::SqliteDb> writer,
+              std::unique_ptr<storage::SqlitePool> readers, NoteSigner signer, Clock clock,
+              CompactRange range, uint64_t checkpoint_size);
+  void WriteLoop();
+  absl::Status WriteBatch(std::vector<Pending*>& batch, CompactRange& range);
+  SubtreeHashes Subtrees(storage::SqliteDb& db) const;
+
+  std::unique_ptr<storage::SqliteDb> writer_db_;  // the writer thread's only
+  std::unique_ptr<storage::SqlitePool> readers_;
+  const NoteSigner signer_;
+  const Clock clock_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  CompactRange committed_ ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex checkpoint_mu_;
+  uint64_t checkpoint_size_ ABSL_GUARDED_BY(checkpoint_mu_);
+
+  std::thread writer_;
+};
+
+// The checkpoint body: "<origin>\n<size>\n<base64 root>\n".
+std::string CheckpointText(const std::string& origin, uint64_t size, const Hash& root);
+
+struct CheckpointBody {
+  std::string origin;
+  uint64_t size;
+  Hash root;
+};
+// Parses a verified checkpoint body; InvalidArgument if malformed.
+absl::StatusOr<CheckpointBody> ParseCheckpointText(absl::string_view text);
+
+}  // namespace trenode::log
+
+#endif  // TRENODE_NODE_LOG_ACTIVITY_LOG_H_

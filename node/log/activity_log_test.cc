@@ -1,0 +1,162 @@
+#include "node/log/activity_log.h"
+
+#include <set>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "node/storage/sqlite.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace trenode::log {
+namespace {
+
+ActivityEvent Event(const std::string& actor, int n) {
+  ActivityEvent event;
+  event.node = "site-a";
+  event.actor = actor;
+  event.role = "researcher";
+  event.action = "catalogue.dataset.get";
+  event.object = "dataset/d-" + std::to_string(n);
+  event.outcome = "allow";
+  return event;
+}
+
+TEST(ActivityEventTest, CanonicalLeavesRoundTripAndAreUnique) {
+  ActivityEvent event = Event("ada@site-a", 1);
+  event.time = absl::FromUnixMicros(1'800'000'000'123'456);
+  event.reason = "line one\nline two \\ backslash";
+  event.hashes = {"sha256:00ff", "sha256:ab"};
+  std::string leaf = CanonicalLeaf(event);
+  EXPECT_EQ(leaf,
+            "trenode-activity-event/1\n"
+            "time 2027-01-15T08:00:00.123456Z\n"
+            "node site-a\nactor ada@site-a\nrole researcher\nvia \n"
+            "action catalogue.dataset.get\nobject dataset/d-1\noutcome allow\n"
+            "reason line one\\nline two \\\\ backslash\nrequest \nproject \n"
+            "hash sha256:00ff\nhash sha256:ab\n");
+  auto parsed = ParseLeaf(leaf);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, event);
+  EXPECT_FALSE(ParseLeaf(leaf.substr(0, leaf.size() - 1)).ok());
+  std::string reordered = leaf;
+  reordered.replace(reordered.find("node site-a\nactor ada@site-a"), 29,
+                    "actor ada@site-a\nnode site-a");
+  EXPECT_FALSE(ParseLeaf(reordered).ok());
+}
+
+class ActivityLogTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ActivityLog> OpenLog() {
+    auto log = ActivityLog::Open(dir_.File("node.db"), signer_);
+    EXPECT_TRUE(log.ok()) << log.status();
+    return log.ok() ? std::move(*log) : nullptr;
+  }
+  testing::TempDir dir_;
+  NoteSigner signer_ = *NoteSigner::Generate("trenode.test/site-a");
+};
+
+TEST_F(ActivityLogTest, ConcurrentAppendsGetDistinctDurableIndices) {
+  auto log = OpenLog();
+  constexpr int kThreads = 16, kEach = 200;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<uint64_t>> indices(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto index = log->Append(Event("user" + std::to_string(t), i));
+        ASSERT_TRUE(index.ok()) << index.status();
+        indices[t].push_back(*index);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<uint64_t> all;
+  for (const auto& some : indices) all.insert(some.begin(), some.end());
+  EXPECT_EQ(all.size(), size_t{kThreads * kEach});
+  EXPECT_EQ(*all.rbegin(), uint64_t{kThreads * kEach - 1});
+  EXPECT_EQ(log->size(), uint64_t{kThreads * kEach});
+
+  // The root is what anyone gets by hashing the returned leaves.
+  auto leaves = log->Leaves(0, log->size());
+  ASSERT_TRUE(leaves.ok());
+  CompactRange recomputed;
+  for (const std::string& leaf : *leaves) {
+    ASSERT_TRUE(ParseLeaf(leaf).ok());
+    recomputed.Append(LeafHash(leaf));
+  }
+  EXPECT_EQ(recomputed.Root(), log->root());
+}
+
+TEST_F(ActivityLogTest, ProofsAndCheckpointsVerify) {
+  auto log = OpenLog();
+  for (int i = 0; i < 37; ++i) ASSERT_TRUE(log->Append(Event("ada@site-a", i)).ok());
+  auto first = log->Checkpoint();
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto verifier = *NoteVerifier::FromVerifierKey(signer_.VerifierKey());
+  auto body = *ParseCheckpointText(*verifier.Verify(*first));
+  EXPECT_EQ(body.origin, "trenode.test/site-a");
+  EXPECT_EQ(body.size, 37u);
+  EXPECT_EQ(body.root, log->root());
+  EXPECT_EQ(*log->Checkpoint(), *first);  // nothing new: the same checkpoint
+
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(log->Append(Event("bob@site-b", i)).ok());
+  auto second = *ParseCheckpointText(*verifier.Verify(*log->Checkpoint()));
+  EXPECT_EQ(second.size, 97u);
+  auto consistency = log->ConsistencyProof(37, 97);
+  ASSERT_TRUE(consistency.ok());
+  EXPECT_TRUE(VerifyConsistency(37, 97, *consistency, body.root, second.root).ok());
+  auto leaves = *log->Leaves(0, 97);
+  for (uint64_t i : {0, 1, 36, 37, 64, 96}) {
+    auto proof = log->InclusionProof(i, 97);
+    ASSERT_TRUE(proof.ok());
+    EXPECT_TRUE(VerifyInclusion(i, 97, LeafHash(leaves[i]), *proof, second.root).ok()) << i;
+  }
+  EXPECT_EQ(log->InclusionProof(0, 98).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(log->Leaves(90, 98).status().code(), absl::StatusCode::kOutOfRange);
+}
+
+TEST_F(ActivityLogTest, RestartKeepsTheTreeWithoutRehashing) {
+  Hash root;
+  {
+    auto log = OpenLog();
+    for (int i = 0; i < 45; ++i) ASSERT_TRUE(log->Append(Event("ada@site-a", i)).ok());
+    ASSERT_TRUE(log->Checkpoint().ok());
+    root = log->root();
+  }
+  auto log = OpenLog();
+  EXPECT_EQ(log->size(), 45u);
+  EXPECT_EQ(log->root(), root);
+  ASSERT_TRUE(log->Append(Event("ada@site-a", 45)).ok());
+  EXPECT_EQ(log->size(), 46u);
+}
+
+TEST_F(ActivityLogTest, RollbackOrAlterationBelowACheckpointIsRefusedAtOpen) {
+  {
+    auto log = OpenLog();
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(log->Append(Event("ada@site-a", i)).ok());
+    ASSERT_TRUE(log->Checkpoint().ok());
+  }
+  {
+    auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
+    ASSERT_TRUE(
+        db->Exec("UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 0").ok());
+  }
+  auto altered = ActivityLog::Open(dir_.File("node.db"), signer_);
+  EXPECT_EQ(altered.status().code(), absl::StatusCode::kDataLoss);
+  {
+    auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
+    ASSERT_TRUE(db->Exec("DELETE FROM log_entries WHERE idx >= 16;"
+                         "DELETE FROM log_nodes WHERE (idx + 1) * (1 << level) > 16")
+                    .ok());
+  }
+  auto rolled_back = ActivityLog::Open(dir_.File("node.db"), signer_);
+  EXPECT_EQ(rolled_back.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(rolled_back.status().message().find("rolled back"), absl::string_view::npos)
+      << rolled_back.status();
+  auto stranger = *NoteSigner::Generate("trenode.test/site-a");
+  EXPECT_EQ(ActivityLog::Open(dir_.File("node.db"), stranger).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace trenode::log
