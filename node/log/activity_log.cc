@@ -22,6 +22,15 @@ std::string HashBytes(const Hash& hash) {
 }
 
 absl::StatusOr<Hash> StoredNode(SqliteDb& db, int level, uint64_t index) {
+  if (level == 0) {
+    // Leaf hashes are not stored: they are one hash of the stored leaf away.
+    ASSIGN_OR_RETURN(SqliteStatement leaf,
+                     db.PrepareCached("SELECT leaf FROM log_entries WHERE idx = ?"));
+    leaf.Bind(1, static_cast<int64_t>(index));
+    ASSIGN_OR_RETURN(bool found, leaf.Step());
+    if (!found) return absl::DataLossError(absl::StrCat("the log is missing entry ", index));
+    return LeafHash(leaf.Blob(0));
+  }
   ASSIGN_OR_RETURN(SqliteStatement select,
                    db.PrepareCached("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
   select.Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(index));
@@ -211,6 +220,7 @@ absl::Status ActivityLog::WriteBatch(std::vector<Pending*>& batch, CompactRange&
     completed.clear();
     range.Append(LeafHash(pending->leaf), &completed);
     for (const auto& subtree : completed) {
+      if (subtree.level == 0) continue;  // recomputed from the leaf when needed
       node.Reset();
       RETURN_IF_ERROR(node.Bind(1, int64_t{subtree.level})
                           .Bind(2, static_cast<int64_t>(subtree.index))

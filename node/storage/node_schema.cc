@@ -65,8 +65,9 @@ CREATE TABLE log_entries (
   idx INTEGER PRIMARY KEY,
   leaf BLOB NOT NULL
 );
--- Every perfect subtree: level 0 holds leaf hashes; (level, idx) covers leaves
--- [idx * 2^level, (idx + 1) * 2^level).
+-- Every perfect subtree of two or more leaves: (level, idx) covers leaves
+-- [idx * 2^level, (idx + 1) * 2^level). Leaf hashes (level 0) are computed
+-- from log_entries.
 CREATE TABLE log_nodes (
   level INTEGER NOT NULL,
   idx INTEGER NOT NULL,
