@@ -2,6 +2,7 @@
 
 #include "gtest/gtest.h"
 #include "node/auth/roles.h"
+#include "trenode/v1/activity_log.pb.h"
 #include "trenode/v1/catalogue.pb.h"
 #include "trenode/v1/governance.pb.h"
 
@@ -10,7 +11,8 @@ namespace {
 
 TEST(AuthorizationTest, EveryServiceMethodHasAnEntry) {
   for (const auto* file :
-       {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file()}) {
+       {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file(),
+        trenode::v1::LogEntry::descriptor()->file()}) {
     ASSERT_GT(file->service_count(), 0);
     for (int s = 0; s < file->service_count(); ++s) {
       const auto* service = file->service(s);

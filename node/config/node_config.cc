@@ -90,6 +90,13 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
       }
     }
   }
+  if (config.activity_log().signing_key_file().empty()) {
+    return FieldError("activity_log.signing_key_file",
+                      "is required (the checkpoint signing key; trectl pki log-key makes one)");
+  }
+  if (config.activity_log().checkpoint_interval_seconds() < 0) {
+    return FieldError("activity_log.checkpoint_interval_seconds", "must not be negative");
+  }
   std::set<std::string> services;
   for (int i = 0; i < config.service_accounts_size(); ++i) {
     const auto& account = config.service_accounts(i);
@@ -139,6 +146,10 @@ absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
   Resolve(config.mutable_tls()->mutable_certificate_file(), base);
   Resolve(config.mutable_tls()->mutable_private_key_file(), base);
   Resolve(config.mutable_tls()->mutable_client_ca_file(), base);
+  Resolve(config.mutable_activity_log()->mutable_signing_key_file(), base);
+  if (config.activity_log().checkpoint_interval_seconds() == 0) {
+    config.mutable_activity_log()->set_checkpoint_interval_seconds(2);
+  }
   if (config.has_oidc()) {
     Resolve(config.mutable_oidc()->mutable_jwks_file(), base);
     Resolve(config.mutable_oidc()->mutable_jwks_ca_file(), base);
@@ -148,7 +159,8 @@ absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
         std::pair{"tls.private_key_file", config.tls().private_key_file()},
         std::pair{"tls.client_ca_file", config.tls().client_ca_file()},
         std::pair{"oidc.jwks_file", config.oidc().jwks_file()},
-        std::pair{"oidc.jwks_ca_file", config.oidc().jwks_ca_file()}}) {
+        std::pair{"oidc.jwks_ca_file", config.oidc().jwks_ca_file()},
+        std::pair{"activity_log.signing_key_file", config.activity_log().signing_key_file()}}) {
     if (file.empty()) continue;
     if (absl::Status s = CheckReadable(file, field); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));

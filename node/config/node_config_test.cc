@@ -18,12 +18,14 @@ object_store { posix { root: "objects" } }
 tls { certificate_file: "pki/node.pem" private_key_file: "pki/node.key" client_ca_file: "pki/ca.pem" }
 oidc { issuer: "https://idp.example" audiences: "trenode" jwks_file: "jwks.json" }
 service_accounts { name: "backup" role: ROLE_NODE_ADMIN }
+activity_log { signing_key_file: "pki/log.key" }
 )";
 
 class NodeConfigTest : public ::testing::Test {
  protected:
   absl::StatusOr<trenode::v1::NodeConfig> Load(const std::string& text) {
-    for (const char* file : {"pki/node.pem", "pki/node.key", "pki/ca.pem", "jwks.json"}) {
+    for (const char* file :
+         {"pki/node.pem", "pki/node.key", "pki/ca.pem", "jwks.json", "pki/log.key"}) {
       testing::WriteFile(dir_.path() / file, "x");
     }
     testing::WriteFile(dir_.path() / "node.textproto", text);
@@ -46,6 +48,8 @@ TEST_F(NodeConfigTest, ResolvesPathsAgainstTheConfigFile) {
   EXPECT_EQ(config->max_import_bytes(), int64_t{4} << 30);
   EXPECT_EQ(config->tls().client_ca_file(), dir_.File("pki/ca.pem"));
   EXPECT_EQ(config->oidc().jwks_file(), dir_.File("jwks.json"));
+  EXPECT_EQ(config->activity_log().signing_key_file(), dir_.File("pki/log.key"));
+  EXPECT_EQ(config->activity_log().checkpoint_interval_seconds(), 2);
 }
 
 TEST_F(NodeConfigTest, NamesTheBadFieldOrPosition) {
@@ -67,15 +71,20 @@ TEST_F(NodeConfigTest, NamesTheBadFieldOrPosition) {
               "tls.private_key_file: is required");
   ExpectError(base +
                   "tls { certificate_file: \"absent.pem\" private_key_file: \"k\" "
-                  "client_ca_file: \"c\" }",
+                  "client_ca_file: \"c\" } activity_log { signing_key_file: \"pki/log.key\" }",
               "tls.certificate_file: cannot read " + dir_.File("absent.pem"));
-  ExpectError(base + kTls + "oidc { issuer: \"i\" audiences: \"a\" }",
+  ExpectError(base + kTls,
+              "activity_log.signing_key_file: is required (the checkpoint signing key; trectl "
+              "pki log-key makes one)");
+  const std::string with_log =
+      std::string(kTls) + "activity_log { signing_key_file: \"pki/log.key\" } ";
+  ExpectError(base + with_log + "oidc { issuer: \"i\" audiences: \"a\" }",
               "oidc: set exactly one of jwks_file and jwks_uri");
-  ExpectError(base + kTls + "oidc { issuer: \"i\" jwks_file: \"jwks.json\" }",
+  ExpectError(base + with_log + "oidc { issuer: \"i\" jwks_file: \"jwks.json\" }",
               "oidc.audiences: needs at least one value");
-  ExpectError(base + kTls + "service_accounts { name: \"b\" role: ROLE_AUDITOR }",
+  ExpectError(base + with_log + "service_accounts { name: \"b\" role: ROLE_AUDITOR }",
               "service_accounts[0].name: \"b\" must be 2 to 63 characters of [a-z0-9-]");
-  ExpectError(base + kTls + "service_accounts { name: \"backup\" }",
+  ExpectError(base + with_log + "service_accounts { name: \"backup\" }",
               "service_accounts[0].role: is required");
 }
 

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -19,6 +20,8 @@
 #include "node/common/status_macros.h"
 #include "node/governance/governance.h"
 #include "node/governance/sqlite_governance_store.h"
+#include "node/log/activity_log.h"
+#include "node/rpc/activity_log_service.h"
 #include "node/rpc/authenticator.h"
 #include "node/rpc/call_gate.h"
 #include "node/rpc/catalogue_service.h"
@@ -30,7 +33,21 @@ namespace {
 constexpr int kDatabaseConnections = 4;
 constexpr int kMaxServerThreads = 64;
 constexpr int kMaxMessageBytes = 16 << 20;
-constexpr const char* kServices[] = {"trenode.v1.Catalogue", "trenode.v1.Governance"};
+constexpr const char* kServices[] = {"trenode.v1.Catalogue", "trenode.v1.Governance",
+                                     "trenode.v1.ActivityLog"};
+
+absl::StatusOr<log::NoteSigner> ReadLogKey(const trenode::v1::ActivityLogConfig& config) {
+  std::ifstream in(config.signing_key_file());
+  std::string line;
+  std::getline(in, line);
+  absl::StatusOr<log::NoteSigner> signer = log::NoteSigner::FromKeyString(line);
+  if (!signer.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("activity_log.signing_key_file: ", config.signing_key_file(), ": ",
+                     signer.status().message()));
+  }
+  return signer;
+}
 
 absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view field) {
   std::ifstream in(path);
@@ -91,11 +108,18 @@ struct NodeServer::Parts {
   std::unique_ptr<governance::SqliteGovernanceStore> governance_store;
   std::unique_ptr<governance::Governance> governance;
   std::unique_ptr<rpc::GovernanceService> governance_service;
+  std::unique_ptr<log::ActivityLog> activity_log;
+  std::unique_ptr<rpc::ActivityLogService> activity_log_service;
 };
 
 NodeServer::NodeServer() : parts_(std::make_unique<Parts>()) {}
 
-NodeServer::~NodeServer() { Shutdown(absl::Seconds(5)); }
+NodeServer::~NodeServer() {
+  Shutdown(absl::Seconds(5));
+  if (checkpointer_.joinable()) checkpointer_.join();
+  // A last checkpoint covers everything logged before the stop.
+  if (parts_->activity_log) parts_->activity_log->Checkpoint().IgnoreError();
+}
 
 absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     const trenode::v1::NodeConfig& config, const std::vector<grpc::Service*>& extra_services) {
@@ -111,6 +135,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   ASSIGN_OR_RETURN(parts.pool,
                    storage::SqlitePool::Open(config.database_path(), kDatabaseConnections,
                                              storage::NodeSchemaMigrations()));
+  ASSIGN_OR_RETURN(log::NoteSigner log_key, ReadLogKey(config.activity_log()));
+  ASSIGN_OR_RETURN(parts.activity_log,
+                   log::ActivityLog::Open(config.database_path(), std::move(log_key)));
   parts.catalogue_store = std::make_unique<catalogue::SqliteCatalogueStore>(parts.pool.get());
   parts.catalogue =
       std::make_unique<catalogue::Catalogue>(parts.catalogue_store.get(), parts.objects.get());
@@ -145,6 +172,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.governance_service =
       std::make_unique<rpc::GovernanceService>(parts.gate.get(), parts.governance.get());
 
+  parts.activity_log_service =
+      std::make_unique<rpc::ActivityLogService>(parts.gate.get(), parts.activity_log.get());
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -155,12 +185,24 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   builder.AddListeningPort(config.listen_address(), credentials, &node->port_);
   builder.RegisterService(parts.catalogue_service.get());
   builder.RegisterService(parts.governance_service.get());
+  builder.RegisterService(parts.activity_log_service.get());
   for (grpc::Service* service : extra_services) builder.RegisterService(service);
   node->server_ = builder.BuildAndStart();
   if (!node->server_ || node->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address(),
                                                " (in use, or not an address of this machine)"));
   }
+  absl::Duration interval = absl::Seconds(config.activity_log().checkpoint_interval_seconds() > 0
+                                              ? config.activity_log().checkpoint_interval_seconds()
+                                              : 2);
+  NodeServer* raw = node.get();
+  node->checkpointer_ = std::thread([raw, interval] {
+    while (!raw->stop_checkpoints_.WaitForNotificationWithTimeout(interval)) {
+      if (absl::Status s = raw->parts_->activity_log->Checkpoint().status(); !s.ok()) {
+        std::cerr << "trenode: cannot sign a checkpoint: " << s.message() << "\n";
+      }
+    }
+  });
   auto* health = node->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   for (const char* service : kServices) health->SetServingStatus(service, true);
@@ -170,6 +212,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
 void NodeServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
+  stop_checkpoints_.Notify();
   server_->GetHealthCheckService()->SetServingStatus(false);
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }

@@ -8,9 +8,11 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
 #include "trenode/v1/config.pb.h"
@@ -48,6 +50,9 @@ class NodeServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
+  // Signs a checkpoint every interval while the log grows.
+  absl::Notification stop_checkpoints_;
+  std::thread checkpointer_;
 };
 
 }  // namespace trenode::server

@@ -13,6 +13,7 @@
 #include "node/auth/jwk.h"
 #include "node/auth/jwt_signer.h"
 #include "node/catalogue/dataset_validation.h"
+#include "node/log/signed_note.h"
 #include "node/pki/pki.h"
 #include "node/trectl/cli.h"
 
@@ -30,7 +31,10 @@ constexpr char kPkiHelp[] =
     "  issue      --dir D --service NAME [--days N]  D/service-NAME.pem/.key: client\n"
     "                                                certificate naming trenode://service/NAME\n"
     "  dev-issuer --dir D                            a development token issuer:\n"
-    "                                                D/dev-issuer.key and D/dev-issuer-jwks.json\n";
+    "                                                D/dev-issuer.key and D/dev-issuer-jwks.json\n"
+    "  log-key    --dir D --origin NAME              a node's activity-log signing key:\n"
+    "                                                D/log.key (secret), D/log.pub (verifier "
+    "key)\n";
 
 constexpr char kTokenHelp[] =
     "usage: trectl token --issuer-key FILE --issuer URL --subject SUB --roles R1,R2\n"
@@ -119,6 +123,26 @@ int PkiDevIssuer(const fs::path& dir) {
   return kOk;
 }
 
+int PkiLogKey(const Args& args, const fs::path& dir) {
+  std::optional<std::string> origin = args.Get("origin");
+  if (!origin) return Usage("pki log-key --dir D --origin NAME (e.g. trenode.example.org/site-a)");
+  auto signer = log::NoteSigner::Generate(*origin);
+  if (!signer.ok()) return Fail(signer.status());
+  if (fs::exists(dir / "log.key")) {
+    return Fail(absl::AlreadyExistsError(
+        absl::StrCat((dir / "log.key").string(), " exists; refusing to replace a log key")));
+  }
+  if (absl::Status s = WriteSecret(dir / "log.key", signer->KeyString() + "\n", true); !s.ok()) {
+    return Fail(s);
+  }
+  if (absl::Status s = WriteSecret(dir / "log.pub", signer->VerifierKey() + "\n", false); !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << "created activity-log key " << (dir / "log.key").string() << "; verifier key "
+            << signer->VerifierKey() << "\n";
+  return kOk;
+}
+
 }  // namespace
 
 int RunPkiCommand(const Args& args) {
@@ -134,6 +158,7 @@ int RunPkiCommand(const Args& args) {
   if (command == "init") return PkiInit(args, *dir, static_cast<int>(*days));
   if (command == "issue") return PkiIssue(args, *dir, static_cast<int>(*days));
   if (command == "dev-issuer") return PkiDevIssuer(*dir);
+  if (command == "log-key") return PkiLogKey(args, *dir);
   std::cerr << "trectl: unknown command \"pki " << command << "\"\n" << kPkiHelp;
   return kUsage;
 }

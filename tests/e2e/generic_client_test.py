@@ -66,6 +66,7 @@ class Node:
         trectl_local("pki", "init", "--dir", self.pki)
         trectl_local("pki", "issue", "--dir", self.pki, "--node", "py-node")
         trectl_local("pki", "dev-issuer", "--dir", self.pki)
+        trectl_local("pki", "log-key", "--dir", self.pki, "--origin", "trenode.test/py-node")
         self.ca = os.path.join(self.pki, "ca.pem")
         self.config = os.path.join(root, "node.textproto")
         with open(self.config, "w") as f:
@@ -76,6 +77,7 @@ object_store {{ posix {{ root: "objects" }} }}
 tls {{ certificate_file: "pki/py-node.pem" private_key_file: "pki/py-node.key"
       client_ca_file: "pki/ca.pem" }}
 oidc {{ issuer: "{self.ISSUER}" audiences: "trenode" jwks_file: "pki/dev-issuer-jwks.json" }}
+activity_log {{ signing_key_file: "pki/log.key" }}
 ''')
         port_file = os.path.join(root, "port")
         self.process = subprocess.Popen(

@@ -59,7 +59,8 @@ class OidcTest(unittest.TestCase):
         root = cls.tmp.name
         pki = os.path.join(root, "pki")
         trectl = os.path.join(ARGS.bin_dir, "trectl")
-        for args in (["init"], ["issue", "--node", "oidc-node"], ["issue", "--node", "idp"]):
+        for args in (["init"], ["issue", "--node", "oidc-node"], ["issue", "--node", "idp"],
+                     ["log-key", "--origin", "trenode.test/oidc-node"]):
             subprocess.run([trectl, "pki", *args, "--dir", pki], check=True, capture_output=True)
         cls.issuer = MockIssuer(os.path.join(pki, "idp.key"), os.path.join(pki, "idp.pem"))
         config = os.path.join(root, "node.textproto")
@@ -80,6 +81,7 @@ oidc {{
   role_mappings {{ claim_value: "tre-steward" role: ROLE_DATA_STEWARD }}
   jwks_min_refresh_seconds: 1
 }}
+activity_log {{ signing_key_file: "pki/log.key" }}
 ''')
         port_file = os.path.join(root, "port")
         cls.node = subprocess.Popen([os.path.join(ARGS.bin_dir, "trenode"), "--config", config,

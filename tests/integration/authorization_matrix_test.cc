@@ -14,6 +14,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/test_node.h"
+#include "trenode/v1/activity_log.pb.h"
 #include "trenode/v1/governance.grpc.pb.h"
 
 namespace trenode {
@@ -45,7 +46,8 @@ std::map<std::string, std::map<std::string, bool>> SpecTable() {
 std::vector<std::string> ServiceMethods() {
   std::vector<std::string> methods;
   for (const auto* file :
-       {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file()}) {
+       {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file(),
+        trenode::v1::LogEntry::descriptor()->file()}) {
     for (int s = 0; s < file->service_count(); ++s) {
       const auto* service = file->service(s);
       for (int m = 0; m < service->method_count(); ++m) {

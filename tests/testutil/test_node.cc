@@ -24,6 +24,9 @@ TestNode::TestNode(const std::function<void(trenode::v1::NodeConfig&)>& adjust,
   WriteFile(dir_.path() / "pki/node.key", node_cert.key_pem);
   issuer_key_ = OrThrow(auth::DevSigningKey::Generate());
   WriteFile(dir_.path() / "pki/jwks.json", issuer_key_->JwksJson());
+  log_key_ = std::make_unique<log::NoteSigner>(
+      OrThrow(log::NoteSigner::Generate("trenode.test/test-node")));
+  WriteFile(dir_.path() / "pki/log.key", log_key_->KeyString() + "\n");
 
   config_.set_node_id("test-node");
   config_.set_listen_address("127.0.0.1:0");
@@ -37,6 +40,8 @@ TestNode::TestNode(const std::function<void(trenode::v1::NodeConfig&)>& adjust,
   config_.mutable_oidc()->set_issuer(kIssuer);
   config_.mutable_oidc()->add_audiences(kAudience);
   config_.mutable_oidc()->set_jwks_file(dir_.File("pki/jwks.json"));
+  config_.mutable_activity_log()->set_signing_key_file(dir_.File("pki/log.key"));
+  config_.mutable_activity_log()->set_checkpoint_interval_seconds(1);
   if (adjust) adjust(config_);
   server_ = OrThrow(server::NodeServer::Start(config_, extra_services));
   channel_ = Channel();

@@ -11,6 +11,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "node/auth/jwk.h"
+#include "node/log/signed_note.h"
 #include "node/pki/pki.h"
 #include "node/server/node_server.h"
 #include "tests/testutil/temp_dir.h"
@@ -35,6 +36,7 @@ class TestNode {
   server::NodeServer& server() { return *server_; }
   const pki::KeyAndCertificate& ca() const { return ca_; }
   const auth::DevSigningKey& issuer_key() const { return *issuer_key_; }
+  const log::NoteSigner& log_key() const { return *log_key_; }
 
   // A TLS channel trusting the federation CA, presenting `client` if given.
   std::shared_ptr<grpc::Channel> Channel(const pki::KeyAndCertificate* client = nullptr) const;
@@ -50,6 +52,7 @@ class TestNode {
   TempDir dir_;
   pki::KeyAndCertificate ca_;
   std::unique_ptr<auth::DevSigningKey> issuer_key_;
+  std::unique_ptr<log::NoteSigner> log_key_;
   trenode::v1::NodeConfig config_;
   std::unique_ptr<server::NodeServer> server_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -1,0 +1,89 @@
+#include "node/rpc/activity_log_service.h"
+
+#include "node/common/status_macros.h"
+#include "node/rpc/grpc_status.h"
+#include "node/rpc/handle.h"
+
+namespace trenode::rpc {
+namespace {
+constexpr char kService[] = "trenode.v1.ActivityLog";
+
+std::string Bytes(const log::Hash& hash) {
+  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
+}
+}  // namespace
+
+grpc::Status ActivityLogService::GetCheckpoint(grpc::ServerContext* context,
+                                               const trenode::v1::GetCheckpointRequest*,
+                                               trenode::v1::Checkpoint* reply) {
+  return Handle(*gate_, kService, "GetCheckpoint", context, reply,
+                [&](const auth::Principal&) -> absl::StatusOr<trenode::v1::Checkpoint> {
+                  ASSIGN_OR_RETURN(std::string note, log_->Checkpoint());
+                  ASSIGN_OR_RETURN(log::CheckpointBody body,
+                                   log::ParseCheckpointText(note.substr(0, note.find("\n\n") + 1)));
+                  trenode::v1::Checkpoint checkpoint;
+                  checkpoint.set_note(note);
+                  checkpoint.set_size(body.size);
+                  checkpoint.set_root(Bytes(body.root));
+                  checkpoint.set_verifier_key(log_->signer().VerifierKey());
+                  return checkpoint;
+                });
+}
+
+grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
+                                            const trenode::v1::GetEntriesRequest* request,
+                                            grpc::ServerWriter<trenode::v1::LogEntry>* writer) {
+  absl::StatusOr<auth::Principal> caller =
+      gate_->Admit(*context, absl::StrCat("/", kService, "/GetEntries"));
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  uint64_t end = request->end() == 0 ? log_->size() : request->end();
+  if (request->start() > end) {
+    return ToGrpcStatus(absl::InvalidArgumentError("start is after end"));
+  }
+  if (end - request->start() > kMaxEntriesPerCall) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxEntriesPerCall, " entries per call; page through the log")));
+  }
+  absl::StatusOr<std::vector<std::string>> leaves = log_->Leaves(request->start(), end);
+  if (!leaves.ok()) return ToGrpcStatus(leaves.status());
+  trenode::v1::LogEntry entry;
+  for (size_t i = 0; i < leaves->size(); ++i) {
+    entry.set_index(request->start() + i);
+    entry.set_leaf((*leaves)[i]);
+    if (!writer->Write(entry)) break;  // the client went away
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ActivityLogService::GetInclusionProof(
+    grpc::ServerContext* context, const trenode::v1::GetInclusionProofRequest* request,
+    trenode::v1::InclusionProof* reply) {
+  return Handle(*gate_, kService, "GetInclusionProof", context, reply,
+                [&](const auth::Principal&) -> absl::StatusOr<trenode::v1::InclusionProof> {
+                  ASSIGN_OR_RETURN(std::vector<log::Hash> hashes,
+                                   log_->InclusionProof(request->index(), request->tree_size()));
+                  trenode::v1::InclusionProof proof;
+                  proof.set_index(request->index());
+                  proof.set_tree_size(request->tree_size());
+                  for (const auto& hash : hashes) proof.add_hashes(Bytes(hash));
+                  return proof;
+                });
+}
+
+grpc::Status ActivityLogService::GetConsistencyProof(
+    grpc::ServerContext* context, const trenode::v1::GetConsistencyProofRequest* request,
+    trenode::v1::ConsistencyProof* reply) {
+  return Handle(*gate_, kService, "GetConsistencyProof", context, reply,
+                [&](const auth::Principal&) -> absl::StatusOr<trenode::v1::ConsistencyProof> {
+                  ASSIGN_OR_RETURN(
+                      std::vector<log::Hash> hashes,
+                      log_->ConsistencyProof(request->from_size(), request->to_size()));
+                  trenode::v1::ConsistencyProof proof;
+                  proof.set_from_size(request->from_size());
+                  proof.set_to_size(request->to_size());
+                  for (const auto& hash : hashes) proof.add_hashes(Bytes(hash));
+                  return proof;
+                });
+}
+
+}  // namespace trenode::rpc

@@ -1,0 +1,39 @@
+// The ActivityLog gRPC service: thin handlers over log::ActivityLog.
+// Thread-safe.
+#ifndef TRENODE_NODE_RPC_ACTIVITY_LOG_SERVICE_H_
+#define TRENODE_NODE_RPC_ACTIVITY_LOG_SERVICE_H_
+
+#include "node/log/activity_log.h"
+#include "node/rpc/call_gate.h"
+#include "trenode/v1/activity_log.grpc.pb.h"
+
+namespace trenode::rpc {
+
+class ActivityLogService final : public trenode::v1::ActivityLog::Service {
+ public:
+  static constexpr uint64_t kMaxEntriesPerCall = 10000;
+
+  // Both must outlive the service.
+  ActivityLogService(CallGate* gate, log::ActivityLog* log) : gate_(gate), log_(log) {}
+
+  grpc::Status GetCheckpoint(grpc::ServerContext* context,
+                             const trenode::v1::GetCheckpointRequest* request,
+                             trenode::v1::Checkpoint* reply) override;
+  grpc::Status GetEntries(grpc::ServerContext* context,
+                          const trenode::v1::GetEntriesRequest* request,
+                          grpc::ServerWriter<trenode::v1::LogEntry>* writer) override;
+  grpc::Status GetInclusionProof(grpc::ServerContext* context,
+                                 const trenode::v1::GetInclusionProofRequest* request,
+                                 trenode::v1::InclusionProof* reply) override;
+  grpc::Status GetConsistencyProof(grpc::ServerContext* context,
+                                   const trenode::v1::GetConsistencyProofRequest* request,
+                                   trenode::v1::ConsistencyProof* reply) override;
+
+ private:
+  CallGate* gate_;
+  log::ActivityLog* log_;
+};
+
+}  // namespace trenode::rpc
+
+#endif  // TRENODE_NODE_RPC_ACTIVITY_LOG_SERVICE_H_
