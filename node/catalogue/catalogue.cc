@@ -138,6 +138,8 @@ absl::StatusOr<Dataset> Catalogue::Publish(const auth::Principal& caller, Datase
   *dataset.mutable_issued() = ToTimestamp(clock_());
   *dataset.mutable_modified() = dataset.issued();
   RETURN_IF_ERROR(store_->Create(dataset));
+  RETURN_IF_ERROR(log::RecordChange(events_, caller, "catalogue.dataset.register",
+                                    absl::StrCat("dataset/", dataset.id()), "", "version 1"));
   return Get(caller, dataset.id(), 1);
 }
 
@@ -160,6 +162,9 @@ absl::StatusOr<Dataset> Catalogue::Update(const auth::Principal& caller, Dataset
   *dataset.mutable_population() = PopulationBandFor(dataset.steward().exact_person_count());
   *dataset.mutable_modified() = ToTimestamp(clock_());
   RETURN_IF_ERROR(store_->AddVersion(dataset));
+  RETURN_IF_ERROR(log::RecordChange(events_, caller, "catalogue.dataset.update",
+                                    absl::StrCat("dataset/", dataset.id()), "",
+                                    absl::StrCat("version ", dataset.version())));
   return Get(caller, dataset.id(), dataset.version());
 }
 
@@ -172,6 +177,8 @@ absl::StatusOr<Dataset> Catalogue::Retire(const auth::Principal& caller, const s
         absl::StrCat("reason: is ", reason.size(), " bytes; at most ", kMaxReasonBytes));
   }
   RETURN_IF_ERROR(store_->Retire(id, reason, clock_()));
+  RETURN_IF_ERROR(log::RecordChange(events_, caller, "catalogue.dataset.retire",
+                                    absl::StrCat("dataset/", id), "", reason));
   return Get(caller, id, 0);
 }
 

@@ -19,6 +19,7 @@
 #include "adapters/object_store.h"
 #include "node/auth/principal.h"
 #include "node/catalogue/catalogue_store.h"
+#include "node/log/event_sink.h"
 #include "trenode/v1/catalogue.pb.h"
 
 namespace trenode::catalogue {
@@ -27,9 +28,11 @@ class Catalogue {
  public:
   using Clock = std::function<absl::Time()>;
 
-  // `store` and `objects` must outlive the catalogue.
-  Catalogue(CatalogueStore* store, adapters::ObjectStore* objects, Clock clock = &absl::Now)
-      : store_(store), objects_(objects), clock_(std::move(clock)) {}
+  // `store`, `objects` and `events` (if given) must outlive the catalogue.
+  // Every change is recorded in `events`.
+  Catalogue(CatalogueStore* store, adapters::ObjectStore* objects, Clock clock = &absl::Now,
+            log::EventSink* events = nullptr)
+      : store_(store), objects_(objects), clock_(std::move(clock)), events_(events) {}
 
   // Version 1 of a new dataset whose data file already exists at
   // steward.storage_location. InvalidArgument for bad metadata;
@@ -70,6 +73,7 @@ class Catalogue {
   CatalogueStore* store_;
   adapters::ObjectStore* objects_;
   Clock clock_;
+  log::EventSink* events_;
 };
 
 // The words of a free-text query: runs of letters and digits, lower-cased; a

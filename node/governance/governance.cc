@@ -152,6 +152,8 @@ absl::StatusOr<Project> Governance::CreateProject(const auth::Principal& caller,
   *project.mutable_created() = ToTimestamp(clock_());
   *project.mutable_updated() = project.created();
   RETURN_IF_ERROR(store_->CreateProject(project));
+  RETURN_IF_ERROR(log::RecordChange(events_, caller, "governance.project.create",
+                                    absl::StrCat("project/", project.id()), project.id()));
   return project;
 }
 
@@ -255,6 +257,10 @@ absl::StatusOr<Project> Governance::ApproveProject(
     membership.set_reason("principal investigator of the approved project");
     RETURN_IF_ERROR(store_->PutMembership(membership));
   }
+  RETURN_IF_ERROR(log::RecordChange(
+      events_, caller, "governance.project.approve", absl::StrCat("project/", project.id()),
+      project.id(),
+      absl::StrCat(request.reference(), "; PI ", project.principal_investigator(), " approved")));
   return project;
 }
 
@@ -265,10 +271,15 @@ absl::StatusOr<Project> Governance::DecideProject(
     return absl::InvalidArgumentError("use ApproveProject to approve");
   }
   if (action != ProjectAction::kResume) RETURN_IF_ERROR(RequireText(request.reason(), "reason"));
-  return Transition(request.project_id(), action, [&](Project& p) {
-    p.set_state_reason(request.reason());
-    return absl::OkStatus();
-  });
+  ASSIGN_OR_RETURN(Project project, Transition(request.project_id(), action, [&](Project& p) {
+                     p.set_state_reason(request.reason());
+                     return absl::OkStatus();
+                   }));
+  static constexpr const char* kNames[] = {"approve", "reject", "suspend", "resume", "close"};
+  RETURN_IF_ERROR(log::RecordChange(
+      events_, caller, absl::StrCat("governance.project.", kNames[static_cast<int>(action)]),
+      absl::StrCat("project/", project.id()), project.id(), request.reason()));
+  return project;
 }
 
 absl::StatusOr<Membership> Governance::ProposeMember(
@@ -302,6 +313,9 @@ absl::StatusOr<Membership> Governance::ProposeMember(
   membership.set_proposed_by(me.empty() ? caller.subject : me);
   *membership.mutable_proposed_at() = ToTimestamp(clock_());
   RETURN_IF_ERROR(store_->PutMembership(membership));
+  RETURN_IF_ERROR(log::RecordChange(events_, caller, "governance.member.propose",
+                                    absl::StrCat("member/", project.id(), "/", request.person()),
+                                    project.id()));
   return membership;
 }
 
@@ -323,6 +337,9 @@ absl::StatusOr<Membership> Governance::ApproveMember(
   *membership->mutable_decided_at() = ToTimestamp(clock_());
   membership->set_reason(request.reason());
   RETURN_IF_ERROR(store_->PutMembership(*membership));
+  RETURN_IF_ERROR(log::RecordChange(
+      events_, caller, "governance.member.approve",
+      absl::StrCat("member/", request.project_id(), "/", request.person()), request.project_id()));
   return *membership;
 }
 
@@ -341,6 +358,10 @@ absl::StatusOr<Membership> Governance::RevokeMember(
   *membership->mutable_decided_at() = ToTimestamp(clock_());
   membership->set_reason(request.reason());
   RETURN_IF_ERROR(store_->PutMembership(*membership));
+  RETURN_IF_ERROR(
+      log::RecordChange(events_, caller, "governance.member.revoke",
+                        absl::StrCat("member/", request.project_id(), "/", request.person()),
+                        request.project_id(), request.reason()));
   return *membership;
 }
 
@@ -365,6 +386,9 @@ absl::StatusOr<trenode::v1::TrainingRecord> Governance::RecordTraining(
   record.set_recorded_by(PersonId(caller));
   *record.mutable_recorded_at() = ToTimestamp(clock_());
   RETURN_IF_ERROR(store_->AddTraining(record));
+  RETURN_IF_ERROR(log::RecordChange(
+      events_, caller, "governance.training.record", absl::StrCat("training/", record.person()), "",
+      absl::StrCat(record.course(), " valid through ", record.expires())));
   return record;
 }
 

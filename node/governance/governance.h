@@ -17,6 +17,7 @@
 #include "node/auth/principal.h"
 #include "node/catalogue/catalogue_store.h"
 #include "node/governance/governance_store.h"
+#include "node/log/event_sink.h"
 #include "trenode/v1/governance.pb.h"
 
 namespace trenode::governance {
@@ -33,13 +34,15 @@ class Governance {
  public:
   using Clock = std::function<absl::Time()>;
 
-  // Stores must outlive this object.
+  // Stores and `events` (if given) must outlive this object. Every change is
+  // recorded in `events`.
   Governance(GovernanceStore* store, catalogue::CatalogueStore* datasets, std::string node_id,
-             Clock clock = &absl::Now)
+             Clock clock = &absl::Now, log::EventSink* events = nullptr)
       : store_(store),
         datasets_(datasets),
         node_id_(std::move(node_id)),
-        clock_(std::move(clock)) {}
+        clock_(std::move(clock)),
+        events_(events) {}
 
   // subject@node-id for a person; empty for nodes and services.
   std::string PersonId(const auth::Principal& caller) const;
@@ -100,6 +103,7 @@ class Governance {
   catalogue::CatalogueStore* datasets_;
   std::string node_id_;
   Clock clock_;
+  log::EventSink* events_;
 };
 
 // OK for "subject@node-id" with a non-empty subject without spaces or '@'

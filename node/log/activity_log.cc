@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
+#include "node/auth/roles.h"
 #include "node/common/status_macros.h"
 #include "node/storage/node_schema.h"
 
@@ -92,7 +93,8 @@ absl::StatusOr<CheckpointBody> ParseCheckpointText(absl::string_view text) {
 }
 
 absl::StatusOr<std::unique_ptr<ActivityLog>> ActivityLog::Open(const std::string& path,
-                                                               NoteSigner signer, Clock clock) {
+                                                               NoteSigner signer,
+                                                               std::string node_id, Clock clock) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::SqlitePool> readers,
                    storage::SqlitePool::Open(path, kReaders, storage::NodeSchemaMigrations()));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> writer, SqliteDb::Open(path));
@@ -130,17 +132,19 @@ absl::StatusOr<std::unique_ptr<ActivityLog>> ActivityLog::Open(const std::string
                                               " differs from the signed checkpoint's"));
     }
   }
-  return std::unique_ptr<ActivityLog>(new ActivityLog(std::move(writer), std::move(readers),
-                                                      std::move(signer), std::move(clock),
-                                                      std::move(range), checkpoint_size));
+  return std::unique_ptr<ActivityLog>(
+      new ActivityLog(std::move(writer), std::move(readers), std::move(signer), std::move(node_id),
+                      std::move(clock), std::move(range), checkpoint_size));
 }
 
 ActivityLog::ActivityLog(std::unique_ptr<SqliteDb> writer,
                          std::unique_ptr<storage::SqlitePool> readers, NoteSigner signer,
-                         Clock clock, CompactRange range, uint64_t checkpoint_size)
+                         std::string node_id, Clock clock, CompactRange range,
+                         uint64_t checkpoint_size)
     : writer_db_(std::move(writer)),
       readers_(std::move(readers)),
       signer_(std::move(signer)),
+      node_id_(std::move(node_id)),
       clock_(std::move(clock)),
       committed_(std::move(range)),
       checkpoint_size_(checkpoint_size) {
@@ -166,6 +170,23 @@ absl::StatusOr<uint64_t> ActivityLog::Append(ActivityEvent event) {
   }
   pending.done.WaitForNotification();
   return pending.result;
+}
+
+absl::Status ActivityLog::Record(const auth::Principal& actor, ActivityEvent event) {
+  event.node = node_id_;
+  switch (actor.kind) {
+    case auth::Principal::Kind::kPerson:
+      event.actor = actor.subject.empty() ? "" : absl::StrCat(actor.subject, "@", node_id_);
+      break;
+    case auth::Principal::Kind::kNode:
+      event.actor = absl::StrCat("node/", actor.subject);
+      break;
+    case auth::Principal::Kind::kService:
+      event.actor = absl::StrCat("service/", actor.subject);
+      break;
+  }
+  event.role = auth::RoleName(actor.role);
+  return Append(std::move(event)).status();
 }
 
 void ActivityLog::WriteLoop() {

@@ -25,13 +25,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "node/log/activity_event.h"
+#include "node/log/event_sink.h"
 #include "node/log/merkle.h"
 #include "node/log/signed_note.h"
 #include "node/storage/sqlite_pool.h"
 
 namespace trenode::log {
 
-class ActivityLog {
+class ActivityLog : public EventSink {
  public:
   using Clock = std::function<absl::Time()>;
 
@@ -39,8 +40,10 @@ class ActivityLog {
   // applied), checks the stored tree against the last signed checkpoint, and
   // starts the writer. DataLoss if the stored tree is shorter than, or
   // differs from, what was signed (rolled back or altered).
+  // `node_id` is written into every recorded event.
   static absl::StatusOr<std::unique_ptr<ActivityLog>> Open(const std::string& path,
                                                            NoteSigner signer,
+                                                           std::string node_id = "",
                                                            Clock clock = &absl::Now);
   // Writes what is queued, then stops.
   ~ActivityLog();
@@ -48,6 +51,9 @@ class ActivityLog {
   // Appends `event` (its time is set to now) and returns its index once it
   // is durable. Unavailable if the write failed (nothing of the batch stays).
   absl::StatusOr<uint64_t> Append(ActivityEvent event);
+
+  // EventSink: node, actor and role from this node and `actor`, then Append.
+  absl::Status Record(const auth::Principal& actor, ActivityEvent event) override;
 
   uint64_t size() const;
   Hash root() const;
@@ -65,8 +71,8 @@ class ActivityLog {
  private:
   struct Pending;
   ActivityLog(std::unique_ptr<storage::SqliteDb> writer,
-              std::unique_ptr<storage::SqlitePool> readers, NoteSigner signer, Clock clock,
-              CompactRange range, uint64_t checkpoint_size);
+              std::unique_ptr<storage::SqlitePool> readers, NoteSigner signer, std::string node_id,
+              Clock clock, CompactRange range, uint64_t checkpoint_size);
   void WriteLoop();
   absl::Status WriteBatch(std::vector<Pending*>& batch, CompactRange& range);
   SubtreeHashes Subtrees(storage::SqliteDb& db) const;
@@ -74,6 +80,7 @@ class ActivityLog {
   std::unique_ptr<storage::SqliteDb> writer_db_;  // the writer thread's only
   std::unique_ptr<storage::SqlitePool> readers_;
   const NoteSigner signer_;
+  const std::string node_id_;
   const Clock clock_;
 
   mutable absl::Mutex mu_;

@@ -8,14 +8,18 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server_context.h"
 #include "node/auth/principal.h"
+#include "node/log/event_sink.h"
 #include "node/rpc/authenticator.h"
 
 namespace trenode::rpc {
 
 class CallGate {
  public:
-  // `authenticator` must outlive the gate.
-  explicit CallGate(Authenticator* authenticator) : authenticator_(authenticator) {}
+  // `authenticator` and `events` (if given) must outlive the gate. Every
+  // refusal is recorded in `events`, and every admitted call except the
+  // read-only queries listed in spec/activity-log.md.
+  explicit CallGate(Authenticator* authenticator, log::EventSink* events = nullptr)
+      : authenticator_(authenticator), events_(events) {}
 
   // The authenticated caller of `context`, if authorized to call
   // `full_method` ("/trenode.v1.Catalogue/GetDataset"); Unauthenticated or
@@ -26,6 +30,7 @@ class CallGate {
 
  private:
   Authenticator* authenticator_;
+  log::EventSink* events_;
 };
 
 }  // namespace trenode::rpc

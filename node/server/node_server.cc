@@ -136,11 +136,12 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
                    storage::SqlitePool::Open(config.database_path(), kDatabaseConnections,
                                              storage::NodeSchemaMigrations()));
   ASSIGN_OR_RETURN(log::NoteSigner log_key, ReadLogKey(config.activity_log()));
-  ASSIGN_OR_RETURN(parts.activity_log,
-                   log::ActivityLog::Open(config.database_path(), std::move(log_key)));
+  ASSIGN_OR_RETURN(
+      parts.activity_log,
+      log::ActivityLog::Open(config.database_path(), std::move(log_key), config.node_id()));
   parts.catalogue_store = std::make_unique<catalogue::SqliteCatalogueStore>(parts.pool.get());
-  parts.catalogue =
-      std::make_unique<catalogue::Catalogue>(parts.catalogue_store.get(), parts.objects.get());
+  parts.catalogue = std::make_unique<catalogue::Catalogue>(
+      parts.catalogue_store.get(), parts.objects.get(), &absl::Now, parts.activity_log.get());
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    ServerCredentials(config.tls()));
   if (config.has_oidc()) {
@@ -160,7 +161,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   for (const auto& account : config.service_accounts()) services[account.name()] = account.role();
   parts.authenticator =
       std::make_unique<rpc::NodeAuthenticator>(parts.people.get(), std::move(services));
-  parts.gate = std::make_unique<rpc::CallGate>(parts.authenticator.get());
+  parts.gate = std::make_unique<rpc::CallGate>(parts.authenticator.get(), parts.activity_log.get());
   ingest::ImportLimits limits;
   limits.max_total_bytes = config.max_import_bytes();
   parts.catalogue_service = std::make_unique<rpc::CatalogueService>(
@@ -168,7 +169,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
 
   parts.governance_store = std::make_unique<governance::SqliteGovernanceStore>(parts.pool.get());
   parts.governance = std::make_unique<governance::Governance>(
-      parts.governance_store.get(), parts.catalogue_store.get(), config.node_id());
+      parts.governance_store.get(), parts.catalogue_store.get(), config.node_id(), &absl::Now,
+      parts.activity_log.get());
   parts.governance_service =
       std::make_unique<rpc::GovernanceService>(parts.gate.get(), parts.governance.get());
 

@@ -21,9 +21,10 @@ enum ExitCode : int {
   kFailed = 1,  // internal error, or anything not below
   kUsage = 2,   // bad command line
   kNotFound = 3,
-  kDenied = 4,       // unauthenticated or permission denied
-  kRejected = 5,     // the node refused the request as invalid or in conflict
-  kUnavailable = 6,  // the node could not be reached or timed out: retry
+  kDenied = 4,        // unauthenticated or permission denied
+  kRejected = 5,      // the node refused the request as invalid or in conflict
+  kUnavailable = 6,   // the node could not be reached or timed out: retry
+  kVerifyFailed = 7,  // an integrity check failed (trectl log verify)
 };
 
 struct Cli {
@@ -57,6 +58,7 @@ int RunDatasetCommand(const Args& args, Cli& cli);
 // `project ...` and `training ...`.
 int RunProjectCommand(const Args& args, Cli& cli);
 int RunPkiCommand(const Args& args);
+int RunLogCommand(const Args& args, Cli& cli);
 int RunTokenCommand(const Args& args);
 
 }  // namespace trenode::trectl

@@ -18,6 +18,7 @@ constexpr char kTrectlHelp[] =
     "  dataset   the data catalogue: list, get, search, import, register, update, retire\n"
     "  project   projects and members: create, approve, propose-member, check-access, ...\n"
     "  training  training records: record, list\n"
+    "  log       the activity log: checkpoint, verify\n"
     "  pki       a development federation PKI: init, issue, dev-issuer\n"
     "  token     mint a development bearer token (development only)\n"
     "\n"
@@ -36,7 +37,7 @@ constexpr char kTrectlHelp[] =
     "\n"
     "Exit codes: 0 done; 1 failed; 2 bad command line; 3 not found; 4 not allowed or not\n"
     "authenticated; 5 the node refused the request (invalid, conflicting or too large);\n"
-    "6 the node is unavailable or timed out (retry).\n";
+    "6 the node is unavailable or timed out (retry); 7 a verification failed.\n";
 
 std::string Setting(const trenode::trectl::Args& args, const char* flag, const char* env,
                     const std::string& fallback = "") {
@@ -70,12 +71,13 @@ int main(int argc, char** argv) {
   const std::string& area = args->positional()[0];
   if (area == "pki") return RunPkiCommand(*args);
   if (area == "token") return RunTokenCommand(*args);
-  if (area != "dataset" && area != "project" && area != "training") {
+  if (area != "dataset" && area != "project" && area != "training" && area != "log") {
     std::cerr << "trectl: unknown area \"" << area << "\"\n" << kTrectlHelp;
     return kUsage;
   }
   if (args->Has("help") || args->positional().size() < 2) {
     Cli none;
+    if (area == "log") return RunLogCommand(*args, none);
     return area == "dataset" ? RunDatasetCommand(*args, none) : RunProjectCommand(*args, none);
   }
 
@@ -111,5 +113,6 @@ int main(int argc, char** argv) {
     tls.pem_private_key = *key_pem;
   }
   cli.channel = grpc::CreateChannel(cli.node_address, grpc::SslCredentials(tls));
+  if (area == "log") return RunLogCommand(*args, cli);
   return area == "dataset" ? RunDatasetCommand(*args, cli) : RunProjectCommand(*args, cli);
 }

@@ -11,12 +11,13 @@ usage: generic_client_test.py --bin-dir DIR --proto-dir DIR
 import argparse
 import importlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Node  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARGS = None
@@ -47,70 +48,6 @@ def generate_stubs(out_dir):
     return {short: importlib.import_module(dotted) for short, dotted in names.items()}
 
 
-def trectl_local(*args):
-    """Runs a trectl command that needs no node (pki, token); returns stdout."""
-    result = subprocess.run([os.path.join(ARGS.bin_dir, "trectl"), *args],
-                            capture_output=True, text=True, timeout=60, check=True)
-    return result.stdout.strip()
-
-
-class Node:
-    """A trenode process on 127.0.0.1 (port chosen by the kernel) with its own
-    development PKI and token issuer, made with trectl."""
-
-    ISSUER = "https://dev-issuer.test"
-
-    def __init__(self, root):
-        self.root = root
-        self.pki = os.path.join(root, "pki")
-        trectl_local("pki", "init", "--dir", self.pki)
-        trectl_local("pki", "issue", "--dir", self.pki, "--node", "py-node")
-        trectl_local("pki", "dev-issuer", "--dir", self.pki)
-        trectl_local("pki", "log-key", "--dir", self.pki, "--origin", "trenode.test/py-node")
-        self.ca = os.path.join(self.pki, "ca.pem")
-        self.config = os.path.join(root, "node.textproto")
-        with open(self.config, "w") as f:
-            f.write(f'''node_id: "py-node"
-listen_address: "127.0.0.1:0"
-database_path: "state/node.db"
-object_store {{ posix {{ root: "objects" }} }}
-tls {{ certificate_file: "pki/py-node.pem" private_key_file: "pki/py-node.key"
-      client_ca_file: "pki/ca.pem" }}
-oidc {{ issuer: "{self.ISSUER}" audiences: "trenode" jwks_file: "pki/dev-issuer-jwks.json" }}
-activity_log {{ signing_key_file: "pki/log.key" }}
-''')
-        port_file = os.path.join(root, "port")
-        self.process = subprocess.Popen(
-            [os.path.join(ARGS.bin_dir, "trenode"), "--config", self.config,
-             "--port-file", port_file],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if os.path.exists(port_file):
-                with open(port_file) as f:
-                    self.address = "127.0.0.1:" + f.read().strip()
-                return
-            if self.process.poll() is not None:
-                raise RuntimeError("trenode exited: " + self.process.stdout.read())
-            time.sleep(0.02)
-        raise RuntimeError("trenode did not start in time")
-
-    def token(self, role, subject=None):
-        return trectl_local("token", "--issuer-key", os.path.join(self.pki, "dev-issuer.key"),
-                            "--issuer", self.ISSUER, "--subject", subject or f"py-{role}",
-                            "--roles", role)
-
-    def channel(self):
-        import grpc
-        with open(self.ca, "rb") as f:
-            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
-        return grpc.secure_channel(self.address, credentials)
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
-
-
 TOKENS = {}
 
 
@@ -125,7 +62,7 @@ class GenericClientTest(unittest.TestCase):
         import grpc
         cls.grpc = grpc
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.node = Node(cls.tmp.name)
+        cls.node = Node(ARGS.bin_dir, cls.tmp.name)
         for role in ["researcher", "data_steward", "auditor"]:
             TOKENS[role] = cls.node.token(role)
         cls.channel = cls.node.channel()
@@ -135,9 +72,7 @@ class GenericClientTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.channel.close()
-        code = cls.node.stop()
-        output = cls.node.process.stdout.read()
-        cls.node.process.stdout.close()
+        code, output = cls.node.stop()
         cls.tmp.cleanup()
         assert code == 0, f"trenode exited {code} on SIGTERM: {output}"
         assert "stopped" in output, output
@@ -255,7 +190,7 @@ class TrectlTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.node = Node(cls.tmp.name)
+        cls.node = Node(ARGS.bin_dir, cls.tmp.name)
         cls.researcher = cls.node.token("researcher")
         cls.steward = cls.node.token("data_steward")
         cls.site = os.path.join(cls.tmp.name, "site")
@@ -267,7 +202,6 @@ class TrectlTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.node.stop()
-        cls.node.process.stdout.close()
         cls.tmp.cleanup()
 
     def trectl(self, *args, token=None):

@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""The activity log verified from outside, trusting only the node's log key.
+
+A node records what happens (imports, refusals, project decisions); `trectl
+log verify` recomputes the tree from the entries, checks the signed
+checkpoint, and proves consistency with the checkpoint it saved last time.
+Then the database is tampered with — an event changed, deleted or reordered,
+the log rolled back and re-grown — and verification must fail, naming what it
+found.
+
+usage: activity_log_test.py --bin-dir DIR --proto-dir DIR
+"""
+import argparse
+import importlib
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Node  # noqa: E402
+
+ARGS = None
+
+
+class ActivityLogTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.node = Node(ARGS.bin_dir, self.tmp.name)
+        self.steward = self.node.token("data_steward", "sam")
+        self.researcher = self.node.token("researcher", "ada")
+        self.auditor = self.node.token("auditor", "audrey")
+        self.store = os.path.join(self.tmp.name, "verifier-state")
+        site = os.path.join(self.tmp.name, "site")
+        subprocess.run([os.path.join(ARGS.bin_dir, "trenode-synth"), "--seed", "9", "--persons",
+                        "150", "--out", site], check=True, capture_output=True)
+        code, _, err = self.node.trectl("dataset", "import", site, token=self.steward)
+        self.assertEqual(code, 0, err)
+        code, _, _ = self.node.trectl("dataset", "retire", "synth-ehr-9", "--reason", "x",
+                                      token=self.researcher)
+        self.assertEqual(code, 4)
+        code, _, err = self.node.trectl("project", "create", "echo-study", "--title", "Echo",
+                                        "--lay-summary", "Heart scans.", token=self.researcher)
+        self.assertEqual(code, 0, err)
+
+    def tearDown(self):
+        if self.node.process and self.node.process.poll() is None:
+            self.node.stop()
+        self.tmp.cleanup()
+
+    def verify(self):
+        return self.node.trectl("log", "verify", "--log-key", self.node.log_pub,
+                                "--checkpoint-store", self.store, token=self.auditor)
+
+    def entries(self):
+        import grpc  # noqa: F401
+        stub = importlib.import_module("trenode.v1.activity_log_pb2_grpc").ActivityLogStub(
+            self.node.channel())
+        pb = importlib.import_module("trenode.v1.activity_log_pb2")
+        return [e.leaf.decode() for e in stub.GetEntries(
+            pb.GetEntriesRequest(), metadata=(("authorization", "Bearer " + self.auditor),))]
+
+    def tamper(self, *statements):
+        self.node.stop()
+        with sqlite3.connect(self.node.database) as db:
+            for statement in statements:
+                db.execute(statement)
+        self.node.start()
+
+    def test_events_are_recorded_and_the_log_verifies(self):
+        code, out, err = self.verify()
+        self.assertEqual(code, 0, err)
+        self.assertIn("verified", out)
+        leaves = self.entries()
+        actions = [line.split(" ", 1)[1] for leaf in leaves for line in leaf.splitlines()
+                   if line.startswith("action ")]
+        self.assertIn("catalogue.dataset.register", actions)
+        self.assertIn("governance.project.create", actions)
+        self.assertIn("auth.deny", actions)
+        deny = next(leaf for leaf in leaves if "action auth.deny" in leaf)
+        self.assertIn("actor ada@py-node\n", deny)
+        self.assertIn("role researcher\n", deny)
+        self.assertIn("reason role researcher may not call /trenode.v1.Catalogue/RetireDataset\n",
+                      deny)
+        # More events, then consistency with the saved checkpoint.
+        self.node.trectl("project", "create", "second-study", "--title", "Second",
+                         "--lay-summary", "More.", token=self.researcher)
+        code, out, err = self.verify()
+        self.assertEqual(code, 0, err)
+        self.assertIn("consistent with the saved checkpoint", out)
+
+    def test_a_changed_event_is_found(self):
+        self.assertEqual(self.verify()[0], 0)
+        self.tamper("UPDATE log_entries SET leaf = replace(leaf, 'role researcher', "
+                    "'role data_steward') WHERE idx = 2")
+        code, _, err = self.verify()
+        self.assertEqual(code, 7, err)
+        self.assertIn("entry 2 does not match the signed tree", err)
+
+    def test_a_deleted_event_is_found(self):
+        self.assertEqual(self.verify()[0], 0)
+        self.tamper("DELETE FROM log_entries WHERE idx = 1")
+        code, _, err = self.verify()
+        self.assertEqual(code, 7, err)
+        self.assertIn("verification FAILED", err)
+
+    def test_reordered_events_are_found(self):
+        self.assertEqual(self.verify()[0], 0)
+        self.tamper("UPDATE log_entries SET idx = -1 WHERE idx = 0",
+                    "UPDATE log_entries SET idx = 0 WHERE idx = 1",
+                    "UPDATE log_entries SET idx = 1 WHERE idx = -1")
+        code, _, err = self.verify()
+        self.assertEqual(code, 7, err)
+        self.assertIn("entry 0 does not match the signed tree", err)
+
+    def test_a_rolled_back_and_regrown_log_is_found(self):
+        code, out, err = self.verify()
+        self.assertEqual(code, 0, err)
+        saved_size = int(out.split("verified ")[1].split(" ")[0])
+        keep = 2
+        # Roll back to `keep` entries, erasing the node's own checkpoints too.
+        self.tamper(f"DELETE FROM log_entries WHERE idx >= {keep}",
+                    f"DELETE FROM log_nodes WHERE (idx + 1) * (1 << level) > {keep}",
+                    "DELETE FROM log_checkpoints")
+        # Re-grow past the size the verifier saw, with different events.
+        for i in range(saved_size):
+            self.node.trectl("project", "create", f"fake-{i}", "--title", "F",
+                             "--lay-summary", "F.", token=self.researcher)
+        deadline = time.monotonic() + 10
+        while True:
+            code, _, err = self.verify()
+            if code != 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(code, 7, err)
+        self.assertIn("not consistent with the checkpoint saved", err)
+
+    def test_the_node_refuses_to_start_on_a_log_shorter_than_its_checkpoint(self):
+        self.assertEqual(self.verify()[0], 0)  # makes the node sign a checkpoint
+        self.node.stop()
+        with sqlite3.connect(self.node.database) as db:
+            db.execute("DELETE FROM log_entries WHERE idx >= 1")
+            db.execute("DELETE FROM log_nodes")
+        code, err = self.node.start_expecting_failure()
+        self.assertEqual(code, 1)
+        self.assertIn("rolled back", err)
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--proto-dir", required=True)
+    ARGS, rest = parser.parse_known_args()
+    with tempfile.TemporaryDirectory() as stubs:
+        subprocess.run(["protoc", f"-I{ARGS.proto_dir}", f"--python_out={stubs}",
+                        f"--grpc_python_out={stubs}",
+                        "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
+                        "trenode/v1/activity_log.proto"], check=True)
+        sys.path.insert(0, stubs)
+        program = unittest.main(argv=[sys.argv[0], *rest], exit=False, verbosity=2)
+    sys.exit(0 if program.result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""A real trenode for Python tests: its own development PKI, token issuer and
+log key made with trectl, a config, and a process that can be stopped and
+started again over the same state."""
+import os
+import signal
+import subprocess
+import time
+
+
+class Node:
+    ISSUER = "https://dev-issuer.test"
+
+    def __init__(self, bin_dir, root, node_id="py-node"):
+        self.bin_dir = bin_dir
+        self.root = root
+        self.node_id = node_id
+        self.pki = os.path.join(root, "pki")
+        self.trectl_local("pki", "init", "--dir", self.pki)
+        self.trectl_local("pki", "issue", "--dir", self.pki, "--node", node_id)
+        self.trectl_local("pki", "dev-issuer", "--dir", self.pki)
+        self.trectl_local("pki", "log-key", "--dir", self.pki, "--origin", f"trenode.test/{node_id}")
+        self.ca = os.path.join(self.pki, "ca.pem")
+        self.log_pub = os.path.join(self.pki, "log.pub")
+        self.database = os.path.join(root, "state", "node.db")
+        self.config = os.path.join(root, "node.textproto")
+        with open(self.config, "w") as f:
+            f.write(f'''node_id: "{node_id}"
+listen_address: "127.0.0.1:0"
+database_path: "state/node.db"
+object_store {{ posix {{ root: "objects" }} }}
+tls {{ certificate_file: "pki/{node_id}.pem" private_key_file: "pki/{node_id}.key"
+      client_ca_file: "pki/ca.pem" }}
+oidc {{ issuer: "{self.ISSUER}" audiences: "trenode" jwks_file: "pki/dev-issuer-jwks.json" }}
+activity_log {{ signing_key_file: "pki/log.key" checkpoint_interval_seconds: 1 }}
+''')
+        self.process = None
+        self.start()
+
+    def trectl_local(self, *args):
+        result = subprocess.run([os.path.join(self.bin_dir, "trectl"), *args],
+                                capture_output=True, text=True, timeout=60, check=True)
+        return result.stdout.strip()
+
+    def start(self):
+        port_file = os.path.join(self.root, "port")
+        if os.path.exists(port_file):
+            os.remove(port_file)
+        self.process = subprocess.Popen(
+            [os.path.join(self.bin_dir, "trenode"), "--config", self.config,
+             "--port-file", port_file],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if os.path.exists(port_file):
+                with open(port_file) as f:
+                    self.address = "127.0.0.1:" + f.read().strip()
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError("trenode exited: " + self.process.stdout.read())
+            time.sleep(0.02)
+        raise RuntimeError("trenode did not start in time")
+
+    def start_expecting_failure(self):
+        """Starts the node and returns (exit code, output) when it refuses to run."""
+        result = subprocess.run([os.path.join(self.bin_dir, "trenode"), "--config", self.config],
+                                capture_output=True, text=True, timeout=30)
+        return result.returncode, result.stderr
+
+    def token(self, role, subject=None):
+        return self.trectl_local("token", "--issuer-key", os.path.join(self.pki, "dev-issuer.key"),
+                                 "--issuer", self.ISSUER, "--subject", subject or f"py-{role}",
+                                 "--roles", role)
+
+    def channel(self):
+        import grpc
+        with open(self.ca, "rb") as f:
+            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+        return grpc.secure_channel(self.address, credentials)
+
+    def trectl(self, *args, token=None):
+        """Runs trectl against this node; returns (exit code, stdout, stderr)."""
+        env = dict(os.environ, TRENODE_NODE=self.address, TRENODE_CA=self.ca)
+        if token:
+            env["TRENODE_TOKEN"] = token
+        result = subprocess.run([os.path.join(self.bin_dir, "trectl"), *args],
+                                capture_output=True, text=True, timeout=120, env=env)
+        return result.returncode, result.stdout, result.stderr
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        output = self.process.stdout.read()
+        self.process.stdout.close()
+        return code, output
