@@ -138,6 +138,51 @@ class ActivityLogTest(unittest.TestCase):
         self.assertEqual(code, 7, err)
         self.assertIn("not consistent with the checkpoint saved", err)
 
+    def test_kill_9_loses_no_acknowledged_event(self):
+        import grpc
+        import threading
+        self.assertEqual(self.verify()[0], 0)
+        stub = importlib.import_module("trenode.v1.catalogue_pb2_grpc").CatalogueStub(
+            self.node.channel())
+        pb = importlib.import_module("trenode.v1.catalogue_pb2")
+        acknowledged = []
+        lock = threading.Lock()
+
+        def refused_calls(n):
+            # Each PERMISSION_DENIED answer means its auth.deny event is durable.
+            reason = f"crash-{n}"
+            while True:
+                try:
+                    stub.RetireDataset(pb.RetireDatasetRequest(id="synth-ehr-9", reason=reason),
+                                       metadata=(("authorization", "Bearer " + self.researcher),),
+                                       timeout=5)
+                except grpc.RpcError as error:
+                    if error.code() != grpc.StatusCode.PERMISSION_DENIED:
+                        return
+                    with lock:
+                        acknowledged.append(n)
+
+        threads = [threading.Thread(target=refused_calls, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(acknowledged) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.node.process.kill()  # SIGKILL: no shutdown, no final checkpoint
+        self.node.process.wait()
+        self.node.process.stdout.close()
+        for thread in threads:
+            thread.join()
+        self.assertGreaterEqual(len(acknowledged), 200)
+
+        self.node.start()
+        code, out, err = self.verify()
+        self.assertEqual(code, 0, err)
+        self.assertIn("consistent with the saved checkpoint", out)
+        denials = sum(1 for leaf in self.entries()
+                      if "action auth.deny" in leaf and "RetireDataset" in leaf)
+        self.assertGreaterEqual(denials, len(acknowledged))
+
     def test_the_node_refuses_to_start_on_a_log_shorter_than_its_checkpoint(self):
         self.assertEqual(self.verify()[0], 0)  # makes the node sign a checkpoint
         self.node.stop()
@@ -159,7 +204,8 @@ def main():
         subprocess.run(["protoc", f"-I{ARGS.proto_dir}", f"--python_out={stubs}",
                         f"--grpc_python_out={stubs}",
                         "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
-                        "trenode/v1/activity_log.proto"], check=True)
+                        "trenode/v1/activity_log.proto", "trenode/v1/catalogue.proto"],
+                       check=True)
         sys.path.insert(0, stubs)
         program = unittest.main(argv=[sys.argv[0], *rest], exit=False, verbosity=2)
     sys.exit(0 if program.result.wasSuccessful() else 1)
