@@ -56,6 +56,7 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       // and admins until per-project filtering lands (spec/activity-log.md).
       {"/trenode.v1.ActivityLog/GetCheckpoint", kEveryRole},
       {"/trenode.v1.ActivityLog/GetEntries", kLogReaders},
+      {"/trenode.v1.ActivityLog/WatchEntries", kLogReaders},
       {"/trenode.v1.ActivityLog/GetInclusionProof", kLogReaders},
       {"/trenode.v1.ActivityLog/GetConsistencyProof", kLogWitnesses},
   };

@@ -257,6 +257,15 @@ uint64_t ActivityLog::size() const {
   return committed_.size();
 }
 
+uint64_t ActivityLog::WaitForGrowth(uint64_t size, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto grown = [this, size]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return committed_.size() > size || stopping_;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&grown), timeout);
+  return committed_.size();
+}
+
 Hash ActivityLog::root() const {
   absl::MutexLock lock(&mu_);
   return committed_.Root();

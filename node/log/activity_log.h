@@ -56,6 +56,9 @@ class ActivityLog : public EventSink {
   absl::Status Record(const auth::Principal& actor, ActivityEvent event) override;
 
   uint64_t size() const;
+  // Waits until the log holds more than `size` entries or `timeout` passes;
+  // returns the size then.
+  uint64_t WaitForGrowth(uint64_t size, absl::Duration timeout) const;
   Hash root() const;
 
   // The latest checkpoint, signing a new one first if the tree has grown.

@@ -55,6 +55,33 @@ grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+grpc::Status ActivityLogService::WatchEntries(grpc::ServerContext* context,
+                                              const trenode::v1::WatchEntriesRequest* request,
+                                              grpc::ServerWriter<trenode::v1::LogEntry>* writer) {
+  absl::StatusOr<auth::Principal> caller =
+      gate_->Admit(*context, absl::StrCat("/", kService, "/WatchEntries"));
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  uint64_t next = request->start();
+  if (next > log_->size()) {
+    return ToGrpcStatus(absl::OutOfRangeError(
+        absl::StrCat("start ", next, " is beyond the log's ", log_->size(), " entries")));
+  }
+  trenode::v1::LogEntry entry;
+  while (!context->IsCancelled()) {
+    uint64_t size = log_->WaitForGrowth(next, absl::Seconds(1));
+    if (size <= next) continue;
+    uint64_t end = std::min(size, next + kMaxEntriesPerCall);
+    absl::StatusOr<std::vector<std::string>> leaves = log_->Leaves(next, end);
+    if (!leaves.ok()) return ToGrpcStatus(leaves.status());
+    for (const std::string& leaf : *leaves) {
+      entry.set_index(next++);
+      entry.set_leaf(leaf);
+      if (!writer->Write(entry)) return grpc::Status::OK;  // the client went away
+    }
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status ActivityLogService::GetInclusionProof(
     grpc::ServerContext* context, const trenode::v1::GetInclusionProofRequest* request,
     trenode::v1::InclusionProof* reply) {

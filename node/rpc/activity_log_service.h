@@ -22,6 +22,9 @@ class ActivityLogService final : public trenode::v1::ActivityLog::Service {
   grpc::Status GetEntries(grpc::ServerContext* context,
                           const trenode::v1::GetEntriesRequest* request,
                           grpc::ServerWriter<trenode::v1::LogEntry>* writer) override;
+  grpc::Status WatchEntries(grpc::ServerContext* context,
+                            const trenode::v1::WatchEntriesRequest* request,
+                            grpc::ServerWriter<trenode::v1::LogEntry>* writer) override;
   grpc::Status GetInclusionProof(grpc::ServerContext* context,
                                  const trenode::v1::GetInclusionProofRequest* request,
                                  trenode::v1::InclusionProof* reply) override;

@@ -25,6 +25,7 @@ bool IsQuietQuery(absl::string_view method) {
       "/trenode.v1.Governance/ListApprovedProjects",
       "/trenode.v1.ActivityLog/GetCheckpoint",
       "/trenode.v1.ActivityLog/GetEntries",
+      "/trenode.v1.ActivityLog/WatchEntries",
       "/trenode.v1.ActivityLog/GetInclusionProof",
       "/trenode.v1.ActivityLog/GetConsistencyProof",
   };

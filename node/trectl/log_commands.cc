@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "node/log/activity_event.h"
 #include "node/log/activity_log.h"
 #include "node/log/merkle.h"
@@ -29,7 +31,10 @@ constexpr char kLogHelp[] =
     "      fetches every entry, checks each is a canonical event record, recomputes the\n"
     "      tree, and, with DIR, proves the log consistent with the checkpoint saved there\n"
     "      last time, then saves the new one. Exit 0 only if everything holds; otherwise\n"
-    "      exit 7 naming the first thing that failed.\n";
+    "      exit 7 naming the first thing that failed.\n"
+    "  tail [--from N]                 follow new events as they are logged (Ctrl-C stops)\n"
+    "  export --format jsonl|fhir [--from N] [--to M]\n"
+    "                                  events as JSON lines, or a FHIR R5 AuditEvent Bundle\n";
 
 Hash ToHash(const std::string& bytes) {
   Hash hash{};
@@ -187,6 +192,188 @@ int Verify(const Args& args, Cli& cli) {
   return kOk;
 }
 
+google::protobuf::Value Text(const std::string& text) {
+  google::protobuf::Value value;
+  value.set_string_value(text);
+  return value;
+}
+
+google::protobuf::Struct EventJson(uint64_t index, const log::ActivityEvent& event) {
+  google::protobuf::Struct json;
+  auto& f = *json.mutable_fields();
+  f["index"].set_number_value(static_cast<double>(index));
+  f["time"] = Text(absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", event.time, absl::UTCTimeZone()));
+  f["node"] = Text(event.node);
+  f["actor"] = Text(event.actor);
+  f["role"] = Text(event.role);
+  f["via"] = Text(event.via);
+  f["action"] = Text(event.action);
+  f["object"] = Text(event.object);
+  f["outcome"] = Text(event.outcome);
+  f["reason"] = Text(event.reason);
+  f["request"] = Text(event.request_id);
+  f["project"] = Text(event.project);
+  for (const std::string& hash : event.hashes) {
+    *f["hashes"].mutable_list_value()->add_values() = Text(hash);
+  }
+  return json;
+}
+
+// One FHIR R5 AuditEvent, as spec/activity-log.md maps it.
+google::protobuf::Struct AuditEventJson(uint64_t index, const log::ActivityEvent& event) {
+  auto object = [](std::initializer_list<std::pair<const char*, google::protobuf::Value>> fields) {
+    google::protobuf::Value value;
+    for (const auto& [key, field] : fields)
+      (*value.mutable_struct_value()->mutable_fields())[key] = field;
+    return value;
+  };
+  auto identifier = [&](const std::string& id) {
+    return object({{"identifier", object({{"value", Text(id)}})}});
+  };
+  std::string verb = event.action.substr(event.action.rfind('.') + 1);
+  std::string crud =
+      verb == "create" || verb == "register" || verb == "propose" || verb == "record" ? "C"
+      : verb == "update" || verb == "approve" || verb == "reject" || verb == "suspend" ||
+              verb == "resume" || verb == "close" || verb == "revoke" || verb == "retire"
+          ? "U"
+          : "E";
+  std::string outcome = event.outcome == "deny" ? "4" : event.outcome == "failure" ? "8" : "0";
+  google::protobuf::Struct audit;
+  auto& f = *audit.mutable_fields();
+  f["resourceType"] = Text("AuditEvent");
+  f["id"] = Text(absl::StrCat(event.node, "-", index));
+  f["recorded"] = Text(absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", event.time, absl::UTCTimeZone()));
+  f["action"] = Text(crud);
+  f["code"] = object({{"coding", [&] {
+                         google::protobuf::Value list;
+                         *list.mutable_list_value()->add_values() =
+                             object({{"system", Text("https://trenode.org/activity")},
+                                     {"code", Text(event.action)}});
+                         return list;
+                       }()}});
+  f["outcome"] =
+      object({{"code", object({{"coding",
+                                [&] {
+                                  google::protobuf::Value list;
+                                  *list.mutable_list_value()->add_values() = object(
+                                      {{"system", Text("http://terminology.hl7.org/CodeSystem/"
+                                                       "audit-event-outcome")},
+                                       {"code", Text(outcome)}});
+                                  return list;
+                                }()}})},
+              {"detail", [&] {
+                 google::protobuf::Value list;
+                 *list.mutable_list_value()->add_values() = object({{"text", Text(event.reason)}});
+                 return list;
+               }()}});
+  google::protobuf::Value agents;
+  auto agent = identifier(event.actor);
+  (*agent.mutable_struct_value()->mutable_fields())["role"] = object({{"text", Text(event.role)}});
+  *agents.mutable_list_value()->add_values() = object({{"who", agent}, {"requestor", [] {
+                                                                          google::protobuf::Value v;
+                                                                          v.set_bool_value(true);
+                                                                          return v;
+                                                                        }()}});
+  if (!event.via.empty()) {
+    *agents.mutable_list_value()->add_values() = object({{"who", identifier(event.via)}});
+  }
+  f["agent"] = agents;
+  f["source"] = object({{"observer", identifier(event.node)}});
+  google::protobuf::Value entities;
+  *entities.mutable_list_value()->add_values() = object({{"what", identifier(event.object)}});
+  if (!event.project.empty()) {
+    *entities.mutable_list_value()->add_values() = object(
+        {{"what", identifier(event.project)}, {"role", object({{"text", Text("project")}})}});
+  }
+  if (!event.request_id.empty()) {
+    *entities.mutable_list_value()->add_values() = object(
+        {{"what", identifier(event.request_id)}, {"role", object({{"text", Text("request")}})}});
+  }
+  f["entity"] = entities;
+  return audit;
+}
+
+std::string CompactJson(const google::protobuf::Message& message) {
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json);
+  return json;
+}
+
+int Export(const Args& args, Cli& cli) {
+  std::string format = args.Get("format").value_or("jsonl");
+  if (format != "jsonl" && format != "fhir") return Usage("log export --format jsonl|fhir");
+  auto from = args.GetInt("from", 0);
+  if (!from.ok()) return Fail(from.status());
+  auto stub = trenode::v1::ActivityLog::NewStub(cli.channel);
+  trenode::v1::Checkpoint checkpoint;
+  grpc::Status status = stub->GetCheckpoint(cli.NewContext().get(), {}, &checkpoint);
+  if (!status.ok()) return Fail(status);
+  auto to = args.GetInt("to", static_cast<int64_t>(checkpoint.size()));
+  if (!to.ok()) return Fail(to.status());
+  google::protobuf::Struct bundle;
+  if (format == "fhir") {
+    (*bundle.mutable_fields())["resourceType"] = Text("Bundle");
+    (*bundle.mutable_fields())["type"] = Text("collection");
+    (*bundle.mutable_fields())["entry"].mutable_list_value();
+  }
+  for (uint64_t start = *from; start < static_cast<uint64_t>(*to); start += kPage) {
+    trenode::v1::GetEntriesRequest request;
+    request.set_start(start);
+    request.set_end(std::min<uint64_t>(*to, start + kPage));
+    auto context = cli.NewContext(300);
+    auto reader = stub->GetEntries(context.get(), request);
+    trenode::v1::LogEntry entry;
+    while (reader->Read(&entry)) {
+      auto event = log::ParseLeaf(entry.leaf());
+      if (!event.ok())
+        return Fail(absl::DataLossError(
+            absl::StrCat("entry ", entry.index(), ": ", event.status().message())));
+      if (format == "jsonl") {
+        std::cout << CompactJson(EventJson(entry.index(), *event)) << "\n";
+      } else {
+        google::protobuf::Value item;
+        (*item.mutable_struct_value()->mutable_fields())["resource"]
+            .mutable_struct_value()
+            ->CopyFrom(AuditEventJson(entry.index(), *event));
+        *(*bundle.mutable_fields())["entry"].mutable_list_value()->add_values() = item;
+      }
+    }
+    if (grpc::Status finished = reader->Finish(); !finished.ok()) return Fail(finished);
+  }
+  if (format == "fhir") PrintJson(bundle);
+  return kOk;
+}
+
+int Tail(const Args& args, Cli& cli) {
+  auto from = args.GetInt("from", 0);
+  if (!from.ok()) return Fail(from.status());
+  auto stub = trenode::v1::ActivityLog::NewStub(cli.channel);
+  trenode::v1::WatchEntriesRequest request;
+  request.set_start(static_cast<uint64_t>(*from));
+  auto context = cli.NewContext(0);
+  auto reader = stub->WatchEntries(context.get(), request);
+  trenode::v1::LogEntry entry;
+  uint64_t next = request.start();
+  while (reader->Read(&entry)) {
+    next = entry.index() + 1;
+    auto event = log::ParseLeaf(entry.leaf());
+    if (!event.ok()) {
+      std::cout << entry.index() << " (not a canonical record)\n";
+    } else if (cli.json) {
+      std::cout << CompactJson(EventJson(entry.index(), *event)) << std::endl;
+    } else {
+      std::cout << entry.index() << " "
+                << absl::FormatTime("%Y-%m-%d %H:%M:%S", event->time, absl::UTCTimeZone()) << " "
+                << event->actor << " (" << event->role << ") " << event->action << " "
+                << event->object << " " << event->outcome
+                << (event->reason.empty() ? "" : ": " + event->reason) << std::endl;
+    }
+  }
+  grpc::Status status = reader->Finish();
+  std::cerr << "trectl: the stream ended; resume with --from " << next << "\n";
+  return status.ok() ? kOk : Fail(status);
+}
+
 }  // namespace
 
 int RunLogCommand(const Args& args, Cli& cli) {
@@ -197,6 +384,8 @@ int RunLogCommand(const Args& args, Cli& cli) {
   const std::string& command = args.positional()[1];
   if (command == "checkpoint") return Checkpoint(cli);
   if (command == "verify") return Verify(args.Shift(2), cli);
+  if (command == "export") return Export(args.Shift(2), cli);
+  if (command == "tail") return Tail(args.Shift(2), cli);
   std::cerr << "trectl: unknown command \"log " << command << "\"\n" << kLogHelp;
   return kUsage;
 }

@@ -92,6 +92,50 @@ class ActivityLogTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertIn("consistent with the saved checkpoint", out)
 
+    def test_export_as_json_lines_and_fhir(self):
+        import json
+        code, out, err = self.node.trectl("log", "export", "--format", "jsonl",
+                                          token=self.auditor)
+        self.assertEqual(code, 0, err)
+        events = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual([e["index"] for e in events], list(range(len(events))))
+        deny = next(e for e in events if e["action"] == "auth.deny")
+        self.assertEqual((deny["actor"], deny["role"], deny["outcome"]),
+                         ("ada@py-node", "researcher", "deny"))
+        code, out, err = self.node.trectl("log", "export", "--format", "fhir", token=self.auditor)
+        self.assertEqual(code, 0, err)
+        bundle = json.loads(out)
+        self.assertEqual(bundle["resourceType"], "Bundle")
+        audits = [entry["resource"] for entry in bundle["entry"]]
+        self.assertEqual(len(audits), len(events))
+        self.assertTrue(all(a["resourceType"] == "AuditEvent" for a in audits))
+        denied = next(a for a in audits if a["code"]["coding"][0]["code"] == "auth.deny")
+        self.assertEqual(denied["outcome"]["code"]["coding"][0]["code"], "4")
+        self.assertEqual(denied["agent"][0]["who"]["identifier"]["value"], "ada@py-node")
+        self.assertEqual(denied["source"]["observer"]["identifier"]["value"], "py-node")
+        # Researchers may not read the log.
+        self.assertEqual(self.node.trectl("log", "export", token=self.researcher)[0], 4)
+
+    def test_tail_follows_new_events(self):
+        env = dict(os.environ, TRENODE_NODE=self.node.address, TRENODE_CA=self.node.ca,
+                   TRENODE_TOKEN=self.auditor)
+        size = len(self.entries())
+        tail = subprocess.Popen([os.path.join(ARGS.bin_dir, "trectl"), "log", "tail", "--from",
+                                 str(size)], env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            self.node.trectl("project", "create", "tailed-study", "--title", "T",
+                             "--lay-summary", "T.", token=self.researcher)
+            lines = []
+            while not any("governance.project.create project/tailed-study" in l for l in lines):
+                line = tail.stdout.readline()
+                self.assertTrue(line, "tail ended early")
+                lines.append(line)
+            self.assertTrue(lines[0].startswith(f"{size} "), lines)
+        finally:
+            tail.kill()
+            tail.wait()
+            tail.stdout.close()
+
     def test_a_changed_event_is_found(self):
         self.assertEqual(self.verify()[0], 0)
         self.tamper("UPDATE log_entries SET leaf = replace(leaf, 'role researcher', "

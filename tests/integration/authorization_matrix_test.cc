@@ -5,6 +5,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -43,6 +44,24 @@ std::map<std::string, std::map<std::string, bool>> SpecTable() {
   return table;
 }
 
+// Methods that stream replies until cancelled: called with a short deadline.
+std::set<std::string> StreamingMethods() {
+  std::set<std::string> streaming;
+  for (const auto* file :
+       {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file(),
+        trenode::v1::LogEntry::descriptor()->file()}) {
+    for (int s = 0; s < file->service_count(); ++s) {
+      for (int m = 0; m < file->service(s)->method_count(); ++m) {
+        const auto* method = file->service(s)->method(m);
+        if (method->server_streaming()) {
+          streaming.insert(absl::StrCat("/", file->service(s)->full_name(), "/", method->name()));
+        }
+      }
+    }
+  }
+  return streaming;
+}
+
 std::vector<std::string> ServiceMethods() {
   std::vector<std::string> methods;
   for (const auto* file :
@@ -61,6 +80,10 @@ std::vector<std::string> ServiceMethods() {
 // Calls `method` with an empty request; the status is all that matters.
 grpc::Status CallGeneric(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
                          std::unique_ptr<grpc::ClientContext> context) {
+  static const std::set<std::string> streaming = StreamingMethods();
+  if (streaming.contains(method)) {
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  }
   grpc::GenericStub stub(channel);
   // Zero bytes: the default instance of any request message.
   grpc::Slice empty("");
