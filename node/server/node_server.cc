@@ -6,8 +6,11 @@
 #include <map>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/onprem/posix_object_store.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -70,6 +73,29 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
   ASSIGN_OR_RETURN(pair.cert_chain, ReadPem(tls.certificate_file(), "tls.certificate_file"));
   options.pem_key_cert_pairs.push_back(std::move(pair));
   return grpc::SslServerCredentials(options);
+}
+
+// Which configuration and log key the node runs with is itself an event.
+absl::Status RecordStart(const trenode::v1::NodeConfig& config, log::ActivityLog& activity_log) {
+  std::string config_bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&config_bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    config.SerializeToCodedStream(&coded);
+  }
+  log::Hash digest = log::Sha256(config_bytes);
+  log::ActivityEvent started;
+  started.action = "node.start";
+  started.object = absl::StrCat("node/", config.node_id());
+  started.outcome = "success";
+  started.reason = absl::StrCat("log key ", activity_log.signer().VerifierKey());
+  started.hashes.push_back(
+      absl::StrCat("sha256:", absl::BytesToHexString(absl::string_view(
+                                  reinterpret_cast<const char*>(digest.data()), digest.size()))));
+  auth::Principal self{config.node_id(), trenode::v1::ROLE_NODE_ADMIN,
+                       auth::Principal::Kind::kNode};
+  return activity_log.Record(self, std::move(started));
 }
 
 auth::JwtPolicy PolicyFrom(const trenode::v1::OidcConfig& oidc) {
@@ -139,6 +165,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   ASSIGN_OR_RETURN(
       parts.activity_log,
       log::ActivityLog::Open(config.database_path(), std::move(log_key), config.node_id()));
+  RETURN_IF_ERROR(RecordStart(config, *parts.activity_log));
   parts.catalogue_store = std::make_unique<catalogue::SqliteCatalogueStore>(parts.pool.get());
   parts.catalogue = std::make_unique<catalogue::Catalogue>(
       parts.catalogue_store.get(), parts.objects.get(), &absl::Now, parts.activity_log.get());
