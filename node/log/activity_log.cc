@@ -24,13 +24,19 @@ std::string HashBytes(const Hash& hash) {
 
 absl::StatusOr<Hash> StoredNode(SqliteDb& db, int level, uint64_t index) {
   if (level == 0) {
-    // Leaf hashes are not stored: they are one hash of the stored leaf away.
+    // Leaf hashes as they were at append time: a leaf altered later no
+    // longer matches its own hash, and the proofs of its neighbours still hold.
     ASSIGN_OR_RETURN(SqliteStatement leaf,
-                     db.PrepareCached("SELECT leaf FROM log_entries WHERE idx = ?"));
+                     db.PrepareCached("SELECT leaf_hash FROM log_entries WHERE idx = ?"));
     leaf.Bind(1, static_cast<int64_t>(index));
     ASSIGN_OR_RETURN(bool found, leaf.Step());
-    if (!found) return absl::DataLossError(absl::StrCat("the log is missing entry ", index));
-    return LeafHash(leaf.Blob(0));
+    std::string bytes = found ? leaf.Blob(0) : "";
+    if (bytes.size() != 32) {
+      return absl::DataLossError(absl::StrCat("the log is missing entry ", index));
+    }
+    Hash hash;
+    std::copy(bytes.begin(), bytes.end(), hash.begin());
+    return hash;
   }
   ASSIGN_OR_RETURN(SqliteStatement select,
                    db.PrepareCached("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
@@ -229,17 +235,21 @@ absl::Status ActivityLog::WriteBatch(std::vector<Pending*>& batch, CompactRange&
   SqliteDb& db = *writer_db_;
   storage::SqliteTransaction txn(db);
   RETURN_IF_ERROR(txn.status());
-  ASSIGN_OR_RETURN(SqliteStatement entry,
-                   db.PrepareCached("INSERT INTO log_entries(idx, leaf) VALUES (?, ?)"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement entry,
+      db.PrepareCached("INSERT INTO log_entries(idx, leaf, leaf_hash) VALUES (?, ?, ?)"));
   ASSIGN_OR_RETURN(SqliteStatement node,
                    db.PrepareCached("INSERT INTO log_nodes(level, idx, hash) VALUES (?, ?, ?)"));
   std::vector<CompactRange::Subtree> completed;
   for (Pending* pending : batch) {
     entry.Reset();
-    RETURN_IF_ERROR(
-        entry.Bind(1, static_cast<int64_t>(range.size())).BindBlob(2, pending->leaf).Run());
+    Hash leaf_hash = LeafHash(pending->leaf);
+    RETURN_IF_ERROR(entry.Bind(1, static_cast<int64_t>(range.size()))
+                        .BindBlob(2, pending->leaf)
+                        .BindBlob(3, HashBytes(leaf_hash))
+                        .Run());
     completed.clear();
-    range.Append(LeafHash(pending->leaf), &completed);
+    range.Append(leaf_hash, &completed);
     for (const auto& subtree : completed) {
       if (subtree.level == 0) continue;  // recomputed from the leaf when needed
       node.Reset();

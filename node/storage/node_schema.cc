@@ -61,13 +61,15 @@ CREATE INDEX training_by_person ON training_records(person);
 )sql"},
     {3, "activity_log", R"sql(
 -- leaf: the canonical event bytes (spec/activity-log.md), hashed as RFC 9162 leaves.
+-- leaf_hash: SHA-256(0x00 || leaf) as computed when the entry was appended.
 CREATE TABLE log_entries (
   idx INTEGER PRIMARY KEY,
-  leaf BLOB NOT NULL
+  leaf BLOB NOT NULL,
+  leaf_hash BLOB NOT NULL
 );
 -- Every perfect subtree of two or more leaves: (level, idx) covers leaves
--- [idx * 2^level, (idx + 1) * 2^level). Leaf hashes (level 0) are computed
--- from log_entries.
+-- [idx * 2^level, (idx + 1) * 2^level). Leaf hashes (level 0) are
+-- log_entries.leaf_hash.
 CREATE TABLE log_nodes (
   level INTEGER NOT NULL,
   idx INTEGER NOT NULL,

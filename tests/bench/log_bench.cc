@@ -54,12 +54,16 @@ double RawInserts(const std::string& path, int events, int batch) {
   (void)trenode::storage::ApplyMigrations(*db, trenode::storage::NodeSchemaMigrations());
   (void)db->Exec("PRAGMA synchronous=FULL");
   absl::Time start = absl::Now();
-  auto insert = *db->Prepare("INSERT INTO log_entries(idx, leaf) VALUES (?, ?)");
+  auto insert = *db->Prepare("INSERT INTO log_entries(idx, leaf, leaf_hash) VALUES (?, ?, ?)");
   for (int i = 0; i < events; i += batch) {
     (void)db->Exec("BEGIN");
     for (int j = i; j < std::min(events, i + batch); ++j) {
       insert.Reset();
-      insert.Bind(1, int64_t{j}).BindBlob(2, trenode::log::CanonicalLeaf(Event(0, j)));
+      std::string leaf = trenode::log::CanonicalLeaf(Event(0, j));
+      trenode::log::Hash hash = trenode::log::LeafHash(leaf);
+      insert.Bind(1, int64_t{j})
+          .BindBlob(2, leaf)
+          .BindBlob(3, std::string(reinterpret_cast<const char*>(hash.data()), hash.size()));
       if (!insert.Run().ok()) std::abort();
     }
     (void)db->Exec("COMMIT");

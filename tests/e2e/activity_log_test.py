@@ -138,11 +138,15 @@ class ActivityLogTest(unittest.TestCase):
 
     def test_a_changed_event_is_found(self):
         self.assertEqual(self.verify()[0], 0)
-        self.tamper("UPDATE log_entries SET leaf = replace(leaf, 'role researcher', "
-                    "'role data_steward') WHERE idx = 2")
+        with sqlite3.connect(self.node.database) as db:
+            (target,) = db.execute("SELECT MIN(idx) FROM log_entries"
+                                   " WHERE CAST(leaf AS TEXT) LIKE '%role researcher%'").fetchone()
+        self.assertIsNotNone(target)
+        self.tamper("UPDATE log_entries SET leaf = CAST(replace(CAST(leaf AS TEXT), "
+                    f"'role researcher', 'role data_steward') AS BLOB) WHERE idx = {target}")
         code, _, err = self.verify()
         self.assertEqual(code, 7, err)
-        self.assertIn("entry 2 does not match the signed tree", err)
+        self.assertIn(f"entry {target} does not match the signed tree", err)
 
     def test_a_deleted_event_is_found(self):
         self.assertEqual(self.verify()[0], 0)
