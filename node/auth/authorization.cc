@@ -13,6 +13,9 @@ const std::set<Role> kProjectReaders = {
     trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD, trenode::v1::ROLE_OUTPUT_CHECKER,
     trenode::v1::ROLE_AUDITOR, trenode::v1::ROLE_NODE_ADMIN};
 const std::set<Role> kLogReaders = {trenode::v1::ROLE_AUDITOR, trenode::v1::ROLE_NODE_ADMIN};
+// Researchers only for their own projects' events (checked by the service).
+const std::set<Role> kLogReadersAndResearchers = {
+    trenode::v1::ROLE_AUDITOR, trenode::v1::ROLE_NODE_ADMIN, trenode::v1::ROLE_RESEARCHER};
 // Partner nodes witness that the log only grows.
 const std::set<Role> kLogWitnesses = {trenode::v1::ROLE_AUDITOR, trenode::v1::ROLE_NODE_ADMIN,
                                       trenode::v1::ROLE_PEER_NODE};
@@ -52,10 +55,9 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.Governance/ListTraining", kPeopleRecords},
       {"/trenode.v1.Governance/CheckAccess", kPeopleRecords},
       {"/trenode.v1.Governance/ListApprovedProjects", kEveryRole},
-      // Checkpoints reveal only a size and a root; entries only to auditors
-      // and admins until per-project filtering lands (spec/activity-log.md).
+      // Checkpoints reveal only a size and a root (spec/activity-log.md).
       {"/trenode.v1.ActivityLog/GetCheckpoint", kEveryRole},
-      {"/trenode.v1.ActivityLog/GetEntries", kLogReaders},
+      {"/trenode.v1.ActivityLog/GetEntries", kLogReadersAndResearchers},
       {"/trenode.v1.ActivityLog/WatchEntries", kLogReaders},
       {"/trenode.v1.ActivityLog/GetInclusionProof", kLogReaders},
       {"/trenode.v1.ActivityLog/GetConsistencyProof", kLogWitnesses},

@@ -1,5 +1,7 @@
 #include "node/rpc/activity_log_service.h"
 
+#include "absl/strings/match.h"
+#include "google/protobuf/util/time_util.h"
 #include "node/common/status_macros.h"
 #include "node/rpc/grpc_status.h"
 #include "node/rpc/handle.h"
@@ -30,12 +32,53 @@ grpc::Status ActivityLogService::GetCheckpoint(grpc::ServerContext* context,
                 });
 }
 
+namespace {
+
+bool Matches(const log::ActivityEvent& event, const trenode::v1::GetEntriesRequest& request) {
+  using google::protobuf::util::TimeUtil;
+  if (request.has_since() &&
+      absl::ToUnixMicros(event.time) < TimeUtil::TimestampToMicroseconds(request.since())) {
+    return false;
+  }
+  if (request.has_until() &&
+      absl::ToUnixMicros(event.time) >= TimeUtil::TimestampToMicroseconds(request.until())) {
+    return false;
+  }
+  if (!request.project().empty() && event.project != request.project()) return false;
+  if (!request.actor().empty() && event.actor != request.actor()) return false;
+  if (!request.action().empty()) {
+    bool prefix = request.action().back() == '.';
+    if (prefix ? !absl::StartsWith(event.action, request.action())
+               : event.action != request.action()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Filtered(const trenode::v1::GetEntriesRequest& request) {
+  return request.has_since() || request.has_until() || !request.project().empty() ||
+         !request.actor().empty() || !request.action().empty();
+}
+
+}  // namespace
+
 grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
                                             const trenode::v1::GetEntriesRequest* request,
                                             grpc::ServerWriter<trenode::v1::LogEntry>* writer) {
   absl::StatusOr<auth::Principal> caller =
       gate_->Admit(*context, absl::StrCat("/", kService, "/GetEntries"));
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (caller->role == trenode::v1::ROLE_RESEARCHER) {
+    // Researchers read only the events of a project they lead or belong to.
+    if (request->project().empty()) {
+      return ToGrpcStatus(
+          absl::PermissionDeniedError("researchers read only their projects' events: set project"));
+    }
+    if (absl::Status s = governance_->GetProject(*caller, request->project()).status(); !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
   uint64_t end = request->end() == 0 ? log_->size() : request->end();
   if (request->start() > end) {
     return ToGrpcStatus(absl::InvalidArgumentError("start is after end"));
@@ -46,8 +89,13 @@ grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
   }
   absl::StatusOr<std::vector<std::string>> leaves = log_->Leaves(request->start(), end);
   if (!leaves.ok()) return ToGrpcStatus(leaves.status());
+  bool filtered = Filtered(*request);
   trenode::v1::LogEntry entry;
   for (size_t i = 0; i < leaves->size(); ++i) {
+    if (filtered) {
+      absl::StatusOr<log::ActivityEvent> event = log::ParseLeaf((*leaves)[i]);
+      if (!event.ok() || !Matches(*event, *request)) continue;
+    }
     entry.set_index(request->start() + i);
     entry.set_leaf((*leaves)[i]);
     if (!writer->Write(entry)) break;  // the client went away

@@ -3,6 +3,7 @@
 #ifndef TRENODE_NODE_RPC_ACTIVITY_LOG_SERVICE_H_
 #define TRENODE_NODE_RPC_ACTIVITY_LOG_SERVICE_H_
 
+#include "node/governance/governance.h"
 #include "node/log/activity_log.h"
 #include "node/rpc/call_gate.h"
 #include "trenode/v1/activity_log.grpc.pb.h"
@@ -13,8 +14,10 @@ class ActivityLogService final : public trenode::v1::ActivityLog::Service {
  public:
   static constexpr uint64_t kMaxEntriesPerCall = 10000;
 
-  // Both must outlive the service.
-  ActivityLogService(CallGate* gate, log::ActivityLog* log) : gate_(gate), log_(log) {}
+  // All must outlive the service; `governance` decides which projects a
+  // researcher may read the events of.
+  ActivityLogService(CallGate* gate, log::ActivityLog* log, governance::Governance* governance)
+      : gate_(gate), log_(log), governance_(governance) {}
 
   grpc::Status GetCheckpoint(grpc::ServerContext* context,
                              const trenode::v1::GetCheckpointRequest* request,
@@ -35,6 +38,7 @@ class ActivityLogService final : public trenode::v1::ActivityLog::Service {
  private:
   CallGate* gate_;
   log::ActivityLog* log_;
+  governance::Governance* governance_;
 };
 
 }  // namespace trenode::rpc

@@ -201,8 +201,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.governance_service =
       std::make_unique<rpc::GovernanceService>(parts.gate.get(), parts.governance.get());
 
-  parts.activity_log_service =
-      std::make_unique<rpc::ActivityLogService>(parts.gate.get(), parts.activity_log.get());
+  parts.activity_log_service = std::make_unique<rpc::ActivityLogService>(
+      parts.gate.get(), parts.activity_log.get(), parts.governance.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

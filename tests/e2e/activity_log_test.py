@@ -116,6 +116,34 @@ class ActivityLogTest(unittest.TestCase):
         # Researchers may not read the log.
         self.assertEqual(self.node.trectl("log", "export", token=self.researcher)[0], 4)
 
+    def test_filters_and_researchers_own_project_events(self):
+        import grpc
+        stub = importlib.import_module("trenode.v1.activity_log_pb2_grpc").ActivityLogStub(
+            self.node.channel())
+        pb = importlib.import_module("trenode.v1.activity_log_pb2")
+
+        def read(token, **filters):
+            return [e.leaf.decode() for e in stub.GetEntries(
+                pb.GetEntriesRequest(**filters),
+                metadata=(("authorization", "Bearer " + token),))]
+
+        governance = read(self.auditor, action="governance.")
+        self.assertTrue(governance)
+        self.assertTrue(all("\naction governance." in leaf for leaf in governance))
+        by_ada = read(self.auditor, actor="ada@py-node")
+        self.assertTrue(by_ada)
+        self.assertTrue(all("\nactor ada@py-node\n" in leaf for leaf in by_ada))
+        self.assertEqual(read(self.auditor, action="no.such.action"), [])
+
+        own = read(self.researcher, project="echo-study")
+        self.assertEqual(len(own), 1)
+        self.assertIn("action governance.project.create", own[0])
+        for filters in ({}, {"project": "someone-elses"}):
+            with self.assertRaises(grpc.RpcError) as error:
+                read(self.researcher, **filters)
+            self.assertIn(error.exception.code(), (grpc.StatusCode.PERMISSION_DENIED,
+                                                   grpc.StatusCode.NOT_FOUND))
+
     def test_tail_follows_new_events(self):
         env = dict(os.environ, TRENODE_NODE=self.node.address, TRENODE_CA=self.node.ca,
                    TRENODE_TOKEN=self.auditor)
