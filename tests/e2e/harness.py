@@ -10,7 +10,7 @@ import time
 class Node:
     ISSUER = "https://dev-issuer.test"
 
-    def __init__(self, bin_dir, root, node_id="py-node"):
+    def __init__(self, bin_dir, root, node_id="py-node", start=True):
         self.bin_dir = bin_dir
         self.root = root
         self.node_id = node_id
@@ -23,18 +23,24 @@ class Node:
         self.log_pub = os.path.join(self.pki, "log.pub")
         self.database = os.path.join(root, "state", "node.db")
         self.config = os.path.join(root, "node.textproto")
+        self.configure(f'oidc {{ issuer: "{self.ISSUER}" audiences: "trenode" '
+                       f'jwks_file: "pki/dev-issuer-jwks.json" }}')
+        self.process = None
+        if start:
+            self.start()
+
+    def configure(self, oidc_block):
+        """Writes the node's config with `oidc_block` as its oidc section."""
         with open(self.config, "w") as f:
-            f.write(f'''node_id: "{node_id}"
+            f.write(f'''node_id: "{self.node_id}"
 listen_address: "127.0.0.1:0"
 database_path: "state/node.db"
 object_store {{ posix {{ root: "objects" }} }}
-tls {{ certificate_file: "pki/{node_id}.pem" private_key_file: "pki/{node_id}.key"
+tls {{ certificate_file: "pki/{self.node_id}.pem" private_key_file: "pki/{self.node_id}.key"
       client_ca_file: "pki/ca.pem" }}
-oidc {{ issuer: "{self.ISSUER}" audiences: "trenode" jwks_file: "pki/dev-issuer-jwks.json" }}
+{oidc_block}
 activity_log {{ signing_key_file: "pki/log.key" checkpoint_interval_seconds: 1 }}
 ''')
-        self.process = None
-        self.start()
 
     def trectl_local(self, *args):
         result = subprocess.run([os.path.join(self.bin_dir, "trectl"), *args],

@@ -12,12 +12,14 @@ import argparse
 import importlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Node  # noqa: E402
 
 ARGS = None
 PB = None
@@ -56,22 +58,11 @@ class OidcTest(unittest.TestCase):
         import grpc
         cls.grpc = grpc
         cls.tmp = tempfile.TemporaryDirectory()
-        root = cls.tmp.name
-        pki = os.path.join(root, "pki")
-        trectl = os.path.join(ARGS.bin_dir, "trectl")
-        for args in (["init"], ["issue", "--node", "oidc-node"], ["issue", "--node", "idp"],
-                     ["log-key", "--origin", "trenode.test/oidc-node"]):
-            subprocess.run([trectl, "pki", *args, "--dir", pki], check=True, capture_output=True)
-        cls.issuer = MockIssuer(os.path.join(pki, "idp.key"), os.path.join(pki, "idp.pem"))
-        config = os.path.join(root, "node.textproto")
-        with open(config, "w") as f:
-            f.write(f'''node_id: "oidc-node"
-listen_address: "127.0.0.1:0"
-database_path: "state/node.db"
-object_store {{ posix {{ root: "objects" }} }}
-tls {{ certificate_file: "pki/oidc-node.pem" private_key_file: "pki/oidc-node.key"
-      client_ca_file: "pki/ca.pem" }}
-oidc {{
+        cls.node = Node(ARGS.bin_dir, cls.tmp.name, node_id="oidc-node", start=False)
+        cls.node.trectl_local("pki", "issue", "--dir", cls.node.pki, "--node", "idp")
+        cls.issuer = MockIssuer(os.path.join(cls.node.pki, "idp.key"),
+                                os.path.join(cls.node.pki, "idp.pem"))
+        cls.node.configure(f'''oidc {{
   issuer: "{cls.issuer.url}"
   audiences: "trenode"
   jwks_uri: "{cls.issuer.url}/jwks"
@@ -80,32 +71,16 @@ oidc {{
   role_mappings {{ claim_value: "tre-researcher" role: ROLE_RESEARCHER }}
   role_mappings {{ claim_value: "tre-steward" role: ROLE_DATA_STEWARD }}
   jwks_min_refresh_seconds: 1
-}}
-activity_log {{ signing_key_file: "pki/log.key" }}
-''')
-        port_file = os.path.join(root, "port")
-        cls.node = subprocess.Popen([os.path.join(ARGS.bin_dir, "trenode"), "--config", config,
-                                     "--port-file", port_file],
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 20
-        while not os.path.exists(port_file):
-            if cls.node.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("trenode did not start: " + cls.node.stdout.read())
-            time.sleep(0.02)
-        with open(port_file) as f:
-            address = "127.0.0.1:" + f.read().strip()
-        with open(os.path.join(pki, "ca.pem"), "rb") as f:
-            credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
-        cls.channel = grpc.secure_channel(address, credentials)
+}}''')
+        cls.node.start()
+        cls.channel = cls.node.channel()
         cls.catalogue = importlib.import_module("trenode.v1.catalogue_pb2_grpc").CatalogueStub(
             cls.channel)
 
     @classmethod
     def tearDownClass(cls):
         cls.channel.close()
-        cls.node.send_signal(signal.SIGTERM)
-        cls.node.wait(timeout=30)
-        cls.node.stdout.close()
+        cls.node.stop()
         cls.issuer.stop()
         cls.tmp.cleanup()
 
