@@ -71,14 +71,9 @@ Hash Sha256(absl::string_view bytes) {
 }
 
 Hash LeafHash(absl::string_view leaf) {
-  SHA256_CTX ctx;
-  SHA256_Init(&ctx);
-  const unsigned char prefix = 0x00;
-  SHA256_Update(&ctx, &prefix, 1);
-  SHA256_Update(&ctx, leaf.data(), leaf.size());
-  Hash out;
-  SHA256_Final(out.data(), &ctx);
-  return out;
+  std::string prefixed(1, '\0');
+  prefixed.append(leaf.data(), leaf.size());
+  return Sha256(prefixed);
 }
 
 Hash NodeHash(const Hash& left, const Hash& right) {

@@ -110,12 +110,14 @@ int main(int argc, char** argv) {
   constexpr int kProofs = 2000;
   absl::Time start = absl::Now();
   for (int i = 0; i < kProofs; ++i) {
-    if (!log->InclusionProof((uint64_t{i} * 2654435761u) % size, size).ok()) return 1;
+    if (!log->InclusionProof((static_cast<uint64_t>(i) * 2654435761u) % size, size).ok()) return 1;
   }
   double inclusion_us = absl::ToDoubleMicroseconds(absl::Now() - start) / kProofs;
   start = absl::Now();
   for (int i = 1; i <= kProofs; ++i) {
-    if (!log->ConsistencyProof((uint64_t{i} * 2654435761u) % (size - 1) + 1, size).ok()) return 1;
+    if (!log->ConsistencyProof((static_cast<uint64_t>(i) * 2654435761u) % (size - 1) + 1, size)
+             .ok())
+      return 1;
   }
   double consistency_us = absl::ToDoubleMicroseconds(absl::Now() - start) / kProofs;
   std::printf("proofs on a tree of %llu entries (mean of %d)\n",
