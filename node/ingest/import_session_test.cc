@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "adapters/memory/memory_object_store.h"
+#include "adapters/testing/faulty_object_store.h"
 #include "gtest/gtest.h"
 #include "node/catalogue/sqlite_catalogue_store.h"
 #include "node/storage/node_schema.h"
@@ -110,6 +111,43 @@ TEST_F(ImportSessionTest, RefusesBadFilesAndOversizedImports) {
   auto capped = *Start(Header("synth-e"), small);
   EXPECT_EQ(capped->AddChunk(Chunk("person.csv", "person_id\nP1\nP2\n")).code(),
             absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(ImportSessionTest, StorageFailuresLeaveNothingBehind) {
+  // The dataset store fails while the data file is being stored.
+  adapters::FaultyObjectStore faulty(&datasets_);
+  faulty.fail_commits = true;
+  {
+    auto session = *ImportSession::Start(kSteward, Header("synth-f"), &catalogue_, &faulty,
+                                         dir_.path() / "work", {});
+    ASSERT_TRUE(session->AddChunk(Chunk("person.csv", "person_id\nP1\n")).ok());
+    auto result = session->Finish();
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_NE(result.status().message().find("injected failure: commit"), absl::string_view::npos);
+  }
+  EXPECT_TRUE(datasets_.List("")->empty());
+  EXPECT_EQ(catalogue_.Get(kSteward, "synth-f", 0).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(WorkDirIsEmpty());
+}
+
+TEST_F(ImportSessionTest, APublishFailureRemovesTheStoredDataFile) {
+  // The catalogue refuses the entry (a taken id, registered meanwhile) after
+  // the data file was stored: the file must go again.
+  auto session = *ImportSession::Start(kSteward, Header("synth-g"), &catalogue_, &datasets_,
+                                       dir_.path() / "work", {});
+  ASSERT_TRUE(session->AddChunk(Chunk("person.csv", "person_id\nP1\n")).ok());
+  {
+    auto rival = *ImportSession::Start(kSteward, Header("synth-g"), &catalogue_, &datasets_,
+                                       dir_.path() / "work", {});
+    ASSERT_TRUE(rival->AddChunk(Chunk("person.csv", "person_id\nQ1\nQ2\n")).ok());
+    ASSERT_TRUE(rival->Finish().ok());
+  }
+  EXPECT_EQ(session->Finish().status().code(), absl::StatusCode::kAlreadyExists);
+  auto objects = datasets_.List("");
+  ASSERT_TRUE(objects.ok());
+  ASSERT_EQ(objects->size(), 1u);  // only the rival's file
+  EXPECT_EQ((*objects)[0].key,
+            catalogue_.Get(kSteward, "synth-g", 0)->steward().storage_location());
 }
 
 TEST_F(ImportSessionTest, HeaderIsCheckedBeforeAnyData) {
