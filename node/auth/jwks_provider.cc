@@ -2,11 +2,10 @@
 
 #include <curl/curl.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "node/common/files.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::auth {
@@ -60,12 +59,10 @@ absl::StatusOr<std::string> HttpsGet(const std::string& uri, const std::string& 
   return body;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::UnavailableError(absl::StrCat("cannot read the key set ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+absl::StatusOr<std::string> ReadKeySet(const std::string& path) {
+  std::optional<std::string> text = ReadWholeFile(path);
+  if (!text) return absl::UnavailableError(absl::StrCat("cannot read the key set ", path));
+  return *text;
 }
 
 }  // namespace
@@ -100,7 +97,7 @@ int CachingJwksProvider::fetches() const {
 }
 
 std::unique_ptr<JwksProvider> FileJwksProvider(std::string path, absl::Duration min_refresh) {
-  return std::make_unique<CachingJwksProvider>([path] { return ReadFile(path); }, min_refresh);
+  return std::make_unique<CachingJwksProvider>([path] { return ReadKeySet(path); }, min_refresh);
 }
 
 std::unique_ptr<JwksProvider> HttpsJwksProvider(std::string uri, std::string ca_file,

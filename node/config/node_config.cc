@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -12,6 +11,7 @@
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "node/catalogue/dataset_validation.h"
+#include "node/common/files.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::config {
@@ -126,16 +126,14 @@ absl::Status CheckReadable(const std::string& path, absl::string_view field) {
 }  // namespace
 
 absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the config file"));
-  std::stringstream text;
-  text << in.rdbuf();
+  std::optional<std::string> text = ReadWholeFile(path);
+  if (!text) return absl::NotFoundError(absl::StrCat(path, ": cannot read the config file"));
 
   NodeConfig config;
   google::protobuf::TextFormat::Parser parser;
   FirstError errors;
   parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text.str(), &config)) {
+  if (!parser.ParseFromString(*text, &config)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", errors.message()));
   }
   if (absl::Status s = ValidateNodeConfig(config); !s.ok()) {

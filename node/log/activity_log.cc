@@ -18,11 +18,8 @@ using storage::SqliteStatement;
 constexpr size_t kMaxBatch = 8192;
 constexpr int kReaders = 4;
 
-std::string HashBytes(const Hash& hash) {
-  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
-}
-
 absl::StatusOr<Hash> StoredNode(SqliteDb& db, int level, uint64_t index) {
+  std::optional<Hash> hash;
   if (level == 0) {
     // Leaf hashes as they were at append time: a leaf altered later no
     // longer matches its own hash, and the proofs of its neighbours still hold.
@@ -30,26 +27,21 @@ absl::StatusOr<Hash> StoredNode(SqliteDb& db, int level, uint64_t index) {
                      db.PrepareCached("SELECT leaf_hash FROM log_entries WHERE idx = ?"));
     leaf.Bind(1, static_cast<int64_t>(index));
     ASSIGN_OR_RETURN(bool found, leaf.Step());
-    std::string bytes = found ? leaf.Blob(0) : "";
-    if (bytes.size() != 32) {
-      return absl::DataLossError(absl::StrCat("the log is missing entry ", index));
-    }
-    Hash hash;
-    std::copy(bytes.begin(), bytes.end(), hash.begin());
-    return hash;
+    if (found) hash = HashFromBytes(leaf.Blob(0));
+  } else {
+    ASSIGN_OR_RETURN(SqliteStatement node,
+                     db.PrepareCached("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
+    node.Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(index));
+    ASSIGN_OR_RETURN(bool found, node.Step());
+    if (found) hash = HashFromBytes(node.Blob(0));
   }
-  ASSIGN_OR_RETURN(SqliteStatement select,
-                   db.PrepareCached("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
-  select.Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(index));
-  ASSIGN_OR_RETURN(bool found, select.Step());
-  std::string bytes = found ? select.Blob(0) : "";
-  if (bytes.size() != 32) {
-    return absl::DataLossError(
-        absl::StrCat("the log is missing its subtree hash at level ", level, " index ", index));
+  if (!hash) {
+    return absl::DataLossError(level == 0
+                                   ? absl::StrCat("the log is missing entry ", index)
+                                   : absl::StrCat("the log is missing its subtree hash at level ",
+                                                  level, " index ", index));
   }
-  Hash hash;
-  std::copy(bytes.begin(), bytes.end(), hash.begin());
-  return hash;
+  return *hash;
 }
 
 absl::StatusOr<uint64_t> StoredSize(SqliteDb& db) {

@@ -88,18 +88,27 @@ Hash NodeHash(const Hash& left, const Hash& right) {
 
 Hash EmptyRoot() { return Sha256(""); }
 
-std::string ToBase64(const Hash& hash) {
-  return absl::Base64Escape(absl::string_view(reinterpret_cast<const char*>(hash.data()), 32));
+std::string HashBytes(const Hash& hash) {
+  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
 }
 
-absl::StatusOr<Hash> HashFromBase64(absl::string_view text) {
-  std::string bytes;
-  if (!absl::Base64Unescape(text, &bytes) || bytes.size() != 32) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a base64 SHA-256 hash"));
-  }
+std::optional<Hash> HashFromBytes(absl::string_view bytes) {
+  if (bytes.size() != 32) return std::nullopt;
   Hash hash;
   std::copy(bytes.begin(), bytes.end(), hash.begin());
   return hash;
+}
+
+std::string ToBase64(const Hash& hash) { return absl::Base64Escape(HashBytes(hash)); }
+
+absl::StatusOr<Hash> HashFromBase64(absl::string_view text) {
+  std::string bytes;
+  std::optional<Hash> hash;
+  if (absl::Base64Unescape(text, &bytes)) hash = HashFromBytes(bytes);
+  if (!hash) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a base64 SHA-256 hash"));
+  }
+  return *hash;
 }
 
 absl::StatusOr<Hash> RangeHash(uint64_t begin, uint64_t end, const SubtreeHashes& subtrees) {

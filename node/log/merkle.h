@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ Hash LeafHash(absl::string_view leaf);
 Hash NodeHash(const Hash& left, const Hash& right);
 // The root of the empty tree: SHA-256 of nothing.
 Hash EmptyRoot();
+
+// The hash's 32 bytes, and back: nullopt unless `bytes` is 32 bytes long.
+std::string HashBytes(const Hash& hash);
+std::optional<Hash> HashFromBytes(absl::string_view bytes);
 
 std::string ToBase64(const Hash& hash);
 // InvalidArgument unless `text` is base64 of exactly 32 bytes.

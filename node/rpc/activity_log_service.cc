@@ -10,9 +10,6 @@ namespace trenode::rpc {
 namespace {
 constexpr char kService[] = "trenode.v1.ActivityLog";
 
-std::string Bytes(const log::Hash& hash) {
-  return std::string(reinterpret_cast<const char*>(hash.data()), hash.size());
-}
 }  // namespace
 
 grpc::Status ActivityLogService::GetCheckpoint(grpc::ServerContext* context,
@@ -26,7 +23,7 @@ grpc::Status ActivityLogService::GetCheckpoint(grpc::ServerContext* context,
                   trenode::v1::Checkpoint checkpoint;
                   checkpoint.set_note(note);
                   checkpoint.set_size(body.size);
-                  checkpoint.set_root(Bytes(body.root));
+                  checkpoint.set_root(log::HashBytes(body.root));
                   checkpoint.set_verifier_key(log_->signer().VerifierKey());
                   return checkpoint;
                 });
@@ -140,7 +137,7 @@ grpc::Status ActivityLogService::GetInclusionProof(
                   trenode::v1::InclusionProof proof;
                   proof.set_index(request->index());
                   proof.set_tree_size(request->tree_size());
-                  for (const auto& hash : hashes) proof.add_hashes(Bytes(hash));
+                  for (const auto& hash : hashes) proof.add_hashes(log::HashBytes(hash));
                   return proof;
                 });
 }
@@ -156,7 +153,7 @@ grpc::Status ActivityLogService::GetConsistencyProof(
                   trenode::v1::ConsistencyProof proof;
                   proof.set_from_size(request->from_size());
                   proof.set_to_size(request->to_size());
-                  for (const auto& hash : hashes) proof.add_hashes(Bytes(hash));
+                  for (const auto& hash : hashes) proof.add_hashes(log::HashBytes(hash));
                   return proof;
                 });
 }

@@ -4,7 +4,6 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +19,7 @@
 #include "node/auth/roles.h"
 #include "node/catalogue/catalogue.h"
 #include "node/catalogue/sqlite_catalogue_store.h"
+#include "node/common/files.h"
 #include "node/common/status_macros.h"
 #include "node/governance/governance.h"
 #include "node/governance/sqlite_governance_store.h"
@@ -53,13 +53,11 @@ absl::StatusOr<log::NoteSigner> ReadLogKey(const trenode::v1::ActivityLogConfig&
 }
 
 absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view field) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in || text.str().find("-----BEGIN") == std::string::npos) {
+  std::optional<std::string> text = ReadWholeFile(path);
+  if (!text || text->find("-----BEGIN") == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", path, " is not a PEM file"));
   }
-  return text.str();
+  return *text;
 }
 
 // TLS for every caller; a client certificate is asked for and, if sent, must
@@ -90,9 +88,7 @@ absl::Status RecordStart(const trenode::v1::NodeConfig& config, log::ActivityLog
   started.object = absl::StrCat("node/", config.node_id());
   started.outcome = "success";
   started.reason = absl::StrCat("log key ", activity_log.signer().VerifierKey());
-  started.hashes.push_back(
-      absl::StrCat("sha256:", absl::BytesToHexString(absl::string_view(
-                                  reinterpret_cast<const char*>(digest.data()), digest.size()))));
+  started.hashes.push_back(absl::StrCat("sha256:", absl::BytesToHexString(log::HashBytes(digest))));
   auth::Principal self{config.node_id(), trenode::v1::ROLE_NODE_ADMIN,
                        auth::Principal::Kind::kNode};
   return activity_log.Record(self, std::move(started));

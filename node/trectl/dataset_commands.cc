@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -11,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
+#include "node/common/files.h"
 #include "node/trectl/cli.h"
 #include "trenode/v1/catalogue.grpc.pb.h"
 
@@ -99,12 +99,10 @@ void PrintDatasetDetail(const Dataset& d) {
 }
 
 absl::StatusOr<Dataset> ReadDatasetFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
+  std::optional<std::string> text = ReadWholeFile(path);
+  if (!text) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   Dataset dataset;
-  if (!google::protobuf::TextFormat::ParseFromString(text.str(), &dataset)) {
+  if (!google::protobuf::TextFormat::ParseFromString(*text, &dataset)) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, " is not a text-format trenode.v1.Dataset (see the parse error above)"));
   }

@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +12,7 @@
 #include "node/auth/jwk.h"
 #include "node/auth/jwt_signer.h"
 #include "node/catalogue/dataset_validation.h"
+#include "node/common/files.h"
 #include "node/log/signed_note.h"
 #include "node/pki/pki.h"
 #include "node/trectl/cli.h"
@@ -56,11 +56,9 @@ absl::Status WriteSecret(const fs::path& path, const std::string& text, bool sec
 }
 
 absl::StatusOr<std::string> ReadText(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::optional<std::string> text = ReadWholeFile(path.string());
+  if (!text) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
+  return *text;
 }
 
 int PkiInit(const Args& args, const fs::path& dir, int days) {

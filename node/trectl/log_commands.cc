@@ -36,15 +36,11 @@ constexpr char kLogHelp[] =
     "  export --format jsonl|fhir [--from N] [--to M]\n"
     "                                  events as JSON lines, or a FHIR R5 AuditEvent Bundle\n";
 
-Hash ToHash(const std::string& bytes) {
-  Hash hash{};
-  std::copy_n(bytes.begin(), std::min<size_t>(bytes.size(), 32), hash.begin());
-  return hash;
-}
-
 std::vector<Hash> ToHashes(const google::protobuf::RepeatedPtrField<std::string>& list) {
   std::vector<Hash> hashes;
-  for (const std::string& bytes : list) hashes.push_back(ToHash(bytes));
+  // A malformed item becomes a hash no proof can lead to.
+  for (const std::string& bytes : list)
+    hashes.push_back(log::HashFromBytes(bytes).value_or(Hash{}));
   return hashes;
 }
 

@@ -1,12 +1,11 @@
 // trectl: the command-line client of a trenode node, for every role.
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "node/common/files.h"
 #include "node/trectl/cli.h"
 
 namespace {
@@ -46,14 +45,6 @@ std::string Setting(const trenode::trectl::Args& args, const char* flag, const c
   return from_env ? from_env : fallback;
 }
 
-std::optional<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -91,7 +82,7 @@ int main(int argc, char** argv) {
   cli.token = Setting(*args, "token", "TRENODE_TOKEN");
   if (std::string token_file = Setting(*args, "token-file", "TRENODE_TOKEN_FILE");
       cli.token.empty() && !token_file.empty()) {
-    std::optional<std::string> token = ReadFile(token_file);
+    std::optional<std::string> token = trenode::ReadWholeFile(token_file);
     if (!token) return Fail(absl::NotFoundError("cannot read the token file " + token_file));
     cli.token = std::string(absl::StripAsciiWhitespace(*token));
   }
@@ -99,15 +90,15 @@ int main(int argc, char** argv) {
   std::string ca = Setting(*args, "ca", "TRENODE_CA");
   if (ca.empty())
     return Usage("--ca FILE (or TRENODE_CA): the CA that signed the node's certificate");
-  std::optional<std::string> ca_pem = ReadFile(ca);
+  std::optional<std::string> ca_pem = trenode::ReadWholeFile(ca);
   if (!ca_pem) return Fail(absl::NotFoundError("cannot read the CA file " + ca));
   tls.pem_root_certs = *ca_pem;
   std::string cert = Setting(*args, "cert", "TRENODE_CERT");
   std::string key = Setting(*args, "key", "TRENODE_KEY");
   if (cert.empty() != key.empty()) return Usage("--cert and --key go together");
   if (!cert.empty()) {
-    std::optional<std::string> cert_pem = ReadFile(cert);
-    std::optional<std::string> key_pem = ReadFile(key);
+    std::optional<std::string> cert_pem = trenode::ReadWholeFile(cert);
+    std::optional<std::string> key_pem = trenode::ReadWholeFile(key);
     if (!cert_pem || !key_pem) return Fail(absl::NotFoundError("cannot read --cert or --key"));
     tls.pem_cert_chain = *cert_pem;
     tls.pem_private_key = *key_pem;
