@@ -79,6 +79,9 @@ class SqliteStatement {
   // Makes the statement ready to run again with new bindings.
   void Reset();
 
+  enum class ValueType { kNull, kInteger, kReal, kText, kBlob };
+  // The storage class of the value in `column` of the current row.
+  ValueType TypeOf(int column) const;
   bool IsNull(int column) const;
   int64_t Int64(int column) const;
   double Double(int column) const;

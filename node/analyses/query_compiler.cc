@@ -1,0 +1,644 @@
+#include "node/analyses/query_compiler.h"
+
+#include <cmath>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
+#include "node/catalogue/dataset_validation.h"
+#include "node/common/status_macros.h"
+
+namespace trenode::analyses {
+namespace {
+using trenode::v1::AggregateQuery;
+using trenode::v1::Column;
+using trenode::v1::ColumnType;
+using trenode::v1::Comparison;
+using trenode::v1::Criterion;
+using trenode::v1::Dataset;
+using trenode::v1::EventFilter;
+using trenode::v1::GroupBy;
+using trenode::v1::Table;
+using trenode::v1::Variable;
+
+constexpr int kMaxCriterionDepth = 16;
+constexpr int kMaxCriterionNodes = 256;
+constexpr int kMaxValues = 1000;
+constexpr int kMaxBins = 100;
+
+enum class VarType { kInteger, kReal, kText, kDate, kIndicator };
+
+bool IsNumeric(VarType type) { return type != VarType::kText && type != VarType::kDate; }
+
+// The rows of an event table that count for the person `p`.
+struct FilterSql {
+  std::string from;  // "FROM <table> AS <alias> WHERE <alias>.<key> = p.<key> AND ..."
+  const Table* table;
+  std::string alias;
+};
+
+// A compiled per-person expression over the person table aliased `p`.
+struct Expr {
+  std::string sql;
+  VarType type;
+  std::string name;
+  // A plain column or arithmetic on one: cheap to repeat in SQL text.
+  bool cheap = false;
+};
+
+std::string Quote(absl::string_view name) {
+  return absl::StrCat("\"", absl::StrReplaceAll(name, {{"\"", "\"\""}}), "\"");
+}
+
+absl::Status Invalid(absl::string_view path, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
+}
+
+absl::Status ValidateDate(const std::string& date, absl::string_view path) {
+  absl::Time parsed;
+  std::string error;
+  if (date.size() != 10 || !absl::ParseTime("%Y-%m-%d", date, &parsed, &error)) {
+    return Invalid(path, absl::StrCat("\"", date, "\" is not a date in the form YYYY-MM-DD"));
+  }
+  return absl::OkStatus();
+}
+
+const char* ComparisonSql(Comparison comparison) {
+  switch (comparison) {
+    case trenode::v1::COMPARISON_EQ:
+      return "=";
+    case trenode::v1::COMPARISON_NE:
+      return "<>";
+    case trenode::v1::COMPARISON_LT:
+      return "<";
+    case trenode::v1::COMPARISON_LE:
+      return "<=";
+    case trenode::v1::COMPARISON_GT:
+      return ">";
+    case trenode::v1::COMPARISON_GE:
+      return ">=";
+    default:
+      return nullptr;
+  }
+}
+
+// Compiles the parts of one statement; its parameters are numbered in the
+// order they are added.
+class StatementCompiler {
+ public:
+  StatementCompiler(const Dataset& dataset, const Table& person, std::string person_key,
+                    const std::string& index_date)
+      : dataset_(dataset),
+        person_(person),
+        person_key_(std::move(person_key)),
+        index_date_(index_date) {}
+
+  template <typename T>
+  std::string Param(T value) {
+    params_.emplace_back(std::in_place_type<T>, std::move(value));
+    return absl::StrCat("?", params_.size());
+  }
+  std::vector<SqlParam> TakeParams() { return std::move(params_); }
+
+  absl::StatusOr<Expr> CompileVariable(const Variable& variable, const std::string& path) {
+    switch (variable.kind_case()) {
+      case Variable::kColumn: {
+        ASSIGN_OR_RETURN(const Column* column,
+                         PersonColumn(variable.column(), absl::StrCat(path, ".column")));
+        return Expr{absl::StrCat("p.", Quote(column->name())), TypeOf(*column), column->name(),
+                    true};
+      }
+      case Variable::kAge:
+        return CompileAge(variable.age(), absl::StrCat(path, ".age"));
+      case Variable::kEventFeature:
+        return CompileFeature(variable.event_feature(), absl::StrCat(path, ".event_feature"));
+      case Variable::kIndicator: {
+        ASSIGN_OR_RETURN(std::string condition,
+                         CompileCriterion(variable.indicator(), absl::StrCat(path, ".indicator")));
+        return Expr{absl::StrCat("(CASE WHEN ", condition, " THEN 1 ELSE 0 END)"),
+                    VarType::kIndicator, "indicator"};
+      }
+      case Variable::KIND_NOT_SET:
+        break;
+    }
+    return Invalid(path, "choose column, age, event_feature or indicator");
+  }
+
+  absl::StatusOr<std::string> CompileCriterion(const Criterion& criterion, const std::string& path,
+                                               int depth = 0) {
+    if (depth > kMaxCriterionDepth) {
+      return Invalid(path, absl::StrCat("criteria nest deeper than ", kMaxCriterionDepth));
+    }
+    if (++criterion_nodes_ > kMaxCriterionNodes) {
+      return Invalid(path, absl::StrCat("more than ", kMaxCriterionNodes, " criteria"));
+    }
+    switch (criterion.kind_case()) {
+      case Criterion::kAllOf:
+      case Criterion::kAnyOf: {
+        bool all = criterion.kind_case() == Criterion::kAllOf;
+        const auto& list = all ? criterion.all_of() : criterion.any_of();
+        std::string field = absl::StrCat(path, all ? ".all_of" : ".any_of");
+        if (list.criteria().empty()) return Invalid(field, "needs at least one criterion");
+        std::vector<std::string> parts;
+        for (int i = 0; i < list.criteria_size(); ++i) {
+          ASSIGN_OR_RETURN(std::string part,
+                           CompileCriterion(list.criteria(i),
+                                            absl::StrCat(field, ".criteria[", i, "]"), depth + 1));
+          parts.push_back(std::move(part));
+        }
+        return absl::StrCat("(", absl::StrJoin(parts, all ? " AND " : " OR "), ")");
+      }
+      case Criterion::kNoneOf: {
+        ASSIGN_OR_RETURN(
+            std::string inner,
+            CompileCriterion(criterion.none_of(), absl::StrCat(path, ".none_of"), depth + 1));
+        // A person with no value is not excluded by NOT (comparison with NULL).
+        return absl::StrCat("(NOT coalesce(", inner, ", 0))");
+      }
+      case Criterion::kPerson:
+        return CompilePersonCriterion(criterion.person(), absl::StrCat(path, ".person"));
+      case Criterion::kEvents:
+        return CompileEventCriterion(criterion.events(), absl::StrCat(path, ".events"));
+      case Criterion::KIND_NOT_SET:
+        break;
+    }
+    return Invalid(path, "choose all_of, any_of, none_of, person or events");
+  }
+
+  // The group expression (a bin index when binned) and how to label it.
+  absl::StatusOr<std::pair<std::string, GroupColumn>> CompileGroup(const GroupBy& group,
+                                                                   const std::string& path) {
+    ASSIGN_OR_RETURN(Expr expr, CompileVariable(group.variable(), absl::StrCat(path, ".variable")));
+    GroupColumn column{group.label().empty() ? expr.name : group.label(), {}};
+    const auto& boundaries = group.binning().boundaries();
+    if (expr.type == VarType::kDate) {
+      return Invalid(path, absl::StrCat("grouping by the date ", expr.name,
+                                        " would return row-level dates; group by a coarser "
+                                        "variable instead"));
+    }
+    if (boundaries.empty()) {
+      if (expr.type == VarType::kReal) {
+        return Invalid(path, absl::StrCat(expr.name,
+                                          " is a real number: grouping by its values would "
+                                          "return row-level data; give binning.boundaries"));
+      }
+      return std::make_pair(expr.sql, column);
+    }
+    if (expr.type == VarType::kText || expr.type == VarType::kIndicator) {
+      return Invalid(absl::StrCat(path, ".binning"),
+                     absl::StrCat(expr.name, " is not a number and cannot be binned"));
+    }
+    if (boundaries.size() > kMaxBins) {
+      return Invalid(absl::StrCat(path, ".binning"), absl::StrCat("at most ", kMaxBins, " bins"));
+    }
+    for (int i = 0; i < boundaries.size(); ++i) {
+      if (!std::isfinite(boundaries[i]) || (i > 0 && boundaries[i] <= boundaries[i - 1])) {
+        return Invalid(absl::StrCat(path, ".binning.boundaries"),
+                       "boundaries must be finite and strictly increasing");
+      }
+    }
+    column.bin_labels.push_back(absl::StrCat("<", boundaries[0]));
+    for (int i = 1; i < boundaries.size(); ++i) {
+      column.bin_labels.push_back(absl::StrCat("[", boundaries[i - 1], ",", boundaries[i], ")"));
+    }
+    column.bin_labels.push_back(absl::StrCat(">=", boundaries[boundaries.size() - 1]));
+    std::string value = expr.cheap ? expr.sql : "v";
+    std::string sql = absl::StrCat("CASE WHEN ", value, " IS NULL THEN NULL");
+    for (int i = 0; i < boundaries.size(); ++i) {
+      absl::StrAppend(&sql, " WHEN ", value, " < ", Param(boundaries[i]), " THEN ", i);
+    }
+    absl::StrAppend(&sql, " ELSE ", boundaries.size(), " END");
+    if (!expr.cheap) sql = absl::StrCat("(SELECT ", sql, " FROM (SELECT ", expr.sql, " AS v))");
+    return std::make_pair(sql, column);
+  }
+
+ private:
+  static VarType TypeOf(const Column& column) {
+    switch (column.type()) {
+      case trenode::v1::COLUMN_TYPE_INTEGER:
+        return VarType::kInteger;
+      case trenode::v1::COLUMN_TYPE_REAL:
+        return VarType::kReal;
+      case trenode::v1::COLUMN_TYPE_DATE:
+        return VarType::kDate;
+      default:
+        return VarType::kText;
+    }
+  }
+
+  const Table* FindTable(absl::string_view name) const {
+    for (const Table& table : dataset_.tables()) {
+      if (table.name() == name) return &table;
+    }
+    return nullptr;
+  }
+
+  static absl::StatusOr<const Column*> FindColumn(const Table& table, absl::string_view name,
+                                                  const std::string& path) {
+    if (name.empty()) return Invalid(path, "is required");
+    for (const Column& column : table.columns()) {
+      if (column.name() != name) continue;
+      if (column.is_person_key()) {
+        return Invalid(path, absl::StrCat(name,
+                                          " is a person identifier: queries cannot use "
+                                          "identifiers"));
+      }
+      return &column;
+    }
+    return Invalid(path, absl::StrCat("table ", table.name(), " has no column \"", name, "\""));
+  }
+
+  absl::StatusOr<const Column*> PersonColumn(absl::string_view name, const std::string& path) {
+    return FindColumn(person_, name, path);
+  }
+
+  absl::StatusOr<Expr> CompileAge(const trenode::v1::AgeVariable& age, const std::string& path) {
+    ASSIGN_OR_RETURN(const Column* birth,
+                     PersonColumn(age.birth_column(), absl::StrCat(path, ".birth_column")));
+    if (index_date_.empty()) return Invalid("index_date", "is required when ages are used");
+    std::string column = absl::StrCat("p.", Quote(birth->name()));
+    if (birth->type() == trenode::v1::COLUMN_TYPE_INTEGER) {
+      int64_t year = std::stoll(index_date_.substr(0, 4));
+      return Expr{absl::StrCat("(", Param(year), " - ", column, ")"), VarType::kInteger, "age",
+                  true};
+    }
+    if (birth->type() == trenode::v1::COLUMN_TYPE_DATE) {
+      std::string index = Param(index_date_);
+      return Expr{
+          absl::StrCat("(CAST(substr(", index, ", 1, 4) AS INTEGER) - CAST(substr(", column,
+                       ", 1, 4) AS INTEGER) - (substr(", index, ", 6) < substr(", column, ", 6)))"),
+          VarType::kInteger, "age", true};
+    }
+    return Invalid(absl::StrCat(path, ".birth_column"),
+                   absl::StrCat(birth->name(), " is neither an INTEGER year nor a DATE"));
+  }
+
+  absl::StatusOr<FilterSql> CompileFilter(const EventFilter& filter, const std::string& path) {
+    if (filter.table().empty()) return Invalid(absl::StrCat(path, ".table"), "is required");
+    const Table* table = FindTable(filter.table());
+    if (table == nullptr) {
+      return Invalid(
+          absl::StrCat(path, ".table"),
+          absl::StrCat("dataset ", dataset_.id(), " has no table \"", filter.table(), "\""));
+    }
+    if (table == &person_) {
+      return Invalid(absl::StrCat(path, ".table"),
+                     "is the person table; use a person criterion or variable instead");
+    }
+    const Column* key = nullptr;
+    for (const Column& column : table->columns()) {
+      if (column.is_person_key()) key = &column;
+    }
+    if (key == nullptr) {
+      return Invalid(absl::StrCat(path, ".table"),
+                     absl::StrCat(table->name(), " has no person key to link it to persons"));
+    }
+    std::string alias = absl::StrCat("e", ++aliases_);
+    std::string sql = absl::StrCat("FROM ", Quote(table->name()), " AS ", alias, " WHERE ", alias,
+                                   ".", Quote(key->name()), " = p.", Quote(person_key_));
+    bool has_codes = !filter.code_prefixes().empty() || !filter.codes().empty();
+    if (has_codes || !filter.code_column().empty()) {
+      std::string field = absl::StrCat(path, ".code_column");
+      ASSIGN_OR_RETURN(const Column* code, FindColumn(*table, filter.code_column(), field));
+      if (code->type() != trenode::v1::COLUMN_TYPE_TEXT) {
+        return Invalid(field, absl::StrCat(code->name(), " is not a TEXT column of codes"));
+      }
+      if (!has_codes) return Invalid(path, "give code_prefixes or codes with code_column");
+      if (filter.code_prefixes_size() + filter.codes_size() > kMaxValues) {
+        return Invalid(path, absl::StrCat("at most ", kMaxValues, " codes and prefixes"));
+      }
+      std::string column = absl::StrCat(alias, ".", Quote(code->name()));
+      std::vector<std::string> matches;
+      for (const std::string& prefix : filter.code_prefixes()) {
+        if (prefix.empty()) return Invalid(absl::StrCat(path, ".code_prefixes"), "empty prefix");
+        matches.push_back(absl::StrCat("substr(", column, ", 1, ",
+                                       Param(static_cast<int64_t>(prefix.size())),
+                                       ") = ", Param(prefix)));
+      }
+      if (!filter.codes().empty()) {
+        std::vector<std::string> codes;
+        for (const std::string& value : filter.codes()) codes.push_back(Param(value));
+        matches.push_back(absl::StrCat(column, " IN (", absl::StrJoin(codes, ", "), ")"));
+      }
+      absl::StrAppend(&sql, " AND (", absl::StrJoin(matches, " OR "), ")");
+    }
+    if (!filter.value_column().empty()) {
+      std::string field = absl::StrCat(path, ".value_column");
+      ASSIGN_OR_RETURN(const Column* value, FindColumn(*table, filter.value_column(), field));
+      if (!IsNumeric(TypeOf(*value))) {
+        return Invalid(field, absl::StrCat(value->name(), " is not a number"));
+      }
+      const char* op = ComparisonSql(filter.value_comparison());
+      if (op == nullptr) {
+        return Invalid(absl::StrCat(path, ".value_comparison"), "choose EQ, NE, LT, LE, GT or GE");
+      }
+      if (!std::isfinite(filter.value()))
+        return Invalid(absl::StrCat(path, ".value"), "not finite");
+      absl::StrAppend(&sql, " AND ", alias, ".", Quote(value->name()), " ", op, " ",
+                      Param(filter.value()));
+    } else if (filter.value_comparison() != trenode::v1::COMPARISON_UNSPECIFIED) {
+      return Invalid(absl::StrCat(path, ".value_column"), "is required with value_comparison");
+    }
+    if (!filter.date_column().empty() || !filter.date_from().empty() || !filter.date_to().empty()) {
+      std::string field = absl::StrCat(path, ".date_column");
+      ASSIGN_OR_RETURN(const Column* date, FindColumn(*table, filter.date_column(), field));
+      if (date->type() != trenode::v1::COLUMN_TYPE_DATE) {
+        return Invalid(field, absl::StrCat(date->name(), " is not a DATE column"));
+      }
+      if (filter.date_from().empty() && filter.date_to().empty()) {
+        return Invalid(path, "give date_from and/or date_to with date_column");
+      }
+      std::string column = absl::StrCat(alias, ".", Quote(date->name()));
+      if (!filter.date_from().empty()) {
+        RETURN_IF_ERROR(ValidateDate(filter.date_from(), absl::StrCat(path, ".date_from")));
+        absl::StrAppend(&sql, " AND ", column, " >= ", Param(filter.date_from()));
+      }
+      if (!filter.date_to().empty()) {
+        RETURN_IF_ERROR(ValidateDate(filter.date_to(), absl::StrCat(path, ".date_to")));
+        absl::StrAppend(&sql, " AND ", column, " <= ", Param(filter.date_to()));
+      }
+    }
+    return FilterSql{std::move(sql), table, std::move(alias)};
+  }
+
+  absl::StatusOr<Expr> CompileFeature(const trenode::v1::EventFeature& feature,
+                                      const std::string& path) {
+    ASSIGN_OR_RETURN(FilterSql filter,
+                     CompileFilter(feature.filter(), absl::StrCat(path, ".filter")));
+    const Table* table = filter.table;
+    std::string field = absl::StrCat(path, ".value_column");
+    if (feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_COUNT) {
+      if (!feature.value_column().empty()) return Invalid(field, "is not used with COUNT");
+      return Expr{absl::StrCat("(SELECT COUNT(*) ", filter.from, ")"), VarType::kInteger,
+                  absl::StrCat("count_", table->name())};
+    }
+    const char* function = nullptr;
+    const char* prefix = nullptr;
+    switch (feature.aggregate()) {
+      case trenode::v1::FEATURE_AGGREGATE_MIN:
+        function = "MIN", prefix = "min_";
+        break;
+      case trenode::v1::FEATURE_AGGREGATE_MAX:
+        function = "MAX", prefix = "max_";
+        break;
+      case trenode::v1::FEATURE_AGGREGATE_MEAN:
+        function = "AVG", prefix = "mean_";
+        break;
+      default:
+        return Invalid(absl::StrCat(path, ".aggregate"), "choose COUNT, MIN, MAX or MEAN");
+    }
+    ASSIGN_OR_RETURN(const Column* value, FindColumn(*table, feature.value_column(), field));
+    VarType type = TypeOf(*value);
+    if (!IsNumeric(type)) return Invalid(field, absl::StrCat(value->name(), " is not a number"));
+    if (feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_MEAN) type = VarType::kReal;
+    return Expr{absl::StrCat("(SELECT ", function, "(", filter.alias, ".", Quote(value->name()),
+                             ") ", filter.from, ")"),
+                type, absl::StrCat(prefix, table->name(), "_", value->name())};
+  }
+
+  absl::StatusOr<std::string> CompilePersonCriterion(const trenode::v1::PersonCriterion& person,
+                                                     const std::string& path) {
+    ASSIGN_OR_RETURN(Expr expr,
+                     CompileVariable(person.variable(), absl::StrCat(path, ".variable")));
+    std::string values_path = absl::StrCat(path, ".values");
+    std::vector<std::string> bound;
+    for (int i = 0; i < person.values_size(); ++i) {
+      const trenode::v1::Value& value = person.values(i);
+      std::string field = absl::StrCat(values_path, "[", i, "]");
+      if (IsNumeric(expr.type)) {
+        if (value.kind_case() != trenode::v1::Value::kNumber || !std::isfinite(value.number())) {
+          return Invalid(field, absl::StrCat(expr.name, " is a number; give a finite number"));
+        }
+        bound.push_back(Param(value.number()));
+      } else {
+        if (value.kind_case() != trenode::v1::Value::kText) {
+          return Invalid(
+              field, absl::StrCat(expr.name, " is ",
+                                  expr.type == VarType::kDate ? "a date" : "text", "; give text"));
+        }
+        if (expr.type == VarType::kDate) RETURN_IF_ERROR(ValidateDate(value.text(), field));
+        bound.push_back(Param(value.text()));
+      }
+    }
+    if (person.comparison() == trenode::v1::COMPARISON_IN) {
+      if (bound.empty() || bound.size() > kMaxValues) {
+        return Invalid(values_path, absl::StrCat("IN needs 1 to ", kMaxValues, " values"));
+      }
+      return absl::StrCat("(", expr.sql, " IN (", absl::StrJoin(bound, ", "), "))");
+    }
+    const char* op = ComparisonSql(person.comparison());
+    if (op == nullptr) {
+      return Invalid(absl::StrCat(path, ".comparison"), "choose EQ, NE, LT, LE, GT, GE or IN");
+    }
+    if (bound.size() != 1) return Invalid(values_path, "give exactly one value");
+    return absl::StrCat("(", expr.sql, " ", op, " ", bound[0], ")");
+  }
+
+  absl::StatusOr<std::string> CompileEventCriterion(const trenode::v1::EventCriterion& events,
+                                                    const std::string& path) {
+    if (events.min_count() < 0) return Invalid(absl::StrCat(path, ".min_count"), "is negative");
+    ASSIGN_OR_RETURN(FilterSql filter,
+                     CompileFilter(events.filter(), absl::StrCat(path, ".filter")));
+    if (events.min_count() <= 1) return absl::StrCat("EXISTS (SELECT 1 ", filter.from, ")");
+    return absl::StrCat("((SELECT COUNT(*) ", filter.from, ") >= ", Param(events.min_count()), ")");
+  }
+
+  const Dataset& dataset_;
+  const Table& person_;
+  std::string person_key_;
+  const std::string& index_date_;
+  std::vector<SqlParam> params_;
+  int aliases_ = 0;
+  int criterion_nodes_ = 0;
+};
+
+absl::Status ValidateOutputName(const std::string& name, const std::string& path) {
+  bool ok = !name.empty() && name.size() <= 64 && name[0] >= 'a' && name[0] <= 'z';
+  for (char c : name) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (!ok) return Invalid(path, absl::StrCat("\"", name, "\" is not a name [a-z][a-z0-9_]{0,63}"));
+  return absl::OkStatus();
+}
+
+// Compiles the statements of one query, each in its own StatementCompiler so
+// that each has exactly the parameters it uses.
+class QueryCompiler {
+ public:
+  QueryCompiler(const AggregateQuery& query, const Dataset& dataset, const Table& person,
+                std::string person_key)
+      : query_(query), dataset_(dataset), person_(person), person_key_(std::move(person_key)) {}
+
+  absl::StatusOr<CompiledQuery> Compile() {
+    if (!query_.index_date().empty()) {
+      RETURN_IF_ERROR(ValidateDate(query_.index_date(), "index_date"));
+    }
+    if (query_.outputs().empty()) return Invalid("outputs", "ask for at least one output");
+    if (query_.outputs_size() > kMaxOutputs) {
+      return Invalid("outputs", absl::StrCat("at most ", kMaxOutputs, " outputs"));
+    }
+    CompiledQuery compiled;
+    {
+      StatementCompiler statement = NewStatement();
+      ASSIGN_OR_RETURN(std::string from, From(statement));
+      compiled.cohort_size = {absl::StrCat("SELECT COUNT(*) ", from), statement.TakeParams()};
+    }
+    std::set<std::string> names;
+    for (int i = 0; i < query_.outputs_size(); ++i) {
+      const trenode::v1::QueryOutput& output = query_.outputs(i);
+      std::string path = absl::StrCat("outputs[", i, "]");
+      RETURN_IF_ERROR(ValidateOutputName(output.name(), absl::StrCat(path, ".name")));
+      if (!names.insert(output.name()).second) {
+        return Invalid(absl::StrCat(path, ".name"),
+                       absl::StrCat("\"", output.name(), "\" names two outputs"));
+      }
+      ASSIGN_OR_RETURN(CompiledOutput compiled_output, CompileOutput(output, path));
+      compiled_output.name = output.name();
+      compiled.outputs.push_back(std::move(compiled_output));
+    }
+    return compiled;
+  }
+
+ private:
+  StatementCompiler NewStatement() const {
+    return StatementCompiler(dataset_, person_, person_key_, query_.index_date());
+  }
+
+  // "FROM <person table> AS p [WHERE <cohort>]".
+  absl::StatusOr<std::string> From(StatementCompiler& statement) const {
+    std::string from = absl::StrCat("FROM ", Quote(person_.name()), " AS p");
+    if (query_.has_cohort()) {
+      ASSIGN_OR_RETURN(std::string cohort, statement.CompileCriterion(query_.cohort(), "cohort"));
+      absl::StrAppend(&from, " WHERE ", cohort);
+    }
+    return from;
+  }
+
+  // SELECT list entries and labels for `groups`.
+  absl::Status AddGroups(StatementCompiler& statement,
+                         const google::protobuf::RepeatedPtrField<GroupBy>& groups,
+                         const std::string& path, std::vector<std::string>& select,
+                         CompiledOutput& output) const {
+    if (groups.size() > kMaxGroupColumns) {
+      return Invalid(path, absl::StrCat("at most ", kMaxGroupColumns, " group columns"));
+    }
+    for (int i = 0; i < groups.size(); ++i) {
+      ASSIGN_OR_RETURN(auto group,
+                       statement.CompileGroup(groups[i], absl::StrCat(path, "[", i, "]")));
+      select.push_back(std::move(group.first));
+      output.groups.push_back(std::move(group.second));
+    }
+    return absl::OkStatus();
+  }
+
+  static std::string Ordinals(size_t count) {
+    std::vector<std::string> ordinals;
+    for (size_t i = 1; i <= count; ++i) ordinals.push_back(absl::StrCat(i));
+    return absl::StrJoin(ordinals, ", ");
+  }
+
+  absl::StatusOr<CompiledOutput> CompileOutput(const trenode::v1::QueryOutput& output,
+                                               const std::string& path) const {
+    StatementCompiler statement = NewStatement();
+    CompiledOutput compiled;
+    std::vector<std::string> select;
+    std::string suffix;
+    switch (output.kind_case()) {
+      case trenode::v1::QueryOutput::kCounts:
+      case trenode::v1::QueryOutput::kCrosstab: {
+        if (output.has_counts()) {
+          compiled.kind = trenode::v1::OUTPUT_KIND_COUNTS;
+          RETURN_IF_ERROR(AddGroups(statement, output.counts().group_by(),
+                                    absl::StrCat(path, ".counts.group_by"), select, compiled));
+        } else {
+          compiled.kind = trenode::v1::OUTPUT_KIND_CROSSTAB;
+          google::protobuf::RepeatedPtrField<GroupBy> both;
+          *both.Add() = output.crosstab().rows();
+          *both.Add() = output.crosstab().columns();
+          if (!output.crosstab().has_rows() || !output.crosstab().has_columns()) {
+            return Invalid(absl::StrCat(path, ".crosstab"), "give rows and columns");
+          }
+          RETURN_IF_ERROR(AddGroups(statement, both, absl::StrCat(path, ".crosstab.[rows,columns]"),
+                                    select, compiled));
+        }
+        size_t groups = select.size();
+        select.push_back("COUNT(*)");
+        if (groups > 0)
+          suffix = absl::StrCat(" GROUP BY ", Ordinals(groups), " ORDER BY ", Ordinals(groups));
+        break;
+      }
+      case trenode::v1::QueryOutput::kSummary: {
+        compiled.kind = trenode::v1::OUTPUT_KIND_SUMMARY;
+        RETURN_IF_ERROR(AddGroups(statement, output.summary().group_by(),
+                                  absl::StrCat(path, ".summary.group_by"), select, compiled));
+        size_t groups = select.size();
+        ASSIGN_OR_RETURN(Expr value,
+                         statement.CompileVariable(output.summary().value(),
+                                                   absl::StrCat(path, ".summary.value")));
+        if (!IsNumeric(value.type)) {
+          return Invalid(absl::StrCat(path, ".summary.value"),
+                         absl::StrCat(value.name, " is not a number"));
+        }
+        select.push_back(value.sql);
+        if (groups > 0) suffix = absl::StrCat(" ORDER BY ", Ordinals(groups));
+        break;
+      }
+      case trenode::v1::QueryOutput::kRegression: {
+        compiled.kind = trenode::v1::OUTPUT_KIND_REGRESSION;
+        const trenode::v1::RegressionOutput& regression = output.regression();
+        std::string field = absl::StrCat(path, ".regression");
+        if (regression.predictors().empty() && regression.no_intercept()) {
+          return Invalid(field, "needs at least one term");
+        }
+        if (regression.predictors_size() > kMaxPredictors) {
+          return Invalid(field, absl::StrCat("at most ", kMaxPredictors, " predictors"));
+        }
+        std::vector<const Variable*> variables = {&regression.outcome()};
+        for (const Variable& predictor : regression.predictors()) variables.push_back(&predictor);
+        compiled.intercept = !regression.no_intercept();
+        if (compiled.intercept) compiled.terms.push_back("intercept");
+        for (size_t i = 0; i < variables.size(); ++i) {
+          std::string term_path = i == 0 ? absl::StrCat(field, ".outcome")
+                                         : absl::StrCat(field, ".predictors[", i - 1, "]");
+          ASSIGN_OR_RETURN(Expr term, statement.CompileVariable(*variables[i], term_path));
+          if (!IsNumeric(term.type)) {
+            return Invalid(term_path, absl::StrCat(term.name, " is not a number"));
+          }
+          if (i > 0) compiled.terms.push_back(term.name);
+          select.push_back(term.sql);
+        }
+        break;
+      }
+      case trenode::v1::QueryOutput::KIND_NOT_SET:
+        return Invalid(path, "choose counts, summary, crosstab or regression");
+    }
+    ASSIGN_OR_RETURN(std::string from, From(statement));
+    compiled.statement.sql =
+        absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " ", from, suffix);
+    compiled.statement.params = statement.TakeParams();
+    return compiled;
+  }
+
+  const AggregateQuery& query_;
+  const Dataset& dataset_;
+  const Table& person_;
+  std::string person_key_;
+};
+
+}  // namespace
+
+absl::StatusOr<CompiledQuery> CompileQuery(const AggregateQuery& query, const Dataset& dataset) {
+  std::string person_table = dataset.person_table().empty() ? "person" : dataset.person_table();
+  for (const Table& table : dataset.tables()) {
+    if (table.name() != person_table) continue;
+    for (const Column& column : table.columns()) {
+      if (column.is_person_key()) {
+        return QueryCompiler(query, dataset, table, column.name()).Compile();
+      }
+    }
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "dataset ", dataset.id(), " has no person table with a person key; it cannot be queried"));
+}
+
+}  // namespace trenode::analyses
