@@ -89,8 +89,9 @@ const char* ComparisonSql(Comparison comparison) {
 class StatementCompiler {
  public:
   StatementCompiler(const Dataset& dataset, const Table& person, std::string person_key,
-                    const std::string& index_date)
-      : dataset_(dataset),
+                    const std::string& index_date, std::set<std::string>* tables)
+      : tables_(tables),
+        dataset_(dataset),
         person_(person),
         person_key_(std::move(person_key)),
         index_date_(index_date) {}
@@ -295,6 +296,7 @@ class StatementCompiler {
       return Invalid(absl::StrCat(path, ".table"),
                      absl::StrCat(table->name(), " has no person key to link it to persons"));
     }
+    tables_->insert(table->name());
     std::string alias = absl::StrCat("e", ++aliases_);
     std::string sql = absl::StrCat("FROM ", Quote(table->name()), " AS ", alias, " WHERE ", alias,
                                    ".", Quote(key->name()), " = p.", Quote(person_key_));
@@ -445,6 +447,7 @@ class StatementCompiler {
     return absl::StrCat("((SELECT COUNT(*) ", filter.from, ") >= ", Param(events.min_count()), ")");
   }
 
+  std::set<std::string>* tables_;
   const Dataset& dataset_;
   const Table& person_;
   std::string person_key_;
@@ -478,6 +481,7 @@ class QueryCompiler {
       return Invalid("outputs", absl::StrCat("at most ", kMaxOutputs, " outputs"));
     }
     CompiledQuery compiled;
+    tables_.insert(person_.name());
     {
       StatementCompiler statement = NewStatement();
       ASSIGN_OR_RETURN(std::string from, From(statement));
@@ -496,12 +500,13 @@ class QueryCompiler {
       compiled_output.name = output.name();
       compiled.outputs.push_back(std::move(compiled_output));
     }
+    compiled.tables = tables_;
     return compiled;
   }
 
  private:
   StatementCompiler NewStatement() const {
-    return StatementCompiler(dataset_, person_, person_key_, query_.index_date());
+    return StatementCompiler(dataset_, person_, person_key_, query_.index_date(), &tables_);
   }
 
   // "FROM <person table> AS p [WHERE <cohort>]".
@@ -623,6 +628,8 @@ class QueryCompiler {
   const Dataset& dataset_;
   const Table& person_;
   std::string person_key_;
+  // Mutable through const methods' statement compilers.
+  mutable std::set<std::string> tables_;
 };
 
 }  // namespace

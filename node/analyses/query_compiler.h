@@ -8,6 +8,7 @@
 #define TRENODE_NODE_ANALYSES_QUERY_COMPILER_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -50,6 +51,8 @@ struct CompiledOutput {
 
 struct CompiledQuery {
   Statement cohort_size;  // SELECT COUNT(*) of the cohort
+  // Every table any statement reads, for the data-access record.
+  std::set<std::string> tables;
   std::vector<CompiledOutput> outputs;
 };
 

@@ -8,6 +8,13 @@ namespace {
 using trenode::v1::Role;
 
 const std::set<Role> kStewards = {trenode::v1::ROLE_DATA_STEWARD};
+const std::set<Role> kResearchers = {trenode::v1::ROLE_RESEARCHER};
+// Output checkers review results; auditors and admins see analyses' records.
+const std::set<Role> kAnalysisReaders = {
+    trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD, trenode::v1::ROLE_OUTPUT_CHECKER,
+    trenode::v1::ROLE_AUDITOR, trenode::v1::ROLE_NODE_ADMIN};
+const std::set<Role> kAnalysisCancellers = {
+    trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD, trenode::v1::ROLE_NODE_ADMIN};
 // Roles that oversee projects: they may read every project record.
 const std::set<Role> kProjectReaders = {
     trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD, trenode::v1::ROLE_OUTPUT_CHECKER,
@@ -56,6 +63,14 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.Governance/CheckAccess", kPeopleRecords},
       {"/trenode.v1.Governance/ListApprovedProjects", kEveryRole},
       // Checkpoints reveal only a size and a root (spec/activity-log.md).
+      {"/trenode.v1.Analyses/SubmitAnalysis", kResearchers},
+      {"/trenode.v1.Analyses/GetAnalysis", kAnalysisReaders},
+      {"/trenode.v1.Analyses/ListAnalyses", kAnalysisReaders},
+      {"/trenode.v1.Analyses/WatchAnalysis", kAnalysisReaders},
+      {"/trenode.v1.Analyses/CancelAnalysis", kAnalysisCancellers},
+      {"/trenode.v1.Analyses/ApproveAnalysis", kStewards},
+      {"/trenode.v1.Analyses/RejectAnalysis", kStewards},
+
       {"/trenode.v1.ActivityLog/GetCheckpoint", kEveryRole},
       {"/trenode.v1.ActivityLog/GetEntries", kLogReadersAndResearchers},
       {"/trenode.v1.ActivityLog/WatchEntries", kLogReaders},

@@ -239,6 +239,7 @@ absl::StatusOr<Project> Governance::ApproveProject(
         *approval->mutable_approved_at() = ToTimestamp(clock_());
         *approval->mutable_expires() = request.expires();
         *approval->mutable_dataset_ids() = request.dataset_ids();
+        *approval->mutable_preapproved_query_kinds() = request.preapproved_query_kinds();
         p.clear_state_reason();
         return absl::OkStatus();
       }));

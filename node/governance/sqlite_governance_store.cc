@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/storage/proto_rows.h"
 
 namespace trenode::governance {
 namespace {
@@ -9,27 +10,6 @@ using storage::SqliteStatement;
 using trenode::v1::Membership;
 using trenode::v1::Project;
 using trenode::v1::TrainingRecord;
-
-template <typename Message>
-absl::StatusOr<Message> Parse(const SqliteStatement& row, int column) {
-  Message message;
-  if (!message.ParseFromString(row.Blob(column))) {
-    return absl::DataLossError(
-        absl::StrCat("stored ", Message::descriptor()->name(), " does not parse"));
-  }
-  return message;
-}
-
-template <typename Message>
-absl::StatusOr<std::vector<Message>> ParseAll(SqliteStatement& select) {
-  std::vector<Message> all;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) return all;
-    ASSIGN_OR_RETURN(Message message, Parse<Message>(select, 0));
-    all.push_back(std::move(message));
-  }
-}
 
 }  // namespace
 
@@ -56,7 +36,7 @@ absl::StatusOr<Project> SqliteGovernanceStore::GetProject(const std::string& id)
   select.Bind(1, id);
   ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) return absl::NotFoundError(absl::StrCat("no project \"", id, "\" at this node"));
-  return Parse<Project>(select, 0);
+  return storage::ParseColumn<Project>(select, 0);
 }
 
 absl::Status SqliteGovernanceStore::UpdateProject(const Project& project,
@@ -92,7 +72,7 @@ absl::StatusOr<std::vector<Project>> SqliteGovernanceStore::ListProjects(
   else
     select.BindNull(2);
   select.Bind(3, int64_t{trenode::v1::MEMBERSHIP_STATE_REVOKED}).Bind(4, int64_t{limit});
-  return ParseAll<Project>(select);
+  return storage::ParseAllRows<Project>(select);
 }
 
 absl::StatusOr<std::vector<Project>> SqliteGovernanceStore::ProjectsInStates(
@@ -103,7 +83,7 @@ absl::StatusOr<std::vector<Project>> SqliteGovernanceStore::ProjectsInStates(
     ASSIGN_OR_RETURN(SqliteStatement select,
                      db->PrepareCached("SELECT record FROM projects WHERE state = ? ORDER BY id"));
     select.Bind(1, int64_t{state});
-    ASSIGN_OR_RETURN(std::vector<Project> some, ParseAll<Project>(select));
+    ASSIGN_OR_RETURN(std::vector<Project> some, storage::ParseAllRows<Project>(select));
     all.insert(all.end(), some.begin(), some.end());
   }
   std::sort(all.begin(), all.end(),
@@ -120,7 +100,7 @@ absl::StatusOr<std::optional<Membership>> SqliteGovernanceStore::GetMembership(
   select.Bind(1, project_id).Bind(2, person);
   ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) return std::nullopt;
-  ASSIGN_OR_RETURN(Membership membership, Parse<Membership>(select, 0));
+  ASSIGN_OR_RETURN(Membership membership, storage::ParseColumn<Membership>(select, 0));
   return membership;
 }
 
@@ -145,7 +125,7 @@ absl::StatusOr<std::vector<Membership>> SqliteGovernanceStore::ListMembers(
                    db->PrepareCached("SELECT record FROM memberships WHERE project_id = ?"
                                      " ORDER BY person"));
   select.Bind(1, project_id);
-  return ParseAll<Membership>(select);
+  return storage::ParseAllRows<Membership>(select);
 }
 
 absl::Status SqliteGovernanceStore::AddTraining(const TrainingRecord& record) {
@@ -163,7 +143,7 @@ absl::StatusOr<std::vector<TrainingRecord>> SqliteGovernanceStore::ListTraining(
                    db->PrepareCached("SELECT record FROM training_records WHERE person = ?"
                                      " ORDER BY rowid"));
   select.Bind(1, person);
-  return ParseAll<TrainingRecord>(select);
+  return storage::ParseAllRows<TrainingRecord>(select);
 }
 
 }  // namespace trenode::governance

@@ -14,6 +14,9 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "node/analyses/analyses.h"
+#include "node/analyses/analysis_runner.h"
+#include "node/analyses/sqlite_analysis_store.h"
 #include "node/auth/jwks_provider.h"
 #include "node/auth/jwt_verifier.h"
 #include "node/auth/roles.h"
@@ -25,6 +28,7 @@
 #include "node/governance/sqlite_governance_store.h"
 #include "node/log/activity_log.h"
 #include "node/rpc/activity_log_service.h"
+#include "node/rpc/analyses_service.h"
 #include "node/rpc/authenticator.h"
 #include "node/rpc/call_gate.h"
 #include "node/rpc/catalogue_service.h"
@@ -37,7 +41,7 @@ constexpr int kDatabaseConnections = 4;
 constexpr int kMaxServerThreads = 64;
 constexpr int kMaxMessageBytes = 16 << 20;
 constexpr const char* kServices[] = {"trenode.v1.Catalogue", "trenode.v1.Governance",
-                                     "trenode.v1.ActivityLog"};
+                                     "trenode.v1.Analyses", "trenode.v1.ActivityLog"};
 
 absl::StatusOr<log::NoteSigner> ReadLogKey(const trenode::v1::ActivityLogConfig& config) {
   std::ifstream in(config.signing_key_file());
@@ -132,12 +136,18 @@ struct NodeServer::Parts {
   std::unique_ptr<rpc::GovernanceService> governance_service;
   std::unique_ptr<log::ActivityLog> activity_log;
   std::unique_ptr<rpc::ActivityLogService> activity_log_service;
+  std::unique_ptr<analyses::SqliteAnalysisStore> analysis_store;
+  std::unique_ptr<analyses::Analyses> analyses;
+  std::unique_ptr<rpc::AnalysesService> analyses_service;
+  // Last: stopped first, while everything it uses still exists.
+  std::unique_ptr<analyses::AnalysisRunner> runner;
 };
 
 NodeServer::NodeServer() : parts_(std::make_unique<Parts>()) {}
 
 NodeServer::~NodeServer() {
   Shutdown(absl::Seconds(5));
+  if (parts_->runner) parts_->runner->Stop();
   if (checkpointer_.joinable()) checkpointer_.join();
   // A last checkpoint covers everything logged before the stop.
   if (parts_->activity_log) parts_->activity_log->Checkpoint().IgnoreError();
@@ -200,6 +210,23 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.activity_log_service = std::make_unique<rpc::ActivityLogService>(
       parts.gate.get(), parts.activity_log.get(), parts.governance.get());
 
+  parts.analysis_store = std::make_unique<analyses::SqliteAnalysisStore>(parts.pool.get());
+  parts.analyses = std::make_unique<analyses::Analyses>(
+      parts.analysis_store.get(), parts.governance.get(), parts.governance_store.get(),
+      parts.catalogue_store.get(), config.node_id(), &absl::Now, parts.activity_log.get());
+  parts.analyses_service =
+      std::make_unique<rpc::AnalysesService>(parts.gate.get(), parts.analyses.get());
+  adapters::PosixObjectStore* objects = parts.objects.get();
+  parts.runner = std::make_unique<analyses::AnalysisRunner>(
+      parts.analyses.get(), parts.analysis_store.get(), parts.catalogue_store.get(),
+      [objects](const trenode::v1::Dataset& dataset) -> absl::StatusOr<std::string> {
+        return objects->PathOf(dataset.steward().storage_location()).string();
+      });
+  if (absl::Status settled = parts.runner->Reconcile(); !settled.ok()) {
+    return absl::Status(settled.code(),
+                        absl::StrCat("settling unfinished analyses: ", settled.message()));
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -210,6 +237,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   builder.AddListeningPort(config.listen_address(), credentials, &node->port_);
   builder.RegisterService(parts.catalogue_service.get());
   builder.RegisterService(parts.governance_service.get());
+  builder.RegisterService(parts.analyses_service.get());
   builder.RegisterService(parts.activity_log_service.get());
   for (grpc::Service* service : extra_services) builder.RegisterService(service);
   node->server_ = builder.BuildAndStart();
@@ -228,6 +256,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       }
     }
   });
+  parts.runner->Start();
   auto* health = node->server_->GetHealthCheckService();
   health->SetServingStatus("", true);
   for (const char* service : kServices) health->SetServingStatus(service, true);

@@ -82,6 +82,30 @@ CREATE TABLE log_checkpoints (
   note TEXT NOT NULL
 );
 )sql"},
+    {4, "analyses", R"sql(
+-- analysis: a serialized trenode.v1.Analysis (with its result, if any);
+-- state and sequence mirror it for queries and compare-and-set updates.
+CREATE TABLE analyses (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  submitter TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  body_sha256 TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  sequence INTEGER NOT NULL,
+  analysis BLOB NOT NULL,
+  UNIQUE (submitter, request_id)
+) WITHOUT ROWID;
+CREATE INDEX analyses_by_state ON analyses(state);
+CREATE INDEX analyses_by_project ON analyses(project_id, id);
+-- Every state change (a serialized trenode.v1.AnalysisEvent), for watchers.
+CREATE TABLE analysis_events (
+  analysis_id TEXT NOT NULL REFERENCES analyses(id),
+  sequence INTEGER NOT NULL,
+  event BLOB NOT NULL,
+  PRIMARY KEY (analysis_id, sequence)
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace

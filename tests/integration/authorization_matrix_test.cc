@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "tests/testutil/test_node.h"
 #include "trenode/v1/activity_log.pb.h"
+#include "trenode/v1/analyses.pb.h"
 #include "trenode/v1/governance.grpc.pb.h"
 
 namespace trenode {
@@ -44,12 +45,16 @@ std::map<std::string, std::map<std::string, bool>> SpecTable() {
   return table;
 }
 
+// The proto files that define trenode.v1's services.
+std::vector<const google::protobuf::FileDescriptor*> ServiceFiles() {
+  return {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file(),
+          trenode::v1::LogEntry::descriptor()->file(), trenode::v1::Analysis::descriptor()->file()};
+}
+
 // Methods that stream replies until cancelled: called with a short deadline.
 std::set<std::string> StreamingMethods() {
   std::set<std::string> streaming;
-  for (const auto* file :
-       {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file(),
-        trenode::v1::LogEntry::descriptor()->file()}) {
+  for (const auto* file : ServiceFiles()) {
     for (int s = 0; s < file->service_count(); ++s) {
       for (int m = 0; m < file->service(s)->method_count(); ++m) {
         const auto* method = file->service(s)->method(m);
@@ -64,9 +69,7 @@ std::set<std::string> StreamingMethods() {
 
 std::vector<std::string> ServiceMethods() {
   std::vector<std::string> methods;
-  for (const auto* file :
-       {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file(),
-        trenode::v1::LogEntry::descriptor()->file()}) {
+  for (const auto* file : ServiceFiles()) {
     for (int s = 0; s < file->service_count(); ++s) {
       const auto* service = file->service(s);
       for (int m = 0; m < service->method_count(); ++m) {

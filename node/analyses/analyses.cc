@@ -1,0 +1,403 @@
+#include "node/analyses/analyses.h"
+
+#include <set>
+
+#include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/time_util.h"
+#include "node/analyses/query_compiler.h"
+#include "node/common/status_macros.h"
+#include "node/log/merkle.h"
+
+namespace trenode::analyses {
+namespace {
+using google::protobuf::util::TimeUtil;
+using trenode::v1::Analysis;
+using trenode::v1::AnalysisEvent;
+using trenode::v1::AnalysisState;
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+constexpr size_t kMaxText = 20000;
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
+}
+
+bool IsResearcher(const auth::Principal& caller) {
+  return caller.role == trenode::v1::ROLE_RESEARCHER;
+}
+
+absl::Status ValidateRequestId(const std::string& id) {
+  bool ok = !id.empty() && id.size() <= 128;
+  for (char c : id) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == '-');
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_id: \"", id, "\" is not [A-Za-z0-9._-]{1,128}"));
+  }
+  return absl::OkStatus();
+}
+
+std::string BodyHash(const trenode::v1::SubmitAnalysisRequest& request) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    request.SerializeToCodedStream(&coded);
+  }
+  return absl::BytesToHexString(log::HashBytes(log::Sha256(bytes)));
+}
+
+// Ids sort in submission order: microseconds then 16 random bits.
+std::string NewAnalysisId(absl::Time now) {
+  static absl::BitGen* bits = new absl::BitGen();
+  static absl::Mutex mu;
+  uint16_t random;
+  {
+    absl::MutexLock lock(&mu);
+    random = absl::Uniform<uint16_t>(*bits);
+  }
+  return absl::StrFormat("a-%013x%04x", absl::ToUnixMicros(now), random);
+}
+
+std::string Object(const Analysis& analysis) { return absl::StrCat("analysis/", analysis.id()); }
+
+}  // namespace
+
+auth::Principal Analyses::NodePrincipal() const {
+  return auth::Principal{node_id_, trenode::v1::ROLE_UNSPECIFIED, auth::Principal::Kind::kNode};
+}
+
+void Analyses::NotifyChanged() {
+  absl::MutexLock lock(&mu_);
+  ++generation_;
+  changed_.SignalAll();
+}
+
+int64_t Analyses::generation() const {
+  absl::MutexLock lock(&mu_);
+  return generation_;
+}
+
+int64_t Analyses::WaitForChange(int64_t generation, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  absl::Time deadline = absl::Now() + timeout;
+  while (generation_ == generation && !changed_.WaitWithDeadline(&mu_, deadline)) {
+  }
+  return generation_;
+}
+
+absl::Status Analyses::CheckCanSee(const auth::Principal& caller, const Analysis& analysis) {
+  if (IsResearcher(caller) && analysis.submitter() != governance_->PersonId(caller)) {
+    return absl::NotFoundError(absl::StrCat("no analysis \"", analysis.id(), "\" at this node"));
+  }
+  return absl::OkStatus();
+}
+
+Analysis Analyses::ViewFor(const auth::Principal& caller, Analysis analysis) const {
+  if (caller.role == trenode::v1::ROLE_OUTPUT_CHECKER) return analysis;
+  if (caller.role == trenode::v1::ROLE_DATA_STEWARD) {
+    for (auto& table : *analysis.mutable_result()->mutable_tables()) {
+      for (auto& cell : *table.mutable_cells()) cell.clear_evidence();
+    }
+    return analysis;
+  }
+  if (analysis.has_result()) {
+    analysis.clear_result();
+    analysis.set_results_withheld(true);
+  }
+  return analysis;
+}
+
+absl::StatusOr<std::vector<std::string>> Analyses::CheckBody(
+    const trenode::v1::SubmitAnalysisRequest& request) {
+  if (!request.has_query()) return absl::InvalidArgumentError("give a query");
+  const trenode::v1::AggregateQuery& query = request.query();
+  if (query.dataset_id().empty()) {
+    return absl::InvalidArgumentError("query.dataset_id: is required");
+  }
+  absl::StatusOr<trenode::v1::Dataset> dataset = datasets_->Get(query.dataset_id(), 0);
+  if (!dataset.ok()) return dataset.status();
+  if (dataset->state() == trenode::v1::DATASET_STATE_RETIRED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("dataset ", dataset->id(), " is retired: ", dataset->retirement_reason()));
+  }
+  absl::StatusOr<CompiledQuery> compiled = CompileQuery(query, *dataset);
+  if (!compiled.ok()) {
+    return absl::Status(compiled.status().code(),
+                        absl::StrCat("query.", compiled.status().message()));
+  }
+  return std::vector<std::string>{query.dataset_id()};
+}
+
+absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
+                                          const trenode::v1::SubmitAnalysisRequest& request) {
+  std::string person = governance_->PersonId(caller);
+  if (person.empty()) return absl::PermissionDeniedError("only people submit analyses");
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  if (request.purpose().size() > kMaxText) {
+    return absl::InvalidArgumentError(absl::StrCat("purpose: at most ", kMaxText, " bytes"));
+  }
+  std::string body_hash = BodyHash(request);
+  auto replay = [&]() -> absl::StatusOr<std::optional<Analysis>> {
+    ASSIGN_OR_RETURN(auto existing, store_->FindByRequest(person, request.request_id()));
+    if (!existing) return std::nullopt;
+    if (existing->second != body_hash) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("request id \"", request.request_id(), "\" was already used for analysis ",
+                       existing->first.id(), " with a different body; choose a new request id"));
+    }
+    return ViewFor(caller, existing->first);
+  };
+  ASSIGN_OR_RETURN(std::optional<Analysis> earlier, replay());
+  if (earlier) return *earlier;
+
+  ASSIGN_OR_RETURN(std::vector<std::string> dataset_ids, CheckBody(request));
+  absl::Status gate = governance_->CheckDataAccess(person, request.project_id(), dataset_ids);
+  if (!gate.ok()) {
+    log::ActivityEvent refused;
+    refused.action = "analysis.submit";
+    refused.object = absl::StrCat("project/", request.project_id());
+    refused.outcome = "deny";
+    refused.reason = std::string(gate.message());
+    refused.request_id = request.request_id();
+    refused.project = request.project_id();
+    if (events_ != nullptr) RETURN_IF_ERROR(events_->Record(caller, std::move(refused)));
+    return gate;
+  }
+
+  absl::Time now = clock_();
+  Analysis analysis;
+  analysis.set_id(NewAnalysisId(now));
+  analysis.set_project_id(request.project_id());
+  analysis.set_submitter(person);
+  analysis.set_request_id(request.request_id());
+  analysis.set_purpose(request.purpose());
+  *analysis.mutable_query() = request.query();
+  for (const std::string& id : dataset_ids) analysis.add_dataset_ids(id);
+  analysis.set_state(trenode::v1::ANALYSIS_STATE_SUBMITTED);
+  analysis.set_sequence(1);
+  *analysis.mutable_created() = ToTimestamp(now);
+  *analysis.mutable_updated() = ToTimestamp(now);
+  AnalysisEvent first;
+  first.set_analysis_id(analysis.id());
+  first.set_sequence(1);
+  first.set_state(analysis.state());
+  first.set_actor(person);
+  *first.mutable_time() = ToTimestamp(now);
+  absl::Status created = store_->Create(analysis, body_hash, first);
+  if (created.code() == absl::StatusCode::kAlreadyExists) {
+    // A concurrent retry of the same request won the race.
+    ASSIGN_OR_RETURN(earlier, replay());
+    if (earlier) return *earlier;
+  }
+  RETURN_IF_ERROR(created);
+  log::ActivityEvent submitted;
+  submitted.action = "analysis.submit";
+  submitted.object = Object(analysis);
+  submitted.outcome = "success";
+  submitted.request_id = request.request_id();
+  submitted.project = request.project_id();
+  submitted.hashes.push_back(absl::StrCat("sha256:", body_hash));
+  if (events_ != nullptr) {
+    absl::Status logged = events_->Record(caller, std::move(submitted));
+    if (!logged.ok()) {
+      return absl::InternalError(
+          absl::StrCat("the analysis was recorded but could not be written to the activity log: ",
+                       logged.message()));
+    }
+  }
+  NotifyChanged();
+  ASSIGN_OR_RETURN(analysis, Route(analysis));
+  return ViewFor(caller, std::move(analysis));
+}
+
+absl::StatusOr<Analysis> Analyses::Route(const Analysis& analysis) {
+  ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(analysis.project_id()));
+  std::set<int> preapproved(project.approval().preapproved_query_kinds().begin(),
+                            project.approval().preapproved_query_kinds().end());
+  bool covered = analysis.has_query() && !preapproved.empty();
+  for (const auto& output : analysis.query().outputs()) {
+    int kind = output.has_counts()     ? trenode::v1::OUTPUT_KIND_COUNTS
+               : output.has_summary()  ? trenode::v1::OUTPUT_KIND_SUMMARY
+               : output.has_crosstab() ? trenode::v1::OUTPUT_KIND_CROSSTAB
+                                       : trenode::v1::OUTPUT_KIND_REGRESSION;
+    covered = covered && preapproved.contains(kind);
+  }
+  if (!covered) {
+    return Advance(analysis.id(), AnalysisAction::kAwaitApproval,
+                   "needs a data steward's approval");
+  }
+  return Advance(analysis.id(), AnalysisAction::kAutoApprove,
+                 "every output is of a kind pre-approved for the project",
+                 [](Analysis& a) { a.set_approved_by(kPreapprovedQueryPolicy); });
+}
+
+absl::Status Analyses::CheckStartGate(const Analysis& analysis) {
+  std::vector<std::string> datasets(analysis.dataset_ids().begin(), analysis.dataset_ids().end());
+  return governance_->CheckDataAccess(analysis.submitter(), analysis.project_id(), datasets);
+}
+
+absl::StatusOr<Analysis> Analyses::Get(const auth::Principal& caller,
+                                       const std::string& analysis_id) {
+  ASSIGN_OR_RETURN(Analysis analysis, store_->Get(analysis_id));
+  RETURN_IF_ERROR(CheckCanSee(caller, analysis));
+  return ViewFor(caller, std::move(analysis));
+}
+
+absl::StatusOr<trenode::v1::ListAnalysesResponse> Analyses::List(
+    const auth::Principal& caller, const trenode::v1::ListAnalysesRequest& request) {
+  if (request.page_size() < 0) return absl::InvalidArgumentError("page_size: is negative");
+  int limit =
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
+  AnalysisFilter filter{request.project_id(), "", request.state()};
+  if (IsResearcher(caller)) filter.submitter = governance_->PersonId(caller);
+  ASSIGN_OR_RETURN(std::vector<Analysis> page,
+                   store_->List(filter, request.page_token(), limit + 1));
+  trenode::v1::ListAnalysesResponse response;
+  for (size_t i = 0; i < page.size() && i < static_cast<size_t>(limit); ++i) {
+    *response.add_analyses() = ViewFor(caller, std::move(page[i]));
+  }
+  if (page.size() > static_cast<size_t>(limit)) {
+    response.set_next_page_token(response.analyses(limit - 1).id());
+  }
+  return response;
+}
+
+absl::StatusOr<Analysis> Analyses::Cancel(const auth::Principal& caller,
+                                          const trenode::v1::AnalysisDecisionRequest& request) {
+  return Decide(caller, request, AnalysisAction::kCancel);
+}
+
+absl::StatusOr<Analysis> Analyses::Approve(const auth::Principal& caller,
+                                           const trenode::v1::AnalysisDecisionRequest& request) {
+  return Decide(caller, request, AnalysisAction::kApprove);
+}
+
+absl::StatusOr<Analysis> Analyses::Reject(const auth::Principal& caller,
+                                          const trenode::v1::AnalysisDecisionRequest& request) {
+  if (request.reason().empty()) {
+    return absl::InvalidArgumentError("reason: say why the analysis is rejected");
+  }
+  return Decide(caller, request, AnalysisAction::kReject);
+}
+
+absl::StatusOr<Analysis> Analyses::Decide(const auth::Principal& caller,
+                                          const trenode::v1::AnalysisDecisionRequest& request,
+                                          AnalysisAction action) {
+  if (request.reason().size() > kMaxText) {
+    return absl::InvalidArgumentError(absl::StrCat("reason: at most ", kMaxText, " bytes"));
+  }
+  ASSIGN_OR_RETURN(Analysis current, store_->Get(request.analysis_id()));
+  RETURN_IF_ERROR(CheckCanSee(caller, current));
+  std::string person = governance_->PersonId(caller);
+  std::string actor = person.empty() ? caller.subject : person;
+  ASSIGN_OR_RETURN(Analysis changed, Apply(caller, actor, request.analysis_id(), action,
+                                           request.reason(), [&](Analysis& a) {
+                                             if (action == AnalysisAction::kApprove)
+                                               a.set_approved_by(actor);
+                                           }));
+  return ViewFor(caller, std::move(changed));
+}
+
+absl::StatusOr<Analysis> Analyses::Advance(const std::string& id, AnalysisAction action,
+                                           const std::string& reason,
+                                           const std::function<void(Analysis&)>& change) {
+  return Apply(NodePrincipal(), "node", id, action, reason, change);
+}
+
+absl::StatusOr<Analysis> Analyses::Apply(const auth::Principal& actor, const std::string& actor_id,
+                                         const std::string& id, AnalysisAction action,
+                                         const std::string& reason,
+                                         const std::function<void(Analysis&)>& change) {
+  // Held until the change is logged, so the log has transitions in the order
+  // they happened.
+  absl::MutexLock transition(&transition_mu_);
+  ASSIGN_OR_RETURN(Analysis analysis, store_->Get(id));
+  AnalysisState from = analysis.state();
+  std::optional<AnalysisState> to = NextAnalysisState(from, action);
+  if (!to) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("analysis ", id, " is ", StateName(from), "; it cannot ", ActionName(action)));
+  }
+  if (change) change(analysis);
+  absl::Time now = clock_();
+  analysis.set_state(*to);
+  analysis.set_state_reason(reason);
+  analysis.set_sequence(analysis.sequence() + 1);
+  *analysis.mutable_updated() = ToTimestamp(now);
+  AnalysisEvent event;
+  event.set_analysis_id(id);
+  event.set_sequence(analysis.sequence());
+  event.set_state(*to);
+  event.set_reason(reason);
+  event.set_actor(actor_id);
+  *event.mutable_time() = ToTimestamp(now);
+  RETURN_IF_ERROR(store_->Update(analysis, from, event));
+  log::ActivityEvent logged;
+  logged.action = absl::StrCat("analysis.", ActionName(action));
+  logged.object = Object(analysis);
+  logged.outcome = *to == trenode::v1::ANALYSIS_STATE_FAILED ? "failure" : "success";
+  logged.reason = reason;
+  logged.project = analysis.project_id();
+  logged.request_id = analysis.request_id();
+  if (events_ != nullptr) {
+    absl::Status recorded = events_->Record(actor, std::move(logged));
+    if (!recorded.ok()) {
+      NotifyChanged();
+      return absl::InternalError(
+          absl::StrCat("the change was made but could not be written to the activity log: ",
+                       recorded.message()));
+    }
+  }
+  NotifyChanged();
+  return analysis;
+}
+
+absl::Status Analyses::RecordNodeEvent(const Analysis& analysis, const std::string& action,
+                                       const std::string& outcome, const std::string& reason) {
+  if (events_ == nullptr) return absl::OkStatus();
+  log::ActivityEvent event;
+  event.action = action;
+  event.object = Object(analysis);
+  event.outcome = outcome;
+  event.reason = reason;
+  event.project = analysis.project_id();
+  event.request_id = analysis.request_id();
+  return events_->Record(NodePrincipal(), std::move(event));
+}
+
+absl::Status Analyses::Watch(const auth::Principal& caller,
+                             const trenode::v1::WatchAnalysisRequest& request,
+                             const std::function<bool(const AnalysisEvent&)>& write,
+                             const std::function<bool()>& cancelled) {
+  if (request.from_sequence() < 0) return absl::InvalidArgumentError("from_sequence: is negative");
+  ASSIGN_OR_RETURN(Analysis analysis, store_->Get(request.analysis_id()));
+  RETURN_IF_ERROR(CheckCanSee(caller, analysis));
+  int64_t next = request.from_sequence();
+  while (!cancelled()) {
+    int64_t generation = this->generation();
+    ASSIGN_OR_RETURN(std::vector<AnalysisEvent> events, store_->Events(analysis.id(), next));
+    for (const AnalysisEvent& event : events) {
+      if (!write(event)) return absl::OkStatus();
+      next = event.sequence() + 1;
+      if (IsFinal(event.state())) return absl::OkStatus();
+    }
+    if (events.empty()) {
+      ASSIGN_OR_RETURN(analysis, store_->Get(analysis.id()));
+      if (IsFinal(analysis.state()) && next > analysis.sequence()) return absl::OkStatus();
+    }
+    WaitForChange(generation, absl::Seconds(1));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trenode::analyses

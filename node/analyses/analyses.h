@@ -1,0 +1,129 @@
+// Analyses: the domain rules of approved-analysis submission
+// (spec/analyses.md): idempotent submission behind the governance gate,
+// routing to a steward or a project's pre-approval, the state machine, who
+// may see what, and watching. Running analyses is the AnalysisRunner's job;
+// it drives the same state machine through Advance(). Knows nothing of gRPC
+// or SQLite. Thread-safe if its stores are.
+#ifndef TRENODE_NODE_ANALYSES_ANALYSES_H_
+#define TRENODE_NODE_ANALYSES_ANALYSES_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "node/analyses/analysis_state.h"
+#include "node/analyses/analysis_store.h"
+#include "node/auth/principal.h"
+#include "node/catalogue/catalogue_store.h"
+#include "node/governance/governance.h"
+#include "node/governance/governance_store.h"
+#include "node/log/event_sink.h"
+#include "trenode/v1/analyses.pb.h"
+
+namespace trenode::analyses {
+
+// The approver recorded when a project's pre-approved query kinds cover a
+// query.
+inline constexpr char kPreapprovedQueryPolicy[] = "policy:project-preapproved-query-kinds";
+
+class Analyses {
+ public:
+  using Clock = std::function<absl::Time()>;
+
+  // Everything given must outlive this object. Every change is recorded in
+  // `events` (if given).
+  Analyses(AnalysisStore* store, governance::Governance* governance,
+           governance::GovernanceStore* projects, catalogue::CatalogueStore* datasets,
+           std::string node_id, Clock clock = &absl::Now, log::EventSink* events = nullptr)
+      : store_(store),
+        governance_(governance),
+        projects_(projects),
+        datasets_(datasets),
+        node_id_(std::move(node_id)),
+        clock_(std::move(clock)),
+        events_(events) {}
+
+  absl::StatusOr<trenode::v1::Analysis> Submit(const auth::Principal& caller,
+                                               const trenode::v1::SubmitAnalysisRequest& request);
+  absl::StatusOr<trenode::v1::Analysis> Get(const auth::Principal& caller,
+                                            const std::string& analysis_id);
+  absl::StatusOr<trenode::v1::ListAnalysesResponse> List(
+      const auth::Principal& caller, const trenode::v1::ListAnalysesRequest& request);
+  absl::StatusOr<trenode::v1::Analysis> Cancel(const auth::Principal& caller,
+                                               const trenode::v1::AnalysisDecisionRequest& request);
+  absl::StatusOr<trenode::v1::Analysis> Approve(
+      const auth::Principal& caller, const trenode::v1::AnalysisDecisionRequest& request);
+  absl::StatusOr<trenode::v1::Analysis> Reject(const auth::Principal& caller,
+                                               const trenode::v1::AnalysisDecisionRequest& request);
+
+  // Calls `write` with every event of the analysis from `from_sequence`, then
+  // with each new one, until the analysis is final and all its events are
+  // written, `write` returns false, or `cancelled()` returns true.
+  absl::Status Watch(const auth::Principal& caller,
+                     const trenode::v1::WatchAnalysisRequest& request,
+                     const std::function<bool(const trenode::v1::AnalysisEvent&)>& write,
+                     const std::function<bool()>& cancelled);
+
+  // --- For the AnalysisRunner: the node itself acts. ---
+
+  // Moves analysis `id` by `action` from its current state, applying
+  // `change` to the record first; FailedPrecondition if the table has no
+  // such arrow from the current state (e.g. it was cancelled meanwhile).
+  absl::StatusOr<trenode::v1::Analysis> Advance(
+      const std::string& id, AnalysisAction action, const std::string& reason,
+      const std::function<void(trenode::v1::Analysis&)>& change = nullptr);
+  // Routes a submitted analysis to a steward or approves it by policy.
+  absl::StatusOr<trenode::v1::Analysis> Route(const trenode::v1::Analysis& analysis);
+  // The start gate: the submitter may still use the analysis's datasets in
+  // its project (Governance::CheckDataAccess).
+  absl::Status CheckStartGate(const trenode::v1::Analysis& analysis);
+  // Records an event about an analysis on behalf of the node.
+  absl::Status RecordNodeEvent(const trenode::v1::Analysis& analysis, const std::string& action,
+                               const std::string& outcome, const std::string& reason);
+
+  // Blocks until some analysis changes after `generation` or `timeout`
+  // passes; returns the current generation.
+  int64_t WaitForChange(int64_t generation, absl::Duration timeout);
+  int64_t generation() const;
+
+ private:
+  // Researchers see only what they submitted; other roles see everything.
+  absl::Status CheckCanSee(const auth::Principal& caller, const trenode::v1::Analysis& analysis);
+  // What `caller` is shown: researchers never see results or evidence,
+  // stewards see results without evidence (spec/analyses.md, "Results").
+  trenode::v1::Analysis ViewFor(const auth::Principal& caller,
+                                trenode::v1::Analysis analysis) const;
+  absl::StatusOr<trenode::v1::Analysis> Apply(
+      const auth::Principal& actor, const std::string& actor_id, const std::string& id,
+      AnalysisAction action, const std::string& reason,
+      const std::function<void(trenode::v1::Analysis&)>& change);
+  absl::StatusOr<trenode::v1::Analysis> Decide(const auth::Principal& caller,
+                                               const trenode::v1::AnalysisDecisionRequest& request,
+                                               AnalysisAction action);
+  // Datasets the request reads, each checked to exist and be active, with
+  // the query compiled against them.
+  absl::StatusOr<std::vector<std::string>> CheckBody(
+      const trenode::v1::SubmitAnalysisRequest& request);
+  auth::Principal NodePrincipal() const;
+  void NotifyChanged();
+
+  AnalysisStore* store_;
+  governance::Governance* governance_;
+  governance::GovernanceStore* projects_;
+  catalogue::CatalogueStore* datasets_;
+  std::string node_id_;
+  Clock clock_;
+  log::EventSink* events_;
+
+  // Serializes transitions: store update and log record together.
+  absl::Mutex transition_mu_;
+  mutable absl::Mutex mu_;
+  absl::CondVar changed_;
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace trenode::analyses
+
+#endif  // TRENODE_NODE_ANALYSES_ANALYSES_H_

@@ -1,0 +1,170 @@
+// The runner over real SQLite stores: what a restart finds is settled
+// without running anything twice, and a query cancelled while running leaves
+// no output behind.
+#include "node/analyses/analysis_runner.h"
+
+#include "adapters/onprem/posix_object_store.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "node/analyses/sqlite_analysis_store.h"
+#include "node/catalogue/sqlite_catalogue_store.h"
+#include "node/governance/sqlite_governance_store.h"
+#include "node/ingest/dataset_builder.h"
+#include "node/storage/node_schema.h"
+#include "node/synth/generator.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace trenode::analyses {
+namespace {
+using google::protobuf::util::TimeUtil;
+using trenode::v1::Analysis;
+
+const auth::Principal kAda{"ada", trenode::v1::ROLE_RESEARCHER};
+const auth::Principal kSteward{"sam", trenode::v1::ROLE_DATA_STEWARD};
+
+// Remembers every event's action.
+class RecordingSink : public log::EventSink {
+ public:
+  absl::Status Record(const auth::Principal&, log::ActivityEvent event) override {
+    absl::MutexLock lock(&mu_);
+    actions_.push_back(event.action);
+    return absl::OkStatus();
+  }
+  std::vector<std::string> actions() {
+    absl::MutexLock lock(&mu_);
+    return actions_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> actions_;
+};
+
+class AnalysisRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const synth::SynthOptions options{6, 800};
+    ASSERT_TRUE(synth::GenerateSite(options, dir_.File("site")).ok());
+    std::filesystem::remove(dir_.path() / "site" / "dataset.textproto");
+    auto source = *adapters::PosixObjectStore::Open(dir_.path() / "site");
+    auto dataset =
+        ingest::BuildDatasetFile(*source, synth::SiteMetadata(options), dir_.File("site.sqlite"));
+    ASSERT_TRUE(dataset.ok()) << dataset.status();
+    dataset->set_state(trenode::v1::DATASET_STATE_ACTIVE);
+    dataset->set_version(1);
+    ASSERT_TRUE(datasets_.Create(*dataset).ok());
+
+    trenode::v1::Project project;
+    project.set_id("hf");
+    project.set_title("Heart failure");
+    project.set_lay_summary("Heart failure in routine records.");
+    project.add_requested_dataset_ids("synth-ehr-6");
+    ASSERT_TRUE(governance_.CreateProject(kAda, project).ok());
+    trenode::v1::ApproveProjectRequest approve;
+    approve.set_project_id("hf");
+    approve.set_reference("REC 1");
+    *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 30);
+    approve.add_dataset_ids("synth-ehr-6");
+    ASSERT_TRUE(governance_.ApproveProject(kSteward, approve).ok());
+    trenode::v1::TrainingRecord training;
+    training.set_person("ada@site-a");
+    training.set_course("Safe Researcher Training");
+    training.set_completed("2026-01-10");
+    training.set_expires("2099-01-10");
+    ASSERT_TRUE(governance_.RecordTraining(kSteward, training).ok());
+  }
+
+  // Submitted and approved by a steward, not yet run.
+  Analysis Approved(const std::string& request_id) {
+    trenode::v1::SubmitAnalysisRequest request;
+    request.set_project_id("hf");
+    request.set_request_id(request_id);
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+        R"pb(dataset_id: "synth-ehr-6"
+             outputs {
+               name: "by_sex"
+               counts { group_by { variable { column: "sex" } } }
+             })pb",
+        request.mutable_query()));
+    auto submitted = analyses_.Submit(kAda, request);
+    EXPECT_TRUE(submitted.ok()) << submitted.status();
+    trenode::v1::AnalysisDecisionRequest decision;
+    decision.set_analysis_id(submitted->id());
+    auto approved = analyses_.Approve(kSteward, decision);
+    EXPECT_TRUE(approved.ok()) << approved.status();
+    return *approved;
+  }
+
+  Analysis Stored(const std::string& id) { return *store_.Get(id); }
+
+  AnalysisRunner Runner(AnalysisRunner::DatasetPath path = nullptr) {
+    if (!path) path = [this](const trenode::v1::Dataset&) { return dir_.File("site.sqlite"); };
+    return AnalysisRunner(&analyses_, &store_, &datasets_, std::move(path));
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::SqlitePool> pool_ =
+      *storage::SqlitePool::Open(dir_.File("node.db"), 2, storage::NodeSchemaMigrations());
+  catalogue::SqliteCatalogueStore datasets_{pool_.get()};
+  governance::SqliteGovernanceStore projects_{pool_.get()};
+  governance::Governance governance_{&projects_, &datasets_, "site-a"};
+  SqliteAnalysisStore store_{pool_.get()};
+  RecordingSink sink_;
+  Analyses analyses_{&store_, &governance_, &projects_, &datasets_, "site-a", &absl::Now, &sink_};
+};
+
+TEST_F(AnalysisRunnerTest, RestartSettlesEveryUnfinishedStateWithoutRunningTwice) {
+  // What a crash can leave: one submitted but not routed, one queued but never
+  // started, one that was running.
+  Analysis queued = Approved("queued");
+  ASSERT_TRUE(analyses_.Advance(queued.id(), AnalysisAction::kQueue, "").ok());
+  Analysis running = Approved("running");
+  ASSERT_TRUE(analyses_.Advance(running.id(), AnalysisAction::kQueue, "").ok());
+  ASSERT_TRUE(analyses_.Advance(running.id(), AnalysisAction::kStart, "").ok());
+  Analysis submitted = Approved("submitted");
+  submitted.set_id("a-0000000000000ffff");
+  submitted.set_request_id("unrouted");
+  submitted.set_state(trenode::v1::ANALYSIS_STATE_SUBMITTED);
+  submitted.set_sequence(1);
+  trenode::v1::AnalysisEvent first;
+  first.set_analysis_id(submitted.id());
+  first.set_sequence(1);
+  first.set_state(submitted.state());
+  ASSERT_TRUE(store_.Create(submitted, "hash", first).ok());
+
+  AnalysisRunner runner = Runner();
+  ASSERT_TRUE(runner.Reconcile().ok());
+  EXPECT_EQ(Stored(queued.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+  EXPECT_EQ(Stored(queued.id()).result().tables(0).cells_size(), 2);
+  EXPECT_EQ(Stored(running.id()).state(), trenode::v1::ANALYSIS_STATE_FAILED);
+  EXPECT_EQ(Stored(running.id()).state_reason(), kInterruptedReason);
+  EXPECT_FALSE(Stored(running.id()).has_result());
+  EXPECT_EQ(Stored(submitted.id()).state(), trenode::v1::ANALYSIS_STATE_AWAITING_APPROVAL);
+
+  // A second restart finds nothing left to do.
+  int64_t sequence = Stored(running.id()).sequence();
+  ASSERT_TRUE(Runner().Reconcile().ok());
+  EXPECT_EQ(Stored(running.id()).sequence(), sequence);
+}
+
+TEST_F(AnalysisRunnerTest, CancelledWhileRunningKeepsNoOutput) {
+  Analysis analysis = Approved("late");
+  AnalysisRunner runner = Runner([&](const trenode::v1::Dataset&) -> absl::StatusOr<std::string> {
+    // The researcher cancels while the query is running.
+    trenode::v1::AnalysisDecisionRequest cancel;
+    cancel.set_analysis_id(analysis.id());
+    cancel.set_reason("changed my mind");
+    EXPECT_TRUE(analyses_.Cancel(kAda, cancel).ok());
+    return dir_.File("site.sqlite");
+  });
+  runner.RunApproved();
+  Analysis stored = Stored(analysis.id());
+  EXPECT_EQ(stored.state(), trenode::v1::ANALYSIS_STATE_CANCELLED);
+  EXPECT_FALSE(stored.has_result());
+  std::vector<std::string> actions = sink_.actions();
+  EXPECT_EQ(actions.back(), "analysis.output.discard");
+}
+
+}  // namespace
+}  // namespace trenode::analyses

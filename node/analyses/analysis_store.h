@@ -1,0 +1,56 @@
+// AnalysisStore: durable analyses and their state-change history. The domain
+// (Analyses) decides what is allowed; the store keeps each change atomic: an
+// analysis and the event that records its change are written together or not
+// at all. Implementations are thread-safe.
+#ifndef TRENODE_NODE_ANALYSES_ANALYSIS_STORE_H_
+#define TRENODE_NODE_ANALYSES_ANALYSIS_STORE_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "trenode/v1/analyses.pb.h"
+
+namespace trenode::analyses {
+
+struct AnalysisFilter {
+  std::string project_id;                                                      // empty: any
+  std::string submitter;                                                       // empty: any
+  trenode::v1::AnalysisState state = trenode::v1::ANALYSIS_STATE_UNSPECIFIED;  // any
+};
+
+class AnalysisStore {
+ public:
+  virtual ~AnalysisStore() = default;
+
+  // Stores a new analysis and its first event. AlreadyExists if its id or its
+  // (submitter, request_id) is taken.
+  virtual absl::Status Create(const trenode::v1::Analysis& analysis, const std::string& body_sha256,
+                              const trenode::v1::AnalysisEvent& first) = 0;
+  // The analysis `submitter` sent under `request_id`, with its body hash.
+  virtual absl::StatusOr<std::optional<std::pair<trenode::v1::Analysis, std::string>>>
+  FindByRequest(const std::string& submitter, const std::string& request_id) = 0;
+  // NotFound.
+  virtual absl::StatusOr<trenode::v1::Analysis> Get(const std::string& id) = 0;
+  // Replaces the analysis and appends `event` if its stored state is still
+  // `expected`; Aborted if another change came first; NotFound.
+  virtual absl::Status Update(const trenode::v1::Analysis& analysis,
+                              trenode::v1::AnalysisState expected,
+                              const trenode::v1::AnalysisEvent& event) = 0;
+  // Matching analyses by id after `after_id`, at most `limit`.
+  virtual absl::StatusOr<std::vector<trenode::v1::Analysis>> List(const AnalysisFilter& filter,
+                                                                  const std::string& after_id,
+                                                                  int limit) = 0;
+  // Every analysis in one of `states`, oldest id first.
+  virtual absl::StatusOr<std::vector<trenode::v1::Analysis>> InStates(
+      const std::vector<trenode::v1::AnalysisState>& states) = 0;
+  // Events of analysis `id` with sequence >= `from_sequence`, in order.
+  virtual absl::StatusOr<std::vector<trenode::v1::AnalysisEvent>> Events(const std::string& id,
+                                                                         int64_t from_sequence) = 0;
+};
+
+}  // namespace trenode::analyses
+
+#endif  // TRENODE_NODE_ANALYSES_ANALYSIS_STORE_H_

@@ -1,0 +1,153 @@
+#include "node/analyses/sqlite_analysis_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+#include "node/storage/proto_rows.h"
+
+namespace trenode::analyses {
+namespace {
+using storage::SqliteDb;
+using storage::SqliteStatement;
+using trenode::v1::Analysis;
+using trenode::v1::AnalysisEvent;
+
+absl::Status InsertEvent(SqliteDb& db, const AnalysisEvent& event) {
+  ASSIGN_OR_RETURN(SqliteStatement insert,
+                   db.PrepareCached("INSERT INTO analysis_events(analysis_id, sequence, event)"
+                                    " VALUES (?, ?, ?)"));
+  insert.Bind(1, event.analysis_id())
+      .Bind(2, int64_t{event.sequence()})
+      .BindBlob(3, event.SerializeAsString());
+  return insert.Run();
+}
+
+}  // namespace
+
+absl::Status SqliteAnalysisStore::Create(const Analysis& analysis, const std::string& body_sha256,
+                                         const AnalysisEvent& first) {
+  auto db = pool_->Acquire();
+  storage::SqliteTransaction transaction(*db);
+  RETURN_IF_ERROR(transaction.status());
+  ASSIGN_OR_RETURN(SqliteStatement insert,
+                   db->PrepareCached("INSERT INTO analyses(id, project_id, submitter, request_id,"
+                                     " body_sha256, state, sequence, analysis)"
+                                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  insert.Bind(1, analysis.id())
+      .Bind(2, analysis.project_id())
+      .Bind(3, analysis.submitter())
+      .Bind(4, analysis.request_id())
+      .Bind(5, body_sha256)
+      .Bind(6, int64_t{analysis.state()})
+      .Bind(7, int64_t{analysis.sequence()})
+      .BindBlob(8, analysis.SerializeAsString());
+  absl::Status status = insert.Run();
+  if (status.code() == absl::StatusCode::kFailedPrecondition) {
+    return absl::AlreadyExistsError(absl::StrCat("analysis ", analysis.id(), " or request id \"",
+                                                 analysis.request_id(), "\" of ",
+                                                 analysis.submitter(), " already exists"));
+  }
+  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(InsertEvent(*db, first));
+  return transaction.Commit();
+}
+
+absl::StatusOr<std::optional<std::pair<Analysis, std::string>>> SqliteAnalysisStore::FindByRequest(
+    const std::string& submitter, const std::string& request_id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT analysis, body_sha256 FROM analyses"
+                                     " WHERE submitter = ? AND request_id = ?"));
+  select.Bind(1, submitter).Bind(2, request_id);
+  ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return std::nullopt;
+  ASSIGN_OR_RETURN(Analysis analysis, storage::ParseColumn<Analysis>(select, 0));
+  return std::make_pair(std::move(analysis), select.Text(1));
+}
+
+absl::StatusOr<Analysis> SqliteAnalysisStore::Get(const std::string& id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT analysis FROM analyses WHERE id = ?"));
+  select.Bind(1, id);
+  ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("no analysis \"", id, "\" at this node"));
+  return storage::ParseColumn<Analysis>(select, 0);
+}
+
+absl::Status SqliteAnalysisStore::Update(const Analysis& analysis,
+                                         trenode::v1::AnalysisState expected,
+                                         const AnalysisEvent& event) {
+  auto db = pool_->Acquire();
+  storage::SqliteTransaction transaction(*db);
+  RETURN_IF_ERROR(transaction.status());
+  ASSIGN_OR_RETURN(SqliteStatement update,
+                   db->PrepareCached("UPDATE analyses SET state = ?, sequence = ?, analysis = ?"
+                                     " WHERE id = ? AND state = ?"));
+  update.Bind(1, int64_t{analysis.state()})
+      .Bind(2, int64_t{analysis.sequence()})
+      .BindBlob(3, analysis.SerializeAsString())
+      .Bind(4, analysis.id())
+      .Bind(5, int64_t{expected});
+  RETURN_IF_ERROR(update.Run());
+  if (db->Changes() != 1) {
+    ASSIGN_OR_RETURN(SqliteStatement exists,
+                     db->PrepareCached("SELECT 1 FROM analyses WHERE id = ?"));
+    exists.Bind(1, analysis.id());
+    ASSIGN_OR_RETURN(bool found, exists.Step());
+    if (!found) {
+      return absl::NotFoundError(absl::StrCat("no analysis \"", analysis.id(), "\" at this node"));
+    }
+    return absl::AbortedError(
+        absl::StrCat("analysis ", analysis.id(), " changed meanwhile; fetch it and try again"));
+  }
+  RETURN_IF_ERROR(InsertEvent(*db, event));
+  return transaction.Commit();
+}
+
+absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::List(const AnalysisFilter& filter,
+                                                                const std::string& after_id,
+                                                                int limit) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT analysis FROM analyses WHERE id > ?1"
+                                     " AND (?2 = '' OR project_id = ?2)"
+                                     " AND (?3 = '' OR submitter = ?3)"
+                                     " AND (?4 = 0 OR state = ?4) ORDER BY id LIMIT ?5"));
+  select.Bind(1, after_id)
+      .Bind(2, filter.project_id)
+      .Bind(3, filter.submitter)
+      .Bind(4, int64_t{filter.state})
+      .Bind(5, int64_t{limit});
+  return storage::ParseAllRows<Analysis>(select);
+}
+
+absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::InStates(
+    const std::vector<trenode::v1::AnalysisState>& states) {
+  std::vector<Analysis> all;
+  auto db = pool_->Acquire();
+  for (trenode::v1::AnalysisState state : states) {
+    ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        db->PrepareCached("SELECT analysis FROM analyses WHERE state = ? ORDER BY id"));
+    select.Bind(1, int64_t{state});
+    ASSIGN_OR_RETURN(std::vector<Analysis> some, storage::ParseAllRows<Analysis>(select));
+    for (Analysis& analysis : some) all.push_back(std::move(analysis));
+  }
+  std::sort(all.begin(), all.end(),
+            [](const Analysis& a, const Analysis& b) { return a.id() < b.id(); });
+  return all;
+}
+
+absl::StatusOr<std::vector<AnalysisEvent>> SqliteAnalysisStore::Events(const std::string& id,
+                                                                       int64_t from_sequence) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT event FROM analysis_events WHERE analysis_id = ?"
+                                     " AND sequence >= ? ORDER BY sequence"));
+  select.Bind(1, id).Bind(2, from_sequence);
+  return storage::ParseAllRows<AnalysisEvent>(select);
+}
+
+}  // namespace trenode::analyses
