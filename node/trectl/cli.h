@@ -59,6 +59,7 @@ int RunDatasetCommand(const Args& args, Cli& cli);
 int RunProjectCommand(const Args& args, Cli& cli);
 int RunPkiCommand(const Args& args);
 int RunLogCommand(const Args& args, Cli& cli);
+int RunAnalysisCommand(const Args& args, Cli& cli);
 int RunTokenCommand(const Args& args);
 
 }  // namespace trenode::trectl

@@ -17,6 +17,7 @@ constexpr char kTrectlHelp[] =
     "  dataset   the data catalogue: list, get, search, import, register, update, retire\n"
     "  project   projects and members: create, approve, propose-member, check-access, ...\n"
     "  training  training records: record, list\n"
+    "  analysis  analyses: submit, status, watch, list, cancel, approve, reject\n"
     "  log       the activity log: checkpoint, verify\n"
     "  pki       a development federation PKI: init, issue, dev-issuer\n"
     "  token     mint a development bearer token (development only)\n"
@@ -62,13 +63,15 @@ int main(int argc, char** argv) {
   const std::string& area = args->positional()[0];
   if (area == "pki") return RunPkiCommand(*args);
   if (area == "token") return RunTokenCommand(*args);
-  if (area != "dataset" && area != "project" && area != "training" && area != "log") {
+  if (area != "dataset" && area != "project" && area != "training" && area != "log" &&
+      area != "analysis") {
     std::cerr << "trectl: unknown area \"" << area << "\"\n" << kTrectlHelp;
     return kUsage;
   }
   if (args->Has("help") || args->positional().size() < 2) {
     Cli none;
     if (area == "log") return RunLogCommand(*args, none);
+    if (area == "analysis") return RunAnalysisCommand(*args, none);
     return area == "dataset" ? RunDatasetCommand(*args, none) : RunProjectCommand(*args, none);
   }
 
@@ -105,5 +108,6 @@ int main(int argc, char** argv) {
   }
   cli.channel = grpc::CreateChannel(cli.node_address, grpc::SslCredentials(tls));
   if (area == "log") return RunLogCommand(*args, cli);
+  if (area == "analysis") return RunAnalysisCommand(*args, cli);
   return area == "dataset" ? RunDatasetCommand(*args, cli) : RunProjectCommand(*args, cli);
 }

@@ -25,6 +25,8 @@ constexpr char kProjectHelp[] =
     "                                  stewards name the PI as subject@node-id)\n"
     "  get ID | list                   one project, or those you may see\n"
     "  approve ID --reference R --expires YYYY-MM-DD --datasets A,B   (stewards)\n"
+    "          [--preapproved-query-kinds counts,summary,crosstab,regression]\n"
+    "                                  queries of only these kinds run without review\n"
     "  reject|suspend|close ID --reason TEXT | resume ID               (stewards)\n"
     "  propose-member ID PERSON        (the PI or a steward)\n"
     "  approve-member ID PERSON        (stewards)\n"
@@ -80,6 +82,15 @@ void PrintProject(const Project& p) {
               << p.approval().approved_by() << " on " << Time(p.approval().approved_at())
               << ", expires " << Time(p.approval().expires()) << "\n"
               << "datasets:      " << absl::StrJoin(p.approval().dataset_ids(), ", ") << "\n";
+    if (!p.approval().preapproved_query_kinds().empty()) {
+      std::vector<std::string> kinds;
+      for (int kind : p.approval().preapproved_query_kinds()) {
+        kinds.push_back(
+            StateName(trenode::v1::OutputKind_Name(static_cast<trenode::v1::OutputKind>(kind)),
+                      "OUTPUT_KIND_"));
+      }
+      std::cout << "pre-approved:  " << absl::StrJoin(kinds, ", ") << " queries\n";
+    }
   }
   std::cout << "\n" << p.lay_summary() << "\n";
 }
@@ -144,6 +155,14 @@ int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
     request.set_project_id(words[0]);
     request.set_reference(args.Get("reference").value_or(""));
     for (const auto& d : Split(args.Get("datasets"))) request.add_dataset_ids(d);
+    for (const auto& kind : Split(args.Get("preapproved-query-kinds"))) {
+      trenode::v1::OutputKind parsed;
+      if (!trenode::v1::OutputKind_Parse(absl::StrCat("OUTPUT_KIND_", absl::AsciiStrToUpper(kind)),
+                                         &parsed)) {
+        return Usage("--preapproved-query-kinds: a list of counts, summary, crosstab, regression");
+      }
+      request.add_preapproved_query_kinds(parsed);
+    }
     absl::Time expires;
     std::string error;
     if (!absl::ParseTime("%Y-%m-%d", args.Get("expires").value_or(""), absl::UTCTimeZone(),

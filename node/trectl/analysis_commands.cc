@@ -1,0 +1,269 @@
+// trectl analysis ...: submitting, following and deciding analyses.
+#include <iostream>
+#include <random>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/time_util.h"
+#include "node/common/files.h"
+#include "node/trectl/cli.h"
+#include "trenode/v1/analyses.grpc.pb.h"
+
+namespace trenode::trectl {
+namespace {
+using google::protobuf::util::TimeUtil;
+using trenode::v1::Analysis;
+
+constexpr char kAnalysisHelp[] =
+    "usage: trectl [GLOBAL FLAGS] analysis COMMAND [ARGS]\n"
+    "\n"
+    "  submit --project P --query FILE [--request-id ID] [--purpose TEXT]\n"
+    "                                  submit an aggregate query (trenode.v1.AggregateQuery in\n"
+    "                                  protobuf text format; see spec/analyses.md)\n"
+    "  submit --project P --dataset D --count-by A,B [--age-bands 40,50,...]\n"
+    "         [--index-date YYYY-MM-DD] [--birth-column C] [--request-id ID]\n"
+    "                                  or a count by person-table columns; \"age\" in\n"
+    "                                  --count-by is age at --index-date, binned by --age-bands\n"
+    "                                  A retry with the same --request-id never submits twice;\n"
+    "                                  without one, a new id is chosen and printed.\n"
+    "  status ID                       one analysis, with results if your role may see them\n"
+    "  watch ID [--from N]             follow its state changes until it ends; exits 0 if it\n"
+    "                                  succeeded, 1 if it failed, was rejected or cancelled\n"
+    "  list [--project P] [--state S]  analyses you may see (S e.g. awaiting_approval)\n"
+    "  cancel ID [--reason TEXT]       (the submitter, stewards, node admins)\n"
+    "  approve ID [--reason TEXT]      (stewards)\n"
+    "  reject ID --reason TEXT         (stewards)\n";
+
+std::string StateName(trenode::v1::AnalysisState state) {
+  return absl::AsciiStrToLower(trenode::v1::AnalysisState_Name(state).substr(15));
+}
+
+std::string Time(const google::protobuf::Timestamp& t) {
+  return t.seconds() == 0 ? "-" : TimeUtil::ToString(t).substr(0, 19);
+}
+
+std::string NewRequestId() {
+  std::random_device random;
+  return absl::StrFormat("trectl-%08x%08x", random(), random());
+}
+
+void PrintResult(const trenode::v1::AggregateResult& result) {
+  std::cout << "\ncohort: " << result.cohort_size() << " persons\n";
+  for (const auto& table : result.tables()) {
+    std::cout << "\n" << table.output() << ":\n";
+    if (table.kind() == trenode::v1::OUTPUT_KIND_REGRESSION) {
+      const auto& r = table.regression();
+      std::cout << "n " << r.n() << ", residual df " << r.residual_degrees_of_freedom()
+                << ", terms " << absl::StrJoin(r.terms(), " ") << "\nX'X "
+                << absl::StrJoin(r.xtx(), " ") << "\nX'y " << absl::StrJoin(r.xty(), " ")
+                << "\ny'y " << r.yty() << "\n";
+      continue;
+    }
+    bool summary = table.kind() == trenode::v1::OUTPUT_KIND_SUMMARY;
+    std::vector<std::string> header(table.group_columns().begin(), table.group_columns().end());
+    header.push_back("count");
+    if (summary) header.insert(header.end(), {"n", "mean", "sd", "sum"});
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& cell : table.cells()) {
+      std::vector<std::string> row(cell.group().begin(), cell.group().end());
+      row.push_back(absl::StrCat(cell.count()));
+      if (summary) {
+        row.insert(row.end(), {absl::StrCat(cell.n()), absl::StrFormat("%.4g", cell.mean()),
+                               absl::StrFormat("%.4g", cell.sd()), absl::StrCat(cell.sum())});
+      }
+      rows.push_back(std::move(row));
+    }
+    PrintTable(header, rows);
+  }
+}
+
+void PrintAnalysis(const Analysis& a) {
+  std::cout << "id:          " << a.id() << "\n"
+            << "project:     " << a.project_id() << "\n"
+            << "submitter:   " << a.submitter() << " (request " << a.request_id() << ")\n"
+            << "state:       " << StateName(a.state())
+            << (a.state_reason().empty() ? "" : " (" + a.state_reason() + ")") << "\n"
+            << "datasets:    " << absl::StrJoin(a.dataset_ids(), ", ") << "\n"
+            << "approved by: " << (a.approved_by().empty() ? "-" : a.approved_by()) << "\n"
+            << "submitted:   " << Time(a.created()) << ", updated " << Time(a.updated()) << "\n";
+  if (!a.purpose().empty()) std::cout << "purpose:     " << a.purpose() << "\n";
+  if (a.results_withheld()) {
+    std::cout << "results:     withheld until output release\n";
+  } else if (a.has_result()) {
+    PrintResult(a.result());
+  }
+}
+
+// The query from --query FILE, or built from --dataset and --count-by.
+absl::StatusOr<trenode::v1::AggregateQuery> QueryFrom(const Args& args) {
+  trenode::v1::AggregateQuery query;
+  if (auto file = args.Get("query")) {
+    std::optional<std::string> text = ReadWholeFile(*file);
+    if (!text) return absl::NotFoundError(absl::StrCat("cannot read the query file ", *file));
+    if (!google::protobuf::TextFormat::ParseFromString(*text, &query)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(*file, " is not a trenode.v1.AggregateQuery in protobuf text format"));
+    }
+    return query;
+  }
+  auto dataset = args.Get("dataset");
+  auto count_by = args.Get("count-by");
+  if (!dataset || !count_by) {
+    return absl::InvalidArgumentError("give --query FILE, or --dataset D and --count-by A,B");
+  }
+  query.set_dataset_id(*dataset);
+  query.set_index_date(args.Get("index-date").value_or(""));
+  auto* counts = query.add_outputs();
+  counts->set_name("counts");
+  auto* output = counts->mutable_counts();
+  for (absl::string_view column : absl::StrSplit(*count_by, ',', absl::SkipEmpty())) {
+    auto* group = output->add_group_by();
+    if (column != "age") {
+      group->mutable_variable()->set_column(std::string(column));
+      continue;
+    }
+    group->mutable_variable()->mutable_age()->set_birth_column(
+        args.Get("birth-column").value_or("year_of_birth"));
+    group->set_label("age_band");
+    for (absl::string_view bound :
+         absl::StrSplit(args.Get("age-bands").value_or(""), ',', absl::SkipEmpty())) {
+      double value;
+      if (!absl::SimpleAtod(bound, &value)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--age-bands: \"", bound, "\" is not a number"));
+      }
+      group->mutable_binning()->add_boundaries(value);
+    }
+  }
+  return query;
+}
+
+int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
+  trenode::v1::SubmitAnalysisRequest request;
+  request.set_project_id(args.Get("project").value_or(""));
+  if (request.project_id().empty()) return Usage("analysis submit --project P ...");
+  absl::StatusOr<trenode::v1::AggregateQuery> query = QueryFrom(args);
+  if (!query.ok()) {
+    return query.status().code() == absl::StatusCode::kNotFound ? Fail(query.status())
+                                                                : Usage(query.status().message());
+  }
+  *request.mutable_query() = *query;
+  request.set_purpose(args.Get("purpose").value_or(""));
+  request.set_request_id(args.Get("request-id").value_or(NewRequestId()));
+  if (!args.Get("request-id")) {
+    std::cerr << "trectl: request id " << request.request_id()
+              << " (pass --request-id to retry safely)\n";
+  }
+  Analysis reply;
+  grpc::Status status = stub.SubmitAnalysis(cli.NewContext().get(), request, &reply);
+  if (!status.ok()) return Fail(status);
+  cli.json ? PrintJson(reply) : PrintAnalysis(reply);
+  return kOk;
+}
+
+int Watch(const std::string& id, const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
+  auto from = args.GetInt("from", 0);
+  if (!from.ok() || *from < 0) return Usage("analysis watch ID [--from N]");
+  trenode::v1::WatchAnalysisRequest request;
+  request.set_analysis_id(id);
+  request.set_from_sequence(*from);
+  auto context = cli.NewContext(0);
+  auto reader = stub.WatchAnalysis(context.get(), request);
+  trenode::v1::AnalysisEvent event;
+  trenode::v1::AnalysisState last = trenode::v1::ANALYSIS_STATE_UNSPECIFIED;
+  while (reader->Read(&event)) {
+    last = event.state();
+    if (cli.json) {
+      PrintJson(event);
+    } else {
+      std::cout << event.sequence() << "  " << Time(event.time()) << "  "
+                << StateName(event.state()) << "  " << event.actor()
+                << (event.reason().empty() ? "" : "  " + event.reason()) << "\n";
+    }
+    std::cout.flush();
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return Fail(status);
+  return last == trenode::v1::ANALYSIS_STATE_SUCCEEDED ? kOk : kFailed;
+}
+
+int List(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
+  trenode::v1::ListAnalysesRequest request;
+  request.set_project_id(args.Get("project").value_or(""));
+  if (auto state = args.Get("state")) {
+    trenode::v1::AnalysisState parsed;
+    if (!trenode::v1::AnalysisState_Parse(
+            absl::StrCat("ANALYSIS_STATE_", absl::AsciiStrToUpper(*state)), &parsed)) {
+      return Usage(
+          "--state: one of submitted, awaiting_approval, approved, rejected, queued, "
+          "running, succeeded, failed, cancelled");
+    }
+    request.set_state(parsed);
+  }
+  trenode::v1::ListAnalysesResponse all, page;
+  do {
+    grpc::Status status = stub.ListAnalyses(cli.NewContext().get(), request, &page);
+    if (!status.ok()) return Fail(status);
+    for (auto& analysis : *page.mutable_analyses()) *all.add_analyses() = std::move(analysis);
+    request.set_page_token(page.next_page_token());
+  } while (!page.next_page_token().empty());
+  if (cli.json) {
+    PrintJson(all);
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const Analysis& a : all.analyses()) {
+    rows.push_back(
+        {a.id(), a.project_id(), a.submitter(), StateName(a.state()), Time(a.created())});
+  }
+  PrintTable({"id", "project", "submitter", "state", "submitted"}, rows);
+  return kOk;
+}
+
+int AnalysisCommand(const std::string& command, const Args& args, Cli& cli) {
+  auto stub = trenode::v1::Analyses::NewStub(cli.channel);
+  const auto& words = args.positional();
+  if (command == "submit") return Submit(args, cli, *stub);
+  if (command == "list") return List(args, cli, *stub);
+  if (words.size() != 1) return Usage(absl::StrCat("analysis ", command, " ID"));
+  const std::string& id = words[0];
+  if (command == "watch") return Watch(id, args, cli, *stub);
+  Analysis reply;
+  grpc::Status status;
+  if (command == "status") {
+    trenode::v1::GetAnalysisRequest request;
+    request.set_analysis_id(id);
+    status = stub->GetAnalysis(cli.NewContext().get(), request, &reply);
+  } else if (command == "cancel" || command == "approve" || command == "reject") {
+    trenode::v1::AnalysisDecisionRequest request;
+    request.set_analysis_id(id);
+    request.set_reason(args.Get("reason").value_or(""));
+    auto context = cli.NewContext();
+    status = command == "cancel"    ? stub->CancelAnalysis(context.get(), request, &reply)
+             : command == "approve" ? stub->ApproveAnalysis(context.get(), request, &reply)
+                                    : stub->RejectAnalysis(context.get(), request, &reply);
+  } else {
+    std::cerr << "trectl: unknown command \"analysis " << command << "\"\n" << kAnalysisHelp;
+    return kUsage;
+  }
+  if (!status.ok()) return Fail(status);
+  cli.json ? PrintJson(reply) : PrintAnalysis(reply);
+  return kOk;
+}
+
+}  // namespace
+
+int RunAnalysisCommand(const Args& args, Cli& cli) {
+  if (args.positional().size() < 2 || args.Has("help")) {
+    std::cout << kAnalysisHelp;
+    return args.Has("help") ? kOk : kUsage;
+  }
+  return AnalysisCommand(args.positional()[1], args.Shift(2), cli);
+}
+
+}  // namespace trenode::trectl
