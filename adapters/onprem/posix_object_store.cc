@@ -103,6 +103,13 @@ absl::StatusOr<std::unique_ptr<PosixObjectStore>> PosixObjectStore::Open(fs::pat
     return absl::UnavailableError(
         absl::StrCat("cannot create object store directory ", root.string(), ": ", ec.message()));
   }
+  // Only the node's user may enter the store; the objects inside are
+  // world-readable so that sandboxed jobs can read the dataset files mounted
+  // for them (spec/analyses.md, "Script jobs").
+  if (::chmod(root.c_str(), 0700) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot restrict the object store directory ", root.string()));
+  }
   for (const auto& leftover : fs::directory_iterator(root / kStaging, ec)) {
     fs::remove(leftover.path(), ec);
   }
@@ -132,7 +139,7 @@ absl::StatusOr<std::unique_ptr<ObjectWriter>> PosixObjectStore::OpenWrite(absl::
   std::string pattern = (root_ / kStaging / "obj-XXXXXX").string();
   int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
   if (fd < 0) return Errno("cannot stage", pattern);
-  ::fchmod(fd, 0640);
+  ::fchmod(fd, 0644);
   return std::make_unique<PosixObjectWriter>(fd, fs::path(pattern), PathOf(key));
 }
 

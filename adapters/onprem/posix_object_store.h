@@ -1,7 +1,9 @@
 // An ObjectStore over a local directory: object "a/b" is the file ROOT/a/b.
 // Writers stage into ROOT/.staging and publish with fsync + rename, so a
 // reader sees the old object or the whole new one, and a crash leaves no
-// partial object at a key. Thread-safe.
+// partial object at a key. The root directory is made 0700 (only the node's
+// user may enter it) and objects are 0644, so that a sandboxed job can read a
+// dataset file mounted for it without reaching any other. Thread-safe.
 #ifndef TRENODE_ADAPTERS_ONPREM_POSIX_OBJECT_STORE_H_
 #define TRENODE_ADAPTERS_ONPREM_POSIX_OBJECT_STORE_H_
 

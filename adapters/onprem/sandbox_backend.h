@@ -1,0 +1,83 @@
+// A ComputeBackend that runs each job on this machine in a bubblewrap
+// sandbox: new network (loopback only), pid, IPC and UTS namespaces; a root
+// file system holding only read-only /usr, the job's code, its datasets and
+// its outbox; and the job's processes run as a uid of their own (never the
+// node's), with no capabilities and no_new_privs, under per-process limits
+// (CPU time, address space, file size) and a per-uid process limit. The node
+// enforces the wall-clock and total output limits.
+//
+// bwrap runs as root to make the mounts (so dataset files need not be
+// readable through their directories by anyone but the node), then setpriv
+// drops to the job's uid before the job's program starts. The node must run
+// as root; Create() says so otherwise.
+//
+// Jobs are children of the node: if the node dies, they die with it, and
+// after a restart Status() reports such a job failed ("the node stopped while
+// it ran"), never runs it again.
+#ifndef TRENODE_ADAPTERS_ONPREM_SANDBOX_BACKEND_H_
+#define TRENODE_ADAPTERS_ONPREM_SANDBOX_BACKEND_H_
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "adapters/compute_backend.h"
+
+namespace trenode::adapters {
+
+struct SandboxOptions {
+  // Holds one directory per job (created 0700).
+  std::string work_root;
+  std::string bwrap = "/usr/bin/bwrap";
+  std::string setpriv = "/usr/bin/setpriv";
+  // Jobs run as uid and gid first_uid + slot, for slot in [0, max_jobs).
+  uid_t first_uid = 200000;
+  // Jobs running at once; Submit beyond this is Unavailable (retry later).
+  int max_jobs = 4;
+};
+
+class SandboxBackend : public ComputeBackend {
+ public:
+  // FailedPrecondition if not root or bwrap/setpriv are missing.
+  static absl::StatusOr<std::unique_ptr<SandboxBackend>> Create(SandboxOptions options);
+  // Kills every running job.
+  ~SandboxBackend() override;
+
+  absl::Status Submit(const JobSpec& spec) override;
+  absl::StatusOr<JobStatus> Status(const std::string& job_id) override;
+  absl::Status Cancel(const std::string& job_id) override;
+  absl::Status Remove(const std::string& job_id) override;
+
+ private:
+  struct Job {
+    JobSpec spec;
+    pid_t pid = -1;
+    int slot = -1;
+    bool cancel_requested = false;
+    bool finished = false;
+    std::thread monitor;
+  };
+
+  explicit SandboxBackend(SandboxOptions options) : options_(std::move(options)) {}
+  std::string JobDir(const std::string& job_id) const;
+  std::vector<std::string> SandboxArgv(const JobSpec& spec, uid_t uid) const;
+  // Waits for the job to end, enforcing the wall clock; writes its result.
+  void Monitor(Job* job);
+  // The result of an ended job from its directory.
+  absl::StatusOr<JobStatus> ReadResult(const std::string& job_id) const;
+
+  SandboxOptions options_;
+  absl::Mutex mu_;
+  std::map<std::string, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> slots_in_use_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace trenode::adapters
+
+#endif  // TRENODE_ADAPTERS_ONPREM_SANDBOX_BACKEND_H_
