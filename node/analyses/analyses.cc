@@ -1,5 +1,6 @@
 #include "node/analyses/analyses.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/random/random.h"
@@ -70,7 +71,85 @@ std::string NewAnalysisId(absl::Time now) {
 
 std::string Object(const Analysis& analysis) { return absl::StrCat("analysis/", analysis.id()); }
 
+bool IsSha256Hex(absl::string_view text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string BundleObjectKey(const std::string& sha256) {
+  return absl::StrCat("bundles/", sha256, ".tar.gz");
+}
+
+absl::StatusOr<trenode::v1::Bundle> Analyses::UploadBundle(const auth::Principal& caller,
+                                                           const std::string& project_id,
+                                                           absl::string_view archive) {
+  std::string person = governance_->PersonId(caller);
+  if (person.empty()) return absl::PermissionDeniedError("only people upload bundles");
+  ASSIGN_OR_RETURN(trenode::v1::Bundle bundle, InspectBundle(archive, bundle_limits_));
+  std::vector<std::string> datasets(bundle.manifest().datasets().begin(),
+                                    bundle.manifest().datasets().end());
+  RETURN_IF_ERROR(governance_->CheckDataAccess(person, project_id, datasets));
+  absl::StatusOr<trenode::v1::Bundle> existing = store_->GetBundle(bundle.sha256());
+  if (existing.ok()) return *existing;
+  if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
+  RETURN_IF_ERROR(adapters::WriteObject(*objects_, BundleObjectKey(bundle.sha256()), archive));
+  bundle.set_uploaded_by(person);
+  *bundle.mutable_uploaded() = ToTimestamp(clock_());
+  RETURN_IF_ERROR(store_->PutBundle(bundle));
+  log::ActivityEvent uploaded;
+  uploaded.action = "analysis.bundle.upload";
+  uploaded.object = absl::StrCat("bundle/", bundle.sha256());
+  uploaded.outcome = "success";
+  uploaded.project = project_id;
+  uploaded.hashes.push_back(absl::StrCat("sha256:", bundle.sha256()));
+  if (events_ != nullptr) RETURN_IF_ERROR(events_->Record(caller, std::move(uploaded)));
+  return store_->GetBundle(bundle.sha256());
+}
+
+absl::StatusOr<trenode::v1::Bundle> Analyses::GetBundle(const auth::Principal& caller,
+                                                        const std::string& sha256) {
+  if (!IsSha256Hex(sha256)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sha256: \"", sha256, "\" is not 64 lower-case hex digits"));
+  }
+  ASSIGN_OR_RETURN(trenode::v1::Bundle bundle, store_->GetBundle(sha256));
+  if (IsResearcher(caller) && bundle.uploaded_by() != governance_->PersonId(caller)) {
+    return absl::NotFoundError(
+        absl::StrCat("no bundle ", sha256, " at this node; upload it first"));
+  }
+  return bundle;
+}
+
+absl::StatusOr<trenode::v1::Bundle> Analyses::ApproveBundle(
+    const auth::Principal& caller, const trenode::v1::ApproveBundleRequest& request) {
+  ASSIGN_OR_RETURN(trenode::v1::Bundle bundle, GetBundle(caller, request.sha256()));
+  ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(request.project_id()));
+  if (project.state() != trenode::v1::PROJECT_STATE_APPROVED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("project ", project.id(), " is not approved; its bundles cannot be"));
+  }
+  for (const std::string& dataset : bundle.manifest().datasets()) {
+    const auto& allowed = project.approval().dataset_ids();
+    if (std::find(allowed.begin(), allowed.end(), dataset) == allowed.end()) {
+      return absl::FailedPreconditionError(absl::StrCat("the bundle reads dataset ", dataset,
+                                                        ", which project ", project.id(),
+                                                        " is not approved for"));
+    }
+  }
+  trenode::v1::BundleApproval approval;
+  approval.set_project_id(project.id());
+  approval.set_approved_by(governance_->PersonId(caller));
+  *approval.mutable_approved_at() = ToTimestamp(clock_());
+  RETURN_IF_ERROR(store_->ApproveBundle(bundle.sha256(), approval));
+  RETURN_IF_ERROR(log::RecordChange(events_, caller, "analysis.bundle.approve",
+                                    absl::StrCat("bundle/", bundle.sha256()), project.id()));
+  return store_->GetBundle(bundle.sha256());
+}
 
 auth::Principal Analyses::NodePrincipal() const {
   return auth::Principal{node_id_, trenode::v1::ROLE_UNSPECIFIED, auth::Principal::Kind::kNode};
@@ -110,27 +189,48 @@ Analysis Analyses::ViewFor(const auth::Principal& caller, Analysis analysis) con
     }
     return analysis;
   }
-  if (analysis.has_result()) {
+  if (analysis.has_result() || analysis.has_script_outcome()) {
     analysis.clear_result();
+    analysis.clear_script_outcome();
     analysis.set_results_withheld(true);
   }
   return analysis;
 }
 
+absl::Status Analyses::CheckDatasetsActive(const std::vector<std::string>& dataset_ids) {
+  for (const std::string& id : dataset_ids) {
+    ASSIGN_OR_RETURN(trenode::v1::Dataset dataset, datasets_->Get(id, 0));
+    if (dataset.state() == trenode::v1::DATASET_STATE_RETIRED) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("dataset ", dataset.id(), " is retired: ", dataset.retirement_reason()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> Analyses::CheckBody(
     const trenode::v1::SubmitAnalysisRequest& request) {
-  if (!request.has_query()) return absl::InvalidArgumentError("give a query");
+  if (request.has_script()) {
+    if (!IsSha256Hex(request.script().bundle_sha256())) {
+      return absl::InvalidArgumentError(absl::StrCat("script.bundle_sha256: \"",
+                                                     request.script().bundle_sha256(),
+                                                     "\" is not 64 lower-case hex digits"));
+    }
+    ASSIGN_OR_RETURN(trenode::v1::Bundle bundle,
+                     store_->GetBundle(request.script().bundle_sha256()));
+    std::vector<std::string> ids(bundle.manifest().datasets().begin(),
+                                 bundle.manifest().datasets().end());
+    RETURN_IF_ERROR(CheckDatasetsActive(ids));
+    return ids;
+  }
+  if (!request.has_query()) return absl::InvalidArgumentError("give a query or a script");
   const trenode::v1::AggregateQuery& query = request.query();
   if (query.dataset_id().empty()) {
     return absl::InvalidArgumentError("query.dataset_id: is required");
   }
-  absl::StatusOr<trenode::v1::Dataset> dataset = datasets_->Get(query.dataset_id(), 0);
-  if (!dataset.ok()) return dataset.status();
-  if (dataset->state() == trenode::v1::DATASET_STATE_RETIRED) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("dataset ", dataset->id(), " is retired: ", dataset->retirement_reason()));
-  }
-  absl::StatusOr<CompiledQuery> compiled = CompileQuery(query, *dataset);
+  RETURN_IF_ERROR(CheckDatasetsActive({query.dataset_id()}));
+  ASSIGN_OR_RETURN(trenode::v1::Dataset dataset, datasets_->Get(query.dataset_id(), 0));
+  absl::StatusOr<CompiledQuery> compiled = CompileQuery(query, dataset);
   if (!compiled.ok()) {
     return absl::Status(compiled.status().code(),
                         absl::StrCat("query.", compiled.status().message()));
@@ -181,7 +281,11 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
   analysis.set_submitter(person);
   analysis.set_request_id(request.request_id());
   analysis.set_purpose(request.purpose());
-  *analysis.mutable_query() = request.query();
+  if (request.has_script()) {
+    *analysis.mutable_script() = request.script();
+  } else {
+    *analysis.mutable_query() = request.query();
+  }
   for (const std::string& id : dataset_ids) analysis.add_dataset_ids(id);
   analysis.set_state(trenode::v1::ANALYSIS_STATE_SUBMITTED);
   analysis.set_sequence(1);
@@ -221,6 +325,19 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
 }
 
 absl::StatusOr<Analysis> Analyses::Route(const Analysis& analysis) {
+  if (analysis.has_script()) {
+    ASSIGN_OR_RETURN(trenode::v1::Bundle bundle,
+                     store_->GetBundle(analysis.script().bundle_sha256()));
+    for (const auto& approval : bundle.approvals()) {
+      if (approval.project_id() != analysis.project_id()) continue;
+      return Advance(
+          analysis.id(), AnalysisAction::kAutoApprove,
+          absl::StrCat("its bundle was approved for the project by ", approval.approved_by()),
+          [](Analysis& a) { a.set_approved_by(kApprovedBundlePolicy); });
+    }
+    return Advance(analysis.id(), AnalysisAction::kAwaitApproval,
+                   "needs a data steward's approval");
+  }
   ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(analysis.project_id()));
   std::set<int> preapproved(project.approval().preapproved_query_kinds().begin(),
                             project.approval().preapproved_query_kinds().end());
@@ -305,6 +422,9 @@ absl::StatusOr<Analysis> Analyses::Decide(const auth::Principal& caller,
                                              if (action == AnalysisAction::kApprove)
                                                a.set_approved_by(actor);
                                            }));
+  if (action == AnalysisAction::kCancel && !changed.backend_job_id().empty() && cancel_hook_) {
+    cancel_hook_(changed);
+  }
   return ViewFor(caller, std::move(changed));
 }
 

@@ -13,8 +13,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "adapters/object_store.h"
 #include "node/analyses/analysis_state.h"
 #include "node/analyses/analysis_store.h"
+#include "node/analyses/bundle.h"
 #include "node/auth/principal.h"
 #include "node/catalogue/catalogue_store.h"
 #include "node/governance/governance.h"
@@ -27,6 +29,11 @@ namespace trenode::analyses {
 // The approver recorded when a project's pre-approved query kinds cover a
 // query.
 inline constexpr char kPreapprovedQueryPolicy[] = "policy:project-preapproved-query-kinds";
+// The approver recorded when the bundle was approved for the project.
+inline constexpr char kApprovedBundlePolicy[] = "policy:bundle-approved-for-project";
+
+// Where a bundle's bytes are kept.
+std::string BundleObjectKey(const std::string& sha256);
 
 class Analyses {
  public:
@@ -36,11 +43,14 @@ class Analyses {
   // `events` (if given).
   Analyses(AnalysisStore* store, governance::Governance* governance,
            governance::GovernanceStore* projects, catalogue::CatalogueStore* datasets,
-           std::string node_id, Clock clock = &absl::Now, log::EventSink* events = nullptr)
+           adapters::ObjectStore* objects, std::string node_id, Clock clock = &absl::Now,
+           log::EventSink* events = nullptr, BundleLimits bundle_limits = {})
       : store_(store),
         governance_(governance),
         projects_(projects),
         datasets_(datasets),
+        objects_(objects),
+        bundle_limits_(bundle_limits),
         node_id_(std::move(node_id)),
         clock_(std::move(clock)),
         events_(events) {}
@@ -57,6 +67,17 @@ class Analyses {
       const auth::Principal& caller, const trenode::v1::AnalysisDecisionRequest& request);
   absl::StatusOr<trenode::v1::Analysis> Reject(const auth::Principal& caller,
                                                const trenode::v1::AnalysisDecisionRequest& request);
+
+  // Checks and keeps a script bundle for `project_id`; the uploader must be
+  // able to use the project and the datasets its manifest names.
+  absl::StatusOr<trenode::v1::Bundle> UploadBundle(const auth::Principal& caller,
+                                                   const std::string& project_id,
+                                                   absl::string_view archive);
+  absl::StatusOr<trenode::v1::Bundle> GetBundle(const auth::Principal& caller,
+                                                const std::string& sha256);
+  absl::StatusOr<trenode::v1::Bundle> ApproveBundle(
+      const auth::Principal& caller, const trenode::v1::ApproveBundleRequest& request);
+  const BundleLimits& bundle_limits() const { return bundle_limits_; }
 
   // Calls `write` with every event of the analysis from `from_sequence`, then
   // with each new one, until the analysis is final and all its events are
@@ -83,6 +104,11 @@ class Analyses {
   absl::Status RecordNodeEvent(const trenode::v1::Analysis& analysis, const std::string& action,
                                const std::string& outcome, const std::string& reason);
 
+  // Called after an analysis with a backend job is cancelled, to stop the job.
+  void SetCancelHook(std::function<void(const trenode::v1::Analysis&)> hook) {
+    cancel_hook_ = std::move(hook);
+  }
+
   // Blocks until some analysis changes after `generation` or `timeout`
   // passes; returns the current generation.
   int64_t WaitForChange(int64_t generation, absl::Duration timeout);
@@ -103,9 +129,11 @@ class Analyses {
                                                const trenode::v1::AnalysisDecisionRequest& request,
                                                AnalysisAction action);
   // Datasets the request reads, each checked to exist and be active, with
-  // the query compiled against them.
+  // the query compiled against them or the bundle found.
   absl::StatusOr<std::vector<std::string>> CheckBody(
       const trenode::v1::SubmitAnalysisRequest& request);
+  // NotFound or FailedPrecondition unless every dataset exists and is active.
+  absl::Status CheckDatasetsActive(const std::vector<std::string>& dataset_ids);
   auth::Principal NodePrincipal() const;
   void NotifyChanged();
 
@@ -113,6 +141,9 @@ class Analyses {
   governance::Governance* governance_;
   governance::GovernanceStore* projects_;
   catalogue::CatalogueStore* datasets_;
+  adapters::ObjectStore* objects_;
+  BundleLimits bundle_limits_;
+  std::function<void(const trenode::v1::Analysis&)> cancel_hook_;
   std::string node_id_;
   Clock clock_;
   log::EventSink* events_;

@@ -1,16 +1,48 @@
 #include "node/analyses/analysis_runner.h"
 
+#include <filesystem>
+#include <set>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "node/analyses/bundle.h"
 #include "node/analyses/query_compiler.h"
 #include "node/analyses/query_runner.h"
+#include "node/common/files.h"
 #include "node/common/status_macros.h"
+#include "node/log/merkle.h"
 #include "node/storage/sqlite.h"
 
 namespace trenode::analyses {
 namespace {
+namespace fs = std::filesystem;
 using trenode::v1::Analysis;
+
+bool IsScript(const Analysis& analysis) { return analysis.has_script(); }
+
 }  // namespace
+
+std::string OutputObjectKey(const std::string& analysis_id, const std::string& name) {
+  return absl::StrCat("analyses/", analysis_id, "/outputs/", name);
+}
+
+AnalysisRunner::AnalysisRunner(Analyses* analyses, AnalysisStore* store,
+                               catalogue::CatalogueStore* datasets, DatasetPath dataset_path,
+                               ScriptRunning scripts)
+    : analyses_(analyses),
+      store_(store),
+      datasets_(datasets),
+      dataset_path_(std::move(dataset_path)),
+      scripts_(std::move(scripts)) {
+  if (scripts_.backend != nullptr) {
+    analyses_->SetCancelHook([this](const Analysis& analysis) {
+      (void)scripts_.backend->Cancel(analysis.backend_job_id());
+      absl::MutexLock lock(&mu_);
+      cancelled_[analysis.id()] = analysis;
+    });
+  }
+}
 
 absl::Status AnalysisRunner::Reconcile() {
   ASSIGN_OR_RETURN(
@@ -19,17 +51,15 @@ absl::Status AnalysisRunner::Reconcile() {
                         trenode::v1::ANALYSIS_STATE_RUNNING}));
   for (const Analysis& analysis : unfinished) {
     absl::Status settled;
-    switch (analysis.state()) {
-      case trenode::v1::ANALYSIS_STATE_SUBMITTED:
-        settled = analyses_->Route(analysis).status();
-        break;
-      case trenode::v1::ANALYSIS_STATE_QUEUED:
-        Execute(analysis);
-        break;
-      default:
-        settled =
-            analyses_->Advance(analysis.id(), AnalysisAction::kFail, kInterruptedReason).status();
-        break;
+    if (analysis.state() == trenode::v1::ANALYSIS_STATE_SUBMITTED) {
+      settled = analyses_->Route(analysis).status();
+    } else if (IsScript(analysis)) {
+      continue;  // the backend knows; PollJobs asks it
+    } else if (analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED) {
+      Execute(analysis);
+    } else {
+      settled =
+          analyses_->Advance(analysis.id(), AnalysisAction::kFail, kInterruptedReason).status();
     }
     RETURN_IF_ERROR(settled);
   }
@@ -41,7 +71,8 @@ void AnalysisRunner::Start() {
     int64_t generation = analyses_->generation();
     while (!stopping_) {
       RunApproved();
-      generation = analyses_->WaitForChange(generation, absl::Seconds(1));
+      PollJobs();
+      generation = analyses_->WaitForChange(generation, absl::Milliseconds(250));
     }
   });
 }
@@ -68,9 +99,25 @@ void AnalysisRunner::Run(Analysis analysis) {
                              absl::StrCat("refused at start: ", gate.message()));
     return;
   }
-  absl::StatusOr<Analysis> queued = analyses_->Advance(analysis.id(), AnalysisAction::kQueue, "");
+  if (IsScript(analysis) && scripts_.backend == nullptr) {
+    (void)analyses_->Advance(analysis.id(), AnalysisAction::kFail,
+                             "this node has no compute backend for script jobs");
+    return;
+  }
+  // A script's job id is stored before the job exists.
+  absl::StatusOr<Analysis> queued =
+      analyses_->Advance(analysis.id(), AnalysisAction::kQueue, "", [](Analysis& a) {
+        if (a.has_script()) a.set_backend_job_id(a.id());
+      });
   if (!queued.ok()) return;  // cancelled meanwhile
-  Execute(*queued);
+  if (!IsScript(*queued)) {
+    Execute(*queued);
+    return;
+  }
+  absl::Status submitted = SubmitJob(*queued);
+  if (!submitted.ok() && submitted.code() != absl::StatusCode::kUnavailable) {
+    (void)analyses_->Advance(queued->id(), AnalysisAction::kFail, std::string(submitted.message()));
+  }
 }
 
 void AnalysisRunner::Execute(const Analysis& analysis) {
@@ -83,9 +130,7 @@ void AnalysisRunner::Execute(const Analysis& analysis) {
                                        std::string(result.status().message()));
   if (!finished.ok() && result.ok() &&
       finished.status().code() == absl::StatusCode::kFailedPrecondition) {
-    // Cancelled while running: its output is not kept.
-    (void)analyses_->RecordNodeEvent(analysis, "analysis.output.discard", "success",
-                                     "cancelled while running; its output was discarded");
+    DiscardOutputs(analysis, "cancelled while running; its output was discarded");
   }
 }
 
@@ -99,6 +144,166 @@ absl::StatusOr<trenode::v1::AggregateResult> AnalysisRunner::RunQuery(const Anal
       absl::StrCat("dataset ", dataset.id(), " version ", dataset.version(), " tables ",
                    absl::StrJoin(compiled.tables, ","))));
   return analyses::RunQuery(*db, compiled);
+}
+
+absl::Status AnalysisRunner::SubmitJob(const Analysis& analysis) {
+  ASSIGN_OR_RETURN(trenode::v1::Bundle bundle,
+                   store_->GetBundle(analysis.script().bundle_sha256()));
+  fs::path code = fs::path(scripts_.jobs_dir) / analysis.id() / "code";
+  std::error_code ec;
+  fs::remove_all(code, ec);
+  fs::create_directories(code, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", code.string()));
+  ASSIGN_OR_RETURN(std::string archive,
+                   adapters::ReadObject(*scripts_.objects, BundleObjectKey(bundle.sha256())));
+  RETURN_IF_ERROR(ExtractBundle(archive, code.string(), analyses_->bundle_limits()));
+  adapters::JobSpec spec;
+  spec.job_id = analysis.backend_job_id();
+  spec.code_dir = code.string();
+  spec.command = BundleCommand(bundle.manifest());
+  spec.limits = scripts_.limits;
+  std::vector<std::string> read;
+  for (const std::string& id : bundle.manifest().datasets()) {
+    ASSIGN_OR_RETURN(trenode::v1::Dataset dataset, datasets_->Get(id, 0));
+    ASSIGN_OR_RETURN(std::string path, dataset_path_(dataset));
+    spec.datasets.push_back({id, path});
+    read.push_back(absl::StrCat(id, " version ", dataset.version()));
+  }
+  RETURN_IF_ERROR(scripts_.backend->Submit(spec));
+  return analyses_->RecordNodeEvent(
+      analysis, "analysis.data_access", "success",
+      absl::StrCat("job ", spec.job_id, " mounts datasets ", absl::StrJoin(read, ", ")));
+}
+
+void AnalysisRunner::PollJobs() {
+  if (scripts_.backend == nullptr) return;
+  absl::StatusOr<std::vector<Analysis>> active =
+      store_->InStates({trenode::v1::ANALYSIS_STATE_QUEUED, trenode::v1::ANALYSIS_STATE_RUNNING});
+  if (active.ok()) {
+    for (const Analysis& analysis : *active) {
+      if (!IsScript(analysis) || stopping_) continue;
+      absl::StatusOr<adapters::JobStatus> job = scripts_.backend->Status(analysis.backend_job_id());
+      if (!job.ok() && job.status().code() == absl::StatusCode::kNotFound) {
+        if (analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED) {
+          // Stored but never submitted (the node stopped in between).
+          absl::Status submitted = SubmitJob(analysis);
+          if (!submitted.ok() && submitted.code() != absl::StatusCode::kUnavailable) {
+            (void)analyses_->Advance(analysis.id(), AnalysisAction::kFail,
+                                     std::string(submitted.message()));
+          }
+        } else {
+          (void)analyses_->Advance(analysis.id(), AnalysisAction::kFail,
+                                   "the compute backend no longer knows its job");
+        }
+        continue;
+      }
+      if (!job.ok()) continue;  // asked again on the next pass
+      if (adapters::IsFinished(job->state)) {
+        Collect(analysis, *job);
+      } else if (job->state == adapters::JobState::kRunning &&
+                 analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED) {
+        (void)analyses_->Advance(analysis.id(), AnalysisAction::kStart, "");
+      }
+    }
+  }
+  std::map<std::string, Analysis> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled = cancelled_;
+  }
+  for (const auto& [id, analysis] : cancelled) {
+    absl::StatusOr<adapters::JobStatus> job = scripts_.backend->Status(analysis.backend_job_id());
+    if (job.ok() && !adapters::IsFinished(job->state)) continue;
+    DiscardOutputs(analysis, "cancelled; the job was stopped and its outputs discarded");
+    Forget(analysis);
+    absl::MutexLock lock(&mu_);
+    cancelled_.erase(id);
+  }
+}
+
+absl::StatusOr<trenode::v1::ScriptOutcome> AnalysisRunner::KeepOutputs(
+    const Analysis& analysis, const adapters::JobStatus& job) {
+  ASSIGN_OR_RETURN(trenode::v1::Bundle bundle,
+                   store_->GetBundle(analysis.script().bundle_sha256()));
+  std::set<std::string> declared(bundle.manifest().outputs().begin(),
+                                 bundle.manifest().outputs().end());
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(job.outbox_dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    std::string name = it->path().lexically_relative(job.outbox_dir).string();
+    if (!declared.contains(name)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the job wrote \"", name, "\", which its manifest does not declare"));
+    }
+  }
+  trenode::v1::ScriptOutcome outcome;
+  for (const std::string& name : bundle.manifest().outputs()) {
+    fs::path file = fs::path(job.outbox_dir) / name;
+    std::optional<std::string> bytes = ReadWholeFile(file.string());
+    if (!bytes) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the job did not write its declared output \"", name, "\""));
+    }
+    RETURN_IF_ERROR(
+        adapters::WriteObject(*scripts_.objects, OutputObjectKey(analysis.id(), name), *bytes));
+    auto* kept = outcome.add_outputs();
+    kept->set_name(name);
+    kept->set_size(static_cast<int64_t>(bytes->size()));
+    kept->set_sha256(absl::BytesToHexString(log::HashBytes(log::Sha256(*bytes))));
+  }
+  return outcome;
+}
+
+void AnalysisRunner::Collect(const Analysis& analysis, const adapters::JobStatus& job) {
+  trenode::v1::ScriptOutcome outcome;
+  std::string failure;
+  if (job.state == adapters::JobState::kSucceeded) {
+    absl::StatusOr<trenode::v1::ScriptOutcome> kept = KeepOutputs(analysis, job);
+    if (kept.ok()) {
+      outcome = *std::move(kept);
+    } else {
+      failure = std::string(kept.status().message());
+    }
+  } else {
+    failure = job.state == adapters::JobState::kCancelled ? "the compute backend cancelled the job"
+                                                          : job.reason;
+  }
+  outcome.set_exit_code(job.exit_code);
+  outcome.set_stdout(job.stdout_text);
+  outcome.set_stderr(job.stderr_text);
+  auto record = [&](Analysis& a) { *a.mutable_script_outcome() = outcome; };
+  absl::StatusOr<Analysis> finished =
+      failure.empty() ? analyses_->Advance(analysis.id(), AnalysisAction::kSucceed, "", record)
+                      : analyses_->Advance(analysis.id(), AnalysisAction::kFail, failure, record);
+  if (!finished.ok() && finished.status().code() == absl::StatusCode::kFailedPrecondition) {
+    DiscardOutputs(analysis, "cancelled while running; its outputs were discarded");
+  } else if (!finished.ok()) {
+    return;  // retried on the next pass
+  } else if (!failure.empty()) {
+    DiscardOutputs(analysis, "");
+  }
+  Forget(analysis);
+}
+
+void AnalysisRunner::DiscardOutputs(const Analysis& analysis, const std::string& why) {
+  if (analysis.has_script() && scripts_.objects != nullptr) {
+    absl::StatusOr<trenode::v1::Bundle> bundle =
+        store_->GetBundle(analysis.script().bundle_sha256());
+    if (bundle.ok()) {
+      for (const std::string& name : bundle->manifest().outputs()) {
+        (void)scripts_.objects->Delete(OutputObjectKey(analysis.id(), name));
+      }
+    }
+  }
+  if (!why.empty()) {
+    (void)analyses_->RecordNodeEvent(analysis, "analysis.output.discard", "success", why);
+  }
+}
+
+void AnalysisRunner::Forget(const Analysis& analysis) {
+  (void)scripts_.backend->Remove(analysis.backend_job_id());
+  std::error_code ec;
+  fs::remove_all(fs::path(scripts_.jobs_dir) / analysis.id(), ec);
 }
 
 }  // namespace trenode::analyses

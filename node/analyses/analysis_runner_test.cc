@@ -3,6 +3,7 @@
 // no output behind.
 #include "node/analyses/analysis_runner.h"
 
+#include "adapters/memory/memory_object_store.h"
 #include "adapters/onprem/posix_object_store.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
@@ -111,7 +112,9 @@ class AnalysisRunnerTest : public ::testing::Test {
   governance::Governance governance_{&projects_, &datasets_, "site-a"};
   SqliteAnalysisStore store_{pool_.get()};
   RecordingSink sink_;
-  Analyses analyses_{&store_, &governance_, &projects_, &datasets_, "site-a", &absl::Now, &sink_};
+  adapters::MemoryObjectStore objects_;
+  Analyses analyses_{&store_,   &governance_, &projects_, &datasets_,
+                     &objects_, "site-a",     &absl::Now, &sink_};
 };
 
 TEST_F(AnalysisRunnerTest, RestartSettlesEveryUnfinishedStateWithoutRunningTwice) {

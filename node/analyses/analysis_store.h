@@ -49,6 +49,15 @@ class AnalysisStore {
   // Events of analysis `id` with sequence >= `from_sequence`, in order.
   virtual absl::StatusOr<std::vector<trenode::v1::AnalysisEvent>> Events(const std::string& id,
                                                                          int64_t from_sequence) = 0;
+
+  // Stores a bundle's record unless one with its hash exists (the first
+  // upload's record stays).
+  virtual absl::Status PutBundle(const trenode::v1::Bundle& bundle) = 0;
+  // The bundle with its approvals. NotFound.
+  virtual absl::StatusOr<trenode::v1::Bundle> GetBundle(const std::string& sha256) = 0;
+  // Records (or replaces) the approval of a bundle for a project.
+  virtual absl::Status ApproveBundle(const std::string& sha256,
+                                     const trenode::v1::BundleApproval& approval) = 0;
 };
 
 }  // namespace trenode::analyses

@@ -150,4 +150,47 @@ absl::StatusOr<std::vector<AnalysisEvent>> SqliteAnalysisStore::Events(const std
   return storage::ParseAllRows<AnalysisEvent>(select);
 }
 
+absl::Status SqliteAnalysisStore::PutBundle(const trenode::v1::Bundle& bundle) {
+  auto db = pool_->Acquire();
+  trenode::v1::Bundle record = bundle;
+  record.clear_approvals();
+  ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      db->PrepareCached("INSERT OR IGNORE INTO bundles(sha256, bundle) VALUES (?, ?)"));
+  insert.Bind(1, bundle.sha256()).BindBlob(2, record.SerializeAsString());
+  return insert.Run();
+}
+
+absl::StatusOr<trenode::v1::Bundle> SqliteAnalysisStore::GetBundle(const std::string& sha256) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT bundle FROM bundles WHERE sha256 = ?"));
+  select.Bind(1, sha256);
+  ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) {
+    return absl::NotFoundError(
+        absl::StrCat("no bundle ", sha256, " at this node; upload it first"));
+  }
+  ASSIGN_OR_RETURN(trenode::v1::Bundle bundle,
+                   storage::ParseColumn<trenode::v1::Bundle>(select, 0));
+  ASSIGN_OR_RETURN(SqliteStatement approvals,
+                   db->PrepareCached("SELECT approval FROM bundle_approvals WHERE sha256 = ?"
+                                     " ORDER BY project_id"));
+  approvals.Bind(1, sha256);
+  ASSIGN_OR_RETURN(std::vector<trenode::v1::BundleApproval> all,
+                   storage::ParseAllRows<trenode::v1::BundleApproval>(approvals));
+  for (auto& approval : all) *bundle.add_approvals() = std::move(approval);
+  return bundle;
+}
+
+absl::Status SqliteAnalysisStore::ApproveBundle(const std::string& sha256,
+                                                const trenode::v1::BundleApproval& approval) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement insert,
+                   db->PrepareCached("INSERT OR REPLACE INTO bundle_approvals(project_id, sha256,"
+                                     " approval) VALUES (?, ?, ?)"));
+  insert.Bind(1, approval.project_id()).Bind(2, sha256).BindBlob(3, approval.SerializeAsString());
+  return insert.Run();
+}
+
 }  // namespace trenode::analyses

@@ -27,6 +27,10 @@ class SqliteAnalysisStore : public AnalysisStore {
       const std::vector<trenode::v1::AnalysisState>& states) override;
   absl::StatusOr<std::vector<trenode::v1::AnalysisEvent>> Events(const std::string& id,
                                                                  int64_t from_sequence) override;
+  absl::Status PutBundle(const trenode::v1::Bundle& bundle) override;
+  absl::StatusOr<trenode::v1::Bundle> GetBundle(const std::string& sha256) override;
+  absl::Status ApproveBundle(const std::string& sha256,
+                             const trenode::v1::BundleApproval& approval) override;
 
  private:
   storage::SqlitePool* pool_;

@@ -70,6 +70,9 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.Analyses/CancelAnalysis", kAnalysisCancellers},
       {"/trenode.v1.Analyses/ApproveAnalysis", kStewards},
       {"/trenode.v1.Analyses/RejectAnalysis", kStewards},
+      {"/trenode.v1.Analyses/UploadBundle", kResearchers},
+      {"/trenode.v1.Analyses/GetBundle", kAnalysisReaders},
+      {"/trenode.v1.Analyses/ApproveBundle", kStewards},
 
       {"/trenode.v1.ActivityLog/GetCheckpoint", kEveryRole},
       {"/trenode.v1.ActivityLog/GetEntries", kLogReadersAndResearchers},

@@ -1,5 +1,6 @@
 #include "node/rpc/analyses_service.h"
 
+#include "node/common/status_macros.h"
 #include "node/rpc/handle.h"
 
 namespace trenode::rpc {
@@ -62,6 +63,55 @@ grpc::Status AnalysesService::RejectAnalysis(grpc::ServerContext* context,
                                              trenode::v1::Analysis* reply) {
   return Handle(*gate_, kService, "RejectAnalysis", context, reply,
                 [&](const auth::Principal& caller) { return analyses_->Reject(caller, *request); });
+}
+
+grpc::Status AnalysesService::UploadBundle(
+    grpc::ServerContext* context, grpc::ServerReader<trenode::v1::UploadBundleRequest>* reader,
+    trenode::v1::Bundle* reply) {
+  return Handle(*gate_, kService, "UploadBundle", context, reply,
+                [&](const auth::Principal& caller) { return Upload(caller, *context, reader); });
+}
+
+absl::StatusOr<trenode::v1::Bundle> AnalysesService::Upload(
+    const auth::Principal& caller, const grpc::ServerContext& context,
+    grpc::ServerReader<trenode::v1::UploadBundleRequest>* reader) {
+  trenode::v1::UploadBundleRequest message;
+  if (!reader->Read(&message) || !message.has_header()) {
+    return absl::InvalidArgumentError("the first message of UploadBundle must be the header");
+  }
+  std::string project_id = message.header().project_id();
+  std::string archive;
+  const int64_t limit = analyses_->bundle_limits().max_archive_bytes;
+  while (reader->Read(&message)) {
+    if (!message.has_chunk()) {
+      return absl::InvalidArgumentError("only the first message of UploadBundle may be a header");
+    }
+    if (static_cast<int64_t>(archive.size() + message.chunk().size()) > limit) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("bundle: more than the limit of ", limit, " bytes; nothing was kept"));
+    }
+    archive += message.chunk();
+  }
+  if (context.IsCancelled()) {
+    return absl::CancelledError("the upload was cancelled; nothing was kept");
+  }
+  return analyses_->UploadBundle(caller, project_id, archive);
+}
+
+grpc::Status AnalysesService::GetBundle(grpc::ServerContext* context,
+                                        const trenode::v1::GetBundleRequest* request,
+                                        trenode::v1::Bundle* reply) {
+  return Handle(*gate_, kService, "GetBundle", context, reply, [&](const auth::Principal& caller) {
+    return analyses_->GetBundle(caller, request->sha256());
+  });
+}
+
+grpc::Status AnalysesService::ApproveBundle(grpc::ServerContext* context,
+                                            const trenode::v1::ApproveBundleRequest* request,
+                                            trenode::v1::Bundle* reply) {
+  return Handle(
+      *gate_, kService, "ApproveBundle", context, reply,
+      [&](const auth::Principal& caller) { return analyses_->ApproveBundle(caller, *request); });
 }
 
 }  // namespace trenode::rpc

@@ -36,8 +36,21 @@ class AnalysesService final : public trenode::v1::Analyses::Service {
   grpc::Status RejectAnalysis(grpc::ServerContext* context,
                               const trenode::v1::AnalysisDecisionRequest* request,
                               trenode::v1::Analysis* reply) override;
+  grpc::Status UploadBundle(grpc::ServerContext* context,
+                            grpc::ServerReader<trenode::v1::UploadBundleRequest>* reader,
+                            trenode::v1::Bundle* reply) override;
+  grpc::Status GetBundle(grpc::ServerContext* context, const trenode::v1::GetBundleRequest* request,
+                         trenode::v1::Bundle* reply) override;
+  grpc::Status ApproveBundle(grpc::ServerContext* context,
+                             const trenode::v1::ApproveBundleRequest* request,
+                             trenode::v1::Bundle* reply) override;
 
  private:
+  // Reads the header and chunks (at most the bundle size limit) and uploads.
+  absl::StatusOr<trenode::v1::Bundle> Upload(
+      const auth::Principal& caller, const grpc::ServerContext& context,
+      grpc::ServerReader<trenode::v1::UploadBundleRequest>* reader);
+
   CallGate* gate_;
   analyses::Analyses* analyses_;
 };

@@ -26,6 +26,7 @@ bool IsQuietQuery(absl::string_view method) {
       "/trenode.v1.Analyses/GetAnalysis",
       "/trenode.v1.Analyses/ListAnalyses",
       "/trenode.v1.Analyses/WatchAnalysis",
+      "/trenode.v1.Analyses/GetBundle",
       "/trenode.v1.ActivityLog/GetCheckpoint",
       "/trenode.v1.ActivityLog/GetEntries",
       "/trenode.v1.ActivityLog/WatchEntries",

@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/onprem/posix_object_store.h"
+#include "adapters/onprem/sandbox_backend.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -139,9 +140,44 @@ struct NodeServer::Parts {
   std::unique_ptr<analyses::SqliteAnalysisStore> analysis_store;
   std::unique_ptr<analyses::Analyses> analyses;
   std::unique_ptr<rpc::AnalysesService> analyses_service;
+  std::unique_ptr<adapters::ComputeBackend> compute;
   // Last: stopped first, while everything it uses still exists.
   std::unique_ptr<analyses::AnalysisRunner> runner;
 };
+
+namespace {
+// The compute backend and job limits the config asks for (none: scripts are
+// refused at start).
+absl::StatusOr<analyses::ScriptRunning> ScriptRunningFrom(
+    const trenode::v1::NodeConfig& config, adapters::ObjectStore* objects,
+    std::unique_ptr<adapters::ComputeBackend>* compute_backend) {
+  analyses::ScriptRunning scripts;
+  scripts.objects = objects;
+  scripts.jobs_dir = (std::filesystem::path(config.work_dir()) / "jobs").string();
+  const trenode::v1::ComputeConfig& compute = config.compute();
+  auto or_default = [](int64_t value, int64_t fallback) { return value > 0 ? value : fallback; };
+  scripts.limits.cpu = absl::Seconds(or_default(compute.cpu_seconds(), 600));
+  scripts.limits.wall = absl::Seconds(or_default(compute.wall_seconds(), 1800));
+  scripts.limits.memory_bytes = or_default(compute.memory_mib(), 2048) << 20;
+  scripts.limits.output_bytes = or_default(compute.output_mib(), 64) << 20;
+  scripts.limits.processes = static_cast<int>(or_default(compute.processes(), 64));
+  if (compute.has_sandbox()) {
+    adapters::SandboxOptions options;
+    options.work_root = (std::filesystem::path(config.work_dir()) / "sandbox").string();
+    options.first_uid = compute.sandbox().first_uid() > 0 ? compute.sandbox().first_uid() : 200000;
+    options.max_jobs = compute.sandbox().max_jobs() > 0 ? compute.sandbox().max_jobs() : 2;
+    absl::StatusOr<std::unique_ptr<adapters::SandboxBackend>> sandbox =
+        adapters::SandboxBackend::Create(options);
+    if (!sandbox.ok()) {
+      return absl::Status(sandbox.status().code(),
+                          absl::StrCat("compute.sandbox: ", sandbox.status().message()));
+    }
+    *compute_backend = std::move(sandbox).value();
+    scripts.backend = compute_backend->get();
+  }
+  return scripts;
+}
+}  // namespace
 
 NodeServer::NodeServer() : parts_(std::make_unique<Parts>()) {}
 
@@ -213,15 +249,19 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.analysis_store = std::make_unique<analyses::SqliteAnalysisStore>(parts.pool.get());
   parts.analyses = std::make_unique<analyses::Analyses>(
       parts.analysis_store.get(), parts.governance.get(), parts.governance_store.get(),
-      parts.catalogue_store.get(), config.node_id(), &absl::Now, parts.activity_log.get());
+      parts.catalogue_store.get(), parts.objects.get(), config.node_id(), &absl::Now,
+      parts.activity_log.get());
   parts.analyses_service =
       std::make_unique<rpc::AnalysesService>(parts.gate.get(), parts.analyses.get());
   adapters::PosixObjectStore* objects = parts.objects.get();
+  ASSIGN_OR_RETURN(analyses::ScriptRunning scripts,
+                   ScriptRunningFrom(config, parts.objects.get(), &parts.compute));
   parts.runner = std::make_unique<analyses::AnalysisRunner>(
       parts.analyses.get(), parts.analysis_store.get(), parts.catalogue_store.get(),
       [objects](const trenode::v1::Dataset& dataset) -> absl::StatusOr<std::string> {
         return objects->PathOf(dataset.steward().storage_location()).string();
-      });
+      },
+      std::move(scripts));
   if (absl::Status settled = parts.runner->Reconcile(); !settled.ok()) {
     return absl::Status(settled.code(),
                         absl::StrCat("settling unfinished analyses: ", settled.message()));

@@ -106,6 +106,21 @@ CREATE TABLE analysis_events (
   PRIMARY KEY (analysis_id, sequence)
 ) WITHOUT ROWID;
 )sql"},
+    {5, "bundles", R"sql(
+-- bundle: a serialized trenode.v1.Bundle (without approvals); its bytes are
+-- the object bundles/<sha256>.tar.gz.
+CREATE TABLE bundles (
+  sha256 TEXT PRIMARY KEY,
+  bundle BLOB NOT NULL
+) WITHOUT ROWID;
+-- approval: a serialized trenode.v1.BundleApproval.
+CREATE TABLE bundle_approvals (
+  project_id TEXT NOT NULL,
+  sha256 TEXT NOT NULL REFERENCES bundles(sha256),
+  approval BLOB NOT NULL,
+  PRIMARY KEY (project_id, sha256)
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace
