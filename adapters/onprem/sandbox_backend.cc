@@ -2,88 +2,20 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "adapters/onprem/job_directory.h"
 
 namespace trenode::adapters {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr char kResultFile[] = "result";
-constexpr char kOutbox[] = "outbox";
 constexpr int64_t kDefaultLogBytes = 64 << 10;
-
-std::string ReadPrefix(const fs::path& path, int64_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text(static_cast<size_t>(limit), '\0');
-  in.read(text.data(), limit);
-  text.resize(static_cast<size_t>(in.gcount()));
-  return text;
-}
-
-// "state\nexit code\nreason" written atomically.
-absl::Status WriteResult(const fs::path& dir, JobState state, int exit_code,
-                         const std::string& reason) {
-  fs::path temporary = dir / "result.tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << JobStateName(state) << "\n" << exit_code << "\n" << reason;
-    out.flush();
-    if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", temporary.string()));
-  }
-  std::error_code ec;
-  fs::rename(temporary, dir / kResultFile, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot write the result: ", ec.message()));
-  return absl::OkStatus();
-}
-
-void ClearDirectory(const fs::path& dir) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
-}
-
-// OK if the outbox holds only regular files and directories within limits.
-absl::Status CheckOutbox(const fs::path& outbox, const ComputeLimits& limits) {
-  int64_t bytes = 0, files = 0;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(outbox, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    fs::file_status status = it->symlink_status(ec);
-    if (fs::is_directory(status)) continue;
-    std::string name = it->path().lexically_relative(outbox).string();
-    if (!fs::is_regular_file(status)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the outbox holds ", name, ", which is not a regular file"));
-    }
-    bytes += static_cast<int64_t>(it->file_size(ec));
-    if (++files > limits.output_files) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the outbox holds more than ", limits.output_files, " files"));
-    }
-  }
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot read the outbox: ", ec.message()));
-  if (bytes > limits.output_bytes) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the outbox holds ", bytes, " bytes, more than the limit of ", limits.output_bytes));
-  }
-  return absl::OkStatus();
-}
-
-void SetLimit(int resource, rlim_t value) {
-  struct rlimit limit = {value, value};
-  ::setrlimit(resource, &limit);
-}
 
 }  // namespace
 
@@ -92,7 +24,8 @@ absl::StatusOr<std::unique_ptr<SandboxBackend>> SandboxBackend::Create(SandboxOp
     return absl::FailedPreconditionError(
         "the sandbox backend needs the node to run as root (to mount and drop to job uids)");
   }
-  for (const std::string& tool : {options.bwrap, options.setpriv}) {
+  for (const std::string& tool :
+       {options.tools.bwrap, options.tools.setpriv, options.tools.prlimit}) {
     if (::access(tool.c_str(), X_OK) != 0) {
       return absl::FailedPreconditionError(
           absl::StrCat(tool, " is missing: install bubblewrap and util-linux"));
@@ -125,83 +58,6 @@ SandboxBackend::~SandboxBackend() {
   }
 }
 
-std::string SandboxBackend::JobDir(const std::string& job_id) const {
-  return (fs::path(options_.work_root) / job_id).string();
-}
-
-std::vector<std::string> SandboxBackend::SandboxArgv(const JobSpec& spec, uid_t uid) const {
-  std::vector<std::string> argv = {options_.bwrap,
-                                   "--unshare-net",
-                                   "--unshare-pid",
-                                   "--unshare-ipc",
-                                   "--unshare-uts",
-                                   "--unshare-cgroup-try",
-                                   "--die-with-parent",
-                                   "--new-session",
-                                   "--clearenv",
-                                   "--setenv",
-                                   "PATH",
-                                   "/usr/local/bin:/usr/bin:/bin",
-                                   "--setenv",
-                                   "HOME",
-                                   "/tmp",
-                                   "--setenv",
-                                   "TMPDIR",
-                                   "/tmp",
-                                   "--setenv",
-                                   "LANG",
-                                   "C.UTF-8",
-                                   "--ro-bind",
-                                   "/usr",
-                                   "/usr",
-                                   "--symlink",
-                                   "usr/bin",
-                                   "/bin",
-                                   "--symlink",
-                                   "usr/sbin",
-                                   "/sbin",
-                                   "--symlink",
-                                   "usr/lib",
-                                   "/lib",
-                                   "--symlink",
-                                   "usr/lib64",
-                                   "/lib64",
-                                   "--proc",
-                                   "/proc",
-                                   "--dev",
-                                   "/dev",
-                                   "--perms",
-                                   "1777",
-                                   "--size",
-                                   absl::StrCat(spec.limits.memory_bytes),
-                                   "--tmpfs",
-                                   "/tmp",
-                                   "--perms",
-                                   "0755",
-                                   "--dir",
-                                   "/job",
-                                   "--perms",
-                                   "0755",
-                                   "--dir",
-                                   "/data",
-                                   "--ro-bind",
-                                   spec.code_dir,
-                                   "/job/code",
-                                   "--bind",
-                                   (fs::path(JobDir(spec.job_id)) / kOutbox).string(),
-                                   "/job/outbox"};
-  for (const DatasetMount& dataset : spec.datasets) {
-    argv.insert(argv.end(),
-                {"--ro-bind", dataset.path, absl::StrCat("/data/", dataset.name, ".sqlite")});
-  }
-  std::string id = absl::StrCat(uid);
-  argv.insert(argv.end(), {"--chdir", "/job/code", "--", options_.setpriv, "--reuid", id, "--regid",
-                           id, "--clear-groups", "--no-new-privs", "--bounding-set", "-all",
-                           "--inh-caps", "-all", "--"});
-  argv.insert(argv.end(), spec.command.begin(), spec.command.end());
-  return argv;
-}
-
 absl::Status SandboxBackend::Submit(const JobSpec& spec) {
   if (absl::Status valid = ValidateJobSpec(spec); !valid.ok()) return valid;
   for (const std::string& path : {spec.code_dir}) {
@@ -215,9 +71,8 @@ absl::Status SandboxBackend::Submit(const JobSpec& spec) {
     }
   }
   absl::MutexLock lock(&mu_);
-  fs::path dir = JobDir(spec.job_id);
-  std::error_code ec;
-  if (jobs_.contains(spec.job_id) || fs::exists(dir, ec)) return absl::OkStatus();
+  JobDirectory dir(options_.work_root, spec.job_id);
+  if (jobs_.contains(spec.job_id) || dir.Exists()) return absl::OkStatus();
   int slot = -1;
   for (int i = 0; i < options_.max_jobs && slot < 0; ++i) {
     if (!slots_in_use_[i]) slot = i;
@@ -227,42 +82,29 @@ absl::Status SandboxBackend::Submit(const JobSpec& spec) {
         absl::StrCat("all ", options_.max_jobs, " sandbox slots are busy; try again later"));
   }
   uid_t uid = options_.first_uid + static_cast<uid_t>(slot);
-  fs::path outbox = dir / kOutbox;
-  fs::create_directories(outbox, ec);
-  if (ec || ::chmod(dir.c_str(), 0700) != 0 || ::chown(outbox.c_str(), uid, uid) != 0 ||
-      ::chmod(outbox.c_str(), 0700) != 0) {
-    fs::remove_all(dir, ec);
-    return absl::UnavailableError(absl::StrCat("cannot prepare the job directory ", dir.string()));
-  }
-  int out = ::open((dir / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int err = ::open((dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (absl::Status created = dir.Create(uid); !created.ok()) return created;
+  int out = ::open(dir.stdout_path().c_str(), O_WRONLY | O_CLOEXEC);
+  int err = ::open(dir.stderr_path().c_str(), O_WRONLY | O_CLOEXEC);
   int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  std::error_code ec;
   if (out < 0 || err < 0 || null < 0) {
     for (int fd : {out, err, null}) {
       if (fd >= 0) ::close(fd);
     }
-    fs::remove_all(dir, ec);
+    fs::remove_all(dir.path(), ec);
     return absl::UnavailableError("cannot open the job's log files");
   }
 
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls.
-  std::vector<std::string> argv = SandboxArgv(spec, uid);
+  std::vector<std::string> argv =
+      LimitedSandboxArgv(options_.tools, spec, dir.outbox().string(), uid);
   std::vector<char*> raw;
   for (std::string& arg : argv) raw.push_back(arg.data());
   raw.push_back(nullptr);
-  const ComputeLimits& limits = spec.limits;
-  rlim_t cpu = static_cast<rlim_t>(absl::ToInt64Seconds(limits.cpu) + 1);
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setsid();
-    struct rlimit cpu_limit = {cpu, cpu + 1};  // SIGXCPU, then SIGKILL
-    ::setrlimit(RLIMIT_CPU, &cpu_limit);
-    SetLimit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_bytes));
-    SetLimit(RLIMIT_FSIZE, static_cast<rlim_t>(limits.output_bytes));
-    SetLimit(RLIMIT_NPROC, static_cast<rlim_t>(limits.processes));
-    SetLimit(RLIMIT_CORE, 0);
-    SetLimit(RLIMIT_NOFILE, 1024);
     ::dup2(null, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
@@ -271,7 +113,7 @@ absl::Status SandboxBackend::Submit(const JobSpec& spec) {
   }
   for (int fd : {out, err, null}) ::close(fd);
   if (pid < 0) {
-    fs::remove_all(dir, ec);
+    fs::remove_all(dir.path(), ec);
     return absl::UnavailableError("cannot start the sandbox (fork failed)");
   }
   slots_in_use_[slot] = true;
@@ -302,68 +144,21 @@ void SandboxBackend::Monitor(Job* job) {
     if (kill_now) ::kill(-job->pid, SIGKILL);
     absl::SleepFor(absl::Milliseconds(20));
   }
-  fs::path dir = JobDir(job->spec.job_id);
-  fs::path outbox = dir / kOutbox;
-  JobState state = JobState::kFailed;
-  int exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::string reason;
-  bool cancelled;
+  JobEnd end;
+  end.timed_out = timed_out;
+  if (WIFEXITED(status)) {
+    end.exit_code = WEXITSTATUS(status);
+  } else {
+    end.signal = WTERMSIG(status);
+  }
   {
     absl::MutexLock lock(&mu_);
-    cancelled = job->cancel_requested;
+    end.cancelled = job->cancel_requested;
   }
-  // bwrap reports a job killed by a signal as 128 + the signal.
-  if (cancelled) {
-    state = JobState::kCancelled;
-    reason = "cancelled";
-  } else if (timed_out) {
-    reason = absl::StrCat("wall-clock limit of ", absl::FormatDuration(limits.wall), " exceeded");
-  } else if (!WIFEXITED(status)) {
-    reason = absl::StrCat("the sandbox was killed by signal ", WTERMSIG(status));
-  } else if (exit_code == 128 + SIGXCPU || exit_code == 128 + SIGKILL) {
-    reason = exit_code == 128 + SIGXCPU
-                 ? absl::StrCat("CPU-time limit of ", absl::FormatDuration(limits.cpu), " exceeded")
-                 : "killed (CPU-time or memory limit)";
-  } else if (exit_code == 128 + SIGXFSZ) {
-    reason = absl::StrCat("a file exceeded the output limit of ", limits.output_bytes, " bytes");
-  } else if (exit_code != 0) {
-    reason = absl::StrCat("exited with status ", exit_code);
-  } else if (absl::Status outbox_ok = CheckOutbox(outbox, limits); !outbox_ok.ok()) {
-    reason = std::string(outbox_ok.message());
-  } else {
-    state = JobState::kSucceeded;
-  }
-  if (state != JobState::kSucceeded) ClearDirectory(outbox);
-  (void)WriteResult(dir, state, exit_code, reason);
+  JobDirectory(options_.work_root, job->spec.job_id).Settle(end, limits);
   absl::MutexLock lock(&mu_);
   job->finished = true;
   slots_in_use_[job->slot] = false;
-}
-
-absl::StatusOr<JobStatus> SandboxBackend::ReadResult(const std::string& job_id) const {
-  fs::path dir = JobDir(job_id);
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return absl::NotFoundError(absl::StrCat("no job ", job_id));
-  JobStatus status;
-  status.stdout_text = ReadPrefix(dir / "stdout", kDefaultLogBytes);
-  status.stderr_text = ReadPrefix(dir / "stderr", kDefaultLogBytes);
-  status.outbox_dir = (dir / kOutbox).string();
-  std::ifstream in(dir / kResultFile);
-  std::string state, code;
-  if (!std::getline(in, state) || !std::getline(in, code)) {
-    status.state = JobState::kFailed;
-    status.reason = "the node stopped while the job ran; it was not run again";
-    ClearDirectory(dir / kOutbox);
-    return status;
-  }
-  std::stringstream rest;
-  rest << in.rdbuf();
-  status.reason = rest.str();
-  (void)absl::SimpleAtoi(code, &status.exit_code);
-  status.state = state == "succeeded"   ? JobState::kSucceeded
-                 : state == "cancelled" ? JobState::kCancelled
-                                        : JobState::kFailed;
-  return status;
 }
 
 absl::StatusOr<JobStatus> SandboxBackend::Status(const std::string& job_id) {
@@ -376,15 +171,24 @@ absl::StatusOr<JobStatus> SandboxBackend::Status(const std::string& job_id) {
       return running;
     }
   }
-  return ReadResult(job_id);
+  JobDirectory dir(options_.work_root, job_id);
+  if (!dir.Exists()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  if (std::optional<JobStatus> result = dir.Result(kDefaultLogBytes)) return *result;
+  // No result and not running here: the node stopped while it ran (the
+  // sandbox died with it).
+  dir.ClearOutbox();
+  JobStatus lost;
+  lost.state = JobState::kFailed;
+  lost.reason = "the node stopped while the job ran; it was not run again";
+  lost.outbox_dir = dir.outbox().string();
+  return lost;
 }
 
 absl::Status SandboxBackend::Cancel(const std::string& job_id) {
   absl::MutexLock lock(&mu_);
   auto found = jobs_.find(job_id);
   if (found == jobs_.end()) {
-    std::error_code ec;
-    if (fs::exists(JobDir(job_id), ec)) return absl::OkStatus();  // ended before a restart
+    if (JobDirectory(options_.work_root, job_id).Exists()) return absl::OkStatus();
     return absl::NotFoundError(absl::StrCat("no job ", job_id));
   }
   Job& job = *found->second;
@@ -409,9 +213,10 @@ absl::Status SandboxBackend::Remove(const std::string& job_id) {
     }
   }
   if (job && job->monitor.joinable()) job->monitor.join();
+  JobDirectory dir(options_.work_root, job_id);
+  if (!dir.Exists()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
   std::error_code ec;
-  if (!fs::exists(JobDir(job_id), ec)) return absl::NotFoundError(absl::StrCat("no job ", job_id));
-  fs::remove_all(JobDir(job_id), ec);
+  fs::remove_all(dir.path(), ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot remove job ", job_id));
   return absl::OkStatus();
 }

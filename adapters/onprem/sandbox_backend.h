@@ -27,14 +27,14 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/compute_backend.h"
+#include "adapters/onprem/sandbox_command.h"
 
 namespace trenode::adapters {
 
 struct SandboxOptions {
   // Holds one directory per job (created 0700).
   std::string work_root;
-  std::string bwrap = "/usr/bin/bwrap";
-  std::string setpriv = "/usr/bin/setpriv";
+  SandboxTools tools;
   // Jobs run as uid and gid first_uid + slot, for slot in [0, max_jobs).
   uid_t first_uid = 200000;
   // Jobs running at once; Submit beyond this is Unavailable (retry later).
@@ -64,12 +64,8 @@ class SandboxBackend : public ComputeBackend {
   };
 
   explicit SandboxBackend(SandboxOptions options) : options_(std::move(options)) {}
-  std::string JobDir(const std::string& job_id) const;
-  std::vector<std::string> SandboxArgv(const JobSpec& spec, uid_t uid) const;
   // Waits for the job to end, enforcing the wall clock; writes its result.
   void Monitor(Job* job);
-  // The result of an ended job from its directory.
-  absl::StatusOr<JobStatus> ReadResult(const std::string& job_id) const;
 
   SandboxOptions options_;
   absl::Mutex mu_;
