@@ -152,11 +152,19 @@ void SandboxBackend::Monitor(Job* job) {
   } else {
     end.signal = WTERMSIG(status);
   }
+  bool node_stopping;
   {
     absl::MutexLock lock(&mu_);
     end.cancelled = job->cancel_requested;
+    node_stopping = stopping_;
   }
-  JobDirectory(options_.work_root, job->spec.job_id).Settle(end, limits);
+  JobDirectory dir(options_.work_root, job->spec.job_id);
+  if (node_stopping) {
+    // As after a crash: no result, so Status() reports the node stopped.
+    dir.ClearOutbox();
+  } else {
+    dir.Settle(end, limits);
+  }
   absl::MutexLock lock(&mu_);
   job->finished = true;
   slots_in_use_[job->slot] = false;

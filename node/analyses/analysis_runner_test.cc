@@ -14,6 +14,8 @@
 #include "node/ingest/dataset_builder.h"
 #include "node/storage/node_schema.h"
 #include "node/synth/generator.h"
+#include "tests/testutil/bundles.h"
+#include "tests/testutil/compute_backends.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace trenode::analyses {
@@ -167,6 +169,96 @@ TEST_F(AnalysisRunnerTest, CancelledWhileRunningKeepsNoOutput) {
   EXPECT_FALSE(stored.has_result());
   std::vector<std::string> actions = sink_.actions();
   EXPECT_EQ(actions.back(), "analysis.output.discard");
+}
+
+// A node that stops while a script job runs, on each real backend: Slurm
+// jobs outlive the node and are collected once after the restart; sandbox
+// jobs die with the node and are failed, never rerun.
+template <typename Factory>
+class ScriptRestartTest : public AnalysisRunnerTest {
+ protected:
+  // Uploaded, submitted and approved; the job appends to its only output.
+  Analysis ApprovedScript(const std::string& request_id) {
+    std::string archive = testing::ScriptBundle("job.sh", "echo run >> /job/outbox/runs; sleep 2",
+                                                {"synth-ehr-6"}, {"runs"});
+    auto bundle = analyses_.UploadBundle(kAda, "hf", archive);
+    EXPECT_TRUE(bundle.ok()) << bundle.status();
+    trenode::v1::SubmitAnalysisRequest request;
+    request.set_project_id("hf");
+    request.set_request_id(request_id);
+    request.mutable_script()->set_bundle_sha256(bundle->sha256());
+    auto submitted = analyses_.Submit(kAda, request);
+    EXPECT_TRUE(submitted.ok()) << submitted.status();
+    trenode::v1::AnalysisDecisionRequest decision;
+    decision.set_analysis_id(submitted->id());
+    return *analyses_.Approve(kSteward, decision);
+  }
+
+  std::unique_ptr<AnalysisRunner> ScriptRunner(adapters::ComputeBackend* backend) {
+    ScriptRunning scripts;
+    scripts.backend = backend;
+    scripts.objects = &objects_;
+    scripts.jobs_dir = dir_.File("unpacked");
+    scripts.limits.wall = absl::Seconds(30);
+    return std::make_unique<AnalysisRunner>(
+        &analyses_, &store_, &datasets_,
+        [this](const trenode::v1::Dataset&) { return dir_.File("site.sqlite"); }, scripts);
+  }
+
+  // Restarts, then follows the job until the analysis ends.
+  Analysis RestartAndFinish(const std::string& id) {
+    std::unique_ptr<adapters::ComputeBackend> backend = Factory::Make(dir_);
+    std::unique_ptr<AnalysisRunner> runner = ScriptRunner(backend.get());
+    EXPECT_TRUE(runner->Reconcile().ok());
+    absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < deadline && !IsFinal(Stored(id).state())) {
+      runner->PollJobs();
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return Stored(id);
+  }
+
+  std::string KeptRuns(const std::string& id) {
+    auto runs = adapters::ReadObject(objects_, OutputObjectKey(id, "runs"));
+    return runs.ok() ? *runs : "";
+  }
+};
+
+using RealBackends = ::testing::Types<testing::SandboxFactory, testing::SlurmFactory>;
+TYPED_TEST_SUITE(ScriptRestartTest, RealBackends);
+
+TYPED_TEST(ScriptRestartTest, StoppedWhileTheJobRuns) {
+  Analysis analysis = this->ApprovedScript("crash-while-running");
+  {
+    std::unique_ptr<adapters::ComputeBackend> backend = TypeParam::Make(this->dir_);
+    std::unique_ptr<AnalysisRunner> runner = this->ScriptRunner(backend.get());
+    runner->RunApproved();
+    EXPECT_EQ(this->Stored(analysis.id()).state(), trenode::v1::ANALYSIS_STATE_QUEUED);
+    EXPECT_EQ(this->Stored(analysis.id()).backend_job_id(), analysis.id());
+    absl::SleepFor(absl::Milliseconds(300));
+  }  // the node stops: the sandbox's jobs die with it; Slurm's do not
+  Analysis after = this->RestartAndFinish(analysis.id());
+  if (std::is_same_v<TypeParam, testing::SandboxFactory>) {
+    EXPECT_EQ(after.state(), trenode::v1::ANALYSIS_STATE_FAILED);
+    EXPECT_EQ(after.state_reason(), "the node stopped while the job ran; it was not run again");
+    EXPECT_EQ(this->KeptRuns(analysis.id()), "");
+  } else {
+    EXPECT_EQ(after.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << after.state_reason();
+    EXPECT_EQ(this->KeptRuns(analysis.id()), "run\n");  // once
+  }
+}
+
+TYPED_TEST(ScriptRestartTest, StoppedBetweenStoringTheJobIdAndSubmitting) {
+  Analysis analysis = this->ApprovedScript("crash-before-submit");
+  ASSERT_TRUE(this->analyses_
+                  .Advance(analysis.id(), AnalysisAction::kQueue, "",
+                           [](Analysis& a) { a.set_backend_job_id(a.id()); })
+                  .ok());
+  Analysis after = this->RestartAndFinish(analysis.id());
+  EXPECT_EQ(after.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << after.state_reason();
+  EXPECT_EQ(this->KeptRuns(analysis.id()), "run\n");
+  ASSERT_EQ(after.script_outcome().outputs_size(), 1);
+  EXPECT_EQ(after.script_outcome().outputs(0).size(), 4);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "adapters/onprem/posix_object_store.h"
 #include "adapters/onprem/sandbox_backend.h"
+#include "adapters/onprem/slurm_backend.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -173,6 +174,21 @@ absl::StatusOr<analyses::ScriptRunning> ScriptRunningFrom(
                           absl::StrCat("compute.sandbox: ", sandbox.status().message()));
     }
     *compute_backend = std::move(sandbox).value();
+    scripts.backend = compute_backend->get();
+  } else if (compute.has_slurm()) {
+    adapters::SlurmOptions options;
+    options.work_root = (std::filesystem::path(config.work_dir()) / "slurm").string();
+    options.slurm_conf = compute.slurm().slurm_conf();
+    options.partition = compute.slurm().partition();
+    if (compute.slurm().first_uid() > 0) options.first_uid = compute.slurm().first_uid();
+    if (compute.slurm().max_jobs() > 0) options.max_jobs = compute.slurm().max_jobs();
+    absl::StatusOr<std::unique_ptr<adapters::SlurmBackend>> slurm =
+        adapters::SlurmBackend::Create(options);
+    if (!slurm.ok()) {
+      return absl::Status(slurm.status().code(),
+                          absl::StrCat("compute.slurm: ", slurm.status().message()));
+    }
+    *compute_backend = std::move(slurm).value();
     scripts.backend = compute_backend->get();
   }
   return scripts;

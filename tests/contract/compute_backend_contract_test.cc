@@ -9,8 +9,8 @@
 #include "absl/time/clock.h"
 #include "adapters/compute_backend.h"
 #include "adapters/memory/memory_compute_backend.h"
-#include "adapters/onprem/sandbox_backend.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/compute_backends.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace trenode::adapters {
@@ -41,16 +41,6 @@ FakeOutcome FakeRun(const JobSpec& spec) {
 struct MemoryFactory {
   static std::unique_ptr<ComputeBackend> Make(const testing::TempDir& dir) {
     return std::make_unique<MemoryComputeBackend>(dir.File("outboxes"), &FakeRun);
-  }
-};
-
-struct SandboxFactory {
-  static std::unique_ptr<ComputeBackend> Make(const testing::TempDir& dir) {
-    SandboxOptions options;
-    options.work_root = dir.File("jobs");
-    auto backend = SandboxBackend::Create(options);
-    EXPECT_TRUE(backend.ok()) << backend.status();
-    return std::move(backend).value();
   }
 };
 
@@ -93,7 +83,7 @@ class ComputeBackendContractTest : public ::testing::Test {
   std::unique_ptr<ComputeBackend> backend_ = Factory::Make(dir_);
 };
 
-using Factories = ::testing::Types<MemoryFactory, SandboxFactory>;
+using Factories = ::testing::Types<MemoryFactory, testing::SandboxFactory, testing::SlurmFactory>;
 TYPED_TEST_SUITE(ComputeBackendContractTest, Factories);
 
 TYPED_TEST(ComputeBackendContractTest, SucceededJobLeavesItsOutputsAndLogs) {

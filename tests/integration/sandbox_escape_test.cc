@@ -1,4 +1,5 @@
-// Escapes tried from inside the bubblewrap sandbox, each refused: network,
+// Escapes tried from inside the sandbox, each refused, run on every real
+// backend (the bubblewrap sandbox directly, and through Slurm): network,
 // other data, writes outside the outbox, identity and environment, and
 // runaway processes, memory, CPU and output (the limits hold).
 #include <arpa/inet.h>
@@ -11,14 +12,16 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "adapters/onprem/sandbox_backend.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/compute_backends.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace trenode::adapters {
 namespace {
 
+template <typename Factory>
 class SandboxEscapeTest : public ::testing::Test {
  protected:
   SandboxEscapeTest() {
@@ -26,9 +29,7 @@ class SandboxEscapeTest : public ::testing::Test {
     testing::WriteFile(dir_.path() / "code" / "probe.py", "");
     testing::WriteFile(dir_.path() / "mine.sqlite", "my project's data");
     testing::WriteFile(dir_.path() / "theirs.sqlite", "another project's data");
-    SandboxOptions options;
-    options.work_root = dir_.File("jobs");
-    backend_ = std::move(SandboxBackend::Create(options)).value();
+    backend_ = Factory::Make(dir_);
   }
 
   JobStatus Run(const std::string& id, std::vector<std::string> command,
@@ -40,6 +41,7 @@ class SandboxEscapeTest : public ::testing::Test {
     spec.datasets = {{"mine", dir_.File("mine.sqlite")}};
     spec.limits.wall = absl::Seconds(30);
     if (adjust) adjust(spec.limits);
+    if (backend_ == nullptr) return JobStatus();
     EXPECT_TRUE(backend_->Submit(spec).ok());
     absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (absl::Now() < deadline) {
@@ -56,15 +58,17 @@ class SandboxEscapeTest : public ::testing::Test {
     return Run(id, {"/usr/bin/python3", "-c", program}, adjust);
   }
 
-  // Processes on the host running as uid.
-  static int ProcessesOf(uid_t uid) {
+  // Processes on the host running as a job uid (200000 and up).
+  static int JobProcesses() {
     int count = 0;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
       std::ifstream status(entry.path() / "status");
       std::string line;
       while (std::getline(status, line)) {
         if (absl::StartsWith(line, "Uid:")) {
-          count += absl::StrContains(line, absl::StrCat("\t", uid, "\t"));
+          std::vector<std::string> ids = absl::StrSplit(line, '\t', absl::SkipEmpty());
+          int uid = ids.size() > 1 ? std::stoi(ids[1]) : 0;
+          count += uid >= 200000 && uid < 210000;
           break;
         }
       }
@@ -73,10 +77,13 @@ class SandboxEscapeTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  std::unique_ptr<SandboxBackend> backend_;
+  std::unique_ptr<ComputeBackend> backend_;
 };
 
-TEST_F(SandboxEscapeTest, NoNetworkNotEvenTheHostsLoopback) {
+using Backends = ::testing::Types<testing::SandboxFactory, testing::SlurmFactory>;
+TYPED_TEST_SUITE(SandboxEscapeTest, Backends);
+
+TYPED_TEST(SandboxEscapeTest, NoNetworkNotEvenTheHostsLoopback) {
   int listener = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -86,11 +93,12 @@ TEST_F(SandboxEscapeTest, NoNetworkNotEvenTheHostsLoopback) {
   socklen_t length = sizeof(address);
   ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
   int port = ntohs(address.sin_port);
-  JobStatus status = Python("net", absl::StrCat(R"py(
+  JobStatus status =
+      this->Python("net", absl::StrCat(R"py(
 import socket
 results = []
 for host, port in [("127.0.0.1", )py",
-                                                port, R"py(), ("1.1.1.1", 443), ("10.0.0.1", 80)]:
+                                       port, R"py(), ("1.1.1.1", 443), ("10.0.0.1", 80)]:
     try:
         socket.create_connection((host, port), timeout=2)
         results.append("CONNECTED %s" % host)
@@ -104,14 +112,14 @@ open("/job/outbox/net.txt", "w").write(",".join(results))
   ::close(listener);
 }
 
-TEST_F(SandboxEscapeTest, SeesOnlyItsOwnDataAndCannotWriteOutsideTheOutbox) {
+TYPED_TEST(SandboxEscapeTest, SeesOnlyItsOwnDataAndCannotWriteOutsideTheOutbox) {
   JobStatus status =
-      Python("files", absl::StrCat(R"py(
+      this->Python("files", absl::StrCat(R"py(
 import os
 found = {"data": sorted(os.listdir("/data")), "root": sorted(os.listdir("/"))}
 for path in [")py",
-                                   dir_.File("theirs.sqlite"),
-                                   R"py(", "/etc/shadow", "/proc/1/root/etc/hostname"]:
+                                         this->dir_.File("theirs.sqlite"),
+                                         R"py(", "/etc/shadow", "/proc/1/root/etc/hostname"]:
     try:
         open(path).read()
         found[path] = "READ"
@@ -144,53 +152,53 @@ open("/job/outbox/found.txt", "w").write(repr(found))
   EXPECT_TRUE(absl::StrContains(found, "'env': ['HOME', 'LANG', 'PATH', 'PWD', 'TMPDIR']"))
       << found;
   // Nothing changed on the host.
-  EXPECT_EQ(testing::ReadFile(dir_.path() / "mine.sqlite"), "my project's data");
-  EXPECT_EQ(testing::ReadFile(dir_.path() / "code" / "probe.py"), "");
-  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "code" / "new"));
+  EXPECT_EQ(testing::ReadFile(this->dir_.path() / "mine.sqlite"), "my project's data");
+  EXPECT_EQ(testing::ReadFile(this->dir_.path() / "code" / "probe.py"), "");
+  EXPECT_FALSE(std::filesystem::exists(this->dir_.path() / "code" / "new"));
 }
 
-TEST_F(SandboxEscapeTest, ForkBombIsCappedAndKilledAtTheWallClock) {
-  JobStatus status =
-      Run("bomb", {"/bin/sh", "-c", "b() { b | b & }; b; sleep 60"}, [](ComputeLimits& limits) {
-        limits.processes = 32;
-        limits.wall = absl::Seconds(3);
-      });
+TYPED_TEST(SandboxEscapeTest, ForkBombIsCappedAndKilledAtTheWallClock) {
+  JobStatus status = this->Run("bomb", {"/bin/sh", "-c", "b() { b | b & }; b; sleep 60"},
+                               [](ComputeLimits& limits) {
+                                 limits.processes = 32;
+                                 limits.wall = absl::Seconds(3);
+                               });
   EXPECT_EQ(status.state, JobState::kFailed);
   EXPECT_EQ(status.reason, "wall-clock limit of 3s exceeded");
   absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_EQ(ProcessesOf(200000), 0) << "the bomb's processes outlived the job";
+  EXPECT_EQ(this->JobProcesses(), 0) << "the bomb's processes outlived the job";
 }
 
-TEST_F(SandboxEscapeTest, RunawayMemoryFailsInsideTheLimit) {
-  JobStatus status = Python("memory", "x = bytearray(2 << 30)\nprint('ALLOCATED')",
-                            [](ComputeLimits& limits) { limits.memory_bytes = 256 << 20; });
+TYPED_TEST(SandboxEscapeTest, RunawayMemoryFailsInsideTheLimit) {
+  JobStatus status = this->Python("memory", "x = bytearray(2 << 30)\nprint('ALLOCATED')",
+                                  [](ComputeLimits& limits) { limits.memory_bytes = 256 << 20; });
   EXPECT_EQ(status.state, JobState::kFailed);
   EXPECT_EQ(status.reason, "exited with status 1");
   EXPECT_TRUE(absl::StrContains(status.stderr_text, "MemoryError")) << status.stderr_text;
   EXPECT_FALSE(absl::StrContains(status.stdout_text, "ALLOCATED"));
 }
 
-TEST_F(SandboxEscapeTest, CpuAndOutputLimitsHold) {
-  JobStatus spin = Run("spin", {"/bin/sh", "-c", "while :; do :; done"},
-                       [](ComputeLimits& limits) { limits.cpu = absl::Seconds(1); });
+TYPED_TEST(SandboxEscapeTest, CpuAndOutputLimitsHold) {
+  JobStatus spin = this->Run("spin", {"/bin/sh", "-c", "while :; do :; done"},
+                             [](ComputeLimits& limits) { limits.cpu = absl::Seconds(1); });
   EXPECT_EQ(spin.state, JobState::kFailed);
   EXPECT_TRUE(absl::StartsWith(spin.reason, "CPU-time limit of 1s exceeded") ||
               spin.reason == "killed (CPU-time or memory limit)")
       << spin.reason;
 
-  JobStatus big = Run("big", {"/bin/sh", "-c", "head -c 2000000 /dev/zero > /job/outbox/big"},
-                      [](ComputeLimits& limits) { limits.output_bytes = 1 << 20; });
+  JobStatus big = this->Run("big", {"/bin/sh", "-c", "head -c 2000000 /dev/zero > /job/outbox/big"},
+                            [](ComputeLimits& limits) { limits.output_bytes = 1 << 20; });
   EXPECT_EQ(big.state, JobState::kFailed);
   EXPECT_EQ(big.reason, "a file exceeded the output limit of 1048576 bytes");
   EXPECT_TRUE(std::filesystem::is_empty(big.outbox_dir));
 
   JobStatus many =
-      Run("many", {"/bin/sh", "-c", "for i in 1 2 3 4; do echo $i > /job/outbox/$i; done"},
-          [](ComputeLimits& limits) { limits.output_files = 3; });
+      this->Run("many", {"/bin/sh", "-c", "for i in 1 2 3 4; do echo $i > /job/outbox/$i; done"},
+                [](ComputeLimits& limits) { limits.output_files = 3; });
   EXPECT_EQ(many.state, JobState::kFailed);
   EXPECT_EQ(many.reason, "the outbox holds more than 3 files");
 
-  JobStatus link = Run("link", {"/bin/sh", "-c", "ln -s /etc/passwd /job/outbox/passwd"});
+  JobStatus link = this->Run("link", {"/bin/sh", "-c", "ln -s /etc/passwd /job/outbox/passwd"});
   EXPECT_EQ(link.state, JobState::kFailed);
   EXPECT_EQ(link.reason, "the outbox holds passwd, which is not a regular file");
 }

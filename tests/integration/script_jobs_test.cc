@@ -13,6 +13,7 @@
 #include "node/storage/sqlite.h"
 #include "node/synth/generator.h"
 #include "tests/testutil/bundles.h"
+#include "tests/testutil/compute_backends.h"
 #include "tests/testutil/test_node.h"
 #include "trenode/v1/activity_log.grpc.pb.h"
 #include "trenode/v1/analyses.grpc.pb.h"
@@ -39,6 +40,21 @@ with open("/job/outbox/counts.csv", "w", newline="") as out:
 print("wrote counts.csv")
 )py";
 
+// Nodes whose scripts run in the bubblewrap sandbox, or through Slurm.
+struct OnSandbox {
+  static void Configure(trenode::v1::NodeConfig& config) {
+    config.mutable_compute()->mutable_sandbox();
+  }
+};
+struct OnSlurm {
+  static void Configure(trenode::v1::NodeConfig& config) {
+    testing::SlurmCluster* cluster = testing::SlurmEnvironment::Cluster();
+    ASSERT_NE(cluster, nullptr);
+    config.mutable_compute()->mutable_slurm()->set_slurm_conf(cluster->conf());
+  }
+};
+
+template <typename Backend>
 class ScriptJobsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -152,7 +168,7 @@ class ScriptJobsTest : public ::testing::Test {
   }
 
   TestNode node_{[](trenode::v1::NodeConfig& config) {
-    config.mutable_compute()->mutable_sandbox();
+    Backend::Configure(config);
     config.mutable_compute()->set_wall_seconds(20);
     config.mutable_compute()->set_memory_mib(512);
   }};
@@ -161,18 +177,21 @@ class ScriptJobsTest : public ::testing::Test {
   std::filesystem::path site_file_;
 };
 
-TEST_F(ScriptJobsTest, ApprovedScriptRunsInTheSandboxAndKeepsItsDeclaredOutput) {
+using Backends = ::testing::Types<OnSandbox, OnSlurm>;
+TYPED_TEST_SUITE(ScriptJobsTest, Backends);
+
+TYPED_TEST(ScriptJobsTest, ApprovedScriptRunsInTheSandboxAndKeepsItsDeclaredOutput) {
   trenode::v1::Bundle bundle;
   std::string archive = testing::ScriptBundle("count.py", kCountBySex, {kDataset}, {"counts.csv"});
-  ASSERT_TRUE(Upload(archive, &bundle).ok());
+  ASSERT_TRUE(this->Upload(archive, &bundle).ok());
   EXPECT_EQ(bundle.uploaded_by(), "ada@test-node");
   EXPECT_EQ(bundle.manifest().entry_point(), "count.py");
 
-  Analysis submitted = Submit(bundle.sha256(), "script-1");
+  Analysis submitted = this->Submit(bundle.sha256(), "script-1");
   EXPECT_EQ(submitted.state(), trenode::v1::ANALYSIS_STATE_AWAITING_APPROVAL);
   EXPECT_EQ(absl::StrJoin(submitted.dataset_ids(), ","), kDataset);
-  Approve(submitted.id());
-  Analysis done = WaitFor(submitted.id(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+  this->Approve(submitted.id());
+  Analysis done = this->WaitFor(submitted.id(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
   const auto& outcome = done.script_outcome();
   EXPECT_EQ(outcome.exit_code(), 0);
   EXPECT_EQ(outcome.stdout(), "wrote counts.csv\n");
@@ -180,17 +199,17 @@ TEST_F(ScriptJobsTest, ApprovedScriptRunsInTheSandboxAndKeepsItsDeclaredOutput) 
   EXPECT_EQ(outcome.outputs(0).name(), "counts.csv");
 
   // The kept output is the true answer, by hand-written SQL.
-  auto db = *storage::SqliteDb::Open(site_file_.string(), storage::SqliteDb::Mode::kReadOnly);
+  auto db = *storage::SqliteDb::Open(this->site_file_.string(), storage::SqliteDb::Mode::kReadOnly);
   auto select = *db->Prepare("SELECT sex, COUNT(*) FROM person GROUP BY sex ORDER BY sex");
   std::string expected = "sex,n\r\n";
   while (*select.Step()) absl::StrAppend(&expected, select.Text(0), ",", select.Int64(1), "\r\n");
   std::string kept = testing::ReadFile(
-      ObjectPath(absl::StrCat("analyses/", submitted.id(), "/outputs/counts.csv")));
+      this->ObjectPath(absl::StrCat("analyses/", submitted.id(), "/outputs/counts.csv")));
   EXPECT_EQ(kept, expected);
   EXPECT_EQ(outcome.outputs(0).size(), static_cast<int64_t>(expected.size()));
 
   // Researchers see neither outputs nor logs before release.
-  Analysis researched = Get(submitted.id(), "ada", "researcher");
+  Analysis researched = this->Get(submitted.id(), "ada", "researcher");
   EXPECT_FALSE(researched.has_script_outcome());
   EXPECT_TRUE(researched.results_withheld());
 
@@ -199,30 +218,32 @@ TEST_F(ScriptJobsTest, ApprovedScriptRunsInTheSandboxAndKeepsItsDeclaredOutput) 
   approve.set_project_id(kProject);
   approve.set_sha256(bundle.sha256());
   trenode::v1::Bundle approved;
-  ASSERT_TRUE(stub_->ApproveBundle(As("sam", "data_steward").get(), approve, &approved).ok());
+  ASSERT_TRUE(
+      this->stub_->ApproveBundle(this->As("sam", "data_steward").get(), approve, &approved).ok());
   ASSERT_EQ(approved.approvals_size(), 1);
   EXPECT_EQ(approved.approvals(0).approved_by(), "sam@test-node");
-  Analysis again = Submit(bundle.sha256(), "script-2");
+  Analysis again = this->Submit(bundle.sha256(), "script-2");
   EXPECT_EQ(again.approved_by(), "policy:bundle-approved-for-project");
-  WaitFor(again.id(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+  this->WaitFor(again.id(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
 }
 
-TEST_F(ScriptJobsTest, BadBundlesAreRefusedAndLeaveNothingBehind) {
+TYPED_TEST(ScriptJobsTest, BadBundlesAreRefusedAndLeaveNothingBehind) {
   trenode::v1::Bundle bundle;
-  grpc::Status status = Upload(testing::TarGz({{"manifest.textproto",
-                                                "entry_point: \"run.py\" datasets: \"synth-ehr-4\" "
-                                                "outputs: \"o.csv\""},
-                                               {"run.py", "print(1)"},
-                                               {"../../etc/cron.d/evil", "* * * * * root sh"}}),
-                               &bundle);
+  grpc::Status status =
+      this->Upload(testing::TarGz({{"manifest.textproto",
+                                    "entry_point: \"run.py\" datasets: \"synth-ehr-4\" "
+                                    "outputs: \"o.csv\""},
+                                   {"run.py", "print(1)"},
+                                   {"../../etc/cron.d/evil", "* * * * * root sh"}}),
+                   &bundle);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(),
             "bundle: entry \"../../etc/cron.d/evil\" leaves the bundle (\"..\")");
 
-  status =
-      Upload(testing::TarGz({{"manifest.textproto", "entry_point: \"run.py\""},
-                             {"run.py", "/etc/passwd", testing::ArchiveEntry::Kind::kSymlink}}),
-             &bundle);
+  status = this->Upload(
+      testing::TarGz({{"manifest.textproto", "entry_point: \"run.py\""},
+                      {"run.py", "/etc/passwd", testing::ArchiveEntry::Kind::kSymlink}}),
+      &bundle);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(),
             "bundle: entry \"run.py\" is a symbolic link (to \"/etc/passwd\"); only files are "
@@ -231,59 +252,63 @@ TEST_F(ScriptJobsTest, BadBundlesAreRefusedAndLeaveNothingBehind) {
   std::string noise(17 << 20, '\0');
   std::mt19937 random(7);
   for (char& c : noise) c = static_cast<char>(random());
-  status = Upload(noise, &bundle);
+  status = this->Upload(noise, &bundle);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(status.error_message(),
             "bundle: more than the limit of 16777216 bytes; nothing was kept");
 
   // A bundle reading data the project is not approved for.
-  status = Upload(testing::ScriptBundle("run.py", "print(1)", {"other-data"}, {"o.csv"}), &bundle);
+  status =
+      this->Upload(testing::ScriptBundle("run.py", "print(1)", {"other-data"}, {"o.csv"}), &bundle);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
 
-  EXPECT_FALSE(std::filesystem::exists(ObjectPath("bundles")) &&
-               !std::filesystem::is_empty(ObjectPath("bundles")));
+  EXPECT_FALSE(std::filesystem::exists(this->ObjectPath("bundles")) &&
+               !std::filesystem::is_empty(this->ObjectPath("bundles")));
 }
 
-TEST_F(ScriptJobsTest, UndeclaredOutputsFailTheJobAndAreNotKept) {
+TYPED_TEST(ScriptJobsTest, UndeclaredOutputsFailTheJobAndAreNotKept) {
   trenode::v1::Bundle bundle;
-  ASSERT_TRUE(Upload(testing::ScriptBundle(
-                         "run.sh", "echo 1 > /job/outbox/o.csv; echo leak > /job/outbox/rows.csv",
-                         {kDataset}, {"o.csv"}),
-                     &bundle)
-                  .ok());
-  Analysis submitted = Submit(bundle.sha256(), "undeclared");
-  Approve(submitted.id());
-  Analysis failed = WaitFor(submitted.id(), trenode::v1::ANALYSIS_STATE_FAILED);
+  ASSERT_TRUE(
+      this->Upload(testing::ScriptBundle(
+                       "run.sh", "echo 1 > /job/outbox/o.csv; echo leak > /job/outbox/rows.csv",
+                       {kDataset}, {"o.csv"}),
+                   &bundle)
+          .ok());
+  Analysis submitted = this->Submit(bundle.sha256(), "undeclared");
+  this->Approve(submitted.id());
+  Analysis failed = this->WaitFor(submitted.id(), trenode::v1::ANALYSIS_STATE_FAILED);
   EXPECT_EQ(failed.state_reason(),
             "the job wrote \"rows.csv\", which its manifest does not declare");
   EXPECT_EQ(failed.script_outcome().outputs_size(), 0);
   EXPECT_FALSE(std::filesystem::exists(
-      ObjectPath(absl::StrCat("analyses/", submitted.id(), "/outputs/o.csv"))));
+      this->ObjectPath(absl::StrCat("analyses/", submitted.id(), "/outputs/o.csv"))));
 }
 
-TEST_F(ScriptJobsTest, CancelledJobIsStoppedAndItsLateOutputDiscarded) {
+TYPED_TEST(ScriptJobsTest, CancelledJobIsStoppedAndItsLateOutputDiscarded) {
   trenode::v1::Bundle bundle;
-  ASSERT_TRUE(Upload(testing::ScriptBundle("slow.sh", "echo early > /job/outbox/o.csv; sleep 60",
-                                           {kDataset}, {"o.csv"}),
-                     &bundle)
-                  .ok());
-  Analysis submitted = Submit(bundle.sha256(), "slow");
-  Approve(submitted.id());
-  WaitFor(submitted.id(), trenode::v1::ANALYSIS_STATE_RUNNING);
+  ASSERT_TRUE(
+      this->Upload(testing::ScriptBundle("slow.sh", "echo early > /job/outbox/o.csv; sleep 60",
+                                         {kDataset}, {"o.csv"}),
+                   &bundle)
+          .ok());
+  Analysis submitted = this->Submit(bundle.sha256(), "slow");
+  this->Approve(submitted.id());
+  this->WaitFor(submitted.id(), trenode::v1::ANALYSIS_STATE_RUNNING);
   trenode::v1::AnalysisDecisionRequest cancel;
   cancel.set_analysis_id(submitted.id());
   cancel.set_reason("wrong parameters");
   Analysis reply;
-  ASSERT_TRUE(stub_->CancelAnalysis(As("ada", "researcher").get(), cancel, &reply).ok());
+  ASSERT_TRUE(
+      this->stub_->CancelAnalysis(this->As("ada", "researcher").get(), cancel, &reply).ok());
   EXPECT_EQ(reply.state(), trenode::v1::ANALYSIS_STATE_CANCELLED);
 
   // The discard is logged once the job has stopped; nothing of it remains.
-  auto log = trenode::v1::ActivityLog::NewStub(node_.Channel());
+  auto log = trenode::v1::ActivityLog::NewStub(this->node_.Channel());
   bool discarded = false;
   for (int i = 0; i < 100 && !discarded; ++i) {
     trenode::v1::GetEntriesRequest entries;
     entries.set_action("analysis.output.discard");
-    auto context = As("aud", "auditor");
+    auto context = this->As("aud", "auditor");
     auto reader = log->GetEntries(context.get(), entries);
     trenode::v1::LogEntry entry;
     while (reader->Read(&entry)) discarded = true;
@@ -292,10 +317,12 @@ TEST_F(ScriptJobsTest, CancelledJobIsStoppedAndItsLateOutputDiscarded) {
   }
   EXPECT_TRUE(discarded);
   EXPECT_FALSE(std::filesystem::exists(
-      ObjectPath(absl::StrCat("analyses/", submitted.id(), "/outputs/o.csv"))));
-  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(node_.config().work_dir()) /
-                                       "sandbox" / submitted.id()));
-  EXPECT_EQ(Get(submitted.id(), "olu", "output_checker").state(),
+      this->ObjectPath(absl::StrCat("analyses/", submitted.id(), "/outputs/o.csv"))));
+  for (const char* backend_dir : {"sandbox", "slurm"}) {
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(this->node_.config().work_dir()) /
+                                         backend_dir / submitted.id()));
+  }
+  EXPECT_EQ(this->Get(submitted.id(), "olu", "output_checker").state(),
             trenode::v1::ANALYSIS_STATE_CANCELLED);
 }
 

@@ -1,0 +1,267 @@
+#include "adapters/onprem/slurm_backend.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "adapters/onprem/command.h"
+#include "adapters/onprem/job_directory.h"
+
+namespace trenode::adapters {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr int kTimedOut = 124;  // timeout(1)'s status when the limit struck
+constexpr int64_t kDefaultLogBytes = 64 << 10;
+
+std::optional<std::string> ReadSmallFile(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::string(absl::StripAsciiWhitespace(text));
+}
+
+bool WriteSmallFile(const fs::path& path, const std::string& text) {
+  fs::path temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  return !ec;
+}
+
+// Single-quoted for sh.
+std::string ShellQuote(const std::string& word) {
+  return absl::StrCat("'", absl::StrReplaceAll(word, {{"'", "'\\''"}}), "'");
+}
+
+// The limit Slurm enforces as a backstop: the wall clock plus a minute.
+int64_t SlurmMinutes(absl::Duration wall) {
+  return absl::ToInt64Minutes(wall + absl::Minutes(1)) + 1;
+}
+
+// The limits the job was submitted with, kept for judging it later (also
+// after a restart): seconds and bytes, space-separated.
+std::string LimitsText(const ComputeLimits& l) {
+  return absl::StrCat(absl::ToInt64Seconds(l.cpu), " ", absl::ToInt64Seconds(l.wall), " ",
+                      l.memory_bytes, " ", l.output_bytes, " ", l.output_files, " ", l.processes,
+                      " ", l.log_bytes);
+}
+
+ComputeLimits ReadLimits(const fs::path& path) {
+  ComputeLimits limits;
+  std::ifstream in(path);
+  int64_t cpu, wall;
+  if (in >> cpu >> wall >> limits.memory_bytes >> limits.output_bytes >> limits.output_files >>
+      limits.processes >> limits.log_bytes) {
+    limits.cpu = absl::Seconds(cpu);
+    limits.wall = absl::Seconds(wall);
+  }
+  return limits;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SlurmBackend>> SlurmBackend::Create(SlurmOptions options) {
+  if (::geteuid() != 0) {
+    return absl::FailedPreconditionError(
+        "the Slurm backend needs the node to run as root (the sandbox mounts as root)");
+  }
+  for (const std::string& tool :
+       {options.tools.bwrap, options.tools.setpriv, options.tools.prlimit, options.sbatch,
+        options.squeue, options.scancel, options.timeout}) {
+    if (::access(tool.c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(tool, " is missing"));
+    }
+  }
+  std::error_code ec;
+  fs::create_directories(options.work_root, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", options.work_root));
+  std::unique_ptr<SlurmBackend> backend(new SlurmBackend(std::move(options)));
+  absl::StatusOr<CommandResult> ping = RunCommand(
+      {backend->options_.squeue, "-h", "-o", "%i", "-u", "root"}, backend->Environment());
+  if (!ping.ok() || ping->exit_code != 0) {
+    return absl::UnavailableError(absl::StrCat("the Slurm controller does not answer: ",
+                                               ping.ok() ? ping->err : "squeue did not run"));
+  }
+  return backend;
+}
+
+std::vector<std::string> SlurmBackend::Environment() const {
+  if (options_.slurm_conf.empty()) return {};
+  return {absl::StrCat("SLURM_CONF=", options_.slurm_conf)};
+}
+
+absl::StatusOr<std::string> SlurmBackend::QueueState(const std::string& slurm_id) const {
+  absl::StatusOr<CommandResult> result =
+      RunCommand({options_.squeue, "-h", "-j", slurm_id, "-o", "%T"}, Environment());
+  if (!result.ok()) return result.status();
+  // squeue fails with "Invalid job id" once Slurm has forgotten the job.
+  if (result->exit_code != 0) {
+    if (absl::StrContains(result->err, "Invalid job id")) return std::string();
+    return absl::UnavailableError(absl::StrCat("squeue failed: ", result->err));
+  }
+  return std::string(absl::StripAsciiWhitespace(result->out));
+}
+
+absl::StatusOr<uid_t> SlurmBackend::FreeUid() const {
+  std::set<uid_t> used;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(options_.work_root, ec)) {
+    if (fs::exists(entry.path() / "result")) continue;
+    std::optional<std::string> uid = ReadSmallFile(entry.path() / "uid");
+    uint32_t value;
+    if (uid && absl::SimpleAtoi(*uid, &value)) used.insert(value);
+  }
+  for (int slot = 0; slot < options_.max_jobs; ++slot) {
+    uid_t uid = options_.first_uid + static_cast<uid_t>(slot);
+    if (!used.contains(uid)) return uid;
+  }
+  return absl::UnavailableError(
+      absl::StrCat("all ", options_.max_jobs, " Slurm job slots are busy; try again later"));
+}
+
+absl::Status SlurmBackend::Submit(const JobSpec& spec) {
+  if (absl::Status valid = ValidateJobSpec(spec); !valid.ok()) return valid;
+  if (!fs::is_directory(spec.code_dir)) {
+    return absl::InvalidArgumentError(absl::StrCat("no code directory ", spec.code_dir));
+  }
+  absl::MutexLock lock(&mu_);
+  JobDirectory dir(options_.work_root, spec.job_id);
+  if (dir.Exists()) return absl::OkStatus();
+  absl::StatusOr<uid_t> uid = FreeUid();
+  if (!uid.ok()) return uid.status();
+  if (absl::Status created = dir.Create(*uid); !created.ok()) return created;
+  auto fail = [&](absl::Status status) {
+    std::error_code ec;
+    fs::remove_all(dir.path(), ec);
+    return status;
+  };
+  std::vector<std::string> sandbox =
+      LimitedSandboxArgv(options_.tools, spec, dir.outbox().string(), *uid);
+  std::vector<std::string> quoted;
+  for (const std::string& word : sandbox) quoted.push_back(ShellQuote(word));
+  fs::path exit_file = dir.path() / "exit";
+  std::string script = absl::StrCat(
+      "#!/bin/sh\n"
+      "# trenode job ",
+      spec.job_id, ": the sandbox under the wall-clock limit.\n", ShellQuote(options_.timeout),
+      " -k 2 ", absl::ToInt64Seconds(spec.limits.wall) + 1, " ", absl::StrJoin(quoted, " "), "\n",
+      "echo $? > ", ShellQuote(exit_file.string() + ".tmp"), " && mv ",
+      ShellQuote(exit_file.string() + ".tmp"), " ", ShellQuote(exit_file.string()), "\n");
+  if (!WriteSmallFile(dir.path() / "uid", absl::StrCat(*uid)) ||
+      !WriteSmallFile(dir.path() / "limits", LimitsText(spec.limits)) ||
+      !WriteSmallFile(dir.path() / "job.sh", script)) {
+    return fail(absl::UnavailableError("cannot write the batch script"));
+  }
+  std::vector<std::string> sbatch = {options_.sbatch,
+                                     "--parsable",
+                                     absl::StrCat("--job-name=trenode-", spec.job_id),
+                                     absl::StrCat("--output=", dir.stdout_path().string()),
+                                     absl::StrCat("--error=", dir.stderr_path().string()),
+                                     absl::StrCat("--chdir=", dir.path().string()),
+                                     absl::StrCat("--time=", SlurmMinutes(spec.limits.wall)),
+                                     "--ntasks=1"};
+  if (!options_.partition.empty()) sbatch.push_back("--partition=" + options_.partition);
+  sbatch.push_back((dir.path() / "job.sh").string());
+  absl::StatusOr<CommandResult> submitted = RunCommand(sbatch, Environment());
+  if (!submitted.ok()) return fail(submitted.status());
+  std::string slurm_id(absl::StripAsciiWhitespace(submitted->out));
+  uint64_t number;
+  if (submitted->exit_code != 0 || !absl::SimpleAtoi(slurm_id, &number)) {
+    return fail(absl::UnavailableError(absl::StrCat("sbatch refused the job: ", submitted->err)));
+  }
+  if (!WriteSmallFile(dir.path() / "slurm-id", slurm_id)) {
+    (void)RunCommand({options_.scancel, slurm_id}, Environment());
+    return fail(absl::UnavailableError("cannot record the Slurm job id"));
+  }
+  // The batch script must not start before the id is recorded: sbatch
+  // returns first, and the script only reads files it was given.
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JobStatus> SlurmBackend::Status(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  JobDirectory dir(options_.work_root, job_id);
+  if (!dir.Exists()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  if (std::optional<JobStatus> result = dir.Result(kDefaultLogBytes)) return *result;
+  std::optional<std::string> slurm_id = ReadSmallFile(dir.path() / "slurm-id");
+  if (!slurm_id) {
+    // The node stopped between preparing the job and Slurm accepting it: it
+    // never ran, so it is unknown (and may be submitted again).
+    std::error_code ec;
+    fs::remove_all(dir.path(), ec);
+    return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  }
+  bool cancelled = fs::exists(dir.path() / "cancel");
+  std::optional<std::string> exit_text = ReadSmallFile(dir.path() / "exit");
+  ComputeLimits limits = ReadLimits(dir.path() / "limits");
+  if (!exit_text) {
+    absl::StatusOr<std::string> state = QueueState(*slurm_id);
+    if (!state.ok()) return state.status();
+    if (!state->empty() && *state != "COMPLETED" && *state != "CANCELLED" && *state != "FAILED" &&
+        *state != "TIMEOUT" && *state != "NODE_FAIL") {
+      JobStatus live;
+      live.state =
+          *state == "PENDING" || *state == "CONFIGURING" ? JobState::kQueued : JobState::kRunning;
+      return live;
+    }
+    exit_text = ReadSmallFile(dir.path() / "exit");  // it may have ended meanwhile
+  }
+  JobEnd end;
+  end.cancelled = cancelled;
+  int code;
+  if (exit_text && absl::SimpleAtoi(*exit_text, &code)) {
+    end.exit_code = code;
+    end.timed_out = code == kTimedOut;
+  } else if (!cancelled) {
+    end.signal = 9;  // Slurm ended it without the script finishing
+  }
+  JobStatus judged = dir.Settle(end, limits);
+  if (!exit_text && !cancelled) {
+    judged.reason = "Slurm ended the job before it finished (time limit or node failure)";
+  }
+  return judged;
+}
+
+absl::Status SlurmBackend::Cancel(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  JobDirectory dir(options_.work_root, job_id);
+  if (!dir.Exists()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  if (fs::exists(dir.path() / "result")) return absl::OkStatus();
+  if (!WriteSmallFile(dir.path() / "cancel", "cancelled")) {
+    return absl::UnavailableError("cannot record the cancellation");
+  }
+  std::optional<std::string> slurm_id = ReadSmallFile(dir.path() / "slurm-id");
+  if (!slurm_id) return absl::OkStatus();
+  absl::StatusOr<CommandResult> cancelled =
+      RunCommand({options_.scancel, "--signal=KILL", "--full", *slurm_id}, Environment());
+  if (!cancelled.ok()) return cancelled.status();
+  return absl::OkStatus();
+}
+
+absl::Status SlurmBackend::Remove(const std::string& job_id) {
+  absl::StatusOr<JobStatus> status = Status(job_id);
+  if (!status.ok()) return status.status();
+  if (!IsFinished(status->state)) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " is still running"));
+  }
+  absl::MutexLock lock(&mu_);
+  std::error_code ec;
+  fs::remove_all(JobDirectory(options_.work_root, job_id).path(), ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot remove job ", job_id));
+  return absl::OkStatus();
+}
+
+}  // namespace trenode::adapters

@@ -1,0 +1,69 @@
+// A ComputeBackend that submits each job to Slurm with sbatch, as a batch
+// script running the same sandbox as SandboxBackend (prlimit + bubblewrap +
+// setpriv, adapters/onprem/sandbox_command.h) under `timeout` for the wall
+// clock; polls it with squeue and cancels it with scancel.
+//
+// The job directory (adapters/onprem/job_directory.h) lives under work_root,
+// which must be on a file system the compute nodes share, as must the code
+// and dataset paths. The batch script records the sandbox's exit status in
+// the directory; the backend judges the result from it. Jobs outlive the
+// node: after a restart, Status() asks Slurm and the directory as before.
+// The node (and so sbatch) must run as root, as the sandbox needs.
+#ifndef TRENODE_ADAPTERS_ONPREM_SLURM_BACKEND_H_
+#define TRENODE_ADAPTERS_ONPREM_SLURM_BACKEND_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "adapters/compute_backend.h"
+#include "adapters/onprem/sandbox_command.h"
+
+namespace trenode::adapters {
+
+struct SlurmOptions {
+  std::string work_root;
+  // SLURM_CONF for the Slurm commands; empty: Slurm's default.
+  std::string slurm_conf;
+  // Empty: the cluster's default partition.
+  std::string partition;
+  SandboxTools tools;
+  std::string sbatch = "/usr/bin/sbatch";
+  std::string squeue = "/usr/bin/squeue";
+  std::string scancel = "/usr/bin/scancel";
+  std::string timeout = "/usr/bin/timeout";
+  // Jobs run as uid/gid first_uid + slot, for slot in [0, max_jobs): at most
+  // max_jobs unfinished jobs at once (more is Unavailable).
+  uid_t first_uid = 201000;
+  int max_jobs = 16;
+};
+
+class SlurmBackend : public ComputeBackend {
+ public:
+  // FailedPrecondition if not root or a tool is missing; Unavailable if the
+  // Slurm controller does not answer.
+  static absl::StatusOr<std::unique_ptr<SlurmBackend>> Create(SlurmOptions options);
+
+  absl::Status Submit(const JobSpec& spec) override;
+  absl::StatusOr<JobStatus> Status(const std::string& job_id) override;
+  absl::Status Cancel(const std::string& job_id) override;
+  absl::Status Remove(const std::string& job_id) override;
+
+ private:
+  explicit SlurmBackend(SlurmOptions options) : options_(std::move(options)) {}
+  std::vector<std::string> Environment() const;
+  // Slurm's state of the job ("PENDING", "RUNNING", ...), or "" once it has
+  // left the queue.
+  absl::StatusOr<std::string> QueueState(const std::string& slurm_id) const;
+  // A uid no unfinished job uses.
+  absl::StatusOr<uid_t> FreeUid() const;
+
+  SlurmOptions options_;
+  absl::Mutex mu_;  // serializes submissions and judgements
+};
+
+}  // namespace trenode::adapters
+
+#endif  // TRENODE_ADAPTERS_ONPREM_SLURM_BACKEND_H_
