@@ -1,4 +1,5 @@
 // trectl analysis ...: submitting, following and deciding analyses.
+#include <filesystem>
 #include <iostream>
 #include <random>
 
@@ -11,6 +12,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/common/files.h"
+#include "node/trectl/bundle_packer.h"
 #include "node/trectl/cli.h"
 #include "trenode/v1/analyses.grpc.pb.h"
 
@@ -31,6 +33,13 @@ constexpr char kAnalysisHelp[] =
     "                                  --count-by is age at --index-date, binned by --age-bands\n"
     "                                  A retry with the same --request-id never submits twice;\n"
     "                                  without one, a new id is chosen and printed.\n"
+    "  submit --project P --bundle SHA256 [--request-id ID] [--purpose TEXT]\n"
+    "                                  run an uploaded script bundle\n"
+    "  upload-bundle FILE.tar.gz|DIR --project P\n"
+    "                                  upload a script bundle (a directory is packed; it needs\n"
+    "                                  manifest.textproto: entry_point, datasets, outputs)\n"
+    "  bundle SHA256                   a bundle's manifest, files and approvals\n"
+    "  approve-bundle SHA256 --project P   (stewards) the same bytes then run unreviewed\n"
     "  status ID                       one analysis, with results if your role may see them\n"
     "  watch ID [--from N]             follow its state changes until it ends; exits 0 if it\n"
     "                                  succeeded, 1 if it failed, was rejected or cancelled\n"
@@ -92,10 +101,24 @@ void PrintAnalysis(const Analysis& a) {
             << "approved by: " << (a.approved_by().empty() ? "-" : a.approved_by()) << "\n"
             << "submitted:   " << Time(a.created()) << ", updated " << Time(a.updated()) << "\n";
   if (!a.purpose().empty()) std::cout << "purpose:     " << a.purpose() << "\n";
+  if (a.has_script()) std::cout << "bundle:      " << a.script().bundle_sha256() << "\n";
   if (a.results_withheld()) {
     std::cout << "results:     withheld until output release\n";
   } else if (a.has_result()) {
     PrintResult(a.result());
+  } else if (a.has_script_outcome()) {
+    const auto& outcome = a.script_outcome();
+    std::cout << "exit code:   " << outcome.exit_code() << "\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& output : outcome.outputs()) {
+      rows.push_back({output.name(), absl::StrCat(output.size()), output.sha256()});
+    }
+    if (!rows.empty()) {
+      std::cout << "\n";
+      PrintTable({"output", "bytes", "sha256"}, rows);
+    }
+    if (!outcome.stdout().empty()) std::cout << "\nstdout:\n" << outcome.stdout();
+    if (!outcome.stderr().empty()) std::cout << "\nstderr:\n" << outcome.stderr();
   }
 }
 
@@ -144,15 +167,24 @@ absl::StatusOr<trenode::v1::AggregateQuery> QueryFrom(const Args& args) {
 }
 
 int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
+  if (!args.Get("bundle") && !args.Get("query") && !args.Get("dataset")) {
+    return Usage(
+        "analysis submit --project P (--query FILE | --dataset D --count-by ... | "
+        "--bundle SHA256)");
+  }
   trenode::v1::SubmitAnalysisRequest request;
   request.set_project_id(args.Get("project").value_or(""));
   if (request.project_id().empty()) return Usage("analysis submit --project P ...");
-  absl::StatusOr<trenode::v1::AggregateQuery> query = QueryFrom(args);
-  if (!query.ok()) {
-    return query.status().code() == absl::StatusCode::kNotFound ? Fail(query.status())
-                                                                : Usage(query.status().message());
+  if (auto bundle = args.Get("bundle")) {
+    request.mutable_script()->set_bundle_sha256(*bundle);
+  } else {
+    absl::StatusOr<trenode::v1::AggregateQuery> query = QueryFrom(args);
+    if (!query.ok()) {
+      return query.status().code() == absl::StatusCode::kNotFound ? Fail(query.status())
+                                                                  : Usage(query.status().message());
+    }
+    *request.mutable_query() = *query;
   }
-  *request.mutable_query() = *query;
   request.set_purpose(args.Get("purpose").value_or(""));
   request.set_request_id(args.Get("request-id").value_or(NewRequestId()));
   if (!args.Get("request-id")) {
@@ -163,6 +195,55 @@ int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
   grpc::Status status = stub.SubmitAnalysis(cli.NewContext().get(), request, &reply);
   if (!status.ok()) return Fail(status);
   cli.json ? PrintJson(reply) : PrintAnalysis(reply);
+  return kOk;
+}
+
+void PrintBundle(const trenode::v1::Bundle& b) {
+  std::cout << "sha256:      " << b.sha256() << "\n"
+            << "bytes:       " << b.size() << "\n"
+            << "uploaded by: " << b.uploaded_by() << " at " << Time(b.uploaded()) << "\n"
+            << "entry point: " << b.manifest().entry_point() << "\n"
+            << "datasets:    " << absl::StrJoin(b.manifest().datasets(), ", ") << "\n"
+            << "outputs:     " << absl::StrJoin(b.manifest().outputs(), ", ") << "\n";
+  for (const auto& approval : b.approvals()) {
+    std::cout << "approved:    for " << approval.project_id() << " by " << approval.approved_by()
+              << " at " << Time(approval.approved_at()) << "\n";
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& file : b.files()) rows.push_back({file.path(), absl::StrCat(file.size())});
+  std::cout << "\n";
+  PrintTable({"file", "bytes"}, rows);
+}
+
+int UploadBundle(const std::string& path, const Args& args, Cli& cli,
+                 trenode::v1::Analyses::Stub& stub) {
+  auto project = args.Get("project");
+  if (!project) return Usage("analysis upload-bundle FILE.tar.gz|DIR --project P");
+  absl::StatusOr<std::string> archive;
+  if (std::filesystem::is_directory(path)) {
+    archive = PackDirectory(path);
+  } else if (std::optional<std::string> bytes = ReadWholeFile(path)) {
+    archive = *std::move(bytes);
+  } else {
+    archive = absl::NotFoundError(absl::StrCat("cannot read ", path));
+  }
+  if (!archive.ok()) return Fail(archive.status());
+  trenode::v1::Bundle reply;
+  auto context = cli.NewContext();
+  auto writer = stub.UploadBundle(context.get(), &reply);
+  trenode::v1::UploadBundleRequest header;
+  header.mutable_header()->set_project_id(*project);
+  writer->Write(header);
+  constexpr size_t kChunk = 1 << 20;
+  for (size_t at = 0; at < archive->size(); at += kChunk) {
+    trenode::v1::UploadBundleRequest chunk;
+    chunk.set_chunk(archive->substr(at, kChunk));
+    if (!writer->Write(chunk)) break;  // the node ended the call; Finish says why
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!status.ok()) return Fail(status);
+  cli.json ? PrintJson(reply) : PrintBundle(reply);
   return kOk;
 }
 
@@ -233,6 +314,26 @@ int AnalysisCommand(const std::string& command, const Args& args, Cli& cli) {
   if (words.size() != 1) return Usage(absl::StrCat("analysis ", command, " ID"));
   const std::string& id = words[0];
   if (command == "watch") return Watch(id, args, cli, *stub);
+  if (command == "upload-bundle") return UploadBundle(id, args, cli, *stub);
+  if (command == "bundle" || command == "approve-bundle") {
+    trenode::v1::Bundle bundle;
+    grpc::Status status;
+    if (command == "bundle") {
+      trenode::v1::GetBundleRequest request;
+      request.set_sha256(id);
+      status = stub->GetBundle(cli.NewContext().get(), request, &bundle);
+    } else {
+      auto project = args.Get("project");
+      if (!project) return Usage("analysis approve-bundle SHA256 --project P");
+      trenode::v1::ApproveBundleRequest request;
+      request.set_sha256(id);
+      request.set_project_id(*project);
+      status = stub->ApproveBundle(cli.NewContext().get(), request, &bundle);
+    }
+    if (!status.ok()) return Fail(status);
+    cli.json ? PrintJson(bundle) : PrintBundle(bundle);
+    return kOk;
+  }
   Analysis reply;
   grpc::Status status;
   if (command == "status") {
