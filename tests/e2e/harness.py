@@ -10,8 +10,9 @@ import time
 class Node:
     ISSUER = "https://dev-issuer.test"
 
-    def __init__(self, bin_dir, root, node_id="py-node", start=True):
+    def __init__(self, bin_dir, root, node_id="py-node", start=True, extra_config=""):
         self.bin_dir = bin_dir
+        self.extra_config = extra_config
         self.root = root
         self.node_id = node_id
         self.pki = os.path.join(root, "pki")
@@ -40,6 +41,7 @@ tls {{ certificate_file: "pki/{self.node_id}.pem" private_key_file: "pki/{self.n
       client_ca_file: "pki/ca.pem" }}
 {oidc_block}
 activity_log {{ signing_key_file: "pki/log.key" checkpoint_interval_seconds: 1 }}
+{self.extra_config}
 ''')
 
     def trectl_local(self, *args):
@@ -51,6 +53,8 @@ activity_log {{ signing_key_file: "pki/log.key" checkpoint_interval_seconds: 1 }
         port_file = os.path.join(self.root, "port")
         if os.path.exists(port_file):
             os.remove(port_file)
+        if self.process is not None and self.process.stdout:
+            self.process.stdout.close()  # an earlier run, stopped or killed
         self.process = subprocess.Popen(
             [os.path.join(self.bin_dir, "trenode"), "--config", self.config,
              "--port-file", port_file],
