@@ -11,6 +11,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/analyses/query_compiler.h"
+#include "node/common/dates.h"
 #include "node/common/status_macros.h"
 #include "node/log/merkle.h"
 
@@ -24,10 +25,6 @@ using trenode::v1::AnalysisState;
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxText = 20000;
-
-google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
 
 bool IsResearcher(const auth::Principal& caller) {
   return caller.role == trenode::v1::ROLE_RESEARCHER;

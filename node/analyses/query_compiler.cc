@@ -8,6 +8,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "node/catalogue/dataset_validation.h"
+#include "node/common/dates.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::analyses {
@@ -54,15 +55,6 @@ std::string Quote(absl::string_view name) {
 
 absl::Status Invalid(absl::string_view path, absl::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", message));
-}
-
-absl::Status ValidateDate(const std::string& date, absl::string_view path) {
-  absl::Time parsed;
-  std::string error;
-  if (date.size() != 10 || !absl::ParseTime("%Y-%m-%d", date, &parsed, &error)) {
-    return Invalid(path, absl::StrCat("\"", date, "\" is not a date in the form YYYY-MM-DD"));
-  }
-  return absl::OkStatus();
 }
 
 const char* ComparisonSql(Comparison comparison) {

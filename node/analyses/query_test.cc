@@ -17,6 +17,7 @@
 #include "node/analyses/query_runner.h"
 #include "node/ingest/dataset_builder.h"
 #include "node/synth/generator.h"
+#include "tests/testutil/heart_failure.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace trenode::analyses {
@@ -124,47 +125,13 @@ testing::TempDir* QueryTest::dir_;
 Dataset* QueryTest::dataset_;
 std::map<std::string, Person>* QueryTest::persons_;
 
-constexpr char kAgeBands[] = R"pb(
-  variable { age { birth_column: "year_of_birth" } }
-  binning { boundaries: [ 40, 50, 60, 70, 80 ] }
-  label: "age_band")pb";
-
 // The question the synthetic data is built around: reduced ejection fraction
 // without any heart-failure (I50*) diagnosis, by age band and sex.
 TEST_F(QueryTest, UndiagnosedHeartFailureByAgeBandAndSex) {
-  auto result = Run(absl::StrCat(R"pb(
-                                   index_date: "2024-01-01"
-                                   cohort {
-                                     all_of {
-                                       criteria {
-                                         events {
-                                           filter {
-                                             table: "measurement"
-                                             code_column: "measurement_code"
-                                             codes: "250908004"
-                                             value_column: "value_as_number"
-                                             value_comparison: COMPARISON_LT
-                                             value: 40
-                                           }
-                                         }
-                                       }
-                                       criteria {
-                                         none_of {
-                                           events {
-                                             filter {
-                                               table: "condition_occurrence"
-                                               code_column: "condition_code"
-                                               code_prefixes: "I50"
-                                             }
-                                           }
-                                         }
-                                       }
-                                     }
-                                   }
-                                   outputs { name: "undiagnosed_hf"
-                                             counts { group_by {)pb",
-                                 kAgeBands, R"pb(}
-                                                 group_by { variable { column: "sex" } } } })pb"));
+  auto result =
+      Run(absl::StrCat("index_date: \"2024-01-01\"", testing::kUndiagnosedHeartFailureCohort,
+                       "outputs { name: \"undiagnosed_hf\" counts { group_by {",
+                       testing::kAgeBandGroup, "} group_by { variable { column: \"sex\" } } } }"));
   ASSERT_TRUE(result.ok()) << result.status();
 
   std::map<std::string, int64_t> truth;

@@ -6,6 +6,7 @@
 #include "node/catalogue/dataset_validation.h"
 #include "node/catalogue/page_token.h"
 #include "node/catalogue/population_band.h"
+#include "node/common/dates.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::catalogue {
@@ -43,10 +44,6 @@ absl::Status CheckIncludeRetired(const auth::Principal& caller, bool include_ret
     return absl::PermissionDeniedError("include_retired is for data stewards only");
   }
   return absl::OkStatus();
-}
-
-google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
 }
 
 // Clears what the node assigns and fills defaults, so that what is stored

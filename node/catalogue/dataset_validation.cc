@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "node/common/dates.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::catalogue {
@@ -18,14 +19,9 @@ absl::Status Invalid(absl::string_view field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", problem));
 }
 
-absl::Status ValidateDate(absl::string_view date, absl::string_view field) {
-  if (date.empty()) return absl::OkStatus();
-  absl::Time parsed;
-  std::string error;
-  if (date.size() != 10 || !absl::ParseTime("%Y-%m-%d", date, &parsed, &error)) {
-    return Invalid(field, absl::StrCat("\"", date, "\" is not a date in the form YYYY-MM-DD"));
-  }
-  return absl::OkStatus();
+// An optional date: empty, or a valid one.
+absl::Status ValidateOptionalDate(absl::string_view date, absl::string_view field) {
+  return date.empty() ? absl::OkStatus() : ValidateDate(date, field);
 }
 
 absl::Status ValidateText(absl::string_view text, absl::string_view field, size_t max) {
@@ -76,8 +72,9 @@ absl::Status ValidateDescriptiveMetadata(const Dataset& dataset) {
   if (dataset.keywords_size() > 64) return Invalid("dataset.keywords", "at most 64 allowed");
   if (dataset.themes_size() > 64) return Invalid("dataset.themes", "at most 64 allowed");
   const auto& coverage = dataset.temporal_coverage();
-  RETURN_IF_ERROR(ValidateDate(coverage.start_date(), "dataset.temporal_coverage.start_date"));
-  RETURN_IF_ERROR(ValidateDate(coverage.end_date(), "dataset.temporal_coverage.end_date"));
+  RETURN_IF_ERROR(
+      ValidateOptionalDate(coverage.start_date(), "dataset.temporal_coverage.start_date"));
+  RETURN_IF_ERROR(ValidateOptionalDate(coverage.end_date(), "dataset.temporal_coverage.end_date"));
   if (!coverage.start_date().empty() && !coverage.end_date().empty() &&
       coverage.start_date() > coverage.end_date()) {
     return Invalid("dataset.temporal_coverage", "start_date is after end_date");

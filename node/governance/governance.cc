@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/catalogue/dataset_validation.h"
+#include "node/common/dates.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::governance {
@@ -20,12 +21,6 @@ constexpr size_t kMaxText = 20000;
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 
-google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
-absl::Time FromTimestamp(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(t));
-}
 std::string Day(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
 
 std::string StateName(ProjectState state) {
@@ -55,16 +50,6 @@ absl::Status RequireText(const std::string& text, absl::string_view field) {
   if (text.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": is required"));
   if (text.size() > kMaxText) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": at most ", kMaxText, " bytes"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateDate(const std::string& date, absl::string_view field) {
-  absl::Time parsed;
-  std::string error;
-  if (date.size() != 10 || !absl::ParseTime("%Y-%m-%d", date, &parsed, &error)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": \"", date, "\" is not a date in the form YYYY-MM-DD"));
   }
   return absl::OkStatus();
 }

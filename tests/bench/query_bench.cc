@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "adapters/onprem/posix_object_store.h"
@@ -20,6 +21,7 @@
 #include "node/analyses/query_runner.h"
 #include "node/ingest/dataset_builder.h"
 #include "node/synth/generator.h"
+#include "tests/testutil/heart_failure.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace {
@@ -27,9 +29,15 @@ using trenode::storage::SqliteDb;
 
 struct Case {
   const char* name;
-  const char* query;  // trenode.v1.AggregateQuery, text format
+  const char* query;  // trenode.v1.AggregateQuery, text format; null: the heart-failure one
   const char* sql;    // the same, by hand
 };
+
+std::string HeartFailureBySex() {
+  return absl::StrCat(
+      trenode::testing::kUndiagnosedHeartFailureCohort,
+      "outputs { name: \"c\" counts { group_by { variable { column: \"sex\" } } } }");
+}
 
 const Case kCases[] = {
     {"count by age band x sex",
@@ -48,38 +56,7 @@ const Case kCases[] = {
      "THEN 0 WHEN 2024 - year_of_birth < 50 THEN 1 WHEN 2024 - year_of_birth < 60 THEN 2 "
      "WHEN 2024 - year_of_birth < 70 THEN 3 WHEN 2024 - year_of_birth < 80 THEN 4 ELSE 5 END, "
      "sex, COUNT(*) FROM person GROUP BY 1, 2 ORDER BY 1, 2"},
-    {"undiagnosed heart failure by sex",
-     R"pb(cohort {
-            all_of {
-              criteria {
-                events {
-                  filter {
-                    table: "measurement"
-                    code_column: "measurement_code"
-                    codes: "250908004"
-                    value_column: "value_as_number"
-                    value_comparison: COMPARISON_LT
-                    value: 40
-                  }
-                }
-              }
-              criteria {
-                none_of {
-                  events {
-                    filter {
-                      table: "condition_occurrence"
-                      code_column: "condition_code"
-                      code_prefixes: "I50"
-                    }
-                  }
-                }
-              }
-            }
-          }
-          outputs {
-            name: "c"
-            counts { group_by { variable { column: "sex" } } }
-          })pb",
+    {"undiagnosed heart failure by sex", nullptr,
      "SELECT sex, COUNT(*) FROM person AS p WHERE EXISTS (SELECT 1 FROM measurement AS m "
      "WHERE m.person_id = p.person_id AND m.measurement_code = '250908004' AND "
      "m.value_as_number < 40) AND NOT EXISTS (SELECT 1 FROM condition_occurrence AS c "
@@ -131,7 +108,7 @@ int main(int argc, char** argv) {
   int failures = 0;
   for (const Case& c : kCases) {
     trenode::v1::AggregateQuery query;
-    google::protobuf::TextFormat::ParseFromString(c.query, &query);
+    google::protobuf::TextFormat::ParseFromString(c.query ? c.query : HeartFailureBySex(), &query);
     auto compiled = trenode::analyses::CompileQuery(query, *dataset);
     if (!compiled.ok()) {
       std::fprintf(stderr, "%s: %s\n", c.name, compiled.status().ToString().c_str());

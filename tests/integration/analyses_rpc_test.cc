@@ -13,7 +13,9 @@
 #include "node/log/activity_event.h"
 #include "node/storage/sqlite.h"
 #include "node/synth/generator.h"
+#include "tests/testutil/heart_failure.h"
 #include "tests/testutil/test_node.h"
+#include "tests/testutil/test_site.h"
 #include "trenode/v1/activity_log.grpc.pb.h"
 #include "trenode/v1/analyses.grpc.pb.h"
 #include "trenode/v1/governance.grpc.pb.h"
@@ -29,71 +31,22 @@ using trenode::v1::SubmitAnalysisRequest;
 constexpr char kProject[] = "hf-study";
 constexpr char kDataset[] = "synth-ehr-4";
 
-constexpr char kHeartFailureQuery[] = R"pb(
-  dataset_id: "synth-ehr-4"
-  index_date: "2024-01-01"
-  cohort {
-    all_of {
-      criteria {
-        events {
-          filter {
-            table: "measurement"
-            code_column: "measurement_code"
-            codes: "250908004"
-            value_column: "value_as_number"
-            value_comparison: COMPARISON_LT
-            value: 40
-          }
-        }
-      }
-      criteria {
-        none_of {
-          events {
-            filter {
-              table: "condition_occurrence"
-              code_column: "condition_code"
-              code_prefixes: "I50"
-            }
-          }
-        }
-      }
-    }
-  }
-  outputs {
-    name: "undiagnosed"
-    counts {
-      group_by {
-        variable { age { birth_column: "year_of_birth" } }
-        binning { boundaries: [ 40, 50, 60, 70, 80 ] }
-      }
-      group_by { variable { column: "sex" } }
-    }
-  })pb";
+// The heart-failure question by age band and sex.
+std::string HeartFailureQuery() {
+  return absl::StrCat("dataset_id: \"synth-ehr-4\" index_date: \"2024-01-01\"",
+                      testing::kUndiagnosedHeartFailureCohort,
+                      "outputs { name: \"undiagnosed\" counts { group_by {", testing::kAgeBandGroup,
+                      "} group_by { variable { column: \"sex\" } } } }");
+}
 
 class AnalysesRpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ImportSite();
-    auto governance = trenode::v1::Governance::NewStub(node_.Channel());
-    trenode::v1::CreateProjectRequest create;
-    create.mutable_project()->set_id(kProject);
-    create.mutable_project()->set_title("Undiagnosed heart failure");
-    create.mutable_project()->set_lay_summary("Finding heart failure that was never diagnosed.");
-    create.mutable_project()->add_requested_dataset_ids(kDataset);
-    trenode::v1::Project project;
-    ASSERT_TRUE(governance->CreateProject(As("ada", "researcher").get(), create, &project).ok());
-    Approve({});
-    trenode::v1::RecordTrainingRequest training;
-    training.mutable_record()->set_person("ada@test-node");
-    training.mutable_record()->set_course("Safe Researcher Training");
-    training.mutable_record()->set_completed("2026-01-10");
-    training.mutable_record()->set_expires("2099-01-10");
-    trenode::v1::TrainingRecord recorded;
-    ASSERT_TRUE(
-        governance->RecordTraining(As("sam", "data_steward").get(), training, &recorded).ok());
+    site_file_ = testing::ImportSyntheticSite(node_, {4, 1500});
+    testing::ApproveProjectWithTrainedResearcher(node_, kProject, kDataset, "ada");
   }
 
-  // (Re-)approves the project for the site's dataset.
+  // Renews the project's approval, now with `preapproved` query kinds.
   void Approve(const std::vector<trenode::v1::OutputKind>& preapproved) {
     auto governance = trenode::v1::Governance::NewStub(node_.Channel());
     trenode::v1::ApproveProjectRequest approve;
@@ -108,36 +61,12 @@ class AnalysesRpcTest : public ::testing::Test {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  void ImportSite() {
-    const synth::SynthOptions options{4, 1500};
-    ASSERT_TRUE(synth::GenerateSite(options, node_.dir().File("site")).ok());
-    auto catalogue = node_.Catalogue();
-    trenode::v1::Dataset imported;
-    auto context = As("sam", "data_steward");
-    auto writer = catalogue->ImportDataset(context.get(), &imported);
-    trenode::v1::ImportDatasetRequest header;
-    *header.mutable_header()->mutable_dataset() = synth::SiteMetadata(options);
-    writer->Write(header);
-    for (const char* table : {"person", "condition_occurrence", "drug_exposure", "measurement"}) {
-      trenode::v1::ImportDatasetRequest chunk;
-      chunk.mutable_chunk()->set_file_name(absl::StrCat(table, ".csv"));
-      chunk.mutable_chunk()->set_data(
-          testing::ReadFile(node_.dir().path() / "site" / absl::StrCat(table, ".csv")));
-      writer->Write(chunk);
-    }
-    writer->WritesDone();
-    grpc::Status status = writer->Finish();
-    ASSERT_TRUE(status.ok()) << status.error_message();
-    site_file_ = std::filesystem::path(node_.config().object_store().posix().root()) /
-                 imported.steward().storage_location();
-  }
-
   std::unique_ptr<grpc::ClientContext> As(const std::string& subject, const std::string& role) {
     return testing::WithToken(node_.Token(subject, {role}));
   }
 
   static SubmitAnalysisRequest Request(const std::string& request_id,
-                                       const std::string& query = kHeartFailureQuery) {
+                                       const std::string& query = HeartFailureQuery()) {
     SubmitAnalysisRequest request;
     request.set_project_id(kProject);
     request.set_request_id(request_id);

@@ -15,6 +15,7 @@
 #include "tests/testutil/bundles.h"
 #include "tests/testutil/compute_backends.h"
 #include "tests/testutil/test_node.h"
+#include "tests/testutil/test_site.h"
 #include "trenode/v1/activity_log.grpc.pb.h"
 #include "trenode/v1/analyses.grpc.pb.h"
 #include "trenode/v1/governance.grpc.pb.h"
@@ -58,49 +59,8 @@ template <typename Backend>
 class ScriptJobsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const synth::SynthOptions options{4, 600};
-    ASSERT_TRUE(synth::GenerateSite(options, node_.dir().File("site")).ok());
-    auto catalogue = node_.Catalogue();
-    auto context = As("sam", "data_steward");
-    trenode::v1::Dataset imported;
-    auto writer = catalogue->ImportDataset(context.get(), &imported);
-    trenode::v1::ImportDatasetRequest header;
-    *header.mutable_header()->mutable_dataset() = synth::SiteMetadata(options);
-    writer->Write(header);
-    for (const char* table : {"person", "condition_occurrence", "drug_exposure", "measurement"}) {
-      trenode::v1::ImportDatasetRequest chunk;
-      chunk.mutable_chunk()->set_file_name(absl::StrCat(table, ".csv"));
-      chunk.mutable_chunk()->set_data(
-          testing::ReadFile(node_.dir().path() / "site" / absl::StrCat(table, ".csv")));
-      writer->Write(chunk);
-    }
-    writer->WritesDone();
-    ASSERT_TRUE(writer->Finish().ok());
-    site_file_ = std::filesystem::path(node_.config().object_store().posix().root()) /
-                 imported.steward().storage_location();
-
-    auto governance = trenode::v1::Governance::NewStub(node_.Channel());
-    trenode::v1::CreateProjectRequest create;
-    create.mutable_project()->set_id(kProject);
-    create.mutable_project()->set_title("Scripts on heart failure data");
-    create.mutable_project()->set_lay_summary("Running approved scripts.");
-    trenode::v1::Project project;
-    ASSERT_TRUE(governance->CreateProject(As("ada", "researcher").get(), create, &project).ok());
-    trenode::v1::ApproveProjectRequest approve;
-    approve.set_project_id(kProject);
-    approve.set_reference("REC 26/NW/0002");
-    *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
-    approve.add_dataset_ids(kDataset);
-    ASSERT_TRUE(
-        governance->ApproveProject(As("sam", "data_steward").get(), approve, &project).ok());
-    trenode::v1::RecordTrainingRequest training;
-    training.mutable_record()->set_person("ada@test-node");
-    training.mutable_record()->set_course("Safe Researcher Training");
-    training.mutable_record()->set_completed("2026-01-10");
-    training.mutable_record()->set_expires("2099-01-10");
-    trenode::v1::TrainingRecord recorded;
-    ASSERT_TRUE(
-        governance->RecordTraining(As("sam", "data_steward").get(), training, &recorded).ok());
+    site_file_ = testing::ImportSyntheticSite(node_, {4, 600});
+    testing::ApproveProjectWithTrainedResearcher(node_, kProject, kDataset, "ada");
   }
 
   std::unique_ptr<grpc::ClientContext> As(const std::string& subject, const std::string& role) {
