@@ -60,6 +60,7 @@ int RunProjectCommand(const Args& args, Cli& cli);
 int RunPkiCommand(const Args& args);
 int RunLogCommand(const Args& args, Cli& cli);
 int RunAnalysisCommand(const Args& args, Cli& cli);
+int RunDisclosureCommand(const Args& args);
 int RunTokenCommand(const Args& args);
 
 }  // namespace trenode::trectl

@@ -18,6 +18,7 @@ constexpr char kTrectlHelp[] =
     "  project   projects and members: create, approve, propose-member, check-access, ...\n"
     "  training  training records: record, list\n"
     "  analysis  analyses: submit, status, watch, list, cancel, approve, reject\n"
+    "  disclosure  check a table with the disclosure rules before submitting it (local)\n"
     "  log       the activity log: checkpoint, verify\n"
     "  pki       a development federation PKI: init, issue, dev-issuer\n"
     "  token     mint a development bearer token (development only)\n"
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
   const std::string& area = args->positional()[0];
   if (area == "pki") return RunPkiCommand(*args);
   if (area == "token") return RunTokenCommand(*args);
+  if (area == "disclosure") return RunDisclosureCommand(*args);
   if (area != "dataset" && area != "project" && area != "training" && area != "log" &&
       area != "analysis") {
     std::cerr << "trectl: unknown area \"" << area << "\"\n" << kTrectlHelp;

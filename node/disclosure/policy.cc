@@ -1,0 +1,64 @@
+#include "node/disclosure/policy.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace trenode::disclosure {
+
+absl::StatusOr<Policy> Preset(absl::string_view name) {
+  Policy policy;
+  policy.preset = std::string(name);
+  if (name == "acro") {
+    policy.threshold = 10;
+    policy.zeros_disclosive = true;
+    policy.nk_n = 2;
+    policy.nk_k_percent = 90;
+    policy.p_percent = 10;
+    policy.min_dof = 10;
+    return policy;
+  }
+  if (name == "opensafely") {
+    policy.redact_at_or_below = 7;
+    policy.rounding_base = 5;
+    return policy;
+  }
+  if (name == "datashield") {
+    policy.min_nonzero = 3;
+    return policy;
+  }
+  return absl::NotFoundError(absl::StrCat("no disclosure policy \"", name,
+                                          "\"; presets are acro, opensafely, datashield"));
+}
+
+absl::Status Override(Policy& policy, absl::string_view name, absl::string_view value) {
+  if (name == "zeros_disclosive") {
+    if (value != "true" && value != "false") {
+      return absl::InvalidArgumentError("zeros_disclosive: true or false");
+    }
+    policy.zeros_disclosive = value == "true";
+    return absl::OkStatus();
+  }
+  int64_t* field = name == "threshold"            ? &policy.threshold
+                   : name == "min_nonzero"        ? &policy.min_nonzero
+                   : name == "redact_at_or_below" ? &policy.redact_at_or_below
+                   : name == "rounding_base"      ? &policy.rounding_base
+                   : name == "nk_n"               ? &policy.nk_n
+                   : name == "nk_k_percent"       ? &policy.nk_k_percent
+                   : name == "p_percent"          ? &policy.p_percent
+                   : name == "min_dof"            ? &policy.min_dof
+                                                  : nullptr;
+  if (field == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("no policy parameter \"", name, "\""));
+  }
+  int64_t parsed;
+  int64_t lowest = name == "redact_at_or_below" ? -1 : 0;
+  int64_t highest = (name == "nk_k_percent" || name == "p_percent") ? 100 : int64_t{1} << 40;
+  if (!absl::SimpleAtoi(value, &parsed) || parsed < lowest || parsed > highest) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, ": \"", value, "\" is not a whole number from ", lowest, " to ", highest));
+  }
+  *field = parsed;
+  return absl::OkStatus();
+}
+
+}  // namespace trenode::disclosure

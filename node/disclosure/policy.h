@@ -1,0 +1,48 @@
+// Disclosure-control policies (spec/disclosure.md): the rules' parameters,
+// as presets a node or project names and may override.
+#ifndef TRENODE_NODE_DISCLOSURE_POLICY_H_
+#define TRENODE_NODE_DISCLOSURE_POLICY_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace trenode::disclosure {
+
+struct Policy {
+  std::string preset;
+  // Threshold: a cell with fewer than `threshold` contributors fails (0: off).
+  int64_t threshold = 0;
+  // Zeros: a cell of zero contributors fails (class disclosure).
+  bool zeros_disclosive = false;
+  // Minimum non-zero cell: 0 < contributors < min_nonzero fails (0: off).
+  int64_t min_nonzero = 0;
+  // Redaction: a count <= redact_at_or_below is redacted (-1: off).
+  int64_t redact_at_or_below = -1;
+  // Rounding of released counts to a multiple of this (0: off).
+  int64_t rounding_base = 0;
+  // (n,k) dominance: the n largest contributions exceeding k% of the cell
+  // total fail (nk_n 0: off).
+  int64_t nk_n = 0;
+  int64_t nk_k_percent = 0;
+  // p%: the total less the two largest contributions below p% of the largest
+  // fails (p_percent 0: off).
+  int64_t p_percent = 0;
+  // Regressions: fewer residual degrees of freedom fail (0: off).
+  int64_t min_dof = 0;
+};
+
+// "acro", "opensafely" or "datashield". NotFound for any other name.
+absl::StatusOr<Policy> Preset(absl::string_view name);
+
+// Sets one parameter by name ("threshold", "zeros_disclosive", "min_nonzero",
+// "redact_at_or_below", "rounding_base", "nk_n", "nk_k_percent",
+// "p_percent", "min_dof"). InvalidArgument for an unknown name or a value
+// out of range.
+absl::Status Override(Policy& policy, absl::string_view name, absl::string_view value);
+
+}  // namespace trenode::disclosure
+
+#endif  // TRENODE_NODE_DISCLOSURE_POLICY_H_

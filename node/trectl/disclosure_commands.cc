@@ -1,0 +1,176 @@
+// trectl disclosure check: the node's disclosure rules on a local CSV table,
+// before it is submitted (no node needed).
+#include <algorithm>
+#include <iostream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "adapters/memory/memory_object_store.h"
+#include "node/common/files.h"
+#include "node/disclosure/acro_results.h"
+#include "node/disclosure/policy.h"
+#include "node/disclosure/table.h"
+#include "node/ingest/csv_reader.h"
+#include "node/trectl/cli.h"
+
+namespace trenode::trectl {
+namespace {
+using disclosure::CellFacts;
+using disclosure::Table;
+
+constexpr char kDisclosureHelp[] =
+    "usage: trectl disclosure check FILE.csv --kind counts|magnitude [--policy acro]\n"
+    "                               [--set NAME=VALUE,...] [--json]\n"
+    "\n"
+    "Checks a table with the node's disclosure rules (spec/disclosure.md) and prints every\n"
+    "cell's verdict, or ACRO's results.json with --json. The first row names the columns, the\n"
+    "first column the rows. Counts tables hold whole numbers; in magnitude tables each cell\n"
+    "lists its contributions separated by ';' (up to 6 decimal places), e.g. 120.5;30;4.\n"
+    "Policies: acro (default), opensafely, datashield; --set overrides a parameter, e.g.\n"
+    "--set threshold=5,p_percent=15. Exits 0 if every cell passes, 1 if any fails or needs "
+    "review.\n";
+
+// Contributions are kept in millionths, so decimals compare exactly.
+constexpr int kScaleDigits = 6;
+
+absl::StatusOr<int64_t> ParseScaled(absl::string_view text) {
+  text = absl::StripAsciiWhitespace(text);
+  bool negative = !text.empty() && text[0] == '-';
+  if (negative) text.remove_prefix(1);
+  std::vector<absl::string_view> parts = absl::StrSplit(text, '.');
+  if (parts.empty() || parts.size() > 2 || parts[0].empty() ||
+      (parts.size() == 2 && (parts[1].empty() || parts[1].size() > kScaleDigits))) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a number with at most ",
+                                                   kScaleDigits, " decimal places"));
+  }
+  std::string digits =
+      absl::StrCat(parts[0], parts.size() == 2 ? parts[1] : "",
+                   std::string(kScaleDigits - (parts.size() == 2 ? parts[1].size() : 0), '0'));
+  int64_t value;
+  if (!std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &value)) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a number"));
+  }
+  return negative ? -value : value;
+}
+
+absl::StatusOr<Table> ReadTable(const std::string& path, bool magnitude) {
+  std::optional<std::string> bytes = ReadWholeFile(path);
+  if (!bytes) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  adapters::MemoryObjectStore memory;
+  if (absl::Status written = adapters::WriteObject(memory, "table.csv", *bytes); !written.ok()) {
+    return written;
+  }
+  auto reader = memory.OpenRead("table.csv");
+  if (!reader.ok()) return reader.status();
+  ingest::CsvReader csv(std::move(reader).value(), path);
+  ingest::CsvRecord record;
+  Table table;
+  bool header = true;
+  while (true) {
+    absl::StatusOr<bool> more = csv.Next(record);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    if (record.blank) continue;
+    if (header) {
+      if (record.fields.size() < 2) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, " line 1: name the row variable and at least one column"));
+      }
+      table.column_labels.assign(record.fields.begin() + 1, record.fields.end());
+      header = false;
+      continue;
+    }
+    if (record.fields.size() != table.column_labels.size() + 1) {
+      return absl::InvalidArgumentError(absl::StrCat(path, " line ", record.line, ": ",
+                                                     record.fields.size(), " fields, expected ",
+                                                     table.column_labels.size() + 1));
+    }
+    table.row_labels.push_back(record.fields[0]);
+    for (size_t i = 1; i < record.fields.size(); ++i) {
+      const std::string& field = record.fields[i];
+      auto where = [&] {
+        return absl::StrCat(path, " line ", record.line, " column ", table.column_labels[i - 1],
+                            ": ");
+      };
+      if (!magnitude) {
+        int64_t count;
+        if (!absl::SimpleAtoi(field, &count) || count < 0) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(where(), "\"", field, "\" is not a count (a whole number >= 0)"));
+        }
+        CellFacts cell;
+        cell.contributors = count;
+        table.cells.push_back(cell);
+        continue;
+      }
+      std::vector<int64_t> contributions;
+      for (absl::string_view part : absl::StrSplit(field, ';', absl::SkipWhitespace())) {
+        absl::StatusOr<int64_t> value = ParseScaled(part);
+        if (!value.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(where(), value.status().message()));
+        }
+        contributions.push_back(*value);
+      }
+      table.cells.push_back(disclosure::MagnitudeFacts(contributions));
+    }
+  }
+  if (table.row_labels.empty())
+    return absl::InvalidArgumentError(absl::StrCat(path, " has no rows"));
+  return table;
+}
+
+}  // namespace
+
+int RunDisclosureCommand(const Args& args) {
+  const auto& words = args.positional();
+  if (args.Has("help") || words.size() != 3 || words[1] != "check") {
+    std::cout << kDisclosureHelp;
+    return args.Has("help") ? kOk : kUsage;
+  }
+  std::string kind = args.Get("kind").value_or("");
+  if (kind != "counts" && kind != "magnitude") return Usage("--kind counts|magnitude");
+  absl::StatusOr<disclosure::Policy> policy =
+      disclosure::Preset(args.Get("policy").value_or("acro"));
+  if (!policy.ok()) return Usage(policy.status().message());
+  for (absl::string_view setting :
+       absl::StrSplit(args.Get("set").value_or(""), ',', absl::SkipEmpty())) {
+    std::vector<std::string> name_value = absl::StrSplit(setting, absl::MaxSplits('=', 1));
+    if (name_value.size() != 2) return Usage("--set NAME=VALUE");
+    if (absl::Status set = disclosure::Override(*policy, name_value[0], name_value[1]); !set.ok()) {
+      return Usage(set.message());
+    }
+  }
+  absl::StatusOr<Table> table = ReadTable(words[2], kind == "magnitude");
+  if (!table.ok()) return Fail(table.status());
+  disclosure::TableVerdict verdict = disclosure::CheckTable(*table, *policy);
+  if (args.Has("json")) {
+    std::cout << disclosure::AcroResultsJson(
+        {{"output_0", kind == "counts" ? "crosstab" : "table", words[2], &*table, &verdict}},
+        absl::Now());
+  } else {
+    std::vector<std::vector<std::string>> rows;
+    for (size_t r = 0; r < table->row_labels.size(); ++r) {
+      for (size_t c = 0; c < table->column_labels.size(); ++c) {
+        size_t i = r * table->column_labels.size() + c;
+        const auto& cell = verdict.cells[i];
+        std::vector<std::string> reasons;
+        for (const auto& outcome : cell.outcomes) {
+          reasons.push_back(absl::StrCat(outcome.rule, ": ", outcome.reason));
+        }
+        rows.push_back({table->row_labels[r], table->column_labels[c],
+                        absl::StrCat(table->cells[i].contributors),
+                        disclosure::VerdictName(cell.verdict), absl::StrJoin(reasons, "; ")});
+      }
+    }
+    PrintTable({"row", "column", "contributors", "verdict", "why"}, rows);
+    std::cout << "\n" << disclosure::Summary(verdict) << "\n";
+  }
+  return verdict.verdict == disclosure::Verdict::kPass ? kOk : kFailed;
+}
+
+}  // namespace trenode::trectl
