@@ -13,6 +13,7 @@
 #include "node/common/files.h"
 #include "node/disclosure/acro_results.h"
 #include "node/disclosure/policy.h"
+#include "node/disclosure/suppression.h"
 #include "node/disclosure/table.h"
 #include "node/ingest/csv_reader.h"
 #include "node/trectl/cli.h"
@@ -24,7 +25,7 @@ using disclosure::Table;
 
 constexpr char kDisclosureHelp[] =
     "usage: trectl disclosure check FILE.csv --kind counts|magnitude [--policy acro]\n"
-    "                               [--set NAME=VALUE,...] [--json]\n"
+    "                               [--set NAME=VALUE,...] [--json] [--suppress]\n"
     "\n"
     "Checks a table with the node's disclosure rules (spec/disclosure.md) and prints every\n"
     "cell's verdict, or ACRO's results.json with --json. The first row names the columns, the\n"
@@ -169,6 +170,42 @@ int RunDisclosureCommand(const Args& args) {
     }
     PrintTable({"row", "column", "contributors", "verdict", "why"}, rows);
     std::cout << "\n" << disclosure::Summary(verdict) << "\n";
+  }
+  if (args.Has("suppress") && !args.Has("json")) {
+    absl::StatusOr<disclosure::Suppression> protection = disclosure::Suppress(*table, verdict);
+    if (!protection.ok()) return Fail(protection.status());
+    std::cout << "\nWith the failing cells suppressed (*), complementary cells (+) added so that "
+                 "no suppressed cell\ncan be recovered from the totals:\n\n";
+    std::vector<std::string> header = {""};
+    header.insert(header.end(), table->column_labels.begin(), table->column_labels.end());
+    header.push_back("Total");
+    std::vector<std::vector<std::string>> grid;
+    const size_t columns = table->column_labels.size();
+    std::vector<int64_t> column_totals(columns, 0);
+    for (size_t r = 0; r < table->row_labels.size(); ++r) {
+      std::vector<std::string> line = {table->row_labels[r]};
+      int64_t row_total = 0;
+      for (size_t c = 0; c < columns; ++c) {
+        size_t i = r * columns + c;
+        int64_t value = table->cells[i].contributors;
+        row_total += value;
+        column_totals[c] += value;
+        line.push_back(!protection->suppressed[i] ? absl::StrCat(value)
+                       : protection->primary[i]   ? "*"
+                                                  : "+");
+      }
+      line.push_back(absl::StrCat(row_total));
+      grid.push_back(std::move(line));
+    }
+    std::vector<std::string> totals = {"Total"};
+    int64_t total = 0;
+    for (int64_t value : column_totals) {
+      totals.push_back(absl::StrCat(value));
+      total += value;
+    }
+    totals.push_back(absl::StrCat(total));
+    grid.push_back(std::move(totals));
+    PrintTable(header, grid);
   }
   return verdict.verdict == disclosure::Verdict::kPass ? kOk : kFailed;
 }
