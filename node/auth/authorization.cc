@@ -13,6 +13,11 @@ const std::set<Role> kResearchers = {trenode::v1::ROLE_RESEARCHER};
 const std::set<Role> kAnalysisReaders = {
     trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD, trenode::v1::ROLE_OUTPUT_CHECKER,
     trenode::v1::ROLE_AUDITOR, trenode::v1::ROLE_NODE_ADMIN};
+const std::set<Role> kOutputCheckers = {trenode::v1::ROLE_OUTPUT_CHECKER};
+const std::set<Role> kRevokers = {trenode::v1::ROLE_OUTPUT_CHECKER, trenode::v1::ROLE_DATA_STEWARD};
+// Researchers download released files; checkers read files under review.
+const std::set<Role> kDownloaders = {trenode::v1::ROLE_RESEARCHER,
+                                     trenode::v1::ROLE_OUTPUT_CHECKER};
 const std::set<Role> kAnalysisCancellers = {
     trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD, trenode::v1::ROLE_NODE_ADMIN};
 // Roles that oversee projects: they may read every project record.
@@ -73,6 +78,15 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.Analyses/UploadBundle", kResearchers},
       {"/trenode.v1.Analyses/GetBundle", kAnalysisReaders},
       {"/trenode.v1.Analyses/ApproveBundle", kStewards},
+
+      {"/trenode.v1.Releases/CreateRelease", kResearchers},
+      {"/trenode.v1.Releases/SubmitRelease", kResearchers},
+      {"/trenode.v1.Releases/GetRelease", kAnalysisReaders},
+      {"/trenode.v1.Releases/ListReleases", kAnalysisReaders},
+      {"/trenode.v1.Releases/ReviewRelease", kOutputCheckers},
+      {"/trenode.v1.Releases/WithdrawRelease", kResearchers},
+      {"/trenode.v1.Releases/RevokeRelease", kRevokers},
+      {"/trenode.v1.Releases/DownloadFile", kDownloaders},
 
       {"/trenode.v1.ActivityLog/GetCheckpoint", kEveryRole},
       {"/trenode.v1.ActivityLog/GetEntries", kLogReadersAndResearchers},

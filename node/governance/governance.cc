@@ -225,6 +225,7 @@ absl::StatusOr<Project> Governance::ApproveProject(
         *approval->mutable_expires() = request.expires();
         *approval->mutable_dataset_ids() = request.dataset_ids();
         *approval->mutable_preapproved_query_kinds() = request.preapproved_query_kinds();
+        approval->set_auto_release_owner(request.auto_release_owner());
         p.clear_state_reason();
         return absl::OkStatus();
       }));

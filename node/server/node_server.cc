@@ -26,15 +26,18 @@
 #include "node/catalogue/sqlite_catalogue_store.h"
 #include "node/common/files.h"
 #include "node/common/status_macros.h"
+#include "node/disclosure/policy.h"
 #include "node/governance/governance.h"
 #include "node/governance/sqlite_governance_store.h"
 #include "node/log/activity_log.h"
+#include "node/releases/releases.h"
 #include "node/rpc/activity_log_service.h"
 #include "node/rpc/analyses_service.h"
 #include "node/rpc/authenticator.h"
 #include "node/rpc/call_gate.h"
 #include "node/rpc/catalogue_service.h"
 #include "node/rpc/governance_service.h"
+#include "node/rpc/releases_service.h"
 #include "node/storage/node_schema.h"
 
 namespace trenode::server {
@@ -43,7 +46,8 @@ constexpr int kDatabaseConnections = 4;
 constexpr int kMaxServerThreads = 64;
 constexpr int kMaxMessageBytes = 16 << 20;
 constexpr const char* kServices[] = {"trenode.v1.Catalogue", "trenode.v1.Governance",
-                                     "trenode.v1.Analyses", "trenode.v1.ActivityLog"};
+                                     "trenode.v1.Analyses", "trenode.v1.Releases",
+                                     "trenode.v1.ActivityLog"};
 
 absl::StatusOr<log::NoteSigner> ReadLogKey(const trenode::v1::ActivityLogConfig& config) {
   std::ifstream in(config.signing_key_file());
@@ -142,6 +146,9 @@ struct NodeServer::Parts {
   std::unique_ptr<analyses::Analyses> analyses;
   std::unique_ptr<rpc::AnalysesService> analyses_service;
   std::unique_ptr<adapters::ComputeBackend> compute;
+  std::unique_ptr<releases::SqliteReleaseStore> release_store;
+  std::unique_ptr<releases::Releases> releases;
+  std::unique_ptr<rpc::ReleasesService> releases_service;
   // Last: stopped first, while everything it uses still exists.
   std::unique_ptr<analyses::AnalysisRunner> runner;
 };
@@ -192,6 +199,24 @@ absl::StatusOr<analyses::ScriptRunning> ScriptRunningFrom(
     scripts.backend = compute_backend->get();
   }
   return scripts;
+}
+absl::StatusOr<releases::ReleaseOptions> ReleaseOptionsFrom(const trenode::v1::NodeConfig& config) {
+  const trenode::v1::ReleaseConfig& release = config.release();
+  releases::ReleaseOptions options;
+  options.quorum = release.quorum() > 0 ? release.quorum() : 2;
+  absl::StatusOr<disclosure::Policy> policy =
+      disclosure::Preset(release.policy().empty() ? "acro" : release.policy());
+  if (!policy.ok())
+    return absl::InvalidArgumentError(absl::StrCat("release.policy: ", policy.status().message()));
+  options.policy = *policy;
+  if (!release.allowed_extensions().empty()) {
+    options.gates.extensions = {release.allowed_extensions().begin(),
+                                release.allowed_extensions().end()};
+  }
+  if (release.max_file_bytes() > 0) options.gates.max_file_bytes = release.max_file_bytes();
+  if (release.max_csv_rows() > 0) options.gates.max_csv_rows = release.max_csv_rows();
+  if (release.max_downloads() > 0) options.max_downloads = release.max_downloads();
+  return options;
 }
 }  // namespace
 
@@ -278,6 +303,14 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
         return objects->PathOf(dataset.steward().storage_location()).string();
       },
       std::move(scripts));
+  ASSIGN_OR_RETURN(releases::ReleaseOptions release_options, ReleaseOptionsFrom(config));
+  parts.release_store = std::make_unique<releases::SqliteReleaseStore>(parts.pool.get());
+  parts.releases = std::make_unique<releases::Releases>(
+      parts.release_store.get(), parts.analysis_store.get(), parts.governance_store.get(),
+      parts.governance.get(), parts.objects.get(), std::move(release_options), &absl::Now,
+      parts.activity_log.get());
+  parts.releases_service = std::make_unique<rpc::ReleasesService>(
+      parts.gate.get(), parts.releases.get(), parts.objects.get());
   if (absl::Status settled = parts.runner->Reconcile(); !settled.ok()) {
     return absl::Status(settled.code(),
                         absl::StrCat("settling unfinished analyses: ", settled.message()));
@@ -294,6 +327,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   builder.RegisterService(parts.catalogue_service.get());
   builder.RegisterService(parts.governance_service.get());
   builder.RegisterService(parts.analyses_service.get());
+  builder.RegisterService(parts.releases_service.get());
   builder.RegisterService(parts.activity_log_service.get());
   for (grpc::Service* service : extra_services) builder.RegisterService(service);
   node->server_ = builder.BuildAndStart();

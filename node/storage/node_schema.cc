@@ -121,6 +121,18 @@ CREATE TABLE bundle_approvals (
   PRIMARY KEY (project_id, sha256)
 ) WITHOUT ROWID;
 )sql"},
+    {6, "releases", R"sql(
+-- release: a serialized trenode.v1.Release; state mirrors it for queries and
+-- compare-and-set updates. One release per analysis.
+CREATE TABLE releases (
+  id TEXT PRIMARY KEY,
+  analysis_id TEXT NOT NULL UNIQUE,
+  requester TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  release BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX releases_by_requester ON releases(requester, id);
+)sql"},
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "tests/testutil/test_node.h"
 #include "trenode/v1/activity_log.pb.h"
 #include "trenode/v1/analyses.pb.h"
+#include "trenode/v1/releases.pb.h"
 #include "trenode/v1/governance.grpc.pb.h"
 
 namespace trenode {
@@ -48,7 +49,8 @@ std::map<std::string, std::map<std::string, bool>> SpecTable() {
 // The proto files that define trenode.v1's services.
 std::vector<const google::protobuf::FileDescriptor*> ServiceFiles() {
   return {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file(),
-          trenode::v1::LogEntry::descriptor()->file(), trenode::v1::Analysis::descriptor()->file()};
+          trenode::v1::LogEntry::descriptor()->file(), trenode::v1::Analysis::descriptor()->file(),
+          trenode::v1::Release::descriptor()->file()};
 }
 
 // Methods that stream replies until cancelled: called with a short deadline.

@@ -1,0 +1,297 @@
+#include "node/releases/release_files.h"
+
+#include <cmath>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "node/disclosure/acro_results.h"
+#include "node/disclosure/suppression.h"
+#include "node/log/merkle.h"
+
+namespace trenode::releases {
+namespace {
+using disclosure::CellFacts;
+using disclosure::Table;
+using disclosure::TableVerdict;
+using disclosure::Verdict;
+
+constexpr double kScale = 1e6;  // magnitudes in millionths
+
+std::string Field(absl::string_view text) {
+  if (text.find_first_of(",\"\r\n") == absl::string_view::npos) return std::string(text);
+  return absl::StrCat("\"", absl::StrReplaceAll(text, {{"\"", "\"\""}}), "\"");
+}
+
+std::string Line(const std::vector<std::string>& fields) {
+  std::vector<std::string> quoted;
+  for (const std::string& f : fields) quoted.push_back(Field(f));
+  return absl::StrCat(absl::StrJoin(quoted, ","), "\n");
+}
+
+CandidateFile Finish(std::string name, std::string bytes, Verdict verdict, std::string summary) {
+  CandidateFile file;
+  file.meta.set_name(std::move(name));
+  file.meta.set_size(static_cast<int64_t>(bytes.size()));
+  file.meta.set_sha256(absl::BytesToHexString(log::HashBytes(log::Sha256(bytes))));
+  file.meta.set_verdict(disclosure::VerdictName(verdict));
+  file.meta.set_verdict_summary(std::move(summary));
+  file.bytes = std::move(bytes);
+  return file;
+}
+
+CellFacts Count(int64_t n) {
+  CellFacts cell;
+  cell.contributors = n;
+  return cell;
+}
+
+// Suppresses and audits `table`; returns the verdict of what is published.
+std::pair<Verdict, std::string> Protect(const Table& table, const disclosure::Policy& policy,
+                                        std::vector<bool>& suppressed) {
+  TableVerdict verdict = disclosure::CheckTable(table, policy);
+  absl::StatusOr<disclosure::Suppression> protection = disclosure::Suppress(table, verdict);
+  if (!protection.ok()) {
+    suppressed.assign(table.cells.size(), false);
+    return {Verdict::kReview, absl::StrCat(disclosure::Summary(verdict),
+                                           "suppression: ", protection.status().message())};
+  }
+  suppressed = protection->suppressed;
+  int primary = 0, secondary = 0;
+  for (size_t i = 0; i < suppressed.size(); ++i) {
+    primary += protection->primary[i];
+    secondary += suppressed[i] && !protection->primary[i];
+  }
+  if (primary == 0) return {Verdict::kPass, "pass; every cell passes"};
+  return {Verdict::kPass,
+          absl::StrCat("pass after suppression: ", disclosure::Summary(verdict), primary,
+                       " cells suppressed, ", secondary,
+                       " complementary; the audit finds no suppressed cell recoverable")};
+}
+
+CandidateFile CountsFile(const trenode::v1::ResultTable& result, const disclosure::Policy& policy) {
+  Table table;
+  table.column_labels = {"count"};
+  for (const auto& cell : result.cells()) {
+    table.row_labels.push_back(absl::StrJoin(cell.group(), " / "));
+    table.cells.push_back(Count(cell.count()));
+  }
+  std::vector<bool> suppressed;
+  auto [verdict, summary] = Protect(table, policy, suppressed);
+  std::vector<std::string> header(result.group_columns().begin(), result.group_columns().end());
+  header.push_back("count");
+  std::string csv = Line(header);
+  int64_t total = 0;
+  for (int i = 0; i < result.cells_size(); ++i) {
+    std::vector<std::string> row(result.cells(i).group().begin(), result.cells(i).group().end());
+    row.push_back(suppressed[i] ? "" : absl::StrCat(result.cells(i).count()));
+    total += result.cells(i).count();
+    absl::StrAppend(&csv, Line(row));
+  }
+  std::vector<std::string> last(result.group_columns_size(), "Total");
+  last.push_back(absl::StrCat(total));
+  absl::StrAppend(&csv, Line(last));
+  return Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary);
+}
+
+CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
+                           const disclosure::Policy& policy) {
+  Table table;
+  std::map<std::string, int> rows, columns;
+  std::map<std::pair<int, int>, int64_t> counts;
+  for (const auto& cell : result.cells()) {
+    if (cell.margin()) continue;
+    auto [row, r_new] = rows.emplace(cell.group(0), static_cast<int>(rows.size()));
+    auto [column, c_new] = columns.emplace(cell.group(1), static_cast<int>(columns.size()));
+    if (r_new) table.row_labels.push_back(cell.group(0));
+    if (c_new) table.column_labels.push_back(cell.group(1));
+    counts[{row->second, column->second}] = cell.count();
+  }
+  for (size_t r = 0; r < table.row_labels.size(); ++r) {
+    for (size_t c = 0; c < table.column_labels.size(); ++c) {
+      table.cells.push_back(Count(counts[{static_cast<int>(r), static_cast<int>(c)}]));
+    }
+  }
+  std::vector<bool> suppressed;
+  auto [verdict, summary] = Protect(table, policy, suppressed);
+  std::vector<std::string> header = {
+      absl::StrCat(result.group_columns(0), " \\ ", result.group_columns(1))};
+  header.insert(header.end(), table.column_labels.begin(), table.column_labels.end());
+  header.push_back("Total");
+  std::string csv = Line(header);
+  const size_t width = table.column_labels.size();
+  std::vector<int64_t> column_totals(width, 0);
+  for (size_t r = 0; r < table.row_labels.size(); ++r) {
+    std::vector<std::string> line = {table.row_labels[r]};
+    int64_t row_total = 0;
+    for (size_t c = 0; c < width; ++c) {
+      int64_t n = table.at(r, c).contributors;
+      row_total += n;
+      column_totals[c] += n;
+      line.push_back(suppressed[r * width + c] ? "" : absl::StrCat(n));
+    }
+    line.push_back(absl::StrCat(row_total));
+    absl::StrAppend(&csv, Line(line));
+  }
+  std::vector<std::string> totals = {"Total"};
+  int64_t total = 0;
+  for (int64_t n : column_totals) {
+    totals.push_back(absl::StrCat(n));
+    total += n;
+  }
+  totals.push_back(absl::StrCat(total));
+  absl::StrAppend(&csv, Line(totals));
+  return Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary);
+}
+
+CandidateFile SummaryFile(const trenode::v1::ResultTable& result,
+                          const disclosure::Policy& policy) {
+  Table table;
+  table.column_labels = {"value"};
+  for (const auto& cell : result.cells()) {
+    table.row_labels.push_back(absl::StrJoin(cell.group(), " / "));
+    CellFacts facts;
+    facts.magnitude = true;
+    facts.contributors = cell.evidence().contributors();
+    facts.total = std::llround(cell.sum() * kScale);
+    for (double value : cell.evidence().largest())
+      facts.largest.push_back(std::llround(value * kScale));
+    facts.negatives = cell.evidence().negative_contributions();
+    facts.single_value = cell.evidence().single_value();
+    table.cells.push_back(facts);
+  }
+  TableVerdict verdict = disclosure::CheckTable(table, policy);
+  std::vector<std::string> header(result.group_columns().begin(), result.group_columns().end());
+  header.insert(header.end(), {"count", "n", "mean", "sd", "sum"});
+  std::string csv = Line(header);
+  for (const auto& cell : result.cells()) {
+    std::vector<std::string> row(cell.group().begin(), cell.group().end());
+    row.insert(row.end(),
+               {absl::StrCat(cell.count()), absl::StrCat(cell.n()), absl::StrCat(cell.mean()),
+                absl::StrCat(cell.sd()), absl::StrCat(cell.sum())});
+    absl::StrAppend(&csv, Line(row));
+  }
+  return Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict.verdict,
+                disclosure::Summary(verdict));
+}
+
+CandidateFile RegressionFile(const trenode::v1::ResultTable& result,
+                             const disclosure::Policy& policy) {
+  const auto& r = result.regression();
+  disclosure::CellVerdict verdict =
+      disclosure::CheckRegression(r.residual_degrees_of_freedom(), policy);
+  std::vector<std::string> header = {"term"};
+  header.insert(header.end(), r.terms().begin(), r.terms().end());
+  header.push_back("xty");
+  std::string csv = Line(header);
+  const int terms = r.terms_size();
+  for (int i = 0; i < terms; ++i) {
+    std::vector<std::string> row = {r.terms(i)};
+    for (int j = 0; j < terms; ++j) row.push_back(absl::StrCat(r.xtx(i * terms + j)));
+    row.push_back(absl::StrCat(r.xty(i)));
+    absl::StrAppend(&csv, Line(row));
+  }
+  absl::StrAppend(&csv, Line({"yty", absl::StrCat(r.yty())}), Line({"n", absl::StrCat(r.n())}));
+  std::string summary =
+      verdict.outcomes.empty()
+          ? absl::StrCat("pass; ", r.residual_degrees_of_freedom(), " residual degrees of freedom")
+          : absl::StrCat("fail; ", verdict.outcomes[0].reason);
+  return Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict.verdict, summary);
+}
+
+}  // namespace
+
+std::vector<CandidateFile> AggregateFiles(const trenode::v1::AggregateResult& result,
+                                          const disclosure::Policy& policy) {
+  std::vector<CandidateFile> files;
+  for (const auto& table : result.tables()) {
+    switch (table.kind()) {
+      case trenode::v1::OUTPUT_KIND_COUNTS:
+        files.push_back(CountsFile(table, policy));
+        break;
+      case trenode::v1::OUTPUT_KIND_CROSSTAB:
+        files.push_back(CrosstabFile(table, policy));
+        break;
+      case trenode::v1::OUTPUT_KIND_SUMMARY:
+        files.push_back(SummaryFile(table, policy));
+        break;
+      default:
+        files.push_back(RegressionFile(table, policy));
+        break;
+    }
+  }
+  return files;
+}
+
+CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardGates& gates,
+                         const disclosure::Policy& policy) {
+  std::vector<std::string> failures;
+  size_t dot = name.rfind('.');
+  std::string extension =
+      dot == std::string::npos ? "" : absl::AsciiStrToLower(name.substr(dot + 1));
+  if (!gates.extensions.contains(extension)) {
+    failures.push_back(absl::StrCat("files of type \"", extension, "\" may not leave (allowed: ",
+                                    absl::StrJoin(gates.extensions, ", "), ")"));
+  }
+  if (static_cast<int64_t>(bytes.size()) > gates.max_file_bytes) {
+    failures.push_back(
+        absl::StrCat(bytes.size(), " bytes, more than the limit of ", gates.max_file_bytes));
+  }
+  Verdict verdict = Verdict::kReview;
+  std::string summary = "review; not checked automatically: an output checker must judge it";
+  if (extension == "csv") {
+    std::vector<absl::string_view> lines = absl::StrSplit(bytes, '\n', absl::SkipEmpty());
+    if (static_cast<int64_t>(lines.size()) - 1 > gates.max_csv_rows) {
+      failures.push_back(
+          absl::StrCat(lines.size() - 1, " rows, more than the limit of ", gates.max_csv_rows));
+    }
+    std::vector<std::string> header =
+        lines.empty() ? std::vector<std::string>{}
+                      : absl::StrSplit(absl::StripTrailingAsciiWhitespace(lines[0]), ',');
+    for (std::string column : header) {
+      column = absl::AsciiStrToLower(absl::StripAsciiWhitespace(column));
+      if (gates.identifier_columns.contains(column)) {
+        failures.push_back(absl::StrCat("column \"", column, "\" looks like a person identifier"));
+      }
+    }
+    if (absl::EndsWith(name, ".counts.csv") && failures.empty() && lines.size() > 1) {
+      Table table;
+      table.column_labels.assign(header.begin() + 1, header.end());
+      bool counts_ok = !table.column_labels.empty();
+      for (size_t i = 1; i < lines.size() && counts_ok; ++i) {
+        std::vector<std::string> fields =
+            absl::StrSplit(absl::StripTrailingAsciiWhitespace(lines[i]), ',');
+        if (fields.size() != header.size()) counts_ok = false;
+        if (!counts_ok || fields[0] == "Total") continue;
+        table.row_labels.push_back(fields[0]);
+        for (size_t f = 1; f < fields.size(); ++f) {
+          int64_t n;
+          counts_ok = counts_ok && absl::SimpleAtoi(fields[f], &n) && n >= 0;
+          table.cells.push_back(Count(counts_ok ? n : 0));
+        }
+      }
+      if (!counts_ok) {
+        failures.push_back(
+            "declared a counts table (.counts.csv) but is not one: a label column "
+            "and whole-number counts");
+      } else {
+        TableVerdict checked = disclosure::CheckTable(table, policy);
+        verdict = checked.verdict;
+        summary = disclosure::Summary(checked);
+      }
+    }
+  }
+  CandidateFile file = Finish(name, std::move(bytes), failures.empty() ? verdict : Verdict::kFail,
+                              failures.empty() ? summary : "fail; a hard gate failed");
+  for (std::string& failure : failures) file.meta.add_gate_failures(std::move(failure));
+  return file;
+}
+
+}  // namespace trenode::releases

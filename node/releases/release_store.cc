@@ -1,0 +1,79 @@
+#include "node/releases/release_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+#include "node/storage/proto_rows.h"
+
+namespace trenode::releases {
+using storage::SqliteStatement;
+using trenode::v1::Release;
+
+absl::Status SqliteReleaseStore::Create(const Release& release) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement insert,
+                   db->PrepareCached("INSERT INTO releases(id, analysis_id, requester, state,"
+                                     " release) VALUES (?, ?, ?, ?, ?)"));
+  insert.Bind(1, release.id())
+      .Bind(2, release.analysis_id())
+      .Bind(3, release.requester())
+      .Bind(4, int64_t{release.state()})
+      .BindBlob(5, release.SerializeAsString());
+  absl::Status status = insert.Run();
+  if (status.code() == absl::StatusCode::kFailedPrecondition) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("analysis ", release.analysis_id(), " already has a release request"));
+  }
+  return status;
+}
+
+absl::StatusOr<Release> SqliteReleaseStore::Get(const std::string& id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT release FROM releases WHERE id = ?"));
+  select.Bind(1, id);
+  ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("no release \"", id, "\" at this node"));
+  return storage::ParseColumn<Release>(select, 0);
+}
+
+absl::StatusOr<std::optional<Release>> SqliteReleaseStore::ForAnalysis(
+    const std::string& analysis_id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT release FROM releases WHERE analysis_id = ?"));
+  select.Bind(1, analysis_id);
+  ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return std::nullopt;
+  return storage::ParseColumn<Release>(select, 0);
+}
+
+absl::Status SqliteReleaseStore::Update(const Release& release,
+                                        trenode::v1::ReleaseState expected) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement update,
+                   db->PrepareCached("UPDATE releases SET state = ?, release = ? WHERE id = ?"
+                                     " AND state = ?"));
+  update.Bind(1, int64_t{release.state()})
+      .BindBlob(2, release.SerializeAsString())
+      .Bind(3, release.id())
+      .Bind(4, int64_t{expected});
+  RETURN_IF_ERROR(update.Run());
+  if (db->Changes() == 1) return absl::OkStatus();
+  return absl::AbortedError(
+      absl::StrCat("release ", release.id(), " changed meanwhile; fetch it and try again"));
+}
+
+absl::StatusOr<std::vector<Release>> SqliteReleaseStore::List(const std::string& requester,
+                                                              trenode::v1::ReleaseState state,
+                                                              const std::string& after_id,
+                                                              int limit) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT release FROM releases WHERE id > ?1"
+                                     " AND (?2 = '' OR requester = ?2) AND (?3 = 0 OR state = ?3)"
+                                     " ORDER BY id LIMIT ?4"));
+  select.Bind(1, after_id).Bind(2, requester).Bind(3, int64_t{state}).Bind(4, int64_t{limit});
+  return storage::ParseAllRows<Release>(select);
+}
+
+}  // namespace trenode::releases

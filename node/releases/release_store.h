@@ -1,0 +1,56 @@
+// ReleaseStore: durable release requests. Implementations are thread-safe.
+#ifndef TRENODE_NODE_RELEASES_RELEASE_STORE_H_
+#define TRENODE_NODE_RELEASES_RELEASE_STORE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "node/storage/sqlite_pool.h"
+#include "trenode/v1/releases.pb.h"
+
+namespace trenode::releases {
+
+class ReleaseStore {
+ public:
+  virtual ~ReleaseStore() = default;
+  // AlreadyExists if the id or the analysis already has a release.
+  virtual absl::Status Create(const trenode::v1::Release& release) = 0;
+  // NotFound.
+  virtual absl::StatusOr<trenode::v1::Release> Get(const std::string& id) = 0;
+  virtual absl::StatusOr<std::optional<trenode::v1::Release>> ForAnalysis(
+      const std::string& analysis_id) = 0;
+  // Replaces the release if its stored state is still `expected`; Aborted
+  // otherwise.
+  virtual absl::Status Update(const trenode::v1::Release& release,
+                              trenode::v1::ReleaseState expected) = 0;
+  // By id after `after_id`; with a requester or state, only those.
+  virtual absl::StatusOr<std::vector<trenode::v1::Release>> List(const std::string& requester,
+                                                                 trenode::v1::ReleaseState state,
+                                                                 const std::string& after_id,
+                                                                 int limit) = 0;
+};
+
+// The ReleaseStore in the node's SQLite database.
+class SqliteReleaseStore : public ReleaseStore {
+ public:
+  explicit SqliteReleaseStore(storage::SqlitePool* pool) : pool_(pool) {}
+  absl::Status Create(const trenode::v1::Release& release) override;
+  absl::StatusOr<trenode::v1::Release> Get(const std::string& id) override;
+  absl::StatusOr<std::optional<trenode::v1::Release>> ForAnalysis(
+      const std::string& analysis_id) override;
+  absl::Status Update(const trenode::v1::Release& release,
+                      trenode::v1::ReleaseState expected) override;
+  absl::StatusOr<std::vector<trenode::v1::Release>> List(const std::string& requester,
+                                                         trenode::v1::ReleaseState state,
+                                                         const std::string& after_id,
+                                                         int limit) override;
+
+ private:
+  storage::SqlitePool* pool_;
+};
+
+}  // namespace trenode::releases
+
+#endif  // TRENODE_NODE_RELEASES_RELEASE_STORE_H_

@@ -1,0 +1,388 @@
+#include "node/releases/releases.h"
+
+#include <set>
+
+#include "absl/random/random.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "node/analyses/analysis_runner.h"
+#include "node/common/dates.h"
+#include "node/common/status_macros.h"
+#include "node/log/merkle.h"
+
+namespace trenode::releases {
+namespace {
+using trenode::v1::Release;
+using trenode::v1::ReleaseState;
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+constexpr size_t kMaxText = 20000;
+
+std::string NewReleaseId(absl::Time now) {
+  static absl::Mutex mu;
+  static absl::BitGen* bits = new absl::BitGen();
+  absl::MutexLock lock(&mu);
+  return absl::StrFormat("r-%013x%04x", absl::ToUnixMicros(now), absl::Uniform<uint16_t>(*bits));
+}
+
+bool Is(const auth::Principal& caller, trenode::v1::Role role) { return caller.role == role; }
+
+std::string Object(const Release& release) { return absl::StrCat("release/", release.id()); }
+
+}  // namespace
+
+std::string ReviewObjectKey(const std::string& release_id, const std::string& file) {
+  return absl::StrCat("releases/", release_id, "/files/", file);
+}
+
+std::string EgressObjectKey(const std::string& release_id, const std::string& file) {
+  return absl::StrCat("egress/", release_id, "/", file);
+}
+
+Releases::Releases(ReleaseStore* store, analyses::AnalysisStore* analyses,
+                   governance::GovernanceStore* projects, governance::Governance* governance,
+                   adapters::ObjectStore* objects, ReleaseOptions options, Clock clock,
+                   log::EventSink* events)
+    : store_(store),
+      analyses_(analyses),
+      projects_(projects),
+      governance_(governance),
+      objects_(objects),
+      options_(std::move(options)),
+      clock_(std::move(clock)),
+      events_(events) {
+  options_.quorum = std::max(1, options_.quorum);
+}
+
+absl::Status Releases::CheckCanSee(const auth::Principal& caller, const Release& release) {
+  if (Is(caller, trenode::v1::ROLE_RESEARCHER) &&
+      release.requester() != governance_->PersonId(caller)) {
+    return absl::NotFoundError(absl::StrCat("no release \"", release.id(), "\" at this node"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Releases::RecordFile(const auth::Principal& actor, const Release& release,
+                                  const std::string& action, const trenode::v1::ReleaseFile& file) {
+  if (events_ == nullptr) return absl::OkStatus();
+  log::ActivityEvent event;
+  event.action = action;
+  event.object = absl::StrCat(Object(release), "/", file.name());
+  event.outcome = "success";
+  event.project = release.project_id();
+  event.hashes.push_back(absl::StrCat("sha256:", file.sha256()));
+  return events_->Record(actor, std::move(event));
+}
+
+absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
+                                         const std::string& analysis_id) {
+  std::string person = governance_->PersonId(caller);
+  ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(analysis_id));
+  if (analysis.submitter() != person) {
+    return absl::NotFoundError(absl::StrCat("no analysis \"", analysis_id, "\" at this node"));
+  }
+  if (analysis.state() != trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "analysis ", analysis_id, " has not succeeded; only its outputs can be released"));
+  }
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(std::optional<Release> existing, store_->ForAnalysis(analysis_id));
+  if (existing) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("analysis ", analysis_id, " already has release ", existing->id()));
+  }
+  std::vector<CandidateFile> files;
+  if (analysis.has_query()) {
+    files = AggregateFiles(analysis.result(), options_.policy);
+  } else {
+    for (const auto& output : analysis.script_outcome().outputs()) {
+      ASSIGN_OR_RETURN(
+          std::string bytes,
+          adapters::ReadObject(*objects_, analyses::OutputObjectKey(analysis_id, output.name())));
+      files.push_back(ScriptFile(output.name(), std::move(bytes), options_.gates, options_.policy));
+    }
+  }
+  if (files.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("analysis ", analysis_id, " has no outputs to release"));
+  }
+  absl::Time now = clock_();
+  Release release;
+  release.set_id(NewReleaseId(now));
+  release.set_analysis_id(analysis_id);
+  release.set_project_id(analysis.project_id());
+  release.set_requester(person);
+  release.set_state(trenode::v1::RELEASE_STATE_DRAFT);
+  release.set_policy(options_.policy.preset);
+  *release.mutable_created() = ToTimestamp(now);
+  *release.mutable_updated() = ToTimestamp(now);
+  for (CandidateFile& file : files) {
+    RETURN_IF_ERROR(adapters::WriteObject(
+        *objects_, ReviewObjectKey(release.id(), file.meta.name()), file.bytes));
+    *release.add_files() = file.meta;
+  }
+  RETURN_IF_ERROR(store_->Create(release));
+  RETURN_IF_ERROR(
+      log::RecordChange(events_, caller, "release.create", Object(release), release.project_id()));
+  return release;
+}
+
+absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,
+                                         const std::string& release_id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Release release, store_->Get(release_id));
+  RETURN_IF_ERROR(CheckCanSee(caller, release));
+  if (release.requester() != governance_->PersonId(caller)) {
+    return absl::PermissionDeniedError("only the requester submits a release");
+  }
+  ASSIGN_OR_RETURN(release, Apply(caller, release_id, ReleaseAction::kSubmit, ""));
+  std::vector<std::string> blocked;
+  bool all_pass = true;
+  for (const auto& file : release.files()) {
+    for (const std::string& failure : file.gate_failures()) {
+      blocked.push_back(absl::StrCat(file.name(), ": ", failure));
+    }
+    all_pass = all_pass && file.verdict() == "pass";
+  }
+  if (!blocked.empty()) {
+    return Apply(caller, release_id, ReleaseAction::kBlock, absl::StrJoin(blocked, "; "));
+  }
+  ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
+  ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(release.project_id()));
+  const std::string& owner = project.approval().auto_release_owner();
+  if (analysis.has_query() && all_pass && !owner.empty()) {
+    ASSIGN_OR_RETURN(release,
+                     Apply(caller, release_id, ReleaseAction::kApprove,
+                           absl::StrCat("every file passes the ", release.policy(),
+                                        " rules; released under the project's auto-release policy"),
+                           [&](Release& r) {
+                             r.add_approved_by(absl::StrCat(owner, " (auto-release policy owner)"));
+                             return absl::OkStatus();
+                           }));
+    return Publish(caller, release);
+  }
+  return Apply(caller, release_id, ReleaseAction::kOpenReview,
+               absl::StrCat("needs ", options_.quorum, " output checker approvals"));
+}
+
+absl::StatusOr<Release> Releases::Get(const auth::Principal& caller,
+                                      const std::string& release_id) {
+  ASSIGN_OR_RETURN(Release release, store_->Get(release_id));
+  RETURN_IF_ERROR(CheckCanSee(caller, release));
+  return release;
+}
+
+absl::StatusOr<trenode::v1::ListReleasesResponse> Releases::List(
+    const auth::Principal& caller, const trenode::v1::ListReleasesRequest& request) {
+  if (request.page_size() < 0) return absl::InvalidArgumentError("page_size: is negative");
+  int limit =
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
+  std::string requester =
+      Is(caller, trenode::v1::ROLE_RESEARCHER) ? governance_->PersonId(caller) : "";
+  ASSIGN_OR_RETURN(std::vector<Release> page,
+                   store_->List(requester, request.state(), request.page_token(), limit + 1));
+  trenode::v1::ListReleasesResponse response;
+  for (size_t i = 0; i < page.size() && i < static_cast<size_t>(limit); ++i) {
+    *response.add_releases() = std::move(page[i]);
+  }
+  if (page.size() > static_cast<size_t>(limit)) {
+    response.set_next_page_token(response.releases(limit - 1).id());
+  }
+  return response;
+}
+
+absl::StatusOr<Release> Releases::Review(const auth::Principal& caller,
+                                         const trenode::v1::ReviewReleaseRequest& request) {
+  std::string reviewer = governance_->PersonId(caller);
+  if (reviewer.empty()) return absl::PermissionDeniedError("only people review releases");
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Release release, store_->Get(request.release_id()));
+  if (release.requester() == reviewer) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(reviewer, " requested release ", release.id(), " and may not review it"));
+  }
+  for (const auto& review : release.reviews()) {
+    if (review.reviewer() == reviewer) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(reviewer, " has already reviewed release ", release.id(),
+                       "; a second approval must come from another output checker"));
+    }
+  }
+  if (release.state() != trenode::v1::RELEASE_STATE_IN_REVIEW) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "release ", release.id(), " is ", StateName(release.state()), "; it is not in review"));
+  }
+  std::map<std::string, const trenode::v1::FileReview*> decisions;
+  for (const auto& decision : request.files()) {
+    if (!decisions.emplace(decision.file(), &decision).second) {
+      return absl::InvalidArgumentError(absl::StrCat("files: ", decision.file(), " twice"));
+    }
+    if (decision.explanation().size() > kMaxText) {
+      return absl::InvalidArgumentError(absl::StrCat("explanation: at most ", kMaxText, " bytes"));
+    }
+  }
+  std::vector<std::string> rejected;
+  for (const auto& file : release.files()) {
+    auto found = decisions.find(file.name());
+    if (found == decisions.end() ||
+        found->second->decision() == trenode::v1::FILE_DECISION_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("files: decide on every file; ", file.name(), " has no decision"));
+    }
+    const trenode::v1::FileReview& decision = *found->second;
+    bool approve = decision.decision() == trenode::v1::FILE_DECISION_APPROVE;
+    if (approve && !file.gate_failures().empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(file.name(), " failed a hard gate and cannot be approved"));
+    }
+    if (decision.explanation().empty() && approve != (file.verdict() == "pass")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("explanation: required to ", approve ? "approve " : "reject ", file.name(),
+                       ", whose automated verdict is ", file.verdict()));
+    }
+    if (!approve) rejected.push_back(absl::StrCat(file.name(), ": ", decision.explanation()));
+    decisions.erase(found);
+  }
+  if (!decisions.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("files: release ", release.id(), " has no file ", decisions.begin()->first));
+  }
+  trenode::v1::Review review;
+  review.set_reviewer(reviewer);
+  *review.mutable_files() = request.files();
+  *review.mutable_time() = ToTimestamp(clock_());
+  auto record = [&](Release& r) {
+    *r.add_reviews() = review;
+    return absl::OkStatus();
+  };
+  if (!rejected.empty()) {
+    return Apply(caller, release.id(), ReleaseAction::kReject,
+                 absl::StrCat("rejected by ", reviewer, ": ", absl::StrJoin(rejected, "; ")),
+                 record);
+  }
+  if (release.reviews_size() + 1 < options_.quorum) {
+    // Recorded; the release stays in review until the quorum approves.
+    *release.add_reviews() = review;
+    *release.mutable_updated() = ToTimestamp(clock_());
+    RETURN_IF_ERROR(store_->Update(release, release.state()));
+    RETURN_IF_ERROR(log::RecordChange(events_, caller, "release.review", Object(release),
+                                      release.project_id(), "approved; awaiting the quorum"));
+    return release;
+  }
+  ASSIGN_OR_RETURN(release, Apply(caller, release.id(), ReleaseAction::kApprove,
+                                  absl::StrCat("approved by ", options_.quorum, " output checkers"),
+                                  [&](Release& r) {
+                                    *r.add_reviews() = review;
+                                    for (const auto& each : r.reviews())
+                                      r.add_approved_by(each.reviewer());
+                                    return absl::OkStatus();
+                                  }));
+  return Publish(caller, release);
+}
+
+absl::StatusOr<Release> Releases::Publish(const auth::Principal& actor, const Release& release) {
+  for (const auto& file : release.files()) {
+    ASSIGN_OR_RETURN(std::string bytes,
+                     adapters::ReadObject(*objects_, ReviewObjectKey(release.id(), file.name())));
+    if (absl::BytesToHexString(log::HashBytes(log::Sha256(bytes))) != file.sha256()) {
+      return absl::DataLossError(
+          absl::StrCat("the reviewed bytes of ", file.name(), " changed; nothing was released"));
+    }
+    RETURN_IF_ERROR(
+        adapters::WriteObject(*objects_, EgressObjectKey(release.id(), file.name()), bytes));
+    RETURN_IF_ERROR(RecordFile(actor, release, "release.file", file));
+  }
+  return Apply(actor, release.id(), ReleaseAction::kRelease, "copied to the egress area");
+}
+
+absl::StatusOr<Release> Releases::Withdraw(const auth::Principal& caller,
+                                           const std::string& release_id,
+                                           const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Release release, store_->Get(release_id));
+  RETURN_IF_ERROR(CheckCanSee(caller, release));
+  if (release.requester() != governance_->PersonId(caller)) {
+    return absl::PermissionDeniedError("only the requester withdraws a release");
+  }
+  return Apply(caller, release_id, ReleaseAction::kWithdraw, reason);
+}
+
+absl::StatusOr<Release> Releases::Revoke(const auth::Principal& caller,
+                                         const std::string& release_id, const std::string& reason) {
+  if (reason.empty()) return absl::InvalidArgumentError("reason: say why the release is revoked");
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Release release, Apply(caller, release_id, ReleaseAction::kRevoke, reason));
+  for (const auto& file : release.files()) {
+    RETURN_IF_ERROR(objects_->Delete(EgressObjectKey(release.id(), file.name())));
+  }
+  return release;
+}
+
+absl::StatusOr<std::string> Releases::StartDownload(const auth::Principal& caller,
+                                                    const std::string& release_id,
+                                                    const std::string& file_name) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(Release release, store_->Get(release_id));
+  RETURN_IF_ERROR(CheckCanSee(caller, release));
+  int index = -1;
+  for (int i = 0; i < release.files_size(); ++i) {
+    if (release.files(i).name() == file_name) index = i;
+  }
+  if (index < 0) {
+    return absl::NotFoundError(absl::StrCat("release ", release_id, " has no file ", file_name));
+  }
+  if (!Is(caller, trenode::v1::ROLE_RESEARCHER)) {
+    // Checkers read the file under review; it is not a download from the TRE.
+    if (release.state() == trenode::v1::RELEASE_STATE_WITHDRAWN) {
+      return absl::FailedPreconditionError(absl::StrCat("release ", release_id, " was withdrawn"));
+    }
+    RETURN_IF_ERROR(RecordFile(caller, release, "release.inspect", release.files(index)));
+    return ReviewObjectKey(release_id, file_name);
+  }
+  if (release.state() == trenode::v1::RELEASE_STATE_REVOKED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("release ", release_id, " was revoked: ", release.state_reason()));
+  }
+  if (release.state() != trenode::v1::RELEASE_STATE_RELEASED) {
+    return absl::FailedPreconditionError(absl::StrCat("release ", release_id, " is ",
+                                                      StateName(release.state()),
+                                                      "; only released files can be downloaded"));
+  }
+  auto* file = release.mutable_files(index);
+  if (file->downloads() >= options_.max_downloads) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(file_name, " has been downloaded ", file->downloads(), " times, the limit"));
+  }
+  file->set_downloads(file->downloads() + 1);
+  RETURN_IF_ERROR(store_->Update(release, release.state()));
+  RETURN_IF_ERROR(RecordFile(caller, release, "release.download", *file));
+  return EgressObjectKey(release_id, file_name);
+}
+
+absl::StatusOr<Release> Releases::Apply(const auth::Principal& actor, const std::string& release_id,
+                                        ReleaseAction action, const std::string& reason,
+                                        const std::function<absl::Status(Release&)>& change) {
+  if (reason.size() > kMaxText) {
+    return absl::InvalidArgumentError(absl::StrCat("reason: at most ", kMaxText, " bytes"));
+  }
+  ASSIGN_OR_RETURN(Release release, store_->Get(release_id));
+  ReleaseState from = release.state();
+  std::optional<ReleaseState> to = NextReleaseState(from, action);
+  if (!to) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "release ", release_id, " is ", StateName(from), "; it cannot ", ActionName(action)));
+  }
+  if (change) RETURN_IF_ERROR(change(release));
+  release.set_state(*to);
+  release.set_state_reason(reason);
+  *release.mutable_updated() = ToTimestamp(clock_());
+  RETURN_IF_ERROR(store_->Update(release, from));
+  RETURN_IF_ERROR(log::RecordChange(events_, actor, absl::StrCat("release.", ActionName(action)),
+                                    Object(release), release.project_id(), reason));
+  return release;
+}
+
+}  // namespace trenode::releases

@@ -1,0 +1,103 @@
+// Releases: the output-release workflow (spec/releases.md). A requester
+// opens a release for a succeeded analysis; the node builds its files with
+// automated verdicts; hard gates block, the project's auto-release policy
+// may approve passing aggregate outputs, and otherwise a quorum of distinct
+// output checkers (never the requester) must approve every file. Release
+// copies the files to the egress area and logs each one's SHA-256; the
+// requester's downloads are counted and capped; revocation stops them.
+// Knows nothing of gRPC or SQLite. Thread-safe if its stores are.
+#ifndef TRENODE_NODE_RELEASES_RELEASES_H_
+#define TRENODE_NODE_RELEASES_RELEASES_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "adapters/object_store.h"
+#include "node/analyses/analysis_store.h"
+#include "node/auth/principal.h"
+#include "node/disclosure/policy.h"
+#include "node/governance/governance.h"
+#include "node/governance/governance_store.h"
+#include "node/log/event_sink.h"
+#include "node/releases/release_files.h"
+#include "node/releases/release_state.h"
+#include "node/releases/release_store.h"
+
+namespace trenode::releases {
+
+struct ReleaseOptions {
+  int quorum = 2;  // at least 1
+  disclosure::Policy policy;
+  HardGates gates;
+  int max_downloads = 10;
+};
+
+// Where a release's files wait for review, and where released ones are.
+std::string ReviewObjectKey(const std::string& release_id, const std::string& file);
+std::string EgressObjectKey(const std::string& release_id, const std::string& file);
+
+class Releases {
+ public:
+  using Clock = std::function<absl::Time()>;
+
+  // Everything given must outlive this object.
+  Releases(ReleaseStore* store, analyses::AnalysisStore* analyses,
+           governance::GovernanceStore* projects, governance::Governance* governance,
+           adapters::ObjectStore* objects, ReleaseOptions options, Clock clock = &absl::Now,
+           log::EventSink* events = nullptr);
+
+  absl::StatusOr<trenode::v1::Release> Create(const auth::Principal& caller,
+                                              const std::string& analysis_id);
+  absl::StatusOr<trenode::v1::Release> Submit(const auth::Principal& caller,
+                                              const std::string& release_id);
+  absl::StatusOr<trenode::v1::Release> Get(const auth::Principal& caller,
+                                           const std::string& release_id);
+  absl::StatusOr<trenode::v1::ListReleasesResponse> List(
+      const auth::Principal& caller, const trenode::v1::ListReleasesRequest& request);
+  absl::StatusOr<trenode::v1::Release> Review(const auth::Principal& caller,
+                                              const trenode::v1::ReviewReleaseRequest& request);
+  absl::StatusOr<trenode::v1::Release> Withdraw(const auth::Principal& caller,
+                                                const std::string& release_id,
+                                                const std::string& reason);
+  absl::StatusOr<trenode::v1::Release> Revoke(const auth::Principal& caller,
+                                              const std::string& release_id,
+                                              const std::string& reason);
+  // Checks that `caller` may have `file` now and records the download (the
+  // requester's are counted against the cap); returns the object to stream.
+  absl::StatusOr<std::string> StartDownload(const auth::Principal& caller,
+                                            const std::string& release_id, const std::string& file);
+
+ private:
+  // The helpers below run with mu_ held (every public change takes it first).
+  absl::StatusOr<trenode::v1::Release> Apply(
+      const auth::Principal& actor, const std::string& release_id, ReleaseAction action,
+      const std::string& reason,
+      const std::function<absl::Status(trenode::v1::Release&)>& change = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Copies every file to the egress area (logging its hash) and moves an
+  // approved release to released.
+  absl::StatusOr<trenode::v1::Release> Publish(const auth::Principal& actor,
+                                               const trenode::v1::Release& release)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Researchers see only their own releases.
+  absl::Status CheckCanSee(const auth::Principal& caller, const trenode::v1::Release& release);
+  absl::Status RecordFile(const auth::Principal& actor, const trenode::v1::Release& release,
+                          const std::string& action, const trenode::v1::ReleaseFile& file);
+
+  ReleaseStore* store_;
+  analyses::AnalysisStore* analyses_;
+  governance::GovernanceStore* projects_;
+  governance::Governance* governance_;
+  adapters::ObjectStore* objects_;
+  ReleaseOptions options_;
+  Clock clock_;
+  log::EventSink* events_;
+  absl::Mutex mu_;  // serializes changes (store update and log record together)
+};
+
+}  // namespace trenode::releases
+
+#endif  // TRENODE_NODE_RELEASES_RELEASES_H_

@@ -1,0 +1,289 @@
+// Output release on a real node: analyses' outputs become release requests
+// whose files carry automated verdicts; the workflow refuses every path from
+// an output to a download that skips the gates, the rules or two distinct
+// reviewers, and revocation stops downloads.
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "node/log/activity_event.h"
+#include "tests/testutil/bundles.h"
+#include "tests/testutil/heart_failure.h"
+#include "tests/testutil/test_node.h"
+#include "tests/testutil/test_site.h"
+#include "trenode/v1/activity_log.grpc.pb.h"
+#include "trenode/v1/analyses.grpc.pb.h"
+#include "trenode/v1/governance.grpc.pb.h"
+#include "trenode/v1/releases.grpc.pb.h"
+
+namespace trenode {
+namespace {
+using google::protobuf::util::TimeUtil;
+using testing::TestNode;
+using trenode::v1::Release;
+
+constexpr char kProject[] = "hf-release";
+constexpr char kDataset[] = "synth-ehr-4";
+
+class ReleasesRpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::ImportSyntheticSite(node_, {4, 1500});
+    testing::ApproveProjectWithTrainedResearcher(
+        node_, kProject, kDataset, "ada",
+        {trenode::v1::OUTPUT_KIND_COUNTS, trenode::v1::OUTPUT_KIND_CROSSTAB});
+  }
+
+  std::unique_ptr<grpc::ClientContext> As(const std::string& subject, const std::string& role) {
+    return testing::WithToken(node_.Token(subject, {role}));
+  }
+
+  trenode::v1::Analysis WaitForAnalysis(const std::string& id) {
+    trenode::v1::GetAnalysisRequest get;
+    get.set_analysis_id(id);
+    trenode::v1::Analysis analysis;
+    for (int i = 0; i < 600; ++i) {
+      EXPECT_TRUE(analyses_->GetAnalysis(As("olu", "output_checker").get(), get, &analysis).ok());
+      if (analysis.state() == trenode::v1::ANALYSIS_STATE_SUCCEEDED ||
+          analysis.state() == trenode::v1::ANALYSIS_STATE_FAILED) {
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_EQ(analysis.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << analysis.state_reason();
+    return analysis;
+  }
+
+  // A succeeded crosstab of the heart-failure cohort: age band by sex.
+  std::string CrosstabAnalysis(const std::string& request_id) {
+    trenode::v1::SubmitAnalysisRequest request;
+    request.set_project_id(kProject);
+    request.set_request_id(request_id);
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+        absl::StrCat("dataset_id: \"synth-ehr-4\" index_date: \"2024-01-01\"",
+                     testing::kUndiagnosedHeartFailureCohort,
+                     "outputs { name: \"hf_by_age_sex\" crosstab { rows {", testing::kAgeBandGroup,
+                     "} columns { variable { column: \"sex\" } } } }"),
+        request.mutable_query()));
+    trenode::v1::Analysis analysis;
+    grpc::Status status =
+        analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return WaitForAnalysis(analysis.id()).id();
+  }
+
+  grpc::Status Create(const std::string& analysis_id, Release* release) {
+    trenode::v1::CreateReleaseRequest request;
+    request.set_analysis_id(analysis_id);
+    return releases_->CreateRelease(As("ada", "researcher").get(), request, release);
+  }
+
+  grpc::Status Submit(const std::string& id, Release* release) {
+    trenode::v1::ReleaseIdRequest request;
+    request.set_release_id(id);
+    return releases_->SubmitRelease(As("ada", "researcher").get(), request, release);
+  }
+
+  grpc::Status Review(const Release& release, const std::string& subject,
+                      trenode::v1::FileDecision decision, Release* reply,
+                      const std::string& explanation = "",
+                      const std::string& role = "output_checker") {
+    trenode::v1::ReviewReleaseRequest request;
+    request.set_release_id(release.id());
+    for (const auto& file : release.files()) {
+      auto* review = request.add_files();
+      review->set_file(file.name());
+      review->set_decision(decision);
+      review->set_explanation(explanation);
+    }
+    return releases_->ReviewRelease(As(subject, role).get(), request, reply);
+  }
+
+  // The file's bytes as `subject` may download them.
+  grpc::Status Download(const Release& release, const std::string& subject, const std::string& role,
+                        std::string* bytes) {
+    trenode::v1::DownloadFileRequest request;
+    request.set_release_id(release.id());
+    request.set_file(release.files(0).name());
+    auto context = As(subject, role);
+    auto reader = releases_->DownloadFile(context.get(), request);
+    trenode::v1::DownloadChunk chunk;
+    bytes->clear();
+    while (reader->Read(&chunk)) *bytes += chunk.data();
+    return reader->Finish();
+  }
+
+  std::filesystem::path ObjectPath(const std::string& key) {
+    return std::filesystem::path(node_.config().object_store().posix().root()) / key;
+  }
+
+  TestNode node_{
+      [](trenode::v1::NodeConfig& config) { config.mutable_compute()->mutable_sandbox(); }};
+  std::unique_ptr<trenode::v1::Analyses::Stub> analyses_ =
+      trenode::v1::Analyses::NewStub(node_.Channel());
+  std::unique_ptr<trenode::v1::Releases::Stub> releases_ =
+      trenode::v1::Releases::NewStub(node_.Channel());
+};
+
+TEST_F(ReleasesRpcTest, TwoDistinctCheckersOtherThanTheRequesterMustApprove) {
+  Release draft, reply;
+  ASSERT_TRUE(Create(CrosstabAnalysis("q1"), &draft).ok());
+  EXPECT_EQ(draft.state(), trenode::v1::RELEASE_STATE_DRAFT);
+  ASSERT_EQ(draft.files_size(), 1);
+  EXPECT_EQ(draft.files(0).name(), "hf_by_age_sex.csv");
+  EXPECT_EQ(draft.files(0).verdict(), "pass") << draft.files(0).verdict_summary();
+  EXPECT_TRUE(absl::StrContains(draft.files(0).verdict_summary(), "cells suppressed"))
+      << draft.files(0).verdict_summary();
+
+  std::string bytes;
+  EXPECT_EQ(Download(draft, "ada", "researcher", &bytes).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  Release submitted;
+  ASSERT_TRUE(Submit(draft.id(), &submitted).ok());
+  EXPECT_EQ(submitted.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+
+  // The requester may not review, not even holding the checker role.
+  grpc::Status status = Review(submitted, "ada", trenode::v1::FILE_DECISION_APPROVE, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(),
+            absl::StrCat("ada@test-node requested release ", draft.id(), " and may not review it"));
+  EXPECT_EQ(Review(submitted, "ada", trenode::v1::FILE_DECISION_APPROVE, &reply, "", "researcher")
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  ASSERT_TRUE(Review(submitted, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply).ok());
+  EXPECT_EQ(reply.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);  // one is not enough
+  EXPECT_EQ(Download(reply, "ada", "researcher", &bytes).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_FALSE(std::filesystem::exists(ObjectPath(absl::StrCat("egress/", draft.id()))));
+  status = Review(submitted, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  ASSERT_TRUE(Review(submitted, "kim", trenode::v1::FILE_DECISION_APPROVE, &reply).ok());
+  EXPECT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED);
+  EXPECT_EQ(absl::StrJoin(reply.approved_by(), ","), "olu@test-node,kim@test-node");
+
+  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes).ok());
+  EXPECT_EQ(static_cast<int64_t>(bytes.size()), reply.files(0).size());
+  EXPECT_TRUE(absl::StartsWith(bytes, "age_band \\ sex,F,M,Total\n")) << bytes;
+  std::string inspected;
+  ASSERT_TRUE(Download(reply, "olu", "output_checker", &inspected).ok());
+  EXPECT_EQ(inspected, bytes);
+
+  // The released bytes' hash is in the activity log.
+  auto log = trenode::v1::ActivityLog::NewStub(node_.Channel());
+  trenode::v1::GetEntriesRequest entries;
+  entries.set_action("release.file");
+  auto context = As("aud", "auditor");
+  auto entry_reader = log->GetEntries(context.get(), entries);
+  trenode::v1::LogEntry entry;
+  std::vector<std::string> hashes;
+  while (entry_reader->Read(&entry)) {
+    auto event = log::ParseLeaf(entry.leaf());
+    ASSERT_TRUE(event.ok());
+    hashes.insert(hashes.end(), event->hashes.begin(), event->hashes.end());
+  }
+  ASSERT_TRUE(entry_reader->Finish().ok());
+  EXPECT_EQ(hashes, std::vector<std::string>{absl::StrCat("sha256:", reply.files(0).sha256())});
+
+  // Revoked: no more downloads, and the egress copy is gone.
+  trenode::v1::RevokeReleaseRequest revoke;
+  revoke.set_release_id(reply.id());
+  revoke.set_reason("a small cell was found in the margins");
+  ASSERT_TRUE(releases_->RevokeRelease(As("olu", "output_checker").get(), revoke, &reply).ok());
+  status = Download(reply, "ada", "researcher", &bytes);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(status.error_message(), absl::StrCat("release ", reply.id(),
+                                                 " was revoked: a small cell was found in the "
+                                                 "margins"));
+  EXPECT_FALSE(std::filesystem::exists(
+      ObjectPath(absl::StrCat("egress/", reply.id(), "/hf_by_age_sex.csv"))));
+}
+
+TEST_F(ReleasesRpcTest, AutoReleasePolicyReleasesPassingAggregatesAndRecordsItsOwner) {
+  auto governance = trenode::v1::Governance::NewStub(node_.Channel());
+  trenode::v1::ApproveProjectRequest approve;
+  approve.set_project_id(kProject);
+  approve.set_reference("REC 26/NW/0001");
+  *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
+  approve.add_dataset_ids(kDataset);
+  approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_CROSSTAB);
+  approve.set_auto_release_owner("olu@test-node");
+  trenode::v1::Project project;
+  ASSERT_TRUE(governance->ApproveProject(As("sam", "data_steward").get(), approve, &project).ok());
+  Release draft, released;
+  ASSERT_TRUE(Create(CrosstabAnalysis("auto"), &draft).ok());
+  ASSERT_TRUE(Submit(draft.id(), &released).ok());
+  EXPECT_EQ(released.state(), trenode::v1::RELEASE_STATE_RELEASED);
+  EXPECT_EQ(absl::StrJoin(released.approved_by(), ","),
+            "olu@test-node (auto-release policy owner)");
+  std::string bytes;
+  EXPECT_TRUE(Download(released, "ada", "researcher", &bytes).ok());
+}
+
+TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
+  auto upload = [&](const std::string& program, const std::string& output) {
+    trenode::v1::Bundle bundle;
+    auto context = As("ada", "researcher");
+    auto writer = analyses_->UploadBundle(context.get(), &bundle);
+    trenode::v1::UploadBundleRequest header;
+    header.mutable_header()->set_project_id(kProject);
+    writer->Write(header);
+    trenode::v1::UploadBundleRequest chunk;
+    chunk.set_chunk(testing::ScriptBundle("job.sh", program, {kDataset}, {output}));
+    writer->Write(chunk);
+    writer->WritesDone();
+    EXPECT_TRUE(writer->Finish().ok());
+    trenode::v1::SubmitAnalysisRequest request;
+    request.set_project_id(kProject);
+    request.set_request_id(output);
+    request.mutable_script()->set_bundle_sha256(bundle.sha256());
+    trenode::v1::Analysis analysis;
+    EXPECT_TRUE(analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis).ok());
+    trenode::v1::AnalysisDecisionRequest decision;
+    decision.set_analysis_id(analysis.id());
+    EXPECT_TRUE(
+        analyses_->ApproveAnalysis(As("sam", "data_steward").get(), decision, &analysis).ok());
+    return WaitForAnalysis(analysis.id()).id();
+  };
+  // Row-level data with identifiers: blocked.
+  Release rows, blocked;
+  ASSERT_TRUE(
+      Create(upload("printf 'person_id,lvef\\nP1,30\\n' > /job/outbox/rows.csv", "rows.csv"), &rows)
+          .ok());
+  EXPECT_EQ(absl::StrJoin(rows.files(0).gate_failures(), ";"),
+            "column \"person_id\" looks like a person identifier");
+  ASSERT_TRUE(Submit(rows.id(), &blocked).ok());
+  EXPECT_EQ(blocked.state(), trenode::v1::RELEASE_STATE_BLOCKED);
+  Release reply;
+  EXPECT_EQ(Review(blocked, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply, "fine").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // A text file nobody can check automatically: approving needs a reason.
+  Release notes, in_review;
+  ASSERT_TRUE(
+      Create(upload("echo 'mean LVEF 31.2' > /job/outbox/notes.txt", "notes.txt"), &notes).ok());
+  EXPECT_EQ(notes.files(0).verdict(), "review");
+  ASSERT_TRUE(Submit(notes.id(), &in_review).ok());
+  grpc::Status status = Review(in_review, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "explanation: required to approve notes.txt, whose automated verdict is review");
+  ASSERT_TRUE(Review(in_review, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply,
+                     "a single mean over 200 persons")
+                  .ok());
+  ASSERT_TRUE(Review(in_review, "kim", trenode::v1::FILE_DECISION_REJECT, &reply,
+                     "mean of a small subgroup")
+                  .ok());
+  EXPECT_EQ(reply.state(), trenode::v1::RELEASE_STATE_REJECTED);
+  std::string bytes;
+  EXPECT_EQ(Download(reply, "ada", "researcher", &bytes).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+}  // namespace
+}  // namespace trenode
