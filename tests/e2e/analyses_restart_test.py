@@ -26,8 +26,12 @@ QUERIES = 6
 STOPPED = "the node stopped while the job ran; it was not run again"
 
 
+# Job uids of this test's node: a range no other test running at once uses.
+FIRST_UID = 300000 + (os.getpid() % 1000) * 64
+
+
 def job_processes():
-    """Processes on this machine running as a sandbox job uid."""
+    """Processes on this machine running as one of this test's job uids."""
     count = 0
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -36,7 +40,7 @@ def job_processes():
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("Uid:"):
-                        count += 200000 <= int(line.split()[1]) < 210000
+                        count += FIRST_UID <= int(line.split()[1]) < FIRST_UID + 64
                         break
         except OSError:
             pass
@@ -47,7 +51,8 @@ class AnalysesRestartTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.node = Node(ARGS.bin_dir, self.tmp.name,
-                         extra_config="compute { sandbox { max_jobs: 2 } wall_seconds: 60 }")
+                         extra_config="compute { sandbox { max_jobs: 2 first_uid: %d } "
+                         "wall_seconds: 60 }" % FIRST_UID)
         self.steward = self.node.token("data_steward", "sam")
         self.researcher = self.node.token("researcher", "ada")
         site = os.path.join(self.tmp.name, "site")

@@ -17,8 +17,8 @@
 #include "tests/testutil/test_node.h"
 #include "trenode/v1/activity_log.pb.h"
 #include "trenode/v1/analyses.pb.h"
-#include "trenode/v1/releases.pb.h"
 #include "trenode/v1/governance.grpc.pb.h"
+#include "trenode/v1/releases.pb.h"
 
 namespace trenode {
 namespace {

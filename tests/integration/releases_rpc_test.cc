@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "node/log/activity_event.h"
 #include "tests/testutil/bundles.h"
+#include "tests/testutil/compute_backends.h"
 #include "tests/testutil/heart_failure.h"
 #include "tests/testutil/test_node.h"
 #include "tests/testutil/test_site.h"

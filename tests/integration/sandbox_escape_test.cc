@@ -58,7 +58,7 @@ class SandboxEscapeTest : public ::testing::Test {
     return Run(id, {"/usr/bin/python3", "-c", program}, adjust);
   }
 
-  // Processes on the host running as a job uid (200000 and up).
+  // Processes on the host running as one of this test process's job uids.
   static int JobProcesses() {
     int count = 0;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -68,7 +68,8 @@ class SandboxEscapeTest : public ::testing::Test {
         if (absl::StartsWith(line, "Uid:")) {
           std::vector<std::string> ids = absl::StrSplit(line, '\t', absl::SkipEmpty());
           int uid = ids.size() > 1 ? std::stoi(ids[1]) : 0;
-          count += uid >= 200000 && uid < 210000;
+          int first = static_cast<int>(testing::TestFirstUid());
+          count += uid >= first && uid < first + 64;
           break;
         }
       }

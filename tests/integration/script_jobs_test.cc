@@ -52,6 +52,7 @@ struct OnSlurm {
     testing::SlurmCluster* cluster = testing::SlurmEnvironment::Cluster();
     ASSERT_NE(cluster, nullptr);
     config.mutable_compute()->mutable_slurm()->set_slurm_conf(cluster->conf());
+    config.mutable_compute()->mutable_slurm()->set_first_uid(testing::TestFirstUid() + 32);
   }
 };
 

@@ -4,6 +4,8 @@
 #ifndef TRENODE_TESTS_TESTUTIL_COMPUTE_BACKENDS_H_
 #define TRENODE_TESTS_TESTUTIL_COMPUTE_BACKENDS_H_
 
+#include <unistd.h>
+
 #include <memory>
 
 #include "adapters/compute_backend.h"
@@ -15,10 +17,16 @@
 
 namespace trenode::testing {
 
+// The first job uid for this test process: each process gets a range of its
+// own, so that tests running at once never share job uids (and so never
+// share a process limit).
+inline uid_t TestFirstUid() { return 300000 + static_cast<uid_t>(::getpid() % 1000) * 64; }
+
 struct SandboxFactory {
   static std::unique_ptr<adapters::ComputeBackend> Make(const TempDir& dir) {
     adapters::SandboxOptions options;
     options.work_root = dir.File("jobs");
+    options.first_uid = TestFirstUid();
     auto backend = adapters::SandboxBackend::Create(options);
     EXPECT_TRUE(backend.ok()) << backend.status();
     return std::move(backend).value();
@@ -56,6 +64,7 @@ struct SlurmFactory {
     if (cluster == nullptr) return nullptr;
     adapters::SlurmOptions options;
     options.work_root = dir.File("jobs");
+    options.first_uid = TestFirstUid() + 32;
     options.slurm_conf = cluster->conf();
     auto backend = adapters::SlurmBackend::Create(options);
     EXPECT_TRUE(backend.ok()) << backend.status();
