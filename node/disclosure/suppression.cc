@@ -96,7 +96,7 @@ Residuals ResidualsOf(const Table& table, const std::vector<bool>& suppressed) {
 // Can the suppressed cells other than `fixed` take values meeting the
 // residual sums when `fixed` holds `value`?
 bool Feasible(const Table& table, const std::vector<bool>& suppressed, const Residuals& residuals,
-              size_t fixed, int64_t value) {
+              Margins margins, size_t fixed, int64_t value) {
   const size_t columns = table.column_labels.size();
   const int rows = static_cast<int>(table.row_labels.size());
   const int source = rows + static_cast<int>(columns), sink = source + 1;
@@ -104,13 +104,15 @@ bool Feasible(const Table& table, const std::vector<bool>& suppressed, const Res
   std::vector<int64_t> row_need = residuals.rows, column_need = residuals.columns;
   row_need[fixed / columns] -= value;
   column_need[fixed % columns] -= value;
+  // An unpublished total constrains nothing: its side's edges are unbounded,
+  // and the flow must meet the other side's totals.
   for (int r = 0; r < rows; ++r) {
-    if (row_need[r] < 0) return false;
-    flow.AddEdge(source, r, row_need[r]);
+    if (margins.rows && row_need[r] < 0) return false;
+    flow.AddEdge(source, r, margins.rows ? row_need[r] : kInfinite);
   }
   for (size_t c = 0; c < columns; ++c) {
-    if (column_need[c] < 0) return false;
-    flow.AddEdge(rows + static_cast<int>(c), sink, column_need[c]);
+    if (margins.columns && column_need[c] < 0) return false;
+    flow.AddEdge(rows + static_cast<int>(c), sink, margins.columns ? column_need[c] : kInfinite);
   }
   for (size_t i = 0; i < table.cells.size(); ++i) {
     if (suppressed[i] && i != fixed) {
@@ -123,7 +125,12 @@ bool Feasible(const Table& table, const std::vector<bool>& suppressed, const Res
 }  // namespace
 
 absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
-    const Table& table, const std::vector<bool>& suppressed) {
+    const Table& table, const std::vector<bool>& suppressed, Margins margins) {
+  if (!margins.rows && !margins.columns) {
+    return absl::InvalidArgumentError(
+        "suppression protects cells against published totals; "
+        "name at least one");
+  }
   if (table.cells.size() > kMaxAuditedCells) {
     return absl::FailedPreconditionError(absl::StrCat("the table has ", table.cells.size(),
                                                       " cells; suppression is audited up to ",
@@ -135,13 +142,14 @@ absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
   for (size_t i = 0; i < table.cells.size(); ++i) {
     if (!suppressed[i]) continue;
     int64_t value = table.cells[i].contributors;
-    int64_t ceiling = std::min(residuals.rows[i / columns], residuals.columns[i % columns]);
+    int64_t ceiling = std::min(margins.rows ? residuals.rows[i / columns] : residuals.total,
+                               margins.columns ? residuals.columns[i % columns] : residuals.total);
     // The feasible values form an interval containing the true one: search
     // each end.
     int64_t low = 0, high = value;  // smallest feasible in [low, high]
     while (low < high) {
       int64_t middle = low + (high - low) / 2;
-      if (Feasible(table, suppressed, residuals, i, middle)) {
+      if (Feasible(table, suppressed, residuals, margins, i, middle)) {
         high = middle;
       } else {
         low = middle + 1;
@@ -152,7 +160,7 @@ absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
     low = value, high = ceiling;  // largest feasible in [low, high]
     while (low < high) {
       int64_t middle = high - (high - low) / 2;
-      if (Feasible(table, suppressed, residuals, i, middle)) {
+      if (Feasible(table, suppressed, residuals, margins, i, middle)) {
         low = middle;
       } else {
         high = middle - 1;
@@ -164,7 +172,8 @@ absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
   return intervals;
 }
 
-absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& verdict) {
+absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& verdict,
+                                     Margins margins) {
   const size_t columns = table.column_labels.size();
   Suppression result;
   result.primary.resize(table.cells.size());
@@ -173,7 +182,7 @@ absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& ver
   }
   result.suppressed = result.primary;
   while (true) {
-    auto intervals = AuditSuppression(table, result.suppressed);
+    auto intervals = AuditSuppression(table, result.suppressed, margins);
     if (!intervals.ok()) return intervals.status();
     // The first recoverable cell gets a partner: the smallest published cell
     // in its row or column, which puts it on a cycle of suppressed cells.
@@ -197,9 +206,14 @@ absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& ver
       return i / columns == row ? suppressed_in_column[i % columns] > 0
                                 : suppressed_in_row[i / columns] > 0;
     };
+    // Only a published total links cells: its row if rows are, its column if
+    // columns are.
+    auto linked = [&](size_t i) {
+      return (margins.rows && i / columns == row) || (margins.columns && i % columns == column);
+    };
     std::optional<size_t> partner;
     for (size_t i = 0; i < table.cells.size(); ++i) {
-      if (result.suppressed[i] || (i / columns != row && i % columns != column)) continue;
+      if (result.suppressed[i] || !linked(i)) continue;
       if (!partner ||
           std::make_pair(!closes_cycle(i), table.cells[i].contributors) <
               std::make_pair(!closes_cycle(*partner), table.cells[*partner].contributors)) {

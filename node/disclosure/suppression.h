@@ -24,13 +24,20 @@ struct Interval {
   bool recoverable() const { return low == high; }
 };
 
+// Which totals are published with the table: a two-way table has both; a
+// list of counts (one row) only its grand total, so columns: false.
+struct Margins {
+  bool rows = true;
+  bool columns = true;
+};
+
 // For each cell of `suppressed` (row-major flags over `table`), the exact
 // range of values an attacker can deduce from the unsuppressed cells, the
-// row and column totals and the grand total (by max-flow over the bipartite
+// published totals and the grand total (by max-flow over the bipartite
 // graph of suppressed cells). Unset for unsuppressed cells. FailedPrecondition
 // for tables of more than 10,000 cells (the audit's cost grows with size).
 absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
-    const Table& table, const std::vector<bool>& suppressed);
+    const Table& table, const std::vector<bool>& suppressed, Margins margins = {});
 
 struct Suppression {
   std::vector<bool> primary;                       // failed a rule
@@ -40,7 +47,8 @@ struct Suppression {
 
 // Suppresses every cell `verdict` does not pass, then adds the smallest
 // complementary cells until the audit finds no suppressed cell recoverable.
-absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& verdict);
+absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& verdict,
+                                     Margins margins = {});
 
 }  // namespace trenode::disclosure
 

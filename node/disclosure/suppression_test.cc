@@ -126,6 +126,22 @@ TEST(SuppressionTest, ZerosAloneInARowAreExposedByAZeroResidual) {
   EXPECT_TRUE(protection->suppressed[5]);  // the 40 joins them: the row's smallest published
 }
 
+TEST(SuppressionTest, AListWithOnlyItsGrandTotalNeedsTwoSuppressedCells) {
+  // Counts by group, published with their grand total only.
+  Table table = Counts({{40, 3, 25, 18}});
+  TableVerdict verdict = CheckTable(table, *Preset("acro"));
+  Margins total_only{.rows = true, .columns = false};
+  auto naive = AuditSuppression(table, Failing(table, verdict), total_only);
+  ASSERT_TRUE(naive.ok());
+  EXPECT_TRUE((*naive)[1]->recoverable());  // the total less the others
+  auto protection = Suppress(table, verdict, total_only);
+  ASSERT_TRUE(protection.ok());
+  EXPECT_TRUE(protection->suppressed[3]);  // the smallest other cell, 18
+  EXPECT_EQ(std::count(protection->suppressed.begin(), protection->suppressed.end(), true), 2);
+  EXPECT_EQ(protection->intervals[1]->low, 0);
+  EXPECT_EQ(protection->intervals[1]->high, 21);
+}
+
 TEST(SuppressionTest, NurseryNeedsComplementaryCells) {
   Table table =
       Counts({{1440, 1440, 1440}, {858, 1484, 1924}, {0, 0, 2}, {2022, 1264, 758}, {0, 132, 196}});

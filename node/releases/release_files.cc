@@ -55,9 +55,11 @@ CellFacts Count(int64_t n) {
 
 // Suppresses and audits `table`; returns the verdict of what is published.
 std::pair<Verdict, std::string> Protect(const Table& table, const disclosure::Policy& policy,
+                                        disclosure::Margins margins,
                                         std::vector<bool>& suppressed) {
   TableVerdict verdict = disclosure::CheckTable(table, policy);
-  absl::StatusOr<disclosure::Suppression> protection = disclosure::Suppress(table, verdict);
+  absl::StatusOr<disclosure::Suppression> protection =
+      disclosure::Suppress(table, verdict, margins);
   if (!protection.ok()) {
     suppressed.assign(table.cells.size(), false);
     return {Verdict::kReview, absl::StrCat(disclosure::Summary(verdict),
@@ -77,14 +79,15 @@ std::pair<Verdict, std::string> Protect(const Table& table, const disclosure::Po
 }
 
 CandidateFile CountsFile(const trenode::v1::ResultTable& result, const disclosure::Policy& policy) {
+  // One row of cells whose only published total is the grand total.
   Table table;
-  table.column_labels = {"count"};
+  table.row_labels = {"count"};
   for (const auto& cell : result.cells()) {
-    table.row_labels.push_back(absl::StrJoin(cell.group(), " / "));
+    table.column_labels.push_back(absl::StrJoin(cell.group(), " / "));
     table.cells.push_back(Count(cell.count()));
   }
   std::vector<bool> suppressed;
-  auto [verdict, summary] = Protect(table, policy, suppressed);
+  auto [verdict, summary] = Protect(table, policy, {.rows = true, .columns = false}, suppressed);
   std::vector<std::string> header(result.group_columns().begin(), result.group_columns().end());
   header.push_back("count");
   std::string csv = Line(header);
@@ -120,7 +123,7 @@ CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
     }
   }
   std::vector<bool> suppressed;
-  auto [verdict, summary] = Protect(table, policy, suppressed);
+  auto [verdict, summary] = Protect(table, policy, {}, suppressed);
   std::vector<std::string> header = {
       absl::StrCat(result.group_columns(0), " \\ ", result.group_columns(1))};
   header.insert(header.end(), table.column_labels.begin(), table.column_labels.end());

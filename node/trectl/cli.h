@@ -61,6 +61,7 @@ int RunPkiCommand(const Args& args);
 int RunLogCommand(const Args& args, Cli& cli);
 int RunAnalysisCommand(const Args& args, Cli& cli);
 int RunDisclosureCommand(const Args& args);
+int RunReleaseCommand(const Args& args, Cli& cli);
 int RunTokenCommand(const Args& args);
 
 }  // namespace trenode::trectl

@@ -18,6 +18,7 @@ constexpr char kTrectlHelp[] =
     "  project   projects and members: create, approve, propose-member, check-access, ...\n"
     "  training  training records: record, list\n"
     "  analysis  analyses: submit, status, watch, list, cancel, approve, reject\n"
+    "  release   output release: create, submit, list, show, review, download, revoke\n"
     "  disclosure  check a table with the disclosure rules before submitting it (local)\n"
     "  log       the activity log: checkpoint, verify\n"
     "  pki       a development federation PKI: init, issue, dev-issuer\n"
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
   if (area == "token") return RunTokenCommand(*args);
   if (area == "disclosure") return RunDisclosureCommand(*args);
   if (area != "dataset" && area != "project" && area != "training" && area != "log" &&
-      area != "analysis") {
+      area != "analysis" && area != "release") {
     std::cerr << "trectl: unknown area \"" << area << "\"\n" << kTrectlHelp;
     return kUsage;
   }
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
     Cli none;
     if (area == "log") return RunLogCommand(*args, none);
     if (area == "analysis") return RunAnalysisCommand(*args, none);
+    if (area == "release") return RunReleaseCommand(*args, none);
     return area == "dataset" ? RunDatasetCommand(*args, none) : RunProjectCommand(*args, none);
   }
 
@@ -111,5 +113,6 @@ int main(int argc, char** argv) {
   cli.channel = grpc::CreateChannel(cli.node_address, grpc::SslCredentials(tls));
   if (area == "log") return RunLogCommand(*args, cli);
   if (area == "analysis") return RunAnalysisCommand(*args, cli);
+  if (area == "release") return RunReleaseCommand(*args, cli);
   return area == "dataset" ? RunDatasetCommand(*args, cli) : RunProjectCommand(*args, cli);
 }
