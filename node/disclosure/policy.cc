@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace trenode::disclosure {
 
@@ -59,6 +60,29 @@ absl::Status Override(Policy& policy, absl::string_view name, absl::string_view 
   }
   *field = parsed;
   return absl::OkStatus();
+}
+
+absl::StatusOr<Policy> PolicyFrom(absl::string_view preset,
+                                  const std::vector<std::string>& overrides,
+                                  absl::string_view field) {
+  absl::StatusOr<Policy> policy = Preset(preset);
+  if (!policy.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", policy.status().message()));
+  }
+  for (const std::string& setting : overrides) {
+    size_t equals = setting.find('=');
+    absl::Status set =
+        equals == std::string::npos
+            ? absl::InvalidArgumentError(absl::StrCat("\"", setting, "\" is not name=value"))
+            : Override(*policy, setting.substr(0, equals), setting.substr(equals + 1));
+    if (!set.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", set.message()));
+  }
+  return policy;
+}
+
+std::string Describe(absl::string_view preset, const std::vector<std::string>& overrides) {
+  if (overrides.empty()) return std::string(preset);
+  return absl::StrCat(preset, " (", absl::StrJoin(overrides, ", "), ")");
 }
 
 }  // namespace trenode::disclosure

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -42,6 +43,15 @@ absl::StatusOr<Policy> Preset(absl::string_view name);
 // "p_percent", "min_dof"). InvalidArgument for an unknown name or a value
 // out of range.
 absl::Status Override(Policy& policy, absl::string_view name, absl::string_view value);
+
+// A preset with overrides "name=value" applied in order; `field` names where
+// they came from in errors.
+absl::StatusOr<Policy> PolicyFrom(absl::string_view preset,
+                                  const std::vector<std::string>& overrides,
+                                  absl::string_view field);
+
+// "acro" or "acro (threshold=5, p_percent=15)".
+std::string Describe(absl::string_view preset, const std::vector<std::string>& overrides);
 
 }  // namespace trenode::disclosure
 

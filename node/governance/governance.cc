@@ -9,6 +9,7 @@
 #include "node/catalogue/dataset_validation.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
+#include "node/disclosure/policy.h"
 
 namespace trenode::governance {
 namespace {
@@ -196,6 +197,16 @@ absl::StatusOr<Project> Governance::ApproveProject(
   if (request.dataset_ids().empty()) {
     return absl::InvalidArgumentError("dataset_ids: name at least one dataset of this node");
   }
+  if (!request.disclosure_policy().empty() || !request.disclosure_policy_overrides().empty()) {
+    std::vector<std::string> overrides(request.disclosure_policy_overrides().begin(),
+                                       request.disclosure_policy_overrides().end());
+    RETURN_IF_ERROR(
+        disclosure::PolicyFrom(request.disclosure_policy(), overrides, "disclosure_policy")
+            .status());
+  }
+  if (!request.auto_release_owner().empty()) {
+    RETURN_IF_ERROR(ValidatePersonId(request.auto_release_owner(), "auto_release_owner"));
+  }
   std::set<std::string> seen;
   for (const std::string& id : request.dataset_ids()) {
     RETURN_IF_ERROR(catalogue::ValidateDatasetId(id));
@@ -226,6 +237,8 @@ absl::StatusOr<Project> Governance::ApproveProject(
         *approval->mutable_dataset_ids() = request.dataset_ids();
         *approval->mutable_preapproved_query_kinds() = request.preapproved_query_kinds();
         approval->set_auto_release_owner(request.auto_release_owner());
+        approval->set_disclosure_policy(request.disclosure_policy());
+        *approval->mutable_disclosure_policy_overrides() = request.disclosure_policy_overrides();
         p.clear_state_reason();
         return absl::OkStatus();
       }));

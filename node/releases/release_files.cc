@@ -66,6 +66,34 @@ std::pair<Verdict, std::string> Protect(const Table& table, const disclosure::Po
                                            "suppression: ", protection.status().message())};
   }
   suppressed = protection->suppressed;
+  // The published totals are cells too: each must pass the rules.
+  const size_t width = table.column_labels.size();
+  std::vector<std::pair<std::string, int64_t>> totals;
+  int64_t grand = 0;
+  for (size_t r = 0; r < table.row_labels.size(); ++r) {
+    int64_t sum = 0;
+    for (size_t c = 0; c < width; ++c) sum += table.at(r, c).contributors;
+    grand += sum;
+    if (margins.rows && margins.columns) totals.emplace_back("row " + table.row_labels[r], sum);
+  }
+  for (size_t c = 0; margins.rows && margins.columns && c < width; ++c) {
+    int64_t sum = 0;
+    for (size_t r = 0; r < table.row_labels.size(); ++r) sum += table.at(r, c).contributors;
+    totals.emplace_back("column " + table.column_labels[c], sum);
+  }
+  totals.emplace_back("the grand total", grand);
+  std::vector<std::string> failing_totals;
+  for (const auto& [name, total] : totals) {
+    disclosure::CellVerdict total_verdict = disclosure::CheckCell(Count(total), policy);
+    if (total_verdict.verdict != Verdict::kPass) {
+      failing_totals.push_back(
+          absl::StrCat(name, " (", total, "): ", total_verdict.outcomes[0].reason));
+    }
+  }
+  if (!failing_totals.empty()) {
+    return {Verdict::kFail, absl::StrCat("fail; published totals fail the rules: ",
+                                         absl::StrJoin(failing_totals, "; "))};
+  }
   int primary = 0, secondary = 0;
   for (size_t i = 0; i < suppressed.size(); ++i) {
     primary += protection->primary[i];

@@ -94,15 +94,26 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
     return absl::AlreadyExistsError(
         absl::StrCat("analysis ", analysis_id, " already has release ", existing->id()));
   }
+  // The project's own disclosure policy, if its approval names one.
+  ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(analysis.project_id()));
+  disclosure::Policy policy = options_.policy;
+  std::string policy_description = options_.policy_description;
+  if (!project.approval().disclosure_policy().empty()) {
+    std::vector<std::string> overrides(project.approval().disclosure_policy_overrides().begin(),
+                                       project.approval().disclosure_policy_overrides().end());
+    ASSIGN_OR_RETURN(policy, disclosure::PolicyFrom(project.approval().disclosure_policy(),
+                                                    overrides, "project disclosure_policy"));
+    policy_description = disclosure::Describe(project.approval().disclosure_policy(), overrides);
+  }
   std::vector<CandidateFile> files;
   if (analysis.has_query()) {
-    files = AggregateFiles(analysis.result(), options_.policy);
+    files = AggregateFiles(analysis.result(), policy);
   } else {
     for (const auto& output : analysis.script_outcome().outputs()) {
       ASSIGN_OR_RETURN(
           std::string bytes,
           adapters::ReadObject(*objects_, analyses::OutputObjectKey(analysis_id, output.name())));
-      files.push_back(ScriptFile(output.name(), std::move(bytes), options_.gates, options_.policy));
+      files.push_back(ScriptFile(output.name(), std::move(bytes), options_.gates, policy));
     }
   }
   if (files.empty()) {
@@ -116,7 +127,7 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
   release.set_project_id(analysis.project_id());
   release.set_requester(person);
   release.set_state(trenode::v1::RELEASE_STATE_DRAFT);
-  release.set_policy(options_.policy.preset);
+  release.set_policy(policy_description);
   *release.mutable_created() = ToTimestamp(now);
   *release.mutable_updated() = ToTimestamp(now);
   for (CandidateFile& file : files) {

@@ -30,7 +30,9 @@ namespace trenode::releases {
 
 struct ReleaseOptions {
   int quorum = 2;  // at least 1
+  // The node's policy, unless a project's approval names its own.
   disclosure::Policy policy;
+  std::string policy_description = "acro";
   HardGates gates;
   int max_downloads = 10;
 };

@@ -204,11 +204,14 @@ absl::StatusOr<releases::ReleaseOptions> ReleaseOptionsFrom(const trenode::v1::N
   const trenode::v1::ReleaseConfig& release = config.release();
   releases::ReleaseOptions options;
   options.quorum = release.quorum() > 0 ? release.quorum() : 2;
+  std::string preset = release.policy().empty() ? "acro" : release.policy();
+  std::vector<std::string> overrides(release.policy_overrides().begin(),
+                                     release.policy_overrides().end());
   absl::StatusOr<disclosure::Policy> policy =
-      disclosure::Preset(release.policy().empty() ? "acro" : release.policy());
-  if (!policy.ok())
-    return absl::InvalidArgumentError(absl::StrCat("release.policy: ", policy.status().message()));
+      disclosure::PolicyFrom(preset, overrides, "release.policy");
+  if (!policy.ok()) return policy.status();
   options.policy = *policy;
+  options.policy_description = disclosure::Describe(preset, overrides);
   if (!release.allowed_extensions().empty()) {
     options.gates.extensions = {release.allowed_extensions().begin(),
                                 release.allowed_extensions().end()};

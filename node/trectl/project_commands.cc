@@ -27,6 +27,9 @@ constexpr char kProjectHelp[] =
     "  approve ID --reference R --expires YYYY-MM-DD --datasets A,B   (stewards)\n"
     "          [--preapproved-query-kinds counts,summary,crosstab,regression]\n"
     "                                  queries of only these kinds run without review\n"
+    "          [--disclosure-policy acro|opensafely|datashield [--disclosure-overrides N=V,...]]\n"
+    "          [--auto-release-owner PERSON]  passing aggregate outputs are released without\n"
+    "                                  review, PERSON (an output checker) responsible\n"
     "  reject|suspend|close ID --reason TEXT | resume ID               (stewards)\n"
     "  propose-member ID PERSON        (the PI or a steward)\n"
     "  approve-member ID PERSON        (stewards)\n"
@@ -162,6 +165,11 @@ int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
         return Usage("--preapproved-query-kinds: a list of counts, summary, crosstab, regression");
       }
       request.add_preapproved_query_kinds(parsed);
+    }
+    request.set_auto_release_owner(args.Get("auto-release-owner").value_or(""));
+    request.set_disclosure_policy(args.Get("disclosure-policy").value_or(""));
+    for (const auto& setting : Split(args.Get("disclosure-overrides"))) {
+      request.add_disclosure_policy_overrides(setting);
     }
     absl::Time expires;
     std::string error;

@@ -33,7 +33,7 @@ constexpr char kDataset[] = "synth-ehr-4";
 class ReleasesRpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::ImportSyntheticSite(node_, {4, 1500});
+    testing::ImportSyntheticSite(node_, {4, 20000});
     testing::ApproveProjectWithTrainedResearcher(
         node_, kProject, kDataset, "ada",
         {trenode::v1::OUTPUT_KIND_COUNTS, trenode::v1::OUTPUT_KIND_CROSSTAB});
@@ -59,16 +59,16 @@ class ReleasesRpcTest : public ::testing::Test {
     return analysis;
   }
 
-  // A succeeded crosstab of the heart-failure cohort: age band by sex.
-  std::string CrosstabAnalysis(const std::string& request_id) {
+  // Succeeded counts of the heart-failure cohort by age band and sex.
+  std::string CountsAnalysis(const std::string& request_id) {
     trenode::v1::SubmitAnalysisRequest request;
     request.set_project_id(kProject);
     request.set_request_id(request_id);
     EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
         absl::StrCat("dataset_id: \"synth-ehr-4\" index_date: \"2024-01-01\"",
                      testing::kUndiagnosedHeartFailureCohort,
-                     "outputs { name: \"hf_by_age_sex\" crosstab { rows {", testing::kAgeBandGroup,
-                     "} columns { variable { column: \"sex\" } } } }"),
+                     "outputs { name: \"hf_by_age_sex\" counts { group_by {",
+                     testing::kAgeBandGroup, "} group_by { variable { column: \"sex\" } } } }"),
         request.mutable_query()));
     trenode::v1::Analysis analysis;
     grpc::Status status =
@@ -132,7 +132,7 @@ class ReleasesRpcTest : public ::testing::Test {
 
 TEST_F(ReleasesRpcTest, TwoDistinctCheckersOtherThanTheRequesterMustApprove) {
   Release draft, reply;
-  ASSERT_TRUE(Create(CrosstabAnalysis("q1"), &draft).ok());
+  ASSERT_TRUE(Create(CountsAnalysis("q1"), &draft).ok());
   EXPECT_EQ(draft.state(), trenode::v1::RELEASE_STATE_DRAFT);
   ASSERT_EQ(draft.files_size(), 1);
   EXPECT_EQ(draft.files(0).name(), "hf_by_age_sex.csv");
@@ -170,7 +170,7 @@ TEST_F(ReleasesRpcTest, TwoDistinctCheckersOtherThanTheRequesterMustApprove) {
 
   ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes).ok());
   EXPECT_EQ(static_cast<int64_t>(bytes.size()), reply.files(0).size());
-  EXPECT_TRUE(absl::StartsWith(bytes, "age_band \\ sex,F,M,Total\n")) << bytes;
+  EXPECT_TRUE(absl::StartsWith(bytes, "age_band,sex,count\n")) << bytes;
   std::string inspected;
   ASSERT_TRUE(Download(reply, "olu", "output_checker", &inspected).ok());
   EXPECT_EQ(inspected, bytes);
@@ -212,18 +212,48 @@ TEST_F(ReleasesRpcTest, AutoReleasePolicyReleasesPassingAggregatesAndRecordsItsO
   approve.set_reference("REC 26/NW/0001");
   *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
   approve.add_dataset_ids(kDataset);
-  approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_CROSSTAB);
+  approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_COUNTS);
   approve.set_auto_release_owner("olu@test-node");
   trenode::v1::Project project;
   ASSERT_TRUE(governance->ApproveProject(As("sam", "data_steward").get(), approve, &project).ok());
   Release draft, released;
-  ASSERT_TRUE(Create(CrosstabAnalysis("auto"), &draft).ok());
+  ASSERT_TRUE(Create(CountsAnalysis("auto"), &draft).ok());
   ASSERT_TRUE(Submit(draft.id(), &released).ok());
   EXPECT_EQ(released.state(), trenode::v1::RELEASE_STATE_RELEASED);
   EXPECT_EQ(absl::StrJoin(released.approved_by(), ","),
             "olu@test-node (auto-release policy owner)");
   std::string bytes;
   EXPECT_TRUE(Download(released, "ada", "researcher", &bytes).ok());
+}
+
+TEST_F(ReleasesRpcTest, AProjectsOwnPolicyDecidesItsReleases) {
+  auto governance = trenode::v1::Governance::NewStub(node_.Channel());
+  trenode::v1::ApproveProjectRequest approve;
+  approve.set_project_id(kProject);
+  approve.set_reference("REC 26/NW/0001");
+  *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
+  approve.add_dataset_ids(kDataset);
+  approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_COUNTS);
+  approve.set_disclosure_policy("strict");
+  trenode::v1::Project project;
+  grpc::Status status =
+      governance->ApproveProject(As("sam", "data_steward").get(), approve, &project);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "disclosure_policy: no disclosure policy \"strict\"; presets are acro, opensafely, "
+            "datashield");
+  approve.set_disclosure_policy("acro");
+  approve.add_disclosure_policy_overrides("threshold=100000");
+  ASSERT_TRUE(governance->ApproveProject(As("sam", "data_steward").get(), approve, &project).ok());
+  Release draft;
+  ASSERT_TRUE(Create(CountsAnalysis("strict"), &draft).ok());
+  EXPECT_EQ(draft.policy(), "acro (threshold=100000)");
+  // Every cell and the total are under the threshold: the total cannot be
+  // published either, so the file fails.
+  EXPECT_EQ(draft.files(0).verdict(), "fail") << draft.files(0).verdict_summary();
+  EXPECT_TRUE(absl::StartsWith(draft.files(0).verdict_summary(),
+                               "fail; published totals fail the rules: the grand total"))
+      << draft.files(0).verdict_summary();
 }
 
 TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
