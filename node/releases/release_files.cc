@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <map>
+#include <optional>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -106,6 +108,23 @@ std::pair<Verdict, std::string> Protect(const Table& table, const disclosure::Po
                        " complementary; the audit finds no suppressed cell recoverable")};
 }
 
+// Rounding policies (opensafely): counts at or below the redaction limit are
+// left out, the others rounded half up to a multiple of the base; totals are
+// then sums of what is published.
+bool Rounds(const disclosure::Policy& policy) { return policy.rounding_base > 0; }
+
+std::optional<int64_t> Rounded(int64_t count, const disclosure::Policy& policy) {
+  if (count <= policy.redact_at_or_below) return std::nullopt;
+  int64_t base = policy.rounding_base;
+  return (count + base / 2) / base * base;
+}
+
+std::string RoundingSummary(int64_t redacted, const disclosure::Policy& policy) {
+  return absl::StrCat("pass after redaction and rounding: ", redacted, " cells at or below ",
+                      policy.redact_at_or_below, " redacted, counts rounded to multiples of ",
+                      policy.rounding_base, ", totals summed from what is published");
+}
+
 CandidateFile CountsFile(const trenode::v1::ResultTable& result, const disclosure::Policy& policy) {
   // One row of cells whose only published total is the grand total.
   Table table;
@@ -115,15 +134,32 @@ CandidateFile CountsFile(const trenode::v1::ResultTable& result, const disclosur
     table.cells.push_back(Count(cell.count()));
   }
   std::vector<bool> suppressed;
-  auto [verdict, summary] = Protect(table, policy, {.rows = true, .columns = false}, suppressed);
+  Verdict verdict = Verdict::kPass;
+  std::string summary;
+  std::vector<std::optional<int64_t>> published;
+  if (Rounds(policy)) {
+    int64_t redacted = 0;
+    for (const auto& cell : result.cells()) {
+      published.push_back(Rounded(cell.count(), policy));
+      redacted += !published.back().has_value();
+    }
+    summary = RoundingSummary(redacted, policy);
+  } else {
+    std::tie(verdict, summary) =
+        Protect(table, policy, {.rows = true, .columns = false}, suppressed);
+    for (int i = 0; i < result.cells_size(); ++i) {
+      published.push_back(suppressed[i] ? std::nullopt
+                                        : std::optional<int64_t>(result.cells(i).count()));
+    }
+  }
   std::vector<std::string> header(result.group_columns().begin(), result.group_columns().end());
   header.push_back("count");
   std::string csv = Line(header);
   int64_t total = 0;
   for (int i = 0; i < result.cells_size(); ++i) {
     std::vector<std::string> row(result.cells(i).group().begin(), result.cells(i).group().end());
-    row.push_back(suppressed[i] ? "" : absl::StrCat(result.cells(i).count()));
-    total += result.cells(i).count();
+    row.push_back(published[i] ? absl::StrCat(*published[i]) : "");
+    total += Rounds(policy) ? published[i].value_or(0) : result.cells(i).count();
     absl::StrAppend(&csv, Line(row));
   }
   std::vector<std::string> last(result.group_columns_size(), "Total");
@@ -151,7 +187,23 @@ CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
     }
   }
   std::vector<bool> suppressed;
-  auto [verdict, summary] = Protect(table, policy, {}, suppressed);
+  Verdict verdict = Verdict::kPass;
+  std::string summary;
+  std::vector<std::optional<int64_t>> published;
+  if (Rounds(policy)) {
+    int64_t redacted = 0;
+    for (const CellFacts& cell : table.cells) {
+      published.push_back(Rounded(cell.contributors, policy));
+      redacted += !published.back().has_value();
+    }
+    summary = RoundingSummary(redacted, policy);
+  } else {
+    std::tie(verdict, summary) = Protect(table, policy, {}, suppressed);
+    for (size_t i = 0; i < table.cells.size(); ++i) {
+      published.push_back(suppressed[i] ? std::nullopt
+                                        : std::optional<int64_t>(table.cells[i].contributors));
+    }
+  }
   std::vector<std::string> header = {
       absl::StrCat(result.group_columns(0), " \\ ", result.group_columns(1))};
   header.insert(header.end(), table.column_labels.begin(), table.column_labels.end());
@@ -163,10 +215,11 @@ CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
     std::vector<std::string> line = {table.row_labels[r]};
     int64_t row_total = 0;
     for (size_t c = 0; c < width; ++c) {
-      int64_t n = table.at(r, c).contributors;
+      const std::optional<int64_t>& shown = published[r * width + c];
+      int64_t n = Rounds(policy) ? shown.value_or(0) : table.at(r, c).contributors;
       row_total += n;
       column_totals[c] += n;
-      line.push_back(suppressed[r * width + c] ? "" : absl::StrCat(n));
+      line.push_back(shown ? absl::StrCat(*shown) : "");
     }
     line.push_back(absl::StrCat(row_total));
     absl::StrAppend(&csv, Line(line));

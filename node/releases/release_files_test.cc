@@ -1,0 +1,68 @@
+// Release files from analysis outputs: what is published under each policy,
+// and the hard gates on script outputs.
+#include "node/releases/release_files.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+
+namespace trenode::releases {
+namespace {
+
+trenode::v1::AggregateResult Counts(const std::vector<std::pair<std::string, int64_t>>& cells) {
+  trenode::v1::AggregateResult result;
+  auto* table = result.add_tables();
+  table->set_output("by_group");
+  table->set_kind(trenode::v1::OUTPUT_KIND_COUNTS);
+  table->add_group_columns("group");
+  for (const auto& [label, count] : cells) {
+    auto* cell = table->add_cells();
+    cell->add_group(label);
+    cell->set_count(count);
+  }
+  return result;
+}
+
+TEST(ReleaseFilesTest, OpensafelyRedactsRoundsAndSumsWhatIsPublished) {
+  auto files = AggregateFiles(Counts({{"a", 3}, {"b", 8}, {"c", 12}, {"d", 27}, {"e", 7}}),
+                              *disclosure::Preset("opensafely"));
+  ASSERT_EQ(files.size(), 1u);
+  // 3 and 7 are at most 7: redacted; 8 -> 10, 12 -> 10, 27 -> 25; the total
+  // is the sum of those, never the true 57.
+  EXPECT_EQ(files[0].bytes, "group,count\na,\nb,10\nc,10\nd,25\ne,\nTotal,45\n");
+  EXPECT_EQ(files[0].meta.verdict(), "pass");
+  EXPECT_TRUE(absl::StartsWith(files[0].meta.verdict_summary(),
+                               "pass after redaction and rounding: 2 cells at or below 7"));
+}
+
+TEST(ReleaseFilesTest, AcroSuppressesWithComplementaryCellsAgainstTheTotal) {
+  auto files = AggregateFiles(Counts({{"a", 40}, {"b", 3}, {"c", 25}, {"d", 18}}),
+                              *disclosure::Preset("acro"));
+  // 3 fails; alone it could be recovered from the total, so 18 goes too.
+  EXPECT_EQ(files[0].bytes, "group,count\na,40\nb,\nc,25\nd,\nTotal,86\n");
+  EXPECT_EQ(files[0].meta.verdict(), "pass");
+  auto small = AggregateFiles(Counts({{"a", 4}, {"b", 3}}), *disclosure::Preset("acro"));
+  EXPECT_EQ(small[0].meta.verdict(), "fail");  // the total, 7, is itself too small
+}
+
+TEST(ReleaseFilesTest, ScriptOutputsMeetTheHardGates) {
+  HardGates gates;
+  gates.max_file_bytes = 100;
+  gates.max_csv_rows = 2;
+  disclosure::Policy acro = *disclosure::Preset("acro");
+  EXPECT_EQ(ScriptFile("plot.png", "x", gates, acro).meta.gate_failures(0),
+            "files of type \"png\" may not leave (allowed: csv, json, txt)");
+  EXPECT_EQ(ScriptFile("big.txt", std::string(101, 'x'), gates, acro).meta.gate_failures(0),
+            "101 bytes, more than the limit of 100");
+  EXPECT_EQ(ScriptFile("rows.csv", "a\n1\n2\n3\n", gates, acro).meta.gate_failures(0),
+            "3 rows, more than the limit of 2");
+  EXPECT_EQ(ScriptFile("ids.csv", "NHS_Number,x\n1,2\n", gates, acro).meta.gate_failures(0),
+            "column \"nhs_number\" looks like a person identifier");
+  CandidateFile counts = ScriptFile("t.counts.csv", "sex,n\nF,12\nM,4\n", gates, acro);
+  EXPECT_TRUE(counts.meta.gate_failures().empty());
+  EXPECT_EQ(counts.meta.verdict(), "fail");
+  EXPECT_EQ(counts.meta.verdict_summary(), "fail; threshold: 1 cell may need suppressing; ");
+  EXPECT_EQ(ScriptFile("notes.txt", "hello", gates, acro).meta.verdict(), "review");
+}
+
+}  // namespace
+}  // namespace trenode::releases
