@@ -59,7 +59,8 @@ std::string AcroResultsJson(const std::vector<CheckedOutput>& outputs, absl::Tim
   for (const CheckedOutput& output : outputs) {
     const Table& table = *output.table;
     const TableVerdict& verdict = *output.verdict;
-    std::vector<std::string> summary = {"\"suppressed\": false", "\"missing\": 0"};
+    std::vector<std::string> summary = {
+        absl::StrCat("\"suppressed\": ", output.suppressed ? "true" : "false"), "\"missing\": 0"};
     std::vector<std::string> cells = {"\"missing\": []"};
     for (const char* rule : kRules) {
       auto found = verdict.by_rule.find(rule);

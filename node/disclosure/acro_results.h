@@ -19,6 +19,7 @@ struct CheckedOutput {
   std::string file_name;  // the output's file, e.g. "output_0.csv"
   const Table* table;
   const TableVerdict* verdict;
+  bool suppressed = false;  // protected cells were suppressed, redacted or rounded
 };
 
 // "fail; threshold: 4 cells may need suppressing; zeros: 3 cells may need

@@ -57,9 +57,9 @@ CellFacts Count(int64_t n) {
 
 // Suppresses and audits `table`; returns the verdict of what is published.
 std::pair<Verdict, std::string> Protect(const Table& table, const disclosure::Policy& policy,
-                                        disclosure::Margins margins,
-                                        std::vector<bool>& suppressed) {
-  TableVerdict verdict = disclosure::CheckTable(table, policy);
+                                        disclosure::Margins margins, std::vector<bool>& suppressed,
+                                        TableVerdict& verdict) {
+  verdict = disclosure::CheckTable(table, policy);
   absl::StatusOr<disclosure::Suppression> protection =
       disclosure::Suppress(table, verdict, margins);
   if (!protection.ok()) {
@@ -137,6 +137,7 @@ CandidateFile CountsFile(const trenode::v1::ResultTable& result, const disclosur
   Verdict verdict = Verdict::kPass;
   std::string summary;
   std::vector<std::optional<int64_t>> published;
+  TableVerdict checked = disclosure::CheckTable(table, policy);
   if (Rounds(policy)) {
     int64_t redacted = 0;
     for (const auto& cell : result.cells()) {
@@ -146,7 +147,7 @@ CandidateFile CountsFile(const trenode::v1::ResultTable& result, const disclosur
     summary = RoundingSummary(redacted, policy);
   } else {
     std::tie(verdict, summary) =
-        Protect(table, policy, {.rows = true, .columns = false}, suppressed);
+        Protect(table, policy, {.rows = true, .columns = false}, suppressed, checked);
     for (int i = 0; i < result.cells_size(); ++i) {
       published.push_back(suppressed[i] ? std::nullopt
                                         : std::optional<int64_t>(result.cells(i).count()));
@@ -165,7 +166,12 @@ CandidateFile CountsFile(const trenode::v1::ResultTable& result, const disclosur
   std::vector<std::string> last(result.group_columns_size(), "Total");
   last.push_back(absl::StrCat(total));
   absl::StrAppend(&csv, Line(last));
-  return Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary);
+  CandidateFile file =
+      Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary);
+  file.suppressed = checked.verdict != Verdict::kPass;
+  file.table = std::move(table);
+  file.checked = std::move(checked);
+  return file;
 }
 
 CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
@@ -190,6 +196,7 @@ CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
   Verdict verdict = Verdict::kPass;
   std::string summary;
   std::vector<std::optional<int64_t>> published;
+  TableVerdict checked = disclosure::CheckTable(table, policy);
   if (Rounds(policy)) {
     int64_t redacted = 0;
     for (const CellFacts& cell : table.cells) {
@@ -198,7 +205,7 @@ CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
     }
     summary = RoundingSummary(redacted, policy);
   } else {
-    std::tie(verdict, summary) = Protect(table, policy, {}, suppressed);
+    std::tie(verdict, summary) = Protect(table, policy, {}, suppressed, checked);
     for (size_t i = 0; i < table.cells.size(); ++i) {
       published.push_back(suppressed[i] ? std::nullopt
                                         : std::optional<int64_t>(table.cells[i].contributors));
@@ -232,7 +239,12 @@ CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
   }
   totals.push_back(absl::StrCat(total));
   absl::StrAppend(&csv, Line(totals));
-  return Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary);
+  CandidateFile file =
+      Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary);
+  file.suppressed = checked.verdict != Verdict::kPass;
+  file.table = std::move(table);
+  file.checked = std::move(checked);
+  return file;
 }
 
 CandidateFile SummaryFile(const trenode::v1::ResultTable& result,
@@ -262,8 +274,11 @@ CandidateFile SummaryFile(const trenode::v1::ResultTable& result,
                 absl::StrCat(cell.sd()), absl::StrCat(cell.sum())});
     absl::StrAppend(&csv, Line(row));
   }
-  return Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict.verdict,
-                disclosure::Summary(verdict));
+  CandidateFile file = Finish(absl::StrCat(result.output(), ".csv"), std::move(csv),
+                              verdict.verdict, disclosure::Summary(verdict));
+  file.table = std::move(table);
+  file.checked = std::move(verdict);
+  return file;
 }
 
 CandidateFile RegressionFile(const trenode::v1::ResultTable& result,
@@ -330,6 +345,9 @@ CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardG
   }
   Verdict verdict = Verdict::kReview;
   std::string summary = "review; not checked automatically: an output checker must judge it";
+  Table checked_table;
+  TableVerdict checked_verdict;
+  checked_verdict.verdict = Verdict::kReview;
   if (extension == "csv") {
     std::vector<absl::string_view> lines = absl::StrSplit(bytes, '\n', absl::SkipEmpty());
     if (static_cast<int64_t>(lines.size()) - 1 > gates.max_csv_rows) {
@@ -366,15 +384,19 @@ CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardG
             "declared a counts table (.counts.csv) but is not one: a label column "
             "and whole-number counts");
       } else {
-        TableVerdict checked = disclosure::CheckTable(table, policy);
-        verdict = checked.verdict;
-        summary = disclosure::Summary(checked);
+        checked_verdict = disclosure::CheckTable(table, policy);
+        verdict = checked_verdict.verdict;
+        summary = disclosure::Summary(checked_verdict);
+        checked_table = std::move(table);
       }
     }
   }
   CandidateFile file = Finish(name, std::move(bytes), failures.empty() ? verdict : Verdict::kFail,
                               failures.empty() ? summary : "fail; a hard gate failed");
   for (std::string& failure : failures) file.meta.add_gate_failures(std::move(failure));
+  if (!failures.empty()) checked_verdict.verdict = Verdict::kFail;
+  file.table = std::move(checked_table);
+  file.checked = std::move(checked_verdict);
   return file;
 }
 

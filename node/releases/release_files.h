@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "node/disclosure/policy.h"
+#include "node/disclosure/table.h"
 #include "trenode/v1/query.pb.h"
 #include "trenode/v1/releases.pb.h"
 
@@ -20,6 +21,11 @@ namespace trenode::releases {
 struct CandidateFile {
   trenode::v1::ReleaseFile meta;  // name, size, sha256, verdict, gates
   std::string bytes;
+  // What the rules found, cell by cell, before any suppression (for
+  // results.json); empty for files the rules cannot read.
+  disclosure::Table table;
+  disclosure::TableVerdict checked;
+  bool suppressed = false;  // cells were suppressed, redacted or rounded
 };
 
 struct HardGates {

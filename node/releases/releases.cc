@@ -10,6 +10,7 @@
 #include "node/analyses/analysis_runner.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
+#include "node/disclosure/acro_results.h"
 #include "node/log/merkle.h"
 
 namespace trenode::releases {
@@ -130,11 +131,16 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
   release.set_policy(policy_description);
   *release.mutable_created() = ToTimestamp(now);
   *release.mutable_updated() = ToTimestamp(now);
-  for (CandidateFile& file : files) {
+  std::vector<disclosure::CheckedOutput> checked;
+  for (size_t i = 0; i < files.size(); ++i) {
+    CandidateFile& file = files[i];
     RETURN_IF_ERROR(adapters::WriteObject(
         *objects_, ReviewObjectKey(release.id(), file.meta.name()), file.bytes));
     *release.add_files() = file.meta;
+    checked.push_back({absl::StrCat("output_", i), analysis.has_query() ? "table" : "file",
+                       file.meta.name(), &file.table, &file.checked, file.suppressed});
   }
+  release.set_results_json(disclosure::AcroResultsJson(checked, now));
   RETURN_IF_ERROR(store_->Create(release));
   RETURN_IF_ERROR(
       log::RecordChange(events_, caller, "release.create", Object(release), release.project_id()));

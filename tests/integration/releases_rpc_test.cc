@@ -118,6 +118,32 @@ class ReleasesRpcTest : public ::testing::Test {
     return reader->Finish();
   }
 
+  // A succeeded script analysis whose job writes `output`.
+  std::string ScriptAnalysis(const std::string& program, const std::string& output) {
+    trenode::v1::Bundle bundle;
+    auto context = As("ada", "researcher");
+    auto writer = analyses_->UploadBundle(context.get(), &bundle);
+    trenode::v1::UploadBundleRequest header;
+    header.mutable_header()->set_project_id(kProject);
+    writer->Write(header);
+    trenode::v1::UploadBundleRequest chunk;
+    chunk.set_chunk(testing::ScriptBundle("job.sh", program, {kDataset}, {output}));
+    writer->Write(chunk);
+    writer->WritesDone();
+    EXPECT_TRUE(writer->Finish().ok());
+    trenode::v1::SubmitAnalysisRequest request;
+    request.set_project_id(kProject);
+    request.set_request_id(output);
+    request.mutable_script()->set_bundle_sha256(bundle.sha256());
+    trenode::v1::Analysis analysis;
+    EXPECT_TRUE(analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis).ok());
+    trenode::v1::AnalysisDecisionRequest decision;
+    decision.set_analysis_id(analysis.id());
+    EXPECT_TRUE(
+        analyses_->ApproveAnalysis(As("sam", "data_steward").get(), decision, &analysis).ok());
+    return WaitForAnalysis(analysis.id()).id();
+  }
+
   std::filesystem::path ObjectPath(const std::string& key) {
     return std::filesystem::path(node_.config().object_store().posix().root()) / key;
   }
@@ -139,6 +165,9 @@ TEST_F(ReleasesRpcTest, TwoDistinctCheckersOtherThanTheRequesterMustApprove) {
   EXPECT_EQ(draft.files(0).verdict(), "pass") << draft.files(0).verdict_summary();
   EXPECT_TRUE(absl::StrContains(draft.files(0).verdict_summary(), "cells suppressed"))
       << draft.files(0).verdict_summary();
+  // The raw checks, as ACRO's results.json: small cells found and suppressed.
+  EXPECT_TRUE(absl::StrContains(draft.results_json(), "\"status\": \"fail\""));
+  EXPECT_TRUE(absl::StrContains(draft.results_json(), "\"suppressed\": true"));
 
   std::string bytes;
   EXPECT_EQ(Download(draft, "ada", "researcher", &bytes).error_code(),
@@ -224,6 +253,17 @@ TEST_F(ReleasesRpcTest, AutoReleasePolicyReleasesPassingAggregatesAndRecordsItsO
             "olu@test-node (auto-release policy owner)");
   std::string bytes;
   EXPECT_TRUE(Download(released, "ada", "researcher", &bytes).ok());
+
+  // Script outputs never skip review, even when their declared counts pass.
+  Release script, in_review;
+  ASSERT_TRUE(Create(ScriptAnalysis("printf 'sex,n\\nF,120\\nM,130\\n' > "
+                                    "/job/outbox/by_sex.counts.csv",
+                                    "by_sex.counts.csv"),
+                     &script)
+                  .ok());
+  EXPECT_EQ(script.files(0).verdict(), "pass");
+  ASSERT_TRUE(Submit(script.id(), &in_review).ok());
+  EXPECT_EQ(in_review.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
 }
 
 TEST_F(ReleasesRpcTest, AProjectsOwnPolicyDecidesItsReleases) {
@@ -257,35 +297,12 @@ TEST_F(ReleasesRpcTest, AProjectsOwnPolicyDecidesItsReleases) {
 }
 
 TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
-  auto upload = [&](const std::string& program, const std::string& output) {
-    trenode::v1::Bundle bundle;
-    auto context = As("ada", "researcher");
-    auto writer = analyses_->UploadBundle(context.get(), &bundle);
-    trenode::v1::UploadBundleRequest header;
-    header.mutable_header()->set_project_id(kProject);
-    writer->Write(header);
-    trenode::v1::UploadBundleRequest chunk;
-    chunk.set_chunk(testing::ScriptBundle("job.sh", program, {kDataset}, {output}));
-    writer->Write(chunk);
-    writer->WritesDone();
-    EXPECT_TRUE(writer->Finish().ok());
-    trenode::v1::SubmitAnalysisRequest request;
-    request.set_project_id(kProject);
-    request.set_request_id(output);
-    request.mutable_script()->set_bundle_sha256(bundle.sha256());
-    trenode::v1::Analysis analysis;
-    EXPECT_TRUE(analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis).ok());
-    trenode::v1::AnalysisDecisionRequest decision;
-    decision.set_analysis_id(analysis.id());
-    EXPECT_TRUE(
-        analyses_->ApproveAnalysis(As("sam", "data_steward").get(), decision, &analysis).ok());
-    return WaitForAnalysis(analysis.id()).id();
-  };
   // Row-level data with identifiers: blocked.
   Release rows, blocked;
-  ASSERT_TRUE(
-      Create(upload("printf 'person_id,lvef\\nP1,30\\n' > /job/outbox/rows.csv", "rows.csv"), &rows)
-          .ok());
+  ASSERT_TRUE(Create(ScriptAnalysis("printf 'person_id,lvef\\nP1,30\\n' > /job/outbox/rows.csv",
+                                    "rows.csv"),
+                     &rows)
+                  .ok());
   EXPECT_EQ(absl::StrJoin(rows.files(0).gate_failures(), ";"),
             "column \"person_id\" looks like a person identifier");
   ASSERT_TRUE(Submit(rows.id(), &blocked).ok());
@@ -297,7 +314,8 @@ TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
   // A text file nobody can check automatically: approving needs a reason.
   Release notes, in_review;
   ASSERT_TRUE(
-      Create(upload("echo 'mean LVEF 31.2' > /job/outbox/notes.txt", "notes.txt"), &notes).ok());
+      Create(ScriptAnalysis("echo 'mean LVEF 31.2' > /job/outbox/notes.txt", "notes.txt"), &notes)
+          .ok());
   EXPECT_EQ(notes.files(0).verdict(), "review");
   ASSERT_TRUE(Submit(notes.id(), &in_review).ok());
   grpc::Status status = Review(in_review, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply);
