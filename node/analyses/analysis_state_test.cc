@@ -1,37 +1,14 @@
 // The transition table in code is exactly the one in spec/analyses.md.
 #include "node/analyses/analysis_state.h"
 
-#include <fstream>
-#include <map>
-
-#include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/spec_tables.h"
 
 namespace trenode::analyses {
 namespace {
 
-// (from, action) -> to, from the "States" table of the spec.
-std::map<std::pair<std::string, std::string>, std::string> SpecTable() {
-  std::ifstream in(std::string(TRENODE_SOURCE_DIR) + "/spec/analyses.md");
-  std::map<std::pair<std::string, std::string>, std::string> table;
-  std::string line;
-  bool in_states = false;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "## ")) in_states = line == "## States";
-    if (!in_states || !absl::StartsWith(line, "| ") || absl::StartsWith(line, "| from")) continue;
-    std::vector<std::string> cells = absl::StrSplit(line, '|');
-    if (cells.size() < 5) continue;
-    table[{std::string(absl::StripAsciiWhitespace(cells[1])),
-           std::string(absl::StripAsciiWhitespace(cells[2]))}] =
-        std::string(absl::StripAsciiWhitespace(cells[3]));
-  }
-  return table;
-}
-
 TEST(AnalysisStateTest, CodeAndSpecHaveTheSameTransitionTable) {
-  auto spec = SpecTable();
+  auto spec = testing::SpecTransitionTable(std::string(TRENODE_SOURCE_DIR) + "/spec/analyses.md");
   ASSERT_EQ(spec.size(), 16u) << "the spec's States table was not found whole";
   size_t arrows = 0;
   for (int s = trenode::v1::AnalysisState_MIN + 1; s <= trenode::v1::AnalysisState_MAX; ++s) {

@@ -49,6 +49,14 @@ CandidateFile Finish(std::string name, std::string bytes, Verdict verdict, std::
   return file;
 }
 
+// Attaches what the rules found; a table with failing cells was protected.
+CandidateFile WithChecks(CandidateFile file, Table table, TableVerdict checked) {
+  file.suppressed = checked.verdict != Verdict::kPass;
+  file.table = std::move(table);
+  file.checked = std::move(checked);
+  return file;
+}
+
 CellFacts Count(int64_t n) {
   CellFacts cell;
   cell.contributors = n;
@@ -166,12 +174,8 @@ CandidateFile CountsFile(const trenode::v1::ResultTable& result, const disclosur
   std::vector<std::string> last(result.group_columns_size(), "Total");
   last.push_back(absl::StrCat(total));
   absl::StrAppend(&csv, Line(last));
-  CandidateFile file =
-      Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary);
-  file.suppressed = checked.verdict != Verdict::kPass;
-  file.table = std::move(table);
-  file.checked = std::move(checked);
-  return file;
+  return WithChecks(Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary),
+                    std::move(table), std::move(checked));
 }
 
 CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
@@ -239,12 +243,8 @@ CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
   }
   totals.push_back(absl::StrCat(total));
   absl::StrAppend(&csv, Line(totals));
-  CandidateFile file =
-      Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary);
-  file.suppressed = checked.verdict != Verdict::kPass;
-  file.table = std::move(table);
-  file.checked = std::move(checked);
-  return file;
+  return WithChecks(Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary),
+                    std::move(table), std::move(checked));
 }
 
 CandidateFile SummaryFile(const trenode::v1::ResultTable& result,

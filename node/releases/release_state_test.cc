@@ -1,31 +1,14 @@
 // The transition table in code is exactly the one in spec/releases.md.
 #include "node/releases/release_state.h"
 
-#include <fstream>
-#include <map>
-
-#include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/spec_tables.h"
 
 namespace trenode::releases {
 namespace {
 
 TEST(ReleaseStateTest, CodeAndSpecHaveTheSameTransitionTable) {
-  std::ifstream in(std::string(TRENODE_SOURCE_DIR) + "/spec/releases.md");
-  std::map<std::pair<std::string, std::string>, std::string> spec;
-  std::string line;
-  bool in_states = false;
-  while (std::getline(in, line)) {
-    if (absl::StartsWith(line, "## ")) in_states = line == "## States";
-    if (!in_states || !absl::StartsWith(line, "| ") || absl::StartsWith(line, "| from")) continue;
-    std::vector<std::string> cells = absl::StrSplit(line, '|');
-    if (cells.size() < 5) continue;
-    spec[{std::string(absl::StripAsciiWhitespace(cells[1])),
-          std::string(absl::StripAsciiWhitespace(cells[2]))}] =
-        std::string(absl::StripAsciiWhitespace(cells[3]));
-  }
+  auto spec = testing::SpecTransitionTable(std::string(TRENODE_SOURCE_DIR) + "/spec/releases.md");
   ASSERT_EQ(spec.size(), 12u) << "the spec's States table was not found whole";
   size_t arrows = 0;
   for (int s = trenode::v1::ReleaseState_MIN + 1; s <= trenode::v1::ReleaseState_MAX; ++s) {
