@@ -17,6 +17,7 @@
 #include "node/disclosure/acro_results.h"
 #include "node/disclosure/suppression.h"
 #include "node/log/merkle.h"
+#include "node/releases/table_csv.h"
 
 namespace trenode::releases {
 namespace {
@@ -363,31 +364,17 @@ CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardG
         failures.push_back(absl::StrCat("column \"", column, "\" looks like a person identifier"));
       }
     }
-    if (absl::EndsWith(name, ".counts.csv") && failures.empty() && lines.size() > 1) {
-      Table table;
-      table.column_labels.assign(header.begin() + 1, header.end());
-      bool counts_ok = !table.column_labels.empty();
-      for (size_t i = 1; i < lines.size() && counts_ok; ++i) {
-        std::vector<std::string> fields =
-            absl::StrSplit(absl::StripTrailingAsciiWhitespace(lines[i]), ',');
-        if (fields.size() != header.size()) counts_ok = false;
-        if (!counts_ok || fields[0] == "Total") continue;
-        table.row_labels.push_back(fields[0]);
-        for (size_t f = 1; f < fields.size(); ++f) {
-          int64_t n;
-          counts_ok = counts_ok && absl::SimpleAtoi(fields[f], &n) && n >= 0;
-          table.cells.push_back(Count(counts_ok ? n : 0));
-        }
-      }
-      if (!counts_ok) {
-        failures.push_back(
-            "declared a counts table (.counts.csv) but is not one: a label column "
-            "and whole-number counts");
+    bool counts = absl::EndsWith(name, ".counts.csv");
+    if ((counts || absl::EndsWith(name, ".magnitude.csv")) && failures.empty()) {
+      absl::StatusOr<Table> table = ParseTableCsv(bytes, !counts, name);
+      if (!table.ok()) {
+        failures.push_back(absl::StrCat("declared a ", counts ? "counts" : "magnitude",
+                                        " table but is not one: ", table.status().message()));
       } else {
-        checked_verdict = disclosure::CheckTable(table, policy);
+        checked_verdict = disclosure::CheckTable(*table, policy);
         verdict = checked_verdict.verdict;
         summary = disclosure::Summary(checked_verdict);
-        checked_table = std::move(table);
+        checked_table = *std::move(table);
       }
     }
   }

@@ -62,6 +62,14 @@ TEST(ReleaseFilesTest, ScriptOutputsMeetTheHardGates) {
   EXPECT_EQ(counts.meta.verdict(), "fail");
   EXPECT_EQ(counts.meta.verdict_summary(), "fail; threshold: 1 cell may need suppressing; ");
   EXPECT_EQ(ScriptFile("notes.txt", "hello", gates, acro).meta.verdict(), "review");
+  // A declared magnitude table: each cell lists its contributions.
+  CandidateFile income = ScriptFile("income.magnitude.csv",
+                                    "region,income\nNorth,100;50;5;5;1;1;1;1;1;1\n", gates, acro);
+  EXPECT_EQ(income.meta.verdict(), "fail");
+  EXPECT_EQ(income.meta.verdict_summary(), "fail; nk-rule: 1 cell may need suppressing; ");
+  EXPECT_EQ(ScriptFile("bad.counts.csv", "sex,n\nF,lots\n", gates, acro).meta.gate_failures(0),
+            "declared a counts table but is not one: bad.counts.csv line 2 column n: \"lots\" is "
+            "not a count (a whole number >= 0)");
 }
 
 }  // namespace

@@ -9,13 +9,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "adapters/memory/memory_object_store.h"
 #include "node/common/files.h"
 #include "node/disclosure/acro_results.h"
 #include "node/disclosure/policy.h"
 #include "node/disclosure/suppression.h"
 #include "node/disclosure/table.h"
-#include "node/ingest/csv_reader.h"
+#include "node/releases/table_csv.h"
 #include "node/trectl/cli.h"
 
 namespace trenode::trectl {
@@ -34,96 +33,6 @@ constexpr char kDisclosureHelp[] =
     "Policies: acro (default), opensafely, datashield; --set overrides a parameter, e.g.\n"
     "--set threshold=5,p_percent=15. Exits 0 if every cell passes, 1 if any fails or needs "
     "review.\n";
-
-// Contributions are kept in millionths, so decimals compare exactly.
-constexpr int kScaleDigits = 6;
-
-absl::StatusOr<int64_t> ParseScaled(absl::string_view text) {
-  text = absl::StripAsciiWhitespace(text);
-  bool negative = !text.empty() && text[0] == '-';
-  if (negative) text.remove_prefix(1);
-  std::vector<absl::string_view> parts = absl::StrSplit(text, '.');
-  if (parts.empty() || parts.size() > 2 || parts[0].empty() ||
-      (parts.size() == 2 && (parts[1].empty() || parts[1].size() > kScaleDigits))) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a number with at most ",
-                                                   kScaleDigits, " decimal places"));
-  }
-  std::string digits =
-      absl::StrCat(parts[0], parts.size() == 2 ? parts[1] : "",
-                   std::string(kScaleDigits - (parts.size() == 2 ? parts[1].size() : 0), '0'));
-  int64_t value;
-  if (!std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(digits, &value)) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not a number"));
-  }
-  return negative ? -value : value;
-}
-
-absl::StatusOr<Table> ReadTable(const std::string& path, bool magnitude) {
-  std::optional<std::string> bytes = ReadWholeFile(path);
-  if (!bytes) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  adapters::MemoryObjectStore memory;
-  if (absl::Status written = adapters::WriteObject(memory, "table.csv", *bytes); !written.ok()) {
-    return written;
-  }
-  auto reader = memory.OpenRead("table.csv");
-  if (!reader.ok()) return reader.status();
-  ingest::CsvReader csv(std::move(reader).value(), path);
-  ingest::CsvRecord record;
-  Table table;
-  bool header = true;
-  while (true) {
-    absl::StatusOr<bool> more = csv.Next(record);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    if (record.blank) continue;
-    if (header) {
-      if (record.fields.size() < 2) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(path, " line 1: name the row variable and at least one column"));
-      }
-      table.column_labels.assign(record.fields.begin() + 1, record.fields.end());
-      header = false;
-      continue;
-    }
-    if (record.fields.size() != table.column_labels.size() + 1) {
-      return absl::InvalidArgumentError(absl::StrCat(path, " line ", record.line, ": ",
-                                                     record.fields.size(), " fields, expected ",
-                                                     table.column_labels.size() + 1));
-    }
-    table.row_labels.push_back(record.fields[0]);
-    for (size_t i = 1; i < record.fields.size(); ++i) {
-      const std::string& field = record.fields[i];
-      auto where = [&] {
-        return absl::StrCat(path, " line ", record.line, " column ", table.column_labels[i - 1],
-                            ": ");
-      };
-      if (!magnitude) {
-        int64_t count;
-        if (!absl::SimpleAtoi(field, &count) || count < 0) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(where(), "\"", field, "\" is not a count (a whole number >= 0)"));
-        }
-        CellFacts cell;
-        cell.contributors = count;
-        table.cells.push_back(cell);
-        continue;
-      }
-      std::vector<int64_t> contributions;
-      for (absl::string_view part : absl::StrSplit(field, ';', absl::SkipWhitespace())) {
-        absl::StatusOr<int64_t> value = ParseScaled(part);
-        if (!value.ok()) {
-          return absl::InvalidArgumentError(absl::StrCat(where(), value.status().message()));
-        }
-        contributions.push_back(*value);
-      }
-      table.cells.push_back(disclosure::MagnitudeFacts(contributions));
-    }
-  }
-  if (table.row_labels.empty())
-    return absl::InvalidArgumentError(absl::StrCat(path, " has no rows"));
-  return table;
-}
 
 }  // namespace
 
@@ -146,7 +55,9 @@ int RunDisclosureCommand(const Args& args) {
       return Usage(set.message());
     }
   }
-  absl::StatusOr<Table> table = ReadTable(words[2], kind == "magnitude");
+  std::optional<std::string> bytes = ReadWholeFile(words[2]);
+  if (!bytes) return Fail(absl::NotFoundError(absl::StrCat("cannot read ", words[2])));
+  absl::StatusOr<Table> table = releases::ParseTableCsv(*bytes, kind == "magnitude", words[2]);
   if (!table.ok()) return Fail(table.status());
   disclosure::TableVerdict verdict = disclosure::CheckTable(*table, *policy);
   if (args.Has("json")) {
