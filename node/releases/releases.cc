@@ -89,7 +89,8 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
     return absl::FailedPreconditionError(absl::StrCat(
         "analysis ", analysis_id, " has not succeeded; only its outputs can be released"));
   }
-  absl::MutexLock lock(&mu_);
+  // No lock: building the files (suppression and its audit) can take seconds,
+  // and the store keeps one release per analysis whoever comes first.
   ASSIGN_OR_RETURN(std::optional<Release> existing, store_->ForAnalysis(analysis_id));
   if (existing) {
     return absl::AlreadyExistsError(
@@ -131,17 +132,25 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
   release.set_policy(policy_description);
   *release.mutable_created() = ToTimestamp(now);
   *release.mutable_updated() = ToTimestamp(now);
+  // Nothing is left behind if the release cannot be recorded.
+  auto discard = [&](absl::Status status) {
+    for (const auto& file : release.files()) {
+      (void)objects_->Delete(ReviewObjectKey(release.id(), file.name()));
+    }
+    return status;
+  };
   std::vector<disclosure::CheckedOutput> checked;
   for (size_t i = 0; i < files.size(); ++i) {
     CandidateFile& file = files[i];
-    RETURN_IF_ERROR(adapters::WriteObject(
-        *objects_, ReviewObjectKey(release.id(), file.meta.name()), file.bytes));
     *release.add_files() = file.meta;
+    absl::Status written = adapters::WriteObject(
+        *objects_, ReviewObjectKey(release.id(), file.meta.name()), file.bytes);
+    if (!written.ok()) return discard(written);
     checked.push_back({absl::StrCat("output_", i), analysis.has_query() ? "table" : "file",
                        file.meta.name(), &file.table, &file.checked, file.suppressed});
   }
   release.set_results_json(disclosure::AcroResultsJson(checked, now));
-  RETURN_IF_ERROR(store_->Create(release));
+  if (absl::Status created = store_->Create(release); !created.ok()) return discard(created);
   RETURN_IF_ERROR(
       log::RecordChange(events_, caller, "release.create", Object(release), release.project_id()));
   return release;

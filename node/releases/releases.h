@@ -97,7 +97,9 @@ class Releases {
   ReleaseOptions options_;
   Clock clock_;
   log::EventSink* events_;
-  absl::Mutex mu_;  // serializes changes (store update and log record together)
+  // Serializes changes of existing releases (store update and log record
+  // together); Create needs none, the store keeping one release per analysis.
+  absl::Mutex mu_;
 };
 
 }  // namespace trenode::releases

@@ -360,11 +360,9 @@ int AnalysisCommand(const std::string& command, const Args& args, Cli& cli) {
 }  // namespace
 
 int RunAnalysisCommand(const Args& args, Cli& cli) {
-  if (args.positional().size() < 2 || args.Has("help")) {
-    std::cout << kAnalysisHelp;
-    return args.Has("help") ? kOk : kUsage;
-  }
-  return AnalysisCommand(args.positional()[1], args.Shift(2), cli);
+  return RunArea(args, kAnalysisHelp, [&](const std::string& command, const Args& rest) {
+    return AnalysisCommand(command, rest, cli);
+  });
 }
 
 }  // namespace trenode::trectl

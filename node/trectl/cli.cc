@@ -97,4 +97,13 @@ void PrintTable(const std::vector<std::string>& header,
   for (const auto& row : rows) print_row(row);
 }
 
+int RunArea(const Args& args, absl::string_view help,
+            const std::function<int(const std::string&, const Args&)>& command) {
+  if (args.positional().size() < 2 || args.Has("help")) {
+    std::cout << help;
+    return args.Has("help") ? kOk : kUsage;
+  }
+  return command(args.positional()[1], args.Shift(2));
+}
+
 }  // namespace trenode::trectl

@@ -3,6 +3,7 @@
 #ifndef TRENODE_NODE_TRECTL_CLI_H_
 #define TRENODE_NODE_TRECTL_CLI_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,11 @@ void PrintJson(const google::protobuf::Message& message);
 // Prints rows under a header, columns padded to line up.
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
+
+// `trectl AREA COMMAND ...`: prints `help` for --help or a missing command
+// (kOk or kUsage), else runs `command(COMMAND, the words after it)`.
+int RunArea(const Args& args, absl::string_view help,
+            const std::function<int(const std::string&, const Args&)>& command);
 
 int RunDatasetCommand(const Args& args, Cli& cli);
 // `project ...` and `training ...`.

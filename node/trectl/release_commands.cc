@@ -188,11 +188,9 @@ int ReleaseCommand(const std::string& command, const Args& args, Cli& cli) {
 }  // namespace
 
 int RunReleaseCommand(const Args& args, Cli& cli) {
-  if (args.positional().size() < 2 || args.Has("help")) {
-    std::cout << kReleaseHelp;
-    return args.Has("help") ? kOk : kUsage;
-  }
-  return ReleaseCommand(args.positional()[1], args.Shift(2), cli);
+  return RunArea(args, kReleaseHelp, [&](const std::string& command, const Args& rest) {
+    return ReleaseCommand(command, rest, cli);
+  });
 }
 
 }  // namespace trenode::trectl
