@@ -17,29 +17,31 @@ using storage::SqliteStatement;
 
 constexpr size_t kMaxBatch = 8192;
 constexpr int kReaders = 4;
+constexpr size_t kHashSize = std::tuple_size_v<Hash>;
 
+// The hash of the perfect subtree at `level` covering leaves
+// [index * 2^level, (index + 1) * 2^level). Level 0 is the leaf hash as it was
+// at append time (a leaf altered later no longer matches its own hash, and
+// its neighbours' proofs still hold); higher levels are kept in the row of the
+// leaf that completed them.
 absl::StatusOr<Hash> StoredNode(SqliteDb& db, int level, uint64_t index) {
+  uint64_t completing_leaf = ((index + 1) << level) - 1;
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db.PrepareCached("SELECT leaf_hash, subtrees FROM log_entries WHERE idx = ?"));
+  select.Bind(1, static_cast<int64_t>(completing_leaf));
+  ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found)
+    return absl::DataLossError(absl::StrCat("the log is missing entry ", completing_leaf));
+  std::string bytes = select.Blob(level == 0 ? 0 : 1);
+  size_t offset = level == 0 ? 0 : (level - 1) * kHashSize;
   std::optional<Hash> hash;
-  if (level == 0) {
-    // Leaf hashes as they were at append time: a leaf altered later no
-    // longer matches its own hash, and the proofs of its neighbours still hold.
-    ASSIGN_OR_RETURN(SqliteStatement leaf,
-                     db.PrepareCached("SELECT leaf_hash FROM log_entries WHERE idx = ?"));
-    leaf.Bind(1, static_cast<int64_t>(index));
-    ASSIGN_OR_RETURN(bool found, leaf.Step());
-    if (found) hash = HashFromBytes(leaf.Blob(0));
-  } else {
-    ASSIGN_OR_RETURN(SqliteStatement node,
-                     db.PrepareCached("SELECT hash FROM log_nodes WHERE level = ? AND idx = ?"));
-    node.Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(index));
-    ASSIGN_OR_RETURN(bool found, node.Step());
-    if (found) hash = HashFromBytes(node.Blob(0));
+  if (bytes.size() >= offset + kHashSize) {
+    hash = HashFromBytes(absl::string_view(bytes).substr(offset, kHashSize));
   }
   if (!hash) {
-    return absl::DataLossError(level == 0
-                                   ? absl::StrCat("the log is missing entry ", index)
-                                   : absl::StrCat("the log is missing its subtree hash at level ",
-                                                  level, " index ", index));
+    return absl::DataLossError(absl::StrCat("the log is missing its subtree hash at level ", level,
+                                            " index ", index, " (kept with entry ", completing_leaf,
+                                            ")"));
   }
   return *hash;
 }
@@ -70,6 +72,7 @@ absl::StatusOr<CompactRange> StoredRange(SqliteDb& db, uint64_t size) {
 
 struct ActivityLog::Pending {
   std::string leaf;
+  Hash leaf_hash;  // computed by the appender, off the writer's thread
   absl::Notification done;
   absl::StatusOr<uint64_t> result;
 };
@@ -161,6 +164,7 @@ absl::StatusOr<uint64_t> ActivityLog::Append(ActivityEvent event) {
   event.time = clock_();
   Pending pending;
   pending.leaf = CanonicalLeaf(event);
+  pending.leaf_hash = LeafHash(pending.leaf);
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("the activity log is shutting down");
@@ -229,27 +233,28 @@ absl::Status ActivityLog::WriteBatch(std::vector<Pending*>& batch, CompactRange&
   RETURN_IF_ERROR(txn.status());
   ASSIGN_OR_RETURN(
       SqliteStatement entry,
-      db.PrepareCached("INSERT INTO log_entries(idx, leaf, leaf_hash) VALUES (?, ?, ?)"));
-  ASSIGN_OR_RETURN(SqliteStatement node,
-                   db.PrepareCached("INSERT INTO log_nodes(level, idx, hash) VALUES (?, ?, ?)"));
+      db.PrepareCached(
+          "INSERT INTO log_entries(idx, leaf, leaf_hash, subtrees) VALUES (?, ?, ?, ?)"));
   std::vector<CompactRange::Subtree> completed;
+  std::string subtrees;
   for (Pending* pending : batch) {
-    entry.Reset();
-    Hash leaf_hash = LeafHash(pending->leaf);
-    RETURN_IF_ERROR(entry.Bind(1, static_cast<int64_t>(range.size()))
-                        .BindBlob(2, pending->leaf)
-                        .BindBlob(3, HashBytes(leaf_hash))
-                        .Run());
+    uint64_t index = range.size();
     completed.clear();
-    range.Append(leaf_hash, &completed);
-    for (const auto& subtree : completed) {
-      if (subtree.level == 0) continue;  // recomputed from the leaf when needed
-      node.Reset();
-      RETURN_IF_ERROR(node.Bind(1, int64_t{subtree.level})
-                          .Bind(2, static_cast<int64_t>(subtree.index))
-                          .BindBlob(3, HashBytes(subtree.hash))
-                          .Run());
+    range.Append(pending->leaf_hash, &completed);
+    subtrees.clear();
+    for (const auto& subtree : completed) {  // level 0 upward
+      if (subtree.level > 0) subtrees += HashBytes(subtree.hash);
     }
+    entry.Reset();
+    entry.Bind(1, static_cast<int64_t>(index))
+        .BindBlob(2, pending->leaf)
+        .BindBlob(3, HashBytes(pending->leaf_hash));
+    if (subtrees.empty()) {
+      entry.BindNull(4);
+    } else {
+      entry.BindBlob(4, subtrees);
+    }
+    RETURN_IF_ERROR(entry.Run());
   }
   return txn.Commit();
 }

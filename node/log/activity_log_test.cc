@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "node/storage/migrations.h"
+#include "node/storage/node_schema.h"
 #include "node/storage/sqlite.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -138,16 +140,16 @@ TEST_F(ActivityLogTest, RollbackOrAlterationBelowACheckpointIsRefusedAtOpen) {
   }
   {
     auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
-    ASSERT_TRUE(
-        db->Exec("UPDATE log_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 0").ok());
+    // The level-4 subtree over leaves 0..15 is kept with entry 15, after levels 1..3.
+    ASSERT_TRUE(db->Exec("UPDATE log_entries SET subtrees = "
+                         "CAST(substr(subtrees, 1, 96) || zeroblob(32) AS BLOB) WHERE idx = 15")
+                    .ok());
   }
   auto altered = ActivityLog::Open(dir_.File("node.db"), signer_);
   EXPECT_EQ(altered.status().code(), absl::StatusCode::kDataLoss);
   {
     auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
-    ASSERT_TRUE(db->Exec("DELETE FROM log_entries WHERE idx >= 16;"
-                         "DELETE FROM log_nodes WHERE (idx + 1) * (1 << level) > 16")
-                    .ok());
+    ASSERT_TRUE(db->Exec("DELETE FROM log_entries WHERE idx >= 16").ok());
   }
   auto rolled_back = ActivityLog::Open(dir_.File("node.db"), signer_);
   EXPECT_EQ(rolled_back.status().code(), absl::StatusCode::kDataLoss);
@@ -156,6 +158,65 @@ TEST_F(ActivityLogTest, RollbackOrAlterationBelowACheckpointIsRefusedAtOpen) {
   auto stranger = *NoteSigner::Generate("trenode.test/site-a");
   EXPECT_EQ(ActivityLog::Open(dir_.File("node.db"), stranger).status().code(),
             absl::StatusCode::kDataLoss);
+}
+
+// Logs written before schema version 7 kept subtree hashes in a table of
+// their own; the migration moves them into the entries and the tree, its
+// proofs and its signed checkpoint carry on unchanged.
+TEST_F(ActivityLogTest, ALogFromBeforeInlineSubtreesKeepsItsTreeAfterTheMigration) {
+  constexpr int kEntries = 37;
+  std::vector<Hash> leaf_hashes;
+  CompactRange range;
+  {
+    auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
+    auto migrations = storage::NodeSchemaMigrations();
+    ASSERT_EQ(migrations[6].version, 7);
+    ASSERT_TRUE(storage::ApplyMigrations(*db, migrations.first(6)).ok());
+    auto entry = *db->Prepare("INSERT INTO log_entries(idx, leaf, leaf_hash) VALUES (?, ?, ?)");
+    auto node = *db->Prepare("INSERT INTO log_nodes(level, idx, hash) VALUES (?, ?, ?)");
+    for (int i = 0; i < kEntries; ++i) {
+      ActivityEvent event = Event("ada@site-a", i);
+      event.time = absl::FromUnixSeconds(1'800'000'000 + i);
+      std::string leaf = CanonicalLeaf(event);
+      leaf_hashes.push_back(LeafHash(leaf));
+      entry.Reset();
+      ASSERT_TRUE(entry.Bind(1, int64_t{i})
+                      .BindBlob(2, leaf)
+                      .BindBlob(3, HashBytes(leaf_hashes.back()))
+                      .Run()
+                      .ok());
+      std::vector<CompactRange::Subtree> completed;
+      range.Append(leaf_hashes.back(), &completed);
+      for (const auto& subtree : completed) {
+        if (subtree.level == 0) continue;
+        node.Reset();
+        ASSERT_TRUE(node.Bind(1, int64_t{subtree.level})
+                        .Bind(2, static_cast<int64_t>(subtree.index))
+                        .BindBlob(3, HashBytes(subtree.hash))
+                        .Run()
+                        .ok());
+      }
+    }
+    auto note = *signer_.Sign(CheckpointText(signer_.name(), kEntries, range.Root()));
+    auto checkpoint = *db->Prepare("INSERT INTO log_checkpoints(size, note) VALUES (?, ?)");
+    ASSERT_TRUE(checkpoint.Bind(1, int64_t{kEntries}).Bind(2, note).Run().ok());
+  }
+
+  auto log = OpenLog();  // migrates, then checks the tree against the checkpoint
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->root(), range.Root());
+  for (uint64_t i = 0; i < kEntries; ++i) {
+    auto proof = log->InclusionProof(i, kEntries);
+    ASSERT_TRUE(proof.ok()) << proof.status();
+    EXPECT_TRUE(VerifyInclusion(i, kEntries, leaf_hashes[i], *proof, range.Root()).ok()) << i;
+  }
+  ASSERT_TRUE(log->Append(Event("ada@site-a", kEntries)).ok());
+  auto consistency = log->ConsistencyProof(kEntries, kEntries + 1);
+  ASSERT_TRUE(consistency.ok()) << consistency.status();
+  EXPECT_TRUE(
+      VerifyConsistency(kEntries, kEntries + 1, *consistency, range.Root(), log->root()).ok());
+  auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
+  EXPECT_FALSE(db->Prepare("SELECT * FROM log_nodes").ok());
 }
 
 }  // namespace

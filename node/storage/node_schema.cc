@@ -133,6 +133,29 @@ CREATE TABLE releases (
 ) WITHOUT ROWID;
 CREATE INDEX releases_by_requester ON releases(requester, id);
 )sql"},
+    {7, "activity_log_inline_subtrees", R"sql(
+-- subtrees: the hashes of the perfect subtrees of two or more leaves that
+-- this leaf completes, level 1 upward, 32 bytes each (leaf i completes
+-- levels 1 .. ctz(i + 1)); NULL when it completes none. Kept in the leaf's
+-- row so that an append writes one B-tree, not one per level.
+ALTER TABLE log_entries ADD COLUMN subtrees BLOB;
+CREATE TEMP TABLE log_subtree_chains AS
+WITH RECURSIVE chain(entry, level, bytes) AS (
+  SELECT idx, 0, x'' FROM log_entries WHERE idx % 2 = 1
+  UNION ALL
+  SELECT chain.entry, chain.level + 1, CAST(chain.bytes || log_nodes.hash AS BLOB)
+  FROM chain JOIN log_nodes
+    ON log_nodes.level = chain.level + 1
+   AND (chain.entry + 1) % (1 << (chain.level + 1)) = 0
+   AND log_nodes.idx = (chain.entry + 1) / (1 << (chain.level + 1)) - 1
+)
+-- With MAX, SQLite takes the bare column from the row with the highest level.
+SELECT entry, bytes, MAX(level) AS top FROM chain GROUP BY entry;
+UPDATE log_entries SET subtrees = log_subtree_chains.bytes
+FROM log_subtree_chains WHERE log_subtree_chains.entry = log_entries.idx;
+DROP TABLE log_subtree_chains;
+DROP TABLE log_nodes;
+)sql"},
 };
 
 }  // namespace

@@ -47,23 +47,36 @@ double LogAppends(const std::string& path, int appenders, int events) {
   return (events / appenders) * appenders / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
-// The same rows (canonical leaves), inserted by one thread in transactions of
-// `batch` rows with fsync at each commit: what SQLite itself can do.
+// The same rows (canonical leaf, leaf hash, completed subtree hashes),
+// inserted by one thread in transactions of `batch` rows with fsync at each
+// commit: what SQLite itself can do.
 double RawInserts(const std::string& path, int events, int batch) {
   auto db = *trenode::storage::SqliteDb::Open(path);
   (void)trenode::storage::ApplyMigrations(*db, trenode::storage::NodeSchemaMigrations());
   (void)db->Exec("PRAGMA synchronous=FULL");
+  trenode::log::CompactRange range;
+  std::vector<trenode::log::CompactRange::Subtree> completed;
   absl::Time start = absl::Now();
-  auto insert = *db->Prepare("INSERT INTO log_entries(idx, leaf, leaf_hash) VALUES (?, ?, ?)");
+  auto insert =
+      *db->Prepare("INSERT INTO log_entries(idx, leaf, leaf_hash, subtrees) VALUES (?, ?, ?, ?)");
   for (int i = 0; i < events; i += batch) {
     (void)db->Exec("BEGIN");
     for (int j = i; j < std::min(events, i + batch); ++j) {
-      insert.Reset();
       std::string leaf = trenode::log::CanonicalLeaf(Event(0, j));
       trenode::log::Hash hash = trenode::log::LeafHash(leaf);
-      insert.Bind(1, int64_t{j})
-          .BindBlob(2, leaf)
-          .BindBlob(3, std::string(reinterpret_cast<const char*>(hash.data()), hash.size()));
+      completed.clear();
+      range.Append(hash, &completed);
+      std::string subtrees;
+      for (const auto& subtree : completed) {
+        if (subtree.level > 0) subtrees += trenode::log::HashBytes(subtree.hash);
+      }
+      insert.Reset();
+      insert.Bind(1, int64_t{j}).BindBlob(2, leaf).BindBlob(3, trenode::log::HashBytes(hash));
+      if (subtrees.empty()) {
+        insert.BindNull(4);
+      } else {
+        insert.BindBlob(4, subtrees);
+      }
       if (!insert.Run().ok()) std::abort();
     }
     (void)db->Exec("COMMIT");
