@@ -1,5 +1,6 @@
 #include "node/releases/releases.h"
 
+#include <map>
 #include <set>
 
 #include "absl/random/random.h"
@@ -32,6 +33,74 @@ std::string NewReleaseId(absl::Time now) {
 bool Is(const auth::Principal& caller, trenode::v1::Role role) { return caller.role == role; }
 
 std::string Object(const Release& release) { return absl::StrCat("release/", release.id()); }
+
+// OK if `request` decides every file of `release` exactly once, within the
+// review rules (spec/releases.md#review).
+absl::Status CheckDecisions(const Release& release,
+                            const trenode::v1::ReviewReleaseRequest& request) {
+  std::map<std::string, const trenode::v1::FileReview*> decisions;
+  for (const auto& decision : request.files()) {
+    if (!decisions.emplace(decision.file(), &decision).second) {
+      return absl::InvalidArgumentError(absl::StrCat("files: ", decision.file(), " twice"));
+    }
+    if (decision.explanation().size() > kMaxText) {
+      return absl::InvalidArgumentError(absl::StrCat("explanation: at most ", kMaxText, " bytes"));
+    }
+  }
+  for (const auto& file : release.files()) {
+    auto found = decisions.find(file.name());
+    if (found == decisions.end() ||
+        found->second->decision() == trenode::v1::FILE_DECISION_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("files: decide on every file; ", file.name(), " has no decision"));
+    }
+    const trenode::v1::FileReview& decision = *found->second;
+    bool approve = decision.decision() == trenode::v1::FILE_DECISION_APPROVE;
+    if (approve && !file.gate_failures().empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(file.name(), " failed a hard gate and cannot be approved"));
+    }
+    if (decision.explanation().empty() && approve != (file.verdict() == "pass")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("explanation: required to ", approve ? "approve " : "reject ", file.name(),
+                       ", whose automated verdict is ", file.verdict()));
+    }
+    decisions.erase(found);
+  }
+  if (!decisions.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("files: release ", release.id(), " has no file ", decisions.begin()->first));
+  }
+  return absl::OkStatus();
+}
+
+// Why each file that some reviewer of `release` rejected is withheld:
+// "rejected by who: why; who: why", by file name.
+std::map<std::string, std::string> WithheldReasons(const Release& release) {
+  std::map<std::string, std::vector<std::string>> rejections;
+  for (const auto& review : release.reviews()) {
+    for (const auto& decision : review.files()) {
+      if (decision.decision() != trenode::v1::FILE_DECISION_REJECT) continue;
+      rejections[decision.file()].push_back(
+          decision.explanation().empty()
+              ? review.reviewer()
+              : absl::StrCat(review.reviewer(), ": ", decision.explanation()));
+    }
+  }
+  std::map<std::string, std::string> reasons;
+  for (const auto& [file, who] : rejections) {
+    reasons[file] = absl::StrCat("rejected by ", absl::StrJoin(who, "; "));
+  }
+  return reasons;
+}
+
+// "a.csv, b.txt", or "3 files" if naming them would make a reason too long.
+std::string FileList(const std::map<std::string, std::string>& files) {
+  std::vector<std::string> names;
+  for (const auto& [name, reason] : files) names.push_back(name);
+  std::string list = absl::StrJoin(names, ", ");
+  return list.size() <= kMaxText / 2 ? list : absl::StrCat(names.size(), " files");
+}
 
 }  // namespace
 
@@ -241,76 +310,60 @@ absl::StatusOr<Release> Releases::Review(const auth::Principal& caller,
     return absl::FailedPreconditionError(absl::StrCat(
         "release ", release.id(), " is ", StateName(release.state()), "; it is not in review"));
   }
-  std::map<std::string, const trenode::v1::FileReview*> decisions;
-  for (const auto& decision : request.files()) {
-    if (!decisions.emplace(decision.file(), &decision).second) {
-      return absl::InvalidArgumentError(absl::StrCat("files: ", decision.file(), " twice"));
-    }
-    if (decision.explanation().size() > kMaxText) {
-      return absl::InvalidArgumentError(absl::StrCat("explanation: at most ", kMaxText, " bytes"));
-    }
-  }
-  std::vector<std::string> rejected;
-  for (const auto& file : release.files()) {
-    auto found = decisions.find(file.name());
-    if (found == decisions.end() ||
-        found->second->decision() == trenode::v1::FILE_DECISION_UNSPECIFIED) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("files: decide on every file; ", file.name(), " has no decision"));
-    }
-    const trenode::v1::FileReview& decision = *found->second;
-    bool approve = decision.decision() == trenode::v1::FILE_DECISION_APPROVE;
-    if (approve && !file.gate_failures().empty()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(file.name(), " failed a hard gate and cannot be approved"));
-    }
-    if (decision.explanation().empty() && approve != (file.verdict() == "pass")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("explanation: required to ", approve ? "approve " : "reject ", file.name(),
-                       ", whose automated verdict is ", file.verdict()));
-    }
-    if (!approve) rejected.push_back(absl::StrCat(file.name(), ": ", decision.explanation()));
-    decisions.erase(found);
-  }
-  if (!decisions.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("files: release ", release.id(), " has no file ", decisions.begin()->first));
-  }
+  RETURN_IF_ERROR(CheckDecisions(release, request));
   trenode::v1::Review review;
   review.set_reviewer(reviewer);
   *review.mutable_files() = request.files();
   *review.mutable_time() = ToTimestamp(clock_());
-  auto record = [&](Release& r) {
+  *release.add_reviews() = review;
+
+  // A file any checker rejected is withheld; the others are released once
+  // the quorum has reviewed. With nothing left to release, the release is
+  // rejected at once.
+  std::map<std::string, std::string> withheld = WithheldReasons(release);
+  auto conclude = [&](Release& r) {
     *r.add_reviews() = review;
+    for (auto& file : *r.mutable_files()) {
+      auto reason = withheld.find(file.name());
+      if (reason == withheld.end()) continue;
+      file.set_withheld(true);
+      file.set_withheld_reason(reason->second);
+    }
     return absl::OkStatus();
   };
-  if (!rejected.empty()) {
+  if (withheld.size() == static_cast<size_t>(release.files_size())) {
     return Apply(caller, release.id(), ReleaseAction::kReject,
-                 absl::StrCat("rejected by ", reviewer, ": ", absl::StrJoin(rejected, "; ")),
-                 record);
+                 absl::StrCat("every file was rejected by ", reviewer,
+                              release.reviews_size() > 1 ? " and earlier reviewers" : ""),
+                 conclude);
   }
-  if (release.reviews_size() + 1 < options_.quorum) {
-    // Recorded; the release stays in review until the quorum approves.
-    *release.add_reviews() = review;
+  if (release.reviews_size() < options_.quorum) {
+    // Recorded; the release stays in review until the quorum has reviewed.
     *release.mutable_updated() = ToTimestamp(clock_());
     RETURN_IF_ERROR(store_->Update(release, release.state()));
-    RETURN_IF_ERROR(log::RecordChange(events_, caller, "release.review", Object(release),
-                                      release.project_id(), "approved; awaiting the quorum"));
+    RETURN_IF_ERROR(log::RecordChange(
+        events_, caller, "release.review", Object(release), release.project_id(),
+        absl::StrCat("reviewed by ", release.reviews_size(), " of ", options_.quorum,
+                     " output checkers",
+                     withheld.empty() ? "" : absl::StrCat("; rejected: ", FileList(withheld)))));
     return release;
   }
-  ASSIGN_OR_RETURN(release, Apply(caller, release.id(), ReleaseAction::kApprove,
-                                  absl::StrCat("approved by ", options_.quorum, " output checkers"),
-                                  [&](Release& r) {
-                                    *r.add_reviews() = review;
-                                    for (const auto& each : r.reviews())
-                                      r.add_approved_by(each.reviewer());
-                                    return absl::OkStatus();
-                                  }));
+  ASSIGN_OR_RETURN(
+      release,
+      Apply(caller, release.id(), ReleaseAction::kApprove,
+            absl::StrCat("approved by ", options_.quorum, " output checkers",
+                         withheld.empty() ? "" : absl::StrCat("; withheld: ", FileList(withheld))),
+            [&](Release& r) {
+              RETURN_IF_ERROR(conclude(r));
+              for (const auto& each : r.reviews()) r.add_approved_by(each.reviewer());
+              return absl::OkStatus();
+            }));
   return Publish(caller, release);
 }
 
 absl::StatusOr<Release> Releases::Publish(const auth::Principal& actor, const Release& release) {
   for (const auto& file : release.files()) {
+    if (file.withheld()) continue;
     ASSIGN_OR_RETURN(std::string bytes,
                      adapters::ReadObject(*objects_, ReviewObjectKey(release.id(), file.name())));
     if (absl::BytesToHexString(log::HashBytes(log::Sha256(bytes))) != file.sha256()) {
@@ -321,7 +374,16 @@ absl::StatusOr<Release> Releases::Publish(const auth::Principal& actor, const Re
         adapters::WriteObject(*objects_, EgressObjectKey(release.id(), file.name()), bytes));
     RETURN_IF_ERROR(RecordFile(actor, release, "release.file", file));
   }
-  return Apply(actor, release.id(), ReleaseAction::kRelease, "copied to the egress area");
+  std::map<std::string, std::string> withheld;
+  for (const auto& file : release.files()) {
+    if (file.withheld()) withheld[file.name()] = file.withheld_reason();
+  }
+  return Apply(
+      actor, release.id(), ReleaseAction::kRelease,
+      withheld.empty()
+          ? "copied to the egress area"
+          : absl::StrCat(release.files_size() - withheld.size(), " of ", release.files_size(),
+                         " files copied to the egress area; withheld: ", FileList(withheld)));
 }
 
 absl::StatusOr<Release> Releases::Withdraw(const auth::Principal& caller,
@@ -342,6 +404,7 @@ absl::StatusOr<Release> Releases::Revoke(const auth::Principal& caller,
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Release release, Apply(caller, release_id, ReleaseAction::kRevoke, reason));
   for (const auto& file : release.files()) {
+    if (file.withheld()) continue;  // never copied out
     RETURN_IF_ERROR(objects_->Delete(EgressObjectKey(release.id(), file.name())));
   }
   return release;
@@ -378,6 +441,10 @@ absl::StatusOr<std::string> Releases::StartDownload(const auth::Principal& calle
                                                       "; only released files can be downloaded"));
   }
   auto* file = release.mutable_files(index);
+  if (file->withheld()) {
+    return absl::FailedPreconditionError(absl::StrCat(file_name, " was withheld from release ",
+                                                      release_id, ": ", file->withheld_reason()));
+  }
   if (file->downloads() >= options_.max_downloads) {
     return absl::ResourceExhaustedError(
         absl::StrCat(file_name, " has been downloaded ", file->downloads(), " times, the limit"));

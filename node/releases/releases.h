@@ -2,7 +2,8 @@
 // opens a release for a succeeded analysis; the node builds its files with
 // automated verdicts; hard gates block, the project's auto-release policy
 // may approve passing aggregate outputs, and otherwise a quorum of distinct
-// output checkers (never the requester) must approve every file. Release
+// output checkers (never the requester) reviews every file; files any of them
+// rejects are withheld and the rest are released. Release
 // copies the files to the egress area and logs each one's SHA-256; the
 // requester's downloads are counted and capped; revocation stops them.
 // Knows nothing of gRPC or SQLite. Thread-safe if its stores are.

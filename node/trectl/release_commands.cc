@@ -49,11 +49,14 @@ void PrintRelease(const Release& r) {
   for (const auto& f : r.files()) {
     std::string why =
         f.gate_failures().empty() ? f.verdict_summary() : absl::StrJoin(f.gate_failures(), "; ");
-    rows.push_back(
-        {f.name(), absl::StrCat(f.size()), f.verdict(), absl::StrCat(f.downloads()), why});
+    rows.push_back({f.name(), absl::StrCat(f.size()), f.verdict(),
+                    f.withheld() ? "withheld" : absl::StrCat(f.downloads()), why});
   }
   std::cout << "\n";
   PrintTable({"file", "bytes", "verdict", "downloads", "why"}, rows);
+  for (const auto& f : r.files()) {
+    if (f.withheld()) std::cout << f.name() << " is withheld: " << f.withheld_reason() << "\n";
+  }
   for (const auto& review : r.reviews()) {
     std::cout << "\nreview by " << review.reviewer() << ":\n";
     for (const auto& file : review.files()) {

@@ -106,10 +106,10 @@ class ReleasesRpcTest : public ::testing::Test {
 
   // The file's bytes as `subject` may download them.
   grpc::Status Download(const Release& release, const std::string& subject, const std::string& role,
-                        std::string* bytes) {
+                        std::string* bytes, const std::string& file = "") {
     trenode::v1::DownloadFileRequest request;
     request.set_release_id(release.id());
-    request.set_file(release.files(0).name());
+    request.set_file(file.empty() ? release.files(0).name() : file);
     auto context = As(subject, role);
     auto reader = releases_->DownloadFile(context.get(), request);
     trenode::v1::DownloadChunk chunk;
@@ -118,8 +118,27 @@ class ReleasesRpcTest : public ::testing::Test {
     return reader->Finish();
   }
 
-  // A succeeded script analysis whose job writes `output`.
-  std::string ScriptAnalysis(const std::string& program, const std::string& output) {
+  // One checker's decisions, file by file: {file, decision, explanation}.
+  grpc::Status ReviewEach(const Release& release, const std::string& subject,
+                          const std::vector<trenode::v1::FileReview>& decisions, Release* reply) {
+    trenode::v1::ReviewReleaseRequest request;
+    request.set_release_id(release.id());
+    for (const auto& decision : decisions) *request.add_files() = decision;
+    return releases_->ReviewRelease(As(subject, "output_checker").get(), request, reply);
+  }
+
+  static trenode::v1::FileReview Decide(const std::string& file, bool approve,
+                                        const std::string& explanation) {
+    trenode::v1::FileReview review;
+    review.set_file(file);
+    review.set_decision(approve ? trenode::v1::FILE_DECISION_APPROVE
+                                : trenode::v1::FILE_DECISION_REJECT);
+    review.set_explanation(explanation);
+    return review;
+  }
+
+  // A succeeded script analysis whose job writes `outputs`.
+  std::string ScriptAnalysis(const std::string& program, const std::vector<std::string>& outputs) {
     trenode::v1::Bundle bundle;
     auto context = As("ada", "researcher");
     auto writer = analyses_->UploadBundle(context.get(), &bundle);
@@ -127,13 +146,13 @@ class ReleasesRpcTest : public ::testing::Test {
     header.mutable_header()->set_project_id(kProject);
     writer->Write(header);
     trenode::v1::UploadBundleRequest chunk;
-    chunk.set_chunk(testing::ScriptBundle("job.sh", program, {kDataset}, {output}));
+    chunk.set_chunk(testing::ScriptBundle("job.sh", program, {kDataset}, outputs));
     writer->Write(chunk);
     writer->WritesDone();
     EXPECT_TRUE(writer->Finish().ok());
     trenode::v1::SubmitAnalysisRequest request;
     request.set_project_id(kProject);
-    request.set_request_id(output);
+    request.set_request_id(absl::StrCat(absl::StrJoin(outputs, "-"), "-", program.size()));
     request.mutable_script()->set_bundle_sha256(bundle.sha256());
     trenode::v1::Analysis analysis;
     EXPECT_TRUE(analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis).ok());
@@ -258,7 +277,7 @@ TEST_F(ReleasesRpcTest, AutoReleasePolicyReleasesPassingAggregatesAndRecordsItsO
   Release script, in_review;
   ASSERT_TRUE(Create(ScriptAnalysis("printf 'sex,n\\nF,120\\nM,130\\n' > "
                                     "/job/outbox/by_sex.counts.csv",
-                                    "by_sex.counts.csv"),
+                                    {"by_sex.counts.csv"}),
                      &script)
                   .ok());
   EXPECT_EQ(script.files(0).verdict(), "pass");
@@ -300,7 +319,7 @@ TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
   // Row-level data with identifiers: blocked.
   Release rows, blocked;
   ASSERT_TRUE(Create(ScriptAnalysis("printf 'person_id,lvef\\nP1,30\\n' > /job/outbox/rows.csv",
-                                    "rows.csv"),
+                                    {"rows.csv"}),
                      &rows)
                   .ok());
   EXPECT_EQ(absl::StrJoin(rows.files(0).gate_failures(), ";"),
@@ -314,7 +333,7 @@ TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
   // A text file nobody can check automatically: approving needs a reason.
   Release notes, in_review;
   ASSERT_TRUE(
-      Create(ScriptAnalysis("echo 'mean LVEF 31.2' > /job/outbox/notes.txt", "notes.txt"), &notes)
+      Create(ScriptAnalysis("echo 'mean LVEF 31.2' > /job/outbox/notes.txt", {"notes.txt"}), &notes)
           .ok());
   EXPECT_EQ(notes.files(0).verdict(), "review");
   ASSERT_TRUE(Submit(notes.id(), &in_review).ok());
@@ -331,6 +350,78 @@ TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
   EXPECT_EQ(reply.state(), trenode::v1::RELEASE_STATE_REJECTED);
   std::string bytes;
   EXPECT_EQ(Download(reply, "ada", "researcher", &bytes).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ReleasesRpcTest, AFileACheckerRejectsIsWithheldAndTheOthersAreReleased) {
+  Release draft, in_review, reply;
+  ASSERT_TRUE(Create(ScriptAnalysis("echo 'mean LVEF 31.2 (n=200)' > /job/outbox/summary.txt; "
+                                    "echo 'LVEF by ward, 3 wards under 10' > "
+                                    "/job/outbox/wards.txt",
+                                    {"summary.txt", "wards.txt"}),
+                     &draft)
+                  .ok());
+  ASSERT_EQ(draft.files_size(), 2);
+  ASSERT_TRUE(Submit(draft.id(), &in_review).ok());
+  ASSERT_TRUE(ReviewEach(in_review, "olu",
+                         {Decide("summary.txt", true, "one mean over 200 persons"),
+                          Decide("wards.txt", false, "wards with under 10 persons")},
+                         &reply)
+                  .ok());
+  EXPECT_EQ(reply.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);  // the quorum is 2
+  ASSERT_TRUE(ReviewEach(in_review, "kim",
+                         {Decide("summary.txt", true, "fine"), Decide("wards.txt", true, "fine")},
+                         &reply)
+                  .ok());
+  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
+  EXPECT_EQ(reply.state_reason(), "1 of 2 files copied to the egress area; withheld: wards.txt");
+  EXPECT_EQ(absl::StrJoin(reply.approved_by(), ","), "olu@test-node,kim@test-node");
+  EXPECT_FALSE(reply.files(0).withheld());
+  EXPECT_TRUE(reply.files(1).withheld());
+  EXPECT_EQ(reply.files(1).withheld_reason(),
+            "rejected by olu@test-node: wards with under 10 persons");
+
+  std::string bytes;
+  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes, "summary.txt").ok());
+  EXPECT_EQ(bytes, "mean LVEF 31.2 (n=200)\n");
+  grpc::Status withheld = Download(reply, "ada", "researcher", &bytes, "wards.txt");
+  EXPECT_EQ(withheld.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(withheld.error_message(),
+            absl::StrCat("wards.txt was withheld from release ", reply.id(),
+                         ": rejected by olu@test-node: wards with under 10 persons"));
+  EXPECT_TRUE(
+      std::filesystem::exists(ObjectPath(absl::StrCat("egress/", reply.id(), "/summary.txt"))));
+  EXPECT_FALSE(
+      std::filesystem::exists(ObjectPath(absl::StrCat("egress/", reply.id(), "/wards.txt"))));
+  trenode::v1::RevokeReleaseRequest revoke;
+  revoke.set_release_id(reply.id());
+  revoke.set_reason("the summary's n was wrong");
+  Release revoked;
+  ASSERT_TRUE(releases_->RevokeRelease(As("kim", "output_checker").get(), revoke, &revoked).ok());
+  EXPECT_EQ(revoked.state(), trenode::v1::RELEASE_STATE_REVOKED);
+  EXPECT_FALSE(
+      std::filesystem::exists(ObjectPath(absl::StrCat("egress/", reply.id(), "/summary.txt"))));
+
+  // Rejections that together cover every file reject the release at once.
+  Release second;
+  ASSERT_TRUE(Create(ScriptAnalysis("echo 'a' > /job/outbox/a.txt; echo 'b' > /job/outbox/b.txt",
+                                    {"a.txt", "b.txt"}),
+                     &draft)
+                  .ok());
+  ASSERT_TRUE(Submit(draft.id(), &second).ok());
+  ASSERT_TRUE(
+      ReviewEach(second, "olu", {Decide("a.txt", true, "ok"), Decide("b.txt", false, "")}, &reply)
+          .ok());
+  EXPECT_EQ(reply.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+  ASSERT_TRUE(ReviewEach(second, "kim",
+                         {Decide("a.txt", false, "a small cell"), Decide("b.txt", true, "ok")},
+                         &reply)
+                  .ok());
+  EXPECT_EQ(reply.state(), trenode::v1::RELEASE_STATE_REJECTED);
+  EXPECT_EQ(reply.state_reason(), "every file was rejected by kim@test-node and earlier reviewers");
+  EXPECT_EQ(reply.files(0).withheld_reason(), "rejected by kim@test-node: a small cell");
+  EXPECT_EQ(reply.files(1).withheld_reason(), "rejected by olu@test-node");
+  EXPECT_EQ(Download(reply, "ada", "researcher", &bytes, "a.txt").error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
