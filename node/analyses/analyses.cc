@@ -419,7 +419,7 @@ absl::StatusOr<Analysis> Analyses::Decide(const auth::Principal& caller,
                                              if (action == AnalysisAction::kApprove)
                                                a.set_approved_by(actor);
                                            }));
-  if (action == AnalysisAction::kCancel && !changed.backend_job_id().empty() && cancel_hook_) {
+  if (action == AnalysisAction::kCancel && cancel_hook_) {
     cancel_hook_(changed);
   }
   return ViewFor(caller, std::move(changed));

@@ -104,7 +104,7 @@ class Analyses {
   absl::Status RecordNodeEvent(const trenode::v1::Analysis& analysis, const std::string& action,
                                const std::string& outcome, const std::string& reason);
 
-  // Called after an analysis with a backend job is cancelled, to stop the job.
+  // Called after an analysis is cancelled, to stop whatever runs it.
   void SetCancelHook(std::function<void(const trenode::v1::Analysis&)> hook) {
     cancel_hook_ = std::move(hook);
   }

@@ -29,19 +29,26 @@ std::string OutputObjectKey(const std::string& analysis_id, const std::string& n
 
 AnalysisRunner::AnalysisRunner(Analyses* analyses, AnalysisStore* store,
                                catalogue::CatalogueStore* datasets, DatasetPath dataset_path,
-                               ScriptRunning scripts)
+                               ScriptRunning scripts, QueryRunning queries)
     : analyses_(analyses),
       store_(store),
       datasets_(datasets),
       dataset_path_(std::move(dataset_path)),
-      scripts_(std::move(scripts)) {
-  if (scripts_.backend != nullptr) {
-    analyses_->SetCancelHook([this](const Analysis& analysis) {
-      (void)scripts_.backend->Cancel(analysis.backend_job_id());
+      scripts_(std::move(scripts)),
+      queries_(queries) {
+  queries_.workers = std::max(1, queries_.workers);
+  analyses_->SetCancelHook([this](const Analysis& analysis) {
+    if (!IsScript(analysis)) {
       absl::MutexLock lock(&mu_);
-      cancelled_[analysis.id()] = analysis;
-    });
-  }
+      auto running = running_queries_.find(analysis.id());
+      if (running != running_queries_.end()) *running->second = true;
+      return;
+    }
+    if (scripts_.backend == nullptr || analysis.backend_job_id().empty()) return;
+    (void)scripts_.backend->Cancel(analysis.backend_job_id());
+    absl::MutexLock lock(&mu_);
+    cancelled_[analysis.id()] = analysis;
+  });
 }
 
 absl::Status AnalysisRunner::Reconcile() {
@@ -56,7 +63,7 @@ absl::Status AnalysisRunner::Reconcile() {
     } else if (IsScript(analysis)) {
       continue;  // the backend knows; PollJobs asks it
     } else if (analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED) {
-      Execute(analysis);
+      continue;  // never started: the query workers run it
     } else {
       settled =
           analyses_->Advance(analysis.id(), AnalysisAction::kFail, kInterruptedReason).status();
@@ -75,11 +82,22 @@ void AnalysisRunner::Start() {
       generation = analyses_->WaitForChange(generation, absl::Milliseconds(250));
     }
   });
+  for (int i = 0; i < queries_.workers; ++i) {
+    query_workers_.emplace_back([this] {
+      int64_t generation = analyses_->generation();
+      while (!stopping_) {
+        if (RunNextQuery()) continue;
+        generation = analyses_->WaitForChange(generation, absl::Milliseconds(250));
+      }
+    });
+  }
 }
 
 void AnalysisRunner::Stop() {
-  stopping_ = true;
+  stopping_ = true;  // running queries see it at their next stop check
   if (worker_.joinable()) worker_.join();
+  for (std::thread& query_worker : query_workers_) query_worker.join();
+  query_workers_.clear();
 }
 
 void AnalysisRunner::RunApproved() {
@@ -109,20 +127,59 @@ void AnalysisRunner::Run(Analysis analysis) {
       analyses_->Advance(analysis.id(), AnalysisAction::kQueue, "", [](Analysis& a) {
         if (a.has_script()) a.set_backend_job_id(a.id());
       });
-  if (!queued.ok()) return;  // cancelled meanwhile
-  if (!IsScript(*queued)) {
-    Execute(*queued);
-    return;
-  }
+  if (!queued.ok() || !IsScript(*queued)) return;  // cancelled meanwhile, or a query worker's
   absl::Status submitted = SubmitJob(*queued);
   if (!submitted.ok() && submitted.code() != absl::StatusCode::kUnavailable) {
     (void)analyses_->Advance(queued->id(), AnalysisAction::kFail, std::string(submitted.message()));
   }
 }
 
-void AnalysisRunner::Execute(const Analysis& analysis) {
-  if (!analyses_->Advance(analysis.id(), AnalysisAction::kStart, "").ok()) return;
-  absl::StatusOr<trenode::v1::AggregateResult> result = RunQuery(analysis);
+void AnalysisRunner::RunQueued() {
+  while (!stopping_ && RunNextQuery()) {
+  }
+}
+
+bool AnalysisRunner::RunNextQuery() {
+  absl::StatusOr<std::vector<Analysis>> queued =
+      store_->InStates({trenode::v1::ANALYSIS_STATE_QUEUED});
+  if (!queued.ok()) return false;  // retried on the next pass
+  for (const Analysis& analysis : *queued) {
+    if (stopping_) return false;
+    if (!IsScript(analysis) && Execute(analysis)) return true;
+  }
+  return false;
+}
+
+bool AnalysisRunner::Execute(const Analysis& analysis) {
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!running_queries_.emplace(analysis.id(), cancelled).second)
+      return false;  // another worker's
+  }
+  auto unregister = [&] {
+    absl::MutexLock lock(&mu_);
+    running_queries_.erase(analysis.id());
+  };
+  if (!analyses_->Advance(analysis.id(), AnalysisAction::kStart, "").ok()) {
+    unregister();
+    return false;
+  }
+  absl::Time deadline = absl::Now() + queries_.wall;
+  absl::StatusOr<trenode::v1::AggregateResult> result =
+      RunQuery(analysis, [&] { return *cancelled || stopping_ || absl::Now() >= deadline; });
+  unregister();
+  if (absl::IsCancelled(result.status())) {
+    if (*cancelled) return true;  // cancelled while running: it produced nothing
+    (void)analyses_->Advance(
+        analysis.id(), AnalysisAction::kFail,
+        stopping_ ? kInterruptedReason
+                  : absl::StrCat("the query ran longer than its limit of ",
+                                 absl::FormatDuration(queries_.wall),
+                                 " (compute.query_seconds); narrow it, or ask the node's "
+                                 "administrator for a longer limit"));
+    return true;
+  }
   absl::StatusOr<Analysis> finished =
       result.ok() ? analyses_->Advance(analysis.id(), AnalysisAction::kSucceed, "",
                                        [&](Analysis& a) { *a.mutable_result() = *result; })
@@ -132,13 +189,16 @@ void AnalysisRunner::Execute(const Analysis& analysis) {
       finished.status().code() == absl::StatusCode::kFailedPrecondition) {
     DiscardOutputs(analysis, "cancelled while running; its output was discarded");
   }
+  return true;
 }
 
-absl::StatusOr<trenode::v1::AggregateResult> AnalysisRunner::RunQuery(const Analysis& analysis) {
+absl::StatusOr<trenode::v1::AggregateResult> AnalysisRunner::RunQuery(const Analysis& analysis,
+                                                                      std::function<bool()> stop) {
   ASSIGN_OR_RETURN(trenode::v1::Dataset dataset, datasets_->Get(analysis.query().dataset_id(), 0));
   ASSIGN_OR_RETURN(CompiledQuery compiled, CompileQuery(analysis.query(), dataset));
   ASSIGN_OR_RETURN(std::string path, dataset_path_(dataset));
   ASSIGN_OR_RETURN(auto db, storage::SqliteDb::Open(path, storage::SqliteDb::Mode::kReadOnly));
+  db->SetStopCheck(std::move(stop));
   RETURN_IF_ERROR(analyses_->RecordNodeEvent(
       analysis, "analysis.data_access", "success",
       absl::StrCat("dataset ", dataset.id(), " version ", dataset.version(), " tables ",

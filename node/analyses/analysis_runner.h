@@ -2,18 +2,23 @@
 // them (spec/analyses.md, "Running" and "Restart"). Aggregate queries run in
 // the node against a read-only connection to the dataset file; script jobs
 // run on the ComputeBackend, and their declared outputs are kept in the
-// ObjectStore for output release. One worker thread; every step is a
-// transition of the Analyses state machine, and a script's backend job id is
-// stored before the job is submitted, so a crash at any point leaves a state
-// that Reconcile() settles without running anything twice.
+// ObjectStore for output release. One thread routes approved analyses and
+// follows script jobs; a few query workers run queued queries, each within a
+// wall-clock limit and stopped at once if it is cancelled. Every step is a
+// transition of the Analyses state machine (a worker starts a query only by
+// moving it from queued to running), and a script's backend job id is stored
+// before the job is submitted, so a crash at any point leaves a state that
+// Reconcile() settles without running anything twice.
 #ifndef TRENODE_NODE_ANALYSES_ANALYSIS_RUNNER_H_
 #define TRENODE_NODE_ANALYSES_ANALYSIS_RUNNER_H_
 
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -33,6 +38,11 @@ inline constexpr char kInterruptedReason[] =
 // Where an analysis's kept output `name` is stored.
 std::string OutputObjectKey(const std::string& analysis_id, const std::string& name);
 
+struct QueryRunning {
+  int workers = 2;                          // queries at once, at least 1
+  absl::Duration wall = absl::Minutes(10);  // each query, start to end
+};
+
 struct ScriptRunning {
   // Null: this node runs no script jobs (they fail at start, saying so).
   adapters::ComputeBackend* backend = nullptr;
@@ -48,28 +58,36 @@ class AnalysisRunner {
 
   // Everything given must outlive the runner.
   AnalysisRunner(Analyses* analyses, AnalysisStore* store, catalogue::CatalogueStore* datasets,
-                 DatasetPath dataset_path, ScriptRunning scripts = {});
+                 DatasetPath dataset_path, ScriptRunning scripts = {}, QueryRunning queries = {});
   ~AnalysisRunner() { Stop(); }
 
-  // Settles what an earlier run left unfinished: routes submitted analyses,
-  // runs queued queries (they never started), fails running queries with
-  // kInterruptedReason. Script jobs are left to PollJobs(), which asks the
-  // backend. Call before serving.
+  // Settles what an earlier run left unfinished: routes submitted analyses
+  // and fails running queries with kInterruptedReason. Queued queries (they
+  // never started) are left to the query workers, script jobs to PollJobs(),
+  // which asks the backend. Call before serving.
   absl::Status Reconcile();
-  // Starts the worker thread, which runs approved analyses as they come and
-  // follows script jobs.
+  // Starts the threads: one queues approved analyses as they come (submitting
+  // script jobs) and follows script jobs; the query workers run queued
+  // queries. Stop() interrupts running queries, which fail with
+  // kInterruptedReason.
   void Start();
   void Stop();
-  // Runs (or submits) every approved analysis now, one after another.
+  // Queues every approved analysis now, submitting script jobs.
   void RunApproved();
+  // Runs every queued query now, one after another, as a query worker does.
+  void RunQueued();
   // Follows every queued and running script job one step, collecting what
   // ended; cleans up after cancelled jobs.
   void PollJobs();
 
  private:
   void Run(trenode::v1::Analysis analysis);
-  void Execute(const trenode::v1::Analysis& analysis);
-  absl::StatusOr<trenode::v1::AggregateResult> RunQuery(const trenode::v1::Analysis& analysis);
+  // Runs the first queued query no other worker has started; false if none.
+  bool RunNextQuery();
+  // Starts and runs a queued query; false if it was no longer queued.
+  bool Execute(const trenode::v1::Analysis& analysis);
+  absl::StatusOr<trenode::v1::AggregateResult> RunQuery(const trenode::v1::Analysis& analysis,
+                                                        std::function<bool()> stop);
   // Unpacks the bundle and submits the job; Unavailable leaves it queued.
   absl::Status SubmitJob(const trenode::v1::Analysis& analysis);
   void Collect(const trenode::v1::Analysis& analysis, const adapters::JobStatus& job);
@@ -84,11 +102,15 @@ class AnalysisRunner {
   catalogue::CatalogueStore* datasets_;
   DatasetPath dataset_path_;
   ScriptRunning scripts_;
+  QueryRunning queries_;
   std::atomic<bool> stopping_{false};
   std::thread worker_;
+  std::vector<std::thread> query_workers_;
   absl::Mutex mu_;
   // Cancelled analyses whose jobs are to be removed once they have stopped.
   std::map<std::string, trenode::v1::Analysis> cancelled_ ABSL_GUARDED_BY(mu_);
+  // Queries starting or running, by analysis id: set to stop one.
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_queries_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace trenode::analyses

@@ -101,9 +101,9 @@ class AnalysisRunnerTest : public ::testing::Test {
 
   Analysis Stored(const std::string& id) { return *store_.Get(id); }
 
-  AnalysisRunner Runner(AnalysisRunner::DatasetPath path = nullptr) {
+  AnalysisRunner Runner(AnalysisRunner::DatasetPath path = nullptr, QueryRunning queries = {}) {
     if (!path) path = [this](const trenode::v1::Dataset&) { return dir_.File("site.sqlite"); };
-    return AnalysisRunner(&analyses_, &store_, &datasets_, std::move(path));
+    return AnalysisRunner(&analyses_, &store_, &datasets_, std::move(path), {}, queries);
   }
 
   testing::TempDir dir_;
@@ -140,6 +140,8 @@ TEST_F(AnalysisRunnerTest, RestartSettlesEveryUnfinishedStateWithoutRunningTwice
 
   AnalysisRunner runner = Runner();
   ASSERT_TRUE(runner.Reconcile().ok());
+  EXPECT_EQ(Stored(queued.id()).state(), trenode::v1::ANALYSIS_STATE_QUEUED);  // for the workers
+  runner.RunQueued();
   EXPECT_EQ(Stored(queued.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
   EXPECT_EQ(Stored(queued.id()).result().tables(0).cells_size(), 2);
   EXPECT_EQ(Stored(running.id()).state(), trenode::v1::ANALYSIS_STATE_FAILED);
@@ -153,7 +155,7 @@ TEST_F(AnalysisRunnerTest, RestartSettlesEveryUnfinishedStateWithoutRunningTwice
   EXPECT_EQ(Stored(running.id()).sequence(), sequence);
 }
 
-TEST_F(AnalysisRunnerTest, CancelledWhileRunningKeepsNoOutput) {
+TEST_F(AnalysisRunnerTest, CancellingARunningQueryStopsItAndKeepsNoOutput) {
   Analysis analysis = Approved("late");
   AnalysisRunner runner = Runner([&](const trenode::v1::Dataset&) -> absl::StatusOr<std::string> {
     // The researcher cancels while the query is running.
@@ -164,11 +166,53 @@ TEST_F(AnalysisRunnerTest, CancelledWhileRunningKeepsNoOutput) {
     return dir_.File("site.sqlite");
   });
   runner.RunApproved();
+  EXPECT_EQ(Stored(analysis.id()).state(), trenode::v1::ANALYSIS_STATE_QUEUED);
+  runner.RunQueued();
   Analysis stored = Stored(analysis.id());
   EXPECT_EQ(stored.state(), trenode::v1::ANALYSIS_STATE_CANCELLED);
   EXPECT_FALSE(stored.has_result());
+  // Stopped mid-query: it read data (logged) but produced nothing to discard.
   std::vector<std::string> actions = sink_.actions();
-  EXPECT_EQ(actions.back(), "analysis.output.discard");
+  EXPECT_EQ(actions.back(), "analysis.data_access");
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "analysis.output.discard"), 0);
+
+  // The worker is free for the next query.
+  Analysis next = Approved("next");
+  AnalysisRunner plain = Runner();
+  plain.RunApproved();
+  plain.RunQueued();
+  EXPECT_EQ(Stored(next.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+}
+
+TEST_F(AnalysisRunnerTest, AQueryOverItsWallClockLimitIsStoppedAndFailed) {
+  Analysis analysis = Approved("slow");
+  AnalysisRunner runner = Runner(nullptr, QueryRunning{.workers = 1, .wall = absl::ZeroDuration()});
+  runner.RunApproved();
+  runner.RunQueued();
+  Analysis stored = Stored(analysis.id());
+  EXPECT_EQ(stored.state(), trenode::v1::ANALYSIS_STATE_FAILED);
+  EXPECT_EQ(stored.state_reason(),
+            "the query ran longer than its limit of 0 (compute.query_seconds); narrow it, or ask "
+            "the node's administrator for a longer limit");
+  EXPECT_FALSE(stored.has_result());
+}
+
+// Started workers pick queued queries up by themselves, several at once.
+TEST_F(AnalysisRunnerTest, StartedQueryWorkersRunEveryApprovedQuery) {
+  std::vector<Analysis> approved;
+  for (int i = 0; i < 6; ++i) approved.push_back(Approved(absl::StrCat("q", i)));
+  AnalysisRunner runner = Runner(nullptr, QueryRunning{.workers = 3});
+  runner.Start();
+  for (const Analysis& analysis : approved) {
+    for (int tries = 0;
+         tries < 400 && Stored(analysis.id()).state() != trenode::v1::ANALYSIS_STATE_SUCCEEDED;
+         ++tries) {
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    EXPECT_EQ(Stored(analysis.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED)
+        << Stored(analysis.id()).state_reason();
+  }
+  runner.Stop();
 }
 
 // A node that stops while a script job runs, on each real backend: Slurm

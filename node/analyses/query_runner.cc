@@ -36,6 +36,7 @@ absl::StatusOr<SqliteStatement> Prepare(SqliteDb& db, const Statement& statement
 absl::StatusOr<bool> Step(SqliteStatement& statement) {
   auto row = statement.Step();
   if (!row.ok()) {
+    if (absl::IsCancelled(row.status())) return row.status();  // stopped by the caller
     return absl::InternalError(
         absl::StrCat("reading the dataset failed: ", row.status().message()));
   }

@@ -12,8 +12,9 @@
 namespace trenode::analyses {
 
 // `dataset` should be opened read-only. FailedPrecondition if an output would
-// have more than kMaxResultCells cells; Internal for SQL errors (a compiler
-// bug or a dataset file that does not match its catalogue schema).
+// have more than kMaxResultCells cells; Cancelled if the connection's stop
+// check (SqliteDb::SetStopCheck) stopped it; Internal for other SQL errors (a
+// compiler bug or a dataset file that does not match its catalogue schema).
 absl::StatusOr<trenode::v1::AggregateResult> RunQuery(storage::SqliteDb& dataset,
                                                       const CompiledQuery& query);
 

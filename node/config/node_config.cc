@@ -97,6 +97,17 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
   if (config.activity_log().checkpoint_interval_seconds() < 0) {
     return FieldError("activity_log.checkpoint_interval_seconds", "must not be negative");
   }
+  const trenode::v1::ComputeConfig& compute = config.compute();
+  for (const auto& [field, value] :
+       {std::pair<absl::string_view, int64_t>{"compute.cpu_seconds", compute.cpu_seconds()},
+        {"compute.wall_seconds", compute.wall_seconds()},
+        {"compute.memory_mib", compute.memory_mib()},
+        {"compute.output_mib", compute.output_mib()},
+        {"compute.processes", compute.processes()},
+        {"compute.query_workers", compute.query_workers()},
+        {"compute.query_seconds", compute.query_seconds()}}) {
+    if (value < 0) return FieldError(field, "must not be negative (0 takes the default)");
+  }
   std::set<std::string> services;
   for (int i = 0; i < config.service_accounts_size(); ++i) {
     const auto& account = config.service_accounts(i);

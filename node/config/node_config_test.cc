@@ -86,6 +86,10 @@ TEST_F(NodeConfigTest, NamesTheBadFieldOrPosition) {
               "service_accounts[0].name: \"b\" must be 2 to 63 characters of [a-z0-9-]");
   ExpectError(base + with_log + "service_accounts { name: \"backup\" }",
               "service_accounts[0].role: is required");
+  ExpectError(base + with_log + "compute { query_seconds: -1 }",
+              "compute.query_seconds: must not be negative (0 takes the default)");
+  ExpectError(base + with_log + "compute { sandbox { } memory_mib: -5 }",
+              "compute.memory_mib: must not be negative (0 takes the default)");
 }
 
 TEST_F(NodeConfigTest, MissingFileIsNotFound) {

@@ -154,6 +154,13 @@ struct NodeServer::Parts {
 };
 
 namespace {
+analyses::QueryRunning QueryRunningFrom(const trenode::v1::ComputeConfig& compute) {
+  analyses::QueryRunning queries;
+  if (compute.query_workers() > 0) queries.workers = compute.query_workers();
+  if (compute.query_seconds() > 0) queries.wall = absl::Seconds(compute.query_seconds());
+  return queries;
+}
+
 // The compute backend and job limits the config asks for (none: scripts are
 // refused at start).
 absl::StatusOr<analyses::ScriptRunning> ScriptRunningFrom(
@@ -305,7 +312,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       [objects](const trenode::v1::Dataset& dataset) -> absl::StatusOr<std::string> {
         return objects->PathOf(dataset.steward().storage_location()).string();
       },
-      std::move(scripts));
+      std::move(scripts), QueryRunningFrom(config.compute()));
   ASSIGN_OR_RETURN(releases::ReleaseOptions release_options, ReleaseOptionsFrom(config));
   parts.release_store = std::make_unique<releases::SqliteReleaseStore>(parts.pool.get());
   parts.releases = std::make_unique<releases::Releases>(

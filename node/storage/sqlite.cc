@@ -24,6 +24,8 @@ absl::Status FromSqlite(sqlite3* db, int rc, absl::string_view what) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       return absl::DataLossError(message);
+    case SQLITE_INTERRUPT:
+      return absl::CancelledError(message);
     default:
       return absl::InternalError(message);
   }
@@ -66,6 +68,20 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
     }
   }
   return db;
+}
+
+void SqliteDb::SetStopCheck(std::function<bool()> stop) {
+  // SQLite calls the handler about every kSteps virtual machine steps (a few
+  // tens of microseconds); a non-zero return interrupts the statement.
+  constexpr int kSteps = 1000;
+  stop_ = std::move(stop);
+  if (!stop_) {
+    sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+    return;
+  }
+  sqlite3_progress_handler(
+      db_, kSteps,
+      [](void* check) { return (*static_cast<std::function<bool()>*>(check))() ? 1 : 0; }, &stop_);
 }
 
 SqliteDb::~SqliteDb() {

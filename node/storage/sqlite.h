@@ -8,6 +8,7 @@
 #define TRENODE_NODE_STORAGE_SQLITE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,6 +49,12 @@ class SqliteDb {
   // cleared) when destroyed. At most one statement per SQL text may be in use.
   absl::StatusOr<SqliteStatement> PrepareCached(absl::string_view sql);
 
+  // From now on, a statement running on this connection asks `stop` every
+  // few thousand virtual machine steps and, once it returns true, fails with
+  // Cancelled ("interrupted"). `stop` runs on the thread that steps the
+  // statement. A null `stop` removes the check.
+  void SetStopCheck(std::function<bool()> stop);
+
   int64_t LastInsertRowId() const;
   // Rows changed by the last INSERT, UPDATE or DELETE.
   int Changes() const;
@@ -56,6 +63,7 @@ class SqliteDb {
   explicit SqliteDb(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+  std::function<bool()> stop_;
 };
 
 // A prepared statement. Bind indexes start at 1, column indexes at 0.

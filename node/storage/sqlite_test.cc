@@ -1,5 +1,10 @@
 #include "node/storage/sqlite.h"
 
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -66,6 +71,32 @@ TEST(SqliteTest, BadSqlIsInvalidArgumentAndMissingFileUnavailable) {
   EXPECT_EQ(db->Prepare("SELEC 1").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(SqliteDb::Open(dir.File("absent.db"), SqliteDb::Mode::kReadOnly).status().code(),
             absl::StatusCode::kUnavailable);
+}
+
+// A statement that would never end stops once its check says so, and the
+// connection stays usable; without a check the same kind of statement ends.
+TEST(SqliteTest, StopCheckInterruptsARunningStatement) {
+  testing::TempDir dir;
+  auto db = *SqliteDb::Open(dir.File("s.db"));
+  std::atomic<bool> stop{false};
+  db->SetStopCheck([&] { return stop.load(); });
+  std::thread stopper([&] {
+    absl::SleepFor(absl::Milliseconds(20));
+    stop = true;
+  });
+  auto endless = *db->Prepare(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n");
+  absl::StatusOr<bool> row = endless.Step();
+  stopper.join();
+  EXPECT_EQ(row.status().code(), absl::StatusCode::kCancelled) << row.status();
+  EXPECT_TRUE(absl::StrContains(row.status().message(), "interrupted")) << row.status();
+
+  db->SetStopCheck(nullptr);
+  auto bounded = *db->Prepare(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) "
+      "SELECT max(i) FROM n");
+  ASSERT_TRUE(*bounded.Step());
+  EXPECT_EQ(bounded.Int64(0), 100000);
 }
 
 }  // namespace
