@@ -161,6 +161,15 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
     absl::MutexLock lock(&mu_);
     running_queries_.erase(analysis.id());
   };
+  // A query may wait in the queue: the start gate is checked again as it starts.
+  if (absl::Status gate = analyses_->CheckStartGate(analysis); !gate.ok()) {
+    bool failed = analyses_
+                      ->Advance(analysis.id(), AnalysisAction::kFail,
+                                absl::StrCat("refused at start: ", gate.message()))
+                      .ok();
+    unregister();
+    return failed;
+  }
   if (!analyses_->Advance(analysis.id(), AnalysisAction::kStart, "").ok()) {
     unregister();
     return false;

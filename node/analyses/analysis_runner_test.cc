@@ -3,6 +3,7 @@
 // no output behind.
 #include "node/analyses/analysis_runner.h"
 
+#include "absl/strings/match.h"
 #include "adapters/memory/memory_object_store.h"
 #include "adapters/onprem/posix_object_store.h"
 #include "google/protobuf/text_format.h"
@@ -182,6 +183,24 @@ TEST_F(AnalysisRunnerTest, CancellingARunningQueryStopsItAndKeepsNoOutput) {
   plain.RunApproved();
   plain.RunQueued();
   EXPECT_EQ(Stored(next.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+}
+
+TEST_F(AnalysisRunnerTest, AQueuedQueryMeetsTheStartGateAgainWhenAWorkerStartsIt) {
+  Analysis analysis = Approved("waiting");
+  AnalysisRunner runner = Runner();
+  runner.RunApproved();
+  ASSERT_EQ(Stored(analysis.id()).state(), trenode::v1::ANALYSIS_STATE_QUEUED);
+  trenode::v1::ProjectDecisionRequest suspend;
+  suspend.set_project_id("hf");
+  suspend.set_reason("ethics review");
+  ASSERT_TRUE(
+      governance_.DecideProject(kSteward, governance::ProjectAction::kSuspend, suspend).ok());
+  runner.RunQueued();
+  Analysis stored = Stored(analysis.id());
+  EXPECT_EQ(stored.state(), trenode::v1::ANALYSIS_STATE_FAILED);
+  EXPECT_TRUE(absl::StartsWith(stored.state_reason(), "refused at start: "))
+      << stored.state_reason();
+  EXPECT_FALSE(stored.has_result());
 }
 
 TEST_F(AnalysisRunnerTest, AQueryOverItsWallClockLimitIsStoppedAndFailed) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "node/analyses/analysis_runner.h"
+#include "node/analyses/analysis_state.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
 #include "node/disclosure/acro_results.h"
@@ -22,6 +23,9 @@ using trenode::v1::ReleaseState;
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxText = 20000;
+// The release files of a script job's logs (CreateReleaseRequest.include_logs).
+constexpr char kStdoutFile[] = "job-stdout.txt";
+constexpr char kStderrFile[] = "job-stderr.txt";
 
 std::string NewReleaseId(absl::Time now) {
   static absl::Mutex mu;
@@ -148,15 +152,25 @@ absl::Status Releases::RecordFile(const auth::Principal& actor, const Release& r
 }
 
 absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
-                                         const std::string& analysis_id) {
+                                         const trenode::v1::CreateReleaseRequest& request) {
+  const std::string& analysis_id = request.analysis_id();
   std::string person = governance_->PersonId(caller);
   ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(analysis_id));
   if (analysis.submitter() != person) {
     return absl::NotFoundError(absl::StrCat("no analysis \"", analysis_id, "\" at this node"));
   }
-  if (analysis.state() != trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "analysis ", analysis_id, " has not succeeded; only its outputs can be released"));
+  if (request.include_logs() && !analysis.has_script()) {
+    return absl::InvalidArgumentError(absl::StrCat("include_logs: analysis ", analysis_id,
+                                                   " is an aggregate query; it has no job logs"));
+  }
+  bool failed_job_logs = request.include_logs() &&
+                         analysis.state() == trenode::v1::ANALYSIS_STATE_FAILED &&
+                         analysis.has_script_outcome();
+  if (analysis.state() != trenode::v1::ANALYSIS_STATE_SUCCEEDED && !failed_job_logs) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("analysis ", analysis_id, " is ", analyses::StateName(analysis.state()),
+                     "; only a succeeded analysis's outputs, or a finished script job's logs "
+                     "(include_logs), can be released"));
   }
   // No lock: building the files (suppression and its audit) can take seconds,
   // and the store keeps one release per analysis whoever comes first.
@@ -187,9 +201,29 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
       files.push_back(ScriptFile(output.name(), std::move(bytes), options_.gates, policy));
     }
   }
+  if (request.include_logs()) {
+    const trenode::v1::ScriptOutcome& outcome = analysis.script_outcome();
+    for (const auto& [name, text] :
+         {std::pair{kStdoutFile, &outcome.stdout()}, std::pair{kStderrFile, &outcome.stderr()}}) {
+      if (text->empty()) continue;
+      for (const CandidateFile& file : files) {
+        if (file.meta.name() == name) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("the job declares an output named ", name,
+                           ", the name its log would have; release without include_logs"));
+        }
+      }
+      CandidateFile log = ScriptFile(name, *text, options_.gates, policy);
+      log.meta.set_verdict_summary(
+          absl::StrCat("the job's ", name == kStdoutFile ? "standard output" : "standard error",
+                       " (its first 64 KiB): no automated check; read it for data"));
+      files.push_back(std::move(log));
+    }
+  }
   if (files.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("analysis ", analysis_id, " has no outputs to release"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "analysis ", analysis_id, " has no outputs to release",
+        request.include_logs() ? ", and its job wrote nothing to stdout or stderr" : ""));
   }
   absl::Time now = clock_();
   Release release;

@@ -53,7 +53,7 @@ class Releases {
            log::EventSink* events = nullptr);
 
   absl::StatusOr<trenode::v1::Release> Create(const auth::Principal& caller,
-                                              const std::string& analysis_id);
+                                              const trenode::v1::CreateReleaseRequest& request);
   absl::StatusOr<trenode::v1::Release> Submit(const auth::Principal& caller,
                                               const std::string& release_id);
   absl::StatusOr<trenode::v1::Release> Get(const auth::Principal& caller,

@@ -12,9 +12,7 @@ grpc::Status ReleasesService::CreateRelease(grpc::ServerContext* context,
                                             const trenode::v1::CreateReleaseRequest* request,
                                             trenode::v1::Release* reply) {
   return Handle(*gate_, kService, "CreateRelease", context, reply,
-                [&](const auth::Principal& caller) {
-                  return releases_->Create(caller, request->analysis_id());
-                });
+                [&](const auth::Principal& caller) { return releases_->Create(caller, *request); });
 }
 
 grpc::Status ReleasesService::SubmitRelease(grpc::ServerContext* context,

@@ -43,7 +43,9 @@ constexpr char kAnalysisHelp[] =
     "  status ID                       one analysis, with results if your role may see them\n"
     "  watch ID [--from N]             follow its state changes until it ends; exits 0 if it\n"
     "                                  succeeded, 1 if it failed, was rejected or cancelled\n"
-    "  list [--project P] [--state S]  analyses you may see (S e.g. awaiting_approval)\n"
+    "  list [--project P] [--state S] [--page-size N]\n"
+    "                                  analyses you may see (S e.g. awaiting_approval), all\n"
+    "                                  pages, N per call\n"
     "  cancel ID [--reason TEXT]       (the submitter, stewards, node admins)\n"
     "  approve ID [--reason TEXT]      (stewards)\n"
     "  reject ID --reason TEXT         (stewards)\n";
@@ -276,6 +278,9 @@ int Watch(const std::string& id, const Args& args, Cli& cli, trenode::v1::Analys
 int List(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
   trenode::v1::ListAnalysesRequest request;
   request.set_project_id(args.Get("project").value_or(""));
+  absl::StatusOr<int64_t> page_size = args.GetInt("page-size", 0);
+  if (!page_size.ok()) return Fail(page_size.status());
+  request.set_page_size(static_cast<int32_t>(*page_size));
   if (auto state = args.Get("state")) {
     trenode::v1::AnalysisState parsed;
     if (!trenode::v1::AnalysisState_Parse(
@@ -286,13 +291,11 @@ int List(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
     }
     request.set_state(parsed);
   }
-  trenode::v1::ListAnalysesResponse all, page;
-  do {
-    grpc::Status status = stub.ListAnalyses(cli.NewContext().get(), request, &page);
-    if (!status.ok()) return Fail(status);
-    for (auto& analysis : *page.mutable_analyses()) *all.add_analyses() = std::move(analysis);
-    request.set_page_token(page.next_page_token());
-  } while (!page.next_page_token().empty());
+  trenode::v1::ListAnalysesResponse all;
+  grpc::Status status = FetchAllPages(request, &all, [&](const auto& page_request, auto* page) {
+    return stub.ListAnalyses(cli.NewContext().get(), page_request, page);
+  });
+  if (!status.ok()) return Fail(status);
   if (cli.json) {
     PrintJson(all);
     return kOk;

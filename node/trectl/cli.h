@@ -55,6 +55,22 @@ void PrintJson(const google::protobuf::Message& message);
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 
+// Calls `list(request, &page)` page after page, following next_page_token
+// until the node has no more, and merges every page into `all` (whose
+// next_page_token is left empty). The first failed call's status otherwise.
+template <typename Request, typename Response, typename List>
+grpc::Status FetchAllPages(Request request, Response* all, const List& list) {
+  do {
+    Response page;
+    grpc::Status status = list(request, &page);
+    if (!status.ok()) return status;
+    all->MergeFrom(page);
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty());
+  all->clear_next_page_token();
+  return grpc::Status::OK;
+}
+
 // `trectl AREA COMMAND ...`: prints `help` for --help or a missing command
 // (kOk or kUsage), else runs `command(COMMAND, the words after it)`.
 int RunArea(const Args& args, absl::string_view help,

@@ -117,13 +117,10 @@ int List(const Args& args, Cli& cli) {
   request.set_page_size(static_cast<int32_t>(*page_size));
   request.set_include_retired(args.Has("include-retired"));
   trenode::v1::ListDatasetsResponse all;
-  do {
-    trenode::v1::ListDatasetsResponse page;
-    grpc::Status status = stub->ListDatasets(cli.NewContext().get(), request, &page);
-    if (!status.ok()) return Fail(status);
-    for (auto& d : *page.mutable_datasets()) *all.add_datasets() = std::move(d);
-    request.set_page_token(page.next_page_token());
-  } while (!request.page_token().empty());
+  grpc::Status status = FetchAllPages(request, &all, [&](const auto& page_request, auto* page) {
+    return stub->ListDatasets(cli.NewContext().get(), page_request, page);
+  });
+  if (!status.ok()) return Fail(status);
   if (cli.json) {
     PrintJson(all);
     return kOk;

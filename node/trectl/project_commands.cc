@@ -132,14 +132,10 @@ int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
   if (command == "list") {
     trenode::v1::ListProjectsRequest request;
     trenode::v1::ListProjectsResponse all;
-    do {
-      trenode::v1::ListProjectsResponse page;
-      grpc::Status status = stub->ListProjects(cli.NewContext().get(), request, &page);
-      if (!status.ok()) return Fail(status);
-      for (auto& p : *page.mutable_projects()) *all.add_projects() = std::move(p);
-      request.set_page_token(page.next_page_token());
-    } while (!request.page_token().empty());
-    return Print(cli, grpc::Status::OK, all, [&] {
+    grpc::Status status = FetchAllPages(request, &all, [&](const auto& page_request, auto* page) {
+      return stub->ListProjects(cli.NewContext().get(), page_request, page);
+    });
+    return Print(cli, status, all, [&] {
       std::vector<std::vector<std::string>> rows;
       for (const auto& p : all.projects()) {
         rows.push_back({p.id(),

@@ -18,7 +18,10 @@ using trenode::v1::Release;
 constexpr char kReleaseHelp[] =
     "usage: trectl [GLOBAL FLAGS] release COMMAND [ARGS]\n"
     "\n"
-    "  create ANALYSIS_ID              open a release request for a succeeded analysis\n"
+    "  create ANALYSIS_ID [--include-logs]\n"
+    "                                  open a release request for a succeeded analysis's\n"
+    "                                  outputs; --include-logs adds a script job's stdout and\n"
+    "                                  stderr (the only way out of a failed job)\n"
     "  submit ID                       send it for checking and review\n"
     "  list [--state S]                release requests you may see\n"
     "  show ID                         its files, automated verdicts, reviews and state\n"
@@ -120,13 +123,11 @@ int ReleaseCommand(const std::string& command, const Args& args, Cli& cli) {
       }
       request.set_state(parsed);
     }
-    trenode::v1::ListReleasesResponse all, page;
-    do {
-      grpc::Status status = stub->ListReleases(cli.NewContext().get(), request, &page);
-      if (!status.ok()) return Fail(status);
-      for (auto& r : *page.mutable_releases()) *all.add_releases() = std::move(r);
-      request.set_page_token(page.next_page_token());
-    } while (!page.next_page_token().empty());
+    trenode::v1::ListReleasesResponse all;
+    grpc::Status status = FetchAllPages(request, &all, [&](const auto& page_request, auto* page) {
+      return stub->ListReleases(cli.NewContext().get(), page_request, page);
+    });
+    if (!status.ok()) return Fail(status);
     if (cli.json) {
       PrintJson(all);
       return kOk;
@@ -148,6 +149,7 @@ int ReleaseCommand(const std::string& command, const Args& args, Cli& cli) {
   if (command == "create") {
     trenode::v1::CreateReleaseRequest request;
     request.set_analysis_id(id);
+    request.set_include_logs(args.Has("include-logs"));
     return Show(stub->CreateRelease(cli.NewContext().get(), request, &release), release, cli);
   }
   if (command == "submit" || command == "show" || command == "withdraw") {

@@ -98,8 +98,9 @@ class AnalysesRestartTest(unittest.TestCase):
         return json.loads(out)["id"]
 
     def analyses(self):
-        out = self.ok("--json", "--role", "output_checker", "analysis", "list",
-                      token=self.node.token("output_checker", "olu"))
+        # Three a page: the listing must follow the pages to see them all.
+        out = self.ok("--json", "--role", "output_checker", "analysis", "list", "--page-size",
+                      "3", token=self.node.token("output_checker", "olu"))
         return json.loads(out).get("analyses", [])
 
     def test_kill_9_loses_nothing_and_runs_nothing_twice(self):

@@ -43,7 +43,9 @@ class ReleasesRpcTest : public ::testing::Test {
     return testing::WithToken(node_.Token(subject, {role}));
   }
 
-  trenode::v1::Analysis WaitForAnalysis(const std::string& id) {
+  trenode::v1::Analysis WaitForAnalysis(
+      const std::string& id,
+      trenode::v1::AnalysisState expected = trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
     trenode::v1::GetAnalysisRequest get;
     get.set_analysis_id(id);
     trenode::v1::Analysis analysis;
@@ -55,7 +57,7 @@ class ReleasesRpcTest : public ::testing::Test {
       }
       absl::SleepFor(absl::Milliseconds(50));
     }
-    EXPECT_EQ(analysis.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << analysis.state_reason();
+    EXPECT_EQ(analysis.state(), expected) << analysis.state_reason();
     return analysis;
   }
 
@@ -77,9 +79,10 @@ class ReleasesRpcTest : public ::testing::Test {
     return WaitForAnalysis(analysis.id()).id();
   }
 
-  grpc::Status Create(const std::string& analysis_id, Release* release) {
+  grpc::Status Create(const std::string& analysis_id, Release* release, bool include_logs = false) {
     trenode::v1::CreateReleaseRequest request;
     request.set_analysis_id(analysis_id);
+    request.set_include_logs(include_logs);
     return releases_->CreateRelease(As("ada", "researcher").get(), request, release);
   }
 
@@ -137,8 +140,10 @@ class ReleasesRpcTest : public ::testing::Test {
     return review;
   }
 
-  // A succeeded script analysis whose job writes `outputs`.
-  std::string ScriptAnalysis(const std::string& program, const std::vector<std::string>& outputs) {
+  // A script analysis whose job writes `outputs`, finished in `expected`.
+  std::string ScriptAnalysis(
+      const std::string& program, const std::vector<std::string>& outputs,
+      trenode::v1::AnalysisState expected = trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
     trenode::v1::Bundle bundle;
     auto context = As("ada", "researcher");
     auto writer = analyses_->UploadBundle(context.get(), &bundle);
@@ -160,7 +165,7 @@ class ReleasesRpcTest : public ::testing::Test {
     decision.set_analysis_id(analysis.id());
     EXPECT_TRUE(
         analyses_->ApproveAnalysis(As("sam", "data_steward").get(), decision, &analysis).ok());
-    return WaitForAnalysis(analysis.id()).id();
+    return WaitForAnalysis(analysis.id(), expected).id();
   }
 
   std::filesystem::path ObjectPath(const std::string& key) {
@@ -423,6 +428,47 @@ TEST_F(ReleasesRpcTest, AFileACheckerRejectsIsWithheldAndTheOthersAreReleased) {
   EXPECT_EQ(reply.files(1).withheld_reason(), "rejected by olu@test-node");
   EXPECT_EQ(Download(reply, "ada", "researcher", &bytes, "a.txt").error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ReleasesRpcTest, AFailedJobsLogsLeaveOnlyThroughReview) {
+  std::string failed =
+      ScriptAnalysis("echo 'reading the cohort'; echo 'error: no column lvef' >&2; exit 3",
+                     {"never.csv"}, trenode::v1::ANALYSIS_STATE_FAILED);
+  Release draft, in_review, reply;
+  grpc::Status refused = Create(failed, &draft);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(refused.error_message(),
+            absl::StrCat("analysis ", failed,
+                         " is failed; only a succeeded analysis's outputs, or a finished script "
+                         "job's logs (include_logs), can be released"));
+
+  ASSERT_TRUE(Create(failed, &draft, /*include_logs=*/true).ok());
+  ASSERT_EQ(draft.files_size(), 2);
+  EXPECT_EQ(draft.files(0).name(), "job-stdout.txt");
+  EXPECT_EQ(draft.files(1).name(), "job-stderr.txt");
+  EXPECT_EQ(draft.files(1).verdict(), "review");
+  EXPECT_EQ(draft.files(1).verdict_summary(),
+            "the job's standard error (its first 64 KiB): no automated check; read it for data");
+  ASSERT_TRUE(Submit(draft.id(), &in_review).ok());
+  EXPECT_EQ(in_review.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+  ASSERT_TRUE(ReviewEach(in_review, "olu",
+                         {Decide("job-stdout.txt", true, "a progress line"),
+                          Decide("job-stderr.txt", true, "an error message, no data")},
+                         &reply)
+                  .ok());
+  ASSERT_TRUE(ReviewEach(in_review, "kim",
+                         {Decide("job-stdout.txt", false, "not needed"),
+                          Decide("job-stderr.txt", true, "no data")},
+                         &reply)
+                  .ok());
+  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
+  std::string bytes;
+  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes, "job-stderr.txt").ok());
+  EXPECT_EQ(bytes, "error: no column lvef\n");
+
+  // Aggregate queries have no job logs.
+  EXPECT_EQ(Create(CountsAnalysis("no-logs"), &draft, true).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace
