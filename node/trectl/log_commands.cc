@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "node/log/activity_event.h"
@@ -33,8 +34,13 @@ constexpr char kLogHelp[] =
     "      last time, then saves the new one. Exit 0 only if everything holds; otherwise\n"
     "      exit 7 naming the first thing that failed.\n"
     "  tail [--from N]                 follow new events as they are logged (Ctrl-C stops)\n"
-    "  export --format jsonl|fhir [--from N] [--to M]\n"
-    "                                  events as JSON lines, or a FHIR R5 AuditEvent Bundle\n";
+    "  export --format jsonl|fhir [--from N] [--to M] [--since T] [--until T]\n"
+    "         [--project P] [--actor A] [--action X]\n"
+    "                                  events as JSON lines, or a FHIR R5 AuditEvent Bundle;\n"
+    "                                  only those in [since, until) (T a date, 2026-11-01, or\n"
+    "                                  a UTC time, 2026-11-01T09:30:00Z), of project P, by\n"
+    "                                  actor A, with action X (or a prefix ending in '.').\n"
+    "                                  Researchers export their own projects' (--project)\n";
 
 std::vector<Hash> ToHashes(const google::protobuf::RepeatedPtrField<std::string>& list) {
   std::vector<Hash> hashes;
@@ -295,11 +301,42 @@ std::string CompactJson(const google::protobuf::Message& message) {
   return json;
 }
 
+// `--since` / `--until`: a date (UTC midnight) or an RFC 3339 time, if given.
+absl::StatusOr<std::optional<google::protobuf::Timestamp>> TimeFlag(const Args& args,
+                                                                    const std::string& flag) {
+  std::optional<std::string> text = args.Get(flag);
+  if (!text) return std::nullopt;
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime("%Y-%m-%d", *text, absl::UTCTimeZone(), &time, &error) &&
+      !absl::ParseTime(absl::RFC3339_full, *text, absl::UTCTimeZone(), &time, &error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": \"", *text,
+                     "\" is neither a date (2026-11-01) nor a UTC time (2026-11-01T09:30:00Z)"));
+  }
+  google::protobuf::Timestamp timestamp;
+  timestamp.set_seconds(absl::ToUnixSeconds(time));
+  timestamp.set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(timestamp.seconds()))));
+  return timestamp;
+}
+
 int Export(const Args& args, Cli& cli) {
   std::string format = args.Get("format").value_or("jsonl");
   if (format != "jsonl" && format != "fhir") return Usage("log export --format jsonl|fhir");
   auto from = args.GetInt("from", 0);
   if (!from.ok()) return Fail(from.status());
+  trenode::v1::GetEntriesRequest filters;
+  auto since = TimeFlag(args, "since");
+  auto until = TimeFlag(args, "until");
+  for (const auto* parsed : {&since, &until}) {
+    if (!parsed->ok()) return Usage(parsed->status().message());
+  }
+  if (*since) *filters.mutable_since() = **since;
+  if (*until) *filters.mutable_until() = **until;
+  filters.set_project(args.Get("project").value_or(""));
+  filters.set_actor(args.Get("actor").value_or(""));
+  filters.set_action(args.Get("action").value_or(""));
   auto stub = trenode::v1::ActivityLog::NewStub(cli.channel);
   trenode::v1::Checkpoint checkpoint;
   grpc::Status status = stub->GetCheckpoint(cli.NewContext().get(), {}, &checkpoint);
@@ -313,7 +350,7 @@ int Export(const Args& args, Cli& cli) {
     (*bundle.mutable_fields())["entry"].mutable_list_value();
   }
   for (uint64_t start = *from; start < static_cast<uint64_t>(*to); start += kPage) {
-    trenode::v1::GetEntriesRequest request;
+    trenode::v1::GetEntriesRequest request = filters;
     request.set_start(start);
     request.set_end(std::min<uint64_t>(*to, start + kPage));
     auto context = cli.NewContext(300);

@@ -113,8 +113,33 @@ class ActivityLogTest(unittest.TestCase):
         self.assertEqual(denied["outcome"]["code"]["coding"][0]["code"], "4")
         self.assertEqual(denied["agent"][0]["who"]["identifier"]["value"], "ada@py-node")
         self.assertEqual(denied["source"]["observer"]["identifier"]["value"], "py-node")
-        # Researchers may not read the log.
+        # Researchers may not read the log, except their own projects' events.
         self.assertEqual(self.node.trectl("log", "export", token=self.researcher)[0], 4)
+        code, out, err = self.node.trectl("log", "export", "--project", "echo-study",
+                                          token=self.researcher)
+        self.assertEqual(code, 0, err)
+        self.assertEqual([json.loads(line)["action"] for line in out.splitlines()],
+                         ["governance.project.create"])
+
+        def exported(*filters):
+            code, out, err = self.node.trectl("log", "export", *filters, token=self.auditor)
+            self.assertEqual(code, 0, err)
+            return [json.loads(line) for line in out.splitlines()]
+
+        self.assertEqual(exported("--action", "governance."),
+                         [e for e in events if e["action"].startswith("governance.")])
+        self.assertEqual(exported("--actor", "ada@py-node", "--action", "auth.deny"),
+                         [e for e in events
+                          if e["actor"] == "ada@py-node" and e["action"] == "auth.deny"])
+        self.assertEqual(exported("--since", "2000-01-01"), events)
+        self.assertEqual(exported("--until", "2000-01-01T00:00:00Z"), [])
+        middle = events[len(events) // 2]["time"]
+        self.assertEqual(exported("--since", middle),
+                         [e for e in events if e["time"] >= middle])
+        code, _, err = self.node.trectl("log", "export", "--since", "yesterday",
+                                        token=self.auditor)
+        self.assertEqual(code, 2)
+        self.assertIn("--since: \"yesterday\" is neither a date", err)
 
     def test_filters_and_researchers_own_project_events(self):
         import grpc
