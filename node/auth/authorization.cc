@@ -90,7 +90,7 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
 
       {"/trenode.v1.ActivityLog/GetCheckpoint", kEveryRole},
       {"/trenode.v1.ActivityLog/GetEntries", kLogReadersAndResearchers},
-      {"/trenode.v1.ActivityLog/WatchEntries", kLogReaders},
+      {"/trenode.v1.ActivityLog/WatchEntries", kLogReadersAndResearchers},
       {"/trenode.v1.ActivityLog/GetInclusionProof", kLogReaders},
       {"/trenode.v1.ActivityLog/GetConsistencyProof", kLogWitnesses},
   };

@@ -31,34 +31,60 @@ grpc::Status ActivityLogService::GetCheckpoint(grpc::ServerContext* context,
 
 namespace {
 
-bool Matches(const log::ActivityEvent& event, const trenode::v1::GetEntriesRequest& request) {
+// What GetEntries and WatchEntries may filter on; unset fields match all.
+struct EntryFilter {
+  std::optional<int64_t> since_micros;  // inclusive
+  std::optional<int64_t> until_micros;  // exclusive
+  std::string project;
+  std::string actor;
+  std::string action;  // exact, or a prefix ending in '.'
+
+  bool empty() const {
+    return !since_micros && !until_micros && project.empty() && actor.empty() && action.empty();
+  }
+
+  bool Matches(const log::ActivityEvent& event) const {
+    int64_t micros = absl::ToUnixMicros(event.time);
+    if (since_micros && micros < *since_micros) return false;
+    if (until_micros && micros >= *until_micros) return false;
+    if (!project.empty() && event.project != project) return false;
+    if (!actor.empty() && event.actor != actor) return false;
+    if (action.empty()) return true;
+    return action.back() == '.' ? absl::StartsWith(event.action, action) : event.action == action;
+  }
+
+  // Whether `leaf` is sent: everything when nothing is filtered; otherwise
+  // only canonical records that match.
+  bool Passes(const std::string& leaf) const {
+    if (empty()) return true;
+    absl::StatusOr<log::ActivityEvent> event = log::ParseLeaf(leaf);
+    return event.ok() && Matches(*event);
+  }
+};
+
+EntryFilter FilterOf(const trenode::v1::GetEntriesRequest& request) {
   using google::protobuf::util::TimeUtil;
-  if (request.has_since() &&
-      absl::ToUnixMicros(event.time) < TimeUtil::TimestampToMicroseconds(request.since())) {
-    return false;
-  }
-  if (request.has_until() &&
-      absl::ToUnixMicros(event.time) >= TimeUtil::TimestampToMicroseconds(request.until())) {
-    return false;
-  }
-  if (!request.project().empty() && event.project != request.project()) return false;
-  if (!request.actor().empty() && event.actor != request.actor()) return false;
-  if (!request.action().empty()) {
-    bool prefix = request.action().back() == '.';
-    if (prefix ? !absl::StartsWith(event.action, request.action())
-               : event.action != request.action()) {
-      return false;
-    }
-  }
-  return true;
+  EntryFilter filter{
+      .project = request.project(), .actor = request.actor(), .action = request.action()};
+  if (request.has_since()) filter.since_micros = TimeUtil::TimestampToMicroseconds(request.since());
+  if (request.has_until()) filter.until_micros = TimeUtil::TimestampToMicroseconds(request.until());
+  return filter;
 }
 
-bool Filtered(const trenode::v1::GetEntriesRequest& request) {
-  return request.has_since() || request.has_until() || !request.project().empty() ||
-         !request.actor().empty() || !request.action().empty();
+EntryFilter FilterOf(const trenode::v1::WatchEntriesRequest& request) {
+  return {.project = request.project(), .actor = request.actor(), .action = request.action()};
 }
 
 }  // namespace
+
+absl::Status ActivityLogService::CheckResearcherScope(const auth::Principal& caller,
+                                                      const std::string& project) {
+  if (caller.role != trenode::v1::ROLE_RESEARCHER) return absl::OkStatus();
+  if (project.empty()) {
+    return absl::PermissionDeniedError("researchers read only their projects' events: set project");
+  }
+  return governance_->GetProject(caller, project).status();
+}
 
 grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
                                             const trenode::v1::GetEntriesRequest* request,
@@ -66,15 +92,8 @@ grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
   absl::StatusOr<auth::Principal> caller =
       gate_->Admit(*context, absl::StrCat("/", kService, "/GetEntries"));
   if (!caller.ok()) return ToGrpcStatus(caller.status());
-  if (caller->role == trenode::v1::ROLE_RESEARCHER) {
-    // Researchers read only the events of a project they lead or belong to.
-    if (request->project().empty()) {
-      return ToGrpcStatus(
-          absl::PermissionDeniedError("researchers read only their projects' events: set project"));
-    }
-    if (absl::Status s = governance_->GetProject(*caller, request->project()).status(); !s.ok()) {
-      return ToGrpcStatus(s);
-    }
+  if (absl::Status scope = CheckResearcherScope(*caller, request->project()); !scope.ok()) {
+    return ToGrpcStatus(scope);
   }
   uint64_t end = request->end() == 0 ? log_->size() : request->end();
   if (request->start() > end) {
@@ -86,13 +105,10 @@ grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
   }
   absl::StatusOr<std::vector<std::string>> leaves = log_->Leaves(request->start(), end);
   if (!leaves.ok()) return ToGrpcStatus(leaves.status());
-  bool filtered = Filtered(*request);
+  EntryFilter filter = FilterOf(*request);
   trenode::v1::LogEntry entry;
   for (size_t i = 0; i < leaves->size(); ++i) {
-    if (filtered) {
-      absl::StatusOr<log::ActivityEvent> event = log::ParseLeaf((*leaves)[i]);
-      if (!event.ok() || !Matches(*event, *request)) continue;
-    }
+    if (!filter.Passes((*leaves)[i])) continue;
     entry.set_index(request->start() + i);
     entry.set_leaf((*leaves)[i]);
     if (!writer->Write(entry)) break;  // the client went away
@@ -106,6 +122,10 @@ grpc::Status ActivityLogService::WatchEntries(grpc::ServerContext* context,
   absl::StatusOr<auth::Principal> caller =
       gate_->Admit(*context, absl::StrCat("/", kService, "/WatchEntries"));
   if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (absl::Status scope = CheckResearcherScope(*caller, request->project()); !scope.ok()) {
+    return ToGrpcStatus(scope);
+  }
+  EntryFilter filter = FilterOf(*request);
   uint64_t next = request->start();
   if (next > log_->size()) {
     return ToGrpcStatus(absl::OutOfRangeError(
@@ -119,7 +139,9 @@ grpc::Status ActivityLogService::WatchEntries(grpc::ServerContext* context,
     absl::StatusOr<std::vector<std::string>> leaves = log_->Leaves(next, end);
     if (!leaves.ok()) return ToGrpcStatus(leaves.status());
     for (const std::string& leaf : *leaves) {
-      entry.set_index(next++);
+      uint64_t index = next++;
+      if (!filter.Passes(leaf)) continue;
+      entry.set_index(index);
       entry.set_leaf(leaf);
       if (!writer->Write(entry)) return grpc::Status::OK;  // the client went away
     }

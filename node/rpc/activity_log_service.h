@@ -36,6 +36,10 @@ class ActivityLogService final : public trenode::v1::ActivityLog::Service {
                                    trenode::v1::ConsistencyProof* reply) override;
 
  private:
+  // Researchers read only events of a project they lead or belong to, named
+  // in the request; everyone else the gate admitted reads everything.
+  absl::Status CheckResearcherScope(const auth::Principal& caller, const std::string& project);
+
   CallGate* gate_;
   log::ActivityLog* log_;
   governance::Governance* governance_;

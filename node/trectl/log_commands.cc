@@ -33,7 +33,9 @@ constexpr char kLogHelp[] =
     "      tree, and, with DIR, proves the log consistent with the checkpoint saved there\n"
     "      last time, then saves the new one. Exit 0 only if everything holds; otherwise\n"
     "      exit 7 naming the first thing that failed.\n"
-    "  tail [--from N]                 follow new events as they are logged (Ctrl-C stops)\n"
+    "  tail [--from N] [--project P] [--actor A] [--action X]\n"
+    "                                  follow new events as they are logged (Ctrl-C stops),\n"
+    "                                  only those matching the filters (as for export)\n"
     "  export --format jsonl|fhir [--from N] [--to M] [--since T] [--until T]\n"
     "         [--project P] [--actor A] [--action X]\n"
     "                                  events as JSON lines, or a FHIR R5 AuditEvent Bundle;\n"
@@ -383,6 +385,9 @@ int Tail(const Args& args, Cli& cli) {
   auto stub = trenode::v1::ActivityLog::NewStub(cli.channel);
   trenode::v1::WatchEntriesRequest request;
   request.set_start(static_cast<uint64_t>(*from));
+  request.set_project(args.Get("project").value_or(""));
+  request.set_actor(args.Get("actor").value_or(""));
+  request.set_action(args.Get("action").value_or(""));
   auto context = cli.NewContext(0);
   auto reader = stub->WatchEntries(context.get(), request);
   trenode::v1::LogEntry entry;

@@ -169,6 +169,33 @@ class ActivityLogTest(unittest.TestCase):
             self.assertIn(error.exception.code(), (grpc.StatusCode.PERMISSION_DENIED,
                                                    grpc.StatusCode.NOT_FOUND))
 
+    def test_watch_filters_and_researchers_own_project_events(self):
+        import grpc
+        stub = importlib.import_module("trenode.v1.activity_log_pb2_grpc").ActivityLogStub(
+            self.node.channel())
+        pb = importlib.import_module("trenode.v1.activity_log_pb2")
+
+        def first(token, **filters):  # the first entry the live stream sends
+            call = stub.WatchEntries(pb.WatchEntriesRequest(**filters), timeout=20,
+                                     metadata=(("authorization", "Bearer " + token),))
+            try:
+                return next(iter(call))
+            finally:
+                call.cancel()
+
+        entries = self.entries()
+        deny = first(self.auditor, action="auth.deny")
+        self.assertEqual(deny.index,
+                         next(i for i, leaf in enumerate(entries) if "\naction auth.deny\n" in leaf))
+        own = first(self.researcher, project="echo-study")
+        self.assertEqual(own.leaf.decode(),
+                         next(leaf for leaf in entries if "\nproject echo-study\n" in leaf))
+        for filters in ({}, {"project": "someone-elses"}):
+            with self.assertRaises(grpc.RpcError) as error:
+                first(self.researcher, **filters)
+            self.assertIn(error.exception.code(), (grpc.StatusCode.PERMISSION_DENIED,
+                                                   grpc.StatusCode.NOT_FOUND))
+
     def test_tail_follows_new_events(self):
         env = dict(os.environ, TRENODE_NODE=self.node.address, TRENODE_CA=self.node.ca,
                    TRENODE_TOKEN=self.auditor)
