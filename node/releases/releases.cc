@@ -38,8 +38,8 @@ bool Is(const auth::Principal& caller, trenode::v1::Role role) { return caller.r
 
 std::string Object(const Release& release) { return absl::StrCat("release/", release.id()); }
 
-// OK if `request` decides every file of `release` exactly once, within the
-// review rules (spec/releases.md#review).
+// OK if `request` decides every file of `release` not already withheld
+// exactly once, within the review rules (spec/releases.md#review).
 absl::Status CheckDecisions(const Release& release,
                             const trenode::v1::ReviewReleaseRequest& request) {
   std::map<std::string, const trenode::v1::FileReview*> decisions;
@@ -53,6 +53,7 @@ absl::Status CheckDecisions(const Release& release,
   }
   for (const auto& file : release.files()) {
     auto found = decisions.find(file.name());
+    if (file.withheld() && found == decisions.end()) continue;  // already kept back
     if (found == decisions.end() ||
         found->second->decision() == trenode::v1::FILE_DECISION_UNSPECIFIED) {
       return absl::InvalidArgumentError(
@@ -78,8 +79,9 @@ absl::Status CheckDecisions(const Release& release,
   return absl::OkStatus();
 }
 
-// Why each file that some reviewer of `release` rejected is withheld:
-// "rejected by who: why; who: why", by file name.
+// Why each file of `release` is withheld, by file name: the reason it was
+// withheld at submission (a hard gate), or "rejected by who: why; who: why"
+// for files its reviewers rejected.
 std::map<std::string, std::string> WithheldReasons(const Release& release) {
   std::map<std::string, std::vector<std::string>> rejections;
   for (const auto& review : release.reviews()) {
@@ -94,6 +96,9 @@ std::map<std::string, std::string> WithheldReasons(const Release& release) {
   std::map<std::string, std::string> reasons;
   for (const auto& [file, who] : rejections) {
     reasons[file] = absl::StrCat("rejected by ", absl::StrJoin(who, "; "));
+  }
+  for (const auto& file : release.files()) {
+    if (file.withheld()) reasons[file.name()] = file.withheld_reason();
   }
   return reasons;
 }
@@ -268,16 +273,22 @@ absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,
     return absl::PermissionDeniedError("only the requester submits a release");
   }
   ASSIGN_OR_RETURN(release, Apply(caller, release_id, ReleaseAction::kSubmit, ""));
-  std::vector<std::string> blocked;
+  // Files failing a hard gate are withheld; with none left, the release is blocked.
+  std::map<std::string, std::string> gated;  // file -> why it is withheld
   bool all_pass = true;
   for (const auto& file : release.files()) {
-    for (const std::string& failure : file.gate_failures()) {
-      blocked.push_back(absl::StrCat(file.name(), ": ", failure));
+    if (!file.gate_failures().empty()) {
+      gated[file.name()] =
+          absl::StrCat("failed a hard gate: ", absl::StrJoin(file.gate_failures(), "; "));
     }
     all_pass = all_pass && file.verdict() == "pass";
   }
-  if (!blocked.empty()) {
-    return Apply(caller, release_id, ReleaseAction::kBlock, absl::StrJoin(blocked, "; "));
+  if (gated.size() == static_cast<size_t>(release.files_size())) {
+    std::vector<std::string> reasons;
+    for (const auto& [file, why] : gated) reasons.push_back(absl::StrCat(file, ": ", why));
+    std::string reason = absl::StrJoin(reasons, "; ");
+    return Apply(caller, release_id, ReleaseAction::kBlock,
+                 reason.size() <= kMaxText ? reason : "every file failed a hard gate");
   }
   ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
   ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(release.project_id()));
@@ -294,7 +305,17 @@ absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,
     return Publish(caller, release);
   }
   return Apply(caller, release_id, ReleaseAction::kOpenReview,
-               absl::StrCat("needs ", options_.quorum, " output checker approvals"));
+               absl::StrCat("needs ", options_.quorum, " output checker approvals",
+                            gated.empty() ? "" : absl::StrCat("; withheld: ", FileList(gated))),
+               [&](Release& r) {
+                 for (auto& file : *r.mutable_files()) {
+                   auto why = gated.find(file.name());
+                   if (why == gated.end()) continue;
+                   file.set_withheld(true);
+                   file.set_withheld_reason(why->second);
+                 }
+                 return absl::OkStatus();
+               });
 }
 
 absl::StatusOr<Release> Releases::Get(const auth::Principal& caller,
@@ -355,11 +376,13 @@ absl::StatusOr<Release> Releases::Review(const auth::Principal& caller,
   // the quorum has reviewed. With nothing left to release, the release is
   // rejected at once.
   std::map<std::string, std::string> withheld = WithheldReasons(release);
+  bool any_gated = std::any_of(release.files().begin(), release.files().end(),
+                               [](const auto& file) { return file.withheld(); });
   auto conclude = [&](Release& r) {
     *r.add_reviews() = review;
     for (auto& file : *r.mutable_files()) {
       auto reason = withheld.find(file.name());
-      if (reason == withheld.end()) continue;
+      if (reason == withheld.end() || file.withheld()) continue;
       file.set_withheld(true);
       file.set_withheld_reason(reason->second);
     }
@@ -368,7 +391,8 @@ absl::StatusOr<Release> Releases::Review(const auth::Principal& caller,
   if (withheld.size() == static_cast<size_t>(release.files_size())) {
     return Apply(caller, release.id(), ReleaseAction::kReject,
                  absl::StrCat("every file was rejected by ", reviewer,
-                              release.reviews_size() > 1 ? " and earlier reviewers" : ""),
+                              release.reviews_size() > 1 ? " and earlier reviewers" : "",
+                              any_gated ? " or failed a hard gate" : ""),
                  conclude);
   }
   if (release.reviews_size() < options_.quorum) {
@@ -377,9 +401,9 @@ absl::StatusOr<Release> Releases::Review(const auth::Principal& caller,
     RETURN_IF_ERROR(store_->Update(release, release.state()));
     RETURN_IF_ERROR(log::RecordChange(
         events_, caller, "release.review", Object(release), release.project_id(),
-        absl::StrCat("reviewed by ", release.reviews_size(), " of ", options_.quorum,
-                     " output checkers",
-                     withheld.empty() ? "" : absl::StrCat("; rejected: ", FileList(withheld)))));
+        absl::StrCat(
+            "reviewed by ", release.reviews_size(), " of ", options_.quorum, " output checkers",
+            withheld.empty() ? "" : absl::StrCat("; withheld so far: ", FileList(withheld)))));
     return release;
   }
   ASSIGN_OR_RETURN(

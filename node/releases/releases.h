@@ -1,6 +1,7 @@
 // Releases: the output-release workflow (spec/releases.md). A requester
 // opens a release for a succeeded analysis; the node builds its files with
-// automated verdicts; hard gates block, the project's auto-release policy
+// automated verdicts; files failing a hard gate are withheld (all failing:
+// the release is blocked), the project's auto-release policy
 // may approve passing aggregate outputs, and otherwise a quorum of distinct
 // output checkers (never the requester) reviews every file; files any of them
 // rejects are withheld and the rest are released. Release

@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Node  # noqa: E402
+from harness import Node, test_first_uid  # noqa: E402
 
 ARGS = None
 PROJECT = "restart-study"
@@ -27,7 +27,7 @@ STOPPED = "the node stopped while the job ran; it was not run again"
 
 
 # Job uids of this test's node: a range no other test running at once uses.
-FIRST_UID = 300000 + (os.getpid() % 1000) * 64
+FIRST_UID = test_first_uid()
 
 
 def job_processes():

@@ -1,10 +1,34 @@
 """A real trenode for Python tests: its own development PKI, token issuer and
 log key made with trectl, a config, and a process that can be stopped and
 started again over the same state."""
+import fcntl
 import os
 import signal
 import subprocess
 import time
+
+UID_SLOT_DIR = "/tmp/trenode-test-uid-slots"
+_uid_slot_file = None
+
+
+def test_first_uid():
+    """The first of 64 job uids for this test process, a range no other test
+    running at once holds: the same slots, claimed by flock, as
+    tests/testutil/compute_backends.h."""
+    global _uid_slot_file
+    os.makedirs(UID_SLOT_DIR, mode=0o700, exist_ok=True)
+    start = os.getpid() % 1000
+    for i in range(1000):
+        slot = (start + i) % 1000
+        held = open(os.path.join(UID_SLOT_DIR, str(slot)), "a")
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            held.close()
+            continue
+        _uid_slot_file = held  # held until the process ends
+        return 300000 + slot * 64
+    return 300000 + start * 64
 
 
 class Node:

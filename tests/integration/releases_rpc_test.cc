@@ -471,5 +471,53 @@ TEST_F(ReleasesRpcTest, AFailedJobsLogsLeaveOnlyThroughReview) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(ReleasesRpcTest, AFileFailingAHardGateIsWithheldAndTheOthersStillGoToReview) {
+  Release draft, in_review, reply;
+  ASSERT_TRUE(Create(ScriptAnalysis("printf 'person_id,lvef\\nP1,30\\n' > /job/outbox/rows.csv; "
+                                    "echo 'mean LVEF 31.2 (n=200)' > /job/outbox/summary.txt",
+                                    {"rows.csv", "summary.txt"}),
+                     &draft)
+                  .ok());
+  ASSERT_TRUE(Submit(draft.id(), &in_review).ok());
+  ASSERT_EQ(in_review.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << in_review.state_reason();
+  EXPECT_EQ(in_review.state_reason(), "needs 2 output checker approvals; withheld: rows.csv");
+  EXPECT_TRUE(in_review.files(0).withheld());
+  EXPECT_EQ(in_review.files(0).withheld_reason(),
+            "failed a hard gate: column \"person_id\" looks like a person identifier");
+  EXPECT_FALSE(in_review.files(1).withheld());
+
+  // Checkers decide on the files still in play; the withheld one cannot be approved.
+  EXPECT_EQ(
+      ReviewEach(in_review, "olu",
+                 {Decide("rows.csv", true, "fine"), Decide("summary.txt", true, "fine")}, &reply)
+          .error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(
+      ReviewEach(in_review, "olu", {Decide("summary.txt", true, "one mean over 200")}, &reply)
+          .ok());
+  ASSERT_TRUE(
+      ReviewEach(in_review, "kim", {Decide("summary.txt", true, "one mean over 200")}, &reply)
+          .ok());
+  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
+  EXPECT_EQ(reply.state_reason(), "1 of 2 files copied to the egress area; withheld: rows.csv");
+  std::string bytes;
+  EXPECT_EQ(Download(reply, "ada", "researcher", &bytes, "rows.csv").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes, "summary.txt").ok());
+  EXPECT_EQ(bytes, "mean LVEF 31.2 (n=200)\n");
+
+  // Once the rest is rejected too, nothing is left: the release is rejected.
+  Release second;
+  ASSERT_TRUE(Create(ScriptAnalysis("printf 'person_id\\nP1\\n' > /job/outbox/ids.csv; "
+                                    "echo 'n=3' > /job/outbox/n.txt",
+                                    {"ids.csv", "n.txt"}),
+                     &draft)
+                  .ok());
+  ASSERT_TRUE(Submit(draft.id(), &second).ok());
+  ASSERT_TRUE(ReviewEach(second, "olu", {Decide("n.txt", false, "a count of 3")}, &reply).ok());
+  EXPECT_EQ(reply.state(), trenode::v1::RELEASE_STATE_REJECTED);
+  EXPECT_EQ(reply.state_reason(), "every file was rejected by olu@test-node or failed a hard gate");
+}
+
 }  // namespace
 }  // namespace trenode

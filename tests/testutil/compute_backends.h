@@ -4,9 +4,13 @@
 #ifndef TRENODE_TESTS_TESTUTIL_COMPUTE_BACKENDS_H_
 #define TRENODE_TESTS_TESTUTIL_COMPUTE_BACKENDS_H_
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <memory>
+#include <string>
 
 #include "adapters/compute_backend.h"
 #include "adapters/onprem/sandbox_backend.h"
@@ -17,10 +21,27 @@
 
 namespace trenode::testing {
 
-// The first job uid for this test process: each process gets a range of its
-// own, so that tests running at once never share job uids (and so never
-// share a process limit).
-inline uid_t TestFirstUid() { return 300000 + static_cast<uid_t>(::getpid() % 1000) * 64; }
+// The first of 64 job uids for this test process, a range no other test
+// process running at once holds (so they never share a process limit): slot
+// N is held by an exclusive flock on kUidSlotDir/N, kept open until the
+// process ends. tests/e2e/harness.py claims slots the same way.
+inline constexpr char kUidSlotDir[] = "/tmp/trenode-test-uid-slots";
+inline uid_t TestFirstUid() {
+  static const uid_t first = [] {
+    ::mkdir(kUidSlotDir, 0700);
+    uid_t start = static_cast<uid_t>(::getpid() % 1000);
+    for (uid_t i = 0; i < 1000; ++i) {
+      uid_t slot = (start + i) % 1000;
+      std::string path = std::string(kUidSlotDir) + "/" + std::to_string(slot);
+      int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+      if (fd < 0) continue;
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return 300000 + slot * 64;  // fd stays open
+      ::close(fd);
+    }
+    return 300000 + start * 64;  // every slot held: share one
+  }();
+  return first;
+}
 
 struct SandboxFactory {
   static std::unique_ptr<adapters::ComputeBackend> Make(const TempDir& dir) {
