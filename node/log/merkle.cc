@@ -1,8 +1,10 @@
 #include "node/log/merkle.h"
 
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include <bit>
+#include <initializer_list>
+#include <memory>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -64,26 +66,41 @@ absl::Status Mismatch(absl::string_view what) {
 
 }  // namespace
 
-Hash Sha256(absl::string_view bytes) {
+namespace {
+
+// SHA-256 of the concatenated parts. The digest is fetched once and each
+// thread reuses one context: OpenSSL 3's one-shot SHA256() looks the
+// algorithm up (under a lock) on every call, which costs more than hashing
+// an event record.
+Hash Digest(std::initializer_list<absl::string_view> parts) {
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct FreeContext {
+    void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
+  };
+  thread_local std::unique_ptr<EVP_MD_CTX, FreeContext> context(EVP_MD_CTX_new());
   Hash out;
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), out.data());
+  bool ok = kSha256 != nullptr && context != nullptr &&
+            EVP_DigestInit_ex2(context.get(), kSha256, nullptr) == 1;
+  for (absl::string_view part : parts) {
+    ok = ok && EVP_DigestUpdate(context.get(), part.data(), part.size()) == 1;
+  }
+  ok = ok && EVP_DigestFinal_ex(context.get(), out.data(), nullptr) == 1;
+  if (!ok) std::abort();  // only if OpenSSL cannot allocate or lacks SHA-256
   return out;
 }
 
-Hash LeafHash(absl::string_view leaf) {
-  std::string prefixed(1, '\0');
-  prefixed.append(leaf.data(), leaf.size());
-  return Sha256(prefixed);
+absl::string_view View(const Hash& hash) {
+  return absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size());
 }
+
+}  // namespace
+
+Hash Sha256(absl::string_view bytes) { return Digest({bytes}); }
+
+Hash LeafHash(absl::string_view leaf) { return Digest({absl::string_view("\0", 1), leaf}); }
 
 Hash NodeHash(const Hash& left, const Hash& right) {
-  unsigned char buffer[65];
-  buffer[0] = 0x01;
-  std::copy(left.begin(), left.end(), buffer + 1);
-  std::copy(right.begin(), right.end(), buffer + 33);
-  Hash out;
-  SHA256(buffer, sizeof(buffer), out.data());
-  return out;
+  return Digest({absl::string_view("\1", 1), View(left), View(right)});
 }
 
 Hash EmptyRoot() { return Sha256(""); }
