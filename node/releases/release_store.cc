@@ -21,7 +21,7 @@ absl::Status SqliteReleaseStore::Create(const Release& release) {
   absl::Status status = insert.Run();
   if (status.code() == absl::StatusCode::kFailedPrecondition) {
     return absl::AlreadyExistsError(
-        absl::StrCat("analysis ", release.analysis_id(), " already has a release request"));
+        absl::StrCat("analysis ", release.analysis_id(), " already has an open release request"));
   }
   return status;
 }
@@ -36,15 +36,14 @@ absl::StatusOr<Release> SqliteReleaseStore::Get(const std::string& id) {
   return storage::ParseColumn<Release>(select, 0);
 }
 
-absl::StatusOr<std::optional<Release>> SqliteReleaseStore::ForAnalysis(
+absl::StatusOr<std::vector<Release>> SqliteReleaseStore::ForAnalysis(
     const std::string& analysis_id) {
   auto db = pool_->Acquire();
-  ASSIGN_OR_RETURN(SqliteStatement select,
-                   db->PrepareCached("SELECT release FROM releases WHERE analysis_id = ?"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db->PrepareCached("SELECT release FROM releases WHERE analysis_id = ? ORDER BY id"));
   select.Bind(1, analysis_id);
-  ASSIGN_OR_RETURN(bool found, select.Step());
-  if (!found) return std::nullopt;
-  return storage::ParseColumn<Release>(select, 0);
+  return storage::ParseAllRows<Release>(select);
 }
 
 absl::Status SqliteReleaseStore::Update(const Release& release,

@@ -15,11 +15,13 @@ namespace trenode::releases {
 class ReleaseStore {
  public:
   virtual ~ReleaseStore() = default;
-  // AlreadyExists if the id or the analysis already has a release.
+  // AlreadyExists if the id is taken or the analysis has a release that is
+  // not withdrawn.
   virtual absl::Status Create(const trenode::v1::Release& release) = 0;
   // NotFound.
   virtual absl::StatusOr<trenode::v1::Release> Get(const std::string& id) = 0;
-  virtual absl::StatusOr<std::optional<trenode::v1::Release>> ForAnalysis(
+  // Every release of the analysis, oldest first.
+  virtual absl::StatusOr<std::vector<trenode::v1::Release>> ForAnalysis(
       const std::string& analysis_id) = 0;
   // Replaces the release if its stored state is still `expected`; Aborted
   // otherwise.
@@ -38,7 +40,7 @@ class SqliteReleaseStore : public ReleaseStore {
   explicit SqliteReleaseStore(storage::SqlitePool* pool) : pool_(pool) {}
   absl::Status Create(const trenode::v1::Release& release) override;
   absl::StatusOr<trenode::v1::Release> Get(const std::string& id) override;
-  absl::StatusOr<std::optional<trenode::v1::Release>> ForAnalysis(
+  absl::StatusOr<std::vector<trenode::v1::Release>> ForAnalysis(
       const std::string& analysis_id) override;
   absl::Status Update(const trenode::v1::Release& release,
                       trenode::v1::ReleaseState expected) override;

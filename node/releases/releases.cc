@@ -178,11 +178,21 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
                      "(include_logs), can be released"));
   }
   // No lock: building the files (suppression and its audit) can take seconds,
-  // and the store keeps one release per analysis whoever comes first.
-  ASSIGN_OR_RETURN(std::optional<Release> existing, store_->ForAnalysis(analysis_id));
-  if (existing) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("analysis ", analysis_id, " already has release ", existing->id()));
+  // and the store keeps one open release per analysis whoever comes first.
+  ASSIGN_OR_RETURN(std::vector<Release> earlier, store_->ForAnalysis(analysis_id));
+  for (const Release& release : earlier) {
+    if (release.state() != trenode::v1::RELEASE_STATE_WITHDRAWN) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("analysis ", analysis_id, " already has release ", release.id()));
+    }
+    if (release.reviews_size() > 0) {
+      // A new request would put the same outputs to other checkers.
+      return absl::FailedPreconditionError(
+          absl::StrCat("analysis ", analysis_id, "'s release ", release.id(), " was reviewed by ",
+                       release.reviews(0).reviewer(),
+                       " before it was withdrawn; its outputs are not offered "
+                       "for review again"));
+    }
   }
   // The project's own disclosure policy, if its approval names one.
   ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(analysis.project_id()));

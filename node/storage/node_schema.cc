@@ -156,6 +156,24 @@ FROM log_subtree_chains WHERE log_subtree_chains.entry = log_entries.idx;
 DROP TABLE log_subtree_chains;
 DROP TABLE log_nodes;
 )sql"},
+    {8, "releases_reopen_after_withdrawal", R"sql(
+-- One release per analysis that is not withdrawn (state 6,
+-- RELEASE_STATE_WITHDRAWN): withdrawing frees the analysis for a new one.
+CREATE TABLE releases_v8 (
+  id TEXT PRIMARY KEY,
+  analysis_id TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  release BLOB NOT NULL
+) WITHOUT ROWID;
+INSERT INTO releases_v8(id, analysis_id, requester, state, release)
+  SELECT id, analysis_id, requester, state, release FROM releases;
+DROP TABLE releases;
+ALTER TABLE releases_v8 RENAME TO releases;
+CREATE INDEX releases_by_requester ON releases(requester, id);
+CREATE INDEX releases_by_analysis ON releases(analysis_id, id);
+CREATE UNIQUE INDEX releases_one_open_per_analysis ON releases(analysis_id) WHERE state != 6;
+)sql"},
 };
 
 }  // namespace

@@ -519,5 +519,43 @@ TEST_F(ReleasesRpcTest, AFileFailingAHardGateIsWithheldAndTheOthersStillGoToRevi
   EXPECT_EQ(reply.state_reason(), "every file was rejected by olu@test-node or failed a hard gate");
 }
 
+TEST_F(ReleasesRpcTest, WithdrawingBeforeAnyReviewFreesTheAnalysisForANewRelease) {
+  std::string analysis = ScriptAnalysis(
+      "echo 'mean LVEF 31.2' > /job/outbox/notes.txt; echo 'read 200 persons'", {"notes.txt"});
+  Release first, second, reply;
+  ASSERT_TRUE(Create(analysis, &first).ok());
+  EXPECT_EQ(Create(analysis, &second, /*include_logs=*/true).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  auto withdraw = [&](const Release& release) {
+    trenode::v1::ReleaseIdRequest request;
+    request.set_release_id(release.id());
+    request.set_reason("I want the job's log too");
+    return releases_->WithdrawRelease(As("ada", "researcher").get(), request, &reply);
+  };
+  ASSERT_TRUE(withdraw(first).ok());
+
+  // Withdrawn unreviewed: a new request, this time with the job's log.
+  ASSERT_TRUE(Create(analysis, &second, /*include_logs=*/true).ok());
+  EXPECT_NE(second.id(), first.id());
+  ASSERT_EQ(second.files_size(), 2);
+  EXPECT_EQ(second.files(1).name(), "job-stdout.txt");
+
+  // Withdrawn after a checker reviewed it: the same outputs are not put to others.
+  Release in_review, third;
+  ASSERT_TRUE(Submit(second.id(), &in_review).ok());
+  ASSERT_TRUE(ReviewEach(in_review, "olu",
+                         {Decide("notes.txt", false, "too detailed"),
+                          Decide("job-stdout.txt", true, "a progress line")},
+                         &reply)
+                  .ok());
+  ASSERT_TRUE(withdraw(second).ok());
+  grpc::Status refused = Create(analysis, &third);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(refused.error_message(),
+            absl::StrCat("analysis ", analysis, "'s release ", second.id(),
+                         " was reviewed by olu@test-node before it was withdrawn; its outputs are "
+                         "not offered for review again"));
+}
+
 }  // namespace
 }  // namespace trenode
