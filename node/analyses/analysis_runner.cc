@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -157,27 +158,21 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
     if (!running_queries_.emplace(analysis.id(), cancelled).second)
       return false;  // another worker's
   }
-  auto unregister = [&] {
+  absl::Cleanup unregister = [&] {
     absl::MutexLock lock(&mu_);
     running_queries_.erase(analysis.id());
   };
   // A query may wait in the queue: the start gate is checked again as it starts.
   if (absl::Status gate = analyses_->CheckStartGate(analysis); !gate.ok()) {
-    bool failed = analyses_
-                      ->Advance(analysis.id(), AnalysisAction::kFail,
-                                absl::StrCat("refused at start: ", gate.message()))
-                      .ok();
-    unregister();
-    return failed;
+    return analyses_
+        ->Advance(analysis.id(), AnalysisAction::kFail,
+                  absl::StrCat("refused at start: ", gate.message()))
+        .ok();
   }
-  if (!analyses_->Advance(analysis.id(), AnalysisAction::kStart, "").ok()) {
-    unregister();
-    return false;
-  }
+  if (!analyses_->Advance(analysis.id(), AnalysisAction::kStart, "").ok()) return false;
   absl::Time deadline = absl::Now() + queries_.wall;
   absl::StatusOr<trenode::v1::AggregateResult> result =
       RunQuery(analysis, [&] { return *cancelled || stopping_ || absl::Now() >= deadline; });
-  unregister();
   if (absl::IsCancelled(result.status())) {
     if (*cancelled) return true;  // cancelled while running: it produced nothing
     (void)analyses_->Advance(

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "node/common/dates.h"
 #include "node/log/activity_event.h"
 #include "node/log/activity_log.h"
 #include "node/log/merkle.h"
@@ -316,11 +317,7 @@ absl::StatusOr<std::optional<google::protobuf::Timestamp>> TimeFlag(const Args& 
         absl::StrCat("--", flag, ": \"", *text,
                      "\" is neither a date (2026-11-01) nor a UTC time (2026-11-01T09:30:00Z)"));
   }
-  google::protobuf::Timestamp timestamp;
-  timestamp.set_seconds(absl::ToUnixSeconds(time));
-  timestamp.set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(timestamp.seconds()))));
-  return timestamp;
+  return ToTimestamp(time);
 }
 
 int Export(const Args& args, Cli& cli) {

@@ -168,6 +168,18 @@ class ReleasesRpcTest : public ::testing::Test {
     return WaitForAnalysis(analysis.id(), expected).id();
   }
 
+  // A renewed approval of the test project for a year, with counts
+  // pre-approved; tests add the policy they exercise.
+  static trenode::v1::ApproveProjectRequest Reapproval() {
+    trenode::v1::ApproveProjectRequest approve;
+    approve.set_project_id(kProject);
+    approve.set_reference("REC 26/NW/0001");
+    *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
+    approve.add_dataset_ids(kDataset);
+    approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_COUNTS);
+    return approve;
+  }
+
   std::filesystem::path ObjectPath(const std::string& key) {
     return std::filesystem::path(node_.config().object_store().posix().root()) / key;
   }
@@ -260,12 +272,7 @@ TEST_F(ReleasesRpcTest, TwoDistinctCheckersOtherThanTheRequesterMustApprove) {
 
 TEST_F(ReleasesRpcTest, AutoReleasePolicyReleasesPassingAggregatesAndRecordsItsOwner) {
   auto governance = trenode::v1::Governance::NewStub(node_.Channel());
-  trenode::v1::ApproveProjectRequest approve;
-  approve.set_project_id(kProject);
-  approve.set_reference("REC 26/NW/0001");
-  *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
-  approve.add_dataset_ids(kDataset);
-  approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_COUNTS);
+  trenode::v1::ApproveProjectRequest approve = Reapproval();
   approve.set_auto_release_owner("olu@test-node");
   trenode::v1::Project project;
   ASSERT_TRUE(governance->ApproveProject(As("sam", "data_steward").get(), approve, &project).ok());
@@ -292,12 +299,7 @@ TEST_F(ReleasesRpcTest, AutoReleasePolicyReleasesPassingAggregatesAndRecordsItsO
 
 TEST_F(ReleasesRpcTest, AProjectsOwnPolicyDecidesItsReleases) {
   auto governance = trenode::v1::Governance::NewStub(node_.Channel());
-  trenode::v1::ApproveProjectRequest approve;
-  approve.set_project_id(kProject);
-  approve.set_reference("REC 26/NW/0001");
-  *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
-  approve.add_dataset_ids(kDataset);
-  approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_COUNTS);
+  trenode::v1::ApproveProjectRequest approve = Reapproval();
   approve.set_disclosure_policy("strict");
   trenode::v1::Project project;
   grpc::Status status =
