@@ -31,6 +31,46 @@ const char* JobStateName(JobState state) {
   return "unknown";
 }
 
+namespace {
+struct FailureWords {
+  JobFailure failure;
+  const char* name;
+  const char* text;
+};
+constexpr FailureWords kFailures[] = {
+    {JobFailure::kNone, "none", "the job did not fail"},
+    {JobFailure::kExited, "exited", "the job exited with an error"},
+    {JobFailure::kWallLimit, "wall-limit", "the job ran longer than its wall-clock limit"},
+    {JobFailure::kCpuLimit, "cpu-limit", "the job used more than its CPU-time limit"},
+    {JobFailure::kKilled, "killed", "the job was killed (CPU-time or memory limit)"},
+    {JobFailure::kOutputLimit, "output-limit", "the job's outputs broke the output limits"},
+    {JobFailure::kLost, "lost", "the node stopped while the job ran; it was not run again"},
+    {JobFailure::kBackend, "backend",
+     "the compute backend ended the job before it finished (time limit or node failure)"},
+};
+}  // namespace
+
+const char* JobFailureName(JobFailure failure) {
+  for (const FailureWords& words : kFailures) {
+    if (words.failure == failure) return words.name;
+  }
+  return "exited";
+}
+
+JobFailure JobFailureFromName(absl::string_view name) {
+  for (const FailureWords& words : kFailures) {
+    if (words.name == name) return words.failure;
+  }
+  return JobFailure::kExited;
+}
+
+const char* JobFailureText(JobFailure failure) {
+  for (const FailureWords& words : kFailures) {
+    if (words.failure == failure) return words.text;
+  }
+  return "the job failed";
+}
+
 bool IsFinished(JobState state) {
   return state == JobState::kSucceeded || state == JobState::kFailed ||
          state == JobState::kCancelled;

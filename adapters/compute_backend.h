@@ -52,11 +52,33 @@ struct JobSpec {
 
 enum class JobState { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
 
+// Why a job failed, from a fixed vocabulary: what a researcher may be told.
+// The job chooses among these at most (a few bits per job); everything
+// job-controlled (exit status, signal, file names, sizes) stays in `reason`.
+enum class JobFailure {
+  kNone,
+  kExited,       // exited with a non-zero status
+  kWallLimit,    // ran past the wall-clock limit
+  kCpuLimit,     // a process used more than its CPU time
+  kKilled,       // killed (the CPU-time or memory limit, or a signal)
+  kOutputLimit,  // the outbox broke the output limits
+  kLost,         // the node stopped while it ran
+  kBackend,      // the backend ended it (time limit or node failure)
+};
+// "exited", "wall-limit", ...; and back (kExited for an unknown name).
+const char* JobFailureName(JobFailure failure);
+JobFailure JobFailureFromName(absl::string_view name);
+// The sentence a researcher is shown, e.g. "the job exited with an error".
+const char* JobFailureText(JobFailure failure);
+
 struct JobStatus {
   JobState state = JobState::kQueued;
   int exit_code = -1;  // when it ended by exiting
-  // Why it failed or was cancelled, e.g. "wall-clock limit of 30s exceeded".
+  // Why it failed or was cancelled, e.g. "wall-clock limit of 30s exceeded":
+  // for the node's operators (it may hold job-controlled values).
   std::string reason;
+  // Why it failed, from the fixed vocabulary (kNone unless kFailed).
+  JobFailure failure = JobFailure::kNone;
   // The first log_bytes of each, once the job has ended.
   std::string stdout_text;
   std::string stderr_text;

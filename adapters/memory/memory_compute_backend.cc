@@ -78,6 +78,7 @@ absl::Status MemoryComputeBackend::FinishLocked(Job& job, const FakeOutcome& out
   status.state = outcome.exit_code == 0 ? JobState::kSucceeded : JobState::kFailed;
   if (outcome.exit_code != 0) {
     status.reason = absl::StrCat("exited with status ", outcome.exit_code);
+    status.failure = JobFailure::kExited;
     return absl::OkStatus();
   }
   for (const auto& [name, contents] : outcome.outputs) {

@@ -89,21 +89,28 @@ JobStatus JobDirectory::Settle(const JobEnd& end, const ComputeLimits& limits) {
     status.state = JobState::kCancelled;
     status.reason = "cancelled";
   } else if (end.timed_out) {
+    status.failure = JobFailure::kWallLimit;
     status.reason =
         absl::StrCat("wall-clock limit of ", absl::FormatDuration(limits.wall), " exceeded");
   } else if (end.signal != 0) {
+    status.failure = JobFailure::kKilled;
     status.reason = absl::StrCat("the sandbox was killed by signal ", end.signal);
   } else if (code == 128 + SIGXCPU) {
+    status.failure = JobFailure::kCpuLimit;
     status.reason =
         absl::StrCat("CPU-time limit of ", absl::FormatDuration(limits.cpu), " exceeded");
   } else if (code == 128 + SIGKILL) {
+    status.failure = JobFailure::kKilled;
     status.reason = "killed (CPU-time or memory limit)";
   } else if (code == 128 + SIGXFSZ) {
+    status.failure = JobFailure::kOutputLimit;
     status.reason =
         absl::StrCat("a file exceeded the output limit of ", limits.output_bytes, " bytes");
   } else if (code != 0) {
+    status.failure = JobFailure::kExited;
     status.reason = absl::StrCat("exited with status ", code);
   } else if (absl::Status outbox_ok = CheckOutbox(outbox(), limits); !outbox_ok.ok()) {
+    status.failure = JobFailure::kOutputLimit;
     status.reason = std::string(outbox_ok.message());
   } else {
     status.state = JobState::kSucceeded;
@@ -112,7 +119,10 @@ JobStatus JobDirectory::Settle(const JobEnd& end, const ComputeLimits& limits) {
   fs::path temporary = path_ / "result.tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
-    out << JobStateName(status.state) << "\n" << status.exit_code << "\n" << status.reason;
+    out << JobStateName(status.state) << "\n"
+        << status.exit_code << "\n"
+        << JobFailureName(status.failure) << "\n"
+        << status.reason;
   }
   std::error_code ec;
   fs::rename(temporary, path_ / "result", ec);
@@ -124,8 +134,10 @@ JobStatus JobDirectory::Settle(const JobEnd& end, const ComputeLimits& limits) {
 
 std::optional<JobStatus> JobDirectory::Result(int64_t log_bytes) const {
   std::ifstream in(path_ / "result");
-  std::string state, code;
-  if (!std::getline(in, state) || !std::getline(in, code)) return std::nullopt;
+  std::string state, code, failure;
+  if (!std::getline(in, state) || !std::getline(in, code) || !std::getline(in, failure)) {
+    return std::nullopt;
+  }
   JobStatus status;
   std::stringstream rest;
   rest << in.rdbuf();
@@ -134,6 +146,7 @@ std::optional<JobStatus> JobDirectory::Result(int64_t log_bytes) const {
   status.state = state == "succeeded"   ? JobState::kSucceeded
                  : state == "cancelled" ? JobState::kCancelled
                                         : JobState::kFailed;
+  if (status.state == JobState::kFailed) status.failure = JobFailureFromName(failure);
   status.stdout_text = ReadPrefix(stdout_path(), log_bytes);
   status.stderr_text = ReadPrefix(stderr_path(), log_bytes);
   status.outbox_dir = outbox().string();

@@ -189,6 +189,7 @@ absl::StatusOr<JobStatus> SandboxBackend::Status(const std::string& job_id) {
   JobStatus lost;
   lost.state = JobState::kFailed;
   lost.reason = "the node stopped while the job ran; it was not run again";
+  lost.failure = JobFailure::kLost;
   lost.outbox_dir = dir.outbox().string();
   return lost;
 }

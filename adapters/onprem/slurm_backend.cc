@@ -231,6 +231,7 @@ absl::StatusOr<JobStatus> SlurmBackend::Status(const std::string& job_id) {
   JobStatus judged = dir.Settle(end, limits);
   if (!exit_text && !cancelled) {
     judged.reason = "Slurm ended the job before it finished (time limit or node failure)";
+    judged.failure = JobFailure::kBackend;
   }
   return judged;
 }

@@ -1,6 +1,7 @@
 #include "node/analyses/analyses.h"
 
 #include <algorithm>
+#include <iostream>
 #include <set>
 
 #include "absl/random/random.h"
@@ -13,6 +14,7 @@
 #include "node/analyses/query_compiler.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
+#include "node/common/text.h"
 #include "node/log/merkle.h"
 
 namespace trenode::analyses {
@@ -25,6 +27,7 @@ using trenode::v1::AnalysisState;
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxText = 20000;
+constexpr size_t kMaxFailureDetail = 4096;
 
 bool IsResearcher(const auth::Principal& caller) {
   return caller.role == trenode::v1::ROLE_RESEARCHER;
@@ -126,6 +129,12 @@ absl::StatusOr<trenode::v1::Bundle> Analyses::ApproveBundle(
     const auth::Principal& caller, const trenode::v1::ApproveBundleRequest& request) {
   ASSIGN_OR_RETURN(trenode::v1::Bundle bundle, GetBundle(caller, request.sha256()));
   ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(request.project_id()));
+  std::string person = governance_->PersonId(caller);
+  if (bundle.uploaded_by() == person) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(person, " uploaded bundle ", bundle.sha256(), " and may not approve it"));
+  }
+  RETURN_IF_ERROR(governance_->CheckIndependent(person, project.id(), "approve its bundles"));
   if (project.state() != trenode::v1::PROJECT_STATE_APPROVED) {
     return absl::FailedPreconditionError(
         absl::StrCat("project ", project.id(), " is not approved; its bundles cannot be"));
@@ -140,7 +149,7 @@ absl::StatusOr<trenode::v1::Bundle> Analyses::ApproveBundle(
   }
   trenode::v1::BundleApproval approval;
   approval.set_project_id(project.id());
-  approval.set_approved_by(governance_->PersonId(caller));
+  approval.set_approved_by(person);
   *approval.mutable_approved_at() = ToTimestamp(clock_());
   RETURN_IF_ERROR(store_->ApproveBundle(bundle.sha256(), approval));
   RETURN_IF_ERROR(log::RecordChange(events_, caller, "analysis.bundle.approve",
@@ -178,20 +187,42 @@ absl::Status Analyses::CheckCanSee(const auth::Principal& caller, const Analysis
   return absl::OkStatus();
 }
 
-Analysis Analyses::ViewFor(const auth::Principal& caller, Analysis analysis) const {
-  if (caller.role == trenode::v1::ROLE_OUTPUT_CHECKER) return analysis;
-  if (caller.role == trenode::v1::ROLE_DATA_STEWARD) {
+Analysis Analyses::ViewFor(const auth::Principal& caller, Analysis analysis) {
+  // Separation of duties by person: whoever submitted the analysis, leads its
+  // project or belongs to it sees it as a researcher does, whatever role they
+  // act in (an error reading the project fails closed).
+  absl::StatusOr<bool> involved =
+      governance_->IsInvolved(governance_->PersonId(caller), analysis.project_id());
+  bool independent = involved.ok() && !*involved &&
+                     analysis.submitter() != governance_->PersonId(caller);
+  if (independent && caller.role == trenode::v1::ROLE_OUTPUT_CHECKER) return analysis;
+  if (independent && caller.role == trenode::v1::ROLE_DATA_STEWARD) {
     for (auto& table : *analysis.mutable_result()->mutable_tables()) {
       for (auto& cell : *table.mutable_cells()) cell.clear_evidence();
     }
     return analysis;
   }
+  analysis.clear_failure_detail();
   if (analysis.has_result() || analysis.has_script_outcome()) {
     analysis.clear_result();
     analysis.clear_script_outcome();
     analysis.set_results_withheld(true);
   }
   return analysis;
+}
+
+absl::Status Analyses::CheckStillAllowed(const auth::Principal& caller,
+                                         const Analysis& analysis) {
+  if (clock_() >= caller.expires) {
+    return absl::UnauthenticatedError("your token has expired; sign in again to go on watching");
+  }
+  if (!IsResearcher(caller)) return absl::OkStatus();
+  absl::Status access = governance_->CheckDataAccess(governance_->PersonId(caller),
+                                                     analysis.project_id(), {});
+  if (access.ok()) return access;
+  return absl::Status(access.code(),
+                      absl::StrCat("you may no longer follow analysis ", analysis.id(), ": ",
+                                   access.message()));
 }
 
 absl::Status Analyses::CheckDatasetsActive(const std::vector<std::string>& dataset_ids) {
@@ -413,6 +444,14 @@ absl::StatusOr<Analysis> Analyses::Decide(const auth::Principal& caller,
   ASSIGN_OR_RETURN(Analysis current, store_->Get(request.analysis_id()));
   RETURN_IF_ERROR(CheckCanSee(caller, current));
   std::string person = governance_->PersonId(caller);
+  if (action == AnalysisAction::kApprove) {
+    if (current.submitter() == person) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(person, " submitted analysis ", current.id(), " and may not approve it"));
+    }
+    RETURN_IF_ERROR(
+        governance_->CheckIndependent(person, current.project_id(), "approve its analyses"));
+  }
   std::string actor = person.empty() ? caller.subject : person;
   ASSIGN_OR_RETURN(Analysis changed, Apply(caller, actor, request.analysis_id(), action,
                                            request.reason(), [&](Analysis& a) {
@@ -479,6 +518,17 @@ absl::StatusOr<Analysis> Analyses::Apply(const auth::Principal& actor, const std
   return analysis;
 }
 
+absl::StatusOr<Analysis> Analyses::Fail(const std::string& id, const std::string& reason,
+                                        absl::string_view detail,
+                                        const std::function<void(Analysis&)>& change) {
+  std::string kept = PrintableText(detail, kMaxFailureDetail);
+  if (!kept.empty()) std::cerr << absl::StrCat("trenode: analysis ", id, " failed: ", kept, "\n");
+  return Advance(id, AnalysisAction::kFail, reason, [&](Analysis& a) {
+    if (change) change(a);
+    a.set_failure_detail(kept);
+  });
+}
+
 absl::Status Analyses::RecordNodeEvent(const Analysis& analysis, const std::string& action,
                                        const std::string& outcome, const std::string& reason) {
   if (events_ == nullptr) return absl::OkStatus();
@@ -512,6 +562,8 @@ absl::Status Analyses::Watch(const auth::Principal& caller,
       ASSIGN_OR_RETURN(analysis, store_->Get(analysis.id()));
       if (IsFinal(analysis.state()) && next > analysis.sequence()) return absl::OkStatus();
     }
+    // What is recorded is the caller's to read; going on waiting needs access.
+    RETURN_IF_ERROR(CheckStillAllowed(caller, analysis));
     WaitForChange(generation, absl::Seconds(1));
   }
   return absl::OkStatus();

@@ -95,6 +95,12 @@ class Analyses {
   absl::StatusOr<trenode::v1::Analysis> Advance(
       const std::string& id, AnalysisAction action, const std::string& reason,
       const std::function<void(trenode::v1::Analysis&)>& change = nullptr);
+  // Fails analysis `id` with `reason`, a sentence of the fixed vocabulary
+  // researchers are shown (spec/analyses.md, "Failures"); `detail` is kept
+  // in failure_detail for the node's staff and written to the node's own log.
+  absl::StatusOr<trenode::v1::Analysis> Fail(
+      const std::string& id, const std::string& reason, absl::string_view detail,
+      const std::function<void(trenode::v1::Analysis&)>& change = nullptr);
   // Routes a submitted analysis to a steward or approves it by policy.
   absl::StatusOr<trenode::v1::Analysis> Route(const trenode::v1::Analysis& analysis);
   // The start gate: the submitter may still use the analysis's datasets in
@@ -115,12 +121,17 @@ class Analyses {
   int64_t generation() const;
 
  private:
+  // For streams: Unauthenticated once the caller's credential has expired;
+  // for researchers, the governance status once they may no longer use the
+  // analysis's project (suspended, closed, expired, membership revoked).
+  absl::Status CheckStillAllowed(const auth::Principal& caller,
+                                 const trenode::v1::Analysis& analysis);
   // Researchers see only what they submitted; other roles see everything.
   absl::Status CheckCanSee(const auth::Principal& caller, const trenode::v1::Analysis& analysis);
-  // What `caller` is shown: researchers never see results or evidence,
-  // stewards see results without evidence (spec/analyses.md, "Results").
-  trenode::v1::Analysis ViewFor(const auth::Principal& caller,
-                                trenode::v1::Analysis analysis) const;
+  // What `caller` is shown: researchers, and anyone involved in the project
+  // whatever their role, never see results or evidence; stewards see results
+  // without evidence (spec/analyses.md, "Who sees what").
+  trenode::v1::Analysis ViewFor(const auth::Principal& caller, trenode::v1::Analysis analysis);
   absl::StatusOr<trenode::v1::Analysis> Apply(
       const auth::Principal& actor, const std::string& actor_id, const std::string& id,
       AnalysisAction action, const std::string& reason,

@@ -24,6 +24,14 @@ bool IsScript(const Analysis& analysis) { return analysis.has_script(); }
 
 }  // namespace
 
+// Failures researchers are shown (spec/analyses.md, "Failures"): fixed
+// sentences; the details go to Analysis.failure_detail.
+constexpr char kJobNotStarted[] =
+    "the job could not be started; the node's staff have the details";
+constexpr char kQueryFailed[] = "the query could not be run; the node's staff have the details";
+constexpr char kJobOutputsWrong[] =
+    "the job's outbox did not hold exactly the outputs its manifest declares";
+
 std::string OutputObjectKey(const std::string& analysis_id, const std::string& name) {
   return absl::StrCat("analyses/", analysis_id, "/outputs/", name);
 }
@@ -131,7 +139,7 @@ void AnalysisRunner::Run(Analysis analysis) {
   if (!queued.ok() || !IsScript(*queued)) return;  // cancelled meanwhile, or a query worker's
   absl::Status submitted = SubmitJob(*queued);
   if (!submitted.ok() && submitted.code() != absl::StatusCode::kUnavailable) {
-    (void)analyses_->Advance(queued->id(), AnalysisAction::kFail, std::string(submitted.message()));
+    (void)analyses_->Fail(queued->id(), kJobNotStarted, submitted.message());
   }
 }
 
@@ -187,8 +195,7 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
   absl::StatusOr<Analysis> finished =
       result.ok() ? analyses_->Advance(analysis.id(), AnalysisAction::kSucceed, "",
                                        [&](Analysis& a) { *a.mutable_result() = *result; })
-                  : analyses_->Advance(analysis.id(), AnalysisAction::kFail,
-                                       std::string(result.status().message()));
+                  : analyses_->Fail(analysis.id(), kQueryFailed, result.status().ToString());
   if (!finished.ok() && result.ok() &&
       finished.status().code() == absl::StatusCode::kFailedPrecondition) {
     DiscardOutputs(analysis, "cancelled while running; its output was discarded");
@@ -252,8 +259,7 @@ void AnalysisRunner::PollJobs() {
           // Stored but never submitted (the node stopped in between).
           absl::Status submitted = SubmitJob(analysis);
           if (!submitted.ok() && submitted.code() != absl::StatusCode::kUnavailable) {
-            (void)analyses_->Advance(analysis.id(), AnalysisAction::kFail,
-                                     std::string(submitted.message()));
+            (void)analyses_->Fail(analysis.id(), kJobNotStarted, submitted.message());
           }
         } else {
           (void)analyses_->Advance(analysis.id(), AnalysisAction::kFail,
@@ -320,17 +326,23 @@ absl::StatusOr<trenode::v1::ScriptOutcome> AnalysisRunner::KeepOutputs(
 
 void AnalysisRunner::Collect(const Analysis& analysis, const adapters::JobStatus& job) {
   trenode::v1::ScriptOutcome outcome;
-  std::string failure;
+  std::string failure;  // from the fixed vocabulary
+  std::string detail;
   if (job.state == adapters::JobState::kSucceeded) {
     absl::StatusOr<trenode::v1::ScriptOutcome> kept = KeepOutputs(analysis, job);
     if (kept.ok()) {
       outcome = *std::move(kept);
     } else {
-      failure = std::string(kept.status().message());
+      failure = absl::IsFailedPrecondition(kept.status())
+                    ? kJobOutputsWrong
+                    : "the job's outputs could not be kept; the node's staff have the details";
+      detail = std::string(kept.status().message());
     }
+  } else if (job.state == adapters::JobState::kCancelled) {
+    failure = "the compute backend cancelled the job";
   } else {
-    failure = job.state == adapters::JobState::kCancelled ? "the compute backend cancelled the job"
-                                                          : job.reason;
+    failure = adapters::JobFailureText(job.failure);
+    detail = job.reason;
   }
   outcome.set_exit_code(job.exit_code);
   outcome.set_stdout(job.stdout_text);
@@ -338,7 +350,7 @@ void AnalysisRunner::Collect(const Analysis& analysis, const adapters::JobStatus
   auto record = [&](Analysis& a) { *a.mutable_script_outcome() = outcome; };
   absl::StatusOr<Analysis> finished =
       failure.empty() ? analyses_->Advance(analysis.id(), AnalysisAction::kSucceed, "", record)
-                      : analyses_->Advance(analysis.id(), AnalysisAction::kFail, failure, record);
+                      : analyses_->Fail(analysis.id(), failure, detail, record);
   if (!finished.ok() && finished.status().code() == absl::StatusCode::kFailedPrecondition) {
     DiscardOutputs(analysis, "cancelled while running; its outputs were discarded");
   } else if (!finished.ok()) {

@@ -49,6 +49,21 @@ struct Expr {
   bool cheap = false;
 };
 
+// `parts` joined by `op` ("AND", "OR") as a balanced tree of parentheses, so
+// that SQLite's expression depth grows with log2 of the count, never past its
+// limit of 1,000 (a flat "a OR b OR ..." nests one level per term).
+std::string Balanced(const std::vector<std::string>& parts, absl::string_view op, size_t begin,
+                     size_t end) {
+  if (end - begin == 1) return parts[begin];
+  size_t middle = begin + (end - begin) / 2;
+  return absl::StrCat("(", Balanced(parts, op, begin, middle), " ", op, " ",
+                      Balanced(parts, op, middle, end), ")");
+}
+
+std::string Balanced(const std::vector<std::string>& parts, absl::string_view op) {
+  return Balanced(parts, op, 0, parts.size());
+}
+
 std::string Quote(absl::string_view name) {
   return absl::StrCat("\"", absl::StrReplaceAll(name, {{"\"", "\"\""}}), "\"");
 }
@@ -141,7 +156,7 @@ class StatementCompiler {
                                             absl::StrCat(field, ".criteria[", i, "]"), depth + 1));
           parts.push_back(std::move(part));
         }
-        return absl::StrCat("(", absl::StrJoin(parts, all ? " AND " : " OR "), ")");
+        return Balanced(parts, all ? "AND" : "OR");
       }
       case Criterion::kNoneOf: {
         ASSIGN_OR_RETURN(
@@ -316,7 +331,7 @@ class StatementCompiler {
         for (const std::string& value : filter.codes()) codes.push_back(Param(value));
         matches.push_back(absl::StrCat(column, " IN (", absl::StrJoin(codes, ", "), ")"));
       }
-      absl::StrAppend(&sql, " AND (", absl::StrJoin(matches, " OR "), ")");
+      absl::StrAppend(&sql, " AND ", Balanced(matches, "OR"));
     }
     if (!filter.value_column().empty()) {
       std::string field = absl::StrCat(path, ".value_column");

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "trenode/v1/roles.pb.h"
 
 namespace trenode::auth {
@@ -15,6 +16,9 @@ struct Principal {
   // The one role this call is made in.
   trenode::v1::Role role = trenode::v1::ROLE_UNSPECIFIED;
   Kind kind = Kind::kPerson;
+  // When the credential stops being valid (a token's exp); long-lived
+  // calls such as streams end then.
+  absl::Time expires = absl::InfiniteFuture();
 };
 
 }  // namespace trenode::auth

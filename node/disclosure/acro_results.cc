@@ -102,4 +102,20 @@ std::string AcroResultsJson(const std::vector<CheckedOutput>& outputs, absl::Tim
                       absl::StrJoin(results, ",\n    "), "\n  }\n}\n");
 }
 
+std::string FileLevelResultsJson(const std::vector<FileStatus>& files, absl::Time now) {
+  std::vector<std::string> results;
+  for (const FileStatus& file : files) {
+    results.push_back(absl::StrCat(
+        Quote(file.uid), ": {\n      \"uid\": ", Quote(file.uid),
+        ",\n      \"status\": ", Quote(file.status),
+        ",\n      \"type\": \"table\",\n      \"properties\": {\"method\": ", Quote(file.method),
+        "},\n      \"files\": [{\"name\": ", Quote(file.file_name),
+        "}],\n      \"outcome\": {},\n      \"summary\": ", Quote(file.summary),
+        ",\n      \"comments\": [],\n      \"exception\": \"\",\n      \"timestamp\": ",
+        Quote(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", now, absl::UTCTimeZone())), "\n    }"));
+  }
+  return absl::StrCat("{\n  \"version\": \"trenode-disclosure/1\",\n  \"results\": {\n    ",
+                      absl::StrJoin(results, ",\n    "), "\n  }\n}\n");
+}
+
 }  // namespace trenode::disclosure

@@ -28,6 +28,19 @@ std::string Summary(const TableVerdict& verdict);
 
 std::string AcroResultsJson(const std::vector<CheckedOutput>& outputs, absl::Time now);
 
+// One file as the requester may know it: its status and a summary in words.
+struct FileStatus {
+  std::string uid;
+  std::string method;
+  std::string file_name;
+  std::string status;   // "pass", "review" or "fail"
+  std::string summary;  // words only: no cells, labels or counts of cells
+};
+
+// The same results.json shape with file-level results only: no "sdc" cell
+// lists and an empty "outcome", for the requester of a released file.
+std::string FileLevelResultsJson(const std::vector<FileStatus>& files, absl::Time now);
+
 }  // namespace trenode::disclosure
 
 #endif  // TRENODE_NODE_DISCLOSURE_ACRO_RESULTS_H_

@@ -24,7 +24,7 @@ struct Policy {
   int64_t redact_at_or_below = -1;
   // Rounding of released counts to a multiple of this (0: off).
   int64_t rounding_base = 0;
-  // (n,k) dominance: the n largest contributions exceeding k% of the cell
+  // (n,k) dominance: the n largest contributions reaching k% of the cell
   // total fail (nk_n 0: off).
   int64_t nk_n = 0;
   int64_t nk_k_percent = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 
@@ -29,6 +30,26 @@ const char* VerdictName(Verdict verdict) {
       return "fail";
   }
   return "fail";
+}
+
+std::string RuleWords(absl::string_view rule) {
+  static const auto* words = new std::map<std::string, std::string, std::less<>>{
+      {kThreshold, "minimum cell count (threshold)"},
+      {kZeros, "cells of zero persons (zeros)"},
+      {kMinNonzero, "minimum non-zero cell count (min-nonzero)"},
+      {kRedact, "counts at or below the redaction limit (redact)"},
+      {kNkRule, "dominance by the largest contributors (nk-rule)"},
+      {kPRatio, "the largest contribution could be estimated closely (p-ratio)"},
+      {kNegative, "negative contributions (negative)"},
+      {kSameValue, "every contributor has the same value (all-values-are-same)"},
+      {kDof, "residual degrees of freedom (dof)"},
+      {kRegressionN, "too few persons in the model (regression-n)"},
+      {kRegressionParameters, "too many parameters for the persons (regression-parameters)"},
+      {kRegressionLevels, "a predictor value held by too few persons (regression-levels)"},
+      {kTotals, "a published total fails the rules (totals)"},
+  };
+  auto found = words->find(rule);
+  return found == words->end() ? std::string(rule) : found->second;
 }
 
 Verdict Worse(Verdict a, Verdict b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
@@ -85,11 +106,11 @@ CellVerdict CheckCell(const CellFacts& cell, const Policy& policy) {
     for (int64_t i = 0; i < policy.nk_n && i < static_cast<int64_t>(cell.largest.size()); ++i) {
       top += cell.largest[i];
     }
-    // Fails if top > k% of total: 100 * top > k * total.
-    if (top * 100 > static_cast<Wide>(policy.nk_k_percent) * cell.total) {
+    // Fails if top >= k% of total, as ACRO does: 100 * top >= k * total.
+    if (top * 100 >= static_cast<Wide>(policy.nk_k_percent) * cell.total) {
       Add(verdict, kNkRule, Verdict::kFail,
-          absl::StrCat("the ", policy.nk_n, " largest contributions are more than ",
-                       policy.nk_k_percent, "% of the total"));
+          absl::StrCat("the ", policy.nk_n, " largest contributions are ",
+                       policy.nk_k_percent, "% of the total or more"));
     }
   }
   if (policy.p_percent > 0 && !cell.largest.empty()) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "node/disclosure/policy.h"
 
 namespace trenode::disclosure {
@@ -27,6 +28,17 @@ inline constexpr char kPRatio[] = "p-ratio";
 inline constexpr char kNegative[] = "negative";
 inline constexpr char kSameValue[] = "all-values-are-same";
 inline constexpr char kDof[] = "dof";
+// Regressions (DataSHIELD's glm filters): too few persons, too many
+// parameters for them, or a few-valued predictor with a rare value.
+inline constexpr char kRegressionN[] = "regression-n";
+inline constexpr char kRegressionParameters[] = "regression-parameters";
+inline constexpr char kRegressionLevels[] = "regression-levels";
+// A published total (row, column or grand) fails the cell rules.
+inline constexpr char kTotals[] = "totals";
+
+// A rule in words for the requester, who may not see cells: e.g.
+// "minimum cell count (threshold)". Unknown names are returned as given.
+std::string RuleWords(absl::string_view rule);
 
 // What the rules need to know about a cell.
 struct CellFacts {

@@ -39,14 +39,15 @@ TEST(RulesTest, ThresholdFailsBelowItAndPassesAtIt) {
   EXPECT_EQ(Failed(Count(0), Acro()), (Rules{kZeros, kThreshold}));
 }
 
-TEST(RulesTest, DominanceFailsAboveKAndPassesExactlyAtK) {
-  // Two largest 90 of 100: exactly k = 90% passes; 91 of 100 fails.
+TEST(RulesTest, DominanceFailsAtExactlyKAsAcroDoes) {
+  // ACRO fails a cell whose n largest are k% or more of the total: two
+  // largest 90 of 100 fail at k = 90%; 89 of 100 pass.
   CellFacts exactly = MagnitudeFacts({45, 45, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});  // 100 in total
   EXPECT_EQ(exactly.total, 100);
-  EXPECT_EQ(Failed(exactly, Acro()), Rules{});
-  CellFacts above = MagnitudeFacts({46, 45, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0});  // 91 of 100
-  EXPECT_EQ(above.total, 100);
-  EXPECT_EQ(Failed(above, Acro()), Rules{kNkRule});
+  EXPECT_EQ(Failed(exactly, Acro()), Rules{kNkRule});
+  CellFacts below = MagnitudeFacts({45, 44, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});  // 89 of 100
+  EXPECT_EQ(below.total, 100);
+  EXPECT_EQ(Failed(below, Acro()), Rules{});
 }
 
 TEST(RulesTest, PPercentFailsBelowPAndPassesExactlyAtP) {

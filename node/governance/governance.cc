@@ -220,6 +220,15 @@ absl::StatusOr<Project> Governance::ApproveProject(
     }
   }
   std::string steward = PersonId(caller);
+  RETURN_IF_ERROR(CheckIndependent(steward, request.project_id(), "approve it"));
+  ASSIGN_OR_RETURN(Project current, store_->GetProject(request.project_id()));
+  if (!request.auto_release_owner().empty() &&
+      request.auto_release_owner() == current.principal_investigator()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("auto_release_owner: ", request.auto_release_owner(),
+                     " is the project's principal investigator; the owner of its auto-release "
+                     "policy must be independent of the project"));
+  }
   ASSIGN_OR_RETURN(
       Project project,
       Transition(request.project_id(), ProjectAction::kApprove, [&](Project& p) -> absl::Status {
@@ -326,6 +335,7 @@ absl::StatusOr<Membership> Governance::ApproveMember(
   if (request.person() == me) {
     return absl::PermissionDeniedError("you cannot approve your own membership");
   }
+  RETURN_IF_ERROR(CheckIndependent(me, request.project_id(), "approve its members"));
   ASSIGN_OR_RETURN(std::optional<Membership> membership,
                    store_->GetMembership(request.project_id(), request.person()));
   if (!membership || membership->state() != trenode::v1::MEMBERSHIP_STATE_PROPOSED) {
@@ -382,6 +392,9 @@ absl::StatusOr<trenode::v1::TrainingRecord> Governance::RecordTraining(
   RETURN_IF_ERROR(ValidateDate(record.expires(), "record.expires"));
   if (record.expires() < record.completed()) {
     return absl::InvalidArgumentError("record.expires: is before record.completed");
+  }
+  if (record.person() == PersonId(caller)) {
+    return absl::PermissionDeniedError("you cannot record your own training");
   }
   record.set_recorded_by(PersonId(caller));
   *record.mutable_recorded_at() = ToTimestamp(clock_());
@@ -489,6 +502,35 @@ absl::Status Governance::CheckDataAccess(const std::string& person, const std::s
       return absl::FailedPreconditionError(
           absl::StrCat("dataset \"", dataset, "\" is no longer available at this node"));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Governance::IsInvolved(const std::string& person,
+                                            const std::string& project_id) {
+  if (person.empty()) return false;
+  absl::StatusOr<Project> project = store_->GetProject(project_id);
+  if (project.status().code() == absl::StatusCode::kNotFound) return false;
+  RETURN_IF_ERROR(project.status());
+  if (project->principal_investigator() == person) return true;
+  ASSIGN_OR_RETURN(std::optional<Membership> membership, store_->GetMembership(project_id, person));
+  return IsMember(membership);
+}
+
+absl::Status Governance::CheckIndependent(const std::string& person, const std::string& project_id,
+                                          absl::string_view act) {
+  if (person.empty()) return absl::OkStatus();
+  absl::StatusOr<Project> project = store_->GetProject(project_id);
+  if (project.status().code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+  RETURN_IF_ERROR(project.status());
+  if (project->principal_investigator() == person) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        person, " is the principal investigator of project \"", project_id, "\" and may not ", act));
+  }
+  ASSIGN_OR_RETURN(std::optional<Membership> membership, store_->GetMembership(project_id, person));
+  if (IsMember(membership)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(person, " is a member of project \"", project_id, "\" and may not ", act));
   }
   return absl::OkStatus();
 }

@@ -39,8 +39,34 @@ std::string Line(const std::vector<std::string>& fields) {
   return absl::StrCat(absl::StrJoin(quoted, ","), "\n");
 }
 
-CandidateFile Finish(std::string name, std::string bytes, Verdict verdict, std::string summary) {
+// What the requester is told of a file's checks: its verdict and the rules
+// that did not pass, in words (spec/releases.md, "Who sees what").
+std::string RequesterSummary(Verdict verdict, const std::set<std::string>& rules) {
+  std::vector<std::string> words;
+  for (const std::string& rule : rules) words.push_back(disclosure::RuleWords(rule));
+  switch (verdict) {
+    case Verdict::kPass:
+      return "passes the disclosure rules";
+    case Verdict::kReview:
+      return words.empty() ? "not checked automatically: an output checker will judge it"
+                           : absl::StrCat("needs an output checker: ", absl::StrJoin(words, "; "));
+    case Verdict::kFail:
+      break;
+  }
+  return words.empty() ? "fails the disclosure rules"
+                       : absl::StrCat("fails the disclosure rules: ", absl::StrJoin(words, "; "));
+}
+
+std::set<std::string> RulesOf(const TableVerdict& verdict) {
+  std::set<std::string> rules;
+  for (const auto& [rule, cells] : verdict.by_rule) rules.insert(rule);
+  return rules;
+}
+
+CandidateFile Finish(std::string name, std::string bytes, Verdict verdict, std::string summary,
+                     const std::set<std::string>& rules) {
   CandidateFile file;
+  file.meta.set_requester_summary(RequesterSummary(verdict, rules));
   file.meta.set_name(std::move(name));
   file.meta.set_size(static_cast<int64_t>(bytes.size()));
   file.meta.set_sha256(absl::BytesToHexString(log::HashBytes(log::Sha256(bytes))));
@@ -117,6 +143,12 @@ std::pair<Verdict, std::string> Protect(const Table& table, const disclosure::Po
                        " complementary; the audit finds no suppressed cell recoverable")};
 }
 
+// Suppressed tables fail only when a published total does.
+std::set<std::string> TotalsRule(Verdict verdict) {
+  if (verdict == Verdict::kPass) return {};
+  return {disclosure::kTotals};
+}
+
 // Rounding policies (opensafely): counts at or below the redaction limit are
 // left out, the others rounded half up to a multiple of the base; totals are
 // then sums of what is published.
@@ -175,7 +207,8 @@ CandidateFile CountsFile(const trenode::v1::ResultTable& result, const disclosur
   std::vector<std::string> last(result.group_columns_size(), "Total");
   last.push_back(absl::StrCat(total));
   absl::StrAppend(&csv, Line(last));
-  return WithChecks(Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary),
+  return WithChecks(Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary,
+                           TotalsRule(verdict)),
                     std::move(table), std::move(checked));
 }
 
@@ -244,7 +277,8 @@ CandidateFile CrosstabFile(const trenode::v1::ResultTable& result,
   }
   totals.push_back(absl::StrCat(total));
   absl::StrAppend(&csv, Line(totals));
-  return WithChecks(Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary),
+  return WithChecks(Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary,
+                           TotalsRule(verdict)),
                     std::move(table), std::move(checked));
 }
 
@@ -276,7 +310,7 @@ CandidateFile SummaryFile(const trenode::v1::ResultTable& result,
     absl::StrAppend(&csv, Line(row));
   }
   CandidateFile file = Finish(absl::StrCat(result.output(), ".csv"), std::move(csv),
-                              verdict.verdict, disclosure::Summary(verdict));
+                              verdict.verdict, disclosure::Summary(verdict), RulesOf(verdict));
   file.table = std::move(table);
   file.checked = std::move(verdict);
   return file;
@@ -303,7 +337,10 @@ CandidateFile RegressionFile(const trenode::v1::ResultTable& result,
       verdict.outcomes.empty()
           ? absl::StrCat("pass; ", r.residual_degrees_of_freedom(), " residual degrees of freedom")
           : absl::StrCat("fail; ", verdict.outcomes[0].reason);
-  return Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict.verdict, summary);
+  std::set<std::string> rules;
+  for (const auto& outcome : verdict.outcomes) rules.insert(outcome.rule);
+  return Finish(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict.verdict, summary,
+                rules);
 }
 
 }  // namespace
@@ -341,8 +378,7 @@ CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardG
                                     absl::StrJoin(gates.extensions, ", "), ")"));
   }
   if (static_cast<int64_t>(bytes.size()) > gates.max_file_bytes) {
-    failures.push_back(
-        absl::StrCat(bytes.size(), " bytes, more than the limit of ", gates.max_file_bytes));
+    failures.push_back(absl::StrCat("larger than the limit of ", gates.max_file_bytes, " bytes"));
   }
   Verdict verdict = Verdict::kReview;
   std::string summary = "review; not checked automatically: an output checker must judge it";
@@ -352,8 +388,8 @@ CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardG
   if (extension == "csv") {
     std::vector<absl::string_view> lines = absl::StrSplit(bytes, '\n', absl::SkipEmpty());
     if (static_cast<int64_t>(lines.size()) - 1 > gates.max_csv_rows) {
-      failures.push_back(
-          absl::StrCat(lines.size() - 1, " rows, more than the limit of ", gates.max_csv_rows));
+      // Not how many: a row count is the job's (and the data's) to choose.
+      failures.push_back(absl::StrCat("more rows than the limit of ", gates.max_csv_rows));
     }
     std::vector<std::string> header =
         lines.empty() ? std::vector<std::string>{}
@@ -379,7 +415,12 @@ CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardG
     }
   }
   CandidateFile file = Finish(name, std::move(bytes), failures.empty() ? verdict : Verdict::kFail,
-                              failures.empty() ? summary : "fail; a hard gate failed");
+                              failures.empty() ? summary : "fail; a hard gate failed",
+                              RulesOf(checked_verdict));
+  if (!failures.empty()) {
+    file.meta.set_requester_summary(
+        absl::StrCat("failed a hard gate: ", absl::StrJoin(failures, "; ")));
+  }
   for (std::string& failure : failures) file.meta.add_gate_failures(std::move(failure));
   if (!failures.empty()) checked_verdict.verdict = Verdict::kFail;
   file.table = std::move(checked_table);

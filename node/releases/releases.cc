@@ -136,6 +136,47 @@ Releases::Releases(ReleaseStore* store, analyses::AnalysisStore* analyses,
   options_.quorum = std::max(1, options_.quorum);
 }
 
+bool Releases::SeesAsRequester(const auth::Principal& caller, const Release& release) {
+  std::string person = governance_->PersonId(caller);
+  if (Is(caller, trenode::v1::ROLE_RESEARCHER) || person == release.requester()) return true;
+  absl::StatusOr<bool> involved = governance_->IsInvolved(person, release.project_id());
+  return !involved.ok() || *involved;  // fails closed
+}
+
+Release Releases::ViewFor(const auth::Principal& caller, Release release) {
+  if (!SeesAsRequester(caller, release)) return release;
+  bool released = release.state() == trenode::v1::RELEASE_STATE_RELEASED;
+  std::vector<disclosure::FileStatus> shown;
+  for (int i = 0; i < release.files_size(); ++i) {
+    trenode::v1::ReleaseFile& file = *release.mutable_files(i);
+    file.set_verdict_summary(file.requester_summary());
+    file.clear_checker_notes();
+    if (!released || file.withheld()) {
+      // Before release a file's size and hash are the job's or the data's:
+      // a hash of a short file gives its contents away.
+      file.clear_size();
+      file.clear_sha256();
+      continue;
+    }
+    shown.push_back({absl::StrCat("output_", i), release.files(i).name() == kStdoutFile ||
+                                                         release.files(i).name() == kStderrFile
+                                                     ? "file"
+                                                     : "table",
+                     file.name(), file.verdict(), file.requester_summary()});
+  }
+  release.set_results_json(released ? disclosure::FileLevelResultsJson(
+                                          shown, FromTimestamp(release.updated()))
+                                    : "");
+  return release;
+}
+
+absl::Status Releases::CheckRequesterAccess(const Release& release, absl::string_view step) {
+  absl::Status access = governance_->CheckDataAccess(release.requester(), release.project_id(), {});
+  if (access.ok()) return access;
+  return absl::FailedPreconditionError(
+      absl::StrCat("release ", release.id(), " cannot ", step, ": ", access.message()));
+}
+
 absl::Status Releases::CheckCanSee(const auth::Principal& caller, const Release& release) {
   if (Is(caller, trenode::v1::ROLE_RESEARCHER) &&
       release.requester() != governance_->PersonId(caller)) {
@@ -163,6 +204,11 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
   ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(analysis_id));
   if (analysis.submitter() != person) {
     return absl::NotFoundError(absl::StrCat("no analysis \"", analysis_id, "\" at this node"));
+  }
+  if (absl::Status access = governance_->CheckDataAccess(person, analysis.project_id(), {});
+      !access.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "analysis ", analysis_id, "'s outputs cannot be offered for release: ", access.message()));
   }
   if (request.include_logs() && !analysis.has_script()) {
     return absl::InvalidArgumentError(absl::StrCat("include_logs: analysis ", analysis_id,
@@ -232,6 +278,8 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
       log.meta.set_verdict_summary(
           absl::StrCat("the job's ", name == kStdoutFile ? "standard output" : "standard error",
                        " (its first 64 KiB): no automated check; read it for data"));
+      log.meta.set_requester_summary(
+          "the job's log: not checked automatically; an output checker will judge it");
       files.push_back(std::move(log));
     }
   }
@@ -271,7 +319,7 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
   if (absl::Status created = store_->Create(release); !created.ok()) return discard(created);
   RETURN_IF_ERROR(
       log::RecordChange(events_, caller, "release.create", Object(release), release.project_id()));
-  return release;
+  return ViewFor(caller, std::move(release));
 }
 
 absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,
@@ -282,7 +330,14 @@ absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,
   if (release.requester() != governance_->PersonId(caller)) {
     return absl::PermissionDeniedError("only the requester submits a release");
   }
-  ASSIGN_OR_RETURN(release, Apply(caller, release_id, ReleaseAction::kSubmit, ""));
+  RETURN_IF_ERROR(CheckRequesterAccess(release, "be submitted"));
+  ASSIGN_OR_RETURN(Release submitted, SubmitLocked(caller, release_id));
+  return ViewFor(caller, std::move(submitted));
+}
+
+absl::StatusOr<Release> Releases::SubmitLocked(const auth::Principal& caller,
+                                               const std::string& release_id) {
+  ASSIGN_OR_RETURN(Release release, Apply(caller, release_id, ReleaseAction::kSubmit, ""));
   // Files failing a hard gate are withheld; with none left, the release is blocked.
   std::map<std::string, std::string> gated;  // file -> why it is withheld
   bool all_pass = true;
@@ -303,7 +358,11 @@ absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,
   ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
   ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(release.project_id()));
   const std::string& owner = project.approval().auto_release_owner();
-  if (analysis.has_query() && all_pass && !owner.empty()) {
+  // The owner answers for what the policy releases, so must be independent
+  // of the project and never the requester.
+  ASSIGN_OR_RETURN(bool owner_involved, governance_->IsInvolved(owner, release.project_id()));
+  if (analysis.has_query() && all_pass && !owner.empty() && !owner_involved &&
+      owner != release.requester()) {
     ASSIGN_OR_RETURN(release,
                      Apply(caller, release_id, ReleaseAction::kApprove,
                            absl::StrCat("every file passes the ", release.policy(),
@@ -332,7 +391,7 @@ absl::StatusOr<Release> Releases::Get(const auth::Principal& caller,
                                       const std::string& release_id) {
   ASSIGN_OR_RETURN(Release release, store_->Get(release_id));
   RETURN_IF_ERROR(CheckCanSee(caller, release));
-  return release;
+  return ViewFor(caller, std::move(release));
 }
 
 absl::StatusOr<trenode::v1::ListReleasesResponse> Releases::List(
@@ -346,7 +405,7 @@ absl::StatusOr<trenode::v1::ListReleasesResponse> Releases::List(
                    store_->List(requester, request.state(), request.page_token(), limit + 1));
   trenode::v1::ListReleasesResponse response;
   for (size_t i = 0; i < page.size() && i < static_cast<size_t>(limit); ++i) {
-    *response.add_releases() = std::move(page[i]);
+    *response.add_releases() = ViewFor(caller, std::move(page[i]));
   }
   if (page.size() > static_cast<size_t>(limit)) {
     response.set_next_page_token(response.releases(limit - 1).id());
@@ -364,6 +423,8 @@ absl::StatusOr<Release> Releases::Review(const auth::Principal& caller,
     return absl::PermissionDeniedError(
         absl::StrCat(reviewer, " requested release ", release.id(), " and may not review it"));
   }
+  RETURN_IF_ERROR(
+      governance_->CheckIndependent(reviewer, release.project_id(), "review its releases"));
   for (const auto& review : release.reviews()) {
     if (review.reviewer() == reviewer) {
       return absl::AlreadyExistsError(
@@ -376,6 +437,7 @@ absl::StatusOr<Release> Releases::Review(const auth::Principal& caller,
         "release ", release.id(), " is ", StateName(release.state()), "; it is not in review"));
   }
   RETURN_IF_ERROR(CheckDecisions(release, request));
+  RETURN_IF_ERROR(CheckRequesterAccess(release, "be reviewed"));
   trenode::v1::Review review;
   review.set_reviewer(reviewer);
   *review.mutable_files() = request.files();
@@ -463,7 +525,8 @@ absl::StatusOr<Release> Releases::Withdraw(const auth::Principal& caller,
   if (release.requester() != governance_->PersonId(caller)) {
     return absl::PermissionDeniedError("only the requester withdraws a release");
   }
-  return Apply(caller, release_id, ReleaseAction::kWithdraw, reason);
+  ASSIGN_OR_RETURN(release, Apply(caller, release_id, ReleaseAction::kWithdraw, reason));
+  return ViewFor(caller, std::move(release));
 }
 
 absl::StatusOr<Release> Releases::Revoke(const auth::Principal& caller,
@@ -493,12 +556,32 @@ absl::StatusOr<std::string> Releases::StartDownload(const auth::Principal& calle
   }
   if (!Is(caller, trenode::v1::ROLE_RESEARCHER)) {
     // Checkers read the file under review; it is not a download from the TRE.
-    if (release.state() == trenode::v1::RELEASE_STATE_WITHDRAWN) {
-      return absl::FailedPreconditionError(absl::StrCat("release ", release_id, " was withdrawn"));
+    std::string person = governance_->PersonId(caller);
+    if (person == release.requester()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          person, " requested release ", release_id, " and may not read its review copies"));
     }
-    RETURN_IF_ERROR(RecordFile(caller, release, "release.inspect", release.files(index)));
+    RETURN_IF_ERROR(governance_->CheckIndependent(person, release.project_id(),
+                                                  "read its releases' review copies"));
+    if (release.state() == trenode::v1::RELEASE_STATE_WITHDRAWN ||
+        release.state() == trenode::v1::RELEASE_STATE_DRAFT) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("release ", release_id, " is ", StateName(release.state()),
+                       "; only submitted releases are read by output checkers"));
+    }
+    // No hash in the record: researchers read their project's events, and a
+    // hash of a file nobody released would give a short file away.
+    if (events_ != nullptr) {
+      log::ActivityEvent event;
+      event.action = "release.inspect";
+      event.object = absl::StrCat(Object(release), "/", file_name);
+      event.outcome = "success";
+      event.project = release.project_id();
+      RETURN_IF_ERROR(events_->Record(caller, std::move(event)));
+    }
     return ReviewObjectKey(release_id, file_name);
   }
+  RETURN_IF_ERROR(CheckRequesterAccess(release, "be downloaded"));
   if (release.state() == trenode::v1::RELEASE_STATE_REVOKED) {
     return absl::FailedPreconditionError(
         absl::StrCat("release ", release_id, " was revoked: ", release.state_reason()));

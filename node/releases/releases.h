@@ -88,6 +88,17 @@ class Releases {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Researchers see only their own releases.
   absl::Status CheckCanSee(const auth::Principal& caller, const trenode::v1::Release& release);
+  // Whether `caller` sees `release` as its requester does: researchers, and
+  // the requester or anyone involved in the project whatever their role.
+  bool SeesAsRequester(const auth::Principal& caller, const trenode::v1::Release& release);
+  // `release` as `caller` may see it (spec/releases.md, "Who sees what").
+  trenode::v1::Release ViewFor(const auth::Principal& caller, trenode::v1::Release release);
+  // FailedPrecondition unless the requester may still use the project
+  // (approved, not suspended or expired, still a trained member).
+  absl::Status CheckRequesterAccess(const trenode::v1::Release& release, absl::string_view step);
+  absl::StatusOr<trenode::v1::Release> SubmitLocked(const auth::Principal& caller,
+                                                    const std::string& release_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RecordFile(const auth::Principal& actor, const trenode::v1::Release& release,
                           const std::string& action, const trenode::v1::ReleaseFile& file);
 

@@ -83,7 +83,10 @@ absl::Status ActivityLogService::CheckResearcherScope(const auth::Principal& cal
   if (project.empty()) {
     return absl::PermissionDeniedError("researchers read only their projects' events: set project");
   }
-  return governance_->GetProject(caller, project).status();
+  RETURN_IF_ERROR(governance_->GetProject(caller, project).status());
+  // A suspended or closed project's members keep reading its record, but
+  // not once their membership has been revoked (GetProject checks that).
+  return absl::OkStatus();
 }
 
 grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
@@ -133,6 +136,13 @@ grpc::Status ActivityLogService::WatchEntries(grpc::ServerContext* context,
   }
   trenode::v1::LogEntry entry;
   while (!context->IsCancelled()) {
+    // The stream ends when the caller's access does.
+    if (absl::Now() >= caller->expires) {
+      return ToGrpcStatus(absl::UnauthenticatedError("your token has expired; sign in again"));
+    }
+    if (absl::Status scope = CheckResearcherScope(*caller, request->project()); !scope.ok()) {
+      return ToGrpcStatus(scope);
+    }
     uint64_t size = log_->WaitForGrowth(next, absl::Seconds(1));
     if (size <= next) continue;
     uint64_t end = std::min(size, next + kMaxEntriesPerCall);

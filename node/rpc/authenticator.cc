@@ -38,6 +38,7 @@ absl::StatusOr<auth::Principal> NodeAuthenticator::Person(const grpc::ServerCont
   auth::Principal principal;
   principal.kind = auth::Principal::Kind::kPerson;
   principal.subject = verified.subject;
+  principal.expires = verified.expires;
   if (std::optional<std::string> wanted = Header(context, kRoleHeader)) {
     std::optional<trenode::v1::Role> role = auth::RoleFromName(*wanted);
     if (!role || !verified.roles.contains(*role)) {

@@ -15,6 +15,7 @@
 #include "tests/testutil/compute_backends.h"
 #include "tests/testutil/heart_failure.h"
 #include "tests/testutil/test_node.h"
+#include "tests/testutil/releases_fixture.h"
 #include "tests/testutil/test_site.h"
 #include "trenode/v1/activity_log.grpc.pb.h"
 #include "trenode/v1/analyses.grpc.pb.h"
@@ -27,170 +28,9 @@ using google::protobuf::util::TimeUtil;
 using testing::TestNode;
 using trenode::v1::Release;
 
-constexpr char kProject[] = "hf-release";
-constexpr char kDataset[] = "synth-ehr-4";
-
-class ReleasesRpcTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    testing::ImportSyntheticSite(node_, {4, 20000});
-    testing::ApproveProjectWithTrainedResearcher(
-        node_, kProject, kDataset, "ada",
-        {trenode::v1::OUTPUT_KIND_COUNTS, trenode::v1::OUTPUT_KIND_CROSSTAB});
-  }
-
-  std::unique_ptr<grpc::ClientContext> As(const std::string& subject, const std::string& role) {
-    return testing::WithToken(node_.Token(subject, {role}));
-  }
-
-  trenode::v1::Analysis WaitForAnalysis(
-      const std::string& id,
-      trenode::v1::AnalysisState expected = trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
-    trenode::v1::GetAnalysisRequest get;
-    get.set_analysis_id(id);
-    trenode::v1::Analysis analysis;
-    for (int i = 0; i < 600; ++i) {
-      EXPECT_TRUE(analyses_->GetAnalysis(As("olu", "output_checker").get(), get, &analysis).ok());
-      if (analysis.state() == trenode::v1::ANALYSIS_STATE_SUCCEEDED ||
-          analysis.state() == trenode::v1::ANALYSIS_STATE_FAILED) {
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-    EXPECT_EQ(analysis.state(), expected) << analysis.state_reason();
-    return analysis;
-  }
-
-  // Succeeded counts of the heart-failure cohort by age band and sex.
-  std::string CountsAnalysis(const std::string& request_id) {
-    trenode::v1::SubmitAnalysisRequest request;
-    request.set_project_id(kProject);
-    request.set_request_id(request_id);
-    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
-        absl::StrCat("dataset_id: \"synth-ehr-4\" index_date: \"2024-01-01\"",
-                     testing::kUndiagnosedHeartFailureCohort,
-                     "outputs { name: \"hf_by_age_sex\" counts { group_by {",
-                     testing::kAgeBandGroup, "} group_by { variable { column: \"sex\" } } } }"),
-        request.mutable_query()));
-    trenode::v1::Analysis analysis;
-    grpc::Status status =
-        analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis);
-    EXPECT_TRUE(status.ok()) << status.error_message();
-    return WaitForAnalysis(analysis.id()).id();
-  }
-
-  grpc::Status Create(const std::string& analysis_id, Release* release, bool include_logs = false) {
-    trenode::v1::CreateReleaseRequest request;
-    request.set_analysis_id(analysis_id);
-    request.set_include_logs(include_logs);
-    return releases_->CreateRelease(As("ada", "researcher").get(), request, release);
-  }
-
-  grpc::Status Submit(const std::string& id, Release* release) {
-    trenode::v1::ReleaseIdRequest request;
-    request.set_release_id(id);
-    return releases_->SubmitRelease(As("ada", "researcher").get(), request, release);
-  }
-
-  grpc::Status Review(const Release& release, const std::string& subject,
-                      trenode::v1::FileDecision decision, Release* reply,
-                      const std::string& explanation = "",
-                      const std::string& role = "output_checker") {
-    trenode::v1::ReviewReleaseRequest request;
-    request.set_release_id(release.id());
-    for (const auto& file : release.files()) {
-      auto* review = request.add_files();
-      review->set_file(file.name());
-      review->set_decision(decision);
-      review->set_explanation(explanation);
-    }
-    return releases_->ReviewRelease(As(subject, role).get(), request, reply);
-  }
-
-  // The file's bytes as `subject` may download them.
-  grpc::Status Download(const Release& release, const std::string& subject, const std::string& role,
-                        std::string* bytes, const std::string& file = "") {
-    trenode::v1::DownloadFileRequest request;
-    request.set_release_id(release.id());
-    request.set_file(file.empty() ? release.files(0).name() : file);
-    auto context = As(subject, role);
-    auto reader = releases_->DownloadFile(context.get(), request);
-    trenode::v1::DownloadChunk chunk;
-    bytes->clear();
-    while (reader->Read(&chunk)) *bytes += chunk.data();
-    return reader->Finish();
-  }
-
-  // One checker's decisions, file by file: {file, decision, explanation}.
-  grpc::Status ReviewEach(const Release& release, const std::string& subject,
-                          const std::vector<trenode::v1::FileReview>& decisions, Release* reply) {
-    trenode::v1::ReviewReleaseRequest request;
-    request.set_release_id(release.id());
-    for (const auto& decision : decisions) *request.add_files() = decision;
-    return releases_->ReviewRelease(As(subject, "output_checker").get(), request, reply);
-  }
-
-  static trenode::v1::FileReview Decide(const std::string& file, bool approve,
-                                        const std::string& explanation) {
-    trenode::v1::FileReview review;
-    review.set_file(file);
-    review.set_decision(approve ? trenode::v1::FILE_DECISION_APPROVE
-                                : trenode::v1::FILE_DECISION_REJECT);
-    review.set_explanation(explanation);
-    return review;
-  }
-
-  // A script analysis whose job writes `outputs`, finished in `expected`.
-  std::string ScriptAnalysis(
-      const std::string& program, const std::vector<std::string>& outputs,
-      trenode::v1::AnalysisState expected = trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
-    trenode::v1::Bundle bundle;
-    auto context = As("ada", "researcher");
-    auto writer = analyses_->UploadBundle(context.get(), &bundle);
-    trenode::v1::UploadBundleRequest header;
-    header.mutable_header()->set_project_id(kProject);
-    writer->Write(header);
-    trenode::v1::UploadBundleRequest chunk;
-    chunk.set_chunk(testing::ScriptBundle("job.sh", program, {kDataset}, outputs));
-    writer->Write(chunk);
-    writer->WritesDone();
-    EXPECT_TRUE(writer->Finish().ok());
-    trenode::v1::SubmitAnalysisRequest request;
-    request.set_project_id(kProject);
-    request.set_request_id(absl::StrCat(absl::StrJoin(outputs, "-"), "-", program.size()));
-    request.mutable_script()->set_bundle_sha256(bundle.sha256());
-    trenode::v1::Analysis analysis;
-    EXPECT_TRUE(analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis).ok());
-    trenode::v1::AnalysisDecisionRequest decision;
-    decision.set_analysis_id(analysis.id());
-    EXPECT_TRUE(
-        analyses_->ApproveAnalysis(As("sam", "data_steward").get(), decision, &analysis).ok());
-    return WaitForAnalysis(analysis.id(), expected).id();
-  }
-
-  // A renewed approval of the test project for a year, with counts
-  // pre-approved; tests add the policy they exercise.
-  static trenode::v1::ApproveProjectRequest Reapproval() {
-    trenode::v1::ApproveProjectRequest approve;
-    approve.set_project_id(kProject);
-    approve.set_reference("REC 26/NW/0001");
-    *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
-    approve.add_dataset_ids(kDataset);
-    approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_COUNTS);
-    return approve;
-  }
-
-  std::filesystem::path ObjectPath(const std::string& key) {
-    return std::filesystem::path(node_.config().object_store().posix().root()) / key;
-  }
-
-  TestNode node_{
-      [](trenode::v1::NodeConfig& config) { config.mutable_compute()->mutable_sandbox(); }};
-  std::unique_ptr<trenode::v1::Analyses::Stub> analyses_ =
-      trenode::v1::Analyses::NewStub(node_.Channel());
-  std::unique_ptr<trenode::v1::Releases::Stub> releases_ =
-      trenode::v1::Releases::NewStub(node_.Channel());
-};
+class ReleasesRpcTest : public testing::ReleasesFixture {};
+using testing::kDataset;
+using testing::kProject;
 
 TEST_F(ReleasesRpcTest, TwoDistinctCheckersOtherThanTheRequesterMustApprove) {
   Release draft, reply;
@@ -199,11 +39,15 @@ TEST_F(ReleasesRpcTest, TwoDistinctCheckersOtherThanTheRequesterMustApprove) {
   ASSERT_EQ(draft.files_size(), 1);
   EXPECT_EQ(draft.files(0).name(), "hf_by_age_sex.csv");
   EXPECT_EQ(draft.files(0).verdict(), "pass") << draft.files(0).verdict_summary();
-  EXPECT_TRUE(absl::StrContains(draft.files(0).verdict_summary(), "cells suppressed"))
-      << draft.files(0).verdict_summary();
-  // The raw checks, as ACRO's results.json: small cells found and suppressed.
-  EXPECT_TRUE(absl::StrContains(draft.results_json(), "\"status\": \"fail\""));
-  EXPECT_TRUE(absl::StrContains(draft.results_json(), "\"suppressed\": true"));
+  // The requester is told the verdict in words; output checkers see the
+  // raw checks, as ACRO's results.json: small cells found and suppressed.
+  EXPECT_EQ(draft.files(0).verdict_summary(), "passes the disclosure rules");
+  EXPECT_EQ(draft.results_json(), "");
+  Release checked = ViewAs(draft.id());
+  EXPECT_TRUE(absl::StrContains(checked.files(0).verdict_summary(), "cells suppressed"))
+      << checked.files(0).verdict_summary();
+  EXPECT_TRUE(absl::StrContains(checked.results_json(), "\"status\": \"fail\""));
+  EXPECT_TRUE(absl::StrContains(checked.results_json(), "\"suppressed\": true"));
 
   std::string bytes;
   EXPECT_EQ(Download(draft, "ada", "researcher", &bytes).error_code(),
@@ -317,9 +161,11 @@ TEST_F(ReleasesRpcTest, AProjectsOwnPolicyDecidesItsReleases) {
   // Every cell and the total are under the threshold: the total cannot be
   // published either, so the file fails.
   EXPECT_EQ(draft.files(0).verdict(), "fail") << draft.files(0).verdict_summary();
-  EXPECT_TRUE(absl::StartsWith(draft.files(0).verdict_summary(),
+  EXPECT_EQ(draft.files(0).verdict_summary(),
+            "fails the disclosure rules: a published total fails the rules (totals)");
+  EXPECT_TRUE(absl::StartsWith(ViewAs(draft.id()).files(0).verdict_summary(),
                                "fail; published totals fail the rules: the grand total"))
-      << draft.files(0).verdict_summary();
+      << ViewAs(draft.id()).files(0).verdict_summary();
 }
 
 TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
@@ -450,6 +296,8 @@ TEST_F(ReleasesRpcTest, AFailedJobsLogsLeaveOnlyThroughReview) {
   EXPECT_EQ(draft.files(1).name(), "job-stderr.txt");
   EXPECT_EQ(draft.files(1).verdict(), "review");
   EXPECT_EQ(draft.files(1).verdict_summary(),
+            "the job's log: not checked automatically; an output checker will judge it");
+  EXPECT_EQ(ViewAs(draft.id()).files(1).verdict_summary(),
             "the job's standard error (its first 64 KiB): no automated check; read it for data");
   ASSERT_TRUE(Submit(draft.id(), &in_review).ok());
   EXPECT_EQ(in_review.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);

@@ -238,7 +238,11 @@ TYPED_TEST(ScriptJobsTest, UndeclaredOutputsFailTheJobAndAreNotKept) {
   Analysis submitted = this->Submit(bundle.sha256(), "undeclared");
   this->Approve(submitted.id());
   Analysis failed = this->WaitFor(submitted.id(), trenode::v1::ANALYSIS_STATE_FAILED);
+  // The reason is the node's fixed sentence; the job-chosen file name is
+  // only in the details for the node's staff.
   EXPECT_EQ(failed.state_reason(),
+            "the job's outbox did not hold exactly the outputs its manifest declares");
+  EXPECT_EQ(failed.failure_detail(),
             "the job wrote \"rows.csv\", which its manifest does not declare");
   EXPECT_EQ(failed.script_outcome().outputs_size(), 0);
   EXPECT_FALSE(std::filesystem::exists(
