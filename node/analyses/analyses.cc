@@ -11,7 +11,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
-#include "node/analyses/query_compiler.h"
+#include "node/query/compiler.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
 #include "node/common/text.h"
@@ -258,7 +258,8 @@ absl::StatusOr<std::vector<std::string>> Analyses::CheckBody(
   }
   RETURN_IF_ERROR(CheckDatasetsActive({query.dataset_id()}));
   ASSIGN_OR_RETURN(trenode::v1::Dataset dataset, datasets_->Get(query.dataset_id(), 0));
-  absl::StatusOr<CompiledQuery> compiled = CompileQuery(query, dataset);
+  absl::StatusOr<query::CompiledQuery> compiled =
+      query::CompileQuery(query, dataset, compile_limits_);
   if (!compiled.ok()) {
     return absl::Status(compiled.status().code(),
                         absl::StrCat("query.", compiled.status().message()));

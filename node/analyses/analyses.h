@@ -22,6 +22,7 @@
 #include "node/governance/governance.h"
 #include "node/governance/governance_store.h"
 #include "node/log/event_sink.h"
+#include "node/query/compiler.h"
 #include "trenode/v1/analyses.pb.h"
 
 namespace trenode::analyses {
@@ -44,13 +45,15 @@ class Analyses {
   Analyses(AnalysisStore* store, governance::Governance* governance,
            governance::GovernanceStore* projects, catalogue::CatalogueStore* datasets,
            adapters::ObjectStore* objects, std::string node_id, Clock clock = &absl::Now,
-           log::EventSink* events = nullptr, BundleLimits bundle_limits = {})
+           log::EventSink* events = nullptr, BundleLimits bundle_limits = {},
+           query::CompileLimits compile_limits = {})
       : store_(store),
         governance_(governance),
         projects_(projects),
         datasets_(datasets),
         objects_(objects),
         bundle_limits_(bundle_limits),
+        compile_limits_(compile_limits),
         node_id_(std::move(node_id)),
         clock_(std::move(clock)),
         events_(events) {}
@@ -154,6 +157,7 @@ class Analyses {
   catalogue::CatalogueStore* datasets_;
   adapters::ObjectStore* objects_;
   BundleLimits bundle_limits_;
+  query::CompileLimits compile_limits_;
   std::function<void(const trenode::v1::Analysis&)> cancel_hook_;
   std::string node_id_;
   Clock clock_;

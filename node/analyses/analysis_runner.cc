@@ -8,8 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "node/analyses/bundle.h"
-#include "node/analyses/query_compiler.h"
-#include "node/analyses/query_runner.h"
+#include "node/query/compiler.h"
 #include "node/common/files.h"
 #include "node/common/status_macros.h"
 #include "node/log/merkle.h"
@@ -46,6 +45,11 @@ AnalysisRunner::AnalysisRunner(Analyses* analyses, AnalysisStore* store,
       scripts_(std::move(scripts)),
       queries_(queries) {
   queries_.workers = std::max(1, queries_.workers);
+  if (queries_.codes == nullptr) {
+    own_registry_ = std::make_unique<query::MemoryPersonRegistry>();
+    own_codes_ = std::make_unique<query::PersonCodesCache>(own_registry_.get());
+    queries_.codes = own_codes_.get();
+  }
   analyses_->SetCancelHook([this](const Analysis& analysis) {
     if (!IsScript(analysis)) {
       absl::MutexLock lock(&mu_);
@@ -179,8 +183,14 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
   }
   if (!analyses_->Advance(analysis.id(), AnalysisAction::kStart, "").ok()) return false;
   absl::Time deadline = absl::Now() + queries_.wall;
-  absl::StatusOr<trenode::v1::AggregateResult> result =
+  absl::StatusOr<query::QueryOutcome> result =
       RunQuery(analysis, [&] { return *cancelled || stopping_ || absl::Now() >= deadline; });
+  if (result.ok()) {
+    // Kept before the result, so a succeeded query always has them.
+    absl::Status kept =
+        store_->PutInternals(analysis.id(), result->internals.SerializeAsString());
+    if (!kept.ok()) result = kept;
+  }
   if (absl::IsCancelled(result.status())) {
     if (*cancelled) return true;  // cancelled while running: it produced nothing
     (void)analyses_->Advance(
@@ -194,7 +204,7 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
   }
   absl::StatusOr<Analysis> finished =
       result.ok() ? analyses_->Advance(analysis.id(), AnalysisAction::kSucceed, "",
-                                       [&](Analysis& a) { *a.mutable_result() = *result; })
+                                       [&](Analysis& a) { *a.mutable_result() = result->result; })
                   : analyses_->Fail(analysis.id(), kQueryFailed, result.status().ToString());
   if (!finished.ok() && result.ok() &&
       finished.status().code() == absl::StatusCode::kFailedPrecondition) {
@@ -203,18 +213,23 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
   return true;
 }
 
-absl::StatusOr<trenode::v1::AggregateResult> AnalysisRunner::RunQuery(const Analysis& analysis,
-                                                                      std::function<bool()> stop) {
+absl::StatusOr<query::QueryOutcome> AnalysisRunner::RunQuery(const Analysis& analysis,
+                                                             std::function<bool()> stop) {
   ASSIGN_OR_RETURN(trenode::v1::Dataset dataset, datasets_->Get(analysis.query().dataset_id(), 0));
-  ASSIGN_OR_RETURN(CompiledQuery compiled, CompileQuery(analysis.query(), dataset));
+  ASSIGN_OR_RETURN(query::CompiledQuery compiled,
+                   query::CompileQuery(analysis.query(), dataset, queries_.limits));
   ASSIGN_OR_RETURN(std::string path, dataset_path_(dataset));
+  ASSIGN_OR_RETURN(std::shared_ptr<const query::PersonCodes> codes,
+                   queries_.codes->For(dataset, path));
   ASSIGN_OR_RETURN(auto db, storage::SqliteDb::Open(path, storage::SqliteDb::Mode::kReadOnly));
   db->SetStopCheck(std::move(stop));
   RETURN_IF_ERROR(analyses_->RecordNodeEvent(
       analysis, "analysis.data_access", "success",
       absl::StrCat("dataset ", dataset.id(), " version ", dataset.version(), " tables ",
                    absl::StrJoin(compiled.tables, ","))));
-  return analyses::RunQuery(*db, compiled);
+  ASSIGN_OR_RETURN(query::QueryOutcome outcome, query::RunQuery(*db, compiled, *codes));
+  outcome.internals.set_dataset_id(dataset.id());
+  return outcome;
 }
 
 absl::Status AnalysisRunner::SubmitJob(const Analysis& analysis) {

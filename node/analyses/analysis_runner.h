@@ -27,6 +27,8 @@
 #include "node/analyses/analyses.h"
 #include "node/analyses/analysis_store.h"
 #include "node/catalogue/catalogue_store.h"
+#include "node/query/person_codes.h"
+#include "node/query/runner.h"
 
 namespace trenode::analyses {
 
@@ -41,6 +43,10 @@ std::string OutputObjectKey(const std::string& analysis_id, const std::string& n
 struct QueryRunning {
   int workers = 2;                          // queries at once, at least 1
   absl::Duration wall = absl::Minutes(10);  // each query, start to end
+  query::CompileLimits limits;
+  // The person codes of dataset versions; null: the runner keeps its own,
+  // from an in-memory registry.
+  query::PersonCodesCache* codes = nullptr;
 };
 
 struct ScriptRunning {
@@ -86,8 +92,8 @@ class AnalysisRunner {
   bool RunNextQuery();
   // Starts and runs a queued query; false if it was no longer queued.
   bool Execute(const trenode::v1::Analysis& analysis);
-  absl::StatusOr<trenode::v1::AggregateResult> RunQuery(const trenode::v1::Analysis& analysis,
-                                                        std::function<bool()> stop);
+  absl::StatusOr<query::QueryOutcome> RunQuery(const trenode::v1::Analysis& analysis,
+                                                std::function<bool()> stop);
   // Unpacks the bundle and submits the job; Unavailable leaves it queued.
   absl::Status SubmitJob(const trenode::v1::Analysis& analysis);
   void Collect(const trenode::v1::Analysis& analysis, const adapters::JobStatus& job);
@@ -103,6 +109,9 @@ class AnalysisRunner {
   DatasetPath dataset_path_;
   ScriptRunning scripts_;
   QueryRunning queries_;
+  // Used when queries_.codes is null.
+  std::unique_ptr<query::MemoryPersonRegistry> own_registry_;
+  std::unique_ptr<query::PersonCodesCache> own_codes_;
   std::atomic<bool> stopping_{false};
   std::thread worker_;
   std::vector<std::thread> query_workers_;

@@ -50,6 +50,12 @@ class AnalysisStore {
   virtual absl::StatusOr<std::vector<trenode::v1::AnalysisEvent>> Events(const std::string& id,
                                                                          int64_t from_sequence) = 0;
 
+  // Keeps what disclosure control needs beside an analysis's result (a
+  // serialized trenode.internal.QueryInternals), replacing any kept before.
+  virtual absl::Status PutInternals(const std::string& analysis_id, const std::string& bytes) = 0;
+  // NotFound if nothing was kept.
+  virtual absl::StatusOr<std::string> GetInternals(const std::string& analysis_id) = 0;
+
   // Stores a bundle's record unless one with its hash exists (the first
   // upload's record stays).
   virtual absl::Status PutBundle(const trenode::v1::Bundle& bundle) = 0;

@@ -193,4 +193,28 @@ absl::Status SqliteAnalysisStore::ApproveBundle(const std::string& sha256,
   return insert.Run();
 }
 
+absl::Status SqliteAnalysisStore::PutInternals(const std::string& analysis_id,
+                                               const std::string& bytes) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement put,
+                   db->PrepareCached("INSERT OR REPLACE INTO analysis_internals(analysis_id, "
+                                     "internals) VALUES (?, ?)"));
+  put.Bind(1, analysis_id).BindBlob(2, bytes);
+  return put.Run();
+}
+
+absl::StatusOr<std::string> SqliteAnalysisStore::GetInternals(const std::string& analysis_id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement get,
+                   db->PrepareCached("SELECT internals FROM analysis_internals WHERE "
+                                     "analysis_id = ?"));
+  get.Bind(1, analysis_id);
+  ASSIGN_OR_RETURN(bool found, get.Step());
+  if (!found) {
+    return absl::NotFoundError(
+        absl::StrCat("analysis ", analysis_id, " kept nothing for disclosure control"));
+  }
+  return get.Blob(0);
+}
+
 }  // namespace trenode::analyses

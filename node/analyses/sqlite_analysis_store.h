@@ -27,6 +27,8 @@ class SqliteAnalysisStore : public AnalysisStore {
       const std::vector<trenode::v1::AnalysisState>& states) override;
   absl::StatusOr<std::vector<trenode::v1::AnalysisEvent>> Events(const std::string& id,
                                                                  int64_t from_sequence) override;
+  absl::Status PutInternals(const std::string& analysis_id, const std::string& bytes) override;
+  absl::StatusOr<std::string> GetInternals(const std::string& analysis_id) override;
   absl::Status PutBundle(const trenode::v1::Bundle& bundle) override;
   absl::StatusOr<trenode::v1::Bundle> GetBundle(const std::string& sha256) override;
   absl::Status ApproveBundle(const std::string& sha256,

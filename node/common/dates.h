@@ -19,7 +19,13 @@ namespace trenode {
 inline absl::Status ValidateDate(absl::string_view date, absl::string_view field) {
   absl::Time parsed;
   std::string error;
-  if (date.size() != 10 || !absl::ParseTime("%Y-%m-%d", date, &parsed, &error)) {
+  // Digits exactly where they belong: absl::ParseTime alone would take
+  // "    1-1-01" (spaces and a short year), which std::stoll then refuses.
+  bool shaped = date.size() == 10 && date[4] == '-' && date[7] == '-';
+  for (size_t i = 0; shaped && i < date.size(); ++i) {
+    shaped = i == 4 || i == 7 || (date[i] >= '0' && date[i] <= '9');
+  }
+  if (!shaped || !absl::ParseTime("%Y-%m-%d", date, &parsed, &error)) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": \"", date, "\" is not a date in the form YYYY-MM-DD"));
   }

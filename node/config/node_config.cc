@@ -105,7 +105,8 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
         {"compute.output_mib", compute.output_mib()},
         {"compute.processes", compute.processes()},
         {"compute.query_workers", compute.query_workers()},
-        {"compute.query_seconds", compute.query_seconds()}}) {
+        {"compute.query_seconds", compute.query_seconds()},
+        {"compute.query_max_categories", compute.query_max_categories()}}) {
     if (value < 0) return FieldError(field, "must not be negative (0 takes the default)");
   }
   std::set<std::string> services;

@@ -25,6 +25,7 @@ using trenode::v1::Dataset;
 using trenode::v1::Table;
 
 constexpr int kMaxColumns = 1000;
+constexpr int kMaxCategories = 1000;
 constexpr char kDefaultPersonKey[] = "person_id";
 
 struct TablePlan {
@@ -228,6 +229,37 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
   }
 }
 
+// The person table's value sets, which grouped outputs list in full
+// (spec/catalogue.md): for each TEXT column its sorted distinct values when
+// there are at most kMaxCategories, and for every column whether any row
+// lacks a value.
+absl::Status RecordCategories(SqliteDb& db, Table& table) {
+  for (Column& column : *table.mutable_columns()) {
+    std::string name = absl::StrCat("\"", column.name(), "\"");
+    std::string from = absl::StrCat(" FROM \"", table.name(), "\"");
+    ASSIGN_OR_RETURN(SqliteStatement missing,
+                     db.Prepare(absl::StrCat("SELECT EXISTS(SELECT 1", from, " WHERE ", name,
+                                             " IS NULL)")));
+    ASSIGN_OR_RETURN(bool row, missing.Step());
+    column.set_has_missing(row && missing.Int64(0) != 0);
+    if (column.type() != trenode::v1::COLUMN_TYPE_TEXT || column.is_person_key()) continue;
+    ASSIGN_OR_RETURN(SqliteStatement values,
+                     db.Prepare(absl::StrCat("SELECT DISTINCT ", name, from, " WHERE ", name,
+                                             " IS NOT NULL ORDER BY 1 LIMIT ", kMaxCategories + 1)));
+    std::vector<std::string> found;
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, values.Step());
+      if (!more) break;
+      found.push_back(values.Text(0));
+    }
+    column.clear_categories();
+    if (found.size() <= static_cast<size_t>(kMaxCategories)) {
+      for (std::string& value : found) column.add_categories(std::move(value));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& declared,
                               const std::string& output_path) {
   ASSIGN_OR_RETURN(std::vector<adapters::ObjectInfo> objects, source.List(""));
@@ -273,6 +305,7 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
     RETURN_IF_ERROR(CreateTable(*db, plan));
     RETURN_IF_ERROR(LoadTable(source, *db, plan, &plan == &plans.front(), persons));
   }
+  RETURN_IF_ERROR(RecordCategories(*db, plans.front().table));
   RETURN_IF_ERROR(db->Exec("COMMIT"));
 
   Dataset result = declared;

@@ -142,6 +142,8 @@ struct NodeServer::Parts {
   std::unique_ptr<rpc::GovernanceService> governance_service;
   std::unique_ptr<log::ActivityLog> activity_log;
   std::unique_ptr<rpc::ActivityLogService> activity_log_service;
+  std::unique_ptr<query::SqlitePersonRegistry> person_registry;
+  std::unique_ptr<query::PersonCodesCache> person_codes;
   std::unique_ptr<analyses::SqliteAnalysisStore> analysis_store;
   std::unique_ptr<analyses::Analyses> analyses;
   std::unique_ptr<rpc::AnalysesService> analyses_service;
@@ -154,10 +156,19 @@ struct NodeServer::Parts {
 };
 
 namespace {
-analyses::QueryRunning QueryRunningFrom(const trenode::v1::ComputeConfig& compute) {
+query::CompileLimits CompileLimitsFrom(const trenode::v1::ComputeConfig& compute) {
+  query::CompileLimits limits;
+  if (compute.query_max_categories() > 0) limits.max_categories = compute.query_max_categories();
+  return limits;
+}
+
+analyses::QueryRunning QueryRunningFrom(const trenode::v1::ComputeConfig& compute,
+                                        query::PersonCodesCache* codes) {
   analyses::QueryRunning queries;
   if (compute.query_workers() > 0) queries.workers = compute.query_workers();
   if (compute.query_seconds() > 0) queries.wall = absl::Seconds(compute.query_seconds());
+  queries.limits = CompileLimitsFrom(compute);
+  queries.codes = codes;
   return queries;
 }
 
@@ -297,11 +308,13 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.activity_log_service = std::make_unique<rpc::ActivityLogService>(
       parts.gate.get(), parts.activity_log.get(), parts.governance.get());
 
+  parts.person_registry = std::make_unique<query::SqlitePersonRegistry>(parts.pool.get());
+  parts.person_codes = std::make_unique<query::PersonCodesCache>(parts.person_registry.get());
   parts.analysis_store = std::make_unique<analyses::SqliteAnalysisStore>(parts.pool.get());
   parts.analyses = std::make_unique<analyses::Analyses>(
       parts.analysis_store.get(), parts.governance.get(), parts.governance_store.get(),
       parts.catalogue_store.get(), parts.objects.get(), config.node_id(), &absl::Now,
-      parts.activity_log.get());
+      parts.activity_log.get(), analyses::BundleLimits{}, CompileLimitsFrom(config.compute()));
   parts.analyses_service =
       std::make_unique<rpc::AnalysesService>(parts.gate.get(), parts.analyses.get());
   adapters::PosixObjectStore* objects = parts.objects.get();
@@ -312,7 +325,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       [objects](const trenode::v1::Dataset& dataset) -> absl::StatusOr<std::string> {
         return objects->PathOf(dataset.steward().storage_location()).string();
       },
-      std::move(scripts), QueryRunningFrom(config.compute()));
+      std::move(scripts), QueryRunningFrom(config.compute(), parts.person_codes.get()));
   ASSIGN_OR_RETURN(releases::ReleaseOptions release_options, ReleaseOptionsFrom(config));
   parts.release_store = std::make_unique<releases::SqliteReleaseStore>(parts.pool.get());
   parts.releases = std::make_unique<releases::Releases>(

@@ -174,6 +174,40 @@ CREATE INDEX releases_by_requester ON releases(requester, id);
 CREATE INDEX releases_by_analysis ON releases(analysis_id, id);
 CREATE UNIQUE INDEX releases_one_open_per_analysis ON releases(analysis_id) WHERE state != 6;
 )sql"},
+    {9, "disclosure_ledger", R"sql(
+-- Every person of every dataset: an ordinal that stays the same across the
+-- dataset's versions, and a secret random record key for cell-key
+-- perturbation. Never in the dataset file, which script jobs read.
+CREATE TABLE person_registry (
+  dataset_id TEXT NOT NULL,
+  person_key TEXT NOT NULL,
+  ordinal INTEGER NOT NULL,
+  record_key INTEGER NOT NULL,
+  PRIMARY KEY (dataset_id, person_key)
+) WITHOUT ROWID;
+
+-- internals: a serialized trenode.internal.QueryInternals (the persons
+-- behind each cell of an aggregate query's result, and its joint table).
+CREATE TABLE analysis_internals (
+  analysis_id TEXT PRIMARY KEY,
+  internals BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- The overlap ledger: the persons behind every released aggregate cell, per
+-- project and dataset (node/query/person_sets.h encoding). size is their
+-- number, for finding cells of about the same size.
+CREATE TABLE release_ledger (
+  project_id TEXT NOT NULL,
+  dataset_id TEXT NOT NULL,
+  release_id TEXT NOT NULL,
+  file TEXT NOT NULL,
+  cell TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  perturbed INTEGER NOT NULL,
+  persons BLOB NOT NULL
+);
+CREATE INDEX release_ledger_by_size ON release_ledger(project_id, dataset_id, size);
+)sql"},
 };
 
 }  // namespace

@@ -52,7 +52,7 @@ void PrintRelease(const Release& r) {
   for (const auto& f : r.files()) {
     std::string why =
         f.gate_failures().empty() ? f.verdict_summary() : absl::StrJoin(f.gate_failures(), "; ");
-    rows.push_back({f.name(), absl::StrCat(f.size()), f.verdict(),
+    rows.push_back({f.name(), f.sha256().empty() ? "-" : absl::StrCat(f.size()), f.verdict(),
                     f.withheld() ? "withheld" : absl::StrCat(f.downloads()), why});
   }
   std::cout << "\n";

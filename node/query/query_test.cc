@@ -13,14 +13,15 @@
 #include "adapters/onprem/posix_object_store.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
-#include "node/analyses/query_compiler.h"
-#include "node/analyses/query_runner.h"
+#include "node/query/compiler.h"
+#include "node/query/person_sets.h"
+#include "node/query/runner.h"
 #include "node/ingest/dataset_builder.h"
 #include "node/synth/generator.h"
 #include "tests/testutil/heart_failure.h"
 #include "tests/testutil/temp_dir.h"
 
-namespace trenode::analyses {
+namespace trenode::query {
 namespace {
 using trenode::v1::AggregateQuery;
 using trenode::v1::AggregateResult;
@@ -66,6 +67,11 @@ class QueryTest : public ::testing::Test {
         ingest::BuildDatasetFile(*source, synth::SiteMetadata(options), dir_->File("site.sqlite"));
     ASSERT_TRUE(built.ok()) << built.status();
     dataset_ = new Dataset(*built);
+    registry_ = new MemoryPersonRegistry();
+    PersonCodesCache cache(registry_);
+    auto codes = cache.For(*dataset_, dir_->File("site.sqlite"));
+    ASSERT_TRUE(codes.ok()) << codes.status();
+    codes_ = new std::shared_ptr<const PersonCodes>(*codes);
     persons_ = new std::map<std::string, Person>();
     for (const auto& row : ReadCsv(dir_->path() / "site" / "person.csv")) {
       (*persons_)[row[0]] = Person{std::stoi(row[1]), row[2], row[3], {}, {}};
@@ -78,6 +84,8 @@ class QueryTest : public ::testing::Test {
     }
   }
   static void TearDownTestSuite() {
+    delete codes_;
+    delete registry_;
     delete persons_;
     delete dataset_;
     delete dir_;
@@ -90,13 +98,28 @@ class QueryTest : public ::testing::Test {
     return query;
   }
 
-  static absl::StatusOr<AggregateResult> Run(const std::string& text) {
+  static absl::StatusOr<QueryOutcome> RunWithInternals(const std::string& text) {
     auto compiled = CompileQuery(Parse(text), *dataset_);
     if (!compiled.ok()) return compiled.status();
     auto db =
         storage::SqliteDb::Open(dir_->File("site.sqlite"), storage::SqliteDb::Mode::kReadOnly);
     if (!db.ok()) return db.status();
-    return RunQuery(**db, *compiled);
+    return RunQuery(**db, *compiled, **codes_);
+  }
+
+  static absl::StatusOr<AggregateResult> Run(const std::string& text) {
+    absl::StatusOr<QueryOutcome> outcome = RunWithInternals(text);
+    if (!outcome.ok()) return outcome.status();
+    return outcome->result;
+  }
+
+  // The person ordinal the codes give each person key.
+  static std::map<std::string, uint32_t> Ordinals() {
+    std::map<std::string, uint32_t> ordinals;
+    auto rows = ReadPersonKeys(*dataset_, dir_->File("site.sqlite"));
+    EXPECT_TRUE(rows.ok());
+    for (const auto& [rowid, key] : *rows) ordinals[key] = (*codes_)->Find(rowid)->ordinal;
+    return ordinals;
   }
 
   static std::string Key(const ResultCell& cell) { return absl::StrJoin(cell.group(), "|"); }
@@ -119,10 +142,14 @@ class QueryTest : public ::testing::Test {
 
   static testing::TempDir* dir_;
   static Dataset* dataset_;
+  static MemoryPersonRegistry* registry_;
+  static std::shared_ptr<const PersonCodes>* codes_;
   static std::map<std::string, Person>* persons_;
 };
 testing::TempDir* QueryTest::dir_;
 Dataset* QueryTest::dataset_;
+MemoryPersonRegistry* QueryTest::registry_;
+std::shared_ptr<const PersonCodes>* QueryTest::codes_;
 std::map<std::string, Person>* QueryTest::persons_;
 
 // The question the synthetic data is built around: reduced ejection fraction
@@ -148,10 +175,15 @@ TEST_F(QueryTest, UndiagnosedHeartFailureByAgeBandAndSex) {
   EXPECT_EQ(absl::StrJoin(table.group_columns(), ","), "age_band,sex");
   std::map<std::string, int64_t> got;
   for (const ResultCell& cell : table.cells()) {
-    got[Key(cell)] = cell.count();
+    if (cell.count() > 0) got[Key(cell)] = cell.count();
     EXPECT_EQ(cell.evidence().contributors(), cell.count());
   }
   EXPECT_EQ(got, truth);
+  // Every combination of the declared categories is listed, zeros included:
+  // six age bands by every sex the catalogue recorded.
+  const trenode::v1::Column& sex = dataset_->tables(0).columns(2);
+  ASSERT_EQ(sex.name(), "sex");
+  EXPECT_EQ(table.cells_size(), 6 * sex.categories_size());
 }
 
 TEST_F(QueryTest, SummaryOfPersonMeanLvefBySexWithEvidence) {
@@ -195,6 +227,7 @@ TEST_F(QueryTest, SummaryOfPersonMeanLvefBySexWithEvidence) {
   const auto& cells = result->tables(0).cells();
   ASSERT_EQ(cells.size(), truth.size());
   for (const ResultCell& cell : cells) {
+    ASSERT_TRUE(truth.contains(cell.group(0))) << cell.group(0);
     const Truth& t = truth.at(cell.group(0));
     EXPECT_EQ(cell.count(), t.count);
     EXPECT_EQ(cell.n(), t.n);
@@ -461,8 +494,29 @@ TEST_F(QueryTest, RefusesUnknownNamesTypeMismatchesIdentifiersAndRowLevelOutput)
                 }
               }
             })pb",
-       "outputs[0].counts.group_by[0]: mean_measurement_value_as_number is a real number: "
-       "grouping by its values would return row-level data; give binning.boundaries"},
+       "outputs[0].counts.group_by[0]: mean_measurement_value_as_number is a number: grouping "
+       "by its values would list each one; give binning.boundaries"},
+      {R"pb(outputs {
+              name: "a"
+              counts { group_by { variable { column: "year_of_birth" } } }
+            })pb",
+       "outputs[0].counts.group_by[0]: year_of_birth is a number: grouping by its values would "
+       "list each one; give binning.boundaries"},
+      {R"pb(outputs {
+              name: "a"
+              counts {
+                group_by { variable { column: "region" } }
+                group_by { variable { column: "region" } }
+                group_by { variable { column: "region" } }
+                group_by {
+                  variable { column: "year_of_birth" }
+                  binning { boundaries: [ 1930, 1935, 1940, 1945, 1950, 1955, 1960, 1965, 1970,
+                                          1975, 1980, 1985, 1990, 1995, 2000 ] }
+                }
+              }
+            })pb",
+       "outputs[0].counts.group_by[3]: the groups make more than 10000 cells (every combination "
+       "is listed); coarsen them"},
       {R"pb(outputs {
               name: "a"
               counts {
@@ -531,7 +585,7 @@ TEST_F(QueryTest, RefusesUnknownNamesTypeMismatchesIdentifiersAndRowLevelOutput)
   for (const Case& c : cases) {
     auto compiled = CompileQuery(Parse(c.query), *dataset_);
     EXPECT_EQ(compiled.status().code(), absl::StatusCode::kInvalidArgument) << c.query;
-    EXPECT_EQ(compiled.status().message(), c.error) << c.query;
+    EXPECT_EQ(std::string(compiled.status().message()), c.error) << c.query;
   }
 }
 
@@ -553,5 +607,80 @@ TEST_F(QueryTest, ValuesAreBoundNotSpliced) {
   EXPECT_EQ(result->cohort_size(), 0);
 }
 
+// The persons behind each cell are kept beside the result: exactly the
+// cohort members of that cell, by their stable ordinals, and the joint table
+// of the linked counts sums to each output.
+TEST_F(QueryTest, KeepsThePersonsBehindEveryCellAndTheJointTable) {
+  auto outcome = RunWithInternals(R"pb(
+    outputs { name: "by_region" counts { group_by { variable { column: "region" } } } }
+    outputs {
+      name: "by_region_sex"
+      counts {
+        group_by { variable { column: "region" } }
+        group_by { variable { column: "sex" } }
+      }
+    })pb");
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  std::map<std::string, uint32_t> ordinals = Ordinals();
+  std::map<std::string, PersonSet> truth;
+  for (const auto& [id, person] : *persons_) truth[person.region].push_back(ordinals.at(id));
+  const auto& by_region = outcome->result.tables(0);
+  const auto& kept = outcome->internals.outputs(0);
+  ASSERT_EQ(kept.cells_size(), by_region.cells_size());
+  for (int i = 0; i < by_region.cells_size(); ++i) {
+    PersonSet expected = truth[by_region.cells(i).group(0)];
+    std::sort(expected.begin(), expected.end());
+    auto decoded = DecodePersons(kept.cells(i).persons());
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(*decoded, expected) << by_region.cells(i).group(0);
+    EXPECT_EQ(static_cast<int64_t>(decoded->size()), by_region.cells(i).count());
+  }
+  // One joint variable each for region and sex: region x sex, whose row
+  // sums are the first output.
+  const auto& joint = outcome->internals.joint();
+  ASSERT_EQ(joint.variables_size(), 2);
+  int sexes = joint.variables(1).labels_size();
+  for (int r = 0; r < by_region.cells_size(); ++r) {
+    int64_t sum = 0;
+    for (int c = 0; c < sexes; ++c) sum += joint.counts(r * sexes + c);
+    EXPECT_EQ(sum, by_region.cells(r).count());
+  }
+}
+
+// Bins sharing a variable refine to the union of their boundaries, and
+// boundaries print exactly, so two bins never share a label.
+TEST_F(QueryTest, BinsPrintExactlyAndRefineAcrossOutputs) {
+  auto outcome = RunWithInternals(R"pb(
+    outputs {
+      name: "a"
+      counts {
+        group_by {
+          variable { column: "year_of_birth" }
+          binning { boundaries: [ 1950.0000001, 1950.0000002 ] }
+        }
+      }
+    }
+    outputs {
+      name: "b"
+      counts {
+        group_by {
+          variable { column: "year_of_birth" }
+          binning { boundaries: [ 1960 ] }
+        }
+      }
+    })pb");
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  std::vector<std::string> labels;
+  for (const ResultCell& cell : outcome->result.tables(0).cells()) labels.push_back(Key(cell));
+  EXPECT_EQ(absl::StrJoin(labels, " "),
+            "<1950.0000001 [1950.0000001,1950.0000002) >=1950.0000002");
+  const auto& joint = outcome->internals.joint();
+  ASSERT_EQ(joint.variables_size(), 1);
+  EXPECT_EQ(absl::StrJoin(joint.variables(0).labels(), " "),
+            "<1950.0000001 [1950.0000001,1950.0000002) [1950.0000002,1960) >=1960");
+  const auto& mapping = outcome->internals.outputs(1).groups(0);
+  EXPECT_EQ(absl::StrJoin(mapping.output_category(), ","), "0,0,0,1");
+}
+
 }  // namespace
-}  // namespace trenode::analyses
+}  // namespace trenode::query

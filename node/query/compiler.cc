@@ -1,17 +1,21 @@
-#include "node/analyses/query_compiler.h"
+#include "node/query/compiler.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "node/catalogue/dataset_validation.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
 
-namespace trenode::analyses {
+namespace trenode::query {
 namespace {
 using trenode::v1::AggregateQuery;
 using trenode::v1::Column;
@@ -45,8 +49,10 @@ struct Expr {
   std::string sql;
   VarType type;
   std::string name;
-  // A plain column or arithmetic on one: cheap to repeat in SQL text.
-  bool cheap = false;
+  // Whether a person can have no value.
+  bool may_be_missing = true;
+  // The person-table column it reads as it is, if any (for its categories).
+  const Column* column = nullptr;
 };
 
 // `parts` joined by `op` ("AND", "OR") as a balanced tree of parentheses, so
@@ -108,6 +114,10 @@ class StatementCompiler {
     params_.emplace_back(std::in_place_type<T>, std::move(value));
     return absl::StrCat("?", params_.size());
   }
+  size_t param_count() const { return params_.size(); }
+  // Forgets the parameters added since param_count() was `mark`: for an
+  // expression compiled again only to learn its type.
+  void Rollback(size_t mark) { params_.resize(mark); }
   std::vector<SqlParam> TakeParams() { return std::move(params_); }
 
   absl::StatusOr<Expr> CompileVariable(const Variable& variable, const std::string& path) {
@@ -116,7 +126,7 @@ class StatementCompiler {
         ASSIGN_OR_RETURN(const Column* column,
                          PersonColumn(variable.column(), absl::StrCat(path, ".column")));
         return Expr{absl::StrCat("p.", Quote(column->name())), TypeOf(*column), column->name(),
-                    true};
+                    column->has_missing(), column};
       }
       case Variable::kAge:
         return CompileAge(variable.age(), absl::StrCat(path, ".age"));
@@ -126,7 +136,7 @@ class StatementCompiler {
         ASSIGN_OR_RETURN(std::string condition,
                          CompileCriterion(variable.indicator(), absl::StrCat(path, ".indicator")));
         return Expr{absl::StrCat("(CASE WHEN ", condition, " THEN 1 ELSE 0 END)"),
-                    VarType::kIndicator, "indicator"};
+                    VarType::kIndicator, "indicator", false};
       }
       case Variable::KIND_NOT_SET:
         break;
@@ -175,11 +185,11 @@ class StatementCompiler {
     return Invalid(path, "choose all_of, any_of, none_of, person or events");
   }
 
-  // The group expression (a bin index when binned) and how to label it.
-  absl::StatusOr<std::pair<std::string, GroupColumn>> CompileGroup(const GroupBy& group,
-                                                                   const std::string& path) {
+  // The variable of a group column and the categories its values fall into.
+  absl::StatusOr<std::pair<Expr, Categories>> CompileGroup(const GroupBy& group,
+                                                           const std::string& path,
+                                                           const CompileLimits& limits) {
     ASSIGN_OR_RETURN(Expr expr, CompileVariable(group.variable(), absl::StrCat(path, ".variable")));
-    GroupColumn column{group.label().empty() ? expr.name : group.label(), {}};
     const auto& boundaries = group.binning().boundaries();
     if (expr.type == VarType::kDate) {
       return Invalid(path, absl::StrCat("grouping by the date ", expr.name,
@@ -187,12 +197,35 @@ class StatementCompiler {
                                         "variable instead"));
     }
     if (boundaries.empty()) {
-      if (expr.type == VarType::kReal) {
+      if (expr.type == VarType::kIndicator) return std::make_pair(expr, Categories::Indicator());
+      if (expr.type != VarType::kText) {
         return Invalid(path, absl::StrCat(expr.name,
-                                          " is a real number: grouping by its values would "
-                                          "return row-level data; give binning.boundaries"));
+                                          " is a number: grouping by its values would list "
+                                          "each one; give binning.boundaries"));
       }
-      return std::make_pair(expr.sql, column);
+      const Column* column = expr.column;
+      if (column == nullptr || column->categories().empty()) {
+        return Invalid(path, absl::StrCat(expr.name,
+                                          " has no recorded set of values (it has too many to "
+                                          "group by); group by another column or an indicator"));
+      }
+      if (column->categories_size() > limits.max_categories) {
+        return Invalid(path, absl::StrCat(expr.name, " has ", column->categories_size(),
+                                          " values, more than this node's limit of ",
+                                          limits.max_categories,
+                                          " categories (compute.query_max_categories); group by "
+                                          "a coarser column or an indicator"));
+      }
+      for (const std::string& value : column->categories()) {
+        if (value == kMissingLabel || value == kTotalLabel) {
+          return Invalid(path, absl::StrCat(expr.name, " holds the value \"", value,
+                                            "\", which labels ",
+                                            value == kTotalLabel ? "totals" : "missing values",
+                                            " in results; it cannot be grouped by"));
+        }
+      }
+      std::vector<std::string> values(column->categories().begin(), column->categories().end());
+      return std::make_pair(expr, Categories::Listed(std::move(values), expr.may_be_missing));
     }
     if (expr.type == VarType::kText || expr.type == VarType::kIndicator) {
       return Invalid(absl::StrCat(path, ".binning"),
@@ -207,19 +240,8 @@ class StatementCompiler {
                        "boundaries must be finite and strictly increasing");
       }
     }
-    column.bin_labels.push_back(absl::StrCat("<", boundaries[0]));
-    for (int i = 1; i < boundaries.size(); ++i) {
-      column.bin_labels.push_back(absl::StrCat("[", boundaries[i - 1], ",", boundaries[i], ")"));
-    }
-    column.bin_labels.push_back(absl::StrCat(">=", boundaries[boundaries.size() - 1]));
-    std::string value = expr.cheap ? expr.sql : "v";
-    std::string sql = absl::StrCat("CASE WHEN ", value, " IS NULL THEN NULL");
-    for (int i = 0; i < boundaries.size(); ++i) {
-      absl::StrAppend(&sql, " WHEN ", value, " < ", Param(boundaries[i]), " THEN ", i);
-    }
-    absl::StrAppend(&sql, " ELSE ", boundaries.size(), " END");
-    if (!expr.cheap) sql = absl::StrCat("(SELECT ", sql, " FROM (SELECT ", expr.sql, " AS v))");
-    return std::make_pair(sql, column);
+    return std::make_pair(
+        expr, Categories::Binned({boundaries.begin(), boundaries.end()}, expr.may_be_missing));
   }
 
  private:
@@ -270,14 +292,14 @@ class StatementCompiler {
     if (birth->type() == trenode::v1::COLUMN_TYPE_INTEGER) {
       int64_t year = std::stoll(index_date_.substr(0, 4));
       return Expr{absl::StrCat("(", Param(year), " - ", column, ")"), VarType::kInteger, "age",
-                  true};
+                  birth->has_missing()};
     }
     if (birth->type() == trenode::v1::COLUMN_TYPE_DATE) {
       std::string index = Param(index_date_);
       return Expr{
           absl::StrCat("(CAST(substr(", index, ", 1, 4) AS INTEGER) - CAST(substr(", column,
                        ", 1, 4) AS INTEGER) - (substr(", index, ", 6) < substr(", column, ", 6)))"),
-          VarType::kInteger, "age", true};
+          VarType::kInteger, "age", birth->has_missing()};
     }
     return Invalid(absl::StrCat(path, ".birth_column"),
                    absl::StrCat(birth->name(), " is neither an INTEGER year nor a DATE"));
@@ -381,7 +403,7 @@ class StatementCompiler {
     if (feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_COUNT) {
       if (!feature.value_column().empty()) return Invalid(field, "is not used with COUNT");
       return Expr{absl::StrCat("(SELECT COUNT(*) ", filter.from, ")"), VarType::kInteger,
-                  absl::StrCat("count_", table->name())};
+                  absl::StrCat("count_", table->name()), false};
     }
     const char* function = nullptr;
     const char* prefix = nullptr;
@@ -471,13 +493,27 @@ absl::Status ValidateOutputName(const std::string& name, const std::string& path
   return absl::OkStatus();
 }
 
-// Compiles the statements of one query, each in its own StatementCompiler so
-// that each has exactly the parameters it uses.
+// A stable name for a variable: its deterministic serialization, so that
+// the same variable used by several outputs is read once.
+std::string VariableKey(const Variable& variable) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  variable.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return bytes;
+}
+
+// Compiles one query into the per-person statement and the outputs' plans.
 class QueryCompiler {
  public:
   QueryCompiler(const AggregateQuery& query, const Dataset& dataset, const Table& person,
-                std::string person_key)
-      : query_(query), dataset_(dataset), person_(person), person_key_(std::move(person_key)) {}
+                std::string person_key, const CompileLimits& limits)
+      : query_(query),
+        limits_(limits),
+        person_(person),
+        statement_(dataset, person, std::move(person_key), query.index_date(), &tables_) {}
 
   absl::StatusOr<CompiledQuery> Compile() {
     if (!query_.index_date().empty()) {
@@ -487,13 +523,8 @@ class QueryCompiler {
     if (query_.outputs_size() > kMaxOutputs) {
       return Invalid("outputs", absl::StrCat("at most ", kMaxOutputs, " outputs"));
     }
-    CompiledQuery compiled;
     tables_.insert(person_.name());
-    {
-      StatementCompiler statement = NewStatement();
-      ASSIGN_OR_RETURN(std::string from, From(statement));
-      compiled.cohort_size = {absl::StrCat("SELECT COUNT(*) ", from), statement.TakeParams()};
-    }
+    CompiledQuery compiled;
     std::set<std::string> names;
     for (int i = 0; i < query_.outputs_size(); ++i) {
       const trenode::v1::QueryOutput& output = query_.outputs(i);
@@ -503,100 +534,102 @@ class QueryCompiler {
         return Invalid(absl::StrCat(path, ".name"),
                        absl::StrCat("\"", output.name(), "\" names two outputs"));
       }
-      ASSIGN_OR_RETURN(CompiledOutput compiled_output, CompileOutput(output, path));
-      compiled_output.name = output.name();
-      compiled.outputs.push_back(std::move(compiled_output));
+      ASSIGN_OR_RETURN(OutputPlan plan, CompileOutput(output, path));
+      plan.name = output.name();
+      compiled.outputs.push_back(std::move(plan));
     }
+    // The cohort's parameters follow the values' in the statement text.
+    std::string from = absl::StrCat("FROM ", Quote(person_.name()), " AS p");
+    if (query_.has_cohort()) {
+      ASSIGN_OR_RETURN(std::string cohort, statement_.CompileCriterion(query_.cohort(), "cohort"));
+      absl::StrAppend(&from, " WHERE ", cohort);
+    }
+    if (statement_.param_count() > static_cast<size_t>(kMaxQueryValues)) {
+      return Invalid("query", absl::StrCat("uses ", statement_.param_count(),
+                                           " values (codes, bounds and lists); at most ",
+                                           kMaxQueryValues));
+    }
+    std::vector<std::string> select = {"p.rowid"};
+    for (const std::string& sql : columns_) select.push_back(sql);
+    compiled.persons.sql = absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " ", from);
+    compiled.persons.params = statement_.TakeParams();
     compiled.tables = tables_;
+    JoinCountOutputs(compiled);
     return compiled;
   }
 
  private:
-  StatementCompiler NewStatement() const {
-    return StatementCompiler(dataset_, person_, person_key_, query_.index_date(), &tables_);
-  }
-
-  // "FROM <person table> AS p [WHERE <cohort>]".
-  absl::StatusOr<std::string> From(StatementCompiler& statement) const {
-    std::string from = absl::StrCat("FROM ", Quote(person_.name()), " AS p");
-    if (query_.has_cohort()) {
-      ASSIGN_OR_RETURN(std::string cohort, statement.CompileCriterion(query_.cohort(), "cohort"));
-      absl::StrAppend(&from, " WHERE ", cohort);
+  // The statement column of `variable`, added the first time it is asked
+  // for; compiling it again (`mark` was the parameter count before) added
+  // parameters the statement will not use, so they are forgotten.
+  int ColumnOf(const Variable& variable, const std::string& sql, size_t mark) {
+    auto [it, added] = column_of_.emplace(VariableKey(variable), columns_.size() + 1);
+    if (added) {
+      columns_.push_back(sql);
+    } else {
+      statement_.Rollback(mark);
     }
-    return from;
+    return it->second;
   }
 
-  // SELECT list entries and labels for `groups`.
-  absl::Status AddGroups(StatementCompiler& statement,
-                         const google::protobuf::RepeatedPtrField<GroupBy>& groups,
-                         const std::string& path, std::vector<std::string>& select,
-                         CompiledOutput& output) const {
+  absl::Status AddGroups(const google::protobuf::RepeatedPtrField<GroupBy>& groups,
+                         const std::string& path, OutputPlan& plan) {
     if (groups.size() > kMaxGroupColumns) {
       return Invalid(path, absl::StrCat("at most ", kMaxGroupColumns, " group columns"));
     }
     for (int i = 0; i < groups.size(); ++i) {
-      ASSIGN_OR_RETURN(auto group,
-                       statement.CompileGroup(groups[i], absl::StrCat(path, "[", i, "]")));
-      select.push_back(std::move(group.first));
-      output.groups.push_back(std::move(group.second));
+      std::string field = absl::StrCat(path, "[", i, "]");
+      size_t mark = statement_.param_count();
+      ASSIGN_OR_RETURN(auto group, statement_.CompileGroup(groups[i], field, limits_));
+      GroupPlan column;
+      column.label = groups[i].label().empty() ? group.first.name : groups[i].label();
+      column.column = ColumnOf(groups[i].variable(), group.first.sql, mark);
+      column.categories = std::move(group.second);
+      plan.cells *= static_cast<int64_t>(column.categories.size());
+      if (plan.cells > kMaxResultCells) {
+        return Invalid(field, absl::StrCat("the groups make more than ", kMaxResultCells,
+                                          " cells (every combination is listed); coarsen them"));
+      }
+      plan.groups.push_back(std::move(column));
     }
     return absl::OkStatus();
   }
 
-  static std::string Ordinals(size_t count) {
-    std::vector<std::string> ordinals;
-    for (size_t i = 1; i <= count; ++i) ordinals.push_back(absl::StrCat(i));
-    return absl::StrJoin(ordinals, ", ");
-  }
-
-  absl::StatusOr<CompiledOutput> CompileOutput(const trenode::v1::QueryOutput& output,
-                                               const std::string& path) const {
-    StatementCompiler statement = NewStatement();
-    CompiledOutput compiled;
-    std::vector<std::string> select;
-    std::string suffix;
+  absl::StatusOr<OutputPlan> CompileOutput(const trenode::v1::QueryOutput& output,
+                                           const std::string& path) {
+    OutputPlan plan;
     switch (output.kind_case()) {
       case trenode::v1::QueryOutput::kCounts:
+        plan.kind = trenode::v1::OUTPUT_KIND_COUNTS;
+        RETURN_IF_ERROR(
+            AddGroups(output.counts().group_by(), absl::StrCat(path, ".counts.group_by"), plan));
+        return plan;
       case trenode::v1::QueryOutput::kCrosstab: {
-        if (output.has_counts()) {
-          compiled.kind = trenode::v1::OUTPUT_KIND_COUNTS;
-          RETURN_IF_ERROR(AddGroups(statement, output.counts().group_by(),
-                                    absl::StrCat(path, ".counts.group_by"), select, compiled));
-        } else {
-          compiled.kind = trenode::v1::OUTPUT_KIND_CROSSTAB;
-          google::protobuf::RepeatedPtrField<GroupBy> both;
-          *both.Add() = output.crosstab().rows();
-          *both.Add() = output.crosstab().columns();
-          if (!output.crosstab().has_rows() || !output.crosstab().has_columns()) {
-            return Invalid(absl::StrCat(path, ".crosstab"), "give rows and columns");
-          }
-          RETURN_IF_ERROR(AddGroups(statement, both, absl::StrCat(path, ".crosstab.[rows,columns]"),
-                                    select, compiled));
+        plan.kind = trenode::v1::OUTPUT_KIND_CROSSTAB;
+        if (!output.crosstab().has_rows() || !output.crosstab().has_columns()) {
+          return Invalid(absl::StrCat(path, ".crosstab"), "give rows and columns");
         }
-        size_t groups = select.size();
-        select.push_back("COUNT(*)");
-        if (groups > 0)
-          suffix = absl::StrCat(" GROUP BY ", Ordinals(groups), " ORDER BY ", Ordinals(groups));
-        break;
+        google::protobuf::RepeatedPtrField<GroupBy> both;
+        *both.Add() = output.crosstab().rows();
+        *both.Add() = output.crosstab().columns();
+        RETURN_IF_ERROR(AddGroups(both, absl::StrCat(path, ".crosstab.[rows,columns]"), plan));
+        return plan;
       }
       case trenode::v1::QueryOutput::kSummary: {
-        compiled.kind = trenode::v1::OUTPUT_KIND_SUMMARY;
-        RETURN_IF_ERROR(AddGroups(statement, output.summary().group_by(),
-                                  absl::StrCat(path, ".summary.group_by"), select, compiled));
-        size_t groups = select.size();
-        ASSIGN_OR_RETURN(Expr value,
-                         statement.CompileVariable(output.summary().value(),
-                                                   absl::StrCat(path, ".summary.value")));
+        plan.kind = trenode::v1::OUTPUT_KIND_SUMMARY;
+        RETURN_IF_ERROR(
+            AddGroups(output.summary().group_by(), absl::StrCat(path, ".summary.group_by"), plan));
+        std::string field = absl::StrCat(path, ".summary.value");
+        size_t mark = statement_.param_count();
+        ASSIGN_OR_RETURN(Expr value, statement_.CompileVariable(output.summary().value(), field));
         if (!IsNumeric(value.type)) {
-          return Invalid(absl::StrCat(path, ".summary.value"),
-                         absl::StrCat(value.name, " is not a number"));
+          return Invalid(field, absl::StrCat(value.name, " is not a number"));
         }
-        select.push_back(value.sql);
-        if (groups > 0) suffix = absl::StrCat(" ORDER BY ", Ordinals(groups));
-        break;
+        plan.value_column = ColumnOf(output.summary().value(), value.sql, mark);
+        return plan;
       }
       case trenode::v1::QueryOutput::kRegression: {
-        compiled.kind = trenode::v1::OUTPUT_KIND_REGRESSION;
+        plan.kind = trenode::v1::OUTPUT_KIND_REGRESSION;
         const trenode::v1::RegressionOutput& regression = output.regression();
         std::string field = absl::StrCat(path, ".regression");
         if (regression.predictors().empty() && regression.no_intercept()) {
@@ -607,47 +640,85 @@ class QueryCompiler {
         }
         std::vector<const Variable*> variables = {&regression.outcome()};
         for (const Variable& predictor : regression.predictors()) variables.push_back(&predictor);
-        compiled.intercept = !regression.no_intercept();
-        if (compiled.intercept) compiled.terms.push_back("intercept");
+        plan.intercept = !regression.no_intercept();
+        if (plan.intercept) plan.term_names.push_back("intercept");
         for (size_t i = 0; i < variables.size(); ++i) {
           std::string term_path = i == 0 ? absl::StrCat(field, ".outcome")
                                          : absl::StrCat(field, ".predictors[", i - 1, "]");
-          ASSIGN_OR_RETURN(Expr term, statement.CompileVariable(*variables[i], term_path));
+          size_t mark = statement_.param_count();
+          ASSIGN_OR_RETURN(Expr term, statement_.CompileVariable(*variables[i], term_path));
           if (!IsNumeric(term.type)) {
             return Invalid(term_path, absl::StrCat(term.name, " is not a number"));
           }
-          if (i > 0) compiled.terms.push_back(term.name);
-          select.push_back(term.sql);
+          if (i > 0) plan.term_names.push_back(term.name);
+          plan.terms.push_back(ColumnOf(*variables[i], term.sql, mark));
         }
-        break;
+        return plan;
       }
       case trenode::v1::QueryOutput::KIND_NOT_SET:
-        return Invalid(path, "choose counts, summary, crosstab or regression");
+        break;
     }
-    ASSIGN_OR_RETURN(std::string from, From(statement));
-    compiled.statement.sql =
-        absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " ", from, suffix);
-    compiled.statement.params = statement.TakeParams();
-    return compiled;
+    return Invalid(path, "choose counts, summary, crosstab or regression");
+  }
+
+  // The joint variables of the count-like outputs: one per statement column,
+  // binned on the union of every output's boundaries for it.
+  static void JoinCountOutputs(CompiledQuery& compiled) {
+    std::map<int, std::vector<GroupPlan*>> uses;
+    for (OutputPlan& output : compiled.outputs) {
+      if (output.kind != trenode::v1::OUTPUT_KIND_COUNTS &&
+          output.kind != trenode::v1::OUTPUT_KIND_CROSSTAB) {
+        continue;
+      }
+      for (GroupPlan& group : output.groups) uses[group.column].push_back(&group);
+    }
+    for (auto& [column, groups] : uses) {
+      const Categories& first = groups.front()->categories;
+      JointVariable variable{column, first};
+      if (first.binned()) {
+        std::set<double> boundaries;
+        bool missing = false;
+        for (const GroupPlan* group : groups) {
+          boundaries.insert(group->categories.boundaries().begin(),
+                            group->categories.boundaries().end());
+          missing = missing || group->categories.has_missing();
+        }
+        variable.categories = Categories::Binned({boundaries.begin(), boundaries.end()}, missing);
+      }
+      for (GroupPlan* group : groups) {
+        group->joint_variable = static_cast<int>(compiled.joint.size());
+      }
+      compiled.joint.push_back(std::move(variable));
+    }
+    compiled.joint_cells = 1;
+    for (const JointVariable& variable : compiled.joint) {
+      compiled.joint_cells *= static_cast<int64_t>(variable.categories.size());
+      if (compiled.joint_cells > kMaxJointCells) {
+        compiled.joint_cells = 0;
+        return;
+      }
+    }
   }
 
   const AggregateQuery& query_;
-  const Dataset& dataset_;
+  const CompileLimits& limits_;
   const Table& person_;
-  std::string person_key_;
-  // Mutable through const methods' statement compilers.
-  mutable std::set<std::string> tables_;
+  std::set<std::string> tables_;
+  StatementCompiler statement_;
+  std::vector<std::string> columns_;    // the statement's value columns, from 1
+  std::map<std::string, int> column_of_;  // by VariableKey
 };
 
 }  // namespace
 
-absl::StatusOr<CompiledQuery> CompileQuery(const AggregateQuery& query, const Dataset& dataset) {
+absl::StatusOr<CompiledQuery> CompileQuery(const AggregateQuery& query, const Dataset& dataset,
+                                           const CompileLimits& limits) {
   std::string person_table = dataset.person_table().empty() ? "person" : dataset.person_table();
   for (const Table& table : dataset.tables()) {
     if (table.name() != person_table) continue;
     for (const Column& column : table.columns()) {
       if (column.is_person_key()) {
-        return QueryCompiler(query, dataset, table, column.name()).Compile();
+        return QueryCompiler(query, dataset, table, column.name(), limits).Compile();
       }
     }
   }
@@ -655,4 +726,4 @@ absl::StatusOr<CompiledQuery> CompileQuery(const AggregateQuery& query, const Da
       "dataset ", dataset.id(), " has no person table with a person key; it cannot be queried"));
 }
 
-}  // namespace trenode::analyses
+}  // namespace trenode::query

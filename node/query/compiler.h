@@ -1,0 +1,104 @@
+// Compiles a typed AggregateQuery into one parameterised SQL statement over
+// one dataset's SQLite file and a plan for each output (spec/analyses.md,
+// "Aggregate queries"), checking every table and column against the
+// dataset's catalogue schema and refusing anything that could return
+// row-level data. No value from the query is ever spliced into SQL text:
+// names are checked against the schema and quoted, literals are bound
+// parameters. Everything that bounds a result is known here, before any
+// data is read: each output's grid of categories, its cell count, and the
+// statement's size.
+#ifndef TRENODE_NODE_QUERY_COMPILER_H_
+#define TRENODE_NODE_QUERY_COMPILER_H_
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "node/query/grid.h"
+#include "trenode/v1/catalogue.pb.h"
+#include "trenode/v1/query.pb.h"
+
+namespace trenode::query {
+
+using SqlParam = std::variant<int64_t, double, std::string>;
+
+// One statement; params[i] is bound to ?(i+1).
+struct Statement {
+  std::string sql;
+  std::vector<SqlParam> params;
+};
+
+// A group column of an output: which statement column holds its value and
+// the categories it falls into.
+struct GroupPlan {
+  std::string label;  // the column heading
+  int column = 0;
+  Categories categories;
+  // Count-like outputs: the joint variable this column is a coarsening of.
+  int joint_variable = -1;
+};
+
+struct OutputPlan {
+  std::string name;
+  trenode::v1::OutputKind kind = trenode::v1::OUTPUT_KIND_UNSPECIFIED;
+  std::vector<GroupPlan> groups;
+  int64_t cells = 1;       // the grid's size: every combination of the groups
+  int value_column = -1;   // summary: the summarised value
+  std::vector<int> terms;  // regression: outcome, then each predictor
+  // Regression: the terms' names, "intercept" first unless no_intercept.
+  std::vector<std::string> term_names;
+  bool intercept = false;
+};
+
+// The finest cross-classification of every variable the counts and
+// cross-tabulations group by, each variable refined to the common bins of
+// all its uses: every count-like output's cells are sums of its cells, so
+// linked tables are audited together (spec/disclosure.md, "Linked tables").
+struct JointVariable {
+  int column = 0;
+  Categories categories;
+};
+
+struct CompiledQuery {
+  // "SELECT p.rowid, <value>, ... FROM <person table> AS p [WHERE cohort]":
+  // one row per person of the cohort; column 0 is the person's rowid and
+  // the others the per-person values the plans name.
+  Statement persons;
+  // Every table the statement reads, for the data-access record.
+  std::set<std::string> tables;
+  std::vector<OutputPlan> outputs;
+  std::vector<JointVariable> joint;
+  int64_t joint_cells = 1;  // 0 when the joint table would pass kMaxJointCells
+};
+
+struct CompileLimits {
+  // Categories of an unbinned TEXT column; above it, grouping by the column
+  // is refused (config compute.query_max_categories).
+  int max_categories = 100;
+};
+
+// At most this many cells in one output (every combination of its groups).
+inline constexpr int64_t kMaxResultCells = 10000;
+// The joint table of linked tables is kept up to this many cells; beyond it
+// linked tables with suppressed cells go to an output checker.
+inline constexpr int64_t kMaxJointCells = 100000;
+// At most this many outputs, group columns and regression predictors.
+inline constexpr int kMaxOutputs = 32;
+inline constexpr int kMaxGroupColumns = 4;
+inline constexpr int kMaxPredictors = 32;
+// At most this many literal values (codes, prefixes, IN lists, bounds) in a
+// query: SQLite binds at most 32,766 parameters to one statement.
+inline constexpr int kMaxQueryValues = 20000;
+
+// InvalidArgument naming the offending field (as a proto path, e.g.
+// "outputs[0].counts.group_by[1].variable.column") and why.
+absl::StatusOr<CompiledQuery> CompileQuery(const trenode::v1::AggregateQuery& query,
+                                           const trenode::v1::Dataset& dataset,
+                                           const CompileLimits& limits = {});
+
+}  // namespace trenode::query
+
+#endif  // TRENODE_NODE_QUERY_COMPILER_H_

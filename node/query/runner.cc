@@ -1,0 +1,365 @@
+#include "node/query/runner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+#include "node/query/person_sets.h"
+
+namespace trenode::query {
+namespace {
+using storage::SqliteDb;
+using storage::SqliteStatement;
+using trenode::v1::ResultCell;
+using trenode::v1::ResultTable;
+using ValueType = SqliteStatement::ValueType;
+
+constexpr int kLargestKept = 3;
+// A predictor with at most this many distinct values is few-valued.
+constexpr size_t kFewValues = 10;
+
+absl::StatusOr<SqliteStatement> Prepare(SqliteDb& db, const Statement& statement) {
+  auto prepared = db.Prepare(statement.sql);
+  if (!prepared.ok()) {
+    return absl::InternalError(absl::StrCat(
+        "the dataset file does not match its catalogue schema: ", prepared.status().message()));
+  }
+  for (size_t i = 0; i < statement.params.size(); ++i) {
+    int index = static_cast<int>(i + 1);
+    std::visit([&](const auto& value) { prepared->Bind(index, value); }, statement.params[i]);
+  }
+  return std::move(prepared).value();
+}
+
+// The category of statement column `column` of the current row.
+absl::StatusOr<int> CategoryOf(const SqliteStatement& row, int column, const Categories& categories) {
+  std::optional<int> category;
+  switch (row.TypeOf(column)) {
+    case ValueType::kNull:
+      category = categories.OfMissing();
+      break;
+    case ValueType::kInteger:
+    case ValueType::kReal:
+      category = categories.OfNumber(row.Double(column));
+      break;
+    default:
+      category = categories.OfText(row.Text(column));
+      break;
+  }
+  if (!category) {
+    return absl::InternalError(
+        "a value is outside the categories recorded for its column at import; the dataset file "
+        "does not match its catalogue entry");
+  }
+  return *category;
+}
+
+// The persons of one cell and the sum of their record keys.
+struct CellPeople {
+  PersonSet persons;
+  uint32_t key = 0;
+  void Add(const PersonCode& code) {
+    persons.push_back(code.ordinal);
+    key += code.record_key;  // wraps: mod 2^32
+  }
+  trenode::internal::CellPersons Finish() {
+    std::sort(persons.begin(), persons.end());
+    trenode::internal::CellPersons cell;
+    cell.set_persons(EncodePersons(persons));
+    cell.set_cell_key(key);
+    return cell;
+  }
+};
+
+// The statistics of one summary cell, accumulated one person at a time.
+class SummaryCell {
+ public:
+  void Add(const SqliteStatement& row, int column) {
+    ++count_;
+    if (row.IsNull(column)) return;
+    double value = row.Double(column);
+    ++n_;
+    sum_ += value;
+    sum_of_squares_ += value * value;
+    double delta = value - mean_;
+    mean_ += delta / static_cast<double>(n_);
+    m2_ += delta * (value - mean_);
+    if (value < 0) ++negatives_;
+    if (n_ == 1) first_ = value;
+    single_value_ = single_value_ && value == first_;
+    largest_.push_back(value);
+    std::sort(largest_.begin(), largest_.end(),
+              [](double a, double b) { return std::fabs(a) > std::fabs(b); });
+    if (largest_.size() > kLargestKept) largest_.pop_back();
+  }
+
+  void Finish(ResultCell& cell) const {
+    cell.set_count(count_);
+    cell.set_n(n_);
+    cell.set_sum(sum_);
+    cell.set_sum_of_squares(sum_of_squares_);
+    cell.set_mean(n_ > 0 ? mean_ : 0);
+    cell.set_sd(n_ > 1 ? std::sqrt(m2_ / static_cast<double>(n_ - 1)) : 0);
+    trenode::v1::CellEvidence* evidence = cell.mutable_evidence();
+    evidence->set_contributors(n_);
+    for (double value : largest_) evidence->add_largest(value);
+    evidence->set_negative_contributions(negatives_);
+    evidence->set_single_value(n_ > 0 && single_value_);
+  }
+
+ private:
+  int64_t count_ = 0, n_ = 0, negatives_ = 0;
+  double sum_ = 0, sum_of_squares_ = 0, mean_ = 0, m2_ = 0, first_ = 0;
+  bool single_value_ = true;
+  std::vector<double> largest_;
+};
+
+// One output's accumulators.
+class OutputAccumulator {
+ public:
+  explicit OutputAccumulator(const OutputPlan& plan) : plan_(plan) {
+    std::vector<const Categories*> columns;
+    for (const GroupPlan& group : plan.groups) columns.push_back(&group.categories);
+    grid_ = std::make_unique<Grid>(columns);
+    size_t cells = static_cast<size_t>(grid_->size());
+    people_.resize(plan.kind == trenode::v1::OUTPUT_KIND_REGRESSION ? 1 : cells);
+    if (plan.kind == trenode::v1::OUTPUT_KIND_SUMMARY) summaries_.resize(cells);
+    if (plan.kind == trenode::v1::OUTPUT_KIND_COUNTS ||
+        plan.kind == trenode::v1::OUTPUT_KIND_CROSSTAB) {
+      counts_.assign(cells, 0);
+    }
+    if (plan.kind == trenode::v1::OUTPUT_KIND_REGRESSION) {
+      size_t terms = plan.term_names.size();
+      xtx_.assign(terms * terms, 0);
+      xty_.assign(terms, 0);
+      x_.assign(terms, 1);
+      values_.resize(plan.terms.size() - 1);
+    }
+  }
+
+  absl::Status Add(const SqliteStatement& row, const PersonCode& code) {
+    if (plan_.kind == trenode::v1::OUTPUT_KIND_REGRESSION) return AddToFit(row, code);
+    std::vector<int> categories;
+    for (const GroupPlan& group : plan_.groups) {
+      ASSIGN_OR_RETURN(int category, CategoryOf(row, group.column, group.categories));
+      categories.push_back(category);
+    }
+    int64_t cell = grid_->IndexOf(categories);
+    if (plan_.kind == trenode::v1::OUTPUT_KIND_SUMMARY) {
+      summaries_[cell].Add(row, plan_.value_column);
+      if (!row.IsNull(plan_.value_column)) people_[cell].Add(code);
+    } else {
+      ++counts_[cell];
+      people_[cell].Add(code);
+    }
+    return absl::OkStatus();
+  }
+
+  ResultTable Table() const {
+    ResultTable table;
+    table.set_output(plan_.name);
+    table.set_kind(plan_.kind);
+    for (const GroupPlan& group : plan_.groups) table.add_group_columns(group.label);
+    switch (plan_.kind) {
+      case trenode::v1::OUTPUT_KIND_COUNTS:
+        for (int64_t i = 0; i < grid_->size(); ++i) {
+          *table.add_cells() = CountCell(grid_->LabelsOf(i), counts_[i]);
+        }
+        break;
+      case trenode::v1::OUTPUT_KIND_CROSSTAB:
+        CrosstabCells(table);
+        break;
+      case trenode::v1::OUTPUT_KIND_SUMMARY:
+        for (int64_t i = 0; i < grid_->size(); ++i) {
+          ResultCell* cell = table.add_cells();
+          for (std::string& label : grid_->LabelsOf(i)) cell->add_group(std::move(label));
+          summaries_[i].Finish(*cell);
+        }
+        break;
+      default:
+        FitTable(table);
+        break;
+    }
+    return table;
+  }
+
+  trenode::internal::OutputInternals Internals(const CompiledQuery& query) {
+    trenode::internal::OutputInternals internals;
+    internals.set_output(plan_.name);
+    for (CellPeople& cell : people_) *internals.add_cells() = cell.Finish();
+    if (plan_.kind == trenode::v1::OUTPUT_KIND_COUNTS ||
+        plan_.kind == trenode::v1::OUTPUT_KIND_CROSSTAB) {
+      for (const GroupPlan& group : plan_.groups) {
+        trenode::internal::GroupMapping* mapping = internals.add_groups();
+        mapping->set_joint_variable(group.joint_variable);
+        for (int category : Coarsening(query.joint[group.joint_variable].categories,
+                                       group.categories)) {
+          mapping->add_output_category(category);
+        }
+      }
+    }
+    return internals;
+  }
+
+  // For each category of `fine` (a refinement of `coarse`), coarse's category.
+  static std::vector<int> Coarsening(const Categories& fine, const Categories& coarse) {
+    std::vector<int> mapping;
+    int offset = fine.has_missing() ? 1 : 0;
+    for (size_t i = 0; i < fine.size(); ++i) {
+      if (!fine.binned()) {
+        mapping.push_back(static_cast<int>(i));
+      } else if (fine.has_missing() && i == 0) {
+        mapping.push_back(*coarse.OfMissing());
+      } else {
+        size_t bin = i - offset;  // bin k holds values from boundaries[k - 1] on
+        double low = bin == 0 ? -INFINITY : fine.boundaries()[bin - 1];
+        mapping.push_back(*coarse.OfNumber(low));
+      }
+    }
+    return mapping;
+  }
+
+ private:
+  static ResultCell CountCell(std::vector<std::string> group, int64_t count, bool margin = false) {
+    ResultCell cell;
+    for (std::string& label : group) cell.add_group(std::move(label));
+    cell.set_count(count);
+    cell.set_margin(margin);
+    cell.mutable_evidence()->set_contributors(count);
+    return cell;
+  }
+
+  // Every row x column cell, then row, column and grand totals.
+  void CrosstabCells(ResultTable& table) const {
+    const std::vector<std::string>& rows = plan_.groups[0].categories.labels();
+    const std::vector<std::string>& columns = plan_.groups[1].categories.labels();
+    std::vector<int64_t> column_totals(columns.size(), 0);
+    int64_t total = 0;
+    for (size_t r = 0; r < rows.size(); ++r) {
+      int64_t row_total = 0;
+      for (size_t c = 0; c < columns.size(); ++c) {
+        int64_t count = counts_[r * columns.size() + c];
+        *table.add_cells() = CountCell({rows[r], columns[c]}, count);
+        row_total += count;
+        column_totals[c] += count;
+      }
+      *table.add_cells() = CountCell({rows[r], kTotalLabel}, row_total, true);
+      total += row_total;
+    }
+    for (size_t c = 0; c < columns.size(); ++c) {
+      *table.add_cells() = CountCell({kTotalLabel, columns[c]}, column_totals[c], true);
+    }
+    *table.add_cells() = CountCell({kTotalLabel, kTotalLabel}, total, true);
+  }
+
+  absl::Status AddToFit(const SqliteStatement& row, const PersonCode& code) {
+    for (int column : plan_.terms) {
+      if (row.IsNull(column)) return absl::OkStatus();  // only persons with every term
+    }
+    const size_t terms = plan_.term_names.size();
+    const size_t first = plan_.intercept ? 1 : 0;
+    double y = row.Double(plan_.terms[0]);
+    for (size_t i = 1; i < plan_.terms.size(); ++i) {
+      double value = row.Double(plan_.terms[i]);
+      x_[first + i - 1] = value;
+      std::map<double, int64_t>& seen = values_[i - 1];
+      if (seen.size() <= kFewValues) ++seen[value];
+    }
+    for (size_t i = 0; i < terms; ++i) {
+      for (size_t j = 0; j < terms; ++j) xtx_[i * terms + j] += x_[i] * x_[j];
+      xty_[i] += x_[i] * y;
+    }
+    yty_ += y * y;
+    ++n_;
+    people_[0].Add(code);
+    return absl::OkStatus();
+  }
+
+  void FitTable(ResultTable& table) const {
+    trenode::v1::RegressionResult* result = table.mutable_regression();
+    result->set_n(n_);
+    for (const std::string& term : plan_.term_names) result->add_terms(term);
+    for (double value : xtx_) result->add_xtx(value);
+    for (double value : xty_) result->add_xty(value);
+    result->set_yty(yty_);
+    result->set_residual_degrees_of_freedom(n_ - static_cast<int64_t>(plan_.term_names.size()));
+    const size_t first = plan_.intercept ? 1 : 0;
+    for (size_t i = 0; i < values_.size(); ++i) {
+      if (values_[i].size() > kFewValues) continue;
+      trenode::v1::TermValues* few = result->add_few_valued_terms();
+      few->set_term(plan_.term_names[first + i]);
+      for (const auto& [value, persons] : values_[i]) {
+        few->add_values(value);
+        few->add_persons(persons);
+      }
+    }
+  }
+
+  const OutputPlan& plan_;
+  std::unique_ptr<Grid> grid_;
+  std::vector<int64_t> counts_;
+  std::vector<SummaryCell> summaries_;
+  std::vector<CellPeople> people_;
+  // Regression.
+  std::vector<double> xtx_, xty_, x_;
+  double yty_ = 0;
+  int64_t n_ = 0;
+  std::vector<std::map<double, int64_t>> values_;  // per predictor, up to kFewValues + 1
+};
+
+}  // namespace
+
+absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& query,
+                                      const PersonCodes& codes) {
+  ASSIGN_OR_RETURN(SqliteStatement statement, Prepare(dataset, query.persons));
+  std::vector<OutputAccumulator> outputs;
+  outputs.reserve(query.outputs.size());
+  for (const OutputPlan& plan : query.outputs) outputs.emplace_back(plan);
+  std::vector<const Categories*> joint_columns;
+  for (const JointVariable& variable : query.joint) joint_columns.push_back(&variable.categories);
+  Grid joint(joint_columns);
+  std::vector<int64_t> joint_counts(query.joint_cells > 0 ? query.joint_cells : 0, 0);
+  int64_t cohort = 0;
+  std::vector<int> categories(query.joint.size());
+  while (true) {
+    absl::StatusOr<bool> row = statement.Step();
+    if (!row.ok()) {
+      if (absl::IsCancelled(row.status())) return row.status();  // stopped by the caller
+      return absl::InternalError(
+          absl::StrCat("reading the dataset failed: ", row.status().message()));
+    }
+    if (!*row) break;
+    std::optional<PersonCode> code = codes.Find(statement.Int64(0));
+    if (!code) {
+      return absl::InternalError("a person of the dataset file has no code; the node's person "
+                                 "codes do not match the dataset version");
+    }
+    ++cohort;
+    for (OutputAccumulator& output : outputs) RETURN_IF_ERROR(output.Add(statement, *code));
+    if (!joint_counts.empty()) {
+      for (size_t v = 0; v < query.joint.size(); ++v) {
+        ASSIGN_OR_RETURN(categories[v], CategoryOf(statement, query.joint[v].column,
+                                                   query.joint[v].categories));
+      }
+      ++joint_counts[joint.IndexOf(categories)];
+    }
+  }
+  QueryOutcome outcome;
+  outcome.result.set_cohort_size(cohort);
+  for (OutputAccumulator& output : outputs) {
+    *outcome.result.add_tables() = output.Table();
+    *outcome.internals.add_outputs() = output.Internals(query);
+  }
+  trenode::internal::JointTable* table = outcome.internals.mutable_joint();
+  for (const JointVariable& variable : query.joint) {
+    auto* labels = table->add_variables();
+    for (const std::string& label : variable.categories.labels()) labels->add_labels(label);
+  }
+  for (int64_t count : joint_counts) table->add_counts(count);
+  return outcome;
+}
+
+}  // namespace trenode::query
