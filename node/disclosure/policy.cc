@@ -9,34 +9,40 @@ namespace trenode::disclosure {
 absl::StatusOr<Policy> Preset(absl::string_view name) {
   Policy policy;
   policy.preset = std::string(name);
-  if (name == "acro") {
+  if (name == "acro" || name == "cell_key") {
     policy.threshold = 10;
     policy.zeros_disclosive = true;
     policy.nk_n = 2;
     policy.nk_k_percent = 90;
     policy.p_percent = 10;
     policy.min_dof = 10;
+    policy.overlap_threshold = 10;
+    // cell_key: counts are perturbed instead of suppressed; magnitudes and
+    // regressions keep acro's rules.
+    policy.cell_key = name == "cell_key";
     return policy;
   }
   if (name == "opensafely") {
     policy.redact_at_or_below = 7;
     policy.rounding_base = 5;
+    policy.overlap_threshold = 8;
     return policy;
   }
   if (name == "datashield") {
     policy.min_nonzero = 3;
+    policy.overlap_threshold = 3;
     return policy;
   }
-  return absl::NotFoundError(absl::StrCat("no disclosure policy \"", name,
-                                          "\"; presets are acro, opensafely, datashield"));
+  return absl::NotFoundError(absl::StrCat(
+      "no disclosure policy \"", name, "\"; presets are acro, cell_key, opensafely, datashield"));
 }
 
 absl::Status Override(Policy& policy, absl::string_view name, absl::string_view value) {
-  if (name == "zeros_disclosive") {
+  if (name == "zeros_disclosive" || name == "cell_key") {
     if (value != "true" && value != "false") {
-      return absl::InvalidArgumentError("zeros_disclosive: true or false");
+      return absl::InvalidArgumentError(absl::StrCat(name, ": true or false"));
     }
-    policy.zeros_disclosive = value == "true";
+    (name == "cell_key" ? policy.cell_key : policy.zeros_disclosive) = value == "true";
     return absl::OkStatus();
   }
   int64_t* field = name == "threshold"            ? &policy.threshold
@@ -47,6 +53,7 @@ absl::Status Override(Policy& policy, absl::string_view name, absl::string_view 
                    : name == "nk_k_percent"       ? &policy.nk_k_percent
                    : name == "p_percent"          ? &policy.p_percent
                    : name == "min_dof"            ? &policy.min_dof
+                   : name == "overlap_threshold"  ? &policy.overlap_threshold
                                                   : nullptr;
   if (field == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("no policy parameter \"", name, "\""));

@@ -33,14 +33,19 @@ struct Policy {
   int64_t p_percent = 0;
   // Regressions: fewer residual degrees of freedom fail (0: off).
   int64_t min_dof = 0;
+  // The overlap audit: a new cell whose persons differ from a released
+  // cell's by more than 0 and fewer than this goes to a checker (0: off).
+  int64_t overlap_threshold = 0;
+  // Cell-key perturbation of counts instead of suppression (spec/disclosure.md).
+  bool cell_key = false;
 };
 
-// "acro", "opensafely" or "datashield". NotFound for any other name.
+// "acro", "cell_key", "opensafely" or "datashield". NotFound for any other name.
 absl::StatusOr<Policy> Preset(absl::string_view name);
 
 // Sets one parameter by name ("threshold", "zeros_disclosive", "min_nonzero",
 // "redact_at_or_below", "rounding_base", "nk_n", "nk_k_percent",
-// "p_percent", "min_dof"). InvalidArgument for an unknown name or a value
+// "p_percent", "min_dof", "overlap_threshold", "cell_key"). InvalidArgument for an unknown name or a value
 // out of range.
 absl::Status Override(Policy& policy, absl::string_view name, absl::string_view value);
 

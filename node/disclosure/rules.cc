@@ -47,6 +47,8 @@ std::string RuleWords(absl::string_view rule) {
       {kRegressionParameters, "too many parameters for the persons (regression-parameters)"},
       {kRegressionLevels, "a predictor value held by too few persons (regression-levels)"},
       {kTotals, "a published total fails the rules (totals)"},
+      {kLinked, "the tables could not be protected automatically (linked-tables)"},
+      {kOverlap, "close to a cell released before (overlap)"},
   };
   auto found = words->find(rule);
   return found == words->end() ? std::string(rule) : found->second;

@@ -35,6 +35,12 @@ inline constexpr char kRegressionParameters[] = "regression-parameters";
 inline constexpr char kRegressionLevels[] = "regression-levels";
 // A published total (row, column or grand) fails the cell rules.
 inline constexpr char kTotals[] = "totals";
+// Linked tables could not be audited jointly (or a file could not be
+// protected automatically): an output checker decides.
+inline constexpr char kLinked[] = "linked-tables";
+// A cell differs from a released one by fewer persons than the overlap
+// threshold (the overlap audit).
+inline constexpr char kOverlap[] = "overlap";
 
 // A rule in words for the requester, who may not see cells: e.g.
 // "minimum cell count (threshold)". Unknown names are returned as given.

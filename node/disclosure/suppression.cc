@@ -81,20 +81,23 @@ struct Residuals {
   int64_t total = 0;
 };
 
-Residuals ResidualsOf(const Table& table, const std::vector<bool>& suppressed) {
+// With every suppressed cell at least `lower`, the sums are of each cell's
+// excess over it (x - lower >= 0), so the flow below needs no lower bounds.
+Residuals ResidualsOf(const Table& table, const std::vector<bool>& suppressed, int64_t lower) {
   const size_t columns = table.column_labels.size();
   Residuals r{std::vector<int64_t>(table.row_labels.size(), 0), std::vector<int64_t>(columns, 0)};
   for (size_t i = 0; i < table.cells.size(); ++i) {
     if (!suppressed[i]) continue;
-    r.rows[i / columns] += table.cells[i].contributors;
-    r.columns[i % columns] += table.cells[i].contributors;
-    r.total += table.cells[i].contributors;
+    int64_t excess = table.cells[i].contributors - lower;
+    r.rows[i / columns] += excess;
+    r.columns[i % columns] += excess;
+    r.total += excess;
   }
   return r;
 }
 
 // Can the suppressed cells other than `fixed` take values meeting the
-// residual sums when `fixed` holds `value`?
+// residual sums when `fixed` holds `value` more than the lower bound?
 bool Feasible(const Table& table, const std::vector<bool>& suppressed, const Residuals& residuals,
               Margins margins, size_t fixed, int64_t value) {
   const size_t columns = table.column_labels.size();
@@ -125,7 +128,7 @@ bool Feasible(const Table& table, const std::vector<bool>& suppressed, const Res
 }  // namespace
 
 absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
-    const Table& table, const std::vector<bool>& suppressed, Margins margins) {
+    const Table& table, const std::vector<bool>& suppressed, Margins margins, int64_t lower) {
   if (!margins.rows && !margins.columns) {
     return absl::InvalidArgumentError(
         "suppression protects cells against published totals; "
@@ -137,11 +140,19 @@ absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
                                                       kMaxAuditedCells));
   }
   const size_t columns = table.column_labels.size();
-  Residuals residuals = ResidualsOf(table, suppressed);
+  for (size_t i = 0; i < table.cells.size(); ++i) {
+    if (suppressed[i] && table.cells[i].contributors < lower) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a suppressed cell holds ", table.cells[i].contributors,
+                       ", below the lower bound ", lower, " the audit assumes"));
+    }
+  }
+  Residuals residuals = ResidualsOf(table, suppressed, lower);
   std::vector<std::optional<Interval>> intervals(table.cells.size());
   for (size_t i = 0; i < table.cells.size(); ++i) {
     if (!suppressed[i]) continue;
-    int64_t value = table.cells[i].contributors;
+    // Searched as the excess over the lower bound, reported as values.
+    int64_t value = table.cells[i].contributors - lower;
     int64_t ceiling = std::min(margins.rows ? residuals.rows[i / columns] : residuals.total,
                                margins.columns ? residuals.columns[i % columns] : residuals.total);
     // The feasible values form an interval containing the true one: search
@@ -156,7 +167,7 @@ absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
       }
     }
     Interval interval;
-    interval.low = low;
+    interval.low = low + lower;
     low = value, high = ceiling;  // largest feasible in [low, high]
     while (low < high) {
       int64_t middle = high - (high - low) / 2;
@@ -166,14 +177,14 @@ absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
         high = middle - 1;
       }
     }
-    interval.high = low;
+    interval.high = low + lower;
     intervals[i] = interval;
   }
   return intervals;
 }
 
 absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& verdict,
-                                     Margins margins) {
+                                     Margins margins, int64_t lower) {
   const size_t columns = table.column_labels.size();
   Suppression result;
   result.primary.resize(table.cells.size());
@@ -182,7 +193,7 @@ absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& ver
   }
   result.suppressed = result.primary;
   while (true) {
-    auto intervals = AuditSuppression(table, result.suppressed, margins);
+    auto intervals = AuditSuppression(table, result.suppressed, margins, lower);
     if (!intervals.ok()) return intervals.status();
     // The first recoverable cell gets a partner: the smallest published cell
     // in its row or column, which puts it on a cycle of suppressed cells.
@@ -212,8 +223,12 @@ absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& ver
       return (margins.rows && i / columns == row) || (margins.columns && i % columns == column);
     };
     std::optional<size_t> partner;
+    // Never a cell below the bound: the audit assumes none is suppressed.
+    auto eligible = [&](size_t i) {
+      return !result.suppressed[i] && table.cells[i].contributors >= lower;
+    };
     for (size_t i = 0; i < table.cells.size(); ++i) {
-      if (result.suppressed[i] || !linked(i)) continue;
+      if (!eligible(i) || !linked(i)) continue;
       if (!partner ||
           std::make_pair(!closes_cycle(i), table.cells[i].contributors) <
               std::make_pair(!closes_cycle(*partner), table.cells[*partner].contributors)) {
@@ -224,7 +239,7 @@ absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& ver
       // Its row and column are fully suppressed yet it is exposed: only the
       // grand total can pin it, so suppress the smallest cell anywhere else.
       for (size_t i = 0; i < table.cells.size(); ++i) {
-        if (result.suppressed[i]) continue;
+        if (!eligible(i)) continue;
         if (!partner || table.cells[i].contributors < table.cells[*partner].contributors) {
           partner = i;
         }

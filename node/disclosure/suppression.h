@@ -34,10 +34,14 @@ struct Margins {
 // For each cell of `suppressed` (row-major flags over `table`), the exact
 // range of values an attacker can deduce from the unsuppressed cells, the
 // published totals and the grand total (by max-flow over the bipartite
-// graph of suppressed cells). Unset for unsuppressed cells. FailedPrecondition
-// for tables of more than 10,000 cells (the audit's cost grows with size).
+// graph of suppressed cells), knowing that every suppressed cell holds at
+// least `lower` (1 where the policy publishes zeros, so that a suppressed
+// cell cannot be empty; else 0). Unset for unsuppressed cells.
+// FailedPrecondition for tables of more than 10,000 cells (the audit's cost
+// grows with size); InvalidArgument if a suppressed cell is below `lower`.
 absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
-    const Table& table, const std::vector<bool>& suppressed, Margins margins = {});
+    const Table& table, const std::vector<bool>& suppressed, Margins margins = {},
+    int64_t lower = 0);
 
 struct Suppression {
   std::vector<bool> primary;                       // failed a rule
@@ -46,9 +50,10 @@ struct Suppression {
 };
 
 // Suppresses every cell `verdict` does not pass, then adds the smallest
-// complementary cells until the audit finds no suppressed cell recoverable.
+// complementary cells (never one below `lower`) until the audit, with that
+// lower bound, finds no suppressed cell recoverable.
 absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& verdict,
-                                     Margins margins = {});
+                                     Margins margins = {}, int64_t lower = 0);
 
 }  // namespace trenode::disclosure
 

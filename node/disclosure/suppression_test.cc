@@ -142,6 +142,41 @@ TEST(SuppressionTest, AListWithOnlyItsGrandTotalNeedsTwoSuppressedCells) {
   EXPECT_EQ(protection->intervals[1]->high, 21);
 }
 
+// The issue-11 case: cells {1, 1, 500, 600} with their grand total and both
+// 1s hidden. If a hidden cell may be empty (policies that suppress zeros)
+// each could be 0, 1 or 2; if the policy publishes zeros, a hidden cell is at
+// least 1 and both are exactly 1, so a third cell must be hidden too.
+TEST(SuppressionTest, HiddenCellsKnownNotEmptyAreAuditedWithThatBound) {
+  Table table = Counts({{1, 1, 500, 600}});
+  Margins total_only{.rows = true, .columns = false};
+  std::vector<bool> ones = {true, true, false, false};
+  auto may_be_empty = AuditSuppression(table, ones, total_only, /*lower=*/0);
+  ASSERT_TRUE(may_be_empty.ok());
+  EXPECT_EQ((*may_be_empty)[0]->low, 0);
+  EXPECT_EQ((*may_be_empty)[0]->high, 2);
+  auto not_empty = AuditSuppression(table, ones, total_only, /*lower=*/1);
+  ASSERT_TRUE(not_empty.ok());
+  EXPECT_TRUE((*not_empty)[0]->recoverable());
+  EXPECT_EQ((*not_empty)[0]->low, 1);
+
+  // datashield publishes zeros and fails 1s and 2s: with the bound, the
+  // smallest other cell is hidden as well, and the 1s range over [1, 500].
+  Policy datashield = *Preset("datashield");
+  TableVerdict verdict = CheckTable(table, datashield);
+  auto protection = Suppress(table, verdict, total_only, /*lower=*/1);
+  ASSERT_TRUE(protection.ok()) << protection.status();
+  EXPECT_EQ(protection->suppressed, (std::vector<bool>{true, true, true, false}));
+  EXPECT_EQ(protection->intervals[0]->low, 1);
+  EXPECT_EQ(protection->intervals[0]->high, 500);
+  // Brute force agrees: every split of the 502 with each cell at least 1.
+  std::set<int64_t> values;
+  for (int64_t a = 1; a <= 500; ++a) {
+    for (int64_t b = 1; a + b <= 501; ++b) values.insert(a);
+  }
+  EXPECT_EQ(*values.begin(), protection->intervals[0]->low);
+  EXPECT_EQ(*values.rbegin(), protection->intervals[0]->high);
+}
+
 TEST(SuppressionTest, NurseryNeedsComplementaryCells) {
   Table table =
       Counts({{1440, 1440, 1440}, {858, 1484, 1924}, {0, 0, 2}, {2022, 1264, 758}, {0, 132, 196}});

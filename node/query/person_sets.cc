@@ -92,4 +92,43 @@ PersonSet Union(const std::vector<const PersonSet*>& sets) {
   return all;
 }
 
+Sketch SketchOf(const PersonSet& persons) {
+  Sketch sketch(kSketchBuckets, 0);
+  for (uint32_t person : persons) {
+    uint16_t& bucket = sketch[(person * 2654435761u) >> 26];
+    if (bucket < UINT16_MAX) ++bucket;
+  }
+  return sketch;
+}
+
+std::string EncodeSketch(const Sketch& sketch) {
+  std::string bytes;
+  for (uint16_t count : sketch) {
+    bytes.push_back(static_cast<char>(count & 0xFF));
+    bytes.push_back(static_cast<char>(count >> 8));
+  }
+  return bytes;
+}
+
+absl::StatusOr<Sketch> DecodeSketch(absl::string_view bytes) {
+  if (bytes.size() != 2 * kSketchBuckets) return absl::DataLossError("a stored sketch is corrupt");
+  Sketch sketch(kSketchBuckets);
+  for (int i = 0; i < kSketchBuckets; ++i) {
+    sketch[i] = static_cast<uint16_t>(static_cast<uint8_t>(bytes[2 * i]) |
+                                      (static_cast<uint8_t>(bytes[2 * i + 1]) << 8));
+  }
+  return sketch;
+}
+
+int64_t SketchDistanceBelow(const Sketch& a, const Sketch& b, int64_t limit) {
+  int64_t distance = 0;
+  for (int i = 0; i < kSketchBuckets; ++i) {
+    // A saturated bucket says nothing certain about the difference.
+    if (a[i] == UINT16_MAX || b[i] == UINT16_MAX) continue;
+    distance += a[i] > b[i] ? a[i] - b[i] : b[i] - a[i];
+    if (distance >= limit) return limit;
+  }
+  return distance;
+}
+
 }  // namespace trenode::query

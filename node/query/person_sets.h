@@ -30,6 +30,18 @@ int64_t SymmetricDifferenceBelow(const PersonSet& a, const PersonSet& b, int64_t
 // The union of disjoint or overlapping sets.
 PersonSet Union(const std::vector<const PersonSet*>& sets);
 
+// A set's sketch: how many of its persons fall in each of 64 buckets of a
+// hash of the ordinal. Two sets' sketches differ (in L1) by at most their
+// symmetric difference, so a sketch distance of `limit` or more proves the
+// sets differ by at least that without reading them.
+using Sketch = std::vector<uint16_t>;  // 64 counts, saturating
+inline constexpr int kSketchBuckets = 64;
+Sketch SketchOf(const PersonSet& persons);
+std::string EncodeSketch(const Sketch& sketch);  // 128 bytes
+absl::StatusOr<Sketch> DecodeSketch(absl::string_view bytes);
+// The L1 distance of two sketches when below `limit`, else `limit`.
+int64_t SketchDistanceBelow(const Sketch& a, const Sketch& b, int64_t limit);
+
 }  // namespace trenode::query
 
 #endif  // TRENODE_NODE_QUERY_PERSON_SETS_H_

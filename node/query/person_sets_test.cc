@@ -44,6 +44,27 @@ TEST(PersonSetsTest, SymmetricDifferenceStopsAtTheLimit) {
   }
 }
 
+// The sketch distance never exceeds the true difference (so it never
+// rejects a close pair) and rejects unrelated sets at once.
+TEST(PersonSetsTest, SketchDistanceIsALowerBoundOfTheDifference) {
+  std::mt19937 random(11);
+  for (int round = 0; round < 200; ++round) {
+    PersonSet a, b;
+    for (uint32_t i = 0; i < 3000; ++i) {
+      bool in_a = random() % 2 == 0;
+      if (in_a) a.push_back(i);
+      if (in_a != (random() % 300 == 0)) b.push_back(i);  // about 10 changed
+    }
+    int64_t truth = SymmetricDifferenceBelow(a, b, 1000000);
+    EXPECT_LE(SketchDistanceBelow(SketchOf(a), SketchOf(b), 1000000), truth);
+  }
+  PersonSet odd, even;
+  for (uint32_t i = 0; i < 2000; ++i) (i % 2 ? odd : even).push_back(i);
+  EXPECT_EQ(SketchDistanceBelow(SketchOf(odd), SketchOf(even), 10), 10);
+  Sketch round_trip = *DecodeSketch(EncodeSketch(SketchOf(odd)));
+  EXPECT_EQ(round_trip, SketchOf(odd));
+}
+
 TEST(PersonSetsTest, UnionMergesSets) {
   PersonSet a = {1, 4, 9}, b = {2, 4, 10};
   EXPECT_EQ(Union({&a, &b}), (PersonSet{1, 2, 4, 9, 10}));

@@ -1,7 +1,6 @@
-// The files a release offers, built from an analysis's outputs, each with its
-// automated verdict (spec/releases.md, "Files"): aggregate results become CSV
-// tables, counts suppressed and audited; script outputs pass hard gates and,
-// when they declare a kind, the disclosure rules.
+// The files a release offers from a script job's outputs (spec/releases.md,
+// "Files"): hard gates, then the disclosure rules for files that declare a
+// kind. Aggregate results are in aggregate_files.h.
 #ifndef TRENODE_NODE_RELEASES_RELEASE_FILES_H_
 #define TRENODE_NODE_RELEASES_RELEASE_FILES_H_
 
@@ -13,20 +12,12 @@
 #include "absl/status/statusor.h"
 #include "node/disclosure/policy.h"
 #include "node/disclosure/table.h"
+#include "node/releases/aggregate_files.h"
+#include "node/releases/candidate_file.h"
 #include "trenode/v1/query.pb.h"
 #include "trenode/v1/releases.pb.h"
 
 namespace trenode::releases {
-
-struct CandidateFile {
-  trenode::v1::ReleaseFile meta;  // name, size, sha256, verdict, gates
-  std::string bytes;
-  // What the rules found, cell by cell, before any suppression (for
-  // results.json); empty for files the rules cannot read.
-  disclosure::Table table;
-  disclosure::TableVerdict checked;
-  bool suppressed = false;  // cells were suppressed, redacted or rounded
-};
 
 struct HardGates {
   std::set<std::string> extensions = {"csv", "txt", "json"};
@@ -36,13 +27,6 @@ struct HardGates {
   std::set<std::string> identifier_columns = {"person_id",  "patient_id", "nhs_number",
                                               "chi_number", "person_key", "subject_id"};
 };
-
-// One CSV per result table ("<output>.csv"): counts and cross-tabulations
-// with failing cells suppressed (and complementary ones) and the audit's
-// verdict; summaries checked as magnitude tables; regressions by residual
-// degrees of freedom.
-std::vector<CandidateFile> AggregateFiles(const trenode::v1::AggregateResult& result,
-                                          const disclosure::Policy& policy);
 
 // A script output: the hard gates, then "*.counts.csv" files checked as
 // counts tables; any other file's verdict is "review".

@@ -23,7 +23,7 @@ trenode::v1::AggregateResult Counts(const std::vector<std::pair<std::string, int
 }
 
 TEST(ReleaseFilesTest, OpensafelyRedactsRoundsAndSumsWhatIsPublished) {
-  auto files = AggregateFiles(Counts({{"a", 3}, {"b", 8}, {"c", 12}, {"d", 27}, {"e", 7}}),
+  auto files = AggregateFiles(Counts({{"a", 3}, {"b", 8}, {"c", 12}, {"d", 27}, {"e", 7}}), nullptr,
                               *disclosure::Preset("opensafely"));
   ASSERT_EQ(files.size(), 1u);
   // 3 and 7 are at most 7: redacted; 8 -> 10, 12 -> 10, 27 -> 25; the total
@@ -35,12 +35,12 @@ TEST(ReleaseFilesTest, OpensafelyRedactsRoundsAndSumsWhatIsPublished) {
 }
 
 TEST(ReleaseFilesTest, AcroSuppressesWithComplementaryCellsAgainstTheTotal) {
-  auto files = AggregateFiles(Counts({{"a", 40}, {"b", 3}, {"c", 25}, {"d", 18}}),
+  auto files = AggregateFiles(Counts({{"a", 40}, {"b", 3}, {"c", 25}, {"d", 18}}), nullptr,
                               *disclosure::Preset("acro"));
   // 3 fails; alone it could be recovered from the total, so 18 goes too.
   EXPECT_EQ(files[0].bytes, "group,count\na,40\nb,\nc,25\nd,\nTotal,86\n");
   EXPECT_EQ(files[0].meta.verdict(), "pass");
-  auto small = AggregateFiles(Counts({{"a", 4}, {"b", 3}}), *disclosure::Preset("acro"));
+  auto small = AggregateFiles(Counts({{"a", 4}, {"b", 3}}), nullptr, *disclosure::Preset("acro"));
   EXPECT_EQ(small[0].meta.verdict(), "fail");  // the total, 7, is itself too small
 }
 

@@ -14,6 +14,7 @@
 #include "node/common/status_macros.h"
 #include "node/disclosure/acro_results.h"
 #include "node/log/merkle.h"
+#include "node/releases/overlap_audit.h"
 
 namespace trenode::releases {
 namespace {
@@ -23,6 +24,8 @@ using trenode::v1::ReleaseState;
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxText = 20000;
+// Overlap findings kept per file for checkers (the rest are counted).
+constexpr size_t kMaxNotesPerFile = 50;
 // The release files of a script job's logs (CreateReleaseRequest.include_logs).
 constexpr char kStdoutFile[] = "job-stdout.txt";
 constexpr char kStderrFile[] = "job-stderr.txt";
@@ -121,11 +124,12 @@ std::string EgressObjectKey(const std::string& release_id, const std::string& fi
   return absl::StrCat("egress/", release_id, "/", file);
 }
 
-Releases::Releases(ReleaseStore* store, analyses::AnalysisStore* analyses,
+Releases::Releases(ReleaseStore* store, LedgerStore* ledger, analyses::AnalysisStore* analyses,
                    governance::GovernanceStore* projects, governance::Governance* governance,
                    adapters::ObjectStore* objects, ReleaseOptions options, Clock clock,
                    log::EventSink* events)
     : store_(store),
+      ledger_(ledger),
       analyses_(analyses),
       projects_(projects),
       governance_(governance),
@@ -168,6 +172,22 @@ Release Releases::ViewFor(const auth::Principal& caller, Release release) {
                                           shown, FromTimestamp(release.updated()))
                                     : "");
   return release;
+}
+
+absl::StatusOr<std::pair<disclosure::Policy, std::string>> Releases::PolicyOf(
+    const std::string& project_id) {
+  // The project's own disclosure policy, if its approval names one.
+  ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(project_id));
+  if (project.approval().disclosure_policy().empty()) {
+    return std::make_pair(options_.policy, options_.policy_description);
+  }
+  std::vector<std::string> overrides(project.approval().disclosure_policy_overrides().begin(),
+                                     project.approval().disclosure_policy_overrides().end());
+  ASSIGN_OR_RETURN(disclosure::Policy policy,
+                   disclosure::PolicyFrom(project.approval().disclosure_policy(), overrides,
+                                          "project disclosure_policy"));
+  return std::make_pair(policy,
+                        disclosure::Describe(project.approval().disclosure_policy(), overrides));
 }
 
 absl::Status Releases::CheckRequesterAccess(const Release& release, absl::string_view step) {
@@ -240,20 +260,24 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
                        "for review again"));
     }
   }
-  // The project's own disclosure policy, if its approval names one.
-  ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(analysis.project_id()));
-  disclosure::Policy policy = options_.policy;
-  std::string policy_description = options_.policy_description;
-  if (!project.approval().disclosure_policy().empty()) {
-    std::vector<std::string> overrides(project.approval().disclosure_policy_overrides().begin(),
-                                       project.approval().disclosure_policy_overrides().end());
-    ASSIGN_OR_RETURN(policy, disclosure::PolicyFrom(project.approval().disclosure_policy(),
-                                                    overrides, "project disclosure_policy"));
-    policy_description = disclosure::Describe(project.approval().disclosure_policy(), overrides);
-  }
+  ASSIGN_OR_RETURN(auto policy_and_name, PolicyOf(analysis.project_id()));
+  auto& [policy, policy_description] = policy_and_name;
   std::vector<CandidateFile> files;
   if (analysis.has_query()) {
-    files = AggregateFiles(analysis.result(), policy);
+    // What the query kept for disclosure control (none for analyses run
+    // before the node kept it: then nothing auto-releases).
+    std::optional<trenode::internal::QueryInternals> internals;
+    absl::StatusOr<std::string> kept = analyses_->GetInternals(analysis_id);
+    if (kept.ok()) {
+      internals.emplace();
+      if (!internals->ParseFromString(*kept)) {
+        return absl::DataLossError(
+            absl::StrCat("analysis ", analysis_id, "'s disclosure records do not parse"));
+      }
+    } else if (!absl::IsNotFound(kept.status())) {
+      return kept.status();
+    }
+    files = AggregateFiles(analysis.result(), internals ? &*internals : nullptr, policy);
   } else {
     for (const auto& output : analysis.script_outcome().outputs()) {
       ASSIGN_OR_RETURN(
@@ -316,6 +340,22 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
                        file.meta.name(), &file.table, &file.checked, file.suppressed});
   }
   release.set_results_json(disclosure::AcroResultsJson(checked, now));
+  if (analysis.has_query()) {
+    // The cells the files would publish, pending until they are released.
+    std::vector<LedgerCell> cells;
+    for (CandidateFile& file : files) {
+      for (LedgerCell& cell : file.published) {
+        cell.release_id = release.id();
+        cell.file = file.meta.name();
+        cells.push_back(std::move(cell));
+      }
+    }
+    if (absl::Status recorded =
+            ledger_->Record(release.project_id(), analysis.query().dataset_id(), cells);
+        !recorded.ok()) {
+      return discard(recorded);
+    }
+  }
   if (absl::Status created = store_->Create(release); !created.ok()) return discard(created);
   RETURN_IF_ERROR(
       log::RecordChange(events_, caller, "release.create", Object(release), release.project_id()));
@@ -357,6 +397,41 @@ absl::StatusOr<Release> Releases::SubmitLocked(const auth::Principal& caller,
   }
   ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
   ASSIGN_OR_RETURN(trenode::v1::Project project, projects_->GetProject(release.project_id()));
+  // The overlap audit: a cell close to one released before goes to checkers.
+  std::map<std::string, std::vector<std::string>> notes;  // by file
+  std::set<std::string> overlapping;                       // files that need review for it
+  if (analysis.has_query()) {
+    ASSIGN_OR_RETURN(auto policy_and_name, PolicyOf(release.project_id()));
+    const disclosure::Policy& policy = policy_and_name.first;
+    ASSIGN_OR_RETURN(std::vector<LedgerCell> cells, ledger_->OfRelease(release.id()));
+    ASSIGN_OR_RETURN(std::vector<OverlapFinding> findings,
+                     AuditOverlap(*ledger_, release.project_id(), analysis.query().dataset_id(),
+                                  cells, policy.overlap_threshold));
+    for (const OverlapFinding& finding : findings) {
+      std::vector<std::string>& file_notes = notes[finding.file];
+      if (file_notes.size() < kMaxNotesPerFile) {
+        file_notes.push_back(finding.Describe(policy.overlap_threshold));
+      }
+      if (!finding.both_perturbed) overlapping.insert(finding.file);
+    }
+  }
+  all_pass = all_pass && overlapping.empty();
+  // The findings go on the files with the transition that follows.
+  auto annotate = [&](Release& r) {
+        for (auto& file : *r.mutable_files()) {
+          auto found = notes.find(file.name());
+          if (found == notes.end()) continue;
+          for (const std::string& note : found->second) file.add_checker_notes(note);
+          if (overlapping.contains(file.name()) && file.verdict() == "pass") {
+            file.set_verdict("review");
+            file.set_requester_summary(
+                RequesterSummary(disclosure::Verdict::kReview, {disclosure::kOverlap}));
+            file.set_verdict_summary(
+                absl::StrCat("review; the overlap audit found cells close to released ones: ",
+                             absl::StrJoin(found->second, "; ")));
+          }
+        }
+  };
   const std::string& owner = project.approval().auto_release_owner();
   // The owner answers for what the policy releases, so must be independent
   // of the project and never the requester.
@@ -368,6 +443,7 @@ absl::StatusOr<Release> Releases::SubmitLocked(const auth::Principal& caller,
                            absl::StrCat("every file passes the ", release.policy(),
                                         " rules; released under the project's auto-release policy"),
                            [&](Release& r) {
+                             annotate(r);
                              r.add_approved_by(absl::StrCat(owner, " (auto-release policy owner)"));
                              return absl::OkStatus();
                            }));
@@ -377,6 +453,7 @@ absl::StatusOr<Release> Releases::SubmitLocked(const auth::Principal& caller,
                absl::StrCat("needs ", options_.quorum, " output checker approvals",
                             gated.empty() ? "" : absl::StrCat("; withheld: ", FileList(gated))),
                [&](Release& r) {
+                 annotate(r);
                  for (auto& file : *r.mutable_files()) {
                    auto why = gated.find(file.name());
                    if (why == gated.end()) continue;
@@ -505,9 +582,16 @@ absl::StatusOr<Release> Releases::Publish(const auth::Principal& actor, const Re
     RETURN_IF_ERROR(RecordFile(actor, release, "release.file", file));
   }
   std::map<std::string, std::string> withheld;
+  std::set<std::string> released;
   for (const auto& file : release.files()) {
-    if (file.withheld()) withheld[file.name()] = file.withheld_reason();
+    if (file.withheld()) {
+      withheld[file.name()] = file.withheld_reason();
+    } else {
+      released.insert(file.name());
+    }
   }
+  // Released cells join the ledger that later releases are audited against.
+  RETURN_IF_ERROR(ledger_->MarkReleased(release.id(), released));
   return Apply(
       actor, release.id(), ReleaseAction::kRelease,
       withheld.empty()

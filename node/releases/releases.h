@@ -24,6 +24,7 @@
 #include "node/governance/governance.h"
 #include "node/governance/governance_store.h"
 #include "node/log/event_sink.h"
+#include "node/releases/ledger_store.h"
 #include "node/releases/release_files.h"
 #include "node/releases/release_state.h"
 #include "node/releases/release_store.h"
@@ -48,7 +49,7 @@ class Releases {
   using Clock = std::function<absl::Time()>;
 
   // Everything given must outlive this object.
-  Releases(ReleaseStore* store, analyses::AnalysisStore* analyses,
+  Releases(ReleaseStore* store, LedgerStore* ledger, analyses::AnalysisStore* analyses,
            governance::GovernanceStore* projects, governance::Governance* governance,
            adapters::ObjectStore* objects, ReleaseOptions options, Clock clock = &absl::Now,
            log::EventSink* events = nullptr);
@@ -96,6 +97,9 @@ class Releases {
   // FailedPrecondition unless the requester may still use the project
   // (approved, not suspended or expired, still a trained member).
   absl::Status CheckRequesterAccess(const trenode::v1::Release& release, absl::string_view step);
+  // The project's disclosure policy and its description ("acro (threshold=5)").
+  absl::StatusOr<std::pair<disclosure::Policy, std::string>> PolicyOf(
+      const std::string& project_id);
   absl::StatusOr<trenode::v1::Release> SubmitLocked(const auth::Principal& caller,
                                                     const std::string& release_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -103,6 +107,7 @@ class Releases {
                           const std::string& action, const trenode::v1::ReleaseFile& file);
 
   ReleaseStore* store_;
+  LedgerStore* ledger_;
   analyses::AnalysisStore* analyses_;
   governance::GovernanceStore* projects_;
   governance::Governance* governance_;

@@ -149,6 +149,7 @@ struct NodeServer::Parts {
   std::unique_ptr<rpc::AnalysesService> analyses_service;
   std::unique_ptr<adapters::ComputeBackend> compute;
   std::unique_ptr<releases::SqliteReleaseStore> release_store;
+  std::unique_ptr<releases::SqliteLedgerStore> ledger;
   std::unique_ptr<releases::Releases> releases;
   std::unique_ptr<rpc::ReleasesService> releases_service;
   // Last: stopped first, while everything it uses still exists.
@@ -328,8 +329,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       std::move(scripts), QueryRunningFrom(config.compute(), parts.person_codes.get()));
   ASSIGN_OR_RETURN(releases::ReleaseOptions release_options, ReleaseOptionsFrom(config));
   parts.release_store = std::make_unique<releases::SqliteReleaseStore>(parts.pool.get());
+  parts.ledger = std::make_unique<releases::SqliteLedgerStore>(parts.pool.get());
   parts.releases = std::make_unique<releases::Releases>(
-      parts.release_store.get(), parts.analysis_store.get(), parts.governance_store.get(),
+      parts.release_store.get(), parts.ledger.get(), parts.analysis_store.get(), parts.governance_store.get(),
       parts.governance.get(), parts.objects.get(), std::move(release_options), &absl::Now,
       parts.activity_log.get());
   parts.releases_service = std::make_unique<rpc::ReleasesService>(

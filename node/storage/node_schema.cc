@@ -193,20 +193,28 @@ CREATE TABLE analysis_internals (
   internals BLOB NOT NULL
 ) WITHOUT ROWID;
 
--- The overlap ledger: the persons behind every released aggregate cell, per
--- project and dataset (node/query/person_sets.h encoding). size is their
--- number, for finding cells of about the same size.
+-- The overlap ledger: the persons behind every aggregate cell a release
+-- publishes, per project and dataset (node/query/person_sets.h encoding),
+-- recorded when the release is created and marked released when its file
+-- leaves. size is their number and sketch their bucket counts, for finding
+-- close cells without reading every set; perturbed: published with
+-- cell-key noise.
 CREATE TABLE release_ledger (
+  id INTEGER PRIMARY KEY,
   project_id TEXT NOT NULL,
   dataset_id TEXT NOT NULL,
   release_id TEXT NOT NULL,
   file TEXT NOT NULL,
   cell TEXT NOT NULL,
+  kind INTEGER NOT NULL,
   size INTEGER NOT NULL,
   perturbed INTEGER NOT NULL,
+  released INTEGER NOT NULL DEFAULT 0,
+  sketch BLOB NOT NULL,
   persons BLOB NOT NULL
 );
-CREATE INDEX release_ledger_by_size ON release_ledger(project_id, dataset_id, size);
+CREATE INDEX release_ledger_released ON release_ledger(project_id, dataset_id, released, size);
+CREATE INDEX release_ledger_by_release ON release_ledger(release_id);
 )sql"},
 };
 

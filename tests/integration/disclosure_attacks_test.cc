@@ -5,7 +5,9 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "node/log/activity_event.h"
@@ -17,6 +19,10 @@ namespace {
 using testing::kDataset;
 using testing::kProject;
 using trenode::v1::Release;
+
+constexpr char kHeartFailure[] =
+    R"pb(cohort { events { filter { table: "condition_occurrence" code_column: "condition_code"
+                                    code_prefixes: "I50" } } })pb";
 
 class DisclosureAttacksTest : public testing::ReleasesFixture {
  protected:
@@ -41,6 +47,100 @@ class DisclosureAttacksTest : public testing::ReleasesFixture {
     while (reader->Read(&entry)) leaves.push_back(entry.leaf());
     EXPECT_TRUE(reader->Finish().ok());
     return leaves;
+  }
+
+  // A project policy for the test project: counts, crosstabs and
+  // regressions pre-approved, released automatically under `policy`.
+  void AutoRelease(const std::string& policy = "acro") {
+    auto governance = trenode::v1::Governance::NewStub(node_.Channel());
+    trenode::v1::ApproveProjectRequest approve = Reapproval();
+    approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_CROSSTAB);
+    approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_REGRESSION);
+    approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_SUMMARY);
+    approve.set_auto_release_owner("olu@test-node");
+    approve.set_disclosure_policy(policy);
+    trenode::v1::Project project;
+    grpc::Status status =
+        governance->ApproveProject(As("sam", "data_steward").get(), approve, &project);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  // A succeeded query of `outputs` over `cohort` (text format), its id.
+  std::string Query(const std::string& request_id, const std::string& cohort,
+                    const std::string& outputs) {
+    trenode::v1::SubmitAnalysisRequest request;
+    request.set_project_id(kProject);
+    request.set_request_id(request_id);
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+        absl::StrCat("dataset_id: \"synth-ehr-4\" index_date: \"2024-01-01\" ", cohort, outputs),
+        request.mutable_query()));
+    trenode::v1::Analysis analysis;
+    grpc::Status status =
+        analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return WaitForAnalysis(analysis.id()).id();
+  }
+
+  // What an independent output checker sees of an analysis's results.
+  trenode::v1::AggregateResult TruthOf(const std::string& analysis_id) {
+    trenode::v1::GetAnalysisRequest get;
+    get.set_analysis_id(analysis_id);
+    trenode::v1::Analysis analysis;
+    EXPECT_TRUE(analyses_->GetAnalysis(As("olu", "output_checker").get(), get, &analysis).ok());
+    return analysis.result();
+  }
+
+  // The attacker's search for a small group (done here with a checker's
+  // eyes): a region and sex holding 1 to 9 of the persons with heart
+  // failure; sets `small` to their number and `total` to all of them.
+  std::pair<std::string, std::string> SmallHeartFailureGroup(int64_t& small, int64_t& total) {
+    std::string by_group = Query("groups", kHeartFailure, R"pb(
+      outputs { name: "g" crosstab { rows { variable { column: "region" } }
+                                     columns { variable { column: "sex" } } } })pb");
+    trenode::v1::AggregateResult groups = TruthOf(by_group);
+    std::pair<std::string, std::string> found;
+    for (const auto& cell : groups.tables(0).cells()) {
+      if (cell.margin()) {
+        if (cell.group(0) == "Total" && cell.group(1) == "Total") total = cell.count();
+      } else if (cell.count() > 0 && cell.count() < 10 && found.first.empty()) {
+        found = {cell.group(0), cell.group(1)};
+        small = cell.count();
+      }
+    }
+    return found;
+  }
+
+  // Criteria text: heart failure, in region and of sex.
+  static std::string InGroup(const std::pair<std::string, std::string>& group) {
+    return absl::StrCat(R"pb(all_of {
+      criteria { events { filter { table: "condition_occurrence" code_column: "condition_code"
+                                   code_prefixes: "I50" } } }
+      criteria { person { variable { column: "region" } comparison: COMPARISON_EQ
+                          values { text: ")pb", group.first, R"pb(" } } }
+      criteria { person { variable { column: "sex" } comparison: COMPARISON_EQ
+                          values { text: ")pb", group.second, R"pb(" } } } })pb");
+  }
+
+  // Creates and submits the analysis's release as the researcher.
+  Release CreateAndSubmit(const std::string& analysis_id) {
+    Release draft, submitted;
+    grpc::Status status = Create(analysis_id, &draft);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    status = Submit(draft.id(), &submitted);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return submitted;
+  }
+
+  // A released file's rows, split on commas (the files here quote nothing).
+  std::vector<std::vector<std::string>> Rows(const Release& release, const std::string& file) {
+    std::string bytes;
+    grpc::Status status = Download(release, "ada", "researcher", &bytes, file);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::vector<std::string>> rows;
+    for (absl::string_view line : absl::StrSplit(bytes, '\n', absl::SkipEmpty())) {
+      rows.push_back(absl::StrSplit(line, ','));
+    }
+    return rows;
   }
 
   grpc::Status DecideProject(bool suspend) {
@@ -277,6 +377,125 @@ TEST_F(DisclosureAttacksTest, ManyCodePrefixesRun) {
   trenode::v1::Analysis analysis;
   ASSERT_TRUE(analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis).ok());
   WaitForAnalysis(analysis.id());
+}
+
+
+// Differencing two releases: "I50" and "I50 but not (region R and sex S)"
+// both pass alone; their difference is the few persons of (R, S). The
+// overlap audit sends the second to output checkers with the finding, and
+// the requester learns only that it needs a checker.
+TEST_F(DisclosureAttacksTest, DifferencingTwoReleasesGoesToACheckerWithTheFinding) {
+  AutoRelease();
+  int64_t small = 0, total = 0;
+  std::pair<std::string, std::string> group = SmallHeartFailureGroup(small, total);
+  ASSERT_FALSE(group.first.empty()) << "the site should have a small group of heart failure";
+  ASSERT_GE(total - small, 10);
+
+  Release first = CreateAndSubmit(Query("all", kHeartFailure, R"pb(outputs { name: "n" counts {} })pb"));
+  ASSERT_EQ(first.state(), trenode::v1::RELEASE_STATE_RELEASED) << first.state_reason();
+  std::string without = absl::StrCat(R"pb(cohort { all_of {
+      criteria { events { filter { table: "condition_occurrence" code_column: "condition_code"
+                                   code_prefixes: "I50" } } }
+      criteria { none_of { )pb", InGroup(group), R"pb( } } } })pb");
+  Release second = CreateAndSubmit(Query("all-but", without, R"pb(outputs { name: "n" counts {} })pb"));
+  EXPECT_EQ(second.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+  EXPECT_EQ(second.files(0).verdict(), "review");
+  EXPECT_EQ(second.files(0).verdict_summary(),
+            "needs an output checker: close to a cell released before (overlap)");
+  EXPECT_TRUE(second.files(0).checker_notes().empty());
+  Release checked = ViewAs(second.id());
+  ASSERT_GE(checked.files(0).checker_notes_size(), 1);
+  EXPECT_EQ(checked.files(0).checker_notes(0),
+            absl::StrCat("cell \"count\" differs from release ", first.id(),
+                         "'s n.csv cell \"count\" by fewer than 10 persons (", small, ")"));
+  // Nothing was downloadable: a checker must decide.
+  std::string bytes;
+  EXPECT_EQ(Download(second, "ada", "researcher", &bytes).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// Under cell-key perturbation the same two releases go out automatically,
+// but each count carries noise fixed by its persons: asking again gives the
+// same answer, and the difference is not the small group's size in general
+// (disclosure_test's CellKeyTest shows it is wrong in most draws of keys).
+TEST_F(DisclosureAttacksTest, CellKeyPerturbationKeepsAutoReleaseAndBlursTheDifference) {
+  AutoRelease("cell_key");
+  Release first = CreateAndSubmit(Query("all", kHeartFailure, R"pb(outputs { name: "n" counts {} })pb"));
+  ASSERT_EQ(first.state(), trenode::v1::RELEASE_STATE_RELEASED) << first.state_reason();
+  Release again = CreateAndSubmit(Query("again", kHeartFailure, R"pb(outputs { name: "n" counts {} })pb"));
+  ASSERT_EQ(again.state(), trenode::v1::RELEASE_STATE_RELEASED) << again.state_reason();
+  std::vector<std::vector<std::string>> one = Rows(first, "n.csv"), two = Rows(again, "n.csv");
+  EXPECT_EQ(one, two);  // the same persons, the same noise
+  int64_t published = 0, truth = TruthOf(first.analysis_id()).tables(0).cells(0).count();
+  ASSERT_TRUE(absl::SimpleAtoi(one[1][0], &published)) << one[1][0];
+  EXPECT_LE(std::abs(published - truth), 2);
+}
+
+// Margins in one release: counts by region beside counts by region and sex.
+// Alone, each region's hidden cell could be the region's count less its
+// published cells; protected jointly, no region row has exactly one hidden
+// cell.
+TEST_F(DisclosureAttacksTest, MarginsInOneReleaseRecoverNoHiddenCell) {
+  AutoRelease();
+  Release release = CreateAndSubmit(Query("margins", kHeartFailure, R"pb(
+    outputs { name: "by_region" counts { group_by { variable { column: "region" } } } }
+    outputs { name: "by_region_sex" counts { group_by { variable { column: "region" } }
+                                             group_by { variable { column: "sex" } } } })pb"));
+  ASSERT_EQ(release.state(), trenode::v1::RELEASE_STATE_RELEASED) << release.state_reason();
+  std::map<std::string, std::string> region_count;
+  for (const auto& row : Rows(release, "by_region.csv")) region_count[row[0]] = row[1];
+  std::map<std::string, int> hidden;
+  std::map<std::string, int64_t> shown;
+  int hidden_cells = 0;
+  for (const auto& row : Rows(release, "by_region_sex.csv")) {
+    if (row[0] == "region" || row[0] == "Total") continue;
+    if (row[2].empty()) {
+      ++hidden[row[0]];
+      ++hidden_cells;
+    } else {
+      shown[row[0]] += std::stoll(row[2]);
+    }
+  }
+  ASSERT_GT(hidden_cells, 0) << "the site should have small region x sex cells";
+  for (const auto& [region, count] : hidden) {
+    if (region_count[region].empty()) continue;  // the region's count is hidden too
+    EXPECT_NE(count, 1) << region << ": its hidden cell would be " << region_count[region]
+                        << " - " << shown[region];
+  }
+}
+
+// Regression on an indicator that picks out fewer persons than the
+// threshold would give away their outcome through X'X and X'y: the fit
+// fails the levels rule, and what is released is the fit, never the sums.
+TEST_F(DisclosureAttacksTest, RegressionOnARareIndicatorFailsAndSumsNeverLeave) {
+  AutoRelease();
+  int64_t small = 0, total = 0;
+  std::pair<std::string, std::string> group = SmallHeartFailureGroup(small, total);
+  ASSERT_FALSE(group.first.empty()) << "the site should have a small group of heart failure";
+  // Year of birth on an indicator: the indicator's coefficient is the
+  // group's mean year of birth less everyone else's.
+  auto regression = [&](const std::string& id, const std::string& indicator) {
+    return Query(id, "", absl::StrCat(R"pb(outputs { name: "fit" regression {
+      outcome { column: "year_of_birth" }
+      predictors { indicator { )pb", indicator, R"pb( } } } })pb"));
+  };
+  Release single = CreateAndSubmit(regression("one", InGroup(group)));
+  EXPECT_EQ(single.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+  EXPECT_EQ(single.files(0).verdict(), "fail");
+  EXPECT_TRUE(absl::StrContains(single.files(0).verdict_summary(), "(regression-levels)"))
+      << single.files(0).verdict_summary();
+
+  Release common = CreateAndSubmit(regression(
+      "many", R"pb(events { filter { table: "condition_occurrence" code_column: "condition_code"
+                                      code_prefixes: "I50" } })pb"));
+  ASSERT_EQ(common.state(), trenode::v1::RELEASE_STATE_RELEASED) << common.state_reason();
+  std::vector<std::vector<std::string>> rows = Rows(common, "fit.csv");
+  ASSERT_EQ(rows[0], (std::vector<std::string>{"term", "coefficient", "std_error"}));
+  EXPECT_EQ(rows[1][0], "intercept");
+  EXPECT_EQ(rows[2][0], "indicator");
+  EXPECT_EQ(rows[3][0], "n");
+  EXPECT_EQ(rows[4][0], "residual_dof");
+  EXPECT_EQ(rows.size(), 5u);  // no X'X, X'y or y'y
 }
 
 }  // namespace

@@ -150,8 +150,8 @@ TEST_F(ReleasesRpcTest, AProjectsOwnPolicyDecidesItsReleases) {
       governance->ApproveProject(As("sam", "data_steward").get(), approve, &project);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(status.error_message(),
-            "disclosure_policy: no disclosure policy \"strict\"; presets are acro, opensafely, "
-            "datashield");
+            "disclosure_policy: no disclosure policy \"strict\"; presets are acro, cell_key, "
+            "opensafely, datashield");
   approve.set_disclosure_policy("acro");
   approve.add_disclosure_policy_overrides("threshold=100000");
   ASSERT_TRUE(governance->ApproveProject(As("sam", "data_steward").get(), approve, &project).ok());
@@ -164,7 +164,7 @@ TEST_F(ReleasesRpcTest, AProjectsOwnPolicyDecidesItsReleases) {
   EXPECT_EQ(draft.files(0).verdict_summary(),
             "fails the disclosure rules: a published total fails the rules (totals)");
   EXPECT_TRUE(absl::StartsWith(ViewAs(draft.id()).files(0).verdict_summary(),
-                               "fail; published totals fail the rules: the grand total"))
+                               "fail; published totals fail the rules: Total ("))
       << ViewAs(draft.id()).files(0).verdict_summary();
 }
 

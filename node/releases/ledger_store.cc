@@ -1,0 +1,122 @@
+#include "node/releases/ledger_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
+
+namespace trenode::releases {
+namespace {
+using storage::SqliteStatement;
+
+LedgerEntry EntryOf(const SqliteStatement& row) {
+  LedgerEntry entry;
+  entry.id = row.Int64(0);
+  entry.release_id = row.Text(1);
+  entry.file = row.Text(2);
+  entry.cell = row.Text(3);
+  entry.kind = static_cast<LedgerKind>(row.Int64(4));
+  entry.size = row.Int64(5);
+  entry.perturbed = row.Int64(6) != 0;
+  entry.sketch = query::DecodeSketch(row.Blob(7)).value_or(query::Sketch(query::kSketchBuckets, 0));
+  return entry;
+}
+
+constexpr char kEntryColumns[] = "id, release_id, file, cell, kind, size, perturbed, sketch";
+
+}  // namespace
+
+absl::Status SqliteLedgerStore::Record(const std::string& project_id,
+                                       const std::string& dataset_id,
+                                       const std::vector<LedgerCell>& cells) {
+  auto db = pool_->Acquire();
+  storage::SqliteTransaction transaction(*db);
+  RETURN_IF_ERROR(transaction.status());
+  ASSIGN_OR_RETURN(SqliteStatement insert,
+                   db->Prepare("INSERT INTO release_ledger(project_id, dataset_id, release_id, "
+                               "file, cell, kind, size, perturbed, sketch, persons) VALUES "
+                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  for (const LedgerCell& cell : cells) {
+    insert.Bind(1, project_id)
+        .Bind(2, dataset_id)
+        .Bind(3, cell.release_id)
+        .Bind(4, cell.file)
+        .Bind(5, cell.cell)
+        .Bind(6, static_cast<int64_t>(cell.kind))
+        .Bind(7, static_cast<int64_t>(cell.persons.size()))
+        .Bind(8, int64_t{cell.perturbed})
+        .BindBlob(9, query::EncodeSketch(query::SketchOf(cell.persons)))
+        .BindBlob(10, query::EncodePersons(cell.persons));
+    RETURN_IF_ERROR(insert.Run());
+    insert.Reset();
+  }
+  return transaction.Commit();
+}
+
+absl::StatusOr<std::vector<LedgerEntry>> SqliteLedgerStore::Released(
+    const std::string& project_id, const std::string& dataset_id, const std::string& except) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached(absl::StrCat(
+                       "SELECT ", kEntryColumns,
+                       " FROM release_ledger WHERE project_id = ? AND dataset_id = ? AND "
+                       "released = 1 AND release_id != ? ORDER BY size")));
+  select.Bind(1, project_id).Bind(2, dataset_id).Bind(3, except);
+  std::vector<LedgerEntry> entries;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    entries.push_back(EntryOf(select));
+  }
+  return entries;
+}
+
+absl::StatusOr<std::vector<LedgerCell>> SqliteLedgerStore::OfRelease(
+    const std::string& release_id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT id, release_id, file, cell, kind, perturbed, persons "
+                                     "FROM release_ledger WHERE release_id = ? ORDER BY id"));
+  select.Bind(1, release_id);
+  std::vector<LedgerCell> cells;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    LedgerCell cell;
+    cell.id = select.Int64(0);
+    cell.release_id = select.Text(1);
+    cell.file = select.Text(2);
+    cell.cell = select.Text(3);
+    cell.kind = static_cast<LedgerKind>(select.Int64(4));
+    cell.perturbed = select.Int64(5) != 0;
+    ASSIGN_OR_RETURN(cell.persons, query::DecodePersons(select.Blob(6)));
+    cells.push_back(std::move(cell));
+  }
+  return cells;
+}
+
+absl::StatusOr<query::PersonSet> SqliteLedgerStore::Persons(int64_t id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT persons FROM release_ledger WHERE id = ?"));
+  select.Bind(1, id);
+  ASSIGN_OR_RETURN(bool found, select.Step());
+  if (!found) return absl::NotFoundError(absl::StrCat("no ledger cell ", id));
+  return query::DecodePersons(select.Blob(0));
+}
+
+absl::Status SqliteLedgerStore::MarkReleased(const std::string& release_id,
+                                             const std::set<std::string>& files) {
+  auto db = pool_->Acquire();
+  storage::SqliteTransaction transaction(*db);
+  RETURN_IF_ERROR(transaction.status());
+  ASSIGN_OR_RETURN(SqliteStatement update,
+                   db->Prepare("UPDATE release_ledger SET released = 1 WHERE release_id = ? AND "
+                               "file = ?"));
+  for (const std::string& file : files) {
+    update.Bind(1, release_id).Bind(2, file);
+    RETURN_IF_ERROR(update.Run());
+    update.Reset();
+  }
+  return transaction.Commit();
+}
+
+}  // namespace trenode::releases

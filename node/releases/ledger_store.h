@@ -1,0 +1,88 @@
+// LedgerStore: the overlap ledger (spec/disclosure.md, "Overlap audit"): for
+// every aggregate cell a release publishes, the exact set of persons behind
+// it, per project and dataset. Cells are recorded when a release is created
+// and count as released once their file leaves the TRE. Implementations are
+// thread-safe.
+#ifndef TRENODE_NODE_RELEASES_LEDGER_STORE_H_
+#define TRENODE_NODE_RELEASES_LEDGER_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "node/query/person_sets.h"
+#include "node/storage/sqlite_pool.h"
+
+namespace trenode::releases {
+
+// What kind of output a cell was published in: the overlap audit compares
+// linked counts only with other releases' cells (one release's counts are
+// protected jointly by the suppression audit).
+enum class LedgerKind { kCount = 0, kSummary = 1, kRegression = 2 };
+
+struct LedgerCell {
+  int64_t id = 0;  // set by the store
+  std::string release_id;
+  std::string file;
+  std::string cell;  // its labels, e.g. "South West / F", or "Total"
+  LedgerKind kind = LedgerKind::kCount;
+  bool perturbed = false;  // published with cell-key noise
+  query::PersonSet persons;
+};
+
+// One recorded cell without its persons: what the audit scans.
+struct LedgerEntry {
+  int64_t id = 0;
+  std::string release_id, file, cell;
+  LedgerKind kind = LedgerKind::kCount;
+  int64_t size = 0;
+  bool perturbed = false;
+  query::Sketch sketch;
+};
+
+class LedgerStore {
+ public:
+  virtual ~LedgerStore() = default;
+  // Records the cells release `release_id` would publish (not yet released).
+  virtual absl::Status Record(const std::string& project_id, const std::string& dataset_id,
+                              const std::vector<LedgerCell>& cells) = 0;
+  // Every released cell of the project and dataset, from releases other
+  // than `except`, without their persons, by size.
+  virtual absl::StatusOr<std::vector<LedgerEntry>> Released(const std::string& project_id,
+                                                            const std::string& dataset_id,
+                                                            const std::string& except) = 0;
+  // Every cell recorded for the release, with its persons, and the dataset.
+  virtual absl::StatusOr<std::vector<LedgerCell>> OfRelease(const std::string& release_id) = 0;
+  // The persons of a recorded cell. NotFound.
+  virtual absl::StatusOr<query::PersonSet> Persons(int64_t id) = 0;
+  // Marks the cells of `files` of the release as released.
+  virtual absl::Status MarkReleased(const std::string& release_id,
+                                    const std::set<std::string>& files) = 0;
+};
+
+// The ledger in the node's database (table release_ledger).
+class SqliteLedgerStore : public LedgerStore {
+ public:
+  explicit SqliteLedgerStore(storage::SqlitePool* pool) : pool_(pool) {}
+  absl::Status Record(const std::string& project_id, const std::string& dataset_id,
+                      const std::vector<LedgerCell>& cells) override;
+  absl::StatusOr<std::vector<LedgerEntry>> Released(const std::string& project_id,
+                                                    const std::string& dataset_id,
+                                                    const std::string& except) override;
+  absl::StatusOr<std::vector<LedgerCell>> OfRelease(const std::string& release_id) override;
+  absl::StatusOr<query::PersonSet> Persons(int64_t id) override;
+  absl::Status MarkReleased(const std::string& release_id,
+                            const std::set<std::string>& files) override;
+
+ private:
+  storage::SqlitePool* pool_;
+};
+
+}  // namespace trenode::releases
+
+#endif  // TRENODE_NODE_RELEASES_LEDGER_STORE_H_
