@@ -93,7 +93,7 @@ PersonSet Union(const std::vector<const PersonSet*>& sets) {
 }
 
 Sketch SketchOf(const PersonSet& persons) {
-  Sketch sketch(kSketchBuckets, 0);
+  Sketch sketch{};
   for (uint32_t person : persons) {
     uint16_t& bucket = sketch[(person * 2654435761u) >> 26];
     if (bucket < UINT16_MAX) ++bucket;
@@ -112,7 +112,7 @@ std::string EncodeSketch(const Sketch& sketch) {
 
 absl::StatusOr<Sketch> DecodeSketch(absl::string_view bytes) {
   if (bytes.size() != 2 * kSketchBuckets) return absl::DataLossError("a stored sketch is corrupt");
-  Sketch sketch(kSketchBuckets);
+  Sketch sketch{};
   for (int i = 0; i < kSketchBuckets; ++i) {
     sketch[i] = static_cast<uint16_t>(static_cast<uint8_t>(bytes[2 * i]) |
                                       (static_cast<uint8_t>(bytes[2 * i + 1]) << 8));

@@ -6,6 +6,7 @@
 #ifndef TRENODE_NODE_QUERY_PERSON_SETS_H_
 #define TRENODE_NODE_QUERY_PERSON_SETS_H_
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,8 +35,8 @@ PersonSet Union(const std::vector<const PersonSet*>& sets);
 // hash of the ordinal. Two sets' sketches differ (in L1) by at most their
 // symmetric difference, so a sketch distance of `limit` or more proves the
 // sets differ by at least that without reading them.
-using Sketch = std::vector<uint16_t>;  // 64 counts, saturating
 inline constexpr int kSketchBuckets = 64;
+using Sketch = std::array<uint16_t, kSketchBuckets>;  // counts, saturating
 Sketch SketchOf(const PersonSet& persons);
 std::string EncodeSketch(const Sketch& sketch);  // 128 bytes
 absl::StatusOr<Sketch> DecodeSketch(absl::string_view bytes);

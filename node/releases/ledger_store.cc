@@ -16,7 +16,11 @@ LedgerEntry EntryOf(const SqliteStatement& row) {
   entry.kind = static_cast<LedgerKind>(row.Int64(4));
   entry.size = row.Int64(5);
   entry.perturbed = row.Int64(6) != 0;
-  entry.sketch = query::DecodeSketch(row.Blob(7)).value_or(query::Sketch(query::kSketchBuckets, 0));
+  // A corrupt sketch reads as empty: it never rejects a candidate, so the
+  // persons themselves are compared.
+  absl::StatusOr<query::Sketch> sketch = query::DecodeSketch(row.Blob(7));
+  entry.sketch_ok = sketch.ok();
+  if (sketch.ok()) entry.sketch = *sketch;
   return entry;
 }
 

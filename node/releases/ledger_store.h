@@ -42,7 +42,8 @@ struct LedgerEntry {
   LedgerKind kind = LedgerKind::kCount;
   int64_t size = 0;
   bool perturbed = false;
-  query::Sketch sketch;
+  query::Sketch sketch{};
+  bool sketch_ok = false;
 };
 
 class LedgerStore {

@@ -30,7 +30,9 @@ absl::StatusOr<std::vector<OverlapFinding>> AuditOverlap(LedgerStore& ledger,
     // Only cells within the threshold in size can be that close.
     auto it = std::lower_bound(released.begin(), released.end(), size - threshold + 1, by_size);
     for (; it != released.end() && it->size < size + threshold; ++it) {
-      if (query::SketchDistanceBelow(sketch, it->sketch, threshold) >= threshold) continue;
+      if (it->sketch_ok && query::SketchDistanceBelow(sketch, it->sketch, threshold) >= threshold) {
+        continue;
+      }
       ASSIGN_OR_RETURN(query::PersonSet other, ledger.Persons(it->id));
       int64_t difference = query::SymmetricDifferenceBelow(cell.persons, other, threshold);
       if (difference == 0 || difference >= threshold) continue;
