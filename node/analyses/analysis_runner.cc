@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "node/analyses/bundle.h"
+#include "node/common/text.h"
 #include "node/query/compiler.h"
 #include "node/common/files.h"
 #include "node/common/status_macros.h"
@@ -360,8 +361,10 @@ void AnalysisRunner::Collect(const Analysis& analysis, const adapters::JobStatus
     detail = job.reason;
   }
   outcome.set_exit_code(job.exit_code);
-  outcome.set_stdout(job.stdout_text);
-  outcome.set_stderr(job.stderr_text);
+  // A job's output is whatever bytes it wrote: kept as valid UTF-8 (each bad
+  // byte becomes U+FFFD) so the stored analysis always parses.
+  outcome.set_stdout(ValidUtf8(job.stdout_text));
+  outcome.set_stderr(ValidUtf8(job.stderr_text));
   auto record = [&](Analysis& a) { *a.mutable_script_outcome() = outcome; };
   absl::StatusOr<Analysis> finished =
       failure.empty() ? analyses_->Advance(analysis.id(), AnalysisAction::kSucceed, "", record)

@@ -157,6 +157,15 @@ absl::StatusOr<VerifiedToken> JwtVerifier::VerifyUncached(absl::string_view toke
   VerifiedToken verified;
   verified.subject = String(claims, "sub");
   if (verified.subject.empty()) return Refuse("it has no subject (sub)");
+  // The subject names the person in every record (subject@node-id).
+  bool plain = verified.subject.size() <= 255;
+  for (char c : verified.subject) {
+    plain = plain && c != '@' && c > ' ' && c < 0x7F;
+  }
+  if (!plain) {
+    return Refuse("its subject (sub) must be at most 255 printable ASCII characters, without "
+                  "spaces or '@'");
+  }
   verified.expires = *expires;
   if (policy_.require_mfa) {
     bool mfa = false;

@@ -34,6 +34,31 @@ size_t Utf8Length(absl::string_view text, size_t i) {
 
 }  // namespace
 
+size_t FirstInvalidUtf8(absl::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    size_t length = Utf8Length(text, i);
+    if (length == 0) return i;
+    i += length;
+  }
+  return absl::string_view::npos;
+}
+
+std::string ValidUtf8(absl::string_view text) {
+  if (FirstInvalidUtf8(text) == absl::string_view::npos) return std::string(text);
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    size_t length = Utf8Length(text, i);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(text.data() + i, length);
+      i += length;
+    }
+  }
+  return out;
+}
+
 std::string PrintableText(absl::string_view text, size_t max_bytes) {
   std::string out;
   size_t i = 0;

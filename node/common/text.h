@@ -18,6 +18,15 @@ namespace trenode {
 // bytes)".
 std::string PrintableText(absl::string_view text, size_t max_bytes);
 
+// The offset of the first byte of `text` that is not part of valid UTF-8
+// (overlong forms, surrogates and code points past U+10FFFF are invalid), or
+// npos if all of it is valid.
+size_t FirstInvalidUtf8(absl::string_view text);
+
+// `text` with every byte that is not valid UTF-8 replaced by U+FFFD, so it
+// can be kept in a protobuf string field; valid text is unchanged.
+std::string ValidUtf8(absl::string_view text);
+
 }  // namespace trenode
 
 #endif  // TRENODE_NODE_COMMON_TEXT_H_

@@ -18,6 +18,15 @@ TEST(PrintableTextTest, EscapesControlsAndInvalidBytes) {
   EXPECT_EQ(PrintableText("\xc2\x85", 100), "\\u0085");             // C1 NEL
 }
 
+TEST(Utf8Test, FindsTheFirstInvalidByteAndReplacesInvalidBytes) {
+  EXPECT_EQ(FirstInvalidUtf8("café"), absl::string_view::npos);
+  EXPECT_EQ(FirstInvalidUtf8("caf\xe9"), 3u);
+  EXPECT_EQ(FirstInvalidUtf8("ok\xf4\x90\x80\x80"), 2u);  // past U+10FFFF
+  EXPECT_EQ(ValidUtf8("caf\xe9!"), "caf\xef\xbf\xbd!");
+  EXPECT_EQ(ValidUtf8("\xff\xfe"), "\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(ValidUtf8("fine"), "fine");
+}
+
 TEST(PrintableTextTest, CapsAtACharacterBoundary) {
   std::string capped = PrintableText("ééééé", 5);
   EXPECT_EQ(capped, "éé… (6 more bytes)");

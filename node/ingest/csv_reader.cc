@@ -1,12 +1,15 @@
 #include "node/ingest/csv_reader.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "node/common/status_macros.h"
+#include "node/common/text.h"
 
 namespace trenode::ingest {
 namespace {
 constexpr size_t kReadChunk = 1 << 20;
 constexpr size_t kMaxFieldBytes = 1 << 20;
+constexpr size_t kMaxFields = 2000;
 }  // namespace
 
 CsvReader::CsvReader(std::unique_ptr<adapters::ObjectReader> input, std::string file_name)
@@ -28,6 +31,21 @@ absl::StatusOr<int> CsvReader::Get() {
     }
   }
   return static_cast<unsigned char>(buffer_[position_++]);
+}
+
+absl::Status CsvReader::EndField(CsvRecord& record, std::string& field, int64_t line,
+                                  int64_t column) {
+  if (size_t bad = FirstInvalidUtf8(field); bad != std::string::npos) {
+    return Error(line, column + static_cast<int64_t>(bad),
+                 absl::StrFormat("byte 0x%02X is not valid UTF-8; save the file as UTF-8",
+                                 static_cast<unsigned char>(field[bad])));
+  }
+  if (record.fields.size() >= kMaxFields) {
+    return Error(line, column, absl::StrCat("a record has more than ", kMaxFields, " fields"));
+  }
+  record.fields.push_back(std::move(field));
+  field.clear();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
@@ -60,7 +78,7 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
       if (quoted)
         return Error(line_, field_column, "quoted field is not closed before the end of the file");
       if (!any) return false;
-      record.fields.push_back(std::move(field));
+      RETURN_IF_ERROR(EndField(record, field, line_, field_column));
       return true;
     }
     any = true;
@@ -83,8 +101,7 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
         field += static_cast<char>(c);
       }
     } else if (c == ',') {
-      record.fields.push_back(std::move(field));
-      field.clear();
+      RETURN_IF_ERROR(EndField(record, field, line_, field_column));
       was_quoted = false;
       field_column = column_ + 1;
     } else if (c == '\n' || c == '\r') {
@@ -92,9 +109,9 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
         ASSIGN_OR_RETURN(int next, Get());
         if (next != '\n' && next != -1) --position_;
       }
-      ++line_;
       record.blank = record.fields.empty() && field.empty() && !was_quoted;
-      record.fields.push_back(std::move(field));
+      RETURN_IF_ERROR(EndField(record, field, line_, field_column));
+      ++line_;
       return true;
     } else if (c == '"') {
       if (!field.empty() || was_quoted) {

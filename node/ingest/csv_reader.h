@@ -30,14 +30,17 @@ class CsvReader {
 
   // The next record into `record`; false at the end of the input.
   // InvalidArgument "FILE line L character C: ..." for an unterminated quoted
-  // field, a quote inside an unquoted field, text after a closing quote, or a
-  // field longer than 1 MiB.
+  // field, a quote inside an unquoted field, text after a closing quote, a
+  // field longer than 1 MiB, a record of more than 2,000 fields, or a field
+  // that is not valid UTF-8 (naming the first bad byte).
   absl::StatusOr<bool> Next(CsvRecord& record);
 
  private:
   // The next byte, or -1 at the end.
   absl::StatusOr<int> Get();
   absl::Status Error(int64_t line, int64_t column, absl::string_view problem) const;
+  // Checks `field` (which began at `column` of `line`) and appends it.
+  absl::Status EndField(CsvRecord& record, std::string& field, int64_t line, int64_t column);
 
   std::unique_ptr<adapters::ObjectReader> input_;
   std::string file_name_;

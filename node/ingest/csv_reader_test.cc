@@ -69,5 +69,24 @@ TEST(CsvReaderTest, BlankLinesAreMarked) {
   EXPECT_FALSE((*records)[2].blank);  // a quoted empty field is data
 }
 
+// A Latin-1 export is refused where it first goes wrong, so no text that
+// protobuf cannot carry ever reaches a dataset (issue 12: "caf\xe9" in sex).
+TEST(CsvReaderTest, TextThatIsNotUtf8IsRefusedWithItsPlace) {
+  auto records = ReadAll("person_id,sex\nP1,F\nP2,caf\xe9\n");
+  ASSERT_FALSE(records.ok());
+  EXPECT_EQ(records.status().message(),
+            "t.csv line 3 character 7: byte 0xE9 is not valid UTF-8; save the file as UTF-8");
+  EXPECT_TRUE(ReadAll("a\n\"caf\xc3\xa9\"\n").ok());
+}
+
+// One line of millions of commas is refused as soon as it has too many
+// fields, not after parsing them all.
+TEST(CsvReaderTest, ARecordOfTooManyFieldsIsRefused) {
+  auto records = ReadAll(std::string(100000, ','));
+  ASSERT_FALSE(records.ok());
+  EXPECT_EQ(records.status().message(),
+            "t.csv line 1 character 2001: a record has more than 2000 fields");
+}
+
 }  // namespace
 }  // namespace trenode::ingest

@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "node/auth/roles.h"
 #include "node/common/status_macros.h"
+#include "node/common/text.h"
 #include "node/storage/node_schema.h"
 
 namespace trenode::log {
@@ -16,6 +17,9 @@ using storage::SqliteDb;
 using storage::SqliteStatement;
 
 constexpr size_t kMaxBatch = 8192;
+// Reasons and objects from outside the node are cut to these in the log.
+constexpr size_t kMaxReasonBytes = 2000;
+constexpr size_t kMaxObjectBytes = 500;
 constexpr int kReaders = 4;
 constexpr size_t kHashSize = std::tuple_size_v<Hash>;
 
@@ -188,6 +192,11 @@ absl::Status ActivityLog::Record(const auth::Principal& actor, ActivityEvent eve
       break;
   }
   event.role = auth::RoleName(actor.role);
+  // What the node did not write itself is kept printable and bounded: a
+  // token's header or a library's error reaches the log and stderr as one
+  // line of at most a few kilobytes.
+  event.reason = PrintableText(event.reason, kMaxReasonBytes);
+  event.object = PrintableText(event.object, kMaxObjectBytes);
   return Append(std::move(event)).status();
 }
 

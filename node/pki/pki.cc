@@ -12,8 +12,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
 #include "node/common/status_macros.h"
+#include "node/common/text.h"
 
 namespace trenode::pki {
 namespace {
@@ -167,10 +169,11 @@ CertificateRequest NodeCertificateRequest(const std::string& node_id, Validity v
   return request;
 }
 
-CertificateRequest ServiceCertificateRequest(const std::string& name, Validity validity) {
+CertificateRequest ServiceCertificateRequest(const std::string& node_id, const std::string& name,
+                                             Validity validity) {
   CertificateRequest request;
-  request.common_name = absl::StrCat("service ", name);
-  request.uri_sans = {absl::StrCat(kScheme, kServicePrefix, name)};
+  request.common_name = absl::StrCat("service ", name, " of ", node_id);
+  request.uri_sans = {absl::StrCat(kScheme, node_id, "/", kServicePrefix, name)};
   request.client = true;
   request.validity = validity;
   return request;
@@ -195,21 +198,32 @@ absl::StatusOr<PeerName> PeerNameFromCertificate(const std::string& certificate_
         absl::StrCat("the client certificate must carry exactly one trenode:// URI name; it has ",
                      found.size()));
   }
+  auto is_name = [](absl::string_view text) {
+    bool ok = text.size() >= 2 && text.size() <= 63;
+    for (char c : text) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+    return ok;
+  };
   PeerName peer;
-  std::string rest = found[0];
-  peer.kind = PeerName::Kind::kNode;
-  if (absl::StartsWith(rest, kServicePrefix)) {
+  std::vector<std::string> parts = absl::StrSplit(found[0], '/');
+  if (parts.size() == 1 && is_name(parts[0])) {
+    peer.kind = PeerName::Kind::kNode;
+    peer.name = parts[0];
+    return peer;
+  }
+  if (parts.size() == 3 && parts[1] == "service" && is_name(parts[0]) && is_name(parts[2])) {
     peer.kind = PeerName::Kind::kService;
-    rest = rest.substr(sizeof(kServicePrefix) - 1);
+    peer.node = parts[0];
+    peer.name = parts[2];
+    return peer;
   }
-  bool ok = rest.size() >= 2 && rest.size() <= 63;
-  for (char c : rest) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
-  if (!ok) {
+  if (parts.size() == 2 && parts[0] == "service") {
     return absl::UnauthenticatedError(
-        absl::StrCat("the client certificate's trenode:// name \"", found[0], "\" is malformed"));
+        absl::StrCat("the client certificate's name \"trenode://", found[0],
+                     "\" names no node: service certificates name the node they serve, "
+                     "trenode://<node-id>/service/<name>; have it reissued"));
   }
-  peer.name = rest;
-  return peer;
+  return absl::UnauthenticatedError(absl::StrCat(
+      "the client certificate's trenode:// name \"", PrintableText(found[0], 200), "\" is malformed"));
 }
 
 }  // namespace trenode::pki

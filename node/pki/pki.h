@@ -4,7 +4,8 @@
 //
 // A node certificate carries the URI SAN "trenode://<node-id>" and serves as
 // both TLS server and client certificate; a service certificate carries
-// "trenode://service/<name>" and is a client certificate only.
+// "trenode://<node-id>/service/<name>", naming the node whose service it is,
+// and is a client certificate only.
 #ifndef TRENODE_NODE_PKI_PKI_H_
 #define TRENODE_NODE_PKI_PKI_H_
 
@@ -50,18 +51,22 @@ absl::StatusOr<KeyAndCertificate> Issue(const KeyAndCertificate& ca,
 // The request for a node's certificate: URI SAN trenode://<node_id>, DNS
 // localhost and <node_id>, IP 127.0.0.1 and ::1, server and client use.
 CertificateRequest NodeCertificateRequest(const std::string& node_id, Validity validity);
-// The request for a service account: URI SAN trenode://service/<name>, client use.
-CertificateRequest ServiceCertificateRequest(const std::string& name, Validity validity);
+// The request for a service account of node `node_id`: URI SAN
+// trenode://<node_id>/service/<name>, client use.
+CertificateRequest ServiceCertificateRequest(const std::string& node_id, const std::string& name,
+                                             Validity validity);
 
 // Who a verified peer certificate names: its "trenode://" URI SAN.
 struct PeerName {
   enum class Kind { kNode, kService };
   Kind kind;
-  std::string name;
+  std::string name;  // the node's id, or the service's name
+  std::string node;  // a service's node
 };
 
 // The trenode identity in a PEM certificate. Unauthenticated if it has no
-// (or more than one) trenode:// URI SAN, or the name is malformed.
+// (or more than one) trenode:// URI SAN, or the name is malformed (including
+// a service certificate that names no node, "trenode://service/<name>").
 absl::StatusOr<PeerName> PeerNameFromCertificate(const std::string& certificate_pem);
 
 }  // namespace trenode::pki

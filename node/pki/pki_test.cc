@@ -4,6 +4,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace trenode::pki {
@@ -44,13 +45,20 @@ TEST(PkiTest, NodeCertificateChainsToItsCaAndNamesTheNode) {
   EXPECT_FALSE(ChainVerifies(other_ca.certificate_pem, node->certificate_pem));
 }
 
-TEST(PkiTest, ServiceCertificateNamesTheService) {
+TEST(PkiTest, ServiceCertificateNamesTheServiceAndItsNode) {
   auto ca = *CreateCa("test federation", ValidFor(30));
-  auto service = Issue(ca, ServiceCertificateRequest("backup", ValidFor(7)));
+  auto service = Issue(ca, ServiceCertificateRequest("site-a", "backup", ValidFor(7)));
   ASSERT_TRUE(service.ok());
   auto peer = *PeerNameFromCertificate(service->certificate_pem);
   EXPECT_EQ(peer.kind, PeerName::Kind::kService);
   EXPECT_EQ(peer.name, "backup");
+  EXPECT_EQ(peer.node, "site-a");
+  // A service certificate that names no node is refused, saying how to fix it.
+  CertificateRequest unscoped = ServiceCertificateRequest("site-a", "backup", ValidFor(7));
+  unscoped.uri_sans = {"trenode://service/backup"};
+  auto legacy = PeerNameFromCertificate(Issue(ca, unscoped)->certificate_pem);
+  EXPECT_EQ(legacy.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(absl::StrContains(legacy.status().message(), "trenode://<node-id>/service/<name>"));
 }
 
 TEST(PkiTest, ExpiredCertificatesFailVerification) {

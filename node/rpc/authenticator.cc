@@ -50,9 +50,9 @@ absl::StatusOr<auth::Principal> NodeAuthenticator::Person(const grpc::ServerCont
   } else if (verified.roles.size() == 1) {
     principal.role = *verified.roles.begin();
   } else if (verified.roles.empty()) {
-    return absl::PermissionDeniedError("your token grants no role at this node");
+    return absl::UnauthenticatedError("your token grants no role at this node");
   } else {
-    return absl::InvalidArgumentError(
+    return absl::UnauthenticatedError(
         absl::StrCat("your token grants several roles (", RoleList(verified.roles),
                      "): name the one you act in with the ", kRoleHeader, " header"));
   }
@@ -84,6 +84,12 @@ absl::StatusOr<auth::Principal> NodeAuthenticator::Authenticate(
     principal.kind = auth::Principal::Kind::kNode;
     principal.role = trenode::v1::ROLE_PEER_NODE;
     return principal;
+  }
+  // A service account is this node's: another node's service of the same
+  // name is a stranger here.
+  if (peer.node != node_id_) {
+    return absl::PermissionDeniedError(absl::StrCat("service account \"", peer.name, "\" of node ",
+                                                    peer.node, " is not an account of this node"));
   }
   auto service = services_.find(peer.name);
   if (service == services_.end()) {

@@ -25,22 +25,23 @@ class Authenticator {
 //   `people` (nullptr: tokens are refused); a person whose token grants
 //   several roles names the one they act in with "x-trenode-role";
 // - otherwise a verified client certificate names a peer node
-//   (trenode://<node-id>, role peer_node) or a service account
-//   (trenode://service/<name>, role from `services`);
+//   (trenode://<node-id>, role peer_node) or one of this node's service
+//   accounts (trenode://<this-node>/service/<name>, role from `services`);
 // - otherwise the call is Unauthenticated.
 class NodeAuthenticator : public Authenticator {
  public:
   static constexpr char kRoleHeader[] = "x-trenode-role";
 
-  NodeAuthenticator(const auth::JwtVerifier* people,
+  NodeAuthenticator(const auth::JwtVerifier* people, std::string node_id,
                     std::map<std::string, trenode::v1::Role> services)
-      : people_(people), services_(std::move(services)) {}
+      : people_(people), node_id_(std::move(node_id)), services_(std::move(services)) {}
   absl::StatusOr<auth::Principal> Authenticate(const grpc::ServerContext& context) override;
 
  private:
   absl::StatusOr<auth::Principal> Person(const grpc::ServerContext& context,
                                          absl::string_view token);
   const auth::JwtVerifier* people_;
+  std::string node_id_;
   std::map<std::string, trenode::v1::Role> services_;
 };
 

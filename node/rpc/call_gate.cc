@@ -4,6 +4,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "node/common/text.h"
 #include "node/auth/authorization.h"
 #include "node/auth/roles.h"
 #include "node/common/status_macros.h"
@@ -38,31 +40,94 @@ bool IsQuietQuery(absl::string_view method) {
   return quiet->contains(method);
 }
 
+// Sources and reasons kept per summary; the rest are counted together.
+constexpr size_t kMaxSources = 1000;
+constexpr size_t kMaxReasonsPerSource = 8;
+constexpr size_t kMaxReasonBytes = 200;
+constexpr char kOtherSources[] = "other sources";
+constexpr char kOtherReasons[] = "other reasons";
+
+// "ipv4:10.1.2.3" from "ipv4:10.1.2.3:54321" (ports change per connection).
+std::string SourceOf(const std::string& peer) {
+  size_t colon = peer.rfind(':');
+  if (colon == std::string::npos || colon < 5) return peer;
+  return peer.substr(0, colon);
+}
+
 }  // namespace
+
+void CallGate::CountRefusal(const std::string& source, absl::string_view reason) {
+  absl::MutexLock lock(&mu_);
+  std::string key = refusals_.size() < kMaxSources || refusals_.contains(source) ? source
+                                                                                 : kOtherSources;
+  Tally& tally = refusals_[key];
+  ++tally.calls;
+  std::string why = PrintableText(reason, kMaxReasonBytes);
+  if (tally.reasons.size() >= kMaxReasonsPerSource && !tally.reasons.contains(why)) {
+    why = kOtherReasons;
+  }
+  ++tally.reasons[why];
+}
+
+absl::Status CallGate::FlushRefusals(bool now_all) {
+  std::map<std::string, Tally> refusals;
+  absl::Duration window;
+  {
+    absl::MutexLock lock(&mu_);
+    absl::Time now = absl::Now();
+    if (!now_all && now - last_summary_ < summary_interval_) return absl::OkStatus();
+    window = now - last_summary_;
+    last_summary_ = now;
+    refusals.swap(refusals_);
+  }
+  for (const auto& [source, tally] : refusals) {
+    std::vector<std::string> reasons;
+    for (const auto& [reason, calls] : tally.reasons) {
+      reasons.push_back(absl::StrCat(reason, " (", calls, ")"));
+    }
+    std::string summary =
+        absl::StrCat(tally.calls, " calls refused without an identity in ",
+                     absl::FormatDuration(absl::Trunc(window, absl::Seconds(1))), ": ",
+                     absl::StrJoin(reasons, "; "));
+    std::cerr << absl::StrCat("trenode: deny summary from ", source, ": ", summary, "\n");
+    if (events_ == nullptr) continue;
+    log::ActivityEvent event;
+    event.action = "auth.deny.summary";
+    event.object = source;
+    event.outcome = "deny";
+    event.reason = std::move(summary);
+    RETURN_IF_ERROR(events_->Record(auth::Principal{}, std::move(event)));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<auth::Principal> CallGate::Admit(const grpc::ServerContext& context,
                                                 absl::string_view full_method) {
   std::string method(full_method);
   absl::StatusOr<auth::Principal> principal = authenticator_->Authenticate(context);
-  absl::Status decision = principal.ok() ? auth::Authorize(*principal, method) : principal.status();
+  if (!principal.ok()) {
+    // No identity to hold to account: counted, and summarised later.
+    CountRefusal(SourceOf(context.peer()), principal.status().message());
+    return principal.status();
+  }
+  absl::Status decision = auth::Authorize(*principal, method);
   if (events_ != nullptr && (!decision.ok() || !IsQuietQuery(method))) {
     log::ActivityEvent event;
     event.action = decision.ok() ? "auth.allow" : "auth.deny";
     event.object = method;
     event.outcome = decision.ok() ? "allow" : "deny";
     event.reason = std::string(decision.message());
-    auth::Principal actor = principal.ok() ? *principal : auth::Principal{};
-    if (absl::Status recorded = events_->Record(actor, std::move(event)); !recorded.ok()) {
+    if (absl::Status recorded = events_->Record(*principal, std::move(event)); !recorded.ok()) {
       // Nothing proceeds that the log could not record.
       return absl::UnavailableError(
           absl::StrCat("the activity log cannot record this call: ", recorded.message()));
     }
   }
   if (!decision.ok()) {
-    std::cerr << absl::StrCat("trenode: deny ", method,
-                              " caller=", principal.ok() ? principal->subject : "-",
-                              " role=", principal.ok() ? auth::RoleName(principal->role) : "-",
-                              ": ", decision.message(), "\n");
+    std::cerr << absl::StrCat("trenode: deny ", method, " caller=",
+                              PrintableText(principal->subject, kMaxReasonBytes),
+                              " role=", auth::RoleName(principal->role), ": ",
+                              PrintableText(decision.message(), kMaxReasonBytes), "\n");
     return decision;
   }
   return principal;

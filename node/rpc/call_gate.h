@@ -5,7 +5,13 @@
 #ifndef TRENODE_NODE_RPC_CALL_GATE_H_
 #define TRENODE_NODE_RPC_CALL_GATE_H_
 
+#include <map>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "grpcpp/server_context.h"
 #include "node/auth/principal.h"
 #include "node/log/event_sink.h"
@@ -16,10 +22,15 @@ namespace trenode::rpc {
 class CallGate {
  public:
   // `authenticator` and `events` (if given) must outlive the gate. Every
-  // refusal is recorded in `events`, and every admitted call except the
-  // read-only queries listed in spec/activity-log.md.
-  explicit CallGate(Authenticator* authenticator, log::EventSink* events = nullptr)
-      : authenticator_(authenticator), events_(events) {}
+  // refusal of an authenticated caller is recorded in `events`, and every
+  // admitted call except the read-only queries listed in
+  // spec/activity-log.md; calls refused because no identity could be
+  // established are counted per source and recorded as summaries
+  // (FlushRefusals), so that anyone on the network cannot grow the log by
+  // one durable entry per call.
+  explicit CallGate(Authenticator* authenticator, log::EventSink* events = nullptr,
+                    absl::Duration summary_interval = absl::Minutes(1))
+      : authenticator_(authenticator), events_(events), summary_interval_(summary_interval) {}
 
   // The authenticated caller of `context`, if authorized to call
   // `full_method` ("/trenode.v1.Catalogue/GetDataset"); Unauthenticated or
@@ -28,9 +39,25 @@ class CallGate {
   absl::StatusOr<auth::Principal> Admit(const grpc::ServerContext& context,
                                         absl::string_view full_method);
 
+  // Records one auth.deny.summary event per source of the refusals counted
+  // since the last summary, if `summary_interval` has passed (or `now_all`).
+  // Call it periodically and at shutdown.
+  absl::Status FlushRefusals(bool now_all = false);
+
  private:
+  // Refusals of one source since the last summary, by reason.
+  struct Tally {
+    int64_t calls = 0;
+    std::map<std::string, int64_t> reasons;  // at most kMaxReasonsPerSource
+  };
+  void CountRefusal(const std::string& source, absl::string_view reason);
+
   Authenticator* authenticator_;
   log::EventSink* events_;
+  absl::Duration summary_interval_;
+  absl::Mutex mu_;
+  std::map<std::string, Tally> refusals_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_summary_ ABSL_GUARDED_BY(mu_) = absl::Now();
 };
 
 }  // namespace trenode::rpc

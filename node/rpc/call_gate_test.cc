@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace trenode::rpc {
@@ -67,16 +69,37 @@ TEST(CallGateTest, NothingProceedsThatTheLogCannotRecord) {
   EXPECT_TRUE(gate.Admit(context, "/trenode.v1.Catalogue/GetDataset").ok());
 }
 
-TEST(CallGateTest, UnauthenticatedCallsAreRefusedAndRecorded) {
+// Calls with no identity are refused at once but recorded as one summary
+// per source, not one durable entry each; a reason from outside the node is
+// capped and made printable.
+TEST(CallGateTest, UnauthenticatedCallsAreRefusedAndSummarised) {
   FixedAuthenticator authenticator(absl::UnauthenticatedError("no credentials"));
   RecordingSink sink;
   CallGate gate(&authenticator, &sink);
   grpc::ServerContext context;
-  EXPECT_EQ(gate.Admit(context, "/trenode.v1.Catalogue/GetDataset").status().code(),
-            absl::StatusCode::kUnauthenticated);
+  for (int i = 0; i < 500; ++i) {
+    EXPECT_EQ(gate.Admit(context, "/trenode.v1.Catalogue/GetDataset").status().code(),
+              absl::StatusCode::kUnauthenticated);
+  }
+  EXPECT_TRUE(sink.events.empty());
+  ASSERT_TRUE(gate.FlushRefusals().ok());  // not a minute yet: nothing
+  EXPECT_TRUE(sink.events.empty());
+  ASSERT_TRUE(gate.FlushRefusals(/*now_all=*/true).ok());
   ASSERT_EQ(sink.events.size(), 1u);
+  EXPECT_EQ(sink.events[0].action, "auth.deny.summary");
   EXPECT_EQ(sink.events[0].outcome, "deny");
-  EXPECT_EQ(sink.events[0].reason, "no credentials");
+  EXPECT_TRUE(absl::StartsWith(sink.events[0].reason, "500 calls refused without an identity"))
+      << sink.events[0].reason;
+  EXPECT_TRUE(absl::EndsWith(sink.events[0].reason, ": no credentials (500)"))
+      << sink.events[0].reason;
+
+  FixedAuthenticator forged(
+      absl::UnauthenticatedError(absl::StrCat("key id \"", std::string(5000, 'k'), "\nforged")));
+  CallGate second(&forged, &sink);
+  (void)second.Admit(context, "/trenode.v1.Catalogue/GetDataset");
+  ASSERT_TRUE(second.FlushRefusals(/*now_all=*/true).ok());
+  EXPECT_LT(sink.events.back().reason.size(), 400u);
+  EXPECT_EQ(sink.events.back().reason.find('\n'), std::string::npos);
 }
 
 }  // namespace

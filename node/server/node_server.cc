@@ -16,6 +16,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "node/rpc/status_interceptor.h"
 #include "node/analyses/analyses.h"
 #include "node/analyses/analysis_runner.h"
 #include "node/analyses/sqlite_analysis_store.h"
@@ -292,7 +293,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   std::map<std::string, trenode::v1::Role> services;
   for (const auto& account : config.service_accounts()) services[account.name()] = account.role();
   parts.authenticator =
-      std::make_unique<rpc::NodeAuthenticator>(parts.people.get(), std::move(services));
+      std::make_unique<rpc::NodeAuthenticator>(parts.people.get(), config.node_id(),
+                                              std::move(services));
   parts.gate = std::make_unique<rpc::CallGate>(parts.authenticator.get(), parts.activity_log.get());
   ingest::ImportLimits limits;
   limits.max_total_bytes = config.max_import_bytes();
@@ -348,6 +350,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   quota.SetMaxThreads(kMaxServerThreads);
   builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<rpc::ParseFailureInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.AddListeningPort(config.listen_address(), credentials, &node->port_);
   builder.RegisterService(parts.catalogue_service.get());
   builder.RegisterService(parts.governance_service.get());
@@ -366,10 +371,14 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   NodeServer* raw = node.get();
   node->checkpointer_ = std::thread([raw, interval] {
     while (!raw->stop_checkpoints_.WaitForNotificationWithTimeout(interval)) {
+      if (absl::Status s = raw->parts_->gate->FlushRefusals(); !s.ok()) {
+        std::cerr << "trenode: cannot record refusal summaries: " << s.message() << "\n";
+      }
       if (absl::Status s = raw->parts_->activity_log->Checkpoint().status(); !s.ok()) {
         std::cerr << "trenode: cannot sign a checkpoint: " << s.message() << "\n";
       }
     }
+    (void)raw->parts_->gate->FlushRefusals(/*now_all=*/true);
   });
   parts.runner->Start();
   auto* health = node->server_->GetHealthCheckService();

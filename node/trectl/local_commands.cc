@@ -28,8 +28,9 @@ constexpr char kPkiHelp[] =
     "  init       --dir D [--name NAME] [--days N]   a federation CA: D/ca.pem, D/ca.key\n"
     "  issue      --dir D --node ID [--days N]       D/ID.pem, D/ID.key: server and client\n"
     "                                                certificate naming trenode://ID\n"
-    "  issue      --dir D --service NAME [--days N]  D/service-NAME.pem/.key: client\n"
-    "                                                certificate naming trenode://service/NAME\n"
+    "  issue      --dir D --node ID --service NAME [--days N]  D/service-NAME.pem/.key:\n"
+    "                                                client certificate naming\n"
+    "                                                trenode://ID/service/NAME\n"
     "  dev-issuer --dir D                            a development token issuer:\n"
     "                                                D/dev-issuer.key and D/dev-issuer-jwks.json\n"
     "  log-key    --dir D --origin NAME              a node's activity-log signing key:\n"
@@ -78,19 +79,23 @@ int PkiInit(const Args& args, const fs::path& dir, int days) {
 }
 
 int PkiIssue(const Args& args, const fs::path& dir, int days) {
-  bool node = args.Has("node");
-  if (node == args.Has("service")) return Usage("pki issue --dir D (--node ID | --service NAME)");
-  std::string name = *args.Get(node ? "node" : "service");
-  if (!catalogue::ValidateDatasetId(name).ok()) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("\"", name, "\" must be 2 to 63 characters of [a-z0-9-]")));
+  bool service = args.Has("service");
+  if (!args.Has("node")) return Usage("pki issue --dir D --node ID [--service NAME]");
+  std::string node_id = *args.Get("node");
+  std::string name = service ? *args.Get("service") : node_id;
+  for (const std::string& each : {node_id, name}) {
+    if (!catalogue::ValidateDatasetId(each).ok()) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("\"", each, "\" must be 2 to 63 characters of [a-z0-9-]")));
+    }
   }
+  bool node = !service;
   auto key = ReadText(dir / "ca.key");
   auto cert = ReadText(dir / "ca.pem");
   if (!key.ok()) return Fail(key.status());
   if (!cert.ok()) return Fail(cert.status());
   auto request = node ? pki::NodeCertificateRequest(name, pki::ValidFor(days))
-                      : pki::ServiceCertificateRequest(name, pki::ValidFor(days));
+                      : pki::ServiceCertificateRequest(node_id, name, pki::ValidFor(days));
   auto issued = pki::Issue({*key, *cert}, request);
   if (!issued.ok()) return Fail(issued.status());
   std::string stem = node ? name : "service-" + name;
@@ -102,7 +107,7 @@ int PkiIssue(const Args& args, const fs::path& dir, int days) {
     return Fail(s);
   }
   std::cout << "issued " << (dir / (stem + ".pem")).string() << " for trenode://"
-            << (node ? "" : "service/") << name << "\n";
+            << (node ? name : absl::StrCat(node_id, "/service/", name)) << "\n";
   return kOk;
 }
 

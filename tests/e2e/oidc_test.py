@@ -105,7 +105,8 @@ class OidcTest(unittest.TestCase):
         self.assertEqual(code, self.grpc.StatusCode.UNAUTHENTICATED)
         self.assertIn("not for this node", details)
         code, details = self.call(self.issuer.token(roles=["tre-visitor"]))
-        self.assertEqual(code, self.grpc.StatusCode.PERMISSION_DENIED)
+        self.assertEqual(code, self.grpc.StatusCode.UNAUTHENTICATED)
+        self.assertIn("grants no role", details)
         code, details = self.call(self.issuer.token(roles=["tre-steward"]))
         self.assertEqual(code, self.grpc.StatusCode.OK)
 

@@ -327,5 +327,19 @@ TEST_F(AnalysesRpcTest, StartGateRefusesWhenTheProjectWasSuspendedAfterSubmissio
   EXPECT_FALSE(Get(submitted.id(), "olu", "output_checker").has_result());
 }
 
+// A cohort nested past protobuf's parse depth cannot reach the compiler:
+// the caller is told so (INVALID_ARGUMENT), not INTERNAL with no message.
+TEST_F(AnalysesRpcTest, ACohortNestedTooDeepIsAnInvalidArgument) {
+  SubmitAnalysisRequest request = Request("deep");
+  trenode::v1::Criterion* criterion = request.mutable_query()->mutable_cohort();
+  for (int i = 0; i < 120; ++i) criterion = criterion->mutable_none_of();
+  criterion->mutable_person()->mutable_variable()->set_column("sex");
+  Analysis reply;
+  grpc::Status status = Submit(request, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "nested more than 100 deep"))
+      << status.error_message();
+}
+
 }  // namespace
 }  // namespace trenode

@@ -89,12 +89,13 @@ TEST(CatalogueRpcTest, RolesAreEnforcedAndMissingIdentityIsUnauthenticated) {
   trenode::v1::ListDatasetsResponse listed;
   EXPECT_EQ(node.Catalogue()->ListDatasets(node.As("").get(), list, &listed).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  // A valid token whose role claim names nothing this node knows.
+  // A valid token whose role claim names nothing this node knows: no role,
+  // so no acceptable identity here.
   EXPECT_EQ(node.Catalogue()->ListDatasets(node.As("superuser").get(), list, &listed).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+            grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(node.Catalogue()->ListDatasets(node.As("auditor").get(), list, &listed).ok());
 
-  for (const char* role : {"researcher", "output_checker", "auditor", "node_admin", "peer_node"}) {
+  for (const char* role : {"researcher", "output_checker", "auditor", "node_admin"}) {
     trenode::v1::RegisterDatasetRequest request;
     *request.mutable_dataset() = testing::SampleDataset("x-data", "X");
     Dataset reply;
@@ -195,6 +196,21 @@ TEST(CatalogueRpcTest, ReimportMakesANewVersionAndKeepsTheOld) {
   Dataset old;
   ASSERT_TRUE(node.Catalogue()->GetDataset(node.As("data_steward").get(), get, &old).ok());
   EXPECT_EQ(old.steward().exact_person_count(), 2);
+}
+
+// A request that does not parse is the caller's error, named as such: a
+// string field holding bytes that are not UTF-8 is INVALID_ARGUMENT with a
+// message, never an empty INTERNAL (analyses_rpc_test: nesting too deep).
+TEST(CatalogueRpcTest, RequestsThatDoNotParseAreInvalidArguments) {
+  TestNode node;
+  trenode::v1::GetDatasetRequest get;
+  get.set_id("caf\xe9");
+  Dataset reply;
+  grpc::Status status = node.Catalogue()->GetDataset(node.As("auditor").get(), get, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "the request to /trenode.v1.Catalogue/GetDataset is not a valid message: malformed "
+            "protobuf, text that is not valid UTF-8, or messages nested more than 100 deep");
 }
 
 }  // namespace

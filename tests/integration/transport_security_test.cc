@@ -80,14 +80,23 @@ TEST(TransportSecurityTest, PeerNodesAndServiceAccountsByCertificate) {
             grpc::StatusCode::PERMISSION_DENIED);
 
   auto bot =
-      *pki::Issue(node.ca(), pki::ServiceCertificateRequest("curation-bot", pki::ValidFor(1)));
+      *pki::Issue(node.ca(), pki::ServiceCertificateRequest("test-node", "curation-bot", pki::ValidFor(1)));
   auto bot_stub = trenode::v1::Catalogue::NewStub(node.Channel(&bot));
   // Authorized as a steward: it gets as far as the missing data file.
   EXPECT_EQ(bot_stub->RegisterDataset(NoCredentials().get(), request, &reply).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 
-  auto stranger =
-      *pki::Issue(node.ca(), pki::ServiceCertificateRequest("unknown-bot", pki::ValidFor(1)));
+  // A partner's service of the same name gets nothing here.
+  auto partners_bot = *pki::Issue(
+      node.ca(), pki::ServiceCertificateRequest("site-b", "curation-bot", pki::ValidFor(1)));
+  grpc::Status foreign = trenode::v1::Catalogue::NewStub(node.Channel(&partners_bot))
+                             ->RegisterDataset(NoCredentials().get(), request, &reply);
+  EXPECT_EQ(foreign.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(foreign.error_message(),
+            "service account \"curation-bot\" of node site-b is not an account of this node");
+
+  auto stranger = *pki::Issue(
+      node.ca(), pki::ServiceCertificateRequest("test-node", "unknown-bot", pki::ValidFor(1)));
   grpc::ClientContext context;
   trenode::v1::ListDatasetsResponse listed;
   grpc::Status status =
@@ -152,16 +161,17 @@ TEST_F(TokenTest, EveryBadTokenIsRefusedWithItsReason) {
 
 TEST_F(TokenTest, SeveralRolesMeansNamingOne) {
   std::string token = Mint([](auto& c) { c.roles = {"researcher", "output_checker"}; });
-  EXPECT_EQ(List(token).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(List(token).error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(List(token, "output_checker").ok());
   grpc::Status not_granted = List(token, "data_steward");
   EXPECT_EQ(not_granted.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(not_granted.error_message(),
             "your token does not grant the role \"data_steward\" at this node (it grants: "
             "researcher, output_checker)");
-  // peer_node is never a person's role, whatever the token says.
+  // peer_node is never a person's role, whatever the token says: such a
+  // token grants no role here.
   EXPECT_EQ(List(Mint([](auto& c) { c.roles = {"peer_node"}; })).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST(MfaPolicyTest, PeopleNeedAMultiFactorLogin) {
