@@ -31,7 +31,7 @@ std::vector<int> UnionOf(const LinkedTable& table, const std::vector<int>& cells
 }  // namespace
 
 absl::StatusOr<LinkedProtection> ProtectLinked(std::vector<LinkedTable>& tables,
-                                               const std::vector<int64_t>& joint, int64_t lower,
+                                               const std::vector<int64_t>& joint, int64_t small,
                                                const AuditLimits& limits) {
   for (const LinkedTable& table : tables) {
     for (size_t c = 0; c < table.counts.size(); ++c) {
@@ -47,36 +47,50 @@ absl::StatusOr<LinkedProtection> ProtectLinked(std::vector<LinkedTable>& tables,
       }
     }
   }
+  // Which output cells contain each joint cell: the candidates for hiding a
+  // small group.
+  std::vector<std::vector<CellRef>> containing(joint.size());
+  for (size_t t = 0; t < tables.size(); ++t) {
+    for (size_t c = 0; c < tables[t].counts.size(); ++c) {
+      for (int j : tables[t].preimage[c]) containing[j].push_back({t, c});
+    }
+  }
   LinkedProtection protection;
   for (int round = 0; round < kMaxRounds; ++round) {
     LinearSystem system;
-    system.lower.assign(joint.size(), 0);
+    // Empty joint cells are known to be empty; the others hold someone.
+    system.lower.assign(joint.size(), 1);
     system.upper.assign(joint.size(), kNoUpperBound);
+    for (size_t j = 0; j < joint.size(); ++j) {
+      if (joint[j] == 0) system.lower[j] = system.upper[j] = 0;
+    }
     std::vector<std::vector<int>> targets;
-    std::vector<CellRef> target_cells;
+    struct Target {
+      std::optional<CellRef> cell;  // a suppressed output cell
+      int joint = -1;               // or a small joint cell
+    };
+    std::vector<Target> target_of;
     for (size_t t = 0; t < tables.size(); ++t) {
       const LinkedTable& table = tables[t];
       for (size_t c = 0; c < table.counts.size(); ++c) {
-        if (table.suppressed[c]) {
-          targets.push_back(table.preimage[c]);
-          target_cells.push_back({t, c});
-          if (lower > 0) {
-            if (table.preimage[c].size() != 1) {
-              protection.why =
-                  "the policy publishes zeros, so a suppressed cell is known not to be empty; "
-                  "the joint audit cannot use that for a cell spanning several joint cells";
-              return protection;
-            }
-            system.lower[table.preimage[c][0]] = lower;
-          }
-        } else {
+        if (!table.suppressed[c]) {
           system.equations.push_back({table.preimage[c], table.counts[c]});
+        } else if (table.counts[c] > 0) {
+          // (An empty hidden cell is known empty: nothing to protect.)
+          targets.push_back(table.preimage[c]);
+          target_of.push_back({CellRef{t, c}, -1});
         }
       }
       for (const std::vector<int>& total : table.totals) {
         int64_t sum = 0;
         for (int c : total) sum += table.counts[c];
         system.equations.push_back({UnionOf(table, total), sum});
+      }
+    }
+    for (size_t j = 0; j < joint.size(); ++j) {
+      if (joint[j] > 0 && joint[j] < small) {
+        targets.push_back({static_cast<int>(j)});
+        target_of.push_back({std::nullopt, static_cast<int>(j)});
       }
     }
     if (targets.empty()) {
@@ -88,7 +102,7 @@ absl::StatusOr<LinkedProtection> ProtectLinked(std::vector<LinkedTable>& tables,
     if (!bounds.ok()) {
       if (absl::IsResourceExhausted(bounds.status()) ||
           absl::IsDeadlineExceeded(bounds.status())) {
-        protection.why = absl::StrCat("the joint audit of the linked tables could not complete: ",
+        protection.why = absl::StrCat("the joint audit of the tables could not complete: ",
                                       bounds.status().message());
         return protection;
       }
@@ -102,37 +116,42 @@ absl::StatusOr<LinkedProtection> ProtectLinked(std::vector<LinkedTable>& tables,
       protection.complete = true;
       return protection;
     }
-    // The smallest published cell linked to the exposed one: sharing one of
-    // its table's totals, or overlapping it in another table.
-    const CellRef at = target_cells[*exposed];
-    std::set<int> exposed_joint(tables[at.table].preimage[at.cell].begin(),
-                                tables[at.table].preimage[at.cell].end());
+    // The smallest published non-empty cell linked to the exposed target:
+    // sharing one of its table's totals, overlapping it in another table, or
+    // (for a small joint cell) containing it.
+    std::set<int> exposed_joint(targets[*exposed].begin(), targets[*exposed].end());
+    const Target& at = target_of[*exposed];
     std::optional<CellRef> partner;
-    auto better = [&](const CellRef& candidate) {
-      return !partner ||
-             tables[candidate.table].counts[candidate.cell] <
-                 tables[partner->table].counts[partner->cell];
+    auto consider = [&](const CellRef& candidate) {
+      const LinkedTable& table = tables[candidate.table];
+      if (table.suppressed[candidate.cell] || table.counts[candidate.cell] == 0) return;
+      if (!partner || table.counts[candidate.cell] < tables[partner->table].counts[partner->cell]) {
+        partner = candidate;
+      }
     };
     for (size_t t = 0; t < tables.size(); ++t) {
       const LinkedTable& table = tables[t];
       for (size_t c = 0; c < table.counts.size(); ++c) {
-        if (table.suppressed[c] || table.counts[c] < lower) continue;
         bool linked = false;
-        if (t == at.table) {
+        if (at.cell && t == at.cell->table) {
           for (const std::vector<int>& total : table.totals) {
-            bool has_exposed = std::find(total.begin(), total.end(), at.cell) != total.end();
+            bool has_exposed =
+                std::find(total.begin(), total.end(), static_cast<int>(at.cell->cell)) !=
+                total.end();
             bool has_cell =
                 std::find(total.begin(), total.end(), static_cast<int>(c)) != total.end();
-            linked = linked || (has_exposed && has_cell);
+            linked = linked || (has_exposed && has_cell && c != at.cell->cell);
           }
         } else {
           for (int j : table.preimage[c]) linked = linked || exposed_joint.contains(j);
         }
-        if (linked && better({t, c})) partner = CellRef{t, c};
+        if (linked) consider({t, c});
       }
     }
     if (!partner) {
-      protection.why = "a suppressed cell stays exposed with every linked cell suppressed";
+      protection.why = at.cell ? "a suppressed cell stays exposed with every linked cell suppressed"
+                               : "a small group of persons stays exposed through the tables' "
+                                 "totals";
       return protection;
     }
     tables[partner->table].suppressed[partner->cell] = true;

@@ -1,11 +1,15 @@
 // Suppression across linked tables (spec/disclosure.md, "Linked tables"):
-// counts of one cohort published in several tables (counts by region, by
-// region and sex, a crosstab of age by sex) are protected jointly, so that a
-// cell suppressed in one cannot be recovered from another's cells or totals.
-// Every cell and total of every table is a sum of cells of the finest joint
-// cross-classification; the audit (linear_audit.h) bounds each suppressed
-// cell against all of them at once, and complementary cells are suppressed
-// until every suppressed cell is proven protected.
+// counts of one cohort published in one or several tables (counts by region,
+// by region and sex, a crosstab of age by sex, two indicators of nested
+// criteria) are protected jointly, so that neither a suppressed cell nor a
+// small group of persons can be recovered from the tables' cells and
+// totals. Every cell and total is a sum of cells of the finest joint
+// cross-classification. The attacker is assumed to know which joint cells
+// are empty (criteria can make combinations impossible, and the attacker
+// wrote the criteria), so empty joint cells are fixed at 0 and the others
+// are at least 1. The audit (linear_audit.h) then bounds every suppressed
+// non-empty cell and every joint cell of 1 to `small` - 1 persons, and
+// complementary cells are suppressed until each is proven protected.
 #ifndef TRENODE_NODE_DISCLOSURE_LINKED_SUPPRESSION_H_
 #define TRENODE_NODE_DISCLOSURE_LINKED_SUPPRESSION_H_
 
@@ -36,15 +40,13 @@ struct LinkedProtection {
   int added = 0;  // complementary cells suppressed across tables
 };
 
-// Adds complementary suppressions (the smallest published cell sharing a
-// total or a joint cell with an exposed one; never one below `lower`) until
-// the joint audit proves every suppressed cell protected, or gives up
-// (complete = false, with why). `lower` is what every suppressed cell is
-// known to hold at least (1 where the policy publishes zeros).
-// InvalidArgument if the tables do not fit `joint` (cells summing to other
-// counts than the tables hold).
+// Adds complementary suppressions (the smallest published non-empty cell
+// sharing a total with an exposed cell or containing an exposed joint cell)
+// until the joint audit proves every target protected, or gives up
+// (complete = false, with why). InvalidArgument if the tables do not fit
+// `joint` (cells summing to other counts than the tables hold).
 absl::StatusOr<LinkedProtection> ProtectLinked(std::vector<LinkedTable>& tables,
-                                               const std::vector<int64_t>& joint, int64_t lower,
+                                               const std::vector<int64_t>& joint, int64_t small,
                                                const AuditLimits& limits = {});
 
 }  // namespace trenode::disclosure

@@ -48,13 +48,13 @@ TEST(LinkedSuppressionTest, TheMarginsAttackRecoversNothingOnceTablesAreJoint) {
   EXPECT_FALSE((*alone)[1]->recoverable());
   // ... but each region's count less its published cell gives the hidden one.
   std::vector<LinkedTable> linked = {tables.by_region, tables.by_region_sex};
-  auto protection = ProtectLinked(linked, tables.joint, /*lower=*/0);
+  auto protection = ProtectLinked(linked, tables.joint, /*small=*/10);
   ASSERT_TRUE(protection.ok()) << protection.status();
   EXPECT_TRUE(protection->complete) << protection->why;
   EXPECT_GT(protection->added, 0);
   // Every hidden joint cell now ranges over more than one value.
   LinearSystem system;
-  system.lower.assign(8, 0);
+  system.lower.assign(8, 1);  // no joint cell is empty
   system.upper.assign(8, kNoUpperBound);
   std::vector<std::vector<int>> targets;
   for (const LinkedTable& table : linked) {
@@ -89,8 +89,34 @@ TEST(LinkedSuppressionTest, TablesThatDoNotFitTheJointAreRefused) {
   RegionsBySex tables;
   tables.by_region.counts[0] += 1;
   std::vector<LinkedTable> linked = {tables.by_region, tables.by_region_sex};
-  EXPECT_EQ(ProtectLinked(linked, tables.joint, 0).status().code(),
+  EXPECT_EQ(ProtectLinked(linked, tables.joint, 10).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Two indicators of nested criteria, A and "A but not G": no cell is small,
+// yet the joint cell (in A, not in "A but not G") is G, and the combination
+// (not in A, in "A but not G") is empty by construction, which the attacker
+// knows. Counts by each indicator would give G away as a difference of
+// published cells; the audit finds it and suppresses enough.
+TEST(LinkedSuppressionTest, ASmallGroupBetweenTwoLargeCellsIsProtected) {
+  // Joint cells (a, b) row-major: (0,0) rest, (0,1) empty, (1,0) G, (1,1) A less G.
+  std::vector<int64_t> joint = {19123, 0, 9, 400};
+  LinkedTable by_a, by_b;
+  by_a.counts = {19123, 409};
+  by_a.preimage = {{0, 1}, {2, 3}};
+  by_b.counts = {19132, 400};
+  by_b.preimage = {{0, 2}, {1, 3}};
+  for (LinkedTable* table : {&by_a, &by_b}) {
+    table->totals = {{0, 1}};
+    table->suppressed = {false, false};
+  }
+  std::vector<LinkedTable> linked = {by_a, by_b};
+  auto protection = ProtectLinked(linked, joint, /*small=*/10);
+  ASSERT_TRUE(protection.ok()) << protection.status();
+  // Whatever is hidden, G is no longer the difference of published cells.
+  bool a_shows_g = !linked[0].suppressed[1] && !linked[1].suppressed[1];
+  EXPECT_FALSE(a_shows_g);
+  if (protection->complete) EXPECT_GT(protection->added, 0);
 }
 
 }  // namespace

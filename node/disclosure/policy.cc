@@ -1,10 +1,17 @@
 #include "node/disclosure/policy.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace trenode::disclosure {
+
+int64_t SmallGroup(const Policy& policy) {
+  return std::max({int64_t{1}, policy.threshold, policy.min_nonzero,
+                   policy.redact_at_or_below + 1, policy.overlap_threshold});
+}
 
 absl::StatusOr<Policy> Preset(absl::string_view name) {
   Policy policy;

@@ -40,6 +40,13 @@ struct Policy {
   bool cell_key = false;
 };
 
+// The size below which a group of persons is small for the policy: the
+// largest of threshold, min_nonzero, redact_at_or_below + 1 and
+// overlap_threshold (at least 1). Rules that protect groups rather than
+// published cells (linked tables, regressions, summaries of few values) use
+// it, so no preset switches them off.
+int64_t SmallGroup(const Policy& policy);
+
 // "acro", "cell_key", "opensafely" or "datashield". NotFound for any other name.
 absl::StatusOr<Policy> Preset(absl::string_view name);
 

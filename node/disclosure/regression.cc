@@ -1,22 +1,17 @@
 #include "node/disclosure/regression.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "node/common/status_macros.h"
 
 namespace trenode::disclosure {
 
-absl::StatusOr<OlsFit> FitOls(const std::vector<double>& xtx, const std::vector<double>& xty,
-                              double yty, int64_t n) {
-  const size_t p = xty.size();
-  if (p == 0 || xtx.size() != p * p) {
-    return absl::InvalidArgumentError("X'X must be square and match X'y");
-  }
-  if (n <= static_cast<int64_t>(p)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("a fit of ", p, " terms needs more than ", p, " persons; it has ", n));
-  }
-  // Gauss-Jordan inverse of X'X with partial pivoting.
+absl::StatusOr<std::vector<double>> InvertSymmetric(const std::vector<double>& xtx) {
+  size_t p = 0;
+  while (p * p < xtx.size()) ++p;
+  if (p == 0 || p * p != xtx.size()) return absl::InvalidArgumentError("the matrix is not square");
   std::vector<double> a = xtx, inverse(p * p, 0);
   for (size_t i = 0; i < p; ++i) inverse[i * p + i] = 1;
   double scale = 0;
@@ -49,6 +44,20 @@ absl::StatusOr<OlsFit> FitOls(const std::vector<double>& xtx, const std::vector<
       }
     }
   }
+  return inverse;
+}
+
+absl::StatusOr<OlsFit> FitOls(const std::vector<double>& xtx, const std::vector<double>& xty,
+                              double yty, int64_t n) {
+  const size_t p = xty.size();
+  if (p == 0 || xtx.size() != p * p) {
+    return absl::InvalidArgumentError("X'X must be square and match X'y");
+  }
+  if (n <= static_cast<int64_t>(p)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("a fit of ", p, " terms needs more than ", p, " persons; it has ", n));
+  }
+  ASSIGN_OR_RETURN(std::vector<double> inverse, InvertSymmetric(xtx));
   OlsFit fit;
   fit.coefficients.assign(p, 0);
   for (size_t i = 0; i < p; ++i) {
@@ -66,28 +75,33 @@ absl::StatusOr<OlsFit> FitOls(const std::vector<double>& xtx, const std::vector<
 }
 
 CellVerdict CheckRegressionFit(int64_t n, int64_t parameters,
-                               const std::vector<TermLevels>& few_valued, const Policy& policy) {
+                               const std::vector<TermLevels>& few_valued, double max_leverage,
+                               const Policy& policy) {
   CellVerdict verdict = CheckRegression(n - parameters, policy);
   auto fail = [&](const char* rule, std::string reason) {
     verdict.verdict = Verdict::kFail;
     verdict.outcomes.push_back({rule, Verdict::kFail, std::move(reason)});
   };
-  if (policy.threshold > 0 && n < policy.threshold) {
-    fail(kRegressionN,
-         absl::StrCat(n, " persons in the fit, fewer than the threshold of ", policy.threshold));
+  const int64_t small = SmallGroup(policy);
+  if (n < small) {
+    fail(kRegressionN, absl::StrCat(n, " persons in the fit, fewer than ", small));
+  }
+  // 1/k as a product: leverage * k > 1.
+  if (max_leverage * static_cast<double>(small) > 1 + 1e-9) {
+    fail(kRegressionLeverage,
+         absl::StrCat("a person's leverage is ", max_leverage, ", more than 1/", small,
+                      ": the fit can follow a group of fewer than ", small, " persons"));
   }
   // At most 0.33 n parameters: 100 p <= 33 n.
   if (parameters * 100 > kMaxParametersPerCent * n) {
     fail(kRegressionParameters, absl::StrCat(parameters, " parameters for ", n,
                                              " persons, more than 0.33 per person"));
   }
-  const int64_t level_threshold = std::max<int64_t>(policy.threshold, policy.min_nonzero);
   for (const TermLevels& term : few_valued) {
     for (size_t i = 0; i < term.values.size(); ++i) {
-      if (level_threshold > 0 && term.persons[i] < level_threshold) {
-        fail(kRegressionLevels,
-             absl::StrCat(term.term, " takes a value held by ", term.persons[i],
-                          " persons, fewer than ", level_threshold));
+      if (term.persons[i] < small) {
+        fail(kRegressionLevels, absl::StrCat(term.term, " takes a value held by ", term.persons[i],
+                                             " persons, fewer than ", small));
         break;
       }
     }

@@ -29,6 +29,10 @@ struct OlsFit {
 absl::StatusOr<OlsFit> FitOls(const std::vector<double>& xtx, const std::vector<double>& xty,
                               double yty, int64_t n);
 
+// The inverse of a square, non-singular matrix (row-major) by Gauss-Jordan
+// elimination with partial pivoting. FailedPrecondition if it is singular.
+absl::StatusOr<std::vector<double>> InvertSymmetric(const std::vector<double>& matrix);
+
 // One few-valued predictor: its values and how many persons hold each.
 struct TermLevels {
   std::string term;
@@ -40,13 +44,15 @@ struct TermLevels {
 // parameters.
 inline constexpr int64_t kMaxParametersPerCent = 33;
 
-// The rules on a fit of `parameters` terms over `n` persons: residual
-// degrees of freedom (dof), n at least the threshold (regression-n),
-// parameters at most 0.33 n (regression-parameters), and each value of a
-// few-valued predictor held by at least `threshold` persons
-// (regression-levels).
+// The rules on a fit of `parameters` terms over `n` persons, with SmallGroup
+// (policy) as k: residual degrees of freedom (dof), n at least k
+// (regression-n), parameters at most 0.33 n (regression-parameters), each
+// value of a few-valued predictor or outcome held by at least k persons
+// (regression-levels), and no person's leverage above 1/k, so the fit
+// cannot follow a group of fewer than k persons (regression-leverage).
 CellVerdict CheckRegressionFit(int64_t n, int64_t parameters,
-                               const std::vector<TermLevels>& few_valued, const Policy& policy);
+                               const std::vector<TermLevels>& few_valued, double max_leverage,
+                               const Policy& policy);
 
 }  // namespace trenode::disclosure
 

@@ -51,15 +51,45 @@ TEST(RegressionTest, CollinearTermsAreNotIdentifiable) {
 // levels rule whatever else passes.
 TEST(RegressionTest, RulesRefuseRareLevelsFewPersonsAndManyParameters) {
   std::vector<TermLevels> one_person = {{"indicator", {0, 1}, {499, 1}}};
-  CellVerdict verdict = CheckRegressionFit(500, 2, one_person, Acro());
+  CellVerdict verdict = CheckRegressionFit(500, 2, one_person, 0.01, Acro());
   ASSERT_EQ(verdict.verdict, Verdict::kFail);
   EXPECT_EQ(verdict.outcomes[0].rule, kRegressionLevels);
-  EXPECT_EQ(CheckRegressionFit(500, 2, {{"indicator", {0, 1}, {490, 10}}}, Acro()).verdict,
+  EXPECT_EQ(CheckRegressionFit(500, 2, {{"indicator", {0, 1}, {490, 10}}}, 0.1, Acro()).verdict,
             Verdict::kPass);
   // 9 persons: below the threshold; 33 parameters for 99 persons pass, 34 fail.
-  EXPECT_EQ(CheckRegressionFit(9, 1, {}, Acro()).outcomes.back().rule, kRegressionN);
-  EXPECT_EQ(CheckRegressionFit(100, 33, {}, Acro()).verdict, Verdict::kPass);
-  EXPECT_EQ(CheckRegressionFit(100, 34, {}, Acro()).outcomes.back().rule, kRegressionParameters);
+  EXPECT_EQ(CheckRegressionFit(9, 1, {}, 0, Acro()).outcomes.back().rule, kRegressionN);
+  EXPECT_EQ(CheckRegressionFit(100, 33, {}, 0.05, Acro()).verdict, Verdict::kPass);
+  EXPECT_EQ(CheckRegressionFit(100, 34, {}, 0.05, Acro()).outcomes.back().rule, kRegressionParameters);
+}
+
+// Two predictors that each split the persons evenly can still span one
+// person (the issue-11 review: A and "A but not the target"): the fit then
+// passes through that person, whose leverage is 1. The leverage rule stops
+// it whatever the coding, and every preset keeps the rules on.
+TEST(RegressionTest, LeverageStopsAFitThatFollowsOnePersonUnderEveryPreset) {
+  for (const char* preset : {"acro", "opensafely", "datashield", "cell_key"}) {
+    Policy policy = *Preset(preset);
+    CellVerdict verdict = CheckRegressionFit(20000, 3, {}, 1.0, policy);
+    ASSERT_EQ(verdict.verdict, Verdict::kFail) << preset;
+    EXPECT_EQ(verdict.outcomes.back().rule, kRegressionLeverage) << preset;
+    EXPECT_EQ(CheckRegressionFit(2, 1, {}, 0.0, policy).verdict, Verdict::kFail) << preset;
+    EXPECT_EQ(CheckRegressionFit(20000, 2, {{"(outcome)", {0, 1}, {19999, 1}}}, 0.0, policy)
+                  .outcomes.back()
+                  .rule,
+              kRegressionLevels)
+        << preset;
+  }
+  // Leverage exactly 1/k passes: a group of k persons.
+  EXPECT_EQ(CheckRegressionFit(20000, 3, {}, 0.1, Acro()).verdict, Verdict::kPass);
+}
+
+TEST(RegressionTest, InvertsAMatrix) {
+  auto inverse = InvertSymmetric({4, 7, 2, 6});
+  ASSERT_TRUE(inverse.ok());
+  EXPECT_NEAR((*inverse)[0], 0.6, 1e-12);
+  EXPECT_NEAR((*inverse)[1], -0.7, 1e-12);
+  EXPECT_NEAR((*inverse)[2], -0.2, 1e-12);
+  EXPECT_NEAR((*inverse)[3], 0.4, 1e-12);
 }
 
 }  // namespace

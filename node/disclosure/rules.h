@@ -33,6 +33,9 @@ inline constexpr char kDof[] = "dof";
 inline constexpr char kRegressionN[] = "regression-n";
 inline constexpr char kRegressionParameters[] = "regression-parameters";
 inline constexpr char kRegressionLevels[] = "regression-levels";
+inline constexpr char kRegressionLeverage[] = "regression-leverage";
+// Summaries of a few-valued value: each value held by enough persons.
+inline constexpr char kSummaryLevels[] = "summary-levels";
 // A published total (row, column or grand) fails the cell rules.
 inline constexpr char kTotals[] = "totals";
 // Linked tables could not be audited jointly (or a file could not be

@@ -280,6 +280,10 @@ absl::StatusOr<Project> Governance::DecideProject(
     return absl::InvalidArgumentError("use ApproveProject to approve");
   }
   if (action != ProjectAction::kResume) RETURN_IF_ERROR(RequireText(request.reason(), "reason"));
+  // Lifting a suspension is an approval: never by someone involved in it.
+  if (action == ProjectAction::kResume) {
+    RETURN_IF_ERROR(CheckIndependent(PersonId(caller), request.project_id(), "resume it"));
+  }
   ASSIGN_OR_RETURN(Project project, Transition(request.project_id(), action, [&](Project& p) {
                      p.set_state_reason(request.reason());
                      return absl::OkStatus();
@@ -357,6 +361,10 @@ absl::StatusOr<Membership> Governance::RevokeMember(
     const auth::Principal& caller, const trenode::v1::MemberDecisionRequest& request) {
   RETURN_IF_ERROR(ValidatePersonId(request.person(), "person"));
   RETURN_IF_ERROR(RequireText(request.reason(), "reason"));
+  if (request.person() == PersonId(caller)) {
+    // Leaving would make a steward look independent of their own project.
+    return absl::PermissionDeniedError("you cannot revoke your own membership");
+  }
   ASSIGN_OR_RETURN(std::optional<Membership> membership,
                    store_->GetMembership(request.project_id(), request.person()));
   if (!IsMember(membership)) {
@@ -513,8 +521,9 @@ absl::StatusOr<bool> Governance::IsInvolved(const std::string& person,
   if (project.status().code() == absl::StatusCode::kNotFound) return false;
   RETURN_IF_ERROR(project.status());
   if (project->principal_investigator() == person) return true;
+  // Former members too: revoking a membership does not make anyone independent.
   ASSIGN_OR_RETURN(std::optional<Membership> membership, store_->GetMembership(project_id, person));
-  return IsMember(membership);
+  return membership.has_value();
 }
 
 absl::Status Governance::CheckIndependent(const std::string& person, const std::string& project_id,
@@ -528,9 +537,10 @@ absl::Status Governance::CheckIndependent(const std::string& person, const std::
         person, " is the principal investigator of project \"", project_id, "\" and may not ", act));
   }
   ASSIGN_OR_RETURN(std::optional<Membership> membership, store_->GetMembership(project_id, person));
-  if (IsMember(membership)) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(person, " is a member of project \"", project_id, "\" and may not ", act));
+  if (membership.has_value()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        person, " is ", IsMember(membership) ? "a member" : "a former member", " of project \"",
+        project_id, "\" and may not ", act));
   }
   return absl::OkStatus();
 }

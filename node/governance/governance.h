@@ -91,13 +91,13 @@ class Governance {
   absl::StatusOr<trenode::v1::ListApprovedProjectsResponse> PublicRegister();
 
   // Separation of duties, by person whatever role they act in: true if
-  // `person` is the principal investigator of `project_id` or a member of it
-  // (proposed or approved). False for an empty person (nodes, services) and
-  // for unknown projects.
+  // `person` is the principal investigator of `project_id` or has ever been
+  // a member of it (proposed, approved or revoked). False for an empty person
+  // (nodes, services) and for unknown projects.
   absl::StatusOr<bool> IsInvolved(const std::string& person, const std::string& project_id);
   // OK unless `person` IsInvolved in the project; then PermissionDenied:
   // "PERSON is the principal investigator of project \"P\" and may not ACT"
-  // (or "a member of").
+  // (or "a member of", "a former member of").
   absl::Status CheckIndependent(const std::string& person, const std::string& project_id,
                                 absl::string_view act);
 

@@ -26,6 +26,7 @@ using trenode::v1::Table;
 
 constexpr int kMaxColumns = 1000;
 constexpr int kMaxCategories = 1000;
+constexpr int64_t kMinCategoryPersons = 10;
 constexpr char kDefaultPersonKey[] = "person_id";
 
 struct TablePlan {
@@ -230,9 +231,10 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
 }
 
 // The person table's value sets, which grouped outputs list in full
-// (spec/catalogue.md): for each TEXT column its sorted distinct values when
-// there are at most kMaxCategories, and for every column whether any row
-// lacks a value.
+// (spec/catalogue.md): for each TEXT column its sorted values held by at
+// least kMinCategoryPersons persons when there are at most kMaxCategories,
+// whether it has rarer ones, and for every column whether any row lacks a
+// value.
 absl::Status RecordCategories(SqliteDb& db, Table& table) {
   for (Column& column : *table.mutable_columns()) {
     std::string name = absl::StrCat("\"", column.name(), "\"");
@@ -244,17 +246,27 @@ absl::Status RecordCategories(SqliteDb& db, Table& table) {
     column.set_has_missing(row && missing.Int64(0) != 0);
     if (column.type() != trenode::v1::COLUMN_TYPE_TEXT || column.is_person_key()) continue;
     ASSIGN_OR_RETURN(SqliteStatement values,
-                     db.Prepare(absl::StrCat("SELECT DISTINCT ", name, from, " WHERE ", name,
-                                             " IS NOT NULL ORDER BY 1 LIMIT ", kMaxCategories + 1)));
-    std::vector<std::string> found;
+                     db.Prepare(absl::StrCat("SELECT ", name, ", COUNT(*)", from, " WHERE ", name,
+                                             " IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT ",
+                                             kMaxCategories + 1)));
+    std::vector<std::pair<std::string, int64_t>> found;
     while (true) {
       ASSIGN_OR_RETURN(bool more, values.Step());
       if (!more) break;
-      found.push_back(values.Text(0));
+      found.emplace_back(values.Text(0), values.Int64(1));
     }
     column.clear_categories();
+    column.set_has_rare_values(false);
     if (found.size() <= static_cast<size_t>(kMaxCategories)) {
-      for (std::string& value : found) column.add_categories(std::move(value));
+      // A value held by a handful of persons is itself a disclosure in a
+      // published data dictionary: such values are "(other)".
+      for (auto& [value, persons] : found) {
+        if (persons >= kMinCategoryPersons) {
+          column.add_categories(std::move(value));
+        } else {
+          column.set_has_rare_values(true);
+        }
+      }
     }
   }
   return absl::OkStatus();

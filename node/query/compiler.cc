@@ -204,7 +204,7 @@ class StatementCompiler {
                                           "each one; give binning.boundaries"));
       }
       const Column* column = expr.column;
-      if (column == nullptr || column->categories().empty()) {
+      if (column == nullptr || (column->categories().empty() && !column->has_rare_values())) {
         return Invalid(path, absl::StrCat(expr.name,
                                           " has no recorded set of values (it has too many to "
                                           "group by); group by another column or an indicator"));
@@ -217,15 +217,18 @@ class StatementCompiler {
                                           "a coarser column or an indicator"));
       }
       for (const std::string& value : column->categories()) {
-        if (value == kMissingLabel || value == kTotalLabel) {
+        if (value == kMissingLabel || value == kTotalLabel || value == kOtherLabel) {
           return Invalid(path, absl::StrCat(expr.name, " holds the value \"", value,
                                             "\", which labels ",
-                                            value == kTotalLabel ? "totals" : "missing values",
+                                            value == kTotalLabel     ? "totals"
+                                            : value == kOtherLabel ? "rare values"
+                                                                   : "missing values",
                                             " in results; it cannot be grouped by"));
         }
       }
       std::vector<std::string> values(column->categories().begin(), column->categories().end());
-      return std::make_pair(expr, Categories::Listed(std::move(values), expr.may_be_missing));
+      return std::make_pair(expr, Categories::Listed(std::move(values), expr.may_be_missing,
+                                                     column->has_rare_values()));
     }
     if (expr.type == VarType::kText || expr.type == VarType::kIndicator) {
       return Invalid(absl::StrCat(path, ".binning"),

@@ -28,13 +28,18 @@ Categories Categories::Binned(std::vector<double> boundaries, bool has_missing) 
   return categories;
 }
 
-Categories Categories::Listed(std::vector<std::string> values, bool has_missing) {
+Categories Categories::Listed(std::vector<std::string> values, bool has_missing,
+                              bool has_other) {
   Categories categories;
   categories.has_missing_ = has_missing;
   if (has_missing) categories.labels_.push_back(kMissingLabel);
   for (std::string& value : values) {
     categories.listed_.emplace(value, static_cast<int>(categories.labels_.size()));
     categories.labels_.push_back(std::move(value));
+  }
+  if (has_other) {
+    categories.other_ = static_cast<int>(categories.labels_.size());
+    categories.labels_.push_back(kOtherLabel);
   }
   return categories;
 }
@@ -61,7 +66,7 @@ std::optional<int> Categories::OfNumber(double number) const {
 
 std::optional<int> Categories::OfText(absl::string_view text) const {
   auto found = listed_.find(text);
-  if (found == listed_.end()) return std::nullopt;
+  if (found == listed_.end()) return other_;
   return found->second;
 }
 

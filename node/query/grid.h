@@ -19,6 +19,7 @@
 namespace trenode::query {
 
 inline constexpr char kMissingLabel[] = "(missing)";
+inline constexpr char kOtherLabel[] = "(other)";
 inline constexpr char kTotalLabel[] = "Total";
 
 // A number printed exactly: the shortest text that reads back as the same
@@ -30,8 +31,10 @@ class Categories {
   // Bins "<b0", "[b0,b1)", ..., ">=bn" of strictly increasing finite
   // boundaries.
   static Categories Binned(std::vector<double> boundaries, bool has_missing);
-  // The given values, in the given order (each once).
-  static Categories Listed(std::vector<std::string> values, bool has_missing);
+  // The given values, in the given order (each once), and "(other)" last
+  // for every other value if `has_other`.
+  static Categories Listed(std::vector<std::string> values, bool has_missing,
+                           bool has_other = false);
   // 0 and 1.
   static Categories Indicator();
 
@@ -57,6 +60,7 @@ class Categories {
   bool binned_ = false;
   bool indicator_ = false;
   bool has_missing_ = false;
+  std::optional<int> other_;
 };
 
 // The categories of several columns as one row-major grid: cell index from

@@ -34,6 +34,15 @@ TEST(GridTest, ListedValuesAndIndicators) {
   EXPECT_FALSE(indicator.OfNumber(2).has_value());
 }
 
+TEST(GridTest, RareValuesFallIntoOther) {
+  Categories region = Categories::Listed({"North", "South"}, /*has_missing=*/true,
+                                         /*has_other=*/true);
+  EXPECT_EQ(region.labels(),
+            (std::vector<std::string>{"(missing)", "North", "South", "(other)"}));
+  EXPECT_EQ(*region.OfText("South"), 2);
+  EXPECT_EQ(*region.OfText("Isles of Scilly"), 3);
+}
+
 TEST(GridTest, CellsAreRowMajor) {
   Categories a = Categories::Listed({"x", "y"}, false);
   Categories b = Categories::Binned({10, 20}, true);

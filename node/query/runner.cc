@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/disclosure/regression.h"
 #include "node/query/person_sets.h"
 
 namespace trenode::query {
@@ -16,6 +17,7 @@ using storage::SqliteStatement;
 using trenode::v1::ResultCell;
 using trenode::v1::ResultTable;
 using ValueType = SqliteStatement::ValueType;
+using disclosure::InvertSymmetric;
 
 constexpr int kLargestKept = 3;
 // A predictor with at most this many distinct values is few-valued.
@@ -77,10 +79,11 @@ struct CellPeople {
 // The statistics of one summary cell, accumulated one person at a time.
 class SummaryCell {
  public:
-  void Add(const SqliteStatement& row, int column) {
+  void Add(const SqliteStatement& row, int column, const PersonCode& code) {
     ++count_;
     if (row.IsNull(column)) return;
     double value = row.Double(column);
+    if (levels_.size() <= kFewValues) levels_[value].Add(code);
     ++n_;
     sum_ += value;
     sum_of_squares_ += value * value;
@@ -108,9 +111,27 @@ class SummaryCell {
     for (double value : largest_) evidence->add_largest(value);
     evidence->set_negative_contributions(negatives_);
     evidence->set_single_value(n_ > 0 && single_value_);
+    if (levels_.size() <= kFewValues) {
+      for (const auto& [value, people] : levels_) {
+        evidence->add_level_values(value);
+        evidence->add_level_persons(static_cast<int64_t>(people.persons.size()));
+      }
+    }
+  }
+
+  // The persons holding each value, if the value takes few.
+  void FinishLevels(trenode::internal::CellPersons& cell) {
+    if (levels_.size() > kFewValues) return;
+    for (auto& [value, people] : levels_) {
+      trenode::internal::CellPersons finished = people.Finish();
+      trenode::internal::LevelPersons* level = cell.add_levels();
+      level->set_value(value);
+      level->set_persons(finished.persons());
+    }
   }
 
  private:
+  std::map<double, CellPeople> levels_;  // up to kFewValues + 1
   int64_t count_ = 0, n_ = 0, negatives_ = 0;
   double sum_ = 0, sum_of_squares_ = 0, mean_ = 0, m2_ = 0, first_ = 0;
   bool single_value_ = true;
@@ -136,7 +157,7 @@ class OutputAccumulator {
       xtx_.assign(terms * terms, 0);
       xty_.assign(terms, 0);
       x_.assign(terms, 1);
-      values_.resize(plan.terms.size() - 1);
+      values_.resize(plan.terms.size());  // the outcome, then each predictor
     }
   }
 
@@ -149,13 +170,40 @@ class OutputAccumulator {
     }
     int64_t cell = grid_->IndexOf(categories);
     if (plan_.kind == trenode::v1::OUTPUT_KIND_SUMMARY) {
-      summaries_[cell].Add(row, plan_.value_column);
+      summaries_[cell].Add(row, plan_.value_column, code);
       if (!row.IsNull(plan_.value_column)) people_[cell].Add(code);
     } else {
       ++counts_[cell];
       people_[cell].Add(code);
     }
     return absl::OkStatus();
+  }
+
+  // Regressions: prepares the second pass; false if there is nothing to
+  // measure (a singular X'X: the fit fails anyway).
+  bool StartLeverage() {
+    if (plan_.kind != trenode::v1::OUTPUT_KIND_REGRESSION || n_ == 0) return false;
+    absl::StatusOr<std::vector<double>> inverse = InvertSymmetric(xtx_);
+    if (!inverse.ok()) return false;
+    inverse_ = *std::move(inverse);
+    return true;
+  }
+
+  // The second pass: each fitted person's leverage x'(X'X)^-1 x.
+  void AddLeverage(const SqliteStatement& row) {
+    if (inverse_.empty()) return;
+    for (int column : plan_.terms) {
+      if (row.IsNull(column)) return;
+    }
+    const size_t terms = plan_.term_names.size();
+    const size_t first = plan_.intercept ? 1 : 0;
+    for (size_t i = 1; i < plan_.terms.size(); ++i) x_[first + i - 1] = row.Double(plan_.terms[i]);
+    if (plan_.intercept) x_[0] = 1;
+    double leverage = 0;
+    for (size_t i = 0; i < terms; ++i) {
+      for (size_t j = 0; j < terms; ++j) leverage += x_[i] * inverse_[i * terms + j] * x_[j];
+    }
+    max_leverage_ = std::max(max_leverage_, leverage);
   }
 
   ResultTable Table() const {
@@ -189,7 +237,11 @@ class OutputAccumulator {
   trenode::internal::OutputInternals Internals(const CompiledQuery& query) {
     trenode::internal::OutputInternals internals;
     internals.set_output(plan_.name);
-    for (CellPeople& cell : people_) *internals.add_cells() = cell.Finish();
+    for (size_t i = 0; i < people_.size(); ++i) {
+      trenode::internal::CellPersons* cell = internals.add_cells();
+      *cell = people_[i].Finish();
+      if (plan_.kind == trenode::v1::OUTPUT_KIND_SUMMARY) summaries_[i].FinishLevels(*cell);
+    }
     if (plan_.kind == trenode::v1::OUTPUT_KIND_COUNTS ||
         plan_.kind == trenode::v1::OUTPUT_KIND_CROSSTAB) {
       for (const GroupPlan& group : plan_.groups) {
@@ -262,10 +314,10 @@ class OutputAccumulator {
     const size_t terms = plan_.term_names.size();
     const size_t first = plan_.intercept ? 1 : 0;
     double y = row.Double(plan_.terms[0]);
-    for (size_t i = 1; i < plan_.terms.size(); ++i) {
+    for (size_t i = 0; i < plan_.terms.size(); ++i) {
       double value = row.Double(plan_.terms[i]);
-      x_[first + i - 1] = value;
-      std::map<double, int64_t>& seen = values_[i - 1];
+      if (i > 0) x_[first + i - 1] = value;
+      std::map<double, int64_t>& seen = values_[i];
       if (seen.size() <= kFewValues) ++seen[value];
     }
     for (size_t i = 0; i < terms; ++i) {
@@ -286,11 +338,12 @@ class OutputAccumulator {
     for (double value : xty_) result->add_xty(value);
     result->set_yty(yty_);
     result->set_residual_degrees_of_freedom(n_ - static_cast<int64_t>(plan_.term_names.size()));
+    result->set_max_leverage(max_leverage_);
     const size_t first = plan_.intercept ? 1 : 0;
     for (size_t i = 0; i < values_.size(); ++i) {
       if (values_[i].size() > kFewValues) continue;
       trenode::v1::TermValues* few = result->add_few_valued_terms();
-      few->set_term(plan_.term_names[first + i]);
+      few->set_term(i == 0 ? "(outcome)" : plan_.term_names[first + i - 1]);
       for (const auto& [value, persons] : values_[i]) {
         few->add_values(value);
         few->add_persons(persons);
@@ -300,6 +353,8 @@ class OutputAccumulator {
 
   const OutputPlan& plan_;
   std::unique_ptr<Grid> grid_;
+  std::vector<double> inverse_;  // (X'X)^-1 for the leverage pass
+  double max_leverage_ = 0;
   std::vector<int64_t> counts_;
   std::vector<SummaryCell> summaries_;
   std::vector<CellPeople> people_;
@@ -345,6 +400,22 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
                                                    query.joint[v].categories));
       }
       ++joint_counts[joint.IndexOf(categories)];
+    }
+  }
+  // Regressions need a second pass for their persons' leverage.
+  bool second_pass = false;
+  for (OutputAccumulator& output : outputs) second_pass = output.StartLeverage() || second_pass;
+  if (second_pass) {
+    statement.Reset();
+    while (true) {
+      absl::StatusOr<bool> row = statement.Step();
+      if (!row.ok()) {
+        if (absl::IsCancelled(row.status())) return row.status();
+        return absl::InternalError(
+            absl::StrCat("reading the dataset failed: ", row.status().message()));
+      }
+      if (!*row) break;
+      for (OutputAccumulator& output : outputs) output.AddLeverage(statement);
     }
   }
   QueryOutcome outcome;

@@ -20,6 +20,7 @@ using disclosure::Policy;
 using disclosure::Table;
 using disclosure::TableVerdict;
 using disclosure::Verdict;
+using disclosure::Worse;
 using trenode::internal::OutputInternals;
 using trenode::internal::QueryInternals;
 using trenode::v1::ResultTable;
@@ -178,19 +179,21 @@ void CheckTotals(CountOutput& output, const Policy& policy) {
   output.rules = {disclosure::kTotals};
 }
 
-// Joint protection of linked count outputs against the joint table.
+// Joint protection of an analysis's count outputs, one or several, against
+// its joint table: every suppressed cell and every small group of persons
+// (spec/disclosure.md, "Linked tables").
 void ProtectJointly(std::vector<CountOutput>& outputs, const QueryInternals* internals,
-                    int64_t lower) {
+                    int64_t small) {
   std::vector<CountOutput*> suppressing;
   for (CountOutput& output : outputs) {
     if (output.verdict != Verdict::kFail) suppressing.push_back(&output);
   }
-  if (outputs.size() < 2) return;
+  if (outputs.empty()) return;
+  // Unproven is unsafe: a small group may show between tables that have no
+  // suppressed cell at all, so every table goes to a checker.
   auto give_up = [&](const std::string& why) {
     for (CountOutput* output : suppressing) {
-      bool any = std::find(output->suppressed.begin(), output->suppressed.end(), true) !=
-                 output->suppressed.end();
-      if (!any || output->verdict != Verdict::kPass) continue;
+      if (output->verdict != Verdict::kPass) continue;
       output->verdict = Verdict::kReview;
       output->summary = absl::StrCat("review; linked tables: ", why);
       output->rules = {disclosure::kLinked};
@@ -199,7 +202,11 @@ void ProtectJointly(std::vector<CountOutput>& outputs, const QueryInternals* int
   const bool kept = internals != nullptr && internals->joint().counts_size() > 0;
   for (const CountOutput& output : outputs) {
     if (!kept || output.internals == nullptr || output.persons.empty()) {
-      give_up("this analysis kept no joint table to audit its tables against each other");
+      // Analyses from before the node kept joint tables: each table is
+      // protected on its own; several need a checker.
+      if (outputs.size() > 1) {
+        give_up("this analysis kept no joint table to audit its tables against each other");
+      }
       return;
     }
   }
@@ -244,7 +251,7 @@ void ProtectJointly(std::vector<CountOutput>& outputs, const QueryInternals* int
   }
   std::vector<int64_t> truth(joint.counts().begin(), joint.counts().end());
   absl::StatusOr<disclosure::LinkedProtection> protection =
-      disclosure::ProtectLinked(tables, truth, lower);
+      disclosure::ProtectLinked(tables, truth, small);
   if (!protection.ok()) {
     give_up(std::string(protection.status().message()));
     return;
@@ -404,6 +411,25 @@ CandidateFile SummaryFile(const ResultTable& result, const OutputInternals* inte
     table.cells.push_back(facts);
   }
   TableVerdict verdict = disclosure::CheckTable(table, policy);
+  // A value taking few values (an indicator, a code) makes the sum a count of
+  // persons: each value must be held by a group that is not small.
+  const int64_t small = disclosure::SmallGroup(policy);
+  for (int i = 0; i < result.cells_size(); ++i) {
+    const trenode::v1::CellEvidence& evidence = result.cells(i).evidence();
+    for (int level = 0; level < evidence.level_persons_size(); ++level) {
+      if (evidence.level_persons(level) >= small) continue;
+      disclosure::CellVerdict& cell = verdict.cells[i];
+      cell.verdict = Verdict::kFail;
+      cell.outcomes.push_back(
+          {disclosure::kSummaryLevels, Verdict::kFail,
+           absl::StrCat("the value ", query::FormatNumber(evidence.level_values(level)),
+                        " is held by ", evidence.level_persons(level), " persons, fewer than ",
+                        small)});
+      verdict.by_rule[disclosure::kSummaryLevels].emplace_back(i, 0);
+      verdict.verdict = Worse(verdict.verdict, Verdict::kFail);
+      break;
+    }
+  }
   // No totals are published with a summary: a cell failing a rule is left
   // empty and nothing can bring it back.
   std::vector<std::string> header(result.group_columns().begin(), result.group_columns().end());
@@ -420,11 +446,23 @@ CandidateFile SummaryFile(const ResultTable& result, const OutputInternals* inte
       row.insert(row.end(), {absl::StrCat(cell.n()), query::FormatNumber(cell.mean()),
                              query::FormatNumber(cell.sd()), query::FormatNumber(cell.sum())});
       if (internals != nullptr && i < internals->cells_size()) {
+        const auto& kept = internals->cells(i);
         query::PersonSet persons =
-            query::DecodePersons(internals->cells(i).persons()).value_or(query::PersonSet{});
+            query::DecodePersons(kept.persons()).value_or(query::PersonSet{});
         if (!persons.empty()) {
           file.published.push_back({0, "", "", table.row_labels[i], LedgerKind::kSummary, false,
                                     std::move(persons)});
+        }
+        // A few-valued value's sum counts each value's persons: those groups
+        // are what differencing would reach.
+        for (const auto& level : kept.levels()) {
+          query::PersonSet holders =
+              query::DecodePersons(level.persons()).value_or(query::PersonSet{});
+          if (holders.empty()) continue;
+          file.published.push_back({0, "", "",
+                                    absl::StrCat(table.row_labels[i], " = ",
+                                                 query::FormatNumber(level.value())),
+                                    LedgerKind::kSummary, false, std::move(holders)});
         }
       }
     } else {
@@ -455,7 +493,8 @@ CandidateFile RegressionFile(const ResultTable& result, const OutputInternals* i
                           {term.persons().begin(), term.persons().end()}});
   }
   const int terms = r.terms_size();
-  disclosure::CellVerdict verdict = disclosure::CheckRegressionFit(r.n(), terms, few_valued, policy);
+  disclosure::CellVerdict verdict =
+      disclosure::CheckRegressionFit(r.n(), terms, few_valued, r.max_leverage(), policy);
   absl::StatusOr<disclosure::OlsFit> fit =
       disclosure::FitOls({r.xtx().begin(), r.xtx().end()}, {r.xty().begin(), r.xty().end()},
                          r.yty(), r.n());
@@ -524,7 +563,7 @@ std::vector<CandidateFile> AggregateFiles(const trenode::v1::AggregateResult& re
       ProtectAlone(output, policy, lower);
       CheckTotals(output, policy);
     }
-    ProtectJointly(counts, internals, lower);
+    ProtectJointly(counts, internals, disclosure::SmallGroup(policy));
   } else {
     for (CountOutput& output : counts) output.checked = disclosure::CheckTable(output.table, policy);
   }

@@ -55,15 +55,15 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
   return transaction.Commit();
 }
 
-absl::StatusOr<std::vector<LedgerEntry>> SqliteLedgerStore::Released(
-    const std::string& project_id, const std::string& dataset_id, const std::string& except) {
+absl::StatusOr<std::vector<LedgerEntry>> SqliteLedgerStore::Standing(
+    const std::string& dataset_id, const std::string& except) {
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(SqliteStatement select,
                    db->PrepareCached(absl::StrCat(
                        "SELECT ", kEntryColumns,
-                       " FROM release_ledger WHERE project_id = ? AND dataset_id = ? AND "
-                       "released = 1 AND release_id != ? ORDER BY size")));
-  select.Bind(1, project_id).Bind(2, dataset_id).Bind(3, except);
+                       " FROM release_ledger WHERE dataset_id = ? AND status IN (1, 2) AND "
+                       "release_id != ? ORDER BY size")));
+  select.Bind(1, dataset_id).Bind(2, except);
   std::vector<LedgerEntry> entries;
   while (true) {
     ASSIGN_OR_RETURN(bool row, select.Step());
@@ -107,16 +107,43 @@ absl::StatusOr<query::PersonSet> SqliteLedgerStore::Persons(int64_t id) {
   return query::DecodePersons(select.Blob(0));
 }
 
+namespace {
+constexpr int kSubmitted = 2, kReleased = 1, kClosed = 3;
+}  // namespace
+
+absl::Status SqliteLedgerStore::SetStatus(const std::string& release_id, int status,
+                                          const std::string& where) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement update,
+                   db->Prepare(absl::StrCat("UPDATE release_ledger SET status = ? WHERE "
+                                            "release_id = ?",
+                                            where)));
+  update.Bind(1, int64_t{status}).Bind(2, release_id);
+  return update.Run();
+}
+
+absl::Status SqliteLedgerStore::MarkSubmitted(const std::string& release_id) {
+  return SetStatus(release_id, kSubmitted);
+}
+
+absl::Status SqliteLedgerStore::MarkClosed(const std::string& release_id) {
+  return SetStatus(release_id, kClosed);
+}
+
 absl::Status SqliteLedgerStore::MarkReleased(const std::string& release_id,
                                              const std::set<std::string>& files) {
   auto db = pool_->Acquire();
   storage::SqliteTransaction transaction(*db);
   RETURN_IF_ERROR(transaction.status());
+  ASSIGN_OR_RETURN(SqliteStatement close,
+                   db->Prepare("UPDATE release_ledger SET status = ? WHERE release_id = ?"));
+  close.Bind(1, int64_t{kClosed}).Bind(2, release_id);
+  RETURN_IF_ERROR(close.Run());
   ASSIGN_OR_RETURN(SqliteStatement update,
-                   db->Prepare("UPDATE release_ledger SET released = 1 WHERE release_id = ? AND "
+                   db->Prepare("UPDATE release_ledger SET status = ? WHERE release_id = ? AND "
                                "file = ?"));
   for (const std::string& file : files) {
-    update.Bind(1, release_id).Bind(2, file);
+    update.Bind(1, int64_t{kReleased}).Bind(2, release_id).Bind(3, file);
     RETURN_IF_ERROR(update.Run());
     update.Reset();
   }

@@ -1,8 +1,10 @@
 // LedgerStore: the overlap ledger (spec/disclosure.md, "Overlap audit"): for
-// every aggregate cell a release publishes, the exact set of persons behind
-// it, per project and dataset. Cells are recorded when a release is created
-// and count as released once their file leaves the TRE. Implementations are
-// thread-safe.
+// every aggregate cell a release would publish, the exact set of persons
+// behind it, per dataset (whichever project released it). Cells are recorded
+// when a release is created; they count against later releases once the
+// release is submitted (waiting for review) or its file has left the TRE,
+// and no longer once the release is withdrawn or rejected. Implementations
+// are thread-safe.
 #ifndef TRENODE_NODE_RELEASES_LEDGER_STORE_H_
 #define TRENODE_NODE_RELEASES_LEDGER_STORE_H_
 
@@ -52,18 +54,21 @@ class LedgerStore {
   // Records the cells release `release_id` would publish (not yet released).
   virtual absl::Status Record(const std::string& project_id, const std::string& dataset_id,
                               const std::vector<LedgerCell>& cells) = 0;
-  // Every released cell of the project and dataset, from releases other
-  // than `except`, without their persons, by size.
-  virtual absl::StatusOr<std::vector<LedgerEntry>> Released(const std::string& project_id,
-                                                            const std::string& dataset_id,
+  // Every cell of the dataset that is released or waiting for review, from
+  // releases other than `except`, without their persons, by size.
+  virtual absl::StatusOr<std::vector<LedgerEntry>> Standing(const std::string& dataset_id,
                                                             const std::string& except) = 0;
   // Every cell recorded for the release, with its persons, and the dataset.
   virtual absl::StatusOr<std::vector<LedgerCell>> OfRelease(const std::string& release_id) = 0;
   // The persons of a recorded cell. NotFound.
   virtual absl::StatusOr<query::PersonSet> Persons(int64_t id) = 0;
-  // Marks the cells of `files` of the release as released.
+  // The release was submitted: its cells count against others from now on.
+  virtual absl::Status MarkSubmitted(const std::string& release_id) = 0;
+  // The cells of `files` left the TRE; the release's other cells are closed.
   virtual absl::Status MarkReleased(const std::string& release_id,
                                     const std::set<std::string>& files) = 0;
+  // The release was withdrawn or rejected: its cells no longer count.
+  virtual absl::Status MarkClosed(const std::string& release_id) = 0;
 };
 
 // The ledger in the node's database (table release_ledger).
@@ -72,15 +77,18 @@ class SqliteLedgerStore : public LedgerStore {
   explicit SqliteLedgerStore(storage::SqlitePool* pool) : pool_(pool) {}
   absl::Status Record(const std::string& project_id, const std::string& dataset_id,
                       const std::vector<LedgerCell>& cells) override;
-  absl::StatusOr<std::vector<LedgerEntry>> Released(const std::string& project_id,
-                                                    const std::string& dataset_id,
+  absl::StatusOr<std::vector<LedgerEntry>> Standing(const std::string& dataset_id,
                                                     const std::string& except) override;
   absl::StatusOr<std::vector<LedgerCell>> OfRelease(const std::string& release_id) override;
   absl::StatusOr<query::PersonSet> Persons(int64_t id) override;
+  absl::Status MarkSubmitted(const std::string& release_id) override;
   absl::Status MarkReleased(const std::string& release_id,
                             const std::set<std::string>& files) override;
+  absl::Status MarkClosed(const std::string& release_id) override;
 
  private:
+  absl::Status SetStatus(const std::string& release_id, int status,
+                         const std::string& where = "");
   storage::SqlitePool* pool_;
 };
 

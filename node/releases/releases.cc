@@ -26,6 +26,8 @@ constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxText = 20000;
 // Overlap findings kept per file for checkers (the rest are counted).
 constexpr size_t kMaxNotesPerFile = 50;
+// What the requester sees of a draft's checks.
+constexpr char kCheckedOnSubmission[] = "checked when the release is submitted";
 // The release files of a script job's logs (CreateReleaseRequest.include_logs).
 constexpr char kStdoutFile[] = "job-stdout.txt";
 constexpr char kStderrFile[] = "job-stderr.txt";
@@ -151,10 +153,18 @@ Release Releases::ViewFor(const auth::Principal& caller, Release release) {
   if (!SeesAsRequester(caller, release)) return release;
   bool released = release.state() == trenode::v1::RELEASE_STATE_RELEASED;
   std::vector<disclosure::FileStatus> shown;
+  const bool draft = release.state() == trenode::v1::RELEASE_STATE_DRAFT;
   for (int i = 0; i < release.files_size(); ++i) {
     trenode::v1::ReleaseFile& file = *release.mutable_files(i);
     file.set_verdict_summary(file.requester_summary());
     file.clear_checker_notes();
+    if (draft) {
+      // Verdicts come with submission, which output checkers see: a draft
+      // that could be read and dropped would be an oracle on the data.
+      file.clear_verdict();
+      file.clear_gate_failures();
+      file.set_verdict_summary(kCheckedOnSubmission);
+    }
     if (!released || file.withheld()) {
       // Before release a file's size and hash are the job's or the data's:
       // a hash of a short file gives its contents away.
@@ -191,7 +201,12 @@ absl::StatusOr<std::pair<disclosure::Policy, std::string>> Releases::PolicyOf(
 }
 
 absl::Status Releases::CheckRequesterAccess(const Release& release, absl::string_view step) {
-  absl::Status access = governance_->CheckDataAccess(release.requester(), release.project_id(), {});
+  // The datasets too: outputs of a dataset withdrawn since (consent
+  // withdrawn, say) stop where they are.
+  ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
+  std::vector<std::string> datasets(analysis.dataset_ids().begin(), analysis.dataset_ids().end());
+  absl::Status access =
+      governance_->CheckDataAccess(release.requester(), release.project_id(), datasets);
   if (access.ok()) return access;
   return absl::FailedPreconditionError(
       absl::StrCat("release ", release.id(), " cannot ", step, ": ", access.message()));
@@ -225,7 +240,9 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
   if (analysis.submitter() != person) {
     return absl::NotFoundError(absl::StrCat("no analysis \"", analysis_id, "\" at this node"));
   }
-  if (absl::Status access = governance_->CheckDataAccess(person, analysis.project_id(), {});
+  if (absl::Status access = governance_->CheckDataAccess(
+          person, analysis.project_id(),
+          {analysis.dataset_ids().begin(), analysis.dataset_ids().end()});
       !access.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "analysis ", analysis_id, "'s outputs cannot be offered for release: ", access.message()));
@@ -258,6 +275,14 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
                        release.reviews(0).reviewer(),
                        " before it was withdrawn; its outputs are not offered "
                        "for review again"));
+    }
+    if (release.has_submitted()) {
+      // Submitting gave the requester the checks' verdicts: asking again
+      // with the same outputs would make them an oracle.
+      return absl::FailedPreconditionError(
+          absl::StrCat("analysis ", analysis_id, "'s release ", release.id(),
+                       " was submitted before it was withdrawn; its outputs are not offered "
+                       "again"));
     }
   }
   ASSIGN_OR_RETURN(auto policy_and_name, PolicyOf(analysis.project_id()));
@@ -404,16 +429,21 @@ absl::StatusOr<Release> Releases::SubmitLocked(const auth::Principal& caller,
     ASSIGN_OR_RETURN(auto policy_and_name, PolicyOf(release.project_id()));
     const disclosure::Policy& policy = policy_and_name.first;
     ASSIGN_OR_RETURN(std::vector<LedgerCell> cells, ledger_->OfRelease(release.id()));
+    WithinRelease within = policy.cell_key             ? WithinRelease::kCountsEverywhere
+                           : policy.rounding_base > 0 ? WithinRelease::kCountsAcrossFiles
+                                                       : WithinRelease::kMagnitudes;
     ASSIGN_OR_RETURN(std::vector<OverlapFinding> findings,
-                     AuditOverlap(*ledger_, release.project_id(), analysis.query().dataset_id(),
-                                  cells, policy.overlap_threshold));
+                     AuditOverlap(*ledger_, analysis.query().dataset_id(), cells,
+                                  policy.overlap_threshold, within));
     for (const OverlapFinding& finding : findings) {
       std::vector<std::string>& file_notes = notes[finding.file];
       if (file_notes.size() < kMaxNotesPerFile) {
         file_notes.push_back(finding.Describe(policy.overlap_threshold));
       }
-      if (!finding.both_perturbed) overlapping.insert(finding.file);
+      overlapping.insert(finding.file);
     }
+    // From now on these cells count against other releases too.
+    RETURN_IF_ERROR(ledger_->MarkSubmitted(release.id()));
   }
   all_pass = all_pass && overlapping.empty();
   // The findings go on the files with the transition that follows.
@@ -424,8 +454,7 @@ absl::StatusOr<Release> Releases::SubmitLocked(const auth::Principal& caller,
           for (const std::string& note : found->second) file.add_checker_notes(note);
           if (overlapping.contains(file.name()) && file.verdict() == "pass") {
             file.set_verdict("review");
-            file.set_requester_summary(
-                RequesterSummary(disclosure::Verdict::kReview, {disclosure::kOverlap}));
+            file.set_requester_summary("needs an output checker");
             file.set_verdict_summary(
                 absl::StrCat("review; the overlap audit found cells close to released ones: ",
                              absl::StrJoin(found->second, "; ")));
@@ -622,7 +651,7 @@ absl::StatusOr<Release> Releases::Revoke(const auth::Principal& caller,
     if (file.withheld()) continue;  // never copied out
     RETURN_IF_ERROR(objects_->Delete(EgressObjectKey(release.id(), file.name())));
   }
-  return release;
+  return ViewFor(caller, std::move(release));
 }
 
 absl::StatusOr<std::string> Releases::StartDownload(const auth::Principal& caller,
@@ -704,10 +733,14 @@ absl::StatusOr<Release> Releases::Apply(const auth::Principal& actor, const std:
         "release ", release_id, " is ", StateName(from), "; it cannot ", ActionName(action)));
   }
   if (change) RETURN_IF_ERROR(change(release));
+  if (action == ReleaseAction::kSubmit) *release.mutable_submitted() = ToTimestamp(clock_());
   release.set_state(*to);
   release.set_state_reason(reason);
   *release.mutable_updated() = ToTimestamp(clock_());
   RETURN_IF_ERROR(store_->Update(release, from));
+  if (*to == trenode::v1::RELEASE_STATE_WITHDRAWN || *to == trenode::v1::RELEASE_STATE_REJECTED) {
+    RETURN_IF_ERROR(ledger_->MarkClosed(release.id()));
+  }
   RETURN_IF_ERROR(log::RecordChange(events_, actor, absl::StrCat("release.", ActionName(action)),
                                     Object(release), release.project_id(), reason));
   return release;

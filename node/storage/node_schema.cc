@@ -194,11 +194,11 @@ CREATE TABLE analysis_internals (
 ) WITHOUT ROWID;
 
 -- The overlap ledger: the persons behind every aggregate cell a release
--- publishes, per project and dataset (node/query/person_sets.h encoding),
--- recorded when the release is created and marked released when its file
--- leaves. size is their number and sketch their bucket counts, for finding
--- close cells without reading every set; perturbed: published with
--- cell-key noise.
+-- would publish, per dataset (node/query/person_sets.h encoding), recorded
+-- when the release is created. status: 0 drafted, 1 released, 2 submitted
+-- (waiting for review), 3 closed (withdrawn or rejected). size is the
+-- persons' number and sketch their bucket counts, for finding close cells
+-- without reading every set; perturbed: published with cell-key noise.
 CREATE TABLE release_ledger (
   id INTEGER PRIMARY KEY,
   project_id TEXT NOT NULL,
@@ -209,12 +209,12 @@ CREATE TABLE release_ledger (
   kind INTEGER NOT NULL,
   size INTEGER NOT NULL,
   perturbed INTEGER NOT NULL,
-  released INTEGER NOT NULL DEFAULT 0,
+  status INTEGER NOT NULL DEFAULT 0,
   sketch BLOB NOT NULL,
   persons BLOB NOT NULL
 );
-CREATE INDEX release_ledger_released ON release_ledger(project_id, dataset_id, released, size);
-CREATE INDEX release_ledger_by_release ON release_ledger(release_id);
+CREATE INDEX release_ledger_by_dataset ON release_ledger(dataset_id, status, size);
+CREATE INDEX release_ledger_by_release ON release_ledger(release_id, file);
 )sql"},
 };
 

@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
     fresh[0].persons.resize(fresh[0].persons.size() - 3);
   }
   start = absl::Now();
-  auto findings = trenode::releases::AuditOverlap(ledger, "p", "d", fresh, 10);
+  auto findings = trenode::releases::AuditOverlap(ledger, "d", fresh, 10,
+                                                  trenode::releases::WithinRelease::kMagnitudes);
   double audit = Seconds(start);
   if (!findings.ok() || findings->size() != 1 || findings->front().difference != 3) {
     std::fprintf(stderr, "the overlap audit missed the planted tracker\n");
@@ -125,7 +126,7 @@ int main(int argc, char** argv) {
   // for the first few cells (all of them would take minutes).
   const size_t sampled = std::min<size_t>(fresh.size(), 10);
   start = absl::Now();
-  auto released = ledger.Released("p", "d", "r-new");
+  auto released = ledger.Standing("d", "r-new");
   int64_t compared = 0, close = 0;
   for (size_t i = 0; i < sampled; ++i) {
     const LedgerCell& cell = fresh[i];

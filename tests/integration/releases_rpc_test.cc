@@ -38,12 +38,14 @@ TEST_F(ReleasesRpcTest, TwoDistinctCheckersOtherThanTheRequesterMustApprove) {
   EXPECT_EQ(draft.state(), trenode::v1::RELEASE_STATE_DRAFT);
   ASSERT_EQ(draft.files_size(), 1);
   EXPECT_EQ(draft.files(0).name(), "hf_by_age_sex.csv");
-  EXPECT_EQ(draft.files(0).verdict(), "pass") << draft.files(0).verdict_summary();
-  // The requester is told the verdict in words; output checkers see the
-  // raw checks, as ACRO's results.json: small cells found and suppressed.
-  EXPECT_EQ(draft.files(0).verdict_summary(), "passes the disclosure rules");
+  // The requester learns the checks' verdicts on submission, in words;
+  // output checkers see the raw checks, as ACRO's results.json: small cells
+  // found and suppressed.
+  EXPECT_EQ(draft.files(0).verdict(), "");
+  EXPECT_EQ(draft.files(0).verdict_summary(), "checked when the release is submitted");
   EXPECT_EQ(draft.results_json(), "");
   Release checked = ViewAs(draft.id());
+  EXPECT_EQ(checked.files(0).verdict(), "pass") << checked.files(0).verdict_summary();
   EXPECT_TRUE(absl::StrContains(checked.files(0).verdict_summary(), "cells suppressed"))
       << checked.files(0).verdict_summary();
   EXPECT_TRUE(absl::StrContains(checked.results_json(), "\"status\": \"fail\""));
@@ -136,9 +138,10 @@ TEST_F(ReleasesRpcTest, AutoReleasePolicyReleasesPassingAggregatesAndRecordsItsO
                                     {"by_sex.counts.csv"}),
                      &script)
                   .ok());
-  EXPECT_EQ(script.files(0).verdict(), "pass");
+  EXPECT_EQ(ViewAs(script.id()).files(0).verdict(), "pass");
   ASSERT_TRUE(Submit(script.id(), &in_review).ok());
   EXPECT_EQ(in_review.state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+  EXPECT_EQ(in_review.files(0).verdict(), "pass");  // the requester's, once submitted
 }
 
 TEST_F(ReleasesRpcTest, AProjectsOwnPolicyDecidesItsReleases) {
@@ -160,8 +163,11 @@ TEST_F(ReleasesRpcTest, AProjectsOwnPolicyDecidesItsReleases) {
   EXPECT_EQ(draft.policy(), "acro (threshold=100000)");
   // Every cell and the total are under the threshold: the total cannot be
   // published either, so the file fails.
-  EXPECT_EQ(draft.files(0).verdict(), "fail") << draft.files(0).verdict_summary();
-  EXPECT_EQ(draft.files(0).verdict_summary(),
+  EXPECT_EQ(ViewAs(draft.id()).files(0).verdict(), "fail");
+  Release submitted;
+  ASSERT_TRUE(Submit(draft.id(), &submitted).ok());
+  EXPECT_EQ(submitted.files(0).verdict(), "fail");
+  EXPECT_EQ(submitted.files(0).verdict_summary(),
             "fails the disclosure rules: a published total fails the rules (totals)");
   EXPECT_TRUE(absl::StartsWith(ViewAs(draft.id()).files(0).verdict_summary(),
                                "fail; published totals fail the rules: Total ("))
@@ -175,9 +181,11 @@ TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
                                     {"rows.csv"}),
                      &rows)
                   .ok());
-  EXPECT_EQ(absl::StrJoin(rows.files(0).gate_failures(), ";"),
+  EXPECT_EQ(absl::StrJoin(ViewAs(rows.id()).files(0).gate_failures(), ";"),
             "column \"person_id\" looks like a person identifier");
   ASSERT_TRUE(Submit(rows.id(), &blocked).ok());
+  EXPECT_EQ(absl::StrJoin(blocked.files(0).gate_failures(), ";"),
+            "column \"person_id\" looks like a person identifier");
   EXPECT_EQ(blocked.state(), trenode::v1::RELEASE_STATE_BLOCKED);
   Release reply;
   EXPECT_EQ(Review(blocked, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply, "fine").error_code(),
@@ -188,7 +196,7 @@ TEST_F(ReleasesRpcTest, ScriptOutputsPassHardGatesAndNeedExplainedApproval) {
   ASSERT_TRUE(
       Create(ScriptAnalysis("echo 'mean LVEF 31.2' > /job/outbox/notes.txt", {"notes.txt"}), &notes)
           .ok());
-  EXPECT_EQ(notes.files(0).verdict(), "review");
+  EXPECT_EQ(ViewAs(notes.id()).files(0).verdict(), "review");
   ASSERT_TRUE(Submit(notes.id(), &in_review).ok());
   grpc::Status status = Review(in_review, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -294,9 +302,7 @@ TEST_F(ReleasesRpcTest, AFailedJobsLogsLeaveOnlyThroughReview) {
   ASSERT_EQ(draft.files_size(), 2);
   EXPECT_EQ(draft.files(0).name(), "job-stdout.txt");
   EXPECT_EQ(draft.files(1).name(), "job-stderr.txt");
-  EXPECT_EQ(draft.files(1).verdict(), "review");
-  EXPECT_EQ(draft.files(1).verdict_summary(),
-            "the job's log: not checked automatically; an output checker will judge it");
+  EXPECT_EQ(ViewAs(draft.id()).files(1).verdict(), "review");
   EXPECT_EQ(ViewAs(draft.id()).files(1).verdict_summary(),
             "the job's standard error (its first 64 KiB): no automated check; read it for data");
   ASSERT_TRUE(Submit(draft.id(), &in_review).ok());
