@@ -92,6 +92,10 @@ JobStatus JobDirectory::Settle(const JobEnd& end, const ComputeLimits& limits) {
     status.failure = JobFailure::kWallLimit;
     status.reason =
         absl::StrCat("wall-clock limit of ", absl::FormatDuration(limits.wall), " exceeded");
+  } else if (end.out_of_memory) {
+    status.failure = JobFailure::kKilled;
+    status.reason =
+        absl::StrCat("killed: over the memory limit of ", limits.memory_bytes, " bytes");
   } else if (end.signal != 0) {
     status.failure = JobFailure::kKilled;
     status.reason = absl::StrCat("the sandbox was killed by signal ", end.signal);

@@ -24,6 +24,9 @@ struct JobEnd {
   bool timed_out = false;
   // Killed by this signal before reporting an exit status (0: none).
   int signal = 0;
+  // The kernel killed a process of the job for going over the memory limit
+  // of its cgroup (and the node then ended the whole job).
+  bool out_of_memory = false;
 };
 
 class JobDirectory {

@@ -7,16 +7,34 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
+#include <mutex>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "adapters/onprem/job_directory.h"
+#include "adapters/onprem/seccomp_filter.h"
 
 namespace trenode::adapters {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr int64_t kDefaultLogBytes = 64 << 10;
+// bubblewrap's own processes in a job's cgroup: bwrap, and bwrap as the init
+// of the job's pid namespace.
+constexpr int64_t kSandboxTasks = 2;
+// Where the machine's OOM killer ranks a job's processes (-1000..1000): before
+// the node, should memory run out outside any cgroup.
+constexpr char kJobOomScoreAdj[] = "500";
+
+void SayJobsAreNotInCgroups(const absl::Status& why) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::cerr << "trenode: sandbox jobs are not in cgroups (" << why.message()
+              << "): memory is limited per process, not per job\n";
+  });
+}
 
 }  // namespace
 
@@ -39,8 +57,29 @@ absl::StatusOr<std::unique_ptr<SandboxBackend>> SandboxBackend::Create(SandboxOp
     return absl::UnavailableError(
         absl::StrCat("cannot create the sandbox work directory ", options.work_root));
   }
+  absl::StatusOr<std::string> seccomp = CompileJobSeccompFilter();
+  if (!seccomp.ok()) return seccomp.status();
   std::unique_ptr<SandboxBackend> backend(new SandboxBackend(std::move(options)));
   backend->slots_in_use_.assign(backend->options_.max_jobs, false);
+  backend->seccomp_program_ = *std::move(seccomp);
+  absl::StatusOr<std::unique_ptr<Cgroups>> cgroups =
+      Cgroups::Open(backend->options_.cgroup_parent);
+  if (cgroups.status().code() == absl::StatusCode::kInvalidArgument) return cgroups.status();
+  if (!cgroups.ok()) {
+    SayJobsAreNotInCgroups(cgroups.status());
+    return backend;
+  }
+  backend->cgroups_ = *std::move(cgroups);
+  // Cgroups of this backend's uids left by a node that was killed: their
+  // jobs died with it.
+  const SandboxOptions& o = backend->options_;
+  for (const std::string& name : backend->cgroups_->Children()) {
+    for (int slot = 0; slot < o.max_jobs; ++slot) {
+      if (absl::EndsWith(name, absl::StrCat("@", o.first_uid + static_cast<uid_t>(slot)))) {
+        (void)backend->cgroups_->Destroy(name);
+      }
+    }
+  }
   return backend;
 }
 
@@ -84,54 +123,109 @@ absl::Status SandboxBackend::Submit(const JobSpec& spec) {
   }
   uid_t uid = options_.first_uid + static_cast<uid_t>(slot);
   if (absl::Status created = dir.Create(uid); !created.ok()) return created;
+  std::string cgroup;
+  std::vector<int> fds;
+  auto abandon = [&](absl::Status status) {
+    for (int fd : fds) ::close(fd);
+    if (!cgroup.empty()) (void)cgroups_->Destroy(cgroup);
+    std::error_code ec;
+    fs::remove_all(dir.path(), ec);
+    return status;
+  };
+  if (cgroups_ != nullptr) {
+    cgroup = absl::StrCat(spec.job_id, "@", uid);
+    CgroupLimits limits{.memory_bytes = spec.limits.memory_bytes,
+                        .tasks = spec.limits.processes + kSandboxTasks,
+                        .cpus = options_.cpus_per_job};
+    if (absl::Status made = cgroups_->Create(cgroup, limits); !made.ok()) {
+      cgroup.clear();
+      return abandon(made);
+    }
+  }
+  absl::StatusOr<int> seccomp = SeccompProgramFd(seccomp_program_);
+  if (!seccomp.ok()) return abandon(seccomp.status());
+  fds.push_back(*seccomp);
   int out = ::open(dir.stdout_path().c_str(), O_WRONLY | O_CLOEXEC);
   int err = ::open(dir.stderr_path().c_str(), O_WRONLY | O_CLOEXEC);
   int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  std::error_code ec;
+  for (int fd : {out, err, null}) {
+    if (fd >= 0) fds.push_back(fd);
+  }
   if (out < 0 || err < 0 || null < 0) {
-    for (int fd : {out, err, null}) {
-      if (fd >= 0) ::close(fd);
-    }
-    fs::remove_all(dir.path(), ec);
-    return absl::UnavailableError("cannot open the job's log files");
+    return abandon(absl::UnavailableError("cannot open the job's log files"));
   }
-
-  // Everything the child needs is prepared before fork: after it, only
-  // async-signal-safe calls.
-  std::vector<std::string> argv =
-      LimitedSandboxArgv(options_.tools, spec, dir.outbox().string(), uid);
-  std::vector<char*> raw;
-  for (std::string& arg : argv) raw.push_back(arg.data());
-  raw.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setsid();
-    ::dup2(null, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::execv(raw[0], raw.data());
-    ::_exit(127);
-  }
-  for (int fd : {out, err, null}) ::close(fd);
-  if (pid < 0) {
-    fs::remove_all(dir.path(), ec);
-    return absl::UnavailableError("cannot start the sandbox (fork failed)");
-  }
+  absl::StatusOr<pid_t> pid =
+      Start(LimitedSandboxArgv(options_.tools, spec, dir.outbox().string(), uid, *seccomp), null,
+            out, err, *seccomp, cgroup);
+  if (!pid.ok()) return abandon(pid.status());
+  for (int fd : fds) ::close(fd);
   slots_in_use_[slot] = true;
   auto job = std::make_unique<Job>();
   job->spec = spec;
-  job->pid = pid;
+  job->pid = *pid;
   job->slot = slot;
+  job->cgroup = cgroup;
   Job* raw_job = job.get();
   jobs_[spec.job_id] = std::move(job);
   raw_job->monitor = std::thread([this, raw_job] { Monitor(raw_job); });
   return absl::OkStatus();
 }
 
+absl::StatusOr<pid_t> SandboxBackend::Start(std::vector<std::string> argv, int in, int out,
+                                             int err, int seccomp_fd, const std::string& cgroup) {
+  // Everything the child needs is prepared before fork: after it, only
+  // async-signal-safe calls. The child waits for a byte on `go` before it
+  // runs anything, so that it is in its cgroup first.
+  std::vector<char*> raw;
+  for (std::string& arg : argv) raw.push_back(arg.data());
+  raw.push_back(nullptr);
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) return absl::UnavailableError("cannot start the sandbox");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(go[1]);
+    ::setsid();
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::fcntl(seccomp_fd, F_SETFD, 0);  // bwrap reads it
+    char start = 0;
+    ssize_t n;
+    do {
+      n = ::read(go[0], &start, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n == 1) ::execv(raw[0], raw.data());
+    ::_exit(127);
+  }
+  ::close(go[0]);
+  if (pid < 0) {
+    ::close(go[1]);
+    return absl::UnavailableError("cannot start the sandbox (fork failed)");
+  }
+  absl::Status entered = cgroup.empty() ? absl::OkStatus() : cgroups_->Enter(cgroup, pid);
+  if (entered.ok()) {
+    int fd = ::open(absl::StrCat("/proc/", pid, "/oom_score_adj").c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      (void)::write(fd, kJobOomScoreAdj, sizeof(kJobOomScoreAdj) - 1);
+      ::close(fd);
+    }
+    if (::write(go[1], "g", 1) != 1) entered = absl::UnavailableError("cannot start the sandbox");
+  }
+  ::close(go[1]);  // without the byte, the child exits
+  if (!entered.ok()) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return entered;
+  }
+  return pid;
+}
+
 void SandboxBackend::Monitor(Job* job) {
   const ComputeLimits& limits = job->spec.limits;
   absl::Time deadline = absl::Now() + limits.wall;
   bool timed_out = false;
+  bool out_of_memory = false;
   int status = 0;
   while (true) {
     pid_t done = ::waitpid(job->pid, &status, WNOHANG);
@@ -142,11 +236,22 @@ void SandboxBackend::Monitor(Job* job) {
       kill_now = job->cancel_requested || stopping_;
     }
     if (!timed_out && absl::Now() > deadline) timed_out = kill_now = true;
+    // On cgroup v1 the OOM killer ends one process; the job ends with it.
+    if (!out_of_memory && !job->cgroup.empty() && cgroups_->OomKills(job->cgroup) > 0) {
+      out_of_memory = kill_now = true;
+    }
     if (kill_now) ::kill(-job->pid, SIGKILL);
     absl::SleepFor(absl::Milliseconds(20));
   }
+  if (!job->cgroup.empty()) {
+    out_of_memory = out_of_memory || cgroups_->OomKills(job->cgroup) > 0;
+    if (absl::Status removed = cgroups_->Destroy(job->cgroup); !removed.ok()) {
+      std::cerr << "trenode: job " << job->spec.job_id << ": " << removed.message() << "\n";
+    }
+  }
   JobEnd end;
   end.timed_out = timed_out;
+  end.out_of_memory = out_of_memory;
   if (WIFEXITED(status)) {
     end.exit_code = WEXITSTATUS(status);
   } else {
@@ -192,6 +297,13 @@ absl::StatusOr<JobStatus> SandboxBackend::Status(const std::string& job_id) {
   lost.failure = JobFailure::kLost;
   lost.outbox_dir = dir.outbox().string();
   return lost;
+}
+
+std::string SandboxBackend::JobCgroup(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  auto found = jobs_.find(job_id);
+  if (found == jobs_.end() || found->second->finished) return "";
+  return found->second->cgroup;
 }
 
 absl::Status SandboxBackend::Cancel(const std::string& job_id) {

@@ -2,9 +2,20 @@
 // sandbox: new network (loopback only), pid, IPC and UTS namespaces; a root
 // file system holding only read-only /usr, the job's code, its datasets and
 // its outbox; and the job's processes run as a uid of their own (never the
-// node's), with no capabilities and no_new_privs, under per-process limits
-// (CPU time, address space, file size) and a per-uid process limit. The node
-// enforces the wall-clock and total output limits.
+// node's), with no capabilities and no_new_privs, under a seccomp filter
+// (adapters/onprem/seccomp_filter.h), per-process limits (CPU time, address
+// space, file size) and a per-uid process limit. The node enforces the
+// wall-clock and total output limits.
+//
+// Each job runs in a cgroup of its own (adapters/onprem/cgroups.h, v2 or
+// v1), which the node creates before the job's first program starts and
+// removes once the job has ended and nothing is left in it: the memory of
+// all its processes and its /tmp together is at most the job's
+// memory_bytes, its tasks at most `processes` (plus bubblewrap's own two),
+// its CPU bandwidth cpus_per_job. When the kernel kills a process of the
+// job for its memory, the node ends the whole job and reports it killed
+// ("killed: over the memory limit of N bytes"). On a machine without a
+// usable cgroup hierarchy jobs run without one, as stderr says once.
 //
 // bwrap runs as root to make the mounts (so dataset files need not be
 // readable through their directories by anyone but the node), then setpriv
@@ -23,10 +34,12 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/compute_backend.h"
+#include "adapters/onprem/cgroups.h"
 #include "adapters/onprem/sandbox_command.h"
 
 namespace trenode::adapters {
@@ -39,11 +52,16 @@ struct SandboxOptions {
   uid_t first_uid = 200000;
   // Jobs running at once; Submit beyond this is Unavailable (retry later).
   int max_jobs = 4;
+  // Jobs' cgroups are <cgroup_parent>/<job id>@<uid> in the hierarchy.
+  std::string cgroup_parent = "trenode";
+  // The CPU bandwidth of each job, in CPUs (0: unlimited).
+  double cpus_per_job = 1.0;
 };
 
 class SandboxBackend : public ComputeBackend {
  public:
-  // FailedPrecondition if not root or bwrap/setpriv are missing.
+  // FailedPrecondition if not root or bwrap/setpriv are missing; Internal if
+  // the seccomp filter cannot be compiled.
   static absl::StatusOr<std::unique_ptr<SandboxBackend>> Create(SandboxOptions options);
   // Kills every running job.
   ~SandboxBackend() override;
@@ -53,21 +71,35 @@ class SandboxBackend : public ComputeBackend {
   absl::Status Cancel(const std::string& job_id) override;
   absl::Status Remove(const std::string& job_id) override;
 
+  // The cgroups jobs run in; null where none is usable.
+  Cgroups* cgroups() const { return cgroups_.get(); }
+  // The name of the job's cgroup under cgroup_parent while the job runs;
+  // "" once it has ended, or when jobs are not in cgroups.
+  std::string JobCgroup(const std::string& job_id);
+
  private:
   struct Job {
     JobSpec spec;
     pid_t pid = -1;
     int slot = -1;
+    std::string cgroup;  // "" when jobs are not in cgroups
     bool cancel_requested = false;
     bool finished = false;
     std::thread monitor;
   };
 
   explicit SandboxBackend(SandboxOptions options) : options_(std::move(options)) {}
-  // Waits for the job to end, enforcing the wall clock; writes its result.
+  // Starts the sandbox with its stdin, stdout and stderr, in `cgroup` (if
+  // any) before it runs anything. Unavailable on failure, leaving no process.
+  absl::StatusOr<pid_t> Start(std::vector<std::string> argv, int in, int out, int err,
+                              int seccomp_fd, const std::string& cgroup);
+  // Waits for the job to end, enforcing the wall clock and the memory limit;
+  // removes its cgroup and writes its result.
   void Monitor(Job* job);
 
   SandboxOptions options_;
+  std::unique_ptr<Cgroups> cgroups_;  // null: jobs run without cgroups
+  std::string seccomp_program_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Job>> jobs_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> slots_in_use_ ABSL_GUARDED_BY(mu_);

@@ -5,7 +5,7 @@
 namespace trenode::adapters {
 
 std::vector<std::string> SandboxArgv(const SandboxTools& tools, const JobSpec& spec,
-                                     const std::string& outbox, uid_t uid) {
+                                     const std::string& outbox, uid_t uid, int seccomp_fd) {
   std::vector<std::string> argv = {tools.bwrap,
                                    "--unshare-net",
                                    "--unshare-pid",
@@ -71,15 +71,16 @@ std::vector<std::string> SandboxArgv(const SandboxTools& tools, const JobSpec& s
                 {"--ro-bind", dataset.path, absl::StrCat("/data/", dataset.name, ".sqlite")});
   }
   std::string id = absl::StrCat(uid);
-  argv.insert(argv.end(), {"--chdir", "/job/code", "--", tools.setpriv, "--reuid", id, "--regid",
-                           id, "--clear-groups", "--no-new-privs", "--bounding-set", "-all",
-                           "--inh-caps", "-all", "--"});
+  argv.insert(argv.end(), {"--seccomp", absl::StrCat(seccomp_fd), "--chdir", "/job/code", "--",
+                           tools.setpriv, "--reuid", id, "--regid", id, "--clear-groups",
+                           "--no-new-privs", "--bounding-set", "-all", "--inh-caps", "-all", "--"});
   argv.insert(argv.end(), spec.command.begin(), spec.command.end());
   return argv;
 }
 
 std::vector<std::string> LimitedSandboxArgv(const SandboxTools& tools, const JobSpec& spec,
-                                            const std::string& outbox, uid_t uid) {
+                                            const std::string& outbox, uid_t uid,
+                                            int seccomp_fd) {
   const ComputeLimits& limits = spec.limits;
   int64_t cpu = absl::ToInt64Seconds(limits.cpu) + 1;
   std::vector<std::string> argv = {
@@ -91,7 +92,7 @@ std::vector<std::string> LimitedSandboxArgv(const SandboxTools& tools, const Job
       "--core=0",
       "--nofile=1024",
       "--"};
-  std::vector<std::string> sandbox = SandboxArgv(tools, spec, outbox, uid);
+  std::vector<std::string> sandbox = SandboxArgv(tools, spec, outbox, uid, seccomp_fd);
   argv.insert(argv.end(), sandbox.begin(), sandbox.end());
   return argv;
 }

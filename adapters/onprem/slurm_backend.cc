@@ -14,12 +14,15 @@
 #include "absl/strings/str_replace.h"
 #include "adapters/onprem/command.h"
 #include "adapters/onprem/job_directory.h"
+#include "adapters/onprem/seccomp_filter.h"
 
 namespace trenode::adapters {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr int kTimedOut = 124;  // timeout(1)'s status when the limit struck
+// The descriptor the batch script opens the seccomp filter on for bwrap.
+constexpr int kSeccompFd = 3;
 constexpr int64_t kDefaultLogBytes = 64 << 10;
 
 std::optional<std::string> ReadSmallFile(const fs::path& path) {
@@ -50,6 +53,9 @@ std::string ShellQuote(const std::string& word) {
 int64_t SlurmMinutes(absl::Duration wall) {
   return absl::ToInt64Minutes(wall + absl::Minutes(1)) + 1;
 }
+
+// The job's memory for sbatch --mem, in MiB (Slurm's default unit).
+int64_t SlurmMegabytes(int64_t bytes) { return (bytes + (int64_t{1} << 20) - 1) >> 20; }
 
 // The limits the job was submitted with, kept for judging it later (also
 // after a restart): seconds and bytes, space-separated.
@@ -88,7 +94,10 @@ absl::StatusOr<std::unique_ptr<SlurmBackend>> SlurmBackend::Create(SlurmOptions 
   std::error_code ec;
   fs::create_directories(options.work_root, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", options.work_root));
+  absl::StatusOr<std::string> seccomp = CompileJobSeccompFilter();
+  if (!seccomp.ok()) return seccomp.status();
   std::unique_ptr<SlurmBackend> backend(new SlurmBackend(std::move(options)));
+  backend->seccomp_program_ = *std::move(seccomp);
   absl::StatusOr<CommandResult> ping = RunCommand(
       {backend->options_.squeue, "-h", "-o", "%i", "-u", "root"}, backend->Environment());
   if (!ping.ok() || ping->exit_code != 0) {
@@ -149,29 +158,34 @@ absl::Status SlurmBackend::Submit(const JobSpec& spec) {
     return status;
   };
   std::vector<std::string> sandbox =
-      LimitedSandboxArgv(options_.tools, spec, dir.outbox().string(), *uid);
+      LimitedSandboxArgv(options_.tools, spec, dir.outbox().string(), *uid, kSeccompFd);
   std::vector<std::string> quoted;
   for (const std::string& word : sandbox) quoted.push_back(ShellQuote(word));
   fs::path exit_file = dir.path() / "exit";
+  fs::path seccomp_file = dir.path() / "seccomp.bpf";
   std::string script = absl::StrCat(
       "#!/bin/sh\n"
       "# trenode job ",
       spec.job_id, ": the sandbox under the wall-clock limit.\n", ShellQuote(options_.timeout),
-      " -k 2 ", absl::ToInt64Seconds(spec.limits.wall) + 1, " ", absl::StrJoin(quoted, " "), "\n",
-      "echo $? > ", ShellQuote(exit_file.string() + ".tmp"), " && mv ",
-      ShellQuote(exit_file.string() + ".tmp"), " ", ShellQuote(exit_file.string()), "\n");
+      " -k 2 ", absl::ToInt64Seconds(spec.limits.wall) + 1, " ", absl::StrJoin(quoted, " "), " ",
+      kSeccompFd, "< ", ShellQuote(seccomp_file.string()), "\n", "echo $? > ",
+      ShellQuote(exit_file.string() + ".tmp"), " && mv ", ShellQuote(exit_file.string() + ".tmp"),
+      " ", ShellQuote(exit_file.string()), "\n");
   if (!WriteSmallFile(dir.path() / "uid", absl::StrCat(*uid)) ||
       !WriteSmallFile(dir.path() / "limits", LimitsText(spec.limits)) ||
+      !WriteSmallFile(seccomp_file, seccomp_program_) ||
       !WriteSmallFile(dir.path() / "job.sh", script)) {
     return fail(absl::UnavailableError("cannot write the batch script"));
   }
+  const ComputeLimits& limits = spec.limits;
   std::vector<std::string> sbatch = {options_.sbatch,
                                      "--parsable",
                                      absl::StrCat("--job-name=trenode-", spec.job_id),
                                      absl::StrCat("--output=", dir.stdout_path().string()),
                                      absl::StrCat("--error=", dir.stderr_path().string()),
                                      absl::StrCat("--chdir=", dir.path().string()),
-                                     absl::StrCat("--time=", SlurmMinutes(spec.limits.wall)),
+                                     absl::StrCat("--time=", SlurmMinutes(limits.wall)),
+                                     absl::StrCat("--mem=", SlurmMegabytes(limits.memory_bytes)),
                                      "--ntasks=1"};
   if (!options_.partition.empty()) sbatch.push_back("--partition=" + options_.partition);
   sbatch.push_back((dir.path() / "job.sh").string());

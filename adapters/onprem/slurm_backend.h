@@ -9,6 +9,19 @@
 // the directory; the backend judges the result from it. Jobs outlive the
 // node: after a restart, Status() asks Slurm and the directory as before.
 // The node (and so sbatch) must run as root, as the sandbox needs.
+//
+// Limits: the sandbox's seccomp filter (adapters/onprem/seccomp_filter.h,
+// compiled on the node, so compute nodes must share its architecture) and
+// per-process limits apply as on the node. The job's memory in total is
+// requested with sbatch --mem (so the cluster's nodes must declare their
+// RealMemory, or Slurm refuses the job); Slurm enforces it where it runs its
+// cgroup plugin (TaskPlugin=task/cgroup with ConstrainRAMSpace=yes, and
+// ConstrainSwapSpace=yes so swap does not extend it; ProctrackType=
+// proctrack/cgroup so that every process is tracked), which bounds the
+// job's processes and its /tmp together and OOM-kills a job over it. Without
+// that plugin --mem only guides scheduling and each process is limited
+// alone (RLIMIT_AS), as are processes per uid (RLIMIT_NPROC): the node's own
+// cgroups (SandboxBackend) do not reach compute nodes.
 #ifndef TRENODE_ADAPTERS_ONPREM_SLURM_BACKEND_H_
 #define TRENODE_ADAPTERS_ONPREM_SLURM_BACKEND_H_
 
@@ -43,7 +56,8 @@ struct SlurmOptions {
 class SlurmBackend : public ComputeBackend {
  public:
   // FailedPrecondition if not root or a tool is missing; Unavailable if the
-  // Slurm controller does not answer.
+  // Slurm controller does not answer; Internal if the seccomp filter cannot
+  // be compiled.
   static absl::StatusOr<std::unique_ptr<SlurmBackend>> Create(SlurmOptions options);
 
   absl::Status Submit(const JobSpec& spec) override;
@@ -61,6 +75,7 @@ class SlurmBackend : public ComputeBackend {
   absl::StatusOr<uid_t> FreeUid() const;
 
   SlurmOptions options_;
+  std::string seccomp_program_;  // written beside each job's batch script
   absl::Mutex mu_;  // serializes submissions and judgements
 };
 

@@ -1,19 +1,29 @@
 // Escapes tried from inside the sandbox, each refused, run on every real
 // backend (the bubblewrap sandbox directly, and through Slurm): network,
-// other data, writes outside the outbox, identity and environment, and
-// runaway processes, memory, CPU and output (the limits hold).
+// other data, writes outside the outbox, identity and environment, system
+// calls the seccomp filter refuses, and runaway processes, memory, CPU and
+// output (the limits hold; on the sandbox, the job's cgroup bounds its
+// processes and /tmp together).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <type_traits>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "adapters/onprem/command.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/compute_backends.h"
 #include "tests/testutil/temp_dir.h"
@@ -32,8 +42,11 @@ class SandboxEscapeTest : public ::testing::Test {
     backend_ = Factory::Make(dir_);
   }
 
-  JobStatus Run(const std::string& id, std::vector<std::string> command,
-                const std::function<void(ComputeLimits&)>& adjust = nullptr) {
+  static constexpr bool kOnSlurm = std::is_same_v<Factory, testing::SlurmFactory>;
+
+  // Submits the job; false if it could not be.
+  bool Start(const std::string& id, std::vector<std::string> command,
+             const std::function<void(ComputeLimits&)>& adjust = nullptr) {
     JobSpec spec;
     spec.job_id = id;
     spec.code_dir = dir_.File("code");
@@ -41,8 +54,19 @@ class SandboxEscapeTest : public ::testing::Test {
     spec.datasets = {{"mine", dir_.File("mine.sqlite")}};
     spec.limits.wall = absl::Seconds(30);
     if (adjust) adjust(spec.limits);
-    if (backend_ == nullptr) return JobStatus();
-    EXPECT_TRUE(backend_->Submit(spec).ok());
+    if (backend_ == nullptr) return false;
+    absl::Status submitted = backend_->Submit(spec);
+    EXPECT_TRUE(submitted.ok()) << submitted;
+    return submitted.ok();
+  }
+
+  JobStatus Run(const std::string& id, std::vector<std::string> command,
+                const std::function<void(ComputeLimits&)>& adjust = nullptr) {
+    if (!Start(id, std::move(command), adjust)) return JobStatus();
+    return WaitForEnd(id);
+  }
+
+  JobStatus WaitForEnd(const std::string& id) {
     absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (absl::Now() < deadline) {
       auto status = backend_->Status(id);
@@ -56,6 +80,35 @@ class SandboxEscapeTest : public ::testing::Test {
   JobStatus Python(const std::string& id, const std::string& program,
                    const std::function<void(ComputeLimits&)>& adjust = nullptr) {
     return Run(id, {"/usr/bin/python3", "-c", program}, adjust);
+  }
+
+  // The sandbox backend, when its jobs run in cgroups; else null.
+  SandboxBackend* InCgroups() {
+    auto* sandbox = dynamic_cast<SandboxBackend*>(backend_.get());
+    return sandbox != nullptr && sandbox->cgroups() != nullptr ? sandbox : nullptr;
+  }
+
+  // Resident memory of this process (standing in for the node), in KiB.
+  static int64_t OwnResidentKib() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      int64_t kib;
+      if (absl::StartsWith(line, "VmRSS:") &&
+          absl::SimpleAtoi(absl::StripSuffix(absl::StripAsciiWhitespace(line.substr(6)), " kB"),
+                           &kib)) {
+        return kib;
+      }
+    }
+    return -1;
+  }
+
+  // Slurm's record of what the job asked for, as squeue prints it (e.g.
+  // "256M" for its memory with format "%m"), or "" once it has left.
+  static std::string SlurmField(const std::string& id, const std::string& format) {
+    auto listed = RunCommand({"/usr/bin/squeue", "-h", "-n", "trenode-" + id, "-o", format},
+                             {"SLURM_CONF=" + testing::SlurmEnvironment::Cluster()->conf()});
+    return listed.ok() ? std::string(absl::StripAsciiWhitespace(listed->out)) : "";
   }
 
   // Processes on the host running as one of this test process's job uids.
@@ -208,6 +261,161 @@ TYPED_TEST(SandboxEscapeTest, CpuAndOutputLimitsHold) {
   JobStatus link = this->Run("link", {"/bin/sh", "-c", "ln -s /etc/passwd /job/outbox/passwd"});
   EXPECT_EQ(link.state, JobState::kFailed);
   EXPECT_EQ(link.reason, "the outbox holds passwd, which is not a regular file");
+}
+
+// 128 MiB in /tmp (in files within the file-size limit), then three
+// processes of 48 MiB each: the processes alone fit in 256 MiB, the
+// processes and /tmp together do not.
+constexpr char kHog[] = R"py(
+import os, time
+for i in range(4):
+    with open("/tmp/fill%d" % i, "wb") as f:
+        f.write(b"t" * (32 << 20))
+print("TMP FILLED", flush=True)
+children = []
+for i in range(3):
+    pid = os.fork()
+    if pid == 0:
+        block = b"m" * (48 << 20)
+        time.sleep(10)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print("SURVIVED", flush=True)
+)py";
+
+TYPED_TEST(SandboxEscapeTest, MemoryOfAllProcessesAndTmpTogetherIsBoundedAndTheNodeUnharmed) {
+  constexpr int64_t kLimit = 256 << 20;
+  auto limits = [](ComputeLimits& limits) {
+    limits.memory_bytes = kLimit;
+    limits.wall = absl::Seconds(25);
+  };
+  if constexpr (TestFixture::kOnSlurm) {
+    // Slurm is asked for the job's memory; its cgroup plugin, which the test
+    // cluster does not run, is what would enforce it.
+    ASSERT_TRUE(this->Start("hog", {"/bin/sh", "-c", "sleep 30"}, limits));
+    std::string requested;
+    for (int i = 0; i < 100 && requested.empty(); ++i) {
+      requested = this->SlurmField("hog", "%m");
+      if (requested.empty()) absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_EQ(requested, "256M");
+    EXPECT_TRUE(this->backend_->Cancel("hog").ok());
+    EXPECT_EQ(this->WaitForEnd("hog").state, JobState::kCancelled);
+    GTEST_SKIP() << "the test Slurm cluster runs without Slurm's cgroup plugin (task/cgroup)";
+  }
+  SandboxBackend* sandbox = this->InCgroups();
+  if (sandbox == nullptr) GTEST_SKIP() << "no usable cgroup hierarchy on this machine";
+  int64_t node_before = this->OwnResidentKib();
+  ASSERT_TRUE(this->Start("hog", {"/usr/bin/python3", "-c", kHog}, limits));
+  std::string cgroup = sandbox->JobCgroup("hog");
+  ASSERT_FALSE(cgroup.empty());
+  EXPECT_EQ(testing::ReadFile(sandbox->cgroups()->MemoryLimitFile(cgroup)), "268435456\n");
+  std::vector<std::filesystem::path> parts = sandbox->cgroups()->Directories(cgroup);
+  for (const auto& part : parts) EXPECT_TRUE(std::filesystem::is_directory(part)) << part;
+
+  JobStatus status = this->WaitForEnd("hog");
+  EXPECT_EQ(status.state, JobState::kFailed);
+  EXPECT_EQ(status.failure, JobFailure::kKilled);
+  EXPECT_EQ(status.reason, "killed: over the memory limit of 268435456 bytes");
+  EXPECT_TRUE(absl::StrContains(status.stdout_text, "TMP FILLED"))
+      << status.stdout_text << status.stderr_text;
+  EXPECT_FALSE(absl::StrContains(status.stdout_text, "SURVIVED"));
+  // The cgroup is gone, and nothing of the job is left.
+  for (const auto& part : parts) EXPECT_FALSE(std::filesystem::exists(part)) << part;
+  EXPECT_EQ(sandbox->JobCgroup("hog"), "");
+  EXPECT_EQ(this->JobProcesses(), 0);
+  // The node (this process) is alive and its memory is its own.
+  EXPECT_LT(this->OwnResidentKib() - node_before, 32 << 10);
+  // And it keeps running jobs.
+  JobStatus after = this->Run("after", {"/bin/sh", "-c", "echo fine"});
+  EXPECT_EQ(after.state, JobState::kSucceeded) << after.reason;
+}
+
+TYPED_TEST(SandboxEscapeTest, ForkingPastTheTaskLimitFailsInsideTheJob) {
+  constexpr char kForks[] = R"py(
+import os, time
+pids, error = [], ""
+while len(pids) < 200:
+    try:
+        pid = os.fork()
+    except OSError as e:
+        error = e.strerror
+        break
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    pids.append(pid)
+print("forked %d then: %s" % (len(pids), error))
+for pid in pids:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+time.sleep(1)
+)py";
+  ASSERT_TRUE(this->Start("forks", {"/usr/bin/python3", "-c", kForks},
+                          [](ComputeLimits& limits) { limits.processes = 16; }));
+  SandboxBackend* sandbox = this->InCgroups();
+  std::vector<std::filesystem::path> parts;
+  if (sandbox != nullptr) {
+    std::string cgroup = sandbox->JobCgroup("forks");
+    ASSERT_FALSE(cgroup.empty());
+    // The job's 16 and bubblewrap's own two (bwrap and the namespace's init).
+    EXPECT_EQ(testing::ReadFile(sandbox->cgroups()->TasksLimitFile(cgroup)), "18\n");
+    parts = sandbox->cgroups()->Directories(cgroup);
+  }
+  JobStatus status = this->WaitForEnd("forks");
+  ASSERT_EQ(status.state, JobState::kSucceeded) << status.reason << status.stderr_text;
+  int forked = 0;
+  std::string text(absl::StripAsciiWhitespace(status.stdout_text));
+  ASSERT_TRUE(absl::StartsWith(text, "forked ")) << text;
+  ASSERT_TRUE(absl::SimpleAtoi(text.substr(7, text.find(' ', 7) - 7), &forked)) << text;
+  EXPECT_GT(forked, 0);
+  EXPECT_LT(forked, 16);
+  EXPECT_TRUE(absl::EndsWith(text, "Resource temporarily unavailable")) << text;
+  for (const auto& part : parts) EXPECT_FALSE(std::filesystem::exists(part)) << part;
+  EXPECT_EQ(this->JobProcesses(), 0);
+}
+
+TYPED_TEST(SandboxEscapeTest, RefusedSystemCallsFailWithEpermAndOrdinaryWorkSucceeds) {
+  std::string program = absl::StrCat(R"py(
+import ctypes, errno, os, subprocess, threading
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def arg(a):
+    return ctypes.c_char_p(a) if isinstance(a, bytes) else ctypes.c_long(a)
+def call(name, number, *args):
+    ctypes.set_errno(0)
+    result = libc.syscall(ctypes.c_long(number), *[arg(a) for a in args])
+    if result == 0 and name.startswith("clone"):
+        os._exit(0)  # a child, had the call been allowed
+    code = ctypes.get_errno()
+    return "%s=%s" % (name, "ok" if result >= 0 else errno.errorcode.get(code, str(code)))
+results = [
+    call("keyctl", )py", SYS_keyctl, R"py(, 0, -3, 1),
+    call("add_key", )py", SYS_add_key, R"py(, b"user", b"trenode", b"secret", 6, -2),
+    call("ptrace", )py", SYS_ptrace, R"py(, 0, 0, 0, 0),
+    call("unshare", )py", SYS_unshare, R"py(, )py", CLONE_NEWUSER, R"py(),
+    call("mount", )py", SYS_mount, R"py(, b"none", b"/tmp", b"tmpfs", 0, 0),
+    call("bpf", )py", SYS_bpf, R"py(, 0, 0, 0),
+    call("clone_newns", )py", SYS_clone, R"py(, )py", CLONE_NEWNS | SIGCHLD, R"py(, 0, 0, 0, 0),
+    call("clone3", )py", SYS_clone3, R"py(, 0, 0),
+]
+print(",".join(results))
+box = []
+worker = threading.Thread(target=lambda: box.append(open("/data/mine.sqlite").read()))
+worker.start()
+worker.join()
+echoed = subprocess.run(["/bin/echo", "child"], capture_output=True, text=True).stdout.strip()
+open("/job/outbox/work.txt", "w").write(box[0] + " / " + echoed)
+)py");
+  JobStatus status = this->Python("calls", program);
+  ASSERT_EQ(status.state, JobState::kSucceeded) << status.reason << status.stderr_text;
+  EXPECT_EQ(absl::StripAsciiWhitespace(status.stdout_text),
+            "keyctl=EPERM,add_key=EPERM,ptrace=EPERM,unshare=EPERM,mount=EPERM,bpf=EPERM,"
+            "clone_newns=EPERM,clone3=ENOSYS");
+  EXPECT_EQ(testing::ReadFile(std::filesystem::path(status.outbox_dir) / "work.txt"),
+            "my project's data / child");
 }
 
 }  // namespace

@@ -31,6 +31,13 @@ int FreePort() {
   return ntohs(address.sin_port);
 }
 
+// Most of this machine's memory, in MiB (slurmd drains a node that has less
+// than its configuration says).
+int64_t MemoryMegabytes() {
+  int64_t bytes = static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+  return bytes / 10 * 9 >> 20;
+}
+
 std::string Read(const fs::path& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -84,7 +91,9 @@ absl::StatusOr<std::unique_ptr<SlurmCluster>> SlurmCluster::Start(const std::str
          << "JobAcctGatherType=jobacct_gather/none\n"
          << "AccountingStorageType=accounting_storage/none\nJobCompType=jobcomp/none\n"
          << "MinJobAge=600\n"
-         << "NodeName=" << host << " NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN\n"
+         // Jobs ask for their memory (sbatch --mem): the node must have it.
+         << "NodeName=" << host << " NodeAddr=127.0.0.1 CPUs=2 RealMemory=" << MemoryMegabytes()
+         << " State=UNKNOWN\n"
          << "PartitionName=debug Nodes=" << host << " Default=YES MaxTime=INFINITE State=UP\n";
   }
   std::vector<std::string> env = {absl::StrCat("SLURM_CONF=", cluster->conf_)};
