@@ -28,6 +28,9 @@ constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxText = 20000;
 constexpr size_t kMaxFailureDetail = 4096;
+// A page of ListAnalyses ends once its stored records pass this, whatever
+// page_size asked for (results can be large).
+constexpr int64_t kMaxListBytes = 8 << 20;
 
 bool IsResearcher(const auth::Principal& caller) {
   return caller.role == trenode::v1::ROLE_RESEARCHER;
@@ -405,15 +408,22 @@ absl::StatusOr<trenode::v1::ListAnalysesResponse> Analyses::List(
   int limit =
       request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
   AnalysisFilter filter{request.project_id(), "", request.state()};
-  if (IsResearcher(caller)) filter.submitter = governance_->PersonId(caller);
+  if (IsResearcher(caller)) {
+    // An empty submitter would match everyone's: a researcher must be a person.
+    filter.submitter = governance_->PersonId(caller);
+    if (filter.submitter.empty()) {
+      return absl::PermissionDeniedError("only people list their analyses as researchers");
+    }
+  }
+  bool cut = false;
   ASSIGN_OR_RETURN(std::vector<Analysis> page,
-                   store_->List(filter, request.page_token(), limit + 1));
+                   store_->List(filter, request.page_token(), limit + 1, kMaxListBytes, &cut));
   trenode::v1::ListAnalysesResponse response;
   for (size_t i = 0; i < page.size() && i < static_cast<size_t>(limit); ++i) {
     *response.add_analyses() = ViewFor(caller, std::move(page[i]));
   }
-  if (page.size() > static_cast<size_t>(limit)) {
-    response.set_next_page_token(response.analyses(limit - 1).id());
+  if (page.size() > static_cast<size_t>(limit) || cut) {
+    response.set_next_page_token(response.analyses(response.analyses_size() - 1).id());
   }
   return response;
 }

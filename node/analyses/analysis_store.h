@@ -39,10 +39,14 @@ class AnalysisStore {
   virtual absl::Status Update(const trenode::v1::Analysis& analysis,
                               trenode::v1::AnalysisState expected,
                               const trenode::v1::AnalysisEvent& event) = 0;
-  // Matching analyses by id after `after_id`, at most `limit`.
+  // Matching analyses by id after `after_id`: at most `limit`, and no more
+  // once their stored records pass `max_bytes` together (at least one), so
+  // that a page of large results stays bounded; `*cut` tells whether the
+  // byte budget ended the page.
   virtual absl::StatusOr<std::vector<trenode::v1::Analysis>> List(const AnalysisFilter& filter,
                                                                   const std::string& after_id,
-                                                                  int limit) = 0;
+                                                                  int limit, int64_t max_bytes,
+                                                                  bool* cut) = 0;
   // Every analysis in one of `states`, oldest id first.
   virtual absl::StatusOr<std::vector<trenode::v1::Analysis>> InStates(
       const std::vector<trenode::v1::AnalysisState>& states) = 0;

@@ -108,7 +108,8 @@ absl::Status SqliteAnalysisStore::Update(const Analysis& analysis,
 
 absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::List(const AnalysisFilter& filter,
                                                                 const std::string& after_id,
-                                                                int limit) {
+                                                                int limit, int64_t max_bytes,
+                                                                bool* cut) {
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(SqliteStatement select,
                    db->PrepareCached("SELECT analysis FROM analyses WHERE id > ?1"
@@ -120,7 +121,20 @@ absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::List(const AnalysisFi
       .Bind(3, filter.submitter)
       .Bind(4, int64_t{filter.state})
       .Bind(5, int64_t{limit});
-  return storage::ParseAllRows<Analysis>(select);
+  std::vector<Analysis> page;
+  int64_t bytes = 0;
+  *cut = false;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return page;
+    if (!page.empty() && bytes >= max_bytes) {
+      *cut = true;
+      return page;
+    }
+    ASSIGN_OR_RETURN(Analysis analysis, storage::ParseColumn<Analysis>(select, 0));
+    bytes += static_cast<int64_t>(analysis.ByteSizeLong());
+    page.push_back(std::move(analysis));
+  }
 }
 
 absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::InStates(

@@ -21,8 +21,8 @@ class SqliteAnalysisStore : public AnalysisStore {
   absl::Status Update(const trenode::v1::Analysis& analysis, trenode::v1::AnalysisState expected,
                       const trenode::v1::AnalysisEvent& event) override;
   absl::StatusOr<std::vector<trenode::v1::Analysis>> List(const AnalysisFilter& filter,
-                                                          const std::string& after_id,
-                                                          int limit) override;
+                                                          const std::string& after_id, int limit,
+                                                          int64_t max_bytes, bool* cut) override;
   absl::StatusOr<std::vector<trenode::v1::Analysis>> InStates(
       const std::vector<trenode::v1::AnalysisState>& states) override;
   absl::StatusOr<std::vector<trenode::v1::AnalysisEvent>> Events(const std::string& id,

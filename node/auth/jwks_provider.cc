@@ -4,6 +4,8 @@
 
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "node/common/files.h"
 #include "node/common/status_macros.h"
@@ -19,11 +21,6 @@ size_t Collect(char* data, size_t size, size_t count, void* out) {
   if (body->size() + size * count > kMaxJwksBytes) return 0;  // aborts the transfer
   body->append(data, size * count);
   return size * count;
-}
-
-bool IsLoopbackHttp(const std::string& uri) {
-  return absl::StartsWith(uri, "http://127.") || absl::StartsWith(uri, "http://localhost:") ||
-         absl::StartsWith(uri, "http://localhost/") || absl::StartsWith(uri, "http://[::1]");
 }
 
 absl::StatusOr<std::string> HttpsGet(const std::string& uri, const std::string& ca_file) {
@@ -67,26 +64,65 @@ absl::StatusOr<std::string> ReadKeySet(const std::string& path) {
 
 }  // namespace
 
+bool IsLoopbackHttp(const std::string& uri) {
+  CURLU* url = curl_url();
+  if (url == nullptr) return false;
+  char* scheme = nullptr;
+  char* host = nullptr;
+  bool loopback = false;
+  if (curl_url_set(url, CURLUPART_URL, uri.c_str(), 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+      curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK && std::string(scheme) == "http") {
+    std::string name(host);
+    if (name == "localhost" || name == "[::1]") {
+      loopback = true;
+    } else {
+      std::vector<std::string> octets = absl::StrSplit(name, '.');
+      loopback = octets.size() == 4 && octets[0] == "127";
+      for (const std::string& octet : octets) {
+        int value;
+        loopback = loopback && !octet.empty() && octet.size() <= 3 &&
+                   absl::SimpleAtoi(octet, &value) && value <= 255 &&
+                   octet.find_first_not_of("0123456789") == std::string::npos;
+      }
+    }
+  }
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(url);
+  return loopback;
+}
+
 absl::StatusOr<std::shared_ptr<const JwkSet>> CachingJwksProvider::Keys(bool refresh) {
   absl::MutexLock lock(&mu_);
   absl::Time now = clock_();
   bool wanted = keys_ == nullptr || refresh;
-  bool allowed = now - last_fetch_ >= min_refresh_interval_;
-  if (wanted && allowed) {
+  if (wanted && fetching_) {
+    // Someone is fetching: wait for their answer (the fetch has a timeout).
+    while (fetching_) fetched_.Wait(&mu_);
+  } else if (wanted && now - last_fetch_ >= min_refresh_interval_) {
     last_fetch_ = now;
     ++fetches_;
-    // A failed fetch keeps the keys we had.
-    absl::StatusOr<std::string> json = fetch_();
-    absl::Status status = json.status();
-    if (json.ok()) {
-      absl::StatusOr<std::shared_ptr<const JwkSet>> parsed = JwkSet::Parse(*json);
-      if (parsed.ok()) keys_ = *parsed;
-      status = parsed.status();
+    fetching_ = true;
+    absl::StatusOr<std::shared_ptr<const JwkSet>> parsed;
+    {
+      // The network, without the lock: verifications with cached keys go on.
+      mu_.Unlock();
+      absl::StatusOr<std::string> json = fetch_();
+      parsed = json.ok() ? JwkSet::Parse(*json)
+                         : absl::StatusOr<std::shared_ptr<const JwkSet>>(json.status());
+      mu_.Lock();
     }
-    if (keys_ == nullptr) return absl::UnavailableError(status.message());
+    // A failed fetch keeps the keys we had.
+    if (parsed.ok()) keys_ = *parsed;
+    last_failure_ = parsed.status();
+    fetching_ = false;
+    fetched_.SignalAll();
   }
   if (keys_ == nullptr) {
-    return absl::UnavailableError("the issuer's keys are not available yet; retry shortly");
+    return absl::UnavailableError(last_failure_.ok()
+                                      ? "the issuer's keys are not available yet; retry shortly"
+                                      : std::string(last_failure_.message()));
   }
   return keys_;
 }

@@ -1,6 +1,8 @@
 // Where a token verifier gets the issuer's public keys. Implementations
 // cache the set and refetch at most once per `min_refresh_interval`, so a
-// flood of tokens with unknown key ids cannot flood the issuer. Thread-safe.
+// flood of tokens with unknown key ids cannot flood the issuer; a fetch runs
+// without the cache's lock, so verifications with cached keys never wait for
+// the network. Thread-safe.
 #ifndef TRENODE_NODE_AUTH_JWKS_PROVIDER_H_
 #define TRENODE_NODE_AUTH_JWKS_PROVIDER_H_
 
@@ -47,7 +49,14 @@ class CachingJwksProvider : public JwksProvider {
   std::shared_ptr<const JwkSet> keys_ ABSL_GUARDED_BY(mu_);
   absl::Time last_fetch_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int fetches_ ABSL_GUARDED_BY(mu_) = 0;
+  bool fetching_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status last_failure_ ABSL_GUARDED_BY(mu_);
+  absl::CondVar fetched_;
 };
+
+// Whether `uri` is plain http to this machine: a host of exactly localhost,
+// ::1 or an IPv4 address in 127.0.0.0/8 (not "127.evil.example").
+bool IsLoopbackHttp(const std::string& uri);
 
 // Reads a JWKS file.
 std::unique_ptr<JwksProvider> FileJwksProvider(std::string path, absl::Duration min_refresh);

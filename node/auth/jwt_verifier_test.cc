@@ -4,10 +4,15 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include <atomic>
+#include <thread>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
+#include "node/auth/jwks_provider.h"
 #include "node/auth/jwt_signer.h"
 
 namespace trenode::auth {
@@ -170,6 +175,44 @@ TEST(CachingJwksProviderTest, RefreshesOnRequestButAtMostOncePerInterval) {
   now += absl::Seconds(31);
   ASSERT_TRUE(keys.Keys(true).ok());
   EXPECT_EQ(served, 2);
+}
+
+// A slow issuer holds up only those who need new keys: verifications with
+// the cached keys go on while a refresh waits on the network.
+TEST(CachingJwksProviderTest, AFetchDoesNotHoldUpCachedKeys) {
+  auto key = *DevSigningKey::Generate();
+  absl::Notification fetch_started, release_fetch;
+  std::atomic<int> served{0};
+  CachingJwksProvider keys(
+      [&] {
+        if (++served == 2) {
+          fetch_started.Notify();
+          release_fetch.WaitForNotification();
+        }
+        return absl::StatusOr<std::string>(key->JwksJson());
+      },
+      absl::ZeroDuration());
+  ASSERT_TRUE(keys.Keys(false).ok());
+  std::thread refresher([&] { EXPECT_TRUE(keys.Keys(true).ok()); });
+  fetch_started.WaitForNotification();
+  absl::Time start = absl::Now();
+  EXPECT_TRUE(keys.Keys(false).ok());  // the cached set, at once
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  release_fetch.Notify();
+  refresher.join();
+  EXPECT_EQ(served, 2);
+}
+
+TEST(JwksUriTest, PlainHttpOnlyForLoopbackHosts) {
+  EXPECT_TRUE(IsLoopbackHttp("http://127.0.0.1:8080/jwks"));
+  EXPECT_TRUE(IsLoopbackHttp("http://localhost/jwks"));
+  EXPECT_TRUE(IsLoopbackHttp("http://[::1]:9/keys"));
+  EXPECT_FALSE(IsLoopbackHttp("http://127.evil.example/jwks"));
+  EXPECT_FALSE(IsLoopbackHttp("http://127.0.0.1.evil.example/jwks"));
+  EXPECT_FALSE(IsLoopbackHttp("http://localhost.evil.example/jwks"));
+  EXPECT_FALSE(IsLoopbackHttp("http://evil.example/?127.0.0.1"));
+  EXPECT_FALSE(IsLoopbackHttp("http://127.0.0.1@evil.example/"));
+  EXPECT_FALSE(IsLoopbackHttp("https://127.0.0.1/jwks"));
 }
 
 TEST(CachingJwksProviderTest, KeyRotationIsPickedUpOnAnUnknownKid) {

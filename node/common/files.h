@@ -1,4 +1,5 @@
-// Reading a whole (small) file: configuration, keys, certificates, metadata.
+// Reading and replacing whole (small) files: configuration, keys,
+// certificates, metadata, the log's checkpoint copy.
 #ifndef TRENODE_NODE_COMMON_FILES_H_
 #define TRENODE_NODE_COMMON_FILES_H_
 
@@ -6,6 +7,9 @@
 #include <optional>
 #include <sstream>
 #include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace trenode {
 
@@ -18,6 +22,11 @@ inline std::optional<std::string> ReadWholeFile(const std::string& path) {
   bytes << in.rdbuf();
   return bytes.str();
 }
+
+// Replaces the file at `path` with `bytes` so that a crash leaves the old or
+// the new file, never a mix: written to a temporary beside it, flushed to
+// disk, renamed over it, and the directory flushed. Unavailable on failure.
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view bytes);
 
 }  // namespace trenode
 

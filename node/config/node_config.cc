@@ -157,6 +157,7 @@ absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
   Resolve(config.mutable_tls()->mutable_private_key_file(), base);
   Resolve(config.mutable_tls()->mutable_client_ca_file(), base);
   Resolve(config.mutable_activity_log()->mutable_signing_key_file(), base);
+  Resolve(config.mutable_activity_log()->mutable_checkpoint_copy_file(), base);
   if (config.activity_log().checkpoint_interval_seconds() == 0) {
     config.mutable_activity_log()->set_checkpoint_interval_seconds(2);
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "node/auth/roles.h"
+#include "node/common/files.h"
 #include "node/common/status_macros.h"
 #include "node/common/text.h"
 #include "node/storage/node_schema.h"
@@ -99,7 +100,8 @@ absl::StatusOr<CheckpointBody> ParseCheckpointText(absl::string_view text) {
 
 absl::StatusOr<std::unique_ptr<ActivityLog>> ActivityLog::Open(const std::string& path,
                                                                NoteSigner signer,
-                                                               std::string node_id, Clock clock) {
+                                                               std::string node_id, Clock clock,
+                                                               std::string checkpoint_copy) {
   ASSIGN_OR_RETURN(std::unique_ptr<storage::SqlitePool> readers,
                    storage::SqlitePool::Open(path, kReaders, storage::NodeSchemaMigrations()));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> writer, SqliteDb::Open(path));
@@ -108,51 +110,61 @@ absl::StatusOr<std::unique_ptr<ActivityLog>> ActivityLog::Open(const std::string
   ASSIGN_OR_RETURN(uint64_t size, StoredSize(*writer));
   ASSIGN_OR_RETURN(CompactRange range, StoredRange(*writer, size));
 
-  uint64_t checkpoint_size = 0;
-  ASSIGN_OR_RETURN(
-      SqliteStatement last,
-      writer->Prepare("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1"));
-  ASSIGN_OR_RETURN(bool has_checkpoint, last.Step());
-  if (has_checkpoint) {
-    checkpoint_size = static_cast<uint64_t>(last.Int64(0));
-    ASSIGN_OR_RETURN(NoteVerifier verifier, NoteVerifier::FromVerifierKey(signer.VerifierKey()));
-    absl::StatusOr<std::string> text = verifier.Verify(last.Text(1));
+  if (checkpoint_copy.empty()) checkpoint_copy = path + ".checkpoint";
+  ASSIGN_OR_RETURN(NoteVerifier verifier, NoteVerifier::FromVerifierKey(signer.VerifierKey()));
+  // The stored tree must hold what a signed checkpoint (`where` it was kept)
+  // covers; returns the checkpoint's size.
+  auto check = [&](const std::string& note, absl::string_view where) -> absl::StatusOr<uint64_t> {
+    absl::StatusOr<std::string> text = verifier.Verify(note);
     if (!text.ok()) {
-      return absl::DataLossError(
-          absl::StrCat("the last stored checkpoint is not signed by this "
-                       "node's key: ",
-                       text.status().message()));
+      return absl::DataLossError(absl::StrCat("the last checkpoint ", where,
+                                              " is not signed by this node's key: ",
+                                              text.status().message()));
     }
     ASSIGN_OR_RETURN(CheckpointBody body, ParseCheckpointText(*text));
     if (body.size > size) {
-      return absl::DataLossError(absl::StrCat("the log holds ", size,
-                                              " entries but its last signed checkpoint covers ",
-                                              body.size, ": it was rolled back"));
+      return absl::DataLossError(absl::StrCat(
+          "the log holds ", size, " entries but the last checkpoint ", where, " covers ",
+          body.size, ": it was rolled back (a database restored from an older copy?)"));
     }
     ASSIGN_OR_RETURN(Hash root, RangeHash(0, body.size, [&](int level, uint64_t index) {
                        return StoredNode(*writer, level, index);
                      }));
     if (root != body.root) {
       return absl::DataLossError(absl::StrCat("the stored tree's root at size ", body.size,
-                                              " differs from the signed checkpoint's"));
+                                              " differs from the checkpoint ", where));
     }
+    return body.size;
+  };
+  uint64_t checkpoint_size = 0;
+  ASSIGN_OR_RETURN(
+      SqliteStatement last,
+      writer->Prepare("SELECT size, note FROM log_checkpoints ORDER BY size DESC LIMIT 1"));
+  ASSIGN_OR_RETURN(bool has_checkpoint, last.Step());
+  if (has_checkpoint) {
+    ASSIGN_OR_RETURN(checkpoint_size, check(last.Text(1), "in the database"));
   }
-  return std::unique_ptr<ActivityLog>(
-      new ActivityLog(std::move(writer), std::move(readers), std::move(signer), std::move(node_id),
-                      std::move(clock), std::move(range), checkpoint_size));
+  if (std::optional<std::string> copy = ReadWholeFile(checkpoint_copy)) {
+    ASSIGN_OR_RETURN(uint64_t copied, check(*copy, absl::StrCat("kept in ", checkpoint_copy)));
+    checkpoint_size = std::max(checkpoint_size, copied);
+  }
+  return std::unique_ptr<ActivityLog>(new ActivityLog(
+      std::move(writer), std::move(readers), std::move(signer), std::move(node_id),
+      std::move(clock), std::move(range), checkpoint_size, std::move(checkpoint_copy)));
 }
 
 ActivityLog::ActivityLog(std::unique_ptr<SqliteDb> writer,
                          std::unique_ptr<storage::SqlitePool> readers, NoteSigner signer,
                          std::string node_id, Clock clock, CompactRange range,
-                         uint64_t checkpoint_size)
+                         uint64_t checkpoint_size, std::string checkpoint_copy)
     : writer_db_(std::move(writer)),
       readers_(std::move(readers)),
       signer_(std::move(signer)),
       node_id_(std::move(node_id)),
       clock_(std::move(clock)),
       committed_(std::move(range)),
-      checkpoint_size_(checkpoint_size) {
+      checkpoint_size_(checkpoint_size),
+      checkpoint_copy_(std::move(checkpoint_copy)) {
   writer_ = std::thread([this] { WriteLoop(); });
 }
 
@@ -302,6 +314,9 @@ absl::StatusOr<std::string> ActivityLog::Checkpoint() {
         SqliteStatement insert,
         db->PrepareCached("INSERT OR IGNORE INTO log_checkpoints(size, note) VALUES (?, ?)"));
     RETURN_IF_ERROR(insert.Bind(1, static_cast<int64_t>(tree.size())).Bind(2, note).Run());
+    // And outside the database, replaced atomically, so that restoring the
+    // database alone cannot roll the log back behind it.
+    RETURN_IF_ERROR(WriteFileAtomically(checkpoint_copy_, note));
     checkpoint_size_ = tree.size();
   }
   ASSIGN_OR_RETURN(

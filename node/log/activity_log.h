@@ -38,13 +38,18 @@ class ActivityLog : public EventSink {
 
   // Opens the log in the node database at `path` (the node schema is
   // applied), checks the stored tree against the last signed checkpoint, and
-  // starts the writer. DataLoss if the stored tree is shorter than, or
-  // differs from, what was signed (rolled back or altered).
-  // `node_id` is written into every recorded event.
+  // starts the writer. The latest signed checkpoint is also kept in the file
+  // `checkpoint_copy` (default: `path` + ".checkpoint"), outside the
+  // database, so that a database restored from an older copy cannot take
+  // the log back behind what the node has signed. DataLoss if the stored
+  // tree is shorter than, or differs from, what either says was signed
+  // (rolled back, restored or altered). `node_id` is written into every
+  // recorded event.
   static absl::StatusOr<std::unique_ptr<ActivityLog>> Open(const std::string& path,
                                                            NoteSigner signer,
                                                            std::string node_id = "",
-                                                           Clock clock = &absl::Now);
+                                                           Clock clock = &absl::Now,
+                                                           std::string checkpoint_copy = "");
   // Writes what is queued, then stops.
   ~ActivityLog();
 
@@ -75,7 +80,8 @@ class ActivityLog : public EventSink {
   struct Pending;
   ActivityLog(std::unique_ptr<storage::SqliteDb> writer,
               std::unique_ptr<storage::SqlitePool> readers, NoteSigner signer, std::string node_id,
-              Clock clock, CompactRange range, uint64_t checkpoint_size);
+              Clock clock, CompactRange range, uint64_t checkpoint_size,
+              std::string checkpoint_copy);
   void WriteLoop();
   absl::Status WriteBatch(std::vector<Pending*>& batch, CompactRange& range);
   SubtreeHashes Subtrees(storage::SqliteDb& db) const;
@@ -93,6 +99,7 @@ class ActivityLog : public EventSink {
 
   absl::Mutex checkpoint_mu_;
   uint64_t checkpoint_size_ ABSL_GUARDED_BY(checkpoint_mu_);
+  const std::string checkpoint_copy_;  // the file outside the database
 
   std::thread writer_;
 };

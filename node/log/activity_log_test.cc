@@ -1,5 +1,7 @@
 #include "node/log/activity_log.h"
 
+#include <filesystem>
+
 #include <set>
 #include <thread>
 
@@ -158,6 +160,33 @@ TEST_F(ActivityLogTest, RollbackOrAlterationBelowACheckpointIsRefusedAtOpen) {
   auto stranger = *NoteSigner::Generate("trenode.test/site-a");
   EXPECT_EQ(ActivityLog::Open(dir_.File("node.db"), stranger).status().code(),
             absl::StatusCode::kDataLoss);
+}
+
+// The whole database restored from an older copy carries its own older
+// checkpoints, so it agrees with itself; the checkpoint kept outside the
+// database does not, and the node refuses to start on it rather than sign a
+// checkpoint inconsistent with one it signed before.
+TEST_F(ActivityLogTest, ADatabaseRestoredFromAnOlderCopyIsRefusedAtOpen) {
+  {
+    auto log = OpenLog();
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(log->Append(Event("ada@site-a", i)).ok());
+    ASSERT_TRUE(log->Checkpoint().ok());
+  }
+  std::filesystem::copy_file(dir_.File("node.db"), dir_.File("old.db"));
+  {
+    auto log = OpenLog();
+    for (int i = 10; i < 25; ++i) ASSERT_TRUE(log->Append(Event("ada@site-a", i)).ok());
+    ASSERT_TRUE(log->Checkpoint().ok());
+  }
+  std::filesystem::copy_file(dir_.File("old.db"), dir_.File("node.db"),
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove(dir_.File("node.db-wal"));
+  auto restored = ActivityLog::Open(dir_.File("node.db"), signer_);
+  ASSERT_EQ(restored.status().code(), absl::StatusCode::kDataLoss) << restored.status();
+  EXPECT_NE(restored.status().message().find("rolled back"), absl::string_view::npos)
+      << restored.status();
+  EXPECT_NE(restored.status().message().find("node.db.checkpoint"), absl::string_view::npos)
+      << restored.status();
 }
 
 // Logs written before schema version 7 kept subtree hashes in a table of

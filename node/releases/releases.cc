@@ -507,6 +507,10 @@ absl::StatusOr<trenode::v1::ListReleasesResponse> Releases::List(
       request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
   std::string requester =
       Is(caller, trenode::v1::ROLE_RESEARCHER) ? governance_->PersonId(caller) : "";
+  if (Is(caller, trenode::v1::ROLE_RESEARCHER) && requester.empty()) {
+    // An empty requester would match everyone's: a researcher must be a person.
+    return absl::PermissionDeniedError("only people list their releases as researchers");
+  }
   ASSIGN_OR_RETURN(std::vector<Release> page,
                    store_->List(requester, request.state(), request.page_token(), limit + 1));
   trenode::v1::ListReleasesResponse response;

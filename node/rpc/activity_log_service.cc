@@ -92,13 +92,18 @@ absl::Status ActivityLogService::CheckResearcherScope(const auth::Principal& cal
 grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
                                             const trenode::v1::GetEntriesRequest* request,
                                             grpc::ServerWriter<trenode::v1::LogEntry>* writer) {
-  absl::StatusOr<auth::Principal> caller =
-      gate_->Admit(*context, absl::StrCat("/", kService, "/GetEntries"));
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<CallGate::AdmittedStream> admitted =
+      gate_->AdmitStream(*context, absl::StrCat("/", kService, "/GetEntries"));
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
+  const auth::Principal* caller = &admitted->principal;
   if (absl::Status scope = CheckResearcherScope(*caller, request->project()); !scope.ok()) {
-    return ToGrpcStatus(scope);
+    return ToGrpcStatus(
+        gate_->Refuse(*caller, absl::StrCat("/", kService, "/GetEntries"), scope));
   }
-  uint64_t end = request->end() == 0 ? log_->size() : request->end();
+  // end 0: as far as one call examines (the client pages on from there).
+  uint64_t end = request->end() == 0
+                     ? std::min<uint64_t>(log_->size(), request->start() + kMaxEntriesPerCall)
+                     : request->end();
   if (request->start() > end) {
     return ToGrpcStatus(absl::InvalidArgumentError("start is after end"));
   }
@@ -122,11 +127,13 @@ grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
 grpc::Status ActivityLogService::WatchEntries(grpc::ServerContext* context,
                                               const trenode::v1::WatchEntriesRequest* request,
                                               grpc::ServerWriter<trenode::v1::LogEntry>* writer) {
-  absl::StatusOr<auth::Principal> caller =
-      gate_->Admit(*context, absl::StrCat("/", kService, "/WatchEntries"));
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<CallGate::AdmittedStream> admitted =
+      gate_->AdmitStream(*context, absl::StrCat("/", kService, "/WatchEntries"));
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
+  const auth::Principal* caller = &admitted->principal;
   if (absl::Status scope = CheckResearcherScope(*caller, request->project()); !scope.ok()) {
-    return ToGrpcStatus(scope);
+    return ToGrpcStatus(
+        gate_->Refuse(*caller, absl::StrCat("/", kService, "/WatchEntries"), scope));
   }
   EntryFilter filter = FilterOf(*request);
   uint64_t next = request->start();

@@ -34,9 +34,10 @@ grpc::Status AnalysesService::ListAnalyses(grpc::ServerContext* context,
 grpc::Status AnalysesService::WatchAnalysis(
     grpc::ServerContext* context, const trenode::v1::WatchAnalysisRequest* request,
     grpc::ServerWriter<trenode::v1::AnalysisEvent>* writer) {
-  absl::StatusOr<auth::Principal> caller =
-      gate_->Admit(*context, absl::StrCat("/", kService, "/WatchAnalysis"));
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<CallGate::AdmittedStream> admitted =
+      gate_->AdmitStream(*context, absl::StrCat("/", kService, "/WatchAnalysis"));
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
+  const auth::Principal* caller = &admitted->principal;
   return ToGrpcStatus(analyses_->Watch(
       *caller, *request,
       [&](const trenode::v1::AnalysisEvent& event) { return writer->Write(event); },
@@ -68,7 +69,7 @@ grpc::Status AnalysesService::RejectAnalysis(grpc::ServerContext* context,
 grpc::Status AnalysesService::UploadBundle(
     grpc::ServerContext* context, grpc::ServerReader<trenode::v1::UploadBundleRequest>* reader,
     trenode::v1::Bundle* reply) {
-  return Handle(*gate_, kService, "UploadBundle", context, reply,
+  return HandleStreamed(*gate_, kService, "UploadBundle", context, reply,
                 [&](const auth::Principal& caller) { return Upload(caller, *context, reader); });
 }
 

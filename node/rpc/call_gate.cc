@@ -101,6 +101,34 @@ absl::Status CallGate::FlushRefusals(bool now_all) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<CallGate::AdmittedStream> CallGate::AdmitStream(const grpc::ServerContext& context,
+                                                                absl::string_view full_method) {
+  ASSIGN_OR_RETURN(auth::Principal principal, Admit(context, full_method));
+  std::string caller = absl::StrCat(static_cast<int>(principal.kind), ":", principal.subject);
+  absl::StatusOr<StreamLimiter::Slot> slot = streams_.Acquire(caller);
+  if (!slot.ok()) {
+    CountRefusal(caller, slot.status().message());
+    return slot.status();
+  }
+  return AdmittedStream{std::move(principal), *std::move(slot)};
+}
+
+absl::Status CallGate::Refuse(const auth::Principal& caller, absl::string_view full_method,
+                              absl::Status why) {
+  if (events_ != nullptr) {
+    log::ActivityEvent event;
+    event.action = "auth.deny";
+    event.object = std::string(full_method);
+    event.outcome = "deny";
+    event.reason = std::string(why.message());
+    if (absl::Status recorded = events_->Record(caller, std::move(event)); !recorded.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("the activity log cannot record this call: ", recorded.message()));
+    }
+  }
+  return why;
+}
+
 absl::StatusOr<auth::Principal> CallGate::Admit(const grpc::ServerContext& context,
                                                 absl::string_view full_method) {
   std::string method(full_method);

@@ -16,6 +16,7 @@
 #include "node/auth/principal.h"
 #include "node/log/event_sink.h"
 #include "node/rpc/authenticator.h"
+#include "node/rpc/stream_limiter.h"
 
 namespace trenode::rpc {
 
@@ -28,9 +29,15 @@ class CallGate {
   // established are counted per source and recorded as summaries
   // (FlushRefusals), so that anyone on the network cannot grow the log by
   // one durable entry per call.
+  // Streams: at most `streams_per_caller` held by one caller and
+  // `streams_total` by all (below the server's thread pool).
   explicit CallGate(Authenticator* authenticator, log::EventSink* events = nullptr,
-                    absl::Duration summary_interval = absl::Minutes(1))
-      : authenticator_(authenticator), events_(events), summary_interval_(summary_interval) {}
+                    absl::Duration summary_interval = absl::Minutes(1),
+                    int streams_per_caller = 4, int streams_total = 32)
+      : authenticator_(authenticator),
+        events_(events),
+        summary_interval_(summary_interval),
+        streams_(streams_per_caller, streams_total) {}
 
   // The authenticated caller of `context`, if authorized to call
   // `full_method` ("/trenode.v1.Catalogue/GetDataset"); Unauthenticated or
@@ -38,6 +45,23 @@ class CallGate {
   // is denied, so a misnamed method fails closed.
   absl::StatusOr<auth::Principal> Admit(const grpc::ServerContext& context,
                                         absl::string_view full_method);
+
+  // Admit for a streaming method: also a stream slot, held until the
+  // returned value is destroyed; ResourceExhausted if the caller, or all
+  // callers together, hold as many streams as allowed (counted into the
+  // refusal summaries, not one log entry each).
+  struct AdmittedStream {
+    auth::Principal principal;
+    StreamLimiter::Slot slot;
+  };
+  absl::StatusOr<AdmittedStream> AdmitStream(const grpc::ServerContext& context,
+                                             absl::string_view full_method);
+
+  // Records a refusal decided after Admit (a researcher asking for events
+  // of no project, or of one not theirs) as auth.deny, and returns `why`
+  // (or Unavailable if the log cannot record it).
+  absl::Status Refuse(const auth::Principal& caller, absl::string_view full_method,
+                      absl::Status why);
 
   // Records one auth.deny.summary event per source of the refusals counted
   // since the last summary, if `summary_interval` has passed (or `now_all`).
@@ -58,6 +82,7 @@ class CallGate {
   absl::Mutex mu_;
   std::map<std::string, Tally> refusals_ ABSL_GUARDED_BY(mu_);
   absl::Time last_summary_ ABSL_GUARDED_BY(mu_) = absl::Now();
+  StreamLimiter streams_;
 };
 
 }  // namespace trenode::rpc

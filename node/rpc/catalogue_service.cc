@@ -63,7 +63,7 @@ grpc::Status CatalogueService::SearchDatasets(grpc::ServerContext* context,
 grpc::Status CatalogueService::ImportDataset(
     grpc::ServerContext* context, grpc::ServerReader<trenode::v1::ImportDatasetRequest>* reader,
     trenode::v1::Dataset* reply) {
-  return Handle(*gate_, kService, "ImportDataset", context, reply,
+  return HandleStreamed(*gate_, kService, "ImportDataset", context, reply,
                 [&](const auth::Principal& caller) { return Import(caller, *context, reader); });
 }
 

@@ -24,6 +24,20 @@ grpc::Status Handle(CallGate& gate, absl::string_view service, absl::string_view
   return grpc::Status::OK;
 }
 
+// As Handle, for a client-streaming method: the caller also holds one of
+// its stream slots (CallGate::AdmitStream) while `call` reads the stream.
+template <typename Reply, typename Call>
+grpc::Status HandleStreamed(CallGate& gate, absl::string_view service, absl::string_view method,
+                            grpc::ServerContext* context, Reply* reply, Call call) {
+  absl::StatusOr<CallGate::AdmittedStream> admitted =
+      gate.AdmitStream(*context, absl::StrCat("/", service, "/", method));
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
+  absl::StatusOr<Reply> result = call(admitted->principal);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *reply = std::move(*result);
+  return grpc::Status::OK;
+}
+
 }  // namespace trenode::rpc
 
 #endif  // TRENODE_NODE_RPC_HANDLE_H_

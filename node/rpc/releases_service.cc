@@ -67,9 +67,10 @@ grpc::Status ReleasesService::RevokeRelease(grpc::ServerContext* context,
 grpc::Status ReleasesService::DownloadFile(grpc::ServerContext* context,
                                            const trenode::v1::DownloadFileRequest* request,
                                            grpc::ServerWriter<trenode::v1::DownloadChunk>* writer) {
-  absl::StatusOr<auth::Principal> caller =
-      gate_->Admit(*context, absl::StrCat("/", kService, "/DownloadFile"));
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<CallGate::AdmittedStream> admitted =
+      gate_->AdmitStream(*context, absl::StrCat("/", kService, "/DownloadFile"));
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
+  const auth::Principal* caller = &admitted->principal;
   absl::StatusOr<std::string> key =
       releases_->StartDownload(*caller, request->release_id(), request->file());
   if (!key.ok()) return ToGrpcStatus(key.status());

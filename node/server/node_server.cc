@@ -270,7 +270,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   ASSIGN_OR_RETURN(log::NoteSigner log_key, ReadLogKey(config.activity_log()));
   ASSIGN_OR_RETURN(
       parts.activity_log,
-      log::ActivityLog::Open(config.database_path(), std::move(log_key), config.node_id()));
+      log::ActivityLog::Open(config.database_path(), std::move(log_key), config.node_id(),
+                             &absl::Now, config.activity_log().checkpoint_copy_file()));
   RETURN_IF_ERROR(RecordStart(config, *parts.activity_log));
   parts.catalogue_store = std::make_unique<catalogue::SqliteCatalogueStore>(parts.pool.get());
   parts.catalogue = std::make_unique<catalogue::Catalogue>(
