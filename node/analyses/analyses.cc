@@ -103,14 +103,11 @@ absl::StatusOr<trenode::v1::Bundle> Analyses::UploadBundle(const auth::Principal
   RETURN_IF_ERROR(adapters::WriteObject(*objects_, BundleObjectKey(bundle.sha256()), archive));
   bundle.set_uploaded_by(person);
   *bundle.mutable_uploaded() = ToTimestamp(clock_());
-  RETURN_IF_ERROR(store_->PutBundle(bundle));
-  log::ActivityEvent uploaded;
-  uploaded.action = "analysis.bundle.upload";
-  uploaded.object = absl::StrCat("bundle/", bundle.sha256());
-  uploaded.outcome = "success";
-  uploaded.project = project_id;
+  log::ActivityEvent uploaded = log::ChangeEvent(
+      "analysis.bundle.upload", absl::StrCat("bundle/", bundle.sha256()), project_id);
   uploaded.hashes.push_back(absl::StrCat("sha256:", bundle.sha256()));
-  if (events_ != nullptr) RETURN_IF_ERROR(events_->Record(caller, std::move(uploaded)));
+  RETURN_IF_ERROR(log::RecordedChange(events_, caller, std::move(uploaded),
+                                      [&] { return store_->PutBundle(bundle); }));
   return store_->GetBundle(bundle.sha256());
 }
 
@@ -154,9 +151,11 @@ absl::StatusOr<trenode::v1::Bundle> Analyses::ApproveBundle(
   approval.set_project_id(project.id());
   approval.set_approved_by(person);
   *approval.mutable_approved_at() = ToTimestamp(clock_());
-  RETURN_IF_ERROR(store_->ApproveBundle(bundle.sha256(), approval));
-  RETURN_IF_ERROR(log::RecordChange(events_, caller, "analysis.bundle.approve",
-                                    absl::StrCat("bundle/", bundle.sha256()), project.id()));
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("analysis.bundle.approve", absl::StrCat("bundle/", bundle.sha256()),
+                       project.id()),
+      [&] { return store_->ApproveBundle(bundle.sha256(), approval); }));
   return store_->GetBundle(bundle.sha256());
 }
 
@@ -329,30 +328,25 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
   first.set_state(analysis.state());
   first.set_actor(person);
   *first.mutable_time() = ToTimestamp(now);
-  absl::Status created = store_->Create(analysis, body_hash, first);
+  log::ActivityEvent submitted =
+      log::ChangeEvent("analysis.submit", Object(analysis), request.project_id());
+  submitted.request_id = request.request_id();
+  submitted.hashes.push_back(absl::StrCat("sha256:", body_hash));
+  bool made = false;
+  absl::Status created = log::RecordedChange(
+      events_, caller, std::move(submitted),
+      [&] { return store_->Create(analysis, body_hash, first); }, &made);
   if (created.code() == absl::StatusCode::kAlreadyExists) {
     // A concurrent retry of the same request won the race.
     ASSIGN_OR_RETURN(earlier, replay());
     if (earlier) return *earlier;
   }
-  RETURN_IF_ERROR(created);
-  log::ActivityEvent submitted;
-  submitted.action = "analysis.submit";
-  submitted.object = Object(analysis);
-  submitted.outcome = "success";
-  submitted.request_id = request.request_id();
-  submitted.project = request.project_id();
-  submitted.hashes.push_back(absl::StrCat("sha256:", body_hash));
-  if (events_ != nullptr) {
-    absl::Status logged = events_->Record(caller, std::move(submitted));
-    if (!logged.ok()) {
-      return absl::InternalError(
-          absl::StrCat("the analysis was recorded but could not be written to the activity log: ",
-                       logged.message()));
-    }
-  }
+  if (!made) return created;
   NotifyChanged();
+  // Made, even if its record waits in the outbox: it goes on, and a retry
+  // with the same request id finds it.
   ASSIGN_OR_RETURN(analysis, Route(analysis));
+  RETURN_IF_ERROR(created);
   return ViewFor(caller, std::move(analysis));
 }
 
@@ -508,24 +502,16 @@ absl::StatusOr<Analysis> Analyses::Apply(const auth::Principal& actor, const std
   event.set_reason(reason);
   event.set_actor(actor_id);
   *event.mutable_time() = ToTimestamp(now);
-  RETURN_IF_ERROR(store_->Update(analysis, from, event));
-  log::ActivityEvent logged;
-  logged.action = absl::StrCat("analysis.", ActionName(action));
-  logged.object = Object(analysis);
-  logged.outcome = *to == trenode::v1::ANALYSIS_STATE_FAILED ? "failure" : "success";
-  logged.reason = reason;
-  logged.project = analysis.project_id();
+  log::ActivityEvent logged = log::ChangeEvent(absl::StrCat("analysis.", ActionName(action)),
+                                               Object(analysis), analysis.project_id(), reason);
+  if (*to == trenode::v1::ANALYSIS_STATE_FAILED) logged.outcome = "failure";
   logged.request_id = analysis.request_id();
-  if (events_ != nullptr) {
-    absl::Status recorded = events_->Record(actor, std::move(logged));
-    if (!recorded.ok()) {
-      NotifyChanged();
-      return absl::InternalError(
-          absl::StrCat("the change was made but could not be written to the activity log: ",
-                       recorded.message()));
-    }
-  }
-  NotifyChanged();
+  bool made = false;
+  absl::Status changed = log::RecordedChange(
+      events_, actor, std::move(logged), [&] { return store_->Update(analysis, from, event); },
+      &made);
+  if (made) NotifyChanged();  // even if its record waits in the outbox
+  RETURN_IF_ERROR(changed);
   return analysis;
 }
 

@@ -220,14 +220,15 @@ absl::StatusOr<query::QueryOutcome> AnalysisRunner::RunQuery(const Analysis& ana
   ASSIGN_OR_RETURN(query::CompiledQuery compiled,
                    query::CompileQuery(analysis.query(), dataset, queries_.limits));
   ASSIGN_OR_RETURN(std::string path, dataset_path_(dataset));
-  ASSIGN_OR_RETURN(std::shared_ptr<const query::PersonCodes> codes,
-                   queries_.codes->For(dataset, path));
-  ASSIGN_OR_RETURN(auto db, storage::SqliteDb::Open(path, storage::SqliteDb::Mode::kReadOnly));
-  db->SetStopCheck(std::move(stop));
+  // Recorded before any of the dataset is read (person codes included).
   RETURN_IF_ERROR(analyses_->RecordNodeEvent(
       analysis, "analysis.data_access", "success",
       absl::StrCat("dataset ", dataset.id(), " version ", dataset.version(), " tables ",
                    absl::StrJoin(compiled.tables, ","))));
+  ASSIGN_OR_RETURN(std::shared_ptr<const query::PersonCodes> codes,
+                   queries_.codes->For(dataset, path));
+  ASSIGN_OR_RETURN(auto db, storage::SqliteDb::Open(path, storage::SqliteDb::Mode::kReadOnly));
+  db->SetStopCheck(std::move(stop));
   ASSIGN_OR_RETURN(query::QueryOutcome outcome, query::RunQuery(*db, compiled, *codes));
   outcome.internals.set_dataset_id(dataset.id());
   return outcome;
@@ -256,10 +257,12 @@ absl::Status AnalysisRunner::SubmitJob(const Analysis& analysis) {
     spec.datasets.push_back({id, path});
     read.push_back(absl::StrCat(id, " version ", dataset.version()));
   }
-  RETURN_IF_ERROR(scripts_.backend->Submit(spec));
-  return analyses_->RecordNodeEvent(
+  // Recorded before the job can read anything; if the submission then
+  // fails, the analysis fails and says so in the log.
+  RETURN_IF_ERROR(analyses_->RecordNodeEvent(
       analysis, "analysis.data_access", "success",
-      absl::StrCat("job ", spec.job_id, " mounts datasets ", absl::StrJoin(read, ", ")));
+      absl::StrCat("job ", spec.job_id, " mounts datasets ", absl::StrJoin(read, ", "))));
+  return scripts_.backend->Submit(spec);
 }
 
 void AnalysisRunner::PollJobs() {

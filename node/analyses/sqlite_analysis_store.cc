@@ -172,7 +172,7 @@ absl::Status SqliteAnalysisStore::PutBundle(const trenode::v1::Bundle& bundle) {
       SqliteStatement insert,
       db->PrepareCached("INSERT OR IGNORE INTO bundles(sha256, bundle) VALUES (?, ?)"));
   insert.Bind(1, bundle.sha256()).BindBlob(2, record.SerializeAsString());
-  return insert.Run();
+  return storage::InTransaction(*db, [&] { return insert.Run(); });
 }
 
 absl::StatusOr<trenode::v1::Bundle> SqliteAnalysisStore::GetBundle(const std::string& sha256) {
@@ -204,7 +204,7 @@ absl::Status SqliteAnalysisStore::ApproveBundle(const std::string& sha256,
                    db->PrepareCached("INSERT OR REPLACE INTO bundle_approvals(project_id, sha256,"
                                      " approval) VALUES (?, ?, ?)"));
   insert.Bind(1, approval.project_id()).Bind(2, sha256).BindBlob(3, approval.SerializeAsString());
-  return insert.Run();
+  return storage::InTransaction(*db, [&] { return insert.Run(); });
 }
 
 absl::Status SqliteAnalysisStore::PutInternals(const std::string& analysis_id,

@@ -134,9 +134,11 @@ absl::StatusOr<Dataset> Catalogue::Publish(const auth::Principal& caller, Datase
   *dataset.mutable_population() = PopulationBandFor(dataset.steward().exact_person_count());
   *dataset.mutable_issued() = ToTimestamp(clock_());
   *dataset.mutable_modified() = dataset.issued();
-  RETURN_IF_ERROR(store_->Create(dataset));
-  RETURN_IF_ERROR(log::RecordChange(events_, caller, "catalogue.dataset.register",
-                                    absl::StrCat("dataset/", dataset.id()), "", "version 1"));
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("catalogue.dataset.register", absl::StrCat("dataset/", dataset.id()), "",
+                       "version 1"),
+      [&] { return store_->Create(dataset); }));
   return Get(caller, dataset.id(), 1);
 }
 
@@ -158,10 +160,11 @@ absl::StatusOr<Dataset> Catalogue::Update(const auth::Principal& caller, Dataset
   dataset.set_version(expected_version + 1);
   *dataset.mutable_population() = PopulationBandFor(dataset.steward().exact_person_count());
   *dataset.mutable_modified() = ToTimestamp(clock_());
-  RETURN_IF_ERROR(store_->AddVersion(dataset));
-  RETURN_IF_ERROR(log::RecordChange(events_, caller, "catalogue.dataset.update",
-                                    absl::StrCat("dataset/", dataset.id()), "",
-                                    absl::StrCat("version ", dataset.version())));
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("catalogue.dataset.update", absl::StrCat("dataset/", dataset.id()), "",
+                       absl::StrCat("version ", dataset.version())),
+      [&] { return store_->AddVersion(dataset); }));
   return Get(caller, dataset.id(), dataset.version());
 }
 
@@ -173,9 +176,10 @@ absl::StatusOr<Dataset> Catalogue::Retire(const auth::Principal& caller, const s
     return absl::InvalidArgumentError(
         absl::StrCat("reason: is ", reason.size(), " bytes; at most ", kMaxReasonBytes));
   }
-  RETURN_IF_ERROR(store_->Retire(id, reason, clock_()));
-  RETURN_IF_ERROR(log::RecordChange(events_, caller, "catalogue.dataset.retire",
-                                    absl::StrCat("dataset/", id), "", reason));
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("catalogue.dataset.retire", absl::StrCat("dataset/", id), "", reason),
+      [&] { return store_->Retire(id, reason, clock_()); }));
   return Get(caller, id, 0);
 }
 

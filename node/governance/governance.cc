@@ -137,9 +137,11 @@ absl::StatusOr<Project> Governance::CreateProject(const auth::Principal& caller,
   project.clear_approval();
   *project.mutable_created() = ToTimestamp(clock_());
   *project.mutable_updated() = project.created();
-  RETURN_IF_ERROR(store_->CreateProject(project));
-  RETURN_IF_ERROR(log::RecordChange(events_, caller, "governance.project.create",
-                                    absl::StrCat("project/", project.id()), project.id()));
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("governance.project.create", absl::StrCat("project/", project.id()),
+                       project.id()),
+      [&] { return store_->CreateProject(project); }));
   return project;
 }
 
@@ -171,8 +173,9 @@ absl::StatusOr<trenode::v1::ListProjectsResponse> Governance::ListProjects(
 }
 
 absl::StatusOr<Project> Governance::Transition(
-    const std::string& project_id, ProjectAction action,
-    const std::function<absl::Status(Project&)>& change) {
+    const auth::Principal& caller, const std::string& project_id, ProjectAction action,
+    const std::function<absl::Status(Project&)>& change, const std::string& reason,
+    const std::optional<Membership>& membership) {
   ASSIGN_OR_RETURN(Project project, store_->GetProject(project_id));
   ProjectState from = project.state();
   std::optional<ProjectState> to = NextProjectState(from, action);
@@ -184,7 +187,12 @@ absl::StatusOr<Project> Governance::Transition(
   RETURN_IF_ERROR(change(project));
   project.set_state(*to);
   *project.mutable_updated() = ToTimestamp(clock_());
-  RETURN_IF_ERROR(store_->UpdateProject(project, from));
+  static constexpr const char* kNames[] = {"approve", "reject", "suspend", "resume", "close"};
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent(absl::StrCat("governance.project.", kNames[static_cast<int>(action)]),
+                       absl::StrCat("project/", project.id()), project.id(), reason),
+      [&] { return store_->UpdateProject(project, from, membership); }));
   return project;
 }
 
@@ -229,9 +237,26 @@ absl::StatusOr<Project> Governance::ApproveProject(
                      " is the project's principal investigator; the owner of its auto-release "
                      "policy must be independent of the project"));
   }
+  // The PI was named in the approved project: their membership comes with it.
+  ASSIGN_OR_RETURN(std::optional<Membership> pi,
+                   store_->GetMembership(current.id(), current.principal_investigator()));
+  std::optional<Membership> pi_membership;
+  if (!pi || pi->state() == trenode::v1::MEMBERSHIP_STATE_PROPOSED) {
+    Membership& membership = pi_membership.emplace();
+    membership.set_project_id(current.id());
+    membership.set_person(current.principal_investigator());
+    membership.set_state(trenode::v1::MEMBERSHIP_STATE_APPROVED);
+    membership.set_proposed_by(steward);
+    *membership.mutable_proposed_at() = ToTimestamp(clock_());
+    membership.set_decided_by(steward);
+    *membership.mutable_decided_at() = membership.proposed_at();
+    membership.set_reason("principal investigator of the approved project");
+  }
   ASSIGN_OR_RETURN(
       Project project,
-      Transition(request.project_id(), ProjectAction::kApprove, [&](Project& p) -> absl::Status {
+      Transition(
+          caller, request.project_id(), ProjectAction::kApprove,
+          [&](Project& p) -> absl::Status {
         if (p.lay_summary().empty()) {
           return absl::FailedPreconditionError(
               absl::StrCat("project \"", p.id(),
@@ -250,26 +275,10 @@ absl::StatusOr<Project> Governance::ApproveProject(
         *approval->mutable_disclosure_policy_overrides() = request.disclosure_policy_overrides();
         p.clear_state_reason();
         return absl::OkStatus();
-      }));
-  // The PI was named in the approved project: their membership comes with it.
-  ASSIGN_OR_RETURN(std::optional<Membership> pi,
-                   store_->GetMembership(project.id(), project.principal_investigator()));
-  if (!pi || pi->state() == trenode::v1::MEMBERSHIP_STATE_PROPOSED) {
-    Membership membership;
-    membership.set_project_id(project.id());
-    membership.set_person(project.principal_investigator());
-    membership.set_state(trenode::v1::MEMBERSHIP_STATE_APPROVED);
-    membership.set_proposed_by(steward);
-    *membership.mutable_proposed_at() = ToTimestamp(clock_());
-    membership.set_decided_by(steward);
-    *membership.mutable_decided_at() = membership.proposed_at();
-    membership.set_reason("principal investigator of the approved project");
-    RETURN_IF_ERROR(store_->PutMembership(membership));
-  }
-  RETURN_IF_ERROR(log::RecordChange(
-      events_, caller, "governance.project.approve", absl::StrCat("project/", project.id()),
-      project.id(),
-      absl::StrCat(request.reference(), "; PI ", project.principal_investigator(), " approved")));
+      },
+          absl::StrCat(request.reference(), "; PI ", current.principal_investigator(),
+                       " approved"),
+          pi_membership));
   return project;
 }
 
@@ -284,15 +293,13 @@ absl::StatusOr<Project> Governance::DecideProject(
   if (action == ProjectAction::kResume) {
     RETURN_IF_ERROR(CheckIndependent(PersonId(caller), request.project_id(), "resume it"));
   }
-  ASSIGN_OR_RETURN(Project project, Transition(request.project_id(), action, [&](Project& p) {
-                     p.set_state_reason(request.reason());
-                     return absl::OkStatus();
-                   }));
-  static constexpr const char* kNames[] = {"approve", "reject", "suspend", "resume", "close"};
-  RETURN_IF_ERROR(log::RecordChange(
-      events_, caller, absl::StrCat("governance.project.", kNames[static_cast<int>(action)]),
-      absl::StrCat("project/", project.id()), project.id(), request.reason()));
-  return project;
+  return Transition(
+      caller, request.project_id(), action,
+      [&](Project& p) {
+        p.set_state_reason(request.reason());
+        return absl::OkStatus();
+      },
+      request.reason());
 }
 
 absl::StatusOr<Membership> Governance::ProposeMember(
@@ -325,10 +332,11 @@ absl::StatusOr<Membership> Governance::ProposeMember(
   membership.set_state(trenode::v1::MEMBERSHIP_STATE_PROPOSED);
   membership.set_proposed_by(me.empty() ? caller.subject : me);
   *membership.mutable_proposed_at() = ToTimestamp(clock_());
-  RETURN_IF_ERROR(store_->PutMembership(membership));
-  RETURN_IF_ERROR(log::RecordChange(events_, caller, "governance.member.propose",
-                                    absl::StrCat("member/", project.id(), "/", request.person()),
-                                    project.id()));
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("governance.member.propose",
+                       absl::StrCat("member/", project.id(), "/", request.person()), project.id()),
+      [&] { return store_->PutMembership(membership); }));
   return membership;
 }
 
@@ -350,10 +358,12 @@ absl::StatusOr<Membership> Governance::ApproveMember(
   membership->set_decided_by(me);
   *membership->mutable_decided_at() = ToTimestamp(clock_());
   membership->set_reason(request.reason());
-  RETURN_IF_ERROR(store_->PutMembership(*membership));
-  RETURN_IF_ERROR(log::RecordChange(
-      events_, caller, "governance.member.approve",
-      absl::StrCat("member/", request.project_id(), "/", request.person()), request.project_id()));
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("governance.member.approve",
+                       absl::StrCat("member/", request.project_id(), "/", request.person()),
+                       request.project_id()),
+      [&] { return store_->PutMembership(*membership); }));
   return *membership;
 }
 
@@ -375,11 +385,12 @@ absl::StatusOr<Membership> Governance::RevokeMember(
   membership->set_decided_by(PersonId(caller));
   *membership->mutable_decided_at() = ToTimestamp(clock_());
   membership->set_reason(request.reason());
-  RETURN_IF_ERROR(store_->PutMembership(*membership));
-  RETURN_IF_ERROR(
-      log::RecordChange(events_, caller, "governance.member.revoke",
-                        absl::StrCat("member/", request.project_id(), "/", request.person()),
-                        request.project_id(), request.reason()));
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("governance.member.revoke",
+                       absl::StrCat("member/", request.project_id(), "/", request.person()),
+                       request.project_id(), request.reason()),
+      [&] { return store_->PutMembership(*membership); }));
   return *membership;
 }
 
@@ -406,10 +417,11 @@ absl::StatusOr<trenode::v1::TrainingRecord> Governance::RecordTraining(
   }
   record.set_recorded_by(PersonId(caller));
   *record.mutable_recorded_at() = ToTimestamp(clock_());
-  RETURN_IF_ERROR(store_->AddTraining(record));
-  RETURN_IF_ERROR(log::RecordChange(
-      events_, caller, "governance.training.record", absl::StrCat("training/", record.person()), "",
-      absl::StrCat(record.course(), " valid through ", record.expires())));
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("governance.training.record", absl::StrCat("training/", record.person()),
+                       "", absl::StrCat(record.course(), " valid through ", record.expires())),
+      [&] { return store_->AddTraining(record); }));
   return record;
 }
 

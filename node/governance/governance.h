@@ -104,11 +104,14 @@ class Governance {
  private:
   // Researchers see projects they lead or belong to; other roles see all.
   absl::Status CheckCanSee(const auth::Principal& caller, const trenode::v1::Project& project);
-  // Applies `change` and moves the project along the transition table;
-  // FailedPrecondition for a transition the table lacks.
+  // Applies `change`, moves the project along the transition table and
+  // stores it (and `membership`, if set, in the same transaction), recorded
+  // as governance.project.<action> with `reason`; FailedPrecondition for a
+  // transition the table lacks.
   absl::StatusOr<trenode::v1::Project> Transition(
-      const std::string& project_id, ProjectAction action,
-      const std::function<absl::Status(trenode::v1::Project&)>& change);
+      const auth::Principal& caller, const std::string& project_id, ProjectAction action,
+      const std::function<absl::Status(trenode::v1::Project&)>& change, const std::string& reason,
+      const std::optional<trenode::v1::Membership>& membership = std::nullopt);
 
   GovernanceStore* store_;
   catalogue::CatalogueStore* datasets_;

@@ -21,10 +21,12 @@ class GovernanceStore {
   virtual absl::Status CreateProject(const trenode::v1::Project& project) = 0;
   // NotFound.
   virtual absl::StatusOr<trenode::v1::Project> GetProject(const std::string& id) = 0;
-  // Replaces the project if its stored state is still `expected_state`;
-  // Aborted if another change came first; NotFound.
-  virtual absl::Status UpdateProject(const trenode::v1::Project& project,
-                                     trenode::v1::ProjectState expected_state) = 0;
+  // Replaces the project if its stored state is still `expected_state`,
+  // and puts `membership` (if set) with it, all or nothing; Aborted if
+  // another change came first; NotFound.
+  virtual absl::Status UpdateProject(
+      const trenode::v1::Project& project, trenode::v1::ProjectState expected_state,
+      const std::optional<trenode::v1::Membership>& membership = std::nullopt) = 0;
   // Projects by id after `after_id`, at most `limit`; with `person`, only
   // those it leads or has a membership (not revoked) of.
   virtual absl::StatusOr<std::vector<trenode::v1::Project>> ListProjects(

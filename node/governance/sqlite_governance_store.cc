@@ -11,6 +11,19 @@ using trenode::v1::Membership;
 using trenode::v1::Project;
 using trenode::v1::TrainingRecord;
 
+absl::Status Upsert(storage::SqliteDb& db, const Membership& membership) {
+  ASSIGN_OR_RETURN(SqliteStatement upsert,
+                   db.PrepareCached("INSERT INTO memberships(project_id, person, state, record)"
+                                    " VALUES (?, ?, ?, ?) ON CONFLICT(project_id, person)"
+                                    " DO UPDATE SET state = excluded.state,"
+                                    " record = excluded.record"));
+  upsert.Bind(1, membership.project_id())
+      .Bind(2, membership.person())
+      .Bind(3, int64_t{membership.state()})
+      .BindBlob(4, membership.SerializeAsString());
+  return upsert.Run();
+}
+
 }  // namespace
 
 absl::Status SqliteGovernanceStore::CreateProject(const Project& project) {
@@ -22,11 +35,14 @@ absl::Status SqliteGovernanceStore::CreateProject(const Project& project) {
       .Bind(2, int64_t{project.state()})
       .Bind(3, project.principal_investigator())
       .BindBlob(4, project.SerializeAsString());
-  absl::Status status = insert.Run();
-  if (status.code() == absl::StatusCode::kFailedPrecondition) {
-    return absl::AlreadyExistsError(absl::StrCat("project \"", project.id(), "\" already exists"));
-  }
-  return status;
+  return storage::InTransaction(*db, [&]() -> absl::Status {
+    absl::Status status = insert.Run();
+    if (status.code() == absl::StatusCode::kFailedPrecondition) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("project \"", project.id(), "\" already exists"));
+    }
+    return status;
+  });
 }
 
 absl::StatusOr<Project> SqliteGovernanceStore::GetProject(const std::string& id) {
@@ -40,7 +56,8 @@ absl::StatusOr<Project> SqliteGovernanceStore::GetProject(const std::string& id)
 }
 
 absl::Status SqliteGovernanceStore::UpdateProject(const Project& project,
-                                                  trenode::v1::ProjectState expected_state) {
+                                                  trenode::v1::ProjectState expected_state,
+                                                  const std::optional<Membership>& membership) {
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(SqliteStatement update,
                    db->PrepareCached("UPDATE projects SET state = ?, principal_investigator = ?,"
@@ -50,11 +67,13 @@ absl::Status SqliteGovernanceStore::UpdateProject(const Project& project,
       .BindBlob(3, project.SerializeAsString())
       .Bind(4, project.id())
       .Bind(5, int64_t{expected_state});
-  RETURN_IF_ERROR(update.Run());
-  if (db->Changes() == 1) return absl::OkStatus();
-  RETURN_IF_ERROR(GetProject(project.id()).status());
-  return absl::AbortedError(
-      absl::StrCat("project \"", project.id(), "\" changed meanwhile; fetch it and try again"));
+  return storage::InTransaction(*db, [&]() -> absl::Status {
+    RETURN_IF_ERROR(update.Run());
+    if (db->Changes() == 1) return membership ? Upsert(*db, *membership) : absl::OkStatus();
+    RETURN_IF_ERROR(GetProject(project.id()).status());
+    return absl::AbortedError(
+        absl::StrCat("project \"", project.id(), "\" changed meanwhile; fetch it and try again"));
+  });
 }
 
 absl::StatusOr<std::vector<Project>> SqliteGovernanceStore::ListProjects(
@@ -106,16 +125,7 @@ absl::StatusOr<std::optional<Membership>> SqliteGovernanceStore::GetMembership(
 
 absl::Status SqliteGovernanceStore::PutMembership(const Membership& membership) {
   auto db = pool_->Acquire();
-  ASSIGN_OR_RETURN(SqliteStatement upsert,
-                   db->PrepareCached("INSERT INTO memberships(project_id, person, state, record)"
-                                     " VALUES (?, ?, ?, ?) ON CONFLICT(project_id, person)"
-                                     " DO UPDATE SET state = excluded.state,"
-                                     " record = excluded.record"));
-  upsert.Bind(1, membership.project_id())
-      .Bind(2, membership.person())
-      .Bind(3, int64_t{membership.state()})
-      .BindBlob(4, membership.SerializeAsString());
-  return upsert.Run();
+  return storage::InTransaction(*db, [&] { return Upsert(*db, membership); });
 }
 
 absl::StatusOr<std::vector<Membership>> SqliteGovernanceStore::ListMembers(
@@ -133,7 +143,7 @@ absl::Status SqliteGovernanceStore::AddTraining(const TrainingRecord& record) {
   ASSIGN_OR_RETURN(SqliteStatement insert,
                    db->PrepareCached("INSERT INTO training_records(person, record) VALUES (?, ?)"));
   insert.Bind(1, record.person()).BindBlob(2, record.SerializeAsString());
-  return insert.Run();
+  return storage::InTransaction(*db, [&] { return insert.Run(); });
 }
 
 absl::StatusOr<std::vector<TrainingRecord>> SqliteGovernanceStore::ListTraining(

@@ -16,7 +16,8 @@ class SqliteGovernanceStore : public GovernanceStore {
   absl::Status CreateProject(const trenode::v1::Project& project) override;
   absl::StatusOr<trenode::v1::Project> GetProject(const std::string& id) override;
   absl::Status UpdateProject(const trenode::v1::Project& project,
-                             trenode::v1::ProjectState expected_state) override;
+                             trenode::v1::ProjectState expected_state,
+                             const std::optional<trenode::v1::Membership>& membership) override;
   absl::StatusOr<std::vector<trenode::v1::Project>> ListProjects(
       const std::string& after_id, int limit, const std::optional<std::string>& person) override;
   absl::StatusOr<std::vector<trenode::v1::Project>> ProjectsInStates(

@@ -77,6 +77,7 @@ absl::StatusOr<CompactRange> StoredRange(SqliteDb& db, uint64_t size) {
 
 struct ActivityLog::Pending {
   std::string leaf;
+  int64_t outbox_id = 0;  // the outbox row to delete with the append, if any
   Hash leaf_hash;  // computed by the appender, off the writer's thread
   absl::Notification done;
   absl::StatusOr<uint64_t> result;
@@ -148,9 +149,36 @@ absl::StatusOr<std::unique_ptr<ActivityLog>> ActivityLog::Open(const std::string
     ASSIGN_OR_RETURN(uint64_t copied, check(*copy, absl::StrCat("kept in ", checkpoint_copy)));
     checkpoint_size = std::max(checkpoint_size, copied);
   }
-  return std::unique_ptr<ActivityLog>(new ActivityLog(
+  auto log = std::unique_ptr<ActivityLog>(new ActivityLog(
       std::move(writer), std::move(readers), std::move(signer), std::move(node_id),
       std::move(clock), std::move(range), checkpoint_size, std::move(checkpoint_copy)));
+  RETURN_IF_ERROR(log->AppendLeftInOutbox());
+  return log;
+}
+
+absl::Status ActivityLog::AppendLeftInOutbox() {
+  std::vector<std::pair<int64_t, std::string>> left;
+  {
+    auto db = readers_->Acquire();
+    ASSIGN_OR_RETURN(SqliteStatement select,
+                     db->Prepare("SELECT id, record FROM log_outbox ORDER BY id"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      left.emplace_back(select.Int64(0), select.Blob(1));
+    }
+  }
+  for (auto& [id, record] : left) {
+    absl::Status appended = AppendFromOutbox(id, record);
+    if (!appended.ok()) {
+      return absl::Status(appended.code(),
+                          absl::StrCat("appending the record of a change made before the node "
+                                       "stopped (outbox row ",
+                                       id, "): ", appended.message()));
+    }
+    ++recovered_at_open_;
+  }
+  return absl::OkStatus();
 }
 
 ActivityLog::ActivityLog(std::unique_ptr<SqliteDb> writer,
@@ -177,8 +205,13 @@ ActivityLog::~ActivityLog() {
 }
 
 absl::StatusOr<uint64_t> ActivityLog::Append(ActivityEvent event) {
+  return Enqueue(std::move(event), 0);
+}
+
+absl::StatusOr<uint64_t> ActivityLog::Enqueue(ActivityEvent event, int64_t outbox_id) {
   event.time = clock_();
   Pending pending;
+  pending.outbox_id = outbox_id;
   pending.leaf = CanonicalLeaf(event);
   pending.leaf_hash = LeafHash(pending.leaf);
   {
@@ -191,6 +224,25 @@ absl::StatusOr<uint64_t> ActivityLog::Append(ActivityEvent event) {
 }
 
 absl::Status ActivityLog::Record(const auth::Principal& actor, ActivityEvent event) {
+  return Append(Attributed(actor, std::move(event))).status();
+}
+
+std::string ActivityLog::OutboxRecord(const auth::Principal& actor, ActivityEvent event) {
+  event = Attributed(actor, std::move(event));
+  event.time = absl::UnixEpoch();
+  return CanonicalLeaf(event);
+}
+
+absl::Status ActivityLog::AppendFromOutbox(int64_t outbox_id, const std::string& record) {
+  absl::StatusOr<ActivityEvent> event = ParseLeaf(record);
+  if (!event.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("an outbox record is not a canonical leaf: ", event.status().message()));
+  }
+  return Enqueue(*std::move(event), outbox_id).status();
+}
+
+ActivityEvent ActivityLog::Attributed(const auth::Principal& actor, ActivityEvent event) const {
   event.node = node_id_;
   switch (actor.kind) {
     case auth::Principal::Kind::kPerson:
@@ -209,7 +261,7 @@ absl::Status ActivityLog::Record(const auth::Principal& actor, ActivityEvent eve
   // line of at most a few kilobytes.
   event.reason = PrintableText(event.reason, kMaxReasonBytes);
   event.object = PrintableText(event.object, kMaxObjectBytes);
-  return Append(std::move(event)).status();
+  return event;
 }
 
 void ActivityLog::WriteLoop() {
@@ -256,9 +308,20 @@ absl::Status ActivityLog::WriteBatch(std::vector<Pending*>& batch, CompactRange&
       SqliteStatement entry,
       db.PrepareCached(
           "INSERT INTO log_entries(idx, leaf, leaf_hash, subtrees) VALUES (?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(SqliteStatement consumed,
+                   db.PrepareCached("DELETE FROM log_outbox WHERE id = ?"));
   std::vector<CompactRange::Subtree> completed;
   std::string subtrees;
   for (Pending* pending : batch) {
+    if (pending->outbox_id != 0) {
+      consumed.Reset();
+      consumed.Bind(1, pending->outbox_id);
+      RETURN_IF_ERROR(consumed.Run());
+      if (db.Changes() != 1) {
+        // Appended already (by an earlier open): never twice.
+        return absl::InternalError(absl::StrCat("outbox row ", pending->outbox_id, " is gone"));
+      }
+    }
     uint64_t index = range.size();
     completed.clear();
     range.Append(pending->leaf_hash, &completed);

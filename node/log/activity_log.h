@@ -44,7 +44,9 @@ class ActivityLog : public EventSink {
   // the log back behind what the node has signed. DataLoss if the stored
   // tree is shorter than, or differs from, what either says was signed
   // (rolled back, restored or altered). `node_id` is written into every
-  // recorded event.
+  // recorded event. Before returning, appends every record left in the
+  // outbox (changes whose record was not appended before the node stopped),
+  // oldest first.
   static absl::StatusOr<std::unique_ptr<ActivityLog>> Open(const std::string& path,
                                                            NoteSigner signer,
                                                            std::string node_id = "",
@@ -59,6 +61,16 @@ class ActivityLog : public EventSink {
 
   // EventSink: node, actor and role from this node and `actor`, then Append.
   absl::Status Record(const auth::Principal& actor, ActivityEvent event) override;
+  // EventSink: the event as Record would append it, as a canonical leaf
+  // whose time is set when it is appended.
+  std::string OutboxRecord(const auth::Principal& actor, ActivityEvent event) override;
+  // EventSink: appends the record and deletes outbox row `outbox_id` in the
+  // same transaction.
+  absl::Status AppendFromOutbox(int64_t outbox_id, const std::string& record) override;
+
+  // How many records of changes made before the log last opened were found
+  // in the outbox, and appended, by Open.
+  uint64_t recovered_at_open() const { return recovered_at_open_; }
 
   uint64_t size() const;
   // Waits until the log holds more than `size` entries or `timeout` passes;
@@ -85,6 +97,9 @@ class ActivityLog : public EventSink {
   void WriteLoop();
   absl::Status WriteBatch(std::vector<Pending*>& batch, CompactRange& range);
   SubtreeHashes Subtrees(storage::SqliteDb& db) const;
+  ActivityEvent Attributed(const auth::Principal& actor, ActivityEvent event) const;
+  absl::StatusOr<uint64_t> Enqueue(ActivityEvent event, int64_t outbox_id);
+  absl::Status AppendLeftInOutbox();
 
   std::unique_ptr<storage::SqliteDb> writer_db_;  // the writer thread's only
   std::unique_ptr<storage::SqlitePool> readers_;
@@ -100,6 +115,8 @@ class ActivityLog : public EventSink {
   absl::Mutex checkpoint_mu_;
   uint64_t checkpoint_size_ ABSL_GUARDED_BY(checkpoint_mu_);
   const std::string checkpoint_copy_;  // the file outside the database
+
+  uint64_t recovered_at_open_ = 0;
 
   std::thread writer_;
 };

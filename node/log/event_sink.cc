@@ -1,22 +1,50 @@
 #include "node/log/event_sink.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
+#include "node/storage/outbox.h"
 
 namespace trenode::log {
 
-absl::Status RecordChange(EventSink* sink, const auth::Principal& actor, std::string action,
-                          std::string object, std::string project, std::string reason) {
-  if (sink == nullptr) return absl::OkStatus();
+ActivityEvent ChangeEvent(std::string action, std::string object, std::string project,
+                          std::string reason) {
   ActivityEvent event;
   event.action = std::move(action);
   event.object = std::move(object);
   event.outcome = "success";
   event.project = std::move(project);
   event.reason = std::move(reason);
-  absl::Status status = sink->Record(actor, std::move(event));
-  if (!status.ok()) {
+  return event;
+}
+
+absl::Status RecordedChange(EventSink* sink, const auth::Principal& actor, ActivityEvent event,
+                            absl::FunctionRef<absl::Status()> change, bool* made) {
+  if (made != nullptr) *made = false;
+  if (sink == nullptr) {
+    absl::Status changed = change();
+    if (made != nullptr) *made = changed.ok();
+    return changed;
+  }
+  std::optional<int64_t> outbox_id;
+  std::string record = sink->OutboxRecord(actor, event);
+  absl::Status changed;
+  {
+    std::optional<storage::OutboxEntry> entry;
+    if (!record.empty()) entry.emplace(record);
+    changed = change();
+    if (entry) outbox_id = entry->id();
+  }
+  if (!changed.ok()) return changed;
+  if (made != nullptr) *made = true;
+  absl::Status recorded = outbox_id ? sink->AppendFromOutbox(*outbox_id, record)
+                                    : sink->Record(actor, std::move(event));
+  if (!recorded.ok()) {
     return absl::InternalError(absl::StrCat(
-        "the change was made but could not be written to the activity log: ", status.message()));
+        "the change was made but its activity-log record could not be appended",
+        outbox_id ? " now; the record is kept and is appended when the node next starts: "
+                  : ": ",
+        recorded.message()));
   }
   return absl::OkStatus();
 }

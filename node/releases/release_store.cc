@@ -18,12 +18,14 @@ absl::Status SqliteReleaseStore::Create(const Release& release) {
       .Bind(3, release.requester())
       .Bind(4, int64_t{release.state()})
       .BindBlob(5, release.SerializeAsString());
-  absl::Status status = insert.Run();
-  if (status.code() == absl::StatusCode::kFailedPrecondition) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("analysis ", release.analysis_id(), " already has an open release request"));
-  }
-  return status;
+  return storage::InTransaction(*db, [&]() -> absl::Status {
+    absl::Status status = insert.Run();
+    if (status.code() == absl::StatusCode::kFailedPrecondition) {
+      return absl::AlreadyExistsError(absl::StrCat("analysis ", release.analysis_id(),
+                                                   " already has an open release request"));
+    }
+    return status;
+  });
 }
 
 absl::StatusOr<Release> SqliteReleaseStore::Get(const std::string& id) {
@@ -56,10 +58,12 @@ absl::Status SqliteReleaseStore::Update(const Release& release,
       .BindBlob(2, release.SerializeAsString())
       .Bind(3, release.id())
       .Bind(4, int64_t{expected});
-  RETURN_IF_ERROR(update.Run());
-  if (db->Changes() == 1) return absl::OkStatus();
-  return absl::AbortedError(
-      absl::StrCat("release ", release.id(), " changed meanwhile; fetch it and try again"));
+  return storage::InTransaction(*db, [&]() -> absl::Status {
+    RETURN_IF_ERROR(update.Run());
+    if (db->Changes() == 1) return absl::OkStatus();
+    return absl::AbortedError(
+        absl::StrCat("release ", release.id(), " changed meanwhile; fetch it and try again"));
+  });
 }
 
 absl::StatusOr<std::vector<Release>> SqliteReleaseStore::List(const std::string& requester,

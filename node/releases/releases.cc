@@ -381,9 +381,12 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
       return discard(recorded);
     }
   }
-  if (absl::Status created = store_->Create(release); !created.ok()) return discard(created);
-  RETURN_IF_ERROR(
-      log::RecordChange(events_, caller, "release.create", Object(release), release.project_id()));
+  bool made = false;
+  absl::Status created = log::RecordedChange(
+      events_, caller, log::ChangeEvent("release.create", Object(release), release.project_id()),
+      [&] { return store_->Create(release); }, &made);
+  if (!made) return discard(created);
+  RETURN_IF_ERROR(created);
   return ViewFor(caller, std::move(release));
 }
 
@@ -580,12 +583,15 @@ absl::StatusOr<Release> Releases::Review(const auth::Principal& caller,
   if (release.reviews_size() < options_.quorum) {
     // Recorded; the release stays in review until the quorum has reviewed.
     *release.mutable_updated() = ToTimestamp(clock_());
-    RETURN_IF_ERROR(store_->Update(release, release.state()));
-    RETURN_IF_ERROR(log::RecordChange(
-        events_, caller, "release.review", Object(release), release.project_id(),
-        absl::StrCat(
-            "reviewed by ", release.reviews_size(), " of ", options_.quorum, " output checkers",
-            withheld.empty() ? "" : absl::StrCat("; withheld so far: ", FileList(withheld)))));
+    RETURN_IF_ERROR(log::RecordedChange(
+        events_, caller,
+        log::ChangeEvent(
+            "release.review", Object(release), release.project_id(),
+            absl::StrCat(
+                "reviewed by ", release.reviews_size(), " of ", options_.quorum,
+                " output checkers",
+                withheld.empty() ? "" : absl::StrCat("; withheld so far: ", FileList(withheld)))),
+        [&] { return store_->Update(release, release.state()); }));
     return release;
   }
   ASSIGN_OR_RETURN(
@@ -717,9 +723,14 @@ absl::StatusOr<std::string> Releases::StartDownload(const auth::Principal& calle
     return absl::ResourceExhaustedError(
         absl::StrCat(file_name, " has been downloaded ", file->downloads(), " times, the limit"));
   }
+  // The count and the record are one unit, made before any byte is served.
   file->set_downloads(file->downloads() + 1);
-  RETURN_IF_ERROR(store_->Update(release, release.state()));
-  RETURN_IF_ERROR(RecordFile(caller, release, "release.download", *file));
+  log::ActivityEvent event = log::ChangeEvent("release.download",
+                                              absl::StrCat(Object(release), "/", file_name),
+                                              release.project_id());
+  event.hashes.push_back(absl::StrCat("sha256:", file->sha256()));
+  RETURN_IF_ERROR(log::RecordedChange(events_, caller, std::move(event),
+                                      [&] { return store_->Update(release, release.state()); }));
   return EgressObjectKey(release_id, file_name);
 }
 
@@ -741,12 +752,19 @@ absl::StatusOr<Release> Releases::Apply(const auth::Principal& actor, const std:
   release.set_state(*to);
   release.set_state_reason(reason);
   *release.mutable_updated() = ToTimestamp(clock_());
-  RETURN_IF_ERROR(store_->Update(release, from));
-  if (*to == trenode::v1::RELEASE_STATE_WITHDRAWN || *to == trenode::v1::RELEASE_STATE_REJECTED) {
+  bool made = false;
+  absl::Status changed = log::RecordedChange(
+      events_, actor,
+      log::ChangeEvent(absl::StrCat("release.", ActionName(action)), Object(release),
+                       release.project_id(), reason),
+      [&] { return store_->Update(release, from); }, &made);
+  // Made even if its record waits in the outbox. A crash before this leaves
+  // the cells pending: the audit then counts them as published.
+  if (made &&
+      (*to == trenode::v1::RELEASE_STATE_WITHDRAWN || *to == trenode::v1::RELEASE_STATE_REJECTED)) {
     RETURN_IF_ERROR(ledger_->MarkClosed(release.id()));
   }
-  RETURN_IF_ERROR(log::RecordChange(events_, actor, absl::StrCat("release.", ActionName(action)),
-                                    Object(release), release.project_id(), reason));
+  RETURN_IF_ERROR(changed);
   return release;
 }
 

@@ -99,6 +99,14 @@ absl::Status RecordStart(const trenode::v1::NodeConfig& config, log::ActivityLog
   started.object = absl::StrCat("node/", config.node_id());
   started.outcome = "success";
   started.reason = absl::StrCat("log key ", activity_log.signer().VerifierKey());
+  if (uint64_t recovered = activity_log.recovered_at_open(); recovered > 0) {
+    // Changes committed just before the node stopped, their records kept in
+    // the outbox: appended by the log's opening, before this entry.
+    absl::StrAppend(&started.reason, "; appended the records of ", recovered,
+                    " changes made before the last stop");
+    std::cerr << absl::StrCat("trenode: appended the activity-log records of ", recovered,
+                              " changes made before the last stop\n");
+  }
   started.hashes.push_back(absl::StrCat("sha256:", absl::BytesToHexString(log::HashBytes(digest))));
   auth::Principal self{config.node_id(), trenode::v1::ROLE_NODE_ADMIN,
                        auth::Principal::Kind::kNode};

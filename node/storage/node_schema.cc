@@ -216,6 +216,16 @@ CREATE TABLE release_ledger (
 CREATE INDEX release_ledger_by_dataset ON release_ledger(dataset_id, status, size);
 CREATE INDEX release_ledger_by_release ON release_ledger(release_id, file);
 )sql"},
+    {10, "log_outbox", R"sql(
+-- Activity-log records of changes, written in the change's own transaction
+-- (node/storage/outbox.h) and deleted in the transaction that appends them
+-- to the log; rows left by a crash are appended when the log next opens.
+-- record: a canonical leaf whose time is set when it is appended.
+CREATE TABLE log_outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  record BLOB NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "node/storage/outbox.h"
 
 namespace trenode::storage {
 namespace {
@@ -254,9 +255,22 @@ SqliteTransaction::~SqliteTransaction() {
 
 absl::Status SqliteTransaction::Commit() {
   if (!open_) return absl::FailedPreconditionError("transaction is not open");
+  // A record opened for the change this transaction makes commits with it.
+  if (absl::Status written = OutboxEntry::WriteOpenEntry(db_); !written.ok()) {
+    OutboxEntry::Committed(false);
+    return written;
+  }
   absl::Status status = db_.Exec("COMMIT");
+  OutboxEntry::Committed(status.ok());
   if (status.ok()) open_ = false;
   return status;
+}
+
+absl::Status InTransaction(SqliteDb& db, absl::FunctionRef<absl::Status()> body) {
+  SqliteTransaction transaction(db);
+  if (!transaction.status().ok()) return transaction.status();
+  if (absl::Status status = body(); !status.ok()) return status;
+  return transaction.Commit();
 }
 
 }  // namespace trenode::storage

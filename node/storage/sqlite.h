@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -126,6 +127,10 @@ class SqliteTransaction {
   absl::Status begin_status_;
   bool open_ = false;
 };
+
+// Runs `body` in a SqliteTransaction on `db`, committing only if it returned
+// OK (so a write that changed nothing can roll back by returning an error).
+absl::Status InTransaction(SqliteDb& db, absl::FunctionRef<absl::Status()> body);
 
 }  // namespace trenode::storage
 

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "absl/strings/str_cat.h"
 #include "grpcpp/security/credentials.h"
 #include "node/auth/jwt_signer.h"
 
@@ -43,8 +44,18 @@ TestNode::TestNode(const std::function<void(trenode::v1::NodeConfig&)>& adjust,
   config_.mutable_activity_log()->set_signing_key_file(dir_.File("pki/log.key"));
   config_.mutable_activity_log()->set_checkpoint_interval_seconds(1);
   if (adjust) adjust(config_);
-  server_ = OrThrow(server::NodeServer::Start(config_, extra_services));
+  extra_services_ = extra_services;
+  server_ = OrThrow(server::NodeServer::Start(config_, extra_services_));
+  // Restarts come back on the same port, so that channels reconnect.
+  config_.set_listen_address(absl::StrCat("127.0.0.1:", server_->port()));
   channel_ = Channel();
+}
+
+void TestNode::Restart() {
+  server_->Shutdown(absl::ZeroDuration());
+  server_->Wait();
+  server_.reset();
+  server_ = OrThrow(server::NodeServer::Start(config_, extra_services_));
 }
 
 std::shared_ptr<grpc::Channel> TestNode::Channel(const pki::KeyAndCertificate* client) const {

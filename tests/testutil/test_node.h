@@ -48,12 +48,17 @@ class TestNode {
   // credentials for "".
   std::unique_ptr<grpc::ClientContext> As(const std::string& role) const;
 
+  // Stops the node (in-flight calls are cancelled) and starts it again on
+  // the same database, files and address; channels reconnect.
+  void Restart();
+
  private:
   TempDir dir_;
   pki::KeyAndCertificate ca_;
   std::unique_ptr<auth::DevSigningKey> issuer_key_;
   std::unique_ptr<log::NoteSigner> log_key_;
   trenode::v1::NodeConfig config_;
+  std::vector<grpc::Service*> extra_services_;
   std::unique_ptr<server::NodeServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
