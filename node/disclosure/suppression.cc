@@ -5,6 +5,7 @@
 #include <queue>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace trenode::disclosure {
 namespace {
@@ -125,10 +126,17 @@ bool Feasible(const Table& table, const std::vector<bool>& suppressed, const Res
   return flow.Run(source, sink) == residuals.total - value;
 }
 
+absl::Status OutOfTime(const Table& table) {
+  return absl::DeadlineExceededError(
+      absl::StrCat("suppressing and auditing the table's ", table.cells.size(),
+                   " cells did not finish in the time allowed"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
-    const Table& table, const std::vector<bool>& suppressed, Margins margins, int64_t lower) {
+    const Table& table, const std::vector<bool>& suppressed, Margins margins, int64_t lower,
+    absl::Time deadline) {
   if (!margins.rows && !margins.columns) {
     return absl::InvalidArgumentError(
         "suppression protects cells against published totals; "
@@ -151,6 +159,7 @@ absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
   std::vector<std::optional<Interval>> intervals(table.cells.size());
   for (size_t i = 0; i < table.cells.size(); ++i) {
     if (!suppressed[i]) continue;
+    if (absl::Now() > deadline) return OutOfTime(table);
     // Searched as the excess over the lower bound, reported as values.
     int64_t value = table.cells[i].contributors - lower;
     int64_t ceiling = std::min(margins.rows ? residuals.rows[i / columns] : residuals.total,
@@ -184,7 +193,7 @@ absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
 }
 
 absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& verdict,
-                                     Margins margins, int64_t lower) {
+                                     Margins margins, int64_t lower, absl::Time deadline) {
   const size_t columns = table.column_labels.size();
   Suppression result;
   result.primary.resize(table.cells.size());
@@ -193,7 +202,7 @@ absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& ver
   }
   result.suppressed = result.primary;
   while (true) {
-    auto intervals = AuditSuppression(table, result.suppressed, margins, lower);
+    auto intervals = AuditSuppression(table, result.suppressed, margins, lower, deadline);
     if (!intervals.ok()) return intervals.status();
     // The first recoverable cell gets a partner: the smallest published cell
     // in its row or column, which puts it on a cycle of suppressed cells.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "node/disclosure/table.h"
 
 namespace trenode::disclosure {
@@ -38,10 +39,11 @@ struct Margins {
 // least `lower` (1 where the policy publishes zeros, so that a suppressed
 // cell cannot be empty; else 0). Unset for unsuppressed cells.
 // FailedPrecondition for tables of more than 10,000 cells (the audit's cost
-// grows with size); InvalidArgument if a suppressed cell is below `lower`.
+// grows with size); InvalidArgument if a suppressed cell is below `lower`;
+// DeadlineExceeded if `deadline` passes first.
 absl::StatusOr<std::vector<std::optional<Interval>>> AuditSuppression(
     const Table& table, const std::vector<bool>& suppressed, Margins margins = {},
-    int64_t lower = 0);
+    int64_t lower = 0, absl::Time deadline = absl::InfiniteFuture());
 
 struct Suppression {
   std::vector<bool> primary;                       // failed a rule
@@ -51,9 +53,11 @@ struct Suppression {
 
 // Suppresses every cell `verdict` does not pass, then adds the smallest
 // complementary cells (never one below `lower`) until the audit, with that
-// lower bound, finds no suppressed cell recoverable.
+// lower bound, finds no suppressed cell recoverable. DeadlineExceeded if
+// `deadline` passes first: the caller leaves the table to a checker.
 absl::StatusOr<Suppression> Suppress(const Table& table, const TableVerdict& verdict,
-                                     Margins margins = {}, int64_t lower = 0);
+                                     Margins margins = {}, int64_t lower = 0,
+                                     absl::Time deadline = absl::InfiniteFuture());
 
 }  // namespace trenode::disclosure
 

@@ -4,10 +4,12 @@
 #include "node/disclosure/suppression.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <set>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace trenode::disclosure {
@@ -195,6 +197,31 @@ TEST(SuppressionTest, NurseryNeedsComplementaryCells) {
     secondary += !protection->primary[i];
   }
   EXPECT_GE(secondary, 2);
+}
+
+// A list of 10,000 small counts took minutes to protect (the audit runs
+// again after each complementary cell): past its deadline Suppress gives
+// up, saying so, instead of holding a thread.
+TEST(SuppressionTest, GivesUpAtItsDeadline) {
+  std::vector<int64_t> row;
+  for (int i = 0; i < 10000; ++i) row.push_back(i % 7 == 0 ? 3 : 12 + i % 5);
+  Table table = Counts({row});
+  TableVerdict verdict = CheckTable(table, *Preset("acro"));
+  Margins total_only{.rows = true, .columns = false};
+  absl::Time started = absl::Now();
+  auto protection =
+      Suppress(table, verdict, total_only, 0, absl::Now() + absl::Milliseconds(200));
+  ASSERT_EQ(protection.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << protection.status();
+  EXPECT_NE(protection.status().message().find("did not finish in the time allowed"),
+            std::string::npos);
+  // Printed, not asserted (shared machines): how long giving up took.
+  std::printf("gave up after %s\n", absl::FormatDuration(absl::Now() - started).c_str());
+  // Without a deadline a small table is protected as before.
+  Table small = Counts({{3, 20, 30}, {25, 4, 40}});
+  EXPECT_TRUE(Suppress(small, CheckTable(small, *Preset("acro")), {}, 0,
+                       absl::Now() + absl::Seconds(60))
+                  .ok());
 }
 
 }  // namespace

@@ -283,6 +283,7 @@ void ActivityLog::WriteLoop() {
       range = committed_;
     }
     absl::Status written = WriteBatch(batch, range);
+    writing_.store(written.ok(), std::memory_order_relaxed);
     uint64_t first = range.size() - batch.size();
     if (written.ok()) {
       absl::MutexLock lock(&mu_);

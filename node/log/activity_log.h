@@ -13,6 +13,7 @@
 #ifndef TRENODE_NODE_LOG_ACTIVITY_LOG_H_
 #define TRENODE_NODE_LOG_ACTIVITY_LOG_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -72,6 +73,11 @@ class ActivityLog : public EventSink {
   // in the outbox, and appended, by Open.
   uint64_t recovered_at_open() const { return recovered_at_open_; }
 
+  // Whether the log's latest write of entries succeeded (true before any):
+  // false from a failed write until the next that succeeds. While false the
+  // node refuses calls it cannot record, and its health says NOT_SERVING.
+  bool writing() const { return writing_.load(std::memory_order_relaxed); }
+
   uint64_t size() const;
   // Waits until the log holds more than `size` entries or `timeout` passes;
   // returns the size then.
@@ -117,6 +123,7 @@ class ActivityLog : public EventSink {
   const std::string checkpoint_copy_;  // the file outside the database
 
   uint64_t recovered_at_open_ = 0;
+  std::atomic<bool> writing_{true};
 
   std::thread writer_;
 };

@@ -1,11 +1,13 @@
 #include "node/releases/aggregate_files.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "node/disclosure/acro_results.h"
 #include "node/disclosure/cell_key.h"
 #include "node/disclosure/linked_suppression.h"
@@ -141,10 +143,10 @@ void RecordPublished(const CountOutput& output, const Published& published,
 }
 
 // Suppresses and audits one table on its own; sets the output's verdict.
-void ProtectAlone(CountOutput& output, const Policy& policy, int64_t lower) {
+void ProtectAlone(CountOutput& output, const Policy& policy, int64_t lower, absl::Time deadline) {
   output.checked = disclosure::CheckTable(output.table, policy);
   absl::StatusOr<disclosure::Suppression> protection =
-      disclosure::Suppress(output.table, output.checked, output.margins, lower);
+      disclosure::Suppress(output.table, output.checked, output.margins, lower, deadline);
   if (!protection.ok()) {
     output.suppressed.assign(output.table.cells.size(), false);
     output.primary = output.suppressed;
@@ -183,7 +185,7 @@ void CheckTotals(CountOutput& output, const Policy& policy) {
 // its joint table: every suppressed cell and every small group of persons
 // (spec/disclosure.md, "Linked tables").
 void ProtectJointly(std::vector<CountOutput>& outputs, const QueryInternals* internals,
-                    int64_t small) {
+                    int64_t small, absl::Time deadline) {
   std::vector<CountOutput*> suppressing;
   for (CountOutput& output : outputs) {
     if (output.verdict != Verdict::kFail) suppressing.push_back(&output);
@@ -250,8 +252,14 @@ void ProtectJointly(std::vector<CountOutput>& outputs, const QueryInternals* int
     tables.push_back(std::move(table));
   }
   std::vector<int64_t> truth(joint.counts().begin(), joint.counts().end());
+  disclosure::AuditLimits limits;
+  limits.max_time = std::min(limits.max_time, deadline - absl::Now());
+  if (limits.max_time <= absl::ZeroDuration()) {
+    give_up("the joint audit did not start: the time allowed for protecting the tables ran out");
+    return;
+  }
   absl::StatusOr<disclosure::LinkedProtection> protection =
-      disclosure::ProtectLinked(tables, truth, small);
+      disclosure::ProtectLinked(tables, truth, small, limits);
   if (!protection.ok()) {
     give_up(std::string(protection.status().message()));
     return;
@@ -538,8 +546,8 @@ CandidateFile RegressionFile(const ResultTable& result, const OutputInternals* i
 }  // namespace
 
 std::vector<CandidateFile> AggregateFiles(const trenode::v1::AggregateResult& result,
-                                          const QueryInternals* internals,
-                                          const Policy& policy) {
+                                          const QueryInternals* internals, const Policy& policy,
+                                          absl::Time deadline) {
   auto internals_of = [&](int index) -> const OutputInternals* {
     if (internals == nullptr || index >= internals->outputs_size()) return nullptr;
     const OutputInternals& output = internals->outputs(index);
@@ -560,10 +568,10 @@ std::vector<CandidateFile> AggregateFiles(const trenode::v1::AggregateResult& re
   }
   if (!policy.cell_key && !Rounds(policy)) {
     for (CountOutput& output : counts) {
-      ProtectAlone(output, policy, lower);
+      ProtectAlone(output, policy, lower, deadline);
       CheckTotals(output, policy);
     }
-    ProtectJointly(counts, internals, disclosure::SmallGroup(policy));
+    ProtectJointly(counts, internals, disclosure::SmallGroup(policy), deadline);
   } else {
     for (CountOutput& output : counts) output.checked = disclosure::CheckTable(output.table, policy);
   }

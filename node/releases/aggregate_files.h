@@ -16,6 +16,8 @@
 
 #include <vector>
 
+#include "absl/time/time.h"
+
 #include "node/disclosure/policy.h"
 #include "node/releases/candidate_file.h"
 #include "trenode/internal/query_internals.pb.h"
@@ -27,9 +29,14 @@ namespace trenode::releases {
 // linked tables are not audited jointly (files with suppressed cells need a
 // checker), nothing is perturbed (cell_key files need a checker) and no
 // cell is recorded for the ledger.
+//
+// Suppression and its audits, of every table alone and of all jointly, end
+// by `deadline`: tables not proven protected by then go to a checker
+// (verdict review, "...did not finish in the time allowed").
 std::vector<CandidateFile> AggregateFiles(const trenode::v1::AggregateResult& result,
                                           const trenode::internal::QueryInternals* internals,
-                                          const disclosure::Policy& policy);
+                                          const disclosure::Policy& policy,
+                                          absl::Time deadline = absl::InfiniteFuture());
 
 }  // namespace trenode::releases
 

@@ -1,5 +1,7 @@
 #include "node/releases/ledger_store.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 
@@ -34,6 +36,15 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
   auto db = pool_->Acquire();
   storage::SqliteTransaction transaction(*db);
   RETURN_IF_ERROR(transaction.status());
+  std::set<std::string> releases;
+  for (const LedgerCell& cell : cells) releases.insert(cell.release_id);
+  ASSIGN_OR_RETURN(SqliteStatement remove,
+                   db->Prepare("DELETE FROM release_ledger WHERE release_id = ?"));
+  for (const std::string& release : releases) {
+    remove.Bind(1, release);
+    RETURN_IF_ERROR(remove.Run());
+    remove.Reset();
+  }
   ASSIGN_OR_RETURN(SqliteStatement insert,
                    db->Prepare("INSERT INTO release_ledger(project_id, dataset_id, release_id, "
                                "file, cell, kind, size, perturbed, sketch, persons) VALUES "

@@ -51,7 +51,8 @@ struct LedgerEntry {
 class LedgerStore {
  public:
   virtual ~LedgerStore() = default;
-  // Records the cells release `release_id` would publish (not yet released).
+  // Records the cells each release named in `cells` would publish (not yet
+  // released), replacing what was recorded for those releases before.
   virtual absl::Status Record(const std::string& project_id, const std::string& dataset_id,
                               const std::vector<LedgerCell>& cells) = 0;
   // Every cell of the dataset that is released or waiting for review, from

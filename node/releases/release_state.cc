@@ -13,6 +13,7 @@ using trenode::v1::RELEASE_STATE_APPROVED;
 using trenode::v1::RELEASE_STATE_BLOCKED;
 using trenode::v1::RELEASE_STATE_DRAFT;
 using trenode::v1::RELEASE_STATE_IN_REVIEW;
+using trenode::v1::RELEASE_STATE_PREPARING;
 using trenode::v1::RELEASE_STATE_REJECTED;
 using trenode::v1::RELEASE_STATE_RELEASED;
 using trenode::v1::RELEASE_STATE_REVOKED;
@@ -21,6 +22,8 @@ using trenode::v1::RELEASE_STATE_WITHDRAWN;
 
 const std::map<std::pair<State, A>, State>& Table() {
   static const auto* table = new std::map<std::pair<State, A>, State>{
+      {{RELEASE_STATE_PREPARING, A::kPrepared}, RELEASE_STATE_DRAFT},
+      {{RELEASE_STATE_PREPARING, A::kWithdraw}, RELEASE_STATE_WITHDRAWN},
       {{RELEASE_STATE_DRAFT, A::kSubmit}, RELEASE_STATE_SUBMITTED},
       {{RELEASE_STATE_DRAFT, A::kWithdraw}, RELEASE_STATE_WITHDRAWN},
       {{RELEASE_STATE_SUBMITTED, A::kOpenReview}, RELEASE_STATE_IN_REVIEW},
@@ -51,6 +54,8 @@ std::string StateName(State state) {
 
 const char* ActionName(ReleaseAction action) {
   switch (action) {
+    case A::kPrepared:
+      return "prepare";
     case A::kSubmit:
       return "submit";
     case A::kOpenReview:

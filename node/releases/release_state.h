@@ -11,13 +11,14 @@
 namespace trenode::releases {
 
 enum class ReleaseAction {
+  kPrepared,  // the node built the files: preparing -> draft
   kSubmit,
   kOpenReview,  // every hard gate passed
   kBlock,       // a hard gate failed
   kApprove,     // quorum of checkers, or the auto-release policy
   kReject,
   kRelease,  // copied to the egress area
-  kWithdraw,
+  kWithdraw,  // by the requester, or by the node when the files cannot be built
   kRevoke,
 };
 

@@ -1,5 +1,7 @@
 #include "node/releases/releases.h"
 
+#include <algorithm>
+#include <iostream>
 #include <map>
 #include <set>
 
@@ -42,6 +44,21 @@ std::string NewReleaseId(absl::Time now) {
 bool Is(const auth::Principal& caller, trenode::v1::Role role) { return caller.role == role; }
 
 std::string Object(const Release& release) { return absl::StrCat("release/", release.id()); }
+
+// Releases waiting for their files to be built, at most (spec/releases.md).
+constexpr size_t kMaxPreparing = 64;
+
+// `text` cut to a length fit for a state reason.
+std::string Capped(std::string text) {
+  constexpr size_t kMax = 1000;
+  if (text.size() > kMax) {
+    size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text.resize(cut);
+    text += "...";
+  }
+  return text;
+}
 
 // OK if `request` decides every file of `release` not already withheld
 // exactly once, within the review rules (spec/releases.md#review).
@@ -260,8 +277,7 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
                      "; only a succeeded analysis's outputs, or a finished script job's logs "
                      "(include_logs), can be released"));
   }
-  // No lock: building the files (suppression and its audit) can take seconds,
-  // and the store keeps one open release per analysis whoever comes first.
+  RETURN_IF_ERROR(CheckOffered(analysis, request.include_logs()));
   ASSIGN_OR_RETURN(std::vector<Release> earlier, store_->ForAnalysis(analysis_id));
   for (const Release& release : earlier) {
     if (release.state() != trenode::v1::RELEASE_STATE_WITHDRAWN) {
@@ -285,8 +301,78 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
                        "again"));
     }
   }
-  ASSIGN_OR_RETURN(auto policy_and_name, PolicyOf(analysis.project_id()));
-  auto& [policy, policy_description] = policy_and_name;
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (queue_.size() + creating_ >= kMaxPreparing) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          kMaxPreparing, " releases are being prepared at this node; try again later"));
+    }
+    ++creating_;
+  }
+  absl::Time now = clock_();
+  Release release;
+  release.set_id(NewReleaseId(now));
+  release.set_analysis_id(analysis_id);
+  release.set_project_id(analysis.project_id());
+  release.set_requester(person);
+  release.set_state(trenode::v1::RELEASE_STATE_PREPARING);
+  release.set_include_logs(request.include_logs());
+  *release.mutable_created() = ToTimestamp(now);
+  *release.mutable_updated() = ToTimestamp(now);
+  // The store keeps one open release per analysis, whoever comes first.
+  bool made = false;
+  absl::Status created = log::RecordedChange(
+      events_, caller, log::ChangeEvent("release.create", Object(release), release.project_id()),
+      [&] { return store_->Create(release); }, &made);
+  {
+    absl::MutexLock lock(&queue_mu_);
+    --creating_;
+    if (made) queue_.push_back(release.id());
+  }
+  RETURN_IF_ERROR(created);
+  {
+    absl::MutexLock lock(&queue_mu_);
+    auto prepared = [this, &release]() ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) {
+      return stopping_ || std::find(queue_.begin(), queue_.end(), release.id()) == queue_.end();
+    };
+    queue_mu_.AwaitWithTimeout(absl::Condition(&prepared), options_.prepare_wait);
+  }
+  ASSIGN_OR_RETURN(release, store_->Get(release.id()));
+  return ViewFor(caller, std::move(release));
+}
+
+absl::Status Releases::CheckOffered(const trenode::v1::Analysis& analysis, bool include_logs) {
+  std::set<std::string> outputs;
+  if (analysis.has_query()) {
+    for (const auto& table : analysis.result().tables()) outputs.insert(table.output());
+  } else {
+    for (const auto& output : analysis.script_outcome().outputs()) outputs.insert(output.name());
+  }
+  bool logs = false;
+  if (include_logs) {
+    const trenode::v1::ScriptOutcome& outcome = analysis.script_outcome();
+    for (const auto& [name, text] :
+         {std::pair{kStdoutFile, &outcome.stdout()}, std::pair{kStderrFile, &outcome.stderr()}}) {
+      if (text->empty()) continue;
+      logs = true;
+      if (outputs.count(name) > 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("the job declares an output named ", name,
+                         ", the name its log would have; release without include_logs"));
+      }
+    }
+  }
+  if (outputs.empty() && !logs) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "analysis ", analysis.id(), " has no outputs to release",
+        include_logs ? ", and its job wrote nothing to stdout or stderr" : ""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CandidateFile>> Releases::BuildFiles(
+    const trenode::v1::Analysis& analysis, bool include_logs, const disclosure::Policy& policy) {
+  const std::string& analysis_id = analysis.id();
   std::vector<CandidateFile> files;
   if (analysis.has_query()) {
     // What the query kept for disclosure control (none for analyses run
@@ -302,7 +388,8 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
     } else if (!absl::IsNotFound(kept.status())) {
       return kept.status();
     }
-    files = AggregateFiles(analysis.result(), internals ? &*internals : nullptr, policy);
+    files = AggregateFiles(analysis.result(), internals ? &*internals : nullptr, policy,
+                           absl::Now() + options_.protection_time);
   } else {
     for (const auto& output : analysis.script_outcome().outputs()) {
       ASSIGN_OR_RETURN(
@@ -311,18 +398,11 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
       files.push_back(ScriptFile(output.name(), std::move(bytes), options_.gates, policy));
     }
   }
-  if (request.include_logs()) {
+  if (include_logs) {
     const trenode::v1::ScriptOutcome& outcome = analysis.script_outcome();
     for (const auto& [name, text] :
          {std::pair{kStdoutFile, &outcome.stdout()}, std::pair{kStderrFile, &outcome.stderr()}}) {
       if (text->empty()) continue;
-      for (const CandidateFile& file : files) {
-        if (file.meta.name() == name) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("the job declares an output named ", name,
-                           ", the name its log would have; release without include_logs"));
-        }
-      }
       CandidateFile log = ScriptFile(name, *text, options_.gates, policy);
       log.meta.set_verdict_summary(
           absl::StrCat("the job's ", name == kStdoutFile ? "standard output" : "standard error",
@@ -332,62 +412,125 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
       files.push_back(std::move(log));
     }
   }
-  if (files.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "analysis ", analysis_id, " has no outputs to release",
-        request.include_logs() ? ", and its job wrote nothing to stdout or stderr" : ""));
-  }
-  absl::Time now = clock_();
-  Release release;
-  release.set_id(NewReleaseId(now));
-  release.set_analysis_id(analysis_id);
-  release.set_project_id(analysis.project_id());
-  release.set_requester(person);
-  release.set_state(trenode::v1::RELEASE_STATE_DRAFT);
-  release.set_policy(policy_description);
-  *release.mutable_created() = ToTimestamp(now);
-  *release.mutable_updated() = ToTimestamp(now);
-  // Nothing is left behind if the release cannot be recorded.
-  auto discard = [&](absl::Status status) {
-    for (const auto& file : release.files()) {
-      (void)objects_->Delete(ReviewObjectKey(release.id(), file.name()));
+  RETURN_IF_ERROR(CheckOffered(analysis, include_logs));
+  return files;
+}
+
+absl::Status Releases::Prepare(const std::string& release_id) {
+  ASSIGN_OR_RETURN(Release release, store_->Get(release_id));
+  if (release.state() != trenode::v1::RELEASE_STATE_PREPARING) return absl::OkStatus();
+  std::vector<CandidateFile> files;
+  Release prepared = release;
+  // Files written so far are removed if the release does not become a draft.
+  auto discard = [&] {
+    for (const auto& file : prepared.files()) {
+      (void)objects_->Delete(ReviewObjectKey(release_id, file.name()));
     }
-    return status;
   };
-  std::vector<disclosure::CheckedOutput> checked;
-  for (size_t i = 0; i < files.size(); ++i) {
-    CandidateFile& file = files[i];
-    *release.add_files() = file.meta;
-    absl::Status written = adapters::WriteObject(
-        *objects_, ReviewObjectKey(release.id(), file.meta.name()), file.bytes);
-    if (!written.ok()) return discard(written);
-    checked.push_back({absl::StrCat("output_", i), analysis.has_query() ? "table" : "file",
-                       file.meta.name(), &file.table, &file.checked, file.suppressed});
-  }
-  release.set_results_json(disclosure::AcroResultsJson(checked, now));
-  if (analysis.has_query()) {
-    // The cells the files would publish, pending until they are released.
-    std::vector<LedgerCell> cells;
-    for (CandidateFile& file : files) {
-      for (LedgerCell& cell : file.published) {
-        cell.release_id = release.id();
-        cell.file = file.meta.name();
-        cells.push_back(std::move(cell));
+  absl::Status built = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
+    ASSIGN_OR_RETURN(auto policy_and_name, PolicyOf(release.project_id()));
+    auto& [policy, policy_description] = policy_and_name;
+    ASSIGN_OR_RETURN(files, BuildFiles(analysis, release.include_logs(), policy));
+    prepared.set_policy(policy_description);
+    std::vector<disclosure::CheckedOutput> checked;
+    for (size_t i = 0; i < files.size(); ++i) {
+      CandidateFile& file = files[i];
+      *prepared.add_files() = file.meta;
+      RETURN_IF_ERROR(adapters::WriteObject(
+          *objects_, ReviewObjectKey(release_id, file.meta.name()), file.bytes));
+      checked.push_back({absl::StrCat("output_", i), analysis.has_query() ? "table" : "file",
+                         file.meta.name(), &file.table, &file.checked, file.suppressed});
+    }
+    prepared.set_results_json(disclosure::AcroResultsJson(checked, clock_()));
+    if (analysis.has_query()) {
+      // The cells the files would publish, pending until they are released.
+      std::vector<LedgerCell> cells;
+      for (CandidateFile& file : files) {
+        for (LedgerCell& cell : file.published) {
+          cell.release_id = release_id;
+          cell.file = file.meta.name();
+          cells.push_back(std::move(cell));
+        }
       }
+      RETURN_IF_ERROR(ledger_->Record(release.project_id(), analysis.query().dataset_id(), cells));
     }
-    if (absl::Status recorded =
-            ledger_->Record(release.project_id(), analysis.query().dataset_id(), cells);
-        !recorded.ok()) {
-      return discard(recorded);
+    return absl::OkStatus();
+  }();
+  absl::MutexLock lock(&mu_);
+  if (!built.ok()) {
+    discard();
+    return Apply(NodePrincipal(), release_id, ReleaseAction::kWithdraw,
+                 Capped(absl::StrCat("its files could not be built: ", built.message())))
+        .status();
+  }
+  absl::StatusOr<Release> drafted =
+      Apply(NodePrincipal(), release_id, ReleaseAction::kPrepared, "", [&](Release& r) {
+        *r.mutable_files() = prepared.files();
+        r.set_results_json(prepared.results_json());
+        r.set_policy(prepared.policy());
+        return absl::OkStatus();
+      });
+  if (!drafted.ok()) {
+    absl::StatusOr<Release> now = store_->Get(release_id);
+    // Made, its record waiting in the outbox: the draft stands.
+    if (now.ok() && now->state() == trenode::v1::RELEASE_STATE_DRAFT) return drafted.status();
+    discard();
+    // Withdrawn meanwhile: nothing of it is kept. Still preparing (the
+    // draft could not be stored): built again when the node next starts.
+    if (now.ok() && now->state() != trenode::v1::RELEASE_STATE_PREPARING) {
+      RETURN_IF_ERROR(ledger_->MarkClosed(release_id));
     }
   }
-  bool made = false;
-  absl::Status created = log::RecordedChange(
-      events_, caller, log::ChangeEvent("release.create", Object(release), release.project_id()),
-      [&] { return store_->Create(release); }, &made);
-  if (!made) return discard(created);
-  RETURN_IF_ERROR(created);
-  return ViewFor(caller, std::move(release));
+  return drafted.status();
+}
+
+void Releases::PrepareInBackground() {
+  while (true) {
+    std::string release_id;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      queue_mu_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      release_id = queue_.front();
+    }
+    if (absl::Status prepared = Prepare(release_id); !prepared.ok()) {
+      std::cerr << absl::StrCat("trenode: release ", release_id,
+                                " was not prepared: ", prepared.ToString(), "\n");
+    }
+    absl::MutexLock lock(&queue_mu_);
+    queue_.pop_front();
+  }
+}
+
+absl::Status Releases::Start() {
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<Release> preparing,
+                     store_->List("", trenode::v1::RELEASE_STATE_PREPARING, after, 500));
+    absl::MutexLock lock(&queue_mu_);
+    for (const Release& release : preparing) queue_.push_back(release.id());
+    if (preparing.size() < 500) break;
+    after = preparing.back().id();
+  }
+  preparer_ = std::thread([this] { PrepareInBackground(); });
+  return absl::OkStatus();
+}
+
+Releases::~Releases() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+  }
+  if (preparer_.joinable()) preparer_.join();
+}
+
+auth::Principal Releases::NodePrincipal() const {
+  return auth::Principal{options_.node_id, trenode::v1::ROLE_UNSPECIFIED,
+                         auth::Principal::Kind::kNode};
 }
 
 absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,

@@ -11,8 +11,11 @@
 #ifndef TRENODE_NODE_RELEASES_RELEASES_H_
 #define TRENODE_NODE_RELEASES_RELEASES_H_
 
+#include <deque>
 #include <functional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -38,6 +41,12 @@ struct ReleaseOptions {
   std::string policy_description = "acro";
   HardGates gates;
   int max_downloads = 10;
+  // The node's own transitions (preparing -> draft) are recorded as it.
+  std::string node_id;
+  // How long CreateRelease waits for the files before answering "preparing".
+  absl::Duration prepare_wait = absl::Seconds(2);
+  // The time suppression and its audits may take for one release's tables.
+  absl::Duration protection_time = absl::Seconds(20);
 };
 
 // Where a release's files wait for review, and where released ones are.
@@ -53,7 +62,18 @@ class Releases {
            governance::GovernanceStore* projects, governance::Governance* governance,
            adapters::ObjectStore* objects, ReleaseOptions options, Clock clock = &absl::Now,
            log::EventSink* events = nullptr);
+  // Stops the preparer; a release it was building stays preparing and is
+  // built again by the next Start.
+  ~Releases();
+  Releases(const Releases&) = delete;
+  Releases& operator=(const Releases&) = delete;
 
+  // Queues every release left preparing and starts the preparer, which
+  // builds releases' files one at a time. Call once, before serving.
+  absl::Status Start();
+
+  // Records a release in state preparing and queues it; answers with it as
+  // soon as it is a draft (or withdrawn), or after options.prepare_wait.
   absl::StatusOr<trenode::v1::Release> Create(const auth::Principal& caller,
                                               const trenode::v1::CreateReleaseRequest& request);
   absl::StatusOr<trenode::v1::Release> Submit(const auth::Principal& caller,
@@ -105,6 +125,18 @@ class Releases {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status RecordFile(const auth::Principal& actor, const trenode::v1::Release& release,
                           const std::string& action, const trenode::v1::ReleaseFile& file);
+  // FailedPrecondition unless `analysis` has something to offer: outputs,
+  // or with include_logs a job log not named like one of its outputs.
+  absl::Status CheckOffered(const trenode::v1::Analysis& analysis, bool include_logs);
+  // The candidate files of `analysis` under `policy`.
+  absl::StatusOr<std::vector<CandidateFile>> BuildFiles(const trenode::v1::Analysis& analysis,
+                                                        bool include_logs,
+                                                        const disclosure::Policy& policy);
+  // Builds a preparing release's files and makes it a draft, or withdraws it
+  // saying why they could not be built. OK if it is no longer preparing.
+  absl::Status Prepare(const std::string& release_id);
+  void PrepareInBackground();
+  auth::Principal NodePrincipal() const;
 
   ReleaseStore* store_;
   LedgerStore* ledger_;
@@ -118,6 +150,14 @@ class Releases {
   // Serializes changes of existing releases (store update and log record
   // together); Create needs none, the store keeping one release per analysis.
   absl::Mutex mu_;
+
+  // Releases to prepare, the first being prepared; creating_ counts
+  // CreateRelease calls between the capacity check and the queue.
+  absl::Mutex queue_mu_;
+  std::deque<std::string> queue_ ABSL_GUARDED_BY(queue_mu_);
+  size_t creating_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread preparer_;
 };
 
 }  // namespace trenode::releases

@@ -1,6 +1,8 @@
 #include "node/releases/table_csv.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -51,6 +53,7 @@ absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
   ingest::CsvReader csv(std::move(reader).value(), path);
   ingest::CsvRecord record;
   Table table;
+  std::map<std::string, int64_t> row_lines;  // each row label's line
   bool header = true;
   while (true) {
     absl::StatusOr<bool> more = csv.Next(record);
@@ -63,6 +66,15 @@ absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
             absl::StrCat(path, " line 1: name the row variable and at least one column"));
       }
       table.column_labels.assign(record.fields.begin() + 1, record.fields.end());
+      // Cells are known by their labels (results.json keys its outcomes by
+      // them), so a label may not stand for two rows or two columns.
+      std::set<absl::string_view> columns;
+      for (const std::string& label : table.column_labels) {
+        if (!columns.insert(label).second) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(path, " line ", record.line, ": column \"", label, "\" appears twice"));
+        }
+      }
       header = false;
       continue;
     }
@@ -72,6 +84,11 @@ absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
                                                      table.column_labels.size() + 1));
     }
     if (record.fields[0] == "Total") continue;  // the margin
+    if (auto [seen, added] = row_lines.emplace(record.fields[0], record.line); !added) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " line ", record.line, ": row \"", record.fields[0],
+                       "\" appears twice (also line ", seen->second, ")"));
+    }
     table.row_labels.push_back(record.fields[0]);
     for (size_t i = 1; i < record.fields.size(); ++i) {
       const std::string& field = record.fields[i];
@@ -91,10 +108,18 @@ absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
         continue;
       }
       std::vector<int64_t> contributions;
+      // The rules add contributions in 64 bits: their absolute values must
+      // add up within it, in any order.
+      int64_t absolute_total = 0;
       for (absl::string_view part : absl::StrSplit(field, ';', absl::SkipWhitespace())) {
         absl::StatusOr<int64_t> value = ParseScaled(part);
         if (!value.ok()) {
           return absl::InvalidArgumentError(absl::StrCat(where(), value.status().message()));
+        }
+        if (__builtin_add_overflow(absolute_total, *value < 0 ? -*value : *value,
+                                   &absolute_total)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(where(), "the contributions add up to more than 9223372036854.775807"));
         }
         contributions.push_back(*value);
       }

@@ -15,8 +15,10 @@
 
 namespace trenode::releases {
 
-// InvalidArgument naming the line and column of the first bad field. A last
-// row labelled "Total" is taken as the margin and skipped.
+// InvalidArgument naming the line and column of the first bad field, a row
+// or column label that appears twice, or a magnitude cell whose absolute
+// contributions add up past int64 millionths. A row labelled "Total" is
+// taken as the margin and skipped.
 absl::StatusOr<disclosure::Table> ParseTableCsv(absl::string_view csv, bool magnitude,
                                                 const std::string& name);
 

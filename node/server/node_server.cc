@@ -232,6 +232,7 @@ absl::StatusOr<releases::ReleaseOptions> ReleaseOptionsFrom(const trenode::v1::N
   const trenode::v1::ReleaseConfig& release = config.release();
   releases::ReleaseOptions options;
   options.quorum = release.quorum() > 0 ? release.quorum() : 2;
+  options.node_id = config.node_id();
   std::string preset = release.policy().empty() ? "acro" : release.policy();
   std::vector<std::string> overrides(release.policy_overrides().begin(),
                                      release.policy_overrides().end());
@@ -351,6 +352,10 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     return absl::Status(settled.code(),
                         absl::StrCat("settling unfinished analyses: ", settled.message()));
   }
+  if (absl::Status started = parts.releases->Start(); !started.ok()) {
+    return absl::Status(started.code(),
+                        absl::StrCat("resuming releases being prepared: ", started.message()));
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -379,21 +384,36 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
                                               : 2);
   NodeServer* raw = node.get();
   node->checkpointer_ = std::thread([raw, interval] {
+    bool serving = true;
     while (!raw->stop_checkpoints_.WaitForNotificationWithTimeout(interval)) {
       if (absl::Status s = raw->parts_->gate->FlushRefusals(); !s.ok()) {
         std::cerr << "trenode: cannot record refusal summaries: " << s.message() << "\n";
       }
-      if (absl::Status s = raw->parts_->activity_log->Checkpoint().status(); !s.ok()) {
-        std::cerr << "trenode: cannot sign a checkpoint: " << s.message() << "\n";
+      absl::Status signed_checkpoint = raw->parts_->activity_log->Checkpoint().status();
+      if (!signed_checkpoint.ok()) {
+        std::cerr << "trenode: cannot sign a checkpoint: " << signed_checkpoint.message() << "\n";
+      }
+      // A node whose log cannot write refuses every call it would record:
+      // its health says so until the log writes again.
+      bool can_serve = signed_checkpoint.ok() && raw->parts_->activity_log->writing();
+      if (can_serve != serving && !raw->stop_checkpoints_.HasBeenNotified()) {
+        serving = can_serve;
+        raw->SetServing(serving);
+        std::cerr << (serving ? "trenode: the activity log writes again; serving\n"
+                              : "trenode: the activity log cannot write; health NOT_SERVING\n");
       }
     }
     (void)raw->parts_->gate->FlushRefusals(/*now_all=*/true);
   });
   parts.runner->Start();
-  auto* health = node->server_->GetHealthCheckService();
-  health->SetServingStatus("", true);
-  for (const char* service : kServices) health->SetServingStatus(service, true);
+  node->SetServing(true);
   return node;
+}
+
+void NodeServer::SetServing(bool serving) {
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus("", serving);
+  for (const char* service : kServices) health->SetServingStatus(service, serving);
 }
 
 void NodeServer::Shutdown(absl::Duration grace) {

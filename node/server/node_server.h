@@ -45,12 +45,15 @@ class NodeServer {
  private:
   struct Parts;
   NodeServer();
+  // The health service's status, overall and of every trenode.v1 service.
+  void SetServing(bool serving);
 
   std::unique_ptr<Parts> parts_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;
-  // Signs a checkpoint every interval while the log grows.
+  // Signs a checkpoint every interval while the log grows, and sets health
+  // to NOT_SERVING while the log cannot write.
   absl::Notification stop_checkpoints_;
   std::thread checkpointer_;
 };

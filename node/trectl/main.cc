@@ -53,7 +53,7 @@ std::string Setting(const trenode::trectl::Args& args, const char* flag, const c
 int main(int argc, char** argv) {
   using namespace trenode::trectl;
   std::vector<std::string> words(argv + 1, argv + argc);
-  auto args = Args::Parse(words, {"json", "help", "include-retired", "include-logs", "suppress"});
+  auto args = Args::Parse(words, {"json", "help", "include-retired", "include-logs", "no-wait", "suppress"});
   if (!args.ok()) {
     std::cerr << "trectl: " << args.status().message() << "\n" << kTrectlHelp;
     return kUsage;

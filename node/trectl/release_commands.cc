@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/trectl/cli.h"
 #include "trenode/v1/releases.grpc.pb.h"
@@ -18,10 +19,11 @@ using trenode::v1::Release;
 constexpr char kReleaseHelp[] =
     "usage: trectl [GLOBAL FLAGS] release COMMAND [ARGS]\n"
     "\n"
-    "  create ANALYSIS_ID [--include-logs]\n"
+    "  create ANALYSIS_ID [--include-logs] [--no-wait]\n"
     "                                  open a release request for a succeeded analysis's\n"
     "                                  outputs; --include-logs adds a script job's stdout and\n"
-    "                                  stderr (the only way out of a failed job)\n"
+    "                                  stderr (the only way out of a failed job); waits while\n"
+    "                                  the node builds the files unless --no-wait\n"
     "  submit ID                       send it for checking and review\n"
     "  list [--state S]                release requests you may see\n"
     "  show ID                         its files, automated verdicts, reviews and state\n"
@@ -150,7 +152,18 @@ int ReleaseCommand(const std::string& command, const Args& args, Cli& cli) {
     trenode::v1::CreateReleaseRequest request;
     request.set_analysis_id(id);
     request.set_include_logs(args.Has("include-logs"));
-    return Show(stub->CreateRelease(cli.NewContext().get(), request, &release), release, cli);
+    grpc::Status status = stub->CreateRelease(cli.NewContext().get(), request, &release);
+    if (status.ok() && release.state() == trenode::v1::RELEASE_STATE_PREPARING &&
+        !args.Has("no-wait")) {
+      std::cerr << "release " << release.id() << ": the node is building its files...\n";
+      while (status.ok() && release.state() == trenode::v1::RELEASE_STATE_PREPARING) {
+        absl::SleepFor(absl::Milliseconds(500));
+        trenode::v1::ReleaseIdRequest get;
+        get.set_release_id(release.id());
+        status = stub->GetRelease(cli.NewContext().get(), get, &release);
+      }
+    }
+    return Show(status, release, cli);
   }
   if (command == "submit" || command == "show" || command == "withdraw") {
     trenode::v1::ReleaseIdRequest request;

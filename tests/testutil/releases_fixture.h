@@ -84,7 +84,20 @@ class ReleasesFixture : public ::testing::Test {
     trenode::v1::CreateReleaseRequest request;
     request.set_analysis_id(analysis_id);
     request.set_include_logs(include_logs);
-    return releases_->CreateRelease(As("ada", "researcher").get(), request, release);
+    grpc::Status status = releases_->CreateRelease(As("ada", "researcher").get(), request, release);
+    // The node builds the files in the background: wait for the draft.
+    for (int i = 0; status.ok() && release->state() == trenode::v1::RELEASE_STATE_PREPARING;
+         ++i) {
+      if (i == 600) {
+        ADD_FAILURE() << "release " << release->id() << " still preparing after 60 s";
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+      trenode::v1::ReleaseIdRequest get;
+      get.set_release_id(release->id());
+      status = releases_->GetRelease(As("ada", "researcher").get(), get, release);
+    }
+    return status;
   }
 
   // The release as `subject` acting as `role` sees it.
