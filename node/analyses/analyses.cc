@@ -231,8 +231,9 @@ absl::Status Analyses::CheckDatasetsActive(const std::vector<std::string>& datas
   for (const std::string& id : dataset_ids) {
     ASSIGN_OR_RETURN(trenode::v1::Dataset dataset, datasets_->Get(id, 0));
     if (dataset.state() == trenode::v1::DATASET_STATE_RETIRED) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("dataset ", dataset.id(), " is retired: ", dataset.retirement_reason()));
+      // Retired datasets are invisible to researchers (spec/catalogue.md):
+      // the same answer as for an id that never existed.
+      return absl::NotFoundError(absl::StrCat("no dataset \"", id, "\""));
     }
   }
   return absl::OkStatus();

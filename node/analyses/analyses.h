@@ -146,7 +146,8 @@ class Analyses {
   // the query compiled against them or the bundle found.
   absl::StatusOr<std::vector<std::string>> CheckBody(
       const trenode::v1::SubmitAnalysisRequest& request);
-  // NotFound or FailedPrecondition unless every dataset exists and is active.
+  // NotFound, the same for a retired dataset as for an unknown one, unless
+  // every dataset exists and is active.
   absl::Status CheckDatasetsActive(const std::vector<std::string>& dataset_ids);
   auth::Principal NodePrincipal() const;
   void NotifyChanged();

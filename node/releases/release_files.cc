@@ -9,13 +9,46 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "adapters/memory/memory_object_store.h"
+#include "node/common/status_macros.h"
 #include "node/disclosure/acro_results.h"
+#include "node/ingest/csv_reader.h"
 #include "node/releases/table_csv.h"
 
 namespace trenode::releases {
 using disclosure::Table;
 using disclosure::TableVerdict;
 using disclosure::Verdict;
+namespace {
+
+struct CsvShape {
+  std::vector<std::string> header;
+  int64_t rows = 0;  // records after the header, blank lines not counted
+};
+
+// `bytes` read with the node's one CSV reader, or why they are not CSV.
+absl::StatusOr<CsvShape> ShapeOf(const std::string& bytes, const std::string& name) {
+  adapters::MemoryObjectStore memory;
+  RETURN_IF_ERROR(adapters::WriteObject(memory, "file.csv", bytes));
+  ASSIGN_OR_RETURN(std::unique_ptr<adapters::ObjectReader> input, memory.OpenRead("file.csv"));
+  ingest::CsvReader csv(std::move(input), name);
+  ingest::CsvRecord record;
+  CsvShape shape;
+  bool header = true;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, csv.Next(record));
+    if (!more) return shape;
+    if (record.blank) continue;
+    if (header) {
+      shape.header = record.fields;
+      header = false;
+    } else {
+      ++shape.rows;
+    }
+  }
+}
+
+}  // namespace
 
 CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardGates& gates,
                          const disclosure::Policy& policy) {
@@ -36,18 +69,23 @@ CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardG
   TableVerdict checked_verdict;
   checked_verdict.verdict = Verdict::kReview;
   if (extension == "csv") {
-    std::vector<absl::string_view> lines = absl::StrSplit(bytes, '\n', absl::SkipEmpty());
-    if (static_cast<int64_t>(lines.size()) - 1 > gates.max_csv_rows) {
-      // Not how many: a row count is the job's (and the data's) to choose.
-      failures.push_back(absl::StrCat("more rows than the limit of ", gates.max_csv_rows));
-    }
-    std::vector<std::string> header =
-        lines.empty() ? std::vector<std::string>{}
-                      : absl::StrSplit(absl::StripTrailingAsciiWhitespace(lines[0]), ',');
-    for (std::string column : header) {
-      column = absl::AsciiStrToLower(absl::StripAsciiWhitespace(column));
-      if (gates.identifier_columns.contains(column)) {
-        failures.push_back(absl::StrCat("column \"", column, "\" looks like a person identifier"));
+    // Read as checkers' tools and the table rules read it: RFC 4180, with
+    // quoted fields and any line ending.
+    absl::StatusOr<CsvShape> shape = ShapeOf(bytes, name);
+    if (!shape.ok()) {
+      failures.push_back(
+          absl::StrCat("not well-formed CSV (RFC 4180): ", shape.status().message()));
+    } else {
+      if (shape->rows > gates.max_csv_rows) {
+        // Not how many: a row count is the job's (and the data's) to choose.
+        failures.push_back(absl::StrCat("more rows than the limit of ", gates.max_csv_rows));
+      }
+      for (std::string column : shape->header) {
+        column = absl::AsciiStrToLower(absl::StripAsciiWhitespace(column));
+        if (gates.identifier_columns.contains(column)) {
+          failures.push_back(
+              absl::StrCat("column \"", column, "\" looks like a person identifier"));
+        }
       }
     }
     bool counts = absl::EndsWith(name, ".counts.csv");

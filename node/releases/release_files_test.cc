@@ -72,5 +72,25 @@ TEST(ReleaseFilesTest, ScriptOutputsMeetTheHardGates) {
             "not a count (a whole number >= 0)");
 }
 
+// The gates read CSV as a checker's tools would (RFC 4180): a quoted header
+// or CR line endings do not slip past them, and what is not CSV fails.
+TEST(ReleaseFilesTest, HardGatesReadCsvLikeEveryOtherReader) {
+  HardGates gates;
+  gates.max_csv_rows = 2;
+  disclosure::Policy acro = *disclosure::Preset("acro");
+  EXPECT_EQ(ScriptFile("ids.csv", "\"person_id\",x\n1,2\n", gates, acro).meta.gate_failures(0),
+            "column \"person_id\" looks like a person identifier");
+  EXPECT_EQ(ScriptFile("ids.csv", "x,\"NHS_number\"\r\n1,2\r\n", gates, acro)
+                .meta.gate_failures(0),
+            "column \"nhs_number\" looks like a person identifier");
+  EXPECT_EQ(ScriptFile("rows.csv", "a\r1\r2\r3\r", gates, acro).meta.gate_failures(0),
+            "more rows than the limit of 2");
+  // A newline inside a quoted field is one row, not two.
+  EXPECT_TRUE(
+      ScriptFile("notes.csv", "a,b\n\"x\ny\",1\n2,3\n", gates, acro).meta.gate_failures().empty());
+  EXPECT_EQ(ScriptFile("bad.csv", "a,b\n\"open,1\n", gates, acro).meta.gate_failures(0).substr(0, 32),
+            "not well-formed CSV (RFC 4180): ");
+}
+
 }  // namespace
 }  // namespace trenode::releases

@@ -341,5 +341,21 @@ TEST_F(AnalysesRpcTest, ACohortNestedTooDeepIsAnInvalidArgument) {
       << status.error_message();
 }
 
+// A retired dataset is invisible to researchers (spec/catalogue.md): a
+// submission to it is NOT_FOUND, as for an id that never existed, and does
+// not carry the steward's retirement reason.
+TEST_F(AnalysesRpcTest, SubmittingToARetiredDatasetIsNotFoundWithoutTheReason) {
+  trenode::v1::RetireDatasetRequest retire;
+  retire.set_id(kDataset);
+  retire.set_reason("withdrawn after a complaint from patient 4471");
+  trenode::v1::Dataset dataset;
+  ASSERT_TRUE(node_.Catalogue()->RetireDataset(As("sam", "data_steward").get(), retire, &dataset)
+                  .ok());
+  Analysis reply;
+  grpc::Status status = Submit(Request("after-retirement"), &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_EQ(status.error_message(), absl::StrCat("no dataset \"", kDataset, "\""));
+}
+
 }  // namespace
 }  // namespace trenode
