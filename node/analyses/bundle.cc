@@ -172,6 +172,16 @@ absl::Status CheckManifest(const trenode::v1::BundleManifest& manifest,
                                   "or twice"));
     }
   }
+  for (const auto& [name, statistic] : manifest.magnitude_statistics()) {
+    if (!unique.contains(name) || !absl::EndsWith(name, ".magnitude.csv")) {
+      return Invalid(absl::StrCat("manifest: magnitude_statistics names \"", name,
+                                  "\", which is not an output named *.magnitude.csv"));
+    }
+    if (!trenode::v1::MagnitudeStatistic_IsValid(statistic)) {
+      return Invalid(absl::StrCat("manifest: magnitude_statistics of \"", name,
+                                  "\" is not SUM or MEAN"));
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -117,5 +117,28 @@ TEST(BundleTest, RefusesBadArchivesAndManifests) {
   }
 }
 
+TEST(BundleTest, MagnitudeStatisticsNameDeclaredMagnitudeTables) {
+  auto with = [](const std::string& manifest) {
+    return InspectBundle(testing::TarGz(
+        {{"manifest.textproto", manifest}, {"run.py", "print(1)\n"}}));
+  };
+  const std::string base =
+      "entry_point: \"run.py\" datasets: \"synth-ehr-1\" outputs: \"income.magnitude.csv\" "
+      "outputs: \"n.counts.csv\" ";
+  auto ok = with(base + "magnitude_statistics { key: \"income.magnitude.csv\" value: "
+                        "MAGNITUDE_STATISTIC_MEAN }");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->manifest().magnitude_statistics().at("income.magnitude.csv"),
+            trenode::v1::MAGNITUDE_STATISTIC_MEAN);
+  for (const char* key : {"n.counts.csv", "other.magnitude.csv"}) {
+    auto refused = with(base + absl::StrCat("magnitude_statistics { key: \"", key,
+                                            "\" value: MAGNITUDE_STATISTIC_SUM }"));
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << key;
+    EXPECT_NE(refused.status().message().find("not an output named *.magnitude.csv"),
+              std::string::npos)
+        << refused.status();
+  }
+}
+
 }  // namespace
 }  // namespace trenode::analyses

@@ -14,6 +14,7 @@
 #include "node/disclosure/table.h"
 #include "node/releases/aggregate_files.h"
 #include "node/releases/candidate_file.h"
+#include "trenode/v1/analyses.pb.h"
 #include "trenode/v1/query.pb.h"
 #include "trenode/v1/releases.pb.h"
 
@@ -28,10 +29,15 @@ struct HardGates {
                                               "chi_number", "person_key", "subject_id"};
 };
 
-// A script output: the hard gates, then "*.counts.csv" files checked as
-// counts tables; any other file's verdict is "review".
+// A script output: the hard gates, then declared tables checked by the
+// rules (spec/releases.md, "Files"): "*.counts.csv" cell by cell, its totals
+// too (which must be the sums of its cells); "*.magnitude.csv" on its
+// contributions, the file then becoming the `statistic` of each cell (the
+// contributions never leave). Any other file's verdict is "review".
 CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardGates& gates,
-                         const disclosure::Policy& policy);
+                         const disclosure::Policy& policy,
+                         trenode::v1::MagnitudeStatistic statistic =
+                             trenode::v1::MAGNITUDE_STATISTIC_UNSPECIFIED);
 
 }  // namespace trenode::releases
 

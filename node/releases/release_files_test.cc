@@ -92,5 +92,58 @@ TEST(ReleaseFilesTest, HardGatesReadCsvLikeEveryOtherReader) {
             "not well-formed CSV (RFC 4180): ");
 }
 
+// What the rules passed is exactly what leaves (spec/releases.md, "Files").
+TEST(ReleaseFilesTest, DeclaredTablesPublishWhatTheRulesJudged) {
+  HardGates gates;
+  disclosure::Policy acro = *disclosure::Preset("acro");
+  // A magnitude table leaves as the aggregate of each cell, never its
+  // contributions.
+  const std::string contributions =
+      "region,income\nNorth,100;50;5;5;1;1;1;1;1;1\nSouth,20;20;20;20;20;20;20;20;20;20.5\n";
+  CandidateFile sum = ScriptFile("income.magnitude.csv", contributions, gates, acro);
+  EXPECT_EQ(sum.bytes, "region,income (sum)\nNorth,166\nSouth,200.5\n");
+  EXPECT_EQ(sum.bytes.find("100;50"), std::string::npos);
+  EXPECT_EQ(sum.meta.sha256().size(), 64u);
+  EXPECT_EQ(sum.meta.size(), static_cast<int64_t>(sum.bytes.size()));
+  CandidateFile mean = ScriptFile("income.magnitude.csv", contributions, gates, acro,
+                                  trenode::v1::MAGNITUDE_STATISTIC_MEAN);
+  EXPECT_EQ(mean.bytes, "region,income (mean)\nNorth,16.6\nSouth,20.05\n");
+  // Totals in a magnitude table would leave unjudged: refused.
+  EXPECT_NE(ScriptFile("m.magnitude.csv", contributions + "Total,366.5\n", gates, acro)
+                .meta.gate_failures(0)
+                .find("leave out totals"),
+            std::string::npos);
+  // A counts table's Total row was skipped whatever it held: now it must
+  // be the sum of its column, and it is judged like every cell.
+  CandidateFile lying = ScriptFile("t.counts.csv", "sex,n\nF,12\nM,14\nTotal,3\n", gates, acro);
+  ASSERT_EQ(lying.meta.gate_failures_size(), 1);
+  EXPECT_NE(lying.meta.gate_failures(0).find("the Total row says 3 for column \"n\", but its "
+                                             "cells add up to 26"),
+            std::string::npos)
+      << lying.meta.gate_failures(0);
+  CandidateFile with_total =
+      ScriptFile("t.counts.csv", "sex,n\nF,2\nM,1\nTotal,3\n", gates, acro);
+  EXPECT_TRUE(with_total.meta.gate_failures().empty());
+  EXPECT_EQ(with_total.meta.verdict_summary(), "fail; threshold: 3 cells may need suppressing; ");
+  // A Total column too, and the grand total.
+  CandidateFile crosstab = ScriptFile(
+      "x.counts.csv", "age,F,M,Total\n<50,20,30,50\n50+,40,45,85\nTotal,60,75,135\n", gates,
+      acro);
+  EXPECT_TRUE(crosstab.meta.gate_failures().empty());
+  EXPECT_EQ(crosstab.table.cells.size(), 9u);
+  EXPECT_EQ(crosstab.meta.verdict(), "pass");
+  EXPECT_NE(ScriptFile("x.counts.csv", "age,F,M,Total\n<50,20,30,50\n50+,40,45,84\n", gates,
+                       acro)
+                .meta.gate_failures(0)
+                .find("the Total column says 84 for row \"50+\", but its cells add up to 85"),
+            std::string::npos);
+  // Undeclared CSVs are for a checker, who is told their shape.
+  CandidateFile plain = ScriptFile("plain.csv", "a,b\n1,2\n3,-4.5\n", gates, acro);
+  EXPECT_EQ(plain.meta.verdict(), "review");
+  EXPECT_EQ(plain.meta.verdict_summary(),
+            "review; not checked automatically (not declared *.counts.csv or *.magnitude.csv): "
+            "2 rows, 2 columns, smallest number -4.5; an output checker must judge it");
+}
+
 }  // namespace
 }  // namespace trenode::releases

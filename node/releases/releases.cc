@@ -391,11 +391,19 @@ absl::StatusOr<std::vector<CandidateFile>> Releases::BuildFiles(
     files = AggregateFiles(analysis.result(), internals ? &*internals : nullptr, policy,
                            absl::Now() + options_.protection_time);
   } else {
+    // What the manifest declares of its magnitude tables' statistics.
+    ASSIGN_OR_RETURN(trenode::v1::Bundle bundle,
+                     analyses_->GetBundle(analysis.script().bundle_sha256()));
+    const auto& statistics = bundle.manifest().magnitude_statistics();
     for (const auto& output : analysis.script_outcome().outputs()) {
       ASSIGN_OR_RETURN(
           std::string bytes,
           adapters::ReadObject(*objects_, analyses::OutputObjectKey(analysis_id, output.name())));
-      files.push_back(ScriptFile(output.name(), std::move(bytes), options_.gates, policy));
+      auto statistic = statistics.find(output.name());
+      files.push_back(ScriptFile(output.name(), std::move(bytes), options_.gates, policy,
+                                 statistic == statistics.end()
+                                     ? trenode::v1::MAGNITUDE_STATISTIC_UNSPECIFIED
+                                     : statistic->second));
     }
   }
   if (include_logs) {

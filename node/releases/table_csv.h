@@ -7,7 +7,9 @@
 #ifndef TRENODE_NODE_RELEASES_TABLE_CSV_H_
 #define TRENODE_NODE_RELEASES_TABLE_CSV_H_
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -15,12 +17,26 @@
 
 namespace trenode::releases {
 
-// InvalidArgument naming the line and column of the first bad field, a row
-// or column label that appears twice, or a magnitude cell whose absolute
-// contributions add up past int64 millionths. A row labelled "Total" is
-// taken as the margin and skipped.
+inline constexpr char kTotal[] = "Total";
+
+// A total a counts table gives, e.g. "Total / F" (the Total row's cell in
+// column F), "North / Total" or "Total / Total".
+struct Margin {
+  std::string label;
+  int64_t count = 0;
+};
+
+// The table's cells, without its totals. A counts table may give a row
+// labelled "Total" and a last column labelled "Total"; each must be the sum
+// of its cells, and they are returned in `margins` (if not null) for the
+// rules to judge like any cell. InvalidArgument naming the line and column
+// of the first bad field, a row or column label that appears twice, a total
+// that is not the sum of its cells, totals in a magnitude table (the node
+// publishes its aggregates itself), or a magnitude cell whose absolute
+// contributions add up past int64 millionths.
 absl::StatusOr<disclosure::Table> ParseTableCsv(absl::string_view csv, bool magnitude,
-                                                const std::string& name);
+                                                const std::string& name,
+                                                std::vector<Margin>* margins = nullptr);
 
 }  // namespace trenode::releases
 

@@ -413,5 +413,30 @@ TEST_F(ReleasesRpcTest, WithdrawingBeforeAnyReviewFreesTheAnalysisForANewRelease
                          "not offered for review again"));
 }
 
+// A declared magnitude table leaves as the sums the rules judged; its
+// contributions (per-person values) never do, not even once approved.
+TEST_F(ReleasesRpcTest, AReleasedMagnitudeTableHoldsOnlyItsAggregates) {
+  Release draft, in_review, reply;
+  ASSERT_TRUE(Create(ScriptAnalysis("printf 'ward,los\\nA,30;12;11;10;9;8;7;6;5;4;3;2\\n"
+                                    "B,5;5;5;5;5;5;5;5;5;5;5;7.25\\n' > "
+                                    "/job/outbox/stay.magnitude.csv",
+                                    {"stay.magnitude.csv"}),
+                     &draft)
+                  .ok());
+  ASSERT_EQ(draft.files_size(), 1);
+  ASSERT_TRUE(Submit(draft.id(), &in_review).ok());
+  for (const char* checker : {"olu", "kim"}) {
+    ASSERT_TRUE(Review(in_review, checker, trenode::v1::FILE_DECISION_APPROVE, &reply,
+                       "sums over 12 stays each")
+                    .ok());
+  }
+  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
+  std::string bytes;
+  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes, "stay.magnitude.csv").ok());
+  EXPECT_EQ(bytes, "ward,los (sum)\nA,107\nB,62.25\n");
+  EXPECT_EQ(bytes.find(';'), std::string::npos);
+  EXPECT_EQ(reply.files(0).size(), static_cast<int64_t>(bytes.size()));
+}
+
 }  // namespace
 }  // namespace trenode
