@@ -394,7 +394,21 @@ absl::StatusOr<Analysis> Analyses::Get(const auth::Principal& caller,
                                        const std::string& analysis_id) {
   ASSIGN_OR_RETURN(Analysis analysis, store_->Get(analysis_id));
   RETURN_IF_ERROR(CheckCanSee(caller, analysis));
+  ASSIGN_OR_RETURN(int position, QueuePosition(analysis));
+  analysis.set_queue_position(position);
   return ViewFor(caller, std::move(analysis));
+}
+
+absl::StatusOr<int> Analyses::QueuePosition(const Analysis& analysis) {
+  if (analysis.state() != trenode::v1::ANALYSIS_STATE_QUEUED || !analysis.has_query()) return 0;
+  ASSIGN_OR_RETURN(std::vector<Analysis> queued,
+                   store_->InStates({trenode::v1::ANALYSIS_STATE_QUEUED}));
+  int position = 1;
+  for (const Analysis& other : queued) {
+    if (other.id() == analysis.id()) return position;
+    if (other.has_query()) ++position;
+  }
+  return 0;  // started meanwhile
 }
 
 absl::StatusOr<trenode::v1::ListAnalysesResponse> Analyses::List(
@@ -551,7 +565,13 @@ absl::Status Analyses::Watch(const auth::Principal& caller,
   while (!cancelled()) {
     int64_t generation = this->generation();
     ASSIGN_OR_RETURN(std::vector<AnalysisEvent> events, store_->Events(analysis.id(), next));
-    for (const AnalysisEvent& event : events) {
+    for (AnalysisEvent& event : events) {
+      if (event.state() == trenode::v1::ANALYSIS_STATE_QUEUED &&
+          event.sequence() == events.back().sequence()) {
+        ASSIGN_OR_RETURN(analysis, store_->Get(analysis.id()));
+        ASSIGN_OR_RETURN(int position, QueuePosition(analysis));
+        event.set_queue_position(position);
+      }
       if (!write(event)) return absl::OkStatus();
       next = event.sequence() + 1;
       if (IsFinal(event.state())) return absl::OkStatus();

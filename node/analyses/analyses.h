@@ -150,6 +150,8 @@ class Analyses {
   // every dataset exists and is active.
   absl::Status CheckDatasetsActive(const std::vector<std::string>& dataset_ids);
   auth::Principal NodePrincipal() const;
+  // Analysis::queue_position of `analysis` now.
+  absl::StatusOr<int> QueuePosition(const trenode::v1::Analysis& analysis);
   void NotifyChanged();
 
   AnalysisStore* store_;

@@ -1,5 +1,6 @@
 #include "node/analyses/analysis_runner.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -166,14 +167,22 @@ bool AnalysisRunner::RunNextQuery() {
 
 bool AnalysisRunner::Execute(const Analysis& analysis) {
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  const int share = queries_.per_project > 0 ? queries_.per_project
+                                             : std::max(1, queries_.workers - 1);
   {
     absl::MutexLock lock(&mu_);
+    // Its project holds its share of the workers: another project's next.
+    if (running_per_project_[analysis.project_id()] >= share) return false;
     if (!running_queries_.emplace(analysis.id(), cancelled).second)
       return false;  // another worker's
+    ++running_per_project_[analysis.project_id()];
   }
   absl::Cleanup unregister = [&] {
     absl::MutexLock lock(&mu_);
     running_queries_.erase(analysis.id());
+    if (--running_per_project_[analysis.project_id()] == 0) {
+      running_per_project_.erase(analysis.project_id());
+    }
   };
   // A query may wait in the queue: the start gate is checked again as it starts.
   if (absl::Status gate = analyses_->CheckStartGate(analysis); !gate.ok()) {

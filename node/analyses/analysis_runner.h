@@ -42,6 +42,9 @@ std::string OutputObjectKey(const std::string& analysis_id, const std::string& n
 
 struct QueryRunning {
   int workers = 2;                          // queries at once, at least 1
+  // Queries of one project at once; 0: workers - 1 (at least 1). A worker
+  // takes the first queued query whose project is below it.
+  int per_project = 0;
   absl::Duration wall = absl::Minutes(10);  // each query, start to end
   query::CompileLimits limits;
   // The person codes of dataset versions; null: the runner keeps its own,
@@ -120,6 +123,7 @@ class AnalysisRunner {
   std::map<std::string, trenode::v1::Analysis> cancelled_ ABSL_GUARDED_BY(mu_);
   // Queries starting or running, by analysis id: set to stop one.
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_queries_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> running_per_project_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace trenode::analyses

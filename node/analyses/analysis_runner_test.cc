@@ -8,6 +8,7 @@
 #include "adapters/onprem/posix_object_store.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "node/analyses/sqlite_analysis_store.h"
 #include "node/catalogue/sqlite_catalogue_store.h"
@@ -79,10 +80,26 @@ class AnalysisRunnerTest : public ::testing::Test {
     ASSERT_TRUE(governance_.RecordTraining(kSteward, training).ok());
   }
 
+  // A second project of ada's on the same dataset.
+  void SecondProject(const std::string& id) {
+    trenode::v1::Project project;
+    project.set_id(id);
+    project.set_title("Heart failure, again");
+    project.set_lay_summary("Heart failure in routine records.");
+    project.add_requested_dataset_ids("synth-ehr-6");
+    ASSERT_TRUE(governance_.CreateProject(kAda, project).ok());
+    trenode::v1::ApproveProjectRequest approve;
+    approve.set_project_id(id);
+    approve.set_reference("REC 2");
+    *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 30);
+    approve.add_dataset_ids("synth-ehr-6");
+    ASSERT_TRUE(governance_.ApproveProject(kSteward, approve).ok());
+  }
+
   // Submitted and approved by a steward, not yet run.
-  Analysis Approved(const std::string& request_id) {
+  Analysis Approved(const std::string& request_id, const std::string& project = "hf") {
     trenode::v1::SubmitAnalysisRequest request;
-    request.set_project_id("hf");
+    request.set_project_id(project);
     request.set_request_id(request_id);
     EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
         R"pb(dataset_id: "synth-ehr-6"
@@ -230,6 +247,45 @@ TEST_F(AnalysisRunnerTest, StartedQueryWorkersRunEveryApprovedQuery) {
     }
     EXPECT_EQ(Stored(analysis.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED)
         << Stored(analysis.id()).state_reason();
+  }
+  runner.Stop();
+}
+
+// One project's queries hold at most their share of the workers (here 1 of
+// 2): another project's query runs beside them, and the queued one knows
+// its place.
+TEST_F(AnalysisRunnerTest, TwoProjectsQueriesShareTheWorkers) {
+  SecondProject("hf2");
+  Analysis first = Approved("a1");
+  Analysis second = Approved("a2");
+  Analysis other = Approved("b1", "hf2");
+  absl::Notification finish;
+  AnalysisRunner runner = Runner(
+      [&](const trenode::v1::Dataset&) -> absl::StatusOr<std::string> {
+        finish.WaitForNotificationWithTimeout(absl::Seconds(30));
+        return dir_.File("site.sqlite");
+      },
+      QueryRunning{.workers = 2});
+  runner.Start();
+  auto state = [&](const Analysis& a) { return Stored(a.id()).state(); };
+  for (int i = 0; i < 400 && (state(first) != trenode::v1::ANALYSIS_STATE_RUNNING ||
+                              state(other) != trenode::v1::ANALYSIS_STATE_RUNNING);
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  EXPECT_EQ(state(first), trenode::v1::ANALYSIS_STATE_RUNNING);
+  EXPECT_EQ(state(other), trenode::v1::ANALYSIS_STATE_RUNNING);
+  EXPECT_EQ(state(second), trenode::v1::ANALYSIS_STATE_QUEUED);
+  auto seen = analyses_.Get(kAda, second.id());
+  ASSERT_TRUE(seen.ok()) << seen.status();
+  EXPECT_EQ(seen->queue_position(), 1);
+  EXPECT_EQ(analyses_.Get(kAda, first.id())->queue_position(), 0);
+  finish.Notify();
+  for (const Analysis& analysis : {first, second, other}) {
+    for (int i = 0; i < 400 && state(analysis) != trenode::v1::ANALYSIS_STATE_SUCCEEDED; ++i) {
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    EXPECT_EQ(state(analysis), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
   }
   runner.Stop();
 }

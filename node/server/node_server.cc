@@ -176,6 +176,9 @@ analyses::QueryRunning QueryRunningFrom(const trenode::v1::ComputeConfig& comput
                                         query::PersonCodesCache* codes) {
   analyses::QueryRunning queries;
   if (compute.query_workers() > 0) queries.workers = compute.query_workers();
+  if (compute.query_workers_per_project() > 0) {
+    queries.per_project = compute.query_workers_per_project();
+  }
   if (compute.query_seconds() > 0) queries.wall = absl::Seconds(compute.query_seconds());
   queries.limits = CompileLimitsFrom(compute);
   queries.codes = codes;
