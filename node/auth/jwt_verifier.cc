@@ -44,14 +44,18 @@ std::string String(const Struct& object, const std::string& name) {
   return value && value->kind_case() == Value::kStringValue ? value->string_value() : "";
 }
 
-// Seconds since the epoch, or nullopt if absent or not a number.
+// Seconds since the epoch, or nullopt if absent or not a number. A number
+// past the range of int64 seconds is the infinite future or past.
 std::optional<absl::Time> Time(const Struct& object, const std::string& name) {
   const Value* value = Find(object, name);
   if (!value || value->kind_case() != Value::kNumberValue ||
       !std::isfinite(value->number_value())) {
     return std::nullopt;
   }
-  return absl::FromUnixSeconds(static_cast<int64_t>(value->number_value()));
+  const double seconds = value->number_value();
+  if (seconds >= 0x1p63) return absl::InfiniteFuture();
+  if (seconds < -0x1p63) return absl::InfinitePast();
+  return absl::FromUnixSeconds(static_cast<int64_t>(seconds));
 }
 
 std::vector<std::string> Strings(const Value* value) {

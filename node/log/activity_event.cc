@@ -44,6 +44,20 @@ absl::StatusOr<std::string> Unescape(absl::string_view value) {
   return out;
 }
 
+// Whether `time` has the one shape the spec allows,
+// "YYYY-MM-DDTHH:MM:SS.ffffffZ": absl::ParseTime alone also takes
+// "infinite-future", a sign and years past 9999, which format back the same
+// way and so pass the canonical check.
+bool IsCanonicalTime(absl::string_view time) {
+  constexpr absl::string_view kShape = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+  if (time.size() != kShape.size()) return false;
+  for (size_t i = 0; i < time.size(); ++i) {
+    bool digit = time[i] >= '0' && time[i] <= '9';
+    if (kShape[i] == 'd' ? !digit : time[i] != kShape[i]) return false;
+  }
+  return true;
+}
+
 // The fields after time, in canonical order.
 std::vector<std::pair<const char*, std::string ActivityEvent::*>> Fields() {
   return {{"node", &ActivityEvent::node},          {"actor", &ActivityEvent::actor},
@@ -85,7 +99,8 @@ absl::StatusOr<ActivityEvent> ParseLeaf(absl::string_view leaf) {
   };
   ASSIGN_OR_RETURN(std::string time, value_of(1, "time"));
   std::string error;
-  if (!absl::ParseTime(kTimeFormat, time, absl::UTCTimeZone(), &event.time, &error)) {
+  if (!IsCanonicalTime(time) ||
+      !absl::ParseTime(kTimeFormat, time, absl::UTCTimeZone(), &event.time, &error)) {
     return absl::InvalidArgumentError(absl::StrCat("bad time: ", time));
   }
   for (size_t i = 0; i < fields.size(); ++i) {
