@@ -79,12 +79,17 @@ class Tally:
         self.unacknowledged = collections.defaultdict(set)  # created in flight at a kill
         self.denials = 0  # PERMISSION_DENIED answers: each must be an auth.deny entry
         self.preparations = []  # (CreateRelease called, seconds until the release was a draft)
+        self.durations = collections.defaultdict(list)  # kind -> (started, seconds) answered
 
     def count(self, kind, outcome, detail=None):
         with self.lock:
             self.counts[kind][outcome] += 1
             if outcome == "unexpected":
                 self.unexpected.append((kind, detail))
+
+    def answered(self, kind, started, seconds):
+        with self.lock:
+            self.durations[kind].append((started, seconds))
 
     def acknowledge(self, what, object_id):
         with self.lock:
@@ -147,12 +152,14 @@ class Client:
             if refusal is not None and error.code() == refusal:
                 self.last = "ok"
                 self.soak.tally.count(kind, "refused")
+                self.soak.tally.answered(kind, start, time.monotonic() - start)
                 return error
             if self.soak.node_state.during_restart(start, time.monotonic()):
                 self.last = "restart"
                 self.soak.tally.count(kind, "restart")
                 self.soak.node_state.wait_up(self.soak.stop)
-                self.reconnect(5)
+                if not self.stopped:
+                    self.reconnect(5)
                 return None
             self.last = "unexpected"
             self.soak.tally.count(kind, "unexpected",
@@ -164,6 +171,7 @@ class Client:
             return None
         self.last = "ok"
         self.soak.tally.count(kind, "ok")
+        self.soak.tally.answered(kind, start, time.monotonic() - start)
         return result
 
     def fail(self, kind, detail):

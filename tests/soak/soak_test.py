@@ -96,6 +96,7 @@ class SoakNode(Node):
     def __init__(self, bin_dir, root, port):
         self.port = port
         self.lifetime = None  # (number, process, started at)
+        self.start_seconds = []  # per start: from exec to serving
         super().__init__(bin_dir, root, start=False)
 
     def configure(self, oidc_block):
@@ -110,6 +111,7 @@ class SoakNode(Node):
         port_file = os.path.join(self.root, "port")
         if os.path.exists(port_file):
             os.remove(port_file)
+        started = time.monotonic()
         with open(os.path.join(self.root, f"node-{number}.log"), "w") as output:
             self.process = subprocess.Popen(
                 [os.path.join(self.bin_dir, "trenode"), "--config", self.config,
@@ -121,6 +123,7 @@ class SoakNode(Node):
             time.sleep(0.02)
         self.address = f"127.0.0.1:{self.port}"
         self.lifetime = (number, self.process, time.monotonic())
+        self.start_seconds.append(self.lifetime[2] - started)
 
     def kill9(self):
         self.process.kill()
@@ -521,12 +524,14 @@ class Soak:
                  f"machine: {os.cpu_count()} CPUs, load average during the run mean "
                  f"{statistics.mean(self.machine_load or [0]):.1f}, max "
                  f"{max(self.machine_load or [0]):.1f}",
-                 f"{'calls':<38}{'ok':>9}{'refused':>9}{'restart':>9}{'failed':>8}"]
+                 f"{'calls':<38}{'ok':>9}{'refused':>9}{'restart':>9}{'failed':>8}"
+                 f"  p50/p99 ms, first 5 min | last 5 min"]
         totals = collections.Counter()
         for kind, outcomes in sorted(self.tally.counts.items()):
             totals.update(outcomes)
             lines.append(f"  {kind:<36}{outcomes['ok']:>9}{outcomes['refused']:>9}"
-                         f"{outcomes['restart']:>9}{outcomes['unexpected']:>8}")
+                         f"{outcomes['restart']:>9}{outcomes['unexpected']:>8}  "
+                         f"{self.latency_trend(self.tally.durations[kind])}")
         lines.append(f"  {'all':<36}{totals['ok']:>9}{totals['refused']:>9}"
                      f"{totals['restart']:>9}{totals['unexpected']:>8}")
         lines.append("  (restart: failed while the node was down or in flight at a kill; "
@@ -549,10 +554,10 @@ class Soak:
                          f"{len(self.verifications)} passed (slowest "
                          f"{max(v[3] for v in self.verifications):.1f} s); last: "
                          f"{self.verifications[-1][2]}")
-        downtimes = [up - killed for killed, up in self.node_state.windows if up is not None]
-        if downtimes:
-            lines.append(f"restart: node down (kill to serving again) mean "
-                         f"{statistics.mean(downtimes):.2f} s, max {max(downtimes):.2f} s")
+        starts = self.node.start_seconds[1:]  # after a kill, not the first
+        if starts:
+            lines.append(f"node start after kill -9 (exec to serving): mean "
+                         f"{statistics.mean(starts):.2f} s, max {max(starts):.2f} s")
         lines += self.preparation_figures()
         lines += self.memory_figures()
         if hasattr(self, "latency"):
@@ -569,6 +574,17 @@ class Soak:
         lines += [f"  FAIL {failure}" for failure in failures]
         lines.append("================================")
         return "\n".join(lines)
+
+    def latency_trend(self, durations):
+        """p50/p99 of the answered calls in the run's first and last 5 minutes."""
+        def p50_p99(seconds):
+            if not seconds:
+                return "-"
+            seconds.sort()
+            return f"{percentile(seconds, 50) * 1000:.0f}/{percentile(seconds, 99) * 1000:.0f}"
+        early = [s for t, s in durations if t - self.started < 300]
+        late = [s for t, s in durations if t - self.started >= self.ran - 300]
+        return f"{p50_p99(early)} | {p50_p99(late)}"
 
     def preparation_figures(self):
         """How long releases took to prepare, early in the run and late."""
