@@ -64,12 +64,8 @@ absl::StatusOr<CsvShape> ShapeOf(const std::string& bytes, const std::string& na
 
 // `table` (a counts table's cells) with the totals its file gave, as a
 // Total column and a Total row, so that the rules judge them too.
-Table WithMargins(Table table, const std::vector<Margin>& margins) {
-  bool total_row = false, total_column = false;
-  for (const Margin& margin : margins) {
-    total_row = total_row || absl::StartsWith(margin.label, absl::StrCat(kTotal, " / "));
-    total_column = total_column || absl::EndsWith(margin.label, absl::StrCat(" / ", kTotal));
-  }
+Table WithTotals(Table table, GivenTotals given) {
+  const bool total_row = given.row, total_column = given.column;
   if (!total_row && !total_column) return table;
   const size_t rows = table.row_labels.size(), columns = table.column_labels.size();
   Table full;
@@ -193,15 +189,15 @@ CandidateFile ScriptFile(const std::string& name, std::string bytes, const HardG
     bool counts = absl::EndsWith(name, ".counts.csv");
     bool declared = counts || absl::EndsWith(name, ".magnitude.csv");
     if (declared && failures.empty()) {
-      std::vector<Margin> margins;
-      absl::StatusOr<Table> table = ParseTableCsv(bytes, !counts, name, &margins);
+      GivenTotals totals;
+      absl::StatusOr<Table> table = ParseTableCsv(bytes, !counts, name, &totals);
       if (!table.ok()) {
         failures.push_back(absl::StrCat("declared a ", counts ? "counts" : "magnitude",
                                         " table but is not one: ", table.status().message()));
       } else {
         if (counts) {
           // Every number that leaves is judged: the totals too.
-          *table = WithMargins(*std::move(table), margins);
+          *table = WithTotals(*std::move(table), totals);
         } else {
           // What leaves is the aggregate the rules judged, never the
           // contributions (they stay with the analysis).

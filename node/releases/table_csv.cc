@@ -45,7 +45,7 @@ absl::StatusOr<int64_t> ParseScaled(absl::string_view text) {
 }  // namespace
 
 absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
-                                    const std::string& path, std::vector<Margin>* margins) {
+                                    const std::string& path, GivenTotals* totals) {
   adapters::MemoryObjectStore memory;
   if (absl::Status written = adapters::WriteObject(memory, "table.csv", text); !written.ok()) {
     return written;
@@ -185,7 +185,6 @@ absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
   // not would publish a number no rule judged.
   const size_t columns = table.column_labels.size();
   auto cell = [&](size_t r, size_t c) { return table.cells[r * columns + c].contributors; };
-  std::vector<Margin> found;
   for (size_t r = 0; r < row_totals.size(); ++r) {
     int64_t sum = 0;
     for (size_t c = 0; c < columns; ++c) sum += cell(r, c);
@@ -194,7 +193,6 @@ absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
           path, " line ", row_total_lines[r], ": the Total column says ", row_totals[r],
           " for row \"", table.row_labels[r], "\", but its cells add up to ", sum));
     }
-    found.push_back({absl::StrCat(table.row_labels[r], " / ", kTotal), row_totals[r]});
   }
   if (total_row) {
     int64_t grand = 0;
@@ -207,7 +205,6 @@ absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
             path, " line ", total_row_line, ": the Total row says ", (*total_row)[c],
             " for column \"", table.column_labels[c], "\", but its cells add up to ", sum));
       }
-      found.push_back({absl::StrCat(kTotal, " / ", table.column_labels[c]), sum});
     }
     if (total_column) {
       if (total_row->back() != grand) {
@@ -215,10 +212,9 @@ absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
             absl::StrCat(path, " line ", total_row_line, ": the grand total says ",
                          total_row->back(), ", but the table's cells add up to ", grand));
       }
-      found.push_back({absl::StrCat(kTotal, " / ", kTotal), grand});
     }
   }
-  if (margins != nullptr) *margins = std::move(found);
+  if (totals != nullptr) *totals = {.row = total_row.has_value(), .column = total_column};
   return table;
 }
 

@@ -19,24 +19,23 @@ namespace trenode::releases {
 
 inline constexpr char kTotal[] = "Total";
 
-// A total a counts table gives, e.g. "Total / F" (the Total row's cell in
-// column F), "North / Total" or "Total / Total".
-struct Margin {
-  std::string label;
-  int64_t count = 0;
+// Which totals a counts table gave.
+struct GivenTotals {
+  bool row = false;     // a row labelled "Total"
+  bool column = false;  // a last column labelled "Total"
 };
 
 // The table's cells, without its totals. A counts table may give a row
 // labelled "Total" and a last column labelled "Total"; each must be the sum
-// of its cells, and they are returned in `margins` (if not null) for the
-// rules to judge like any cell. InvalidArgument naming the line and column
+// of its cells, and which were given is set in `totals` (if not null), for
+// the rules to judge them like any cell. InvalidArgument naming the line and column
 // of the first bad field, a row or column label that appears twice, a total
 // that is not the sum of its cells, totals in a magnitude table (the node
 // publishes its aggregates itself), or a magnitude cell whose absolute
 // contributions add up past int64 millionths.
 absl::StatusOr<disclosure::Table> ParseTableCsv(absl::string_view csv, bool magnitude,
                                                 const std::string& name,
-                                                std::vector<Margin>* margins = nullptr);
+                                                GivenTotals* totals = nullptr);
 
 }  // namespace trenode::releases
 
