@@ -22,6 +22,13 @@
 
 namespace trenode::analyses {
 namespace {
+
+QueryRunning Running(int workers, absl::Duration wall = absl::Minutes(10)) {
+  QueryRunning running;
+  running.workers = workers;
+  running.wall = wall;
+  return running;
+}
 using google::protobuf::util::TimeUtil;
 using trenode::v1::Analysis;
 
@@ -222,7 +229,7 @@ TEST_F(AnalysisRunnerTest, AQueuedQueryMeetsTheStartGateAgainWhenAWorkerStartsIt
 
 TEST_F(AnalysisRunnerTest, AQueryOverItsWallClockLimitIsStoppedAndFailed) {
   Analysis analysis = Approved("slow");
-  AnalysisRunner runner = Runner(nullptr, QueryRunning{.workers = 1, .wall = absl::ZeroDuration()});
+  AnalysisRunner runner = Runner(nullptr, Running(1, absl::ZeroDuration()));
   runner.RunApproved();
   runner.RunQueued();
   Analysis stored = Stored(analysis.id());
@@ -237,7 +244,7 @@ TEST_F(AnalysisRunnerTest, AQueryOverItsWallClockLimitIsStoppedAndFailed) {
 TEST_F(AnalysisRunnerTest, StartedQueryWorkersRunEveryApprovedQuery) {
   std::vector<Analysis> approved;
   for (int i = 0; i < 6; ++i) approved.push_back(Approved(absl::StrCat("q", i)));
-  AnalysisRunner runner = Runner(nullptr, QueryRunning{.workers = 3});
+  AnalysisRunner runner = Runner(nullptr, Running(3));
   runner.Start();
   for (const Analysis& analysis : approved) {
     for (int tries = 0;
@@ -265,7 +272,7 @@ TEST_F(AnalysisRunnerTest, TwoProjectsQueriesShareTheWorkers) {
         finish.WaitForNotificationWithTimeout(absl::Seconds(30));
         return dir_.File("site.sqlite");
       },
-      QueryRunning{.workers = 2});
+      Running(2));
   runner.Start();
   auto state = [&](const Analysis& a) { return Stored(a.id()).state(); };
   for (int i = 0; i < 400 && (state(first) != trenode::v1::ANALYSIS_STATE_RUNNING ||

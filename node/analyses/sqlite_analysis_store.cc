@@ -106,21 +106,30 @@ absl::Status SqliteAnalysisStore::Update(const Analysis& analysis,
   return transaction.Commit();
 }
 
+std::string SqliteAnalysisStore::ListSql(const AnalysisFilter& filter) {
+  // Only the filters given appear, so that SQLite serves each combination
+  // from an index ((project_id, id), (submitter, id), (state, id)) rather
+  // than walking every analysis in id order.
+  std::string sql = "SELECT analysis FROM analyses WHERE id > ?";
+  if (!filter.project_id.empty()) sql += " AND project_id = ?";
+  if (!filter.submitter.empty()) sql += " AND submitter = ?";
+  if (filter.state != 0) sql += " AND state = ?";
+  sql += " ORDER BY id LIMIT ?";
+  return sql;
+}
+
 absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::List(const AnalysisFilter& filter,
                                                                 const std::string& after_id,
                                                                 int limit, int64_t max_bytes,
                                                                 bool* cut) {
   auto db = pool_->Acquire();
-  ASSIGN_OR_RETURN(SqliteStatement select,
-                   db->PrepareCached("SELECT analysis FROM analyses WHERE id > ?1"
-                                     " AND (?2 = '' OR project_id = ?2)"
-                                     " AND (?3 = '' OR submitter = ?3)"
-                                     " AND (?4 = 0 OR state = ?4) ORDER BY id LIMIT ?5"));
-  select.Bind(1, after_id)
-      .Bind(2, filter.project_id)
-      .Bind(3, filter.submitter)
-      .Bind(4, int64_t{filter.state})
-      .Bind(5, int64_t{limit});
+  ASSIGN_OR_RETURN(SqliteStatement select, db->PrepareCached(ListSql(filter)));
+  int index = 1;
+  select.Bind(index++, after_id);
+  if (!filter.project_id.empty()) select.Bind(index++, filter.project_id);
+  if (!filter.submitter.empty()) select.Bind(index++, filter.submitter);
+  if (filter.state != 0) select.Bind(index++, int64_t{filter.state});
+  select.Bind(index, int64_t{limit});
   std::vector<Analysis> page;
   int64_t bytes = 0;
   *cut = false;

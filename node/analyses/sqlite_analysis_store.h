@@ -12,6 +12,8 @@ class SqliteAnalysisStore : public AnalysisStore {
  public:
   // `pool` must outlive the store and have the node schema applied.
   explicit SqliteAnalysisStore(storage::SqlitePool* pool) : pool_(pool) {}
+  // The SELECT that List runs for `filter` (ids after ?, then limit ?).
+  static std::string ListSql(const AnalysisFilter& filter);
 
   absl::Status Create(const trenode::v1::Analysis& analysis, const std::string& body_sha256,
                       const trenode::v1::AnalysisEvent& first) override;

@@ -66,16 +66,28 @@ absl::Status SqliteReleaseStore::Update(const Release& release,
   });
 }
 
+std::string SqliteReleaseStore::ListSql(const std::string& requester,
+                                        trenode::v1::ReleaseState state) {
+  // Only the filters given appear, so that SQLite serves them from
+  // (requester, id) or (state, id) rather than walking every release.
+  std::string sql = "SELECT release FROM releases WHERE id > ?";
+  if (!requester.empty()) sql += " AND requester = ?";
+  if (state != 0) sql += " AND state = ?";
+  sql += " ORDER BY id LIMIT ?";
+  return sql;
+}
+
 absl::StatusOr<std::vector<Release>> SqliteReleaseStore::List(const std::string& requester,
                                                               trenode::v1::ReleaseState state,
                                                               const std::string& after_id,
                                                               int limit) {
   auto db = pool_->Acquire();
-  ASSIGN_OR_RETURN(SqliteStatement select,
-                   db->PrepareCached("SELECT release FROM releases WHERE id > ?1"
-                                     " AND (?2 = '' OR requester = ?2) AND (?3 = 0 OR state = ?3)"
-                                     " ORDER BY id LIMIT ?4"));
-  select.Bind(1, after_id).Bind(2, requester).Bind(3, int64_t{state}).Bind(4, int64_t{limit});
+  ASSIGN_OR_RETURN(SqliteStatement select, db->PrepareCached(ListSql(requester, state)));
+  int index = 1;
+  select.Bind(index++, after_id);
+  if (!requester.empty()) select.Bind(index++, requester);
+  if (state != 0) select.Bind(index++, int64_t{state});
+  select.Bind(index, int64_t{limit});
   return storage::ParseAllRows<Release>(select);
 }
 

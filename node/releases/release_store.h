@@ -38,6 +38,8 @@ class ReleaseStore {
 class SqliteReleaseStore : public ReleaseStore {
  public:
   explicit SqliteReleaseStore(storage::SqlitePool* pool) : pool_(pool) {}
+  // The SELECT that List runs for these filters (ids after ?, then limit ?).
+  static std::string ListSql(const std::string& requester, trenode::v1::ReleaseState state);
   absl::Status Create(const trenode::v1::Release& release) override;
   absl::StatusOr<trenode::v1::Release> Get(const std::string& id) override;
   absl::StatusOr<std::vector<trenode::v1::Release>> ForAnalysis(

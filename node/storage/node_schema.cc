@@ -226,6 +226,12 @@ CREATE TABLE log_outbox (
   record BLOB NOT NULL
 );
 )sql"},
+    {11, "list_indexes", R"sql(
+-- Pages of a researcher's own analyses and of the review queue by state, in id
+-- order, without walking every row (the primary key is the rest of each key).
+CREATE INDEX analyses_by_submitter ON analyses(submitter, id);
+CREATE INDEX releases_by_state ON releases(state, id);
+)sql"},
 };
 
 }  // namespace
