@@ -270,6 +270,89 @@ absl::StatusOr<std::vector<std::string>> Analyses::CheckBody(
   return std::vector<std::string>{query.dataset_id()};
 }
 
+absl::Status Analyses::CheckFederated(const auth::Principal& caller,
+                                      const trenode::v1::SubmitAnalysisRequest& request) {
+  if (request.nodes().empty()) {
+    if (request.federation_deadline_seconds() != 0) {
+      return absl::InvalidArgumentError(
+          "federation_deadline_seconds: only for a federated analysis (nodes)");
+    }
+    return absl::OkStatus();
+  }
+  if (!caller.home_node.empty()) {
+    return absl::InvalidArgumentError(
+        "nodes: a part of another node's federated analysis is not federated again");
+  }
+  if (!request.has_query()) {
+    return absl::InvalidArgumentError("nodes: only aggregate queries are federated");
+  }
+  for (int i = 0; i < request.query().outputs_size(); ++i) {
+    if (request.query().outputs(i).has_regression()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "query.outputs[", i, "]: federated analyses pool counts, cross-tabulations and "
+          "summaries; regressions are not pooled yet"));
+    }
+  }
+  if (request.request_id().size() > kMaxFederatedRequestId) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request_id: at most ", kMaxFederatedRequestId, " characters for a federated analysis"));
+  }
+  if (request.federation_deadline_seconds() < 0 ||
+      request.federation_deadline_seconds() > kMaxFederationDeadlineSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat("federation_deadline_seconds: 1 to ",
+                                                   kMaxFederationDeadlineSeconds,
+                                                   ", or 0 for the default"));
+  }
+  if (request.nodes_size() < 2) {
+    return absl::InvalidArgumentError(
+        "nodes: at least two (a pooled result of one node would be that node's numbers)");
+  }
+  if (request.nodes_size() > kMaxFederatedNodes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("nodes: at most ", kMaxFederatedNodes, " nodes"));
+  }
+  std::set<std::string> seen;
+  for (const std::string& node : request.nodes()) {
+    if (!seen.insert(node).second) {
+      return absl::InvalidArgumentError(absl::StrCat("nodes: \"", node.substr(0, 64),
+                                                     "\" appears twice"));
+    }
+  }
+  if (!site_check_) {
+    return absl::FailedPreconditionError("nodes: this node does not take federated analyses");
+  }
+  return site_check_({request.nodes().begin(), request.nodes().end()});
+}
+
+absl::StatusOr<Analysis> Analyses::Annotate(const std::string& id, const std::string& reason,
+                                            const std::function<void(Analysis&)>& change) {
+  absl::MutexLock transition(&transition_mu_);
+  ASSIGN_OR_RETURN(Analysis analysis, store_->Get(id));
+  AnalysisState state = analysis.state();
+  change(analysis);
+  absl::Time now = clock_();
+  analysis.set_state(state);
+  analysis.set_sequence(analysis.sequence() + 1);
+  *analysis.mutable_updated() = ToTimestamp(now);
+  AnalysisEvent event;
+  event.set_analysis_id(id);
+  event.set_sequence(analysis.sequence());
+  event.set_state(state);
+  event.set_reason(reason);
+  event.set_actor("node");
+  *event.mutable_time() = ToTimestamp(now);
+  log::ActivityEvent logged =
+      log::ChangeEvent("analysis.note", Object(analysis), analysis.project_id(), reason);
+  logged.request_id = analysis.request_id();
+  bool made = false;
+  absl::Status changed = log::RecordedChange(
+      events_, NodePrincipal(), std::move(logged),
+      [&] { return store_->Update(analysis, state, event); }, &made);
+  if (made) NotifyChanged();
+  RETURN_IF_ERROR(changed);
+  return analysis;
+}
+
 absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
                                           const trenode::v1::SubmitAnalysisRequest& request) {
   std::string person = governance_->PersonId(caller);
@@ -278,6 +361,7 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
   if (request.purpose().size() > kMaxText) {
     return absl::InvalidArgumentError(absl::StrCat("purpose: at most ", kMaxText, " bytes"));
   }
+  RETURN_IF_ERROR(CheckFederated(caller, request));
   std::string body_hash = BodyHash(request);
   auto replay = [&]() -> absl::StatusOr<std::optional<Analysis>> {
     ASSIGN_OR_RETURN(auto existing, store_->FindByRequest(person, request.request_id()));
@@ -319,6 +403,12 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
     *analysis.mutable_query() = request.query();
   }
   for (const std::string& id : dataset_ids) analysis.add_dataset_ids(id);
+  if (!request.nodes().empty()) {
+    *analysis.mutable_nodes() = request.nodes();
+    analysis.set_federation_deadline_seconds(request.federation_deadline_seconds() > 0
+                                                 ? request.federation_deadline_seconds()
+                                                 : kDefaultFederationDeadlineSeconds);
+  }
   analysis.set_state(trenode::v1::ANALYSIS_STATE_SUBMITTED);
   analysis.set_sequence(1);
   *analysis.mutable_created() = ToTimestamp(now);
@@ -478,8 +568,8 @@ absl::StatusOr<Analysis> Analyses::Decide(const auth::Principal& caller,
                                              if (action == AnalysisAction::kApprove)
                                                a.set_approved_by(actor);
                                            }));
-  if (action == AnalysisAction::kCancel && cancel_hook_) {
-    cancel_hook_(changed);
+  if (action == AnalysisAction::kCancel) {
+    for (const auto& hook : cancel_hooks_) hook(changed);
   }
   return ViewFor(caller, std::move(changed));
 }

@@ -33,6 +33,15 @@ inline constexpr char kPreapprovedQueryPolicy[] = "policy:project-preapproved-qu
 // The approver recorded when the bundle was approved for the project.
 inline constexpr char kApprovedBundlePolicy[] = "policy:bundle-approved-for-project";
 
+// Federated analyses (spec/federation.md): the deadline for the nodes'
+// contributions unless the submission sets one, its most, the most nodes,
+// and the longest request id (the home node's own part adds kHereSuffix).
+inline constexpr int kDefaultFederationDeadlineSeconds = 60;
+inline constexpr int kMaxFederationDeadlineSeconds = 7 * 24 * 3600;
+inline constexpr int kMaxFederatedNodes = 16;
+inline constexpr size_t kMaxFederatedRequestId = 123;
+inline constexpr char kHereSuffix[] = ".here";
+
 // Where a bundle's bytes are kept.
 std::string BundleObjectKey(const std::string& sha256);
 
@@ -113,10 +122,24 @@ class Analyses {
   absl::Status RecordNodeEvent(const trenode::v1::Analysis& analysis, const std::string& action,
                                const std::string& outcome, const std::string& reason);
 
-  // Called after an analysis is cancelled, to stop whatever runs it.
-  void SetCancelHook(std::function<void(const trenode::v1::Analysis&)> hook) {
-    cancel_hook_ = std::move(hook);
+  // Called after an analysis is cancelled, to stop whatever runs it; every
+  // hook added is called, in order. Add hooks before serving.
+  void AddCancelHook(std::function<void(const trenode::v1::Analysis&)> hook) {
+    cancel_hooks_.push_back(std::move(hook));
   }
+
+  // Checks a federated submission's `nodes` (each a partner of this node or
+  // this node itself). Without one, federated submissions are refused. Set
+  // before serving.
+  using SiteCheck = std::function<absl::Status(const std::vector<std::string>& nodes)>;
+  void SetSiteCheck(SiteCheck check) { site_check_ = std::move(check); }
+
+  // Changes analysis `id`'s record by `change` without changing its state
+  // (a federated analysis's site statuses), as the node: watchers get an
+  // event in the same state with `reason`, and the log an "analysis.note".
+  absl::StatusOr<trenode::v1::Analysis> Annotate(
+      const std::string& id, const std::string& reason,
+      const std::function<void(trenode::v1::Analysis&)>& change);
 
   // Blocks until some analysis changes after `generation` or `timeout`
   // passes; returns the current generation.
@@ -144,6 +167,9 @@ class Analyses {
                                                AnalysisAction action);
   // Datasets the request reads, each checked to exist and be active, with
   // the query compiled against them or the bundle found.
+  // A federated submission's own checks (nodes, kind, deadline).
+  absl::Status CheckFederated(const auth::Principal& caller,
+                              const trenode::v1::SubmitAnalysisRequest& request);
   absl::StatusOr<std::vector<std::string>> CheckBody(
       const trenode::v1::SubmitAnalysisRequest& request);
   // NotFound, the same for a retired dataset as for an unknown one, unless
@@ -161,7 +187,8 @@ class Analyses {
   adapters::ObjectStore* objects_;
   BundleLimits bundle_limits_;
   query::CompileLimits compile_limits_;
-  std::function<void(const trenode::v1::Analysis&)> cancel_hook_;
+  std::vector<std::function<void(const trenode::v1::Analysis&)>> cancel_hooks_;
+  SiteCheck site_check_;
   std::string node_id_;
   Clock clock_;
   log::EventSink* events_;

@@ -52,7 +52,7 @@ AnalysisRunner::AnalysisRunner(Analyses* analyses, AnalysisStore* store,
     own_codes_ = std::make_unique<query::PersonCodesCache>(own_registry_.get());
     queries_.codes = own_codes_.get();
   }
-  analyses_->SetCancelHook([this](const Analysis& analysis) {
+  analyses_->AddCancelHook([this](const Analysis& analysis) {
     if (!IsScript(analysis)) {
       absl::MutexLock lock(&mu_);
       auto running = running_queries_.find(analysis.id());
@@ -75,8 +75,8 @@ absl::Status AnalysisRunner::Reconcile() {
     absl::Status settled;
     if (analysis.state() == trenode::v1::ANALYSIS_STATE_SUBMITTED) {
       settled = analyses_->Route(analysis).status();
-    } else if (IsScript(analysis)) {
-      continue;  // the backend knows; PollJobs asks it
+    } else if (IsScript(analysis) || analysis.nodes_size() > 0) {
+      continue;  // the backend knows; PollJobs asks it (federated: the coordinator)
     } else if (analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED) {
       continue;  // never started: the query workers run it
     } else {
@@ -160,7 +160,8 @@ bool AnalysisRunner::RunNextQuery() {
   if (!queued.ok()) return false;  // retried on the next pass
   for (const Analysis& analysis : *queued) {
     if (stopping_) return false;
-    if (!IsScript(analysis) && Execute(analysis)) return true;
+    // Federated analyses are the federation coordinator's.
+    if (!IsScript(analysis) && analysis.nodes_size() == 0 && Execute(analysis)) return true;
   }
   return false;
 }

@@ -38,6 +38,10 @@ const std::set<Role> kPeopleRecords = {trenode::v1::ROLE_RESEARCHER, trenode::v1
 const std::set<Role> kEveryRole = {trenode::v1::ROLE_RESEARCHER,     trenode::v1::ROLE_DATA_STEWARD,
                                    trenode::v1::ROLE_OUTPUT_CHECKER, trenode::v1::ROLE_AUDITOR,
                                    trenode::v1::ROLE_NODE_ADMIN,     trenode::v1::ROLE_PEER_NODE};
+const std::set<Role> kPeerNodes = {trenode::v1::ROLE_PEER_NODE};
+const std::set<Role> kEveryPerson = {trenode::v1::ROLE_RESEARCHER, trenode::v1::ROLE_DATA_STEWARD,
+                                    trenode::v1::ROLE_OUTPUT_CHECKER, trenode::v1::ROLE_AUDITOR,
+                                    trenode::v1::ROLE_NODE_ADMIN};
 }  // namespace
 
 const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
@@ -93,6 +97,14 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.ActivityLog/WatchEntries", kLogReadersAndResearchers},
       {"/trenode.v1.ActivityLog/GetInclusionProof", kLogReaders},
       {"/trenode.v1.ActivityLog/GetConsistencyProof", kLogWitnesses},
+
+      // Partners learn who this node is; its own people see the partners.
+      {"/trenode.v1.Federation/GetNodeInfo", kEveryRole},
+      {"/trenode.v1.Federation/ListPartners", kEveryPerson},
+      // Partners ask for federated analyses' parts; the person is theirs.
+      {"/trenode.v1.Federation/SubmitContribution", kPeerNodes},
+      {"/trenode.v1.Federation/GetContribution", kPeerNodes},
+      {"/trenode.v1.Federation/CancelContribution", kPeerNodes},
   };
   return *table;
 }

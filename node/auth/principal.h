@@ -19,6 +19,12 @@ struct Principal {
   // When the credential stops being valid (a token's exp); long-lived
   // calls such as streams end then.
   absl::Time expires = absl::InfiniteFuture();
+  // A person of a partner node, acting here through that node (a federated
+  // analysis): the partner's id, which vouches for `subject` and is taken
+  // from its certificate. The person is then subject@home_node here, and
+  // what they do is logged with `via` the partner. Empty: a person of this
+  // node (or not a person).
+  std::string home_node;
 };
 
 }  // namespace trenode::auth

@@ -40,6 +40,14 @@ void Resolve(std::string* path, const fs::path& base) {
     *path = (base / *path).lexically_normal().string();
 }
 
+// "host:port" with a non-empty host and a port of 1 to 65535.
+bool ValidHostPort(absl::string_view address) {
+  size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  int port = 0;
+  return absl::SimpleAtoi(address.substr(colon + 1), &port) && port >= 1 && port <= 65535;
+}
+
 }  // namespace
 
 absl::Status ValidateNodeConfig(const NodeConfig& config) {
@@ -124,6 +132,30 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
     if (!services.insert(account.name()).second) {
       return FieldError(absl::StrCat(field, ".name"),
                         absl::StrCat("\"", account.name(), "\" appears twice"));
+    }
+  }
+  if (config.institution().size() > 200) {
+    return FieldError("institution", "must be at most 200 characters");
+  }
+  std::set<std::string> partners;
+  for (int i = 0; i < config.federation().partners_size(); ++i) {
+    const auto& partner = config.federation().partners(i);
+    std::string field = absl::StrCat("federation.partners[", i, "]");
+    if (!catalogue::ValidateDatasetId(partner.node_id()).ok()) {
+      return FieldError(
+          absl::StrCat(field, ".node_id"),
+          absl::StrCat("\"", partner.node_id(), "\" must be 2 to 63 characters of [a-z0-9-]"));
+    }
+    if (partner.node_id() == config.node_id()) {
+      return FieldError(absl::StrCat(field, ".node_id"), "is this node's own id");
+    }
+    if (!partners.insert(partner.node_id()).second) {
+      return FieldError(absl::StrCat(field, ".node_id"),
+                        absl::StrCat("\"", partner.node_id(), "\" appears twice"));
+    }
+    if (!ValidHostPort(partner.address())) {
+      return FieldError(absl::StrCat(field, ".address"),
+                        absl::StrCat("\"", partner.address(), "\" must be host:port"));
     }
   }
   return absl::OkStatus();

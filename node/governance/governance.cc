@@ -100,7 +100,7 @@ absl::Status ValidatePersonId(absl::string_view person, absl::string_view field)
 
 std::string Governance::PersonId(const auth::Principal& caller) const {
   if (caller.kind != auth::Principal::Kind::kPerson) return "";
-  return absl::StrCat(caller.subject, "@", node_id_);
+  return absl::StrCat(caller.subject, "@", caller.home_node.empty() ? node_id_ : caller.home_node);
 }
 
 absl::Status Governance::CheckCanSee(const auth::Principal& caller, const Project& project) {

@@ -129,4 +129,25 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
   }
 }
 
+namespace {
+// Serves `text` (owned) in pieces of at most `max_bytes`.
+class StringReader : public adapters::ObjectReader {
+ public:
+  explicit StringReader(std::string text) : text_(std::move(text)) {}
+  absl::StatusOr<std::string> Read(size_t max_bytes) override {
+    std::string piece = text_.substr(position_, max_bytes);
+    position_ += piece.size();
+    return piece;
+  }
+
+ private:
+  std::string text_;
+  size_t position_ = 0;
+};
+}  // namespace
+
+CsvReader CsvReaderOf(absl::string_view text, std::string file_name) {
+  return CsvReader(std::make_unique<StringReader>(std::string(text)), std::move(file_name));
+}
+
 }  // namespace trenode::ingest

@@ -52,6 +52,10 @@ class CsvReader {
   int64_t column_ = 0;
 };
 
+// A CsvReader over `text` held in memory (a released table, an output file
+// already read whole); `file_name` is used only in error messages.
+CsvReader CsvReaderOf(absl::string_view text, std::string file_name);
+
 }  // namespace trenode::ingest
 
 #endif  // TRENODE_NODE_INGEST_CSV_READER_H_

@@ -246,7 +246,11 @@ ActivityEvent ActivityLog::Attributed(const auth::Principal& actor, ActivityEven
   event.node = node_id_;
   switch (actor.kind) {
     case auth::Principal::Kind::kPerson:
-      event.actor = actor.subject.empty() ? "" : absl::StrCat(actor.subject, "@", node_id_);
+      event.actor = actor.subject.empty()
+                        ? ""
+                        : absl::StrCat(actor.subject, "@",
+                                       actor.home_node.empty() ? node_id_ : actor.home_node);
+      if (!actor.home_node.empty()) event.via = actor.home_node;
       break;
     case auth::Principal::Kind::kNode:
       event.actor = absl::StrCat("node/", actor.subject);

@@ -385,13 +385,19 @@ CandidateFile CountsFile(const CountOutput& output, const Policy& policy) {
       line.push_back(text(published[i]));
       absl::StrAppend(&csv, CsvLine(line));
     }
+    // A pooled table's groups some node suppressed: empty, and not in the total.
+    for (const auto& withheld : result.withheld()) {
+      std::vector<std::string> line(withheld.group().begin(), withheld.group().end());
+      line.push_back("");
+      absl::StrAppend(&csv, CsvLine(line));
+    }
     std::vector<std::string> last(result.group_columns_size(), "Total");
     last.push_back(text(totals_published.back()));
     absl::StrAppend(&csv, CsvLine(last));
   }
   CandidateFile file =
       FinishFile(absl::StrCat(result.output(), ".csv"), std::move(csv), verdict, summary, rules);
-  file.suppressed = perturbed || Rounds(policy) ||
+  file.suppressed = perturbed || Rounds(policy) || result.withheld_size() > 0 ||
                     std::find(output.suppressed.begin(), output.suppressed.end(), true) !=
                         output.suppressed.end();
   file.table = table;
@@ -477,6 +483,13 @@ CandidateFile SummaryFile(const ResultTable& result, const OutputInternals* inte
       row.insert(row.end(), {"", "", "", ""});
     }
     absl::StrAppend(&csv, CsvLine(row));
+  }
+  // A pooled table's groups some node suppressed: empty.
+  for (const auto& withheld : result.withheld()) {
+    std::vector<std::string> row(withheld.group().begin(), withheld.group().end());
+    row.insert(row.end(), {"", "", "", ""});
+    absl::StrAppend(&csv, CsvLine(row));
+    ++hidden;
   }
   std::string summary =
       hidden == 0 ? "pass; every cell passes"

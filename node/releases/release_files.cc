@@ -13,7 +13,6 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "adapters/memory/memory_object_store.h"
 #include "node/common/status_macros.h"
 #include "node/disclosure/acro_results.h"
 #include "node/ingest/csv_reader.h"
@@ -35,10 +34,7 @@ std::string FormatNumber(double value) { return absl::StrFormat("%.6g", value); 
 
 // `bytes` read with the node's one CSV reader, or why they are not CSV.
 absl::StatusOr<CsvShape> ShapeOf(const std::string& bytes, const std::string& name) {
-  adapters::MemoryObjectStore memory;
-  RETURN_IF_ERROR(adapters::WriteObject(memory, "file.csv", bytes));
-  ASSIGN_OR_RETURN(std::unique_ptr<adapters::ObjectReader> input, memory.OpenRead("file.csv"));
-  ingest::CsvReader csv(std::move(input), name);
+  ingest::CsvReader csv = ingest::CsvReaderOf(bytes, name);
   ingest::CsvRecord record;
   CsvShape shape;
   bool header = true;

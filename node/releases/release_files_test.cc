@@ -44,6 +44,15 @@ TEST(ReleaseFilesTest, AcroSuppressesWithComplementaryCellsAgainstTheTotal) {
   EXPECT_EQ(small[0].meta.verdict(), "fail");  // the total, 7, is itself too small
 }
 
+TEST(ReleaseFilesTest, APooledTablesWithheldGroupsArePublishedEmptyAndOutOfTheTotal) {
+  trenode::v1::AggregateResult pooled = Counts({{"F", 150}, {"M", 136}});
+  pooled.mutable_tables(0)->add_withheld()->add_group("X");
+  auto files = AggregateFiles(pooled, nullptr, *disclosure::Preset("acro"));
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].bytes, "group,count\nF,150\nM,136\nX,\nTotal,286\n");
+  EXPECT_TRUE(files[0].suppressed);
+}
+
 TEST(ReleaseFilesTest, ScriptOutputsMeetTheHardGates) {
   HardGates gates;
   gates.max_file_bytes = 100;

@@ -619,8 +619,10 @@ absl::StatusOr<Release> Releases::SubmitLocked(const auth::Principal& caller,
   // The owner answers for what the policy releases, so must be independent
   // of the project and never the requester.
   ASSIGN_OR_RETURN(bool owner_involved, governance_->IsInvolved(owner, release.project_id()));
-  if (analysis.has_query() && all_pass && !owner.empty() && !owner_involved &&
-      owner != release.requester()) {
+  // A pooled result (a federated analysis's) carries no person-level
+  // records for the audits: it always goes to checkers.
+  if (analysis.has_query() && analysis.nodes_size() == 0 && all_pass && !owner.empty() &&
+      !owner_involved && owner != release.requester()) {
     ASSIGN_OR_RETURN(release,
                      Apply(caller, release_id, ReleaseAction::kApprove,
                            absl::StrCat("every file passes the ", release.policy(),
@@ -856,6 +858,12 @@ absl::StatusOr<std::string> Releases::StartDownload(const auth::Principal& calle
     return ReviewObjectKey(release_id, file_name);
   }
   RETURN_IF_ERROR(CheckRequesterAccess(release, "be downloaded"));
+  ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
+  if (!analysis.federated_part_of().empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "release ", release_id, " is this node's part of federated analysis ",
+        analysis.federated_part_of(), "; it leaves only pooled, through that analysis's release"));
+  }
   if (release.state() == trenode::v1::RELEASE_STATE_REVOKED) {
     return absl::FailedPreconditionError(
         absl::StrCat("release ", release_id, " was revoked: ", release.state_reason()));

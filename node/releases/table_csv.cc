@@ -9,7 +9,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "adapters/memory/memory_object_store.h"
 #include "node/common/status_macros.h"
 #include "node/ingest/csv_reader.h"
 
@@ -46,13 +45,7 @@ absl::StatusOr<int64_t> ParseScaled(absl::string_view text) {
 
 absl::StatusOr<Table> ParseTableCsv(absl::string_view text, bool magnitude,
                                     const std::string& path, GivenTotals* totals) {
-  adapters::MemoryObjectStore memory;
-  if (absl::Status written = adapters::WriteObject(memory, "table.csv", text); !written.ok()) {
-    return written;
-  }
-  auto reader = memory.OpenRead("table.csv");
-  if (!reader.ok()) return reader.status();
-  ingest::CsvReader csv(std::move(reader).value(), path);
+  ingest::CsvReader csv = ingest::CsvReaderOf(text, path);
   ingest::CsvRecord record;
   Table table;
   std::map<std::string, int64_t> row_lines;  // each row label's line

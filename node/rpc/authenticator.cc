@@ -81,6 +81,10 @@ absl::StatusOr<auth::Principal> NodeAuthenticator::Authenticate(
   auth::Principal principal;
   principal.subject = peer.name;
   if (peer.kind == pki::PeerName::Kind::kNode) {
+    if (partners_ == nullptr || !partners_->IsPartner(peer.name)) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("node \"", peer.name, "\" is not a partner of this node"));
+    }
     principal.kind = auth::Principal::Kind::kNode;
     principal.role = trenode::v1::ROLE_PEER_NODE;
     return principal;

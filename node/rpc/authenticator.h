@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "federation/partner_directory.h"
 #include "grpcpp/server_context.h"
 #include "node/auth/jwt_verifier.h"
 #include "node/auth/principal.h"
@@ -25,16 +26,23 @@ class Authenticator {
 //   `people` (nullptr: tokens are refused); a person whose token grants
 //   several roles names the one they act in with "x-trenode-role";
 // - otherwise a verified client certificate names a peer node
-//   (trenode://<node-id>, role peer_node) or one of this node's service
-//   accounts (trenode://<this-node>/service/<name>, role from `services`);
+//   (trenode://<node-id>, role peer_node), served only while `partners`
+//   lists it, or one of this node's service accounts
+//   (trenode://<this-node>/service/<name>, role from `services`);
 // - otherwise the call is Unauthenticated.
 class NodeAuthenticator : public Authenticator {
  public:
   static constexpr char kRoleHeader[] = "x-trenode-role";
 
+  // `people` and `partners` must outlive the authenticator; a null
+  // `partners` lists none.
   NodeAuthenticator(const auth::JwtVerifier* people, std::string node_id,
-                    std::map<std::string, trenode::v1::Role> services)
-      : people_(people), node_id_(std::move(node_id)), services_(std::move(services)) {}
+                    std::map<std::string, trenode::v1::Role> services,
+                    const federation::PartnerDirectory* partners)
+      : people_(people),
+        node_id_(std::move(node_id)),
+        services_(std::move(services)),
+        partners_(partners) {}
   absl::StatusOr<auth::Principal> Authenticate(const grpc::ServerContext& context) override;
 
  private:
@@ -43,6 +51,7 @@ class NodeAuthenticator : public Authenticator {
   const auth::JwtVerifier* people_;
   std::string node_id_;
   std::map<std::string, trenode::v1::Role> services_;
+  const federation::PartnerDirectory* partners_;
 };
 
 }  // namespace trenode::rpc

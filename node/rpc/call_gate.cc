@@ -36,6 +36,11 @@ bool IsQuietQuery(absl::string_view method) {
       "/trenode.v1.ActivityLog/WatchEntries",
       "/trenode.v1.ActivityLog/GetInclusionProof",
       "/trenode.v1.ActivityLog/GetConsistencyProof",
+      "/trenode.v1.Federation/GetNodeInfo",
+      "/trenode.v1.Federation/ListPartners",
+      // Polled by the home node; what it sets off (a release, a file sent)
+      // is recorded as such.
+      "/trenode.v1.Federation/GetContribution",
   };
   return quiet->contains(method);
 }

@@ -19,7 +19,8 @@ constexpr char kUsage[] =
     "Runs a trenode node as FILE (a text-format trenode.v1.NodeConfig) describes.\n"
     "  --config FILE     the node's configuration\n"
     "  --port-file FILE  write the bound port here once serving (for listen_address port 0)\n"
-    "Stops gracefully on SIGTERM or SIGINT. Exit: 0 after a clean stop, 2 for bad\n"
+    "On SIGHUP re-reads the config's federation partners (nothing else). Stops\n"
+    "gracefully on SIGTERM or SIGINT. Exit: 0 after a clean stop, 2 for bad\n"
     "arguments or configuration, 1 if the node could not start.\n";
 
 }  // namespace
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto node = trenode::server::NodeServer::Start(*config);
@@ -76,7 +78,21 @@ int main(int argc, char** argv) {
             << std::endl;
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    // Partners are re-read; nothing else changes without a restart.
+    absl::StatusOr<trenode::v1::NodeConfig> reread = trenode::config::LoadNodeConfig(config_path);
+    if (!reread.ok()) {
+      std::cerr << "trenode: SIGHUP: bad config, partners unchanged: " << reread.status().message()
+                << std::endl;
+      continue;
+    }
+    absl::StatusOr<std::string> reloaded = (*node)->ReloadPartners(*reread);
+    if (reloaded.ok()) {
+      std::cout << "trenode: SIGHUP: " << *reloaded << std::endl;
+    } else {
+      std::cerr << "trenode: SIGHUP: " << reloaded.status().message() << std::endl;
+    }
+  }
   std::cout << "trenode: " << strsignal(signal_number) << ", shutting down" << std::endl;
   (*node)->Shutdown(absl::Seconds(10));
   (*node)->Wait();

@@ -7,6 +7,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "adapters/onprem/posix_object_store.h"
 #include "adapters/onprem/sandbox_backend.h"
 #include "adapters/onprem/slurm_backend.h"
@@ -36,7 +37,13 @@
 #include "node/rpc/analyses_service.h"
 #include "node/rpc/authenticator.h"
 #include "node/rpc/call_gate.h"
+#include "federation/contributions.h"
+#include "federation/coordinator.h"
+#include "federation/federation.h"
+#include "federation/grpc_partner_caller.h"
+#include "federation/partner_directory.h"
 #include "node/rpc/catalogue_service.h"
+#include "node/rpc/federation_service.h"
 #include "node/rpc/governance_service.h"
 #include "node/rpc/releases_service.h"
 #include "node/storage/node_schema.h"
@@ -48,7 +55,7 @@ constexpr int kMaxServerThreads = 64;
 constexpr int kMaxMessageBytes = 16 << 20;
 constexpr const char* kServices[] = {"trenode.v1.Catalogue", "trenode.v1.Governance",
                                      "trenode.v1.Analyses", "trenode.v1.Releases",
-                                     "trenode.v1.ActivityLog"};
+                                     "trenode.v1.ActivityLog", "trenode.v1.Federation"};
 
 absl::StatusOr<log::NoteSigner> ReadLogKey(const trenode::v1::ActivityLogConfig& config) {
   std::ifstream in(config.signing_key_file());
@@ -134,6 +141,52 @@ auth::JwtPolicy PolicyFrom(const trenode::v1::OidcConfig& oidc) {
   }
   return policy;
 }
+// This node as GetNodeInfo describes it, without its datasets' themes.
+trenode::v1::NodeInfo SelfDescription(const trenode::v1::NodeConfig& config,
+                                      const std::string& log_verifier_key) {
+  trenode::v1::NodeInfo info;
+  info.set_node_id(config.node_id());
+  info.set_institution(config.institution());
+  info.set_interface_version(federation::kInterfaceVersion);
+  info.set_interface_revision(federation::kInterfaceRevision);
+  for (const char* capability : {"catalogue", "governance", "aggregate_queries"}) {
+    info.add_capabilities(capability);
+  }
+  if (config.compute().backend_case() != trenode::v1::ComputeConfig::BACKEND_NOT_SET) {
+    info.add_capabilities("script_jobs");
+  }
+  for (const char* capability : {"output_release", "activity_log"}) {
+    info.add_capabilities(capability);
+  }
+  info.add_compute_backends("in_process_queries");
+  switch (config.compute().backend_case()) {
+    case trenode::v1::ComputeConfig::kSandbox:
+      info.add_compute_backends("sandbox");
+      break;
+    case trenode::v1::ComputeConfig::kSlurm:
+      info.add_compute_backends("slurm");
+      break;
+    case trenode::v1::ComputeConfig::BACKEND_NOT_SET:
+      break;
+  }
+  info.set_log_verifier_key(log_verifier_key);
+  return info;
+}
+
+// The distinct themes of the active datasets, sorted.
+absl::StatusOr<std::vector<std::string>> ActiveThemes(catalogue::CatalogueStore& datasets) {
+  std::set<std::string> themes;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<trenode::v1::Dataset> page,
+                     datasets.List(after, /*include_retired=*/false, 500));
+    if (page.empty()) break;
+    for (const auto& dataset : page) themes.insert(dataset.themes().begin(), dataset.themes().end());
+    after = page.back().id();
+  }
+  return std::vector<std::string>(themes.begin(), themes.end());
+}
+
 }  // namespace
 
 struct NodeServer::Parts {
@@ -143,6 +196,11 @@ struct NodeServer::Parts {
   std::unique_ptr<storage::SqlitePool> pool;
   std::unique_ptr<catalogue::SqliteCatalogueStore> catalogue_store;
   std::unique_ptr<catalogue::Catalogue> catalogue;
+  std::string node_id;
+  std::unique_ptr<federation::PartnerDirectory> partners;
+  std::unique_ptr<federation::GrpcPartnerCaller> partner_caller;
+  std::unique_ptr<federation::Federation> federation;
+  std::unique_ptr<rpc::FederationService> federation_service;
   std::unique_ptr<rpc::Authenticator> authenticator;
   std::unique_ptr<rpc::CallGate> gate;
   std::unique_ptr<rpc::CatalogueService> catalogue_service;
@@ -161,8 +219,10 @@ struct NodeServer::Parts {
   std::unique_ptr<releases::SqliteLedgerStore> ledger;
   std::unique_ptr<releases::Releases> releases;
   std::unique_ptr<rpc::ReleasesService> releases_service;
-  // Last: stopped first, while everything it uses still exists.
+  std::unique_ptr<federation::Contributions> contributions;
+  // Last: stopped first, while everything they use still exists.
   std::unique_ptr<analyses::AnalysisRunner> runner;
+  std::unique_ptr<federation::Coordinator> coordinator;
 };
 
 namespace {
@@ -259,6 +319,7 @@ NodeServer::NodeServer() : parts_(std::make_unique<Parts>()) {}
 
 NodeServer::~NodeServer() {
   Shutdown(absl::Seconds(5));
+  if (parts_->coordinator) parts_->coordinator->Stop();
   if (parts_->runner) parts_->runner->Stop();
   if (checkpointer_.joinable()) checkpointer_.join();
   // A last checkpoint covers everything logged before the stop.
@@ -305,9 +366,10 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   }
   std::map<std::string, trenode::v1::Role> services;
   for (const auto& account : config.service_accounts()) services[account.name()] = account.role();
-  parts.authenticator =
-      std::make_unique<rpc::NodeAuthenticator>(parts.people.get(), config.node_id(),
-                                              std::move(services));
+  parts.node_id = config.node_id();
+  parts.partners = std::make_unique<federation::PartnerDirectory>(config.federation());
+  parts.authenticator = std::make_unique<rpc::NodeAuthenticator>(
+      parts.people.get(), config.node_id(), std::move(services), parts.partners.get());
   parts.gate = std::make_unique<rpc::CallGate>(parts.authenticator.get(), parts.activity_log.get());
   ingest::ImportLimits limits;
   limits.max_total_bytes = config.max_import_bytes();
@@ -351,6 +413,24 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.activity_log.get());
   parts.releases_service = std::make_unique<rpc::ReleasesService>(
       parts.gate.get(), parts.releases.get(), parts.objects.get());
+  ASSIGN_OR_RETURN(parts.partner_caller, federation::GrpcPartnerCaller::FromFiles(config.tls()));
+  catalogue::CatalogueStore* datasets = parts.catalogue_store.get();
+  parts.federation = std::make_unique<federation::Federation>(
+      SelfDescription(config, parts.activity_log->signer().VerifierKey()),
+      [datasets] { return ActiveThemes(*datasets); }, parts.partners.get(),
+      parts.partner_caller.get());
+  parts.contributions = std::make_unique<federation::Contributions>(
+      config.node_id(), parts.analyses.get(), parts.analysis_store.get(), parts.releases.get(),
+      parts.release_store.get(), parts.governance_store.get(), parts.objects.get());
+  parts.coordinator = std::make_unique<federation::Coordinator>(
+      config.node_id(), parts.analyses.get(), parts.analysis_store.get(), parts.partners.get(),
+      parts.partner_caller.get(), parts.contributions.get(), parts.objects.get(),
+      federation::Coordinator::Options{});
+  federation::Coordinator* coordinator = parts.coordinator.get();
+  parts.analyses->SetSiteCheck(
+      [coordinator](const std::vector<std::string>& nodes) { return coordinator->CheckSites(nodes); });
+  parts.federation_service = std::make_unique<rpc::FederationService>(
+      parts.gate.get(), parts.federation.get(), parts.contributions.get());
   if (absl::Status settled = parts.runner->Reconcile(); !settled.ok()) {
     return absl::Status(settled.code(),
                         absl::StrCat("settling unfinished analyses: ", settled.message()));
@@ -376,6 +456,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   builder.RegisterService(parts.analyses_service.get());
   builder.RegisterService(parts.releases_service.get());
   builder.RegisterService(parts.activity_log_service.get());
+  builder.RegisterService(parts.federation_service.get());
   for (grpc::Service* service : extra_services) builder.RegisterService(service);
   node->server_ = builder.BuildAndStart();
   if (!node->server_ || node->port_ == 0) {
@@ -409,6 +490,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     (void)raw->parts_->gate->FlushRefusals(/*now_all=*/true);
   });
   parts.runner->Start();
+  parts.coordinator->Start();
   node->SetServing(true);
   return node;
 }
@@ -417,6 +499,34 @@ void NodeServer::SetServing(bool serving) {
   auto* health = server_->GetHealthCheckService();
   health->SetServingStatus("", serving);
   for (const char* service : kServices) health->SetServingStatus(service, serving);
+}
+
+absl::StatusOr<std::string> NodeServer::ReloadPartners(const trenode::v1::NodeConfig& config) {
+  if (config.node_id() != parts_->node_id) {
+    return absl::InvalidArgumentError(absl::StrCat("node_id: the file now says \"",
+                                                   config.node_id(), "\", this node is ",
+                                                   parts_->node_id, "; restart to change it"));
+  }
+  trenode::v1::FederationConfig before;
+  for (auto& partner : parts_->partners->All()) *before.add_partners() = std::move(partner);
+  federation::PartnerDirectory::Change change = parts_->partners->Replace(config.federation());
+  if (change.empty()) return std::string("partners unchanged");
+  std::string summary = absl::StrCat("partners added [", absl::StrJoin(change.added, ","),
+                                     "] removed [", absl::StrJoin(change.removed, ","),
+                                     "] readdressed [", absl::StrJoin(change.moved, ","), "]");
+  log::ActivityEvent event;
+  event.action = "federation.partners";
+  event.object = absl::StrCat("node/", config.node_id());
+  event.outcome = "success";
+  event.reason = summary;
+  auth::Principal self{config.node_id(), trenode::v1::ROLE_NODE_ADMIN,
+                       auth::Principal::Kind::kNode};
+  if (absl::Status logged = parts_->activity_log->Record(self, std::move(event)); !logged.ok()) {
+    // Not recorded, not made: the list goes back as it was.
+    parts_->partners->Replace(before);
+    return logged;
+  }
+  return summary;
 }
 
 void NodeServer::Shutdown(absl::Duration grace) {

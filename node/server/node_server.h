@@ -42,6 +42,12 @@ class NodeServer {
   // Blocks until the server has shut down.
   void Wait();
 
+  // Makes `config.federation()` the node's partners from the next call on
+  // (a partner removed is refused at once) and records the change in the
+  // activity log. The rest of `config` is not applied; `config` must have
+  // been validated. Returns a line saying what changed.
+  absl::StatusOr<std::string> ReloadPartners(const trenode::v1::NodeConfig& config);
+
  private:
   struct Parts;
   NodeServer();

@@ -12,6 +12,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/common/files.h"
+#include "node/common/text.h"
 #include "node/trectl/bundle_packer.h"
 #include "node/trectl/cli.h"
 #include "trenode/v1/analyses.grpc.pb.h"
@@ -33,6 +34,12 @@ constexpr char kAnalysisHelp[] =
     "                                  --count-by is age at --index-date, binned by --age-bands\n"
     "                                  A retry with the same --request-id never submits twice;\n"
     "                                  without one, a new id is chosen and printed.\n"
+    "  submit ... --nodes A,B,C [--federation-deadline SECONDS]\n"
+    "                                  a federated query (spec/federation.md): run at each\n"
+    "                                  node named (partners, and this node's own id to\n"
+    "                                  include it), each deciding under its own rules; the\n"
+    "                                  released contributions are pooled here; `status`\n"
+    "                                  shows each node's part (default deadline 60 s)\n"
     "  submit --project P --bundle SHA256 [--request-id ID] [--purpose TEXT]\n"
     "                                  run an uploaded script bundle\n"
     "  upload-bundle FILE.tar.gz|DIR --project P\n"
@@ -103,6 +110,27 @@ void PrintAnalysis(const Analysis& a) {
             << "approved by: " << (a.approved_by().empty() ? "-" : a.approved_by()) << "\n"
             << "submitted:   " << Time(a.created()) << ", updated " << Time(a.updated()) << "\n";
   if (!a.purpose().empty()) std::cout << "purpose:     " << a.purpose() << "\n";
+  if (a.nodes_size() > 0) {
+    std::cout << "federated:   " << absl::StrJoin(a.nodes(), ", ") << " (deadline "
+              << a.federation_deadline_seconds() << " s)"
+              << (a.partial_result() ? "; PARTIAL result: some nodes did not answer" : "") << "\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& site : a.sites()) {
+      rows.push_back(
+          {site.node_id(),
+           absl::AsciiStrToLower(trenode::v1::SiteStatus::State_Name(site.state()).substr(6)),
+           site.remote_analysis_id().empty() ? "-" : site.remote_analysis_id(),
+           PrintableText(site.reason(), 160)});
+    }
+    if (!rows.empty()) {
+      std::cout << "\n";
+      PrintTable({"node", "status", "analysis there", "reason"}, rows);
+      std::cout << "\n";
+    }
+    for (const std::string& note : a.pooling_notes()) {
+      std::cout << "not pooled:  " << PrintableText(note, 300) << "\n";
+    }
+  }
   if (a.has_script()) std::cout << "bundle:      " << a.script().bundle_sha256() << "\n";
   if (a.results_withheld()) {
     std::cout << "results:     withheld until output release\n";
@@ -188,6 +216,19 @@ int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
     *request.mutable_query() = *query;
   }
   request.set_purpose(args.Get("purpose").value_or(""));
+  if (auto nodes = args.Get("nodes")) {
+    for (absl::string_view node : absl::StrSplit(*nodes, ',', absl::SkipEmpty())) {
+      request.add_nodes(std::string(absl::StripAsciiWhitespace(node)));
+    }
+    if (request.nodes().empty()) return Usage("--nodes A,B,C names the nodes that run it");
+  }
+  if (args.Get("federation-deadline")) {
+    auto seconds = args.GetInt("federation-deadline", 0);
+    if (!seconds.ok() || *seconds <= 0) {
+      return Usage("--federation-deadline SECONDS takes a number of seconds");
+    }
+    request.set_federation_deadline_seconds(static_cast<int32_t>(*seconds));
+  }
   request.set_request_id(args.Get("request-id").value_or(NewRequestId()));
   if (!args.Get("request-id")) {
     std::cerr << "trectl: request id " << request.request_id()

@@ -81,6 +81,7 @@ int RunDatasetCommand(const Args& args, Cli& cli);
 int RunProjectCommand(const Args& args, Cli& cli);
 int RunPkiCommand(const Args& args);
 int RunLogCommand(const Args& args, Cli& cli);
+int RunFederationCommand(const Args& args, Cli& cli);
 int RunAnalysisCommand(const Args& args, Cli& cli);
 int RunDisclosureCommand(const Args& args);
 int RunReleaseCommand(const Args& args, Cli& cli);

@@ -21,6 +21,7 @@ constexpr char kTrectlHelp[] =
     "  release   output release: create, submit, list, show, review, download, revoke\n"
     "  disclosure  check a table with the disclosure rules before submitting it (local)\n"
     "  log       the activity log: checkpoint, verify\n"
+    "  federation  this node's partners: peers, self\n"
     "  pki       a development federation PKI: init, issue, dev-issuer\n"
     "  token     mint a development bearer token (development only)\n"
     "\n"
@@ -67,13 +68,14 @@ int main(int argc, char** argv) {
   if (area == "token") return RunTokenCommand(*args);
   if (area == "disclosure") return RunDisclosureCommand(*args);
   if (area != "dataset" && area != "project" && area != "training" && area != "log" &&
-      area != "analysis" && area != "release") {
+      area != "analysis" && area != "release" && area != "federation") {
     std::cerr << "trectl: unknown area \"" << area << "\"\n" << kTrectlHelp;
     return kUsage;
   }
   if (args->Has("help") || args->positional().size() < 2) {
     Cli none;
     if (area == "log") return RunLogCommand(*args, none);
+    if (area == "federation") return RunFederationCommand(*args, none);
     if (area == "analysis") return RunAnalysisCommand(*args, none);
     if (area == "release") return RunReleaseCommand(*args, none);
     return area == "dataset" ? RunDatasetCommand(*args, none) : RunProjectCommand(*args, none);
@@ -112,6 +114,7 @@ int main(int argc, char** argv) {
   }
   cli.channel = grpc::CreateChannel(cli.node_address, grpc::SslCredentials(tls));
   if (area == "log") return RunLogCommand(*args, cli);
+  if (area == "federation") return RunFederationCommand(*args, cli);
   if (area == "analysis") return RunAnalysisCommand(*args, cli);
   if (area == "release") return RunReleaseCommand(*args, cli);
   return area == "dataset" ? RunDatasetCommand(*args, cli) : RunProjectCommand(*args, cli);

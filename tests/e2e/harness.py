@@ -3,6 +3,7 @@ log key made with trectl, a config, and a process that can be stopped and
 started again over the same state."""
 import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -34,14 +35,24 @@ def test_first_uid():
 class Node:
     ISSUER = "https://dev-issuer.test"
 
-    def __init__(self, bin_dir, root, node_id="py-node", start=True, extra_config=""):
+    def __init__(self, bin_dir, root, node_id="py-node", start=True, extra_config="",
+                 federation_pki=None):
+        """`federation_pki`: a folder made by `trectl pki init` whose CA issues
+        this node's certificate (so that several nodes can be partners);
+        otherwise the node gets a CA of its own."""
         self.bin_dir = bin_dir
         self.extra_config = extra_config
         self.root = root
         self.node_id = node_id
         self.pki = os.path.join(root, "pki")
-        self.trectl_local("pki", "init", "--dir", self.pki)
-        self.trectl_local("pki", "issue", "--dir", self.pki, "--node", node_id)
+        if federation_pki:
+            self.trectl_local("pki", "issue", "--dir", federation_pki, "--node", node_id)
+            os.makedirs(self.pki, exist_ok=True)
+            for name in ("ca.pem", f"{node_id}.pem", f"{node_id}.key"):
+                shutil.copy(os.path.join(federation_pki, name), os.path.join(self.pki, name))
+        else:
+            self.trectl_local("pki", "init", "--dir", self.pki)
+            self.trectl_local("pki", "issue", "--dir", self.pki, "--node", node_id)
         self.trectl_local("pki", "dev-issuer", "--dir", self.pki)
         self.trectl_local("pki", "log-key", "--dir", self.pki, "--origin", f"trenode.test/{node_id}")
         self.ca = os.path.join(self.pki, "ca.pem")

@@ -18,6 +18,7 @@
 #include "trenode/v1/activity_log.pb.h"
 #include "trenode/v1/analyses.pb.h"
 #include "trenode/v1/governance.grpc.pb.h"
+#include "trenode/v1/federation.pb.h"
 #include "trenode/v1/releases.pb.h"
 
 namespace trenode {
@@ -50,7 +51,7 @@ std::map<std::string, std::map<std::string, bool>> SpecTable() {
 std::vector<const google::protobuf::FileDescriptor*> ServiceFiles() {
   return {trenode::v1::Dataset::descriptor()->file(), trenode::v1::Project::descriptor()->file(),
           trenode::v1::LogEntry::descriptor()->file(), trenode::v1::Analysis::descriptor()->file(),
-          trenode::v1::Release::descriptor()->file()};
+          trenode::v1::Release::descriptor()->file(), trenode::v1::NodeInfo::descriptor()->file()};
 }
 
 // Methods that stream replies until cancelled: called with a short deadline.
@@ -111,7 +112,7 @@ bool PassedTheGate(const grpc::Status& status) {
 TEST(AuthorizationMatrixTest, EveryMethodAsEveryRoleMatchesTheSpec) {
   auto table = SpecTable();
   ASSERT_FALSE(table.empty()) << "no authorization table found in spec/README.md";
-  TestNode node;
+  TestNode node([](trenode::v1::NodeConfig& config) { testing::AddPartner(config, "peer-x"); });
   auto peer_cert = *pki::Issue(node.ca(), pki::NodeCertificateRequest("peer-x", pki::ValidFor(1)));
   auto peer_channel = node.Channel(&peer_cert);
   auto people_channel = node.Channel();

@@ -50,7 +50,7 @@ std::vector<std::string> ObjectsUnder(const TestNode& node, const std::string& s
 }
 
 TEST(CatalogueRpcTest, StewardImportsResearcherFindsWithoutStorageLocation) {
-  TestNode node;
+  TestNode node([](trenode::v1::NodeConfig& config) { testing::AddPartner(config, "partner-b"); });
   Dataset imported;
   grpc::Status status =
       Import(node, "data_steward", "echo-a",

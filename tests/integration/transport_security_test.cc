@@ -68,9 +68,15 @@ TEST(TransportSecurityTest, PeerNodesAndServiceAccountsByCertificate) {
     auto* account = config.add_service_accounts();
     account->set_name("curation-bot");
     account->set_role(trenode::v1::ROLE_DATA_STEWARD);
+    testing::AddPartner(config, "partner-b");
   });
   auto partner = *pki::Issue(node.ca(), pki::NodeCertificateRequest("partner-b", pki::ValidFor(1)));
   EXPECT_EQ(ListWith(node.Channel(&partner), NoCredentials()), grpc::StatusCode::OK);
+  // A node the federation CA vouches for, but that this node does not list.
+  auto unlisted =
+      *pki::Issue(node.ca(), pki::NodeCertificateRequest("stranger-c", pki::ValidFor(1)));
+  EXPECT_EQ(ListWith(node.Channel(&unlisted), NoCredentials()),
+            grpc::StatusCode::PERMISSION_DENIED);
 
   trenode::v1::RegisterDatasetRequest request;
   *request.mutable_dataset() = testing::SampleDataset("by-bot", "Registered by a service");

@@ -16,20 +16,32 @@ T OrThrow(absl::StatusOr<T> value) {
 }  // namespace
 
 TestNode::TestNode(const std::function<void(trenode::v1::NodeConfig&)>& adjust,
-                   const std::vector<grpc::Service*>& extra_services) {
+                   const std::vector<grpc::Service*>& extra_services)
+    : extra_services_(extra_services) {
   ca_ = OrThrow(pki::CreateCa("test federation", pki::ValidFor(2)));
-  pki::KeyAndCertificate node_cert =
-      OrThrow(pki::Issue(ca_, pki::NodeCertificateRequest("test-node", pki::ValidFor(1))));
+  StartNode("test-node", adjust);
+}
+
+TestNode::TestNode(const std::string& node_id, const pki::KeyAndCertificate& ca,
+                   const std::function<void(trenode::v1::NodeConfig&)>& adjust)
+    : ca_(ca) {
+  StartNode(node_id, adjust);
+}
+
+void TestNode::StartNode(const std::string& node_id,
+                         const std::function<void(trenode::v1::NodeConfig&)>& adjust) {
+  node_certificate_ =
+      OrThrow(pki::Issue(ca_, pki::NodeCertificateRequest(node_id, pki::ValidFor(1))));
   WriteFile(dir_.path() / "pki/ca.pem", ca_.certificate_pem);
-  WriteFile(dir_.path() / "pki/node.pem", node_cert.certificate_pem);
-  WriteFile(dir_.path() / "pki/node.key", node_cert.key_pem);
+  WriteFile(dir_.path() / "pki/node.pem", node_certificate_.certificate_pem);
+  WriteFile(dir_.path() / "pki/node.key", node_certificate_.key_pem);
   issuer_key_ = OrThrow(auth::DevSigningKey::Generate());
   WriteFile(dir_.path() / "pki/jwks.json", issuer_key_->JwksJson());
   log_key_ = std::make_unique<log::NoteSigner>(
-      OrThrow(log::NoteSigner::Generate("trenode.test/test-node")));
+      OrThrow(log::NoteSigner::Generate("trenode.test/" + node_id)));
   WriteFile(dir_.path() / "pki/log.key", log_key_->KeyString() + "\n");
 
-  config_.set_node_id("test-node");
+  config_.set_node_id(node_id);
   config_.set_listen_address("127.0.0.1:0");
   config_.set_database_path(dir_.File("state/node.db"));
   config_.mutable_object_store()->mutable_posix()->set_root(dir_.File("objects"));
@@ -44,7 +56,6 @@ TestNode::TestNode(const std::function<void(trenode::v1::NodeConfig&)>& adjust,
   config_.mutable_activity_log()->set_signing_key_file(dir_.File("pki/log.key"));
   config_.mutable_activity_log()->set_checkpoint_interval_seconds(1);
   if (adjust) adjust(config_);
-  extra_services_ = extra_services;
   server_ = OrThrow(server::NodeServer::Start(config_, extra_services_));
   // Restarts come back on the same port, so that channels reconnect.
   config_.set_listen_address(absl::StrCat("127.0.0.1:", server_->port()));
@@ -97,6 +108,13 @@ std::unique_ptr<grpc::ClientContext> WithToken(const std::string& token) {
   context->AddMetadata("authorization", "Bearer " + token);
   context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   return context;
+}
+
+void AddPartner(trenode::v1::NodeConfig& config, const std::string& node_id,
+                const std::string& address) {
+  auto* partner = config.mutable_federation()->add_partners();
+  partner->set_node_id(node_id);
+  partner->set_address(address);
 }
 
 }  // namespace trenode::testing

@@ -30,6 +30,12 @@ class TestNode {
   explicit TestNode(const std::function<void(trenode::v1::NodeConfig&)>& adjust = {},
                     const std::vector<grpc::Service*>& extra_services = {});
 
+  // A node of a federation: named `node_id`, its certificate issued by `ca`
+  // (which it trusts for client certificates), so that several TestNodes
+  // can be partners.
+  TestNode(const std::string& node_id, const pki::KeyAndCertificate& ca,
+           const std::function<void(trenode::v1::NodeConfig&)>& adjust = {});
+
   const trenode::v1::NodeConfig& config() const { return config_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
   const TempDir& dir() const { return dir_; }
@@ -48,13 +54,19 @@ class TestNode {
   // credentials for "".
   std::unique_ptr<grpc::ClientContext> As(const std::string& role) const;
 
+  // This node's own certificate and key (as a partner presents them).
+  const pki::KeyAndCertificate& node_certificate() const { return node_certificate_; }
+
   // Stops the node (in-flight calls are cancelled) and starts it again on
   // the same database, files and address; channels reconnect.
   void Restart();
 
  private:
+  void StartNode(const std::string& node_id,
+                 const std::function<void(trenode::v1::NodeConfig&)>& adjust);
   TempDir dir_;
   pki::KeyAndCertificate ca_;
+  pki::KeyAndCertificate node_certificate_;
   std::unique_ptr<auth::DevSigningKey> issuer_key_;
   std::unique_ptr<log::NoteSigner> log_key_;
   trenode::v1::NodeConfig config_;
@@ -62,6 +74,10 @@ class TestNode {
   std::unique_ptr<server::NodeServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// Lists node `node_id` at `address` as a partner in `config`.
+void AddPartner(trenode::v1::NodeConfig& config, const std::string& node_id,
+                const std::string& address = "127.0.0.1:9");
 
 // A context with `token` as its bearer credential and a 30 s deadline.
 std::unique_ptr<grpc::ClientContext> WithToken(const std::string& token);

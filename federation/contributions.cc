@@ -1,0 +1,279 @@
+#include "federation/contributions.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "node/analyses/analysis_state.h"
+#include "node/common/status_macros.h"
+
+namespace trenode::federation {
+namespace {
+using trenode::v1::Analysis;
+using trenode::v1::Contribution;
+using trenode::v1::Release;
+
+// Largest total of released file bytes sent back in one answer.
+constexpr size_t kMaxFileBytes = 3 << 20;
+
+Contribution WithState(trenode::v1::ContributionState state, std::string reason) {
+  Contribution contribution;
+  contribution.set_state(state);
+  contribution.set_reason(std::move(reason));
+  return contribution;
+}
+
+}  // namespace
+
+absl::StatusOr<auth::Principal> Contributions::PersonOf(const auth::Principal& partner,
+                                                        const std::string& subject) {
+  bool printable = !subject.empty() && subject.size() <= 255;
+  for (char c : subject) {
+    if (c <= ' ' || c > '~' || c == '@') printable = false;
+  }
+  if (!printable) {
+    return absl::InvalidArgumentError(
+        "subject: must be 1 to 255 printable ASCII characters without spaces or \"@\"");
+  }
+  auth::Principal person;
+  person.subject = subject;
+  person.kind = auth::Principal::Kind::kPerson;
+  person.role = trenode::v1::ROLE_RESEARCHER;
+  person.home_node = partner.subject;
+  return person;
+}
+
+Contribution ContributionOf(const Analysis& analysis, const std::optional<Release>& release) {
+  using trenode::v1::ContributionState;
+  Contribution contribution;
+  switch (analysis.state()) {
+    case trenode::v1::ANALYSIS_STATE_AWAITING_APPROVAL:
+      contribution = WithState(trenode::v1::CONTRIBUTION_STATE_PENDING,
+                               "awaiting a data steward's approval of the query");
+      break;
+    case trenode::v1::ANALYSIS_STATE_REJECTED:
+      contribution =
+          WithState(trenode::v1::CONTRIBUTION_STATE_REFUSED,
+                    absl::StrCat("a data steward rejected the query: ", analysis.state_reason()));
+      break;
+    case trenode::v1::ANALYSIS_STATE_FAILED:
+      contribution = WithState(trenode::v1::CONTRIBUTION_STATE_FAILED, analysis.state_reason());
+      break;
+    case trenode::v1::ANALYSIS_STATE_CANCELLED:
+      contribution = WithState(trenode::v1::CONTRIBUTION_STATE_CANCELLED, analysis.state_reason());
+      break;
+    case trenode::v1::ANALYSIS_STATE_SUCCEEDED:
+      if (!release) {
+        contribution = WithState(trenode::v1::CONTRIBUTION_STATE_PENDING,
+                                 "the result is being prepared for release");
+        break;
+      }
+      switch (release->state()) {
+        case trenode::v1::RELEASE_STATE_RELEASED:
+          contribution = WithState(trenode::v1::CONTRIBUTION_STATE_RELEASED, "");
+          break;
+        case trenode::v1::RELEASE_STATE_IN_REVIEW:
+        case trenode::v1::RELEASE_STATE_APPROVED:
+          contribution = WithState(trenode::v1::CONTRIBUTION_STATE_HELD_FOR_REVIEW,
+                                   "held for review by this node's output checkers");
+          break;
+        case trenode::v1::RELEASE_STATE_REJECTED:
+          contribution = WithState(trenode::v1::CONTRIBUTION_STATE_REFUSED,
+                                   "this node's output checkers rejected the result");
+          break;
+        case trenode::v1::RELEASE_STATE_BLOCKED:
+          contribution = WithState(trenode::v1::CONTRIBUTION_STATE_REFUSED,
+                                   "the result failed this node's release gates");
+          break;
+        case trenode::v1::RELEASE_STATE_REVOKED:
+          contribution =
+              WithState(trenode::v1::CONTRIBUTION_STATE_REFUSED,
+                        absl::StrCat("the release was revoked: ", release->state_reason()));
+          break;
+        case trenode::v1::RELEASE_STATE_WITHDRAWN:
+          contribution = WithState(trenode::v1::CONTRIBUTION_STATE_FAILED,
+                                   absl::StrCat("the result could not be prepared for release: ",
+                                                release->state_reason()));
+          break;
+        default:  // preparing, draft, submitted
+          contribution = WithState(trenode::v1::CONTRIBUTION_STATE_PENDING,
+                                   "the result is being prepared for release");
+          break;
+      }
+      break;
+    default:  // submitted, approved, queued, running
+      contribution =
+          WithState(trenode::v1::CONTRIBUTION_STATE_PENDING,
+                    absl::StrCat("the query is ", analyses::StateName(analysis.state())));
+      break;
+  }
+  contribution.set_analysis_id(analysis.id());
+  return contribution;
+}
+
+absl::StatusOr<std::string> Contributions::DatasetFor(const std::string& project_id,
+                                                      const std::string& named) {
+  absl::StatusOr<trenode::v1::Project> project = projects_->GetProject(project_id);
+  if (absl::IsNotFound(project.status())) {
+    return absl::NotFoundError(
+        absl::StrCat("project \"", project_id, "\" is not known at node ", node_id_));
+  }
+  RETURN_IF_ERROR(project.status());
+  const auto& approved = project->approval().dataset_ids();
+  if (std::find(approved.begin(), approved.end(), named) != approved.end()) return named;
+  if (approved.size() == 1) return approved[0];
+  if (approved.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "project \"", project_id, "\" is not approved for any dataset at node ", node_id_));
+  }
+  return absl::FailedPreconditionError(absl::StrCat("project \"", project_id, "\" is approved for ",
+                                                    approved.size(), " datasets at node ", node_id_,
+                                                    " and the query names none of them"));
+}
+
+absl::StatusOr<Contribution> Contributions::Submit(
+    const auth::Principal& person, const trenode::v1::SubmitContributionRequest& request,
+    const Analysis* part_of) {
+  if (!request.has_query()) return absl::InvalidArgumentError("query: is required");
+  trenode::v1::SubmitAnalysisRequest submit;
+  submit.set_project_id(request.project_id());
+  submit.set_request_id(request.request_id());
+  submit.set_purpose(request.purpose());
+  *submit.mutable_query() = request.query();
+  ASSIGN_OR_RETURN(std::string dataset,
+                   DatasetFor(request.project_id(), request.query().dataset_id()));
+  submit.mutable_query()->set_dataset_id(dataset);
+  ASSIGN_OR_RETURN(Analysis analysis, analyses_->Submit(person, submit));
+  if (part_of != nullptr && person.home_node.empty() && analysis.federated_part_of().empty()) {
+    // Marked before anything can be released of it: its files are pooled only.
+    ASSIGN_OR_RETURN(analysis,
+                     analyses_->Annotate(
+                         analysis.id(), absl::StrCat("part of federated analysis ", part_of->id()),
+                         [&](Analysis& a) { a.set_federated_part_of(part_of->id()); }));
+  }
+  if (part_of != nullptr && person.home_node.empty() &&
+      analysis.state() == trenode::v1::ANALYSIS_STATE_AWAITING_APPROVAL &&
+      !part_of->approved_by().empty()) {
+    std::string policy = absl::StrCat("policy:part-of-federated-analysis ", part_of->id());
+    absl::StatusOr<Analysis> approved =
+        analyses_->Advance(analysis.id(), analyses::AnalysisAction::kApprove,
+                           absl::StrCat("part of federated analysis ", part_of->id(),
+                                        ", approved by ", part_of->approved_by()),
+                           [&](Analysis& a) { a.set_approved_by(policy); });
+    if (approved.ok()) analysis = *std::move(approved);
+  }
+  return Describe(person, analysis);
+}
+
+absl::StatusOr<Analysis> Contributions::Find(const auth::Principal& person,
+                                             const std::string& request_id) {
+  std::string person_id =
+      absl::StrCat(person.subject, "@", person.home_node.empty() ? node_id_ : person.home_node);
+  ASSIGN_OR_RETURN(auto found, analysis_store_->FindByRequest(person_id, request_id));
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat("no contribution with request id \"", request_id,
+                                            "\" for ", person_id, " at node ", node_id_));
+  }
+  return found->first;
+}
+
+absl::StatusOr<Contribution> Contributions::Get(const auth::Principal& person,
+                                                const std::string& request_id) {
+  ASSIGN_OR_RETURN(Analysis analysis, Find(person, request_id));
+  return Describe(person, analysis);
+}
+
+absl::StatusOr<Contribution> Contributions::Cancel(const auth::Principal& person,
+                                                   const std::string& request_id) {
+  ASSIGN_OR_RETURN(Analysis analysis, Find(person, request_id));
+  if (!analyses::IsFinal(analysis.state())) {
+    trenode::v1::AnalysisDecisionRequest cancel;
+    cancel.set_analysis_id(analysis.id());
+    cancel.set_reason(absl::StrCat("cancelled at its home node ",
+                                   person.home_node.empty() ? node_id_ : person.home_node));
+    absl::StatusOr<Analysis> cancelled = analyses_->Cancel(person, cancel);
+    // It may have ended meanwhile: say where it stands either way.
+    if (!cancelled.ok() && !absl::IsFailedPrecondition(cancelled.status())) {
+      return cancelled.status();
+    }
+    ASSIGN_OR_RETURN(analysis, analysis_store_->Get(analysis.id()));
+  }
+  return Describe(person, analysis, /*with_files=*/false);
+}
+
+absl::StatusOr<Contribution> Contributions::Describe(const auth::Principal& person,
+                                                     const Analysis& analysis, bool with_files) {
+  std::optional<Release> release;
+  auto latest = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::vector<Release> releases, release_store_->ForAnalysis(analysis.id()));
+    release.reset();
+    // The open one if any (at most one is not withdrawn), else the last.
+    for (const Release& each : releases) {
+      if (!release || each.state() != trenode::v1::RELEASE_STATE_WITHDRAWN) release = each;
+    }
+    return absl::OkStatus();
+  };
+  if (analysis.state() == trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
+    RETURN_IF_ERROR(latest());
+    if (!release) {
+      trenode::v1::CreateReleaseRequest create;
+      create.set_analysis_id(analysis.id());
+      absl::StatusOr<Release> created = releases_->Create(person, create);
+      if (!created.ok() && !absl::IsAlreadyExists(created.status())) return created.status();
+      RETURN_IF_ERROR(latest());
+    }
+    if (release && release->state() == trenode::v1::RELEASE_STATE_DRAFT) {
+      absl::StatusOr<Release> submitted = releases_->Submit(person, release->id());
+      if (!submitted.ok() && !absl::IsFailedPrecondition(submitted.status())) {
+        return submitted.status();
+      }
+      RETURN_IF_ERROR(latest());
+    }
+  }
+  Contribution contribution = ContributionOf(analysis, release);
+  contribution.set_node_id(node_id_);
+  if (contribution.state() != trenode::v1::CONTRIBUTION_STATE_RELEASED || !with_files) {
+    return contribution;
+  }
+  size_t total = 0;
+  for (const auto& file : release->files()) {
+    if (!file.withheld()) total += static_cast<size_t>(file.size());
+  }
+  if (total > kMaxFileBytes) {
+    contribution.set_state(trenode::v1::CONTRIBUTION_STATE_FAILED);
+    contribution.set_reason(absl::StrCat("the released files are larger than ", kMaxFileBytes,
+                                         " bytes, the most sent back"));
+    return contribution;
+  }
+  total = 0;
+  for (const auto& file : release->files()) {
+    if (file.withheld()) continue;
+    // A partner's researcher receives the files: a download, counted and
+    // logged. The home node's own part is read for pooling, not downloaded.
+    std::string key;
+    if (person.home_node.empty()) {
+      key = releases::EgressObjectKey(release->id(), file.name());
+    } else {
+      ASSIGN_OR_RETURN(key, releases_->StartDownload(person, release->id(), file.name()));
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<adapters::ObjectReader> reader, objects_->OpenRead(key));
+    std::string content;
+    while (true) {
+      ASSIGN_OR_RETURN(std::string chunk, reader->Read(64 << 10));
+      if (chunk.empty()) break;
+      total += chunk.size();
+      if (total > kMaxFileBytes) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "the released files are larger than ", kMaxFileBytes, " bytes, the most sent back"));
+      }
+      content += chunk;
+    }
+    auto* sent = contribution.add_files();
+    sent->set_name(file.name());
+    sent->set_sha256(file.sha256());
+    sent->set_content(std::move(content));
+  }
+  return contribution;
+}
+
+}  // namespace trenode::federation

@@ -1,0 +1,437 @@
+#include "federation/coordinator.h"
+
+#include <cctype>
+#include <map>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "federation/pooling.h"
+#include "node/analyses/analysis_state.h"
+#include "node/common/dates.h"
+#include "node/common/status_macros.h"
+#include "node/common/text.h"
+#include "node/log/merkle.h"
+
+namespace trenode::federation {
+namespace {
+using trenode::v1::Analysis;
+using trenode::v1::Contribution;
+using trenode::v1::SiteStatus;
+
+bool IsFinalSite(SiteStatus::State state) {
+  return state != SiteStatus::STATE_SENDING && state != SiteStatus::STATE_PENDING &&
+         state != SiteStatus::STATE_HELD_FOR_REVIEW;
+}
+
+std::string SiteStateName(SiteStatus::State state) {
+  std::string name = SiteStatus::State_Name(state);
+  name = name.substr(std::string("STATE_").size());
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+// A node's words (its refusal, its reason), as one printable line of valid
+// UTF-8, bounded: they are the node's bytes, stored in this node's records.
+std::string Words(absl::string_view text) { return PrintableText(text, 1000); }
+std::string ReasonOf(const absl::Status& status) { return Words(status.message()); }
+
+// No answer: asked again on a later pass.
+bool Unreached(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsCancelled(status);
+}
+
+}  // namespace
+
+SiteStatus::State SiteStateOf(trenode::v1::ContributionState state) {
+  switch (state) {
+    case trenode::v1::CONTRIBUTION_STATE_HELD_FOR_REVIEW:
+      return SiteStatus::STATE_HELD_FOR_REVIEW;
+    case trenode::v1::CONTRIBUTION_STATE_RELEASED:
+      return SiteStatus::STATE_ANSWERED;
+    case trenode::v1::CONTRIBUTION_STATE_REFUSED:
+      return SiteStatus::STATE_REFUSED;
+    case trenode::v1::CONTRIBUTION_STATE_FAILED:
+      return SiteStatus::STATE_FAILED;
+    case trenode::v1::CONTRIBUTION_STATE_CANCELLED:
+      return SiteStatus::STATE_CANCELLED;
+    default:
+      return SiteStatus::STATE_PENDING;
+  }
+}
+
+std::string ContributionKey(const std::string& analysis_id, const std::string& node_id,
+                            const std::string& file) {
+  return absl::StrCat("federation/", analysis_id, "/", node_id, "/", file);
+}
+
+Coordinator::Coordinator(std::string node_id, analyses::Analyses* analyses,
+                         analyses::AnalysisStore* store, const PartnerDirectory* partners,
+                         PartnerCaller* caller, Contributions* here, adapters::ObjectStore* objects,
+                         Options options)
+    : node_id_(std::move(node_id)),
+      analyses_(analyses),
+      store_(store),
+      partners_(partners),
+      caller_(caller),
+      here_(here),
+      objects_(objects),
+      options_(options) {
+  analyses_->AddCancelHook([this](const Analysis& analysis) {
+    if (analysis.nodes_size() == 0) return;
+    absl::MutexLock lock(&mu_);
+    to_cancel_.push_back(analysis);
+  });
+}
+
+absl::Status Coordinator::CheckSites(const std::vector<std::string>& nodes) const {
+  for (const std::string& node : nodes) {
+    if (node != node_id_ && !partners_->IsPartner(node)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("nodes: \"", node.substr(0, 64), "\" is neither this node (", node_id_,
+                       ") nor one of its partners (trectl federation peers lists them)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Coordinator::Start() {
+  worker_ = std::thread([this] {
+    int64_t generation = analyses_->generation();
+    while (!stopping_) {
+      Step();
+      // Woken by any analysis change, but never asking nodes in a tight loop.
+      absl::SleepFor(absl::Milliseconds(10));
+      generation = analyses_->WaitForChange(generation, options_.poll);
+    }
+  });
+}
+
+void Coordinator::Stop() {
+  stopping_ = true;
+  if (worker_.joinable()) worker_.join();
+}
+
+auth::Principal Coordinator::Researcher(const Analysis& analysis) const {
+  auth::Principal person;
+  const std::string& submitter = analysis.submitter();
+  person.subject = submitter.substr(0, submitter.rfind('@'));
+  person.kind = auth::Principal::Kind::kPerson;
+  person.role = trenode::v1::ROLE_RESEARCHER;
+  return person;
+}
+
+void Coordinator::Step() {
+  std::vector<Analysis> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled.swap(to_cancel_);
+  }
+  for (const Analysis& analysis : cancelled) CancelAt(analysis);
+  absl::StatusOr<std::vector<Analysis>> live =
+      store_->InStates({trenode::v1::ANALYSIS_STATE_QUEUED, trenode::v1::ANALYSIS_STATE_RUNNING});
+  if (!live.ok()) return;  // retried on the next pass
+  std::map<std::string, Pace> still_running;
+  absl::Time now = absl::Now();
+  for (const Analysis& analysis : *live) {
+    if (stopping_) return;
+    if (analysis.nodes_size() == 0) continue;
+    if (analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED) {
+      Begin(analysis);
+      continue;
+    }
+    Pace pace = pace_[analysis.id()];
+    if (now >= pace.next) {
+      bool changed = Progress(analysis);
+      pace.wait = changed ? options_.poll
+                          : std::min(absl::Seconds(5), std::max(options_.poll, pace.wait * 2));
+      // Never past the deadline, when the analysis ends.
+      pace.next = std::min(absl::Now() + pace.wait,
+                           FromTimestamp(analysis.federation_started()) +
+                               absl::Seconds(analysis.federation_deadline_seconds()));
+    }
+    still_running[analysis.id()] = pace;
+  }
+  pace_.swap(still_running);
+}
+
+void Coordinator::Begin(const Analysis& analysis) {
+  if (absl::Status gate = analyses_->CheckStartGate(analysis); !gate.ok()) {
+    (void)analyses_->Advance(analysis.id(), analyses::AnalysisAction::kFail,
+                             absl::StrCat("refused at start: ", gate.message()));
+    return;
+  }
+  absl::Time now = absl::Now();
+  (void)analyses_->Advance(analysis.id(), analyses::AnalysisAction::kStart, "", [&](Analysis& a) {
+    *a.mutable_federation_started() = ToTimestamp(now);
+    a.clear_sites();
+    for (const std::string& node : a.nodes()) {
+      SiteStatus* site = a.add_sites();
+      site->set_node_id(node);
+      site->set_state(SiteStatus::STATE_SENDING);
+      *site->mutable_updated() = ToTimestamp(now);
+    }
+  });
+}
+
+SiteStatus Coordinator::Ask(const Analysis& analysis, const SiteStatus& site,
+                            absl::Duration deadline) {
+  SiteStatus next = site;
+  auth::Principal person = Researcher(analysis);
+  absl::StatusOr<Contribution> answer;
+  const bool here = site.node_id() == node_id_;
+  std::optional<trenode::v1::Partner> partner;
+  if (!here) {
+    partner = partners_->Find(site.node_id());
+    if (!partner) {
+      next.set_state(SiteStatus::STATE_UNREACHABLE);
+      next.set_reason("no longer a partner of this node");
+      return next;
+    }
+  }
+  if (site.state() == SiteStatus::STATE_SENDING) {
+    trenode::v1::SubmitContributionRequest request;
+    request.set_subject(person.subject);
+    request.set_project_id(analysis.project_id());
+    request.set_request_id(here ? absl::StrCat(analysis.request_id(), analyses::kHereSuffix)
+                                : analysis.request_id());
+    *request.mutable_query() = analysis.query();
+    request.set_purpose(analysis.purpose());
+    answer = here ? here_->Submit(person, request, &analysis)
+                  : caller_->SubmitContribution(*partner, request, deadline);
+  } else {
+    trenode::v1::ContributionRef ref;
+    ref.set_subject(person.subject);
+    ref.set_request_id(analysis.request_id());
+    answer = here ? here_->Get(person, absl::StrCat(analysis.request_id(), analyses::kHereSuffix))
+                  : caller_->GetContribution(*partner, ref, deadline);
+  }
+  if (!answer.ok()) {
+    if (Unreached(answer.status())) {
+      // Asked again next pass; the deadline decides.
+      next.set_reason(ReasonOf(answer.status()));
+      return next;
+    }
+    next.set_state(site.state() == SiteStatus::STATE_SENDING ? SiteStatus::STATE_REFUSED
+                                                             : SiteStatus::STATE_FAILED);
+    next.set_reason(ReasonOf(answer.status()));
+    return next;
+  }
+  next.set_remote_analysis_id(PrintableText(answer->analysis_id(), 64));
+  next.set_state(SiteStateOf(answer->state()));
+  next.set_reason(Words(answer->reason()));
+  if (next.state() == SiteStatus::STATE_ANSWERED) {
+    absl::Status kept = Keep(analysis, site.node_id(), *answer);
+    if (absl::IsUnavailable(kept)) {
+      // This node's storage: asked again on a later pass.
+      next = site;
+      next.set_reason(ReasonOf(kept));
+    } else if (!kept.ok()) {
+      next.set_state(SiteStatus::STATE_FAILED);
+      next.set_reason(ReasonOf(kept));
+    }
+  }
+  return next;
+}
+
+absl::Status Coordinator::Keep(const Analysis& analysis, const std::string& node_id,
+                               const Contribution& answer) {
+  std::set<std::string> expected;
+  for (const auto& output : analysis.query().outputs()) expected.insert(output.name() + ".csv");
+  SiteRelease site{node_id, {}};
+  for (const auto& file : answer.files()) {
+    if (!expected.contains(file.name()) || site.files.contains(file.name())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the node sent a file the query did not ask for: \"",
+                       PrintableText(file.name(), 64), "\""));
+    }
+    std::string digest = absl::BytesToHexString(log::HashBytes(log::Sha256(file.content())));
+    if (digest != file.sha256()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the node's ", file.name(), " does not match the hash it gave"));
+    }
+    site.files[file.name()] = file.content();
+  }
+  // Files that would not pool fail this node alone, not the analysis.
+  if (absl::Status shape = PoolReleased(analysis.query(), {site}).status(); !shape.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the node's released files cannot be pooled: ", shape.message()));
+  }
+  for (const auto& [name, content] : site.files) {
+    RETURN_IF_ERROR(
+        adapters::WriteObject(*objects_, ContributionKey(analysis.id(), node_id, name), content));
+  }
+  return absl::OkStatus();
+}
+
+bool Coordinator::Progress(const Analysis& analysis) {
+  absl::Time due = FromTimestamp(analysis.federation_started()) +
+                   absl::Seconds(analysis.federation_deadline_seconds());
+  absl::Duration left = due - absl::Now();
+  std::vector<SiteStatus> sites(analysis.sites().begin(), analysis.sites().end());
+  std::vector<SiteStatus> next = sites;
+  if (left > absl::ZeroDuration()) {
+    absl::Duration deadline = std::min(options_.call_deadline, left);
+    std::vector<std::thread> askers;
+    for (size_t i = 0; i < sites.size(); ++i) {
+      if (IsFinalSite(sites[i].state())) continue;
+      askers.emplace_back([&, i] { next[i] = Ask(analysis, sites[i], deadline); });
+    }
+    for (std::thread& asker : askers) asker.join();
+  }
+  absl::Time now = absl::Now();
+  std::vector<std::string> changes;
+  for (size_t i = 0; i < sites.size(); ++i) {
+    if (next[i].state() != sites[i].state()) {
+      *next[i].mutable_updated() = ToTimestamp(now);
+      changes.push_back(absl::StrCat(next[i].node_id(), " ", SiteStateName(next[i].state())));
+    }
+  }
+  bool all_final = true;
+  for (const SiteStatus& site : next) all_final = all_final && IsFinalSite(site.state());
+  if (all_final || absl::Now() >= due) {
+    Finish(analysis, std::move(next));
+    return true;
+  }
+  if (changes.empty()) return false;
+  (void)analyses_->Annotate(analysis.id(), absl::StrJoin(changes, "; "), [&](Analysis& a) {
+    a.clear_sites();
+    for (const SiteStatus& site : next) *a.add_sites() = site;
+  });
+  return true;
+}
+
+void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites) {
+  absl::Time now = absl::Now();
+  std::vector<SiteRelease> released;
+  bool partial = false;
+  for (SiteStatus& site : sites) {
+    if (site.state() == SiteStatus::STATE_SENDING) {
+      site.set_state(SiteStatus::STATE_UNREACHABLE);
+      site.set_reason(absl::StrCat("not reached by the deadline", site.reason().empty() ? "" : ": ",
+                                   site.reason()));
+      *site.mutable_updated() = ToTimestamp(now);
+    } else if (site.state() == SiteStatus::STATE_PENDING ||
+               site.state() == SiteStatus::STATE_HELD_FOR_REVIEW) {
+      site.set_reason(absl::StrCat("no final answer by the deadline (", SiteStateName(site.state()),
+                                   ": ", site.reason(), ")"));
+      site.set_state(SiteStatus::STATE_TIMED_OUT);
+      *site.mutable_updated() = ToTimestamp(now);
+    }
+    if (site.state() != SiteStatus::STATE_ANSWERED) {
+      partial = true;
+      continue;
+    }
+    SiteRelease files;
+    files.node_id = site.node_id();
+    for (const auto& output : analysis.query().outputs()) {
+      std::string name = output.name() + ".csv";
+      absl::StatusOr<std::string> content =
+          adapters::ReadObject(*objects_, ContributionKey(analysis.id(), site.node_id(), name));
+      if (content.ok()) files.files[name] = *std::move(content);
+    }
+    released.push_back(std::move(files));
+  }
+  auto set_sites = [&](Analysis& a) {
+    a.clear_sites();
+    for (const SiteStatus& site : sites) *a.add_sites() = site;
+    a.set_partial_result(partial);
+  };
+  if (released.size() < 2) {
+    // One node's numbers are not released as a pooled result.
+    (void)analyses_->Advance(
+        analysis.id(), analyses::AnalysisAction::kFail,
+        absl::StrCat(released.size(), " of ", sites.size(),
+                     " nodes released a contribution; a pooled result needs at least two "
+                     "(see each node's status)"),
+        set_sites);
+  } else if (absl::StatusOr<Pooled> pooled = PoolReleased(analysis.query(), released);
+             !pooled.ok()) {
+    (void)analyses_->Fail(analysis.id(), "the contributions could not be pooled",
+                          pooled.status().message(), set_sites);
+  } else {
+    (void)analyses_->Advance(
+        analysis.id(), analyses::AnalysisAction::kSucceed,
+        partial ? "pooled the contributions of the nodes that answered; some did not"
+                : "pooled every node's contribution",
+        [&](Analysis& a) {
+          set_sites(a);
+          *a.mutable_result() = pooled->result;
+          for (const std::string& note : pooled->notes) a.add_pooling_notes(note);
+        });
+  }
+  // Parts still running somewhere are not wanted any more.
+  bool unfinished = false;
+  for (const SiteStatus& site : sites) {
+    unfinished = unfinished || site.state() == SiteStatus::STATE_TIMED_OUT ||
+                 site.state() == SiteStatus::STATE_UNREACHABLE;
+  }
+  if (unfinished) {
+    absl::MutexLock lock(&mu_);
+    to_cancel_.push_back(analysis);
+  }
+}
+
+void Coordinator::CancelAt(const Analysis& analysis) {
+  absl::StatusOr<Analysis> current = store_->Get(analysis.id());
+  if (!current.ok()) return;
+  std::vector<SiteStatus> sites(current->sites().begin(), current->sites().end());
+  auth::Principal person = Researcher(*current);
+  std::vector<std::thread> cancellers;
+  for (size_t i = 0; i < sites.size(); ++i) {
+    const bool unfinished = sites[i].state() == SiteStatus::STATE_UNREACHABLE ||
+                            sites[i].state() == SiteStatus::STATE_TIMED_OUT;
+    if (IsFinalSite(sites[i].state()) && !unfinished) continue;
+    cancellers.emplace_back([&, i, unfinished] {
+      SiteStatus& site = sites[i];
+      if (unfinished) {
+        // Ended here without it: the node is told to stop; the status stays.
+        trenode::v1::ContributionRef ref;
+        ref.set_subject(person.subject);
+        ref.set_request_id(site.node_id() == node_id_
+                               ? absl::StrCat(current->request_id(), analyses::kHereSuffix)
+                               : current->request_id());
+        absl::StatusOr<Contribution> told;
+        if (site.node_id() == node_id_) {
+          told = here_->Cancel(person, ref.request_id());
+        } else if (auto partner = partners_->Find(site.node_id())) {
+          told = caller_->CancelContribution(*partner, ref, options_.call_deadline);
+        }
+        if (told.ok()) site.set_reason(absl::StrCat(site.reason(), "; cancelled there"));
+        return;
+      }
+      absl::StatusOr<Contribution> answer;
+      if (site.node_id() == node_id_) {
+        answer = here_->Cancel(person, absl::StrCat(current->request_id(), analyses::kHereSuffix));
+      } else if (auto partner = partners_->Find(site.node_id())) {
+        trenode::v1::ContributionRef ref;
+        ref.set_subject(person.subject);
+        ref.set_request_id(current->request_id());
+        answer = caller_->CancelContribution(*partner, ref, options_.call_deadline);
+      } else {
+        answer = absl::UnavailableError("no longer a partner of this node");
+      }
+      if (answer.ok()) {
+        site.set_state(SiteStateOf(answer->state()));
+        site.set_reason(Words(answer->reason()));
+      } else if (absl::IsNotFound(answer.status())) {
+        site.set_state(SiteStatus::STATE_CANCELLED);
+        site.set_reason("cancelled before the node accepted it");
+      } else {
+        site.set_state(SiteStatus::STATE_CANCELLED);
+        site.set_reason(
+            absl::StrCat("cancelled here; the node was not told: ", ReasonOf(answer.status())));
+      }
+      *site.mutable_updated() = ToTimestamp(absl::Now());
+    });
+  }
+  for (std::thread& canceller : cancellers) canceller.join();
+  (void)analyses_->Annotate(current->id(), "told the nodes of the cancellation", [&](Analysis& a) {
+    a.clear_sites();
+    for (const SiteStatus& site : sites) *a.add_sites() = site;
+  });
+}
+
+}  // namespace trenode::federation

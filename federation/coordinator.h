@@ -1,0 +1,108 @@
+// Coordinator: the home node's side of federated analyses. A federated
+// analysis is approved and queued at home like any query; the coordinator
+// then starts it (not a query worker), sends it to each of its nodes — a
+// partner over PartnerCaller, this node itself through Contributions — asks
+// each where its contribution stands until every node has a final answer or
+// the analysis's deadline passes, keeps each released contribution's files
+// in the object store (federation/<analysis>/<node>/<file>), and ends the
+// analysis with the pooled result of the nodes that answered (pooling.h).
+// Site statuses are written to the analysis as they change. Cancelling the
+// analysis cancels it at every node that accepted it. Knows nothing of gRPC.
+// Thread-safe.
+#ifndef TRENODE_FEDERATION_COORDINATOR_H_
+#define TRENODE_FEDERATION_COORDINATOR_H_
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "adapters/object_store.h"
+#include "federation/contributions.h"
+#include "federation/partner_caller.h"
+#include "federation/partner_directory.h"
+#include "node/analyses/analyses.h"
+#include "node/analyses/analysis_store.h"
+
+namespace trenode::federation {
+
+class Coordinator {
+ public:
+  struct Options {
+    // How often running federated analyses are looked at.
+    absl::Duration poll = absl::Milliseconds(100);
+    // Each call to a node, at most.
+    absl::Duration call_deadline = absl::Seconds(5);
+  };
+
+  // Everything given must outlive the coordinator. Adds a cancel hook to
+  // `analyses`.
+  Coordinator(std::string node_id, analyses::Analyses* analyses, analyses::AnalysisStore* store,
+              const PartnerDirectory* partners, PartnerCaller* caller, Contributions* here,
+              adapters::ObjectStore* objects, Options options);
+  ~Coordinator() { Stop(); }
+
+  // Checks `nodes` of a submission: each a partner or this node.
+  absl::Status CheckSites(const std::vector<std::string>& nodes) const;
+
+  void Start();
+  void Stop();
+  // One pass: starts queued federated analyses, asks the nodes of running
+  // ones, ends those whose nodes have all answered or whose deadline has
+  // passed, and sends cancellations.
+  void Step();
+
+ private:
+  void Begin(const trenode::v1::Analysis& analysis);
+  // Asks the analysis's unfinished nodes once; true if a status changed.
+  bool Progress(const trenode::v1::Analysis& analysis);
+  // The site's status after asking its node once.
+  trenode::v1::SiteStatus Ask(const trenode::v1::Analysis& analysis,
+                              const trenode::v1::SiteStatus& site, absl::Duration deadline);
+  // Keeps a released contribution's files; FailedPrecondition for a file
+  // that is not one of the query's outputs or does not match its hash.
+  absl::Status Keep(const trenode::v1::Analysis& analysis, const std::string& node_id,
+                    const trenode::v1::Contribution& answer);
+  void Finish(const trenode::v1::Analysis& analysis, std::vector<trenode::v1::SiteStatus> sites);
+  void CancelAt(const trenode::v1::Analysis& analysis);
+  // The researcher, as this node knows them.
+  auth::Principal Researcher(const trenode::v1::Analysis& analysis) const;
+
+  std::string node_id_;
+  analyses::Analyses* analyses_;
+  analyses::AnalysisStore* store_;
+  const PartnerDirectory* partners_;
+  PartnerCaller* caller_;
+  Contributions* here_;
+  adapters::ObjectStore* objects_;
+  Options options_;
+  std::atomic<bool> stopping_{false};
+  std::thread worker_;
+  absl::Mutex mu_;
+  // Cancelled federated analyses whose nodes are still to be told.
+  std::vector<trenode::v1::Analysis> to_cancel_ ABSL_GUARDED_BY(mu_);
+  // When each running analysis's nodes are next asked, and the wait after
+  // that: doubled (up to 5 s) while nothing changes, so that quiet nodes
+  // are not polled hard for days. Only the coordinator's thread uses it.
+  struct Pace {
+    absl::Time next = absl::InfinitePast();
+    absl::Duration wait = absl::ZeroDuration();
+  };
+  std::map<std::string, Pace> pace_;
+};
+
+// What a node's answer makes of a site's status (pure; for tests).
+trenode::v1::SiteStatus::State SiteStateOf(trenode::v1::ContributionState state);
+
+// The object key of a kept contribution file.
+std::string ContributionKey(const std::string& analysis_id, const std::string& node_id,
+                            const std::string& file);
+
+}  // namespace trenode::federation
+
+#endif  // TRENODE_FEDERATION_COORDINATOR_H_

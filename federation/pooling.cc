@@ -1,0 +1,286 @@
+#include "federation/pooling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "node/common/status_macros.h"
+#include "node/ingest/csv_reader.h"
+
+namespace trenode::federation {
+namespace {
+using trenode::v1::ResultCell;
+using trenode::v1::ResultTable;
+
+constexpr char kTotal[] = "Total";
+
+// A released CSV: its header and rows, the "Total" row left out.
+struct Csv {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+
+absl::StatusOr<Csv> ReadCsv(const std::string& text, const std::string& where) {
+  ingest::CsvReader reader = ingest::CsvReaderOf(text, where);
+  ingest::CsvRecord record;
+  Csv csv;
+  bool header = true;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, reader.Next(record));
+    if (!more) break;
+    if (record.blank) continue;
+    if (header) {
+      csv.header = record.fields;
+      header = false;
+      continue;
+    }
+    if (record.fields.size() != csv.header.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " line ", record.line, ": ", record.fields.size(),
+                       " fields, the header has ", csv.header.size()));
+    }
+    if (!record.fields.empty() && record.fields[0] == kTotal) continue;
+    csv.rows.push_back(record.fields);
+  }
+  if (header) return absl::InvalidArgumentError(absl::StrCat(where, ": empty"));
+  return csv;
+}
+
+// A published count, or nullopt for an empty (suppressed) field.
+absl::StatusOr<std::optional<int64_t>> CountOf(const std::string& field, const std::string& where) {
+  if (field.empty()) return std::nullopt;
+  int64_t count;
+  if (!absl::SimpleAtoi(field, &count) || count < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": \"", field.substr(0, 32), "\" is not a count"));
+  }
+  return count;
+}
+
+absl::StatusOr<double> NumberOf(const std::string& field, const std::string& where) {
+  double value;
+  if (!absl::SimpleAtod(field, &value) || !std::isfinite(value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": \"", field.substr(0, 32), "\" is not a number"));
+  }
+  return value;
+}
+
+// Pooled values of one group, in first-seen order of groups.
+struct GroupPool {
+  std::vector<std::vector<std::string>> order;
+  std::map<std::vector<std::string>, int64_t> counts;
+  std::set<std::vector<std::string>> withheld;
+
+  // InvalidArgument if the pooled count would pass int64.
+  absl::Status Add(const std::vector<std::string>& group, std::optional<int64_t> count) {
+    if (!counts.contains(group) && !withheld.contains(group)) order.push_back(group);
+    if (!count) {
+      withheld.insert(group);
+      counts.erase(group);
+    } else if (!withheld.contains(group)) {
+      int64_t& pooled = counts[group];
+      if (__builtin_add_overflow(pooled, *count, &pooled)) {
+        return absl::InvalidArgumentError("a pooled count passes the largest count");
+      }
+    }
+    return absl::OkStatus();
+  }
+};
+
+absl::StatusOr<std::optional<ResultTable>> PoolCounts(const trenode::v1::QueryOutput& output,
+                                                      const std::vector<SiteRelease>& sites,
+                                                      std::vector<std::string>& notes) {
+  const bool crosstab = output.has_crosstab();
+  GroupPool pool;
+  std::vector<std::string> group_columns;
+  for (const SiteRelease& site : sites) {
+    auto file = site.files.find(output.name() + ".csv");
+    if (file == site.files.end()) {
+      notes.push_back(
+          absl::StrCat(output.name(), ": node ", site.node_id, " did not release it; not pooled"));
+      return std::nullopt;
+    }
+    std::string where = absl::StrCat(site.node_id, "'s ", file->first);
+    ASSIGN_OR_RETURN(Csv csv, ReadCsv(file->second, where));
+    if (crosstab) {
+      // "rows \ columns", column labels..., "Total"; each row: label, cells..., total.
+      if (csv.header.size() < 3 || csv.header.back() != kTotal) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": not a cross-tabulation"));
+      }
+      size_t separator = csv.header[0].find(" \\ ");
+      if (separator == std::string::npos) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": not a cross-tabulation"));
+      }
+      group_columns = {csv.header[0].substr(0, separator), csv.header[0].substr(separator + 3)};
+      for (const auto& row : csv.rows) {
+        for (size_t c = 1; c + 1 < row.size(); ++c) {
+          ASSIGN_OR_RETURN(std::optional<int64_t> count,
+                           CountOf(row[c], absl::StrCat(where, " row ", row[0])));
+          RETURN_IF_ERROR(pool.Add({row[0], csv.header[c]}, count));
+        }
+      }
+    } else {
+      if (csv.header.empty() || csv.header.back() != "count") {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": not a counts table"));
+      }
+      group_columns.assign(csv.header.begin(), csv.header.end() - 1);
+      for (const auto& row : csv.rows) {
+        std::vector<std::string> group(row.begin(), row.end() - 1);
+        ASSIGN_OR_RETURN(
+            std::optional<int64_t> count,
+            CountOf(row.back(), absl::StrCat(where, " group ", absl::StrJoin(group, " / "))));
+        RETURN_IF_ERROR(pool.Add(group, count));
+      }
+    }
+  }
+  if (crosstab && !pool.withheld.empty()) {
+    notes.push_back(absl::StrCat(output.name(),
+                                 ": some node suppressed cells of it; a cross-tabulation is not "
+                                 "pooled in part"));
+    return std::nullopt;
+  }
+  if (crosstab) {
+    // Row-major over every row and column any node has: a node's released
+    // grid covers its own categories, so a cell it lacks is a zero there.
+    std::vector<std::string> rows, columns;
+    std::set<std::string> seen_rows, seen_columns;
+    for (const auto& group : pool.order) {
+      if (seen_rows.insert(group[0]).second) rows.push_back(group[0]);
+      if (seen_columns.insert(group[1]).second) columns.push_back(group[1]);
+    }
+    pool.order.clear();
+    for (const std::string& row : rows) {
+      for (const std::string& column : columns) pool.order.push_back({row, column});
+    }
+  }
+  ResultTable table;
+  table.set_output(output.name());
+  table.set_kind(crosstab ? trenode::v1::OUTPUT_KIND_CROSSTAB : trenode::v1::OUTPUT_KIND_COUNTS);
+  for (const std::string& column : group_columns) table.add_group_columns(column);
+  for (const auto& group : pool.order) {
+    if (pool.withheld.contains(group)) {
+      auto* withheld = table.add_withheld();
+      for (const std::string& label : group) withheld->add_group(label);
+      continue;
+    }
+    ResultCell* cell = table.add_cells();
+    for (const std::string& label : group) cell->add_group(label);
+    cell->set_count(pool.counts[group]);
+    cell->mutable_evidence()->set_contributors(pool.counts[group]);
+  }
+  return table;
+}
+
+absl::StatusOr<std::optional<ResultTable>> PoolSummary(const trenode::v1::QueryOutput& output,
+                                                       const std::vector<SiteRelease>& sites,
+                                                       std::vector<std::string>& notes) {
+  struct Sums {
+    int64_t n = 0;
+    double sum = 0;
+    double sum_of_squares = 0;
+    std::vector<double> site_sums;
+  };
+  std::vector<std::vector<std::string>> order;
+  std::map<std::vector<std::string>, Sums> sums;
+  std::set<std::vector<std::string>> withheld;
+  std::vector<std::string> group_columns;
+  for (const SiteRelease& site : sites) {
+    auto file = site.files.find(output.name() + ".csv");
+    if (file == site.files.end()) {
+      notes.push_back(
+          absl::StrCat(output.name(), ": node ", site.node_id, " did not release it; not pooled"));
+      return std::nullopt;
+    }
+    std::string where = absl::StrCat(site.node_id, "'s ", file->first);
+    ASSIGN_OR_RETURN(Csv csv, ReadCsv(file->second, where));
+    // Group columns..., n, mean, sd, sum.
+    if (csv.header.size() < 4 || csv.header[csv.header.size() - 4] != "n" ||
+        csv.header.back() != "sum") {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": not a summary table"));
+    }
+    const size_t groups = csv.header.size() - 4;
+    group_columns.assign(csv.header.begin(), csv.header.begin() + groups);
+    for (const auto& row : csv.rows) {
+      std::vector<std::string> group(row.begin(), row.begin() + groups);
+      if (!sums.contains(group) && !withheld.contains(group)) order.push_back(group);
+      std::string at = absl::StrCat(where, " group ", absl::StrJoin(group, " / "));
+      if (row[groups].empty()) {
+        withheld.insert(group);
+        continue;
+      }
+      ASSIGN_OR_RETURN(std::optional<int64_t> n, CountOf(row[groups], at));
+      ASSIGN_OR_RETURN(double mean, NumberOf(row[groups + 1], at));
+      ASSIGN_OR_RETURN(double sd, NumberOf(row[groups + 2], at));
+      ASSIGN_OR_RETURN(double sum, NumberOf(row[groups + 3], at));
+      Sums& pooled = sums[group];
+      if (__builtin_add_overflow(pooled.n, *n, &pooled.n)) {
+        return absl::InvalidArgumentError(absl::StrCat(at, ": n passes the largest count"));
+      }
+      pooled.sum += sum;
+      pooled.sum_of_squares += (*n > 1 ? (*n - 1) * sd * sd : 0.0) + *n * mean * mean;
+      pooled.site_sums.push_back(sum);
+    }
+  }
+  ResultTable table;
+  table.set_output(output.name());
+  table.set_kind(trenode::v1::OUTPUT_KIND_SUMMARY);
+  for (const std::string& column : group_columns) table.add_group_columns(column);
+  for (const auto& group : order) {
+    if (withheld.contains(group)) {
+      auto* kept = table.add_withheld();
+      for (const std::string& label : group) kept->add_group(label);
+      continue;
+    }
+    const Sums& pooled = sums[group];
+    ResultCell* cell = table.add_cells();
+    for (const std::string& label : group) cell->add_group(label);
+    cell->set_count(pooled.n);
+    cell->set_n(pooled.n);
+    cell->set_sum(pooled.sum);
+    cell->set_sum_of_squares(pooled.sum_of_squares);
+    double mean = pooled.n > 0 ? pooled.sum / pooled.n : 0;
+    cell->set_mean(mean);
+    double variance =
+        pooled.n > 1 ? (pooled.sum_of_squares - pooled.n * mean * mean) / (pooled.n - 1) : 0;
+    cell->set_sd(variance > 0 ? std::sqrt(variance) : 0);
+    auto* evidence = cell->mutable_evidence();
+    evidence->set_contributors(pooled.n);
+    std::vector<double> by_size = pooled.site_sums;
+    std::sort(by_size.begin(), by_size.end(),
+              [](double a, double b) { return std::abs(a) > std::abs(b); });
+    for (size_t i = 0; i < by_size.size() && i < 3; ++i) evidence->add_largest(by_size[i]);
+    int negative = 0;
+    for (double s : pooled.site_sums) negative += s < 0;
+    evidence->set_negative_contributions(negative);
+  }
+  return table;
+}
+
+}  // namespace
+
+absl::StatusOr<Pooled> PoolReleased(const trenode::v1::AggregateQuery& query,
+                                    const std::vector<SiteRelease>& sites) {
+  if (sites.empty()) return absl::InvalidArgumentError("no node released a contribution");
+  Pooled pooled;
+  for (const auto& output : query.outputs()) {
+    std::optional<ResultTable> table;
+    if (output.has_counts() || output.has_crosstab()) {
+      ASSIGN_OR_RETURN(table, PoolCounts(output, sites, pooled.notes));
+    } else if (output.has_summary()) {
+      ASSIGN_OR_RETURN(table, PoolSummary(output, sites, pooled.notes));
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("outputs ", output.name(),
+                                                     ": only counts, cross-tabulations and "
+                                                     "summaries are pooled"));
+    }
+    if (table) *pooled.result.add_tables() = *std::move(table);
+  }
+  return pooled;
+}
+
+}  // namespace trenode::federation

@@ -1,0 +1,64 @@
+#include "node/rpc/federation_service.h"
+
+#include "absl/time/clock.h"
+#include "node/common/status_macros.h"
+#include "node/rpc/handle.h"
+
+namespace trenode::rpc {
+namespace {
+constexpr char kService[] = "trenode.v1.Federation";
+}  // namespace
+
+grpc::Status FederationService::GetNodeInfo(grpc::ServerContext* context,
+                                            const trenode::v1::GetNodeInfoRequest*,
+                                            trenode::v1::NodeInfo* reply) {
+  return Handle(*gate_, kService, "GetNodeInfo", context, reply,
+                [&](const auth::Principal&) { return federation_->GetNodeInfo(); });
+}
+
+grpc::Status FederationService::ListPartners(grpc::ServerContext* context,
+                                             const trenode::v1::ListPartnersRequest*,
+                                             trenode::v1::ListPartnersResponse* reply) {
+  return Handle(*gate_, kService, "ListPartners", context, reply,
+                [&](const auth::Principal&) -> absl::StatusOr<trenode::v1::ListPartnersResponse> {
+                  // Leave a little of the caller's deadline for the reply.
+                  absl::Duration left =
+                      absl::FromChrono(context->deadline()) - absl::Now() - absl::Milliseconds(200);
+                  return federation_->ListPartners(std::max(left, absl::Milliseconds(100)));
+                });
+}
+
+grpc::Status FederationService::SubmitContribution(
+    grpc::ServerContext* context, const trenode::v1::SubmitContributionRequest* request,
+    trenode::v1::Contribution* reply) {
+  return Handle(*gate_, kService, "SubmitContribution", context, reply,
+                [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
+                  ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
+                                                               partner, request->subject()));
+                  return contributions_->Submit(person, *request);
+                });
+}
+
+grpc::Status FederationService::GetContribution(grpc::ServerContext* context,
+                                                const trenode::v1::ContributionRef* request,
+                                                trenode::v1::Contribution* reply) {
+  return Handle(*gate_, kService, "GetContribution", context, reply,
+                [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
+                  ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
+                                                               partner, request->subject()));
+                  return contributions_->Get(person, request->request_id());
+                });
+}
+
+grpc::Status FederationService::CancelContribution(grpc::ServerContext* context,
+                                                   const trenode::v1::ContributionRef* request,
+                                                   trenode::v1::Contribution* reply) {
+  return Handle(*gate_, kService, "CancelContribution", context, reply,
+                [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
+                  ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
+                                                               partner, request->subject()));
+                  return contributions_->Cancel(person, request->request_id());
+                });
+}
+
+}  // namespace trenode::rpc

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Partners between real trenode processes sharing one federation CA: a
+node's people see its partners with `trectl federation peers`; a partner
+removed from the config file is refused after SIGHUP, without a restart; a
+config that fails validation on SIGHUP changes nothing; the node keeps
+serving throughout and stops cleanly.
+
+usage: federation_test.py --bin-dir DIR --proto-dir DIR
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Node  # noqa: E402
+
+ARGS = None
+
+
+def partner_block(partners):
+    return "federation { " + " ".join(
+        f'partners {{ node_id: "{node}" address: "{address}" }}' for node, address in partners) + " }"
+
+
+class FederationPartnersTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        federation = os.path.join(self.tmp.name, "federation-pki")
+        subprocess.run([os.path.join(ARGS.bin_dir, "trectl"), "pki", "init", "--dir", federation],
+                       check=True, capture_output=True)
+        self.b = Node(ARGS.bin_dir, os.path.join(self.tmp.name, "b"), "site-b",
+                      federation_pki=federation,
+                      extra_config='institution: "University B"\n' +
+                      partner_block([("site-a", "127.0.0.1:1")]))
+        self.a = Node(ARGS.bin_dir, os.path.join(self.tmp.name, "a"), "site-a",
+                      federation_pki=federation,
+                      extra_config=partner_block([("site-b", self.b.address)]))
+        self.nodes = [self.a, self.b]
+
+    def tearDown(self):
+        for node in self.nodes:
+            if node.process and node.process.poll() is None:
+                node.process.kill()
+                node.process.wait()
+        self.tmp.cleanup()
+
+    def peers_of_a(self):
+        code, out, err = self.a.trectl("--json", "federation", "peers",
+                                       token=self.a.token("researcher"))
+        self.assertEqual(code, 0, err)
+        return {p["node_id"]: p for p in json.loads(out).get("partners", [])}
+
+    def wait_for_b_to_be(self, reachability):
+        deadline = time.monotonic() + 10
+        while True:
+            seen = self.peers_of_a()["site-b"]
+            if seen["reachability"] == reachability or time.monotonic() > deadline:
+                return seen
+            time.sleep(0.1)
+
+    def reconfigure_b(self, extra_config):
+        self.b.extra_config = extra_config
+        self.b.configure(f'oidc {{ issuer: "{Node.ISSUER}" audiences: "trenode" '
+                         f'jwks_file: "pki/dev-issuer-jwks.json" }}')
+        self.b.process.send_signal(signal.SIGHUP)
+
+    def test_peers_then_removal_on_sighup_then_readmission(self):
+        seen = self.peers_of_a()["site-b"]
+        self.assertEqual(seen["reachability"], "REACHABILITY_ANSWERED", seen)
+        self.assertEqual(seen["info"]["institution"], "University B")
+        with open(os.path.join(self.b.pki, "log.pub")) as f:
+            self.assertEqual(seen["info"]["log_verifier_key"], f.read().strip())
+
+        code, out, err = self.a.trectl("federation", "peers", token=self.a.token("data_steward"))
+        self.assertEqual(code, 0, err)
+        line = [l for l in out.splitlines() if l.startswith("site-b")][0]
+        for word in ("answered", "University B", "trenode.v1", "aggregate_queries"):
+            self.assertIn(word, line)
+
+        # B drops A from its file and is told to re-read it.
+        self.reconfigure_b('institution: "University B"\n')
+        seen = self.wait_for_b_to_be("REACHABILITY_REFUSED")
+        self.assertEqual(seen["reachability"], "REACHABILITY_REFUSED", seen)
+        self.assertIn('"site-a" is not a partner', seen["detail"])
+
+        # A file that fails validation changes nothing: A stays refused.
+        self.reconfigure_b(partner_block([("site-a", "no-port")]))
+        time.sleep(0.5)
+        self.assertEqual(self.b.process.poll(), None, "a bad config on SIGHUP stopped the node")
+        self.assertEqual(self.peers_of_a()["site-b"]["reachability"], "REACHABILITY_REFUSED")
+
+        self.reconfigure_b(partner_block([("site-a", self.a.address)]))
+        seen = self.wait_for_b_to_be("REACHABILITY_ANSWERED")
+        self.assertEqual(seen["reachability"], "REACHABILITY_ANSWERED", seen)
+
+        code, output = self.b.stop()
+        self.assertEqual(code, 0, output)
+        self.assertIn("SIGHUP: partners added [] removed [site-a] readdressed []", output)
+        self.assertIn("SIGHUP: bad config, partners unchanged", output)
+        self.assertIn("federation.partners[0].address", output)
+        self.assertIn("SIGHUP: partners added [site-a] removed [] readdressed []", output)
+        code, output = self.a.stop()
+        self.assertEqual(code, 0, output)
+
+    def test_a_partner_that_is_down_is_reported_not_waited_for(self):
+        self.b.stop()
+        start = time.monotonic()
+        seen = self.peers_of_a()["site-b"]
+        self.assertLess(time.monotonic() - start, 8)
+        self.assertEqual(seen["reachability"], "REACHABILITY_UNREACHABLE", seen)
+        code, output = self.a.stop()
+        self.assertEqual(code, 0, output)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--proto-dir", required=True)
+    ARGS, rest = parser.parse_known_args()
+    unittest.main(argv=[sys.argv[0]] + rest)

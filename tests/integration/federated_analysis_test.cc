@@ -1,0 +1,378 @@
+// Federated analyses between real nodes over mutual TLS on loopback: a
+// researcher of site-a asks site-a, site-b and site-c one question; each node
+// decides, runs and releases under its own rules; the home node pools only
+// what was released. Pooled counts are checked against the truth counted
+// independently from each site's generated files.
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "node/analyses/analysis_state.h"
+#include "node/log/activity_event.h"
+#include "tests/testutil/test_node.h"
+#include "tests/testutil/test_site.h"
+#include "trenode/v1/activity_log.grpc.pb.h"
+#include "trenode/v1/analyses.grpc.pb.h"
+#include "trenode/v1/federation.grpc.pb.h"
+#include "trenode/v1/governance.grpc.pb.h"
+
+namespace trenode {
+namespace {
+using google::protobuf::util::TimeUtil;
+using testing::AddPartner;
+using testing::TestNode;
+using testing::WithToken;
+using trenode::v1::Analysis;
+using trenode::v1::SiteStatus;
+
+constexpr char kProject[] = "hf-federated";
+
+// Persons of the site generated for `seed` on `node`, by sex, counted from
+// the generated person.csv (not through any node).
+std::map<std::string, int64_t> PersonsBySex(const TestNode& node, uint64_t seed) {
+  std::ifstream in(node.dir().path() / absl::StrCat("site-", seed) / "person.csv");
+  std::string line;
+  std::getline(in, line);  // person_id,year_of_birth,sex,region
+  std::map<std::string, int64_t> counts;
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields = absl::StrSplit(line, ',');
+    if (fields.size() >= 3) ++counts[fields[2]];
+  }
+  return counts;
+}
+
+// `node` approves kProject for `dataset` with `person` (subject@node-id, of
+// this node or a partner) as its principal investigator, trained; counts,
+// cross-tabulations and summaries pre-approved unless `review_queries`, and
+// passing outputs auto-released.
+void ApproveProject(const TestNode& node, const std::string& dataset, const std::string& person,
+                    bool review_queries = false) {
+  auto governance = trenode::v1::Governance::NewStub(node.Channel());
+  auto steward = [&] { return WithToken(node.Token("sam", {"data_steward"})); };
+  trenode::v1::CreateProjectRequest create;
+  create.mutable_project()->set_id(kProject);
+  create.mutable_project()->set_title("Undiagnosed heart failure, federated");
+  create.mutable_project()->set_lay_summary("Finding heart failure that was never diagnosed.");
+  create.mutable_project()->set_principal_investigator(person);
+  create.mutable_project()->add_requested_dataset_ids(dataset);
+  trenode::v1::Project project;
+  grpc::Status status = governance->CreateProject(steward().get(), create, &project);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  trenode::v1::ApproveProjectRequest approve;
+  approve.set_project_id(kProject);
+  approve.set_reference("REC 26/NW/0042");
+  *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
+  approve.add_dataset_ids(dataset);
+  if (!review_queries) {
+    for (auto kind : {trenode::v1::OUTPUT_KIND_COUNTS, trenode::v1::OUTPUT_KIND_CROSSTAB,
+                      trenode::v1::OUTPUT_KIND_SUMMARY}) {
+      approve.add_preapproved_query_kinds(kind);
+    }
+  }
+  approve.set_auto_release_owner(absl::StrCat("olu@", node.config().node_id()));
+  status = governance->ApproveProject(steward().get(), approve, &project);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  trenode::v1::RecordTrainingRequest training;
+  training.mutable_record()->set_person(person);
+  training.mutable_record()->set_course("Safe Researcher Training");
+  training.mutable_record()->set_completed("2026-01-10");
+  training.mutable_record()->set_expires("2099-01-10");
+  trenode::v1::TrainingRecord recorded;
+  status = governance->RecordTraining(steward().get(), training, &recorded);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+}
+
+class FederatedAnalysisTest : public ::testing::Test {
+ protected:
+  // site-a (home) lists b and c; b and c list a. `c_approves`: c approves the
+  // project too (otherwise it has never heard of it).
+  void Start(bool c_approves = true, bool b_reviews_queries = false) {
+    b_ = std::make_unique<TestNode>(
+        "site-b", ca_, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-a"); });
+    c_ = std::make_unique<TestNode>(
+        "site-c", ca_, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-a"); });
+    a_ = std::make_unique<TestNode>("site-a", ca_, [&](trenode::v1::NodeConfig& config) {
+      AddPartner(config, "site-b", b_->address());
+      AddPartner(config, "site-c", c_->address());
+    });
+    testing::ImportSyntheticSite(*a_, {21, 900});
+    testing::ImportSyntheticSite(*b_, {22, 1300});
+    testing::ImportSyntheticSite(*c_, {23, 700});
+    ApproveProject(*a_, "synth-ehr-21", "ada@site-a");
+    ApproveProject(*b_, "synth-ehr-22", "ada@site-a", b_reviews_queries);
+    if (c_approves) ApproveProject(*c_, "synth-ehr-23", "ada@site-a");
+  }
+
+  trenode::v1::SubmitAnalysisRequest CountBySex(const std::string& request_id,
+                                                int deadline_seconds = 30) {
+    trenode::v1::SubmitAnalysisRequest request;
+    request.set_project_id(kProject);
+    request.set_request_id(request_id);
+    request.set_purpose("Persons by sex at every site.");
+    request.mutable_query()->set_dataset_id("synth-ehr-21");
+    auto* output = request.mutable_query()->add_outputs();
+    output->set_name("by_sex");
+    output->mutable_counts()->add_group_by()->mutable_variable()->set_column("sex");
+    for (const char* node : {"site-a", "site-b", "site-c"}) request.add_nodes(node);
+    request.set_federation_deadline_seconds(deadline_seconds);
+    return request;
+  }
+
+  grpc::Status Submit(const trenode::v1::SubmitAnalysisRequest& request, Analysis* reply) {
+    return trenode::v1::Analyses::NewStub(a_->Channel())
+        ->SubmitAnalysis(WithToken(a_->Token("ada", {"researcher"})).get(), request, reply);
+  }
+
+  // The analysis at `node` as its steward sees it (results included).
+  Analysis AsSteward(const TestNode& node, const std::string& id) {
+    trenode::v1::GetAnalysisRequest get;
+    get.set_analysis_id(id);
+    Analysis analysis;
+    grpc::Status status =
+        trenode::v1::Analyses::NewStub(node.Channel())
+            ->GetAnalysis(WithToken(node.Token("sam", {"data_steward"})).get(), get, &analysis);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return analysis;
+  }
+
+  Analysis WaitUntilFinal(const std::string& id, absl::Duration within = absl::Seconds(60)) {
+    absl::Time until = absl::Now() + within;
+    Analysis analysis;
+    do {
+      analysis = AsSteward(*a_, id);
+      if (analyses::IsFinal(analysis.state())) return analysis;
+      absl::SleepFor(absl::Milliseconds(50));
+    } while (absl::Now() < until);
+    ADD_FAILURE() << "analysis " << id << " still " << analysis.ShortDebugString();
+    return analysis;
+  }
+
+  static std::map<std::string, SiteStatus> Sites(const Analysis& analysis) {
+    std::map<std::string, SiteStatus> sites;
+    for (const auto& site : analysis.sites()) sites[site.node_id()] = site;
+    return sites;
+  }
+
+  static std::map<std::string, int64_t> Pooled(const Analysis& analysis) {
+    std::map<std::string, int64_t> counts;
+    if (analysis.result().tables_size() == 0) return counts;
+    for (const auto& cell : analysis.result().tables(0).cells())
+      counts[cell.group(0)] = cell.count();
+    return counts;
+  }
+
+  // Analyses at `node` submitted by `person`.
+  std::vector<Analysis> AnalysesAt(const TestNode& node, const std::string& person) {
+    trenode::v1::ListAnalysesRequest list;
+    trenode::v1::ListAnalysesResponse listed;
+    grpc::Status status =
+        trenode::v1::Analyses::NewStub(node.Channel())
+            ->ListAnalyses(WithToken(node.Token("sam", {"data_steward"})).get(), list, &listed);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<Analysis> theirs;
+    for (const auto& analysis : listed.analyses()) {
+      if (analysis.submitter() == person) theirs.push_back(analysis);
+    }
+    return theirs;
+  }
+
+  pki::KeyAndCertificate ca_ = *pki::CreateCa("test federation", pki::ValidFor(2));
+  std::unique_ptr<TestNode> b_, c_, a_;
+};
+
+TEST_F(FederatedAnalysisTest, PooledCountsAreTheSumOfWhatEveryNodeReleased) {
+  Start();
+  Analysis submitted;
+  ASSERT_TRUE(Submit(CountBySex("all-three"), &submitted).ok());
+  Analysis done = WaitUntilFinal(submitted.id());
+  ASSERT_EQ(done.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << done.ShortDebugString();
+  EXPECT_FALSE(done.partial_result());
+  for (const auto& [node, site] : Sites(done)) {
+    EXPECT_EQ(site.state(), SiteStatus::STATE_ANSWERED) << node << ": " << site.reason();
+    EXPECT_FALSE(site.remote_analysis_id().empty()) << node;
+  }
+  std::map<std::string, int64_t> truth;
+  for (auto [node, seed] :
+       {std::pair<TestNode*, uint64_t>{a_.get(), 21}, {b_.get(), 22}, {c_.get(), 23}}) {
+    for (const auto& [sex, count] : PersonsBySex(*node, seed)) truth[sex] += count;
+  }
+  ASSERT_FALSE(truth.empty());
+  EXPECT_EQ(Pooled(done), truth);
+
+  // The researcher sees where each node stands, never the pooled numbers
+  // before the home node's own release.
+  trenode::v1::GetAnalysisRequest get;
+  get.set_analysis_id(submitted.id());
+  Analysis seen;
+  ASSERT_TRUE(trenode::v1::Analyses::NewStub(a_->Channel())
+                  ->GetAnalysis(WithToken(a_->Token("ada", {"researcher"})).get(), get, &seen)
+                  .ok());
+  EXPECT_TRUE(seen.results_withheld());
+  EXPECT_FALSE(seen.has_result());
+  EXPECT_EQ(seen.sites_size(), 3);
+
+  // Each partner ran it as ada@site-a, in its own log, via site-a.
+  for (TestNode* partner : {b_.get(), c_.get()}) {
+    std::vector<Analysis> there = AnalysesAt(*partner, "ada@site-a");
+    ASSERT_EQ(there.size(), 1u) << partner->config().node_id();
+    EXPECT_EQ(there[0].request_id(), "all-three");
+    trenode::v1::GetEntriesRequest entries;
+    entries.set_action("analysis.submit");
+    auto auditor = WithToken(partner->Token("aud", {"auditor"}));
+    auto reader =
+        trenode::v1::ActivityLog::NewStub(partner->Channel())->GetEntries(auditor.get(), entries);
+    trenode::v1::LogEntry entry;
+    bool via_home = false;
+    while (reader->Read(&entry)) {
+      auto event = log::ParseLeaf(entry.leaf());
+      if (event.ok() && event->actor == "ada@site-a" && event->via == "site-a") via_home = true;
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    EXPECT_TRUE(via_home) << partner->config().node_id();
+  }
+}
+
+TEST_F(FederatedAnalysisTest, ANodeThatHasNotApprovedTheProjectRefusesWithItsReason) {
+  Start(/*c_approves=*/false);
+  Analysis submitted;
+  ASSERT_TRUE(Submit(CountBySex("without-c"), &submitted).ok());
+  Analysis done = WaitUntilFinal(submitted.id());
+  ASSERT_EQ(done.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << done.ShortDebugString();
+  EXPECT_TRUE(done.partial_result());
+  auto sites = Sites(done);
+  EXPECT_EQ(sites["site-c"].state(), SiteStatus::STATE_REFUSED);
+  EXPECT_NE(sites["site-c"].reason().find("is not known at node site-c"), std::string::npos)
+      << sites["site-c"].reason();
+  std::map<std::string, int64_t> truth;
+  for (auto [node, seed] : {std::pair<TestNode*, uint64_t>{a_.get(), 21}, {b_.get(), 22}}) {
+    for (const auto& [sex, count] : PersonsBySex(*node, seed)) truth[sex] += count;
+  }
+  EXPECT_EQ(Pooled(done), truth);
+}
+
+TEST_F(FederatedAnalysisTest, ARetryRunsOnceEverywhere) {
+  Start();
+  Analysis first, again;
+  ASSERT_TRUE(Submit(CountBySex("once"), &first).ok());
+  ASSERT_TRUE(Submit(CountBySex("once"), &again).ok());
+  EXPECT_EQ(first.id(), again.id());
+  WaitUntilFinal(first.id());
+  ASSERT_TRUE(Submit(CountBySex("once"), &again).ok());
+  EXPECT_EQ(first.id(), again.id());
+  // A partner replaying the request itself gets the same analysis.
+  trenode::v1::SubmitContributionRequest replay;
+  replay.set_subject("ada");
+  replay.set_project_id(kProject);
+  replay.set_request_id("once");
+  *replay.mutable_query() = CountBySex("once").query();
+  replay.set_purpose("Persons by sex at every site.");
+  trenode::v1::Contribution contribution;
+  grpc::ClientContext context;
+  ASSERT_TRUE(trenode::v1::Federation::NewStub(b_->Channel(&a_->node_certificate()))
+                  ->SubmitContribution(&context, replay, &contribution)
+                  .ok());
+  for (TestNode* node : {a_.get(), b_.get(), c_.get()}) {
+    // At site-a: the federated analysis and its own part.
+    EXPECT_EQ(AnalysesAt(*node, "ada@site-a").size(), node == a_.get() ? 2u : 1u)
+        << node->config().node_id();
+  }
+  EXPECT_EQ(contribution.analysis_id(), AnalysesAt(*b_, "ada@site-a")[0].id());
+}
+
+TEST_F(FederatedAnalysisTest, CancellingAtHomeCancelsAtEveryNode) {
+  // b's stewards review every query: its part waits for them.
+  Start(/*c_approves=*/true, /*b_reviews_queries=*/true);
+  Analysis submitted;
+  ASSERT_TRUE(Submit(CountBySex("cancel-me", 120), &submitted).ok());
+  // Wait until b has accepted it (pending its stewards' approval).
+  absl::Time until = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < until &&
+         Sites(AsSteward(*a_, submitted.id()))["site-b"].state() != SiteStatus::STATE_PENDING) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(Sites(AsSteward(*a_, submitted.id()))["site-b"].state(), SiteStatus::STATE_PENDING);
+  trenode::v1::AnalysisDecisionRequest cancel;
+  cancel.set_analysis_id(submitted.id());
+  cancel.set_reason("asked the wrong question");
+  Analysis cancelled;
+  ASSERT_TRUE(
+      trenode::v1::Analyses::NewStub(a_->Channel())
+          ->CancelAnalysis(WithToken(a_->Token("ada", {"researcher"})).get(), cancel, &cancelled)
+          .ok());
+  until = absl::Now() + absl::Seconds(20);
+  std::vector<Analysis> at_b;
+  do {
+    at_b = AnalysesAt(*b_, "ada@site-a");
+    if (!at_b.empty() && at_b[0].state() == trenode::v1::ANALYSIS_STATE_CANCELLED) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  } while (absl::Now() < until);
+  ASSERT_EQ(at_b.size(), 1u);
+  EXPECT_EQ(at_b[0].state(), trenode::v1::ANALYSIS_STATE_CANCELLED);
+  EXPECT_NE(at_b[0].state_reason().find("cancelled at its home node site-a"), std::string::npos);
+  // The home node records what b said once b has answered.
+  until = absl::Now() + absl::Seconds(20);
+  SiteStatus b_at_home;
+  do {
+    b_at_home = Sites(AsSteward(*a_, submitted.id()))["site-b"];
+    if (b_at_home.state() == SiteStatus::STATE_CANCELLED) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  } while (absl::Now() < until);
+  EXPECT_EQ(b_at_home.state(), SiteStatus::STATE_CANCELLED) << b_at_home.reason();
+}
+
+TEST_F(FederatedAnalysisTest, ANodeThatIsDownGivesAPartialResultByTheDeadlineNotAHang) {
+  Start();
+  c_->server().Shutdown(absl::ZeroDuration());
+  Analysis submitted;
+  ASSERT_TRUE(Submit(CountBySex("c-down", 4), &submitted).ok());
+  absl::Time start = absl::Now();
+  Analysis done = WaitUntilFinal(submitted.id(), absl::Seconds(20));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  ASSERT_EQ(done.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << done.ShortDebugString();
+  EXPECT_TRUE(done.partial_result());
+  auto sites = Sites(done);
+  EXPECT_EQ(sites["site-c"].state(), SiteStatus::STATE_UNREACHABLE) << sites["site-c"].reason();
+  EXPECT_EQ(sites["site-b"].state(), SiteStatus::STATE_ANSWERED);
+}
+
+TEST_F(FederatedAnalysisTest, APartnerSpeaksOnlyForItsOwnPeopleAndOnlyListedNodesAreAsked) {
+  Start();
+  // c federates with b too.
+  trenode::v1::NodeConfig c_config = c_->config();
+  AddPartner(c_config, "site-b", b_->address());
+  ASSERT_TRUE(c_->server().ReloadPartners(c_config).ok());
+  // site-b asks c for "ada": at c that is ada@site-b, who is no member.
+  trenode::v1::SubmitContributionRequest request;
+  request.set_subject("ada");
+  request.set_project_id(kProject);
+  request.set_request_id("impersonation");
+  *request.mutable_query() = CountBySex("x").query();
+  trenode::v1::Contribution contribution;
+  grpc::ClientContext as_b;
+  grpc::Status status = trenode::v1::Federation::NewStub(c_->Channel(&b_->node_certificate()))
+                            ->SubmitContribution(&as_b, request, &contribution);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  // A subject carrying a node of its own is refused.
+  request.set_subject("ada@site-a");
+  grpc::ClientContext again;
+  EXPECT_EQ(trenode::v1::Federation::NewStub(c_->Channel(&b_->node_certificate()))
+                ->SubmitContribution(&again, request, &contribution)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  // The home node names only its partners (and itself).
+  trenode::v1::SubmitAnalysisRequest stranger = CountBySex("stranger");
+  stranger.add_nodes("site-z");
+  Analysis reply;
+  status = Submit(stranger, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("site-z"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace trenode

@@ -1,0 +1,159 @@
+// Partners over real mutual TLS between real nodes on loopback: who is
+// served (listed partners of the pinned CA only), what a node tells about
+// itself, what a node's people see of its partners, and that removing a
+// partner takes effect at once.
+#include <map>
+
+#include "gtest/gtest.h"
+#include "tests/testutil/test_node.h"
+#include "tests/testutil/test_site.h"
+#include "trenode/v1/activity_log.grpc.pb.h"
+#include "trenode/v1/federation.grpc.pb.h"
+
+namespace trenode {
+namespace {
+using testing::AddPartner;
+using testing::TestNode;
+using trenode::v1::PartnerStatus;
+
+pki::KeyAndCertificate FederationCa() {
+  return *pki::CreateCa("test federation", pki::ValidFor(2));
+}
+
+std::map<std::string, PartnerStatus> PartnersSeenFrom(const TestNode& node) {
+  trenode::v1::ListPartnersResponse listed;
+  grpc::Status status = trenode::v1::Federation::NewStub(node.Channel())
+                            ->ListPartners(node.As("researcher").get(), {}, &listed);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  std::map<std::string, PartnerStatus> by_id;
+  for (const auto& partner : listed.partners()) by_id[partner.node_id()] = partner;
+  return by_id;
+}
+
+TEST(FederationPartnersTest, AListedPartnerIsAnsweredWithTheNodesDescription) {
+  auto ca = FederationCa();
+  TestNode b("site-b", ca, [](trenode::v1::NodeConfig& config) {
+    config.set_institution("University B");
+    AddPartner(config, "site-a");
+  });
+  testing::ImportSyntheticSite(b, {3, 200});
+  TestNode a("site-a", ca,
+             [&](trenode::v1::NodeConfig& config) { AddPartner(config, "site-b", b.address()); });
+
+  std::map<std::string, PartnerStatus> seen = PartnersSeenFrom(a);
+  ASSERT_EQ(seen.size(), 1u);
+  const PartnerStatus& status = seen["site-b"];
+  ASSERT_EQ(status.reachability(), PartnerStatus::REACHABILITY_ANSWERED) << status.detail();
+  EXPECT_EQ(status.address(), b.address());
+  const trenode::v1::NodeInfo& info = status.info();
+  EXPECT_EQ(info.node_id(), "site-b");
+  EXPECT_EQ(info.institution(), "University B");
+  EXPECT_EQ(info.interface_version(), "trenode.v1");
+  EXPECT_EQ(info.log_verifier_key(), b.log_key().VerifierKey());
+  std::vector<std::string> themes(info.dataset_themes().begin(), info.dataset_themes().end());
+  EXPECT_EQ(themes, (std::vector<std::string>{"Cardiovascular", "Health records"}));
+  std::vector<std::string> capabilities(info.capabilities().begin(), info.capabilities().end());
+  EXPECT_NE(std::find(capabilities.begin(), capabilities.end(), "aggregate_queries"),
+            capabilities.end());
+  // No compute backend is configured: no script jobs claimed.
+  EXPECT_EQ(std::find(capabilities.begin(), capabilities.end(), "script_jobs"), capabilities.end());
+
+  // The log key B gives matches the one that signs its checkpoints.
+  trenode::v1::Checkpoint checkpoint;
+  ASSERT_TRUE(trenode::v1::ActivityLog::NewStub(b.Channel())
+                  ->GetCheckpoint(b.As("auditor").get(), {}, &checkpoint)
+                  .ok());
+  EXPECT_EQ(checkpoint.verifier_key(), info.log_verifier_key());
+}
+
+TEST(FederationPartnersTest, EachFailureIsReportedForWhatItIs) {
+  auto ca = FederationCa();
+  // C is of the federation but does not list A.
+  TestNode c("site-c", ca);
+  // F is a node of another federation: A cannot verify its certificate.
+  TestNode f("site-f", FederationCa());
+  TestNode a("site-a", ca, [&](trenode::v1::NodeConfig& config) {
+    AddPartner(config, "site-c", c.address());
+    AddPartner(config, "site-f", f.address());
+    // Nothing listens here.
+    AddPartner(config, "site-d", "127.0.0.1:1");
+    // C's address under another partner's name: C's certificate does not
+    // name site-e, so nothing is sent.
+    AddPartner(config, "site-e", c.address());
+  });
+  std::map<std::string, PartnerStatus> seen = PartnersSeenFrom(a);
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen["site-c"].reachability(), PartnerStatus::REACHABILITY_REFUSED);
+  EXPECT_NE(seen["site-c"].detail().find("\"site-a\" is not a partner"), std::string::npos)
+      << seen["site-c"].detail();
+  for (const char* unreachable : {"site-d", "site-e", "site-f"}) {
+    EXPECT_EQ(seen[unreachable].reachability(), PartnerStatus::REACHABILITY_UNREACHABLE)
+        << unreachable;
+    EXPECT_FALSE(seen[unreachable].has_info()) << unreachable;
+  }
+}
+
+TEST(FederationPartnersTest, APartnerRemovedIsRefusedFromTheNextCallAndTheChangeIsLogged) {
+  auto ca = FederationCa();
+  TestNode b("site-b", ca, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-a"); });
+  TestNode a("site-a", ca,
+             [&](trenode::v1::NodeConfig& config) { AddPartner(config, "site-b", b.address()); });
+  ASSERT_EQ(PartnersSeenFrom(a)["site-b"].reachability(), PartnerStatus::REACHABILITY_ANSWERED);
+
+  trenode::v1::NodeConfig without_a = b.config();
+  without_a.clear_federation();
+  auto changed = b.server().ReloadPartners(without_a);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(*changed, "partners added [] removed [site-a] readdressed []");
+  // The same channel, already connected: refused at once.
+  PartnerStatus after = PartnersSeenFrom(a)["site-b"];
+  EXPECT_EQ(after.reachability(), PartnerStatus::REACHABILITY_REFUSED) << after.detail();
+
+  // Direct calls with A's certificate are refused too.
+  trenode::v1::NodeInfo info;
+  grpc::ClientContext context;
+  EXPECT_EQ(trenode::v1::Federation::NewStub(b.Channel(&a.node_certificate()))
+                ->GetNodeInfo(&context, {}, &info)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // B's log says who changed what.
+  trenode::v1::GetEntriesRequest request;
+  auto auditor = b.As("auditor");
+  auto reader = trenode::v1::ActivityLog::NewStub(b.Channel())->GetEntries(auditor.get(), request);
+  trenode::v1::LogEntry entry;
+  bool logged = false;
+  while (reader->Read(&entry)) {
+    if (entry.leaf().find("federation.partners") != std::string::npos &&
+        entry.leaf().find("removed [site-a]") != std::string::npos) {
+      logged = true;
+    }
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_TRUE(logged);
+
+  // Listed again: served again.
+  ASSERT_TRUE(b.server().ReloadPartners(b.config()).ok());
+  EXPECT_EQ(PartnersSeenFrom(a)["site-b"].reachability(), PartnerStatus::REACHABILITY_ANSWERED);
+}
+
+TEST(FederationPartnersTest, APartnerMayAskWhoWeAreButNotListOurPartners) {
+  auto ca = FederationCa();
+  TestNode a("site-a", ca, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-b"); });
+  auto b_certificate = *pki::Issue(ca, pki::NodeCertificateRequest("site-b", pki::ValidFor(1)));
+  trenode::v1::ListPartnersResponse listed;
+  grpc::ClientContext context;
+  EXPECT_EQ(trenode::v1::Federation::NewStub(a.Channel(&b_certificate))
+                ->ListPartners(&context, {}, &listed)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  trenode::v1::NodeInfo info;
+  grpc::ClientContext as_peer;
+  EXPECT_TRUE(trenode::v1::Federation::NewStub(a.Channel(&b_certificate))
+                  ->GetNodeInfo(&as_peer, {}, &info)
+                  .ok());
+  EXPECT_EQ(info.node_id(), "site-a");
+}
+
+}  // namespace
+}  // namespace trenode
