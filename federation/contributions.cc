@@ -232,6 +232,12 @@ absl::StatusOr<Contribution> Contributions::Describe(const auth::Principal& pers
   }
   Contribution contribution = ContributionOf(analysis, release);
   contribution.set_node_id(node_id_);
+  if (!person.home_node.empty()) {
+    // The project's choice here; the home node's own part is pooled only.
+    absl::StatusOr<trenode::v1::Project> project = projects_->GetProject(analysis.project_id());
+    contribution.set_visible(project.ok() && project->approval().federated_results() ==
+                                                 trenode::v1::FEDERATED_RESULTS_VISIBLE);
+  }
   if (contribution.state() != trenode::v1::CONTRIBUTION_STATE_RELEASED || !with_files) {
     return contribution;
   }

@@ -32,6 +32,23 @@ std::string SiteStateName(SiteStatus::State state) {
   return name;
 }
 
+// The most of one visible file kept in the analysis record.
+constexpr size_t kMaxVisibleBytes = 64 << 10;
+
+// Sites move through these in order; final states rank last.
+int Rank(SiteStatus::State state) {
+  switch (state) {
+    case SiteStatus::STATE_SENDING:
+      return 0;
+    case SiteStatus::STATE_PENDING:
+      return 1;
+    case SiteStatus::STATE_HELD_FOR_REVIEW:
+      return 2;
+    default:
+      return 3;
+  }
+}
+
 // A node's words (its refusal, its reason), as one printable line of valid
 // UTF-8, bounded: they are the node's bytes, stored in this node's records.
 std::string Words(absl::string_view text) { return PrintableText(text, 1000); }
@@ -221,6 +238,7 @@ SiteStatus Coordinator::Ask(const Analysis& analysis, const SiteStatus& site,
   }
   next.set_remote_analysis_id(PrintableText(answer->analysis_id(), 64));
   next.set_state(SiteStateOf(answer->state()));
+  next.set_visible(!here && answer->visible());
   next.set_reason(Words(answer->reason()));
   if (next.state() == SiteStatus::STATE_ANSWERED) {
     absl::Status kept = Keep(analysis, site.node_id(), *answer);
@@ -284,6 +302,10 @@ bool Coordinator::Progress(const Analysis& analysis) {
   absl::Time now = absl::Now();
   std::vector<std::string> changes;
   for (size_t i = 0; i < sites.size(); ++i) {
+    // A site only moves forward (sending, pending, held for review, final):
+    // a node that flips back and forth cannot make this node write a note
+    // on every pass.
+    if (Rank(next[i].state()) < Rank(sites[i].state())) next[i] = sites[i];
     if (next[i].state() != sites[i].state()) {
       *next[i].mutable_updated() = ToTimestamp(now);
       changes.push_back(absl::StrCat(next[i].node_id(), " ", SiteStateName(next[i].state())));
@@ -333,6 +355,28 @@ void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites
       if (content.ok()) files.files[name] = *std::move(content);
     }
     released.push_back(std::move(files));
+  }
+  // Visible parts are shown only now, and only if the pooled result less
+  // them is not one pooled-only node's numbers.
+  int pooled_only = 0;
+  for (const SiteStatus& site : sites) {
+    pooled_only += site.state() == SiteStatus::STATE_ANSWERED && !site.visible();
+  }
+  const bool show_visible = released.size() < 2 || pooled_only != 1;
+  for (SiteStatus& site : sites) {
+    site.clear_visible_files();
+    if (!show_visible || !site.visible() || site.state() != SiteStatus::STATE_ANSWERED) continue;
+    for (const SiteRelease& files : released) {
+      if (files.node_id != site.node_id()) continue;
+      for (const auto& [name, content] : files.files) {
+        auto* shown = site.add_visible_files();
+        shown->set_name(name);
+        shown->set_content(
+            content.size() <= kMaxVisibleBytes
+                ? content
+                : absl::StrCat("(", content.size(), " bytes: too large to show here)\n"));
+      }
+    }
   }
   auto set_sites = [&](Analysis& a) {
     a.clear_sites();

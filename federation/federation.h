@@ -39,6 +39,16 @@ class Federation {
   // min(`deadline`, 5 s); never fails because a partner did.
   trenode::v1::ListPartnersResponse ListPartners(absl::Duration deadline);
 
+  // This node's catalogue searched by `here` (as the caller), every partner's
+  // through the PartnerCaller, in parallel, each within min(`deadline`,
+  // 5 s); merged by rank. InvalidArgument for per_node out of range, or
+  // what `here` says of a bad query; never fails because a partner did.
+  using LocalSearch = std::function<absl::StatusOr<trenode::v1::SearchDatasetsResponse>(
+      const trenode::v1::SearchDatasetsRequest&)>;
+  absl::StatusOr<trenode::v1::SearchFederationResponse> Search(
+      const trenode::v1::SearchFederationRequest& request, const LocalSearch& here,
+      absl::Duration deadline);
+
  private:
   trenode::v1::NodeInfo self_;
   ThemeSource themes_;

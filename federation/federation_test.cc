@@ -77,6 +77,11 @@ class FakeCaller : public PartnerCaller {
                                                                absl::Duration) override {
     return absl::UnimplementedError("not in these tests");
   }
+  absl::StatusOr<trenode::v1::SearchDatasetsResponse> SearchDatasets(
+      const trenode::v1::Partner&, const trenode::v1::SearchDatasetsRequest&,
+      absl::Duration) override {
+    return absl::UnimplementedError("not in these tests");
+  }
   std::atomic<int> calls = 0;
 };
 

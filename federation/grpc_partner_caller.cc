@@ -7,6 +7,7 @@
 #include "node/common/files.h"
 #include "node/common/status_macros.h"
 #include "node/pki/pki.h"
+#include "trenode/v1/catalogue.grpc.pb.h"
 #include "trenode/v1/federation.grpc.pb.h"
 
 namespace trenode::federation {
@@ -86,11 +87,11 @@ std::shared_ptr<grpc::Channel> GrpcPartnerCaller::ChannelTo(const trenode::v1::P
   return channel;
 }
 
-template <typename Request, typename Reply, typename Method>
+template <typename Service, typename Request, typename Reply, typename Method>
 absl::StatusOr<Reply> GrpcPartnerCaller::Call(const trenode::v1::Partner& partner,
                                               const Request& request, absl::Duration deadline,
                                               Method method) {
-  auto stub = trenode::v1::Federation::NewStub(ChannelTo(partner));
+  auto stub = Service::NewStub(ChannelTo(partner));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   Reply reply;
@@ -102,9 +103,10 @@ absl::StatusOr<Reply> GrpcPartnerCaller::Call(const trenode::v1::Partner& partne
 
 absl::StatusOr<trenode::v1::NodeInfo> GrpcPartnerCaller::GetNodeInfo(
     const trenode::v1::Partner& partner, absl::Duration deadline) {
-  ASSIGN_OR_RETURN(trenode::v1::NodeInfo info,
-                   (Call<trenode::v1::GetNodeInfoRequest, trenode::v1::NodeInfo>(
-                       partner, {}, deadline, &trenode::v1::Federation::Stub::GetNodeInfo)));
+  ASSIGN_OR_RETURN(
+      trenode::v1::NodeInfo info,
+      (Call<trenode::v1::Federation, trenode::v1::GetNodeInfoRequest, trenode::v1::NodeInfo>(
+          partner, {}, deadline, &trenode::v1::Federation::Stub::GetNodeInfo)));
   if (info.node_id() != partner.node_id()) {
     return absl::FailedPreconditionError(absl::StrCat(partner.address(), " says it is node \"",
                                                       info.node_id().substr(0, 64), "\", not ",
@@ -130,26 +132,36 @@ absl::StatusOr<trenode::v1::Contribution> GrpcPartnerCaller::SubmitContribution(
     const trenode::v1::Partner& partner, const trenode::v1::SubmitContributionRequest& request,
     absl::Duration deadline) {
   return FromPartner(
-      Call<trenode::v1::SubmitContributionRequest, trenode::v1::Contribution>(
-          partner, request, deadline, &trenode::v1::Federation::Stub::SubmitContribution),
+      Call<trenode::v1::Federation, trenode::v1::SubmitContributionRequest,
+           trenode::v1::Contribution>(partner, request, deadline,
+                                      &trenode::v1::Federation::Stub::SubmitContribution),
       partner);
 }
 
 absl::StatusOr<trenode::v1::Contribution> GrpcPartnerCaller::GetContribution(
     const trenode::v1::Partner& partner, const trenode::v1::ContributionRef& ref,
     absl::Duration deadline) {
-  return FromPartner(Call<trenode::v1::ContributionRef, trenode::v1::Contribution>(
-                         partner, ref, deadline, &trenode::v1::Federation::Stub::GetContribution),
-                     partner);
+  return FromPartner(
+      Call<trenode::v1::Federation, trenode::v1::ContributionRef, trenode::v1::Contribution>(
+          partner, ref, deadline, &trenode::v1::Federation::Stub::GetContribution),
+      partner);
 }
 
 absl::StatusOr<trenode::v1::Contribution> GrpcPartnerCaller::CancelContribution(
     const trenode::v1::Partner& partner, const trenode::v1::ContributionRef& ref,
     absl::Duration deadline) {
   return FromPartner(
-      Call<trenode::v1::ContributionRef, trenode::v1::Contribution>(
+      Call<trenode::v1::Federation, trenode::v1::ContributionRef, trenode::v1::Contribution>(
           partner, ref, deadline, &trenode::v1::Federation::Stub::CancelContribution),
       partner);
+}
+
+absl::StatusOr<trenode::v1::SearchDatasetsResponse> GrpcPartnerCaller::SearchDatasets(
+    const trenode::v1::Partner& partner, const trenode::v1::SearchDatasetsRequest& request,
+    absl::Duration deadline) {
+  return Call<trenode::v1::Catalogue, trenode::v1::SearchDatasetsRequest,
+              trenode::v1::SearchDatasetsResponse>(partner, request, deadline,
+                                                   &trenode::v1::Catalogue::Stub::SearchDatasets);
 }
 
 }  // namespace trenode::federation

@@ -42,10 +42,13 @@ class GrpcPartnerCaller : public PartnerCaller {
   absl::StatusOr<trenode::v1::Contribution> CancelContribution(
       const trenode::v1::Partner& partner, const trenode::v1::ContributionRef& ref,
       absl::Duration deadline) override;
+  absl::StatusOr<trenode::v1::SearchDatasetsResponse> SearchDatasets(
+      const trenode::v1::Partner& partner, const trenode::v1::SearchDatasetsRequest& request,
+      absl::Duration deadline) override;
 
  private:
-  // Calls `method` on the partner's Federation stub and checks who answered.
-  template <typename Request, typename Reply, typename Method>
+  // Calls `method` on the partner's `Service` stub and checks who answered.
+  template <typename Service, typename Request, typename Reply, typename Method>
   absl::StatusOr<Reply> Call(const trenode::v1::Partner& partner, const Request& request,
                              absl::Duration deadline, Method method);
   std::shared_ptr<grpc::Channel> ChannelTo(const trenode::v1::Partner& partner);

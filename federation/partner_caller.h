@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "trenode/v1/catalogue.pb.h"
 #include "trenode/v1/config.pb.h"
 #include "trenode/v1/federation.pb.h"
 
@@ -31,6 +32,10 @@ class PartnerCaller {
       absl::Duration deadline) = 0;
   virtual absl::StatusOr<trenode::v1::Contribution> CancelContribution(
       const trenode::v1::Partner& partner, const trenode::v1::ContributionRef& ref,
+      absl::Duration deadline) = 0;
+  // The partner's Catalogue.SearchDatasets, asked as this node.
+  virtual absl::StatusOr<trenode::v1::SearchDatasetsResponse> SearchDatasets(
+      const trenode::v1::Partner& partner, const trenode::v1::SearchDatasetsRequest& request,
       absl::Duration deadline) = 0;
 };
 

@@ -101,6 +101,7 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       // Partners learn who this node is; its own people see the partners.
       {"/trenode.v1.Federation/GetNodeInfo", kEveryRole},
       {"/trenode.v1.Federation/ListPartners", kEveryPerson},
+      {"/trenode.v1.Federation/SearchFederation", kEveryPerson},
       // Partners ask for federated analyses' parts; the person is theirs.
       {"/trenode.v1.Federation/SubmitContribution", kPeerNodes},
       {"/trenode.v1.Federation/GetContribution", kPeerNodes},

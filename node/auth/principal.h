@@ -24,7 +24,7 @@ struct Principal {
   // from its certificate. The person is then subject@home_node here, and
   // what they do is logged with `via` the partner. Empty: a person of this
   // node (or not a person).
-  std::string home_node;
+  std::string home_node = {};
 };
 
 }  // namespace trenode::auth

@@ -273,6 +273,7 @@ absl::StatusOr<Project> Governance::ApproveProject(
         approval->set_auto_release_owner(request.auto_release_owner());
         approval->set_disclosure_policy(request.disclosure_policy());
         *approval->mutable_disclosure_policy_overrides() = request.disclosure_policy_overrides();
+        approval->set_federated_results(request.federated_results());
         p.clear_state_reason();
         return absl::OkStatus();
       },

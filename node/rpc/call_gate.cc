@@ -38,6 +38,7 @@ bool IsQuietQuery(absl::string_view method) {
       "/trenode.v1.ActivityLog/GetConsistencyProof",
       "/trenode.v1.Federation/GetNodeInfo",
       "/trenode.v1.Federation/ListPartners",
+      "/trenode.v1.Federation/SearchFederation",
       // Polled by the home node; what it sets off (a release, a file sent)
       // is recorded as such.
       "/trenode.v1.Federation/GetContribution",

@@ -28,6 +28,23 @@ grpc::Status FederationService::ListPartners(grpc::ServerContext* context,
                 });
 }
 
+grpc::Status FederationService::SearchFederation(
+    grpc::ServerContext* context, const trenode::v1::SearchFederationRequest* request,
+    trenode::v1::SearchFederationResponse* reply) {
+  return Handle(
+      *gate_, kService, "SearchFederation", context, reply,
+      [&](const auth::Principal& caller) -> absl::StatusOr<trenode::v1::SearchFederationResponse> {
+        absl::Duration left =
+            absl::FromChrono(context->deadline()) - absl::Now() - absl::Milliseconds(200);
+        return federation_->Search(
+            *request,
+            [&](const trenode::v1::SearchDatasetsRequest& ask) {
+              return catalogue_->Search(caller, ask);
+            },
+            std::max(left, absl::Milliseconds(100)));
+      });
+}
+
 grpc::Status FederationService::SubmitContribution(
     grpc::ServerContext* context, const trenode::v1::SubmitContributionRequest* request,
     trenode::v1::Contribution* reply) {

@@ -5,6 +5,7 @@
 
 #include "federation/contributions.h"
 #include "federation/federation.h"
+#include "node/catalogue/catalogue.h"
 #include "node/rpc/call_gate.h"
 #include "trenode/v1/federation.grpc.pb.h"
 
@@ -14,8 +15,11 @@ class FederationService final : public trenode::v1::Federation::Service {
  public:
   // Every pointer must outlive the service.
   FederationService(CallGate* gate, federation::Federation* federation,
-                    federation::Contributions* contributions)
-      : gate_(gate), federation_(federation), contributions_(contributions) {}
+                    federation::Contributions* contributions, catalogue::Catalogue* catalogue)
+      : gate_(gate),
+        federation_(federation),
+        contributions_(contributions),
+        catalogue_(catalogue) {}
 
   grpc::Status GetNodeInfo(grpc::ServerContext* context,
                            const trenode::v1::GetNodeInfoRequest* request,
@@ -23,6 +27,9 @@ class FederationService final : public trenode::v1::Federation::Service {
   grpc::Status ListPartners(grpc::ServerContext* context,
                             const trenode::v1::ListPartnersRequest* request,
                             trenode::v1::ListPartnersResponse* reply) override;
+  grpc::Status SearchFederation(grpc::ServerContext* context,
+                                const trenode::v1::SearchFederationRequest* request,
+                                trenode::v1::SearchFederationResponse* reply) override;
   grpc::Status SubmitContribution(grpc::ServerContext* context,
                                   const trenode::v1::SubmitContributionRequest* request,
                                   trenode::v1::Contribution* reply) override;
@@ -37,6 +44,7 @@ class FederationService final : public trenode::v1::Federation::Service {
   CallGate* gate_;
   federation::Federation* federation_;
   federation::Contributions* contributions_;
+  catalogue::Catalogue* catalogue_;
 };
 
 }  // namespace trenode::rpc

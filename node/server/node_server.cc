@@ -430,7 +430,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.analyses->SetSiteCheck(
       [coordinator](const std::vector<std::string>& nodes) { return coordinator->CheckSites(nodes); });
   parts.federation_service = std::make_unique<rpc::FederationService>(
-      parts.gate.get(), parts.federation.get(), parts.contributions.get());
+      parts.gate.get(), parts.federation.get(), parts.contributions.get(), parts.catalogue.get());
   if (absl::Status settled = parts.runner->Reconcile(); !settled.ok()) {
     return absl::Status(settled.code(),
                         absl::StrCat("settling unfinished analyses: ", settled.message()));

@@ -127,6 +127,14 @@ void PrintAnalysis(const Analysis& a) {
       PrintTable({"node", "status", "analysis there", "reason"}, rows);
       std::cout << "\n";
     }
+    for (const auto& site : a.sites()) {
+      for (const auto& file : site.visible_files()) {
+        std::cout << site.node_id() << "'s released " << file.name() << " (visible on its own):\n";
+        for (absl::string_view line : absl::StrSplit(file.content(), '\n', absl::SkipEmpty())) {
+          std::cout << "  " << PrintableText(line, 400) << "\n";
+        }
+      }
+    }
     for (const std::string& note : a.pooling_notes()) {
       std::cout << "not pooled:  " << PrintableText(note, 300) << "\n";
     }

@@ -18,7 +18,11 @@ constexpr char kFederationHelp[] =
     "          wrong certificate), its institution, interface, capabilities, compute\n"
     "          backends and dataset themes; --json for everything, log keys included.\n"
     "          Exit 0 even when partners do not answer: the lines say so.\n"
-    "  self    this node's own description (as partners see it)\n";
+    "  self    this node's own description (as partners see it)\n"
+    "  search WORDS... [--per-node N]\n"
+    "          this node's catalogue and every partner's searched at once; hits merged\n"
+    "          by rank (scores are not comparable across nodes), then one line per node\n"
+    "          with what happened there. Exit 0 even when partners do not answer.\n";
 
 // A partner's words, made safe to print on a terminal.
 std::string Shown(const std::string& text) { return PrintableText(text, 200); }
@@ -100,12 +104,53 @@ int Self(Cli& cli) {
   return kOk;
 }
 
+int Search(const Args& args, Cli& cli) {
+  std::vector<std::string> words(args.positional().begin(), args.positional().end());
+  if (words.empty()) return Usage("federation search WORDS... [--per-node N]");
+  trenode::v1::SearchFederationRequest request;
+  request.set_query(absl::StrJoin(words, " "));
+  auto per_node = args.GetInt("per-node", 0);
+  if (!per_node.ok() || *per_node < 0 || *per_node > 100) {
+    return Usage("--per-node N takes 1 to 100");
+  }
+  request.set_per_node(static_cast<int32_t>(*per_node));
+  auto stub = trenode::v1::Federation::NewStub(cli.channel);
+  auto context = cli.NewContext(10);
+  trenode::v1::SearchFederationResponse found;
+  grpc::Status status = stub->SearchFederation(context.get(), request, &found);
+  if (!status.ok()) return Fail(status);
+  if (cli.json) {
+    PrintJson(found);
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> hits;
+  for (const auto& hit : found.hits()) {
+    hits.push_back({absl::StrCat(hit.rank()), hit.node_id(), Shown(hit.dataset().id()),
+                    Shown(hit.dataset().title())});
+  }
+  if (hits.empty()) {
+    std::cout << "no dataset matches at any node that answered\n";
+  } else {
+    PrintTable({"RANK", "NODE", "DATASET", "TITLE"}, hits);
+  }
+  std::cout << "\n";
+  std::vector<std::vector<std::string>> nodes;
+  for (const auto& node : found.nodes()) {
+    nodes.push_back({node.node_id(), ReachabilityName(node.reachability()),
+                     absl::StrCat(node.hits()), absl::StrCat(node.latency_ms(), " ms"),
+                     Shown(node.detail())});
+  }
+  PrintTable({"NODE", "STATUS", "HITS", "TOOK", "DETAIL"}, nodes);
+  return kOk;
+}
+
 }  // namespace
 
 int RunFederationCommand(const Args& args, Cli& cli) {
-  return RunArea(args, kFederationHelp, [&](const std::string& command, const Args&) {
+  return RunArea(args, kFederationHelp, [&](const std::string& command, const Args& rest) {
     if (command == "peers") return Peers(cli);
     if (command == "self") return Self(cli);
+    if (command == "search") return Search(rest, cli);
     std::cerr << "trectl: unknown command \"federation " << command << "\"\n" << kFederationHelp;
     return static_cast<int>(kUsage);
   });

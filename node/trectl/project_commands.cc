@@ -30,6 +30,9 @@ constexpr char kProjectHelp[] =
     "          [--disclosure-policy acro|opensafely|datashield [--disclosure-overrides N=V,...]]\n"
     "          [--auto-release-owner PERSON]  passing aggregate outputs are released without\n"
     "                                  review, PERSON (an output checker) responsible\n"
+    "          [--federated-results pooled-only|visible]  a partner's researcher may see this\n"
+    "                                  node's released part of a federated analysis on its own\n"
+    "                                  (visible) or only pooled (the default)\n"
     "  reject|suspend|close ID --reason TEXT | resume ID               (stewards)\n"
     "  propose-member ID PERSON        (the PI or a steward)\n"
     "  approve-member ID PERSON        (stewards)\n"
@@ -163,6 +166,13 @@ int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
       request.add_preapproved_query_kinds(parsed);
     }
     request.set_auto_release_owner(args.Get("auto-release-owner").value_or(""));
+    std::string federated = args.Get("federated-results").value_or("pooled-only");
+    if (federated != "pooled-only" && federated != "visible") {
+      return Usage("--federated-results: pooled-only or visible");
+    }
+    request.set_federated_results(federated == "visible"
+                                      ? trenode::v1::FEDERATED_RESULTS_VISIBLE
+                                      : trenode::v1::FEDERATED_RESULTS_POOLED_ONLY);
     request.set_disclosure_policy(args.Get("disclosure-policy").value_or(""));
     for (const auto& setting : Split(args.Get("disclosure-overrides"))) {
       request.add_disclosure_policy_overrides(setting);

@@ -52,7 +52,7 @@ std::map<std::string, int64_t> PersonsBySex(const TestNode& node, uint64_t seed)
 // cross-tabulations and summaries pre-approved unless `review_queries`, and
 // passing outputs auto-released.
 void ApproveProject(const TestNode& node, const std::string& dataset, const std::string& person,
-                    bool review_queries = false) {
+                    bool review_queries = false, bool visible = false) {
   auto governance = trenode::v1::Governance::NewStub(node.Channel());
   auto steward = [&] { return WithToken(node.Token("sam", {"data_steward"})); };
   trenode::v1::CreateProjectRequest create;
@@ -76,6 +76,7 @@ void ApproveProject(const TestNode& node, const std::string& dataset, const std:
     }
   }
   approve.set_auto_release_owner(absl::StrCat("olu@", node.config().node_id()));
+  if (visible) approve.set_federated_results(trenode::v1::FEDERATED_RESULTS_VISIBLE);
   status = governance->ApproveProject(steward().get(), approve, &project);
   ASSERT_TRUE(status.ok()) << status.error_message();
   trenode::v1::RecordTrainingRequest training;
@@ -92,7 +93,7 @@ class FederatedAnalysisTest : public ::testing::Test {
  protected:
   // site-a (home) lists b and c; b and c list a. `c_approves`: c approves the
   // project too (otherwise it has never heard of it).
-  void Start(bool c_approves = true, bool b_reviews_queries = false) {
+  void Start(bool c_approves = true, bool b_reviews_queries = false, bool b_visible = false) {
     b_ = std::make_unique<TestNode>(
         "site-b", ca_, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-a"); });
     c_ = std::make_unique<TestNode>(
@@ -105,7 +106,7 @@ class FederatedAnalysisTest : public ::testing::Test {
     testing::ImportSyntheticSite(*b_, {22, 1300});
     testing::ImportSyntheticSite(*c_, {23, 700});
     ApproveProject(*a_, "synth-ehr-21", "ada@site-a");
-    ApproveProject(*b_, "synth-ehr-22", "ada@site-a", b_reviews_queries);
+    ApproveProject(*b_, "synth-ehr-22", "ada@site-a", b_reviews_queries, b_visible);
     if (c_approves) ApproveProject(*c_, "synth-ehr-23", "ada@site-a");
   }
 
@@ -372,6 +373,44 @@ TEST_F(FederatedAnalysisTest, APartnerSpeaksOnlyForItsOwnPeopleAndOnlyListedNode
   status = Submit(stranger, &reply);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("site-z"), std::string::npos);
+}
+
+TEST_F(FederatedAnalysisTest, AVisiblePartIsShownOnlyIfThePooledRestIsNotOneNodesNumbers) {
+  Start(/*c_approves=*/true, /*b_reviews_queries=*/false, /*b_visible=*/true);
+  auto as_ada = [&](const std::string& id) {
+    trenode::v1::GetAnalysisRequest get;
+    get.set_analysis_id(id);
+    Analysis seen;
+    EXPECT_TRUE(trenode::v1::Analyses::NewStub(a_->Channel())
+                    ->GetAnalysis(WithToken(a_->Token("ada", {"researcher"})).get(), get, &seen)
+                    .ok());
+    return Sites(seen);
+  };
+  // a (its own part) and c are pooled-only: b's released table may be shown.
+  Analysis three;
+  ASSERT_TRUE(Submit(CountBySex("three"), &three).ok());
+  ASSERT_EQ(WaitUntilFinal(three.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+  auto sites = as_ada(three.id());
+  ASSERT_EQ(sites["site-b"].visible_files_size(), 1);
+  EXPECT_EQ(sites["site-b"].visible_files(0).name(), "by_sex.csv");
+  std::map<std::string, int64_t> b_truth = PersonsBySex(*b_, 22);
+  EXPECT_NE(sites["site-b"].visible_files(0).content().find(absl::StrCat("F,", b_truth["F"])),
+            std::string::npos)
+      << sites["site-b"].visible_files(0).content();
+  EXPECT_EQ(sites["site-c"].visible_files_size(), 0);
+  EXPECT_EQ(sites["site-a"].visible_files_size(), 0);
+
+  // b and c only: the pooled result less b's table would be c's numbers.
+  trenode::v1::SubmitAnalysisRequest two = CountBySex("two");
+  two.clear_nodes();
+  two.add_nodes("site-b");
+  two.add_nodes("site-c");
+  Analysis pair;
+  ASSERT_TRUE(Submit(two, &pair).ok());
+  ASSERT_EQ(WaitUntilFinal(pair.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+  sites = as_ada(pair.id());
+  EXPECT_TRUE(sites["site-b"].visible());
+  EXPECT_EQ(sites["site-b"].visible_files_size(), 0);
 }
 
 }  // namespace

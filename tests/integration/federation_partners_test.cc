@@ -155,5 +155,49 @@ TEST(FederationPartnersTest, APartnerMayAskWhoWeAreButNotListOurPartners) {
   EXPECT_EQ(info.node_id(), "site-a");
 }
 
+TEST(FederationPartnersTest, OneSearchOfEveryCatalogueMergedByRankWithEachNodesStatus) {
+  auto ca = FederationCa();
+  TestNode b("site-b", ca, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-a"); });
+  TestNode c("site-c", ca);  // does not list site-a
+  testing::ImportSyntheticSite(b, {32, 200});
+  TestNode a("site-a", ca, [&](trenode::v1::NodeConfig& config) {
+    AddPartner(config, "site-b", b.address());
+    AddPartner(config, "site-c", c.address());
+    AddPartner(config, "site-d", "127.0.0.1:1");
+  });
+  testing::ImportSyntheticSite(a, {31, 200});
+  auto stub = trenode::v1::Federation::NewStub(a.Channel());
+  trenode::v1::SearchFederationRequest request;
+  request.set_query("cardiovascular");
+  trenode::v1::SearchFederationResponse found;
+  grpc::Status status = stub->SearchFederation(a.As("researcher").get(), request, &found);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(found.hits_size(), 2);
+  EXPECT_EQ(found.hits(0).node_id(), "site-a");
+  EXPECT_EQ(found.hits(0).dataset().id(), "synth-ehr-31");
+  EXPECT_EQ(found.hits(1).node_id(), "site-b");
+  EXPECT_EQ(found.hits(1).dataset().id(), "synth-ehr-32");
+  EXPECT_EQ(found.hits(1).rank(), 1);
+  // B shows a partner what it shows a partner: no storage location.
+  EXPECT_FALSE(found.hits(1).dataset().has_steward());
+  ASSERT_EQ(found.nodes_size(), 4);
+  std::map<std::string, trenode::v1::NodeSearchStatus> nodes;
+  for (const auto& node : found.nodes()) nodes[node.node_id()] = node;
+  EXPECT_EQ(found.nodes(0).node_id(), "site-a");
+  EXPECT_EQ(nodes["site-b"].reachability(), PartnerStatus::REACHABILITY_ANSWERED);
+  EXPECT_EQ(nodes["site-b"].hits(), 1);
+  EXPECT_EQ(nodes["site-c"].reachability(), PartnerStatus::REACHABILITY_REFUSED);
+  EXPECT_EQ(nodes["site-d"].reachability(), PartnerStatus::REACHABILITY_UNREACHABLE);
+
+  // The query is checked here first; a bad one is the caller's to fix.
+  request.set_per_node(101);
+  EXPECT_EQ(stub->SearchFederation(a.As("researcher").get(), request, &found).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  request.set_per_node(0);
+  request.set_query("");
+  EXPECT_EQ(stub->SearchFederation(a.As("researcher").get(), request, &found).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace trenode

@@ -23,8 +23,9 @@ TestNode::TestNode(const std::function<void(trenode::v1::NodeConfig&)>& adjust,
 }
 
 TestNode::TestNode(const std::string& node_id, const pki::KeyAndCertificate& ca,
-                   const std::function<void(trenode::v1::NodeConfig&)>& adjust)
-    : ca_(ca) {
+                   const std::function<void(trenode::v1::NodeConfig&)>& adjust,
+                   const std::vector<grpc::Service*>& extra_services)
+    : ca_(ca), extra_services_(extra_services) {
   StartNode(node_id, adjust);
 }
 

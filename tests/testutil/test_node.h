@@ -34,7 +34,8 @@ class TestNode {
   // (which it trusts for client certificates), so that several TestNodes
   // can be partners.
   TestNode(const std::string& node_id, const pki::KeyAndCertificate& ca,
-           const std::function<void(trenode::v1::NodeConfig&)>& adjust = {});
+           const std::function<void(trenode::v1::NodeConfig&)>& adjust = {},
+           const std::vector<grpc::Service*>& extra_services = {});
 
   const trenode::v1::NodeConfig& config() const { return config_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
