@@ -115,6 +115,17 @@ absl::Status Coordinator::CheckSites(const std::vector<std::string>& nodes) cons
 }
 
 void Coordinator::Start() {
+  // Cancellations the nodes were not yet told of when the node last stopped.
+  if (absl::StatusOr<std::vector<Analysis>> cancelled =
+          store_->InStates({trenode::v1::ANALYSIS_STATE_CANCELLED});
+      cancelled.ok()) {
+    absl::MutexLock lock(&mu_);
+    for (Analysis& analysis : *cancelled) {
+      bool untold = false;
+      for (const SiteStatus& site : analysis.sites()) untold = untold || !IsFinalSite(site.state());
+      if (untold) to_cancel_.push_back(std::move(analysis));
+    }
+  }
   worker_ = std::thread([this] {
     int64_t generation = analyses_->generation();
     while (!stopping_) {
@@ -151,6 +162,7 @@ void Coordinator::Step() {
       store_->InStates({trenode::v1::ANALYSIS_STATE_QUEUED, trenode::v1::ANALYSIS_STATE_RUNNING});
   if (!live.ok()) return;  // retried on the next pass
   std::map<std::string, Pace> still_running;
+  std::vector<const Analysis*> due;
   absl::Time now = absl::Now();
   for (const Analysis& analysis : *live) {
     if (stopping_) return;
@@ -160,16 +172,29 @@ void Coordinator::Step() {
       continue;
     }
     Pace pace = pace_[analysis.id()];
-    if (now >= pace.next) {
-      bool changed = Progress(analysis);
-      pace.wait = changed ? options_.poll
-                          : std::min(absl::Seconds(5), std::max(options_.poll, pace.wait * 2));
+    if (now >= pace.next) due.push_back(&analysis);
+    still_running[analysis.id()] = pace;
+  }
+  // Analyses are asked about in parallel (a few at a time), so that nodes
+  // slow to answer one analysis do not hold up the others for long.
+  constexpr size_t kAtOnce = 8;
+  for (size_t first = 0; first < due.size(); first += kAtOnce) {
+    std::vector<std::thread> askers;
+    std::vector<char> changed(std::min(kAtOnce, due.size() - first), 0);
+    for (size_t i = 0; i < changed.size(); ++i) {
+      askers.emplace_back([&, i] { changed[i] = Progress(*due[first + i]); });
+    }
+    for (std::thread& asker : askers) asker.join();
+    for (size_t i = 0; i < changed.size(); ++i) {
+      const Analysis& analysis = *due[first + i];
+      Pace& pace = still_running[analysis.id()];
+      pace.wait = changed[i] ? options_.poll
+                             : std::min(absl::Seconds(5), std::max(options_.poll, pace.wait * 2));
       // Never past the deadline, when the analysis ends.
       pace.next = std::min(absl::Now() + pace.wait,
                            FromTimestamp(analysis.federation_started()) +
                                absl::Seconds(analysis.federation_deadline_seconds()));
     }
-    still_running[analysis.id()] = pace;
   }
   pace_.swap(still_running);
 }

@@ -327,6 +327,36 @@ TEST_F(FederatedAnalysisTest, CancellingAtHomeCancelsAtEveryNode) {
   EXPECT_EQ(b_at_home.state(), SiteStatus::STATE_CANCELLED) << b_at_home.reason();
 }
 
+TEST_F(FederatedAnalysisTest, AHomeNodeRestartedMidwayTakesItUpAgainAndNothingRunsTwice) {
+  // b's stewards review every query: its part waits for them.
+  Start(/*c_approves=*/true, /*b_reviews_queries=*/true);
+  Analysis submitted;
+  ASSERT_TRUE(Submit(CountBySex("across-a-restart", 120), &submitted).ok());
+  absl::Time until = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < until &&
+         Sites(AsSteward(*a_, submitted.id()))["site-b"].state() != SiteStatus::STATE_PENDING) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  a_->Restart();
+  // b's steward approves its part; the restarted home node carries on.
+  std::vector<Analysis> at_b = AnalysesAt(*b_, "ada@site-a");
+  ASSERT_EQ(at_b.size(), 1u);
+  trenode::v1::AnalysisDecisionRequest approve;
+  approve.set_analysis_id(at_b[0].id());
+  Analysis approved;
+  ASSERT_TRUE(
+      trenode::v1::Analyses::NewStub(b_->Channel())
+          ->ApproveAnalysis(WithToken(b_->Token("sam", {"data_steward"})).get(), approve, &approved)
+          .ok());
+  Analysis done = WaitUntilFinal(submitted.id());
+  ASSERT_EQ(done.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << done.ShortDebugString();
+  EXPECT_FALSE(done.partial_result());
+  for (TestNode* node : {b_.get(), c_.get()}) {
+    EXPECT_EQ(AnalysesAt(*node, "ada@site-a").size(), 1u) << node->config().node_id();
+  }
+  EXPECT_EQ(AnalysesAt(*a_, "ada@site-a").size(), 2u);  // the analysis and its own part
+}
+
 TEST_F(FederatedAnalysisTest, ANodeThatIsDownGivesAPartialResultByTheDeadlineNotAHang) {
   Start();
   c_->server().Shutdown(absl::ZeroDuration());
