@@ -50,11 +50,16 @@ absl::StatusOr<Csv> ReadCsv(const std::string& text, const std::string& where) {
   return csv;
 }
 
+// No released count of persons is larger: sums of many such counts from
+// many nodes stay far inside int64 wherever they are added up later (the
+// home node's suppression audits add whole rows and columns).
+constexpr int64_t kMaxCount = 1'000'000'000'000;
+
 // A published count, or nullopt for an empty (suppressed) field.
 absl::StatusOr<std::optional<int64_t>> CountOf(const std::string& field, const std::string& where) {
   if (field.empty()) return std::nullopt;
   int64_t count;
-  if (!absl::SimpleAtoi(field, &count) || count < 0) {
+  if (!absl::SimpleAtoi(field, &count) || count < 0 || count > kMaxCount) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": \"", field.substr(0, 32), "\" is not a count"));
   }

@@ -24,7 +24,7 @@ shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then
-  harnesses=(csv_reader query_text query_wire node_config bundle jwks jwt activity_leaf table_csv)
+  harnesses=(csv_reader query_text query_wire node_config bundle jwks jwt activity_leaf table_csv pooling)
 fi
 
 # Harnesses whose interesting inputs are bigger than libFuzzer's default 4 KiB.
