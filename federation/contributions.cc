@@ -167,8 +167,7 @@ absl::StatusOr<Contribution> Contributions::Submit(
 
 absl::StatusOr<Analysis> Contributions::Find(const auth::Principal& person,
                                              const std::string& request_id) {
-  std::string person_id =
-      absl::StrCat(person.subject, "@", person.home_node.empty() ? node_id_ : person.home_node);
+  std::string person_id = absl::StrCat(person.subject, "@", person.HomeOf(node_id_));
   ASSIGN_OR_RETURN(auto found, analysis_store_->FindByRequest(person_id, request_id));
   if (!found) {
     return absl::NotFoundError(absl::StrCat("no contribution with request id \"", request_id,
@@ -189,8 +188,7 @@ absl::StatusOr<Contribution> Contributions::Cancel(const auth::Principal& person
   if (!analyses::IsFinal(analysis.state())) {
     trenode::v1::AnalysisDecisionRequest cancel;
     cancel.set_analysis_id(analysis.id());
-    cancel.set_reason(absl::StrCat("cancelled at its home node ",
-                                   person.home_node.empty() ? node_id_ : person.home_node));
+    cancel.set_reason(absl::StrCat("cancelled at its home node ", person.HomeOf(node_id_)));
     absl::StatusOr<Analysis> cancelled = analyses_->Cancel(person, cancel);
     // It may have ended meanwhile: say where it stands either way.
     if (!cancelled.ok() && !absl::IsFailedPrecondition(cancelled.status())) {

@@ -237,8 +237,7 @@ SiteStatus Coordinator::Ask(const Analysis& analysis, const SiteStatus& site,
     trenode::v1::SubmitContributionRequest request;
     request.set_subject(person.subject);
     request.set_project_id(analysis.project_id());
-    request.set_request_id(here ? absl::StrCat(analysis.request_id(), analyses::kHereSuffix)
-                                : analysis.request_id());
+    request.set_request_id(PartRequestId(analysis, site.node_id()));
     *request.mutable_query() = analysis.query();
     request.set_purpose(analysis.purpose());
     answer = here ? here_->Submit(person, request, &analysis)
@@ -246,8 +245,8 @@ SiteStatus Coordinator::Ask(const Analysis& analysis, const SiteStatus& site,
   } else {
     trenode::v1::ContributionRef ref;
     ref.set_subject(person.subject);
-    ref.set_request_id(analysis.request_id());
-    answer = here ? here_->Get(person, absl::StrCat(analysis.request_id(), analyses::kHereSuffix))
+    ref.set_request_id(PartRequestId(analysis, site.node_id()));
+    answer = here ? here_->Get(person, ref.request_id())
                   : caller_->GetContribution(*partner, ref, deadline);
   }
   if (!answer.ok()) {
@@ -443,6 +442,24 @@ void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites
   }
 }
 
+std::string Coordinator::PartRequestId(const Analysis& analysis, const std::string& node_id) const {
+  return node_id == node_id_ ? absl::StrCat(analysis.request_id(), analyses::kHereSuffix)
+                             : analysis.request_id();
+}
+
+absl::StatusOr<Contribution> Coordinator::CancelPart(const Analysis& analysis,
+                                                     const auth::Principal& person,
+                                                     const std::string& node_id) {
+  std::string request_id = PartRequestId(analysis, node_id);
+  if (node_id == node_id_) return here_->Cancel(person, request_id);
+  std::optional<trenode::v1::Partner> partner = partners_->Find(node_id);
+  if (!partner) return absl::UnavailableError("no longer a partner of this node");
+  trenode::v1::ContributionRef ref;
+  ref.set_subject(person.subject);
+  ref.set_request_id(request_id);
+  return caller_->CancelContribution(*partner, ref, options_.call_deadline);
+}
+
 void Coordinator::CancelAt(const Analysis& analysis) {
   absl::StatusOr<Analysis> current = store_->Get(analysis.id());
   if (!current.ok()) return;
@@ -455,32 +472,11 @@ void Coordinator::CancelAt(const Analysis& analysis) {
     if (IsFinalSite(sites[i].state()) && !unfinished) continue;
     cancellers.emplace_back([&, i, unfinished] {
       SiteStatus& site = sites[i];
+      absl::StatusOr<Contribution> answer = CancelPart(*current, person, site.node_id());
       if (unfinished) {
         // Ended here without it: the node is told to stop; the status stays.
-        trenode::v1::ContributionRef ref;
-        ref.set_subject(person.subject);
-        ref.set_request_id(site.node_id() == node_id_
-                               ? absl::StrCat(current->request_id(), analyses::kHereSuffix)
-                               : current->request_id());
-        absl::StatusOr<Contribution> told;
-        if (site.node_id() == node_id_) {
-          told = here_->Cancel(person, ref.request_id());
-        } else if (auto partner = partners_->Find(site.node_id())) {
-          told = caller_->CancelContribution(*partner, ref, options_.call_deadline);
-        }
-        if (told.ok()) site.set_reason(absl::StrCat(site.reason(), "; cancelled there"));
+        if (answer.ok()) site.set_reason(absl::StrCat(site.reason(), "; cancelled there"));
         return;
-      }
-      absl::StatusOr<Contribution> answer;
-      if (site.node_id() == node_id_) {
-        answer = here_->Cancel(person, absl::StrCat(current->request_id(), analyses::kHereSuffix));
-      } else if (auto partner = partners_->Find(site.node_id())) {
-        trenode::v1::ContributionRef ref;
-        ref.set_subject(person.subject);
-        ref.set_request_id(current->request_id());
-        answer = caller_->CancelContribution(*partner, ref, options_.call_deadline);
-      } else {
-        answer = absl::UnavailableError("no longer a partner of this node");
       }
       if (answer.ok()) {
         site.set_state(SiteStateOf(answer->state()));

@@ -70,6 +70,14 @@ class Coordinator {
                     const trenode::v1::Contribution& answer);
   void Finish(const trenode::v1::Analysis& analysis, std::vector<trenode::v1::SiteStatus> sites);
   void CancelAt(const trenode::v1::Analysis& analysis);
+  // The request id of the analysis's part at `node_id` (this node's own part
+  // has its own, kHereSuffix).
+  std::string PartRequestId(const trenode::v1::Analysis& analysis,
+                            const std::string& node_id) const;
+  // Tells `node_id` to cancel the analysis's part there.
+  absl::StatusOr<trenode::v1::Contribution> CancelPart(const trenode::v1::Analysis& analysis,
+                                                       const auth::Principal& person,
+                                                       const std::string& node_id);
   // The researcher, as this node knows them.
   auth::Principal Researcher(const trenode::v1::Analysis& analysis) const;
 

@@ -97,12 +97,19 @@ struct GroupPool {
   }
 };
 
-absl::StatusOr<std::optional<ResultTable>> PoolCounts(const trenode::v1::QueryOutput& output,
-                                                      const std::vector<SiteRelease>& sites,
-                                                      std::vector<std::string>& notes) {
-  const bool crosstab = output.has_crosstab();
-  GroupPool pool;
-  std::vector<std::string> group_columns;
+// One node's released file of an output, read, and where it came from
+// ("site-b's by_sex.csv") for messages.
+struct SiteCsv {
+  std::string where;
+  Csv csv;
+};
+
+// Every node's file of `output`, read; nullopt (with a note) if some node
+// did not release it, so the output is not pooled.
+absl::StatusOr<std::optional<std::vector<SiteCsv>>> ReadEach(const trenode::v1::QueryOutput& output,
+                                                             const std::vector<SiteRelease>& sites,
+                                                             std::vector<std::string>& notes) {
+  std::vector<SiteCsv> read;
   for (const SiteRelease& site : sites) {
     auto file = site.files.find(output.name() + ".csv");
     if (file == site.files.end()) {
@@ -112,6 +119,20 @@ absl::StatusOr<std::optional<ResultTable>> PoolCounts(const trenode::v1::QueryOu
     }
     std::string where = absl::StrCat(site.node_id, "'s ", file->first);
     ASSIGN_OR_RETURN(Csv csv, ReadCsv(file->second, where));
+    read.push_back({std::move(where), std::move(csv)});
+  }
+  return read;
+}
+
+absl::StatusOr<std::optional<ResultTable>> PoolCounts(const trenode::v1::QueryOutput& output,
+                                                      const std::vector<SiteRelease>& sites,
+                                                      std::vector<std::string>& notes) {
+  const bool crosstab = output.has_crosstab();
+  ASSIGN_OR_RETURN(std::optional<std::vector<SiteCsv>> released, ReadEach(output, sites, notes));
+  if (!released) return std::nullopt;
+  GroupPool pool;
+  std::vector<std::string> group_columns;
+  for (const auto& [where, csv] : *released) {
     if (crosstab) {
       // "rows \ columns", column labels..., "Total"; each row: label, cells..., total.
       if (csv.header.size() < 3 || csv.header.back() != kTotal) {
@@ -194,15 +215,9 @@ absl::StatusOr<std::optional<ResultTable>> PoolSummary(const trenode::v1::QueryO
   std::map<std::vector<std::string>, Sums> sums;
   std::set<std::vector<std::string>> withheld;
   std::vector<std::string> group_columns;
-  for (const SiteRelease& site : sites) {
-    auto file = site.files.find(output.name() + ".csv");
-    if (file == site.files.end()) {
-      notes.push_back(
-          absl::StrCat(output.name(), ": node ", site.node_id, " did not release it; not pooled"));
-      return std::nullopt;
-    }
-    std::string where = absl::StrCat(site.node_id, "'s ", file->first);
-    ASSIGN_OR_RETURN(Csv csv, ReadCsv(file->second, where));
+  ASSIGN_OR_RETURN(std::optional<std::vector<SiteCsv>> released, ReadEach(output, sites, notes));
+  if (!released) return std::nullopt;
+  for (const auto& [where, csv] : *released) {
     // Group columns..., n, mean, sd, sum.
     if (csv.header.size() < 4 || csv.header[csv.header.size() - 4] != "n" ||
         csv.header.back() != "sum") {

@@ -25,6 +25,11 @@ struct Principal {
   // what they do is logged with `via` the partner. Empty: a person of this
   // node (or not a person).
   std::string home_node = {};
+
+  // The node that vouches for this person: `home_node`, or `this_node`.
+  const std::string& HomeOf(const std::string& this_node) const {
+    return home_node.empty() ? this_node : home_node;
+  }
 };
 
 }  // namespace trenode::auth

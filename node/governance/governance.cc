@@ -100,7 +100,7 @@ absl::Status ValidatePersonId(absl::string_view person, absl::string_view field)
 
 std::string Governance::PersonId(const auth::Principal& caller) const {
   if (caller.kind != auth::Principal::Kind::kPerson) return "";
-  return absl::StrCat(caller.subject, "@", caller.home_node.empty() ? node_id_ : caller.home_node);
+  return absl::StrCat(caller.subject, "@", caller.HomeOf(node_id_));
 }
 
 absl::Status Governance::CheckCanSee(const auth::Principal& caller, const Project& project) {

@@ -248,8 +248,7 @@ ActivityEvent ActivityLog::Attributed(const auth::Principal& actor, ActivityEven
     case auth::Principal::Kind::kPerson:
       event.actor = actor.subject.empty()
                         ? ""
-                        : absl::StrCat(actor.subject, "@",
-                                       actor.home_node.empty() ? node_id_ : actor.home_node);
+                        : absl::StrCat(actor.subject, "@", actor.HomeOf(node_id_));
       if (!actor.home_node.empty()) event.via = actor.home_node;
       break;
     case auth::Principal::Kind::kNode:

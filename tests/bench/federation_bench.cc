@@ -19,16 +19,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "google/protobuf/util/time_util.h"
 #include "node/analyses/analysis_state.h"
 #include "tests/bench/echo.grpc.pb.h"
 #include "tests/testutil/test_node.h"
 #include "tests/testutil/test_site.h"
 #include "trenode/v1/analyses.grpc.pb.h"
-#include "trenode/v1/governance.grpc.pb.h"
 
 namespace {
-using google::protobuf::util::TimeUtil;
 using trenode::testing::TestNode;
 using trenode::testing::WithToken;
 
@@ -54,39 +51,6 @@ double Percentile(std::vector<double> values, double p) {
 bool Fail(const std::string& what) {
   std::cerr << "trenode-federation-bench: " << what << "\n";
   return false;
-}
-
-// `node` approves the project for ada@node-1: counts pre-approved and
-// passing outputs released without review.
-bool Approve(const TestNode& node, const std::string& dataset) {
-  auto governance = trenode::v1::Governance::NewStub(node.Channel());
-  auto steward = [&] { return WithToken(node.Token("sam", {"data_steward"})); };
-  trenode::v1::CreateProjectRequest create;
-  create.mutable_project()->set_id("bench");
-  create.mutable_project()->set_title("Federated benchmark");
-  create.mutable_project()->set_lay_summary("How fast a federated count comes back.");
-  create.mutable_project()->set_principal_investigator("ada@node-1");
-  create.mutable_project()->add_requested_dataset_ids(dataset);
-  trenode::v1::Project project;
-  grpc::Status status = governance->CreateProject(steward().get(), create, &project);
-  if (!status.ok()) return Fail(status.error_message());
-  trenode::v1::ApproveProjectRequest approve;
-  approve.set_project_id("bench");
-  approve.set_reference("REC BENCH");
-  *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 30);
-  approve.add_dataset_ids(dataset);
-  approve.add_preapproved_query_kinds(trenode::v1::OUTPUT_KIND_COUNTS);
-  approve.set_auto_release_owner(absl::StrCat("olu@", node.config().node_id()));
-  status = governance->ApproveProject(steward().get(), approve, &project);
-  if (!status.ok()) return Fail(status.error_message());
-  trenode::v1::RecordTrainingRequest training;
-  training.mutable_record()->set_person("ada@node-1");
-  training.mutable_record()->set_course("Safe Researcher Training");
-  training.mutable_record()->set_completed("2026-01-10");
-  training.mutable_record()->set_expires("2099-01-10");
-  trenode::v1::TrainingRecord recorded;
-  status = governance->RecordTraining(steward().get(), training, &recorded);
-  return status.ok() || Fail(status.error_message());
 }
 
 }  // namespace
@@ -137,7 +101,12 @@ int main(int argc, char** argv) {
   for (size_t n = 0; n < all.size(); ++n) {
     uint64_t seed = 100 + n;
     trenode::testing::ImportSyntheticSite(*all[n], {seed, persons});
-    if (!Approve(*all[n], absl::StrCat("synth-ehr-", seed))) return 1;
+    // Counts pre-approved, passing outputs released without review.
+    if (!trenode::testing::ApproveProjectForPerson(*all[n], "bench",
+                                                   absl::StrCat("synth-ehr-", seed), "ada@node-1",
+                                                   {trenode::v1::OUTPUT_KIND_COUNTS})) {
+      return 1;
+    }
   }
   std::printf("%d nodes with %d persons each ready in %.1f s\n", nodes, persons,
               absl::ToDoubleSeconds(absl::Now() - setup));

@@ -11,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "node/analyses/analysis_state.h"
 #include "node/log/activity_event.h"
@@ -24,7 +23,6 @@
 
 namespace trenode {
 namespace {
-using google::protobuf::util::TimeUtil;
 using testing::AddPartner;
 using testing::TestNode;
 using testing::WithToken;
@@ -53,40 +51,15 @@ std::map<std::string, int64_t> PersonsBySex(const TestNode& node, uint64_t seed)
 // passing outputs auto-released.
 void ApproveProject(const TestNode& node, const std::string& dataset, const std::string& person,
                     bool review_queries = false, bool visible = false) {
-  auto governance = trenode::v1::Governance::NewStub(node.Channel());
-  auto steward = [&] { return WithToken(node.Token("sam", {"data_steward"})); };
-  trenode::v1::CreateProjectRequest create;
-  create.mutable_project()->set_id(kProject);
-  create.mutable_project()->set_title("Undiagnosed heart failure, federated");
-  create.mutable_project()->set_lay_summary("Finding heart failure that was never diagnosed.");
-  create.mutable_project()->set_principal_investigator(person);
-  create.mutable_project()->add_requested_dataset_ids(dataset);
-  trenode::v1::Project project;
-  grpc::Status status = governance->CreateProject(steward().get(), create, &project);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  trenode::v1::ApproveProjectRequest approve;
-  approve.set_project_id(kProject);
-  approve.set_reference("REC 26/NW/0042");
-  *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
-  approve.add_dataset_ids(dataset);
+  std::vector<trenode::v1::OutputKind> preapproved;
   if (!review_queries) {
-    for (auto kind : {trenode::v1::OUTPUT_KIND_COUNTS, trenode::v1::OUTPUT_KIND_CROSSTAB,
-                      trenode::v1::OUTPUT_KIND_SUMMARY}) {
-      approve.add_preapproved_query_kinds(kind);
-    }
+    preapproved = {trenode::v1::OUTPUT_KIND_COUNTS, trenode::v1::OUTPUT_KIND_CROSSTAB,
+                   trenode::v1::OUTPUT_KIND_SUMMARY};
   }
-  approve.set_auto_release_owner(absl::StrCat("olu@", node.config().node_id()));
-  if (visible) approve.set_federated_results(trenode::v1::FEDERATED_RESULTS_VISIBLE);
-  status = governance->ApproveProject(steward().get(), approve, &project);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  trenode::v1::RecordTrainingRequest training;
-  training.mutable_record()->set_person(person);
-  training.mutable_record()->set_course("Safe Researcher Training");
-  training.mutable_record()->set_completed("2026-01-10");
-  training.mutable_record()->set_expires("2099-01-10");
-  trenode::v1::TrainingRecord recorded;
-  status = governance->RecordTraining(steward().get(), training, &recorded);
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(testing::ApproveProjectForPerson(node, kProject, dataset, person, preapproved,
+                                               visible
+                                                   ? trenode::v1::FEDERATED_RESULTS_VISIBLE
+                                                   : trenode::v1::FEDERATED_RESULTS_POOLED_ONLY));
 }
 
 class FederatedAnalysisTest : public ::testing::Test {

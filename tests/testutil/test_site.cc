@@ -64,4 +64,42 @@ void ApproveProjectWithTrainedResearcher(const TestNode& node, const std::string
   ASSERT_TRUE(status.ok()) << status.error_message();
 }
 
+bool ApproveProjectForPerson(const TestNode& node, const std::string& project,
+                             const std::string& dataset, const std::string& person,
+                             const std::vector<trenode::v1::OutputKind>& preapproved,
+                             trenode::v1::FederatedResults federated_results) {
+  auto governance = trenode::v1::Governance::NewStub(node.Channel());
+  auto steward = [&] { return WithToken(node.Token("sam", {"data_steward"})); };
+  trenode::v1::CreateProjectRequest create;
+  create.mutable_project()->set_id(project);
+  create.mutable_project()->set_title(absl::StrCat("Study ", project));
+  create.mutable_project()->set_lay_summary("Finding heart failure that was never diagnosed.");
+  create.mutable_project()->set_principal_investigator(person);
+  create.mutable_project()->add_requested_dataset_ids(dataset);
+  trenode::v1::Project reply;
+  grpc::Status status = governance->CreateProject(steward().get(), create, &reply);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  if (!status.ok()) return false;
+  trenode::v1::ApproveProjectRequest approve;
+  approve.set_project_id(project);
+  approve.set_reference("REC 26/NW/0042");
+  *approve.mutable_expires() = TimeUtil::GetCurrentTime() + TimeUtil::HoursToDuration(24 * 365);
+  approve.add_dataset_ids(dataset);
+  for (auto kind : preapproved) approve.add_preapproved_query_kinds(kind);
+  approve.set_auto_release_owner(absl::StrCat("olu@", node.config().node_id()));
+  approve.set_federated_results(federated_results);
+  status = governance->ApproveProject(steward().get(), approve, &reply);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  if (!status.ok()) return false;
+  trenode::v1::RecordTrainingRequest training;
+  training.mutable_record()->set_person(person);
+  training.mutable_record()->set_course("Safe Researcher Training");
+  training.mutable_record()->set_completed("2026-01-10");
+  training.mutable_record()->set_expires("2099-01-10");
+  trenode::v1::TrainingRecord recorded;
+  status = governance->RecordTraining(steward().get(), training, &recorded);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return status.ok();
+}
+
 }  // namespace trenode::testing
