@@ -20,6 +20,7 @@
 #include "trenode/v1/analyses.grpc.pb.h"
 #include "trenode/v1/federation.grpc.pb.h"
 #include "trenode/v1/governance.grpc.pb.h"
+#include "trenode/v1/releases.grpc.pb.h"
 
 namespace trenode {
 namespace {
@@ -210,6 +211,72 @@ TEST_F(FederatedAnalysisTest, PooledCountsAreTheSumOfWhatEveryNodeReleased) {
     EXPECT_TRUE(reader->Finish().ok());
     EXPECT_TRUE(via_home) << partner->config().node_id();
   }
+}
+
+TEST_F(FederatedAnalysisTest, OnlyThePooledResultLeavesAndOnlyThroughTheHomeNodesCheckers) {
+  Start();
+  // A federation of one node is refused before anyone is asked.
+  trenode::v1::SubmitAnalysisRequest alone = CountBySex("alone");
+  alone.clear_nodes();
+  alone.add_nodes("site-a");
+  Analysis reply;
+  grpc::Status status = Submit(alone, &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_TRUE(AnalysesAt(*b_, "ada@site-a").empty());
+
+  Analysis submitted;
+  ASSERT_TRUE(Submit(CountBySex("pooled-leaves"), &submitted).ok());
+  ASSERT_EQ(WaitUntilFinal(submitted.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+  auto steward = WithToken(a_->Token("sam", {"data_steward"}));
+  auto releases = trenode::v1::Releases::NewStub(a_->Channel());
+  auto ada = [&] { return WithToken(a_->Token("ada", {"researcher"})); };
+
+  // The home node's own part was released to the federated analysis, but
+  // its file cannot be downloaded on its own: it would be site-a's numbers.
+  std::string part_id;
+  for (const Analysis& analysis : AnalysesAt(*a_, "ada@site-a")) {
+    if (analysis.federated_part_of() == submitted.id()) part_id = analysis.id();
+  }
+  ASSERT_FALSE(part_id.empty());
+  trenode::v1::ListReleasesRequest list;
+  trenode::v1::ListReleasesResponse listed;
+  ASSERT_TRUE(releases->ListReleases(steward.get(), list, &listed).ok());
+  std::string part_release;
+  for (const auto& release : listed.releases()) {
+    EXPECT_NE(release.analysis_id(), submitted.id()) << "nothing was asked to release it yet";
+    if (release.analysis_id() == part_id) part_release = release.id();
+  }
+  ASSERT_FALSE(part_release.empty());
+  trenode::v1::DownloadFileRequest download;
+  download.set_release_id(part_release);
+  download.set_file("by_sex.csv");
+  auto downloading = ada();
+  auto reader = releases->DownloadFile(downloading.get(), download);
+  trenode::v1::DownloadChunk chunk;
+  EXPECT_FALSE(reader->Read(&chunk));
+  status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << status.error_message();
+  EXPECT_NE(status.error_message().find("leaves only pooled"), std::string::npos);
+
+  // The pooled result passes every rule, and the project auto-releases
+  // passing outputs, yet it goes to site-a's output checkers.
+  trenode::v1::CreateReleaseRequest create;
+  create.set_analysis_id(submitted.id());
+  trenode::v1::Release release;
+  ASSERT_TRUE(releases->CreateRelease(ada().get(), create, &release).ok());
+  trenode::v1::ReleaseIdRequest by_id;
+  by_id.set_release_id(release.id());
+  absl::Time until = absl::Now() + absl::Seconds(30);
+  while (release.state() == trenode::v1::RELEASE_STATE_PREPARING && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(50));
+    ASSERT_TRUE(releases->GetRelease(ada().get(), by_id, &release).ok());
+  }
+  ASSERT_EQ(release.state(), trenode::v1::RELEASE_STATE_DRAFT) << release.state_reason();
+  ASSERT_TRUE(releases->SubmitRelease(ada().get(), by_id, &release).ok());
+  EXPECT_EQ(release.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << release.ShortDebugString();
+  ASSERT_GT(release.files_size(), 0);
+  for (const auto& file : release.files()) EXPECT_EQ(file.verdict(), "pass") << file.name();
+  EXPECT_EQ(release.approved_by_size(), 0);
 }
 
 TEST_F(FederatedAnalysisTest, ANodeThatHasNotApprovedTheProjectRefusesWithItsReason) {
