@@ -82,6 +82,24 @@ class FakeCaller : public PartnerCaller {
       absl::Duration) override {
     return absl::UnimplementedError("not in these tests");
   }
+  absl::StatusOr<trenode::v1::Checkpoint> GetCheckpoint(const trenode::v1::Partner&,
+                                                        absl::Duration) override {
+    return absl::UnimplementedError("not in these tests");
+  }
+  absl::StatusOr<trenode::v1::ConsistencyProof> GetConsistencyProof(
+      const trenode::v1::Partner&, const trenode::v1::GetConsistencyProofRequest&,
+      absl::Duration) override {
+    return absl::UnimplementedError("not in these tests");
+  }
+  absl::StatusOr<trenode::v1::AddCosignatureResponse> AddCosignature(
+      const trenode::v1::Partner&, const trenode::v1::AddCosignatureRequest&,
+      absl::Duration) override {
+    return absl::UnimplementedError("not in these tests");
+  }
+  absl::StatusOr<trenode::v1::Cosignatures> GetCosignatures(const trenode::v1::Partner&,
+                                                            absl::Duration) override {
+    return absl::UnimplementedError("not in these tests");
+  }
   std::atomic<int> calls = 0;
 };
 

@@ -7,6 +7,7 @@
 #include "node/common/files.h"
 #include "node/common/status_macros.h"
 #include "node/pki/pki.h"
+#include "trenode/v1/activity_log.grpc.pb.h"
 #include "trenode/v1/catalogue.grpc.pb.h"
 #include "trenode/v1/federation.grpc.pb.h"
 
@@ -162,6 +163,36 @@ absl::StatusOr<trenode::v1::SearchDatasetsResponse> GrpcPartnerCaller::SearchDat
   return Call<trenode::v1::Catalogue, trenode::v1::SearchDatasetsRequest,
               trenode::v1::SearchDatasetsResponse>(partner, request, deadline,
                                                    &trenode::v1::Catalogue::Stub::SearchDatasets);
+}
+
+absl::StatusOr<trenode::v1::Checkpoint> GrpcPartnerCaller::GetCheckpoint(
+    const trenode::v1::Partner& partner, absl::Duration deadline) {
+  return Call<trenode::v1::ActivityLog, trenode::v1::GetCheckpointRequest,
+              trenode::v1::Checkpoint>(partner, {}, deadline,
+                                       &trenode::v1::ActivityLog::Stub::GetCheckpoint);
+}
+
+absl::StatusOr<trenode::v1::ConsistencyProof> GrpcPartnerCaller::GetConsistencyProof(
+    const trenode::v1::Partner& partner, const trenode::v1::GetConsistencyProofRequest& request,
+    absl::Duration deadline) {
+  return Call<trenode::v1::ActivityLog, trenode::v1::GetConsistencyProofRequest,
+              trenode::v1::ConsistencyProof>(partner, request, deadline,
+                                             &trenode::v1::ActivityLog::Stub::GetConsistencyProof);
+}
+
+absl::StatusOr<trenode::v1::AddCosignatureResponse> GrpcPartnerCaller::AddCosignature(
+    const trenode::v1::Partner& partner, const trenode::v1::AddCosignatureRequest& request,
+    absl::Duration deadline) {
+  return Call<trenode::v1::Federation, trenode::v1::AddCosignatureRequest,
+              trenode::v1::AddCosignatureResponse>(
+      partner, request, deadline, &trenode::v1::Federation::Stub::AddCosignature);
+}
+
+absl::StatusOr<trenode::v1::Cosignatures> GrpcPartnerCaller::GetCosignatures(
+    const trenode::v1::Partner& partner, absl::Duration deadline) {
+  return Call<trenode::v1::Federation, trenode::v1::GetCosignaturesRequest,
+              trenode::v1::Cosignatures>(partner, {}, deadline,
+                                         &trenode::v1::Federation::Stub::GetCosignatures);
 }
 
 }  // namespace trenode::federation

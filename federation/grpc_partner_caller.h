@@ -42,6 +42,16 @@ class GrpcPartnerCaller : public PartnerCaller {
   absl::StatusOr<trenode::v1::Contribution> CancelContribution(
       const trenode::v1::Partner& partner, const trenode::v1::ContributionRef& ref,
       absl::Duration deadline) override;
+  absl::StatusOr<trenode::v1::Checkpoint> GetCheckpoint(const trenode::v1::Partner& partner,
+                                                        absl::Duration deadline) override;
+  absl::StatusOr<trenode::v1::ConsistencyProof> GetConsistencyProof(
+      const trenode::v1::Partner& partner, const trenode::v1::GetConsistencyProofRequest& request,
+      absl::Duration deadline) override;
+  absl::StatusOr<trenode::v1::AddCosignatureResponse> AddCosignature(
+      const trenode::v1::Partner& partner, const trenode::v1::AddCosignatureRequest& request,
+      absl::Duration deadline) override;
+  absl::StatusOr<trenode::v1::Cosignatures> GetCosignatures(const trenode::v1::Partner& partner,
+                                                            absl::Duration deadline) override;
   absl::StatusOr<trenode::v1::SearchDatasetsResponse> SearchDatasets(
       const trenode::v1::Partner& partner, const trenode::v1::SearchDatasetsRequest& request,
       absl::Duration deadline) override;

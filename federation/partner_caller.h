@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "trenode/v1/activity_log.pb.h"
 #include "trenode/v1/catalogue.pb.h"
 #include "trenode/v1/config.pb.h"
 #include "trenode/v1/federation.pb.h"
@@ -33,6 +34,18 @@ class PartnerCaller {
   virtual absl::StatusOr<trenode::v1::Contribution> CancelContribution(
       const trenode::v1::Partner& partner, const trenode::v1::ContributionRef& ref,
       absl::Duration deadline) = 0;
+  // The partner's ActivityLog.GetCheckpoint and GetConsistencyProof, and
+  // Federation.AddCosignature and GetCosignatures, for witnessing.
+  virtual absl::StatusOr<trenode::v1::Checkpoint> GetCheckpoint(
+      const trenode::v1::Partner& partner, absl::Duration deadline) = 0;
+  virtual absl::StatusOr<trenode::v1::ConsistencyProof> GetConsistencyProof(
+      const trenode::v1::Partner& partner, const trenode::v1::GetConsistencyProofRequest& request,
+      absl::Duration deadline) = 0;
+  virtual absl::StatusOr<trenode::v1::AddCosignatureResponse> AddCosignature(
+      const trenode::v1::Partner& partner, const trenode::v1::AddCosignatureRequest& request,
+      absl::Duration deadline) = 0;
+  virtual absl::StatusOr<trenode::v1::Cosignatures> GetCosignatures(
+      const trenode::v1::Partner& partner, absl::Duration deadline) = 0;
   // The partner's Catalogue.SearchDatasets, asked as this node.
   virtual absl::StatusOr<trenode::v1::SearchDatasetsResponse> SearchDatasets(
       const trenode::v1::Partner& partner, const trenode::v1::SearchDatasetsRequest& request,

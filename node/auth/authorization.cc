@@ -106,6 +106,11 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.Federation/SubmitContribution", kPeerNodes},
       {"/trenode.v1.Federation/GetContribution", kPeerNodes},
       {"/trenode.v1.Federation/CancelContribution", kPeerNodes},
+      // Partners witness each other's logs; auditors read what they saw.
+      {"/trenode.v1.Federation/AddCosignature", kPeerNodes},
+      {"/trenode.v1.Federation/GetCosignatures", kEveryRole},
+      {"/trenode.v1.Federation/GetWitnessStatus", kLogReaders},
+      {"/trenode.v1.Federation/GetFederationLogs", kLogReaders},
   };
   return *table;
 }

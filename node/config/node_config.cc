@@ -158,6 +158,11 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
                         absl::StrCat("\"", partner.address(), "\" must be host:port"));
     }
   }
+  const int32_t witness_every = config.federation().witness_interval_seconds();
+  if (witness_every < 0 || witness_every > 86400) {
+    return FieldError("federation.witness_interval_seconds",
+                      "must be 1 to 86400 seconds (0 or unset: 60)");
+  }
   return absl::OkStatus();
 }
 

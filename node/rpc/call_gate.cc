@@ -42,6 +42,12 @@ bool IsQuietQuery(absl::string_view method) {
       // Polled by the home node; what it sets off (a release, a file sent)
       // is recorded as such.
       "/trenode.v1.Federation/GetContribution",
+      // Witnessing runs every few seconds per partner; alarms are recorded
+      // as such by the witness.
+      "/trenode.v1.Federation/AddCosignature",
+      "/trenode.v1.Federation/GetCosignatures",
+      "/trenode.v1.Federation/GetWitnessStatus",
+      "/trenode.v1.Federation/GetFederationLogs",
   };
   return quiet->contains(method);
 }

@@ -78,4 +78,34 @@ grpc::Status FederationService::CancelContribution(grpc::ServerContext* context,
                 });
 }
 
+grpc::Status FederationService::AddCosignature(grpc::ServerContext* context,
+                                               const trenode::v1::AddCosignatureRequest* request,
+                                               trenode::v1::AddCosignatureResponse* reply) {
+  return Handle(*gate_, kService, "AddCosignature", context, reply,
+                [&](const auth::Principal& witness) {
+                  return witnessing_.book->Add(witness.subject, *request);
+                });
+}
+
+grpc::Status FederationService::GetCosignatures(grpc::ServerContext* context,
+                                                const trenode::v1::GetCosignaturesRequest*,
+                                                trenode::v1::Cosignatures* reply) {
+  return Handle(*gate_, kService, "GetCosignatures", context, reply,
+                [&](const auth::Principal&) { return witnessing_.book->All(); });
+}
+
+grpc::Status FederationService::GetWitnessStatus(grpc::ServerContext* context,
+                                                 const trenode::v1::GetWitnessStatusRequest*,
+                                                 trenode::v1::WitnessStatus* reply) {
+  return Handle(*gate_, kService, "GetWitnessStatus", context, reply,
+                [&](const auth::Principal&) { return witnessing_.witness->Status(); });
+}
+
+grpc::Status FederationService::GetFederationLogs(grpc::ServerContext* context,
+                                                  const trenode::v1::GetFederationLogsRequest*,
+                                                  trenode::v1::FederationLogs* reply) {
+  return Handle(*gate_, kService, "GetFederationLogs", context, reply,
+                [&](const auth::Principal&) { return witnessing_.relay->Collect(); });
+}
+
 }  // namespace trenode::rpc

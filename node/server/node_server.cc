@@ -143,7 +143,8 @@ auth::JwtPolicy PolicyFrom(const trenode::v1::OidcConfig& oidc) {
 }
 // This node as GetNodeInfo describes it, without its datasets' themes.
 trenode::v1::NodeInfo SelfDescription(const trenode::v1::NodeConfig& config,
-                                      const std::string& log_verifier_key) {
+                                      const std::string& log_verifier_key,
+                                      const std::string& witness_verifier_key) {
   trenode::v1::NodeInfo info;
   info.set_node_id(config.node_id());
   info.set_institution(config.institution());
@@ -155,7 +156,7 @@ trenode::v1::NodeInfo SelfDescription(const trenode::v1::NodeConfig& config,
   if (config.compute().backend_case() != trenode::v1::ComputeConfig::BACKEND_NOT_SET) {
     info.add_capabilities("script_jobs");
   }
-  for (const char* capability : {"output_release", "activity_log"}) {
+  for (const char* capability : {"output_release", "activity_log", "log_witnessing"}) {
     info.add_capabilities(capability);
   }
   info.add_compute_backends("in_process_queries");
@@ -170,6 +171,7 @@ trenode::v1::NodeInfo SelfDescription(const trenode::v1::NodeConfig& config,
       break;
   }
   info.set_log_verifier_key(log_verifier_key);
+  info.set_witness_verifier_key(witness_verifier_key);
   return info;
 }
 
@@ -223,6 +225,10 @@ struct NodeServer::Parts {
   // Last: stopped first, while everything they use still exists.
   std::unique_ptr<analyses::AnalysisRunner> runner;
   std::unique_ptr<federation::Coordinator> coordinator;
+  std::unique_ptr<federation::SqliteWitnessStore> witness_store;
+  std::unique_ptr<federation::Witness> witness;
+  std::unique_ptr<federation::CosignatureBook> cosignatures;
+  std::unique_ptr<federation::LogRelay> log_relay;
 };
 
 namespace {
@@ -319,6 +325,7 @@ NodeServer::NodeServer() : parts_(std::make_unique<Parts>()) {}
 
 NodeServer::~NodeServer() {
   Shutdown(absl::Seconds(5));
+  if (parts_->witness) parts_->witness->Stop();
   if (parts_->coordinator) parts_->coordinator->Stop();
   if (parts_->runner) parts_->runner->Stop();
   if (checkpointer_.joinable()) checkpointer_.join();
@@ -415,8 +422,13 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.gate.get(), parts.releases.get(), parts.objects.get());
   ASSIGN_OR_RETURN(parts.partner_caller, federation::GrpcPartnerCaller::FromFiles(config.tls()));
   catalogue::CatalogueStore* datasets = parts.catalogue_store.get();
+  const log::NoteSigner& log_signer = parts.activity_log->signer();
+  log::NoteSigner witness_key =
+      log_signer.DeriveCosigner(absl::StrCat(log_signer.name(), "/witness"));
+  trenode::v1::NodeInfo self =
+      SelfDescription(config, log_signer.VerifierKey(), witness_key.VerifierKey());
   parts.federation = std::make_unique<federation::Federation>(
-      SelfDescription(config, parts.activity_log->signer().VerifierKey()),
+      self,
       [datasets] { return ActiveThemes(*datasets); }, parts.partners.get(),
       parts.partner_caller.get());
   parts.contributions = std::make_unique<federation::Contributions>(
@@ -429,8 +441,30 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   federation::Coordinator* coordinator = parts.coordinator.get();
   parts.analyses->SetSiteCheck(
       [coordinator](const std::vector<std::string>& nodes) { return coordinator->CheckSites(nodes); });
+  parts.witness_store = std::make_unique<federation::SqliteWitnessStore>(parts.pool.get());
+  parts.witness = std::make_unique<federation::Witness>(
+      config.node_id(), std::move(witness_key), parts.partners.get(), parts.partner_caller.get(),
+      parts.witness_store.get(), parts.activity_log.get(), &absl::Now);
+  ASSIGN_OR_RETURN(log::NoteVerifier own_log,
+                   log::NoteVerifier::FromVerifierKey(log_signer.VerifierKey()));
+  parts.cosignatures = std::make_unique<federation::CosignatureBook>(
+      std::move(own_log), parts.witness_store.get(), &absl::Now);
+  log::ActivityLog* activity_log = parts.activity_log.get();
+  federation::OwnLog own_log_access{
+      [self] { return self; },
+      [activity_log]() -> absl::StatusOr<std::pair<std::string, uint64_t>> {
+        ASSIGN_OR_RETURN(std::string note, activity_log->Checkpoint());
+        ASSIGN_OR_RETURN(log::CheckpointBody body,
+                         log::ParseCheckpointText(note.substr(0, note.find("\n\n") + 1)));
+        return std::pair<std::string, uint64_t>(note, body.size);
+      },
+      [activity_log](uint64_t from, uint64_t to) { return activity_log->ConsistencyProof(from, to); }};
+  parts.log_relay = std::make_unique<federation::LogRelay>(
+      std::move(own_log_access), parts.cosignatures.get(), parts.partners.get(),
+      parts.partner_caller.get());
   parts.federation_service = std::make_unique<rpc::FederationService>(
-      parts.gate.get(), parts.federation.get(), parts.contributions.get(), parts.catalogue.get());
+      parts.gate.get(), parts.federation.get(), parts.contributions.get(), parts.catalogue.get(),
+      rpc::Witnessing{parts.witness.get(), parts.cosignatures.get(), parts.log_relay.get()});
   if (absl::Status settled = parts.runner->Reconcile(); !settled.ok()) {
     return absl::Status(settled.code(),
                         absl::StrCat("settling unfinished analyses: ", settled.message()));
@@ -491,6 +525,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   });
   parts.runner->Start();
   parts.coordinator->Start();
+  const int witness_every = config.federation().witness_interval_seconds();
+  parts.witness->Start(absl::Seconds(witness_every > 0 ? witness_every : 60));
   node->SetServing(true);
   return node;
 }
@@ -500,6 +536,8 @@ void NodeServer::SetServing(bool serving) {
   health->SetServingStatus("", serving);
   for (const char* service : kServices) health->SetServingStatus(service, serving);
 }
+
+void NodeServer::WitnessPartnersNow() { parts_->witness->CheckAll(); }
 
 absl::StatusOr<std::string> NodeServer::ReloadPartners(const trenode::v1::NodeConfig& config) {
   if (config.node_id() != parts_->node_id) {

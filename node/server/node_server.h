@@ -47,6 +47,9 @@ class NodeServer {
   // activity log. The rest of `config` is not applied; `config` must have
   // been validated. Returns a line saying what changed.
   absl::StatusOr<std::string> ReloadPartners(const trenode::v1::NodeConfig& config);
+  // Checks and cosigns every partner's log now, as the witness does every
+  // federation.witness_interval_seconds.
+  void WitnessPartnersNow();
 
  private:
   struct Parts;

@@ -232,6 +232,27 @@ CREATE TABLE log_outbox (
 CREATE INDEX analyses_by_submitter ON analyses(submitter, id);
 CREATE INDEX releases_by_state ON releases(state, id);
 )sql"},
+    {12, "witnessing", R"sql(
+-- As a witness: each partner's log as last verified consistent (a
+-- trenode.v1.WitnessedLog) with the signed checkpoint it was verified from,
+-- and the alarms raised (trenode.v1.WitnessAlarm, with their evidence).
+CREATE TABLE witnessed_logs (
+  node_id TEXT PRIMARY KEY,
+  record BLOB NOT NULL,
+  checkpoint TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE witness_alarms (
+  id INTEGER PRIMARY KEY,
+  node_id TEXT NOT NULL,
+  alarm BLOB NOT NULL
+);
+-- As a log: the latest cosignature from each witness (a
+-- trenode.v1.CosignedCheckpoint; its witness key is the one pinned).
+CREATE TABLE cosignatures (
+  witness TEXT PRIMARY KEY,
+  cosigned BLOB NOT NULL
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace

@@ -1,9 +1,15 @@
 // trectl federation ...: this node's partners, as the node sees them.
 #include <iostream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
+#include "node/common/files.h"
 #include "node/common/text.h"
+#include "node/log/log_audit.h"
 #include "node/trectl/cli.h"
 #include "trenode/v1/federation.grpc.pb.h"
 
@@ -22,7 +28,20 @@ constexpr char kFederationHelp[] =
     "  search WORDS... [--per-node N]\n"
     "          this node's catalogue and every partner's searched at once; hits merged\n"
     "          by rank (scores are not comparable across nodes), then one line per node\n"
-    "          with what happened there. Exit 0 even when partners do not answer.\n";
+    "          with what happened there. Exit 0 even when partners do not answer.\n"
+    "  status  (auditor, node_admin) each partner: whether it answers now, and what this\n"
+    "          node, as a witness, has verified of its activity log (size, when, why the\n"
+    "          last check did not finish); then every ALARM raised (a partner's log\n"
+    "          rewritten, rolled back, forked or re-keyed), with its evidence in --json.\n"
+    "          Exit 7 if any partner's log has an alarm.\n"
+    "  logs [--all] [--log-keys FILE]\n"
+    "          (auditor, node_admin) this node's activity log, and with --all every\n"
+    "          partner's, relayed as signed and verified here: each current checkpoint\n"
+    "          against the node's log key, each cosignature against the witness key that\n"
+    "          witness itself publishes, and each cosigned checkpoint as a prefix of the\n"
+    "          current one. One line per node. --log-keys pins log keys (lines\n"
+    "          \"NODE_ID VERIFIER_KEY\"); otherwise keys are as each node reports them.\n"
+    "          Exit 7 if any log fails a check or is not cosigned.\n";
 
 // A partner's words, made safe to print on a terminal.
 std::string Shown(const std::string& text) { return PrintableText(text, 200); }
@@ -100,7 +119,8 @@ int Self(Cli& cli) {
        {"capabilities", Joined(info.capabilities())},
        {"compute", Joined(info.compute_backends())},
        {"themes", Joined(info.dataset_themes())},
-       {"log key", Shown(info.log_verifier_key())}});
+       {"log key", Shown(info.log_verifier_key())},
+       {"witness key", Shown(info.witness_verifier_key())}});
   return kOk;
 }
 
@@ -144,6 +164,101 @@ int Search(const Args& args, Cli& cli) {
   return kOk;
 }
 
+std::string When(const google::protobuf::Timestamp& t) {
+  return t.seconds() == 0 ? "-"
+                          : google::protobuf::util::TimeUtil::ToString(t).substr(0, 19) + "Z";
+}
+
+int Status(Cli& cli) {
+  auto stub = trenode::v1::Federation::NewStub(cli.channel);
+  trenode::v1::WitnessStatus witnessed;
+  auto context = cli.NewContext(10);
+  grpc::Status status = stub->GetWitnessStatus(context.get(), {}, &witnessed);
+  if (!status.ok()) return Fail(status);
+  trenode::v1::ListPartnersResponse listed;
+  auto listing = cli.NewContext(10);
+  status = stub->ListPartners(listing.get(), {}, &listed);
+  if (!status.ok()) return Fail(status);
+  bool alarmed = false;
+  for (const auto& log : witnessed.logs()) alarmed = alarmed || log.alarms_size() > 0;
+  if (cli.json) {
+    PrintJson(witnessed);
+    return alarmed ? kVerifyFailed : kOk;
+  }
+  std::map<std::string, const trenode::v1::WitnessedLog*> by_node;
+  for (const auto& log : witnessed.logs()) by_node[log.node_id()] = &log;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& partner : listed.partners()) {
+    auto seen = by_node.find(partner.node_id());
+    const trenode::v1::WitnessedLog* log = seen == by_node.end() ? nullptr : seen->second;
+    rows.push_back({partner.node_id(), ReachabilityName(partner.reachability()),
+                    log ? absl::StrCat(log->size()) : "-", log ? When(log->checked()) : "-",
+                    log ? absl::StrCat(log->alarms_size()) : "0",
+                    log ? Shown(log->last_error()) : "not witnessed yet"});
+  }
+  if (rows.empty()) {
+    std::cout << "this node lists no partners (federation.partners in its config)\n";
+  } else {
+    PrintTable({"NODE", "NOW", "LOG SIZE VERIFIED", "CHECKED", "ALARMS", "LAST CHECK"}, rows);
+  }
+  for (const auto& log : witnessed.logs()) {
+    for (const auto& alarm : log.alarms()) {
+      std::cout << "ALARM " << Shown(log.node_id()) << " " << When(alarm.raised()) << ": "
+                << PrintableText(alarm.detail(), 400) << "\n";
+    }
+  }
+  return alarmed ? kVerifyFailed : kOk;
+}
+
+int Logs(const Args& args, Cli& cli) {
+  std::map<std::string, std::string> pinned;
+  if (std::optional<std::string> file = args.Get("log-keys")) {
+    std::optional<std::string> text = ReadWholeFile(*file);
+    if (!text) return Usage(absl::StrCat("--log-keys: cannot read ", *file));
+    for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
+      std::vector<std::string> words =
+          absl::StrSplit(absl::StripAsciiWhitespace(line), ' ', absl::SkipEmpty());
+      if (words.size() != 2) {
+        return Usage("--log-keys: each line is \"NODE_ID VERIFIER_KEY\"");
+      }
+      pinned[words[0]] = words[1];
+    }
+  }
+  auto stub = trenode::v1::Federation::NewStub(cli.channel);
+  auto context = cli.NewContext(30);
+  trenode::v1::FederationLogs logs;
+  grpc::Status status = stub->GetFederationLogs(context.get(), {}, &logs);
+  if (!status.ok()) return Fail(status);
+  if (!args.Has("all") && logs.nodes_size() > 1) {
+    logs.mutable_nodes()->DeleteSubrange(1, logs.nodes_size() - 1);
+  }
+  // Each witness's key as that witness itself reports it.
+  std::map<std::string, std::string> witness_keys;
+  for (const auto& node : logs.nodes()) {
+    if (node.error().empty()) witness_keys[node.node_id()] = node.witness_key();
+  }
+  std::vector<std::vector<std::string>> rows;
+  bool all_good = true;
+  for (const auto& node : logs.nodes()) {
+    auto pin = pinned.find(node.node_id());
+    log::LogAudit audit =
+        log::AuditNodeLog(node, witness_keys, pin == pinned.end() ? "" : pin->second);
+    all_good = all_good && audit.problems.empty();
+    rows.push_back({audit.node_id, audit.problems.empty() ? "verified" : "FAILED",
+                    audit.size > 0 ? absl::StrCat(audit.size) : "-",
+                    audit.root.empty() ? "-" : audit.root.substr(0, 12),
+                    audit.cosigned_by.empty() ? "-" : absl::StrJoin(audit.cosigned_by, ","),
+                    pin == pinned.end() ? "as reported" : "pinned",
+                    absl::StrJoin(audit.problems, "; ")});
+  }
+  if (cli.json) {
+    PrintJson(logs);
+  } else {
+    PrintTable({"NODE", "LOG", "SIZE", "ROOT", "COSIGNED BY", "LOG KEY", "PROBLEMS"}, rows);
+  }
+  return all_good ? kOk : kVerifyFailed;
+}
+
 }  // namespace
 
 int RunFederationCommand(const Args& args, Cli& cli) {
@@ -151,6 +266,8 @@ int RunFederationCommand(const Args& args, Cli& cli) {
     if (command == "peers") return Peers(cli);
     if (command == "self") return Self(cli);
     if (command == "search") return Search(rest, cli);
+    if (command == "status") return Status(cli);
+    if (command == "logs") return Logs(rest, cli);
     std::cerr << "trectl: unknown command \"federation " << command << "\"\n" << kFederationHelp;
     return static_cast<int>(kUsage);
   });

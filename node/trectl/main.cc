@@ -54,7 +54,8 @@ std::string Setting(const trenode::trectl::Args& args, const char* flag, const c
 int main(int argc, char** argv) {
   using namespace trenode::trectl;
   std::vector<std::string> words(argv + 1, argv + argc);
-  auto args = Args::Parse(words, {"json", "help", "include-retired", "include-logs", "no-wait", "suppress"});
+  auto args = Args::Parse(
+      words, {"json", "help", "include-retired", "include-logs", "no-wait", "suppress", "all"});
   if (!args.ok()) {
     std::cerr << "trectl: " << args.status().message() << "\n" << kTrectlHelp;
     return kUsage;

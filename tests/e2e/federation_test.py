@@ -23,9 +23,10 @@ from harness import Node  # noqa: E402
 ARGS = None
 
 
-def partner_block(partners):
+def partner_block(partners, witness_every=0):
     return "federation { " + " ".join(
-        f'partners {{ node_id: "{node}" address: "{address}" }}' for node, address in partners) + " }"
+        f'partners {{ node_id: "{node}" address: "{address}" }}' for node, address in partners) + (
+        f" witness_interval_seconds: {witness_every}" if witness_every else "") + " }"
 
 
 class FederationPartnersTest(unittest.TestCase):
@@ -70,6 +71,13 @@ class FederationPartnersTest(unittest.TestCase):
                          f'jwks_file: "pki/dev-issuer-jwks.json" }}')
         self.b.process.send_signal(signal.SIGHUP)
 
+    def restart_with(self, node, extra_config):
+        node.stop()
+        node.extra_config = extra_config
+        node.configure(f'oidc {{ issuer: "{Node.ISSUER}" audiences: "trenode" '
+                       f'jwks_file: "pki/dev-issuer-jwks.json" }}')
+        node.start()
+
     def test_peers_then_removal_on_sighup_then_readmission(self):
         seen = self.peers_of_a()["site-b"]
         self.assertEqual(seen["reachability"], "REACHABILITY_ANSWERED", seen)
@@ -107,6 +115,52 @@ class FederationPartnersTest(unittest.TestCase):
         self.assertIn("SIGHUP: partners added [site-a] removed [] readdressed []", output)
         code, output = self.a.stop()
         self.assertEqual(code, 0, output)
+
+    def test_nodes_witness_each_other_and_an_auditor_verifies_every_log(self):
+        # Both check each other's log every second (an interval is read at
+        # start; partners' addresses on SIGHUP).
+        self.restart_with(self.b, partner_block([("site-a", "127.0.0.1:1")], witness_every=1))
+        self.restart_with(self.a, partner_block([("site-b", self.b.address)], witness_every=1))
+        self.reconfigure_b(partner_block([("site-a", self.a.address)], witness_every=1))
+        keys = os.path.join(self.tmp.name, "log-keys")
+        with open(keys, "w") as out:
+            for node in (self.a, self.b):
+                with open(os.path.join(node.pki, "log.pub")) as f:
+                    out.write(f"{node.node_id} {f.read().strip()}\n")
+        deadline = time.monotonic() + 30
+        while True:
+            code, out, err = self.a.trectl("federation", "logs", "--all", "--log-keys", keys,
+                                           token=self.a.token("auditor"))
+            if code == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(code, 0, out + err)
+        lines = {l.split()[0]: l for l in out.splitlines()[1:] if l.strip()}
+        self.assertEqual(set(lines), {"site-a", "site-b"}, out)
+        self.assertIn("verified", lines["site-a"])
+        self.assertIn("site-b@", lines["site-a"])  # b cosigned a's log
+        self.assertIn("site-a@", lines["site-b"])
+        self.assertIn("pinned", lines["site-b"])
+
+        # A pinned key that is not the node's: that log fails, exit 7.
+        with open(keys, "a") as out:
+            with open(os.path.join(self.a.pki, "log.pub")) as f:
+                out.write(f"site-b {f.read().strip()}\n")
+        code, out, err = self.a.trectl("federation", "logs", "--all", "--log-keys", keys,
+                                       token=self.a.token("auditor"))
+        self.assertEqual(code, 7, out + err)
+        self.assertIn("not the one pinned", out)
+
+        code, out, err = self.a.trectl("federation", "status", token=self.a.token("node_admin"))
+        self.assertEqual(code, 0, out + err)
+        line = [l for l in out.splitlines() if l.startswith("site-b")][0]
+        self.assertIn("answered", line)
+        self.assertNotIn("\nALARM ", out)
+        code, out, err = self.a.trectl("federation", "status", token=self.a.token("researcher"))
+        self.assertEqual(code, 4, out + err)
+        for node in (self.a, self.b):
+            code, output = node.stop()
+            self.assertEqual(code, 0, output)
 
     def test_a_partner_that_is_down_is_reported_not_waited_for(self):
         self.b.stop()

@@ -63,10 +63,11 @@ void TestNode::StartNode(const std::string& node_id,
   channel_ = Channel();
 }
 
-void TestNode::Restart() {
+void TestNode::Restart(const std::function<void()>& while_stopped) {
   server_->Shutdown(absl::ZeroDuration());
   server_->Wait();
   server_.reset();
+  if (while_stopped) while_stopped();
   server_ = OrThrow(server::NodeServer::Start(config_, extra_services_));
 }
 

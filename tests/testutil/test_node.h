@@ -59,8 +59,9 @@ class TestNode {
   const pki::KeyAndCertificate& node_certificate() const { return node_certificate_; }
 
   // Stops the node (in-flight calls are cancelled) and starts it again on
-  // the same database, files and address; channels reconnect.
-  void Restart();
+  // the same database, files and address; channels reconnect. Runs
+  // `while_stopped` (if any) between the two, e.g. to tamper with its files.
+  void Restart(const std::function<void()>& while_stopped = nullptr);
 
  private:
   void StartNode(const std::string& node_id,

@@ -1,0 +1,108 @@
+#include "node/log/log_audit.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "node/common/text.h"
+#include "node/log/activity_log.h"
+#include "node/log/merkle.h"
+#include "node/log/signed_note.h"
+
+namespace trenode::log {
+namespace {
+constexpr size_t kMaxProofHashes = 128;
+
+// Why the cosigned checkpoint `cosigned` is not a prefix of `current`, or "".
+std::string NotAPrefix(const CheckpointBody& cosigned, const CheckpointBody& current,
+                       const trenode::v1::ConsistencyProof& proof) {
+  if (cosigned.size > current.size) {
+    return absl::StrCat("it is larger (", cosigned.size, ") than the current checkpoint");
+  }
+  if (cosigned.size == current.size) {
+    return cosigned.root == current.root ? "" : "same size, different root: a fork";
+  }
+  if (proof.from_size() != cosigned.size || proof.to_size() != current.size ||
+      proof.hashes_size() > static_cast<int>(kMaxProofHashes)) {
+    return "no consistency proof for its size";
+  }
+  std::vector<Hash> hashes;
+  for (const std::string& bytes : proof.hashes()) {
+    std::optional<Hash> hash = HashFromBytes(bytes);
+    if (!hash) return "a malformed consistency proof";
+    hashes.push_back(*hash);
+  }
+  absl::Status consistent =
+      VerifyConsistency(cosigned.size, current.size, hashes, cosigned.root, current.root);
+  return consistent.ok() ? "" : absl::StrCat("not a prefix: ", consistent.message());
+}
+}  // namespace
+
+LogAudit AuditNodeLog(const trenode::v1::NodeLog& log,
+                      const std::map<std::string, std::string>& witness_keys,
+                      const std::string& pinned_log_key) {
+  LogAudit audit;
+  audit.node_id = PrintableText(log.node_id(), 64);
+  if (!log.error().empty()) {
+    audit.problems.push_back(
+        absl::StrCat("could not be fetched: ", PrintableText(log.error(), 300)));
+    return audit;
+  }
+  if (!pinned_log_key.empty() && log.log_key() != pinned_log_key) {
+    audit.problems.push_back("its log key is not the one pinned for it");
+    return audit;
+  }
+  absl::StatusOr<NoteVerifier> log_key = NoteVerifier::FromVerifierKey(log.log_key());
+  if (!log_key.ok() || log_key->type() != SignatureType::kEd25519) {
+    audit.problems.push_back("its log key is not a note verifier key");
+    return audit;
+  }
+  absl::StatusOr<std::string> text = log_key->Verify(log.checkpoint());
+  absl::StatusOr<CheckpointBody> current =
+      text.ok() ? ParseCheckpointText(*text) : absl::StatusOr<CheckpointBody>(text.status());
+  if (!current.ok()) {
+    audit.problems.push_back(absl::StrCat("its checkpoint does not verify: ",
+                                          PrintableText(current.status().message(), 200)));
+    return audit;
+  }
+  audit.size = current->size;
+  audit.root = absl::Base64Escape(HashBytes(current->root));
+  for (int i = 0; i < log.cosigned_size(); ++i) {
+    const trenode::v1::CosignedCheckpoint& one = log.cosigned(i);
+    const std::string witness = PrintableText(one.witness(), 64);
+    auto published = witness_keys.find(one.witness());
+    if (published == witness_keys.end() || published->second != one.witness_key()) {
+      audit.problems.push_back(
+          absl::StrCat("a cosignature by ", witness, " under a key ", witness,
+                       " does not itself report"));
+      continue;
+    }
+    absl::StatusOr<NoteVerifier> witness_key = NoteVerifier::FromVerifierKey(one.witness_key());
+    absl::StatusOr<Cosigned> cosigned =
+        witness_key.ok() ? witness_key->VerifyCosignature(one.note())
+                         : absl::StatusOr<Cosigned>(witness_key.status());
+    absl::StatusOr<std::string> signed_text = log_key->Verify(one.note());
+    if (!cosigned.ok() || !signed_text.ok() || *signed_text != cosigned->text) {
+      audit.problems.push_back(absl::StrCat("the cosignature by ", witness, " does not verify"));
+      continue;
+    }
+    absl::StatusOr<CheckpointBody> body = ParseCheckpointText(cosigned->text);
+    if (!body.ok()) {
+      audit.problems.push_back(absl::StrCat("the checkpoint ", witness, " cosigned is malformed"));
+      continue;
+    }
+    trenode::v1::ConsistencyProof proof = i < log.proofs_size() ? log.proofs(i)
+                                                                : trenode::v1::ConsistencyProof();
+    std::string why = NotAPrefix(*body, *current, proof);
+    if (!why.empty()) {
+      audit.problems.push_back(
+          absl::StrCat("what ", witness, " cosigned at size ", body->size, " is ", why));
+      continue;
+    }
+    audit.cosigned_by.push_back(absl::StrCat(witness, "@", body->size));
+  }
+  if (audit.cosigned_by.empty() && audit.problems.empty()) {
+    audit.problems.push_back("no partner has cosigned its log");
+  }
+  return audit;
+}
+
+}  // namespace trenode::log
