@@ -1,4 +1,5 @@
 // trectl analysis ...: submitting, following and deciding analyses.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <random>
@@ -16,6 +17,7 @@
 #include "node/trectl/bundle_packer.h"
 #include "node/trectl/cli.h"
 #include "trenode/v1/analyses.grpc.pb.h"
+#include "trenode/v1/federation.grpc.pb.h"
 
 namespace trenode::trectl {
 namespace {
@@ -40,6 +42,11 @@ constexpr char kAnalysisHelp[] =
     "                                  include it), each deciding under its own rules; the\n"
     "                                  released contributions are pooled here; `status`\n"
     "                                  shows each node's part (default deadline 60 s)\n"
+    "  submit ... --all-partners-with THEME\n"
+    "                                  the same, at this node and every partner that answers\n"
+    "                                  now and has a dataset of THEME (as `federation peers`\n"
+    "                                  shows); the nodes chosen and those left out, with\n"
+    "                                  why, are printed first\n"
     "  submit --project P --bundle SHA256 [--request-id ID] [--purpose TEXT]\n"
     "                                  run an uploaded script bundle\n"
     "  upload-bundle FILE.tar.gz|DIR --project P\n"
@@ -204,6 +211,54 @@ absl::StatusOr<trenode::v1::AggregateQuery> QueryFrom(const Args& args) {
   return query;
 }
 
+// This node (if it has a dataset of `theme`) and every partner that answers
+// now with one; the rest are named on stderr with why they were left out.
+absl::StatusOr<std::vector<std::string>> NodesWithTheme(Cli& cli, const std::string& theme) {
+  auto federation = trenode::v1::Federation::NewStub(cli.channel);
+  auto has_theme = [&](const trenode::v1::NodeInfo& info) {
+    return std::find(info.dataset_themes().begin(), info.dataset_themes().end(), theme) !=
+           info.dataset_themes().end();
+  };
+  std::vector<std::string> chosen;
+  std::vector<std::string> left_out;
+  trenode::v1::NodeInfo self;
+  auto context = cli.NewContext(10);
+  grpc::Status status = federation->GetNodeInfo(context.get(), {}, &self);
+  if (!status.ok()) return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                        status.error_message());
+  if (has_theme(self)) {
+    chosen.push_back(self.node_id());
+  } else {
+    left_out.push_back(absl::StrCat(self.node_id(), " (no dataset of that theme)"));
+  }
+  trenode::v1::ListPartnersResponse listed;
+  auto listing = cli.NewContext(10);
+  status = federation->ListPartners(listing.get(), {}, &listed);
+  if (!status.ok()) return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                        status.error_message());
+  for (const auto& partner : listed.partners()) {
+    if (partner.reachability() != trenode::v1::PartnerStatus::REACHABILITY_ANSWERED) {
+      left_out.push_back(absl::StrCat(partner.node_id(), " (did not answer: ",
+                                      PrintableText(partner.detail(), 120), ")"));
+    } else if (!has_theme(partner.info())) {
+      left_out.push_back(absl::StrCat(partner.node_id(), " (no dataset of that theme)"));
+    } else {
+      chosen.push_back(partner.node_id());
+    }
+  }
+  std::cerr << "trectl: nodes with a dataset of theme \"" << PrintableText(theme, 100)
+            << "\": " << (chosen.empty() ? "none" : absl::StrJoin(chosen, ", ")) << "\n";
+  if (!left_out.empty()) {
+    std::cerr << "trectl: left out: " << absl::StrJoin(left_out, "; ") << "\n";
+  }
+  if (chosen.size() < 2) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "a federated analysis needs two or more nodes; ", chosen.size(),
+        " answer now with a dataset of theme \"", PrintableText(theme, 100), "\""));
+  }
+  return chosen;
+}
+
 int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
   if (!args.Get("bundle") && !args.Get("query") && !args.Get("dataset")) {
     return Usage(
@@ -229,6 +284,12 @@ int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
       request.add_nodes(std::string(absl::StripAsciiWhitespace(node)));
     }
     if (request.nodes().empty()) return Usage("--nodes A,B,C names the nodes that run it");
+  }
+  if (auto theme = args.Get("all-partners-with")) {
+    if (args.Get("nodes")) return Usage("give --nodes or --all-partners-with, not both");
+    auto chosen = NodesWithTheme(cli, *theme);
+    if (!chosen.ok()) return Fail(chosen.status());
+    for (const std::string& node : *chosen) request.add_nodes(node);
   }
   if (args.Get("federation-deadline")) {
     auto seconds = args.GetInt("federation-deadline", 0);

@@ -162,6 +162,39 @@ class FederationPartnersTest(unittest.TestCase):
             code, output = node.stop()
             self.assertEqual(code, 0, output)
 
+    def import_site(self, node, seed):
+        site = os.path.join(self.tmp.name, f"site-{seed}")
+        subprocess.run([os.path.join(ARGS.bin_dir, "trenode-synth"), "--seed", str(seed),
+                        "--persons", "120", "--out", site], check=True, capture_output=True)
+        code, _, err = node.trectl("dataset", "import", site, token=node.token("data_steward"))
+        self.assertEqual(code, 0, err)
+
+    def test_all_partners_with_a_theme_chooses_the_nodes_that_hold_it(self):
+        submit = ["analysis", "submit", "--project", "hf", "--dataset", "synth-ehr-4",
+                  "--count-by", "sex", "--request-id", "theme-1",
+                  "--all-partners-with", "Cardiovascular"]
+        self.import_site(self.b, 5)
+        # Only b holds such a dataset: no federation of one.
+        code, out, err = self.a.trectl(*submit, token=self.a.token("researcher"))
+        self.assertEqual(code, 5, out + err)
+        self.assertIn('theme "Cardiovascular": site-b', err)
+        self.assertIn("left out: site-a (no dataset of that theme)", err)
+        self.assertIn("needs two or more nodes", err)
+        # With one at a too (a restarted: a node tells its themes as of at
+        # most 30 s ago), both are asked, and a's own governance answers: no
+        # such project here.
+        self.import_site(self.a, 4)
+        self.a.stop()
+        self.a.start()
+        code, out, err = self.a.trectl(*submit, token=self.a.token("researcher"))
+        self.assertIn('theme "Cardiovascular": site-a, site-b\n', err)
+        self.assertNotIn("left out", err)
+        self.assertNotEqual(code, 0)
+        self.assertIn("hf", err)
+        code, out, err = self.a.trectl(*submit[:-2], "--nodes", "site-a", "--all-partners-with",
+                                       "Cardiovascular", token=self.a.token("researcher"))
+        self.assertEqual(code, 2, err)
+
     def test_a_partner_that_is_down_is_reported_not_waited_for(self):
         self.b.stop()
         start = time.monotonic()
