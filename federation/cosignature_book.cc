@@ -14,6 +14,28 @@ constexpr absl::Duration kClockSkew = absl::Minutes(10);
 
 absl::StatusOr<trenode::v1::AddCosignatureResponse> CosignatureBook::Add(
     const std::string& witness, const trenode::v1::AddCosignatureRequest& request) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<trenode::v1::AddCosignatureResponse> added = AddLocked(witness, request);
+  if (!added.ok() && added.status().code() != absl::StatusCode::kInternal) {
+    RETURN_IF_ERROR(Record(witness, "deny", std::string(added.status().message())));
+  }
+  return added;
+}
+
+absl::Status CosignatureBook::Record(const std::string& witness, const std::string& outcome,
+                                     const std::string& reason) {
+  if (events_ == nullptr) return absl::OkStatus();
+  log::ActivityEvent event;
+  event.action = "federation.cosignature";
+  event.object = absl::StrCat("node/", node_id_);
+  event.outcome = outcome;
+  event.reason = reason;
+  auth::Principal partner{witness, trenode::v1::ROLE_PEER_NODE, auth::Principal::Kind::kNode};
+  return events_->Record(partner, std::move(event));
+}
+
+absl::StatusOr<trenode::v1::AddCosignatureResponse> CosignatureBook::AddLocked(
+    const std::string& witness, const trenode::v1::AddCosignatureRequest& request) {
   if (request.checkpoint().size() > kMaxCheckpointBytes ||
       request.cosignature().size() > kMaxLineBytes || request.witness_key().size() > kMaxLineBytes) {
     return absl::InvalidArgumentError("a checkpoint is at most 4 KiB, a key or line 1 KiB");
@@ -27,7 +49,7 @@ absl::StatusOr<trenode::v1::AddCosignatureResponse> CosignatureBook::Add(
     return absl::InvalidArgumentError(
         "witness_key: a cosigner's verifier key, <name>+<key id>+<base64(0x04 || key)>");
   }
-  // Ours, as we signed it (whatever other signature lines it carries).
+  // Ours, as we signed it, and only our signature kept with it.
   ASSIGN_OR_RETURN(std::string text, own_log_.Verify(request.checkpoint()));
   ASSIGN_OR_RETURN(log::CheckpointBody body, log::ParseCheckpointText(text));
   std::string own_note = request.checkpoint();
@@ -36,7 +58,6 @@ absl::StatusOr<trenode::v1::AddCosignatureResponse> CosignatureBook::Add(
     return absl::FailedPreconditionError("the cosignature is dated in the future");
   }
 
-  absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(std::optional<trenode::v1::CosignedCheckpoint> kept,
                    store_->CosignatureBy(witness));
   if (kept && kept->witness_key() != request.witness_key()) {
@@ -49,11 +70,21 @@ absl::StatusOr<trenode::v1::AddCosignatureResponse> CosignatureBook::Add(
         "node ", witness, " already cosigned this log at size ", kept->size(), ", not ",
         body.size));
   }
+  if (kept && kept->size() == body.size && kept->time() > cosigned.time) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "node ", witness, " already cosigned this checkpoint at a later time"));
+  }
   trenode::v1::CosignedCheckpoint keep;
   keep.set_witness(witness);
   keep.set_witness_key(request.witness_key());
   keep.set_note(own_note + line);
   keep.set_size(body.size);
+  keep.set_time(cosigned.time);
+  if (!kept) {
+    // Trust on first use: recorded before it is kept.
+    RETURN_IF_ERROR(Record(witness, "success",
+                           absl::StrCat("witness key pinned: ", request.witness_key())));
+  }
   RETURN_IF_ERROR(store_->KeepCosignature(keep));
   trenode::v1::AddCosignatureResponse response;
   response.set_size(body.size);

@@ -1,5 +1,7 @@
 #include "federation/log_relay.h"
 
+#include <algorithm>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -9,7 +11,8 @@
 namespace trenode::federation {
 namespace {
 constexpr absl::Duration kCallDeadline = absl::Seconds(5);
-constexpr int kMaxCosignatures = 64;
+constexpr absl::Duration kPartnerBudget = absl::Seconds(10);
+constexpr int kMaxCosignatures = 16;
 }  // namespace
 
 absl::StatusOr<trenode::v1::FederationLogs> LogRelay::Collect() {
@@ -25,6 +28,7 @@ absl::StatusOr<trenode::v1::FederationLogs> LogRelay::Collect() {
   mine.set_node_id(info.node_id());
   mine.set_log_key(info.log_verifier_key());
   mine.set_witness_key(info.witness_verifier_key());
+  mine.set_witness_key_note(info.witness_key_note());
   absl::StatusOr<std::pair<std::string, uint64_t>> current = own_.checkpoint();
   absl::StatusOr<trenode::v1::Cosignatures> cosigned =
       current.ok() ? book_->All() : absl::StatusOr<trenode::v1::Cosignatures>(current.status());
@@ -49,29 +53,46 @@ absl::StatusOr<trenode::v1::FederationLogs> LogRelay::Collect() {
     mine.set_error(std::string(cosigned.status().message()));
   }
   for (std::thread& thread : asking) thread.join();
-  for (auto& log : theirs) *logs.add_nodes() = std::move(log);
+  // What this node, as a witness, found wrong with each partner's log.
+  std::map<std::string, std::vector<trenode::v1::WitnessAlarm>> alarms;
+  ASSIGN_OR_RETURN(std::vector<trenode::v1::WitnessedLog> witnessed, witnessed_->All());
+  for (auto& log : witnessed) {
+    for (auto& alarm : *log.mutable_alarms()) {
+      alarm.clear_earlier_checkpoint();
+      alarm.clear_later_checkpoint();
+      alarms[log.node_id()].push_back(std::move(alarm));
+    }
+  }
+  for (auto& log : theirs) {
+    for (auto& alarm : alarms[log.node_id()]) *log.add_alarms() = std::move(alarm);
+    *logs.add_nodes() = std::move(log);
+  }
   return logs;
 }
 
 trenode::v1::NodeLog LogRelay::OfPartner(const trenode::v1::Partner& partner) {
   trenode::v1::NodeLog log;
   log.set_node_id(partner.node_id());
+  const absl::Time until = absl::Now() + kPartnerBudget;
+  // Each call within 5 s and what is left of the partner's budget.
+  auto deadline = [&] { return std::min(kCallDeadline, until - absl::Now()); };
   auto fail = [&](absl::string_view step, const absl::Status& status) {
     trenode::v1::NodeLog failed;
     failed.set_node_id(partner.node_id());
     failed.set_error(absl::StrCat(step, ": ", PrintableText(status.message(), 300)));
     return failed;
   };
-  absl::StatusOr<trenode::v1::NodeInfo> info = caller_->GetNodeInfo(partner, kCallDeadline);
+  absl::StatusOr<trenode::v1::NodeInfo> info = caller_->GetNodeInfo(partner, deadline());
   if (!info.ok()) return fail("asking for its node info", info.status());
   log.set_log_key(info->log_verifier_key());
   log.set_witness_key(info->witness_verifier_key());
+  log.set_witness_key_note(info->witness_key_note());
   absl::StatusOr<trenode::v1::Checkpoint> checkpoint = caller_->GetCheckpoint(partner,
-                                                                              kCallDeadline);
+                                                                              deadline());
   if (!checkpoint.ok()) return fail("asking for its checkpoint", checkpoint.status());
   log.set_checkpoint(checkpoint->note());
   absl::StatusOr<trenode::v1::Cosignatures> cosigned =
-      caller_->GetCosignatures(partner, kCallDeadline);
+      caller_->GetCosignatures(partner, deadline());
   if (!cosigned.ok()) return fail("asking for its cosignatures", cosigned.status());
   int kept = 0;
   for (const auto& one : cosigned->checkpoints()) {
@@ -84,7 +105,7 @@ trenode::v1::NodeLog LogRelay::OfPartner(const trenode::v1::Partner& partner) {
       ask.set_from_size(one.size());
       ask.set_to_size(checkpoint->size());
       absl::StatusOr<trenode::v1::ConsistencyProof> answer =
-          caller_->GetConsistencyProof(partner, ask, kCallDeadline);
+          caller_->GetConsistencyProof(partner, ask, deadline());
       if (!answer.ok()) return fail("asking for a consistency proof", answer.status());
       proof = *answer;
     }

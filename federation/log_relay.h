@@ -2,7 +2,9 @@
 // checkpoint, the cosignatures each node collected, and the proofs that each
 // cosigned checkpoint is a prefix of the current one, passed on as signed so
 // that the auditor verifies them (trectl federation logs --all); nothing in
-// it need be trusted to this node. Thread-safe.
+// it need be trusted to this node. Each partner is asked within 10 s in all
+// (in parallel), and at most 16 of its cosignatures are passed on; a partner
+// that does not answer in time is an error entry. Thread-safe.
 #ifndef TRENODE_FEDERATION_LOG_RELAY_H_
 #define TRENODE_FEDERATION_LOG_RELAY_H_
 
@@ -26,8 +28,14 @@ struct OwnLog {
 
 class LogRelay {
  public:
-  LogRelay(OwnLog own, CosignatureBook* book, PartnerDirectory* partners, PartnerCaller* caller)
-      : own_(std::move(own)), book_(book), partners_(partners), caller_(caller) {}
+  // `witnessed`: the alarms this node raised about each partner.
+  LogRelay(OwnLog own, CosignatureBook* book, WitnessStore* witnessed, PartnerDirectory* partners,
+           PartnerCaller* caller)
+      : own_(std::move(own)),
+        book_(book),
+        witnessed_(witnessed),
+        partners_(partners),
+        caller_(caller) {}
   // This node first, then its partners by id.
   absl::StatusOr<trenode::v1::FederationLogs> Collect();
 
@@ -35,6 +43,7 @@ class LogRelay {
   trenode::v1::NodeLog OfPartner(const trenode::v1::Partner& partner);
   OwnLog own_;
   CosignatureBook* book_;
+  WitnessStore* witnessed_;
   PartnerDirectory* partners_;
   PartnerCaller* caller_;
 };

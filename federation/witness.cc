@@ -12,6 +12,19 @@
 namespace trenode::federation {
 namespace {
 constexpr absl::Duration kCallDeadline = absl::Seconds(5);
+// A checkpoint is a few short lines; more is kept as evidence no further.
+constexpr size_t kMaxEvidenceBytes = 4096;
+constexpr int kUnprovenChecks = 5;
+
+// Errors that mean no answer (worth retrying), not the partner's refusal.
+bool NoAnswer(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsResourceExhausted(status) || absl::IsCancelled(status);
+}
+
+std::string Evidence(const std::string& note) {
+  return note.size() <= kMaxEvidenceBytes ? note : "";
+}
 
 std::string Short(const log::Hash& root) {
   return absl::Base64Escape(log::HashBytes(root)).substr(0, 12);
@@ -75,7 +88,7 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
     now.log.set_log_key(info->log_verifier_key());
   }
   if (info->log_verifier_key() != now.log.log_key()) {
-    return Alarm(id,
+    return Alarm(id, "key-changed",
                  absl::StrCat("its log key changed from ", PrintableText(now.log.log_key(), 200),
                               " to ", PrintableText(info->log_verifier_key(), 200)),
                  now.checkpoint, "");
@@ -96,33 +109,36 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
   const std::string& note = checkpoint->note();
   absl::StatusOr<std::string> text = verifier->Verify(note);
   if (!text.ok()) {
-    return Alarm(id, absl::StrCat("its checkpoint is not signed by its log key: ", Said(text.status())),
-                 now.checkpoint, note);
+    return Alarm(id, "unsigned",
+                 absl::StrCat("its checkpoint is not signed by its log key: ", Said(text.status())),
+                 now.checkpoint, Evidence(note));
   }
   absl::StatusOr<log::CheckpointBody> body = log::ParseCheckpointText(*text);
   if (!body.ok()) {
-    return Alarm(id, absl::StrCat("its signed checkpoint is malformed: ", Said(body.status())),
-                 now.checkpoint, note);
+    return Alarm(id, "malformed",
+                 absl::StrCat("its signed checkpoint is malformed: ", Said(body.status())),
+                 now.checkpoint, Evidence(note));
   }
   if (body->origin != verifier->name()) {
-    return Alarm(id, absl::StrCat("its checkpoint names the log \"", PrintableText(body->origin, 200),
-                                  "\", its key ", verifier->name()),
-                 now.checkpoint, note);
+    return Alarm(id, "origin",
+                 absl::StrCat("its checkpoint names the log \"", PrintableText(body->origin, 200),
+                              "\", its key ", verifier->name()),
+                 now.checkpoint, Evidence(note));
   }
   const uint64_t before = now.log.size();
   std::optional<log::Hash> before_root = log::HashFromBytes(now.log.root());
   if (seen && before > 0 && before_root) {
     if (body->size < before) {
-      return Alarm(id,
+      return Alarm(id, "went-back",
                    absl::StrCat("its log went back: size ", body->size, " after ", before,
                                 " was verified"),
-                   now.checkpoint, note);
+                   now.checkpoint, Evidence(note));
     }
     if (body->size == before && body->root != *before_root) {
-      return Alarm(id,
+      return Alarm(id, "forked",
                    absl::StrCat("its log forked: at size ", before, " the root was ",
                                 Short(*before_root), ", now ", Short(body->root)),
-                   now.checkpoint, note);
+                   now.checkpoint, Evidence(note));
     }
     if (body->size > before) {
       trenode::v1::GetConsistencyProofRequest ask;
@@ -130,7 +146,23 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
       ask.set_to_size(body->size);
       absl::StatusOr<trenode::v1::ConsistencyProof> proof =
           caller_->GetConsistencyProof(partner, ask, kCallDeadline);
+      if (!proof.ok() && !NoAnswer(proof.status())) {
+        return Alarm(id, "proof-refused",
+                     absl::StrCat("it refused a proof that its checkpoint at size ", body->size,
+                                  " extends the one at size ", before, " verified before: ",
+                                  Said(proof.status())),
+                     now.checkpoint, Evidence(note));
+      }
       if (!proof.ok()) {
+        if (++unproven_[id] >= kUnprovenChecks) {
+          return Alarm(id, "unproven",
+                       absl::StrCat("for ", unproven_[id],
+                                    " checks in a row it showed a larger checkpoint (now size ",
+                                    body->size, ") but gave no proof that it extends the one at "
+                                    "size ",
+                                    before, ": ", Said(proof.status())),
+                       now.checkpoint, Evidence(note));
+        }
         return Unfinished(id, absl::Status(proof.status().code(),
                                            absl::StrCat("asking for a consistency proof from ",
                                                         before, " to ", body->size, ": ",
@@ -147,16 +179,17 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
           well_formed ? log::VerifyConsistency(before, body->size, hashes, *before_root, body->root)
                       : absl::InvalidArgumentError("the proof's hashes are malformed");
       if (!consistent.ok()) {
-        return Alarm(id,
+        return Alarm(id, "not-extension",
                      absl::StrCat("its checkpoint at size ", body->size,
                                   " is not proven to extend the one at size ", before,
                                   " verified before: ", Said(consistent)),
-                     now.checkpoint, note);
+                     now.checkpoint, Evidence(note));
       }
     }
   }
   // Consistent with all that was verified: keep it, then cosign it.
   last_alarm_.erase(id);
+  unproven_.erase(id);
   const absl::Time at = clock_();
   now.log.set_size(body->size);
   now.log.set_root(log::HashBytes(body->root));
@@ -180,14 +213,13 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
                     : absl::Status(given.status().code(), now.log.last_error());
 }
 
-absl::Status Witness::Alarm(const std::string& node_id, const std::string& detail,
-                            const std::string& earlier, const std::string& later) {
-  // The same alarm in a row is kept once; a partner that stays inconsistent
-  // keeps being checked against the last checkpoint verified.
-  auto [last, fresh] = last_alarm_.try_emplace(node_id, detail);
-  bool same_kind = !fresh && last->second.substr(0, 20) == detail.substr(0, 20);
-  last->second = detail;
-  if (!same_kind) {
+absl::Status Witness::Alarm(const std::string& node_id, const std::string& kind,
+                            const std::string& detail, const std::string& earlier,
+                            const std::string& later) {
+  // The same kind of alarm in a row is kept once; a partner that stays
+  // inconsistent keeps being checked against the last checkpoint verified.
+  auto last = last_alarm_.find(node_id);
+  if (last == last_alarm_.end() || last->second != kind) {
     trenode::v1::WitnessAlarm alarm;
     *alarm.mutable_raised() = ToTimestamp(clock_());
     alarm.set_detail(detail);
@@ -203,6 +235,8 @@ absl::Status Witness::Alarm(const std::string& node_id, const std::string& detai
       auth::Principal self{node_id_, trenode::v1::ROLE_NODE_ADMIN, auth::Principal::Kind::kNode};
       RETURN_IF_ERROR(events_->Record(self, std::move(event)));
     }
+    // Only once both are kept: a failed write is tried again next time.
+    last_alarm_[node_id] = kind;
   }
   return absl::FailedPreconditionError(absl::StrCat("node ", node_id, ": ", detail));
 }

@@ -6,7 +6,10 @@
 // new checkpoint and gives the partner its C2SP tlog-cosignature; if not it
 // raises an alarm, kept with both signed checkpoints as evidence and
 // recorded in this node's activity log, and cosigns nothing more of that log
-// until it is consistent again with what was verified.
+// until it is consistent again with what was verified. A partner that
+// answers with a larger signed checkpoint but refuses its consistency proof
+// raises an alarm; one that does not answer for the proof five checks in a
+// row does too.
 //
 // Thread-safety: CheckAll and Check may be called from any thread; Start
 // runs them every interval on a thread of its own until Stop.
@@ -54,10 +57,11 @@ class Witness {
 
  private:
   absl::Status CheckLocked(const trenode::v1::Partner& partner);
-  // Keeps and logs an alarm about `node_id` (once per distinct detail in a
-  // row) and returns it as FailedPrecondition.
-  absl::Status Alarm(const std::string& node_id, const std::string& detail,
-                     const std::string& earlier, const std::string& later);
+  // Keeps and logs an alarm of `kind` about `node_id` (once per kind in a
+  // row, until a check succeeds) and returns it as FailedPrecondition.
+  absl::Status Alarm(const std::string& node_id, const std::string& kind,
+                     const std::string& detail, const std::string& earlier,
+                     const std::string& later);
   // Notes why the last check of `node_id` did not finish; returns `why`.
   absl::Status Unfinished(const std::string& node_id, absl::Status why);
 
@@ -70,7 +74,10 @@ class Witness {
   Clock clock_;
 
   absl::Mutex mu_;  // one check at a time
-  std::map<std::string, std::string> last_alarm_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> last_alarm_ ABSL_GUARDED_BY(mu_);  // kind, by node
+  // Checks in a row in which a partner showed a larger signed checkpoint
+  // but did not answer for its consistency proof.
+  std::map<std::string, int> unproven_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
   std::thread thread_;
 };

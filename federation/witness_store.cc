@@ -8,6 +8,7 @@
 namespace trenode::federation {
 namespace {
 using storage::SqliteStatement;
+constexpr int64_t kMaxAlarmsPerNode = 100;
 
 template <typename Message>
 absl::StatusOr<Message> Decoded(const std::string& bytes, absl::string_view what) {
@@ -49,6 +50,11 @@ absl::Status SqliteWitnessStore::Save(const Witnessed& witnessed) {
 absl::Status SqliteWitnessStore::Raise(const std::string& node_id,
                                        const trenode::v1::WitnessAlarm& alarm) {
   auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement count,
+                   db->PrepareCached("SELECT COUNT(*) FROM witness_alarms WHERE node_id = ?"));
+  count.Bind(1, node_id);
+  ASSIGN_OR_RETURN(bool row, count.Step());
+  if (row && count.Int64(0) >= kMaxAlarmsPerNode) return absl::OkStatus();
   ASSIGN_OR_RETURN(SqliteStatement insert,
                    db->PrepareCached("INSERT INTO witness_alarms(node_id, alarm) VALUES (?, ?)"));
   insert.Bind(1, node_id).BindBlob(2, alarm.SerializeAsString());

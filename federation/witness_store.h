@@ -28,6 +28,8 @@ class WitnessStore {
   virtual absl::StatusOr<std::optional<Witnessed>> Seen(const std::string& node_id) = 0;
   // Replaces what is kept of `witnessed.log.node_id()`.
   virtual absl::Status Save(const Witnessed& witnessed) = 0;
+  // Keeps the first 100 alarms about a node; later ones are dropped (the
+  // activity log still records each).
   virtual absl::Status Raise(const std::string& node_id, const trenode::v1::WitnessAlarm& alarm) = 0;
   // Every partner witnessed, by node id, each with its alarms (oldest first).
   virtual absl::StatusOr<std::vector<trenode::v1::WitnessedLog>> All() = 0;

@@ -4,8 +4,10 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -18,6 +20,11 @@ namespace {
 
 constexpr char kDash[] = "\xE2\x80\x94 ";  // U+2014 and a space
 constexpr char kCosignerDomain[] = "trenode/cosigner-key/v1\n";
+constexpr size_t kMaxNameBytes = 256;
+// A note is a few lines; as Go's note package, at most this many signatures
+// are looked at.
+constexpr size_t kMaxNoteBytes = 16 << 10;
+constexpr size_t kMaxSignatureLines = 100;
 
 std::array<uint8_t, 4> KeyId(const std::string& name, SignatureType type,
                              const std::array<uint8_t, 32>& key) {
@@ -34,7 +41,7 @@ std::string Hex(const std::array<uint8_t, 4>& id) {
 }
 
 bool ValidName(absl::string_view name) {
-  if (name.empty()) return false;
+  if (name.empty() || name.size() > kMaxNameBytes) return false;
   for (char c : name) {
     if (c == '+' || static_cast<unsigned char>(c) <= 0x20) return false;
   }
@@ -62,6 +69,10 @@ absl::Status ParseKey(absl::string_view text, std::string& name, SignatureType& 
   name = parts[0];
   type = static_cast<SignatureType>(kind);
   std::copy(bytes.begin() + 1, bytes.end(), key.begin());
+  if (!std::all_of(parts[1].begin(), parts[1].end(),
+                   [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); })) {
+    return absl::InvalidArgumentError("a note key's id is 8 hex digits");
+  }
   std::string hex_id = absl::HexStringToBytes(parts[1]);
   std::copy(hex_id.begin(), hex_id.end(), id.begin());
   return absl::OkStatus();
@@ -144,14 +155,16 @@ absl::StatusOr<NoteSigner> NoteSigner::Generate(const std::string& name) {
   return NoteSigner(name, SignatureType::kEd25519, seed, pub);
 }
 
-NoteSigner NoteSigner::DeriveCosigner(const std::string& name) const {
-  std::string input = kCosignerDomain;
+absl::StatusOr<NoteSigner> NoteSigner::DeriveCosigner(const std::string& name) const {
+  if (!ValidName(name) || name.size() > kMaxNameBytes) {
+    return absl::InvalidArgumentError("a key name is 1 to 256 bytes, without spaces or '+'");
+  }
+  std::string input = absl::StrCat(kCosignerDomain, name, "\n");
   input.append(reinterpret_cast<const char*>(seed_.data()), seed_.size());
   std::array<uint8_t, 32> seed;
   SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), seed.data());
   OPENSSL_cleanse(input.data(), input.size());
-  // Any 32 bytes are an Ed25519 seed: deriving its public key cannot fail.
-  std::array<uint8_t, 32> pub = *PublicFromSeed(seed);
+  ASSIGN_OR_RETURN(auto pub, PublicFromSeed(seed));
   return NoteSigner(name, SignatureType::kCosignatureV1, seed, pub);
 }
 
@@ -248,6 +261,9 @@ absl::StatusOr<Cosigned> NoteVerifier::VerifyCosignature(absl::string_view note)
 }
 
 absl::StatusOr<Cosigned> NoteVerifier::Check(absl::string_view note) const {
+  if (note.size() > kMaxNoteBytes) {
+    return absl::InvalidArgumentError("a signed note is at most 16 KiB");
+  }
   size_t split = note.rfind("\n\n");
   if (split == absl::string_view::npos || note.back() != '\n') {
     return absl::InvalidArgumentError("a signed note is text, a blank line, and signature lines");
@@ -257,7 +273,11 @@ absl::StatusOr<Cosigned> NoteVerifier::Check(absl::string_view note) const {
   const bool cosignature = type_ == SignatureType::kCosignatureV1;
   const size_t blob_size = cosignature ? 4 + 8 + 64 : 4 + 64;
   bool found = false;
+  size_t lines = 0;
   for (absl::string_view line : absl::StrSplit(signatures, '\n', absl::SkipEmpty())) {
+    if (++lines > kMaxSignatureLines) {
+      return absl::InvalidArgumentError("a signed note carries at most 100 signatures");
+    }
     if (!absl::ConsumePrefix(&line, kDash)) {
       return absl::InvalidArgumentError("a signature line starts with an em dash and a space");
     }

@@ -31,10 +31,11 @@ class NoteSigner {
   // A fresh key named `name` (a checkpoint origin, e.g. "trenode.example/site-a").
   static absl::StatusOr<NoteSigner> Generate(const std::string& name);
 
-  // A cosigning key named `name`, derived from this key's seed (domain
-  // separated, so a different key pair; C2SP requires a cosigner's key to be
-  // its own). Deterministic: the same log key always gives the same cosigner.
-  NoteSigner DeriveCosigner(const std::string& name) const;
+  // A cosigning key named `name`, derived from this key's seed and `name`
+  // (domain separated, so a key pair of its own for each name; C2SP requires
+  // a cosigner's key to be its own). Deterministic: the same log key and
+  // name always give the same cosigner.
+  absl::StatusOr<NoteSigner> DeriveCosigner(const std::string& name) const;
 
   const std::string& name() const { return name_; }
   SignatureType type() const { return type_; }

@@ -71,10 +71,14 @@ TEST(CosignatureTest, MatchesTheC2spLayoutCheckedIndependently) {
   auto log_key = NoteSigner::FromKeyString(
       "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz");
   ASSERT_TRUE(log_key.ok());
-  NoteSigner cosigner = log_key->DeriveCosigner("witness.example/w1");
+  NoteSigner cosigner = *log_key->DeriveCosigner("witness.example/w1");
   EXPECT_EQ(cosigner.type(), SignatureType::kCosignatureV1);
   // Derived, not the log's own key pair; and the same every time.
-  EXPECT_EQ(cosigner.VerifierKey(), log_key->DeriveCosigner("witness.example/w1").VerifierKey());
+  EXPECT_EQ(cosigner.VerifierKey(), log_key->DeriveCosigner("witness.example/w1")->VerifierKey());
+  // Another name, another key pair.
+  EXPECT_NE(cosigner.VerifierKey().substr(cosigner.VerifierKey().rfind('+')),
+            log_key->DeriveCosigner("witness.example/w2")->VerifierKey().substr(
+                cosigner.VerifierKey().rfind('+')));
   std::vector<std::string> vkey = absl::StrSplit(cosigner.VerifierKey(), absl::MaxSplits('+', 2));
   ASSERT_EQ(vkey.size(), 3u);
   std::string typed_public;
@@ -120,7 +124,7 @@ TEST(CosignatureTest, VerifiesOnlyTheCheckpointAndTimeItSigned) {
   ASSERT_TRUE(log_key.ok());
   auto checkpoint = log_key->Sign("trenode.example/site-b\n5\nAAAA\n");
   ASSERT_TRUE(checkpoint.ok());
-  NoteSigner cosigner = NoteSigner::Generate("x")->DeriveCosigner("trenode.example/site-a/witness");
+  NoteSigner cosigner = *NoteSigner::Generate("x")->DeriveCosigner("trenode.example/site-a/witness");
   auto line = cosigner.Cosign("trenode.example/site-b\n5\nAAAA\n", 1700000000);
   ASSERT_TRUE(line.ok());
   std::string cosigned = *checkpoint + *line;

@@ -32,6 +32,7 @@
 #include "node/governance/governance.h"
 #include "node/governance/sqlite_governance_store.h"
 #include "node/log/activity_log.h"
+#include "node/log/log_audit.h"
 #include "node/releases/releases.h"
 #include "node/rpc/activity_log_service.h"
 #include "node/rpc/analyses_service.h"
@@ -423,10 +424,12 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   ASSIGN_OR_RETURN(parts.partner_caller, federation::GrpcPartnerCaller::FromFiles(config.tls()));
   catalogue::CatalogueStore* datasets = parts.catalogue_store.get();
   const log::NoteSigner& log_signer = parts.activity_log->signer();
-  log::NoteSigner witness_key =
-      log_signer.DeriveCosigner(absl::StrCat(log_signer.name(), "/witness"));
+  ASSIGN_OR_RETURN(log::NoteSigner witness_key,
+                   log_signer.DeriveCosigner(absl::StrCat(log_signer.name(), "/witness")));
   trenode::v1::NodeInfo self =
       SelfDescription(config, log_signer.VerifierKey(), witness_key.VerifierKey());
+  ASSIGN_OR_RETURN(*self.mutable_witness_key_note(),
+                   log::WitnessKeyNote(log_signer, config.node_id(), witness_key.VerifierKey()));
   parts.federation = std::make_unique<federation::Federation>(
       self,
       [datasets] { return ActiveThemes(*datasets); }, parts.partners.get(),
@@ -448,7 +451,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   ASSIGN_OR_RETURN(log::NoteVerifier own_log,
                    log::NoteVerifier::FromVerifierKey(log_signer.VerifierKey()));
   parts.cosignatures = std::make_unique<federation::CosignatureBook>(
-      std::move(own_log), parts.witness_store.get(), &absl::Now);
+      config.node_id(), std::move(own_log), parts.witness_store.get(), parts.activity_log.get(),
+      &absl::Now);
   log::ActivityLog* activity_log = parts.activity_log.get();
   federation::OwnLog own_log_access{
       [self] { return self; },
@@ -460,8 +464,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       },
       [activity_log](uint64_t from, uint64_t to) { return activity_log->ConsistencyProof(from, to); }};
   parts.log_relay = std::make_unique<federation::LogRelay>(
-      std::move(own_log_access), parts.cosignatures.get(), parts.partners.get(),
-      parts.partner_caller.get());
+      std::move(own_log_access), parts.cosignatures.get(), parts.witness_store.get(),
+      parts.partners.get(), parts.partner_caller.get());
   parts.federation_service = std::make_unique<rpc::FederationService>(
       parts.gate.get(), parts.federation.get(), parts.contributions.get(), parts.catalogue.get(),
       rpc::Witnessing{parts.witness.get(), parts.cosignatures.get(), parts.log_relay.get()});

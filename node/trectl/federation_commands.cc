@@ -6,6 +6,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/common/files.h"
 #include "node/common/text.h"
@@ -34,14 +36,17 @@ constexpr char kFederationHelp[] =
     "          last check did not finish); then every ALARM raised (a partner's log\n"
     "          rewritten, rolled back, forked or re-keyed), with its evidence in --json.\n"
     "          Exit 7 if any partner's log has an alarm.\n"
-    "  logs [--all] [--log-keys FILE]\n"
+    "  logs [--all] [--log-keys FILE] [--max-age SECONDS] [--quorum N]\n"
     "          (auditor, node_admin) this node's activity log, and with --all every\n"
     "          partner's, relayed as signed and verified here: each current checkpoint\n"
-    "          against the node's log key, each cosignature against the witness key that\n"
-    "          witness itself publishes, and each cosigned checkpoint as a prefix of the\n"
-    "          current one. One line per node. --log-keys pins log keys (lines\n"
-    "          \"NODE_ID VERIFIER_KEY\"); otherwise keys are as each node reports them.\n"
-    "          Exit 7 if any log fails a check or is not cosigned.\n";
+    "          against the node's log key; each cosignature against the witness key that\n"
+    "          the witness's own log key signed for it, counted only if by another node,\n"
+    "          made within --max-age (default 3600 s), and a prefix of the current\n"
+    "          checkpoint; at least --quorum (default 1) other nodes must have cosigned;\n"
+    "          any alarm the relaying node raised about a node fails it. One line per\n"
+    "          node (--json: the verdicts). --log-keys pins log keys (lines\n"
+    "          \"NODE_ID VERIFIER_KEY\"): a pinned node missing from the list fails;\n"
+    "          without it keys are as reported. Exit 7 if any log fails.\n";
 
 // A partner's words, made safe to print on a terminal.
 std::string Shown(const std::string& text) { return PrintableText(text, 200); }
@@ -218,43 +223,101 @@ int Logs(const Args& args, Cli& cli) {
     for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
       std::vector<std::string> words =
           absl::StrSplit(absl::StripAsciiWhitespace(line), ' ', absl::SkipEmpty());
-      if (words.size() != 2) {
-        return Usage("--log-keys: each line is \"NODE_ID VERIFIER_KEY\"");
+      if (words.size() != 2 || !pinned.emplace(words[0], words[1]).second) {
+        return Usage("--log-keys: each line is \"NODE_ID VERIFIER_KEY\", one per node");
       }
-      pinned[words[0]] = words[1];
     }
   }
+  log::AuditPolicy policy{absl::Now()};
+  auto max_age = args.GetInt("max-age", 3600);
+  auto quorum = args.GetInt("quorum", 1);
+  if (!max_age.ok() || *max_age <= 0) return Usage("--max-age SECONDS takes a positive number");
+  if (!quorum.ok() || *quorum < 0 || *quorum > 64) return Usage("--quorum N takes 0 to 64");
+  policy.max_age = absl::Seconds(*max_age);
+  policy.quorum = static_cast<int>(*quorum);
+
   auto stub = trenode::v1::Federation::NewStub(cli.channel);
   auto context = cli.NewContext(30);
   trenode::v1::FederationLogs logs;
   grpc::Status status = stub->GetFederationLogs(context.get(), {}, &logs);
   if (!status.ok()) return Fail(status);
+  // Each node's log key (the one pinned, or as it reports it), and the
+  // witness key that log key vouches for; from the whole list, before any
+  // is left out.
+  std::map<std::string, int> seen;
+  std::map<std::string, std::string> witness_keys;
+  for (const auto& node : logs.nodes()) {
+    ++seen[node.node_id()];
+    auto pin = pinned.find(node.node_id());
+    const std::string& log_key = pin == pinned.end() ? node.log_key() : pin->second;
+    absl::StatusOr<std::string> witness_key =
+        log::WitnessKeyFrom(node.witness_key_note(), log_key, node.node_id());
+    if (witness_key.ok()) witness_keys[node.node_id()] = *witness_key;
+  }
   if (!args.Has("all") && logs.nodes_size() > 1) {
     logs.mutable_nodes()->DeleteSubrange(1, logs.nodes_size() - 1);
   }
-  // Each witness's key as that witness itself reports it.
-  std::map<std::string, std::string> witness_keys;
-  for (const auto& node : logs.nodes()) {
-    if (node.error().empty()) witness_keys[node.node_id()] = node.witness_key();
-  }
-  std::vector<std::vector<std::string>> rows;
-  bool all_good = true;
+  std::vector<log::LogAudit> audits;
+  std::vector<bool> pinned_key;
   for (const auto& node : logs.nodes()) {
     auto pin = pinned.find(node.node_id());
     log::LogAudit audit =
-        log::AuditNodeLog(node, witness_keys, pin == pinned.end() ? "" : pin->second);
-    all_good = all_good && audit.problems.empty();
+        log::AuditNodeLog(node, witness_keys, pin == pinned.end() ? "" : pin->second, policy);
+    if (seen[node.node_id()] > 1) audit.problems.push_back("listed more than once by the relay");
+    audits.push_back(std::move(audit));
+    pinned_key.push_back(pin != pinned.end());
+  }
+  if (args.Has("all")) {
+    for (const auto& [node, key] : pinned) {
+      if (seen.contains(node)) continue;
+      log::LogAudit missing;
+      missing.node_id = PrintableText(node, 64);
+      missing.problems.push_back("pinned, but not in the relayed list");
+      audits.push_back(std::move(missing));
+      pinned_key.push_back(true);
+    }
+  }
+  bool all_good = true;
+  for (const auto& audit : audits) all_good = all_good && audit.problems.empty();
+  if (cli.json) {
+    // The verdicts, not the relayed data: nothing relayed is to be trusted
+    // without these checks.
+    google::protobuf::Struct out;
+    auto& list = *(*out.mutable_fields())["nodes"].mutable_list_value();
+    for (size_t i = 0; i < audits.size(); ++i) {
+      auto& node = *list.add_values()->mutable_struct_value()->mutable_fields();
+      node["node_id"].set_string_value(audits[i].node_id);
+      node["verified"].set_bool_value(audits[i].problems.empty());
+      node["size"].set_number_value(static_cast<double>(audits[i].size));
+      node["root"].set_string_value(audits[i].root);
+      node["log_key"].set_string_value(pinned_key[i] ? "pinned" : "as reported");
+      for (const auto& [field, words] :
+           {std::pair<const char*, const std::vector<std::string>*>{"cosigned_by",
+                                                                   &audits[i].cosigned_by},
+            {"ignored", &audits[i].ignored},
+            {"problems", &audits[i].problems}}) {
+        auto& values = *node[field].mutable_list_value();
+        for (const std::string& word : *words) values.add_values()->set_string_value(word);
+      }
+    }
+    (*out.mutable_fields())["verified"].set_bool_value(all_good);
+    PrintJson(out);
+    return all_good ? kOk : kVerifyFailed;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < audits.size(); ++i) {
+    const log::LogAudit& audit = audits[i];
     rows.push_back({audit.node_id, audit.problems.empty() ? "verified" : "FAILED",
                     audit.size > 0 ? absl::StrCat(audit.size) : "-",
                     audit.root.empty() ? "-" : audit.root.substr(0, 12),
                     audit.cosigned_by.empty() ? "-" : absl::StrJoin(audit.cosigned_by, ","),
-                    pin == pinned.end() ? "as reported" : "pinned",
+                    pinned_key[i] ? "pinned" : "as reported",
                     absl::StrJoin(audit.problems, "; ")});
   }
-  if (cli.json) {
-    PrintJson(logs);
-  } else {
-    PrintTable({"NODE", "LOG", "SIZE", "ROOT", "COSIGNED BY", "LOG KEY", "PROBLEMS"}, rows);
+  PrintTable({"NODE", "LOG", "SIZE", "ROOT", "COSIGNED BY", "LOG KEY", "PROBLEMS"}, rows);
+  if (pinned.empty()) {
+    std::cout << "log keys are as the nodes report them (through the node asked): pin them "
+                 "with --log-keys to trust nothing relayed\n";
   }
   return all_good ? kOk : kVerifyFailed;
 }

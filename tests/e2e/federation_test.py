@@ -142,14 +142,29 @@ class FederationPartnersTest(unittest.TestCase):
         self.assertIn("site-a@", lines["site-b"])
         self.assertIn("pinned", lines["site-b"])
 
-        # A pinned key that is not the node's: that log fails, exit 7.
-        with open(keys, "a") as out:
-            with open(os.path.join(self.a.pki, "log.pub")) as f:
-                out.write(f"site-b {f.read().strip()}\n")
+        # This node's log alone (its partners still vouch for their witness keys).
+        code, out, err = self.a.trectl("federation", "logs", "--log-keys", keys,
+                                       token=self.a.token("auditor"))
+        self.assertEqual(code, 0, out + err)
+        self.assertEqual([l.split()[0] for l in out.splitlines()[1:] if l.strip()], ["site-a"])
+        code, out, err = self.a.trectl("--json", "federation", "logs", "--all",
+                                       token=self.a.token("auditor"))
+        self.assertEqual(code, 0, out + err)
+        verdict = json.loads(out)
+        self.assertTrue(verdict["verified"])
+        self.assertEqual([n["log_key"] for n in verdict["nodes"]], ["as reported"] * 2)
+
+        # A pinned key that is not the node's, or a pinned node the relay
+        # leaves out: those fail, exit 7.
+        with open(os.path.join(self.a.pki, "log.pub")) as f:
+            a_key = f.read().strip()
+        with open(keys, "w") as out:
+            out.write(f"site-a {a_key}\nsite-b {a_key}\nsite-z {a_key}\n")
         code, out, err = self.a.trectl("federation", "logs", "--all", "--log-keys", keys,
                                        token=self.a.token("auditor"))
         self.assertEqual(code, 7, out + err)
         self.assertIn("not the one pinned", out)
+        self.assertIn("pinned, but not in the relayed list", out)
 
         code, out, err = self.a.trectl("federation", "status", token=self.a.token("node_admin"))
         self.assertEqual(code, 0, out + err)

@@ -132,10 +132,21 @@ TEST_F(WitnessTest, EachNodeCosignsWhatItVerifiedAndAnAuditorCanCheckEveryLog) {
   ASSERT_EQ(logs.nodes_size(), 2);
   EXPECT_EQ(logs.nodes(0).node_id(), "site-a");
   EXPECT_EQ(logs.nodes(1).node_id(), "site-b");
+  // The auditor holds each node's log key; each witness key is the one
+  // that log key signed for.
+  std::map<std::string, std::string> log_keys = {{"site-a", a_->log_key().VerifierKey()},
+                                                 {"site-b", b_->log_key().VerifierKey()}};
   std::map<std::string, std::string> witness_keys;
-  for (const auto& node : logs.nodes()) witness_keys[node.node_id()] = node.witness_key();
   for (const auto& node : logs.nodes()) {
-    log::LogAudit audit = log::AuditNodeLog(node, witness_keys, "");
+    auto key = log::WitnessKeyFrom(node.witness_key_note(), log_keys[node.node_id()],
+                                   node.node_id());
+    ASSERT_TRUE(key.ok()) << key.status();
+    EXPECT_EQ(*key, node.witness_key());
+    witness_keys[node.node_id()] = *key;
+  }
+  const log::AuditPolicy now{absl::Now()};
+  for (const auto& node : logs.nodes()) {
+    log::LogAudit audit = log::AuditNodeLog(node, witness_keys, log_keys[node.node_id()], now);
     EXPECT_TRUE(audit.problems.empty()) << node.node_id() << ": " << audit.problems[0];
     EXPECT_EQ(audit.cosigned_by.size(), 1u) << node.node_id();
   }
@@ -146,8 +157,8 @@ TEST_F(WitnessTest, EachNodeCosignsWhatItVerifiedAndAnAuditorCanCheckEveryLog) {
   ASSERT_GT(b_log.proofs(0).hashes_size(), 0);
   std::string& hash = *b_log.mutable_proofs(0)->mutable_hashes(0);
   hash[0] = static_cast<char>(hash[0] ^ 1);
-  EXPECT_FALSE(log::AuditNodeLog(b_log, witness_keys, "").problems.empty());
-  EXPECT_FALSE(log::AuditNodeLog(logs.nodes(1), witness_keys, a_->log_key().VerifierKey())
+  EXPECT_FALSE(log::AuditNodeLog(b_log, witness_keys, "", now).problems.empty());
+  EXPECT_FALSE(log::AuditNodeLog(logs.nodes(1), witness_keys, a_->log_key().VerifierKey(), now)
                    .problems.empty());
   // Only auditors and node admins read what the witness saw.
   trenode::v1::WitnessStatus status;
@@ -216,7 +227,7 @@ TEST_F(WitnessTest, AHostilePartnerCannotPlantCosignatures) {
   auto as_a = [&] { return trenode::v1::Federation::NewStub(b_->Channel(&a_->node_certificate())); };
   trenode::v1::Checkpoint genuine = CheckpointOf(*b_);
   std::string text = genuine.note().substr(0, genuine.note().find("\n\n") + 1);
-  log::NoteSigner forger = log::NoteSigner::Generate("forger")->DeriveCosigner("site-a/witness");
+  log::NoteSigner forger = log::NoteSigner::Generate("forger")->DeriveCosigner("site-a/witness").value();
   auto add = [&](const trenode::v1::AddCosignatureRequest& request) {
     grpc::ClientContext context;
     trenode::v1::AddCosignatureResponse response;
@@ -232,7 +243,7 @@ TEST_F(WitnessTest, AHostilePartnerCannotPlantCosignatures) {
   EXPECT_EQ(add(request).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 
   // b's checkpoint, but a cosignature by another key than the one given.
-  log::NoteSigner other = log::NoteSigner::Generate("x")->DeriveCosigner("site-a/witness");
+  log::NoteSigner other = log::NoteSigner::Generate("x")->DeriveCosigner("site-a/witness").value();
   request.set_checkpoint(genuine.note());
   request.set_cosignature(*other.Cosign(text, 1700000000));
   EXPECT_EQ(add(request).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
