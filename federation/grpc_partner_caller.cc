@@ -32,7 +32,7 @@ absl::Status FromGrpc(const grpc::Status& status, const trenode::v1::Partner& pa
 }
 
 // FailedPrecondition unless the call's peer certificate names `partner`.
-absl::Status CheckPeer(const grpc::ClientContext& context, const trenode::v1::Partner& partner) {
+absl::Status PeerIs(const grpc::ClientContext& context, const trenode::v1::Partner& partner) {
   std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   std::vector<grpc::string_ref> certificates =
       auth ? auth->FindPropertyValues("x509_pem_cert") : std::vector<grpc::string_ref>{};
@@ -51,6 +51,11 @@ absl::Status CheckPeer(const grpc::ClientContext& context, const trenode::v1::Pa
 }
 
 }  // namespace
+
+absl::Status GrpcPartnerCaller::CheckPeer(const grpc::ClientContext& context,
+                                          const trenode::v1::Partner& partner) {
+  return PeerIs(context, partner);
+}
 
 absl::StatusOr<std::unique_ptr<GrpcPartnerCaller>> GrpcPartnerCaller::FromFiles(
     const trenode::v1::TlsConfig& tls) {
@@ -91,7 +96,24 @@ std::shared_ptr<grpc::Channel> GrpcPartnerCaller::ChannelTo(const trenode::v1::P
 template <typename Service, typename Request, typename Reply, typename Method>
 absl::StatusOr<Reply> GrpcPartnerCaller::Call(const trenode::v1::Partner& partner,
                                               const Request& request, absl::Duration deadline,
-                                              Method method) {
+                                              Method method, absl::string_view name) {
+  if (partner.dials_in()) {
+    // A locked-down partner: down the stream it keeps open to this node,
+    // which its certificate opened (checked by the authenticator).
+    if (dial_ins_ == nullptr) {
+      return absl::UnavailableError(absl::StrCat("node ", partner.node_id(), " dials in"));
+    }
+    ASSIGN_OR_RETURN(std::string bytes,
+                     dial_ins_->Call(partner.node_id(),
+                                     absl::StrCat("/", Service::service_full_name(), "/", name),
+                                     request.SerializeAsString(), deadline));
+    Reply reply;
+    if (bytes.size() > static_cast<size_t>(kMaxAnswerBytes) || !reply.ParseFromString(bytes)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "node ", partner.node_id(), " answered ", name, " with a malformed message"));
+    }
+    return reply;
+  }
   auto stub = Service::NewStub(ChannelTo(partner));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
@@ -107,7 +129,7 @@ absl::StatusOr<trenode::v1::NodeInfo> GrpcPartnerCaller::GetNodeInfo(
   ASSIGN_OR_RETURN(
       trenode::v1::NodeInfo info,
       (Call<trenode::v1::Federation, trenode::v1::GetNodeInfoRequest, trenode::v1::NodeInfo>(
-          partner, {}, deadline, &trenode::v1::Federation::Stub::GetNodeInfo)));
+          partner, {}, deadline, &trenode::v1::Federation::Stub::GetNodeInfo, "GetNodeInfo")));
   if (info.node_id() != partner.node_id()) {
     return absl::FailedPreconditionError(absl::StrCat(partner.address(), " says it is node \"",
                                                       info.node_id().substr(0, 64), "\", not ",
@@ -135,7 +157,7 @@ absl::StatusOr<trenode::v1::Contribution> GrpcPartnerCaller::SubmitContribution(
   return FromPartner(
       Call<trenode::v1::Federation, trenode::v1::SubmitContributionRequest,
            trenode::v1::Contribution>(partner, request, deadline,
-                                      &trenode::v1::Federation::Stub::SubmitContribution),
+                                      &trenode::v1::Federation::Stub::SubmitContribution, "SubmitContribution"),
       partner);
 }
 
@@ -144,7 +166,7 @@ absl::StatusOr<trenode::v1::Contribution> GrpcPartnerCaller::GetContribution(
     absl::Duration deadline) {
   return FromPartner(
       Call<trenode::v1::Federation, trenode::v1::ContributionRef, trenode::v1::Contribution>(
-          partner, ref, deadline, &trenode::v1::Federation::Stub::GetContribution),
+          partner, ref, deadline, &trenode::v1::Federation::Stub::GetContribution, "GetContribution"),
       partner);
 }
 
@@ -153,7 +175,7 @@ absl::StatusOr<trenode::v1::Contribution> GrpcPartnerCaller::CancelContribution(
     absl::Duration deadline) {
   return FromPartner(
       Call<trenode::v1::Federation, trenode::v1::ContributionRef, trenode::v1::Contribution>(
-          partner, ref, deadline, &trenode::v1::Federation::Stub::CancelContribution),
+          partner, ref, deadline, &trenode::v1::Federation::Stub::CancelContribution, "CancelContribution"),
       partner);
 }
 
@@ -162,14 +184,14 @@ absl::StatusOr<trenode::v1::SearchDatasetsResponse> GrpcPartnerCaller::SearchDat
     absl::Duration deadline) {
   return Call<trenode::v1::Catalogue, trenode::v1::SearchDatasetsRequest,
               trenode::v1::SearchDatasetsResponse>(partner, request, deadline,
-                                                   &trenode::v1::Catalogue::Stub::SearchDatasets);
+                                                   &trenode::v1::Catalogue::Stub::SearchDatasets, "SearchDatasets");
 }
 
 absl::StatusOr<trenode::v1::Checkpoint> GrpcPartnerCaller::GetCheckpoint(
     const trenode::v1::Partner& partner, absl::Duration deadline) {
   return Call<trenode::v1::ActivityLog, trenode::v1::GetCheckpointRequest,
               trenode::v1::Checkpoint>(partner, {}, deadline,
-                                       &trenode::v1::ActivityLog::Stub::GetCheckpoint);
+                                       &trenode::v1::ActivityLog::Stub::GetCheckpoint, "GetCheckpoint");
 }
 
 absl::StatusOr<trenode::v1::ConsistencyProof> GrpcPartnerCaller::GetConsistencyProof(
@@ -177,7 +199,7 @@ absl::StatusOr<trenode::v1::ConsistencyProof> GrpcPartnerCaller::GetConsistencyP
     absl::Duration deadline) {
   return Call<trenode::v1::ActivityLog, trenode::v1::GetConsistencyProofRequest,
               trenode::v1::ConsistencyProof>(partner, request, deadline,
-                                             &trenode::v1::ActivityLog::Stub::GetConsistencyProof);
+                                             &trenode::v1::ActivityLog::Stub::GetConsistencyProof, "GetConsistencyProof");
 }
 
 absl::StatusOr<trenode::v1::AddCosignatureResponse> GrpcPartnerCaller::AddCosignature(
@@ -185,14 +207,14 @@ absl::StatusOr<trenode::v1::AddCosignatureResponse> GrpcPartnerCaller::AddCosign
     absl::Duration deadline) {
   return Call<trenode::v1::Federation, trenode::v1::AddCosignatureRequest,
               trenode::v1::AddCosignatureResponse>(
-      partner, request, deadline, &trenode::v1::Federation::Stub::AddCosignature);
+      partner, request, deadline, &trenode::v1::Federation::Stub::AddCosignature, "AddCosignature");
 }
 
 absl::StatusOr<trenode::v1::Cosignatures> GrpcPartnerCaller::GetCosignatures(
     const trenode::v1::Partner& partner, absl::Duration deadline) {
   return Call<trenode::v1::Federation, trenode::v1::GetCosignaturesRequest,
               trenode::v1::Cosignatures>(partner, {}, deadline,
-                                         &trenode::v1::Federation::Stub::GetCosignatures);
+                                         &trenode::v1::Federation::Stub::GetCosignatures, "GetCosignatures");
 }
 
 }  // namespace trenode::federation

@@ -12,7 +12,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "federation/dial_in.h"
 #include "federation/partner_caller.h"
+#include "grpcpp/client_context.h"
 #include "grpcpp/channel.h"
 
 namespace trenode::federation {
@@ -26,6 +28,14 @@ struct ClientTls {
 class GrpcPartnerCaller : public PartnerCaller {
  public:
   explicit GrpcPartnerCaller(ClientTls tls) : tls_(std::move(tls)) {}
+  // Calls to partners that dial in go down their streams in `dial_ins`
+  // (which must outlive this caller); without it they fail as Unavailable.
+  void RouteDialInsThrough(DialIns* dial_ins) { dial_ins_ = dial_ins; }
+  // The mutual-TLS channel to `partner` (kept), and whether the peer of a
+  // call on it is `partner` (FailedPrecondition otherwise).
+  std::shared_ptr<grpc::Channel> ChannelTo(const trenode::v1::Partner& partner);
+  static absl::Status CheckPeer(const grpc::ClientContext& context,
+                                const trenode::v1::Partner& partner);
   // Reads the files of the node's TlsConfig; InvalidArgument names the one
   // that cannot be read.
   static absl::StatusOr<std::unique_ptr<GrpcPartnerCaller>> FromFiles(
@@ -60,9 +70,9 @@ class GrpcPartnerCaller : public PartnerCaller {
   // Calls `method` on the partner's `Service` stub and checks who answered.
   template <typename Service, typename Request, typename Reply, typename Method>
   absl::StatusOr<Reply> Call(const trenode::v1::Partner& partner, const Request& request,
-                             absl::Duration deadline, Method method);
-  std::shared_ptr<grpc::Channel> ChannelTo(const trenode::v1::Partner& partner);
+                             absl::Duration deadline, Method method, absl::string_view name);
   ClientTls tls_;
+  DialIns* dial_ins_ = nullptr;
   absl::Mutex mutex_;
   // By "<node_id> <address>".
   std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mutex_);

@@ -111,6 +111,8 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.Federation/GetCosignatures", kEveryRole},
       {"/trenode.v1.Federation/GetWitnessStatus", kLogReaders},
       {"/trenode.v1.Federation/GetFederationLogs", kLogReaders},
+      // A locked-down partner opens the stream its calls come down.
+      {"/trenode.v1.Federation/Attend", kPeerNodes},
   };
   return *table;
 }

@@ -153,7 +153,16 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
       return FieldError(absl::StrCat(field, ".node_id"),
                         absl::StrCat("\"", partner.node_id(), "\" appears twice"));
     }
-    if (!ValidHostPort(partner.address())) {
+    if (partner.dials_in()) {
+      if (config.federation().locked_down()) {
+        return FieldError(absl::StrCat(field, ".dials_in"),
+                          "a locked_down node dials its partners; none can dial in");
+      }
+      if (!partner.address().empty()) {
+        return FieldError(absl::StrCat(field, ".address"),
+                          "is not dialled: the partner dials in (leave it empty)");
+      }
+    } else if (!ValidHostPort(partner.address())) {
       return FieldError(absl::StrCat(field, ".address"),
                         absl::StrCat("\"", partner.address(), "\" must be host:port"));
     }

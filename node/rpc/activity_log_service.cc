@@ -12,21 +12,35 @@ constexpr char kService[] = "trenode.v1.ActivityLog";
 
 }  // namespace
 
+absl::StatusOr<trenode::v1::Checkpoint> ActivityLogService::CurrentCheckpoint(
+    log::ActivityLog& log) {
+  ASSIGN_OR_RETURN(std::string note, log.Checkpoint());
+  ASSIGN_OR_RETURN(log::CheckpointBody body,
+                   log::ParseCheckpointText(note.substr(0, note.find("\n\n") + 1)));
+  trenode::v1::Checkpoint checkpoint;
+  checkpoint.set_note(note);
+  checkpoint.set_size(body.size);
+  checkpoint.set_root(log::HashBytes(body.root));
+  checkpoint.set_verifier_key(log.signer().VerifierKey());
+  return checkpoint;
+}
+
+absl::StatusOr<trenode::v1::ConsistencyProof> ActivityLogService::Consistency(
+    log::ActivityLog& log, const trenode::v1::GetConsistencyProofRequest& request) {
+  ASSIGN_OR_RETURN(std::vector<log::Hash> hashes,
+                   log.ConsistencyProof(request.from_size(), request.to_size()));
+  trenode::v1::ConsistencyProof proof;
+  proof.set_from_size(request.from_size());
+  proof.set_to_size(request.to_size());
+  for (const auto& hash : hashes) proof.add_hashes(log::HashBytes(hash));
+  return proof;
+}
+
 grpc::Status ActivityLogService::GetCheckpoint(grpc::ServerContext* context,
                                                const trenode::v1::GetCheckpointRequest*,
                                                trenode::v1::Checkpoint* reply) {
   return Handle(*gate_, kService, "GetCheckpoint", context, reply,
-                [&](const auth::Principal&) -> absl::StatusOr<trenode::v1::Checkpoint> {
-                  ASSIGN_OR_RETURN(std::string note, log_->Checkpoint());
-                  ASSIGN_OR_RETURN(log::CheckpointBody body,
-                                   log::ParseCheckpointText(note.substr(0, note.find("\n\n") + 1)));
-                  trenode::v1::Checkpoint checkpoint;
-                  checkpoint.set_note(note);
-                  checkpoint.set_size(body.size);
-                  checkpoint.set_root(log::HashBytes(body.root));
-                  checkpoint.set_verifier_key(log_->signer().VerifierKey());
-                  return checkpoint;
-                });
+                [&](const auth::Principal&) { return CurrentCheckpoint(*log_); });
 }
 
 namespace {
@@ -185,16 +199,7 @@ grpc::Status ActivityLogService::GetConsistencyProof(
     grpc::ServerContext* context, const trenode::v1::GetConsistencyProofRequest* request,
     trenode::v1::ConsistencyProof* reply) {
   return Handle(*gate_, kService, "GetConsistencyProof", context, reply,
-                [&](const auth::Principal&) -> absl::StatusOr<trenode::v1::ConsistencyProof> {
-                  ASSIGN_OR_RETURN(
-                      std::vector<log::Hash> hashes,
-                      log_->ConsistencyProof(request->from_size(), request->to_size()));
-                  trenode::v1::ConsistencyProof proof;
-                  proof.set_from_size(request->from_size());
-                  proof.set_to_size(request->to_size());
-                  for (const auto& hash : hashes) proof.add_hashes(log::HashBytes(hash));
-                  return proof;
-                });
+                [&](const auth::Principal&) { return Consistency(*log_, *request); });
 }
 
 }  // namespace trenode::rpc

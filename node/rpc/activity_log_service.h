@@ -19,6 +19,12 @@ class ActivityLogService final : public trenode::v1::ActivityLog::Service {
   ActivityLogService(CallGate* gate, log::ActivityLog* log, governance::Governance* governance)
       : gate_(gate), log_(log), governance_(governance) {}
 
+  // What GetCheckpoint and GetConsistencyProof answer (also down a
+  // partner's stream).
+  static absl::StatusOr<trenode::v1::Checkpoint> CurrentCheckpoint(log::ActivityLog& log);
+  static absl::StatusOr<trenode::v1::ConsistencyProof> Consistency(
+      log::ActivityLog& log, const trenode::v1::GetConsistencyProofRequest& request);
+
   grpc::Status GetCheckpoint(grpc::ServerContext* context,
                              const trenode::v1::GetCheckpointRequest* request,
                              trenode::v1::Checkpoint* reply) override;

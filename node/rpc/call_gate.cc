@@ -1,6 +1,7 @@
 #include "node/rpc/call_gate.h"
 
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -150,6 +151,13 @@ absl::StatusOr<auth::Principal> CallGate::Admit(const grpc::ServerContext& conte
     CountRefusal(SourceOf(context.peer()), principal.status().message());
     return principal.status();
   }
+  return AdmitPrincipal(*principal, method);
+}
+
+absl::StatusOr<auth::Principal> CallGate::AdmitPrincipal(const auth::Principal& caller,
+                                                         absl::string_view full_method) {
+  std::string method(full_method);
+  std::optional<auth::Principal> principal = caller;
   absl::Status decision = auth::Authorize(*principal, method);
   if (events_ != nullptr && (!decision.ok() || !IsQuietQuery(method))) {
     log::ActivityEvent event;
@@ -170,7 +178,7 @@ absl::StatusOr<auth::Principal> CallGate::Admit(const grpc::ServerContext& conte
                               PrintableText(decision.message(), kMaxReasonBytes), "\n");
     return decision;
   }
-  return principal;
+  return *principal;
 }
 
 }  // namespace trenode::rpc

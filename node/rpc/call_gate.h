@@ -46,6 +46,11 @@ class CallGate {
   absl::StatusOr<auth::Principal> Admit(const grpc::ServerContext& context,
                                         absl::string_view full_method);
 
+  // As Admit, for a caller already authenticated another way: a partner
+  // whose calls arrive down the stream it opened (Federation.Attend).
+  absl::StatusOr<auth::Principal> AdmitPrincipal(const auth::Principal& caller,
+                                                 absl::string_view full_method);
+
   // Admit for a streaming method: also a stream slot, held until the
   // returned value is destroyed; ResourceExhausted if the caller, or all
   // callers together, hold as many streams as allowed (counted into the

@@ -1,6 +1,9 @@
 #include "node/rpc/federation_service.h"
 
+#include <thread>
+
 #include "absl/time/clock.h"
+#include "node/rpc/grpc_status.h"
 #include "node/common/status_macros.h"
 #include "node/rpc/handle.h"
 
@@ -106,6 +109,35 @@ grpc::Status FederationService::GetFederationLogs(grpc::ServerContext* context,
                                                   trenode::v1::FederationLogs* reply) {
   return Handle(*gate_, kService, "GetFederationLogs", context, reply,
                 [&](const auth::Principal&) { return witnessing_.relay->Collect(); });
+}
+
+grpc::Status FederationService::Attend(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<trenode::v1::RelayedCall, trenode::v1::AttendUp>* stream) {
+  absl::StatusOr<CallGate::AdmittedStream> admitted =
+      gate_->AdmitStream(*context, absl::StrCat("/", kService, "/Attend"));
+  if (!admitted.ok()) return ToGrpcStatus(admitted.status());
+  const std::string partner = admitted->principal.subject;
+  absl::StatusOr<std::shared_ptr<federation::DialIns::Stream>> opened = dial_ins_->Open(partner);
+  if (!opened.ok()) return ToGrpcStatus(opened.status());
+  std::shared_ptr<federation::DialIns::Stream> open = *std::move(opened);
+  stream->SendInitialMetadata();
+  // Replies are read on a thread of their own while calls are written here.
+  std::thread reader([&] {
+    trenode::v1::AttendUp up;
+    while (stream->Read(&up)) {
+      if (up.has_reply()) open->Deliver(up.reply());
+    }
+    dial_ins_->Close(partner, open);
+  });
+  while (!context->IsCancelled() && open->open()) {
+    std::optional<trenode::v1::RelayedCall> call = open->Next(absl::Milliseconds(200));
+    if (call && !stream->Write(*call)) break;
+  }
+  dial_ins_->Close(partner, open);
+  context->TryCancel();  // ends the reader's Read if the partner has not
+  reader.join();
+  return grpc::Status::OK;
 }
 
 }  // namespace trenode::rpc

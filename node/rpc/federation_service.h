@@ -5,6 +5,7 @@
 
 #include "federation/contributions.h"
 #include "federation/cosignature_book.h"
+#include "federation/dial_in.h"
 #include "federation/federation.h"
 #include "federation/log_relay.h"
 #include "federation/witness.h"
@@ -26,12 +27,13 @@ class FederationService final : public trenode::v1::Federation::Service {
   // Every pointer must outlive the service.
   FederationService(CallGate* gate, federation::Federation* federation,
                     federation::Contributions* contributions, catalogue::Catalogue* catalogue,
-                    Witnessing witnessing)
+                    Witnessing witnessing, federation::DialIns* dial_ins)
       : gate_(gate),
         federation_(federation),
         contributions_(contributions),
         catalogue_(catalogue),
-        witnessing_(witnessing) {}
+        witnessing_(witnessing),
+        dial_ins_(dial_ins) {}
 
   grpc::Status GetNodeInfo(grpc::ServerContext* context,
                            const trenode::v1::GetNodeInfoRequest* request,
@@ -63,6 +65,9 @@ class FederationService final : public trenode::v1::Federation::Service {
   grpc::Status GetFederationLogs(grpc::ServerContext* context,
                                  const trenode::v1::GetFederationLogsRequest* request,
                                  trenode::v1::FederationLogs* reply) override;
+  grpc::Status Attend(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<trenode::v1::RelayedCall, trenode::v1::AttendUp>* stream) override;
 
  private:
   CallGate* gate_;
@@ -70,6 +75,7 @@ class FederationService final : public trenode::v1::Federation::Service {
   federation::Contributions* contributions_;
   catalogue::Catalogue* catalogue_;
   Witnessing witnessing_;
+  federation::DialIns* dial_ins_;
 };
 
 }  // namespace trenode::rpc

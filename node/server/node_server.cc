@@ -45,6 +45,8 @@
 #include "federation/partner_directory.h"
 #include "node/rpc/catalogue_service.h"
 #include "node/rpc/federation_service.h"
+#include "node/rpc/relayed_calls.h"
+#include "federation/dial_out.h"
 #include "node/rpc/governance_service.h"
 #include "node/rpc/releases_service.h"
 #include "node/storage/node_schema.h"
@@ -230,6 +232,9 @@ struct NodeServer::Parts {
   std::unique_ptr<federation::Witness> witness;
   std::unique_ptr<federation::CosignatureBook> cosignatures;
   std::unique_ptr<federation::LogRelay> log_relay;
+  std::unique_ptr<federation::DialIns> dial_ins;
+  std::unique_ptr<rpc::RelayedCalls> relayed_calls;
+  std::unique_ptr<federation::DialOut> dial_out;
 };
 
 namespace {
@@ -326,6 +331,7 @@ NodeServer::NodeServer() : parts_(std::make_unique<Parts>()) {}
 
 NodeServer::~NodeServer() {
   Shutdown(absl::Seconds(5));
+  if (parts_->dial_out) parts_->dial_out->Stop();
   if (parts_->witness) parts_->witness->Stop();
   if (parts_->coordinator) parts_->coordinator->Stop();
   if (parts_->runner) parts_->runner->Stop();
@@ -422,6 +428,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.releases_service = std::make_unique<rpc::ReleasesService>(
       parts.gate.get(), parts.releases.get(), parts.objects.get());
   ASSIGN_OR_RETURN(parts.partner_caller, federation::GrpcPartnerCaller::FromFiles(config.tls()));
+  parts.dial_ins = std::make_unique<federation::DialIns>(parts.partners.get());
+  parts.partner_caller->RouteDialInsThrough(parts.dial_ins.get());
   catalogue::CatalogueStore* datasets = parts.catalogue_store.get();
   const log::NoteSigner& log_signer = parts.activity_log->signer();
   ASSIGN_OR_RETURN(log::NoteSigner witness_key,
@@ -468,7 +476,19 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.partners.get(), parts.partner_caller.get());
   parts.federation_service = std::make_unique<rpc::FederationService>(
       parts.gate.get(), parts.federation.get(), parts.contributions.get(), parts.catalogue.get(),
-      rpc::Witnessing{parts.witness.get(), parts.cosignatures.get(), parts.log_relay.get()});
+      rpc::Witnessing{parts.witness.get(), parts.cosignatures.get(), parts.log_relay.get()},
+      parts.dial_ins.get());
+  parts.relayed_calls = std::make_unique<rpc::RelayedCalls>(rpc::RelayedParts{
+      parts.gate.get(), parts.partners.get(), parts.federation.get(), parts.contributions.get(),
+      parts.cosignatures.get(), parts.activity_log.get(), parts.catalogue.get()});
+  if (config.federation().locked_down()) {
+    rpc::RelayedCalls* relayed = parts.relayed_calls.get();
+    parts.dial_out = std::make_unique<federation::DialOut>(
+        parts.partners.get(), parts.partner_caller.get(),
+        [relayed](const std::string& partner, const trenode::v1::RelayedCall& call) {
+          return relayed->Serve(partner, call);
+        });
+  }
   if (absl::Status settled = parts.runner->Reconcile(); !settled.ok()) {
     return absl::Status(settled.code(),
                         absl::StrCat("settling unfinished analyses: ", settled.message()));
@@ -529,6 +549,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   });
   parts.runner->Start();
   parts.coordinator->Start();
+  if (parts.dial_out) parts.dial_out->Start();
   const int witness_every = config.federation().witness_interval_seconds();
   parts.witness->Start(absl::Seconds(witness_every > 0 ? witness_every : 60));
   node->SetServing(true);
@@ -576,6 +597,9 @@ void NodeServer::Shutdown(absl::Duration grace) {
   shut_down_ = true;
   stop_checkpoints_.Notify();
   server_->GetHealthCheckService()->SetServingStatus(false);
+  // Partners' streams stay open until closed: close them, and stop dialling.
+  if (parts_->dial_ins) parts_->dial_ins->CloseAll();
+  if (parts_->dial_out) parts_->dial_out->Stop();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }
 

@@ -332,6 +332,95 @@ TEST_F(FederatedAnalysisTest, PooledResultsThatWouldLetOneNodeBeWorkedOutAreWith
             trenode::v1::RELEASE_STATE_IN_REVIEW);
 }
 
+TEST_F(FederatedAnalysisTest, ALockedDownNodeTakesPartThroughTheStreamItOpens) {
+  // site-c accepts no connections from partners: site-a has no address for
+  // it; site-c dials site-a and keeps a stream open.
+  b_ = std::make_unique<TestNode>(
+      "site-b", ca_, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-a"); });
+  a_ = std::make_unique<TestNode>("site-a", ca_, [&](trenode::v1::NodeConfig& config) {
+    AddPartner(config, "site-b", b_->address());
+    auto* c = config.mutable_federation()->add_partners();
+    c->set_node_id("site-c");
+    c->set_dials_in(true);
+  });
+  c_ = std::make_unique<TestNode>("site-c", ca_, [&](trenode::v1::NodeConfig& config) {
+    AddPartner(config, "site-a", a_->address());
+    config.mutable_federation()->set_locked_down(true);
+  });
+  testing::ImportSyntheticSite(*a_, {21, 900});
+  testing::ImportSyntheticSite(*b_, {22, 1300});
+  testing::ImportSyntheticSite(*c_, {23, 700});
+  ApproveProject(*a_, "synth-ehr-21", "ada@site-a");
+  ApproveProject(*b_, "synth-ehr-22", "ada@site-a");
+  ApproveProject(*c_, "synth-ehr-23", "ada@site-a");
+  auto c_as_seen_from_a = [&] {
+    trenode::v1::ListPartnersResponse listed;
+    EXPECT_TRUE(trenode::v1::Federation::NewStub(a_->Channel())
+                    ->ListPartners(a_->As("researcher").get(), {}, &listed)
+                    .ok());
+    for (const auto& partner : listed.partners()) {
+      if (partner.node_id() == "site-c") return partner;
+    }
+    return trenode::v1::PartnerStatus();
+  };
+  absl::Time until = absl::Now() + absl::Seconds(20);
+  while (c_as_seen_from_a().reachability() != trenode::v1::PartnerStatus::REACHABILITY_ANSWERED &&
+         absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  trenode::v1::PartnerStatus c_seen = c_as_seen_from_a();
+  ASSERT_EQ(c_seen.reachability(), trenode::v1::PartnerStatus::REACHABILITY_ANSWERED)
+      << c_seen.detail();
+  EXPECT_EQ(c_seen.info().node_id(), "site-c");
+  EXPECT_TRUE(c_seen.address().empty());
+
+  Analysis submitted;
+  ASSERT_TRUE(Submit(CountBySex("through-the-stream"), &submitted).ok());
+  Analysis done = WaitUntilFinal(submitted.id());
+  ASSERT_EQ(done.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << done.ShortDebugString();
+  EXPECT_FALSE(done.partial_result());
+  EXPECT_EQ(Sites(done)["site-c"].state(), SiteStatus::STATE_ANSWERED)
+      << Sites(done)["site-c"].reason();
+  std::map<std::string, int64_t> truth;
+  for (auto [node, seed] :
+       {std::pair<TestNode*, uint64_t>{a_.get(), 21}, {b_.get(), 22}, {c_.get(), 23}}) {
+    for (const auto& [sex, count] : PersonsBySex(*node, seed)) truth[sex] += count;
+  }
+  EXPECT_EQ(Pooled(done), truth);
+  // At site-c it ran as ada@site-a, decided by site-c's own rules.
+  ASSERT_EQ(AnalysesAt(*c_, "ada@site-a").size(), 1u);
+
+  // site-a witnesses site-c's log over the same stream.
+  a_->server().WitnessPartnersNow();
+  trenode::v1::WitnessStatus witnessed;
+  ASSERT_TRUE(trenode::v1::Federation::NewStub(a_->Channel())
+                  ->GetWitnessStatus(a_->As("auditor").get(), {}, &witnessed)
+                  .ok());
+  bool c_witnessed = false;
+  for (const auto& log : witnessed.logs()) {
+    if (log.node_id() != "site-c") continue;
+    c_witnessed = log.size() > 0 && log.alarms_size() == 0 && log.last_error().empty();
+  }
+  EXPECT_TRUE(c_witnessed) << witnessed.ShortDebugString();
+
+  // Only a partner listed as dialling in may open a stream: site-b may not.
+  grpc::ClientContext as_b;
+  auto stream =
+      trenode::v1::Federation::NewStub(a_->Channel(&b_->node_certificate()))->Attend(&as_b);
+  trenode::v1::RelayedCall nothing;
+  EXPECT_FALSE(stream->Read(&nothing));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  // Once site-c is gone, its part is unreachable at once, not a hang.
+  c_->server().Shutdown(absl::ZeroDuration());
+  Analysis later;
+  ASSERT_TRUE(Submit(CountBySex("c-gone", 5), &later).ok());
+  done = WaitUntilFinal(later.id(), absl::Seconds(20));
+  EXPECT_TRUE(done.partial_result());
+  EXPECT_EQ(Sites(done)["site-c"].state(), SiteStatus::STATE_UNREACHABLE)
+      << Sites(done)["site-c"].reason();
+}
+
 TEST_F(FederatedAnalysisTest, ANodeThatHasNotApprovedTheProjectRefusesWithItsReason) {
   Start(/*c_approves=*/false);
   Analysis submitted;

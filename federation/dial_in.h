@@ -1,0 +1,77 @@
+// DialIns: the streams locked-down partners keep open to this node
+// (Federation.Attend), and this node's calls to those partners sent down
+// them. One stream per partner; a new one replaces the old. A call waits
+// for its reply until its deadline; a call to a partner with no stream open
+// fails at once with Unavailable, and one whose stream ends fails then.
+// Thread-safe.
+#ifndef TRENODE_FEDERATION_DIAL_IN_H_
+#define TRENODE_FEDERATION_DIAL_IN_H_
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "federation/partner_directory.h"
+#include "trenode/v1/federation.pb.h"
+
+namespace trenode::federation {
+
+class DialIns {
+ public:
+  // `partners` must outlive this object.
+  explicit DialIns(const PartnerDirectory* partners) : partners_(partners) {}
+
+  // One partner's stream, as its handler serves it.
+  class Stream {
+   public:
+    // The next call to send down the stream, waiting up to `wait`; nullopt
+    // if none came, or the stream was closed (see open()).
+    std::optional<trenode::v1::RelayedCall> Next(absl::Duration wait);
+    // A reply read from the stream. Replies to unknown or expired calls are
+    // dropped.
+    void Deliver(const trenode::v1::RelayedReply& reply);
+    bool open();
+
+   private:
+    friend class DialIns;
+    struct Pending {
+      bool done = false;
+      trenode::v1::RelayedReply reply;
+    };
+    absl::Mutex mu_;
+    bool open_ ABSL_GUARDED_BY(mu_) = true;
+    std::deque<trenode::v1::RelayedCall> outbox_ ABSL_GUARDED_BY(mu_);
+    std::map<uint64_t, std::shared_ptr<Pending>> pending_ ABSL_GUARDED_BY(mu_);
+  };
+
+  // Registers `node_id`'s new stream, closing any it had.
+  // FailedPrecondition unless the partner is listed as one that dials in.
+  absl::StatusOr<std::shared_ptr<Stream>> Open(const std::string& node_id);
+  // Ends `stream`: calls waiting on it fail (Unavailable).
+  void Close(const std::string& node_id, const std::shared_ptr<Stream>& stream);
+  bool IsOpen(const std::string& node_id);
+  // Closes every stream (the node is stopping).
+  void CloseAll();
+
+  // Sends `method` with `request` to `node_id` and waits for its reply
+  // within `deadline`. The partner's own error is returned as its status;
+  // Unavailable if no stream is open or it ends; DeadlineExceeded if no
+  // reply came in time.
+  absl::StatusOr<std::string> Call(const std::string& node_id, const std::string& method,
+                                   const std::string& request, absl::Duration deadline);
+
+ private:
+  const PartnerDirectory* partners_;
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace trenode::federation
+
+#endif  // TRENODE_FEDERATION_DIAL_IN_H_

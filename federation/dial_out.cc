@@ -1,0 +1,139 @@
+#include "federation/dial_out.h"
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "node/common/text.h"
+#include "trenode/v1/federation.grpc.pb.h"
+
+namespace trenode::federation {
+namespace {
+constexpr int kMaxServing = 16;
+constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
+constexpr absl::Duration kMostBackoff = absl::Seconds(5);
+}  // namespace
+
+void DialOut::Start() {
+  for (const trenode::v1::Partner& partner : partners_->All()) {
+    threads_.emplace_back([this, id = partner.node_id()] { Attend(id); });
+  }
+}
+
+void DialOut::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, context] : open_) context->TryCancel();
+  }
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  threads_.clear();
+}
+
+bool DialOut::Connected(const std::string& partner_id) {
+  absl::MutexLock lock(&mu_);
+  return open_.contains(partner_id);
+}
+
+void DialOut::Attend(const std::string& partner_id) {
+  absl::Duration backoff = kFirstBackoff;
+  while (!stop_.HasBeenNotified()) {
+    std::optional<trenode::v1::Partner> partner = partners_->Find(partner_id);
+    if (!partner) return;  // removed: no longer served
+    absl::Time began = absl::Now();
+    absl::Status ended = AttendOnce(*partner);
+    if (absl::Now() - began > absl::Seconds(10)) backoff = kFirstBackoff;
+    if (stop_.HasBeenNotified()) return;
+    std::cerr << absl::StrCat("trenode: stream to partner ", partner_id, " ended (",
+                              PrintableText(ended.message(), 200), "); dialling again in ",
+                              absl::FormatDuration(backoff), "\n");
+    stop_.WaitForNotificationWithTimeout(backoff);
+    backoff = std::min(backoff * 2, kMostBackoff);
+  }
+}
+
+absl::Status DialOut::AttendOnce(const trenode::v1::Partner& partner) {
+  grpc::ClientContext context;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_.HasBeenNotified()) return absl::CancelledError("stopping");
+    open_[partner.node_id()] = &context;
+  }
+  auto forget = [&] {
+    absl::MutexLock lock(&mu_);
+    open_.erase(partner.node_id());
+  };
+  auto stub = trenode::v1::Federation::NewStub(channels_->ChannelTo(partner));
+  std::unique_ptr<grpc::ClientReaderWriter<trenode::v1::AttendUp, trenode::v1::RelayedCall>>
+      stream = stub->Attend(&context);
+  stream->WaitForInitialMetadata();
+  // Only the partner dialled is served: its certificate must name it.
+  if (absl::Status peer = GrpcPartnerCaller::CheckPeer(context, partner); !peer.ok()) {
+    context.TryCancel();
+    stream->Finish().ok();
+    forget();
+    return peer;
+  }
+  // Shared with the threads answering calls, which may finish their last
+  // unlock after this scope has seen them done.
+  struct Shared {
+    absl::Mutex write_mu;
+    absl::Mutex serving_mu;
+    int serving = 0;
+  };
+  auto shared = std::make_shared<Shared>();
+  trenode::v1::AttendUp hello;
+  hello.mutable_hello();
+  if (!stream->Write(hello)) {
+    grpc::Status status = stream->Finish();
+    forget();
+    return absl::UnavailableError(status.error_message());
+  }
+  auto* raw_stream = stream.get();
+  trenode::v1::RelayedCall call;
+  while (stream->Read(&call)) {
+    {
+      absl::MutexLock lock(&shared->serving_mu);
+      if (shared->serving < kMaxServing) {
+        ++shared->serving;
+        // Detached; this scope waits below until every one has written.
+        std::thread([this, shared, raw_stream, call, id = partner.node_id()] {
+          trenode::v1::AttendUp up;
+          *up.mutable_reply() = serve_(id, call);
+          {
+            absl::MutexLock write_lock(&shared->write_mu);
+            raw_stream->Write(up);
+          }
+          absl::MutexLock done(&shared->serving_mu);
+          --shared->serving;
+        }).detach();
+        continue;
+      }
+    }
+    trenode::v1::AttendUp busy;
+    busy.mutable_reply()->set_id(call.id());
+    busy.mutable_reply()->set_code(static_cast<int>(absl::StatusCode::kResourceExhausted));
+    busy.mutable_reply()->set_message(
+        absl::StrCat(kMaxServing, " calls from this partner are being answered; try again"));
+    absl::MutexLock lock(&shared->write_mu);
+    stream->Write(busy);
+  }
+  {
+    absl::MutexLock lock(&shared->serving_mu);
+    auto idle = [&shared]() { return shared->serving == 0; };
+    shared->serving_mu.Await(absl::Condition(&idle));
+  }
+  {
+    absl::MutexLock lock(&shared->write_mu);
+    stream->WritesDone();
+  }
+  grpc::Status status = stream->Finish();
+  forget();
+  return status.ok() ? absl::UnavailableError("the partner closed the stream")
+                     : absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                    status.error_message());
+}
+
+}  // namespace trenode::federation
