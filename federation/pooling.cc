@@ -296,14 +296,11 @@ std::vector<FewValuedKey> FewValuedKeys(const trenode::v1::RegressionResult& reg
   return keys;
 }
 
-// Adds `site`'s sufficient statistics into `pooled` (the first site's as
-// they are). InvalidArgument naming `where` if its terms differ.
+// Adds `site`'s sufficient statistics into `pooled`, another node's or
+// several nodes' already. InvalidArgument naming `where` if its terms
+// differ.
 absl::Status AddStatistics(const trenode::v1::RegressionResult& site, const std::string& where,
-                           trenode::v1::RegressionResult& pooled, bool first) {
-  if (first) {
-    pooled = site;
-    return absl::OkStatus();
-  }
+                           trenode::v1::RegressionResult& pooled) {
   if (!std::equal(site.terms().begin(), site.terms().end(), pooled.terms().begin(),
                   pooled.terms().end())) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -358,7 +355,6 @@ absl::StatusOr<std::optional<ResultTable>> PoolRegression(const trenode::v1::Que
                                                           const std::vector<SiteRelease>& sites,
                                                           std::vector<std::string>& notes) {
   trenode::v1::RegressionResult pooled;
-  bool first = true;
   for (const SiteRelease& site : sites) {
     auto file = site.files.find(output.name() + ".csv");
     if (file == site.files.end()) {
@@ -369,8 +365,11 @@ absl::StatusOr<std::optional<ResultTable>> PoolRegression(const trenode::v1::Que
     std::string where = absl::StrCat(site.node_id, "'s ", file->first);
     ASSIGN_OR_RETURN(trenode::v1::RegressionResult statistics,
                      releases::ParseRegressionStatistics(file->second, where));
-    RETURN_IF_ERROR(AddStatistics(statistics, where, pooled, first));
-    first = false;
+    if (&site == &sites.front()) {
+      pooled = std::move(statistics);
+    } else {
+      RETURN_IF_ERROR(AddStatistics(statistics, where, pooled));
+    }
   }
   pooled.set_residual_degrees_of_freedom(pooled.n() - pooled.terms_size());
   absl::StatusOr<disclosure::OlsFit> fit =
