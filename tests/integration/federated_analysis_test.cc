@@ -355,6 +355,48 @@ TEST_F(FederatedAnalysisTest, APooledRegressionIsOneOlsFitOverEveryNodesPersons)
   EXPECT_LT(worst, 1e-9);
   std::cout << "pooled vs direct OLS over " << truth.n << " persons: largest relative difference "
             << worst << "\n";
+
+  // A partner released its part's statistics under its regression rules.
+  auto release_of = [&](const TestNode& node, const std::string& analysis_id) {
+    trenode::v1::ListReleasesRequest list;
+    trenode::v1::ListReleasesResponse listed;
+    grpc::Status listing =
+        trenode::v1::Releases::NewStub(node.Channel())
+            ->ListReleases(WithToken(node.Token("olu", {"output_checker"})).get(), list, &listed);
+    EXPECT_TRUE(listing.ok()) << listing.error_message();
+    for (const auto& release : listed.releases()) {
+      if (release.analysis_id() == analysis_id) return release;
+    }
+    return trenode::v1::Release();
+  };
+  trenode::v1::Release part = release_of(*b_, Sites(done)["site-b"].remote_analysis_id());
+  EXPECT_EQ(part.state(), trenode::v1::RELEASE_STATE_RELEASED) << part.ShortDebugString();
+  ASSERT_EQ(part.files_size(), 1) << part.ShortDebugString();
+  EXPECT_EQ(part.files(0).verdict(), "pass");
+  EXPECT_NE(part.files(0).verdict_summary().find("sufficient statistics"), std::string::npos)
+      << part.files(0).verdict_summary();
+
+  // The home node releases the pooled fit, under its own rules, to its checkers.
+  auto releases = trenode::v1::Releases::NewStub(a_->Channel());
+  auto ada = [&] { return WithToken(a_->Token("ada", {"researcher"})); };
+  trenode::v1::CreateReleaseRequest create;
+  create.set_analysis_id(submitted.id());
+  trenode::v1::Release release;
+  ASSERT_TRUE(releases->CreateRelease(ada().get(), create, &release).ok());
+  trenode::v1::ReleaseIdRequest by_id;
+  by_id.set_release_id(release.id());
+  absl::Time until = absl::Now() + absl::Seconds(30);
+  while (release.state() == trenode::v1::RELEASE_STATE_PREPARING && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(50));
+    ASSERT_TRUE(releases->GetRelease(ada().get(), by_id, &release).ok());
+  }
+  ASSERT_TRUE(releases->SubmitRelease(ada().get(), by_id, &release).ok());
+  EXPECT_EQ(release.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << release.ShortDebugString();
+  trenode::v1::Release pooled_release = release_of(*a_, submitted.id());
+  ASSERT_EQ(pooled_release.files_size(), 1) << pooled_release.ShortDebugString();
+  EXPECT_EQ(pooled_release.files(0).verdict(), "pass");
+  EXPECT_EQ(pooled_release.files(0).verdict_summary(),
+            absl::StrCat("pass; n = ", truth.n, ", ", truth.n - 3, " residual degrees of freedom"));
 }
 
 TEST_F(FederatedAnalysisTest, OnlyThePooledResultLeavesAndOnlyThroughTheHomeNodesCheckers) {
