@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "node/common/status_macros.h"
+#include "node/disclosure/regression.h"
 #include "node/ingest/csv_reader.h"
+#include "node/releases/regression_statistics.h"
 
 namespace trenode::federation {
 namespace {
@@ -281,6 +283,109 @@ absl::StatusOr<std::optional<ResultTable>> PoolSummary(const trenode::v1::QueryO
   return table;
 }
 
+// Few-valued terms are matched across nodes by name and how many terms of
+// that name came before (two indicators are both "indicator").
+using FewValuedKey = std::pair<std::string, int>;
+
+std::vector<FewValuedKey> FewValuedKeys(const trenode::v1::RegressionResult& regression) {
+  std::map<std::string, int> seen;
+  std::vector<FewValuedKey> keys;
+  for (const auto& term : regression.few_valued_terms()) {
+    keys.emplace_back(term.term(), seen[term.term()]++);
+  }
+  return keys;
+}
+
+// Adds `site`'s sufficient statistics into `pooled`, another node's or
+// several nodes' already. InvalidArgument naming `where` if its terms
+// differ.
+absl::Status AddStatistics(const trenode::v1::RegressionResult& site, const std::string& where,
+                           trenode::v1::RegressionResult& pooled) {
+  if (!std::equal(site.terms().begin(), site.terms().end(), pooled.terms().begin(),
+                  pooled.terms().end())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": its terms (", absl::StrJoin(site.terms(), ", "), ") are not the other nodes' (",
+        absl::StrJoin(pooled.terms(), ", "), ") in that order"));
+  }
+  int64_t n;
+  if (__builtin_add_overflow(pooled.n(), site.n(), &n) || n > kMaxCount) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": n passes the largest count"));
+  }
+  pooled.set_n(n);
+  for (int i = 0; i < site.xtx_size(); ++i) pooled.set_xtx(i, pooled.xtx(i) + site.xtx(i));
+  for (int i = 0; i < site.xty_size(); ++i) pooled.set_xty(i, pooled.xty(i) + site.xty(i));
+  pooled.set_yty(pooled.yty() + site.yty());
+  // X'X over all persons is at least each node's, so no person's leverage
+  // in the pooled fit passes the largest at any node.
+  pooled.set_max_leverage(std::max(pooled.max_leverage(), site.max_leverage()));
+  // A term stays few-valued only if it is at every node and its values
+  // together are still few; persons holding each value add.
+  std::map<FewValuedKey, const trenode::v1::TermValues*> at_site;
+  std::vector<FewValuedKey> site_keys = FewValuedKeys(site);
+  for (size_t i = 0; i < site_keys.size(); ++i) {
+    at_site[site_keys[i]] = &site.few_valued_terms(static_cast<int>(i));
+  }
+  std::vector<FewValuedKey> pooled_keys = FewValuedKeys(pooled);
+  google::protobuf::RepeatedPtrField<trenode::v1::TermValues> kept;
+  for (size_t i = 0; i < pooled_keys.size(); ++i) {
+    auto other = at_site.find(pooled_keys[i]);
+    if (other == at_site.end()) continue;
+    std::map<double, int64_t> persons;
+    const trenode::v1::TermValues& mine = pooled.few_valued_terms(static_cast<int>(i));
+    for (const auto* term : {&mine, other->second}) {
+      for (int v = 0; v < term->values_size(); ++v) persons[term->values(v)] += term->persons(v);
+    }
+    if (persons.size() > static_cast<size_t>(releases::kMaxFewValues)) continue;
+    trenode::v1::TermValues* merged = kept.Add();
+    merged->set_term(mine.term());
+    for (const auto& [value, held] : persons) {
+      merged->add_values(value);
+      merged->add_persons(held);
+    }
+  }
+  pooled.mutable_few_valued_terms()->Swap(&kept);
+  return absl::OkStatus();
+}
+
+// One OLS regression over every node's persons: the nodes' sufficient
+// statistics added. InvalidArgument naming the node for a malformed file or
+// terms that differ; FailedPrecondition if the pooled fit cannot be made
+// (X'X singular: the terms are collinear over all the persons).
+absl::StatusOr<std::optional<ResultTable>> PoolRegression(const trenode::v1::QueryOutput& output,
+                                                          const std::vector<SiteRelease>& sites,
+                                                          std::vector<std::string>& notes) {
+  trenode::v1::RegressionResult pooled;
+  for (const SiteRelease& site : sites) {
+    auto file = site.files.find(output.name() + ".csv");
+    if (file == site.files.end()) {
+      notes.push_back(
+          absl::StrCat(output.name(), ": node ", site.node_id, " did not release it; not pooled"));
+      return std::nullopt;
+    }
+    std::string where = absl::StrCat(site.node_id, "'s ", file->first);
+    ASSIGN_OR_RETURN(trenode::v1::RegressionResult statistics,
+                     releases::ParseRegressionStatistics(file->second, where));
+    if (&site == &sites.front()) {
+      pooled = std::move(statistics);
+    } else {
+      RETURN_IF_ERROR(AddStatistics(statistics, where, pooled));
+    }
+  }
+  pooled.set_residual_degrees_of_freedom(pooled.n() - pooled.terms_size());
+  absl::StatusOr<disclosure::OlsFit> fit =
+      disclosure::FitOls({pooled.xtx().begin(), pooled.xtx().end()},
+                         {pooled.xty().begin(), pooled.xty().end()}, pooled.yty(), pooled.n());
+  if (!fit.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        output.name(), ": the pooled regression cannot be fitted: ", fit.status().message()));
+  }
+  ResultTable table;
+  table.set_output(output.name());
+  table.set_kind(trenode::v1::OUTPUT_KIND_REGRESSION);
+  *table.mutable_regression() = std::move(pooled);
+  return table;
+}
+
 }  // namespace
 
 absl::StatusOr<Pooled> PoolReleased(const trenode::v1::AggregateQuery& query,
@@ -293,10 +398,10 @@ absl::StatusOr<Pooled> PoolReleased(const trenode::v1::AggregateQuery& query,
       ASSIGN_OR_RETURN(table, PoolCounts(output, sites, pooled.notes));
     } else if (output.has_summary()) {
       ASSIGN_OR_RETURN(table, PoolSummary(output, sites, pooled.notes));
+    } else if (output.has_regression()) {
+      ASSIGN_OR_RETURN(table, PoolRegression(output, sites, pooled.notes));
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("outputs ", output.name(),
-                                                     ": only counts, cross-tabulations and "
-                                                     "summaries are pooled"));
+      return absl::InvalidArgumentError(absl::StrCat("outputs ", output.name(), ": no kind"));
     }
     if (table) *pooled.result.add_tables() = *std::move(table);
   }

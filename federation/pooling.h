@@ -6,6 +6,9 @@
 // never pooled: it is listed as withheld. Each node counts as one
 // contributor to a pooled summary cell (its sum is the contribution), so
 // the home node's dominance rules keep any one node from dominating it.
+// Regressions pool each node's released sufficient statistics (n, X'X, X'y,
+// y'y added), so the fit is the one OLS regression over all the nodes'
+// persons (spec/federation.md, "Regressions in federated analyses").
 #ifndef TRENODE_FEDERATION_POOLING_H_
 #define TRENODE_FEDERATION_POOLING_H_
 
@@ -33,8 +36,10 @@ struct Pooled {
 
 // `query`'s outputs pooled over `sites` (in any order; at least one).
 // InvalidArgument naming the node and file if a released file does not
-// have the shape spec/releases.md gives it; regressions are not pooled
-// (federated submissions refuse them).
+// have the shape spec/releases.md (for regressions, spec/federation.md)
+// gives it or a node's regression terms differ from the others';
+// FailedPrecondition if a pooled regression cannot be fitted (its X'X is
+// singular).
 absl::StatusOr<Pooled> PoolReleased(const trenode::v1::AggregateQuery& query,
                                     const std::vector<SiteRelease>& sites);
 

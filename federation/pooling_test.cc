@@ -1,14 +1,23 @@
 // Pooling released tables: counts add, suppressed groups are never pooled,
-// summaries pool to the mean and sd of all persons together, malformed files
-// are refused naming the node.
+// summaries pool to the mean and sd of all persons together, regressions
+// pool to one OLS fit over every node's rows, malformed files are refused
+// naming the node.
 #include "federation/pooling.h"
 
 #include <cmath>
+#include <iostream>
+#include <limits>
+#include <map>
 #include <numeric>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "node/disclosure/policy.h"
+#include "node/disclosure/regression.h"
 #include "node/query/grid.h"
+#include "node/releases/aggregate_files.h"
+#include "node/releases/regression_statistics.h"
 
 namespace trenode::federation {
 namespace {
@@ -111,13 +120,254 @@ TEST(PoolingTest, AMalformedFileIsRefusedNamingTheNode) {
       << pooled.status();
 }
 
-TEST(PoolingTest, RegressionsAreNotPooled) {
+// Rows of one node: y and its predictors (an intercept is added).
+struct Row {
+  double y;
+  std::vector<double> x;
+};
+
+// What a node's query engine keeps of `rows` (intercept first), with the
+// predictor named "sex" few-valued.
+trenode::v1::RegressionResult Statistics(const std::vector<Row>& rows) {
+  const std::vector<std::string> terms = {"intercept", "sex", "age"};
+  const size_t p = terms.size();
+  trenode::v1::RegressionResult r;
+  for (const std::string& term : terms) r.add_terms(term);
+  std::vector<double> xtx(p * p, 0), xty(p, 0);
+  std::map<double, int64_t> sexes;
+  double yty = 0;
+  for (const Row& row : rows) {
+    std::vector<double> x = {1, row.x[0], row.x[1]};
+    for (size_t i = 0; i < p; ++i) {
+      for (size_t j = 0; j < p; ++j) xtx[i * p + j] += x[i] * x[j];
+      xty[i] += x[i] * row.y;
+    }
+    yty += row.y * row.y;
+    ++sexes[row.x[0]];
+  }
+  for (double v : xtx) r.add_xtx(v);
+  for (double v : xty) r.add_xty(v);
+  r.set_yty(yty);
+  r.set_n(static_cast<int64_t>(rows.size()));
+  r.set_residual_degrees_of_freedom(r.n() - static_cast<int64_t>(p));
+  r.set_max_leverage(0.05);
+  auto* sex = r.add_few_valued_terms();
+  sex->set_term("sex");
+  for (const auto& [value, persons] : sexes) {
+    sex->add_values(value);
+    sex->add_persons(persons);
+  }
+  return r;
+}
+
+// OLS over `rows` by the textbook route, independently of the code under
+// test: the normal equations by Gaussian elimination with partial pivoting
+// on [X'X | X'y | I] in long double, then se_j = sqrt(s^2 [(X'X)^-1]_jj).
+void DirectOls(const std::vector<Row>& rows, std::vector<double>& beta, std::vector<double>& se) {
+  constexpr int p = 3;
+  long double a[p][2 * p + 1] = {};
+  for (const Row& row : rows) {
+    long double x[p] = {1, row.x[0], row.x[1]};
+    for (int i = 0; i < p; ++i) {
+      for (int j = 0; j < p; ++j) a[i][j] += x[i] * x[j];
+      a[i][p] += x[i] * row.y;
+    }
+  }
+  for (int i = 0; i < p; ++i) a[i][p + 1 + i] = 1;
+  for (int c = 0; c < p; ++c) {
+    int pivot = c;
+    for (int r = c + 1; r < p; ++r) {
+      if (std::fabs(a[r][c]) > std::fabs(a[pivot][c])) pivot = r;
+    }
+    std::swap(a[c], a[pivot]);
+    long double d = a[c][c];
+    for (int k = 0; k < 2 * p + 1; ++k) a[c][k] /= d;
+    for (int r = 0; r < p; ++r) {
+      if (r == c) continue;
+      long double f = a[r][c];
+      for (int k = 0; k < 2 * p + 1; ++k) a[r][k] -= f * a[c][k];
+    }
+  }
+  long double rss = 0;
+  for (const Row& row : rows) {
+    long double fitted = a[0][p] + a[1][p] * row.x[0] + a[2][p] * row.x[1];
+    rss += (row.y - fitted) * (row.y - fitted);
+  }
+  long double s2 = rss / (static_cast<long double>(rows.size()) - p);
+  beta.clear();
+  se.clear();
+  for (int i = 0; i < p; ++i) {
+    beta.push_back(static_cast<double>(a[i][p]));
+    se.push_back(static_cast<double>(std::sqrt(s2 * a[i][p + 1 + i])));
+  }
+}
+
+// Rows of a node: sex 0/1, age 20-89, y depending on both with noise,
+// from a fixed seed.
+std::vector<Row> Rows(uint32_t seed, int count, double shift) {
+  std::mt19937 random(seed);
+  std::uniform_int_distribution<int> sex(0, 1), age(20, 89);
+  std::normal_distribution<double> noise(0, 7.5);
+  std::vector<Row> rows;
+  for (int i = 0; i < count; ++i) {
+    Row row;
+    row.x = {static_cast<double>(sex(random)), static_cast<double>(age(random))};
+    row.y = 55 + shift - 3.25 * row.x[0] - 0.125 * row.x[1] + noise(random);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+trenode::v1::AggregateQuery RegressionQuery() {
   trenode::v1::AggregateQuery query;
   auto* regression = query.add_outputs();
   regression->set_name("fit");
   regression->mutable_regression();
-  EXPECT_EQ(PoolReleased(query, {SiteRelease{"a", {}}}).status().code(),
+  return query;
+}
+
+SiteRelease RegressionSite(const std::string& node, const trenode::v1::RegressionResult& r) {
+  return SiteRelease{node, {{"fit.csv", releases::RegressionStatisticsCsv(r)}}};
+}
+
+TEST(PoolingTest, PooledRegressionIsOneOlsFitOverEveryNodesRows) {
+  std::vector<Row> a = Rows(1, 400, 0), b = Rows(2, 250, 4), c = Rows(3, 120, -2);
+  auto pooled = PoolReleased(RegressionQuery(), {RegressionSite("site-a", Statistics(a)),
+                                                 RegressionSite("site-b", Statistics(b)),
+                                                 RegressionSite("site-c", Statistics(c))});
+  ASSERT_TRUE(pooled.ok()) << pooled.status();
+  ASSERT_EQ(pooled->result.tables_size(), 1);
+  const auto& table = pooled->result.tables(0);
+  EXPECT_EQ(table.kind(), trenode::v1::OUTPUT_KIND_REGRESSION);
+  const auto& r = table.regression();
+  EXPECT_EQ(r.n(), 770);
+  EXPECT_EQ(r.residual_degrees_of_freedom(), 767);
+  ASSERT_EQ(r.few_valued_terms_size(), 1);
+  EXPECT_EQ(r.few_valued_terms(0).persons(0) + r.few_valued_terms(0).persons(1), 770);
+
+  std::vector<Row> all = a;
+  all.insert(all.end(), b.begin(), b.end());
+  all.insert(all.end(), c.begin(), c.end());
+  std::vector<double> beta, se;
+  DirectOls(all, beta, se);
+  auto fit = disclosure::FitOls({r.xtx().begin(), r.xtx().end()}, {r.xty().begin(), r.xty().end()},
+                                r.yty(), r.n());
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  double worst = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    worst = std::max(worst, std::fabs(fit->coefficients[i] - beta[i]) / std::fabs(beta[i]));
+    worst = std::max(worst, std::fabs(fit->standard_errors[i] - se[i]) / se[i]);
+  }
+  EXPECT_LT(worst, 1e-9);
+  std::cout << "pooled vs direct OLS: largest relative difference " << worst << "\n";
+
+  // The home node's release file of the pooled result is that fit.
+  auto files = releases::AggregateFiles(pooled->result, nullptr, *disclosure::Preset("acro"));
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_NE(files[0].bytes.find(absl::StrCat("sex,", query::FormatNumber(fit->coefficients[1]))),
+            std::string::npos)
+      << files[0].bytes;
+}
+
+TEST(PoolingTest, RegressionsWithOtherTermsAreNotPooled) {
+  trenode::v1::RegressionResult other = Statistics(Rows(2, 50, 0));
+  other.set_terms(2, "year_of_birth");
+  auto pooled = PoolReleased(
+      RegressionQuery(),
+      {RegressionSite("site-a", Statistics(Rows(1, 50, 0))), RegressionSite("site-b", other)});
+  EXPECT_EQ(pooled.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(pooled.status().message().find("site-b's fit.csv"), std::string::npos)
+      << pooled.status();
+  EXPECT_NE(pooled.status().message().find("year_of_birth"), std::string::npos) << pooled.status();
+}
+
+TEST(PoolingTest, AMalformedRegressionFileIsRefusedNamingTheNode) {
+  const std::string good = releases::RegressionStatisticsCsv(Statistics(Rows(1, 50, 0)));
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return at == std::string::npos ? text : text.replace(at, from.size(), to);
+  };
+  const std::vector<std::string> malformed = {
+      "",
+      "term,coefficient,std_error\nintercept,1,2\n",         // a fit, not statistics
+      replace("yty,,,", "yty,,,nan"),                        // not a number
+      replace("yty,,,", "yty,,,inf"),                        // not finite
+      replace("n,,,50", "n,,,-50"),                          // not a count
+      replace("n,,,50", "n,,,51"),                           // residual_dof does not follow
+      replace("residual_dof,,,47\n", ""),                    // missing
+      replace("n,,,50\n", "n,,,50\nn,,,50\n"),               // twice
+      replace("max_leverage,,,0.05", "max_leverage,,,1.5"),  // out of range
+      replace("xtx,sex,intercept,", "xtx,intercept,sex,"),   // not row-major
+      replace("xtx,age,age,", "xtx,age,sex,"),               // not row-major
+      replace("persons_with_value,sex,", "persons_with_value,height,"),  // not a term
+      replace("xty,age,,", "xtx,age,,"),                                 // xtx before every xty
+      good + "coefficient,sex,,1\n",                                     // not a statistic
+      good + "n,,\n",                                                    // too few fields
+  };
+  for (const std::string& text : malformed) {
+    auto pooled = PoolReleased(RegressionQuery(), {SiteRelease{"site-b", {{"fit.csv", text}}}});
+    EXPECT_EQ(pooled.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(pooled.status().message().find("site-b's fit.csv"), std::string::npos)
+        << pooled.status() << "\n"
+        << text;
+  }
+  // A y'y that is not finite, as a node would write it.
+  trenode::v1::RegressionResult infinite = Statistics(Rows(1, 50, 0));
+  infinite.set_yty(std::numeric_limits<double>::infinity());
+  EXPECT_EQ(PoolReleased(RegressionQuery(), {RegressionSite("site-b", infinite)}).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // An asymmetric X'X.
+  trenode::v1::RegressionResult asymmetric = Statistics(Rows(1, 50, 0));
+  asymmetric.set_xtx(1, asymmetric.xtx(1) + 1);
+  EXPECT_EQ(PoolReleased(RegressionQuery(), {RegressionSite("site-b", asymmetric)}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // Far too many terms.
+  std::string huge = "statistic,term,with,value\n";
+  for (int i = 0; i < 40; ++i) absl::StrAppend(&huge, "xty,t", i, ",,1\n");
+  EXPECT_EQ(
+      PoolReleased(RegressionQuery(), {SiteRelease{"site-b", {{"fit.csv", huge}}}}).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  // The file as written reads back as it was.
+  auto read = releases::ParseRegressionStatistics(good, "good");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->SerializeAsString(), Statistics(Rows(1, 50, 0)).SerializeAsString());
+}
+
+TEST(PoolingTest, ASingularPooledRegressionIsAClearError) {
+  // Everyone at both nodes is the same age: age is the intercept times a constant.
+  std::vector<Row> a = Rows(1, 60, 0), b = Rows(2, 60, 0);
+  for (auto* rows : {&a, &b}) {
+    for (Row& row : *rows) row.x[1] = 50;
+  }
+  auto pooled = PoolReleased(RegressionQuery(), {RegressionSite("site-a", Statistics(a)),
+                                                 RegressionSite("site-b", Statistics(b))});
+  EXPECT_EQ(pooled.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(pooled.status().message().find("singular"), std::string::npos) << pooled.status();
+  EXPECT_NE(pooled.status().message().find("fit"), std::string::npos) << pooled.status();
+}
+
+TEST(PoolingTest, FewValuedTermsPoolPerValueAndLeverageIsTheLargestAtAnyNode) {
+  trenode::v1::RegressionResult a = Statistics(Rows(1, 80, 0));
+  trenode::v1::RegressionResult b = Statistics(Rows(2, 40, 0));
+  b.set_max_leverage(0.08);
+  // age is few-valued at site-a only (as if everyone there were 40): not
+  // few-valued pooled.
+  auto* age = a.add_few_valued_terms();
+  age->set_term("age");
+  age->add_values(40);
+  age->add_persons(80);
+  auto pooled =
+      PoolReleased(RegressionQuery(), {RegressionSite("site-a", a), RegressionSite("site-b", b)});
+  ASSERT_TRUE(pooled.ok()) << pooled.status();
+  const auto& r = pooled->result.tables(0).regression();
+  EXPECT_DOUBLE_EQ(r.max_leverage(), 0.08);
+  ASSERT_EQ(r.few_valued_terms_size(), 1);
+  const auto& sex = r.few_valued_terms(0);
+  ASSERT_EQ(sex.values_size(), 2);
+  EXPECT_EQ(sex.persons(0), a.few_valued_terms(0).persons(0) + b.few_valued_terms(0).persons(0));
+  EXPECT_EQ(sex.persons(1), a.few_valued_terms(0).persons(1) + b.few_valued_terms(0).persons(1));
 }
 
 }  // namespace

@@ -286,13 +286,6 @@ absl::Status Analyses::CheckFederated(const auth::Principal& caller,
   if (!request.has_query()) {
     return absl::InvalidArgumentError("nodes: only aggregate queries are federated");
   }
-  for (int i = 0; i < request.query().outputs_size(); ++i) {
-    if (request.query().outputs(i).has_regression()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "query.outputs[", i, "]: federated analyses pool counts, cross-tabulations and "
-          "summaries; regressions are not pooled yet"));
-    }
-  }
   if (request.request_id().size() > kMaxFederatedRequestId) {
     return absl::InvalidArgumentError(absl::StrCat(
         "request_id: at most ", kMaxFederatedRequestId, " characters for a federated analysis"));

@@ -47,6 +47,36 @@ absl::StatusOr<std::vector<double>> InvertSymmetric(const std::vector<double>& x
   return inverse;
 }
 
+namespace {
+
+// The lower-triangular L with L L' = `matrix` (p x p, row-major, symmetric:
+// only its lower triangle is read). FailedPrecondition if it is not
+// positive definite: the terms are collinear.
+absl::StatusOr<std::vector<double>> CholeskyFactor(const std::vector<double>& matrix, size_t p) {
+  // Pivots at most this small relative to the largest diagonal entry mean
+  // the terms are collinear (to double precision).
+  double scale = 0;
+  for (size_t i = 0; i < p; ++i) scale = std::max(scale, std::fabs(matrix[i * p + i]));
+  std::vector<double> lower(p * p, 0);
+  for (size_t j = 0; j < p; ++j) {
+    double pivot = matrix[j * p + j];
+    for (size_t k = 0; k < j; ++k) pivot -= lower[j * p + k] * lower[j * p + k];
+    if (!(pivot > 1e-10 * std::max(scale, 1.0))) {
+      return absl::FailedPreconditionError(
+          "the terms are collinear (X'X is singular): the fit is not identifiable");
+    }
+    lower[j * p + j] = std::sqrt(pivot);
+    for (size_t i = j + 1; i < p; ++i) {
+      double value = matrix[i * p + j];
+      for (size_t k = 0; k < j; ++k) value -= lower[i * p + k] * lower[j * p + k];
+      lower[i * p + j] = value / lower[j * p + j];
+    }
+  }
+  return lower;
+}
+
+}  // namespace
+
 absl::StatusOr<OlsFit> FitOls(const std::vector<double>& xtx, const std::vector<double>& xty,
                               double yty, int64_t n) {
   const size_t p = xty.size();
@@ -57,19 +87,40 @@ absl::StatusOr<OlsFit> FitOls(const std::vector<double>& xtx, const std::vector<
     return absl::FailedPreconditionError(
         absl::StrCat("a fit of ", p, " terms needs more than ", p, " persons; it has ", n));
   }
-  ASSIGN_OR_RETURN(std::vector<double> inverse, InvertSymmetric(xtx));
+  // X'X = L L': solve L z = X'y, then L' beta = z; the inverse's diagonal
+  // is the column sums of squares of L^-1.
+  ASSIGN_OR_RETURN(std::vector<double> lower, CholeskyFactor(xtx, p));
+  std::vector<double> z(p);
+  for (size_t i = 0; i < p; ++i) {
+    double value = xty[i];
+    for (size_t k = 0; k < i; ++k) value -= lower[i * p + k] * z[k];
+    z[i] = value / lower[i * p + i];
+  }
   OlsFit fit;
   fit.coefficients.assign(p, 0);
-  for (size_t i = 0; i < p; ++i) {
-    for (size_t j = 0; j < p; ++j) fit.coefficients[i] += inverse[i * p + j] * xty[j];
+  for (size_t i = p; i-- > 0;) {
+    double value = z[i];
+    for (size_t k = i + 1; k < p; ++k) value -= lower[k * p + i] * fit.coefficients[k];
+    fit.coefficients[i] = value / lower[i * p + i];
   }
+  std::vector<double> inverse_lower(p * p, 0);  // L^-1, lower triangular
+  for (size_t j = 0; j < p; ++j) {
+    inverse_lower[j * p + j] = 1 / lower[j * p + j];
+    for (size_t i = j + 1; i < p; ++i) {
+      double value = 0;
+      for (size_t k = j; k < i; ++k) value -= lower[i * p + k] * inverse_lower[k * p + j];
+      inverse_lower[i * p + j] = value / lower[i * p + i];
+    }
+  }
+  // y'y - beta'X'y = y'y - z'z.
   double explained = 0;
-  for (size_t i = 0; i < p; ++i) explained += fit.coefficients[i] * xty[i];
+  for (double value : z) explained += value * value;
   double residual = std::max(0.0, yty - explained);
   fit.residual_variance = residual / static_cast<double>(n - static_cast<int64_t>(p));
-  for (size_t i = 0; i < p; ++i) {
-    fit.standard_errors.push_back(
-        std::sqrt(std::max(0.0, fit.residual_variance * inverse[i * p + i])));
+  for (size_t j = 0; j < p; ++j) {
+    double diagonal = 0;
+    for (size_t i = j; i < p; ++i) diagonal += inverse_lower[i * p + j] * inverse_lower[i * p + j];
+    fit.standard_errors.push_back(std::sqrt(std::max(0.0, fit.residual_variance * diagonal)));
   }
   return fit;
 }

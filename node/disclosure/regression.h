@@ -24,8 +24,10 @@ struct OlsFit {
 };
 
 // The least-squares fit from X'X (row-major, p x p), X'y and y'y over n
-// persons. FailedPrecondition if X'X is singular (the terms are collinear)
-// or n <= p (no residual variance).
+// persons, solved by Cholesky factorisation (X'X is symmetric positive
+// definite when the terms are not collinear). FailedPrecondition if X'X is
+// singular or not positive definite (the terms are collinear) or n <= p (no
+// residual variance).
 absl::StatusOr<OlsFit> FitOls(const std::vector<double>& xtx, const std::vector<double>& xty,
                               double yty, int64_t n);
 

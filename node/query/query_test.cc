@@ -1,10 +1,12 @@
 // Aggregate queries on trenode-synth data, each result compared with the
 // true answer computed independently by loops over the generated CSV files.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -321,6 +323,7 @@ TEST_F(QueryTest, RegressionSufficientStatistics) {
   ASSERT_TRUE(result.ok()) << result.status();
   double xtx[3][3] = {}, xty[3] = {}, yty = 0;
   int64_t n = 0;
+  std::vector<std::array<double, 3>> fitted;
   for (const auto& [id, person] : *persons_) {
     double y = -1;
     for (const Measurement& m : person.measurements) {
@@ -338,6 +341,7 @@ TEST_F(QueryTest, RegressionSufficientStatistics) {
     }
     yty += y * y;
     ++n;
+    fitted.push_back({x[0], x[1], x[2]});
   }
   const auto& regression = result->tables(0).regression();
   EXPECT_EQ(absl::StrJoin(regression.terms(), ","), "intercept,age,indicator");
@@ -352,6 +356,28 @@ TEST_F(QueryTest, RegressionSufficientStatistics) {
     EXPECT_NEAR(regression.xty(i), xty[i], 1e-9 * std::fabs(xty[i]));
   }
   EXPECT_NEAR(regression.yty(), yty, 1e-9 * yty);
+  // The largest leverage x'(X'X)^-1 x of any person fitted, the inverse by
+  // cofactors: the second pass sees the same persons and values (the
+  // query's bound values, such as the index date, kept).
+  double cofactor[3][3];
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) {
+      int r0 = (j + 1) % 3, r1 = (j + 2) % 3, c0 = (i + 1) % 3, c1 = (i + 2) % 3;
+      cofactor[i][j] = xtx[r0][c0] * xtx[r1][c1] - xtx[r0][c1] * xtx[r1][c0];
+    }
+  }
+  double determinant = 0;
+  for (int j = 0; j < 3; ++j) determinant += xtx[0][j] * cofactor[j][0];
+  double max_leverage = 0;
+  for (const auto& x : fitted) {
+    double leverage = 0;
+    for (int i = 0; i < 3; ++i) {
+      for (int j = 0; j < 3; ++j) leverage += x[i] * cofactor[i][j] / determinant * x[j];
+    }
+    max_leverage = std::max(max_leverage, leverage);
+  }
+  EXPECT_GT(max_leverage, 0);
+  EXPECT_NEAR(regression.max_leverage(), max_leverage, 1e-6 * max_leverage);
 }
 
 TEST_F(QueryTest, CriteriaCombineWithAndOrNotCountsAndWindows) {

@@ -406,7 +406,7 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   bool second_pass = false;
   for (OutputAccumulator& output : outputs) second_pass = output.StartLeverage() || second_pass;
   if (second_pass) {
-    statement.Reset();
+    statement.Rewind();  // the same cohort and variables: the bindings stay
     while (true) {
       absl::StatusOr<bool> row = statement.Step();
       if (!row.ok()) {

@@ -14,6 +14,7 @@
 #include "node/disclosure/regression.h"
 #include "node/disclosure/suppression.h"
 #include "node/query/grid.h"
+#include "node/releases/regression_statistics.h"
 
 namespace trenode::releases {
 namespace {
@@ -505,7 +506,7 @@ CandidateFile SummaryFile(const ResultTable& result, const OutputInternals* inte
 }
 
 CandidateFile RegressionFile(const ResultTable& result, const OutputInternals* internals,
-                             const Policy& policy) {
+                             const Policy& policy, RegressionRelease release) {
   const auto& r = result.regression();
   std::vector<disclosure::TermLevels> few_valued;
   for (const auto& term : r.few_valued_terms()) {
@@ -529,6 +530,8 @@ CandidateFile RegressionFile(const ResultTable& result, const OutputInternals* i
   }
   absl::StrAppend(&csv, CsvLine({"n", absl::StrCat(r.n()), ""}),
                   CsvLine({"residual_dof", absl::StrCat(r.residual_degrees_of_freedom()), ""}));
+  // Held to the fit's rules: the home node fits the pooled statistics.
+  if (release == RegressionRelease::kSufficientStatistics) csv = RegressionStatisticsCsv(r);
   std::string summary;
   Verdict outcome = verdict.verdict;
   if (!fit.ok()) {
@@ -536,8 +539,10 @@ CandidateFile RegressionFile(const ResultTable& result, const OutputInternals* i
     rules.insert(disclosure::kRegressionN);
     summary = absl::StrCat("fail; ", fit.status().message());
   } else if (verdict.outcomes.empty()) {
-    summary = absl::StrCat("pass; n = ", r.n(), ", ", r.residual_degrees_of_freedom(),
-                           " residual degrees of freedom");
+    summary = absl::StrCat(
+        "pass; n = ", r.n(), ", ", r.residual_degrees_of_freedom(), " residual degrees of freedom",
+        release == RegressionRelease::kSufficientStatistics ? "; sufficient statistics for pooling"
+                                                            : "");
   } else {
     std::vector<std::string> reasons;
     for (const auto& failed : verdict.outcomes) reasons.push_back(failed.reason);
@@ -560,7 +565,7 @@ CandidateFile RegressionFile(const ResultTable& result, const OutputInternals* i
 
 std::vector<CandidateFile> AggregateFiles(const trenode::v1::AggregateResult& result,
                                           const QueryInternals* internals, const Policy& policy,
-                                          absl::Time deadline) {
+                                          absl::Time deadline, RegressionRelease regressions) {
   auto internals_of = [&](int index) -> const OutputInternals* {
     if (internals == nullptr || index >= internals->outputs_size()) return nullptr;
     const OutputInternals& output = internals->outputs(index);
@@ -600,7 +605,7 @@ std::vector<CandidateFile> AggregateFiles(const trenode::v1::AggregateResult& re
         files.push_back(SummaryFile(table, internals_of(i), policy));
         break;
       default:
-        files.push_back(RegressionFile(table, internals_of(i), policy));
+        files.push_back(RegressionFile(table, internals_of(i), policy, regressions));
         break;
     }
   }

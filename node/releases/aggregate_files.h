@@ -10,20 +10,27 @@
 // - Summaries: cells failing the count or magnitude rules are left empty.
 // - Regressions: the fit (coefficients and standard errors, n, residual
 //   degrees of freedom) under the regression rules; the sufficient
-//   statistics never leave.
+//   statistics leave only from a node's part of a federated analysis, for
+//   pooling, under the same rules (regression_statistics.h).
 #ifndef TRENODE_NODE_RELEASES_AGGREGATE_FILES_H_
 #define TRENODE_NODE_RELEASES_AGGREGATE_FILES_H_
 
 #include <vector>
 
 #include "absl/time/time.h"
-
 #include "node/disclosure/policy.h"
 #include "node/releases/candidate_file.h"
 #include "trenode/internal/query_internals.pb.h"
 #include "trenode/v1/query.pb.h"
 
 namespace trenode::releases {
+
+// What a regression output's file holds.
+enum class RegressionRelease {
+  kFit,
+  // A node's part of a federated analysis: the sufficient statistics.
+  kSufficientStatistics,
+};
 
 // `internals` may be null (an analysis run before the node kept them): then
 // linked tables are not audited jointly (files with suppressed cells need a
@@ -36,7 +43,8 @@ namespace trenode::releases {
 std::vector<CandidateFile> AggregateFiles(const trenode::v1::AggregateResult& result,
                                           const trenode::internal::QueryInternals* internals,
                                           const disclosure::Policy& policy,
-                                          absl::Time deadline = absl::InfiniteFuture());
+                                          absl::Time deadline = absl::InfiniteFuture(),
+                                          RegressionRelease regressions = RegressionRelease::kFit);
 
 }  // namespace trenode::releases
 

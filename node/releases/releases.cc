@@ -14,6 +14,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "node/analyses/analysis_runner.h"
 #include "node/analyses/analysis_state.h"
+#include "node/analyses/federated_part.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
 #include "node/disclosure/acro_results.h"
@@ -391,8 +392,13 @@ absl::StatusOr<std::vector<CandidateFile>> Releases::BuildFiles(
     } else if (!absl::IsNotFound(kept.status())) {
       return kept.status();
     }
+    // A node's part of a federated analysis releases its regressions'
+    // sufficient statistics, for the home node to pool exactly.
     files = AggregateFiles(analysis.result(), internals ? &*internals : nullptr, policy,
-                           absl::Now() + options_.protection_time);
+                           absl::Now() + options_.protection_time,
+                           analyses::IsFederatedPart(analysis, options_.node_id)
+                               ? RegressionRelease::kSufficientStatistics
+                               : RegressionRelease::kFit);
   } else {
     // What the manifest declares of its magnitude tables' statistics.
     ASSIGN_OR_RETURN(trenode::v1::Bundle bundle,

@@ -207,6 +207,8 @@ absl::Status SqliteStatement::Run() {
   }
 }
 
+void SqliteStatement::Rewind() { sqlite3_reset(stmt_); }
+
 void SqliteStatement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);

@@ -87,6 +87,8 @@ class SqliteStatement {
   absl::Status Run();
   // Makes the statement ready to run again with new bindings.
   void Reset();
+  // Makes the statement ready to run again with the same bindings.
+  void Rewind();
 
   enum class ValueType { kNull, kInteger, kReal, kText, kBlob };
   // The storage class of the value in `column` of the current row.

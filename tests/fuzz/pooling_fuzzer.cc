@@ -1,10 +1,12 @@
 // What a partner node sends back to be pooled: two nodes' released files
-// (the input split at its first NUL byte; each half holds three CSVs
+// (the input split at its first NUL byte; each half holds four CSVs
 // separated by a line "---"), pooled for a query with a counts, a
-// cross-tabulation and a summary output, and the pooled result then made
-// into the home node's release files, as the home node does. Pooling either
-// refuses with InvalidArgument or gives tables whose counts are not negative
-// and whose cross-tabulations are full grids; the release files are built
+// cross-tabulation, a summary and a regression output (its file the
+// sufficient statistics), and the pooled result then made into the home
+// node's release files, as the home node does. Pooling either refuses with
+// InvalidArgument (FailedPrecondition for a regression it cannot fit) or
+// gives tables whose counts are not negative, whose cross-tabulations are
+// full grids and whose regressions are square; the release files are built
 // without fault for any pooled result.
 
 #include <set>
@@ -28,14 +30,17 @@ trenode::v1::AggregateQuery Query() {
   auto* summary = query.add_outputs();
   summary->set_name("c");
   summary->mutable_summary();
+  auto* regression = query.add_outputs();
+  regression->set_name("d");
+  regression->mutable_regression();
   return query;
 }
 
 trenode::federation::SiteRelease Site(const std::string& id, absl::string_view text) {
   trenode::federation::SiteRelease site{id, {}};
   std::vector<std::string> parts = absl::StrSplit(text, "\n---\n");
-  const char* names[] = {"a.csv", "b.csv", "c.csv"};
-  for (size_t i = 0; i < parts.size() && i < 3; ++i) site.files[names[i]] = parts[i];
+  const char* names[] = {"a.csv", "b.csv", "c.csv", "d.csv"};
+  for (size_t i = 0; i < parts.size() && i < 4; ++i) site.files[names[i]] = parts[i];
   return site;
 }
 
@@ -52,7 +57,8 @@ TRENODE_FUZZ_TARGET(pooling) {
   absl::StatusOr<trenode::federation::Pooled> pooled =
       trenode::federation::PoolReleased(*query, {Site("site-a", first), Site("site-b", second)});
   if (!pooled.ok()) {
-    FUZZ_CHECK(pooled.status().code() == absl::StatusCode::kInvalidArgument);
+    FUZZ_CHECK(pooled.status().code() == absl::StatusCode::kInvalidArgument ||
+               pooled.status().code() == absl::StatusCode::kFailedPrecondition);
     return 0;
   }
   for (const auto& table : pooled->result.tables()) {
@@ -65,6 +71,12 @@ TRENODE_FUZZ_TARGET(pooling) {
         columns.insert(cell.group(1));
       }
       FUZZ_CHECK(static_cast<size_t>(table.cells_size()) == rows.size() * columns.size());
+    }
+    if (table.kind() == trenode::v1::OUTPUT_KIND_REGRESSION) {
+      const auto& r = table.regression();
+      FUZZ_CHECK(r.terms_size() > 0 && r.xty_size() == r.terms_size() &&
+                 r.xtx_size() == r.terms_size() * r.terms_size());
+      FUZZ_CHECK(r.n() > r.terms_size() && r.max_leverage() >= 0 && r.max_leverage() <= 1);
     }
   }
   std::vector<trenode::releases::CandidateFile> files =

@@ -1,11 +1,15 @@
 // Federated analyses between real nodes over mutual TLS on loopback: a
 // researcher of site-a asks site-a, site-b and site-c one question; each node
 // decides, runs and releases under its own rules; the home node pools only
-// what was released. Pooled counts are checked against the truth counted
-// independently from each site's generated files.
+// what was released. Pooled counts and a pooled regression are checked
+// against the truth worked out independently from each site's generated
+// files.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "node/analyses/analysis_state.h"
+#include "node/disclosure/regression.h"
 #include "node/log/activity_event.h"
 #include "tests/testutil/test_node.h"
 #include "tests/testutil/test_site.h"
@@ -46,16 +51,91 @@ std::map<std::string, int64_t> PersonsBySex(const TestNode& node, uint64_t seed)
   return counts;
 }
 
+// The linear probability model of having an echocardiogram (an LVEF
+// measurement) on being female and age at the start of 2024, over the
+// persons of the sites generated for `seeds` on `nodes`, read from the
+// generated person.csv and measurement.csv (not through any node): its
+// sufficient statistics, intercept first.
+struct Normal {
+  int64_t n = 0;
+  double xtx[3][3] = {};
+  double xty[3] = {};
+  double yty = 0;
+};
+Normal EchoOnSexAndAge(const std::vector<std::pair<const TestNode*, uint64_t>>& sites) {
+  Normal normal;
+  for (const auto& [node, seed] : sites) {
+    std::filesystem::path dir = node->dir().path() / absl::StrCat("site-", seed);
+    std::set<std::string> echoed;
+    std::ifstream measurements(dir / "measurement.csv");
+    std::string line;
+    std::getline(measurements, line);
+    while (std::getline(measurements, line)) {
+      std::vector<std::string> fields = absl::StrSplit(line, ',');
+      if (fields.size() >= 3 && fields[2] == "250908004") echoed.insert(fields[1]);
+    }
+    std::ifstream persons(dir / "person.csv");
+    std::getline(persons, line);  // person_id,year_of_birth,sex,region
+    while (std::getline(persons, line)) {
+      std::vector<std::string> fields = absl::StrSplit(line, ',');
+      if (fields.size() < 3) continue;
+      double x[3] = {1, fields[2] == "F" ? 1.0 : 0.0, 2024.0 - std::stod(fields[1])};
+      double y = echoed.contains(fields[0]) ? 1 : 0;
+      for (int i = 0; i < 3; ++i) {
+        for (int j = 0; j < 3; ++j) normal.xtx[i][j] += x[i] * x[j];
+        normal.xty[i] += x[i] * y;
+      }
+      normal.yty += y * y;
+      ++normal.n;
+    }
+  }
+  return normal;
+}
+
+// Coefficients and standard errors of `normal` by Gauss-Jordan elimination
+// of [X'X | X'y | I] in long double.
+void SolveOls(const Normal& normal, std::vector<double>& beta, std::vector<double>& se) {
+  long double a[3][7] = {};
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) a[i][j] = normal.xtx[i][j];
+    a[i][3] = normal.xty[i];
+    a[i][4 + i] = 1;
+  }
+  for (int c = 0; c < 3; ++c) {
+    int pivot = c;
+    for (int r = c + 1; r < 3; ++r) {
+      if (std::fabs(a[r][c]) > std::fabs(a[pivot][c])) pivot = r;
+    }
+    std::swap(a[c], a[pivot]);
+    long double d = a[c][c];
+    for (long double& v : a[c]) v /= d;
+    for (int r = 0; r < 3; ++r) {
+      if (r == c) continue;
+      long double f = a[r][c];
+      for (int k = 0; k < 7; ++k) a[r][k] -= f * a[c][k];
+    }
+  }
+  long double explained = 0;
+  for (int i = 0; i < 3; ++i) explained += a[i][3] * normal.xty[i];
+  long double s2 = (normal.yty - explained) / (normal.n - 3);
+  beta.clear();
+  se.clear();
+  for (int i = 0; i < 3; ++i) {
+    beta.push_back(static_cast<double>(a[i][3]));
+    se.push_back(static_cast<double>(std::sqrt(s2 * a[i][4 + i])));
+  }
+}
+
 // `node` approves kProject for `dataset` with `person` (subject@node-id, of
 // this node or a partner) as its principal investigator, trained; counts,
-// cross-tabulations and summaries pre-approved unless `review_queries`, and
-// passing outputs auto-released.
+// cross-tabulations, summaries and regressions pre-approved unless
+// `review_queries`, and passing outputs auto-released.
 void ApproveProject(const TestNode& node, const std::string& dataset, const std::string& person,
                     bool review_queries = false, bool visible = false) {
   std::vector<trenode::v1::OutputKind> preapproved;
   if (!review_queries) {
     preapproved = {trenode::v1::OUTPUT_KIND_COUNTS, trenode::v1::OUTPUT_KIND_CROSSTAB,
-                   trenode::v1::OUTPUT_KIND_SUMMARY};
+                   trenode::v1::OUTPUT_KIND_SUMMARY, trenode::v1::OUTPUT_KIND_REGRESSION};
   }
   ASSERT_TRUE(testing::ApproveProjectForPerson(node, kProject, dataset, person, preapproved,
                                                visible
@@ -211,6 +291,112 @@ TEST_F(FederatedAnalysisTest, PooledCountsAreTheSumOfWhatEveryNodeReleased) {
     EXPECT_TRUE(reader->Finish().ok());
     EXPECT_TRUE(via_home) << partner->config().node_id();
   }
+}
+
+TEST_F(FederatedAnalysisTest, APooledRegressionIsOneOlsFitOverEveryNodesPersons) {
+  Start();
+  trenode::v1::SubmitAnalysisRequest request = CountBySex("echo-fit");
+  request.set_purpose("Who has an echocardiogram, by sex and age, at every site.");
+  request.mutable_query()->set_index_date("2024-01-01");
+  request.mutable_query()->clear_outputs();
+  auto* output = request.mutable_query()->add_outputs();
+  output->set_name("echo_fit");
+  auto* regression = output->mutable_regression();
+  auto* echo =
+      regression->mutable_outcome()->mutable_indicator()->mutable_events()->mutable_filter();
+  echo->set_table("measurement");
+  echo->set_code_column("measurement_code");
+  echo->add_codes("250908004");
+  auto* female = regression->add_predictors()->mutable_indicator()->mutable_person();
+  female->mutable_variable()->set_column("sex");
+  female->set_comparison(trenode::v1::COMPARISON_EQ);
+  female->add_values()->set_text("F");
+  regression->add_predictors()->mutable_age()->set_birth_column("year_of_birth");
+  Analysis submitted;
+  grpc::Status status = Submit(request, &submitted);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  Analysis done = WaitUntilFinal(submitted.id());
+  ASSERT_EQ(done.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << done.ShortDebugString();
+  EXPECT_FALSE(done.partial_result());
+  for (const auto& [node, site] : Sites(done)) {
+    EXPECT_EQ(site.state(), SiteStatus::STATE_ANSWERED) << node << ": " << site.reason();
+  }
+  ASSERT_EQ(done.result().tables_size(), 1) << done.ShortDebugString();
+  const trenode::v1::ResultTable& table = done.result().tables(0);
+  ASSERT_EQ(table.kind(), trenode::v1::OUTPUT_KIND_REGRESSION);
+  const trenode::v1::RegressionResult& pooled = table.regression();
+
+  // The pooled sufficient statistics are those of every site's persons.
+  Normal truth = EchoOnSexAndAge({{a_.get(), 21}, {b_.get(), 22}, {c_.get(), 23}});
+  EXPECT_EQ(truth.n, 900 + 1300 + 700);
+  ASSERT_EQ(pooled.n(), truth.n);
+  ASSERT_EQ(pooled.terms_size(), 3);
+  EXPECT_EQ(pooled.terms(2), "age");
+  EXPECT_EQ(pooled.residual_degrees_of_freedom(), truth.n - 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(pooled.xty(i), truth.xty[i]) << i;  // whole numbers: exact
+    for (int j = 0; j < 3; ++j) EXPECT_EQ(pooled.xtx(i * 3 + j), truth.xtx[i][j]) << i << j;
+  }
+  EXPECT_EQ(pooled.yty(), truth.yty);
+  EXPECT_GT(pooled.max_leverage(), 0);
+
+  // And its fit is the OLS fit over all of them.
+  std::vector<double> beta, se;
+  SolveOls(truth, beta, se);
+  absl::StatusOr<disclosure::OlsFit> fit =
+      disclosure::FitOls({pooled.xtx().begin(), pooled.xtx().end()},
+                         {pooled.xty().begin(), pooled.xty().end()}, pooled.yty(), pooled.n());
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  double worst = 0;
+  for (int i = 0; i < 3; ++i) {
+    worst = std::max(worst, std::fabs(fit->coefficients[i] - beta[i]) / std::fabs(beta[i]));
+    worst = std::max(worst, std::fabs(fit->standard_errors[i] - se[i]) / se[i]);
+  }
+  EXPECT_LT(worst, 1e-9);
+  std::cout << "pooled vs direct OLS over " << truth.n << " persons: largest relative difference "
+            << worst << "\n";
+
+  // A partner released its part's statistics under its regression rules.
+  auto release_of = [&](const TestNode& node, const std::string& analysis_id) {
+    trenode::v1::ListReleasesRequest list;
+    trenode::v1::ListReleasesResponse listed;
+    grpc::Status listing =
+        trenode::v1::Releases::NewStub(node.Channel())
+            ->ListReleases(WithToken(node.Token("olu", {"output_checker"})).get(), list, &listed);
+    EXPECT_TRUE(listing.ok()) << listing.error_message();
+    for (const auto& release : listed.releases()) {
+      if (release.analysis_id() == analysis_id) return release;
+    }
+    return trenode::v1::Release();
+  };
+  trenode::v1::Release part = release_of(*b_, Sites(done)["site-b"].remote_analysis_id());
+  EXPECT_EQ(part.state(), trenode::v1::RELEASE_STATE_RELEASED) << part.ShortDebugString();
+  ASSERT_EQ(part.files_size(), 1) << part.ShortDebugString();
+  EXPECT_EQ(part.files(0).verdict(), "pass");
+  EXPECT_NE(part.files(0).verdict_summary().find("sufficient statistics"), std::string::npos)
+      << part.files(0).verdict_summary();
+
+  // The home node releases the pooled fit, under its own rules, to its checkers.
+  auto releases = trenode::v1::Releases::NewStub(a_->Channel());
+  auto ada = [&] { return WithToken(a_->Token("ada", {"researcher"})); };
+  trenode::v1::CreateReleaseRequest create;
+  create.set_analysis_id(submitted.id());
+  trenode::v1::Release release;
+  ASSERT_TRUE(releases->CreateRelease(ada().get(), create, &release).ok());
+  trenode::v1::ReleaseIdRequest by_id;
+  by_id.set_release_id(release.id());
+  absl::Time until = absl::Now() + absl::Seconds(30);
+  while (release.state() == trenode::v1::RELEASE_STATE_PREPARING && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(50));
+    ASSERT_TRUE(releases->GetRelease(ada().get(), by_id, &release).ok());
+  }
+  ASSERT_TRUE(releases->SubmitRelease(ada().get(), by_id, &release).ok());
+  EXPECT_EQ(release.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << release.ShortDebugString();
+  trenode::v1::Release pooled_release = release_of(*a_, submitted.id());
+  ASSERT_EQ(pooled_release.files_size(), 1) << pooled_release.ShortDebugString();
+  EXPECT_EQ(pooled_release.files(0).verdict(), "pass");
+  EXPECT_EQ(pooled_release.files(0).verdict_summary(),
+            absl::StrCat("pass; n = ", truth.n, ", ", truth.n - 3, " residual degrees of freedom"));
 }
 
 TEST_F(FederatedAnalysisTest, OnlyThePooledResultLeavesAndOnlyThroughTheHomeNodesCheckers) {
