@@ -12,6 +12,9 @@ namespace {
 constexpr int kMaxServing = 16;
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 constexpr absl::Duration kMostBackoff = absl::Seconds(5);
+// After the partner refused the stream (not listed there as dialling in,
+// or this node not its partner): a configuration to be fixed, not a blip.
+constexpr absl::Duration kAfterRefusal = absl::Seconds(30);
 }  // namespace
 
 void DialOut::Start() {
@@ -47,9 +50,10 @@ void DialOut::Attend(const std::string& partner_id) {
     if (absl::Now() - began > absl::Seconds(10)) backoff = kFirstBackoff;
     if (stop_.HasBeenNotified()) return;
     std::cerr << absl::StrCat("trenode: stream to partner ", partner_id, " ended (",
-                              PrintableText(ended.message(), 200), "); dialling again in ",
-                              absl::FormatDuration(backoff), "\n");
-    stop_.WaitForNotificationWithTimeout(backoff);
+                              PrintableText(ended.message(), 200), "); dialling again soon\n");
+    const bool refused = absl::IsFailedPrecondition(ended) || absl::IsPermissionDenied(ended) ||
+                         absl::IsUnauthenticated(ended);
+    stop_.WaitForNotificationWithTimeout(refused ? kAfterRefusal : backoff);
     backoff = std::min(backoff * 2, kMostBackoff);
   }
 }

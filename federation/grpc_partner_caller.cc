@@ -85,6 +85,12 @@ std::shared_ptr<grpc::Channel> GrpcPartnerCaller::ChannelTo(const trenode::v1::P
   // whatever host the address names.
   arguments.SetSslTargetNameOverride(partner.node_id());
   arguments.SetMaxReceiveMessageSize(kMaxAnswerBytes);
+  // Pings find a connection a firewall dropped silently (a locked-down
+  // partner's long-lived stream, above all) within half a minute.
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  arguments.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // A separate connection per partner, not shared with other channels.
   arguments.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   auto channel =

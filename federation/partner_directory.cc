@@ -9,7 +9,8 @@ std::map<std::string, trenode::v1::Partner> PartnerDirectory::ById(
   return by_id;
 }
 
-PartnerDirectory::PartnerDirectory(const trenode::v1::FederationConfig& config) {
+PartnerDirectory::PartnerDirectory(const trenode::v1::FederationConfig& config)
+    : locked_down_(config.locked_down()) {
   for (auto& [id, partner] : ById(config)) partners_.emplace(id, partner);
 }
 

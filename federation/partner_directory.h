@@ -22,6 +22,9 @@ class PartnerDirectory {
  public:
   // `config` must have passed config::ValidateNodeConfig.
   explicit PartnerDirectory(const trenode::v1::FederationConfig& config);
+  // federation.locked_down as at start (a restart changes it): partners'
+  // calls then come only down the streams this node opens.
+  bool locked_down() const { return locked_down_; }
 
   std::optional<trenode::v1::Partner> Find(absl::string_view node_id) const;
   bool IsPartner(absl::string_view node_id) const { return Find(node_id).has_value(); }
@@ -42,6 +45,7 @@ class PartnerDirectory {
       const trenode::v1::FederationConfig& config);
   mutable absl::Mutex mutex_;
   std::map<std::string, trenode::v1::Partner, std::less<>> partners_ ABSL_GUARDED_BY(mutex_);
+  const bool locked_down_ = false;
 };
 
 }  // namespace trenode::federation

@@ -49,13 +49,38 @@ Witness::Witness(std::string node_id, log::NoteSigner cosigner, PartnerDirectory
 Witness::~Witness() { Stop(); }
 
 void Witness::Start(absl::Duration interval) {
-  thread_ = std::thread([this, interval] {
-    while (!stop_.WaitForNotificationWithTimeout(interval)) CheckAll();
+  {
+    absl::MutexLock lock(&schedule_mu_);
+    interval_ = interval;
+  }
+  thread_ = std::thread([this] {
+    while (true) {
+      {
+        absl::MutexLock lock(&schedule_mu_);
+        auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(schedule_mu_) {
+          return wake_ || stop_.HasBeenNotified();
+        };
+        schedule_mu_.AwaitWithTimeout(absl::Condition(&woken), interval_);
+        wake_ = false;
+      }
+      if (stop_.HasBeenNotified()) return;
+      CheckAll();
+    }
   });
 }
 
+void Witness::Reschedule(absl::Duration interval) {
+  absl::MutexLock lock(&schedule_mu_);
+  interval_ = interval;
+  wake_ = true;
+}
+
 void Witness::Stop() {
-  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (!stop_.HasBeenNotified()) {
+    stop_.Notify();
+    absl::MutexLock lock(&schedule_mu_);
+    wake_ = true;  // wakes the loop to see the stop
+  }
   if (thread_.joinable()) thread_.join();
 }
 

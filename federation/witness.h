@@ -51,6 +51,9 @@ class Witness {
 
   void Start(absl::Duration interval);
   void Stop();
+  // From now on, check every `interval`; and check every partner now
+  // (partners were added or readdressed).
+  void Reschedule(absl::Duration interval);
 
   // What GetWitnessStatus reports.
   absl::StatusOr<trenode::v1::WitnessStatus> Status();
@@ -79,6 +82,9 @@ class Witness {
   // but did not answer for its consistency proof.
   std::map<std::string, int> unproven_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
+  absl::Mutex schedule_mu_;
+  absl::Duration interval_ ABSL_GUARDED_BY(schedule_mu_);
+  bool wake_ ABSL_GUARDED_BY(schedule_mu_) = false;
   std::thread thread_;
 };
 

@@ -85,6 +85,11 @@ absl::StatusOr<auth::Principal> NodeAuthenticator::Authenticate(
       return absl::PermissionDeniedError(
           absl::StrCat("node \"", peer.name, "\" is not a partner of this node"));
     }
+    if (partners_->locked_down()) {
+      return absl::PermissionDeniedError(
+          "this node is locked down: it takes partners' calls only down the streams it opens "
+          "(federation.locked_down)");
+    }
     principal.kind = auth::Principal::Kind::kNode;
     principal.role = trenode::v1::ROLE_PEER_NODE;
     return principal;

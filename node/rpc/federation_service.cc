@@ -114,12 +114,18 @@ grpc::Status FederationService::GetFederationLogs(grpc::ServerContext* context,
 grpc::Status FederationService::Attend(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<trenode::v1::RelayedCall, trenode::v1::AttendUp>* stream) {
-  absl::StatusOr<CallGate::AdmittedStream> admitted =
-      gate_->AdmitStream(*context, absl::StrCat("/", kService, "/Attend"));
+  // Not from the pool of people's streams: one per partner, replaced by
+  // its next (DialIns), so people's streams cannot crowd partners out.
+  const std::string method = absl::StrCat("/", kService, "/Attend");
+  absl::StatusOr<auth::Principal> admitted = gate_->Admit(*context, method);
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
-  const std::string partner = admitted->principal.subject;
+  if (admitted->kind != auth::Principal::Kind::kNode) {
+    return ToGrpcStatus(gate_->Refuse(*admitted, method,
+                                      absl::PermissionDeniedError("only partner nodes attend")));
+  }
+  const std::string partner = admitted->subject;
   absl::StatusOr<std::shared_ptr<federation::DialIns::Stream>> opened = dial_ins_->Open(partner);
-  if (!opened.ok()) return ToGrpcStatus(opened.status());
+  if (!opened.ok()) return ToGrpcStatus(gate_->Refuse(*admitted, method, opened.status()));
   std::shared_ptr<federation::DialIns::Stream> open = *std::move(opened);
   stream->SendInitialMetadata();
   // Replies are read on a thread of their own while calls are written here.

@@ -505,6 +505,12 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   quota.SetMaxThreads(kMaxServerThreads);
   builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  // Partners ping every 20 s (keeping locked-down partners' streams alive);
+  // this node pings idle connections to drop dead ones.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<rpc::ParseFailureInterceptorFactory>());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
@@ -573,6 +579,8 @@ absl::StatusOr<std::string> NodeServer::ReloadPartners(const trenode::v1::NodeCo
   trenode::v1::FederationConfig before;
   for (auto& partner : parts_->partners->All()) *before.add_partners() = std::move(partner);
   federation::PartnerDirectory::Change change = parts_->partners->Replace(config.federation());
+  const int witness_every = config.federation().witness_interval_seconds();
+  parts_->witness->Reschedule(absl::Seconds(witness_every > 0 ? witness_every : 60));
   if (change.empty()) return std::string("partners unchanged");
   std::string summary = absl::StrCat("partners added [", absl::StrJoin(change.added, ","),
                                      "] removed [", absl::StrJoin(change.removed, ","),

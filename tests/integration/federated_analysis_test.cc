@@ -597,6 +597,16 @@ TEST_F(FederatedAnalysisTest, ALockedDownNodeTakesPartThroughTheStreamItOpens) {
   EXPECT_FALSE(stream->Read(&nothing));
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
 
+  // site-c takes no partner's call but down its own streams: site-a
+  // calling it directly is refused, certificate and all.
+  trenode::v1::NodeInfo info;
+  grpc::ClientContext direct;
+  grpc::Status refused = trenode::v1::Federation::NewStub(c_->Channel(&a_->node_certificate()))
+                             ->GetNodeInfo(&direct, {}, &info);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(refused.error_message().find("locked down"), std::string::npos)
+      << refused.error_message();
+
   // Once site-c is gone, its part is unreachable at once, not a hang.
   c_->server().Shutdown(absl::ZeroDuration());
   Analysis later;
