@@ -131,7 +131,7 @@ void Coordinator::Start() {
     while (!stopping_) {
       Step();
       // Woken by any analysis change, but never asking nodes in a tight loop.
-      absl::SleepFor(absl::Milliseconds(10));
+      absl::SleepFor(absl::Milliseconds(2));
       generation = analyses_->WaitForChange(generation, options_.poll);
     }
   });
@@ -189,7 +189,7 @@ void Coordinator::Step() {
       const Analysis& analysis = *due[first + i];
       Pace& pace = still_running[analysis.id()];
       pace.wait = changed[i] ? options_.poll
-                             : std::min(absl::Seconds(5), std::max(options_.poll, pace.wait * 2));
+                             : std::min(absl::Seconds(5), std::max(options_.poll, pace.wait * 3 / 2));
       // Never past the deadline, when the analysis ends.
       pace.next = std::min(absl::Now() + pace.wait,
                            FromTimestamp(analysis.federation_started()) +

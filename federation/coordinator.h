@@ -35,7 +35,7 @@ class Coordinator {
  public:
   struct Options {
     // How often running federated analyses are looked at.
-    absl::Duration poll = absl::Milliseconds(20);
+    absl::Duration poll = absl::Milliseconds(5);
     // Each call to a node, at most.
     absl::Duration call_deadline = absl::Seconds(5);
   };
