@@ -1,5 +1,7 @@
 #include "federation/dial_in.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -14,8 +16,9 @@ std::optional<trenode::v1::RelayedCall> DialIns::Stream::Next(absl::Duration wai
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !open_ || !outbox_.empty(); };
   mu_.AwaitWithTimeout(absl::Condition(&ready), wait);
   if (!open_ || outbox_.empty()) return std::nullopt;
-  trenode::v1::RelayedCall call = std::move(outbox_.front());
+  auto [call, until] = std::move(outbox_.front());
   outbox_.pop_front();
+  call.set_deadline_ms(std::max<int64_t>(1, absl::ToInt64Milliseconds(until - absl::Now())));
   return call;
 }
 
@@ -76,6 +79,18 @@ void DialIns::CloseAll() {
   for (const auto& [node_id, stream] : all) Close(node_id, stream);
 }
 
+void DialIns::CloseUnlisted() {
+  std::map<std::string, std::shared_ptr<Stream>> all;
+  {
+    absl::MutexLock lock(&mu_);
+    all = streams_;
+  }
+  for (const auto& [node_id, stream] : all) {
+    std::optional<trenode::v1::Partner> partner = partners_->Find(node_id);
+    if (!partner || !partner->dials_in()) Close(node_id, stream);
+  }
+}
+
 bool DialIns::IsOpen(const std::string& node_id) {
   absl::MutexLock lock(&mu_);
   return streams_.contains(node_id);
@@ -110,15 +125,14 @@ absl::StatusOr<std::string> DialIns::Call(const std::string& node_id, const std:
     call.set_method(method);
     call.set_request(request);
     call.set_deadline_ms(absl::ToInt64Milliseconds(deadline));
-    stream->outbox_.push_back(std::move(call));
+    stream->outbox_.emplace_back(std::move(call), absl::Now() + deadline);
     stream->pending_[id] = pending;
     auto done = [&pending]() { return pending->done; };
     // `pending` is guarded by the stream's mutex, held while waiting.
     stream->mu_.AwaitWithTimeout(absl::Condition(&done), deadline);
     if (!pending->done) {
       stream->pending_.erase(id);
-      std::erase_if(stream->outbox_,
-                    [id](const trenode::v1::RelayedCall& queued) { return queued.id() == id; });
+      std::erase_if(stream->outbox_, [id](const auto& queued) { return queued.first.id() == id; });
       return absl::DeadlineExceededError(
           absl::StrCat("node ", node_id, " did not answer ", method, " in time"));
     }

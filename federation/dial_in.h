@@ -29,8 +29,9 @@ class DialIns {
   // One partner's stream, as its handler serves it.
   class Stream {
    public:
-    // The next call to send down the stream, waiting up to `wait`; nullopt
-    // if none came, or the stream was closed (see open()).
+    // The next call to send down the stream, waiting up to `wait`, its
+    // deadline_ms what is left of its caller's wait; nullopt if none came,
+    // or the stream was closed (see open()).
     std::optional<trenode::v1::RelayedCall> Next(absl::Duration wait);
     // A reply read from the stream. Replies to unknown or expired calls are
     // dropped.
@@ -45,7 +46,8 @@ class DialIns {
     };
     absl::Mutex mu_;
     bool open_ ABSL_GUARDED_BY(mu_) = true;
-    std::deque<trenode::v1::RelayedCall> outbox_ ABSL_GUARDED_BY(mu_);
+    // Each call with the time its caller stops waiting.
+    std::deque<std::pair<trenode::v1::RelayedCall, absl::Time>> outbox_ ABSL_GUARDED_BY(mu_);
     std::map<uint64_t, std::shared_ptr<Pending>> pending_ ABSL_GUARDED_BY(mu_);
   };
 
@@ -57,6 +59,9 @@ class DialIns {
   bool IsOpen(const std::string& node_id);
   // Closes every stream (the node is stopping).
   void CloseAll();
+  // Closes the streams of nodes no longer listed as partners that dial in
+  // (the partner list was re-read).
+  void CloseUnlisted();
 
   // Sends `method` with `request` to `node_id` and waits for its reply
   // within `deadline`. The partner's own error is returned as its status;

@@ -103,9 +103,17 @@ absl::Status DialOut::AttendOnce(const trenode::v1::Partner& partner) {
       if (shared->serving < kMaxServing) {
         ++shared->serving;
         // Detached; this scope waits below until every one has written.
-        std::thread([this, shared, raw_stream, call, id = partner.node_id()] {
+        const absl::Time until = absl::Now() + absl::Milliseconds(call.deadline_ms());
+        std::thread([this, shared, raw_stream, call, until, id = partner.node_id()] {
           trenode::v1::AttendUp up;
-          *up.mutable_reply() = serve_(id, call);
+          if (absl::Now() < until) {
+            *up.mutable_reply() = serve_(id, call);
+          } else {
+            // The partner has stopped waiting: nothing is started for it.
+            up.mutable_reply()->set_id(call.id());
+            up.mutable_reply()->set_code(static_cast<int>(absl::StatusCode::kDeadlineExceeded));
+            up.mutable_reply()->set_message("the call's deadline passed before it was answered");
+          }
           {
             absl::MutexLock write_lock(&shared->write_mu);
             raw_stream->Write(up);

@@ -597,6 +597,8 @@ absl::StatusOr<std::string> NodeServer::ReloadPartners(const trenode::v1::NodeCo
     parts_->partners->Replace(before);
     return logged;
   }
+  // A partner removed, or no longer dialling in, loses its open stream.
+  parts_->dial_ins->CloseUnlisted();
   return summary;
 }
 
