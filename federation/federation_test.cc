@@ -9,6 +9,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "federation/unimplemented_partner_caller.h"
 
 namespace trenode::federation {
 namespace {
@@ -40,7 +41,7 @@ TEST(PartnerDirectoryTest, ReplaceSaysWhatChangedAndTakesEffectAtOnce) {
 }
 
 // Answers per partner id: info, an error, or a wait.
-class FakeCaller : public PartnerCaller {
+class FakeCaller : public UnimplementedPartnerCaller {
  public:
   absl::StatusOr<trenode::v1::NodeInfo> GetNodeInfo(const trenode::v1::Partner& partner,
                                                     absl::Duration deadline) override {
@@ -61,44 +62,6 @@ class FakeCaller : public PartnerCaller {
     info.set_node_id(partner.node_id());
     info.set_institution("Institution of " + partner.node_id());
     return info;
-  }
-  absl::StatusOr<trenode::v1::Contribution> SubmitContribution(
-      const trenode::v1::Partner&, const trenode::v1::SubmitContributionRequest&,
-      absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::Contribution> GetContribution(const trenode::v1::Partner&,
-                                                            const trenode::v1::ContributionRef&,
-                                                            absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::Contribution> CancelContribution(const trenode::v1::Partner&,
-                                                               const trenode::v1::ContributionRef&,
-                                                               absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::SearchDatasetsResponse> SearchDatasets(
-      const trenode::v1::Partner&, const trenode::v1::SearchDatasetsRequest&,
-      absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::Checkpoint> GetCheckpoint(const trenode::v1::Partner&,
-                                                        absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::ConsistencyProof> GetConsistencyProof(
-      const trenode::v1::Partner&, const trenode::v1::GetConsistencyProofRequest&,
-      absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::AddCosignatureResponse> AddCosignature(
-      const trenode::v1::Partner&, const trenode::v1::AddCosignatureRequest&,
-      absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::Cosignatures> GetCosignatures(const trenode::v1::Partner&,
-                                                            absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
   }
   std::atomic<int> calls = 0;
 };

@@ -29,18 +29,18 @@ absl::StatusOr<trenode::v1::FederationLogs> LogRelay::Collect() {
   mine.set_log_key(info.log_verifier_key());
   mine.set_witness_key(info.witness_verifier_key());
   mine.set_witness_key_note(info.witness_key_note());
-  absl::StatusOr<std::pair<std::string, uint64_t>> current = own_.checkpoint();
+  absl::StatusOr<trenode::v1::Checkpoint> current = own_.checkpoint();
   absl::StatusOr<trenode::v1::Cosignatures> cosigned =
       current.ok() ? book_->All() : absl::StatusOr<trenode::v1::Cosignatures>(current.status());
   if (cosigned.ok()) {
-    mine.set_checkpoint(current->first);
+    mine.set_checkpoint(current->note());
     for (const auto& one : cosigned->checkpoints()) {
       trenode::v1::ConsistencyProof& proof = *mine.add_proofs();
       proof.set_from_size(one.size());
-      proof.set_to_size(current->second);
-      if (one.size() > 0 && one.size() < current->second) {
+      proof.set_to_size(current->size());
+      if (one.size() > 0 && one.size() < current->size()) {
         absl::StatusOr<std::vector<log::Hash>> hashes =
-            own_.consistency(one.size(), current->second);
+            own_.consistency(one.size(), current->size());
         if (!hashes.ok()) {
           mine.set_error(std::string(hashes.status().message()));
           break;

@@ -21,8 +21,8 @@ namespace trenode::federation {
 
 struct OwnLog {
   std::function<trenode::v1::NodeInfo()> info;
-  // The latest signed checkpoint, and its size.
-  std::function<absl::StatusOr<std::pair<std::string, uint64_t>>()> checkpoint;
+  // The latest signed checkpoint.
+  std::function<absl::StatusOr<trenode::v1::Checkpoint>()> checkpoint;
   std::function<absl::StatusOr<std::vector<log::Hash>>(uint64_t, uint64_t)> consistency;
 };
 

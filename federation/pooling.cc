@@ -106,6 +106,21 @@ struct SiteCsv {
   Csv csv;
 };
 
+// `site`'s file of `output`, with `where` set to name it in messages
+// ("site-b's by_sex.csv"); nullptr (with a note) if the site did not release
+// it, so the output is not pooled.
+const std::string* FileOf(const trenode::v1::QueryOutput& output, const SiteRelease& site,
+                          std::string& where, std::vector<std::string>& notes) {
+  auto file = site.files.find(output.name() + ".csv");
+  if (file == site.files.end()) {
+    notes.push_back(
+        absl::StrCat(output.name(), ": node ", site.node_id, " did not release it; not pooled"));
+    return nullptr;
+  }
+  where = absl::StrCat(site.node_id, "'s ", file->first);
+  return &file->second;
+}
+
 // Every node's file of `output`, read; nullopt (with a note) if some node
 // did not release it, so the output is not pooled.
 absl::StatusOr<std::optional<std::vector<SiteCsv>>> ReadEach(const trenode::v1::QueryOutput& output,
@@ -113,14 +128,10 @@ absl::StatusOr<std::optional<std::vector<SiteCsv>>> ReadEach(const trenode::v1::
                                                              std::vector<std::string>& notes) {
   std::vector<SiteCsv> read;
   for (const SiteRelease& site : sites) {
-    auto file = site.files.find(output.name() + ".csv");
-    if (file == site.files.end()) {
-      notes.push_back(
-          absl::StrCat(output.name(), ": node ", site.node_id, " did not release it; not pooled"));
-      return std::nullopt;
-    }
-    std::string where = absl::StrCat(site.node_id, "'s ", file->first);
-    ASSIGN_OR_RETURN(Csv csv, ReadCsv(file->second, where));
+    std::string where;
+    const std::string* file = FileOf(output, site, where, notes);
+    if (file == nullptr) return std::nullopt;
+    ASSIGN_OR_RETURN(Csv csv, ReadCsv(*file, where));
     read.push_back({std::move(where), std::move(csv)});
   }
   return read;
@@ -356,15 +367,11 @@ absl::StatusOr<std::optional<ResultTable>> PoolRegression(const trenode::v1::Que
                                                           std::vector<std::string>& notes) {
   trenode::v1::RegressionResult pooled;
   for (const SiteRelease& site : sites) {
-    auto file = site.files.find(output.name() + ".csv");
-    if (file == site.files.end()) {
-      notes.push_back(
-          absl::StrCat(output.name(), ": node ", site.node_id, " did not release it; not pooled"));
-      return std::nullopt;
-    }
-    std::string where = absl::StrCat(site.node_id, "'s ", file->first);
+    std::string where;
+    const std::string* file = FileOf(output, site, where, notes);
+    if (file == nullptr) return std::nullopt;
     ASSIGN_OR_RETURN(trenode::v1::RegressionResult statistics,
-                     releases::ParseRegressionStatistics(file->second, where));
+                     releases::ParseRegressionStatistics(*file, where));
     if (&site == &sites.front()) {
       pooled = std::move(statistics);
     } else {

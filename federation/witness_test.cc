@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "federation/unimplemented_partner_caller.h"
 #include "node/log/activity_log.h"
 #include "node/log/merkle.h"
 #include "node/storage/node_schema.h"
@@ -36,7 +37,7 @@ struct PartnerLog {
   }
 };
 
-class FakePartner : public PartnerCaller {
+class FakePartner : public UnimplementedPartnerCaller {
  public:
   absl::StatusOr<trenode::v1::NodeInfo> GetNodeInfo(const trenode::v1::Partner& partner,
                                                     absl::Duration) override {
@@ -68,30 +69,6 @@ class FakePartner : public PartnerCaller {
       absl::Duration) override {
     cosigned.push_back(request);
     return trenode::v1::AddCosignatureResponse();
-  }
-  absl::StatusOr<trenode::v1::Cosignatures> GetCosignatures(const trenode::v1::Partner&,
-                                                            absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::Contribution> SubmitContribution(
-      const trenode::v1::Partner&, const trenode::v1::SubmitContributionRequest&,
-      absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::Contribution> GetContribution(const trenode::v1::Partner&,
-                                                            const trenode::v1::ContributionRef&,
-                                                            absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::Contribution> CancelContribution(const trenode::v1::Partner&,
-                                                               const trenode::v1::ContributionRef&,
-                                                               absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
-  }
-  absl::StatusOr<trenode::v1::SearchDatasetsResponse> SearchDatasets(
-      const trenode::v1::Partner&, const trenode::v1::SearchDatasetsRequest&,
-      absl::Duration) override {
-    return absl::UnimplementedError("not in these tests");
   }
 
   PartnerLog log;

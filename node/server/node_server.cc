@@ -464,12 +464,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   log::ActivityLog* activity_log = parts.activity_log.get();
   federation::OwnLog own_log_access{
       [self] { return self; },
-      [activity_log]() -> absl::StatusOr<std::pair<std::string, uint64_t>> {
-        ASSIGN_OR_RETURN(std::string note, activity_log->Checkpoint());
-        ASSIGN_OR_RETURN(log::CheckpointBody body,
-                         log::ParseCheckpointText(note.substr(0, note.find("\n\n") + 1)));
-        return std::pair<std::string, uint64_t>(note, body.size);
-      },
+      [activity_log] { return rpc::ActivityLogService::CurrentCheckpoint(*activity_log); },
       [activity_log](uint64_t from, uint64_t to) { return activity_log->ConsistencyProof(from, to); }};
   parts.log_relay = std::make_unique<federation::LogRelay>(
       std::move(own_log_access), parts.cosignatures.get(), parts.witness_store.get(),
