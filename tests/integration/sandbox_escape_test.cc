@@ -212,10 +212,12 @@ open("/job/outbox/found.txt", "w").write(repr(found))
 }
 
 TYPED_TEST(SandboxEscapeTest, ForkBombIsCappedAndKilledAtTheWallClock) {
-  // The job's own shell forks once, while the job is still small, then execs
-  // into sleep: were it to fork again once the bomb fills the task limit it
-  // would exit with "can't fork" (status 2) before the wall clock.
-  JobStatus status = this->Run("bomb", {"/bin/sh", "-c", "b() { b | b & }; b; exec sleep 60"},
+  // The job's own shell forks exactly once, a subshell that sets the bomb
+  // off, then execs into sleep: were it to fork again once the bomb fills the
+  // task limit (as `b | b &` in the job's shell would, between the pipeline's
+  // two forks) it would exit with "can't fork" (status 2) before the wall
+  // clock.
+  JobStatus status = this->Run("bomb", {"/bin/sh", "-c", "b() { b | b & }; (b) & exec sleep 60"},
                                [](ComputeLimits& limits) {
                                  limits.processes = 32;
                                  limits.wall = absl::Seconds(3);

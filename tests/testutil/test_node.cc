@@ -1,10 +1,12 @@
 #include "tests/testutil/test_node.h"
 
+#include <atomic>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/security/credentials.h"
 #include "node/auth/jwt_signer.h"
+#include "tests/testutil/test_uids.h"
 
 namespace trenode::testing {
 namespace {
@@ -12,6 +14,19 @@ template <typename T>
 T OrThrow(absl::StatusOr<T> value) {
   if (!value.ok()) throw std::runtime_error(std::string(value.status().message()));
   return std::move(*value);
+}
+
+// A sandbox destroys, as it starts, the cgroups its uids left behind; nodes
+// sharing uids, in one test program or in two run at once, would kill each
+// other's jobs. Each node gets two uids of this program's range, after the
+// SandboxFactory's four; the Slurm factory's start at +32.
+void GiveTheSandboxUidsOfItsOwn(trenode::v1::NodeConfig& config) {
+  if (!config.compute().has_sandbox() || config.compute().sandbox().first_uid() != 0) return;
+  static std::atomic<int> nodes{0};
+  int node = nodes.fetch_add(1) % 12;
+  auto* sandbox = config.mutable_compute()->mutable_sandbox();
+  sandbox->set_first_uid(TestFirstUid() + 4 + 2 * node);
+  sandbox->set_max_jobs(2);
 }
 }  // namespace
 
@@ -57,6 +72,7 @@ void TestNode::StartNode(const std::string& node_id,
   config_.mutable_activity_log()->set_signing_key_file(dir_.File("pki/log.key"));
   config_.mutable_activity_log()->set_checkpoint_interval_seconds(1);
   if (adjust) adjust(config_);
+  GiveTheSandboxUidsOfItsOwn(config_);
   server_ = OrThrow(server::NodeServer::Start(config_, extra_services_));
   // Restarts come back on the same port, so that channels reconnect.
   config_.set_listen_address(absl::StrCat("127.0.0.1:", server_->port()));
