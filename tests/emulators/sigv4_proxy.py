@@ -1,0 +1,307 @@
+#!/usr/bin/env python3
+"""A SigV4-checking proxy for tests: s3rver checks no signatures, so the S3
+tests talk to this proxy, which verifies every request's AWS Signature
+Version 4 on its own (Python's hashlib and hmac, no code shared with the node)
+and forwards only those that pass to s3rver.
+
+It refuses, as S3 does: an unknown access key (403 InvalidAccessKeyId), an
+expired or missing session token (403 ExpiredToken / InvalidToken), a date
+more than 15 minutes off (403 RequestTimeTooSkewed), a payload whose SHA-256
+is not the signed x-amz-content-sha256 (400 XAmzContentSHA256Mismatch), and a
+wrong signature (403 SignatureDoesNotMatch).
+
+Tests steer faults through POST /__proxy (JSON, unsigned):
+  {"credentials": {"AKID": {"secret": s, "token": t, "expires": epoch}}}
+  {"throttle": N}       the next N requests get 503 SlowDown
+  {"drop_uploads": N}   the next N requests with a body are cut off unanswered
+  {"cut_downloads": N}  the next N object GETs send half their body, then close
+  {"credential_lifetime": seconds}   see below
+It counts what it saw: GET /__proxy answers {"requests": n, "refused": n,
+"aborted_uploads": n, ...}.
+
+It is also the credential endpoints a node on AWS asks, each fetch minting a
+fresh key pair valid here for credential_lifetime seconds (default 3600) and
+reported to the client as expiring five minutes later than that (so that a
+client refreshing five minutes early fetches again once it has lapsed here):
+  GET /__container_credentials   (the ECS container endpoint; needs the
+                                  Authorization header "container-token")
+  PUT /latest/api/token, then GET /latest/meta-data/iam/security-credentials/
+  and .../trenode-role, with X-aws-ec2-metadata-token (IMDSv2 only: 401
+  without the token)
+"""
+import argparse
+import datetime
+import hashlib
+import hmac
+import http.client
+import json
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+STATE = {"credentials": {}, "throttle": 0, "drop_uploads": 0, "cut_downloads": 0, "cut": 0,
+         "ranged": 0, "credential_lifetime": 3600,
+         "minted": 0, "imds_tokens": [],
+         "requests": 0, "refused": 0, "throttled": 0, "dropped": 0, "aborted_uploads": 0,
+         "signed_headers": []}
+LOCK = threading.Lock()
+ARGS = None
+
+
+def error_xml(code, message):
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>%s</Code>"
+            "<Message>%s</Message></Error>" % (code, message)).encode()
+
+
+def uri_encode(text, keep_slash):
+    return urllib.parse.quote(text, safe="-_.~" + ("/" if keep_slash else ""))
+
+
+def canonical_query(query):
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    encoded = sorted((uri_encode(k, False), uri_encode(v, False)) for k, v in pairs)
+    return "&".join("%s=%s" % kv for kv in encoded)
+
+
+def hmac_sha256(key, text):
+    return hmac.new(key, text.encode(), hashlib.sha256).digest()
+
+
+def verify(method, path, query, headers, body):
+    """None if the request is signed correctly, else (status, code, message)."""
+    auth = headers.get("authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        return 403, "AccessDenied", "no AWS4-HMAC-SHA256 Authorization header"
+    fields = {}
+    for part in auth[len("AWS4-HMAC-SHA256 "):].split(","):
+        name, _, value = part.strip().partition("=")
+        fields[name] = value
+    try:
+        key_id, date, region, service, terminator = fields["Credential"].split("/")
+        signed = fields["SignedHeaders"].split(";")
+        signature = fields["Signature"]
+    except (KeyError, ValueError):
+        return 403, "AuthorizationHeaderMalformed", "the Authorization header is malformed"
+    with LOCK:
+        known = STATE["credentials"].get(key_id)
+    if known is None:
+        return 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
+    if known.get("expires") and known["expires"] < datetime.datetime.now(datetime.timezone.utc).timestamp():
+        return 403, "ExpiredToken", "The provided token has expired."
+    if known.get("token") and headers.get("x-amz-security-token") != known["token"]:
+        return 403, "InvalidToken", "The provided token is malformed or otherwise invalid."
+    if (region != ARGS.region or service != "s3" or terminator != "aws4_request"):
+        return 403, "AuthorizationHeaderMalformed", "wrong credential scope " + fields["Credential"]
+    for required in ("host", "x-amz-date", "x-amz-content-sha256"):
+        if required not in signed:
+            return 403, "AccessDenied", required + " is not signed"
+    if "x-amz-security-token" in headers and "x-amz-security-token" not in signed:
+        return 403, "AccessDenied", "x-amz-security-token is not signed"
+    amz_date = headers.get("x-amz-date", "")
+    try:
+        when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=datetime.timezone.utc)
+    except ValueError:
+        return 403, "AccessDenied", "bad x-amz-date"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if abs((now - when).total_seconds()) > 900 or amz_date[:8] != date:
+        return 403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
+    payload = headers.get("x-amz-content-sha256", "")
+    if payload != hashlib.sha256(body).hexdigest():
+        return 400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."
+    canonical_headers = ""
+    for name in signed:
+        value = " ".join(headers.get(name, "").split())
+        canonical_headers += "%s:%s\n" % (name, value)
+    canonical = "\n".join([method, uri_encode(urllib.parse.unquote(path), True),
+                           canonical_query(query), canonical_headers, ";".join(signed), payload])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, "/".join([date, region, service, terminator]),
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + known["secret"]).encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac_sha256(key, part)
+    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, signature):
+        return 403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
+    with LOCK:
+        STATE["signed_headers"] = signed
+    return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, headers=()):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def control(self, body):
+        with LOCK:
+            if self.command == "POST":
+                change = json.loads(body or b"{}")
+                for name in ("throttle", "drop_uploads", "cut_downloads", "credential_lifetime"):
+                    if name in change:
+                        STATE[name] = int(change[name])
+                if "credentials" in change:
+                    STATE["credentials"].update(change["credentials"])
+            answer = {k: v for k, v in STATE.items() if k not in ("credentials", "imds_tokens")}
+        self.reply(200, json.dumps(answer).encode(), [("Content-Type", "application/json")])
+
+    def mint(self):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        with LOCK:
+            STATE["minted"] += 1
+            n = STATE["minted"]
+            lifetime = STATE["credential_lifetime"]
+            key = "ASIATEMPORARY%06d" % n
+            STATE["credentials"][key] = {"secret": "temporary-secret-%d" % n,
+                                         "token": "temporary-token-%d" % n,
+                                         "expires": now.timestamp() + lifetime}
+        expiration = now + datetime.timedelta(seconds=lifetime + 300)
+        body = json.dumps({"AccessKeyId": key, "SecretAccessKey": "temporary-secret-%d" % n,
+                           "Token": "temporary-token-%d" % n,
+                           "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        self.reply(200, body.encode(), [("Content-Type", "application/json")])
+
+    def metadata(self, path):
+        if self.command == "PUT" and path == "/latest/api/token":
+            if not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+                return self.reply(400, b"missing ttl")
+            token = "imds-token-%d" % len(STATE["imds_tokens"])
+            with LOCK:
+                STATE["imds_tokens"].append(token)
+            return self.reply(200, token.encode())
+        with LOCK:
+            tokens = list(STATE["imds_tokens"])
+        if self.headers.get("X-aws-ec2-metadata-token") not in tokens:
+            return self.reply(401, b"IMDSv2 needs a session token")
+        base = "/latest/meta-data/iam/security-credentials/"
+        if path == base:
+            return self.reply(200, b"trenode-role")
+        if path == base + "trenode-role":
+            return self.mint()
+        return self.reply(404, b"not found")
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        target = urllib.parse.urlsplit(self.path)
+        if target.path == "/__proxy":
+            return self.control(body)
+        if target.path == "/__container_credentials":
+            if self.headers.get("Authorization") != "container-token":
+                return self.reply(403, b"wrong container authorization token")
+            return self.mint()
+        if target.path.startswith("/latest/"):
+            return self.metadata(target.path)
+        with LOCK:
+            STATE["requests"] += 1
+            if body and STATE["drop_uploads"] > 0:
+                STATE["drop_uploads"] -= 1
+                STATE["dropped"] += 1
+                drop = True
+            else:
+                drop = False
+            throttle = STATE["throttle"] > 0
+            if throttle:
+                STATE["throttle"] -= 1
+                STATE["throttled"] += 1
+        if drop:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if throttle:
+            return self.reply(503, error_xml("SlowDown", "Please reduce your request rate."),
+                              [("Content-Type", "application/xml")])
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        refused = verify(self.command, target.path, target.query, headers, body)
+        if refused:
+            with LOCK:
+                STATE["refused"] += 1
+            status, code, message = refused
+            return self.reply(status, error_xml(code, message), [("Content-Type", "application/xml")])
+        if self.command == "GET" and self.headers.get("If-Match"):
+            # s3rver ignores If-Match on GET; S3 answers 412 when the ETag
+            # differs, and so does the proxy for it.
+            probe = http.client.HTTPConnection("127.0.0.1", ARGS.upstream_port, timeout=60)
+            probe.request("HEAD", self.path, headers={"Host": self.headers.get("Host", "")})
+            current = probe.getresponse()
+            current.read()
+            probe.close()
+            if current.status == 200 and current.getheader("ETag") != self.headers.get("If-Match"):
+                return self.reply(412, error_xml("PreconditionFailed",
+                                                 "At least one of the pre-conditions you specified did not hold"),
+                                  [("Content-Type", "application/xml")])
+        if self.command == "GET" and self.headers.get("Range"):
+            with LOCK:
+                STATE["ranged"] += 1
+        upstream = http.client.HTTPConnection("127.0.0.1", ARGS.upstream_port, timeout=60)
+        if self.command == "DELETE" and "uploadId=" in target.query:
+            # s3rver has no AbortMultipartUpload (it answers 405): the proxy
+            # answers for it, as S3 does, and counts it.
+            with LOCK:
+                STATE["aborted_uploads"] += 1
+            return self.reply(204, b"")
+        # Checked here; s3rver gets the request unsigned (it knows only its own key).
+        forward = {k: v for k, v in self.headers.items()
+                   if k.lower() not in ("connection", "keep-alive", "transfer-encoding",
+                                        "authorization", "x-amz-security-token")}
+        upstream.request(self.command, self.path, body=body, headers=forward)
+        response = upstream.getresponse()
+        data = response.read()
+        upstream.close()
+
+        passed = [(k, v) for k, v in response.getheaders()
+                  if k.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length")]
+        if self.command == "HEAD":
+            passed.append(("Content-Length", response.getheader("Content-Length", "0")))
+            self.send_response(response.status)
+            for name, value in passed:
+                self.send_header(name, value)
+            self.end_headers()
+            return
+        cut = False
+        if self.command == "GET" and response.status == 200 and len(data) > 1024:
+            with LOCK:
+                if STATE["cut_downloads"] > 0:
+                    STATE["cut_downloads"] -= 1
+                    STATE["cut"] += 1
+                    cut = True
+        if cut:
+            self.send_response(response.status)
+            for name, value in passed:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self.reply(response.status, data, passed)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream-port", type=int, required=True)
+    parser.add_argument("--region", default="us-east-1")
+    ARGS = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+#include "tests/testutil/s3_emulator.h"
+
+#include <unistd.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "adapters/cloud/http_client.h"
+#include "gtest/gtest.h"
+
+namespace trenode::testing {
+namespace {
+
+
+}  // namespace
+
+S3Emulator* S3Emulator::Get() {
+  static S3Emulator* emulator = [] () -> S3Emulator* {
+    auto* e = new S3Emulator();
+    std::string emulators = SourceDir() + "/tests/emulators";
+    absl::StatusOr<int> s3_port = FreeLoopbackPort();
+    absl::StatusOr<int> proxy_port = FreeLoopbackPort();
+    if (!s3_port.ok() || !proxy_port.ok()) {
+      ADD_FAILURE() << "no free ports";
+      return nullptr;
+    }
+    // The proxy checks signatures; s3rver is told to take any well-formed one.
+  // Virtual-hosted requests go to <bucket>.s3.localhost (curl resolves any
+  // *.localhost to loopback).
+    auto s3rver = ServerProcess::Start(
+        {"node", emulators + "/node_modules/s3rver/bin/s3rver.js", "-d", e->dir_.File("s3rver"),
+         "-a", "127.0.0.1", "-p", absl::StrCat(*s3_port), "--silent",
+         "--allow-mismatched-signatures", "--service-endpoint", "localhost"},
+        {"NODE_OPTIONS=--openssl-legacy-provider"}, *s3_port, e->dir_.File("s3rver.log"));
+    if (!s3rver.ok()) {
+      ADD_FAILURE() << s3rver.status() << " (run scripts/install-deps for tests/emulators)";
+      return nullptr;
+    }
+    e->s3rver_ = *std::move(s3rver);
+    auto proxy = ServerProcess::Start(
+        {"/usr/bin/python3", emulators + "/sigv4_proxy.py", "--port", absl::StrCat(*proxy_port),
+         "--upstream-port", absl::StrCat(*s3_port)},
+        {}, *proxy_port, e->dir_.File("proxy.log"));
+    if (!proxy.ok()) {
+      ADD_FAILURE() << proxy.status();
+      return nullptr;
+    }
+    e->proxy_ = *std::move(proxy);
+    absl::Status known = e->Control(absl::StrCat(R"({"credentials": {")", kAccessKey,
+                                                 R"(": {"secret": ")", kSecret, R"("}}})"));
+    if (!known.ok()) {
+      ADD_FAILURE() << known;
+      return nullptr;
+    }
+    return e;
+  }();
+  return emulator;
+}
+
+std::string S3Emulator::endpoint() const { return absl::StrCat("http://", proxy_->address()); }
+
+absl::StatusOr<adapters::aws::S3Options> S3Emulator::NewBucket() {
+  adapters::aws::S3Options options;
+  options.bucket = absl::StrCat("trenode-test-", ::getpid(), "-", ++buckets_);
+  options.endpoint = endpoint();
+  options.path_style = true;
+  options.part_size = 5 << 20;
+  options.list_page_size = 7;
+  options.retry.first_delay = absl::Milliseconds(5);
+  options.retry.max_delay = absl::Milliseconds(50);
+  auto store = adapters::aws::S3ObjectStore::Open(
+      options, adapters::aws::StaticCredentials({kAccessKey, kSecret, ""}));
+  if (!store.ok()) return store.status();
+  if (absl::Status created = (*store)->CreateBucket(); !created.ok()) return created;
+  return options;
+}
+
+absl::Status S3Emulator::Control(const std::string& json) {
+  adapters::cloud::HttpClient http;
+  auto response = http.Send({"POST", endpoint() + "/__proxy",
+                             {{"Content-Type", "application/json"}}, json});
+  if (!response.ok()) return response.status();
+  if (response->status != 200) return absl::InternalError(response->body);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> S3Emulator::State() {
+  adapters::cloud::HttpClient http;
+  auto response = http.Send({"GET", endpoint() + "/__proxy", {}, ""});
+  if (!response.ok()) return response.status();
+  return response->body;
+}
+
+absl::StatusOr<int64_t> S3Emulator::Counter(const std::string& name) {
+  adapters::cloud::HttpClient http;
+  auto response = http.Send({"GET", endpoint() + "/__proxy", {}, ""});
+  if (!response.ok()) return response.status();
+  std::string needle = absl::StrCat("\"", name, "\": ");
+  size_t at = response->body.find(needle);
+  if (at == std::string::npos) return absl::NotFoundError(name);
+  size_t start = at + needle.size();
+  size_t end = response->body.find_first_of(",}", start);
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(response->body.substr(start, end - start), &value)) {
+    return absl::InternalError(response->body);
+  }
+  return value;
+}
+
+}  // namespace trenode::testing
