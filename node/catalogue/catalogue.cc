@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/object_files.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/catalogue/dataset_validation.h"
 #include "node/catalogue/page_token.h"
@@ -109,14 +110,17 @@ absl::StatusOr<std::vector<SearchWord>> ParseSearchQuery(absl::string_view query
   return words;
 }
 
-absl::Status Catalogue::CheckDataExists(const Dataset& dataset) {
-  absl::Status found = objects_->Stat(dataset.steward().storage_location()).status();
-  if (found.code() == absl::StatusCode::kNotFound) {
+absl::Status Catalogue::RecordDataHash(Dataset& dataset) {
+  absl::StatusOr<std::string> sha256 =
+      adapters::Sha256OfObject(*objects_, dataset.steward().storage_location());
+  if (sha256.status().code() == absl::StatusCode::kNotFound) {
     return absl::FailedPreconditionError(absl::StrCat(
         "dataset.steward.storage_location: no object at \"", dataset.steward().storage_location(),
         "\" in the node's object store; import the data first or correct the location"));
   }
-  return found;
+  if (!sha256.ok()) return sha256.status();
+  dataset.mutable_steward()->set_sha256(*sha256);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Dataset> Catalogue::Register(const auth::Principal& caller, Dataset dataset) {
@@ -129,7 +133,7 @@ absl::StatusOr<Dataset> Catalogue::Publish(const auth::Principal& caller, Datase
   NormalizeInput(dataset);
   RETURN_IF_ERROR(ValidateDescriptiveMetadata(dataset));
   RETURN_IF_ERROR(ValidateStewardDetails(dataset));
-  RETURN_IF_ERROR(CheckDataExists(dataset));
+  RETURN_IF_ERROR(RecordDataHash(dataset));
   dataset.set_version(1);
   *dataset.mutable_population() = PopulationBandFor(dataset.steward().exact_person_count());
   *dataset.mutable_issued() = ToTimestamp(clock_());
@@ -155,7 +159,7 @@ absl::StatusOr<Dataset> Catalogue::Update(const auth::Principal& caller, Dataset
     *dataset.mutable_steward() = current.steward();
   } else {
     RETURN_IF_ERROR(ValidateStewardDetails(dataset));
-    RETURN_IF_ERROR(CheckDataExists(dataset));
+    RETURN_IF_ERROR(RecordDataHash(dataset));
   }
   dataset.set_version(expected_version + 1);
   *dataset.mutable_population() = PopulationBandFor(dataset.steward().exact_person_count());

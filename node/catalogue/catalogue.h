@@ -68,7 +68,9 @@ class Catalogue {
       const auth::Principal& caller, const trenode::v1::SearchDatasetsRequest& request);
 
  private:
-  absl::Status CheckDataExists(const trenode::v1::Dataset& dataset);
+  // Sets steward.sha256 from the object at steward.storage_location (never
+  // from the request); FailedPrecondition if there is no object there.
+  absl::Status RecordDataHash(trenode::v1::Dataset& dataset);
 
   CatalogueStore* store_;
   adapters::ObjectStore* objects_;

@@ -68,6 +68,17 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
         return FieldError("object_store.posix.root", "is required");
       }
       break;
+    case trenode::v1::ObjectStoreConfig::kS3:
+      if (config.object_store().s3().bucket().empty()) {
+        return FieldError("object_store.s3.bucket", "is required");
+      }
+      if (config.object_store().s3().region().empty()) {
+        return FieldError("object_store.s3.region", "is required (e.g. \"eu-west-2\")");
+      }
+      if (config.object_store().s3().part_size_mib() < 0) {
+        return FieldError("object_store.s3.part_size_mib", "must not be negative");
+      }
+      break;
     case trenode::v1::ObjectStoreConfig::BACKEND_NOT_SET:
       return FieldError("object_store",
                         "is required (e.g. object_store { posix { root: \"data\" } })");
@@ -223,7 +234,12 @@ absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
     }
   }
-  Resolve(config.mutable_object_store()->mutable_posix()->mutable_root(), base);
+  if (config.object_store().has_posix()) {
+    Resolve(config.mutable_object_store()->mutable_posix()->mutable_root(), base);
+  }
+  if (config.object_store().has_s3() && !config.object_store().s3().ca_file().empty()) {
+    Resolve(config.mutable_object_store()->mutable_s3()->mutable_ca_file(), base);
+  }
   if (config.work_dir().empty()) {
     config.set_work_dir((fs::path(config.database_path()).parent_path() / "work").string());
   }

@@ -8,7 +8,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "adapters/onprem/posix_object_store.h"
 #include "adapters/onprem/sandbox_backend.h"
 #include "adapters/onprem/slurm_backend.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -18,6 +17,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "node/rpc/status_interceptor.h"
+#include "node/server/object_store_from_config.h"
 #include "node/analyses/analyses.h"
 #include "node/analyses/analysis_runner.h"
 #include "node/analyses/sqlite_analysis_store.h"
@@ -197,7 +197,8 @@ absl::StatusOr<std::vector<std::string>> ActiveThemes(catalogue::CatalogueStore&
 struct NodeServer::Parts {
   std::unique_ptr<auth::JwksProvider> jwks;
   std::unique_ptr<auth::JwtVerifier> people;
-  std::unique_ptr<adapters::PosixObjectStore> objects;
+  std::unique_ptr<adapters::ObjectStore> objects;
+  std::unique_ptr<adapters::ObjectFiles> object_files;
   std::unique_ptr<storage::SqlitePool> pool;
   std::unique_ptr<catalogue::SqliteCatalogueStore> catalogue_store;
   std::unique_ptr<catalogue::Catalogue> catalogue;
@@ -349,8 +350,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   std::filesystem::create_directories(std::filesystem::path(config.database_path()).parent_path(),
                                       ec);
   std::filesystem::create_directories(config.work_dir(), ec);
-  ASSIGN_OR_RETURN(parts.objects,
-                   adapters::PosixObjectStore::Open(config.object_store().posix().root()));
+  ASSIGN_OR_RETURN(NodeObjects objects, ObjectsFrom(config));
+  parts.objects = std::move(objects.store);
+  parts.object_files = std::move(objects.files);
   ASSIGN_OR_RETURN(parts.pool,
                    storage::SqlitePool::Open(config.database_path(), kDatabaseConnections,
                                              storage::NodeSchemaMigrations()));
@@ -409,13 +411,14 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.activity_log.get(), analyses::BundleLimits{}, CompileLimitsFrom(config.compute()));
   parts.analyses_service =
       std::make_unique<rpc::AnalysesService>(parts.gate.get(), parts.analyses.get());
-  adapters::PosixObjectStore* objects = parts.objects.get();
+  adapters::ObjectFiles* object_files = parts.object_files.get();
   ASSIGN_OR_RETURN(analyses::ScriptRunning scripts,
                    ScriptRunningFrom(config, parts.objects.get(), &parts.compute));
   parts.runner = std::make_unique<analyses::AnalysisRunner>(
       parts.analyses.get(), parts.analysis_store.get(), parts.catalogue_store.get(),
-      [objects](const trenode::v1::Dataset& dataset) -> absl::StatusOr<std::string> {
-        return objects->PathOf(dataset.steward().storage_location()).string();
+      [object_files](const trenode::v1::Dataset& dataset) -> absl::StatusOr<std::string> {
+        return object_files->PathOf(dataset.steward().storage_location(),
+                                    dataset.steward().sha256());
       },
       std::move(scripts), QueryRunningFrom(config.compute(), parts.person_codes.get()));
   ASSIGN_OR_RETURN(releases::ReleaseOptions release_options, ReleaseOptionsFrom(config));

@@ -63,7 +63,9 @@ class ReleasesFixture : public ::testing::Test {
   }
 
   // Succeeded counts of the heart-failure cohort by age band and sex.
-  std::string CountsAnalysis(const std::string& request_id) {
+  std::string CountsAnalysis(
+      const std::string& request_id,
+      trenode::v1::AnalysisState expected = trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
     trenode::v1::SubmitAnalysisRequest request;
     request.set_project_id(kProject);
     request.set_request_id(request_id);
@@ -77,7 +79,7 @@ class ReleasesFixture : public ::testing::Test {
     grpc::Status status =
         analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis);
     EXPECT_TRUE(status.ok()) << status.error_message();
-    return WaitForAnalysis(analysis.id()).id();
+    return WaitForAnalysis(analysis.id(), expected).id();
   }
 
   grpc::Status Create(const std::string& analysis_id, Release* release, bool include_logs = false) {
@@ -209,8 +211,14 @@ class ReleasesFixture : public ::testing::Test {
     return std::filesystem::path(node_.config().object_store().posix().root()) / key;
   }
 
-  TestNode node_{
-      [](trenode::v1::NodeConfig& config) { config.mutable_compute()->mutable_sandbox(); }};
+  // What a derived suite changes in the node's config (e.g. its object store),
+  // set in its SetUpTestSuite, before any fixture is made.
+  static inline std::function<void(trenode::v1::NodeConfig&)> also_configure;
+
+  TestNode node_{[](trenode::v1::NodeConfig& config) {
+    config.mutable_compute()->mutable_sandbox();
+    if (also_configure) also_configure(config);
+  }};
   std::unique_ptr<trenode::v1::Analyses::Stub> analyses_ =
       trenode::v1::Analyses::NewStub(node_.Channel());
   std::unique_ptr<trenode::v1::Releases::Stub> releases_ =

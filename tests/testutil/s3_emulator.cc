@@ -8,52 +8,45 @@
 #include "gtest/gtest.h"
 
 namespace trenode::testing {
-namespace {
-
-
-}  // namespace
-
 S3Emulator* S3Emulator::Get() {
-  static S3Emulator* emulator = [] () -> S3Emulator* {
-    auto* e = new S3Emulator();
-    std::string emulators = SourceDir() + "/tests/emulators";
-    absl::StatusOr<int> s3_port = FreeLoopbackPort();
-    absl::StatusOr<int> proxy_port = FreeLoopbackPort();
-    if (!s3_port.ok() || !proxy_port.ok()) {
-      ADD_FAILURE() << "no free ports";
-      return nullptr;
+  // Destroyed as the program ends, stopping the servers.
+  static std::unique_ptr<S3Emulator> emulator = []() -> std::unique_ptr<S3Emulator> {
+    absl::Status last;
+    for (int attempt = 0; attempt < 3; ++attempt) {  // a port may be taken meanwhile
+      std::unique_ptr<S3Emulator> e(new S3Emulator());
+      last = e->Start();
+      if (last.ok()) return e;
     }
-    // The proxy checks signatures; s3rver is told to take any well-formed one.
+    ADD_FAILURE() << last << " (run scripts/install-deps for tests/emulators)";
+    return nullptr;
+  }();
+  return emulator.get();
+}
+
+absl::Status S3Emulator::Start() {
+  std::string emulators = SourceDir() + "/tests/emulators";
+  absl::StatusOr<int> s3_port = FreeLoopbackPort();
+  absl::StatusOr<int> proxy_port = FreeLoopbackPort();
+  if (!s3_port.ok()) return s3_port.status();
+  if (!proxy_port.ok()) return proxy_port.status();
+  // The proxy checks signatures; s3rver is told to take any well-formed one.
   // Virtual-hosted requests go to <bucket>.s3.localhost (curl resolves any
   // *.localhost to loopback).
-    auto s3rver = ServerProcess::Start(
-        {"node", emulators + "/node_modules/s3rver/bin/s3rver.js", "-d", e->dir_.File("s3rver"),
-         "-a", "127.0.0.1", "-p", absl::StrCat(*s3_port), "--silent",
-         "--allow-mismatched-signatures", "--service-endpoint", "localhost"},
-        {"NODE_OPTIONS=--openssl-legacy-provider"}, *s3_port, e->dir_.File("s3rver.log"));
-    if (!s3rver.ok()) {
-      ADD_FAILURE() << s3rver.status() << " (run scripts/install-deps for tests/emulators)";
-      return nullptr;
-    }
-    e->s3rver_ = *std::move(s3rver);
-    auto proxy = ServerProcess::Start(
-        {"/usr/bin/python3", emulators + "/sigv4_proxy.py", "--port", absl::StrCat(*proxy_port),
-         "--upstream-port", absl::StrCat(*s3_port)},
-        {}, *proxy_port, e->dir_.File("proxy.log"));
-    if (!proxy.ok()) {
-      ADD_FAILURE() << proxy.status();
-      return nullptr;
-    }
-    e->proxy_ = *std::move(proxy);
-    absl::Status known = e->Control(absl::StrCat(R"({"credentials": {")", kAccessKey,
-                                                 R"(": {"secret": ")", kSecret, R"("}}})"));
-    if (!known.ok()) {
-      ADD_FAILURE() << known;
-      return nullptr;
-    }
-    return e;
-  }();
-  return emulator;
+  absl::StatusOr<std::unique_ptr<ServerProcess>> s3rver = ServerProcess::Start(
+      {"node", emulators + "/node_modules/s3rver/bin/s3rver.js", "-d", dir_.File("s3rver"), "-a",
+       "127.0.0.1", "-p", absl::StrCat(*s3_port), "--silent", "--allow-mismatched-signatures",
+       "--service-endpoint", "localhost"},
+      {"NODE_OPTIONS=--openssl-legacy-provider"}, *s3_port, dir_.File("s3rver.log"));
+  if (!s3rver.ok()) return s3rver.status();
+  s3rver_ = *std::move(s3rver);
+  absl::StatusOr<std::unique_ptr<ServerProcess>> proxy = ServerProcess::Start(
+      {"/usr/bin/python3", emulators + "/sigv4_proxy.py", "--port", absl::StrCat(*proxy_port),
+       "--upstream-port", absl::StrCat(*s3_port)},
+      {}, *proxy_port, dir_.File("proxy.log"));
+  if (!proxy.ok()) return proxy.status();
+  proxy_ = *std::move(proxy);
+  return Control(absl::StrCat(R"({"credentials": {")", kAccessKey, R"(": {"secret": ")", kSecret,
+                              R"("}}})"));
 }
 
 std::string S3Emulator::endpoint() const { return absl::StrCat("http://", proxy_->address()); }

@@ -39,6 +39,7 @@ class S3Emulator {
 
  private:
   S3Emulator() = default;
+  absl::Status Start();
   TempDir dir_;
   std::unique_ptr<ServerProcess> s3rver_;
   std::unique_ptr<ServerProcess> proxy_;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,6 +65,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // gone with the test, even if it crashes
     ::dup2(log, 1);
     ::dup2(log, 2);
     int null = ::open("/dev/null", O_RDONLY);
@@ -87,6 +89,14 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
           absl::StrCat(argv[0], " did not listen on port ", port, "; see ", log_file));
     }
     absl::SleepFor(absl::Milliseconds(50));
+  }
+  // Something listens; make sure it is this child and not another program
+  // that took the port first (the child then fails to bind and exits).
+  absl::SleepFor(absl::Milliseconds(200));
+  if (::waitpid(pid, nullptr, WNOHANG) == pid) {
+    server->pid_ = -1;
+    return absl::UnavailableError(
+        absl::StrCat(argv[0], " exited after port ", port, " was taken by another; see ", log_file));
   }
   return server;
 }

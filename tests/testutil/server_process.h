@@ -1,6 +1,7 @@
 // A server the tests run as a child process on loopback (an emulator, a
 // signature-checking proxy): started on a free port, ready once it accepts
-// connections, stopped (SIGTERM, then SIGKILL) when this object goes.
+// connections, stopped (SIGTERM, then SIGKILL) when this object goes, and
+// killed with the test program if that dies first.
 #ifndef TRENODE_TESTS_TESTUTIL_SERVER_PROCESS_H_
 #define TRENODE_TESTS_TESTUTIL_SERVER_PROCESS_H_
 

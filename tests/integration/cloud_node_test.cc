@@ -1,0 +1,152 @@
+// A node whose object store is S3 (s3rver behind the signature-checking
+// proxy): datasets, job outputs, review copies and released files all live in
+// the bucket; the node imports a dataset there, answers an aggregate query
+// from a checked local copy, and releases its output end to end.
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "adapters/aws/s3_object_store.h"
+#include "gtest/gtest.h"
+#include "tests/testutil/releases_fixture.h"
+#include "tests/testutil/s3_emulator.h"
+
+namespace trenode {
+namespace {
+
+using testing::S3Emulator;
+using trenode::v1::Release;
+
+class S3NodeTest : public testing::ReleasesFixture {
+ protected:
+  static void SetUpTestSuite() {
+    S3Emulator* emulator = S3Emulator::Get();
+    ASSERT_NE(emulator, nullptr);
+    // The node finds its credentials as the AWS SDKs do: here, the environment.
+    ::setenv("AWS_ACCESS_KEY_ID", S3Emulator::kAccessKey, 1);
+    ::setenv("AWS_SECRET_ACCESS_KEY", S3Emulator::kSecret, 1);
+    also_configure = [emulator](trenode::v1::NodeConfig& config) {
+      auto options = emulator->NewBucket();
+      ASSERT_TRUE(options.ok()) << options.status();
+      auto* s3 = config.mutable_object_store()->mutable_s3();
+      s3->set_bucket(options->bucket);
+      s3->set_region(options->region);
+      s3->set_endpoint(options->endpoint);
+      s3->set_path_style(true);
+      s3->set_key_prefix("site-a/");
+      bucket_ = options->bucket;
+    };
+  }
+  static void TearDownTestSuite() { also_configure = nullptr; }
+
+  // The bucket as the node's own credentials see it, without the prefix.
+  std::unique_ptr<adapters::aws::S3ObjectStore> Bucket() {
+    adapters::aws::S3Options options;
+    options.bucket = bucket_;
+    options.endpoint = S3Emulator::Get()->endpoint();
+    options.path_style = true;
+    return *adapters::aws::S3ObjectStore::Open(
+        options, adapters::aws::StaticCredentials({S3Emulator::kAccessKey, S3Emulator::kSecret, ""}));
+  }
+  std::vector<std::string> Keys(const std::string& prefix) {
+    std::vector<std::string> keys;
+    auto bucket = Bucket();
+    auto listed = bucket->List(prefix);
+    EXPECT_TRUE(listed.ok()) << listed.status();
+    if (listed.ok()) {
+      for (const auto& info : *listed) keys.push_back(info.key);
+    }
+    return keys;
+  }
+
+  static inline std::string bucket_;
+};
+
+TEST_F(S3NodeTest, ImportsQueriesAndReleasesWithEverythingInTheBucket) {
+  EXPECT_FALSE(node_.config().object_store().has_posix());
+  // The import put the dataset's file in the bucket, under the node's prefix.
+  std::vector<std::string> datasets = Keys("site-a/datasets/synth-ehr-4/");
+  ASSERT_EQ(datasets.size(), 1u) << ::testing::PrintToString(Keys(""));
+
+  Release draft, submitted, reply;
+  ASSERT_TRUE(Create(CountsAnalysis("cloud-q1"), &draft).ok());
+  ASSERT_TRUE(Submit(draft.id(), &submitted).ok());
+  ASSERT_TRUE(Review(submitted, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply).ok());
+  ASSERT_TRUE(Review(submitted, "kim", trenode::v1::FILE_DECISION_APPROVE, &reply).ok());
+  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
+  std::string bytes;
+  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes).ok());
+  EXPECT_TRUE(absl::StartsWith(bytes, "age_band,sex,count\n")) << bytes;
+  // The released copy is in the bucket's egress area, byte for byte.
+  auto egress = adapters::ReadObject(
+      *Bucket(), absl::StrCat("site-a/egress/", reply.id(), "/", reply.files(0).name()));
+  ASSERT_TRUE(egress.ok()) << egress.status() << " " << ::testing::PrintToString(Keys("site-a/egress/"));
+  EXPECT_EQ(*egress, bytes);
+  // The query read a local copy, checked against the hash the catalogue keeps.
+  std::filesystem::path cache = std::filesystem::path(node_.config().work_dir()) / "dataset-cache";
+  int copies = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(cache)) {
+    EXPECT_EQ(entry.path().extension(), ".copy") << entry.path();
+    ++copies;
+  }
+  EXPECT_EQ(copies, 1);
+}
+
+TEST_F(S3NodeTest, ADatasetChangedInTheBucketIsNotQueried) {
+  std::vector<std::string> datasets = Keys("site-a/datasets/synth-ehr-4/");
+  ASSERT_EQ(datasets.size(), 1u);
+  // Someone with access to the bucket swaps the dataset's bytes.
+  ASSERT_TRUE(adapters::WriteObject(*Bucket(), datasets[0], "not the dataset").ok());
+  std::string id = CountsAnalysis("tampered", trenode::v1::ANALYSIS_STATE_FAILED);
+  // The node's staff learn why; the researcher only that it failed.
+  trenode::v1::Analysis failed = WaitForAnalysis(id, trenode::v1::ANALYSIS_STATE_FAILED);
+  EXPECT_TRUE(absl::StrContains(failed.failure_detail(), "it was changed in the object store"))
+      << failed.failure_detail();
+  trenode::v1::GetAnalysisRequest get;
+  get.set_analysis_id(id);
+  trenode::v1::Analysis seen;
+  ASSERT_TRUE(analyses_->GetAnalysis(As("ada", "researcher").get(), get, &seen).ok());
+  EXPECT_EQ(seen.state_reason(), "the query could not be run; the node's staff have the details");
+  EXPECT_EQ(seen.failure_detail(), "");
+}
+
+// A node that cannot use its bucket does not start, and says which field.
+std::string StartError(const std::function<void(trenode::v1::S3ObjectStoreConfig&)>& change) {
+  S3Emulator* emulator = S3Emulator::Get();
+  auto options = emulator->NewBucket();
+  EXPECT_TRUE(options.ok());
+  try {
+    testing::TestNode node([&](trenode::v1::NodeConfig& config) {
+      auto* s3 = config.mutable_object_store()->mutable_s3();
+      s3->set_bucket(options->bucket);
+      s3->set_region(options->region);
+      s3->set_endpoint(options->endpoint);
+      s3->set_path_style(true);
+      change(*s3);
+    });
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "started";
+}
+
+TEST(S3NodeStartTest, AnUnusableBucketStopsTheNodeAtStartNamingTheField) {
+  ::setenv("AWS_ACCESS_KEY_ID", S3Emulator::kAccessKey, 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "a-wrong-secret", 1);
+  std::string wrong_key = StartError([](auto&) {});
+  EXPECT_TRUE(absl::StartsWith(wrong_key, "object_store.s3: S3 refused ListObjectsV2 s3://")) << wrong_key;
+  EXPECT_TRUE(absl::StrContains(wrong_key, "403 SignatureDoesNotMatch")) << wrong_key;
+  ::setenv("AWS_SECRET_ACCESS_KEY", S3Emulator::kSecret, 1);
+  EXPECT_EQ(StartError([](auto&) {}), "started");
+  std::string missing = StartError([](auto& s3) { s3.set_bucket("no-such-bucket-here"); });
+  EXPECT_TRUE(absl::StrContains(missing, "the S3 bucket no-such-bucket-here does not exist"))
+      << missing;
+  std::string bad_name = StartError([](auto& s3) { s3.set_bucket("Bad_Bucket"); });
+  EXPECT_TRUE(absl::StartsWith(bad_name, "object_store.s3.bucket \"Bad_Bucket\" is not a bucket name"))
+      << bad_name;
+  std::string bad_encryption = StartError([](auto& s3) { s3.set_server_side_encryption("rot13"); });
+  EXPECT_TRUE(absl::StartsWith(bad_encryption, "object_store.s3.server_side_encryption"))
+      << bad_encryption;
+}
+
+}  // namespace
+}  // namespace trenode
