@@ -92,6 +92,24 @@ TEST_F(NodeConfigTest, NamesTheBadFieldOrPosition) {
               "compute.memory_mib: must not be negative (0 takes the default)");
 }
 
+TEST_F(NodeConfigTest, AnS3StoreNeedsItsBucketAndRegion) {
+  const std::string head = "node_id: \"site-a\" listen_address: \"127.0.0.1:1\" database_path: \"d\" ";
+  ExpectError(head + "object_store { s3 { region: \"eu-west-2\" } }",
+              "object_store.s3.bucket: is required");
+  ExpectError(head + "object_store { s3 { bucket: \"b-1\" } }",
+              "object_store.s3.region: is required (e.g. \"eu-west-2\")");
+  ExpectError(head + "object_store { s3 { bucket: \"b-1\" region: \"r\" part_size_mib: -1 } }",
+              "object_store.s3.part_size_mib: must not be negative");
+  std::string good = kGood;
+  good.replace(good.find("object_store { posix { root: \"objects\" } }"),
+               std::string("object_store { posix { root: \"objects\" } }").size(),
+               "object_store { s3 { bucket: \"trenode-a\" region: \"eu-west-2\" ca_file: \"pki/ca.pem\" } }");
+  auto config = Load(good);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->object_store().s3().ca_file(), dir_.File("pki/ca.pem"));
+  EXPECT_FALSE(config->object_store().has_posix());
+}
+
 TEST_F(NodeConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadNodeConfig(dir_.File("absent")).status().code(), absl::StatusCode::kNotFound);
 }
