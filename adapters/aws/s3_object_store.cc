@@ -211,9 +211,9 @@ class S3Writer : public ObjectWriter {
                        EncryptionHeaders());
       if (!created.ok()) return created.status();
       if (created->status != 200) return store_->ErrorFor("CreateMultipartUpload", key_, *created);
-      absl::StatusOr<cloud::XmlDocument> xml = cloud::XmlDocument::Parse(created->body);
-      std::optional<std::string> id =
-          xml.ok() ? xml->Text("InitiateMultipartUploadResult/UploadId") : std::nullopt;
+      absl::StatusOr<cloud::XmlElement> xml = cloud::ParseXml(created->body);
+      std::optional<std::string> id;
+      if (xml.ok() && xml->name == "InitiateMultipartUploadResult") id = xml->ChildText("UploadId");
       if (!id || id->empty()) {
         return absl::UnavailableError(
             absl::StrCat("S3 started no multipart upload for ", key_, ": no UploadId"));
@@ -305,9 +305,10 @@ absl::StatusOr<std::unique_ptr<cloud::HttpBodyStream>> S3ObjectStore::OpenStream
 absl::Status S3ObjectStore::ErrorFor(const std::string& operation, absl::string_view key,
                                      const HttpResponse& response) const {
   std::string code, message;
-  if (absl::StatusOr<cloud::XmlDocument> xml = cloud::XmlDocument::Parse(response.body); xml.ok()) {
-    code = xml->Text("Error/Code").value_or("");
-    message = xml->Text("Error/Message").value_or("");
+  if (absl::StatusOr<cloud::XmlElement> xml = cloud::ParseXml(response.body);
+      xml.ok() && xml->name == "Error") {
+    code = xml->ChildText("Code");
+    message = xml->ChildText("Message");
   }
   std::string what = absl::StrCat("S3 refused ", operation, " s3://", options_.bucket, "/",
                                   options_.key_prefix, key, ": ", response.status,
@@ -401,24 +402,25 @@ absl::StatusOr<std::vector<ObjectInfo>> S3ObjectStore::List(absl::string_view pr
         Call("GET", absl::StrCat(options_.path_style ? "" : "/", "?", query));
     if (!listed.ok()) return listed.status();
     if (listed->status != 200) return ErrorFor("ListObjectsV2", prefix, *listed);
-    absl::StatusOr<cloud::XmlDocument> xml = cloud::XmlDocument::Parse(listed->body);
-    if (!xml.ok()) return absl::UnavailableError("S3 answered a listing that is not XML");
-    std::vector<std::string> keys = xml->Texts("ListBucketResult/Contents/Key");
-    std::vector<std::string> sizes = xml->Texts("ListBucketResult/Contents/Size");
-    if (keys.size() != sizes.size()) {
-      return absl::UnavailableError("S3 answered a listing with keys and sizes unpaired");
+    absl::StatusOr<cloud::XmlElement> xml = cloud::ParseXml(listed->body);
+    if (!xml.ok() || xml->name != "ListBucketResult") {
+      return absl::UnavailableError("S3 answered a listing that is not a ListBucketResult");
     }
-    for (size_t i = 0; i < keys.size(); ++i) {
+    for (const cloud::XmlElement& contents : xml->children) {
+      if (contents.name != "Contents") continue;
+      std::string listed_key = contents.ChildText("Key");
       int64_t size = 0;
-      absl::string_view key = keys[i];
-      if (!absl::ConsumePrefix(&key, options_.key_prefix) || !absl::SimpleAtoi(sizes[i], &size) ||
+      absl::string_view key = listed_key;
+      if (!absl::ConsumePrefix(&key, options_.key_prefix) ||
+          !absl::StartsWith(key, prefix) ||
+          !absl::SimpleAtoi(contents.ChildText("Size"), &size) || size < 0 ||
           !ValidateObjectKey(key).ok()) {
-        continue;  // not an object this store could have written
+        continue;  // not an object of this listing that this store could have written
       }
       objects.push_back({std::string(key), size});
     }
-    std::string truncated = xml->Text("ListBucketResult/IsTruncated").value_or("false");
-    token = xml->Text("ListBucketResult/NextContinuationToken").value_or("");
+    std::string truncated = xml->ChildText("IsTruncated");
+    token = xml->ChildText("NextContinuationToken");
     if (truncated != "true") break;
     if (token.empty()) return absl::UnavailableError("S3 cut a listing short without a token");
   }

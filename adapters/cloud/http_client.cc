@@ -208,7 +208,9 @@ class CurlBodyStream : public HttpBodyStream {
     exchange_.pause_above = kBuffer;
     curl_multi_add_handle(multi_, curl_);
     while (!exchange_.headers_done && !done_) {
-      if (absl::Status stepped = Step(); !stepped.ok()) return stepped;
+      // A transfer that fails after its headers arrived is a response whose
+      // body fails: Read reports it once the bytes that did arrive are read.
+      if (absl::Status stepped = Step(); !stepped.ok() && !exchange_.headers_done) return stepped;
     }
     return absl::OkStatus();
   }
@@ -223,7 +225,13 @@ class CurlBodyStream : public HttpBodyStream {
         exchange_.paused = false;
         curl_easy_pause(curl_, CURLPAUSE_CONT);
       }
-      if (absl::Status stepped = Step(); !stepped.ok()) return stepped;
+      if (absl::Status stepped = Step(); !stepped.ok()) {
+        if (exchange_.body.size() == offset_) return stepped;
+        break;  // the bytes that did arrive first
+      }
+    }
+    if (exchange_.body.size() == offset_ && done_ && result_ != CURLE_OK) {
+      return TransportError(request_, result_, detail_);  // not a clean end
     }
     size_t n = std::min(max_bytes, exchange_.body.size() - offset_);
     std::string out = exchange_.body.substr(offset_, n);

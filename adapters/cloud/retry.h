@@ -1,7 +1,10 @@
-// Retrying cloud requests: the same request, made afresh (new date, new
-// signature) for each attempt, sent again after a jittered, growing delay
-// while the service says it is busy or failing, or the connection fails.
-// Never after any other 4xx: those are the caller's to fix.
+// Retrying the cloud services' requests: jittered exponential backoff on the
+// answers that mean "try again" (5xx, 429, throttling such as S3's 503
+// SlowDown or Azure's 503 ServerBusy) and on transport failures; never on any
+// other 4xx, which retrying cannot mend.
+//
+// Thread-safety: the functions are thread-safe; SendWithRetries blocks the
+// calling thread while it waits between attempts.
 #ifndef TRENODE_ADAPTERS_CLOUD_RETRY_H_
 #define TRENODE_ADAPTERS_CLOUD_RETRY_H_
 
@@ -14,22 +17,25 @@
 namespace trenode::adapters::cloud {
 
 struct RetryPolicy {
-  int max_attempts = 5;
+  int max_attempts = 5;  // the first attempt included
   absl::Duration first_delay = absl::Milliseconds(100);
   absl::Duration max_delay = absl::Seconds(5);
 };
 
-// 500, 502, 503, 504 and 429 (throttling: S3's 503 SlowDown, Azure's 503
-// ServerBusy and 500 OperationTimedOut among them).
+// True for the HTTP statuses worth another attempt: 408, 429 and every 5xx.
 bool IsRetryableStatus(int http_status);
 
-// Before attempt `attempt` (1 for the first retry): uniform in
-// [0, min(max_delay, first_delay * 2^(attempt-1))] ("full jitter").
+// How long to wait before attempt `attempt` + 1 (after `attempt` >= 1 have
+// failed): uniformly random in [0, min(max_delay, first_delay * 2^(attempt-1))]
+// ("full jitter"), so that many clients throttled at once spread out.
 absl::Duration RetryDelay(const RetryPolicy& policy, int attempt);
 
-// Sends what `make_request` makes until a response whose status is not
-// retryable, or attempts run out (then the last response, or the last
-// transport error, is returned). An error from `make_request` ends it at once.
+// Sends the request `make_request` makes (made again for each attempt, so a
+// date and signature on it are fresh) until a response that is not retryable,
+// or `policy.max_attempts` attempts. Returns the last response, whatever its
+// status (the caller decides what a 4xx or a final 5xx means), or the last
+// transport error (Unavailable) if no attempt got a response; an error from
+// `make_request` is returned at once.
 absl::StatusOr<HttpResponse> SendWithRetries(
     HttpClient& client, const RetryPolicy& policy,
     const std::function<absl::StatusOr<HttpRequest>()>& make_request);

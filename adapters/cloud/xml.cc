@@ -1,75 +1,74 @@
 #include "adapters/cloud/xml.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
+#include <expat.h>
 
-#include <mutex>
+#include <memory>
 
-#include "absl/strings/str_split.h"
+#include "absl/strings/str_cat.h"
 
 namespace trenode::adapters::cloud {
 namespace {
 
-void InitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { xmlInitParser(); });
-}
+struct ParserDeleter {
+  void operator()(XML_Parser parser) const { XML_ParserFree(parser); }
+};
 
-bool Named(const xmlNode* node, absl::string_view name) {
-  return node->type == XML_ELEMENT_NODE &&
-         absl::string_view(reinterpret_cast<const char*>(node->name)) == name;
-}
+// The elements open at the parser's position, outermost first.
+struct TreeBuilder {
+  XmlElement root;
+  std::vector<XmlElement*> open;
+};
 
-void Collect(const xmlNode* node, const std::vector<absl::string_view>& path, size_t depth,
-             std::vector<std::string>& out) {
-  if (!Named(node, path[depth])) return;
-  if (depth + 1 == path.size()) {
-    xmlChar* text = xmlNodeGetContent(node);
-    out.emplace_back(text == nullptr ? "" : reinterpret_cast<const char*>(text));
-    xmlFree(text);
+void OnStart(void* user, const XML_Char* name, const XML_Char** /*attributes*/) {
+  auto* builder = static_cast<TreeBuilder*>(user);
+  if (builder->open.empty()) {
+    builder->root.name = name;
+    builder->open.push_back(&builder->root);
     return;
   }
-  for (const xmlNode* child = node->children; child != nullptr; child = child->next) {
-    Collect(child, path, depth + 1, out);
-  }
+  XmlElement* parent = builder->open.back();
+  parent->children.push_back(XmlElement{name, "", {}});
+  builder->open.push_back(&parent->children.back());
+}
+
+void OnEnd(void* user, const XML_Char* /*name*/) {
+  static_cast<TreeBuilder*>(user)->open.pop_back();
+}
+
+void OnText(void* user, const XML_Char* text, int length) {
+  auto* builder = static_cast<TreeBuilder*>(user);
+  if (!builder->open.empty()) builder->open.back()->text.append(text, length);
 }
 
 }  // namespace
 
-absl::StatusOr<XmlDocument> XmlDocument::Parse(absl::string_view text) {
-  InitOnce();
-  xmlDoc* doc = xmlReadMemory(text.data(), static_cast<int>(text.size()), "response.xml", nullptr,
-                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-  if (doc == nullptr || xmlDocGetRootElement(doc) == nullptr) {
-    if (doc != nullptr) xmlFreeDoc(doc);
-    return absl::InvalidArgumentError("the response is not well-formed XML");
+const XmlElement* XmlElement::Child(absl::string_view child_name) const {
+  for (const XmlElement& child : children) {
+    if (child.name == child_name) return &child;
   }
-  return XmlDocument(doc);
+  return nullptr;
 }
 
-XmlDocument::~XmlDocument() {
-  if (doc_ != nullptr) xmlFreeDoc(static_cast<xmlDoc*>(doc_));
+std::string XmlElement::ChildText(absl::string_view child_name) const {
+  const XmlElement* child = Child(child_name);
+  return child == nullptr ? std::string() : child->text;
 }
 
-XmlDocument::XmlDocument(XmlDocument&& other) noexcept : doc_(other.doc_) { other.doc_ = nullptr; }
-
-XmlDocument& XmlDocument::operator=(XmlDocument&& other) noexcept {
-  std::swap(doc_, other.doc_);
-  return *this;
-}
-
-std::vector<std::string> XmlDocument::Texts(absl::string_view path) const {
-  std::vector<absl::string_view> names = absl::StrSplit(path, '/', absl::SkipEmpty());
-  std::vector<std::string> out;
-  if (names.empty() || doc_ == nullptr) return out;
-  Collect(xmlDocGetRootElement(static_cast<xmlDoc*>(doc_)), names, 0, out);
-  return out;
-}
-
-std::optional<std::string> XmlDocument::Text(absl::string_view path) const {
-  std::vector<std::string> texts = Texts(path);
-  if (texts.empty()) return std::nullopt;
-  return texts.front();
+absl::StatusOr<XmlElement> ParseXml(absl::string_view document) {
+  std::unique_ptr<XML_ParserStruct, ParserDeleter> parser(XML_ParserCreate(nullptr));
+  if (parser == nullptr) return absl::ResourceExhaustedError("cannot create an XML parser");
+  TreeBuilder builder;
+  XML_SetUserData(parser.get(), &builder);
+  XML_SetElementHandler(parser.get(), &OnStart, &OnEnd);
+  XML_SetCharacterDataHandler(parser.get(), &OnText);
+  if (XML_Parse(parser.get(), document.data(), static_cast<int>(document.size()), 1) !=
+      XML_STATUS_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed XML at line ", XML_GetCurrentLineNumber(parser.get()), ": ",
+                     XML_ErrorString(XML_GetErrorCode(parser.get()))));
+  }
+  if (builder.root.name.empty()) return absl::InvalidArgumentError("XML document has no element");
+  return builder.root;
 }
 
 }  // namespace trenode::adapters::cloud

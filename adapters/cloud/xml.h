@@ -1,11 +1,9 @@
-// Reading the XML bodies cloud storage services answer with (listings,
-// errors), through libxml2: no network access, no entity expansion.
-// Elements are named by their local names, whatever their namespace.
+// A parsed XML document as a small tree, for the cloud services' replies
+// (listings, errors). Parsed with expat, so no XML parser of our own; text
+// is decoded (entities, CDATA) and namespaces are left as written.
 #ifndef TRENODE_ADAPTERS_CLOUD_XML_H_
 #define TRENODE_ADAPTERS_CLOUD_XML_H_
 
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,25 +12,20 @@
 
 namespace trenode::adapters::cloud {
 
-class XmlDocument {
- public:
-  // InvalidArgument if `text` is not well-formed XML.
-  static absl::StatusOr<XmlDocument> Parse(absl::string_view text);
-  ~XmlDocument();
-  XmlDocument(XmlDocument&&) noexcept;
-  XmlDocument& operator=(XmlDocument&&) noexcept;
+struct XmlElement {
+  std::string name;
+  std::string text;  // the character data directly inside this element
+  std::vector<XmlElement> children;
 
-  // The text of every element at `path`, a '/'-separated chain of local
-  // names from the root element down ("ListBucketResult/Contents/Key"), in
-  // document order.
-  std::vector<std::string> Texts(absl::string_view path) const;
-  // The first of Texts(path), if any.
-  std::optional<std::string> Text(absl::string_view path) const;
-
- private:
-  explicit XmlDocument(void* doc) : doc_(doc) {}
-  void* doc_;  // xmlDoc*
+  // The first child named `name`, or null.
+  const XmlElement* Child(absl::string_view name) const;
+  // The text of the first child named `name`, or "" if there is none.
+  std::string ChildText(absl::string_view name) const;
 };
+
+// The document's root element; InvalidArgument if `document` is not
+// well-formed XML.
+absl::StatusOr<XmlElement> ParseXml(absl::string_view document);
 
 }  // namespace trenode::adapters::cloud
 
