@@ -79,6 +79,14 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
         return FieldError("object_store.s3.part_size_mib", "must not be negative");
       }
       break;
+    case trenode::v1::ObjectStoreConfig::kAzureBlob:
+      if (config.object_store().azure_blob().container().empty()) {
+        return FieldError("object_store.azure_blob.container", "is required");
+      }
+      if (config.object_store().azure_blob().block_size_mib() < 0) {
+        return FieldError("object_store.azure_blob.block_size_mib", "must not be negative");
+      }
+      break;
     case trenode::v1::ObjectStoreConfig::BACKEND_NOT_SET:
       return FieldError("object_store",
                         "is required (e.g. object_store { posix { root: \"data\" } })");
@@ -239,6 +247,13 @@ absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
   }
   if (config.object_store().has_s3() && !config.object_store().s3().ca_file().empty()) {
     Resolve(config.mutable_object_store()->mutable_s3()->mutable_ca_file(), base);
+  }
+  if (config.object_store().has_azure_blob()) {
+    auto* azure = config.mutable_object_store()->mutable_azure_blob();
+    if (!azure->ca_file().empty()) Resolve(azure->mutable_ca_file(), base);
+    if (!azure->connection_string_file().empty()) {
+      Resolve(azure->mutable_connection_string_file(), base);
+    }
   }
   if (config.work_dir().empty()) {
     config.set_work_dir((fs::path(config.database_path()).parent_path() / "work").string());

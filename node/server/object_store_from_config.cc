@@ -1,10 +1,16 @@
 #include "node/server/object_store_from_config.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/aws/aws_credentials.h"
 #include "adapters/aws/s3_object_store.h"
+#include "adapters/azure/azure_blob_object_store.h"
+#include "adapters/azure/connection_string.h"
 #include "adapters/onprem/posix_object_store.h"
 #include "node/common/status_macros.h"
 
@@ -13,6 +19,16 @@ namespace {
 
 absl::Status Prefixed(absl::string_view field, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(field, ": ", status.message()));
+}
+
+absl::StatusOr<NodeObjects> Cached(std::unique_ptr<adapters::ObjectStore> store,
+                                   const std::string& work_dir) {
+  NodeObjects objects;
+  ASSIGN_OR_RETURN(objects.files,
+                   adapters::CachedObjectFiles::Open(
+                       store.get(), std::filesystem::path(work_dir) / "dataset-cache"));
+  objects.store = std::move(store);
+  return objects;
 }
 
 absl::StatusOr<NodeObjects> S3From(const trenode::v1::S3ObjectStoreConfig& s3,
@@ -41,12 +57,47 @@ absl::StatusOr<NodeObjects> S3From(const trenode::v1::S3ObjectStoreConfig& s3,
   // HEAD, whose refusals carry no reason) of a prefix never written.
   absl::Status reachable = (*store)->List("trenode-start-check/").status();
   if (!reachable.ok()) return Prefixed("object_store.s3", reachable);
-  NodeObjects objects;
-  ASSIGN_OR_RETURN(objects.files,
-                   adapters::CachedObjectFiles::Open(
-                       store->get(), std::filesystem::path(work_dir) / "dataset-cache"));
-  objects.store = *std::move(store);
-  return objects;
+  return Cached(*std::move(store), work_dir);
+}
+
+absl::StatusOr<std::string> AzureConnectionString(
+    const trenode::v1::AzureBlobObjectStoreConfig& azure) {
+  if (!azure.connection_string_file().empty()) {
+    std::ifstream in(azure.connection_string_file());
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("object_store.azure_blob.connection_string_file: cannot read ",
+                       azure.connection_string_file()));
+    }
+    return std::string(absl::StripAsciiWhitespace(text.str()));
+  }
+  const char* from_environment = std::getenv("AZURE_STORAGE_CONNECTION_STRING");
+  if (from_environment == nullptr || *from_environment == '\0') {
+    return absl::InvalidArgumentError(
+        "object_store.azure_blob: no connection string (set connection_string_file, or "
+        "AZURE_STORAGE_CONNECTION_STRING in the node's environment)");
+  }
+  return std::string(from_environment);
+}
+
+absl::StatusOr<NodeObjects> AzureFrom(const trenode::v1::AzureBlobObjectStoreConfig& azure,
+                                      const std::string& work_dir) {
+  ASSIGN_OR_RETURN(std::string connection_string, AzureConnectionString(azure));
+  absl::StatusOr<adapters::azure::AzureStorageAccount> account =
+      adapters::azure::ParseConnectionString(connection_string);
+  if (!account.ok()) return Prefixed("object_store.azure_blob: connection string", account.status());
+  adapters::azure::AzureBlobStoreOptions options;
+  options.container = azure.container();
+  options.prefix = azure.key_prefix();
+  if (azure.block_size_mib() > 0) options.block_size = size_t{static_cast<uint32_t>(azure.block_size_mib())} << 20;
+  options.client.http.ca_file = azure.ca_file();
+  // Open lists the container: a wrong key, SAS or container stops the node here.
+  absl::StatusOr<std::unique_ptr<adapters::azure::AzureBlobObjectStore>> store =
+      adapters::azure::AzureBlobObjectStore::Open(*account, std::move(options));
+  if (!store.ok()) return Prefixed("object_store.azure_blob", store.status());
+  return Cached(*std::move(store), work_dir);
 }
 
 }  // namespace
@@ -66,6 +117,8 @@ absl::StatusOr<NodeObjects> ObjectsFrom(const trenode::v1::NodeConfig& config) {
     }
     case trenode::v1::ObjectStoreConfig::kS3:
       return S3From(store.s3(), config.work_dir());
+    case trenode::v1::ObjectStoreConfig::kAzureBlob:
+      return AzureFrom(store.azure_blob(), config.work_dir());
     case trenode::v1::ObjectStoreConfig::BACKEND_NOT_SET:
       break;
   }

@@ -1,4 +1,4 @@
-// The object store a node's config selects (posix or S3), and the local files
+// The object store a node's config selects (posix, S3 or Azure Blob), and the local files
 // its dataset readers use: the POSIX store's own files, or checked copies of
 // a cloud store's objects under work_dir/dataset-cache.
 #ifndef TRENODE_NODE_SERVER_OBJECT_STORE_FROM_CONFIG_H_

@@ -1,13 +1,17 @@
-// A node whose object store is S3 (s3rver behind the signature-checking
-// proxy): datasets, job outputs, review copies and released files all live in
-// the bucket; the node imports a dataset there, answers an aggregate query
+// Nodes whose object store is in the cloud: S3 (s3rver behind the
+// signature-checking proxy) and Azure Blob Storage (Azurite). Datasets, job
+// outputs, review copies and released files all live in the bucket or
+// container; the node imports a dataset there, answers an aggregate query
 // from a checked local copy, and releases its output end to end.
 #include <cstdlib>
 
 #include "absl/strings/match.h"
 #include "adapters/aws/s3_object_store.h"
+#include "adapters/azure/azure_blob_object_store.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/releases_fixture.h"
+#include "tests/testutil/azurite.h"
 #include "tests/testutil/s3_emulator.h"
 
 namespace trenode {
@@ -107,6 +111,98 @@ TEST_F(S3NodeTest, ADatasetChangedInTheBucketIsNotQueried) {
   ASSERT_TRUE(analyses_->GetAnalysis(As("ada", "researcher").get(), get, &seen).ok());
   EXPECT_EQ(seen.state_reason(), "the query could not be run; the node's staff have the details");
   EXPECT_EQ(seen.failure_detail(), "");
+}
+
+// The same on Azure Blob Storage (Azurite, which checks Shared Key).
+class AzureNodeTest : public testing::ReleasesFixture {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<testing::Azurite*> azurite = testing::Azurite::Get();
+    ASSERT_TRUE(azurite.ok()) << azurite.status();
+    adapters::azure::AzureStorageAccount account = (*azurite)->account();
+    // The node reads the standard connection string from its environment.
+    ::setenv("AZURE_STORAGE_CONNECTION_STRING",
+             absl::StrCat("DefaultEndpointsProtocol=http;AccountName=", account.account_name,
+                          ";AccountKey=", account.account_key,
+                          ";BlobEndpoint=", account.blob_endpoint, ";")
+                 .c_str(),
+             1);
+    also_configure = [azurite](trenode::v1::NodeConfig& config) {
+      absl::StatusOr<std::string> container = (*azurite)->NewContainer();
+      ASSERT_TRUE(container.ok()) << container.status();
+      auto* azure = config.mutable_object_store()->mutable_azure_blob();
+      azure->set_container(*container);
+      azure->set_key_prefix("site-a/");
+      container_ = *container;
+    };
+  }
+  static void TearDownTestSuite() { also_configure = nullptr; }
+
+  std::unique_ptr<adapters::azure::AzureBlobObjectStore> Container() {
+    adapters::azure::AzureBlobStoreOptions options;
+    options.container = container_;
+    return *adapters::azure::AzureBlobObjectStore::Open((*testing::Azurite::Get())->account(),
+                                                        options);
+  }
+
+  static inline std::string container_;
+};
+
+TEST_F(AzureNodeTest, ImportsQueriesAndReleasesWithEverythingInTheContainer) {
+  EXPECT_TRUE(node_.config().object_store().has_azure_blob());
+  auto container = Container();
+  auto datasets = container->List("site-a/datasets/synth-ehr-4/");
+  ASSERT_TRUE(datasets.ok()) << datasets.status();
+  ASSERT_EQ(datasets->size(), 1u);
+
+  Release draft, submitted, reply;
+  ASSERT_TRUE(Create(CountsAnalysis("azure-q1"), &draft).ok());
+  ASSERT_TRUE(Submit(draft.id(), &submitted).ok());
+  ASSERT_TRUE(Review(submitted, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply).ok());
+  ASSERT_TRUE(Review(submitted, "kim", trenode::v1::FILE_DECISION_APPROVE, &reply).ok());
+  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
+  std::string bytes;
+  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes).ok());
+  EXPECT_TRUE(absl::StartsWith(bytes, "age_band,sex,count\n")) << bytes;
+  auto egress = adapters::ReadObject(
+      *container, absl::StrCat("site-a/egress/", reply.id(), "/", reply.files(0).name()));
+  ASSERT_TRUE(egress.ok()) << egress.status();
+  EXPECT_EQ(*egress, bytes);
+}
+
+TEST(AzureNodeStartTest, AWrongKeyOrMissingContainerStopsTheNodeNamingTheField) {
+  absl::StatusOr<testing::Azurite*> azurite = testing::Azurite::Get();
+  ASSERT_TRUE(azurite.ok()) << azurite.status();
+  adapters::azure::AzureStorageAccount account = (*azurite)->account();
+  auto start = [&](const std::string& connection_string, const std::string& container) {
+    ::setenv("AZURE_STORAGE_CONNECTION_STRING", connection_string.c_str(), 1);
+    try {
+      testing::TestNode node([&](trenode::v1::NodeConfig& config) {
+        config.mutable_object_store()->mutable_azure_blob()->set_container(container);
+      });
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("started");
+  };
+  std::string good = absl::StrCat("AccountName=", account.account_name, ";AccountKey=",
+                                  account.account_key, ";BlobEndpoint=", account.blob_endpoint);
+  absl::StatusOr<std::string> container = (*azurite)->NewContainer();
+  ASSERT_TRUE(container.ok());
+  EXPECT_EQ(start(good, *container), "started");
+  std::string wrong_key = start(
+      absl::StrCat("AccountName=", account.account_name,
+                   ";AccountKey=bm90LXRoZS1rZXk=;BlobEndpoint=", account.blob_endpoint),
+      *container);
+  EXPECT_TRUE(absl::StartsWith(wrong_key, "object_store.azure_blob: ")) << wrong_key;
+  EXPECT_TRUE(absl::StrContains(wrong_key, "403")) << wrong_key;
+  EXPECT_FALSE(absl::StrContains(wrong_key, "bm90LXRoZS1rZXk")) << "the key is quoted: " << wrong_key;
+  std::string missing = start(good, "no-such-container");
+  EXPECT_TRUE(absl::StartsWith(missing, "object_store.azure_blob: ")) << missing;
+  std::string malformed = start("AccountName=x", *container);
+  EXPECT_TRUE(absl::StartsWith(malformed, "object_store.azure_blob: connection string: ")) << malformed;
+  ::unsetenv("AZURE_STORAGE_CONNECTION_STRING");
+  EXPECT_TRUE(absl::StrContains(start("", *container), "AZURE_STORAGE_CONNECTION_STRING"));
 }
 
 // A node that cannot use its bucket does not start, and says which field.
