@@ -1,13 +1,14 @@
 #include "adapters/object_files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <algorithm>
+#include <cerrno>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::adapters {
@@ -76,9 +77,15 @@ absl::StatusOr<std::unique_ptr<CachedObjectFiles>> CachedObjectFiles::Open(Objec
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir.string(), ": ", ec.message()));
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == kPartial) fs::remove(entry.path(), ec);
+  // Copies of datasets: the node's alone, as its POSIX store is.
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
+      ::chmod(dir.c_str(), 0700) != 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir.string(), " must be a directory of the node's own user (it keeps copies of datasets)"));
   }
+  // Nothing left from before is trusted: every copy is made and checked anew.
+  for (const auto& entry : fs::directory_iterator(dir, ec)) fs::remove_all(entry.path(), ec);
   return std::unique_ptr<CachedObjectFiles>(new CachedObjectFiles(store, std::move(dir)));
 }
 
@@ -90,11 +97,15 @@ int CachedObjectFiles::downloads() const {
 absl::StatusOr<std::string> CachedObjectFiles::PathOf(absl::string_view key,
                                                       absl::string_view expected_sha256) {
   RETURN_IF_ERROR(ValidateObjectKey(key));
-  // Named by content where it is known, else by key (keys of datasets are
-  // never reused for other bytes).
-  std::string name = expected_sha256.empty()
-                         ? absl::StrCat("key-", absl::StrReplaceAll(key, {{"/", "_"}}))
-                         : std::string(expected_sha256);
+  // Copies are named by, and checked against, their content's hash.
+  bool hex = expected_sha256.size() == 64 &&
+             std::all_of(expected_sha256.begin(), expected_sha256.end(),
+                         [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (!hex) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the object ", key, " has no recorded SHA-256 to check a copy against; register it again"));
+  }
+  std::string name(expected_sha256);
   fs::path path = dir_ / absl::StrCat(name, ".copy");
   std::shared_ptr<absl::Mutex> file_mu;
   {
@@ -114,30 +125,31 @@ absl::Status CachedObjectFiles::Download(absl::string_view key, absl::string_vie
                                          const fs::path& into) {
   fs::path partial = into;
   partial += kPartial;
-  std::ofstream out(partial, std::ios::binary | std::ios::trunc);
-  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", partial.string()));
-  absl::StatusOr<std::string> sha256 = ReadThrough(*store_, key, [&](absl::string_view chunk) {
-    out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-    return out ? absl::OkStatus()
-               : absl::UnavailableError(absl::StrCat("cannot write ", partial.string()));
-  });
-  out.close();
   std::error_code ec;
+  fs::remove(partial, ec);  // of a download that failed in this process
+  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot write ", partial.string()));
+  absl::StatusOr<std::string> sha256 = ReadThrough(*store_, key, [&](absl::string_view chunk) {
+    while (!chunk.empty()) {
+      ssize_t n = ::write(fd, chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return absl::UnavailableError(absl::StrCat("cannot write ", partial.string()));
+      chunk.remove_prefix(static_cast<size_t>(n));
+    }
+    return absl::OkStatus();
+  });
+  bool synced = ::fsync(fd) == 0;
+  ::close(fd);
   auto discard = [&](absl::Status status) {
     fs::remove(partial, ec);
     return status;
   };
   if (!sha256.ok()) return discard(sha256.status());
-  if (!out) return discard(absl::UnavailableError(absl::StrCat("cannot write ", partial.string())));
+  if (!synced) return discard(absl::UnavailableError(absl::StrCat("cannot write ", partial.string())));
   if (!expected_sha256.empty() && *sha256 != expected_sha256) {
     return discard(absl::DataLossError(absl::StrCat(
         "the object ", key, " has SHA-256 ", *sha256, ", not the ", expected_sha256,
         " recorded for it: it was changed in the object store")));
-  }
-  int fd = ::open(partial.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
   }
   fs::rename(partial, into, ec);
   if (ec) return discard(absl::UnavailableError(absl::StrCat("cannot keep ", into.string())));

@@ -23,10 +23,10 @@ absl::StatusOr<std::string> Sha256OfObject(ObjectStore& store, absl::string_view
 class ObjectFiles {
  public:
   virtual ~ObjectFiles() = default;
-  // A local file holding the object at `key`, whose SHA-256 must be
-  // `expected_sha256` when that is not empty (DataLoss if it is not: the
-  // object was changed behind the node's back). The file stays while the
-  // node runs; callers only read it.
+  // A local file holding the object at `key`, whose SHA-256 (64 lower-case
+  // hex digits) must be `expected_sha256` (DataLoss if it is not: the object
+  // was changed behind the node's back). The file stays while the node runs;
+  // callers only read it. A store whose objects are files may ignore the hash.
   virtual absl::StatusOr<std::string> PathOf(absl::string_view key,
                                              absl::string_view expected_sha256) = 0;
 };
@@ -36,10 +36,11 @@ class ObjectFiles {
 std::unique_ptr<ObjectFiles> DirectObjectFiles(
     std::function<std::filesystem::path(absl::string_view)> path_of);
 
-// Copies into `dir`, one per object content, made once (callers asking for
-// one object at once wait for a single download) and checked by SHA-256
-// before anyone reads them. Leftovers of an interrupted download are
-// removed when the cache opens.
+// Copies into `dir` (mode 0700, owned by the node's user, emptied when the
+// cache opens: nothing from before is trusted), one per object content, made
+// once (callers asking for one object at once wait for a single download)
+// and checked by SHA-256 before anyone reads them. FailedPrecondition for an
+// object with no recorded hash.
 class CachedObjectFiles : public ObjectFiles {
  public:
   static absl::StatusOr<std::unique_ptr<CachedObjectFiles>> Open(ObjectStore* store,

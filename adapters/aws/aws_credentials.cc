@@ -116,7 +116,11 @@ class Refreshing : public AwsCredentialsProvider {
 
 absl::StatusOr<AwsCredentials> FetchFromContainer(const std::string& url,
                                                   const EnvironmentLookup& environment) {
-  cloud::HttpClient http({.connect_timeout = absl::Seconds(2), .timeout = absl::Seconds(10), .ca_file = ""});
+  cloud::HttpClient http({.connect_timeout = absl::Seconds(2),
+                          .timeout = absl::Seconds(10),
+                          .ca_file = "",
+                          .max_response_bytes = 64 << 10,
+                          .direct = true});
   cloud::HttpRequest request{"GET", url, {}, ""};
   std::optional<std::string> token = environment("AWS_CONTAINER_AUTHORIZATION_TOKEN");
   if (std::optional<std::string> file = environment("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
@@ -137,7 +141,11 @@ absl::StatusOr<AwsCredentials> FetchFromContainer(const std::string& url,
 }
 
 absl::StatusOr<AwsCredentials> FetchFromInstance(const std::string& endpoint) {
-  cloud::HttpClient http({.connect_timeout = absl::Seconds(1), .timeout = absl::Seconds(5), .ca_file = ""});
+  cloud::HttpClient http({.connect_timeout = absl::Seconds(1),
+                          .timeout = absl::Seconds(5),
+                          .ca_file = "",
+                          .max_response_bytes = 64 << 10,
+                          .direct = true});
   absl::StatusOr<cloud::HttpResponse> token = http.Send(
       {"PUT", absl::StrCat(endpoint, "/latest/api/token"),
        {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}}, ""});
@@ -216,6 +224,20 @@ absl::StatusOr<std::unique_ptr<AwsCredentialsProvider>> DefaultCredentialsChain(
   }
   if (container) {
     std::string url = *container;
+    // As the AWS SDKs: the container token goes only to the ECS and EKS
+    // agents' link-local addresses, loopback, or over https.
+    bool allowed = absl::StartsWith(url, "https://") ||
+                   absl::StartsWith(url, "http://169.254.170.2/") ||
+                   absl::StartsWith(url, "http://169.254.170.23/") ||
+                   absl::StartsWith(url, "http://127.0.0.1:") ||
+                   absl::StartsWith(url, "http://127.0.0.1/") ||
+                   absl::StartsWith(url, "http://localhost:") ||
+                   absl::StartsWith(url, "http://[::1]");
+    if (!allowed) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "AWS_CONTAINER_CREDENTIALS_FULL_URI ", url,
+          " must be https, loopback, or the ECS/EKS agent's link-local address"));
+    }
     return std::make_unique<Refreshing>(
         [url, environment] { return FetchFromContainer(url, environment); },
         absl::StrCat("container endpoint ", url));

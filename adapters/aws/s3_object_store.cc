@@ -38,10 +38,20 @@ absl::Status ValidateOptions(const S3Options& o) {
         "s3.bucket \"", o.bucket, "\" is not a bucket name (3 to 63 of a-z, 0-9, '.', '-')"));
   }
   if (o.region.empty()) return absl::InvalidArgumentError("s3.region is required");
-  if (!o.endpoint.empty() && !absl::StartsWith(o.endpoint, "https://") &&
-      !absl::StartsWith(o.endpoint, "http://")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("s3.endpoint \"", o.endpoint, "\" must start with https:// or http://"));
+  if (!o.endpoint.empty() && !absl::StartsWith(o.endpoint, "https://")) {
+    // Datasets must not cross a network in clear: plain http only to this host.
+    absl::string_view host = o.endpoint;
+    bool loopback = false;
+    if (absl::ConsumePrefix(&host, "http://")) {
+      host = host.substr(0, host.find('/'));
+      if (!absl::StartsWith(host, "[")) host = host.substr(0, host.find(':'));
+      loopback = host == "127.0.0.1" || host == "localhost" || absl::StartsWith(host, "[::1]") ||
+                 absl::EndsWith(host, ".localhost");
+    }
+    if (!loopback) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "s3.endpoint \"", o.endpoint, "\" must be https:// (plain http only to this host)"));
+    }
   }
   if (!o.key_prefix.empty()) {
     if (!absl::EndsWith(o.key_prefix, "/") ||
@@ -109,6 +119,14 @@ class S3Reader : public ObjectReader {
         HttpResponse response{status, (*resumed)->headers(), ""};
         return store_->ErrorFor("GET", key_, response);
       }
+      // Not every S3-compatible store honours If-Match or Range: check both.
+      if ((*resumed)->Header("etag").value_or("") != etag_ ||
+          !absl::StartsWith((*resumed)->Header("content-range").value_or(""),
+                            absl::StrCat("bytes ", offset_, "-"))) {
+        return absl::AbortedError(absl::StrCat(
+            "s3://", store_->options().bucket, "/", key_,
+            " answered a resumed read with another version or range; read it again"));
+      }
       stream_ = *std::move(resumed);
     }
   }
@@ -167,8 +185,15 @@ class S3Writer : public ObjectWriter {
     absl::StrAppend(&body, "</CompleteMultipartUpload>");
     absl::StatusOr<HttpResponse> done = store_->Call(
         "POST", absl::StrCat(store_->ObjectPath(key_), "?uploadId=", UriEncode(upload_id_, false)),
-        {{"Content-Type", "application/xml"}}, std::move(body));
-    if (!done.ok()) return Fail(done.status());
+        {{"Content-Type", "application/xml"}}, std::move(body), /*idempotent=*/false);
+    if (!done.ok() || done->status == 404) {
+      // The answer was lost, or the upload is gone: it may have completed.
+      if (CompletedAlready()) {
+        committed_ = true;
+        return absl::OkStatus();
+      }
+      if (!done.ok()) return Fail(done.status());
+    }
     // S3 may answer 200 and put its error in the body.
     if (done->status != 200 || absl::StrContains(done->body, "<Error>")) {
       return Fail(store_->ErrorFor("CompleteMultipartUpload", key_, *done));
@@ -204,11 +229,25 @@ class S3Writer : public ObjectWriter {
     return headers;
   }
 
+  // Whether the object at the key is the one this upload would complete: its
+  // ETag is S3's multipart ETag of these parts (MD5 of their MD5s, "-N").
+  bool CompletedAlready() {
+    absl::StatusOr<HttpResponse> head = store_->Call("HEAD", store_->ObjectPath(key_));
+    if (!head.ok() || head->status != 200) return false;
+    std::string digests;
+    for (const std::string& etag : etags_) {
+      digests += cloud::Unhex(absl::StripSuffix(absl::StripPrefix(etag, "\""), "\""));
+    }
+    std::string expected =
+        absl::StrCat("\"", cloud::Hex(cloud::Md5(digests)), "-", etags_.size(), "\"");
+    return head->Header("etag").value_or("") == expected;
+  }
+
   absl::Status SendPart(std::string piece) {
     if (upload_id_.empty()) {
       absl::StatusOr<HttpResponse> created =
           store_->Call("POST", absl::StrCat(store_->ObjectPath(key_), "?uploads="),
-                       EncryptionHeaders());
+                       EncryptionHeaders(), "", /*idempotent=*/false);
       if (!created.ok()) return created.status();
       if (created->status != 200) return store_->ErrorFor("CreateMultipartUpload", key_, *created);
       absl::StatusOr<cloud::XmlElement> xml = cloud::ParseXml(created->body);
@@ -289,10 +328,21 @@ absl::StatusOr<HttpRequest> S3ObjectStore::Signed(const std::string& method,
 absl::StatusOr<HttpResponse> S3ObjectStore::Call(const std::string& method,
                                                  const std::string& path_and_query,
                                                  std::vector<HttpHeader> headers,
-                                                 std::string body) {
-  return cloud::SendWithRetries(http_, options_.retry, [&] {
-    return Signed(method, path_and_query, headers, body);
-  });
+                                                 std::string body, bool idempotent) {
+  if (idempotent) {
+    return cloud::SendWithRetries(http_, options_.retry, [&] {
+      return Signed(method, path_and_query, headers, body);
+    });
+  }
+  absl::StatusOr<HttpResponse> response;
+  for (int attempt = 0; attempt < std::max(1, options_.retry.max_attempts); ++attempt) {
+    if (attempt > 0) absl::SleepFor(cloud::RetryDelay(options_.retry, attempt));
+    absl::StatusOr<HttpRequest> request = Signed(method, path_and_query, headers, body);
+    if (!request.ok()) return request.status();
+    response = http_.Send(*request);
+    if (!response.ok() || !cloud::IsRetryableStatus(response->status)) break;
+  }
+  return response;
 }
 
 absl::StatusOr<std::unique_ptr<cloud::HttpBodyStream>> S3ObjectStore::OpenStream(
@@ -420,7 +470,11 @@ absl::StatusOr<std::vector<ObjectInfo>> S3ObjectStore::List(absl::string_view pr
       objects.push_back({std::string(key), size});
     }
     std::string truncated = xml->ChildText("IsTruncated");
+    std::string previous = token;
     token = xml->ChildText("NextContinuationToken");
+    if (truncated == "true" && token == previous) {
+      return absl::UnavailableError("S3 repeated a listing's continuation token");
+    }
     if (truncated != "true") break;
     if (token.empty()) return absl::UnavailableError("S3 cut a listing short without a token");
   }

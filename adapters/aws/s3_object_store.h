@@ -63,10 +63,14 @@ class S3ObjectStore : public ObjectStore {
   // One signed exchange with retries: `path_and_query` is the part after
   // the bucket ("/" + encoded key, then "?" + query), already encoded.
   // Public for the store's readers and writers.
+  // A request that is not idempotent (CreateMultipartUpload,
+  // CompleteMultipartUpload) is sent again only after the service refused it
+  // (5xx, throttling), never after a transport failure, when it may have been
+  // done.
   absl::StatusOr<cloud::HttpResponse> Call(const std::string& method,
                                            const std::string& path_and_query,
                                            std::vector<cloud::HttpHeader> headers = {},
-                                           std::string body = "");
+                                           std::string body = "", bool idempotent = true);
   absl::StatusOr<std::unique_ptr<cloud::HttpBodyStream>> OpenStream(
       const std::string& path_and_query, std::vector<cloud::HttpHeader> headers);
   // The status for an S3 error response, naming the operation and the

@@ -23,6 +23,32 @@ std::string HmacSha256(absl::string_view key, absl::string_view data) {
   return mac;
 }
 
+std::string Md5(absl::string_view data) {
+  std::string digest(EVP_MAX_MD_SIZE, '\0');
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(digest.data()), &length,
+             EVP_md5(), nullptr);
+  digest.resize(length);
+  return digest;
+}
+
+std::string Unhex(absl::string_view hex) {
+  auto value = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return "";
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int high = value(hex[i]), low = value(hex[i + 1]);
+    if (high < 0 || low < 0) return "";
+    out.push_back(static_cast<char>(high * 16 + low));
+  }
+  return out;
+}
+
 std::string Hex(absl::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;

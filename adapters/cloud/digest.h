@@ -12,8 +12,12 @@ namespace trenode::adapters::cloud {
 std::string Sha256(absl::string_view data);
 // HMAC-SHA256 of `data` under `key`, 32 raw bytes.
 std::string HmacSha256(absl::string_view key, absl::string_view data);
+// MD5 of `data`, 16 raw bytes (S3's ETags of parts; never for security).
+std::string Md5(absl::string_view data);
 // Lower-case hex of `bytes`.
 std::string Hex(absl::string_view bytes);
+// The bytes of lower- or upper-case hex `hex`; empty if it is not hex.
+std::string Unhex(absl::string_view hex);
 
 }  // namespace trenode::adapters::cloud
 

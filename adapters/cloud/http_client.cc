@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "absl/strings/ascii.h"
@@ -9,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 
 namespace trenode::adapters::cloud {
 namespace {
@@ -42,6 +44,8 @@ struct Exchange {
   std::string body;
   size_t pause_above = 0;  // 0: never pause
   bool paused = false;
+  size_t max_body = 0;  // whole responses only: a longer body fails the exchange
+  bool too_large = false;
 };
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
@@ -70,6 +74,10 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
     exchange->paused = true;
     return CURL_WRITEFUNC_PAUSE;  // delivered again once unpaused
   }
+  if (exchange->max_body > 0 && exchange->body.size() + size * count > exchange->max_body) {
+    exchange->too_large = true;
+    return 0;  // curl ends the transfer with a write error
+  }
   exchange->body.append(data, size * count);
   return size * count;
 }
@@ -84,6 +92,7 @@ curl_slist* Prepare(CURL* curl, const HttpRequest& request, const HttpOptions& o
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   if (!options.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, options.ca_file.c_str());
+  if (options.direct) curl_easy_setopt(curl, CURLOPT_PROXY, "");
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, exchange);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
@@ -157,6 +166,7 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   CURL* curl = static_cast<CURL*>(TakeHandle());
   if (curl == nullptr) return absl::ResourceExhaustedError("cannot start an HTTP exchange");
   Exchange exchange;
+  exchange.max_body = options_.max_response_bytes;
   char detail[CURL_ERROR_SIZE] = "";
   curl_slist* list = Prepare(curl, request, options_, &exchange);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
@@ -167,6 +177,11 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   curl_slist_free_all(list);
   if (code != CURLE_OK) {
     curl_easy_cleanup(curl);  // its connection may be broken
+    if (exchange.too_large) {
+      return absl::UnavailableError(absl::StrCat(request.method, " to ", HostOf(request.url),
+                                                 ": the answer is longer than ",
+                                                 options_.max_response_bytes, " bytes"));
+    }
     return TransportError(request, code, detail);
   }
   ReturnHandle(curl);
@@ -207,7 +222,13 @@ class CurlBodyStream : public HttpBodyStream {
                      static_cast<long>(absl::ToInt64Seconds(options.timeout)));
     exchange_.pause_above = kBuffer;
     curl_multi_add_handle(multi_, curl_);
+    absl::Time deadline = absl::Now() + options.timeout;
     while (!exchange_.headers_done && !done_) {
+      if (absl::Now() > deadline) {
+        return absl::UnavailableError(absl::StrCat(request_.method, " to ", HostOf(request_.url),
+                                                   ": no answer within ",
+                                                   absl::FormatDuration(options.timeout)));
+      }
       // A transfer that fails after its headers arrived is a response whose
       // body fails: Read reports it once the bytes that did arrive are read.
       if (absl::Status stepped = Step(); !stepped.ok() && !exchange_.headers_done) return stepped;
@@ -219,6 +240,8 @@ class CurlBodyStream : public HttpBodyStream {
   const std::vector<HttpHeader>& headers() const override { return exchange_.headers; }
 
   absl::StatusOr<std::string> Read(size_t max_bytes) override {
+    // Never pause below what is asked for, or the loop below waits forever.
+    exchange_.pause_above = std::max(kBuffer, max_bytes);
     while (exchange_.body.size() - offset_ < max_bytes && !done_) {
       if (exchange_.paused) {
         Compact();

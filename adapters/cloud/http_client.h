@@ -56,6 +56,12 @@ struct HttpOptions {
   absl::Duration timeout = absl::Minutes(5);
   // PEM bundle to trust instead of the system's (e.g. a test CA).
   std::string ca_file;
+  // The longest body Send accepts (listings, errors, credentials): a longer
+  // one fails the exchange, Unavailable. Streamed bodies are not limited.
+  size_t max_response_bytes = 16 << 20;
+  // Connect directly, ignoring http_proxy and the like (for credential
+  // endpoints, whose answers must not pass through anyone else).
+  bool direct = false;
 };
 
 // A response whose body is read as it arrives.

@@ -254,6 +254,13 @@ absl::Status AnalysisRunner::SubmitJob(const Analysis& analysis) {
   if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", code.string()));
   ASSIGN_OR_RETURN(std::string archive,
                    adapters::ReadObject(*scripts_.objects, BundleObjectKey(bundle.sha256())));
+  // Only the approved bytes run: the object store (a bucket, perhaps) may
+  // have been written by someone else since.
+  if (absl::BytesToHexString(log::HashBytes(log::Sha256(archive))) != bundle.sha256()) {
+    return absl::DataLossError(absl::StrCat("bundle ", bundle.sha256(),
+                                            " in the object store is not the approved bundle: "
+                                            "its bytes were changed"));
+  }
   RETURN_IF_ERROR(ExtractBundle(archive, code.string(), analyses_->bundle_limits()));
   adapters::JobSpec spec;
   spec.job_id = analysis.backend_job_id();

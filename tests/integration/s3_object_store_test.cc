@@ -146,6 +146,42 @@ TEST_F(S3ObjectStoreTest, ADroppedDownloadResumesWhereItStopped) {
   EXPECT_EQ(Counter("ranged") - ranged, 1);  // resumed once, from where it stopped
 }
 
+TEST_F(S3ObjectStoreTest, AReadLargerThanTheStreamBufferReturns) {
+  auto store = Store();
+  std::string data = Pattern(3 << 20);
+  ASSERT_TRUE(WriteObject(*store, "big", data).ok());
+  auto reader = store->OpenRead("big");
+  ASSERT_TRUE(reader.ok());
+  auto all = (*reader)->Read(4 << 20);  // more than is buffered before pausing
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_TRUE(*all == data) << all->size();
+}
+
+TEST_F(S3ObjectStoreTest, PlainHttpIsRefusedExceptToThisHost) {
+  for (const char* endpoint : {"http://minio.internal:9000", "http://localhost.evil.example:80",
+                               "ftp://127.0.0.1:21"}) {
+    options_.endpoint = endpoint;
+    auto store = S3ObjectStore::Open(options_, StaticCredentials({"a", "b", ""}));
+    EXPECT_EQ(store.status().code(), absl::StatusCode::kInvalidArgument) << endpoint;
+  }
+  for (const char* endpoint : {"https://minio.internal:9000", "http://127.0.0.1:9000",
+                               "http://s3.localhost:1"}) {
+    options_.endpoint = endpoint;
+    EXPECT_TRUE(S3ObjectStore::Open(options_, StaticCredentials({"a", "b", ""})).ok()) << endpoint;
+  }
+}
+
+TEST_F(S3ObjectStoreTest, TheContainerTokenGoesOnlyToTheAgentsAddressesOrHttps) {
+  EnvironmentLookup elsewhere = [](const std::string& name) -> std::optional<std::string> {
+    if (name == "AWS_CONTAINER_CREDENTIALS_FULL_URI") return "http://attacker.example/creds";
+    if (name == "AWS_CONTAINER_AUTHORIZATION_TOKEN") return "container-token";
+    if (name == "AWS_SHARED_CREDENTIALS_FILE") return "/nonexistent/credentials";
+    return std::nullopt;
+  };
+  auto chain = DefaultCredentialsChain(elsewhere);
+  EXPECT_EQ(chain.status().code(), absl::StatusCode::kUnauthenticated);
+}
+
 TEST_F(S3ObjectStoreTest, AReaderNeverMixesTwoVersionsOfAnObject) {
   auto store = Store();
   const std::string old_version = Pattern(3 << 20);
