@@ -113,6 +113,46 @@ TEST_F(S3NodeTest, ADatasetChangedInTheBucketIsNotQueried) {
   EXPECT_EQ(seen.failure_detail(), "");
 }
 
+// Someone who can write to the bucket swaps an approved script bundle for
+// another: the swapped code never runs.
+TEST_F(S3NodeTest, ABundleSwappedInTheBucketDoesNotRun) {
+  auto upload = [&](const std::string& program) {
+    trenode::v1::Bundle bundle;
+    auto context = As("ada", "researcher");
+    auto writer = analyses_->UploadBundle(context.get(), &bundle);
+    trenode::v1::UploadBundleRequest header;
+    header.mutable_header()->set_project_id(testing::kProject);
+    writer->Write(header);
+    trenode::v1::UploadBundleRequest chunk;
+    chunk.set_chunk(testing::ScriptBundle("job.sh", program, {testing::kDataset}, {"out.txt"}));
+    writer->Write(chunk);
+    writer->WritesDone();
+    EXPECT_TRUE(writer->Finish().ok());
+    return bundle.sha256();
+  };
+  std::string approved = upload("echo 'n=200' > /job/outbox/out.txt");
+  std::string other = upload("cat /data/synth-ehr-4.sqlite > /job/outbox/out.txt");
+  auto bucket = Bucket();
+  auto swapped = adapters::ReadObject(*bucket, absl::StrCat("site-a/bundles/", other, ".tar.gz"));
+  ASSERT_TRUE(swapped.ok()) << swapped.status() << ::testing::PrintToString(Keys("site-a/"));
+  ASSERT_TRUE(
+      adapters::WriteObject(*bucket, absl::StrCat("site-a/bundles/", approved, ".tar.gz"), *swapped)
+          .ok());
+  trenode::v1::SubmitAnalysisRequest request;
+  request.set_project_id(testing::kProject);
+  request.set_request_id("swapped-bundle");
+  request.mutable_script()->set_bundle_sha256(approved);
+  trenode::v1::Analysis analysis;
+  ASSERT_TRUE(analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis).ok());
+  trenode::v1::AnalysisDecisionRequest decision;
+  decision.set_analysis_id(analysis.id());
+  ASSERT_TRUE(
+      analyses_->ApproveAnalysis(As("sam", "data_steward").get(), decision, &analysis).ok());
+  trenode::v1::Analysis failed = WaitForAnalysis(analysis.id(), trenode::v1::ANALYSIS_STATE_FAILED);
+  EXPECT_TRUE(absl::StrContains(failed.failure_detail(), "is not the approved bundle"))
+      << failed.failure_detail() << " / " << failed.state_reason();
+}
+
 // The same on Azure Blob Storage (Azurite, which checks Shared Key).
 class AzureNodeTest : public testing::ReleasesFixture {
  protected:
