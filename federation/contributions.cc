@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "node/analyses/analysis_state.h"
 #include "node/common/status_macros.h"
+#include "node/releases/released_bytes.h"
 
 namespace trenode::federation {
 namespace {
@@ -258,24 +259,23 @@ absl::StatusOr<Contribution> Contributions::Describe(const auth::Principal& pers
     if (person.home_node.empty()) {
       key = releases::EgressObjectKey(release->id(), file.name());
     } else {
-      ASSIGN_OR_RETURN(key, releases_->StartDownload(person, release->id(), file.name()));
+      ASSIGN_OR_RETURN(releases::Releases::DownloadTarget target,
+                       releases_->StartDownload(person, release->id(), file.name()));
+      key = target.key;
     }
-    ASSIGN_OR_RETURN(std::unique_ptr<adapters::ObjectReader> reader, objects_->OpenRead(key));
-    std::string content;
-    while (true) {
-      ASSIGN_OR_RETURN(std::string chunk, reader->Read(64 << 10));
-      if (chunk.empty()) break;
-      total += chunk.size();
-      if (total > kMaxFileBytes) {
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "the released files are larger than ", kMaxFileBytes, " bytes, the most sent back"));
-      }
-      content += chunk;
+    // Only the reviewed bytes are sent back.
+    absl::StatusOr<std::string> content =
+        releases::ReadReleasedBytes(*objects_, key, file.sha256(), kMaxFileBytes - total);
+    if (absl::IsResourceExhausted(content.status())) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the released files are larger than ", kMaxFileBytes, " bytes, the most sent back"));
     }
+    if (!content.ok()) return content.status();
+    total += content->size();
     auto* sent = contribution.add_files();
     sent->set_name(file.name());
     sent->set_sha256(file.sha256());
-    sent->set_content(std::move(content));
+    sent->set_content(*std::move(content));
   }
   return contribution;
 }

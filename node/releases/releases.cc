@@ -932,9 +932,9 @@ absl::StatusOr<Release> Releases::Revoke(const auth::Principal& caller,
   return ViewFor(caller, std::move(release));
 }
 
-absl::StatusOr<std::string> Releases::StartDownload(const auth::Principal& caller,
-                                                    const std::string& release_id,
-                                                    const std::string& file_name) {
+absl::StatusOr<Releases::DownloadTarget> Releases::StartDownload(const auth::Principal& caller,
+                                                                 const std::string& release_id,
+                                                                 const std::string& file_name) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(Release release, store_->Get(release_id));
   RETURN_IF_ERROR(CheckCanSee(caller, release));
@@ -970,7 +970,7 @@ absl::StatusOr<std::string> Releases::StartDownload(const auth::Principal& calle
       event.project = release.project_id();
       RETURN_IF_ERROR(events_->Record(caller, std::move(event)));
     }
-    return ReviewObjectKey(release_id, file_name);
+    return DownloadTarget{ReviewObjectKey(release_id, file_name), release.files(index).sha256()};
   }
   RETURN_IF_ERROR(CheckRequesterAccess(release, "be downloaded"));
   ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
@@ -1005,7 +1005,7 @@ absl::StatusOr<std::string> Releases::StartDownload(const auth::Principal& calle
   event.hashes.push_back(absl::StrCat("sha256:", file->sha256()));
   RETURN_IF_ERROR(log::RecordedChange(events_, caller, std::move(event),
                                       [&] { return store_->Update(release, release.state()); }));
-  return EgressObjectKey(release_id, file_name);
+  return DownloadTarget{EgressObjectKey(release_id, file_name), file->sha256()};
 }
 
 absl::StatusOr<Release> Releases::Apply(const auth::Principal& actor, const std::string& release_id,

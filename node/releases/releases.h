@@ -90,10 +90,17 @@ class Releases {
   absl::StatusOr<trenode::v1::Release> Revoke(const auth::Principal& caller,
                                               const std::string& release_id,
                                               const std::string& reason);
+  // What to send: the object, and the SHA-256 its bytes must have (the
+  // reviewed file's).
+  struct DownloadTarget {
+    std::string key;
+    std::string sha256;
+  };
   // Checks that `caller` may have `file` now and records the download (the
-  // requester's are counted against the cap); returns the object to stream.
-  absl::StatusOr<std::string> StartDownload(const auth::Principal& caller,
-                                            const std::string& release_id, const std::string& file);
+  // requester's are counted against the cap); returns what to send.
+  absl::StatusOr<DownloadTarget> StartDownload(const auth::Principal& caller,
+                                               const std::string& release_id,
+                                               const std::string& file);
 
  private:
   // The helpers below run with mu_ held (every public change takes it first).

@@ -1,11 +1,15 @@
 #include "node/rpc/releases_service.h"
 
+#include "node/releases/released_bytes.h"
 #include "node/rpc/handle.h"
 
 namespace trenode::rpc {
 namespace {
 constexpr char kService[] = "trenode.v1.Releases";
 constexpr size_t kChunkBytes = 256 << 10;
+// Released files are outputs within the jobs' output limit (64 MiB by
+// default); a larger stored object is not what was reviewed.
+constexpr size_t kMaxFileBytes = size_t{1} << 30;
 }  // namespace
 
 grpc::Status ReleasesService::CreateRelease(grpc::ServerContext* context,
@@ -71,19 +75,19 @@ grpc::Status ReleasesService::DownloadFile(grpc::ServerContext* context,
       gate_->AdmitStream(*context, absl::StrCat("/", kService, "/DownloadFile"));
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   const auth::Principal* caller = &admitted->principal;
-  absl::StatusOr<std::string> key =
+  absl::StatusOr<releases::Releases::DownloadTarget> target =
       releases_->StartDownload(*caller, request->release_id(), request->file());
-  if (!key.ok()) return ToGrpcStatus(key.status());
-  absl::StatusOr<std::unique_ptr<adapters::ObjectReader>> reader = objects_->OpenRead(*key);
-  if (!reader.ok()) return ToGrpcStatus(reader.status());
+  if (!target.ok()) return ToGrpcStatus(target.status());
+  // Checked whole before a byte is sent: only the reviewed bytes leave.
+  absl::StatusOr<std::string> bytes =
+      releases::ReadReleasedBytes(*objects_, target->key, target->sha256, kMaxFileBytes);
+  if (!bytes.ok()) return ToGrpcStatus(bytes.status());
   trenode::v1::DownloadChunk chunk;
-  while (true) {
-    absl::StatusOr<std::string> read = (*reader)->Read(kChunkBytes);
-    if (!read.ok()) return ToGrpcStatus(read.status());
-    if (read->empty()) return grpc::Status::OK;
-    chunk.set_data(*std::move(read));
+  for (size_t at = 0; at < bytes->size(); at += kChunkBytes) {
+    chunk.set_data(bytes->substr(at, kChunkBytes));
     if (!writer->Write(chunk)) return grpc::Status::OK;  // the client went away
   }
+  return grpc::Status::OK;
 }
 
 }  // namespace trenode::rpc

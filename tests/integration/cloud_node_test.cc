@@ -93,6 +93,18 @@ TEST_F(S3NodeTest, ImportsQueriesAndReleasesWithEverythingInTheBucket) {
     ++copies;
   }
   EXPECT_EQ(copies, 1);
+
+  // Someone who can write to the bucket replaces the released file: the
+  // node sends nothing rather than bytes nobody reviewed.
+  ASSERT_TRUE(adapters::WriteObject(*Bucket(),
+                                    absl::StrCat("site-a/egress/", reply.id(), "/",
+                                                 reply.files(0).name()),
+                                    "age_band,sex,count\n0-10,F,1\n")
+                  .ok());
+  std::string swapped;
+  grpc::Status refused = Download(reply, "ada", "researcher", &swapped);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::DATA_LOSS) << refused.error_message();
+  EXPECT_EQ(swapped, "");
 }
 
 TEST_F(S3NodeTest, ADatasetChangedInTheBucketIsNotQueried) {
