@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 
@@ -17,16 +18,6 @@ namespace {
 
 constexpr size_t kChunk = 1 << 20;
 constexpr char kPartial[] = ".partial";
-
-std::string Hex(const unsigned char* bytes, size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[bytes[i] >> 4]);
-    out.push_back(kDigits[bytes[i] & 15]);
-  }
-  return out;
-}
 
 // Reads `key` through, handing each chunk to `sink`; returns the SHA-256 hex.
 absl::StatusOr<std::string> ReadThrough(ObjectStore& store, absl::string_view key,
@@ -46,7 +37,8 @@ absl::StatusOr<std::string> ReadThrough(ObjectStore& store, absl::string_view ke
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(digest.get(), out, &length);
-  return Hex(out, length);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(out), length));
 }
 
 class Direct : public ObjectFiles {

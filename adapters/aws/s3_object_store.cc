@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "adapters/aws/sigv4.h"
 #include "adapters/cloud/digest.h"
+#include "adapters/cloud/url.h"
 #include "adapters/cloud/xml.h"
 
 namespace trenode::adapters::aws {
@@ -148,7 +149,7 @@ class S3Writer : public ObjectWriter {
   ~S3Writer() override {
     if (!committed_ && !upload_id_.empty()) {
       (void)store_->Call("DELETE", absl::StrCat(store_->ObjectPath(key_), "?uploadId=",
-                                                UriEncode(upload_id_, false)));
+                                                cloud::PercentEncode(upload_id_, false)));
     }
   }
 
@@ -184,7 +185,7 @@ class S3Writer : public ObjectWriter {
     }
     absl::StrAppend(&body, "</CompleteMultipartUpload>");
     absl::StatusOr<HttpResponse> done = store_->Call(
-        "POST", absl::StrCat(store_->ObjectPath(key_), "?uploadId=", UriEncode(upload_id_, false)),
+        "POST", absl::StrCat(store_->ObjectPath(key_), "?uploadId=", cloud::PercentEncode(upload_id_, false)),
         {{"Content-Type", "application/xml"}}, std::move(body), /*idempotent=*/false);
     if (!done.ok() || done->status == 404) {
       // The answer was lost, or the upload is gone: it may have completed.
@@ -262,7 +263,7 @@ class S3Writer : public ObjectWriter {
     absl::StatusOr<HttpResponse> uploaded = store_->Call(
         "PUT",
         absl::StrCat(store_->ObjectPath(key_), "?partNumber=", etags_.size() + 1,
-                     "&uploadId=", UriEncode(upload_id_, false)),
+                     "&uploadId=", cloud::PercentEncode(upload_id_, false)),
         {}, std::move(piece));
     if (!uploaded.ok()) return uploaded.status();
     std::optional<std::string> etag = uploaded->Header("etag");
@@ -304,7 +305,7 @@ S3ObjectStore::S3ObjectStore(S3Options options, std::shared_ptr<AwsCredentialsPr
 }
 
 std::string S3ObjectStore::ObjectPath(absl::string_view key) const {
-  return absl::StrCat("/", UriEncode(absl::StrCat(options_.key_prefix, key), true));
+  return absl::StrCat("/", cloud::PercentEncode(absl::StrCat(options_.key_prefix, key), true));
 }
 
 absl::StatusOr<HttpRequest> S3ObjectStore::Signed(const std::string& method,
@@ -446,8 +447,8 @@ absl::StatusOr<std::vector<ObjectInfo>> S3ObjectStore::List(absl::string_view pr
   const std::string full_prefix = absl::StrCat(options_.key_prefix, prefix);
   for (int page = 0;; ++page) {
     std::string query = absl::StrCat("list-type=2&max-keys=", options_.list_page_size,
-                                     "&prefix=", UriEncode(full_prefix, false));
-    if (!token.empty()) absl::StrAppend(&query, "&continuation-token=", UriEncode(token, false));
+                                     "&prefix=", cloud::PercentEncode(full_prefix, false));
+    if (!token.empty()) absl::StrAppend(&query, "&continuation-token=", cloud::PercentEncode(token, false));
     absl::StatusOr<HttpResponse> listed =
         Call("GET", absl::StrCat(options_.path_style ? "" : "/", "?", query));
     if (!listed.ok()) return listed.status();

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "adapters/cloud/digest.h"
+#include "adapters/cloud/url.h"
 
 namespace trenode::adapters::aws {
 namespace {
@@ -56,25 +57,9 @@ absl::StatusOr<ParsedUrl> ParseUrl(absl::string_view url) {
   return parsed;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string PercentDecode(absl::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() && HexValue(text[i + 1]) >= 0 &&
-        HexValue(text[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(text[i]);
-    }
-  }
-  return out;
+// Percent-decoded `text`; a malformed escape is signed as it was sent.
+std::string Decoded(absl::string_view text) {
+  return cloud::PercentDecode(text).value_or(std::string(text));
 }
 
 // "." and empty segments dropped, ".." taken back; a trailing '/' kept.
@@ -97,8 +82,8 @@ std::string CanonicalQuery(absl::string_view query) {
   std::vector<std::pair<std::string, std::string>> params;
   for (absl::string_view param : absl::StrSplit(query, '&', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(param, absl::MaxSplits('=', 1));
-    params.emplace_back(UriEncode(PercentDecode(kv.first), false),
-                        UriEncode(PercentDecode(kv.second), false));
+    params.emplace_back(cloud::PercentEncode(Decoded(kv.first), false),
+                        cloud::PercentEncode(Decoded(kv.second), false));
   }
   std::sort(params.begin(), params.end());
   std::vector<std::string> joined;
@@ -154,27 +139,11 @@ std::string StringToSign(absl::Time now, const SigV4Scope& scope,
 }
 
 std::string CanonicalUri(const ParsedUrl& url, const SigV4Rules& rules) {
-  if (rules.s3_paths) return UriEncode(PercentDecode(url.path), true);
-  return UriEncode(NormalizePath(url.path), true);
+  if (rules.s3_paths) return cloud::PercentEncode(Decoded(url.path), true);
+  return cloud::PercentEncode(NormalizePath(url.path), true);
 }
 
 }  // namespace
-
-std::string UriEncode(absl::string_view text, bool keep_slashes) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
-        (keep_slashes && c == '/')) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kDigits[c >> 4]);
-      out.push_back(kDigits[c & 15]);
-    }
-  }
-  return out;
-}
 
 std::string AmzDate(absl::Time time) {
   return absl::FormatTime("%Y%m%dT%H%M%SZ", time, absl::UTCTimeZone());
@@ -241,7 +210,7 @@ absl::StatusOr<std::string> PresignUrl(const std::string& method, const std::str
   if (!parsed.ok()) return parsed.status();
   std::string query = parsed->query;
   auto add = [&query](absl::string_view name, absl::string_view value) {
-    absl::StrAppend(&query, query.empty() ? "" : "&", name, "=", UriEncode(value, false));
+    absl::StrAppend(&query, query.empty() ? "" : "&", name, "=", cloud::PercentEncode(value, false));
   };
   add("X-Amz-Algorithm", kAlgorithm);
   add("X-Amz-Credential", absl::StrCat(credentials.access_key_id, "/", Scope(scope, now)));

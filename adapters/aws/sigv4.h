@@ -60,10 +60,6 @@ absl::StatusOr<std::string> PresignUrl(const std::string& method, const std::str
                                        const SigV4Scope& scope, absl::Time now,
                                        absl::Duration expires_in);
 
-// RFC 3986 percent-encoding of everything but unreserved characters; with
-// `keep_slashes`, '/' too is left as it is (for paths).
-std::string UriEncode(absl::string_view text, bool keep_slashes);
-
 // "20150830T123600Z"
 std::string AmzDate(absl::Time time);
 

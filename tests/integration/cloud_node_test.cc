@@ -128,22 +128,8 @@ TEST_F(S3NodeTest, ADatasetChangedInTheBucketIsNotQueried) {
 // Someone who can write to the bucket swaps an approved script bundle for
 // another: the swapped code never runs.
 TEST_F(S3NodeTest, ABundleSwappedInTheBucketDoesNotRun) {
-  auto upload = [&](const std::string& program) {
-    trenode::v1::Bundle bundle;
-    auto context = As("ada", "researcher");
-    auto writer = analyses_->UploadBundle(context.get(), &bundle);
-    trenode::v1::UploadBundleRequest header;
-    header.mutable_header()->set_project_id(testing::kProject);
-    writer->Write(header);
-    trenode::v1::UploadBundleRequest chunk;
-    chunk.set_chunk(testing::ScriptBundle("job.sh", program, {testing::kDataset}, {"out.txt"}));
-    writer->Write(chunk);
-    writer->WritesDone();
-    EXPECT_TRUE(writer->Finish().ok());
-    return bundle.sha256();
-  };
-  std::string approved = upload("echo 'n=200' > /job/outbox/out.txt");
-  std::string other = upload("cat /data/synth-ehr-4.sqlite > /job/outbox/out.txt");
+  std::string approved = UploadBundle("echo 'n=200' > /job/outbox/out.txt", {"out.txt"});
+  std::string other = UploadBundle("cat /data/synth-ehr-4.sqlite > /job/outbox/out.txt", {"out.txt"});
   auto bucket = Bucket();
   auto swapped = adapters::ReadObject(*bucket, absl::StrCat("site-a/bundles/", other, ".tar.gz"));
   ASSERT_TRUE(swapped.ok()) << swapped.status() << ::testing::PrintToString(Keys("site-a/"));

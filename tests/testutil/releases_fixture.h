@@ -167,10 +167,9 @@ class ReleasesFixture : public ::testing::Test {
     return review;
   }
 
-  // A script analysis whose job writes `outputs`, finished in `expected`.
-  std::string ScriptAnalysis(
-      const std::string& program, const std::vector<std::string>& outputs,
-      trenode::v1::AnalysisState expected = trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
+  // Ada's bundle of `program` (job.sh, reading the test dataset, declaring
+  // `outputs`) for the test project; its SHA-256.
+  std::string UploadBundle(const std::string& program, const std::vector<std::string>& outputs) {
     trenode::v1::Bundle bundle;
     auto context = As("ada", "researcher");
     auto writer = analyses_->UploadBundle(context.get(), &bundle);
@@ -182,10 +181,18 @@ class ReleasesFixture : public ::testing::Test {
     writer->Write(chunk);
     writer->WritesDone();
     EXPECT_TRUE(writer->Finish().ok());
+    return bundle.sha256();
+  }
+
+  // A script analysis whose job writes `outputs`, finished in `expected`.
+  std::string ScriptAnalysis(
+      const std::string& program, const std::vector<std::string>& outputs,
+      trenode::v1::AnalysisState expected = trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
+    std::string bundle_sha256 = UploadBundle(program, outputs);
     trenode::v1::SubmitAnalysisRequest request;
     request.set_project_id(kProject);
     request.set_request_id(absl::StrCat(absl::StrJoin(outputs, "-"), "-", program.size()));
-    request.mutable_script()->set_bundle_sha256(bundle.sha256());
+    request.mutable_script()->set_bundle_sha256(bundle_sha256);
     trenode::v1::Analysis analysis;
     EXPECT_TRUE(analyses_->SubmitAnalysis(As("ada", "researcher").get(), request, &analysis).ok());
     trenode::v1::AnalysisDecisionRequest decision;
