@@ -1,0 +1,41 @@
+"""Runs the job runner as a cloud batch service would run it in the TRE's
+container image, for the batch service fakes: in a bubblewrap mount
+namespace with the host's /usr and /etc read-only, an empty root where the
+runner makes /job and /data, its own /tmp, /proc and PID namespace, the
+network (to reach the object store, as a job reaches it through a private
+endpoint), and root with only the capabilities the runner needs to drop to
+its job's user. Tests run as root, as the node's sandbox tests do.
+"""
+import os
+import signal
+import subprocess
+
+RUNNER_IN_CONTAINER = "/opt/trenode/trenode-job-runner"
+
+
+def start(runner, environment, log_path):
+    """Starts the runner; returns its Popen (a process group of its own)."""
+    argv = ["/usr/bin/bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
+            "--unshare-uts", "--share-net",
+            "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
+            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            "--ro-bind", runner, RUNNER_IN_CONTAINER,
+            "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_CHOWN",
+            "--cap-add", "CAP_DAC_OVERRIDE", "--cap-add", "CAP_FOWNER", "--cap-add", "CAP_KILL",
+            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin"]
+    for name, value in environment:
+        argv += ["--setenv", name, value]
+    argv += ["--", RUNNER_IN_CONTAINER]
+    log = open(log_path, "ab")
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                            start_new_session=True)
+
+
+def stop(process):
+    """Kills the runner and everything it started."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
