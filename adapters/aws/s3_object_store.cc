@@ -12,6 +12,7 @@
 #include "adapters/cloud/digest.h"
 #include "adapters/cloud/url.h"
 #include "adapters/cloud/xml.h"
+#include "node/common/status_macros.h"
 
 namespace trenode::adapters::aws {
 namespace {
@@ -39,20 +40,10 @@ absl::Status ValidateOptions(const S3Options& o) {
         "s3.bucket \"", o.bucket, "\" is not a bucket name (3 to 63 of a-z, 0-9, '.', '-')"));
   }
   if (o.region.empty()) return absl::InvalidArgumentError("s3.region is required");
-  if (!o.endpoint.empty() && !absl::StartsWith(o.endpoint, "https://")) {
-    // Datasets must not cross a network in clear: plain http only to this host.
-    absl::string_view host = o.endpoint;
-    bool loopback = false;
-    if (absl::ConsumePrefix(&host, "http://")) {
-      host = host.substr(0, host.find('/'));
-      if (!absl::StartsWith(host, "[")) host = host.substr(0, host.find(':'));
-      loopback = host == "127.0.0.1" || host == "localhost" || absl::StartsWith(host, "[::1]") ||
-                 absl::EndsWith(host, ".localhost");
-    }
-    if (!loopback) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "s3.endpoint \"", o.endpoint, "\" must be https:// (plain http only to this host)"));
-    }
+  if (!o.endpoint.empty() && !cloud::IsHttpsOrLocalHttp(o.endpoint)) {
+    // Datasets must not cross a network in clear.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "s3.endpoint \"", o.endpoint, "\" must be https:// (plain http only to this host)"));
   }
   if (!o.key_prefix.empty()) {
     if (!absl::EndsWith(o.key_prefix, "/") ||
@@ -306,6 +297,30 @@ S3ObjectStore::S3ObjectStore(S3Options options, std::shared_ptr<AwsCredentialsPr
 
 std::string S3ObjectStore::ObjectPath(absl::string_view key) const {
   return absl::StrCat("/", cloud::PercentEncode(absl::StrCat(options_.key_prefix, key), true));
+}
+
+absl::StatusOr<PresignedRequest> S3ObjectStore::Presign(const std::string& method,
+                                                       absl::string_view key,
+                                                       absl::Duration valid_for) {
+  RETURN_IF_ERROR(ValidateObjectKey(key));
+  if (valid_for < absl::Seconds(1) || valid_for > absl::Hours(24 * 7)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "s3: a presigned URL may be valid for 1 s to 7 days, not ", absl::FormatDuration(valid_for)));
+  }
+  ASSIGN_OR_RETURN(AwsCredentials credentials, credentials_->Get());
+  ASSIGN_OR_RETURN(std::string url, PresignUrl(method, base_url_ + ObjectPath(key), credentials,
+                                               {options_.region, "s3"}, absl::Now(), valid_for));
+  return PresignedRequest{method, std::move(url), {}};
+}
+
+absl::StatusOr<PresignedRequest> S3ObjectStore::PresignGet(absl::string_view key,
+                                                           absl::Duration valid_for) {
+  return Presign("GET", key, valid_for);
+}
+
+absl::StatusOr<PresignedRequest> S3ObjectStore::PresignPut(absl::string_view key,
+                                                           absl::Duration valid_for) {
+  return Presign("PUT", key, valid_for);
 }
 
 absl::StatusOr<HttpRequest> S3ObjectStore::Signed(const std::string& method,

@@ -20,6 +20,7 @@
 #include "adapters/cloud/http_client.h"
 #include "adapters/cloud/retry.h"
 #include "adapters/object_store.h"
+#include "adapters/object_url_signer.h"
 
 namespace trenode::adapters::aws {
 
@@ -44,7 +45,7 @@ struct S3Options {
   cloud::HttpOptions http;
 };
 
-class S3ObjectStore : public ObjectStore {
+class S3ObjectStore : public ObjectStore, public ObjectUrlSigner {
  public:
   // InvalidArgument naming the option if `options` are unusable.
   static absl::StatusOr<std::unique_ptr<S3ObjectStore>> Open(
@@ -56,6 +57,16 @@ class S3ObjectStore : public ObjectStore {
   absl::StatusOr<std::vector<ObjectInfo>> List(absl::string_view prefix) override;
   absl::Status Delete(absl::string_view key) override;
   absl::Status Copy(absl::string_view from, absl::string_view to) override;
+
+  // Query-string SigV4 URLs (host and UNSIGNED-PAYLOAD signed), valid for up
+  // to 7 days, and no longer than the credentials they are signed with: a URL
+  // signed with temporary credentials (a role's) lapses when they do. A PUT
+  // through one is encrypted with the bucket's default encryption, not
+  // server_side_encryption.
+  absl::StatusOr<PresignedRequest> PresignGet(absl::string_view key,
+                                              absl::Duration valid_for) override;
+  absl::StatusOr<PresignedRequest> PresignPut(absl::string_view key,
+                                              absl::Duration valid_for) override;
 
   // Creates the bucket if it does not exist (for tests and first set-up).
   absl::Status CreateBucket();
@@ -78,6 +89,8 @@ class S3ObjectStore : public ObjectStore {
   absl::Status ErrorFor(const std::string& operation, absl::string_view key,
                         const cloud::HttpResponse& response) const;
   std::string ObjectPath(absl::string_view key) const;
+  absl::StatusOr<PresignedRequest> Presign(const std::string& method, absl::string_view key,
+                                           absl::Duration valid_for);
   const S3Options& options() const { return options_; }
 
  private:

@@ -19,6 +19,21 @@ std::string Hex(absl::string_view bytes);
 // The bytes of lower- or upper-case hex `hex`; empty if it is not hex.
 std::string Unhex(absl::string_view hex);
 
+// SHA-256 of bytes given piece by piece (files streamed to or from a store).
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+  void Update(absl::string_view data);
+  // Lower-case hex of the digest of everything given; call once.
+  std::string HexDigest();
+
+ private:
+  void* context_;  // EVP_MD_CTX
+};
+
 }  // namespace trenode::adapters::cloud
 
 #endif  // TRENODE_ADAPTERS_CLOUD_DIGEST_H_

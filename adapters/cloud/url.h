@@ -28,6 +28,11 @@ struct UrlParts {
 // InvalidArgument if `url` is not absolute (scheme://authority...).
 absl::StatusOr<UrlParts> SplitUrl(absl::string_view url);
 
+// True for an https:// URL, or a plain http:// one to this host (127.0.0.1,
+// [::1], localhost or *.localhost): nothing sensitive crosses a network in
+// clear.
+bool IsHttpsOrLocalHttp(absl::string_view url);
+
 }  // namespace trenode::adapters::cloud
 
 #endif  // TRENODE_ADAPTERS_CLOUD_URL_H_

@@ -88,6 +88,9 @@ JobStatus JobDirectory::Settle(const JobEnd& end, const ComputeLimits& limits) {
   if (end.cancelled) {
     status.state = JobState::kCancelled;
     status.reason = "cancelled";
+  } else if (end.verdict != JobFailure::kNone) {
+    status.failure = end.verdict;
+    status.reason = end.verdict_reason;
   } else if (end.timed_out) {
     status.failure = JobFailure::kWallLimit;
     status.reason =

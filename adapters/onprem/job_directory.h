@@ -1,7 +1,8 @@
 // One job's directory on the node (shared with the compute nodes for Slurm):
 // ROOT/<job id>/ holding outbox/ (the job's only writable place), stdout,
 // stderr and, once the job has been judged, `result`. The on-prem backends
-// share this layout and the one judgement of how a job ended.
+// and the cloud batch backend (which fills it from the job's returned
+// result) share this layout and the one judgement of how a job ended.
 #ifndef TRENODE_ADAPTERS_ONPREM_JOB_DIRECTORY_H_
 #define TRENODE_ADAPTERS_ONPREM_JOB_DIRECTORY_H_
 
@@ -27,6 +28,11 @@ struct JobEnd {
   // The kernel killed a process of the job for going over the memory limit
   // of its cgroup (and the node then ended the whole job).
   bool out_of_memory = false;
+  // A verdict reached before the outbox is looked at (a cloud batch service
+  // ended the job, or its returned outbox broke the limits): the job failed
+  // with it. kNone: judge by the fields above.
+  JobFailure verdict = JobFailure::kNone;
+  std::string verdict_reason;
 };
 
 class JobDirectory {

@@ -8,7 +8,9 @@ It refuses, as S3 does: an unknown access key (403 InvalidAccessKeyId), an
 expired or missing session token (403 ExpiredToken / InvalidToken), a date
 more than 15 minutes off (403 RequestTimeTooSkewed), a payload whose SHA-256
 is not the signed x-amz-content-sha256 (400 XAmzContentSHA256Mismatch), and a
-wrong signature (403 SignatureDoesNotMatch).
+wrong signature (403 SignatureDoesNotMatch). Presigned (query-string) URLs are
+checked too, expiry included; the AWS Batch fake (fake_aws_batch.py) checks
+its requests with the same code for service "batch".
 
 Tests steer faults through POST /__proxy (JSON, unsigned):
   {"credentials": {"AKID": {"secret": s, "token": t, "expires": epoch}}}
@@ -42,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 STATE = {"credentials": {}, "throttle": 0, "drop_uploads": 0, "cut_downloads": 0, "cut": 0,
          "ranged": 0, "credential_lifetime": 3600,
          "minted": 0, "imds_tokens": [],
-         "requests": 0, "refused": 0, "throttled": 0, "dropped": 0, "aborted_uploads": 0,
+         "presigned": 0, "requests": 0, "refused": 0, "throttled": 0, "dropped": 0, "aborted_uploads": 0,
          "signed_headers": []}
 LOCK = threading.Lock()
 ARGS = None
@@ -67,8 +69,79 @@ def hmac_sha256(key, text):
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-def verify(method, path, query, headers, body):
+def signature(secret, method, path, query, headers, signed, payload, amz_date, scope):
+    """The hex SigV4 signature of a request, computed here from its parts."""
+    canonical_headers = ""
+    for name in signed:
+        value = " ".join(headers.get(name, "").split())
+        canonical_headers += "%s:%s\n" % (name, value)
+    if scope.split("/")[2] == "s3":
+        canonical_path = uri_encode(urllib.parse.unquote(path), True)
+    else:
+        # Every other service signs the path encoded twice.
+        canonical_path = uri_encode(uri_encode(urllib.parse.unquote(path), True), True)
+    canonical = "\n".join([method, canonical_path, canonical_query(query), canonical_headers,
+                           ";".join(signed), payload])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in scope.split("/"):
+        key = hmac_sha256(key, part)
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def known_credential(key_id, token):
+    """None if the key and its session token are good, else the refusal."""
+    with LOCK:
+        known = STATE["credentials"].get(key_id)
+    if known is None:
+        return None, (403, "InvalidAccessKeyId",
+                      "The AWS Access Key Id you provided does not exist in our records.")
+    if known.get("expires") and known["expires"] < datetime.datetime.now(datetime.timezone.utc).timestamp():
+        return None, (403, "ExpiredToken", "The provided token has expired.")
+    if known.get("token") and token != known["token"]:
+        return None, (403, "InvalidToken", "The provided token is malformed or otherwise invalid.")
+    return known, None
+
+
+def verify_presigned(method, path, query, headers):
+    """Checks a query-string (presigned URL) signature, as S3 does."""
+    params = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    if params.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+        return 403, "AccessDenied", "unknown X-Amz-Algorithm"
+    try:
+        key_id, date, region, service, terminator = params["X-Amz-Credential"].split("/")
+        amz_date = params["X-Amz-Date"]
+        expires = int(params["X-Amz-Expires"])
+        signed = params["X-Amz-SignedHeaders"].split(";")
+        given = params["X-Amz-Signature"]
+        when = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=datetime.timezone.utc)
+    except (KeyError, ValueError):
+        return 403, "AuthorizationQueryParametersError", "the presigned URL is malformed"
+    known, refused = known_credential(key_id, params.get("X-Amz-Security-Token"))
+    if refused:
+        return refused
+    if region != ARGS.region or service != "s3" or terminator != "aws4_request" or amz_date[:8] != date:
+        return 403, "AuthorizationQueryParametersError", "wrong credential scope"
+    if not 1 <= expires <= 604800:
+        return 403, "AuthorizationQueryParametersError", "X-Amz-Expires must be 1 to 604800"
+    if datetime.datetime.now(datetime.timezone.utc) > when + datetime.timedelta(seconds=expires):
+        return 403, "AccessDenied", "Request has expired"
+    unsigned = "&".join(part for part in query.split("&") if not part.startswith("X-Amz-Signature="))
+    expected = signature(known["secret"], method, path, unsigned, headers, signed,
+                         "UNSIGNED-PAYLOAD", amz_date, "/".join([date, region, service, terminator]))
+    if not hmac.compare_digest(expected, given):
+        return 403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
+    with LOCK:
+        STATE["presigned"] += 1
+    return None
+
+
+def verify(method, path, query, headers, body, service="s3"):
     """None if the request is signed correctly, else (status, code, message)."""
+    if "X-Amz-Signature=" in query and service == "s3":
+        return verify_presigned(method, path, query, headers)
     auth = headers.get("authorization", "")
     if not auth.startswith("AWS4-HMAC-SHA256 "):
         return 403, "AccessDenied", "no AWS4-HMAC-SHA256 Authorization header"
@@ -77,24 +150,20 @@ def verify(method, path, query, headers, body):
         name, _, value = part.strip().partition("=")
         fields[name] = value
     try:
-        key_id, date, region, service, terminator = fields["Credential"].split("/")
+        key_id, date, region, scope_service, terminator = fields["Credential"].split("/")
         signed = fields["SignedHeaders"].split(";")
-        signature = fields["Signature"]
+        given = fields["Signature"]
     except (KeyError, ValueError):
         return 403, "AuthorizationHeaderMalformed", "the Authorization header is malformed"
-    with LOCK:
-        known = STATE["credentials"].get(key_id)
-    if known is None:
-        return 403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."
-    if known.get("expires") and known["expires"] < datetime.datetime.now(datetime.timezone.utc).timestamp():
-        return 403, "ExpiredToken", "The provided token has expired."
-    if known.get("token") and headers.get("x-amz-security-token") != known["token"]:
-        return 403, "InvalidToken", "The provided token is malformed or otherwise invalid."
-    if (region != ARGS.region or service != "s3" or terminator != "aws4_request"):
+    known, refused = known_credential(key_id, headers.get("x-amz-security-token"))
+    if refused:
+        return refused
+    if (region != ARGS.region or scope_service != service or terminator != "aws4_request"):
         return 403, "AuthorizationHeaderMalformed", "wrong credential scope " + fields["Credential"]
-    for required in ("host", "x-amz-date", "x-amz-content-sha256"):
-        if required not in signed:
-            return 403, "AccessDenied", required + " is not signed"
+    required = ("host", "x-amz-date", "x-amz-content-sha256") if service == "s3" else ("host", "x-amz-date")
+    for name in required:
+        if name not in signed:
+            return 403, "AccessDenied", name + " is not signed"
     if "x-amz-security-token" in headers and "x-amz-security-token" not in signed:
         return 403, "AccessDenied", "x-amz-security-token is not signed"
     amz_date = headers.get("x-amz-date", "")
@@ -106,22 +175,13 @@ def verify(method, path, query, headers, body):
     now = datetime.datetime.now(datetime.timezone.utc)
     if abs((now - when).total_seconds()) > 900 or amz_date[:8] != date:
         return 403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large."
-    payload = headers.get("x-amz-content-sha256", "")
-    if payload != hashlib.sha256(body).hexdigest():
-        return 400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."
-    canonical_headers = ""
-    for name in signed:
-        value = " ".join(headers.get(name, "").split())
-        canonical_headers += "%s:%s\n" % (name, value)
-    canonical = "\n".join([method, uri_encode(urllib.parse.unquote(path), True),
-                           canonical_query(query), canonical_headers, ";".join(signed), payload])
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, "/".join([date, region, service, terminator]),
-                         hashlib.sha256(canonical.encode()).hexdigest()])
-    key = ("AWS4" + known["secret"]).encode()
-    for part in (date, region, service, "aws4_request"):
-        key = hmac_sha256(key, part)
-    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature):
+    payload = hashlib.sha256(body).hexdigest()
+    if service == "s3":
+        if headers.get("x-amz-content-sha256", "") != payload:
+            return 400, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed."
+    expected = signature(known["secret"], method, path, query, headers, signed, payload, amz_date,
+                         "/".join([date, region, scope_service, terminator]))
+    if not hmac.compare_digest(expected, given):
         return 403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided."
     with LOCK:
         STATE["signed_headers"] = signed
@@ -254,7 +314,11 @@ class Handler(BaseHTTPRequestHandler):
         forward = {k: v for k, v in self.headers.items()
                    if k.lower() not in ("connection", "keep-alive", "transfer-encoding",
                                         "authorization", "x-amz-security-token")}
-        upstream.request(self.command, self.path, body=body, headers=forward)
+        forward_path = self.path
+        if "X-Amz-Signature=" in target.query:
+            kept = [p for p in target.query.split("&") if not p.startswith("X-Amz-")]
+            forward_path = target.path + ("?" + "&".join(kept) if kept else "")
+        upstream.request(self.command, forward_path, body=body, headers=forward)
         response = upstream.getresponse()
         data = response.read()
         upstream.close()

@@ -1,0 +1,405 @@
+#include "adapters/cloud/batch_compute_backend.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "adapters/cloud/digest.h"
+#include "adapters/cloud/job_runner.h"
+#include "adapters/onprem/job_directory.h"
+#include "node/common/status_macros.h"
+#include "trenode/internal/batch_job.pb.h"
+
+namespace trenode::adapters::cloud {
+namespace {
+namespace fs = std::filesystem;
+using trenode::internal::BatchJobManifest;
+using trenode::internal::BatchJobResult;
+
+constexpr char kManifestUrlVariable[] = "TRENODE_JOB_MANIFEST_URL";
+
+internal::PresignedHttp ToProto(const PresignedRequest& request) {
+  internal::PresignedHttp http;
+  http.set_method(request.method);
+  http.set_url(request.url);
+  for (const auto& [name, value] : request.headers) (*http.mutable_headers())[name] = value;
+  return http;
+}
+
+internal::JobLimits ToProto(const ComputeLimits& limits) {
+  internal::JobLimits proto;
+  proto.set_cpu_seconds(absl::ToInt64Seconds(limits.cpu));
+  proto.set_wall_seconds(absl::ToInt64Seconds(limits.wall));
+  proto.set_memory_bytes(limits.memory_bytes);
+  proto.set_output_bytes(limits.output_bytes);
+  proto.set_output_files(limits.output_files);
+  proto.set_processes(limits.processes);
+  proto.set_log_bytes(limits.log_bytes);
+  return proto;
+}
+
+ComputeLimits FromProto(const internal::JobLimits& proto) {
+  ComputeLimits limits;
+  limits.cpu = absl::Seconds(proto.cpu_seconds());
+  limits.wall = absl::Seconds(proto.wall_seconds());
+  limits.memory_bytes = proto.memory_bytes();
+  limits.output_bytes = proto.output_bytes();
+  limits.output_files = proto.output_files();
+  limits.processes = static_cast<int>(proto.processes());
+  limits.log_bytes = proto.log_bytes();
+  return limits;
+}
+
+// Uploads the local file to `key`; returns its lower-case hex SHA-256.
+absl::StatusOr<std::string> UploadFile(ObjectStore& store, const std::string& key,
+                                       const fs::path& path, int64_t* size) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path.string()));
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, store.OpenWrite(key));
+  Sha256Hasher hash;
+  std::string buffer(1 << 20, '\0');
+  *size = 0;
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    absl::string_view chunk(buffer.data(), static_cast<size_t>(in.gcount()));
+    if (chunk.empty()) break;
+    hash.Update(chunk);
+    RETURN_IF_ERROR(writer->Append(chunk));
+    *size += static_cast<int64_t>(chunk.size());
+  }
+  if (in.bad()) return absl::UnavailableError(absl::StrCat("cannot read ", path.string()));
+  RETURN_IF_ERROR(writer->Commit());
+  return hash.HexDigest();
+}
+
+std::string ReadSmallFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Writes `data` to `path` atomically (through a temporary and a rename).
+absl::Status WriteSmallFile(const fs::path& path, absl::string_view data) {
+  fs::path temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", path.string()));
+  }
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", path.string()));
+  return absl::OkStatus();
+}
+
+fs::path ServiceIdFile(const JobDirectory& dir) { return dir.path() / "service-id"; }
+fs::path LimitsFile(const JobDirectory& dir) { return dir.path() / "limits"; }
+
+ComputeLimits LimitsOf(const JobDirectory& dir) {
+  internal::JobLimits proto;
+  proto.ParseFromString(ReadSmallFile(LimitsFile(dir)));
+  return FromProto(proto);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BatchComputeBackend>> BatchComputeBackend::Create(
+    BatchBackendOptions options, std::unique_ptr<BatchService> service, ObjectStore* store,
+    ObjectUrlSigner* signer) {
+  if (options.work_root.empty() || service == nullptr || store == nullptr || signer == nullptr) {
+    return absl::InvalidArgumentError("a batch backend needs a work_root, service, store and signer");
+  }
+  if (!options.key_prefix.empty()) {
+    if (!absl::EndsWith(options.key_prefix, "/") ||
+        !ValidateObjectKey(absl::StripSuffix(options.key_prefix, "/")).ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "key_prefix \"", options.key_prefix, "\" must be a valid object key followed by '/'"));
+    }
+  }
+  std::error_code ec;
+  fs::create_directories(options.work_root, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create work_root ", options.work_root, ": ", ec.message()));
+  }
+  return std::unique_ptr<BatchComputeBackend>(
+      new BatchComputeBackend(std::move(options), std::move(service), store, signer));
+}
+
+std::string BatchComputeBackend::StagedKey(const std::string& job_id,
+                                           const std::string& name) const {
+  return absl::StrCat(options_.key_prefix, job_id, "/", name);
+}
+
+absl::Status BatchComputeBackend::Stage(const JobSpec& spec) {
+  const absl::Duration valid_for = spec.limits.wall + options_.queue_allowance;
+  BatchJobManifest manifest;
+  manifest.set_job_id(spec.job_id);
+  for (const std::string& arg : spec.command) manifest.add_command(arg);
+  *manifest.mutable_limits() = ToProto(spec.limits);
+  std::error_code ec;
+  int index = 0;
+  for (auto it = fs::recursive_directory_iterator(spec.code_dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    fs::file_status status = it->symlink_status(ec);
+    if (fs::is_directory(status)) continue;
+    std::string path = it->path().lexically_relative(spec.code_dir).string();
+    if (!fs::is_regular_file(status) || !IsPlainRelativePath(path)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("code_dir holds ", path, ", which is not a regular file"));
+    }
+    const std::string key = StagedKey(spec.job_id, absl::StrCat("code/", index++));
+    internal::StagedFile* file = manifest.add_code();
+    file->set_path(path);
+    int64_t size = 0;
+    ASSIGN_OR_RETURN(std::string sha256, UploadFile(*store_, key, it->path(), &size));
+    file->set_sha256(sha256);
+    file->set_size(size);
+    file->set_executable((status.permissions() & fs::perms::owner_exec) != fs::perms::none);
+    ASSIGN_OR_RETURN(PresignedRequest get, signer_->PresignGet(key, valid_for));
+    *file->mutable_get() = ToProto(get);
+  }
+  if (ec) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read code_dir ", spec.code_dir, ": ", ec.message()));
+  }
+  for (const DatasetMount& dataset : spec.datasets) {
+    const std::string key = StagedKey(spec.job_id, absl::StrCat("data/", dataset.name));
+    internal::StagedFile* file = manifest.add_datasets();
+    file->set_path(dataset.name);
+    int64_t size = 0;
+    ASSIGN_OR_RETURN(std::string sha256, UploadFile(*store_, key, dataset.path, &size));
+    file->set_sha256(sha256);
+    file->set_size(size);
+    ASSIGN_OR_RETURN(PresignedRequest get, signer_->PresignGet(key, valid_for));
+    *file->mutable_get() = ToProto(get);
+  }
+  ASSIGN_OR_RETURN(PresignedRequest put,
+                   signer_->PresignPut(StagedKey(spec.job_id, "result"), valid_for));
+  *manifest.mutable_put_result() = ToProto(put);
+  return WriteObject(*store_, StagedKey(spec.job_id, "manifest"), manifest.SerializeAsString());
+}
+
+absl::Status BatchComputeBackend::Start(const std::string& job_id) {
+  JobDirectory dir(options_.work_root, job_id);
+  const ComputeLimits limits = LimitsOf(dir);
+  absl::StatusOr<std::string> id = service_->Find(job_id);
+  if (!id.ok() && id.status().code() != absl::StatusCode::kNotFound) return id.status();
+  if (!id.ok()) {
+    ASSIGN_OR_RETURN(PresignedRequest manifest,
+                     signer_->PresignGet(StagedKey(job_id, "manifest"),
+                                         limits.wall + options_.queue_allowance));
+    BatchSubmission submission;
+    submission.name = job_id;
+    submission.environment = {{kManifestUrlVariable, manifest.url}};
+    // The container holds the runner and the job's processes, and /tmp.
+    submission.memory_mib = std::max<int64_t>(limits.memory_bytes >> 20, 256) + 256;
+    submission.vcpus = options_.vcpus;
+    submission.timeout = limits.wall + absl::Minutes(15);
+    id = service_->Submit(submission);
+    if (!id.ok() && id.status().code() == absl::StatusCode::kAlreadyExists) {
+      id = service_->Find(job_id);
+    }
+    if (!id.ok()) return id.status();
+  }
+  return WriteSmallFile(ServiceIdFile(dir), *id);
+}
+
+absl::Status BatchComputeBackend::Submit(const JobSpec& spec) {
+  RETURN_IF_ERROR(ValidateJobSpec(spec));
+  absl::MutexLock lock(&mu_);
+  JobDirectory dir(options_.work_root, spec.job_id);
+  if (dir.Exists()) return absl::OkStatus();
+  if (absl::Status staged = Stage(spec); !staged.ok()) {
+    Clean(spec.job_id);
+    return staged;
+  }
+  RETURN_IF_ERROR(dir.Create(::geteuid()));
+  RETURN_IF_ERROR(WriteSmallFile(LimitsFile(dir), ToProto(spec.limits).SerializeAsString()));
+  absl::Status started = Start(spec.job_id);
+  if (!started.ok() && started.code() != absl::StatusCode::kUnavailable) {
+    // Refused for good (a bad request, refused credentials): nothing stays.
+    Clean(spec.job_id);
+    std::error_code ec;
+    fs::remove_all(dir.path(), ec);
+    return absl::Status(started.code(),
+                        absl::StrCat("the batch service refused job ", spec.job_id, ": ",
+                                     started.message()));
+  }
+  // Unavailable: the job stays staged, and Status() asks the service again.
+  return started;
+}
+
+absl::StatusOr<JobStatus> BatchComputeBackend::Status(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  JobDirectory dir(options_.work_root, job_id);
+  if (!dir.Exists()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  const ComputeLimits limits = LimitsOf(dir);
+  if (std::optional<JobStatus> ended = dir.Result(limits.log_bytes)) return *ended;
+  JobStatus status;
+  status.state = JobState::kQueued;
+  std::string service_id = ReadSmallFile(ServiceIdFile(dir));
+  if (service_id.empty()) {
+    if (absl::Status started = Start(job_id); !started.ok()) {
+      status.reason = absl::StrCat("waiting to reach the batch service: ", started.message());
+    }
+    return status;
+  }
+  absl::StatusOr<BatchJob> job = service_->Describe(service_id);
+  if (!job.ok() && job.status().code() != absl::StatusCode::kNotFound) return job.status();
+  if (job.ok() && job->phase == BatchPhase::kWaiting) return status;
+  if (job.ok() && job->phase == BatchPhase::kRunning) {
+    status.state = JobState::kRunning;
+    return status;
+  }
+  std::string service_reason =
+      job.ok() ? absl::StrCat("the batch service says: ", job->reason, " (exit status ",
+                              job->exit_code, ")")
+               : absl::StrCat("the batch service no longer knows job ", service_id);
+  return Judge(job_id, limits, service_reason);
+}
+
+JobStatus BatchComputeBackend::SettleWith(const std::string& job_id, JobFailure failure,
+                                          const std::string& reason,
+                                          const ComputeLimits& limits) {
+  JobDirectory dir(options_.work_root, job_id);
+  JobEnd end;
+  end.verdict = failure;
+  end.verdict_reason = reason;
+  JobStatus status = dir.Settle(end, limits);
+  Clean(job_id);
+  return status;
+}
+
+JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLimits& limits,
+                                     const std::string& service_reason) {
+  const std::string key = StagedKey(job_id, "result");
+  absl::StatusOr<ObjectInfo> info = store_->Stat(key);
+  if (!info.ok()) {
+    return SettleWith(job_id, JobFailure::kBackend,
+                      absl::StrCat("the job ended without a result; ", service_reason), limits);
+  }
+  // Every output and both logs, with room for names and framing.
+  const int64_t most = limits.output_bytes + 2 * limits.log_bytes + limits.output_files * 1024 +
+                       (64 << 10);
+  if (info->size > most) {
+    return SettleWith(job_id, JobFailure::kOutputLimit,
+                      absl::StrCat("the job returned ", info->size,
+                                   " bytes, more than its output limits allow"),
+                      limits);
+  }
+  absl::StatusOr<std::string> bytes = ReadObject(*store_, key);
+  BatchJobResult result;
+  if (!bytes.ok() || !result.ParseFromString(*bytes) || result.job_id() != job_id) {
+    return SettleWith(job_id, JobFailure::kBackend,
+                      bytes.ok() ? "the job's result is not a result of this job"
+                                 : absl::StrCat("cannot read the job's result: ",
+                                                bytes.status().message()),
+                      limits);
+  }
+  if (!result.runner_error().empty()) {
+    return SettleWith(job_id, JobFailure::kBackend,
+                      absl::StrCat("the job runner could not run the job: ", result.runner_error()),
+                      limits);
+  }
+  JobDirectory dir(options_.work_root, job_id);
+  (void)WriteSmallFile(dir.stdout_path(), result.stdout_text().substr(0, limits.log_bytes));
+  (void)WriteSmallFile(dir.stderr_path(), result.stderr_text().substr(0, limits.log_bytes));
+  if (!result.outbox_error().empty()) {
+    return SettleWith(job_id, JobFailure::kOutputLimit, result.outbox_error(), limits);
+  }
+  // The runner checked the outbox, but the node trusts only its own check.
+  std::set<std::string> names;
+  int64_t total = 0;
+  for (const internal::OutputFile& file : result.outputs()) {
+    total += static_cast<int64_t>(file.content().size());
+    std::string problem;
+    if (!IsPlainRelativePath(file.name()) || !names.insert(file.name()).second) {
+      problem = absl::StrCat("the job returned a file named \"", absl::CHexEscape(file.name()),
+                             "\", which cannot be in an outbox");
+    } else if (static_cast<int64_t>(names.size()) > limits.output_files) {
+      problem = absl::StrCat("the outbox holds more than ", limits.output_files, " files");
+    } else if (total > limits.output_bytes) {
+      problem = absl::StrCat("the outbox holds more than the limit of ", limits.output_bytes,
+                             " bytes");
+    }
+    if (!problem.empty()) return SettleWith(job_id, JobFailure::kOutputLimit, problem, limits);
+  }
+  for (const internal::OutputFile& file : result.outputs()) {
+    fs::path path = dir.outbox() / file.name();
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec || !WriteSmallFile(path, file.content()).ok()) {
+      return SettleWith(job_id, JobFailure::kBackend,
+                        absl::StrCat("cannot write the job's outputs to ", dir.outbox().string()),
+                        limits);
+    }
+  }
+  JobEnd end;
+  end.exit_code = result.exit_code();
+  end.timed_out = result.timed_out();
+  JobStatus status = dir.Settle(end, limits);
+  Clean(job_id);
+  return status;
+}
+
+absl::Status BatchComputeBackend::Cancel(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  JobDirectory dir(options_.work_root, job_id);
+  if (!dir.Exists()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  const ComputeLimits limits = LimitsOf(dir);
+  if (dir.Result(limits.log_bytes)) return absl::OkStatus();
+  std::string service_id = ReadSmallFile(ServiceIdFile(dir));
+  if (service_id.empty()) {
+    absl::StatusOr<std::string> found = service_->Find(job_id);
+    if (!found.ok() && found.status().code() != absl::StatusCode::kNotFound) {
+      return found.status();
+    }
+    if (found.ok()) service_id = *found;
+  }
+  if (!service_id.empty()) {
+    absl::Status terminated = service_->Terminate(service_id);
+    if (!terminated.ok() && terminated.code() != absl::StatusCode::kNotFound) return terminated;
+  }
+  JobEnd end;
+  end.cancelled = true;
+  dir.Settle(end, limits);
+  Clean(job_id);
+  return absl::OkStatus();
+}
+
+absl::Status BatchComputeBackend::Remove(const std::string& job_id) {
+  absl::MutexLock lock(&mu_);
+  JobDirectory dir(options_.work_root, job_id);
+  if (!dir.Exists()) return absl::NotFoundError(absl::StrCat("no job ", job_id));
+  if (!dir.Result(LimitsOf(dir).log_bytes)) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " has not ended"));
+  }
+  Clean(job_id);
+  std::error_code ec;
+  fs::remove_all(dir.path(), ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot remove ", dir.path().string()));
+  return absl::OkStatus();
+}
+
+void BatchComputeBackend::Clean(const std::string& job_id) {
+  absl::StatusOr<std::vector<ObjectInfo>> staged = store_->List(StagedKey(job_id, ""));
+  if (staged.ok()) {
+    for (const ObjectInfo& object : *staged) (void)store_->Delete(object.key);
+  }
+  std::string service_id =
+      ReadSmallFile(ServiceIdFile(JobDirectory(options_.work_root, job_id)));
+  if (!service_id.empty()) (void)service_->Delete(service_id);
+}
+
+}  // namespace trenode::adapters::cloud

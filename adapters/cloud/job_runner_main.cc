@@ -1,0 +1,35 @@
+// trenode-job-runner: the entry point of the TRE's batch container image
+// (adapters/cloud/job_runner.h). Reads the manifest's presigned URL from the
+// environment variable TRENODE_JOB_MANIFEST_URL; exits 0 once the job's
+// result is delivered, 1 if it could not be (the message on stderr).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "adapters/cloud/job_runner.h"
+
+int main(int argc, char** argv) {
+  if (argc > 1) {
+    const bool help = std::strcmp(argv[1], "--help") == 0;
+    std::fprintf(help ? stdout : stderr,
+                 "usage: trenode-job-runner\n"
+                 "Runs one trenode script job in a cloud batch container: reads the job's\n"
+                 "manifest from the presigned URL in $TRENODE_JOB_MANIFEST_URL, runs it and\n"
+                 "uploads its result. Takes no arguments.\n");
+    return help ? 0 : 2;
+  }
+  const char* url = std::getenv("TRENODE_JOB_MANIFEST_URL");
+  if (url == nullptr || *url == '\0') {
+    std::fprintf(stderr, "trenode-job-runner: TRENODE_JOB_MANIFEST_URL is not set\n");
+    return 2;
+  }
+  trenode::adapters::cloud::HttpClient http;
+  absl::Status status =
+      trenode::adapters::cloud::RunBatchJob(url, http, trenode::adapters::cloud::RunnerOptions{});
+  if (!status.ok()) {
+    std::fprintf(stderr, "trenode-job-runner: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
