@@ -9,7 +9,8 @@ environment.
 
 Unsigned control (JSON) at /__batch: POST {"credentials": {...}} as the S3
 proxy takes them, {"throttle": N} (the next N requests get 429
-TooManyRequestsException); GET returns counters.
+TooManyRequestsException), {"hold": true} (new jobs wait RUNNABLE in the
+queue until {"hold": false}); GET returns counters.
 """
 import argparse
 import json
@@ -30,6 +31,7 @@ JOBS = {}
 LOCK = threading.Lock()
 COUNTS = {"requests": 0, "refused": 0, "throttled": 0, "submitted": 0, "terminated": 0}
 THROTTLE = [0]
+HOLD = [False]
 ARGS = None
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
@@ -60,7 +62,8 @@ class Job:
         if self.status in ("SUCCEEDED", "FAILED"):
             return
         if self.process is None:
-            self.start()
+            if not HOLD[0]:
+                self.start()
             return
         code = self.process.poll()
         if code is None and self.timeout and time.time() - self.started > self.timeout:
@@ -137,6 +140,7 @@ class Handler(BaseHTTPRequestHandler):
                 sigv4_proxy.STATE["credentials"].update(change.get("credentials", {}))
             with LOCK:
                 THROTTLE[0] += int(change.get("throttle", 0))
+                HOLD[0] = bool(change.get("hold", HOLD[0]))
                 return self.reply(200, dict(COUNTS))
         with LOCK:
             COUNTS["requests"] += 1
@@ -184,7 +188,7 @@ class Handler(BaseHTTPRequestHandler):
         job = Job(name, request)
         JOBS[job.id] = job
         COUNTS["submitted"] += 1
-        job.start()
+        job.refresh()
         self.reply(200, {"jobArn": "arn:aws:batch:%s:123456789012:job/%s" % (ARGS.region, job.id),
                          "jobName": name, "jobId": job.id})
 

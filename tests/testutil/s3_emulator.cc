@@ -87,16 +87,7 @@ absl::StatusOr<int64_t> S3Emulator::Counter(const std::string& name) {
   adapters::cloud::HttpClient http;
   auto response = http.Send({"GET", endpoint() + "/__proxy", {}, ""});
   if (!response.ok()) return response.status();
-  std::string needle = absl::StrCat("\"", name, "\": ");
-  size_t at = response->body.find(needle);
-  if (at == std::string::npos) return absl::NotFoundError(name);
-  size_t start = at + needle.size();
-  size_t end = response->body.find_first_of(",}", start);
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(response->body.substr(start, end - start), &value)) {
-    return absl::InternalError(response->body);
-  }
-  return value;
+  return JsonCounter(response->body, name);
 }
 
 }  // namespace trenode::testing

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -124,5 +125,18 @@ ServerProcess::~ServerProcess() {
 }
 
 std::string SourceDir() { return TRENODE_SOURCE_DIR; }
+
+absl::StatusOr<int64_t> JsonCounter(const std::string& json, const std::string& name) {
+  std::string needle = absl::StrCat("\"", name, "\": ");
+  size_t at = json.find(needle);
+  if (at == std::string::npos) return absl::NotFoundError(absl::StrCat("no counter ", name));
+  size_t start = at + needle.size();
+  size_t end = json.find_first_of(",}", start);
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(json.substr(start, end - start), &value)) {
+    return absl::InternalError(json);
+  }
+  return value;
+}
 
 }  // namespace trenode::testing

@@ -40,6 +40,9 @@ class ServerProcess {
   int port_;
 };
 
+// The integer `"name": n` in a test server's flat JSON counters.
+absl::StatusOr<int64_t> JsonCounter(const std::string& json, const std::string& name);
+
 // The root of the source tree (for tests/emulators and the like).
 std::string SourceDir();
 
