@@ -39,20 +39,10 @@ absl::Status ValidateOptions(const S3Options& o) {
         "s3.bucket \"", o.bucket, "\" is not a bucket name (3 to 63 of a-z, 0-9, '.', '-')"));
   }
   if (o.region.empty()) return absl::InvalidArgumentError("s3.region is required");
-  if (!o.endpoint.empty() && !absl::StartsWith(o.endpoint, "https://")) {
-    // Datasets must not cross a network in clear: plain http only to this host.
-    absl::string_view host = o.endpoint;
-    bool loopback = false;
-    if (absl::ConsumePrefix(&host, "http://")) {
-      host = host.substr(0, host.find('/'));
-      if (!absl::StartsWith(host, "[")) host = host.substr(0, host.find(':'));
-      loopback = host == "127.0.0.1" || host == "localhost" || absl::StartsWith(host, "[::1]") ||
-                 absl::EndsWith(host, ".localhost");
-    }
-    if (!loopback) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "s3.endpoint \"", o.endpoint, "\" must be https:// (plain http only to this host)"));
-    }
+  // Datasets must not cross a network in clear: plain http only to this host.
+  if (!o.endpoint.empty() && !cloud::IsHttpsOrLoopback(o.endpoint)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "s3.endpoint \"", o.endpoint, "\" must be https:// (plain http only to this host)"));
   }
   if (!o.key_prefix.empty()) {
     if (!absl::EndsWith(o.key_prefix, "/") ||

@@ -1,8 +1,10 @@
 #include "adapters/cloud/url.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace trenode::adapters::cloud {
 namespace {
@@ -76,6 +78,16 @@ absl::StatusOr<UrlParts> SplitUrl(absl::string_view url) {
     }
   }
   return parts;
+}
+
+bool IsHttpsOrLoopback(absl::string_view url) {
+  if (absl::StartsWith(url, "https://")) return true;
+  absl::string_view host = url;
+  if (!absl::ConsumePrefix(&host, "http://")) return false;
+  host = host.substr(0, host.find('/'));
+  if (!absl::StartsWith(host, "[")) host = host.substr(0, host.find(':'));
+  return host == "127.0.0.1" || host == "localhost" || absl::StartsWith(host, "[::1]") ||
+         absl::EndsWith(host, ".localhost");
 }
 
 }  // namespace trenode::adapters::cloud
