@@ -22,15 +22,11 @@ cloud::HttpRequest Send(const PresignedRequest& presigned, std::string body = ""
   return request;
 }
 
-class AzureBlobPresignTest : public ::testing::Test {
+class AzureBlobPresignTest : public testing::AzuriteContainerTest {
  protected:
   void SetUp() override {
-    auto azurite = testing::Azurite::Get();
-    ASSERT_TRUE(azurite.ok()) << azurite.status();
-    azurite_ = *azurite;
-    auto container = azurite_->NewContainer();
-    ASSERT_TRUE(container.ok()) << container.status();
-    container_ = *container;
+    AzuriteContainerTest::SetUp();
+    if (HasFatalFailure()) return;
     AzureBlobStoreOptions options;
     options.container = container_;
     options.prefix = "node-a/";
@@ -49,8 +45,6 @@ class AzureBlobPresignTest : public ::testing::Test {
     return http_.Send(request);
   }
 
-  testing::Azurite* azurite_ = nullptr;
-  std::string container_;
   std::unique_ptr<AzureBlobObjectStore> store_;
   cloud::HttpClient http_;
 };
