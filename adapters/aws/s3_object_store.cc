@@ -39,8 +39,8 @@ absl::Status ValidateOptions(const S3Options& o) {
         "s3.bucket \"", o.bucket, "\" is not a bucket name (3 to 63 of a-z, 0-9, '.', '-')"));
   }
   if (o.region.empty()) return absl::InvalidArgumentError("s3.region is required");
-  // Datasets must not cross a network in clear: plain http only to this host.
-  if (!o.endpoint.empty() && !cloud::IsHttpsOrLoopback(o.endpoint)) {
+  if (!o.endpoint.empty() && !cloud::IsHttpsOrLocalHttp(o.endpoint)) {
+    // Datasets must not cross a network in clear.
     return absl::InvalidArgumentError(absl::StrCat(
         "s3.endpoint \"", o.endpoint, "\" must be https:// (plain http only to this host)"));
   }

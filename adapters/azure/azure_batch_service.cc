@@ -50,7 +50,7 @@ absl::StatusOr<std::unique_ptr<AzureBatchService>> AzureBatchService::Open(
                                                    options.account_name, " is not base64"));
   }
   while (absl::EndsWith(options.endpoint, "/")) options.endpoint.pop_back();
-  if (!cloud::SplitUrl(options.endpoint).ok() || !cloud::IsHttpsOrLoopback(options.endpoint)) {
+  if (!cloud::SplitUrl(options.endpoint).ok() || !cloud::IsHttpsOrLocalHttp(options.endpoint)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "Azure Batch endpoint \"", options.endpoint,
         "\" must be an https:// URL (plain http only to this host)"));

@@ -2,9 +2,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 
 namespace trenode::adapters::cloud {
 namespace {
@@ -80,7 +80,7 @@ absl::StatusOr<UrlParts> SplitUrl(absl::string_view url) {
   return parts;
 }
 
-bool IsHttpsOrLoopback(absl::string_view url) {
+bool IsHttpsOrLocalHttp(absl::string_view url) {
   if (absl::StartsWith(url, "https://")) return true;
   absl::string_view host = url;
   if (!absl::ConsumePrefix(&host, "http://")) return false;

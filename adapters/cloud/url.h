@@ -28,10 +28,10 @@ struct UrlParts {
 // InvalidArgument if `url` is not absolute (scheme://authority...).
 absl::StatusOr<UrlParts> SplitUrl(absl::string_view url);
 
-// True if `url` is https://, or plain http:// to this host (127.0.0.1,
-// localhost, *.localhost, [::1]): what the adapters accept as an endpoint,
-// so that data and keys do not cross a network in clear.
-bool IsHttpsOrLoopback(absl::string_view url);
+// True for an https:// URL, or a plain http:// one to this host (127.0.0.1,
+// [::1], localhost or *.localhost): nothing sensitive crosses a network in
+// clear.
+bool IsHttpsOrLocalHttp(absl::string_view url);
 
 }  // namespace trenode::adapters::cloud
 
