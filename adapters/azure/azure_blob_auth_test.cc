@@ -13,17 +13,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class AzureBlobAuthTest : public ::testing::Test {
+class AzureBlobAuthTest : public testing::AzuriteContainerTest {
  protected:
-  void SetUp() override {
-    auto azurite = testing::Azurite::Get();
-    ASSERT_TRUE(azurite.ok()) << azurite.status();
-    azurite_ = *azurite;
-    auto container = azurite_->NewContainer();
-    ASSERT_TRUE(container.ok()) << container.status();
-    container_ = *container;
-  }
-
   absl::StatusOr<std::unique_ptr<AzureBlobObjectStore>> OpenWith(const AzureStorageAccount& account) {
     AzureBlobStoreOptions options;
     options.container = container_;
@@ -60,9 +51,6 @@ class AzureBlobAuthTest : public ::testing::Test {
     ASSERT_TRUE(store.Delete("d/a").ok());
     EXPECT_EQ(*ReadObject(store, "d/b"), "alpha");
   }
-
-  testing::Azurite* azurite_ = nullptr;
-  std::string container_;
 };
 
 TEST_F(AzureBlobAuthTest, SharedKeyIsAccepted) {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "adapters/azure/blob_presign.h"
 #include "adapters/azure/blob_writer.h"
 #include "adapters/cloud/xml.h"
 #include "node/common/status_macros.h"
@@ -243,6 +244,18 @@ absl::Status AzureBlobObjectStore::WaitForCopy(const BlobCall& copy, const std::
   return absl::DeadlineExceededError(absl::StrCat("Azure Blob copy to ", client_->account_label(),
                                                   "/", copy.path, " still pending after ",
                                                   absl::FormatDuration(options_.copy_timeout)));
+}
+
+absl::StatusOr<PresignedRequest> AzureBlobObjectStore::PresignGet(absl::string_view key,
+                                                                 absl::Duration valid_for) {
+  RETURN_IF_ERROR(ValidateObjectKey(key));
+  return PresignBlob(*client_, "GET", BlobPath(key), valid_for, absl::Now());
+}
+
+absl::StatusOr<PresignedRequest> AzureBlobObjectStore::PresignPut(absl::string_view key,
+                                                                 absl::Duration valid_for) {
+  RETURN_IF_ERROR(ValidateObjectKey(key));
+  return PresignBlob(*client_, "PUT", BlobPath(key), valid_for, absl::Now());
 }
 
 }  // namespace trenode::adapters::azure

@@ -13,6 +13,9 @@
 //   on the same ETag (If-Match), so it never mixes two versions: if the blob
 //   was replaced meanwhile, the read fails with Aborted instead.
 // - List pages through List Blobs with markers and returns keys sorted.
+// - As an ObjectUrlSigner it presigns with a blob SAS (adapters/azure/
+//   blob_presign.h), which needs the account key: a store opened on a SAS
+//   answers FailedPrecondition.
 //
 // Errors carry BlobClient::Error's codes and messages. 5xx and throttling
 // are retried with jittered backoff (BlobClientOptions::retry).
@@ -29,6 +32,7 @@
 #include "absl/time/time.h"
 #include "adapters/azure/blob_client.h"
 #include "adapters/object_store.h"
+#include "adapters/object_url_signer.h"
 
 namespace trenode::adapters::azure {
 
@@ -46,7 +50,7 @@ struct AzureBlobStoreOptions {
   BlobClientOptions client;
 };
 
-class AzureBlobObjectStore : public ObjectStore {
+class AzureBlobObjectStore : public ObjectStore, public ObjectUrlSigner {
  public:
   // Checks the options and that the container can be listed: InvalidArgument
   // for bad options or credentials, NotFound if the container does not exist,
@@ -63,6 +67,12 @@ class AzureBlobObjectStore : public ObjectStore {
   // Copy Blob within the account, server-side; waits for a pending copy.
   // Aborted if the service reports the copy failed or was aborted.
   absl::Status Copy(absl::string_view from, absl::string_view to) override;
+
+  // ObjectUrlSigner: InvalidArgument for a bad key, as well as PresignBlob's codes.
+  absl::StatusOr<PresignedRequest> PresignGet(absl::string_view key,
+                                              absl::Duration valid_for) override;
+  absl::StatusOr<PresignedRequest> PresignPut(absl::string_view key,
+                                              absl::Duration valid_for) override;
 
  private:
   AzureBlobObjectStore(std::unique_ptr<BlobClient> client, AzureBlobStoreOptions options)

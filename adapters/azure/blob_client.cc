@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "adapters/cloud/http_status.h"
 #include "adapters/cloud/url.h"
 #include "adapters/cloud/xml.h"
 #include "node/common/status_macros.h"
@@ -128,23 +129,7 @@ absl::Status BlobClient::Error(const BlobCall& call, int status,
       "Azure Blob ", server_side ? "failed " : "refused ", call.method, " ", account_label_, "/",
       call.path, ": ", status, " ", code, message.empty() ? "" : ": ", message, Hint(status, code),
       server_side ? absl::StrCat(" after ", options_.retry.max_attempts, " attempts") : "");
-  if (server_side) return absl::UnavailableError(text);
-  switch (status) {
-    case 400:
-      return absl::InvalidArgumentError(text);
-    case 401:
-    case 403:
-      return absl::PermissionDeniedError(text);
-    case 404:
-      return absl::NotFoundError(text);
-    case 409:
-    case 412:
-      return absl::FailedPreconditionError(text);
-    case 416:
-      return absl::OutOfRangeError(text);
-    default:
-      return absl::UnknownError(text);
-  }
+  return cloud::StatusForHttpError(status, text);
 }
 
 }  // namespace trenode::adapters::azure

@@ -66,6 +66,10 @@ class BlobClient {
     return Error(call, response.status, response.headers, response.body);
   }
 
+  // The account key, if the client signs with one (absent: it uses a SAS).
+  const std::optional<AzureSharedKey>& shared_key() const { return key_; }
+  const std::string& endpoint() const { return account_.blob_endpoint; }
+
   // The account's name, or its endpoint when the name is unknown (for messages).
   const std::string& account_label() const { return account_label_; }
   const cloud::RetryPolicy& retry_policy() const { return options_.retry; }

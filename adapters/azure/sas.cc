@@ -52,6 +52,28 @@ std::string Sign(const AzureSharedKey& key, const std::string& string_to_sign) {
   return absl::Base64Escape(cloud::HmacSha256(key.key, string_to_sign));
 }
 
+// A service SAS (version 2020-12-06 and later) on `resource` ("/blob/account/
+// container[/blob]") of kind `kind` ("c" or "b").
+absl::StatusOr<std::string> ServiceSas(const AzureSharedKey& key, const std::string& resource,
+                                       absl::string_view kind, const SasGrant& grant) {
+  std::string permissions = ContainerPermissions(grant.permissions);
+  if (absl::Status ok = CheckGrant(grant, permissions); !ok.ok()) return ok;
+  const std::string start = Start(grant), expiry = SasTime(grant.expiry);
+  // Permissions, start, expiry, canonicalized resource, identifier, IP range,
+  // protocol, version, resource, snapshot time, encryption scope, then the
+  // five response-header overrides.
+  std::vector<std::string> fields = {permissions, start, expiry, resource, "", "",
+                                     grant.protocol, kAzureStorageVersion, std::string(kind),
+                                     "", "", "", "", "", "", ""};
+  return QueryString({{"sv", kAzureStorageVersion},
+                      {"sr", std::string(kind)},
+                      {"sp", permissions},
+                      {"st", start},
+                      {"se", expiry},
+                      {"spr", grant.protocol},
+                      {"sig", Sign(key, absl::StrJoin(fields, "\n"))}});
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> MakeAccountSas(const AzureSharedKey& key, const SasGrant& grant) {
@@ -78,35 +100,18 @@ absl::StatusOr<std::string> MakeAccountSas(const AzureSharedKey& key, const SasG
 absl::StatusOr<std::string> MakeContainerSas(const AzureSharedKey& key,
                                              absl::string_view container, const SasGrant& grant) {
   if (container.empty()) return absl::InvalidArgumentError("a container SAS needs a container");
-  std::string permissions = ContainerPermissions(grant.permissions);
-  if (absl::Status ok = CheckGrant(grant, permissions); !ok.ok()) return ok;
-  const std::string start = Start(grant), expiry = SasTime(grant.expiry);
-  // Service SAS, version 2020-12-06 and later: permissions, start, expiry,
-  // canonicalized resource, identifier, IP range, protocol, version, resource,
-  // snapshot time, encryption scope, then the five response-header overrides.
-  std::vector<std::string> fields = {permissions,
-                                     start,
-                                     expiry,
-                                     absl::StrCat("/blob/", key.account, "/", container),
-                                     "",
-                                     "",
-                                     grant.protocol,
-                                     kAzureStorageVersion,
-                                     "c",
-                                     "",
-                                     "",
-                                     "",
-                                     "",
-                                     "",
-                                     "",
-                                     ""};
-  return QueryString({{"sv", kAzureStorageVersion},
-                      {"sr", "c"},
-                      {"sp", permissions},
-                      {"st", start},
-                      {"se", expiry},
-                      {"spr", grant.protocol},
-                      {"sig", Sign(key, absl::StrJoin(fields, "\n"))}});
+  return ServiceSas(key, absl::StrCat("/blob/", key.account, "/", container), "c", grant);
+}
+
+absl::StatusOr<std::string> MakeBlobSas(const AzureSharedKey& key, absl::string_view container,
+                                        absl::string_view blob, const SasGrant& grant) {
+  if (container.empty() || blob.empty()) {
+    return absl::InvalidArgumentError("a blob SAS needs a container and a blob");
+  }
+  if (grant.permissions.list) return absl::InvalidArgumentError("a blob SAS cannot grant list");
+  // The blob's name as it is, not percent-encoded.
+  return ServiceSas(key, absl::StrCat("/blob/", key.account, "/", container, "/", blob), "b",
+                    grant);
 }
 
 std::string SasTime(absl::Time time) {

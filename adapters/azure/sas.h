@@ -1,6 +1,6 @@
 // Shared access signatures (SAS) for the Azure Blob service, signed with an
-// account key: an account SAS (every container of the account) or a service
-// SAS for one container. The node can run on a SAS alone instead of the
+// account key: an account SAS (every container of the account), a service
+// SAS for one container, or a service SAS for one blob (a presigned URL). The node can run on a SAS alone instead of the
 // account key; the README shows an administrator how to make one, and the
 // tests make theirs here.
 //
@@ -43,6 +43,13 @@ absl::StatusOr<std::string> MakeAccountSas(const AzureSharedKey& key, const SasG
 // InvalidArgument as for MakeAccountSas, or if `container` is empty.
 absl::StatusOr<std::string> MakeContainerSas(const AzureSharedKey& key,
                                              absl::string_view container, const SasGrant& grant);
+
+// A service SAS for the one blob `blob` in `container` (sr=b), as a query
+// string without the '?': it grants nothing on any other blob. Blobs have no
+// list permission. InvalidArgument as for MakeContainerSas, if `blob` is
+// empty, or if `list` is asked for.
+absl::StatusOr<std::string> MakeBlobSas(const AzureSharedKey& key, absl::string_view container,
+                                        absl::string_view blob, const SasGrant& grant);
 
 // "2024-05-01T12:00:00Z", as SAS times are written.
 std::string SasTime(absl::Time time);

@@ -34,6 +34,18 @@ TEST(SasTest, ContainerSas) {
             "&sig=r%2FK8prAt81%2BohHxeX%2B1RZOioocoReRzeNJynK5mm1dY%3D");
 }
 
+TEST(SasTest, BlobSasSignsTheBlobsNameUnencoded) {
+  SasGrant read = ReadAndList();
+  read.permissions.list = false;
+  EXPECT_EQ(*MakeBlobSas(DevKey(), "box", "dir/a b", read),
+            "sv=2021-08-06&sr=b&sp=r&se=2030-01-01T00%3A00%3A00Z&spr=https%2Chttp"
+            "&sig=gyLRPhG%2FanvMW2Pqp3qeUhWI2STx%2B47WbqIVUOOxq9E%3D");
+  EXPECT_EQ(MakeBlobSas(DevKey(), "box", "a", ReadAndList()).status().code(),
+            absl::StatusCode::kInvalidArgument);  // no list on a blob
+  EXPECT_EQ(MakeBlobSas(DevKey(), "box", "", read).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SasTest, PermissionsAreWrittenInEachKindsOrder) {
   SasGrant grant = ReadAndList();
   grant.permissions = {true, true, true, true, true, true};

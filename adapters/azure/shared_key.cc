@@ -26,21 +26,33 @@ constexpr const char* kSignedStandardHeaders[] = {
     "content-type",     "date",             "if-modified-since", "if-match",
     "if-none-match",    "if-unmodified-since", "range"};
 
-std::string HeaderValue(const HttpRequest& request, absl::string_view name) {
+// What differs between Storage's and Batch's Shared Key schemes.
+struct Scheme {
+  absl::string_view header_prefix;  // the headers signed by name: "x-ms-" or "ocp-"
+  // Storage (2015-02-21 on) signs a zero Content-Length as ""; Batch signs
+  // the header as sent, and curl sends "Content-Length: 0" on every request
+  // with a body slot (all but GET and HEAD).
+  bool zero_length_is_empty;
+};
+constexpr Scheme kStorage{"x-ms-", true};
+constexpr Scheme kBatch{"ocp-", false};
+
+std::string HeaderValue(const HttpRequest& request, absl::string_view name, const Scheme& scheme) {
   if (name == "content-length") {
-    // curl sends the body's length; from 2015-02-21 a zero length signs as "".
-    return request.body.empty() ? "" : absl::StrCat(request.body.size());
+    if (!request.body.empty()) return absl::StrCat(request.body.size());
+    bool sent = request.method != "GET" && request.method != "HEAD";
+    return scheme.zero_length_is_empty || !sent ? "" : "0";
   }
   return request.Header(name).value_or("");
 }
 
-// Each x-ms- header as "name:value\n", names lower-cased and sorted, runs of
-// whitespace in values folded to one space.
-std::string CanonicalizedHeaders(const HttpRequest& request) {
+// Each header named with the scheme's prefix as "name:value\n", names
+// lower-cased and sorted, runs of whitespace in values folded to one space.
+std::string CanonicalizedHeaders(const HttpRequest& request, const Scheme& scheme) {
   std::map<std::string, std::string> headers;
   for (const HttpHeader& header : request.headers) {
     std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(header.name));
-    if (!absl::StartsWith(name, "x-ms-")) continue;
+    if (!absl::StartsWith(name, scheme.header_prefix)) continue;
     std::string value;
     bool in_space = false;
     for (char c : absl::StripAsciiWhitespace(header.value)) {
@@ -88,6 +100,26 @@ void SetHeader(HttpRequest& request, absl::string_view name, std::string value) 
   request.headers.push_back({std::string(name), std::move(value)});
 }
 
+// The verb, the standard headers in their order (no Date is set: the date
+// is a prefixed header), the prefixed headers, then the resource.
+absl::StatusOr<std::string> StringToSign(const HttpRequest& request, absl::string_view account,
+                                         const Scheme& scheme) {
+  std::vector<std::string> lines = {absl::AsciiStrToUpper(request.method)};
+  for (const char* name : kSignedStandardHeaders) {
+    lines.push_back(HeaderValue(request, name, scheme));
+  }
+  ASSIGN_OR_RETURN(std::string resource, CanonicalizedResource(request, account));
+  return absl::StrCat(absl::StrJoin(lines, "\n"), "\n", CanonicalizedHeaders(request, scheme),
+                      resource);
+}
+
+absl::Status Authorize(HttpRequest& request, const AzureSharedKey& key, const Scheme& scheme) {
+  ASSIGN_OR_RETURN(std::string string_to_sign, StringToSign(request, key.account, scheme));
+  std::string signature = absl::Base64Escape(cloud::HmacSha256(key.key, string_to_sign));
+  SetHeader(request, "Authorization", absl::StrCat("SharedKey ", key.account, ":", signature));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<AzureSharedKey> MakeSharedKey(absl::string_view account,
@@ -104,19 +136,23 @@ absl::StatusOr<AzureSharedKey> MakeSharedKey(absl::string_view account,
 
 absl::StatusOr<std::string> SharedKeyStringToSign(const HttpRequest& request,
                                                   absl::string_view account) {
-  std::vector<std::string> lines = {absl::AsciiStrToUpper(request.method)};
-  for (const char* name : kSignedStandardHeaders) lines.push_back(HeaderValue(request, name));
-  ASSIGN_OR_RETURN(std::string resource, CanonicalizedResource(request, account));
-  return absl::StrCat(absl::StrJoin(lines, "\n"), "\n", CanonicalizedHeaders(request), resource);
+  return StringToSign(request, account, kStorage);
 }
 
 absl::Status SignWithSharedKey(HttpRequest& request, const AzureSharedKey& key, absl::Time now) {
   SetHeader(request, "x-ms-date", HttpDate(now));
   if (!request.Header("x-ms-version")) SetHeader(request, "x-ms-version", kAzureStorageVersion);
-  ASSIGN_OR_RETURN(std::string string_to_sign, SharedKeyStringToSign(request, key.account));
-  std::string signature = absl::Base64Escape(cloud::HmacSha256(key.key, string_to_sign));
-  SetHeader(request, "Authorization", absl::StrCat("SharedKey ", key.account, ":", signature));
-  return absl::OkStatus();
+  return Authorize(request, key, kStorage);
+}
+
+absl::StatusOr<std::string> BatchSharedKeyStringToSign(const HttpRequest& request,
+                                                       absl::string_view account) {
+  return StringToSign(request, account, kBatch);
+}
+
+absl::Status SignBatchRequest(HttpRequest& request, const AzureSharedKey& key, absl::Time now) {
+  SetHeader(request, "ocp-date", HttpDate(now));
+  return Authorize(request, key, kBatch);
 }
 
 std::string HttpDate(absl::Time time) {

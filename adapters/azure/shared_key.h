@@ -1,7 +1,9 @@
 // Shared Key authorization for the Azure Blob service, as "Authorize with
 // Shared Key" defines it for service version 2015-02-21 and later: an
 // HMAC-SHA256, under the account key, of the request's verb, standard
-// headers, x-ms- headers and canonicalized resource.
+// headers, x-ms- headers and canonicalized resource. And the Azure Batch
+// service's variant ("Authenticate requests to Azure Batch"): ocp- headers
+// in place of x-ms- ones, ocp-date as the date, Content-Length signed as sent.
 //
 // Thread-safety: the functions are thread-safe.
 #ifndef TRENODE_ADAPTERS_AZURE_SHARED_KEY_H_
@@ -39,6 +41,17 @@ absl::StatusOr<std::string> SharedKeyStringToSign(const cloud::HttpRequest& requ
 // ones. InvalidArgument if the request's URL cannot be parsed.
 absl::Status SignWithSharedKey(cloud::HttpRequest& request, const AzureSharedKey& key,
                                absl::Time now);
+
+// The Batch service's string to sign (for tests and diagnosing a refusal);
+// InvalidArgument if the request's URL cannot be parsed.
+absl::StatusOr<std::string> BatchSharedKeyStringToSign(const cloud::HttpRequest& request,
+                                                       absl::string_view account);
+
+// Sets ocp-date (to `now`) and Authorization on a Batch service request,
+// replacing any earlier ones; the caller sets api-version and Content-Type.
+// InvalidArgument if the request's URL cannot be parsed.
+absl::Status SignBatchRequest(cloud::HttpRequest& request, const AzureSharedKey& key,
+                              absl::Time now);
 
 // "Sun, 11 Oct 2009 21:49:13 GMT" (RFC 1123, as x-ms-date wants).
 std::string HttpDate(absl::Time time);

@@ -78,5 +78,25 @@ TEST(SharedKeyTest, KeysThatAreNotBase64AreRefused) {
   EXPECT_EQ(MakeSharedKey("", kKey).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(SharedKeyTest, BatchStringToSignFollowsItsOwnLayout) {
+  // "Authenticate requests to Azure Batch": ocp- headers in place of x-ms-
+  // ones, and Content-Length as curl sends it ("0" on a POST with no body).
+  cloud::HttpRequest terminate{
+      "POST",
+      "https://trebatch.westeurope.batch.azure.com/jobs/j/tasks/t/terminate?api-version=2024-07-01.20.0",
+      {{"Content-Type", "application/json; odata=minimalmetadata"}},
+      ""};
+  ASSERT_TRUE(SignBatchRequest(terminate, *MakeSharedKey("trebatch", kKey), October2009()).ok());
+  EXPECT_EQ(*BatchSharedKeyStringToSign(terminate, "trebatch"),
+            "POST\n\n\n0\n\napplication/json; odata=minimalmetadata\n\n\n\n\n\n\n"
+            "ocp-date:Sun, 11 Oct 2009 21:49:13 GMT\n"
+            "/trebatch/jobs/j/tasks/t/terminate\napi-version:2024-07-01.20.0");
+  cloud::HttpRequest get{"GET", "https://trebatch.westeurope.batch.azure.com/jobs/j?api-version=v",
+                         {}, ""};
+  EXPECT_EQ(*BatchSharedKeyStringToSign(get, "trebatch"),
+            "GET\n\n\n\n\n\n\n\n\n\n\n\n/trebatch/jobs/j\napi-version:v");
+  EXPECT_TRUE(terminate.Header("Authorization")->rfind("SharedKey trebatch:", 0) == 0);
+}
+
 }  // namespace
 }  // namespace trenode::adapters::azure

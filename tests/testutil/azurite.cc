@@ -46,6 +46,15 @@ absl::StatusOr<std::string> Azurite::NewContainer() {
   return name;
 }
 
+void AzuriteContainerTest::SetUp() {
+  absl::StatusOr<Azurite*> azurite = Azurite::Get();
+  ASSERT_TRUE(azurite.ok()) << azurite.status();
+  azurite_ = *azurite;
+  absl::StatusOr<std::string> container = azurite_->NewContainer();
+  ASSERT_TRUE(container.ok()) << container.status();
+  container_ = *container;
+}
+
 absl::StatusOr<std::unique_ptr<ServerProcess>> StartFaultProxy(
     int upstream_port, const std::vector<std::string>& flags, const std::string& log_file) {
   ASSIGN_OR_RETURN(int port, FreeLoopbackPort());

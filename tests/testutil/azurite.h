@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "gtest/gtest.h"
 #include "adapters/azure/connection_string.h"
 #include "tests/testutil/server_process.h"
 #include "tests/testutil/temp_dir.h"
@@ -33,6 +34,15 @@ class Azurite {
   TempDir dir_;
   std::unique_ptr<ServerProcess> server_;
   int containers_made_ = 0;
+};
+
+// A test fixture with the program's Azurite and a new container of its own.
+class AzuriteContainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+
+  Azurite* azurite_ = nullptr;
+  std::string container_;
 };
 
 // Runs tests/emulators/fault_proxy.py in front of `upstream_port` on a free
