@@ -2,6 +2,8 @@
 // (adapters/cloud/job_runner.h). Reads the manifest's presigned URL from the
 // environment variable TRENODE_JOB_MANIFEST_URL; exits 0 once the job's
 // result is delivered, 1 if it could not be (the message on stderr).
+#include <sys/prctl.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -19,11 +21,18 @@ int main(int argc, char** argv) {
                  "uploads its result. Takes no arguments.\n");
     return help ? 0 : 2;
   }
-  const char* url = std::getenv("TRENODE_JOB_MANIFEST_URL");
-  if (url == nullptr || *url == '\0') {
+  // Nothing of this process may be read by the job (which runs as another
+  // uid, but defence in depth): no /proc/<pid>/environ or memory for anyone
+  // but root, and the URL wiped from the environment's memory once copied.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  char* found = std::getenv("TRENODE_JOB_MANIFEST_URL");
+  if (found == nullptr || *found == '\0') {
     std::fprintf(stderr, "trenode-job-runner: TRENODE_JOB_MANIFEST_URL is not set\n");
     return 2;
   }
+  const std::string url = found;
+  std::memset(found, 0, url.size());
+  ::unsetenv("TRENODE_JOB_MANIFEST_URL");
   trenode::adapters::cloud::HttpClient http;
   absl::Status status =
       trenode::adapters::cloud::RunBatchJob(url, http, trenode::adapters::cloud::RunnerOptions{});

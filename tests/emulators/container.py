@@ -7,10 +7,33 @@ endpoint), and root with only the capabilities the runner needs to drop to
 its job's user. Tests run as root, as the node's sandbox tests do.
 """
 import os
+import queue
 import signal
 import subprocess
+import threading
 
 RUNNER_IN_CONTAINER = "/opt/trenode/trenode-job-runner"
+
+
+_REQUESTS = queue.Queue()
+
+
+def _launch_forever():
+    while True:
+        argv, env, log_path, answer = _REQUESTS.get()
+        try:
+            with open(log_path, "ab") as log:
+                answer.put(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=log, env=env, start_new_session=True))
+        except OSError as error:
+            answer.put(error)
+
+
+# bwrap's --die-with-parent follows the thread that started it, so every
+# container is started by this one thread, which lives as long as the fake
+# (a request's thread ends with its connection, and would take its
+# containers with it).
+threading.Thread(target=_launch_forever, daemon=True).start()
 
 
 def start(runner, environment, log_path):
@@ -24,13 +47,17 @@ def start(runner, environment, log_path):
             "--ro-bind", runner, RUNNER_IN_CONTAINER,
             "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_CHOWN",
             "--cap-add", "CAP_DAC_OVERRIDE", "--cap-add", "CAP_FOWNER", "--cap-add", "CAP_KILL",
-            "--clearenv", "--setenv", "PATH", "/usr/bin:/bin"]
-    for name, value in environment:
-        argv += ["--setenv", name, value]
-    argv += ["--", RUNNER_IN_CONTAINER]
-    log = open(log_path, "ab")
-    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                            start_new_session=True)
+            "--", RUNNER_IN_CONTAINER]
+    # The environment goes in as a container runtime puts it, never on a
+    # command line (which every process can read in /proc).
+    env = {"PATH": "/usr/bin:/bin"}
+    env.update(dict(environment))
+    answer = queue.Queue()
+    _REQUESTS.put((argv, env, log_path, answer))
+    process = answer.get()
+    if isinstance(process, OSError):
+        raise process
+    return process
 
 
 def stop(process):

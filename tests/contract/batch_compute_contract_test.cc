@@ -1,6 +1,7 @@
 // The ComputeBackend contract (tests/contract/compute_backend_contract.h) on
-// AWS Batch: the fake service checks every signature and runs the real job
-// runner, which reaches the S3 emulator only through presigned URLs.
+// AWS Batch and Azure Batch: each fake service checks every signature and
+// runs the real job runner, which reaches the store (s3rver, Azurite) only
+// through presigned URLs.
 #include "tests/contract/compute_backend_contract.h"
 #include "tests/testutil/cloud_batch_backends.h"
 
@@ -9,6 +10,8 @@ namespace {
 
 INSTANTIATE_TYPED_TEST_SUITE_P(AwsBatch, ComputeBackendContractTest,
                                ::testing::Types<testing::AwsBatchFactory>);
+INSTANTIATE_TYPED_TEST_SUITE_P(AzureBatch, ComputeBackendContractTest,
+                               ::testing::Types<testing::AzureBatchFactory>);
 
 }  // namespace
 }  // namespace trenode::adapters
