@@ -136,6 +136,34 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
         {"compute.query_max_categories", compute.query_max_categories()}}) {
     if (value < 0) return FieldError(field, "must not be negative (0 takes the default)");
   }
+  if (compute.has_aws_batch()) {
+    if (!config.object_store().has_s3()) {
+      return FieldError("compute.aws_batch",
+                        "needs object_store.s3 (jobs are staged in the same cloud's store)");
+    }
+    if (compute.aws_batch().job_queue().empty()) {
+      return FieldError("compute.aws_batch.job_queue", "is required");
+    }
+    if (compute.aws_batch().job_definition().empty()) {
+      return FieldError("compute.aws_batch.job_definition",
+                        "is required (the job runner's job definition, e.g. \"trenode-job-runner:1\")");
+    }
+  }
+  if (compute.has_azure_batch()) {
+    const trenode::v1::AzureBatchComputeConfig& azure = compute.azure_batch();
+    if (!config.object_store().has_azure_blob()) {
+      return FieldError("compute.azure_batch",
+                        "needs object_store.azure_blob (jobs are staged in the same cloud's store)");
+    }
+    for (const auto& [field, value] :
+         {std::pair<absl::string_view, const std::string&>{"account_name", azure.account_name()},
+          {"endpoint", azure.endpoint()},
+          {"job_id", azure.job_id()},
+          {"pool_id", azure.pool_id()},
+          {"image", azure.image()}}) {
+      if (value.empty()) return FieldError(absl::StrCat("compute.azure_batch.", field), "is required");
+    }
+  }
   std::set<std::string> services;
   for (int i = 0; i < config.service_accounts_size(); ++i) {
     const auto& account = config.service_accounts(i);
@@ -254,6 +282,14 @@ absl::StatusOr<NodeConfig> LoadNodeConfig(const std::string& path) {
     if (!azure->connection_string_file().empty()) {
       Resolve(azure->mutable_connection_string_file(), base);
     }
+  }
+  if (config.compute().has_aws_batch() && !config.compute().aws_batch().ca_file().empty()) {
+    Resolve(config.mutable_compute()->mutable_aws_batch()->mutable_ca_file(), base);
+  }
+  if (config.compute().has_azure_batch()) {
+    auto* azure = config.mutable_compute()->mutable_azure_batch();
+    if (!azure->ca_file().empty()) Resolve(azure->mutable_ca_file(), base);
+    if (!azure->account_key_file().empty()) Resolve(azure->mutable_account_key_file(), base);
   }
   if (config.work_dir().empty()) {
     config.set_work_dir((fs::path(config.database_path()).parent_path() / "work").string());

@@ -110,6 +110,36 @@ TEST_F(NodeConfigTest, AnS3StoreNeedsItsBucketAndRegion) {
   EXPECT_FALSE(config->object_store().has_posix());
 }
 
+TEST_F(NodeConfigTest, CloudBatchComputeNeedsItsOwnCloudsStoreAndItsFields) {
+  auto with = [](const std::string& store, const std::string& compute) {
+    std::string text = kGood;
+    text.replace(text.find("object_store { posix { root: \"objects\" } }"),
+                 std::string("object_store { posix { root: \"objects\" } }").size(),
+                 store + " compute { " + compute + " }");
+    return text;
+  };
+  const std::string s3 = "object_store { s3 { bucket: \"trenode-a\" region: \"eu-west-2\" } }";
+  const std::string azure = "object_store { azure_blob { container: \"c\" } }";
+  ExpectError(with("object_store { posix { root: \"o\" } }",
+                   "aws_batch { job_queue: \"q\" job_definition: \"d\" }"),
+              "compute.aws_batch: needs object_store.s3 (jobs are staged in the same cloud's store)");
+  ExpectError(with(azure, "aws_batch { job_queue: \"q\" job_definition: \"d\" }"),
+              "compute.aws_batch: needs object_store.s3 (jobs are staged in the same cloud's store)");
+  ExpectError(with(s3, "aws_batch { job_definition: \"d\" }"),
+              "compute.aws_batch.job_queue: is required");
+  ExpectError(with(s3, "azure_batch { account_name: \"a\" }"),
+              "compute.azure_batch: needs object_store.azure_blob (jobs are staged in the same "
+              "cloud's store)");
+  ExpectError(with(azure, "azure_batch { account_name: \"a\" endpoint: \"https://a\" job_id: "
+                          "\"j\" pool_id: \"p\" }"),
+              "compute.azure_batch.image: is required");
+  auto config = Load(with(azure, "azure_batch { account_name: \"a\" endpoint: \"https://a\" "
+                                 "job_id: \"j\" pool_id: \"p\" image: \"i\" account_key_file: "
+                                 "\"pki/batch.key\" }"));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->compute().azure_batch().account_key_file(), dir_.File("pki/batch.key"));
+}
+
 TEST_F(NodeConfigTest, MissingFileIsNotFound) {
   EXPECT_EQ(LoadNodeConfig(dir_.File("absent")).status().code(), absl::StatusCode::kNotFound);
 }

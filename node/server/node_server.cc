@@ -17,6 +17,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "node/rpc/status_interceptor.h"
+#include "node/server/cloud_compute_from_config.h"
 #include "node/server/object_store_from_config.h"
 #include "node/analyses/analyses.h"
 #include "node/analyses/analysis_runner.h"
@@ -170,6 +171,12 @@ trenode::v1::NodeInfo SelfDescription(const trenode::v1::NodeConfig& config,
     case trenode::v1::ComputeConfig::kSlurm:
       info.add_compute_backends("slurm");
       break;
+    case trenode::v1::ComputeConfig::kAwsBatch:
+      info.add_compute_backends("aws_batch");
+      break;
+    case trenode::v1::ComputeConfig::kAzureBatch:
+      info.add_compute_backends("azure_batch");
+      break;
     case trenode::v1::ComputeConfig::BACKEND_NOT_SET:
       break;
   }
@@ -300,6 +307,9 @@ absl::StatusOr<analyses::ScriptRunning> ScriptRunningFrom(
                           absl::StrCat("compute.slurm: ", slurm.status().message()));
     }
     *compute_backend = std::move(slurm).value();
+    scripts.backend = compute_backend->get();
+  } else if (compute.has_aws_batch() || compute.has_azure_batch()) {
+    ASSIGN_OR_RETURN(*compute_backend, CloudComputeFrom(config, objects));
     scripts.backend = compute_backend->get();
   }
   return scripts;

@@ -13,6 +13,7 @@
 #include "tests/testutil/releases_fixture.h"
 #include "tests/testutil/azurite.h"
 #include "tests/testutil/s3_emulator.h"
+#include "tests/testutil/cloud_batch_backends.h"
 
 namespace trenode {
 namespace {
@@ -151,6 +152,49 @@ TEST_F(S3NodeTest, ABundleSwappedInTheBucketDoesNotRun) {
       << failed.failure_detail() << " / " << failed.state_reason();
 }
 
+// Script jobs on AWS Batch (the fake service, running the real job runner),
+// staged in the node's bucket: the job's output is released end to end and
+// nothing of the job stays in the bucket.
+class S3BatchNodeTest : public S3NodeTest {
+ protected:
+  static void SetUpTestSuite() {
+    S3NodeTest::SetUpTestSuite();
+    testing::AwsBatchFake* fake = testing::AwsBatchFake::Get();
+    ASSERT_NE(fake, nullptr);
+    auto on_s3 = also_configure;
+    also_configure = [on_s3, fake](trenode::v1::NodeConfig& config) {
+      on_s3(config);
+      auto* batch = config.mutable_compute()->mutable_aws_batch();
+      batch->set_endpoint(fake->endpoint());
+      batch->set_job_queue(testing::AwsBatchFake::kQueue);
+      batch->set_job_definition(testing::AwsBatchFake::kDefinition);
+    };
+  }
+};
+
+TEST_F(S3BatchNodeTest, AScriptJobRunsOnAwsBatchAndItsOutputIsReleased) {
+  EXPECT_TRUE(node_.config().compute().has_aws_batch());
+  const int64_t submitted = testing::AwsBatchFake::Get()->Counter("submitted").value_or(-1);
+  std::string analysis = ScriptAnalysis(
+      "test -r /data/synth-ehr-4.sqlite && echo 'mean LVEF 31.2 (n=200)' > /job/outbox/out.txt",
+      {"out.txt"});
+  EXPECT_EQ(testing::AwsBatchFake::Get()->Counter("submitted").value_or(-1), submitted + 1);
+  EXPECT_TRUE(Keys("site-a/batch-jobs/").empty()) << ::testing::PrintToString(Keys("site-a/"));
+  Release draft, submitted_release, reply;
+  ASSERT_TRUE(Create(analysis, &draft).ok());
+  ASSERT_TRUE(Submit(draft.id(), &submitted_release).ok());
+  ASSERT_TRUE(Review(submitted_release, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply,
+                     "one mean over 200 persons")
+                  .ok());
+  ASSERT_TRUE(Review(submitted_release, "kim", trenode::v1::FILE_DECISION_APPROVE, &reply,
+                     "one mean over 200 persons")
+                  .ok());
+  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
+  std::string bytes;
+  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes).ok());
+  EXPECT_EQ(bytes, "mean LVEF 31.2 (n=200)\n");
+}
+
 // The same on Azure Blob Storage (Azurite, which checks Shared Key).
 class AzureNodeTest : public testing::ReleasesFixture {
  protected:
@@ -206,6 +250,51 @@ TEST_F(AzureNodeTest, ImportsQueriesAndReleasesWithEverythingInTheContainer) {
       *container, absl::StrCat("site-a/egress/", reply.id(), "/", reply.files(0).name()));
   ASSERT_TRUE(egress.ok()) << egress.status();
   EXPECT_EQ(*egress, bytes);
+}
+
+// Script jobs on Azure Batch (the fake service, running the real runner),
+// staged in the node's container.
+class AzureBatchNodeTest : public AzureNodeTest {
+ protected:
+  static void SetUpTestSuite() {
+    AzureNodeTest::SetUpTestSuite();
+    testing::FakeAzureBatch* fake = testing::AzureBatchFake();
+    ASSERT_NE(fake, nullptr);
+    ::setenv("AZURE_BATCH_ACCOUNT_KEY", testing::FakeAzureBatch::kKey, 1);
+    auto on_azure = also_configure;
+    also_configure = [on_azure, fake](trenode::v1::NodeConfig& config) {
+      on_azure(config);
+      auto* batch = config.mutable_compute()->mutable_azure_batch();
+      batch->set_account_name(testing::FakeAzureBatch::kAccount);
+      batch->set_endpoint(fake->endpoint());
+      batch->set_job_id("trenode-jobs");
+      batch->set_pool_id("trenode-pool");
+      batch->set_image("trenode/job-runner:test");
+    };
+  }
+};
+
+TEST_F(AzureBatchNodeTest, AScriptJobRunsOnAzureBatchAndItsOutputIsReleased) {
+  EXPECT_TRUE(node_.config().compute().has_azure_batch());
+  std::string analysis = ScriptAnalysis(
+      "test -r /data/synth-ehr-4.sqlite && echo 'mean LVEF 31.2 (n=200)' > /job/outbox/out.txt",
+      {"out.txt"});
+  auto staged = Container()->List("site-a/batch-jobs/");
+  ASSERT_TRUE(staged.ok());
+  EXPECT_TRUE(staged->empty());
+  Release draft, submitted, reply;
+  ASSERT_TRUE(Create(analysis, &draft).ok());
+  ASSERT_TRUE(Submit(draft.id(), &submitted).ok());
+  ASSERT_TRUE(Review(submitted, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply,
+                     "one mean over 200 persons")
+                  .ok());
+  ASSERT_TRUE(Review(submitted, "kim", trenode::v1::FILE_DECISION_APPROVE, &reply,
+                     "one mean over 200 persons")
+                  .ok());
+  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
+  std::string bytes;
+  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes).ok());
+  EXPECT_EQ(bytes, "mean LVEF 31.2 (n=200)\n");
 }
 
 TEST(AzureNodeStartTest, AWrongKeyOrMissingContainerStopsTheNodeNamingTheField) {
