@@ -12,6 +12,7 @@
 #include "adapters/azure/azure_blob_object_store.h"
 #include "adapters/azure/connection_string.h"
 #include "adapters/onprem/posix_object_store.h"
+#include "adapters/quiet_object_store.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::server {
@@ -21,8 +22,12 @@ absl::Status Prefixed(absl::string_view field, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(field, ": ", status.message()));
 }
 
-absl::StatusOr<NodeObjects> Cached(std::unique_ptr<adapters::ObjectStore> store,
+// A cloud store, checked at start, as the rest of the node uses it: its
+// errors quieted (adapters/quiet_object_store.h), its datasets read from
+// checked local copies.
+absl::StatusOr<NodeObjects> Cached(std::unique_ptr<adapters::ObjectStore> cloud,
                                    const std::string& work_dir) {
+  auto store = std::make_unique<adapters::QuietObjectStore>(std::move(cloud));
   NodeObjects objects;
   ASSIGN_OR_RETURN(objects.files,
                    adapters::CachedObjectFiles::Open(

@@ -19,7 +19,10 @@ struct NodeObjects {
 };
 
 // A cloud store is asked once that it is reachable with the credentials
-// found, so that a wrong bucket, endpoint or key stops the node at start.
+// found, so that a wrong bucket, endpoint or key stops the node at start
+// (saying why in full); after that its errors are quieted
+// (adapters/quiet_object_store.h): their detail goes to the node's log, not
+// to the caller of an RPC.
 // Errors name the config field ("object_store.s3.bucket: ...").
 absl::StatusOr<NodeObjects> ObjectsFrom(const trenode::v1::NodeConfig& config);
 

@@ -106,6 +106,20 @@ TEST_F(S3NodeTest, ImportsQueriesAndReleasesWithEverythingInTheBucket) {
   grpc::Status refused = Download(reply, "ada", "researcher", &swapped);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::DATA_LOSS) << refused.error_message();
   EXPECT_EQ(swapped, "");
+
+  // The file gone from the bucket: the researcher learns that the store
+  // failed, not the bucket, its layout or S3's words.
+  ASSERT_TRUE(Bucket()
+                  ->Delete(absl::StrCat("site-a/egress/", reply.id(), "/", reply.files(0).name()))
+                  .ok());
+  grpc::Status missing = Download(reply, "ada", "researcher", &swapped);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND) << missing.error_message();
+  EXPECT_TRUE(absl::StrContains(missing.error_message(), "the node's log has the detail"))
+      << missing.error_message();
+  for (const std::string& secret : {bucket_, std::string("site-a"), std::string("NoSuchKey"),
+                                    std::string("s3"), std::string("egress")}) {
+    EXPECT_FALSE(absl::StrContains(missing.error_message(), secret)) << missing.error_message();
+  }
 }
 
 TEST_F(S3NodeTest, ADatasetChangedInTheBucketIsNotQueried) {
