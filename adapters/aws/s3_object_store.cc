@@ -511,6 +511,12 @@ absl::Status S3ObjectStore::Delete(absl::string_view key) {
 absl::Status S3ObjectStore::Copy(absl::string_view from, absl::string_view to) {
   if (absl::Status valid = ValidateObjectKey(from); !valid.ok()) return valid;
   if (absl::Status valid = ValidateObjectKey(to); !valid.ok()) return valid;
+  ASSIGN_OR_RETURN(ObjectInfo source, Stat(from));
+  if (source.size > options_.max_copy_object_bytes) {
+    // CopyObject takes at most 5 GiB: a larger object streams through a
+    // reader into a multipart writer (all-or-nothing, as every write).
+    return ObjectStore::Copy(from, to);
+  }
   std::vector<HttpHeader> headers = {
       {"x-amz-copy-source", absl::StrCat("/", options_.bucket, ObjectPath(from))}};
   if (!options_.server_side_encryption.empty()) {

@@ -41,6 +41,8 @@ struct S3Options {
   std::string kms_key_id;
   int64_t part_size = 8 << 20;  // S3 needs at least 5 MiB per part but the last
   int list_page_size = 1000;    // 1..1000
+  // Larger objects are copied by streaming (CopyObject's limit is 5 GiB).
+  int64_t max_copy_object_bytes = int64_t{5} << 30;
   cloud::RetryPolicy retry;
   cloud::HttpOptions http;
 };

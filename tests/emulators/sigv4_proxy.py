@@ -44,7 +44,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 STATE = {"credentials": {}, "throttle": 0, "drop_uploads": 0, "cut_downloads": 0, "cut": 0,
          "ranged": 0, "credential_lifetime": 3600,
          "minted": 0, "imds_tokens": [],
-         "presigned": 0, "requests": 0, "refused": 0, "throttled": 0, "dropped": 0, "aborted_uploads": 0,
+         "presigned": 0, "copies": 0, "requests": 0, "refused": 0, "throttled": 0, "dropped": 0, "aborted_uploads": 0,
          "signed_headers": []}
 LOCK = threading.Lock()
 ARGS = None
@@ -288,6 +288,9 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["refused"] += 1
             status, code, message = refused
             return self.reply(status, error_xml(code, message), [("Content-Type", "application/xml")])
+        if "x-amz-copy-source" in headers:
+            with LOCK:
+                STATE["copies"] += 1
         if self.command == "GET" and self.headers.get("If-Match"):
             # s3rver ignores If-Match on GET; S3 answers 412 when the ETag
             # differs, and so does the proxy for it.

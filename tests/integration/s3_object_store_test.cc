@@ -276,5 +276,49 @@ TEST_F(S3ObjectStoreTest, VirtualHostedAddressingReachesTheSameBucket) {
   EXPECT_EQ(*read, "here");
 }
 
+TEST_F(S3ObjectStoreTest, ObjectsOverCopyObjectsLimitAreCopiedByStreaming) {
+  options_.max_copy_object_bytes = 6 << 20;
+  auto store = Store(StaticCredentials({S3Emulator::kAccessKey, S3Emulator::kSecret, ""}), options_);
+  const std::string small(1 << 20, 's');
+  std::string large(7 << 20, 'l');
+  large[12345] = 'x';
+  ASSERT_TRUE(WriteObject(*store, "small", small).ok());
+  ASSERT_TRUE(WriteObject(*store, "large", large).ok());
+  const int64_t copies = Counter("copies");
+  ASSERT_TRUE(store->Copy("small", "small-copy").ok());
+  EXPECT_EQ(Counter("copies"), copies + 1);  // one CopyObject
+  ASSERT_TRUE(store->Copy("large", "large-copy").ok());
+  EXPECT_EQ(Counter("copies"), copies + 1);  // streamed, no CopyObject
+  EXPECT_EQ(ReadObject(*store, "small-copy").value_or(""), small);
+  EXPECT_EQ(ReadObject(*store, "large-copy").value_or(""), large);
+}
+
+TEST_F(S3ObjectStoreTest, APresignedUrlReachesOnlyItsObjectAndLapses) {
+  auto store = Store();
+  ASSERT_TRUE(WriteObject(*store, "mine", "my bytes").ok());
+  ASSERT_TRUE(WriteObject(*store, "other", "not yours").ok());
+  auto get = store->PresignGet("mine", absl::Seconds(2));
+  ASSERT_TRUE(get.ok()) << get.status();
+  cloud::HttpClient http;
+  auto fetched = http.Send({"GET", get->url, {}, ""});
+  ASSERT_TRUE(fetched.ok());
+  EXPECT_EQ(fetched->status, 200);
+  EXPECT_EQ(fetched->body, "my bytes");
+  // The same signature on another key, or as a PUT, is refused.
+  auto other = http.Send({"GET", absl::StrReplaceAll(get->url, {{"/mine?", "/other?"}}), {}, ""});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->status, 403);
+  auto put = http.Send({"PUT", get->url, {}, "overwritten"});
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->status, 403);
+  EXPECT_EQ(ReadObject(*store, "mine").value_or(""), "my bytes");
+  absl::SleepFor(absl::Seconds(3));
+  auto lapsed = http.Send({"GET", get->url, {}, ""});
+  ASSERT_TRUE(lapsed.ok());
+  EXPECT_EQ(lapsed->status, 403);
+  EXPECT_EQ(store->PresignGet("mine", absl::Hours(24 * 8)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace trenode::adapters::aws
