@@ -18,6 +18,10 @@ Tests steer faults through POST /__proxy (JSON, unsigned):
   {"drop_uploads": N}   the next N requests with a body are cut off unanswered
   {"cut_downloads": N}  the next N object GETs send half their body, then close
   {"credential_lifetime": seconds}   see below
+  {"ignore_if_match": true}  GETs ignore If-Match (as a store that does not
+                        honour it would; s3rver itself ignores it)
+  {"repeat_token": N}   the next N listing pages that have a continuation
+                        token answer with the token they were asked with
 It counts what it saw: GET /__proxy answers {"requests": n, "refused": n,
 "aborted_uploads": n, ...}.
 
@@ -41,7 +45,7 @@ import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"credentials": {}, "throttle": 0, "drop_uploads": 0, "cut_downloads": 0, "cut": 0,
+STATE = {"credentials": {}, "throttle": 0, "drop_uploads": 0, "cut_downloads": 0, "cut": 0, "ignore_if_match": False, "repeat_token": 0,
          "ranged": 0, "credential_lifetime": 3600,
          "minted": 0, "imds_tokens": [],
          "presigned": 0, "copies": 0, "requests": 0, "refused": 0, "throttled": 0, "dropped": 0, "aborted_uploads": 0,
@@ -207,9 +211,12 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             if self.command == "POST":
                 change = json.loads(body or b"{}")
-                for name in ("throttle", "drop_uploads", "cut_downloads", "credential_lifetime"):
+                for name in ("throttle", "drop_uploads", "cut_downloads", "credential_lifetime",
+                             "repeat_token"):
                     if name in change:
                         STATE[name] = int(change[name])
+                if "ignore_if_match" in change:
+                    STATE["ignore_if_match"] = bool(change["ignore_if_match"])
                 if "credentials" in change:
                     STATE["credentials"].update(change["credentials"])
             answer = {k: v for k, v in STATE.items() if k not in ("credentials", "imds_tokens")}
@@ -291,7 +298,7 @@ class Handler(BaseHTTPRequestHandler):
         if "x-amz-copy-source" in headers:
             with LOCK:
                 STATE["copies"] += 1
-        if self.command == "GET" and self.headers.get("If-Match"):
+        if self.command == "GET" and self.headers.get("If-Match") and not STATE["ignore_if_match"]:
             # s3rver ignores If-Match on GET; S3 answers 412 when the ETag
             # differs, and so does the proxy for it.
             probe = http.client.HTTPConnection("127.0.0.1", ARGS.upstream_port, timeout=60)
@@ -353,6 +360,18 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(2)
             return
+        if (self.command == "GET" and "list-type=2" in target.query and
+                "continuation-token=" in target.query and b"<NextContinuationToken>" in data):
+            with LOCK:
+                repeat = STATE["repeat_token"] > 0
+                if repeat:
+                    STATE["repeat_token"] -= 1
+            if repeat:
+                asked = urllib.parse.parse_qs(target.query)["continuation-token"][0]
+                start = data.index(b"<NextContinuationToken>") + len(b"<NextContinuationToken>")
+                end = data.index(b"</NextContinuationToken>")
+                data = data[:start] + asked.encode() + data[end:]
+                passed = [(k, v) for k, v in passed if k.lower() != "etag"]
         self.reply(response.status, data, passed)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any

@@ -208,6 +208,50 @@ TEST_F(S3ObjectStoreTest, AReaderNeverMixesTwoVersionsOfAnObject) {
   EXPECT_TRUE(absl::StrContains(ended.message(), "was replaced while being read")) << ended;
 }
 
+// A store that ignores If-Match answers the resumed read with the new
+// version: the reader sees the ETag change and still mixes nothing.
+TEST_F(S3ObjectStoreTest, AStoreIgnoringIfMatchStillNeverMixesVersions) {
+  ASSERT_TRUE(emulator_->Control(R"({"ignore_if_match": true})").ok());
+  auto store = Store();
+  const std::string old_version = Pattern(3 << 20);
+  ASSERT_TRUE(WriteObject(*store, "ignored", old_version).ok());
+  ASSERT_TRUE(emulator_->Control(R"({"cut_downloads": 1})").ok());
+  auto reader = store->OpenRead("ignored");
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE((*reader)->Read(1 << 16).ok());
+  ASSERT_TRUE(WriteObject(*store, "ignored", std::string(3 << 20, 'n')).ok());
+  absl::Status ended;
+  size_t total = 1 << 16;
+  while (true) {
+    auto bytes = (*reader)->Read(1 << 20);
+    if (!bytes.ok()) {
+      ended = bytes.status();
+      break;
+    }
+    if (bytes->empty()) break;
+    EXPECT_TRUE(*bytes == old_version.substr(total, bytes->size()))
+        << "bytes of the new version were mixed in at " << total;
+    total += bytes->size();
+  }
+  EXPECT_TRUE(emulator_->Control(R"({"ignore_if_match": false})").ok());
+  EXPECT_EQ(ended.code(), absl::StatusCode::kAborted) << ended << " after " << total << " bytes";
+}
+
+// A store whose listing repeats its continuation token would page forever:
+// the listing fails instead.
+TEST_F(S3ObjectStoreTest, AListingThatRepeatsItsTokenFailsRatherThanLoops) {
+  auto store = Store();
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(WriteObject(*store, absl::StrCat("k", i), "x").ok());
+  ASSERT_TRUE(emulator_->Control(R"({"repeat_token": 1})").ok());
+  auto listed = store->List("");
+  EXPECT_FALSE(listed.ok());
+  EXPECT_EQ(listed.status().code(), absl::StatusCode::kUnavailable) << listed.status();
+  EXPECT_TRUE(emulator_->Control(R"({"repeat_token": 0})").ok());
+  auto again = store->List("");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->size(), 20u);
+}
+
 TEST_F(S3ObjectStoreTest, ContainerCredentialsAreFetchedAgainWhenTheyLapse) {
   ASSERT_TRUE(emulator_->Control(R"({"credential_lifetime": 1})").ok());
   std::string endpoint = emulator_->endpoint();
