@@ -66,25 +66,42 @@ AwsBatchService::AwsBatchService(AwsBatchOptions options,
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
 }
 
+absl::StatusOr<cloud::HttpRequest> AwsBatchService::Signed(const std::string& operation,
+                                                           const std::string& json) {
+  absl::StatusOr<AwsCredentials> credentials = credentials_->Get();
+  if (!credentials.ok()) {
+    return absl::Status(credentials.status().code(),
+                        absl::StrCat("no AWS credentials for AWS Batch (", credentials_->Source(),
+                                     "): ", credentials.status().message()));
+  }
+  HttpRequest request{"POST", absl::StrCat(endpoint_, "/v1/", operation),
+                      {{"Content-Type", "application/json"}}, json};
+  RETURN_IF_ERROR(SignRequest(request, *credentials, {options_.region, "batch"}, absl::Now())
+                      .status());
+  return request;
+}
+
 absl::StatusOr<std::string> AwsBatchService::Call(const std::string& operation,
-                                                  const std::string& json) {
-  ASSIGN_OR_RETURN(
-      HttpResponse response,
-      cloud::SendWithRetries(http_, options_.retry, [&]() -> absl::StatusOr<HttpRequest> {
-        absl::StatusOr<AwsCredentials> credentials = credentials_->Get();
-        if (!credentials.ok()) {
-          return absl::Status(credentials.status().code(),
-                              absl::StrCat("no AWS credentials for AWS Batch (",
-                                           credentials_->Source(), "): ",
-                                           credentials.status().message()));
-        }
-        HttpRequest request{"POST", absl::StrCat(endpoint_, "/v1/", operation),
-                            {{"Content-Type", "application/json"}}, json};
-        RETURN_IF_ERROR(SignRequest(request, *credentials, {options_.region, "batch"},
-                                    absl::Now())
-                            .status());
-        return request;
-      }));
+                                                  const std::string& json, bool idempotent) {
+  absl::StatusOr<HttpResponse> sent;
+  if (idempotent) {
+    sent = cloud::SendWithRetries(http_, options_.retry, [&] { return Signed(operation, json); });
+  } else {
+    for (int attempt = 0; attempt < std::max(1, options_.retry.max_attempts); ++attempt) {
+      if (attempt > 0) absl::SleepFor(cloud::RetryDelay(options_.retry, attempt));
+      ASSIGN_OR_RETURN(HttpRequest request, Signed(operation, json));
+      request.fresh_connection = true;
+      sent = http_.Send(request);
+      if (!sent.ok()) {
+        return absl::UnknownError(absl::StrCat("aws batch ", operation,
+                                               ": no answer, so it may have been done (",
+                                               sent.status().message(), ")"));
+      }
+      if (!cloud::IsRetryableStatus(sent->status)) break;
+    }
+  }
+  if (!sent.ok()) return sent.status();
+  const HttpResponse& response = *sent;
   if (response.status == 200) return response.body;
   batch::ErrorBody error;
   (void)FromJson(operation, response.body, &error);
@@ -122,7 +139,7 @@ absl::StatusOr<std::string> AwsBatchService::Submit(const cloud::BatchSubmission
   request.mutable_timeout()->set_attempt_duration_seconds(
       static_cast<int32_t>(std::max<int64_t>(60, absl::ToInt64Seconds(submission.timeout))));
   request.mutable_retry_strategy()->set_attempts(1);
-  ASSIGN_OR_RETURN(std::string body, Call("submitjob", ToJson(request)));
+  ASSIGN_OR_RETURN(std::string body, Call("submitjob", ToJson(request), /*idempotent=*/false));
   batch::SubmitJobResponse response;
   RETURN_IF_ERROR(FromJson("submitjob", body, &response));
   if (response.job_id().empty()) return absl::UnavailableError("aws batch submitjob: no jobId");

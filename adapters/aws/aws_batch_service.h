@@ -3,7 +3,9 @@
 // DescribeJobs, ListJobs (to find a job by name) and TerminateJob, each a
 // JSON POST signed with SigV4 for service "batch". Throttling
 // (429 TooManyRequestsException) and 5xx are retried with jittered backoff;
-// other 4xx are not. A job is never retried by the service (attempts 1).
+// other 4xx are not. SubmitJob, which has no idempotency token, is never
+// sent again after a transport failure (Unknown: the caller finds the job by
+// name). A job is never retried by the service (attempts 1).
 //
 // Thread-safe.
 #ifndef TRENODE_ADAPTERS_AWS_AWS_BATCH_SERVICE_H_
@@ -46,8 +48,13 @@ class AwsBatchService : public cloud::BatchService {
   AwsBatchService(AwsBatchOptions options, std::shared_ptr<AwsCredentialsProvider> credentials);
   // One signed JSON POST to `operation` ("submitjob"), with retries; the
   // answer's body on 200, else the status naming the operation and the
-  // service's error.
-  absl::StatusOr<std::string> Call(const std::string& operation, const std::string& json);
+  // service's error. A call that is not `idempotent` is sent again only
+  // after the service refused it (throttling, 5xx), never after a transport
+  // failure, which is then Unknown (it may have been done).
+  absl::StatusOr<std::string> Call(const std::string& operation, const std::string& json,
+                                   bool idempotent = true);
+  absl::StatusOr<cloud::HttpRequest> Signed(const std::string& operation,
+                                            const std::string& json);
 
   const AwsBatchOptions options_;
   const std::shared_ptr<AwsCredentialsProvider> credentials_;

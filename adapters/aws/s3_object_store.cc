@@ -355,6 +355,7 @@ absl::StatusOr<HttpResponse> S3ObjectStore::Call(const std::string& method,
     if (attempt > 0) absl::SleepFor(cloud::RetryDelay(options_.retry, attempt));
     absl::StatusOr<HttpRequest> request = Signed(method, path_and_query, headers, body);
     if (!request.ok()) return request.status();
+    request->fresh_connection = true;
     response = http_.Send(*request);
     if (!response.ok() || !cloud::IsRetryableStatus(response->status)) break;
   }

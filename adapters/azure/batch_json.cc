@@ -71,6 +71,12 @@ std::string AddTaskBody(const cloud::BatchSubmission& submission,
   fields["commandLine"] = String(task.runner_path);
   Struct container;
   (*container.mutable_fields())["imageName"] = String(task.image);
+  // None of the node's Batch directories (by default the whole node root,
+  // with its shared/ folder every task may write, read-write) is mounted
+  // into the job's container: nothing passes between jobs on one VM.
+  Value no_mounts;
+  no_mounts.mutable_list_value();
+  (*container.mutable_fields())["containerHostBatchBindMounts"] = std::move(no_mounts);
   fields["containerSettings"] = Object(std::move(container));
   Value environment;
   ListValue& settings = *environment.mutable_list_value();

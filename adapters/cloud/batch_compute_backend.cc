@@ -1,5 +1,6 @@
 #include "adapters/cloud/batch_compute_backend.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -103,6 +105,43 @@ absl::Status WriteSmallFile(const fs::path& path, absl::string_view data) {
 }
 
 fs::path ServiceIdFile(const JobDirectory& dir) { return dir.path() / "service-id"; }
+// Written when a submission may have been accepted but its answer was lost:
+// the time (Unix seconds) it was sent.
+fs::path UncertainFile(const JobDirectory& dir) { return dir.path() / "submit-uncertain"; }
+
+// How long a job whose submission answer was lost is looked for by name
+// before it is given up (never submitted again).
+constexpr absl::Duration kFindGrace = absl::Minutes(5);
+
+// The first `limit` + 1 bytes of the object at most.
+absl::StatusOr<std::string> ReadCapped(ObjectStore& store, const std::string& key,
+                                       int64_t limit) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectReader> reader, store.OpenRead(key));
+  std::string content;
+  while (static_cast<int64_t>(content.size()) <= limit) {
+    ASSIGN_OR_RETURN(std::string chunk, reader->Read(1 << 20));
+    if (chunk.empty()) break;
+    content += chunk;
+  }
+  return content;
+}
+
+// Creates `path` (which must not exist, nor be a link) holding `data`.
+absl::Status CreateFile(const fs::path& path, absl::string_view data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::FailedPreconditionError(absl::StrCat("cannot create ", path.string()));
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (written != data.size()) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", path.string()));
+  }
+  return absl::OkStatus();
+}
 fs::path LimitsFile(const JobDirectory& dir) { return dir.path() / "limits"; }
 
 ComputeLimits LimitsOf(const JobDirectory& dir) {
@@ -210,6 +249,12 @@ absl::Status BatchComputeBackend::Start(const std::string& job_id) {
     if (!id.ok() && id.status().code() == absl::StatusCode::kAlreadyExists) {
       id = service_->Find(job_id);
     }
+    if (!id.ok() && id.status().code() == absl::StatusCode::kUnknown) {
+      // It may run: from now on it is only looked for, never submitted again.
+      RETURN_IF_ERROR(WriteSmallFile(UncertainFile(dir), absl::StrCat(absl::ToUnixSeconds(absl::Now()))));
+      return absl::UnavailableError(absl::StrCat("waiting to learn whether the batch service took job ",
+                                                 job_id, ": ", id.status().message()));
+    }
     if (!id.ok()) return id.status();
   }
   return WriteSmallFile(ServiceIdFile(dir), *id);
@@ -250,6 +295,21 @@ absl::StatusOr<JobStatus> BatchComputeBackend::Status(const std::string& job_id)
   status.state = JobState::kQueued;
   std::string service_id = ReadSmallFile(ServiceIdFile(dir));
   if (service_id.empty()) {
+    int64_t uncertain_since = 0;
+    if (absl::SimpleAtoi(ReadSmallFile(UncertainFile(dir)), &uncertain_since)) {
+      absl::StatusOr<std::string> found = service_->Find(job_id);
+      if (found.ok()) {
+        (void)WriteSmallFile(ServiceIdFile(dir), *found);
+      } else if (found.status().code() == absl::StatusCode::kNotFound &&
+                 absl::Now() - absl::FromUnixSeconds(uncertain_since) > kFindGrace) {
+        return SettleWith(job_id, JobFailure::kBackend,
+                          "the batch service's answer to the job's submission was lost and it "
+                          "has no job of this name; the job was not submitted again, so that it "
+                          "never runs twice",
+                          limits);
+      }
+      return status;
+    }
     if (absl::Status started = Start(job_id); !started.ok()) {
       status.reason = absl::StrCat("waiting to reach the batch service: ", started.message());
     }
@@ -298,7 +358,11 @@ JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLim
                                    " bytes, more than its output limits allow"),
                       limits);
   }
-  absl::StatusOr<std::string> bytes = ReadObject(*store_, key);
+  absl::StatusOr<std::string> bytes = ReadCapped(*store_, key, most);
+  if (bytes.ok() && static_cast<int64_t>(bytes->size()) > most) {
+    return SettleWith(job_id, JobFailure::kOutputLimit,
+                      "the job returned more bytes than its output limits allow", limits);
+  }
   BatchJobResult result;
   if (!bytes.ok() || !result.ParseFromString(*bytes) || result.job_id() != job_id) {
     return SettleWith(job_id, JobFailure::kBackend,
@@ -336,12 +400,16 @@ JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLim
     if (!problem.empty()) return SettleWith(job_id, JobFailure::kOutputLimit, problem, limits);
   }
   for (const internal::OutputFile& file : result.outputs()) {
+    // Each name once, created afresh: no name can stand in for another.
     fs::path path = dir.outbox() / file.name();
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
-    if (ec || !WriteSmallFile(path, file.content()).ok()) {
-      return SettleWith(job_id, JobFailure::kBackend,
-                        absl::StrCat("cannot write the job's outputs to ", dir.outbox().string()),
+    if (ec || !CreateFile(path, file.content()).ok()) {
+      dir.ClearOutbox();
+      return SettleWith(job_id, JobFailure::kOutputLimit,
+                        absl::StrCat("the job returned a file named \"",
+                                     absl::CHexEscape(file.name()),
+                                     "\", which cannot be in an outbox beside the others"),
                         limits);
     }
   }

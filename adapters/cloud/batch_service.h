@@ -52,7 +52,11 @@ class BatchService {
   virtual ~BatchService() = default;
   // Starts a job; returns the service's id for it. AlreadyExists if the
   // service already holds a job of this name and says so (Azure task ids are
-  // unique in their job); InvalidArgument if the service rejects the request.
+  // unique in their job; also after a retried request whose first answer
+  // was lost); InvalidArgument if the service rejects the request; Unknown
+  // if the request may have been accepted but its answer was lost (a
+  // service without idempotent submission, AWS, is then never asked again:
+  // the caller must Find the job).
   virtual absl::StatusOr<std::string> Submit(const BatchSubmission& submission) = 0;
   // The id of a job submitted earlier with this name (after the node stopped
   // between Submit and recording its answer); NotFound if there is none.

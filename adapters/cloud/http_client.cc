@@ -86,6 +86,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 curl_slist* Prepare(CURL* curl, const HttpRequest& request, const HttpOptions& options,
                     Exchange* exchange) {
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_FRESH_CONNECT, request.fresh_connection ? 1L : 0L);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(options.connect_timeout)));

@@ -36,6 +36,10 @@ struct HttpRequest {
   std::string url;     // absolute; path and query already percent-encoded
   std::vector<HttpHeader> headers;
   std::string body;
+  // Sent on a new connection. libcurl sends a request again, on its own, when
+  // the reused connection it went out on turns out to have been closed; a
+  // request that must never be done twice (it is not idempotent) sets this.
+  bool fresh_connection = false;
 
   // The value of the first header named `name` (any case), if any.
   std::optional<std::string> Header(absl::string_view name) const;

@@ -2,6 +2,10 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -11,16 +15,19 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "adapters/cloud/digest.h"
 #include "adapters/cloud/retry.h"
+#include "adapters/onprem/seccomp_filter.h"
 #include "node/common/status_macros.h"
 #include "trenode/internal/batch_job.pb.h"
 
@@ -48,8 +55,9 @@ absl::StatusOr<HttpResponse> SendPresigned(HttpClient& http, const PresignedHttp
                      return RequestFor(presigned, body);
                    }));
   if (response.status / 100 != 2) {
-    return absl::UnavailableError(absl::StrCat(presigned.method(), " of a staged object: HTTP ",
-                                               response.status, " ", response.body.substr(0, 200)));
+    // Not the body: a store's error names buckets, keys and signatures.
+    return absl::UnavailableError(
+        absl::StrCat(presigned.method(), " of a staged object: HTTP ", response.status));
   }
   return response;
 }
@@ -139,16 +147,46 @@ absl::Status Stage(HttpClient& http, const BatchJobManifest& manifest,
   return absl::OkStatus();
 }
 
-// Kills every process the job's uid runs (that this runner can see).
-void KillJobProcesses(const RunnerOptions& options) {
-  pid_t killer = ::fork();
-  if (killer == 0) {
-    if (::setgid(options.job_gid) == 0 && ::setuid(options.job_uid) == 0) {
-      ::kill(-1, SIGKILL);
+// The processes this runner can see that run as `uid` (by any of their
+// uids) and have not yet exited (zombies are done: they can do nothing).
+std::vector<pid_t> LiveProcessesOf(uid_t uid) {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    std::ifstream status(entry.path() / "status");
+    std::string line;
+    bool ours = false, exited = false;
+    while (std::getline(status, line)) {
+      if (absl::StartsWith(line, "State:")) {
+        exited = absl::StrContains(line, "Z (zombie)") || absl::StrContains(line, "X (dead)");
+      } else if (absl::StartsWith(line, "Uid:")) {
+        for (absl::string_view field : absl::StrSplit(line.substr(4), absl::ByAnyChar(" \t"),
+                                                      absl::SkipEmpty())) {
+          uid_t value = 0;
+          if (absl::SimpleAtoi(field, &value) && value == uid) ours = true;
+        }
+      }
     }
-    ::_exit(0);
+    if (ours && !exited) pids.push_back(pid);
   }
-  if (killer > 0) ::waitpid(killer, nullptr, 0);
+  return pids;
+}
+
+// Kills every process of the job's uid, until none is left, and reaps those
+// that were reparented to the runner.
+void KillJobProcesses(const RunnerOptions& options) {
+  for (int round = 0; round < 500; ++round) {
+    std::vector<pid_t> live = LiveProcessesOf(options.job_uid);
+    if (live.empty()) break;
+    for (pid_t pid : live) ::kill(pid, SIGKILL);
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
 }
 
 struct Ended {
@@ -176,14 +214,29 @@ absl::StatusOr<Ended> RunCommand(const BatchJobManifest& manifest, const RunnerO
   for (std::string& entry : env_storage) env.push_back(entry.data());
   env.push_back(nullptr);
 
+  // The same system calls refused as in the on-prem sandbox, and no network
+  // (the container shares the platform's): compiled before the fork.
+  absl::StatusOr<std::string> filter = CompileJobSeccompFilter(/*deny_network=*/true);
+  if (!filter.ok()) return filter.status();
+  sock_fprog program{static_cast<unsigned short>(filter->size() / sizeof(sock_filter)),
+                     reinterpret_cast<sock_filter*>(filter->data())};
+
   pid_t child = ::fork();
   if (child < 0) return absl::InternalError("cannot fork the job");
   if (child == 0) {
     ::setsid();
-    int null = ::open("/dev/null", O_RDONLY);
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     ::dup2(null, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    // Nothing of the runner's (its connections to the store) crosses exec.
+    ::syscall(SYS_close_range, 3, ~0U, 0);
+    // The job, not the runner, is what the kernel kills first for memory.
+    int adj = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (adj >= 0) {
+      (void)!::write(adj, "1000", 4);
+      ::close(adj);
+    }
     auto limit = [](int resource, int64_t value) {
       rlimit r{static_cast<rlim_t>(value), static_cast<rlim_t>(value)};
       ::setrlimit(resource, &r);
@@ -195,6 +248,12 @@ absl::StatusOr<Ended> RunCommand(const BatchJobManifest& manifest, const RunnerO
     limit(RLIMIT_CORE, 0);
     if (::setgroups(0, nullptr) != 0 || ::setgid(options.job_gid) != 0 ||
         ::setuid(options.job_uid) != 0 || ::chdir(code_dir.c_str()) != 0) {
+      ::_exit(125);
+    }
+    // No setuid program gives the job back a privilege, and the filter holds
+    // for every process it starts.
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
       ::_exit(125);
     }
     ::execvpe(argv[0], argv.data(), env.data());
@@ -230,9 +289,34 @@ std::string ReadPrefix(const fs::path& path, int64_t limit) {
   return text;
 }
 
-// Fills result.outputs from the outbox, or result.outbox_error.
+// Up to `limit` bytes of the regular file at `path`, opened without
+// following a link or waiting on a FIFO; nullopt if it is not such a file.
+std::optional<std::string> ReadRegularFile(const fs::path& path, int64_t limit) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  absl::Cleanup close_fd = [fd] { ::close(fd); };
+  struct stat info;
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
+  std::string content;
+  char buffer[1 << 16];
+  while (static_cast<int64_t>(content.size()) <= limit) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  return content;
+}
+
+// Fills result.outputs from the outbox, or result.outbox_error. Every job
+// process is gone by now and the outbox is the runner's again, so nothing
+// changes under the walk; each file is still opened as it was checked.
 void CollectOutbox(const fs::path& outbox, const internal::JobLimits& limits,
                    BatchJobResult& result) {
+  if (::chown(outbox.c_str(), 0, 0) != 0 || ::chmod(outbox.c_str(), 0500) != 0) {
+    result.set_outbox_error("cannot take the outbox back from the job");
+    return;
+  }
   int64_t bytes = 0;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(outbox, ec); !ec && it != fs::end(it);
@@ -241,11 +325,13 @@ void CollectOutbox(const fs::path& outbox, const internal::JobLimits& limits,
     if (fs::is_directory(status)) continue;
     std::string name = it->path().lexically_relative(outbox).string();
     std::string problem;
-    if (!fs::is_regular_file(status)) {
+    std::optional<std::string> content;
+    if (!fs::is_regular_file(status) ||
+        !(content = ReadRegularFile(it->path(), limits.output_bytes() - bytes))) {
       problem = absl::StrCat("the outbox holds ", name, ", which is not a regular file");
     } else if (result.outputs_size() >= limits.output_files()) {
       problem = absl::StrCat("the outbox holds more than ", limits.output_files(), " files");
-    } else if ((bytes += static_cast<int64_t>(it->file_size(ec))) > limits.output_bytes()) {
+    } else if ((bytes += static_cast<int64_t>(content->size())) > limits.output_bytes()) {
       problem = absl::StrCat("the outbox holds more than the limit of ", limits.output_bytes(),
                              " bytes");
     }
@@ -256,7 +342,7 @@ void CollectOutbox(const fs::path& outbox, const internal::JobLimits& limits,
     }
     internal::OutputFile* file = result.add_outputs();
     file->set_name(name);
-    file->set_content(ReadPrefix(it->path(), limits.output_bytes()));
+    file->set_content(*std::move(content));
   }
   if (ec) {
     result.clear_outputs();

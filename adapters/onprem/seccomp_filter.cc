@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -50,7 +51,7 @@ const std::vector<std::string>& RefusedSyscalls() {
   return *names;
 }
 
-absl::StatusOr<std::string> CompileJobSeccompFilter() {
+absl::StatusOr<std::string> CompileJobSeccompFilter(bool deny_network) {
   std::unique_ptr<void, ContextDeleter> ctx(seccomp_init(SCMP_ACT_ALLOW));
   if (ctx == nullptr) return absl::InternalError("seccomp: cannot initialise a filter");
   for (const std::string& name : RefusedSyscalls()) {
@@ -68,6 +69,17 @@ absl::StatusOr<std::string> CompileJobSeccompFilter() {
   if (int added = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
       added != 0) {
     return Failed("clone3", added);
+  }
+  if (deny_network) {
+    int added = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EAFNOSUPPORT), SCMP_SYS(socket), 1,
+                                 SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+    if (added != 0) return Failed("socket", added);
+    for (const char* name : {"io_uring_setup", "io_uring_enter", "io_uring_register"}) {
+      int number = seccomp_syscall_resolve_name(name);
+      if (number < 0) continue;
+      added = seccomp_rule_add(ctx.get(), SCMP_ACT_ERRNO(EPERM), number, 0);
+      if (added != 0) return Failed(name, added);
+    }
   }
   int fd = ::memfd_create("trenode-seccomp", MFD_CLOEXEC);
   if (fd < 0) return absl::InternalError("seccomp: memfd_create failed");

@@ -25,10 +25,13 @@ namespace trenode::adapters {
 const std::vector<std::string>& RefusedSyscalls();
 
 // The filter as a classic BPF program for this machine's architecture (the
-// format `bwrap --seccomp FD` reads). A process of another architecture
-// (e.g. 32-bit calls on x86-64) is killed by it. Internal if libseccomp
-// fails.
-absl::StatusOr<std::string> CompileJobSeccompFilter();
+// format `bwrap --seccomp FD` and PR_SET_SECCOMP read). A process of another
+// architecture (e.g. 32-bit calls on x86-64) is killed by it. With
+// `deny_network` (for jobs that share a network namespace, as in a cloud
+// batch container) it also refuses, with EAFNOSUPPORT, sockets of every
+// family but AF_UNIX, and io_uring (which can open sockets). Internal if
+// libseccomp fails.
+absl::StatusOr<std::string> CompileJobSeccompFilter(bool deny_network = false);
 
 // A new memfd holding `program`, positioned at its start, close-on-exec and
 // numbered 3 or above (so that a child may keep it across exec after

@@ -36,8 +36,10 @@ def _launch_forever():
 threading.Thread(target=_launch_forever, daemon=True).start()
 
 
-def start(runner, environment, log_path):
-    """Starts the runner; returns its Popen (a process group of its own)."""
+def start(runner, environment, log_path, binds=()):
+    """Starts the runner; returns its Popen (a process group of its own).
+    `binds` are (host directory, path in the container) mounted read-write,
+    as a platform mounts its own directories into a container."""
     argv = ["/usr/bin/bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--share-net",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
@@ -47,7 +49,10 @@ def start(runner, environment, log_path):
             "--ro-bind", runner, RUNNER_IN_CONTAINER,
             "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_CHOWN",
             "--cap-add", "CAP_DAC_OVERRIDE", "--cap-add", "CAP_FOWNER", "--cap-add", "CAP_KILL",
-            "--", RUNNER_IN_CONTAINER]
+            ]
+    for host, inside in binds:
+        argv += ["--bind", host, inside]
+    argv += ["--", RUNNER_IN_CONTAINER]
     # The environment goes in as a container runtime puts it, never on a
     # command line (which every process can read in /proc).
     env = {"PATH": "/usr/bin:/bin"}

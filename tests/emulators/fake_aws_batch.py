@@ -10,7 +10,9 @@ environment.
 Unsigned control (JSON) at /__batch: POST {"credentials": {...}} as the S3
 proxy takes them, {"throttle": N} (the next N requests get 429
 TooManyRequestsException), {"hold": true} (new jobs wait RUNNABLE in the
-queue until {"hold": false}); GET returns counters.
+queue until {"hold": false}), {"drop_answer": N} (the next N SubmitJobs
+are done but their answers never sent: the connection is closed); GET
+returns counters.
 """
 import argparse
 import json
@@ -32,6 +34,7 @@ LOCK = threading.Lock()
 COUNTS = {"requests": 0, "refused": 0, "throttled": 0, "submitted": 0, "terminated": 0}
 THROTTLE = [0]
 HOLD = [False]
+DROP_ANSWER = [0]
 ARGS = None
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
@@ -141,6 +144,7 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 THROTTLE[0] += int(change.get("throttle", 0))
                 HOLD[0] = bool(change.get("hold", HOLD[0]))
+                DROP_ANSWER[0] += int(change.get("drop_answer", 0))
                 return self.reply(200, dict(COUNTS))
         with LOCK:
             COUNTS["requests"] += 1
@@ -189,6 +193,11 @@ class Handler(BaseHTTPRequestHandler):
         JOBS[job.id] = job
         COUNTS["submitted"] += 1
         job.refresh()
+        if DROP_ANSWER[0] > 0:
+            DROP_ANSWER[0] -= 1
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         self.reply(200, {"jobArn": "arn:aws:batch:%s:123456789012:job/%s" % (ARGS.region, job.id),
                          "jobName": name, "jobId": job.id})
 

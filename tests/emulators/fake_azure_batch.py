@@ -116,7 +116,21 @@ class Batch:
                 self.complete(task, 127)
                 return
             log = os.path.join(self.args.log_dir, f"{job_id}.{task_id}.log")
-            process = container.start(self.args.runner, environment, log)
+            # As Azure Batch does for a Linux container task: unless
+            # containerHostBatchBindMounts is given (empty: none), the VM's
+            # whole Batch root, shared/ included, is mounted read-write.
+            mounts = (body.get("containerSettings") or {}).get("containerHostBatchBindMounts")
+            binds = []
+            if mounts is None:
+                root = os.path.join(self.args.log_dir, "node-root")
+                os.makedirs(os.path.join(root, "shared"), exist_ok=True)
+                os.chmod(os.path.join(root, "shared"), 0o777)
+                binds = [(root, "/mnt/batch/tasks")]
+                environment.append(("AZ_BATCH_NODE_ROOT_DIR", "/mnt/batch/tasks"))
+            elif mounts:
+                raise ServiceError(400, "InvalidPropertyValue",
+                                   "the fake mounts no Batch directories into containers")
+            process = container.start(self.args.runner, environment, log, binds)
             task["_process"] = process
             task.update({"state": "running", "previousState": "active",
                          "stateTransitionTime": now_iso(),

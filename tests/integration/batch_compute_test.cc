@@ -117,6 +117,44 @@ TYPED_TEST(BatchComputeTest, TheJobHoldsNoCredentialsAndRunsUnprivileged) {
   }
 }
 
+// The container shares the platform's network; the job must not: every
+// socket but a Unix one is refused, and nothing of the runner's (its open
+// connections to the store) is inherited.
+TYPED_TEST(BatchComputeTest, TheJobHasNoNetworkAndInheritsNoDescriptors) {
+  ASSERT_TRUE(this->backend_
+                  ->Submit(this->jobs_.Job(
+                      "offline",
+                      "python3 -c 'import socket; socket.socket(socket.AF_INET, "
+                      "socket.SOCK_STREAM)' 2> /job/outbox/inet && echo open > /job/outbox/net; "
+                      "python3 -c 'import socket; socket.socket(socket.AF_INET6, "
+                      "socket.SOCK_DGRAM)' 2>/dev/null && echo open >> /job/outbox/net; "
+                      "ls /proc/self/fd > /job/outbox/fds; "
+                      "grep NoNewPrivs /proc/self/status > /job/outbox/nnp; true"))
+                  .ok());
+  JobStatus status = BatchJobs::WaitForEnd(*this->backend_, "offline");
+  ASSERT_EQ(status.state, JobState::kSucceeded) << status.reason << status.stderr_text;
+  auto outputs = BatchJobs::Outputs(status);
+  EXPECT_EQ(outputs.count("net"), 0u) << outputs["net"];
+  EXPECT_TRUE(absl::StrContains(outputs["inet"], "Address family not supported")) << outputs["inet"];
+  EXPECT_EQ(outputs["fds"], "0\n1\n2\n3\n");  // ls's own directory is the 3
+  EXPECT_EQ(outputs["nnp"], "NoNewPrivs:\t1\n");
+}
+
+// The outbox comes back as the job left it, whatever the names.
+TYPED_TEST(BatchComputeTest, OutputNamesComeBackExactly) {
+  ASSERT_TRUE(this->backend_
+                  ->Submit(this->jobs_.Job("names",
+                                           "echo A > /job/outbox/r.tmp; echo B > /job/outbox/r; "
+                                           "printf x > \"/job/outbox/$(printf '\\377')\"; echo ok"))
+                  .ok());
+  JobStatus status = BatchJobs::WaitForEnd(*this->backend_, "names");
+  ASSERT_EQ(status.state, JobState::kSucceeded) << status.reason;
+  EXPECT_EQ(status.stdout_text, "ok\n");
+  auto outputs = BatchJobs::Outputs(status);
+  EXPECT_EQ(outputs, (std::map<std::string, std::string>{
+                         {"r", "B\n"}, {"r.tmp", "A\n"}, {"\xff", "x"}}));
+}
+
 TYPED_TEST(BatchComputeTest, DatasetsAndCodeAreReadOnlyAndExactlyTheNodesBytes) {
   const std::string dataset = this->dir_.File("cohort.sqlite");
   testing::WriteFile(dataset, std::string(300000, 'd') + "the end");
@@ -174,6 +212,28 @@ TYPED_TEST(BatchComputeTest, NothingStaysInTheStoreOnceTheJobIsJudged) {
   EXPECT_TRUE(staged->empty());
 }
 
+// Azure mounts a VM's Batch directories (with shared/, writable by every
+// task) into a container unless told not to: a job of one project must not
+// leave anything there for a later job.
+TEST(AzureBatchIsolationTest, NothingPassesBetweenJobsThroughTheBatchNode) {
+  TempDir dir;
+  testing::AzureBatchSetup setup = testing::MakeAzureBatchSetup(dir);
+  ASSERT_NE(setup.backend, nullptr);
+  BatchJobs jobs(dir);
+  ASSERT_TRUE(setup.backend
+                  ->Submit(jobs.Job("drop", "for d in /mnt/batch/tasks/shared /mnt/*/*/shared; do "
+                                            "echo leak > $d/x 2>/dev/null; done; true"))
+                  .ok());
+  EXPECT_EQ(BatchJobs::WaitForEnd(*setup.backend, "drop").state, JobState::kSucceeded);
+  ASSERT_TRUE(setup.backend
+                  ->Submit(jobs.Job("pick", "cat /mnt/batch/tasks/shared/x /mnt/*/*/shared/x "
+                                            "> /job/outbox/got 2>/dev/null; true"))
+                  .ok());
+  JobStatus picked = BatchJobs::WaitForEnd(*setup.backend, "pick");
+  ASSERT_EQ(picked.state, JobState::kSucceeded) << picked.reason;
+  EXPECT_EQ(BatchJobs::Outputs(picked)["got"], "");
+}
+
 // On AWS alone: the fake AWS Batch can hold jobs in its queue.
 class AwsBatchComputeTest : public BatchComputeTest<Aws> {
  protected:
@@ -206,6 +266,19 @@ TEST_F(AwsBatchComputeTest, ALostSubmitAnswerIsFoundByNameNotSubmittedAgain) {
   EXPECT_EQ(status.state, JobState::kSucceeded) << status.reason;
   EXPECT_EQ(BatchJobs::Outputs(status)["runs"], "run\n");
   EXPECT_EQ(fake_->Counter("submitted").value_or(-1), submitted);
+}
+
+// SubmitJob has no idempotency token: a submission whose answer is lost is
+// never sent again, the job is found by name and runs once.
+TEST_F(AwsBatchComputeTest, ASubmissionWhoseAnswerIsLostRunsOnce) {
+  const int64_t submitted = fake_->Counter("submitted").value_or(-1);
+  ASSERT_TRUE(fake_->Control(R"({"drop_answer": 1})").ok());
+  absl::Status accepted = backend_->Submit(jobs_.Job("dropped", "echo run >> /job/outbox/runs"));
+  EXPECT_TRUE(accepted.ok() || accepted.code() == absl::StatusCode::kUnavailable) << accepted;
+  JobStatus status = BatchJobs::WaitForEnd(*backend_, "dropped");
+  EXPECT_EQ(status.state, JobState::kSucceeded) << status.reason;
+  EXPECT_EQ(BatchJobs::Outputs(status)["runs"], "run\n");
+  EXPECT_EQ(fake_->Counter("submitted").value_or(-1), submitted + 1);
 }
 
 TEST_F(AwsBatchComputeTest, ThrottlingIsRetried) {
