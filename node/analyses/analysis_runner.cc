@@ -238,6 +238,8 @@ absl::StatusOr<query::QueryOutcome> AnalysisRunner::RunQuery(const Analysis& ana
   ASSIGN_OR_RETURN(std::shared_ptr<const query::PersonCodes> codes,
                    queries_.codes->For(dataset, path));
   ASSIGN_OR_RETURN(auto db, storage::SqliteDb::Open(path, storage::SqliteDb::Mode::kReadOnly));
+  RETURN_IF_ERROR(db->Exec(absl::StrCat("PRAGMA cache_size=-", queries_.cache_bytes >> 10,
+                                        "; PRAGMA mmap_size=", queries_.mmap_bytes, ";")));
   db->SetStopCheck(std::move(stop));
   ASSIGN_OR_RETURN(query::QueryOutcome outcome, query::RunQuery(*db, compiled, *codes));
   outcome.internals.set_dataset_id(dataset.id());

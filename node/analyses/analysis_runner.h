@@ -50,6 +50,11 @@ struct QueryRunning {
   // The person codes of dataset versions; null: the runner keeps its own,
   // from an in-memory registry.
   query::PersonCodesCache* codes = nullptr;
+  // Each query's connection to its dataset: SQLite's page cache, and how
+  // much of the file it reads through a memory map (shared by every query
+  // of the file through the OS page cache).
+  int64_t cache_bytes = int64_t{64} << 20;
+  int64_t mmap_bytes = int64_t{1} << 30;
 };
 
 struct ScriptRunning {

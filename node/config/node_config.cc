@@ -133,7 +133,9 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
         {"compute.processes", compute.processes()},
         {"compute.query_workers", compute.query_workers()},
         {"compute.query_seconds", compute.query_seconds()},
-        {"compute.query_max_categories", compute.query_max_categories()}}) {
+        {"compute.query_max_categories", compute.query_max_categories()},
+        {"compute.query_cache_mib", compute.query_cache_mib()},
+        {"compute.query_mmap_mib", compute.query_mmap_mib()}}) {
     if (value < 0) return FieldError(field, "must not be negative (0 takes the default)");
   }
   if (compute.has_aws_batch()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -42,7 +43,21 @@ struct FilterSql {
   std::string from;  // "FROM <table> AS <alias> WHERE <alias>.<key> = p.<key> AND ..."
   const Table* table;
   std::string alias;
+  // The same rows of every person at once, for set-based plans:
+  // "FROM <table> AS <alias> [WHERE ...]", and the key column "<alias>.<key>".
+  std::string set_from;
+  std::string key;
 };
+
+// The smallest string greater than every string that starts with `prefix`
+// (bytewise, as SQLite's BINARY collation compares), or nullopt if there is
+// none (the prefix is all 0xFF bytes).
+std::optional<std::string> PrefixSuccessor(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF) prefix.pop_back();
+  if (prefix.empty()) return std::nullopt;
+  prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
 
 // A compiled per-person expression over the person table aliased `p`.
 struct Expr {
@@ -102,8 +117,10 @@ const char* ComparisonSql(Comparison comparison) {
 class StatementCompiler {
  public:
   StatementCompiler(const Dataset& dataset, const Table& person, std::string person_key,
-                    const std::string& index_date, std::set<std::string>* tables)
-      : tables_(tables),
+                    const std::string& index_date, std::set<std::string>* tables,
+                    PlanShape shape)
+      : shape_(shape),
+        tables_(tables),
         dataset_(dataset),
         person_(person),
         person_key_(std::move(person_key)),
@@ -330,8 +347,8 @@ class StatementCompiler {
     }
     tables_->insert(table->name());
     std::string alias = absl::StrCat("e", ++aliases_);
-    std::string sql = absl::StrCat("FROM ", Quote(table->name()), " AS ", alias, " WHERE ", alias,
-                                   ".", Quote(key->name()), " = p.", Quote(person_key_));
+    const std::string key_column = absl::StrCat(alias, ".", Quote(key->name()));
+    std::vector<std::string> conditions;
     bool has_codes = !filter.code_prefixes().empty() || !filter.codes().empty();
     if (has_codes || !filter.code_column().empty()) {
       std::string field = absl::StrCat(path, ".code_column");
@@ -347,16 +364,24 @@ class StatementCompiler {
       std::vector<std::string> matches;
       for (const std::string& prefix : filter.code_prefixes()) {
         if (prefix.empty()) return Invalid(absl::StrCat(path, ".code_prefixes"), "empty prefix");
-        matches.push_back(absl::StrCat("substr(", column, ", 1, ",
-                                       Param(static_cast<int64_t>(prefix.size())),
-                                       ") = ", Param(prefix)));
+        if (shape_ == PlanShape::kCorrelated) {
+          matches.push_back(absl::StrCat("substr(", column, ", 1, ",
+                                         Param(static_cast<int64_t>(prefix.size())),
+                                         ") = ", Param(prefix)));
+          continue;
+        }
+        // A range, which an index on the column serves.
+        std::optional<std::string> after = PrefixSuccessor(prefix);
+        std::string range = absl::StrCat(column, " >= ", Param(prefix));
+        if (after) absl::StrAppend(&range, " AND ", column, " < ", Param(*after));
+        matches.push_back(absl::StrCat("(", range, ")"));
       }
       if (!filter.codes().empty()) {
         std::vector<std::string> codes;
         for (const std::string& value : filter.codes()) codes.push_back(Param(value));
         matches.push_back(absl::StrCat(column, " IN (", absl::StrJoin(codes, ", "), ")"));
       }
-      absl::StrAppend(&sql, " AND ", Balanced(matches, "OR"));
+      conditions.push_back(Balanced(matches, "OR"));
     }
     if (!filter.value_column().empty()) {
       std::string field = absl::StrCat(path, ".value_column");
@@ -370,8 +395,8 @@ class StatementCompiler {
       }
       if (!std::isfinite(filter.value()))
         return Invalid(absl::StrCat(path, ".value"), "not finite");
-      absl::StrAppend(&sql, " AND ", alias, ".", Quote(value->name()), " ", op, " ",
-                      Param(filter.value()));
+      conditions.push_back(
+          absl::StrCat(alias, ".", Quote(value->name()), " ", op, " ", Param(filter.value())));
     } else if (filter.value_comparison() != trenode::v1::COMPARISON_UNSPECIFIED) {
       return Invalid(absl::StrCat(path, ".value_column"), "is required with value_comparison");
     }
@@ -387,14 +412,23 @@ class StatementCompiler {
       std::string column = absl::StrCat(alias, ".", Quote(date->name()));
       if (!filter.date_from().empty()) {
         RETURN_IF_ERROR(ValidateDate(filter.date_from(), absl::StrCat(path, ".date_from")));
-        absl::StrAppend(&sql, " AND ", column, " >= ", Param(filter.date_from()));
+        conditions.push_back(absl::StrCat(column, " >= ", Param(filter.date_from())));
       }
       if (!filter.date_to().empty()) {
         RETURN_IF_ERROR(ValidateDate(filter.date_to(), absl::StrCat(path, ".date_to")));
-        absl::StrAppend(&sql, " AND ", column, " <= ", Param(filter.date_to()));
+        conditions.push_back(absl::StrCat(column, " <= ", Param(filter.date_to())));
       }
     }
-    return FilterSql{std::move(sql), table, std::move(alias)};
+    const std::string table_sql = absl::StrCat("FROM ", Quote(table->name()), " AS ", alias);
+    std::vector<std::string> correlated = {
+        absl::StrCat(key_column, " = p.", Quote(person_key_))};
+    correlated.insert(correlated.end(), conditions.begin(), conditions.end());
+    FilterSql compiled{absl::StrCat(table_sql, " WHERE ", absl::StrJoin(correlated, " AND ")),
+                       table, alias, table_sql, key_column};
+    if (!conditions.empty()) {
+      absl::StrAppend(&compiled.set_from, " WHERE ", absl::StrJoin(conditions, " AND "));
+    }
+    return compiled;
   }
 
   absl::StatusOr<Expr> CompileFeature(const trenode::v1::EventFeature& feature,
@@ -475,10 +509,22 @@ class StatementCompiler {
     if (events.min_count() < 0) return Invalid(absl::StrCat(path, ".min_count"), "is negative");
     ASSIGN_OR_RETURN(FilterSql filter,
                      CompileFilter(events.filter(), absl::StrCat(path, ".filter")));
-    if (events.min_count() <= 1) return absl::StrCat("EXISTS (SELECT 1 ", filter.from, ")");
-    return absl::StrCat("((SELECT COUNT(*) ", filter.from, ") >= ", Param(events.min_count()), ")");
+    if (shape_ == PlanShape::kCorrelated) {
+      if (events.min_count() <= 1) return absl::StrCat("EXISTS (SELECT 1 ", filter.from, ")");
+      return absl::StrCat("((SELECT COUNT(*) ", filter.from, ") >= ", Param(events.min_count()),
+                          ")");
+    }
+    // A semi-join: the set of persons with such events, found once through
+    // the table's indexes, then each person looked up in it.
+    std::string persons = absl::StrCat("SELECT ", filter.key, " ", filter.set_from);
+    if (events.min_count() > 1) {
+      absl::StrAppend(&persons, " GROUP BY ", filter.key, " HAVING COUNT(*) >= ",
+                      Param(events.min_count()));
+    }
+    return absl::StrCat("(p.", Quote(person_key_), " IN (", persons, "))");
   }
 
+  const PlanShape shape_;
   std::set<std::string>* tables_;
   const Dataset& dataset_;
   const Table& person_;
@@ -516,7 +562,8 @@ class QueryCompiler {
       : query_(query),
         limits_(limits),
         person_(person),
-        statement_(dataset, person, std::move(person_key), query.index_date(), &tables_) {}
+        statement_(dataset, person, std::move(person_key), query.index_date(), &tables_,
+                   limits.shape) {}
 
   absl::StatusOr<CompiledQuery> Compile() {
     if (!query_.index_date().empty()) {

@@ -74,10 +74,19 @@ struct CompiledQuery {
   int64_t joint_cells = 1;  // 0 when the joint table would pass kMaxJointCells
 };
 
+// How event criteria are planned. kSetBased (the node's): each criterion is
+// the set of persons its events name, found once through the event table's
+// indexes (a semi-join), code prefixes are ranges. kCorrelated: a lookup per
+// person (EXISTS, substr), as earlier versions planned; kept as the
+// reference the differential test (node/query/plan_differential_test.cc)
+// holds the set-based plans to.
+enum class PlanShape { kSetBased, kCorrelated };
+
 struct CompileLimits {
   // Categories of an unbinned TEXT column; above it, grouping by the column
   // is refused (config compute.query_max_categories).
   int max_categories = 100;
+  PlanShape shape = PlanShape::kSetBased;
 };
 
 // At most this many cells in one output (every combination of its groups).

@@ -260,6 +260,8 @@ analyses::QueryRunning QueryRunningFrom(const trenode::v1::ComputeConfig& comput
     queries.per_project = compute.query_workers_per_project();
   }
   if (compute.query_seconds() > 0) queries.wall = absl::Seconds(compute.query_seconds());
+  if (compute.query_cache_mib() > 0) queries.cache_bytes = compute.query_cache_mib() << 20;
+  if (compute.query_mmap_mib() > 0) queries.mmap_bytes = compute.query_mmap_mib() << 20;
   queries.limits = CompileLimitsFrom(compute);
   queries.codes = codes;
   return queries;

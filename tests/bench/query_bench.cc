@@ -58,11 +58,12 @@ const Case kCases[] = {
      "WHEN 2024 - year_of_birth < 70 THEN 3 WHEN 2024 - year_of_birth < 80 THEN 4 ELSE 5 END, "
      "sex, COUNT(*) FROM person GROUP BY 1, 2 ORDER BY 1, 2"},
     {"undiagnosed heart failure by sex", nullptr,
-     "SELECT sex, COUNT(*) FROM person AS p WHERE EXISTS (SELECT 1 FROM measurement AS m "
-     "WHERE m.person_id = p.person_id AND m.measurement_code = '250908004' AND "
-     "m.value_as_number < 40) AND NOT EXISTS (SELECT 1 FROM condition_occurrence AS c "
-     "WHERE c.person_id = p.person_id AND substr(c.condition_code, 1, 3) = 'I50') "
-     "GROUP BY 1 ORDER BY 1"},
+     // The best hand-written shape (semi- and anti-joins served by covering
+     // indexes), not the per-person lookups the node once compiled to.
+     "SELECT sex, COUNT(*) FROM person AS p WHERE p.person_id IN (SELECT person_id FROM "
+     "measurement WHERE measurement_code = '250908004' AND value_as_number < 40) AND "
+     "p.person_id NOT IN (SELECT person_id FROM condition_occurrence WHERE condition_code >= "
+     "'I50' AND condition_code < 'I51') GROUP BY 1 ORDER BY 1"},
 };
 
 double Seconds(const std::function<void()>& run) {
@@ -105,6 +106,8 @@ int main(int argc, char** argv) {
   std::printf("site of %lld persons generated and imported in %.1f s\n",
               static_cast<long long>(persons), absl::ToDoubleSeconds(absl::Now() - start));
   auto db = *SqliteDb::Open(dir.File("site.sqlite"), SqliteDb::Mode::kReadOnly);
+  // As the node opens a query's connection (QueryRunning's defaults).
+  if (!db->Exec("PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;").ok()) return 1;
   // The node numbers persons once per dataset version, before its first query.
   trenode::query::MemoryPersonRegistry registry;
   trenode::query::PersonCodesCache cache(&registry);
