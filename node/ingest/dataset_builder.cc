@@ -168,10 +168,11 @@ absl::Status CreateTable(SqliteDb& db, const TablePlan& plan) {
 
 // The indexes query plans need, built once the rows are in (faster than
 // keeping them up to date row by row): the person key of every table; and
-// on each other table, for each TEXT column (a column of codes), a covering
-// index of (that column, the table's first REAL column (a measured value)
-// if any, person key), which answers "persons with code X (and value < v)"
-// from the index alone. Then ANALYZE, so that the planner knows each index's selectivity.
+// on each other table, for each column of codes (TEXT with a coding system;
+// every TEXT column if the table declares none), a covering index of (that
+// column, the table's first REAL column (a measured value) if any, person
+// key), which answers "persons with code X (and value < v)" from the index
+// alone. Then ANALYZE, so that the planner knows each index's selectivity.
 absl::Status CreateIndexes(SqliteDb& db, const std::vector<TablePlan>& plans) {
   for (const TablePlan& plan : plans) {
     if (!plan.person_key) continue;
@@ -188,8 +189,15 @@ absl::Status CreateIndexes(SqliteDb& db, const std::vector<TablePlan>& plans) {
         break;
       }
     }
+    // The columns of codes: those declared with a coding system, or every
+    // TEXT column of a table that declares none.
+    bool any_coded = false;
+    for (const Column& column : plan.table.columns()) {
+      any_coded = any_coded || column.coding_system() != trenode::v1::CODING_SYSTEM_UNSPECIFIED;
+    }
     for (const Column& column : plan.table.columns()) {
       if (column.name() == key || column.type() != trenode::v1::COLUMN_TYPE_TEXT) continue;
+      if (any_coded && column.coding_system() == trenode::v1::CODING_SYSTEM_UNSPECIFIED) continue;
       std::string covered = absl::StrCat("\"", column.name(), "\"");
       if (number != nullptr) absl::StrAppend(&covered, ", \"", number->name(), "\"");
       absl::StrAppend(&covered, ", \"", key, "\"");
@@ -339,7 +347,10 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
   for (TablePlan& plan : plans) RETURN_IF_ERROR(CheckAndInfer(source, plan));
 
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(output_path));
-  RETURN_IF_ERROR(db->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN"));
+  // A bounded page cache for the inserts and index builds, whatever the
+  // size of the data.
+  RETURN_IF_ERROR(
+      db->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; BEGIN"));
   PersonLines persons;
   for (const TablePlan& plan : plans) {
     RETURN_IF_ERROR(CreateTable(*db, plan));
