@@ -241,8 +241,10 @@ absl::Status BatchComputeBackend::Start(const std::string& job_id) {
     BatchSubmission submission;
     submission.name = job_id;
     submission.environment = {{kManifestUrlVariable, manifest.url}};
-    // The container holds the runner and the job's processes, and /tmp.
-    submission.memory_mib = std::max<int64_t>(limits.memory_bytes >> 20, 256) + 256;
+    // The container holds the job's processes and /tmp, and the runner,
+    // which holds the outbox about three times over while it returns it.
+    submission.memory_mib = std::max<int64_t>(limits.memory_bytes >> 20, 256) + 256 +
+                            ((3 * limits.output_bytes + 2 * limits.log_bytes) >> 20);
     submission.vcpus = options_.vcpus;
     submission.timeout = limits.wall + absl::Minutes(15);
     id = service_->Submit(submission);
