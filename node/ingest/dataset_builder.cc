@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -167,7 +166,8 @@ absl::Status CreateTable(SqliteDb& db, const TablePlan& plan) {
 }
 
 // The indexes query plans need, built once the rows are in (faster than
-// keeping them up to date row by row): the person key of every table; and
+// keeping them up to date row by row): the person key of every other table
+// (the person table's is unique, made as soon as it is loaded); and
 // on each other table, for each column of codes (TEXT with a coding system;
 // every TEXT column if the table declares none), a covering index of (that
 // column, the table's first REAL column (a measured value) if any, person
@@ -175,12 +175,12 @@ absl::Status CreateTable(SqliteDb& db, const TablePlan& plan) {
 // alone. Then ANALYZE, so that the planner knows each index's selectivity.
 absl::Status CreateIndexes(SqliteDb& db, const std::vector<TablePlan>& plans) {
   for (const TablePlan& plan : plans) {
-    if (!plan.person_key) continue;
+    // The person table's key has its unique index already (IndexPersonKeys).
+    if (!plan.person_key || &plan == &plans.front()) continue;
     const std::string& table = plan.table.name();
     const std::string& key = plan.table.columns(*plan.person_key).name();
     RETURN_IF_ERROR(db.Exec(absl::StrCat("CREATE INDEX \"", table, "_", key, "_idx\" ON \"",
                                          table, "\"(\"", key, "\")")));
-    if (&plan == &plans.front()) continue;  // the person table
     const Column* number = nullptr;
     for (const Column& column : plan.table.columns()) {
       if (column.is_person_key() || column.name() == key) continue;
@@ -208,16 +208,20 @@ absl::Status CreateIndexes(SqliteDb& db, const std::vector<TablePlan>& plans) {
   return db.Exec("ANALYZE");
 }
 
-// Line on which each person key of the person table was first seen.
-using PersonLines = std::unordered_map<std::string, int64_t>;
-
-// Pass 2: typed inserts, and the person key rules.
-absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TablePlan& plan,
-                       bool is_person_table, PersonLines& persons) {
-  std::vector<std::string> placeholders(plan.table.columns_size(), "?");
+// Pass 2: typed inserts, each row's rowid its line in the file (so that
+// checks made afterwards in SQL can name the line), and no empty person key.
+absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TablePlan& plan) {
+  std::vector<std::string> placeholders, names;
+  for (const Column& column : plan.table.columns()) {
+    names.push_back(absl::StrCat("\"", column.name(), "\""));
+    placeholders.push_back(absl::StrCat("?", placeholders.size() + 1));
+  }
+  const int line_parameter = plan.table.columns_size() + 1;
   ASSIGN_OR_RETURN(SqliteStatement insert,
-                   db.Prepare(absl::StrCat("INSERT INTO \"", plan.table.name(), "\" VALUES (",
-                                           absl::StrJoin(placeholders, ", "), ")")));
+                   db.Prepare(absl::StrCat("INSERT INTO \"", plan.table.name(), "\" (rowid, ",
+                                           absl::StrJoin(names, ", "), ") VALUES (?",
+                                           line_parameter, ", ", absl::StrJoin(placeholders, ", "),
+                                           ")")));
   ASSIGN_OR_RETURN(auto reader, source.OpenRead(plan.file));
   CsvReader csv(std::move(reader), plan.file);
   CsvRecord record;
@@ -227,22 +231,10 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
     ASSIGN_OR_RETURN(bool more, csv.Next(record));
     if (!more) return absl::OkStatus();
     if (record.blank) continue;
-    if (plan.person_key) {
-      int k = *plan.person_key;
-      const std::string& key = record.fields[k];
-      if (key.empty()) return FieldError(plan, record.line, k, "person key is empty");
-      if (is_person_table) {
-        auto [it, added] = persons.emplace(key, record.line);
-        if (!added) {
-          return FieldError(plan, record.line, k,
-                            absl::StrCat("person key \"", key, "\" repeats line ", it->second));
-        }
-      } else if (!persons.contains(key)) {
-        return FieldError(
-            plan, record.line, k,
-            absl::StrCat("unknown person key \"", key, "\": not in the person table"));
-      }
+    if (plan.person_key && record.fields[*plan.person_key].empty()) {
+      return FieldError(plan, record.line, *plan.person_key, "person key is empty");
     }
+    insert.Bind(line_parameter, record.line);
     for (int i = 0; i < plan.table.columns_size(); ++i) {
       const std::string& cell = record.fields[i];
       if (cell.empty()) {
@@ -264,6 +256,47 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
     RETURN_IF_ERROR(insert.Run());
     insert.Reset();
   }
+}
+
+std::string Quoted(const std::string& name) { return absl::StrCat("\"", name, "\""); }
+
+// The person keys are unique: a unique index on them (which every later
+// check and query uses), or the first line that repeats an earlier key.
+// Checked in SQL, so that memory stays bounded whatever the number of persons.
+absl::Status IndexPersonKeys(SqliteDb& db, const TablePlan& person) {
+  const std::string table = Quoted(person.table.name());
+  const std::string& key_name = person.table.columns(*person.person_key).name();
+  const std::string key = Quoted(key_name);
+  absl::Status unique = db.Exec(absl::StrCat("CREATE UNIQUE INDEX \"", person.table.name(), "_",
+                                             key_name, "_idx\" ON ", table, "(", key, ")"));
+  if (unique.ok() || unique.code() != absl::StatusCode::kFailedPrecondition) return unique;
+  ASSIGN_OR_RETURN(
+      SqliteStatement repeat,
+      db.Prepare(absl::StrCat("SELECT b.rowid, MIN(a.rowid), b.", key, " FROM ", table,
+                              " AS b JOIN ", table, " AS a ON a.", key, " = b.", key,
+                              " AND a.rowid < b.rowid GROUP BY b.rowid ORDER BY b.rowid LIMIT 1")));
+  ASSIGN_OR_RETURN(bool found, repeat.Step());
+  if (!found) return unique;
+  return FieldError(person, repeat.Int64(0), *person.person_key,
+                    absl::StrCat("person key \"", repeat.Text(2), "\" repeats line ",
+                                 repeat.Int64(1)));
+}
+
+// Every row of an event table names a person of the person table (through
+// its unique index), or the first line that does not.
+absl::Status CheckPersonKeys(SqliteDb& db, const TablePlan& events, const TablePlan& person) {
+  const std::string key = Quoted(events.table.columns(*events.person_key).name());
+  ASSIGN_OR_RETURN(
+      SqliteStatement unknown,
+      db.Prepare(absl::StrCat("SELECT e.rowid, e.", key, " FROM ", Quoted(events.table.name()),
+                              " AS e WHERE e.", key, " NOT IN (SELECT ",
+                              Quoted(person.table.columns(*person.person_key).name()), " FROM ",
+                              Quoted(person.table.name()), ") ORDER BY e.rowid LIMIT 1")));
+  ASSIGN_OR_RETURN(bool found, unknown.Step());
+  if (!found) return absl::OkStatus();
+  return FieldError(events, unknown.Int64(0), *events.person_key,
+                    absl::StrCat("unknown person key \"", unknown.Text(1),
+                                 "\": not in the person table"));
 }
 
 // The person table's value sets, which grouped outputs list in full
@@ -351,10 +384,14 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
   // size of the data.
   RETURN_IF_ERROR(
       db->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; BEGIN"));
-  PersonLines persons;
   for (const TablePlan& plan : plans) {
     RETURN_IF_ERROR(CreateTable(*db, plan));
-    RETURN_IF_ERROR(LoadTable(source, *db, plan, &plan == &plans.front(), persons));
+    RETURN_IF_ERROR(LoadTable(source, *db, plan));
+    if (&plan == &plans.front()) {
+      RETURN_IF_ERROR(IndexPersonKeys(*db, plan));
+    } else if (plan.person_key) {
+      RETURN_IF_ERROR(CheckPersonKeys(*db, plan, plans.front()));
+    }
   }
   RETURN_IF_ERROR(CreateIndexes(*db, plans));
   RETURN_IF_ERROR(RecordCategories(*db, plans.front().table));
@@ -364,7 +401,11 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
   result.set_person_table(person_table);
   result.clear_tables();
   for (const TablePlan& plan : plans) *result.add_tables() = plan.table;
-  result.mutable_steward()->set_exact_person_count(static_cast<int64_t>(persons.size()));
+  ASSIGN_OR_RETURN(SqliteStatement count,
+                   db->Prepare(absl::StrCat("SELECT COUNT(*) FROM ", Quoted(person_table))));
+  ASSIGN_OR_RETURN(bool counted, count.Step());
+  if (!counted) return absl::InternalError("cannot count the persons");
+  result.mutable_steward()->set_exact_person_count(count.Int64(0));
   return result;
 }
 
