@@ -19,6 +19,7 @@
 #include "node/query/runner.h"
 #include "node/storage/sqlite.h"
 #include "node/synth/generator.h"
+#include "tests/testutil/synth_dataset.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace trenode::query {
@@ -166,11 +167,7 @@ class PlanDifferentialTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
     const synth::SynthOptions options{7, 3000};
-    ASSERT_TRUE(synth::GenerateSite(options, dir_->File("site")).ok());
-    std::filesystem::remove(dir_->path() / "site" / "dataset.textproto");
-    auto source = *adapters::PosixObjectStore::Open(dir_->path() / "site");
-    auto built =
-        ingest::BuildDatasetFile(*source, synth::SiteMetadata(options), dir_->File("site.sqlite"));
+    auto built = testing::BuildSynthDataset(*dir_, options);
     ASSERT_TRUE(built.ok()) << built.status();
     dataset_ = new trenode::v1::Dataset(*built);
     registry_ = new MemoryPersonRegistry();

@@ -21,6 +21,7 @@
 #include "node/ingest/dataset_builder.h"
 #include "node/synth/generator.h"
 #include "tests/testutil/heart_failure.h"
+#include "tests/testutil/synth_dataset.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace trenode::query {
@@ -62,11 +63,7 @@ class QueryTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
     const synth::SynthOptions options{5, 4000};
-    ASSERT_TRUE(synth::GenerateSite(options, dir_->File("site")).ok());
-    std::filesystem::remove(dir_->path() / "site" / "dataset.textproto");
-    auto source = *adapters::PosixObjectStore::Open(dir_->path() / "site");
-    auto built =
-        ingest::BuildDatasetFile(*source, synth::SiteMetadata(options), dir_->File("site.sqlite"));
+    auto built = testing::BuildSynthDataset(*dir_, options);
     ASSERT_TRUE(built.ok()) << built.status();
     dataset_ = new Dataset(*built);
     registry_ = new MemoryPersonRegistry();

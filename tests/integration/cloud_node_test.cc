@@ -194,19 +194,7 @@ TEST_F(S3BatchNodeTest, AScriptJobRunsOnAwsBatchAndItsOutputIsReleased) {
       {"out.txt"});
   EXPECT_EQ(testing::AwsBatchFake::Get()->Counter("submitted").value_or(-1), submitted + 1);
   EXPECT_TRUE(Keys("site-a/batch-jobs/").empty()) << ::testing::PrintToString(Keys("site-a/"));
-  Release draft, submitted_release, reply;
-  ASSERT_TRUE(Create(analysis, &draft).ok());
-  ASSERT_TRUE(Submit(draft.id(), &submitted_release).ok());
-  ASSERT_TRUE(Review(submitted_release, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply,
-                     "one mean over 200 persons")
-                  .ok());
-  ASSERT_TRUE(Review(submitted_release, "kim", trenode::v1::FILE_DECISION_APPROVE, &reply,
-                     "one mean over 200 persons")
-                  .ok());
-  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
-  std::string bytes;
-  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes).ok());
-  EXPECT_EQ(bytes, "mean LVEF 31.2 (n=200)\n");
+  EXPECT_EQ(ReleasedOutput(analysis, "one mean over 200 persons"), "mean LVEF 31.2 (n=200)\n");
 }
 
 // The same on Azure Blob Storage (Azurite, which checks Shared Key).
@@ -296,19 +284,7 @@ TEST_F(AzureBatchNodeTest, AScriptJobRunsOnAzureBatchAndItsOutputIsReleased) {
   auto staged = Container()->List("site-a/batch-jobs/");
   ASSERT_TRUE(staged.ok());
   EXPECT_TRUE(staged->empty());
-  Release draft, submitted, reply;
-  ASSERT_TRUE(Create(analysis, &draft).ok());
-  ASSERT_TRUE(Submit(draft.id(), &submitted).ok());
-  ASSERT_TRUE(Review(submitted, "olu", trenode::v1::FILE_DECISION_APPROVE, &reply,
-                     "one mean over 200 persons")
-                  .ok());
-  ASSERT_TRUE(Review(submitted, "kim", trenode::v1::FILE_DECISION_APPROVE, &reply,
-                     "one mean over 200 persons")
-                  .ok());
-  ASSERT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
-  std::string bytes;
-  ASSERT_TRUE(Download(reply, "ada", "researcher", &bytes).ok());
-  EXPECT_EQ(bytes, "mean LVEF 31.2 (n=200)\n");
+  EXPECT_EQ(ReleasedOutput(analysis, "one mean over 200 persons"), "mean LVEF 31.2 (n=200)\n");
 }
 
 TEST(AzureNodeStartTest, AWrongKeyOrMissingContainerStopsTheNodeNamingTheField) {

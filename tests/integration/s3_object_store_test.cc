@@ -182,6 +182,19 @@ TEST_F(S3ObjectStoreTest, TheContainerTokenGoesOnlyToTheAgentsAddressesOrHttps) 
   EXPECT_EQ(chain.status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+// Reads `reader` to its end from `total` bytes in, expecting only the bytes
+// of `version`; the status it ended with (OK at the end), `total` advanced.
+absl::Status ReadOnComparing(ObjectReader& reader, const std::string& version, size_t& total) {
+  while (true) {
+    auto bytes = reader.Read(1 << 20);
+    if (!bytes.ok()) return bytes.status();
+    if (bytes->empty()) return absl::OkStatus();
+    EXPECT_TRUE(*bytes == version.substr(total, bytes->size()))
+        << "bytes of the new version were mixed in at " << total;
+    total += bytes->size();
+  }
+}
+
 TEST_F(S3ObjectStoreTest, AReaderNeverMixesTwoVersionsOfAnObject) {
   auto store = Store();
   const std::string old_version = Pattern(3 << 20);
@@ -191,19 +204,8 @@ TEST_F(S3ObjectStoreTest, AReaderNeverMixesTwoVersionsOfAnObject) {
   ASSERT_TRUE(reader.ok()) << reader.status();
   ASSERT_TRUE((*reader)->Read(1 << 16).ok());
   ASSERT_TRUE(WriteObject(*store, "versioned", std::string(3 << 20, 'n')).ok());
-  absl::Status ended;
   size_t total = 1 << 16;
-  while (true) {
-    auto bytes = (*reader)->Read(1 << 20);
-    if (!bytes.ok()) {
-      ended = bytes.status();
-      break;
-    }
-    if (bytes->empty()) break;
-    EXPECT_TRUE(*bytes == old_version.substr(total, bytes->size()))
-        << "bytes of the new version were mixed in at " << total;
-    total += bytes->size();
-  }
+  absl::Status ended = ReadOnComparing(**reader, old_version, total);
   EXPECT_EQ(ended.code(), absl::StatusCode::kAborted) << ended << " after " << total << " bytes";
   EXPECT_TRUE(absl::StrContains(ended.message(), "was replaced while being read")) << ended;
 }
@@ -220,19 +222,8 @@ TEST_F(S3ObjectStoreTest, AStoreIgnoringIfMatchStillNeverMixesVersions) {
   ASSERT_TRUE(reader.ok()) << reader.status();
   ASSERT_TRUE((*reader)->Read(1 << 16).ok());
   ASSERT_TRUE(WriteObject(*store, "ignored", std::string(3 << 20, 'n')).ok());
-  absl::Status ended;
   size_t total = 1 << 16;
-  while (true) {
-    auto bytes = (*reader)->Read(1 << 20);
-    if (!bytes.ok()) {
-      ended = bytes.status();
-      break;
-    }
-    if (bytes->empty()) break;
-    EXPECT_TRUE(*bytes == old_version.substr(total, bytes->size()))
-        << "bytes of the new version were mixed in at " << total;
-    total += bytes->size();
-  }
+  absl::Status ended = ReadOnComparing(**reader, old_version, total);
   EXPECT_TRUE(emulator_->Control(R"({"ignore_if_match": false})").ok());
   EXPECT_EQ(ended.code(), absl::StatusCode::kAborted) << ended << " after " << total << " bytes";
 }

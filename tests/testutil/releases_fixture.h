@@ -202,6 +202,23 @@ class ReleasesFixture : public ::testing::Test {
     return WaitForAnalysis(analysis.id(), expected).id();
   }
 
+  // The analysis's one output as its researcher downloads it once checkers
+  // "olu" and "kim" have approved it with `explanation` ("" after a test
+  // failure).
+  std::string ReleasedOutput(const std::string& analysis_id, const std::string& explanation) {
+    Release draft, submitted, reply;
+    std::string bytes;
+    EXPECT_TRUE(Create(analysis_id, &draft).ok());
+    EXPECT_TRUE(Submit(draft.id(), &submitted).ok());
+    for (const char* checker : {"olu", "kim"}) {
+      EXPECT_TRUE(
+          Review(submitted, checker, trenode::v1::FILE_DECISION_APPROVE, &reply, explanation).ok());
+    }
+    EXPECT_EQ(reply.state(), trenode::v1::RELEASE_STATE_RELEASED) << reply.state_reason();
+    EXPECT_TRUE(Download(reply, "ada", "researcher", &bytes).ok());
+    return bytes;
+  }
+
   // A renewed approval of the test project for a year, with counts
   // pre-approved; tests add the policy they exercise.
   static trenode::v1::ApproveProjectRequest Reapproval() {
