@@ -371,8 +371,7 @@ const std::vector<Command>& Commands() {
 int RunDatasetCommand(const Args& args, Cli& cli) {
   // positional()[0] is "dataset".
   if (args.positional().size() < 2) {
-    std::cout << kDatasetHelp;
-    return args.Has("help") ? kOk : kUsage;
+    return Help(args, kDatasetHelp);
   }
   const std::string& name = args.positional()[1];
   for (const Command& command : Commands()) {
@@ -382,8 +381,7 @@ int RunDatasetCommand(const Args& args, Cli& cli) {
       return kOk;
     }
     std::set<std::string> known = command.flags;
-    known.insert(
-        {"node", "ca", "cert", "key", "token", "token-file", "role", "wait", "json", "help"});
+    known.insert(GlobalFlags().begin(), GlobalFlags().end());
     if (auto unknown = args.Unknown(known); !unknown.empty()) {
       std::cerr << "trectl: unknown flag " << unknown.front() << " for dataset " << name << "\n"
                 << command.help;
