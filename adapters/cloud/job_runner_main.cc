@@ -11,15 +11,22 @@
 
 #include "adapters/cloud/job_runner.h"
 
+namespace {
+constexpr char kUsage[] =
+    "usage: trenode-job-runner\n"
+    "Runs one trenode script job in a cloud batch container: reads the job's\n"
+    "manifest from the presigned URL in $TRENODE_JOB_MANIFEST_URL, runs it and\n"
+    "uploads its result. Takes no arguments.\n";
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc > 1) {
-    const bool help = std::strcmp(argv[1], "--help") == 0;
-    std::fprintf(help ? stdout : stderr,
-                 "usage: trenode-job-runner\n"
-                 "Runs one trenode script job in a cloud batch container: reads the job's\n"
-                 "manifest from the presigned URL in $TRENODE_JOB_MANIFEST_URL, runs it and\n"
-                 "uploads its result. Takes no arguments.\n");
-    return help ? 0 : 2;
+    if (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "trenode-job-runner: unknown argument %s\n%s", argv[1], kUsage);
+    return 2;
   }
   // Nothing of this process may be read by the job (which runs as another
   // uid, but defence in depth): no /proc/<pid>/environ or memory for anyone

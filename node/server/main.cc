@@ -34,12 +34,15 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    if ((arg == "--config" || arg == "--port-file") && i + 1 < argc) {
-      (arg == "--config" ? config_path : port_file) = argv[++i];
-    } else {
-      std::cerr << "trenode: unexpected argument \"" << arg << "\"\n" << kUsage;
+    if (arg != "--config" && arg != "--port-file") {
+      std::cerr << "trenode: unknown flag " << arg << "\n" << kUsage;
       return 2;
     }
+    if (i + 1 == argc) {
+      std::cerr << "trenode: " << arg << " needs a value\n" << kUsage;
+      return 2;
+    }
+    (arg == "--config" ? config_path : port_file) = argv[++i];
   }
   if (config_path.empty()) {
     std::cerr << "trenode: --config FILE is required\n" << kUsage;

@@ -26,7 +26,11 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    if (i + 1 >= argc) {
+    if (arg != "--seed" && arg != "--persons" && arg != "--out") {
+      std::cerr << "trenode-synth: unknown flag " << arg << "\n" << kUsage;
+      return 2;
+    }
+    if (i + 1 == argc) {
       std::cerr << "trenode-synth: " << arg << " needs a value\n" << kUsage;
       return 2;
     }
@@ -39,7 +43,7 @@ int main(int argc, char** argv) {
     } else if (arg == "--out") {
       out = value;
     } else {
-      std::cerr << "trenode-synth: bad argument " << arg << " " << value << "\n" << kUsage;
+      std::cerr << "trenode-synth: bad value \"" << value << "\" for " << arg << "\n" << kUsage;
       return 2;
     }
   }

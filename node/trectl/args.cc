@@ -12,6 +12,10 @@ absl::StatusOr<Args> Args::Parse(const std::vector<std::string>& words,
   Args args;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];
+    if (word == "-h") {
+      args.flags_["help"] = "true";
+      continue;
+    }
     if (word.size() < 3 || word.rfind("--", 0) != 0) {
       args.positional_.push_back(word);
       continue;

@@ -16,7 +16,8 @@ namespace trenode::trectl {
 class Args {
  public:
   // `boolean_flags` take no value; every other --flag takes the next word
-  // (or the part after '='). InvalidArgument for a flag missing its value.
+  // (or the part after '='); -h is --help. InvalidArgument for a flag
+  // missing its value.
   static absl::StatusOr<Args> Parse(const std::vector<std::string>& words,
                                     const std::set<std::string>& boolean_flags);
 

@@ -51,8 +51,23 @@ std::unique_ptr<grpc::ClientContext> Cli::NewContext(int deadline_seconds) const
   return context;
 }
 
+const std::set<std::string>& GlobalFlags() {
+  static const auto* flags = new std::set<std::string>{
+      "node", "ca", "cert", "key", "token", "token-file", "role", "wait", "json", "help"};
+  return *flags;
+}
+
 int Usage(absl::string_view text) {
   std::cerr << "trectl: usage: " << text << "\n";
+  return kUsage;
+}
+
+int Help(const Args& args, absl::string_view help) {
+  if (args.Has("help")) {
+    std::cout << help;
+    return kOk;
+  }
+  std::cerr << help;
   return kUsage;
 }
 
@@ -100,8 +115,7 @@ void PrintTable(const std::vector<std::string>& header,
 int RunArea(const Args& args, absl::string_view help,
             const std::function<int(const std::string&, const Args&)>& command) {
   if (args.positional().size() < 2 || args.Has("help")) {
-    std::cout << help;
-    return args.Has("help") ? kOk : kUsage;
+    return Help(args, help);
   }
   return command(args.positional()[1], args.Shift(2));
 }

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,16 @@ struct Cli {
   std::unique_ptr<grpc::ClientContext> NewContext(int deadline_seconds = 30) const;
 };
 
+// The flags every command takes, without their dashes (see `trectl --help`).
+const std::set<std::string>& GlobalFlags();
+
 // Prints "trectl: usage: TEXT" to stderr and returns kUsage.
 int Usage(absl::string_view text);
+
+// Prints `help` to stdout and returns kOk when the command line asked for it
+// (--help or -h); otherwise, as a command line that is not complete, prints
+// it to stderr and returns kUsage.
+int Help(const Args& args, absl::string_view help);
 
 // Prints "trectl: MESSAGE" to stderr and returns the exit code for `status`.
 int Fail(const absl::Status& status);

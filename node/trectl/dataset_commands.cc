@@ -170,13 +170,18 @@ int Search(const Args& args, Cli& cli) {
     PrintJson(response);
     return kOk;
   }
+  // Scores mean nothing to a person and compare only within one search, so
+  // each hit shows its place and its score as a share of the page's best.
+  double best = 0;
+  for (const auto& hit : response.hits()) best = std::max(best, hit.score());
   std::vector<std::vector<std::string>> rows;
   int rank = 0;
   for (const auto& hit : response.hits()) {
-    rows.push_back({absl::StrCat(++rank), absl::StrFormat("%.3g", hit.score()), hit.dataset().id(),
+    const double match = best > 0 ? 100 * hit.score() / best : 100;
+    rows.push_back({absl::StrCat(++rank), absl::StrFormat("%.0f%%", match), hit.dataset().id(),
                     hit.dataset().population().label(), hit.dataset().title()});
   }
-  PrintTable({"RANK", "SCORE", "ID", "POPULATION", "TITLE"}, rows);
+  PrintTable({"RANK", "MATCH", "ID", "POPULATION", "TITLE"}, rows);
   if (!response.next_page_token().empty()) {
     std::cout << "more: --page-token " << response.next_page_token() << "\n";
   }
@@ -333,7 +338,9 @@ const std::vector<Command>& Commands() {
        "usage: trectl dataset search WORDS... [--include-retired] [--page-size N] [--page-token "
        "T]\n"
        "Ranked search over titles, descriptions, keywords, tables and columns. Every word\n"
-       "must match; a trailing * matches a prefix (quote it from the shell).\n",
+       "must match; a trailing * matches a prefix (quote it from the shell). Prints the\n"
+       "hits best first: RANK is the place on this page, MATCH how well the hit matches\n"
+       "as a share of the best hit on this page (100%). --json gives the raw scores.\n",
        {"include-retired", "page-size", "page-token"},
        &Search},
       {"import",
@@ -371,8 +378,7 @@ const std::vector<Command>& Commands() {
 int RunDatasetCommand(const Args& args, Cli& cli) {
   // positional()[0] is "dataset".
   if (args.positional().size() < 2) {
-    std::cout << kDatasetHelp;
-    return args.Has("help") ? kOk : kUsage;
+    return Help(args, kDatasetHelp);
   }
   const std::string& name = args.positional()[1];
   for (const Command& command : Commands()) {
@@ -382,8 +388,7 @@ int RunDatasetCommand(const Args& args, Cli& cli) {
       return kOk;
     }
     std::set<std::string> known = command.flags;
-    known.insert(
-        {"node", "ca", "cert", "key", "token", "token-file", "role", "wait", "json", "help"});
+    known.insert(GlobalFlags().begin(), GlobalFlags().end());
     if (auto unknown = args.Unknown(known); !unknown.empty()) {
       std::cerr << "trectl: unknown flag " << unknown.front() << " for dataset " << name << "\n"
                 << command.help;

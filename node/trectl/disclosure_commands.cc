@@ -39,8 +39,7 @@ constexpr char kDisclosureHelp[] =
 int RunDisclosureCommand(const Args& args) {
   const auto& words = args.positional();
   if (args.Has("help") || words.size() != 3 || words[1] != "check") {
-    std::cout << kDisclosureHelp;
-    return args.Has("help") ? kOk : kUsage;
+    return Help(args, kDisclosureHelp);
   }
   std::string kind = args.Get("kind").value_or("");
   if (kind != "counts" && kind != "magnitude") return Usage("--kind counts|magnitude");

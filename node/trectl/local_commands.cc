@@ -150,8 +150,7 @@ int PkiLogKey(const Args& args, const fs::path& dir) {
 
 int RunPkiCommand(const Args& args) {
   if (args.positional().size() < 2 || args.Has("help")) {
-    std::cout << kPkiHelp;
-    return args.Has("help") ? kOk : kUsage;
+    return Help(args, kPkiHelp);
   }
   std::optional<std::string> dir = args.Get("dir");
   if (!dir) return Usage("pki COMMAND --dir DIR ...");

@@ -413,8 +413,7 @@ int Tail(const Args& args, Cli& cli) {
 
 int RunLogCommand(const Args& args, Cli& cli) {
   if (args.positional().size() < 2 || args.Has("help")) {
-    std::cout << kLogHelp;
-    return args.Has("help") ? kOk : kUsage;
+    return Help(args, kLogHelp);
   }
   const std::string& command = args.positional()[1];
   if (command == "checkpoint") return Checkpoint(cli);

@@ -61,8 +61,11 @@ int main(int argc, char** argv) {
     return kUsage;
   }
   if (args->positional().empty()) {
-    std::cout << kTrectlHelp;
-    return args->Has("help") ? kOk : kUsage;
+    if (auto unknown = args->Unknown(GlobalFlags()); !unknown.empty()) {
+      std::cerr << "trectl: unknown flag " << unknown.front() << "\n" << kTrectlHelp;
+      return kUsage;
+    }
+    return Help(*args, kTrectlHelp);
   }
   const std::string& area = args->positional()[0];
   if (area == "pki") return RunPkiCommand(*args);

@@ -319,8 +319,7 @@ int RunProjectCommand(const Args& args, Cli& cli) {
   const std::string& area = args.positional()[0];
   const char* help = area == "project" ? kProjectHelp : kTrainingHelp;
   if (args.positional().size() < 2 || args.Has("help")) {
-    std::cout << help;
-    return args.Has("help") ? kOk : kUsage;
+    return Help(args, help);
   }
   std::string command = args.positional()[1];
   return area == "project" ? ProjectCommand(command, args.Shift(2), cli)

@@ -1,7 +1,7 @@
 // trenode-bench: catalogue read throughput over real gRPC on loopback, as a
 // ratio to a trivial echo RPC served by the same server in the same run.
 //
-// usage: trenode-bench [--datasets N] [--seconds S] [--threads T] [--rounds R]
+// usage: see kUsage.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -11,7 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "adapters/object_store.h"
@@ -19,6 +18,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "node/server/node_server.h"
+#include "tests/bench/bench_flags.h"
 #include "tests/bench/echo.grpc.pb.h"
 #include "tests/testutil/datasets.h"
 #include "tests/testutil/temp_dir.h"
@@ -27,6 +27,15 @@
 
 namespace {
 using trenode::v1::Catalogue;
+
+constexpr char kUsage[] =
+    "usage: trenode-bench [--datasets N] [--seconds S] [--threads T] [--rounds R]\n"
+    "Catalogue reads (get, search, list) per second over gRPC with TLS and tokens, as a\n"
+    "ratio to an echo call served by the same node in the same run.\n"
+    "  --datasets  datasets in the catalogue [10000]\n"
+    "  --seconds   seconds each measurement runs [2]\n"
+    "  --threads   client threads [4]\n"
+    "  --rounds    rounds; the median is printed [3]\n";
 
 constexpr const char* kConditions[] = {
     "diabetes", "asthma",    "stroke",   "sepsis",    "dementia",  "obesity", "anaemia",
@@ -90,16 +99,13 @@ double Median(std::vector<double> values) {
 
 int main(int argc, char** argv) {
   Options options;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i], value = argv[i + 1];
-    bool ok = (flag == "--datasets" && absl::SimpleAtoi(value, &options.datasets)) ||
-              (flag == "--seconds" && absl::SimpleAtod(value, &options.seconds)) ||
-              (flag == "--threads" && absl::SimpleAtoi(value, &options.threads)) ||
-              (flag == "--rounds" && absl::SimpleAtoi(value, &options.rounds));
-    if (!ok) {
-      std::cerr << "usage: trenode-bench [--datasets N] [--seconds S] [--threads T] [--rounds R]\n";
-      return 2;
-    }
+  if (auto exit_status = trenode::bench::ParseBenchFlags(
+          argc, argv, kUsage,
+          {{"--datasets", &options.datasets},
+           {"--seconds", &options.seconds},
+           {"--threads", &options.threads},
+           {"--rounds", &options.rounds}})) {
+    return *exit_status;
   }
 
   // The whole node over TLS with bearer tokens, as deployed; the echo

@@ -7,8 +7,7 @@
 // Then the cost of secondary suppression and its audit on square counts
 // tables with about one small cell in five (--suppress-sizes, e.g. 20,40).
 //
-// usage: trenode-disclosure-bench [--rows N] [--columns N] [--rounds N]
-//                                 [--suppress-sizes N,N,...]
+// usage: see kUsage.
 #include <algorithm>
 #include <cstdio>
 #include <random>
@@ -20,21 +19,43 @@
 #include "absl/time/clock.h"
 #include "node/disclosure/suppression.h"
 #include "node/disclosure/table.h"
+#include "tests/bench/bench_flags.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: trenode-disclosure-bench [--rows N] [--columns N] [--rounds N]\n"
+    "                                [--suppress-sizes N,N,...]\n"
+    "Cells per second checked by the disclosure rules against only summing them, then\n"
+    "the cost of secondary suppression on square counts tables.\n"
+    "  --rows, --columns  shape of the magnitude table [1000 x 1000]\n"
+    "  --rounds           rounds; the median is printed [3]\n"
+    "  --suppress-sizes   sides of the suppressed tables [20,40,60]\n";
+
+// "20,40" into {20, 40}; false unless every size is a whole number above zero.
+bool ParseSizes(const std::string& text, std::vector<int64_t>* sizes) {
+  sizes->clear();
+  for (absl::string_view size_text : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int64_t size;
+    if (!absl::SimpleAtoi(size_text, &size) || size <= 0) return false;
+    sizes->push_back(size);
+  }
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   int64_t rows = 1000, columns = 1000, rounds = 3;
-  std::string suppress_sizes = "20,40,60";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    bool ok = (flag == "--rows" && absl::SimpleAtoi(argv[i + 1], &rows)) ||
-              (flag == "--columns" && absl::SimpleAtoi(argv[i + 1], &columns)) ||
-              (flag == "--rounds" && absl::SimpleAtoi(argv[i + 1], &rounds)) ||
-              (flag == "--suppress-sizes" && (suppress_sizes = argv[i + 1], true));
-    if (!ok || rows <= 0 || columns <= 0 || rounds <= 0) {
-      std::fprintf(stderr,
-                   "usage: trenode-disclosure-bench [--rows N] [--columns N] [--rounds N]\n");
-      return 2;
-    }
+  std::vector<int64_t> suppress_sizes = {20, 40, 60};
+  if (auto exit_status = trenode::bench::ParseBenchFlags(
+          argc, argv, kUsage,
+          {{"--rows", &rows},
+           {"--columns", &columns},
+           {"--rounds", &rounds},
+           {"--suppress-sizes",
+            [&](const std::string& text) { return ParseSizes(text, &suppress_sizes); }}})) {
+    return *exit_status;
   }
   // Cells of 0 to 40 contributors with skewed values, as in income-like data.
   std::mt19937_64 random(42);
@@ -79,9 +100,7 @@ int main(int argc, char** argv) {
       "rules checked: %.0f cells/s; summing contributions only: %.0f cells/s; "
       "ratio %.2f\n",
       check_rate, sum_rate, check_rate / sum_rate);
-  for (absl::string_view size_text : absl::StrSplit(suppress_sizes, ',', absl::SkipEmpty())) {
-    int64_t size;
-    if (!absl::SimpleAtoi(size_text, &size) || size <= 0) return 2;
+  for (int64_t size : suppress_sizes) {
     trenode::disclosure::Table counts;
     for (int64_t r = 0; r < size; ++r) counts.row_labels.push_back("r" + std::to_string(r));
     for (int64_t c = 0; c < size; ++c) counts.column_labels.push_back("c" + std::to_string(c));

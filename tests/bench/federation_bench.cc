@@ -16,10 +16,10 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "node/analyses/analysis_state.h"
+#include "tests/bench/bench_flags.h"
 #include "tests/bench/echo.grpc.pb.h"
 #include "tests/testutil/test_node.h"
 #include "tests/testutil/test_site.h"
@@ -57,19 +57,10 @@ bool Fail(const std::string& what) {
 
 int main(int argc, char** argv) {
   int nodes = 8, persons = 1000, queries = 30;
-  for (int i = 1; i < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--help") {
-      std::cout << kUsage;
-      return 0;
-    }
-    bool ok = i + 1 < argc && ((flag == "--nodes" && absl::SimpleAtoi(argv[i + 1], &nodes)) ||
-                               (flag == "--persons" && absl::SimpleAtoi(argv[i + 1], &persons)) ||
-                               (flag == "--queries" && absl::SimpleAtoi(argv[i + 1], &queries)));
-    if (!ok || nodes < 2 || nodes > 16 || persons < 1 || queries < 1) {
-      std::cerr << kUsage;
-      return 2;
-    }
+  if (auto exit_status = trenode::bench::ParseBenchFlags(
+          argc, argv, kUsage,
+          {{"--nodes", &nodes, 2, 16}, {"--persons", &persons}, {"--queries", &queries}})) {
+    return *exit_status;
   }
 
   EchoService echo;

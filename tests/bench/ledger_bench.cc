@@ -20,7 +20,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "node/disclosure/cell_key.h"
@@ -28,6 +27,7 @@
 #include "node/releases/ledger_store.h"
 #include "node/releases/overlap_audit.h"
 #include "node/storage/node_schema.h"
+#include "tests/bench/bench_flags.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace {
@@ -56,22 +56,10 @@ std::vector<PersonSet> Partition(int64_t persons, int64_t cells, std::mt19937_64
 
 int main(int argc, char** argv) {
   int64_t persons = 1000000, tables = 100, cells = 1000, side = 1000;
-  for (int i = 1; i < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::printf("%s", kUsage);
-      return 0;
-    }
-    int64_t* target = flag == "--persons"  ? &persons
-                      : flag == "--tables" ? &tables
-                      : flag == "--cells"  ? &cells
-                      : flag == "--side"   ? &side
-                                           : nullptr;
-    if (target == nullptr || i + 1 >= argc || !absl::SimpleAtoi(argv[i + 1], target) ||
-        *target <= 0) {
-      std::fprintf(stderr, "trenode-ledger-bench: bad argument %s\n%s", argv[i], kUsage);
-      return 2;
-    }
+  if (auto exit_status = trenode::bench::ParseBenchFlags(
+          argc, argv, kUsage,
+          {{"--persons", &persons}, {"--tables", &tables}, {"--cells", &cells}, {"--side", &side}})) {
+    return *exit_status;
   }
   std::mt19937_64 random(20261201);
 

@@ -3,22 +3,29 @@
 // transaction per batch, same fsync setting) measured in the same run; and
 // inclusion and consistency proof latency on a large tree.
 //
-// usage: trenode-log-bench [--appenders N] [--events N] [--proof-tree N]
+// usage: see kUsage.
 #include <algorithm>
 #include <cstdio>
-#include <iostream>
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "node/log/activity_log.h"
 #include "node/storage/node_schema.h"
 #include "node/storage/sqlite.h"
+#include "tests/bench/bench_flags.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace {
 using trenode::log::ActivityEvent;
+
+constexpr char kUsage[] =
+    "usage: trenode-log-bench [--appenders N] [--events N] [--proof-tree N]\n"
+    "Durable activity-log appends per second against raw batched SQLite inserts, then\n"
+    "proof latency on a large tree.\n"
+    "  --appenders   concurrent appending threads [16]\n"
+    "  --events      events appended [200000]\n"
+    "  --proof-tree  events in the tree the proofs are taken on [1000000]\n";
 
 ActivityEvent Event(int appender, int n) {
   ActivityEvent event;
@@ -88,15 +95,10 @@ double RawInserts(const std::string& path, int events, int batch) {
 
 int main(int argc, char** argv) {
   int appenders = 16, events = 200000, proof_tree = 1000000;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    bool ok = (flag == "--appenders" && absl::SimpleAtoi(argv[i + 1], &appenders)) ||
-              (flag == "--events" && absl::SimpleAtoi(argv[i + 1], &events)) ||
-              (flag == "--proof-tree" && absl::SimpleAtoi(argv[i + 1], &proof_tree));
-    if (!ok) {
-      std::cerr << "usage: trenode-log-bench [--appenders N] [--events N] [--proof-tree N]\n";
-      return 2;
-    }
+  if (auto exit_status = trenode::bench::ParseBenchFlags(
+          argc, argv, kUsage,
+          {{"--appenders", &appenders}, {"--events", &events}, {"--proof-tree", &proof_tree}})) {
+    return *exit_status;
   }
   trenode::testing::TempDir dir;
   double log_rate = LogAppends(dir.File("log.db"), appenders, events);

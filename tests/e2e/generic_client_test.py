@@ -226,7 +226,10 @@ class TrectlTest(unittest.TestCase):
 
         code, out, _ = self.trectl("dataset", "search", "ejection", "fraction")
         self.assertEqual(code, 0)
-        self.assertIn("synth-ehr-5", out)
+        # A person reads a rank and a share of the best hit, not a raw bm25 score.
+        header, hit = out.splitlines()[:2]
+        self.assertEqual(header.split()[:3], ["RANK", "MATCH", "ID"])
+        self.assertEqual(hit.split()[:3], ["1", "100%", "synth-ehr-5"])
         code, out, _ = self.trectl("dataset", "get", "synth-ehr-5", token=self.steward)
         self.assertEqual(code, 0)
         self.assertIn("persons:      300 (stewards only)", out)

@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""Every program the build makes answers --help and refuses what it does not know.
+
+For each binary (the node, trectl, trenode-synth, the job runner and the
+benchmarks): --help and -h print its usage, naming the program, on stdout and
+exit 0; an unknown flag, or a flag missing its value, exits 2 with a line on
+stderr naming the flag, then the usage. A benchmark must never start on such
+a command line: every run has a short timeout, so a regression fails at once
+instead of running a benchmark.
+
+usage: command_lines_test.py --bin-dir DIR
+"""
+import argparse
+import os
+import subprocess
+import sys
+import unittest
+
+ARGS = None
+TIMEOUT_SECONDS = 20
+
+# Each program with one of its flags that takes a value (None: it takes none).
+PROGRAMS = {
+    "trenode": "--config",
+    "trectl": "--node",
+    "trenode-synth": "--seed",
+    "trenode-job-runner": None,
+    "trenode-bench": "--datasets",
+    "trenode-disclosure-bench": "--rows",
+    "trenode-federation-bench": "--nodes",
+    "trenode-ledger-bench": "--persons",
+    "trenode-log-bench": "--events",
+}
+
+
+def run(program, *args):
+    """Runs a program with the environment's trenode settings removed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRENODE_")}
+    return subprocess.run([os.path.join(ARGS.bin_dir, program), *args], env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=TIMEOUT_SECONDS)
+
+
+class CommandLinesTest(unittest.TestCase):
+    def assert_help(self, program, *args):
+        done = run(program, *args)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertTrue(done.stdout.startswith("usage: "), done.stdout)
+        self.assertIn(program, done.stdout.splitlines()[0])
+        self.assertEqual(done.stderr, "")
+
+    def assert_refused(self, program, flag, *args):
+        done = run(program, *args)
+        self.assertEqual(done.returncode, 2, done.stdout + done.stderr)
+        error, *usage = done.stderr.splitlines()
+        self.assertIn(flag, error)
+        self.assertTrue(error.startswith(program + ": "), error)
+        self.assertTrue(usage and usage[0].startswith("usage: "), done.stderr)
+        self.assertEqual(done.stdout, "")
+
+    def test_help(self):
+        for program in PROGRAMS:
+            for flag in ("--help", "-h"):
+                with self.subTest(program=program, flag=flag):
+                    self.assert_help(program, flag)
+
+    def test_unknown_flag(self):
+        for program in PROGRAMS:
+            with self.subTest(program=program):
+                self.assert_refused(program, "--no-such-flag", "--no-such-flag")
+                self.assert_refused(program, "--no-such-flag", "--no-such-flag", "1")
+
+    def test_flag_missing_its_value(self):
+        for program, flag in PROGRAMS.items():
+            if flag is None:
+                continue
+            with self.subTest(program=program):
+                self.assert_refused(program, flag, flag)
+
+    def test_trectl_areas_and_commands(self):
+        for words in (["dataset"], ["dataset", "search"], ["project"], ["training"],
+                      ["analysis"], ["release"], ["disclosure"], ["log"], ["federation"],
+                      ["pki"], ["token"]):
+            with self.subTest(words=words):
+                done = run("trectl", *words, "--help")
+                self.assertEqual(done.returncode, 0, done.stderr)
+                self.assertTrue(done.stdout.startswith("usage: trectl"), done.stdout)
+                self.assertIn(words[0], done.stdout.splitlines()[0])
+                self.assertEqual(run("trectl", *words, "-h").stdout, done.stdout)
+        # An area without its command is an incomplete command line.
+        done = run("trectl", "dataset")
+        self.assertEqual(done.returncode, 2)
+        self.assertTrue(done.stderr.startswith("usage: trectl"), done.stderr)
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", required=True)
+    ARGS, rest = parser.parse_known_args()
+    program = unittest.main(argv=[sys.argv[0], *rest], exit=False, verbosity=2)
+    sys.exit(0 if program.result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
