@@ -1,70 +1,77 @@
 // trenode-query-bench: the node's compiled aggregate queries against the same
-// queries written by hand in SQL through the sqlite3 library, on one
+// questions written by hand in SQL through the sqlite3 library, on one
 // synthetic site, measured alternately in the same run; prints each median and
-// the ratio (node / hand; the goal is at most 1.3).
-//
-// usage: trenode-query-bench [--persons N] [--rounds N]
+// the ratio (node / hand; the goal is at most 1.3), and checks that both give
+// the same answer (counts exactly, sums and fits to 1e-9 relative). With
+// --duckdb, DuckDB answers the same questions from the site's CSV files as a
+// yardstick (tests/bench/duckdb; run `npm ci` there first). Exits 1 if any
+// answer differs, 2 on a bad command line.
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <functional>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "adapters/onprem/posix_object_store.h"
 #include "google/protobuf/text_format.h"
+#include "node/ingest/dataset_builder.h"
 #include "node/query/compiler.h"
 #include "node/query/person_codes.h"
 #include "node/query/runner.h"
-#include "node/ingest/dataset_builder.h"
 #include "node/synth/generator.h"
-#include "tests/testutil/heart_failure.h"
+#include "tests/bench/duckdb_yardstick.h"
+#include "tests/bench/query_bench_cases.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace {
+using trenode::bench::Agreement;
+using trenode::bench::Answer;
+using trenode::bench::BenchCase;
+using trenode::bench::SqlRow;
 using trenode::storage::SqliteDb;
+using trenode::storage::SqliteStatement;
 
-struct Case {
-  const char* name;
-  const char* query;  // trenode.v1.AggregateQuery, text format; null: the heart-failure one
-  const char* sql;    // the same, by hand
+constexpr char kUsage[] =
+    "usage: trenode-query-bench [--persons N] [--rounds N] [--duckdb] [--help]\n"
+    "\n"
+    "Generates a synthetic site of N persons (default 1000000), imports it as the node\n"
+    "does, and runs each question N rounds (default 5) as the node's compiled aggregate\n"
+    "query and as hand-written SQLite SQL, alternately; prints the medians, the ratio\n"
+    "node / hand-written and whether the answers agree (exit status 1 if any differs).\n"
+    "  --duckdb  also answer each question with DuckDB (2 threads) from the site's CSV\n"
+    "            files, as a yardstick: needs Node.js and `npm ci` in tests/bench/duckdb.\n";
+
+struct Options {
+  int64_t persons = 1000000;
+  int rounds = 5;
+  bool duckdb = false;
 };
 
-std::string HeartFailureBySex() {
-  return absl::StrCat(
-      trenode::testing::kUndiagnosedHeartFailureCohort,
-      "outputs { name: \"c\" counts { group_by { variable { column: \"sex\" } } } }");
+// False, after saying why, if the command line is not understood.
+bool ParseFlags(int argc, char** argv, Options& options) {
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--duckdb") {
+      options.duckdb = true;
+      continue;
+    }
+    bool numeric = flag == "--persons" || flag == "--rounds";
+    bool ok = numeric && i + 1 < argc &&
+              (flag == "--persons" ? absl::SimpleAtoi(argv[i + 1], &options.persons)
+                                   : absl::SimpleAtoi(argv[i + 1], &options.rounds));
+    if (!ok || options.persons < 1 || options.rounds < 1) {
+      std::fprintf(stderr, numeric ? "%s needs a positive number\n%s" : "unknown flag %s\n%s",
+                   flag.c_str(), kUsage);
+      return false;
+    }
+    ++i;
+  }
+  return true;
 }
-
-const Case kCases[] = {
-    {"count by age band x sex",
-     R"pb(index_date: "2024-01-01"
-          outputs {
-            name: "c"
-            counts {
-              group_by {
-                variable { age { birth_column: "year_of_birth" } }
-                binning { boundaries: [ 40, 50, 60, 70, 80 ] }
-              }
-              group_by { variable { column: "sex" } }
-            }
-          })pb",
-     "SELECT CASE WHEN 2024 - year_of_birth IS NULL THEN NULL WHEN 2024 - year_of_birth < 40 "
-     "THEN 0 WHEN 2024 - year_of_birth < 50 THEN 1 WHEN 2024 - year_of_birth < 60 THEN 2 "
-     "WHEN 2024 - year_of_birth < 70 THEN 3 WHEN 2024 - year_of_birth < 80 THEN 4 ELSE 5 END, "
-     "sex, COUNT(*) FROM person GROUP BY 1, 2 ORDER BY 1, 2"},
-    {"undiagnosed heart failure by sex", nullptr,
-     // The best hand-written shape (semi- and anti-joins served by covering
-     // indexes), not the per-person lookups the node once compiled to.
-     "SELECT sex, COUNT(*) FROM person AS p WHERE p.person_id IN (SELECT person_id FROM "
-     "measurement WHERE measurement_code = '250908004' AND value_as_number < 40) AND "
-     "p.person_id NOT IN (SELECT person_id FROM condition_occurrence WHERE condition_code >= "
-     "'I50' AND condition_code < 'I51') GROUP BY 1 ORDER BY 1"},
-};
 
 double Seconds(const std::function<void()>& run) {
   absl::Time start = absl::Now();
@@ -77,29 +84,109 @@ double Median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
+SqlRow RowOf(const SqliteStatement& statement, int columns) {
+  SqlRow row;
+  for (int i = 0; i < columns; ++i) {
+    switch (statement.TypeOf(i)) {
+      case SqliteStatement::ValueType::kNull:
+        row.emplace_back(std::monostate{});
+        break;
+      case SqliteStatement::ValueType::kInteger:
+        row.emplace_back(statement.Int64(i));
+        break;
+      case SqliteStatement::ValueType::kReal:
+        row.emplace_back(statement.Double(i));
+        break;
+      default:
+        row.emplace_back(statement.Text(i));
+        break;
+    }
+  }
+  return row;
+}
+
+// A hand-written statement's width, from its shape.
+int Columns(const BenchCase& c) {
+  using trenode::bench::HandShape;
+  const int k = c.groups;
+  switch (c.shape) {
+    case HandShape::kSummary:
+      return k + 4;
+    case HandShape::kRegression:
+      return 1 + k + k * (k + 1) / 2 + 1 + k + 1;
+    default:
+      return k + 1;
+  }
+}
+
+struct Measured {
+  const BenchCase* bench_case = nullptr;
+  Answer node_answer;
+  double node_seconds = 0, hand_seconds = 0;
+};
+
+// DuckDB's answers and times against the node's; false if any answer differs.
+bool CompareWithDuckDb(const std::vector<Measured>& measured, double imported,
+                       const std::string& site_dir, const std::string& database, int rounds) {
+  auto run = trenode::bench::RunDuckDb(site_dir, database, rounds);
+  if (!run.ok()) {
+    std::printf("DuckDB yardstick failed: %s\n", run.status().ToString().c_str());
+    return false;
+  }
+  std::printf(
+      "\nDuckDB %s (@duckdb/node-api, %d threads) loaded the CSV files in %.1f s; the node "
+      "imported them in %.1f s (SQLite file with its indexes)\n",
+      run->version.c_str(), run->threads, run->load_seconds, imported);
+  std::printf("%-34s %9s %12s %10s %10s %12s  %s\n", "case", "node ms", "hand SQL ms",
+              "DuckDB ms", "node/hand", "node/DuckDB", "DuckDB's answers");
+  bool all_same = true;
+  for (const Measured& m : measured) {
+    const BenchCase& c = *m.bench_case;
+    auto found = run->cases.find(c.name);
+    std::string difference;
+    Agreement agreement = Agreement::kCountsDiffer;
+    double duck = 0;
+    if (found == run->cases.end()) {
+      difference = "not answered";
+    } else {
+      duck = found->second.median_seconds;
+      agreement = trenode::bench::Compare(
+          m.node_answer, trenode::bench::HandAnswer(c.shape, c.groups, found->second.rows),
+          &difference);
+    }
+    all_same = all_same && agreement == Agreement::kSame;
+    std::printf("%-34s %9.1f %12.1f %10.1f %10.2f %12.2f  %s%s%s\n", c.name,
+                m.node_seconds * 1e3, m.hand_seconds * 1e3, duck * 1e3,
+                m.node_seconds / m.hand_seconds, duck > 0 ? m.node_seconds / duck : 0.0,
+                agreement == Agreement::kSame ? "same as the node's"
+                                              : trenode::bench::AgreementText(agreement),
+                difference.empty() || agreement == Agreement::kSame ? "" : ": ",
+                agreement == Agreement::kSame ? "" : difference.c_str());
+  }
+  return all_same;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t persons = 1000000;
-  int rounds = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    bool ok = (flag == "--persons" && absl::SimpleAtoi(argv[i + 1], &persons)) ||
-              (flag == "--rounds" && absl::SimpleAtoi(argv[i + 1], &rounds));
-    if (!ok) {
-      std::fprintf(stderr, "usage: trenode-query-bench [--persons N] [--rounds N]\n");
-      return 2;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
     }
   }
+  Options options;
+  if (!ParseFlags(argc, argv, options)) return 2;
+
   trenode::testing::TempDir dir;
-  const trenode::synth::SynthOptions options{11, persons};
+  const trenode::synth::SynthOptions site{11, options.persons};
   absl::Time start = absl::Now();
-  if (!trenode::synth::GenerateSite(options, dir.File("site")).ok()) return 1;
+  if (!trenode::synth::GenerateSite(site, dir.File("site")).ok()) return 1;
   std::filesystem::remove(dir.path() / "site" / "dataset.textproto");
   const double generated = absl::ToDoubleSeconds(absl::Now() - start);
   start = absl::Now();
   auto source = *trenode::adapters::PosixObjectStore::Open(dir.path() / "site");
-  auto dataset = trenode::ingest::BuildDatasetFile(*source, trenode::synth::SiteMetadata(options),
+  auto dataset = trenode::ingest::BuildDatasetFile(*source, trenode::synth::SiteMetadata(site),
                                                    dir.File("site.sqlite"));
   if (!dataset.ok()) {
     std::fprintf(stderr, "import failed: %s\n", dataset.status().ToString().c_str());
@@ -107,7 +194,8 @@ int main(int argc, char** argv) {
   }
   const double imported = absl::ToDoubleSeconds(absl::Now() - start);
   std::printf("site of %lld persons generated in %.1f s, imported in %.1f s (%.0f persons/s)\n",
-              static_cast<long long>(persons), generated, imported, persons / imported);
+              static_cast<long long>(options.persons), generated, imported,
+              options.persons / imported);
   auto db = *SqliteDb::Open(dir.File("site.sqlite"), SqliteDb::Mode::kReadOnly);
   // As the node opens a query's connection (QueryRunning's defaults).
   if (!db->Exec("PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;").ok()) return 1;
@@ -121,48 +209,60 @@ int main(int argc, char** argv) {
   }
 
   int failures = 0;
-  for (const Case& c : kCases) {
+  std::vector<Measured> measured;
+  for (const BenchCase& c : trenode::bench::BenchCases()) {
     trenode::v1::AggregateQuery query;
-    google::protobuf::TextFormat::ParseFromString(c.query ? c.query : HeartFailureBySex(), &query);
+    if (!google::protobuf::TextFormat::ParseFromString(c.query, &query)) {
+      std::fprintf(stderr, "%s: the query does not parse\n", c.name);
+      return 1;
+    }
     auto compiled = trenode::query::CompileQuery(query, *dataset);
     if (!compiled.ok()) {
       std::fprintf(stderr, "%s: %s\n", c.name, compiled.status().ToString().c_str());
       return 1;
     }
-    std::map<std::string, int64_t> by_node, by_hand;
+    Measured m;
+    m.bench_case = &c;
+    std::vector<SqlRow> rows;
     std::vector<double> node_times, hand_times;
-    for (int round = 0; round < rounds; ++round) {
+    for (int round = 0; round < options.rounds; ++round) {
       node_times.push_back(Seconds([&] {
         auto result = trenode::query::RunQuery(*db, *compiled, **codes);
         if (!result.ok()) std::abort();
-        by_node.clear();
-        // The node lists every combination; SQL by hand only those that occur.
-        for (const auto& cell : result->result.tables(0).cells()) {
-          if (cell.count() > 0) by_node[absl::StrJoin(cell.group(), "|")] = cell.count();
-        }
+        m.node_answer = trenode::bench::NodeAnswer(result->result);
       }));
       hand_times.push_back(Seconds([&] {
-        auto statement = *db->Prepare(c.sql);
-        by_hand.clear();
-        int groups = static_cast<int>(compiled->outputs[0].groups.size());
-        while (*statement.Step()) {
-          std::vector<std::string> key;
-          for (int g = 0; g < groups; ++g) key.push_back(statement.Text(g));
-          by_hand[absl::StrJoin(key, "|")] = statement.Int64(groups);
-        }
+        auto statement = db->Prepare(c.sql);
+        if (!statement.ok()) std::abort();
+        rows.clear();
+        while (*statement->Step()) rows.push_back(RowOf(*statement, Columns(c)));
       }));
     }
-    // Same counts (labels differ: bins are indexes by hand), same order.
-    std::vector<int64_t> node_counts, hand_counts;
-    for (const auto& [key, count] : by_node) node_counts.push_back(count);
-    for (const auto& [key, count] : by_hand) hand_counts.push_back(count);
-    std::sort(node_counts.begin(), node_counts.end());
-    std::sort(hand_counts.begin(), hand_counts.end());
-    bool same = node_counts == hand_counts && !node_counts.empty();
-    failures += !same;
-    double node = Median(node_times), hand = Median(hand_times);
-    std::printf("%-34s node %8.1f ms  hand-written SQL %8.1f ms  ratio %.2f  %s\n", c.name,
-                node * 1e3, hand * 1e3, node / hand, same ? "(same counts)" : "COUNTS DIFFER");
+    std::string difference;
+    Agreement agreement = trenode::bench::Compare(
+        m.node_answer, trenode::bench::HandAnswer(c.shape, c.groups, rows), &difference);
+    failures += agreement != Agreement::kSame;
+    m.node_seconds = Median(node_times);
+    m.hand_seconds = Median(hand_times);
+    std::printf("%-34s node %8.1f ms  hand-written SQL %8.1f ms  ratio %.2f  %s%s%s\n", c.name,
+                m.node_seconds * 1e3, m.hand_seconds * 1e3, m.node_seconds / m.hand_seconds,
+                trenode::bench::AgreementText(agreement),
+                agreement == Agreement::kSame ? "" : " at ",
+                agreement == Agreement::kSame ? "" : difference.c_str());
+    std::fflush(stdout);
+    measured.push_back(std::move(m));
+  }
+
+  if (options.duckdb) {
+    if (!trenode::bench::DuckDbInstalled()) {
+      std::printf(
+          "\nDuckDB yardstick skipped: its packages are not installed; run `npm ci` in %s "
+          "(Node.js and the npm registry needed)\n",
+          trenode::bench::DuckDbFolder().c_str());
+    } else if (!CompareWithDuckDb(measured, imported, dir.File("site"), dir.File("site.duckdb"),
+                                  options.rounds)) {
+      ++failures;
+    }
   }
   return failures == 0 ? 0 : 1;
 }
