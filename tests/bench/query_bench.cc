@@ -64,7 +64,9 @@ bool ParseFlags(int argc, char** argv, Options& options) {
               (flag == "--persons" ? absl::SimpleAtoi(argv[i + 1], &options.persons)
                                    : absl::SimpleAtoi(argv[i + 1], &options.rounds));
     if (!ok || options.persons < 1 || options.rounds < 1) {
-      std::fprintf(stderr, numeric ? "%s needs a positive number\n%s" : "unknown flag %s\n%s",
+      std::fprintf(stderr,
+                   numeric ? "trenode-query-bench: %s needs a positive number\n%s"
+                           : "trenode-query-bench: unknown flag %s\n%s",
                    flag.c_str(), kUsage);
       return false;
     }

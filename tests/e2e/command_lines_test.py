@@ -30,6 +30,7 @@ PROGRAMS = {
     "trenode-federation-bench": "--nodes",
     "trenode-ledger-bench": "--persons",
     "trenode-log-bench": "--events",
+    "trenode-query-bench": "--persons",
 }
 
 
