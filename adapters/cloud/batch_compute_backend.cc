@@ -346,21 +346,15 @@ JobStatus BatchComputeBackend::SettleWith(const std::string& job_id, JobFailure 
 JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLimits& limits,
                                      const std::string& service_reason) {
   const std::string key = StagedKey(job_id, "result");
-  absl::StatusOr<ObjectInfo> info = store_->Stat(key);
-  if (!info.ok()) {
+  // Every output and both logs, with room for names and framing; the read
+  // stops one byte past it, so a larger result is never held whole.
+  const int64_t most = limits.output_bytes + 2 * limits.log_bytes + limits.output_files * 1024 +
+                       (64 << 10);
+  absl::StatusOr<std::string> bytes = ReadCapped(*store_, key, most);
+  if (!bytes.ok() && bytes.status().code() == absl::StatusCode::kNotFound) {
     return SettleWith(job_id, JobFailure::kBackend,
                       absl::StrCat("the job ended without a result; ", service_reason), limits);
   }
-  // Every output and both logs, with room for names and framing.
-  const int64_t most = limits.output_bytes + 2 * limits.log_bytes + limits.output_files * 1024 +
-                       (64 << 10);
-  if (info->size > most) {
-    return SettleWith(job_id, JobFailure::kOutputLimit,
-                      absl::StrCat("the job returned ", info->size,
-                                   " bytes, more than its output limits allow"),
-                      limits);
-  }
-  absl::StatusOr<std::string> bytes = ReadCapped(*store_, key, most);
   if (bytes.ok() && static_cast<int64_t>(bytes->size()) > most) {
     return SettleWith(job_id, JobFailure::kOutputLimit,
                       "the job returned more bytes than its output limits allow", limits);
