@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
   std::printf("site of %lld persons generated in %.1f s, imported in %.1f s (%.0f persons/s)\n",
               static_cast<long long>(options.persons), generated, imported,
               options.persons / imported);
+  std::fflush(stdout);  // long runs: show progress when the output goes to a file
   auto db = *SqliteDb::Open(dir.File("site.sqlite"), SqliteDb::Mode::kReadOnly);
   // As the node opens a query's connection (QueryRunning's defaults).
   if (!db->Exec("PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;").ok()) return 1;
