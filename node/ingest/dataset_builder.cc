@@ -166,28 +166,29 @@ absl::Status CreateTable(SqliteDb& db, const TablePlan& plan) {
 }
 
 // The indexes query plans need, built once the rows are in (faster than
-// keeping them up to date row by row): the person key of every other table
-// (the person table's is unique, made as soon as it is loaded); and
-// on each other table, for each column of codes (TEXT with a coding system;
-// every TEXT column if the table declares none), a covering index of (that
-// column, the table's first REAL column (a measured value) if any, person
-// key), which answers "persons with code X (and value < v)" from the index
-// alone. Then ANALYZE, so that the planner knows each index's selectivity.
+// keeping them up to date row by row). On each table but the person table
+// (whose key has its unique index already):
+// - for each column of codes (TEXT with a coding system; every TEXT column
+//   if the table declares none), a covering index of (that column, the
+//   table's first REAL column (a measured value) if any, person key), which
+//   answers "persons with code X (and value < v)" from the index alone;
+// - (person key, first column of codes, first REAL column, first DATE
+//   column), whichever the table has, which answers "this person's events
+//   with code X (value, date)" from the index alone: event features are
+//   looked up per person through it.
+// Then ANALYZE, so that the planner knows each index's selectivity.
 absl::Status CreateIndexes(SqliteDb& db, const std::vector<TablePlan>& plans) {
+  auto quoted = [](const Column& column) { return absl::StrCat("\"", column.name(), "\""); };
   for (const TablePlan& plan : plans) {
-    // The person table's key has its unique index already (IndexPersonKeys).
     if (!plan.person_key || &plan == &plans.front()) continue;
     const std::string& table = plan.table.name();
-    const std::string& key = plan.table.columns(*plan.person_key).name();
-    RETURN_IF_ERROR(db.Exec(absl::StrCat("CREATE INDEX \"", table, "_", key, "_idx\" ON \"",
-                                         table, "\"(\"", key, "\")")));
+    const Column& key = plan.table.columns(*plan.person_key);
     const Column* number = nullptr;
+    const Column* date = nullptr;
     for (const Column& column : plan.table.columns()) {
-      if (column.is_person_key() || column.name() == key) continue;
-      if (column.type() == trenode::v1::COLUMN_TYPE_REAL) {
-        number = &column;
-        break;
-      }
+      if (column.name() == key.name()) continue;
+      if (column.type() == trenode::v1::COLUMN_TYPE_REAL && number == nullptr) number = &column;
+      if (column.type() == trenode::v1::COLUMN_TYPE_DATE && date == nullptr) date = &column;
     }
     // The columns of codes: those declared with a coding system, or every
     // TEXT column of a table that declares none.
@@ -195,15 +196,25 @@ absl::Status CreateIndexes(SqliteDb& db, const std::vector<TablePlan>& plans) {
     for (const Column& column : plan.table.columns()) {
       any_coded = any_coded || column.coding_system() != trenode::v1::CODING_SYSTEM_UNSPECIFIED;
     }
+    const Column* first_code = nullptr;
     for (const Column& column : plan.table.columns()) {
-      if (column.name() == key || column.type() != trenode::v1::COLUMN_TYPE_TEXT) continue;
+      if (column.name() == key.name() || column.type() != trenode::v1::COLUMN_TYPE_TEXT) continue;
       if (any_coded && column.coding_system() == trenode::v1::CODING_SYSTEM_UNSPECIFIED) continue;
-      std::string covered = absl::StrCat("\"", column.name(), "\"");
-      if (number != nullptr) absl::StrAppend(&covered, ", \"", number->name(), "\"");
-      absl::StrAppend(&covered, ", \"", key, "\"");
+      if (first_code == nullptr) first_code = &column;
+      std::vector<std::string> covered = {quoted(column)};
+      if (number != nullptr) covered.push_back(quoted(*number));
+      covered.push_back(quoted(key));
       RETURN_IF_ERROR(db.Exec(absl::StrCat("CREATE INDEX \"", table, "_", column.name(),
-                                           "_plan\" ON \"", table, "\"(", covered, ")")));
+                                           "_plan\" ON \"", table, "\"(",
+                                           absl::StrJoin(covered, ", "), ")")));
     }
+    std::vector<std::string> events = {quoted(key)};
+    for (const Column* column : {first_code, number, date}) {
+      if (column != nullptr) events.push_back(quoted(*column));
+    }
+    RETURN_IF_ERROR(db.Exec(absl::StrCat("CREATE INDEX \"", table, "_", key.name(),
+                                         "_events\" ON \"", table, "\"(",
+                                         absl::StrJoin(events, ", "), ")")));
   }
   return db.Exec("ANALYZE");
 }

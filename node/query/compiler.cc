@@ -47,6 +47,7 @@ struct FilterSql {
   // "FROM <table> AS <alias> [WHERE ...]", and the key column "<alias>.<key>".
   std::string set_from;
   std::string key;
+  bool set_filtered = false;  // set_from has a WHERE
 };
 
 // The smallest string greater than every string that starts with `prefix`
@@ -59,6 +60,18 @@ std::optional<std::string> PrefixSuccessor(std::string prefix) {
   return prefix;
 }
 
+// A stable name for a message: its deterministic serialization, so that the
+// same variable or feature used in several places is compiled once.
+std::string DeterministicBytes(const google::protobuf::Message& message) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  message.SerializeToCodedStream(&coded);
+  coded.Trim();
+  return bytes;
+}
+
 // A compiled per-person expression over the person table aliased `p`.
 struct Expr {
   std::string sql;
@@ -68,6 +81,9 @@ struct Expr {
   bool may_be_missing = true;
   // The person-table column it reads as it is, if any (for its categories).
   const Column* column = nullptr;
+  // A condition on `p` that holds for every person with a value (and for
+  // few others), answered through indexes; empty if none is known.
+  std::string present;
 };
 
 // `parts` joined by `op` ("AND", "OR") as a balanced tree of parentheses, so
@@ -427,43 +443,59 @@ class StatementCompiler {
                        table, alias, table_sql, key_column};
     if (!conditions.empty()) {
       absl::StrAppend(&compiled.set_from, " WHERE ", absl::StrJoin(conditions, " AND "));
+      compiled.set_filtered = true;
     }
     return compiled;
   }
 
   absl::StatusOr<Expr> CompileFeature(const trenode::v1::EventFeature& feature,
                                       const std::string& path) {
+    std::string key = DeterministicBytes(feature);
+    if (auto known = features_.find(key); known != features_.end()) return known->second;
     ASSIGN_OR_RETURN(FilterSql filter,
                      CompileFilter(feature.filter(), absl::StrCat(path, ".filter")));
     const Table* table = filter.table;
     std::string field = absl::StrCat(path, ".value_column");
+    Expr expr;
+    std::string aggregate;  // over the filter's rows of one person
     if (feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_COUNT) {
       if (!feature.value_column().empty()) return Invalid(field, "is not used with COUNT");
-      return Expr{absl::StrCat("(SELECT COUNT(*) ", filter.from, ")"), VarType::kInteger,
-                  absl::StrCat("count_", table->name()), false};
+      aggregate = "COUNT(*)";
+      expr = Expr{"", VarType::kInteger, absl::StrCat("count_", table->name()), false};
+    } else {
+      const char* function = nullptr;
+      const char* prefix = nullptr;
+      switch (feature.aggregate()) {
+        case trenode::v1::FEATURE_AGGREGATE_MIN:
+          function = "MIN", prefix = "min_";
+          break;
+        case trenode::v1::FEATURE_AGGREGATE_MAX:
+          function = "MAX", prefix = "max_";
+          break;
+        case trenode::v1::FEATURE_AGGREGATE_MEAN:
+          function = "AVG", prefix = "mean_";
+          break;
+        default:
+          return Invalid(absl::StrCat(path, ".aggregate"), "choose COUNT, MIN, MAX or MEAN");
+      }
+      ASSIGN_OR_RETURN(const Column* value, FindColumn(*table, feature.value_column(), field));
+      VarType type = TypeOf(*value);
+      if (!IsNumeric(type)) return Invalid(field, absl::StrCat(value->name(), " is not a number"));
+      if (feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_MEAN) type = VarType::kReal;
+      const std::string value_sql = absl::StrCat(filter.alias, ".", Quote(value->name()));
+      aggregate = absl::StrCat(function, "(", value_sql, ")");
+      expr = Expr{"", type, absl::StrCat(prefix, table->name(), "_", value->name())};
+      // Persons with a value: those with a matching event with a value.
+      expr.present = absl::StrCat("(p.", Quote(person_key_), " IN (SELECT ", filter.key, " ",
+                                  filter.set_from, filter.set_filtered ? " AND " : " WHERE ",
+                                  value_sql, " IS NOT NULL))");
     }
-    const char* function = nullptr;
-    const char* prefix = nullptr;
-    switch (feature.aggregate()) {
-      case trenode::v1::FEATURE_AGGREGATE_MIN:
-        function = "MIN", prefix = "min_";
-        break;
-      case trenode::v1::FEATURE_AGGREGATE_MAX:
-        function = "MAX", prefix = "max_";
-        break;
-      case trenode::v1::FEATURE_AGGREGATE_MEAN:
-        function = "AVG", prefix = "mean_";
-        break;
-      default:
-        return Invalid(absl::StrCat(path, ".aggregate"), "choose COUNT, MIN, MAX or MEAN");
-    }
-    ASSIGN_OR_RETURN(const Column* value, FindColumn(*table, feature.value_column(), field));
-    VarType type = TypeOf(*value);
-    if (!IsNumeric(type)) return Invalid(field, absl::StrCat(value->name(), " is not a number"));
-    if (feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_MEAN) type = VarType::kReal;
-    return Expr{absl::StrCat("(SELECT ", function, "(", filter.alias, ".", Quote(value->name()),
-                             ") ", filter.from, ")"),
-                type, absl::StrCat(prefix, table->name(), "_", value->name())};
+    // A lookup per person, which the import's (person key, code, value,
+    // date) index answers from the index alone: no temporary sets, so the
+    // memory a query needs does not grow with the dataset.
+    expr.sql = absl::StrCat("(SELECT ", aggregate, " ", filter.from, ")");
+    features_.emplace(std::move(key), expr);
+    return expr;
   }
 
   absl::StatusOr<std::string> CompilePersonCriterion(const trenode::v1::PersonCriterion& person,
@@ -518,7 +550,10 @@ class StatementCompiler {
     // the table's indexes, then each person looked up in it.
     std::string persons = absl::StrCat("SELECT ", filter.key, " ", filter.set_from);
     if (events.min_count() > 1) {
-      absl::StrAppend(&persons, " GROUP BY ", filter.key, " HAVING COUNT(*) >= ",
+      // "+key" keeps the person-key index out of the grouping: walking it
+      // would read every row of the table to test the filter, where the
+      // covering code index reads only the matching rows (then sorted).
+      absl::StrAppend(&persons, " GROUP BY +", filter.key, " HAVING COUNT(*) >= ",
                       Param(events.min_count()));
     }
     return absl::StrCat("(p.", Quote(person_key_), " IN (", persons, "))");
@@ -531,6 +566,9 @@ class StatementCompiler {
   std::string person_key_;
   const std::string& index_date_;
   std::vector<SqlParam> params_;
+  // Event features compiled so far, by DeterministicBytes, each compiled
+  // once however often the query names it.
+  std::map<std::string, Expr> features_;
   int aliases_ = 0;
   int criterion_nodes_ = 0;
 };
@@ -540,18 +578,6 @@ absl::Status ValidateOutputName(const std::string& name, const std::string& path
   for (char c : name) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
   if (!ok) return Invalid(path, absl::StrCat("\"", name, "\" is not a name [a-z][a-z0-9_]{0,63}"));
   return absl::OkStatus();
-}
-
-// A stable name for a variable: its deterministic serialization, so that
-// the same variable used by several outputs is read once.
-std::string VariableKey(const Variable& variable) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  variable.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return bytes;
 }
 
 // Compiles one query into the per-person statement and the outputs' plans.
@@ -590,10 +616,24 @@ class QueryCompiler {
     }
     // The cohort's parameters follow the values' in the statement text.
     std::string from = absl::StrCat("FROM ", Quote(person_.name()), " AS p");
+    std::vector<std::string> where;
     if (query_.has_cohort()) {
       ASSIGN_OR_RETURN(std::string cohort, statement_.CompileCriterion(query_.cohort(), "cohort"));
-      absl::StrAppend(&from, " WHERE ", cohort);
+      where.push_back(std::move(cohort));
     }
+    // Regressions alone: only persons who can be fitted are read (through
+    // the events' indexes, not a scan of every person); the cohort is
+    // counted apart.
+    bool restricted = limits_.shape == PlanShape::kSetBased && !fitted_.empty() && fitted_.size() == compiled.outputs.size() &&
+                      std::find(fitted_.begin(), fitted_.end(), "") == fitted_.end();
+    if (restricted) {
+      compiled.cohort_count = Statement{
+          absl::StrCat("SELECT COUNT(*) ", from,
+                       where.empty() ? "" : absl::StrCat(" WHERE ", where.front())),
+          {}};
+      where.push_back(Balanced(fitted_, "OR"));
+    }
+    if (!where.empty()) absl::StrAppend(&from, " WHERE ", absl::StrJoin(where, " AND "));
     if (statement_.param_count() > static_cast<size_t>(kMaxQueryValues)) {
       return Invalid("query", absl::StrCat("uses ", statement_.param_count(),
                                            " values (codes, bounds and lists); at most ",
@@ -603,6 +643,7 @@ class QueryCompiler {
     for (const std::string& sql : columns_) select.push_back(sql);
     compiled.persons.sql = absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " ", from);
     compiled.persons.params = statement_.TakeParams();
+    if (compiled.cohort_count) compiled.cohort_count->params = compiled.persons.params;
     compiled.tables = tables_;
     JoinCountOutputs(compiled);
     return compiled;
@@ -613,7 +654,7 @@ class QueryCompiler {
   // for; compiling it again (`mark` was the parameter count before) added
   // parameters the statement will not use, so they are forgotten.
   int ColumnOf(const Variable& variable, const std::string& sql, size_t mark) {
-    auto [it, added] = column_of_.emplace(VariableKey(variable), columns_.size() + 1);
+    auto [it, added] = column_of_.emplace(DeterministicBytes(variable), columns_.size() + 1);
     if (added) {
       columns_.push_back(sql);
     } else {
@@ -691,6 +732,7 @@ class QueryCompiler {
         std::vector<const Variable*> variables = {&regression.outcome()};
         for (const Variable& predictor : regression.predictors()) variables.push_back(&predictor);
         plan.intercept = !regression.no_intercept();
+        std::vector<std::string> fitted;
         if (plan.intercept) plan.term_names.push_back("intercept");
         for (size_t i = 0; i < variables.size(); ++i) {
           std::string term_path = i == 0 ? absl::StrCat(field, ".outcome")
@@ -702,7 +744,10 @@ class QueryCompiler {
           }
           if (i > 0) plan.term_names.push_back(term.name);
           plan.terms.push_back(ColumnOf(*variables[i], term.sql, mark));
+          if (!term.present.empty()) fitted.push_back(term.present);
         }
+        // Only persons with every term are fitted.
+        fitted_.push_back(fitted.empty() ? "" : Balanced(fitted, "AND"));
         return plan;
       }
       case trenode::v1::QueryOutput::KIND_NOT_SET:
@@ -756,7 +801,10 @@ class QueryCompiler {
   std::set<std::string> tables_;
   StatementCompiler statement_;
   std::vector<std::string> columns_;    // the statement's value columns, from 1
-  std::map<std::string, int> column_of_;  // by VariableKey
+  // Per regression output, the condition every person it fits meets ("" if
+  // none is known).
+  std::vector<std::string> fitted_;
+  std::map<std::string, int> column_of_;  // by DeterministicBytes
 };
 
 }  // namespace

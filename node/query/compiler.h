@@ -11,6 +11,7 @@
 #define TRENODE_NODE_QUERY_COMPILER_H_
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <variant>
@@ -25,7 +26,8 @@ namespace trenode::query {
 
 using SqlParam = std::variant<int64_t, double, std::string>;
 
-// One statement; params[i] is bound to ?(i+1).
+// One statement; params[i] is bound to ?(i+1). The SQL may name only the
+// first few (statements that share their numbering with another).
 struct Statement {
   std::string sql;
   std::vector<SqlParam> params;
@@ -67,6 +69,12 @@ struct CompiledQuery {
   // one row per person of the cohort; column 0 is the person's rowid and
   // the others the per-person values the plans name.
   Statement persons;
+  // If set, `persons` holds only the cohort's persons some output can use
+  // (when every output is a regression: persons with a value of each term
+  // that can be missing, found through the events' indexes), and this
+  // counts the whole cohort: "SELECT COUNT(*) FROM <person table> AS p
+  // [WHERE cohort]".
+  std::optional<Statement> cohort_count;
   // Every table the statement reads, for the data-access record.
   std::set<std::string> tables;
   std::vector<OutputPlan> outputs;

@@ -34,6 +34,18 @@ class QueryGenerator {
   std::string Query() {
     std::string text = "index_date: \"2024-01-01\" ";
     if (Chance(0.9)) absl::StrAppend(&text, "cohort { ", Criterion(0), " } ");
+    if (Chance(0.25)) {
+      // Regressions alone: the set-based plan reads only persons who can be
+      // fitted, and counts the cohort apart.
+      absl::StrAppend(&text, "outputs { name: \"alone\" regression { outcome { ", ValueFeature(),
+                      " } predictors { ", Chance(0.5) ? ValueFeature() : Feature(), " } } } ");
+      if (Chance(0.5)) {
+        absl::StrAppend(&text, "outputs { name: \"other\" regression { outcome { ",
+                        ValueFeature(), " } predictors { age { birth_column: \"year_of_birth\" } "
+                        "} } } ");
+      }
+      return text;
+    }
     absl::StrAppend(&text, "outputs { name: \"by_sex\" counts { group_by { variable { column: "
                            "\"sex\" } } } } ");
     absl::StrAppend(&text, "outputs { name: \"flag\" counts { group_by { variable { indicator { ",
@@ -44,7 +56,35 @@ class QueryGenerator {
                       MeasurementFilter(), " } aggregate: FEATURE_AGGREGATE_MAX value_column: "
                       "\"value_as_number\" } } } } ");
     }
+    // Event features beside the criteria: summarised, binned, fitted, and
+    // the same feature named twice so that it is compiled once.
+    std::string feature = Feature();
+    if (Chance(0.4)) {
+      absl::StrAppend(&text, "outputs { name: \"feature\" summary { value { ", feature,
+                      " } group_by { variable { column: \"sex\" } } } } ");
+    }
+    if (Chance(0.3)) {
+      absl::StrAppend(&text, "outputs { name: \"binned\" counts { group_by { variable { ",
+                      feature, " } binning { boundaries: 1 boundaries: 3 boundaries: 40 } } } } ");
+    }
+    if (Chance(0.3)) {
+      absl::StrAppend(&text, "outputs { name: \"fit\" regression { outcome { ", ValueFeature(),
+                      " } predictors { age { birth_column: \"year_of_birth\" } } predictors { ",
+                      feature, " } } } ");
+    }
     return text;
+  }
+
+  std::string ValueFeature() {
+    return absl::StrCat("event_feature { filter { ", MeasurementFilter(),
+                        " } aggregate: ", Pick(kValueAggregates),
+                        " value_column: \"value_as_number\" }");
+  }
+
+  std::string Feature() {
+    if (Chance(0.5)) return ValueFeature();
+    return absl::StrCat("event_feature { filter { ", EventFilter(),
+                        " } aggregate: FEATURE_AGGREGATE_COUNT }");
   }
 
  private:
@@ -72,19 +112,19 @@ class QueryGenerator {
     }
   }
 
-  std::string Events() {
-    std::string filter;
+  std::string EventFilter() {
     switch (std::uniform_int_distribution<>(0, 2)(random_)) {
       case 0:
-        filter = ConditionFilter();
-        break;
+        return ConditionFilter();
       case 1:
-        filter = MeasurementFilter();
-        break;
+        return MeasurementFilter();
       default:
-        filter = DrugFilter();
+        return DrugFilter();
     }
-    std::string text = absl::StrCat("filter { ", filter, " }");
+  }
+
+  std::string Events() {
+    std::string text = absl::StrCat("filter { ", EventFilter(), " }");
     if (Chance(0.3)) absl::StrAppend(&text, " min_count: ", Pick(kMinCounts));
     return text;
   }
@@ -140,7 +180,10 @@ class QueryGenerator {
   }
 
   std::string Person() {
-    switch (std::uniform_int_distribution<>(0, 2)(random_)) {
+    switch (std::uniform_int_distribution<>(0, 3)(random_)) {
+      case 3:
+        return absl::StrCat("variable { ", Feature(), " } comparison: ", Pick(kComparisons),
+                            " values { number: ", Pick(kFeatureValues), " }");
       case 0:
         return absl::StrCat("variable { column: \"sex\" } comparison: COMPARISON_EQ values { text: \"",
                             Chance(0.5) ? "M" : "F", "\" }");
@@ -158,6 +201,9 @@ class QueryGenerator {
   static constexpr const char* kComparisons[] = {"COMPARISON_LT", "COMPARISON_LE", "COMPARISON_GT",
                                                  "COMPARISON_GE", "COMPARISON_EQ", "COMPARISON_NE"};
   static constexpr const char* kValues[] = {"40", "35.5", "27", "50", "10", "80"};
+  static constexpr const char* kValueAggregates[] = {
+      "FEATURE_AGGREGATE_MIN", "FEATURE_AGGREGATE_MAX", "FEATURE_AGGREGATE_MEAN"};
+  static constexpr const char* kFeatureValues[] = {"0", "1", "2", "30", "45.5"};
   static constexpr const char* kYears[] = {"1950", "1960", "1975", "2000"};
   std::mt19937 random_;
 };
@@ -203,7 +249,7 @@ class PlanDifferentialTest : public ::testing::Test {
 
 TEST_F(PlanDifferentialTest, SetBasedPlansAnswerExactlyAsPerPersonPlans) {
   QueryGenerator generator(20261202);
-  int compared = 0, nonempty = 0;
+  int compared = 0, nonempty = 0, regressions_alone = 0, fitted = 0;
   for (int i = 0; i < 400; ++i) {
     std::string text = generator.Query();
     trenode::v1::AggregateQuery query;
@@ -227,14 +273,22 @@ TEST_F(PlanDifferentialTest, SetBasedPlansAnswerExactlyAsPerPersonPlans) {
     differ.ReportDifferencesToString(&difference);
     EXPECT_TRUE(differ.Compare(correlated->result, set_based->result))
         << text << "\n" << difference << "\nset-based: " << set_sql;
-    EXPECT_TRUE(differ.Compare(correlated->internals, set_based->internals)) << text;
+    difference.clear();
+    EXPECT_TRUE(differ.Compare(correlated->internals, set_based->internals))
+        << text << "\n" << difference;
     ++compared;
     for (const auto& cell : set_based->result.tables(0).cells()) {
       if (cell.count() > 0 && cell.group(0) != "Total") ++nonempty;
     }
+    if (set_based->result.tables(0).has_regression()) {
+      ++regressions_alone;
+      fitted += set_based->result.tables(0).regression().n() > 0;
+    }
   }
   EXPECT_GE(compared, 250);
   EXPECT_GE(nonempty, 200);  // not all empty cohorts: the queries select real persons
+  EXPECT_GE(regressions_alone, 60);
+  EXPECT_GE(fitted, 20);
 }
 
 }  // namespace

@@ -97,17 +97,19 @@ class QueryTest : public ::testing::Test {
     return query;
   }
 
-  static absl::StatusOr<QueryOutcome> RunWithInternals(const std::string& text) {
+  static absl::StatusOr<QueryOutcome> RunWithInternals(const std::string& text,
+                                                       const RunLimits& limits = {}) {
     auto compiled = CompileQuery(Parse(text), *dataset_);
     if (!compiled.ok()) return compiled.status();
     auto db =
         storage::SqliteDb::Open(dir_->File("site.sqlite"), storage::SqliteDb::Mode::kReadOnly);
     if (!db.ok()) return db.status();
-    return RunQuery(**db, *compiled, **codes_);
+    return RunQuery(**db, *compiled, **codes_, limits);
   }
 
-  static absl::StatusOr<AggregateResult> Run(const std::string& text) {
-    absl::StatusOr<QueryOutcome> outcome = RunWithInternals(text);
+  static absl::StatusOr<AggregateResult> Run(const std::string& text,
+                                             const RunLimits& limits = {}) {
+    absl::StatusOr<QueryOutcome> outcome = RunWithInternals(text, limits);
     if (!outcome.ok()) return outcome.status();
     return outcome->result;
   }
@@ -293,8 +295,16 @@ TEST_F(QueryTest, CrosstabHasEveryCellAndMargins) {
   EXPECT_EQ(margins, static_cast<int>(sexes.size() + regions.size() + 1));
 }
 
-TEST_F(QueryTest, RegressionSufficientStatistics) {
+// Leverage is measured from the values kept in the first pass, or, with
+// room for too few, by reading the cohort again: the same either way.
+class RegressionTest : public QueryTest, public ::testing::WithParamInterface<size_t> {};
+INSTANTIATE_TEST_SUITE_P(KeptOrReadAgain, RegressionTest,
+                         ::testing::Values(RunLimits{}.kept_predictor_values, size_t{5}));
+
+TEST_P(RegressionTest, RegressionSufficientStatistics) {
   // BMI (highest recorded) on age and hypertension.
+  RunLimits limits;
+  limits.kept_predictor_values = GetParam();
   auto result = Run(R"pb(
     index_date: "2024-06-30"
     outputs {
@@ -316,7 +326,8 @@ TEST_F(QueryTest, RegressionSufficientStatistics) {
           }
         }
       }
-    })pb");
+    })pb",
+                    limits);
   ASSERT_TRUE(result.ok()) << result.status();
   double xtx[3][3] = {}, xty[3] = {}, yty = 0;
   int64_t n = 0;

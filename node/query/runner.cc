@@ -20,6 +20,7 @@ using ValueType = SqliteStatement::ValueType;
 using disclosure::InvertSymmetric;
 
 constexpr int kLargestKept = 3;
+
 // A predictor with at most this many distinct values is few-valued.
 constexpr size_t kFewValues = 10;
 
@@ -29,7 +30,11 @@ absl::StatusOr<SqliteStatement> Prepare(SqliteDb& db, const Statement& statement
     return absl::InternalError(absl::StrCat(
         "the dataset file does not match its catalogue schema: ", prepared.status().message()));
   }
-  for (size_t i = 0; i < statement.params.size(); ++i) {
+  const size_t named = static_cast<size_t>(prepared->ParameterCount());
+  if (named > statement.params.size()) {
+    return absl::InternalError("a query statement names more values than it was given");
+  }
+  for (size_t i = 0; i < named; ++i) {
     int index = static_cast<int>(i + 1);
     std::visit([&](const auto& value) { prepared->Bind(index, value); }, statement.params[i]);
   }
@@ -141,7 +146,10 @@ class SummaryCell {
 // One output's accumulators.
 class OutputAccumulator {
  public:
-  explicit OutputAccumulator(const OutputPlan& plan) : plan_(plan) {
+  // `kept_values`: how many predictor values a regression may keep from
+  // the first pass for its leverage.
+  OutputAccumulator(const OutputPlan& plan, size_t kept_values)
+      : plan_(plan), kept_values_(kept_values) {
     std::vector<const Categories*> columns;
     for (const GroupPlan& group : plan.groups) columns.push_back(&group.categories);
     grid_ = std::make_unique<Grid>(columns);
@@ -179,31 +187,35 @@ class OutputAccumulator {
     return absl::OkStatus();
   }
 
-  // Regressions: prepares the second pass; false if there is nothing to
-  // measure (a singular X'X: the fit fails anyway).
-  bool StartLeverage() {
+  // Regressions: measures the fitted persons' leverage from the values
+  // kept in the first pass; true if it needs a second pass instead (more
+  // persons than it could keep). Nothing to measure if X'X is singular (the
+  // fit fails anyway).
+  bool MeasureLeverage() {
     if (plan_.kind != trenode::v1::OUTPUT_KIND_REGRESSION || n_ == 0) return false;
     absl::StatusOr<std::vector<double>> inverse = InvertSymmetric(xtx_);
     if (!inverse.ok()) return false;
     inverse_ = *std::move(inverse);
-    return true;
+    if (!keeping_) return true;
+    const size_t terms = plan_.term_names.size();
+    for (size_t row = 0; row + terms <= kept_.size(); row += terms) {
+      std::copy(kept_.begin() + row, kept_.begin() + row + terms, x_.begin());
+      AddLeverage();
+    }
+    kept_ = {};
+    return false;
   }
 
   // The second pass: each fitted person's leverage x'(X'X)^-1 x.
   void AddLeverage(const SqliteStatement& row) {
-    if (inverse_.empty()) return;
+    if (inverse_.empty() || keeping_) return;
     for (int column : plan_.terms) {
       if (row.IsNull(column)) return;
     }
-    const size_t terms = plan_.term_names.size();
     const size_t first = plan_.intercept ? 1 : 0;
     for (size_t i = 1; i < plan_.terms.size(); ++i) x_[first + i - 1] = row.Double(plan_.terms[i]);
     if (plan_.intercept) x_[0] = 1;
-    double leverage = 0;
-    for (size_t i = 0; i < terms; ++i) {
-      for (size_t j = 0; j < terms; ++j) leverage += x_[i] * inverse_[i * terms + j] * x_[j];
-    }
-    max_leverage_ = std::max(max_leverage_, leverage);
+    AddLeverage();
   }
 
   ResultTable Table() const {
@@ -327,7 +339,25 @@ class OutputAccumulator {
     yty_ += y * y;
     ++n_;
     people_[0].Add(code);
+    if (keeping_) {
+      if (kept_.size() + terms <= kept_values_) {
+        kept_.insert(kept_.end(), x_.begin(), x_.end());
+      } else {
+        keeping_ = false;
+        kept_ = {};
+      }
+    }
     return absl::OkStatus();
+  }
+
+  // x_'s leverage x'(X'X)^-1 x, into the largest.
+  void AddLeverage() {
+    const size_t terms = plan_.term_names.size();
+    double leverage = 0;
+    for (size_t i = 0; i < terms; ++i) {
+      for (size_t j = 0; j < terms; ++j) leverage += x_[i] * inverse_[i * terms + j] * x_[j];
+    }
+    max_leverage_ = std::max(max_leverage_, leverage);
   }
 
   void FitTable(ResultTable& table) const {
@@ -352,6 +382,9 @@ class OutputAccumulator {
   }
 
   const OutputPlan& plan_;
+  const size_t kept_values_;
+  bool keeping_ = true;        // every fitted person's x is in kept_ so far
+  std::vector<double> kept_;   // their x, one after another
   std::unique_ptr<Grid> grid_;
   std::vector<double> inverse_;  // (X'X)^-1 for the leverage pass
   double max_leverage_ = 0;
@@ -368,11 +401,17 @@ class OutputAccumulator {
 }  // namespace
 
 absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& query,
-                                      const PersonCodes& codes) {
+                                      const PersonCodes& codes, const RunLimits& limits) {
   ASSIGN_OR_RETURN(SqliteStatement statement, Prepare(dataset, query.persons));
   std::vector<OutputAccumulator> outputs;
   outputs.reserve(query.outputs.size());
-  for (const OutputPlan& plan : query.outputs) outputs.emplace_back(plan);
+  size_t regressions = 0;
+  for (const OutputPlan& plan : query.outputs) {
+    regressions += plan.kind == trenode::v1::OUTPUT_KIND_REGRESSION;
+  }
+  for (const OutputPlan& plan : query.outputs) {
+    outputs.emplace_back(plan, limits.kept_predictor_values / std::max<size_t>(regressions, 1));
+  }
   std::vector<const Categories*> joint_columns;
   for (const JointVariable& variable : query.joint) joint_columns.push_back(&variable.categories);
   Grid joint(joint_columns);
@@ -402,9 +441,10 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
       ++joint_counts[joint.IndexOf(categories)];
     }
   }
-  // Regressions need a second pass for their persons' leverage.
+  // Regressions with more persons than they could keep need a second pass
+  // for their persons' leverage.
   bool second_pass = false;
-  for (OutputAccumulator& output : outputs) second_pass = output.StartLeverage() || second_pass;
+  for (OutputAccumulator& output : outputs) second_pass = output.MeasureLeverage() || second_pass;
   if (second_pass) {
     statement.Rewind();  // the same cohort and variables: the bindings stay
     while (true) {
@@ -417,6 +457,18 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
       if (!*row) break;
       for (OutputAccumulator& output : outputs) output.AddLeverage(statement);
     }
+  }
+  if (query.cohort_count) {
+    ASSIGN_OR_RETURN(SqliteStatement count, Prepare(dataset, *query.cohort_count));
+    absl::StatusOr<bool> row = count.Step();
+    if (!row.ok() || !*row) {
+      if (!row.ok() && absl::IsCancelled(row.status())) return row.status();
+      return absl::InternalError("counting the cohort failed");
+    }
+    cohort = count.Int64(0);
+    // Regressions alone have no joint variables: the joint table is one
+    // cell, the cohort.
+    if (query.joint.empty() && joint_counts.size() == 1) joint_counts[0] = cohort;
   }
   QueryOutcome outcome;
   outcome.result.set_cohort_size(cohort);

@@ -20,13 +20,20 @@ struct QueryOutcome {
   trenode::internal::QueryInternals internals;
 };
 
+struct RunLimits {
+  // A query's regressions keep at most this many predictor values in memory
+  // from the first pass (64 MiB), to measure leverage without reading the
+  // cohort again; beyond it they read it again.
+  size_t kept_predictor_values = size_t{8} << 20;
+};
+
 // `dataset` should be opened read-only; `codes` are its person rows' codes.
 // Cancelled if the connection's stop check (SqliteDb::SetStopCheck) stopped
 // it; Internal for other SQL errors or a value outside its recorded
 // categories (a compiler bug, or a dataset file that does not match its
 // catalogue entry).
 absl::StatusOr<QueryOutcome> RunQuery(storage::SqliteDb& dataset, const CompiledQuery& query,
-                                      const PersonCodes& codes);
+                                      const PersonCodes& codes, const RunLimits& limits = {});
 
 }  // namespace trenode::query
 

@@ -230,6 +230,7 @@ SqliteStatement::ValueType SqliteStatement::TypeOf(int column) const {
   }
 }
 
+int SqliteStatement::ParameterCount() const { return sqlite3_bind_parameter_count(stmt_); }
 bool SqliteStatement::IsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }

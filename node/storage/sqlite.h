@@ -87,6 +87,8 @@ class SqliteStatement {
   absl::Status Run();
   // Makes the statement ready to run again with new bindings.
   void Reset();
+  // The largest parameter number (?N) the statement names.
+  int ParameterCount() const;
   // Makes the statement ready to run again with the same bindings.
   void Rewind();
 

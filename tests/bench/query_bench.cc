@@ -10,10 +10,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "adapters/onprem/posix_object_store.h"
@@ -36,7 +40,8 @@ using trenode::storage::SqliteDb;
 using trenode::storage::SqliteStatement;
 
 constexpr char kUsage[] =
-    "usage: trenode-query-bench [--persons N] [--rounds N] [--duckdb] [--help]\n"
+    "usage: trenode-query-bench [--persons N] [--rounds N] [--duckdb] [--site DIR]\n"
+    "                           [--only TEXT] [--plan] [--help]\n"
     "\n"
     "Generates a synthetic site of N persons (default 1000000), imports it as the node\n"
     "does, and runs each question N rounds (default 5) as the node's compiled aggregate\n"
@@ -49,14 +54,21 @@ struct Options {
   int64_t persons = 1000000;
   int rounds = 5;
   bool duckdb = false;
+  bool plan = false;
+  std::string site;  // empty: a temporary folder
+  std::string only;
 };
 
 // False, after saying why, if the command line is not understood.
 bool ParseFlags(int argc, char** argv, Options& options) {
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag == "--duckdb") {
-      options.duckdb = true;
+    if (flag == "--duckdb" || flag == "--plan") {
+      (flag == "--duckdb" ? options.duckdb : options.plan) = true;
+      continue;
+    }
+    if ((flag == "--site" || flag == "--only") && i + 1 < argc) {
+      (flag == "--site" ? options.site : options.only) = argv[++i];
       continue;
     }
     bool numeric = flag == "--persons" || flag == "--rounds";
@@ -65,7 +77,8 @@ bool ParseFlags(int argc, char** argv, Options& options) {
                                    : absl::SimpleAtoi(argv[i + 1], &options.rounds));
     if (!ok || options.persons < 1 || options.rounds < 1) {
       std::fprintf(stderr,
-                   numeric ? "trenode-query-bench: %s needs a positive number\n%s"
+                   numeric || flag == "--site" || flag == "--only"
+                       ? "trenode-query-bench: %s needs a value\n%s"
                            : "trenode-query-bench: unknown flag %s\n%s",
                    flag.c_str(), kUsage);
       return false;
@@ -119,6 +132,18 @@ int Columns(const BenchCase& c) {
     default:
       return k + 1;
   }
+}
+
+// The node's statement for `name` and SQLite's plan for it.
+void PrintPlan(SqliteDb& db, const char* name, const trenode::query::Statement& statement) {
+  std::printf("%s:\n  %s\n", name, statement.sql.c_str());
+  auto explain = db.Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", statement.sql));
+  if (!explain.ok()) return;
+  for (size_t i = 0; i < statement.params.size(); ++i) {
+    std::visit([&](const auto& value) { explain->Bind(static_cast<int>(i + 1), value); },
+               statement.params[i]);
+  }
+  while (*explain->Step()) std::printf("  plan: %s\n", std::string(explain->Text(3)).c_str());
 }
 
 struct Measured {
@@ -180,32 +205,57 @@ int main(int argc, char** argv) {
   Options options;
   if (!ParseFlags(argc, argv, options)) return 2;
 
-  trenode::testing::TempDir dir;
+  trenode::testing::TempDir temporary;
+  const std::filesystem::path folder =
+      options.site.empty() ? temporary.path()
+                           : std::filesystem::path(options.site) /
+                                 absl::StrCat("persons-", options.persons);
+  auto file = [&](const char* name) { return (folder / name).string(); };
   const trenode::synth::SynthOptions site{11, options.persons};
-  absl::Time start = absl::Now();
-  if (!trenode::synth::GenerateSite(site, dir.File("site")).ok()) return 1;
-  std::filesystem::remove(dir.path() / "site" / "dataset.textproto");
-  const double generated = absl::ToDoubleSeconds(absl::Now() - start);
-  start = absl::Now();
-  auto source = *trenode::adapters::PosixObjectStore::Open(dir.path() / "site");
-  auto dataset = trenode::ingest::BuildDatasetFile(*source, trenode::synth::SiteMetadata(site),
-                                                   dir.File("site.sqlite"));
-  if (!dataset.ok()) {
-    std::fprintf(stderr, "import failed: %s\n", dataset.status().ToString().c_str());
-    return 1;
+  std::optional<trenode::v1::Dataset> dataset;
+  double imported = 0;
+  if (!options.site.empty()) {
+    std::ifstream kept(file("dataset.binpb"), std::ios::binary);
+    trenode::v1::Dataset entry;
+    if (kept && entry.ParseFromIstream(&kept)) dataset = std::move(entry);
   }
-  const double imported = absl::ToDoubleSeconds(absl::Now() - start);
-  std::printf("site of %lld persons generated in %.1f s, imported in %.1f s (%.0f persons/s)\n",
-              static_cast<long long>(options.persons), generated, imported,
-              options.persons / imported);
+  if (dataset) {
+    std::printf("site of %lld persons reused from %s (import not measured)\n",
+                static_cast<long long>(options.persons), folder.c_str());
+  } else {
+    std::filesystem::remove_all(folder / "site");
+    std::filesystem::remove(folder / "site.sqlite");
+    std::filesystem::create_directories(folder);
+    absl::Time start = absl::Now();
+    if (!trenode::synth::GenerateSite(site, file("site")).ok()) return 1;
+    std::filesystem::remove(folder / "site" / "dataset.textproto");
+    const double generated = absl::ToDoubleSeconds(absl::Now() - start);
+    start = absl::Now();
+    auto source = *trenode::adapters::PosixObjectStore::Open(folder / "site");
+    auto built = trenode::ingest::BuildDatasetFile(*source, trenode::synth::SiteMetadata(site),
+                                                   file("site.sqlite"));
+    if (!built.ok()) {
+      std::fprintf(stderr, "import failed: %s\n", built.status().ToString().c_str());
+      return 1;
+    }
+    dataset = *std::move(built);
+    imported = absl::ToDoubleSeconds(absl::Now() - start);
+    std::printf("site of %lld persons generated in %.1f s, imported in %.1f s (%.0f persons/s)\n",
+                static_cast<long long>(options.persons), generated, imported,
+                options.persons / imported);
+    if (!options.site.empty()) {
+      std::ofstream kept(file("dataset.binpb"), std::ios::binary);
+      dataset->SerializeToOstream(&kept);
+    }
+  }
   std::fflush(stdout);  // long runs: show progress when the output goes to a file
-  auto db = *SqliteDb::Open(dir.File("site.sqlite"), SqliteDb::Mode::kReadOnly);
+  auto db = *SqliteDb::Open(file("site.sqlite"), SqliteDb::Mode::kReadOnly);
   // As the node opens a query's connection (QueryRunning's defaults).
   if (!db->Exec("PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;").ok()) return 1;
   // The node numbers persons once per dataset version, before its first query.
   trenode::query::MemoryPersonRegistry registry;
   trenode::query::PersonCodesCache cache(&registry);
-  auto codes = cache.For(*dataset, dir.File("site.sqlite"));
+  auto codes = cache.For(*dataset, file("site.sqlite"));
   if (!codes.ok()) {
     std::fprintf(stderr, "person codes: %s\n", codes.status().ToString().c_str());
     return 1;
@@ -214,6 +264,7 @@ int main(int argc, char** argv) {
   int failures = 0;
   std::vector<Measured> measured;
   for (const BenchCase& c : trenode::bench::BenchCases()) {
+    if (!absl::StrContains(c.name, options.only)) continue;
     trenode::v1::AggregateQuery query;
     if (!google::protobuf::TextFormat::ParseFromString(c.query, &query)) {
       std::fprintf(stderr, "%s: the query does not parse\n", c.name);
@@ -224,6 +275,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", c.name, compiled.status().ToString().c_str());
       return 1;
     }
+    if (options.plan) PrintPlan(*db, c.name, compiled->persons);
     Measured m;
     m.bench_case = &c;
     std::vector<SqlRow> rows;
@@ -262,7 +314,7 @@ int main(int argc, char** argv) {
           "\nDuckDB yardstick skipped: its packages are not installed; run `npm ci` in %s "
           "(Node.js and the npm registry needed)\n",
           trenode::bench::DuckDbFolder().c_str());
-    } else if (!CompareWithDuckDb(measured, imported, dir.File("site"), dir.File("site.duckdb"),
+    } else if (!CompareWithDuckDb(measured, imported, file("site"), file("site.duckdb"),
                                   options.rounds)) {
       ++failures;
     }
