@@ -293,20 +293,28 @@ absl::Status IndexPersonKeys(SqliteDb& db, const TablePlan& person) {
                                  repeat.Int64(1)));
 }
 
-// Every row of an event table names a person of the person table (through
-// its unique index), or the first line that does not.
+// Every row of an event table names a person of the person table, or the
+// first line that does not. Run once the table's (person key, ...) index is
+// built: its distinct keys, in order, are each looked up in the person
+// table's unique index (sorted lookups touch each index page once).
 absl::Status CheckPersonKeys(SqliteDb& db, const TablePlan& events, const TablePlan& person) {
   const std::string key = Quoted(events.table.columns(*events.person_key).name());
-  ASSIGN_OR_RETURN(
-      SqliteStatement unknown,
-      db.Prepare(absl::StrCat("SELECT e.rowid, e.", key, " FROM ", Quoted(events.table.name()),
-                              " AS e WHERE e.", key, " NOT IN (SELECT ",
-                              Quoted(person.table.columns(*person.person_key).name()), " FROM ",
-                              Quoted(person.table.name()), ") ORDER BY e.rowid LIMIT 1")));
-  ASSIGN_OR_RETURN(bool found, unknown.Step());
+  const std::string table = Quoted(events.table.name());
+  const std::string unknown_keys = absl::StrCat(
+      "SELECT k FROM (SELECT DISTINCT ", key, " AS k FROM ", table, ") WHERE k NOT IN (SELECT ",
+      Quoted(person.table.columns(*person.person_key).name()), " FROM ",
+      Quoted(person.table.name()), ")");
+  ASSIGN_OR_RETURN(SqliteStatement any, db.Prepare(absl::StrCat(unknown_keys, " LIMIT 1")));
+  ASSIGN_OR_RETURN(bool found, any.Step());
   if (!found) return absl::OkStatus();
-  return FieldError(events, unknown.Int64(0), *events.person_key,
-                    absl::StrCat("unknown person key \"", unknown.Text(1),
+  ASSIGN_OR_RETURN(SqliteStatement first,
+                   db.Prepare(absl::StrCat("SELECT e.rowid, e.", key, " FROM ", table,
+                                           " AS e WHERE e.", key, " IN (", unknown_keys,
+                                           ") ORDER BY e.rowid LIMIT 1")));
+  ASSIGN_OR_RETURN(found, first.Step());
+  if (!found) return absl::InternalError("an unknown person key vanished");
+  return FieldError(events, first.Int64(0), *events.person_key,
+                    absl::StrCat("unknown person key \"", first.Text(1),
                                  "\": not in the person table"));
 }
 
@@ -398,13 +406,14 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
   for (const TablePlan& plan : plans) {
     RETURN_IF_ERROR(CreateTable(*db, plan));
     RETURN_IF_ERROR(LoadTable(source, *db, plan));
-    if (&plan == &plans.front()) {
-      RETURN_IF_ERROR(IndexPersonKeys(*db, plan));
-    } else if (plan.person_key) {
+    if (&plan == &plans.front()) RETURN_IF_ERROR(IndexPersonKeys(*db, plan));
+  }
+  RETURN_IF_ERROR(CreateIndexes(*db, plans));
+  for (const TablePlan& plan : plans) {
+    if (&plan != &plans.front() && plan.person_key) {
       RETURN_IF_ERROR(CheckPersonKeys(*db, plan, plans.front()));
     }
   }
-  RETURN_IF_ERROR(CreateIndexes(*db, plans));
   RETURN_IF_ERROR(RecordCategories(*db, plans.front().table));
   RETURN_IF_ERROR(db->Exec("COMMIT"));
 

@@ -99,6 +99,17 @@ TEST_F(DatasetBuilderTest, UnknownPersonKey) {
       "person table");
 }
 
+// Of several unknown keys, the one on the earliest line is named, whatever
+// their order as keys.
+TEST_F(DatasetBuilderTest, UnknownPersonKeyOnTheFirstLineIsNamed) {
+  Put("person.csv", kPerson);
+  Put("condition_occurrence.csv",
+      "person_id,condition_code\nP1,I50\nZ8,I10\nA7,I10\nP1,I10\nA7,E11\n");
+  ExpectRejected(
+      "condition_occurrence.csv line 3 field 1 (person_id): unknown person key \"Z8\": not in the "
+      "person table");
+}
+
 TEST_F(DatasetBuilderTest, DuplicateAndEmptyPersonKeys) {
   Put("person.csv", "person_id\nP1\nP2\nP1\n");
   ExpectRejected("person.csv line 4 field 1 (person_id): person key \"P1\" repeats line 2");
