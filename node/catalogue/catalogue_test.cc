@@ -256,6 +256,24 @@ TEST_F(CatalogueTest, SearchRanksTitleAboveDescriptionAboveSchema) {
   EXPECT_TRUE(SearchIds("nothing-matches-this").empty());
 }
 
+// Rankings are kept between searches (RankedSearchCache): every change to
+// the catalogue shows in the very next search, of the same words.
+TEST_F(CatalogueTest, SearchSeesEveryChangeAtOnce) {
+  RegisterSample("first", "Echocardiogram registry", "National audit data.");
+  EXPECT_EQ(SearchIds("echocardiogram"), std::vector<std::string>{"first"});
+  RegisterSample("second", "Hospital episodes", "Includes echocardiogram reports.");
+  EXPECT_EQ(SearchIds("echocardiogram"), (std::vector<std::string>{"first", "second"}));
+  // A new version moves the word from the title to nowhere: "first" drops out.
+  Dataset changed = *catalogue_->Get(kSteward, "first", 0);
+  changed.set_title("Cardiac registry");
+  changed.set_description("National audit data.");
+  ASSERT_TRUE(catalogue_->Update(kSteward, changed, 1).ok());
+  EXPECT_EQ(SearchIds("echocardiogram"), std::vector<std::string>{"second"});
+  EXPECT_EQ(SearchIds("cardiac"), std::vector<std::string>{"first"});
+  ASSERT_TRUE(catalogue_->Retire(kSteward, "second", "withdrawn by its source").ok());
+  EXPECT_TRUE(SearchIds("echocardiogram").empty());
+}
+
 TEST_F(CatalogueTest, SearchInputIsNeverReadAsQuerySyntax) {
   RegisterSample("hf", "Heart failure", "NEAR the \"quoted\" OR text");
   for (const char* query : {"\"", "NEAR(heart", "heart OR", "heart -failure", "col:heart", "^heart",

@@ -164,7 +164,9 @@ absl::Status SqliteCatalogueStore::Create(const Dataset& first) {
   int64_t rowid = db->LastInsertRowId();
   RETURN_IF_ERROR(InsertVersion(*db, first));
   RETURN_IF_ERROR(IndexLatest(*db, rowid, first));
-  return txn.Commit();
+  absl::Status committed = txn.Commit();
+  rankings_.Invalidate();
+  return committed;
 }
 
 absl::Status SqliteCatalogueStore::AddVersion(const Dataset& next) {
@@ -186,7 +188,9 @@ absl::Status SqliteCatalogueStore::AddVersion(const Dataset& next) {
                    db->PrepareCached("UPDATE datasets SET latest_version = ? WHERE id = ?"));
   RETURN_IF_ERROR(bump.Bind(1, next.version()).Bind(2, next.id()).Run());
   RETURN_IF_ERROR(IndexLatest(*db, row.rowid, next));
-  return txn.Commit();
+  absl::Status committed = txn.Commit();
+  rankings_.Invalidate();
+  return committed;
 }
 
 absl::Status SqliteCatalogueStore::Retire(const std::string& id, const std::string& reason,
@@ -210,7 +214,9 @@ absl::Status SqliteCatalogueStore::Retire(const std::string& id, const std::stri
                    db->PrepareCached("UPDATE dataset_search SET state = ? WHERE rowid = ?"));
   RETURN_IF_ERROR(
       unlist.Bind(1, int64_t{trenode::v1::DATASET_STATE_RETIRED}).Bind(2, row.rowid).Run());
-  return txn.Commit();
+  absl::Status committed = txn.Commit();
+  rankings_.Invalidate();
+  return committed;
 }
 
 absl::StatusOr<Dataset> SqliteCatalogueStore::Get(const std::string& id, int64_t version) {
@@ -253,43 +259,58 @@ absl::StatusOr<std::vector<Dataset>> SqliteCatalogueStore::List(const std::strin
   }
 }
 
+absl::StatusOr<RankedHits> SqliteCatalogueStore::Rank(SqliteDb& db,
+                                                     const std::string& expression) {
+  // bm25 weights by column: dataset_id and state (unindexed), title,
+  // description, keywords, schema.
+  ASSIGN_OR_RETURN(SqliteStatement rank,
+                   db.PrepareCached("SELECT rowid, dataset_id, state,"
+                                    " -bm25(dataset_search, 0.0, 0.0, 10.0, 2.0, 5.0, 1.0) AS score"
+                                    " FROM dataset_search WHERE dataset_search MATCH ?"
+                                    " ORDER BY score DESC, dataset_id ASC"));
+  rank.Bind(1, expression);
+  auto hits = std::make_shared<std::vector<RankedHit>>();
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, rank.Step());
+    if (!row) return hits;
+    hits->push_back({rank.Int64(0), rank.Text(1), rank.Int64(2), rank.Double(3)});
+  }
+}
+
 absl::StatusOr<std::vector<ScoredDataset>> SqliteCatalogueStore::Search(
     const std::vector<SearchWord>& words, bool include_retired,
     const std::optional<SearchCursor>& after, int limit) {
   auto db = pool_->Acquire();
-  // bm25 weights by column: dataset_id and state (unindexed), title,
-  // description, keywords, schema.
+  const std::string expression = MatchExpression(words);
+  RankedHits hits = rankings_.Find(expression);
+  if (hits == nullptr) {
+    const uint64_t generation = rankings_.generation();
+    ASSIGN_OR_RETURN(hits, Rank(*db, expression));
+    rankings_.Put(expression, generation, hits);
+  }
+  // Only the page's datasets are read.
   ASSIGN_OR_RETURN(SqliteStatement select,
                    db->PrepareCached(absl::StrCat(
-                       // bm25 runs once per match (the CTE is materialized); ranking and
-                       // paging use the index alone, and only the page's rows are joined
-                       // with their metadata.
-                       "WITH hits AS MATERIALIZED (SELECT rowid AS row, dataset_id AS id, state,"
-                       " -bm25(dataset_search, 0.0, 0.0, 10.0, 2.0, 5.0, 1.0) AS score"
-                       " FROM dataset_search WHERE dataset_search MATCH ?1),"
-                       " page AS (SELECT row, id, score FROM hits WHERE (?2 OR state = ?3)"
-                       " AND (?4 OR score < ?5 OR (score = ?5 AND id > ?6))"
-                       " ORDER BY score DESC, id ASC LIMIT ?7) ",
                        kSelectDataset,
-                       ", h.score FROM page h"
-                       " CROSS JOIN datasets d ON d.rowid = h.row"
-                       " CROSS JOIN dataset_versions v"
+                       " FROM datasets d CROSS JOIN dataset_versions v"
                        " ON v.dataset_id = d.id AND v.version = d.latest_version"
-                       " ORDER BY h.score DESC, h.id ASC")));
-  select.Bind(1, MatchExpression(words))
-      .Bind(2, int64_t{include_retired})
-      .Bind(3, int64_t{trenode::v1::DATASET_STATE_ACTIVE})
-      .Bind(4, int64_t{!after.has_value()})
-      .Bind(5, after ? after->score : 0.0)
-      .Bind(6, after ? after->dataset_id : std::string())
-      .Bind(7, int64_t{limit});
+                       " WHERE d.rowid = ?")));
   std::vector<ScoredDataset> page;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    if (!row) return page;
+  for (const RankedHit& hit : *hits) {
+    if (static_cast<int>(page.size()) >= limit) break;
+    if (!include_retired && hit.state != trenode::v1::DATASET_STATE_ACTIVE) continue;
+    if (after && !(hit.score < after->score ||
+                   (hit.score == after->score && hit.dataset_id > after->dataset_id))) {
+      continue;
+    }
+    select.Reset();
+    select.Bind(1, hit.row);
+    ASSIGN_OR_RETURN(bool found, select.Step());
+    if (!found) return absl::InternalError("a search match has no dataset");
     ASSIGN_OR_RETURN(Dataset dataset, DatasetFromRow(select));
-    page.push_back({std::move(dataset), select.Double(7)});
+    page.push_back({std::move(dataset), hit.score});
   }
+  return page;
 }
 
 }  // namespace trenode::catalogue

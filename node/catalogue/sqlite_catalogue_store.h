@@ -1,9 +1,12 @@
 // The CatalogueStore kept in the node's SQLite database (schema in
 // node/storage/node_schema.cc). Thread-safe: each call leases a connection.
+// The store must be the database's only writer of the catalogue: it keeps
+// recent searches' rankings, cleared by its own changes.
 #ifndef TRENODE_NODE_CATALOGUE_SQLITE_CATALOGUE_STORE_H_
 #define TRENODE_NODE_CATALOGUE_SQLITE_CATALOGUE_STORE_H_
 
 #include "node/catalogue/catalogue_store.h"
+#include "node/catalogue/ranked_search_cache.h"
 #include "node/storage/sqlite_pool.h"
 
 namespace trenode::catalogue {
@@ -25,7 +28,11 @@ class SqliteCatalogueStore : public CatalogueStore {
                                                     int limit) override;
 
  private:
+  // Every match of `expression`, ranked.
+  absl::StatusOr<RankedHits> Rank(storage::SqliteDb& db, const std::string& expression);
+
   storage::SqlitePool* pool_;
+  RankedSearchCache rankings_;
 };
 
 }  // namespace trenode::catalogue

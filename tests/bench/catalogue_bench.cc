@@ -214,11 +214,11 @@ int main(int argc, char** argv) {
               get / echo);
   std::printf(
       "  SearchDatasets    %10.0f calls/s  ratio to echo %.2f (one word: %zu matches "
-      "ranked, top 20 returned)\n",
+      "ranked, top 20 returned; the ranking is kept between calls)\n",
       search, search / echo, options.datasets / std::size(kConditions));
   std::printf(
       "  SearchDatasets    %10.0f calls/s  ratio to echo %.2f (three words naming one "
-      "dataset)\n",
+      "dataset; each call a new search, ranked afresh)\n",
       selective, selective / echo);
   node->server().Shutdown(absl::Seconds(5));
   return 0;
