@@ -12,6 +12,12 @@
 
 namespace trenode::catalogue {
 namespace {
+
+// Who is searching, as the store keeps rankings for: a person of this node,
+// a person of a partner (subject@home), a node or a service.
+std::string SearcherOf(const auth::Principal& caller) {
+  return absl::StrCat(static_cast<int>(caller.kind), ":", caller.subject, "@", caller.home_node);
+}
 using google::protobuf::util::TimeUtil;
 using trenode::v1::Dataset;
 
@@ -233,7 +239,8 @@ absl::StatusOr<trenode::v1::SearchDatasetsResponse> Catalogue::Search(
     ASSIGN_OR_RETURN(after, DecodeSearchToken(request.page_token(), fingerprint));
   }
   ASSIGN_OR_RETURN(std::vector<ScoredDataset> rows,
-                   store_->Search(words, request.include_retired(), after, page_size + 1));
+                   store_->Search(SearcherOf(caller), words, request.include_retired(), after,
+                                  page_size + 1));
   trenode::v1::SearchDatasetsResponse response;
   bool more = static_cast<int>(rows.size()) > page_size;
   if (more) rows.pop_back();

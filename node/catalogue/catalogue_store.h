@@ -59,9 +59,12 @@ class CatalogueStore {
                                                                  int limit) = 0;
 
   // Latest versions matching every word, best first (ties by id), starting
-  // after `after`, at most `limit`.
+  // after `after`, at most `limit`. `searcher` names who searches: whatever
+  // a store keeps between searches to answer faster serves only the same
+  // searcher, so that how long a search takes tells no one what others
+  // searched for.
   virtual absl::StatusOr<std::vector<ScoredDataset>> Search(
-      const std::vector<SearchWord>& words, bool include_retired,
+      const std::string& searcher, const std::vector<SearchWord>& words, bool include_retired,
       const std::optional<SearchCursor>& after, int limit) = 0;
 };
 

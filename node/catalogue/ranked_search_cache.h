@@ -3,7 +3,8 @@
 // over every match) costs far more than reading the page it returns. Every
 // change to the catalogue clears it (the store calls Invalidate after each
 // commit), and a ranking read before a change is never kept after it.
-// Thread-safe.
+// Rankings are kept by a key the store chooses (the searcher and the
+// words). Thread-safe.
 #ifndef TRENODE_NODE_CATALOGUE_RANKED_SEARCH_CACHE_H_
 #define TRENODE_NODE_CATALOGUE_RANKED_SEARCH_CACHE_H_
 
@@ -37,11 +38,11 @@ class RankedSearchCache {
 
   // Read before ranking; pass to Put.
   uint64_t generation() const ABSL_LOCKS_EXCLUDED(mu_);
-  // The ranking of `expression`, if kept; nullptr otherwise.
-  RankedHits Find(const std::string& expression) ABSL_LOCKS_EXCLUDED(mu_);
-  // Keeps `hits` for `expression`, unless the catalogue changed since
+  // The ranking of `key`, if kept; nullptr otherwise.
+  RankedHits Find(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_);
+  // Keeps `hits` for `key`, unless the catalogue changed since
   // `generation` was read.
-  void Put(const std::string& expression, uint64_t generation, RankedHits hits)
+  void Put(const std::string& key, uint64_t generation, RankedHits hits)
       ABSL_LOCKS_EXCLUDED(mu_);
   // The catalogue changed: forgets every ranking.
   void Invalidate() ABSL_LOCKS_EXCLUDED(mu_);

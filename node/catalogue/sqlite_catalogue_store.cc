@@ -278,15 +278,16 @@ absl::StatusOr<RankedHits> SqliteCatalogueStore::Rank(SqliteDb& db,
 }
 
 absl::StatusOr<std::vector<ScoredDataset>> SqliteCatalogueStore::Search(
-    const std::vector<SearchWord>& words, bool include_retired,
+    const std::string& searcher, const std::vector<SearchWord>& words, bool include_retired,
     const std::optional<SearchCursor>& after, int limit) {
   auto db = pool_->Acquire();
   const std::string expression = MatchExpression(words);
-  RankedHits hits = rankings_.Find(expression);
+  const std::string kept_as = absl::StrCat(searcher.size(), ":", searcher, expression);
+  RankedHits hits = rankings_.Find(kept_as);
   if (hits == nullptr) {
     const uint64_t generation = rankings_.generation();
     ASSIGN_OR_RETURN(hits, Rank(*db, expression));
-    rankings_.Put(expression, generation, hits);
+    rankings_.Put(kept_as, generation, hits);
   }
   // Only the page's datasets are read.
   ASSIGN_OR_RETURN(SqliteStatement select,

@@ -1,7 +1,7 @@
 // The CatalogueStore kept in the node's SQLite database (schema in
 // node/storage/node_schema.cc). Thread-safe: each call leases a connection.
 // The store must be the database's only writer of the catalogue: it keeps
-// recent searches' rankings, cleared by its own changes.
+// recent searches' rankings (per searcher), cleared by its own changes.
 #ifndef TRENODE_NODE_CATALOGUE_SQLITE_CATALOGUE_STORE_H_
 #define TRENODE_NODE_CATALOGUE_SQLITE_CATALOGUE_STORE_H_
 
@@ -22,7 +22,8 @@ class SqliteCatalogueStore : public CatalogueStore {
   absl::StatusOr<trenode::v1::Dataset> Get(const std::string& id, int64_t version) override;
   absl::StatusOr<std::vector<trenode::v1::Dataset>> List(const std::string& after_id,
                                                          bool include_retired, int limit) override;
-  absl::StatusOr<std::vector<ScoredDataset>> Search(const std::vector<SearchWord>& words,
+  absl::StatusOr<std::vector<ScoredDataset>> Search(const std::string& searcher,
+                                                    const std::vector<SearchWord>& words,
                                                     bool include_retired,
                                                     const std::optional<SearchCursor>& after,
                                                     int limit) override;
