@@ -48,6 +48,14 @@ absl::Status CsvReader::EndField(CsvRecord& record, std::string& field, int64_t 
   return absl::OkStatus();
 }
 
+void CsvReader::TakeRun(std::string& field, absl::string_view stops) {
+  size_t end = position_;
+  while (end < buffer_.size() && stops.find(buffer_[end]) == absl::string_view::npos) ++end;
+  field.append(buffer_, position_, end - position_);
+  column_ += static_cast<int64_t>(end - position_);
+  position_ = end;
+}
+
 absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
   record.fields.clear();
   record.blank = false;
@@ -99,6 +107,7 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
           column_ = 0;
         }
         field += static_cast<char>(c);
+        TakeRun(field, "\"\n");
       }
     } else if (c == ',') {
       RETURN_IF_ERROR(EndField(record, field, line_, field_column));
@@ -123,6 +132,7 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
     } else {
       if (was_quoted) return Error(line_, column_, "text after the closing quote of a field");
       field += static_cast<char>(c);
+      TakeRun(field, ",\n\r\"");
     }
     if (field.size() > kMaxFieldBytes)
       return Error(line_, field_column, "field is longer than 1 MiB");

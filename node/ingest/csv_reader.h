@@ -39,6 +39,9 @@ class CsvReader {
   // The next byte, or -1 at the end.
   absl::StatusOr<int> Get();
   absl::Status Error(int64_t line, int64_t column, absl::string_view problem) const;
+  // Appends to `field` the buffered bytes up to the first of `stops` (or
+  // the buffer's end): the plain run of a field, taken at once.
+  void TakeRun(std::string& field, absl::string_view stops);
   // Checks `field` (which began at `column` of `line`) and appends it.
   absl::Status EndField(CsvRecord& record, std::string& field, int64_t line, int64_t column);
 

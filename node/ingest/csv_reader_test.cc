@@ -1,6 +1,8 @@
 #include "node/ingest/csv_reader.h"
+#include "node/ingest/read_ahead_csv_reader.h"
 
 #include "adapters/memory/memory_object_store.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace trenode::ingest {
@@ -86,6 +88,63 @@ TEST(CsvReaderTest, ARecordOfTooManyFieldsIsRefused) {
   ASSERT_FALSE(records.ok());
   EXPECT_EQ(records.status().message(),
             "t.csv line 1 character 2001: a record has more than 2000 fields");
+}
+
+// Plain runs of a field are taken at once: fields longer than the reader's
+// read chunk (1 MiB), quoted or not, and lines and columns still counted
+// across them.
+TEST(CsvReaderTest, LongFieldsSpanReadChunks) {
+  std::string big(400000, 'x');
+  auto records = ReadAll(absl::StrCat(big, ",\"", big, "\n", big, "\"\nend,\"a\"b\n"));
+  ASSERT_FALSE(records.ok());
+  EXPECT_EQ(records.status().message(),
+            "t.csv line 3 character 8: text after the closing quote of a field");
+  records = ReadAll(absl::StrCat(big, ",\"", big, "\n", big, "\"\nend\n"));
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].fields[0], big);
+  EXPECT_EQ((*records)[0].fields[1], absl::StrCat(big, "\n", big));
+  EXPECT_EQ((*records)[1].line, 3);
+}
+
+std::string ManyLines(int lines) {
+  std::string text;
+  for (int i = 0; i < lines; ++i) absl::StrAppend(&text, "P", i, ",\"a,", i, "\"\n");
+  return text;
+}
+
+// Read ahead on a thread: the same records, in order, as read directly, over
+// many batches; an error after them comes after every good record.
+TEST(ReadAheadCsvReaderTest, GivesExactlyWhatTheReaderGives) {
+  const int lines = 3 * static_cast<int>(ReadAheadCsvReader::kBatchRecords) + 17;
+  for (const std::string& text : {ManyLines(lines), ManyLines(lines) + "bad\"quote\n"}) {
+    CsvReader direct = CsvReaderOf(text, "t.csv");
+    ReadAheadCsvReader ahead(CsvReaderOf(text, "t.csv"));
+    CsvRecord expected, got;
+    int records = 0;
+    while (true) {
+      absl::StatusOr<bool> want = direct.Next(expected);
+      absl::StatusOr<bool> have = ahead.Next(got);
+      ASSERT_EQ(want.status(), have.status());
+      if (!want.ok() || !*want) {
+        ASSERT_EQ(want.ok() && !*want, have.ok() && !*have);
+        break;
+      }
+      ASSERT_TRUE(*have);
+      ASSERT_EQ(got.fields, expected.fields);
+      ASSERT_EQ(got.line, expected.line);
+      ++records;
+    }
+    EXPECT_EQ(records, lines);
+  }
+}
+
+// A caller that stops early (the first bad row) does not wait for the rest.
+TEST(ReadAheadCsvReaderTest, StopsWhenTheCallerStops) {
+  ReadAheadCsvReader ahead(CsvReaderOf(ManyLines(200000), "t.csv"));
+  CsvRecord record;
+  ASSERT_TRUE(*ahead.Next(record));
+  EXPECT_EQ(record.fields[0], "P0");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "node/common/status_macros.h"
 #include "node/ingest/column_types.h"
 #include "node/ingest/csv_reader.h"
+#include "node/ingest/read_ahead_csv_reader.h"
 #include "node/storage/sqlite.h"
 
 namespace trenode::ingest {
@@ -112,7 +113,7 @@ absl::StatusOr<TablePlan> PlanTable(adapters::ObjectStore& source, const std::st
 // Pass 1: row shapes, declared types, and inference of the rest.
 absl::Status CheckAndInfer(adapters::ObjectStore& source, TablePlan& plan) {
   ASSIGN_OR_RETURN(auto reader, source.OpenRead(plan.file));
-  CsvReader csv(std::move(reader), plan.file);
+  ReadAheadCsvReader csv(CsvReader(std::move(reader), plan.file));
   CsvRecord record;
   ASSIGN_OR_RETURN(bool ignored_header, csv.Next(record));
   (void)ignored_header;
@@ -234,7 +235,7 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
                                            line_parameter, ", ", absl::StrJoin(placeholders, ", "),
                                            ")")));
   ASSIGN_OR_RETURN(auto reader, source.OpenRead(plan.file));
-  CsvReader csv(std::move(reader), plan.file);
+  ReadAheadCsvReader csv(CsvReader(std::move(reader), plan.file));
   CsvRecord record;
   ASSIGN_OR_RETURN(bool ignored_header, csv.Next(record));
   (void)ignored_header;
