@@ -1,3 +1,4 @@
+#include "node/common/deterministic_bytes.h"
 #include "node/analyses/analyses.h"
 
 #include <algorithm>
@@ -8,8 +9,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/query/compiler.h"
 #include "node/common/dates.h"
@@ -50,14 +49,7 @@ absl::Status ValidateRequestId(const std::string& id) {
 }
 
 std::string BodyHash(const trenode::v1::SubmitAnalysisRequest& request) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    request.SerializeToCodedStream(&coded);
-  }
-  return absl::BytesToHexString(log::HashBytes(log::Sha256(bytes)));
+  return absl::BytesToHexString(log::HashBytes(log::Sha256(DeterministicBytes(request))));
 }
 
 // Ids sort in submission order: microseconds then 16 random bits.

@@ -1,3 +1,4 @@
+#include "node/common/deterministic_bytes.h"
 #include "node/query/compiler.h"
 
 #include <algorithm>
@@ -10,8 +11,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "node/catalogue/dataset_validation.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
@@ -58,18 +57,6 @@ std::optional<std::string> PrefixSuccessor(std::string prefix) {
   if (prefix.empty()) return std::nullopt;
   prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
   return prefix;
-}
-
-// A stable name for a message: its deterministic serialization, so that the
-// same variable or feature used in several places is compiled once.
-std::string DeterministicBytes(const google::protobuf::Message& message) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  message.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return bytes;
 }
 
 // A compiled per-person expression over the person table aliased `p`.

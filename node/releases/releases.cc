@@ -1,3 +1,4 @@
+#include "node/common/deterministic_bytes.h"
 #include "node/releases/releases.h"
 
 #include <algorithm>
@@ -10,8 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "node/analyses/analysis_runner.h"
 #include "node/analyses/analysis_state.h"
 #include "node/analyses/federated_part.h"
@@ -564,29 +563,18 @@ absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,
 }
 
 namespace {
-// Deterministic bytes of `message`, to compare questions.
-std::string Canonical(const google::protobuf::Message& message) {
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
-  coded.SetSerializationDeterministic(true);
-  message.SerializeToCodedStream(&coded);
-  coded.Trim();
-  return bytes;
-}
-
 // The question a federated analysis's output asks, the same whatever the
 // output's name or the home node's dataset: file name -> question.
 std::map<std::string, std::string> QuestionsOf(const trenode::v1::Analysis& analysis) {
   trenode::v1::AggregateQuery common = analysis.query();
   common.clear_dataset_id();
   common.clear_outputs();
-  const std::string base = Canonical(common);
+  const std::string base = DeterministicBytes(common);
   std::map<std::string, std::string> questions;
   for (const auto& output : analysis.query().outputs()) {
     trenode::v1::QueryOutput unnamed = output;
     unnamed.clear_name();
-    questions[absl::StrCat(output.name(), ".csv")] = base + "\n" + Canonical(unnamed);
+    questions[absl::StrCat(output.name(), ".csv")] = base + "\n" + DeterministicBytes(unnamed);
   }
   return questions;
 }

@@ -1,3 +1,4 @@
+#include "node/common/deterministic_bytes.h"
 #include "node/server/node_server.h"
 
 #include <filesystem>
@@ -10,8 +11,6 @@
 #include "absl/strings/str_join.h"
 #include "adapters/onprem/sandbox_backend.h"
 #include "adapters/onprem/slurm_backend.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -97,14 +96,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
 
 // Which configuration and log key the node runs with is itself an event.
 absl::Status RecordStart(const trenode::v1::NodeConfig& config, log::ActivityLog& activity_log) {
-  std::string config_bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&config_bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    config.SerializeToCodedStream(&coded);
-  }
-  log::Hash digest = log::Sha256(config_bytes);
+  log::Hash digest = log::Sha256(DeterministicBytes(config));
   log::ActivityEvent started;
   started.action = "node.start";
   started.object = absl::StrCat("node/", config.node_id());
