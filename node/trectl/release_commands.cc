@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/trectl/cli.h"
+#include "node/trectl/progress.h"
 #include "trenode/v1/releases.grpc.pb.h"
 
 namespace trenode::trectl {
@@ -81,6 +82,20 @@ int Show(const grpc::Status& status, const Release& release, const Cli& cli) {
 int Download(const std::string& id, const std::string& file, const Args& args, Cli& cli,
              trenode::v1::Releases::Stub& stub) {
   std::string out = args.Get("out").value_or(file);
+  std::unique_ptr<Progress> progress =
+      Progress::OnStderr({.what = absl::StrCat("download ", file)}, cli.json);
+  if (progress->shown()) {
+    // The file's size, for a percentage and the time left; without it, the
+    // line shows bytes and rate only.
+    trenode::v1::ReleaseIdRequest get;
+    get.set_release_id(id);
+    Release release;
+    if (stub.GetRelease(cli.NewContext().get(), get, &release).ok()) {
+      for (const auto& f : release.files()) {
+        if (f.name() == file && !f.sha256().empty()) progress->SetTotal(f.size());
+      }
+    }
+  }
   trenode::v1::DownloadFileRequest request;
   request.set_release_id(id);
   request.set_file(file);
@@ -88,23 +103,30 @@ int Download(const std::string& id, const std::string& file, const Args& args, C
   auto reader = stub.DownloadFile(context.get(), request);
   std::string temporary = out + ".part";
   std::ofstream sink(temporary, std::ios::binary | std::ios::trunc);
-  if (!sink) return Fail(absl::UnavailableError(absl::StrCat("cannot write ", temporary)));
+  if (!sink) {
+    progress.reset();
+    return Fail(absl::UnavailableError(absl::StrCat("cannot write ", temporary)));
+  }
   trenode::v1::DownloadChunk chunk;
   int64_t bytes = 0;
   while (reader->Read(&chunk)) {
     sink << chunk.data();
     bytes += static_cast<int64_t>(chunk.data().size());
+    progress->Add(static_cast<int64_t>(chunk.data().size()));
   }
   sink.close();
   grpc::Status status = reader->Finish();
   if (!status.ok() || !sink) {
+    progress.reset();                // the error starts on a clean line
     std::remove(temporary.c_str());  // nothing half-written is left
     return status.ok() ? Fail(absl::UnavailableError(absl::StrCat("cannot write ", out)))
                        : Fail(status);
   }
   if (std::rename(temporary.c_str(), out.c_str()) != 0) {
+    progress.reset();
     return Fail(absl::UnavailableError(absl::StrCat("cannot write ", out)));
   }
+  progress->Finish();
   std::cout << "wrote " << bytes << " bytes to " << out << "\n";
   return kOk;
 }
