@@ -412,28 +412,20 @@ const std::vector<Command>& Commands() {
 }  // namespace
 
 int RunDatasetCommand(const Args& args, Cli& cli) {
-  // positional()[0] is "dataset".
-  if (args.positional().size() < 2) {
-    return Help(args, kDatasetHelp);
-  }
-  const std::string& name = args.positional()[1];
-  for (const Command& command : Commands()) {
-    if (name != command.name) continue;
-    if (args.Has("help")) {
-      std::cout << command.help;
-      return kOk;
+  static const auto* lines = [] {
+    auto* lines = new std::vector<CommandLine>;
+    for (const Command& command : Commands()) {
+      lines->push_back({command.name, command.help, command.flags});
     }
-    std::set<std::string> known = command.flags;
-    known.insert(GlobalFlags().begin(), GlobalFlags().end());
-    if (auto unknown = args.Unknown(known); !unknown.empty()) {
-      std::cerr << "trectl: unknown flag " << unknown.front() << " for dataset " << name << "\n"
-                << command.help;
-      return kUsage;
+    return lines;
+  }();
+  return RunArea(args, kDatasetHelp, *lines, [&](const std::string& name, const Args& rest) {
+    if (int rc = Connect(rest, cli); rc != kOk) return rc;
+    for (const Command& command : Commands()) {
+      if (name == command.name) return command.run(rest, cli);
     }
-    return command.run(args.Shift(2), cli);
-  }
-  std::cerr << "trectl: unknown command \"dataset " << name << "\"\n" << kDatasetHelp;
-  return kUsage;
+    return static_cast<int>(kUsage);  // RunArea knows only these commands
+  });
 }
 
 }  // namespace trenode::trectl

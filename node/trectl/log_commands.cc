@@ -329,19 +329,39 @@ int Tail(const Args& args, Cli& cli) {
   return status.ok() ? kOk : Fail(status);
 }
 
+const std::vector<CommandLine>& LogCommandLines() {
+  static const auto* lines = new std::vector<CommandLine>{
+      {"checkpoint", "usage: trectl log checkpoint\nThe node's latest signed checkpoint.\n", {}},
+      {"verify",
+       "usage: trectl log verify --log-key KEY [--checkpoint-store DIR]\n"
+       "Verifies the node's log trusting only KEY (see `trectl log --help`); exit 7 if\n"
+       "anything fails.\n",
+       {"log-key", "checkpoint-store"}},
+      {"tail",
+       "usage: trectl log tail [--from N] [--project P] [--actor A] [--action X]\n"
+       "Follows new events as they are logged (Ctrl-C stops).\n",
+       {"from", "project", "actor", "action"}},
+      {"export",
+       "usage: trectl log export --format jsonl|fhir [--from N] [--to M] [--since T] "
+       "[--until T]\n"
+       "                         [--project P] [--actor A] [--action X]\n"
+       "Events as JSON lines, or a FHIR R5 Bundle of AuditEvents (spec/activity-log.md).\n",
+       {"format", "from", "to", "since", "until", "project", "actor", "action"}},
+  };
+  return *lines;
+}
+
 }  // namespace
 
 int RunLogCommand(const Args& args, Cli& cli) {
-  if (args.positional().size() < 2 || args.Has("help")) {
-    return Help(args, kLogHelp);
-  }
-  const std::string& command = args.positional()[1];
-  if (command == "checkpoint") return Checkpoint(cli);
-  if (command == "verify") return Verify(args.Shift(2), cli);
-  if (command == "export") return Export(args.Shift(2), cli);
-  if (command == "tail") return Tail(args.Shift(2), cli);
-  std::cerr << "trectl: unknown command \"log " << command << "\"\n" << kLogHelp;
-  return kUsage;
+  return RunArea(args, kLogHelp, LogCommandLines(), [&](const std::string& command,
+                                                        const Args& rest) {
+    if (int rc = Connect(rest, cli); rc != kOk) return rc;
+    if (command == "checkpoint") return Checkpoint(cli);
+    if (command == "verify") return Verify(rest, cli);
+    if (command == "export") return Export(rest, cli);
+    return Tail(rest, cli);
+  });
 }
 
 }  // namespace trenode::trectl

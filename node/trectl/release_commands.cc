@@ -225,10 +225,49 @@ int ReleaseCommand(const std::string& command, const Args& args, Cli& cli) {
   return kUsage;
 }
 
+const std::vector<CommandLine>& ReleaseCommandLines() {
+  static const auto* lines = new std::vector<CommandLine>{
+      {"create",
+       "usage: trectl release create ANALYSIS_ID [--include-logs] [--no-wait]\n"
+       "Opens a release request for a succeeded analysis's outputs (--include-logs adds a\n"
+       "script job's stdout and stderr); waits while the node builds the files unless\n"
+       "--no-wait.\n",
+       {"include-logs", "no-wait"}},
+      {"submit", "usage: trectl release submit ID\nSends the request for checking and review.\n",
+       {}},
+      {"list",
+       "usage: trectl release list [--state S]\nRelease requests you may see (S e.g. "
+       "in_review).\n",
+       {"state"}},
+      {"show",
+       "usage: trectl release show ID\nIts files, automated verdicts, reviews and state.\n",
+       {}},
+      {"review",
+       "usage: trectl release review ID --approve F,G | --reject F,G [--explanation TEXT]\n"
+       "(output checkers) Decides on every file; an explanation is needed to approve a file\n"
+       "that did not pass or to reject one that did.\n",
+       {"approve", "reject", "explanation"}},
+      {"download",
+       "usage: trectl release download ID FILE [--out PATH]\n"
+       "(the requester) Writes a released file to PATH (default FILE); output checkers read\n"
+       "files under review the same way. On a terminal, shows its progress on stderr.\n",
+       {"out"}},
+      {"withdraw", "usage: trectl release withdraw ID [--reason TEXT]\n(the requester)\n",
+       {"reason"}},
+      {"revoke",
+       "usage: trectl release revoke ID --reason TEXT\n"
+       "(output checkers, stewards) Stops further downloads.\n",
+       {"reason"}},
+  };
+  return *lines;
+}
+
 }  // namespace
 
 int RunReleaseCommand(const Args& args, Cli& cli) {
-  return RunArea(args, kReleaseHelp, [&](const std::string& command, const Args& rest) {
+  return RunArea(args, kReleaseHelp, ReleaseCommandLines(),
+                 [&](const std::string& command, const Args& rest) {
+                   if (int rc = Connect(rest, cli); rc != kOk) return rc;
     return ReleaseCommand(command, rest, cli);
   });
 }
