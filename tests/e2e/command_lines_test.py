@@ -130,7 +130,7 @@ class CommandLinesTest(unittest.TestCase):
                             (["project", "get", "p"], "--datasets"),
                             (["training", "list"], "--course"),
                             (["federation", "self"], "--all"),
-                            (["pki", "dev-issuer", "--dir", "d"], "--origin"),
+                            (["pki", "dev-issuer", "--dir", "/dev/null/d"], "--origin"),
                             (["token"], "--dir"),
                             (["disclosure", "check", "t.csv", "--kind", "counts"], "--out")):
             with self.subTest(words=words, flag=flag):
