@@ -33,7 +33,8 @@ Value Bool(bool flag) {
 
 Value Object(std::initializer_list<std::pair<const char*, Value>> fields) {
   Value value;
-  for (const auto& [key, field] : fields) (*value.mutable_struct_value()->mutable_fields())[key] = field;
+  for (const auto& [key, field] : fields)
+    (*value.mutable_struct_value()->mutable_fields())[key] = field;
   return value;
 }
 
@@ -85,8 +86,8 @@ std::string EntryUrn(const std::string& node, uint64_t index) {
   log::Hash hash = log::Sha256(absl::StrCat("trenode-activity-entry/", node, "/", index));
   hash[6] = static_cast<uint8_t>((hash[6] & 0x0f) | 0x80);
   hash[8] = static_cast<uint8_t>((hash[8] & 0x3f) | 0x80);
-  std::string hex = absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(hash.data()), 16));
+  std::string hex =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(hash.data()), 16));
   return absl::StrCat("urn:uuid:", hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4),
                       "-", hex.substr(16, 4), "-", hex.substr(20, 12));
 }
@@ -136,8 +137,8 @@ Value Entities(const log::ActivityEvent& event) {
     Set(object, "detail", std::move(details));
   }
   if (object.struct_value().fields_size() > 0) Append(entities, std::move(object));
-  for (const auto& [value, role] : {std::pair{&event.project, "project"},
-                                    std::pair{&event.request_id, "request"}}) {
+  for (const auto& [value, role] :
+       {std::pair{&event.project, "project"}, std::pair{&event.request_id, "request"}}) {
     if (value->empty()) continue;
     Append(entities, Object({{"what", IdentifiedBy(*value)}, {"role", TextConcept(role)}}));
   }

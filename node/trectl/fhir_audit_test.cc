@@ -109,7 +109,8 @@ TEST(FhirAuditTest, EmptyFieldsLeaveTheirElementsOut) {
   event.action = "auth.deny";
   event.outcome = "deny";
   std::string json;
-  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(AuditEventResource(3, event), &json).ok());
+  ASSERT_TRUE(
+      google::protobuf::util::MessageToJsonString(AuditEventResource(3, event), &json).ok());
   EXPECT_FALSE(absl::StrContains(json, "\"\"")) << "FHIR allows no empty strings: " << json;
   EXPECT_FALSE(absl::StrContains(json, "[]")) << "FHIR allows no empty arrays: " << json;
   EXPECT_FALSE(absl::StrContains(json, "{}")) << "FHIR allows no empty objects: " << json;

@@ -109,8 +109,7 @@ std::string Progress::LineLocked(absl::Time now) const {
     if (options_.total_bytes > bytes_) {
       double left = static_cast<double>(options_.total_bytes - bytes_) *
                     absl::ToDoubleSeconds(elapsed) / static_cast<double>(bytes_);
-      absl::StrAppend(&line, ", ",
-                      HumanDuration(absl::Seconds(std::ceil(left))), " left");
+      absl::StrAppend(&line, ", ", HumanDuration(absl::Seconds(std::ceil(left))), " left");
     }
   }
   return line;

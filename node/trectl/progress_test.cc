@@ -40,7 +40,8 @@ TEST(HumanWordsTest, BytesCountsAndDurations) {
 
 TEST(ProgressTest, DrawsInPlaceAtMostOncePerInterval) {
   Terminal terminal;
-  Progress progress = terminal.Make({.what = "import d", .total_bytes = 10'000, .counts_rows = true});
+  Progress progress =
+      terminal.Make({.what = "import d", .total_bytes = 10'000, .counts_rows = true});
   progress.Add(1'000, 10);
   ASSERT_EQ(terminal.writes.size(), 1u);
   EXPECT_EQ(terminal.writes[0], "\rimport d: 1.0 kB of 10.0 kB (10%), 10 rows\033[K");
@@ -62,8 +63,7 @@ TEST(ProgressTest, RateAndTimeLeftOnceKnowable) {
   terminal.now += absl::Seconds(2);
   progress.Add(2'000'000);  // 1 MB/s, 6 MB to go
   ASSERT_EQ(terminal.writes.size(), 1u);
-  EXPECT_EQ(terminal.writes[0],
-            "\rdownload f: 2.0 MB of 8.0 MB (25%), 1.0 MB/s, 6.0 s left\033[K");
+  EXPECT_EQ(terminal.writes[0], "\rdownload f: 2.0 MB of 8.0 MB (25%), 1.0 MB/s, 6.0 s left\033[K");
 }
 
 TEST(ProgressTest, UnknownTotalHasNoPercentageNorTimeLeft) {
@@ -77,7 +77,8 @@ TEST(ProgressTest, UnknownTotalHasNoPercentageNorTimeLeft) {
 
 TEST(ProgressTest, WaitingCountsTheTimeSinceAllWasSent) {
   Terminal terminal;
-  Progress progress = terminal.Make({.what = "import d", .total_bytes = 4'000, .counts_rows = true});
+  Progress progress =
+      terminal.Make({.what = "import d", .total_bytes = 4'000, .counts_rows = true});
   terminal.now += absl::Seconds(1);
   progress.Add(4'000, 99);
   progress.Waiting("the node is checking them");
@@ -132,9 +133,8 @@ TEST(ProgressTest, AnUnfinishedLineIsClearedForWhatFollows) {
 
 TEST(ProgressTest, LinesRedrawnInPlaceFitTheTerminal) {
   Terminal terminal;
-  Progress progress =
-      terminal.Make({.what = "import a-dataset-with-a-long-name", .total_bytes = 10'000,
-                     .max_width = 20});
+  Progress progress = terminal.Make(
+      {.what = "import a-dataset-with-a-long-name", .total_bytes = 10'000, .max_width = 20});
   progress.Add(5'000);
   ASSERT_EQ(terminal.writes.size(), 1u);
   EXPECT_EQ(terminal.writes[0], "\rimport a-dataset-wit\033[K");
