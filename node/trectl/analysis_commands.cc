@@ -470,10 +470,54 @@ int AnalysisCommand(const std::string& command, const Args& args, Cli& cli) {
   return kOk;
 }
 
+const std::vector<CommandLine>& AnalysisCommandLines() {
+  static const auto* lines = new std::vector<CommandLine>{
+      {"submit",
+       "usage: trectl analysis submit --project P (--query FILE | --dataset D --count-by A,B\n"
+       "           [--age-bands 40,50,...] [--index-date YYYY-MM-DD] [--birth-column C]\n"
+       "           | --bundle SHA256) [--request-id ID] [--purpose TEXT]\n"
+       "           [--nodes A,B,C | --all-partners-with THEME] [--federation-deadline SECONDS]\n"
+       "Submits an aggregate query or a script bundle run (see `trectl analysis --help`).\n",
+       {"project", "query", "dataset", "count-by", "age-bands", "index-date", "birth-column",
+        "request-id", "purpose", "nodes", "all-partners-with", "federation-deadline", "bundle"}},
+      {"upload-bundle",
+       "usage: trectl analysis upload-bundle FILE.tar.gz|DIR --project P\n"
+       "Uploads a script bundle (a directory is packed; it needs manifest.textproto).\n",
+       {"project"}},
+      {"bundle", "usage: trectl analysis bundle SHA256\nA bundle's manifest, files and "
+                 "approvals.\n", {}},
+      {"approve-bundle",
+       "usage: trectl analysis approve-bundle SHA256 --project P\n"
+       "(stewards) The same bytes then run unreviewed in P.\n",
+       {"project"}},
+      {"status",
+       "usage: trectl analysis status ID\nOne analysis, with results if your role may see "
+       "them.\n",
+       {}},
+      {"watch",
+       "usage: trectl analysis watch ID [--from N]\n"
+       "Follows its state changes until it ends; exits 0 if it succeeded, 1 otherwise.\n",
+       {"from"}},
+      {"list",
+       "usage: trectl analysis list [--project P] [--state S] [--page-size N]\n"
+       "Analyses you may see (S e.g. awaiting_approval), all pages, N per call.\n",
+       {"project", "state", "page-size"}},
+      {"cancel",
+       "usage: trectl analysis cancel ID [--reason TEXT]\n(the submitter, stewards, node "
+       "admins)\n",
+       {"reason"}},
+      {"approve", "usage: trectl analysis approve ID [--reason TEXT]\n(stewards)\n", {"reason"}},
+      {"reject", "usage: trectl analysis reject ID --reason TEXT\n(stewards)\n", {"reason"}},
+  };
+  return *lines;
+}
+
 }  // namespace
 
 int RunAnalysisCommand(const Args& args, Cli& cli) {
-  return RunArea(args, kAnalysisHelp, [&](const std::string& command, const Args& rest) {
+  return RunArea(args, kAnalysisHelp, AnalysisCommandLines(),
+                 [&](const std::string& command, const Args& rest) {
+                   if (int rc = Connect(rest, cli); rc != kOk) return rc;
     return AnalysisCommand(command, rest, cli);
   });
 }

@@ -42,6 +42,12 @@ struct Cli {
   std::unique_ptr<grpc::ClientContext> NewContext(int deadline_seconds = 30) const;
 };
 
+// Fills `cli` from the global flags in `args` (or their environment
+// variables) and opens the channel to the node; kOk, or prints why not and
+// returns the exit code (kUsage for a missing --ca, kNotFound for an
+// unreadable file). Commands call it after their command line is checked.
+int Connect(const Args& args, Cli& cli);
+
 // The flags every command takes, without their dashes (see `trectl --help`).
 const std::set<std::string>& GlobalFlags();
 
@@ -80,10 +86,28 @@ grpc::Status FetchAllPages(Request request, Response* all, const List& list) {
   return grpc::Status::OK;
 }
 
-// `trectl AREA COMMAND ...`: prints `help` for --help or a missing command
-// (kOk or kUsage), else runs `command(COMMAND, the words after it)`.
-int RunArea(const Args& args, absl::string_view help,
+// One command of an area as its command line is checked: its name, its usage
+// (printed for `--help`, and after any mistake in its command line), and the
+// flags it takes besides the global ones.
+struct CommandLine {
+  std::string name;
+  std::string usage;
+  std::set<std::string> flags;
+};
+
+// `trectl AREA COMMAND ...`: prints `help` for `AREA --help` or a missing
+// command (kOk or kUsage); prints the command's usage for `AREA COMMAND
+// --help` (kOk); refuses (kUsage, naming it, then the usage) a command not in
+// `commands` or a flag the command does not take; else runs
+// `command(COMMAND, the words after it)`.
+int RunArea(const Args& args, absl::string_view help, const std::vector<CommandLine>& commands,
             const std::function<int(const std::string&, const Args&)>& command);
+
+// For a program-like command with no subcommands (`trectl token`): kOk if
+// every flag given is in `flags` or global, else prints the first unknown
+// one and `usage` to stderr and returns kUsage.
+int CheckFlags(const Args& args, absl::string_view what, absl::string_view usage,
+               const std::set<std::string>& flags);
 
 int RunDatasetCommand(const Args& args, Cli& cli);
 // `project ...` and `training ...`.

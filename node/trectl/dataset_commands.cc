@@ -12,6 +12,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "node/common/files.h"
 #include "node/trectl/cli.h"
+#include "node/trectl/progress.h"
 #include "trenode/v1/catalogue.grpc.pb.h"
 
 namespace trenode::trectl {
@@ -223,6 +224,18 @@ int Import(const Args& args, Cli& cli) {
   if (files.empty())
     return Fail(absl::InvalidArgumentError(absl::StrCat("no .csv files in ", dir.string())));
 
+  int64_t total_bytes = 0;
+  for (const fs::path& file : files) {
+    std::error_code ec;
+    uintmax_t size = fs::file_size(file, ec);
+    if (!ec) total_bytes += static_cast<int64_t>(size);
+  }
+  std::unique_ptr<Progress> progress = Progress::OnStderr(
+      {.what = absl::StrCat("import ", header.dataset().id()),
+       .total_bytes = total_bytes,
+       .counts_rows = true},
+      cli.json);
+
   auto context = cli.NewContext(0);
   Dataset reply;
   auto writer = trenode::v1::Catalogue::NewStub(cli.channel)->ImportDataset(context.get(), &reply);
@@ -235,26 +248,49 @@ int Import(const Args& args, Cli& cli) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
       context->TryCancel();
+      progress.reset();  // the error starts on a clean line
       return Fail(absl::UnavailableError(absl::StrCat("cannot read ", file.string())));
     }
     bool sent_any = false;
+    // Rows as lines after the header (a quoted field holding a line break
+    // counts twice: the node's count is the exact one).
+    int64_t lines = 0;
+    char last = '\n';
     while (open && (in || !sent_any)) {
       in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      const size_t got = static_cast<size_t>(in.gcount());
       trenode::v1::ImportDatasetRequest chunk;
       chunk.mutable_chunk()->set_file_name(file.filename().string());
-      chunk.mutable_chunk()->set_data(buffer.data(), static_cast<size_t>(in.gcount()));
-      bytes += in.gcount();
+      chunk.mutable_chunk()->set_data(buffer.data(), got);
+      bytes += static_cast<int64_t>(got);
       open = writer->Write(chunk);
       sent_any = true;
+      const int64_t chunk_lines = std::count(buffer.data(), buffer.data() + got, '\n');
+      if (got > 0) last = buffer[got - 1];
+      // The header line is not a row.
+      const int64_t rows = lines == 0 ? std::max<int64_t>(chunk_lines - 1, 0) : chunk_lines;
+      lines += chunk_lines;
+      progress->Add(static_cast<int64_t>(got), rows);
     }
+    if (last != '\n' && lines > 0) progress->Add(0, 1);  // a last row with no line end
     if (in.bad()) {
       context->TryCancel();
+      progress.reset();  // the error starts on a clean line
       return Fail(absl::UnavailableError(absl::StrCat("error reading ", file.string())));
     }
   }
   writer->WritesDone();
-  grpc::Status status = writer->Finish();
-  if (!status.ok()) return Fail(status);
+  progress->Waiting("the node is checking the rows and building the dataset");
+  grpc::Status status;
+  {
+    ProgressTicker ticker(progress.get(), absl::Milliseconds(250));
+    status = writer->Finish();
+  }
+  if (!status.ok()) {
+    progress.reset();
+    return Fail(status);
+  }
+  progress->Finish("the node checked and stored them");
   if (cli.json) {
     PrintJson(reply);
   } else {
@@ -376,28 +412,20 @@ const std::vector<Command>& Commands() {
 }  // namespace
 
 int RunDatasetCommand(const Args& args, Cli& cli) {
-  // positional()[0] is "dataset".
-  if (args.positional().size() < 2) {
-    return Help(args, kDatasetHelp);
-  }
-  const std::string& name = args.positional()[1];
-  for (const Command& command : Commands()) {
-    if (name != command.name) continue;
-    if (args.Has("help")) {
-      std::cout << command.help;
-      return kOk;
+  static const auto* lines = [] {
+    auto* lines = new std::vector<CommandLine>;
+    for (const Command& command : Commands()) {
+      lines->push_back({command.name, command.help, command.flags});
     }
-    std::set<std::string> known = command.flags;
-    known.insert(GlobalFlags().begin(), GlobalFlags().end());
-    if (auto unknown = args.Unknown(known); !unknown.empty()) {
-      std::cerr << "trectl: unknown flag " << unknown.front() << " for dataset " << name << "\n"
-                << command.help;
-      return kUsage;
+    return lines;
+  }();
+  return RunArea(args, kDatasetHelp, *lines, [&](const std::string& name, const Args& rest) {
+    if (int rc = Connect(rest, cli); rc != kOk) return rc;
+    for (const Command& command : Commands()) {
+      if (name == command.name) return command.run(rest, cli);
     }
-    return command.run(args.Shift(2), cli);
-  }
-  std::cerr << "trectl: unknown command \"dataset " << name << "\"\n" << kDatasetHelp;
-  return kUsage;
+    return static_cast<int>(kUsage);  // RunArea knows only these commands
+  });
 }
 
 }  // namespace trenode::trectl

@@ -41,6 +41,11 @@ int RunDisclosureCommand(const Args& args) {
   if (args.Has("help") || words.size() != 3 || words[1] != "check") {
     return Help(args, kDisclosureHelp);
   }
+  if (int rc = CheckFlags(args, "disclosure check", kDisclosureHelp,
+                          {"kind", "policy", "set", "suppress"});
+      rc != kOk) {
+    return rc;
+  }
   std::string kind = args.Get("kind").value_or("");
   if (kind != "counts" && kind != "magnitude") return Usage("--kind counts|magnitude");
   absl::StatusOr<disclosure::Policy> policy =

@@ -322,10 +322,38 @@ int Logs(const Args& args, Cli& cli) {
   return all_good ? kOk : kVerifyFailed;
 }
 
+const std::vector<CommandLine>& FederationCommandLines() {
+  static const auto* lines = new std::vector<CommandLine>{
+      {"peers",
+       "usage: trectl federation peers\n"
+       "This node's partners, each asked now for its description (--json: everything).\n",
+       {}},
+      {"self", "usage: trectl federation self\nThis node's own description.\n", {}},
+      {"search",
+       "usage: trectl federation search WORDS... [--per-node N]\n"
+       "This node's catalogue and every partner's searched at once, hits merged by rank.\n",
+       {"per-node"}},
+      {"status",
+       "usage: trectl federation status\n"
+       "(auditor, node_admin) Each partner's reachability and witnessed log; exit 7 on an "
+       "alarm.\n",
+       {}},
+      {"logs",
+       "usage: trectl federation logs [--all] [--log-keys FILE] [--max-age SECONDS] "
+       "[--quorum N]\n"
+       "(auditor, node_admin) Activity logs relayed as signed and verified here (see\n"
+       "`trectl federation --help`); exit 7 if any log fails.\n",
+       {"all", "log-keys", "max-age", "quorum"}},
+  };
+  return *lines;
+}
+
 }  // namespace
 
 int RunFederationCommand(const Args& args, Cli& cli) {
-  return RunArea(args, kFederationHelp, [&](const std::string& command, const Args& rest) {
+  return RunArea(args, kFederationHelp, FederationCommandLines(),
+                 [&](const std::string& command, const Args& rest) {
+                   if (int rc = Connect(rest, cli); rc != kOk) return rc;
     if (command == "peers") return Peers(cli);
     if (command == "self") return Self(cli);
     if (command == "search") return Search(rest, cli);

@@ -146,29 +146,55 @@ int PkiLogKey(const Args& args, const fs::path& dir) {
   return kOk;
 }
 
+const std::vector<CommandLine>& PkiCommandLines() {
+  static const auto* lines = new std::vector<CommandLine>{
+      {"init",
+       "usage: trectl pki init --dir D [--name NAME] [--days N]\n"
+       "A development federation CA: D/ca.pem, D/ca.key.\n",
+       {"dir", "name", "days"}},
+      {"issue",
+       "usage: trectl pki issue --dir D --node ID [--service NAME] [--days N]\n"
+       "A node's certificate (D/ID.pem, D/ID.key, naming trenode://ID), or with --service a\n"
+       "service's client certificate (D/service-NAME.pem/.key, trenode://ID/service/NAME).\n",
+       {"dir", "node", "service", "days"}},
+      {"dev-issuer",
+       "usage: trectl pki dev-issuer --dir D\n"
+       "A development token issuer: D/dev-issuer.key and D/dev-issuer-jwks.json.\n",
+       {"dir"}},
+      {"log-key",
+       "usage: trectl pki log-key --dir D --origin NAME\n"
+       "A node's activity-log signing key: D/log.key (secret), D/log.pub (verifier key).\n",
+       {"dir", "origin"}},
+  };
+  return *lines;
+}
+
 }  // namespace
 
 int RunPkiCommand(const Args& args) {
-  if (args.positional().size() < 2 || args.Has("help")) {
-    return Help(args, kPkiHelp);
-  }
-  std::optional<std::string> dir = args.Get("dir");
-  if (!dir) return Usage("pki COMMAND --dir DIR ...");
-  auto days = args.GetInt("days", 365);
-  if (!days.ok()) return Fail(days.status());
-  const std::string& command = args.positional()[1];
-  if (command == "init") return PkiInit(args, *dir, static_cast<int>(*days));
-  if (command == "issue") return PkiIssue(args, *dir, static_cast<int>(*days));
-  if (command == "dev-issuer") return PkiDevIssuer(*dir);
-  if (command == "log-key") return PkiLogKey(args, *dir);
-  std::cerr << "trectl: unknown command \"pki " << command << "\"\n" << kPkiHelp;
-  return kUsage;
+  return RunArea(args, kPkiHelp, PkiCommandLines(), [&](const std::string& command,
+                                                        const Args& rest) {
+    std::optional<std::string> dir = rest.Get("dir");
+    if (!dir) return Usage(absl::StrCat("pki ", command, " --dir DIR ..."));
+    auto days = rest.GetInt("days", 365);
+    if (!days.ok()) return Fail(days.status());
+    if (command == "init") return PkiInit(rest, *dir, static_cast<int>(*days));
+    if (command == "issue") return PkiIssue(rest, *dir, static_cast<int>(*days));
+    if (command == "dev-issuer") return PkiDevIssuer(*dir);
+    return PkiLogKey(rest, *dir);
+  });
 }
 
 int RunTokenCommand(const Args& args) {
   if (args.Has("help")) {
     std::cout << kTokenHelp;
     return kOk;
+  }
+  if (int rc = CheckFlags(args, "token", kTokenHelp,
+                          {"issuer-key", "issuer", "subject", "roles", "audience", "ttl-minutes",
+                           "amr"});
+      rc != kOk) {
+    return rc;
   }
   auto key_file = args.Get("issuer-key");
   auto issuer = args.Get("issuer");

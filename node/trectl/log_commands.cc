@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -14,6 +15,7 @@
 #include "node/log/merkle.h"
 #include "node/log/signed_note.h"
 #include "node/trectl/cli.h"
+#include "node/trectl/fhir_audit.h"
 #include "trenode/v1/activity_log.grpc.pb.h"
 
 namespace trenode::trectl {
@@ -224,80 +226,6 @@ google::protobuf::Struct EventJson(uint64_t index, const log::ActivityEvent& eve
   return json;
 }
 
-// One FHIR R5 AuditEvent, as spec/activity-log.md maps it.
-google::protobuf::Struct AuditEventJson(uint64_t index, const log::ActivityEvent& event) {
-  auto object = [](std::initializer_list<std::pair<const char*, google::protobuf::Value>> fields) {
-    google::protobuf::Value value;
-    for (const auto& [key, field] : fields)
-      (*value.mutable_struct_value()->mutable_fields())[key] = field;
-    return value;
-  };
-  auto identifier = [&](const std::string& id) {
-    return object({{"identifier", object({{"value", Text(id)}})}});
-  };
-  std::string verb = event.action.substr(event.action.rfind('.') + 1);
-  std::string crud =
-      verb == "create" || verb == "register" || verb == "propose" || verb == "record" ? "C"
-      : verb == "update" || verb == "approve" || verb == "reject" || verb == "suspend" ||
-              verb == "resume" || verb == "close" || verb == "revoke" || verb == "retire"
-          ? "U"
-          : "E";
-  std::string outcome = event.outcome == "deny" ? "4" : event.outcome == "failure" ? "8" : "0";
-  google::protobuf::Struct audit;
-  auto& f = *audit.mutable_fields();
-  f["resourceType"] = Text("AuditEvent");
-  f["id"] = Text(absl::StrCat(event.node, "-", index));
-  f["recorded"] = Text(absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", event.time, absl::UTCTimeZone()));
-  f["action"] = Text(crud);
-  f["code"] = object({{"coding", [&] {
-                         google::protobuf::Value list;
-                         *list.mutable_list_value()->add_values() =
-                             object({{"system", Text("https://trenode.org/activity")},
-                                     {"code", Text(event.action)}});
-                         return list;
-                       }()}});
-  f["outcome"] =
-      object({{"code", object({{"coding",
-                                [&] {
-                                  google::protobuf::Value list;
-                                  *list.mutable_list_value()->add_values() = object(
-                                      {{"system", Text("http://terminology.hl7.org/CodeSystem/"
-                                                       "audit-event-outcome")},
-                                       {"code", Text(outcome)}});
-                                  return list;
-                                }()}})},
-              {"detail", [&] {
-                 google::protobuf::Value list;
-                 *list.mutable_list_value()->add_values() = object({{"text", Text(event.reason)}});
-                 return list;
-               }()}});
-  google::protobuf::Value agents;
-  auto agent = identifier(event.actor);
-  (*agent.mutable_struct_value()->mutable_fields())["role"] = object({{"text", Text(event.role)}});
-  *agents.mutable_list_value()->add_values() = object({{"who", agent}, {"requestor", [] {
-                                                                          google::protobuf::Value v;
-                                                                          v.set_bool_value(true);
-                                                                          return v;
-                                                                        }()}});
-  if (!event.via.empty()) {
-    *agents.mutable_list_value()->add_values() = object({{"who", identifier(event.via)}});
-  }
-  f["agent"] = agents;
-  f["source"] = object({{"observer", identifier(event.node)}});
-  google::protobuf::Value entities;
-  *entities.mutable_list_value()->add_values() = object({{"what", identifier(event.object)}});
-  if (!event.project.empty()) {
-    *entities.mutable_list_value()->add_values() = object(
-        {{"what", identifier(event.project)}, {"role", object({{"text", Text("project")}})}});
-  }
-  if (!event.request_id.empty()) {
-    *entities.mutable_list_value()->add_values() = object(
-        {{"what", identifier(event.request_id)}, {"role", object({{"text", Text("request")}})}});
-  }
-  f["entity"] = entities;
-  return audit;
-}
-
 std::string CompactJson(const google::protobuf::Message& message) {
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(message, &json);
@@ -342,12 +270,7 @@ int Export(const Args& args, Cli& cli) {
   if (!status.ok()) return Fail(status);
   auto to = args.GetInt("to", static_cast<int64_t>(checkpoint.size()));
   if (!to.ok()) return Fail(to.status());
-  google::protobuf::Struct bundle;
-  if (format == "fhir") {
-    (*bundle.mutable_fields())["resourceType"] = Text("Bundle");
-    (*bundle.mutable_fields())["type"] = Text("collection");
-    (*bundle.mutable_fields())["entry"].mutable_list_value();
-  }
+  google::protobuf::Struct bundle = AuditBundle(absl::Now());
   for (uint64_t start = *from; start < static_cast<uint64_t>(*to); start += kPage) {
     trenode::v1::GetEntriesRequest request = filters;
     request.set_start(start);
@@ -363,11 +286,8 @@ int Export(const Args& args, Cli& cli) {
       if (format == "jsonl") {
         std::cout << CompactJson(EventJson(entry.index(), *event)) << "\n";
       } else {
-        google::protobuf::Value item;
-        (*item.mutable_struct_value()->mutable_fields())["resource"]
-            .mutable_struct_value()
-            ->CopyFrom(AuditEventJson(entry.index(), *event));
-        *(*bundle.mutable_fields())["entry"].mutable_list_value()->add_values() = item;
+        *(*bundle.mutable_fields())["entry"].mutable_list_value()->add_values() =
+            AuditEventEntry(entry.index(), *event);
       }
     }
     if (grpc::Status finished = reader->Finish(); !finished.ok()) return Fail(finished);
@@ -409,19 +329,39 @@ int Tail(const Args& args, Cli& cli) {
   return status.ok() ? kOk : Fail(status);
 }
 
+const std::vector<CommandLine>& LogCommandLines() {
+  static const auto* lines = new std::vector<CommandLine>{
+      {"checkpoint", "usage: trectl log checkpoint\nThe node's latest signed checkpoint.\n", {}},
+      {"verify",
+       "usage: trectl log verify --log-key KEY [--checkpoint-store DIR]\n"
+       "Verifies the node's log trusting only KEY (see `trectl log --help`); exit 7 if\n"
+       "anything fails.\n",
+       {"log-key", "checkpoint-store"}},
+      {"tail",
+       "usage: trectl log tail [--from N] [--project P] [--actor A] [--action X]\n"
+       "Follows new events as they are logged (Ctrl-C stops).\n",
+       {"from", "project", "actor", "action"}},
+      {"export",
+       "usage: trectl log export --format jsonl|fhir [--from N] [--to M] [--since T] "
+       "[--until T]\n"
+       "                         [--project P] [--actor A] [--action X]\n"
+       "Events as JSON lines, or a FHIR R5 Bundle of AuditEvents (spec/activity-log.md).\n",
+       {"format", "from", "to", "since", "until", "project", "actor", "action"}},
+  };
+  return *lines;
+}
+
 }  // namespace
 
 int RunLogCommand(const Args& args, Cli& cli) {
-  if (args.positional().size() < 2 || args.Has("help")) {
-    return Help(args, kLogHelp);
-  }
-  const std::string& command = args.positional()[1];
-  if (command == "checkpoint") return Checkpoint(cli);
-  if (command == "verify") return Verify(args.Shift(2), cli);
-  if (command == "export") return Export(args.Shift(2), cli);
-  if (command == "tail") return Tail(args.Shift(2), cli);
-  std::cerr << "trectl: unknown command \"log " << command << "\"\n" << kLogHelp;
-  return kUsage;
+  return RunArea(args, kLogHelp, LogCommandLines(), [&](const std::string& command,
+                                                        const Args& rest) {
+    if (int rc = Connect(rest, cli); rc != kOk) return rc;
+    if (command == "checkpoint") return Checkpoint(cli);
+    if (command == "verify") return Verify(rest, cli);
+    if (command == "export") return Export(rest, cli);
+    return Tail(rest, cli);
+  });
 }
 
 }  // namespace trenode::trectl

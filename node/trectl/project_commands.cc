@@ -313,17 +313,76 @@ int TrainingCommand(const std::string& command, const Args& args, Cli& cli) {
   return kUsage;
 }
 
+const std::vector<CommandLine>& ProjectCommandLines() {
+  static const auto* lines = new std::vector<CommandLine>{
+      {"create",
+       "usage: trectl project create ID --title T --lay-summary S [--institution I]\n"
+       "                             [--datasets A,B] [--pi PERSON]\n"
+       "Proposes a project (researchers lead what they propose; stewards name the PI as\n"
+       "subject@node-id).\n",
+       {"title", "lay-summary", "institution", "datasets", "pi"}},
+      {"get", "usage: trectl project get ID\nOne project.\n", {}},
+      {"list", "usage: trectl project list\nThe projects you may see.\n", {}},
+      {"approve",
+       "usage: trectl project approve ID --reference R --expires YYYY-MM-DD --datasets A,B\n"
+       "         [--preapproved-query-kinds counts,summary,crosstab,regression]\n"
+       "         [--disclosure-policy acro|opensafely|datashield "
+       "[--disclosure-overrides N=V,...]]\n"
+       "         [--auto-release-owner PERSON] [--federated-results pooled-only|visible]\n"
+       "(stewards) See `trectl project --help` for what each setting does.\n",
+       {"reference", "expires", "datasets", "preapproved-query-kinds", "disclosure-policy",
+        "disclosure-overrides", "auto-release-owner", "federated-results"}},
+      {"reject", "usage: trectl project reject ID --reason TEXT\n(stewards)\n", {"reason"}},
+      {"suspend", "usage: trectl project suspend ID --reason TEXT\n(stewards)\n", {"reason"}},
+      {"close", "usage: trectl project close ID --reason TEXT\n(stewards)\n", {"reason"}},
+      {"resume", "usage: trectl project resume ID [--reason TEXT]\n(stewards)\n", {"reason"}},
+      {"propose-member",
+       "usage: trectl project propose-member ID PERSON\n(the PI or a steward)\n", {}},
+      {"approve-member",
+       "usage: trectl project approve-member ID PERSON [--reason TEXT]\n(stewards)\n",
+       {"reason"}},
+      {"revoke-member",
+       "usage: trectl project revoke-member ID PERSON --reason TEXT\n(stewards)\n", {"reason"}},
+      {"members", "usage: trectl project members ID\nThe project's memberships.\n", {}},
+      {"check-access",
+       "usage: trectl project check-access ID [--person P] [--datasets A,B]\n"
+       "May P (default: you) use the datasets now, and if not why; exit 4 if not.\n",
+       {"person", "datasets"}},
+      {"register",
+       "usage: trectl project register\nThe public register of approved projects.\n", {}},
+  };
+  return *lines;
+}
+
+const std::vector<CommandLine>& TrainingCommandLines() {
+  static const auto* lines = new std::vector<CommandLine>{
+      {"record",
+       "usage: trectl training record PERSON --course C --completed YYYY-MM-DD "
+       "--expires YYYY-MM-DD\n"
+       "                              [--reference R]\n"
+       "(stewards)\n",
+       {"course", "completed", "expires", "reference"}},
+      {"list", "usage: trectl training list [PERSON]\nTraining records (yours by default).\n",
+       {}},
+  };
+  return *lines;
+}
+
 }  // namespace
 
 int RunProjectCommand(const Args& args, Cli& cli) {
-  const std::string& area = args.positional()[0];
-  const char* help = area == "project" ? kProjectHelp : kTrainingHelp;
-  if (args.positional().size() < 2 || args.Has("help")) {
-    return Help(args, help);
+  if (args.positional()[0] == "project") {
+    return RunArea(args, kProjectHelp, ProjectCommandLines(),
+                   [&](const std::string& command, const Args& rest) {
+                     if (int rc = Connect(rest, cli); rc != kOk) return rc;
+                     return ProjectCommand(command, rest, cli);
+                   });
   }
-  std::string command = args.positional()[1];
-  return area == "project" ? ProjectCommand(command, args.Shift(2), cli)
-                           : TrainingCommand(command, args.Shift(2), cli);
+  return RunArea(args, kTrainingHelp, TrainingCommandLines(),
+                 [&](const std::string& command, const Args& rest) {
+                   if (int rc = Connect(rest, cli); rc != kOk) return rc;
+                   return TrainingCommand(command, rest, cli);
+                 });
 }
 
 }  // namespace trenode::trectl

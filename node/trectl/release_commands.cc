@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/trectl/cli.h"
+#include "node/trectl/progress.h"
 #include "trenode/v1/releases.grpc.pb.h"
 
 namespace trenode::trectl {
@@ -81,6 +82,20 @@ int Show(const grpc::Status& status, const Release& release, const Cli& cli) {
 int Download(const std::string& id, const std::string& file, const Args& args, Cli& cli,
              trenode::v1::Releases::Stub& stub) {
   std::string out = args.Get("out").value_or(file);
+  std::unique_ptr<Progress> progress =
+      Progress::OnStderr({.what = absl::StrCat("download ", file)}, cli.json);
+  if (progress->shown()) {
+    // The file's size, for a percentage and the time left; without it, the
+    // line shows bytes and rate only.
+    trenode::v1::ReleaseIdRequest get;
+    get.set_release_id(id);
+    Release release;
+    if (stub.GetRelease(cli.NewContext().get(), get, &release).ok()) {
+      for (const auto& f : release.files()) {
+        if (f.name() == file && !f.sha256().empty()) progress->SetTotal(f.size());
+      }
+    }
+  }
   trenode::v1::DownloadFileRequest request;
   request.set_release_id(id);
   request.set_file(file);
@@ -88,23 +103,30 @@ int Download(const std::string& id, const std::string& file, const Args& args, C
   auto reader = stub.DownloadFile(context.get(), request);
   std::string temporary = out + ".part";
   std::ofstream sink(temporary, std::ios::binary | std::ios::trunc);
-  if (!sink) return Fail(absl::UnavailableError(absl::StrCat("cannot write ", temporary)));
+  if (!sink) {
+    progress.reset();
+    return Fail(absl::UnavailableError(absl::StrCat("cannot write ", temporary)));
+  }
   trenode::v1::DownloadChunk chunk;
   int64_t bytes = 0;
   while (reader->Read(&chunk)) {
     sink << chunk.data();
     bytes += static_cast<int64_t>(chunk.data().size());
+    progress->Add(static_cast<int64_t>(chunk.data().size()));
   }
   sink.close();
   grpc::Status status = reader->Finish();
   if (!status.ok() || !sink) {
+    progress.reset();                // the error starts on a clean line
     std::remove(temporary.c_str());  // nothing half-written is left
     return status.ok() ? Fail(absl::UnavailableError(absl::StrCat("cannot write ", out)))
                        : Fail(status);
   }
   if (std::rename(temporary.c_str(), out.c_str()) != 0) {
+    progress.reset();
     return Fail(absl::UnavailableError(absl::StrCat("cannot write ", out)));
   }
+  progress->Finish();
   std::cout << "wrote " << bytes << " bytes to " << out << "\n";
   return kOk;
 }
@@ -203,10 +225,49 @@ int ReleaseCommand(const std::string& command, const Args& args, Cli& cli) {
   return kUsage;
 }
 
+const std::vector<CommandLine>& ReleaseCommandLines() {
+  static const auto* lines = new std::vector<CommandLine>{
+      {"create",
+       "usage: trectl release create ANALYSIS_ID [--include-logs] [--no-wait]\n"
+       "Opens a release request for a succeeded analysis's outputs (--include-logs adds a\n"
+       "script job's stdout and stderr); waits while the node builds the files unless\n"
+       "--no-wait.\n",
+       {"include-logs", "no-wait"}},
+      {"submit", "usage: trectl release submit ID\nSends the request for checking and review.\n",
+       {}},
+      {"list",
+       "usage: trectl release list [--state S]\nRelease requests you may see (S e.g. "
+       "in_review).\n",
+       {"state"}},
+      {"show",
+       "usage: trectl release show ID\nIts files, automated verdicts, reviews and state.\n",
+       {}},
+      {"review",
+       "usage: trectl release review ID --approve F,G | --reject F,G [--explanation TEXT]\n"
+       "(output checkers) Decides on every file; an explanation is needed to approve a file\n"
+       "that did not pass or to reject one that did.\n",
+       {"approve", "reject", "explanation"}},
+      {"download",
+       "usage: trectl release download ID FILE [--out PATH]\n"
+       "(the requester) Writes a released file to PATH (default FILE); output checkers read\n"
+       "files under review the same way. On a terminal, shows its progress on stderr.\n",
+       {"out"}},
+      {"withdraw", "usage: trectl release withdraw ID [--reason TEXT]\n(the requester)\n",
+       {"reason"}},
+      {"revoke",
+       "usage: trectl release revoke ID --reason TEXT\n"
+       "(output checkers, stewards) Stops further downloads.\n",
+       {"reason"}},
+  };
+  return *lines;
+}
+
 }  // namespace
 
 int RunReleaseCommand(const Args& args, Cli& cli) {
-  return RunArea(args, kReleaseHelp, [&](const std::string& command, const Args& rest) {
+  return RunArea(args, kReleaseHelp, ReleaseCommandLines(),
+                 [&](const std::string& command, const Args& rest) {
+                   if (int rc = Connect(rest, cli); rc != kOk) return rc;
     return ReleaseCommand(command, rest, cli);
   });
 }

@@ -21,6 +21,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fhir_r5  # noqa: E402
 from harness import Node  # noqa: E402
 
 ARGS = None
@@ -105,14 +106,42 @@ class ActivityLogTest(unittest.TestCase):
         code, out, err = self.node.trectl("log", "export", "--format", "fhir", token=self.auditor)
         self.assertEqual(code, 0, err)
         bundle = json.loads(out)
+        # Valid R5, by definitions written apart from the exporter.
+        problems = fhir_r5.validate(bundle)
+        self.assertFalse(problems, "\n".join(["not valid FHIR R5:"] + problems))
         self.assertEqual(bundle["resourceType"], "Bundle")
+        self.assertEqual(bundle["type"], "collection")
         audits = [entry["resource"] for entry in bundle["entry"]]
         self.assertEqual(len(audits), len(events))
         self.assertTrue(all(a["resourceType"] == "AuditEvent" for a in audits))
+        # Element by element as spec/activity-log.md's mapping table says.
+        for event, audit in zip(events, audits):
+            self.assertEqual(audit["code"]["coding"][0],
+                             {"system": "https://trenode.org/activity", "code": event["action"]})
+            self.assertEqual(audit["recorded"], event["time"])
+            self.assertEqual(audit["source"]["observer"]["identifier"]["value"], event["node"])
+            self.assertEqual(audit["agent"][0]["requestor"], True)
+            self.assertEqual(audit["agent"][0]["who"]["identifier"]["value"], event["actor"])
+            self.assertEqual(audit["agent"][0]["role"], [{"text": event["role"]}])
+            self.assertEqual(audit["outcome"]["code"]["code"],
+                             {"allow": "0", "success": "0", "deny": "4", "failure": "8"}[
+                                 event["outcome"]])
+            self.assertEqual(audit["outcome"].get("detail"),
+                             [{"text": event["reason"]}] if event["reason"] else None)
+            self.assertEqual(audit["entity"][0]["what"]["identifier"]["value"], event["object"])
+            roles = {e["role"]["text"]: e["what"]["identifier"]["value"]
+                     for e in audit["entity"] if "role" in e}
+            self.assertEqual(roles.get("project"), event["project"] or None)
+            self.assertEqual(roles.get("request"), event["request"] or None)
         denied = next(a for a in audits if a["code"]["coding"][0]["code"] == "auth.deny")
-        self.assertEqual(denied["outcome"]["code"]["coding"][0]["code"], "4")
-        self.assertEqual(denied["agent"][0]["who"]["identifier"]["value"], "ada@py-node")
-        self.assertEqual(denied["source"]["observer"]["identifier"]["value"], "py-node")
+        self.assertEqual(denied["outcome"]["code"]["system"],
+                         "http://terminology.hl7.org/CodeSystem/audit-event-outcome")
+        self.assertEqual(denied["agent"][0]["role"][0]["text"], "researcher")
+        # No events: still a valid bundle (no empty entry array).
+        code, out, err = self.node.trectl("log", "export", "--format", "fhir", "--until",
+                                          "2000-01-01", token=self.auditor)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(fhir_r5.validate(json.loads(out)), [])
         # Researchers may not read the log, except their own projects' events.
         self.assertEqual(self.node.trectl("log", "export", token=self.researcher)[0], 4)
         code, out, err = self.node.trectl("log", "export", "--project", "echo-study",
@@ -331,6 +360,106 @@ class ActivityLogTest(unittest.TestCase):
         code, err = self.node.start_expecting_failure()
         self.assertEqual(code, 1)
         self.assertIn("rolled back", err)
+
+
+class FhirR5DefinitionsTest(unittest.TestCase):
+    """The R5 checker itself: a hand-made R5 AuditEvent passes, and each of the
+    mistakes it exists to catch is caught (no node needed)."""
+
+    def good(self):
+        return {"resourceType": "Bundle", "type": "collection", "entry": [{
+            "fullUrl": "urn:uuid:0f1e2d3c-4b5a-8978-8695-a4b3c2d1e0f0",
+            "resource": {
+                "resourceType": "AuditEvent", "id": "n-1",
+                "code": {"coding": [{"system": "https://trenode.org/activity",
+                                     "code": "auth.deny"}]},
+                "action": "E", "recorded": "2026-11-01T09:30:00.123456Z",
+                "outcome": {"code": {"system": "http://terminology.hl7.org/CodeSystem/"
+                                               "audit-event-outcome", "code": "4"},
+                            "detail": [{"text": "role researcher may not"}]},
+                "agent": [{"who": {"identifier": {"value": "ada@n"}},
+                           "role": [{"text": "researcher"}], "requestor": True}],
+                "source": {"observer": {"identifier": {"value": "n"}}},
+                "entity": [{"what": {"identifier": {"value": "dataset/d"}},
+                            "detail": [{"type": {"text": "sha256"},
+                                        "valueBase64Binary": "qqqq"}]}]}}]}
+
+    def audit(self, bundle):
+        return bundle["entry"][0]["resource"]
+
+    def assert_caught(self, change, expected):
+        bundle = self.good()
+        change(bundle)
+        problems = fhir_r5.validate(bundle)
+        self.assertTrue(any(expected in p for p in problems), problems)
+
+    def test_a_valid_bundle_passes(self):
+        self.assertEqual(fhir_r5.validate(self.good()), [])
+
+    def test_mistakes_are_caught(self):
+        def role_in_reference(b):
+            self.audit(b)["agent"][0]["who"]["role"] = {"text": "researcher"}
+
+        def outcome_code_as_concept(b):
+            self.audit(b)["outcome"]["code"] = {"coding": [{"code": "4"}]}
+
+        def detail_without_type(b):
+            del self.audit(b)["entity"][0]["detail"][0]["type"]
+
+        def detail_without_value(b):
+            del self.audit(b)["entity"][0]["detail"][0]["valueBase64Binary"]
+
+        def role_not_a_list(b):
+            self.audit(b)["agent"][0]["role"] = {"text": "researcher"}
+
+        def no_full_url(b):
+            del b["entry"][0]["fullUrl"]
+
+        def no_time_zone(b):
+            self.audit(b)["recorded"] = "2026-11-01T09:30:00"
+
+        def code_as_coding(b):
+            self.audit(b)["code"] = {"system": "https://trenode.org/activity", "code": "x"}
+
+        def unknown_action(b):
+            self.audit(b)["action"] = "X"
+
+        def empty_string(b):
+            self.audit(b)["outcome"]["detail"] = [{"text": ""}]
+
+        def empty_entry(b):
+            b["entry"] = []
+
+        def reference_of_nothing(b):
+            self.audit(b)["source"]["observer"] = {"type": "Device"}
+
+        def two_entries_one_url(b):
+            b["entry"].append(b["entry"][0])
+
+        def request_in_collection(b):
+            b["entry"][0]["request"] = {"method": "POST", "url": "AuditEvent"}
+
+        def bad_id(b):
+            self.audit(b)["id"] = "n_1"
+
+        for change, expected in [
+                (role_in_reference, "agent[0].who.role: is not an element"),
+                (outcome_code_as_concept, "outcome.code.coding: is not an element"),
+                (detail_without_type, "detail[0].type: is required"),
+                (detail_without_value, "detail[0].value[x]: is required"),
+                (role_not_a_list, "agent[0].role: repeats"),
+                (no_full_url, "entry[0].fullUrl: every entry has a fullUrl"),
+                (no_time_zone, "is not a valid instant"),
+                (code_as_coding, "code.system: is not an element"),
+                (unknown_action, "not in the required value set"),
+                (empty_string, "empty strings are not allowed"),
+                (empty_entry, "empty arrays are not allowed"),
+                (reference_of_nothing, "ref-2"),
+                (two_entries_one_url, "bdl-7"),
+                (request_in_collection, "bdl-3"),
+                (bad_id, "is not a valid id")]:
+            with self.subTest(change=change.__name__):
+                self.assert_caught(change, expected)
 
 
 def main():

@@ -93,6 +93,55 @@ class CommandLinesTest(unittest.TestCase):
         self.assertEqual(done.returncode, 2)
         self.assertTrue(done.stderr.startswith("usage: trectl"), done.stderr)
 
+    # A command of each area (and each local command).
+    COMMANDS = (["dataset", "import"], ["project", "approve"], ["project", "check-access"],
+                ["training", "record"], ["analysis", "submit"], ["analysis", "watch"],
+                ["release", "download"], ["release", "review"], ["log", "export"],
+                ["log", "verify"], ["federation", "logs"], ["federation", "peers"],
+                ["pki", "issue"])
+
+    def test_trectl_commands_answer_help_with_their_usage(self):
+        for words in self.COMMANDS:
+            with self.subTest(words=words):
+                done = run("trectl", *words, "--help")
+                self.assertEqual(done.returncode, 0, done.stderr)
+                self.assertEqual(done.stderr, "")
+                self.assertTrue(done.stdout.startswith("usage: trectl " + " ".join(words)),
+                                done.stdout)
+                # The command's usage, not its area's.
+                self.assertNotEqual(done.stdout, run("trectl", words[0], "--help").stdout)
+
+    def test_trectl_commands_refuse_flags_they_do_not_take(self):
+        # No node and no --ca: a flag is refused before any connection is tried.
+        for words in self.COMMANDS:
+            with self.subTest(words=words):
+                done = run("trectl", *words, "x", "--no-such-flag", "1")
+                self.assertEqual(done.returncode, 2, done.stdout + done.stderr)
+                error, *usage = done.stderr.splitlines()
+                self.assertEqual(error, f"trectl: unknown flag --no-such-flag for "
+                                        f"{' '.join(words)}")
+                self.assertTrue(usage and usage[0].startswith("usage: trectl " + " ".join(words)),
+                                done.stderr)
+                self.assertEqual(done.stdout, "")
+        # Another command's flag is not this command's.
+        for words, flag in ((["release", "download", "r", "f"], "--reason"),
+                            (["log", "export"], "--log-key"),
+                            (["analysis", "status", "a"], "--project"),
+                            (["project", "get", "p"], "--datasets"),
+                            (["training", "list"], "--course"),
+                            (["federation", "self"], "--all"),
+                            (["pki", "dev-issuer", "--dir", "/dev/null/d"], "--origin"),
+                            (["token"], "--dir"),
+                            (["disclosure", "check", "t.csv", "--kind", "counts"], "--out")):
+            with self.subTest(words=words, flag=flag):
+                done = run("trectl", *words, flag, "1")
+                self.assertEqual(done.returncode, 2, done.stdout + done.stderr)
+                self.assertIn(f"unknown flag {flag}", done.stderr.splitlines()[0])
+        # Global flags are every command's.
+        done = run("trectl", "--node", "127.0.0.1:1", "log", "export", "--format", "fhir")
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("--ca FILE", done.stderr, "got past the flag check to the connection")
+
 
 def main():
     global ARGS
