@@ -1,4 +1,3 @@
-#include "node/common/deterministic_bytes.h"
 #include "node/query/compiler.h"
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include "absl/time/time.h"
 #include "node/catalogue/dataset_validation.h"
 #include "node/common/dates.h"
+#include "node/common/deterministic_bytes.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::query {
@@ -32,6 +32,9 @@ constexpr int kMaxCriterionDepth = 16;
 constexpr int kMaxCriterionNodes = 256;
 constexpr int kMaxValues = 1000;
 constexpr int kMaxBins = 100;
+// Event features beyond this many are looked up per person: SQLite joins at
+// most 64 tables in one statement.
+constexpr size_t kMaxJoinedFeatures = 48;
 
 enum class VarType { kInteger, kReal, kText, kDate, kIndicator };
 
@@ -120,8 +123,7 @@ const char* ComparisonSql(Comparison comparison) {
 class StatementCompiler {
  public:
   StatementCompiler(const Dataset& dataset, const Table& person, std::string person_key,
-                    const std::string& index_date, std::set<std::string>* tables,
-                    PlanShape shape)
+                    const std::string& index_date, std::set<std::string>* tables, PlanShape shape)
       : shape_(shape),
         tables_(tables),
         dataset_(dataset),
@@ -139,6 +141,8 @@ class StatementCompiler {
   // expression compiled again only to learn its type.
   void Rollback(size_t mark) { params_.resize(mark); }
   std::vector<SqlParam> TakeParams() { return std::move(params_); }
+  // The joins of the pre-grouped event features, for the statement's FROM.
+  const std::vector<std::string>& joins() const { return joins_; }
 
   absl::StatusOr<Expr> CompileVariable(const Variable& variable, const std::string& path) {
     switch (variable.kind_case()) {
@@ -230,20 +234,20 @@ class StatementCompiler {
                                           "group by); group by another column or an indicator"));
       }
       if (column->categories_size() > limits.max_categories) {
-        return Invalid(path, absl::StrCat(expr.name, " has ", column->categories_size(),
-                                          " values, more than this node's limit of ",
-                                          limits.max_categories,
-                                          " categories (compute.query_max_categories); group by "
-                                          "a coarser column or an indicator"));
+        return Invalid(
+            path, absl::StrCat(expr.name, " has ", column->categories_size(),
+                               " values, more than this node's limit of ", limits.max_categories,
+                               " categories (compute.query_max_categories); group by "
+                               "a coarser column or an indicator"));
       }
       for (const std::string& value : column->categories()) {
         if (value == kMissingLabel || value == kTotalLabel || value == kOtherLabel) {
-          return Invalid(path, absl::StrCat(expr.name, " holds the value \"", value,
-                                            "\", which labels ",
-                                            value == kTotalLabel     ? "totals"
-                                            : value == kOtherLabel ? "rare values"
-                                                                   : "missing values",
-                                            " in results; it cannot be grouped by"));
+          return Invalid(path,
+                         absl::StrCat(expr.name, " holds the value \"", value, "\", which labels ",
+                                      value == kTotalLabel   ? "totals"
+                                      : value == kOtherLabel ? "rare values"
+                                                             : "missing values",
+                                      " in results; it cannot be grouped by"));
         }
       }
       std::vector<std::string> values(column->categories().begin(), column->categories().end());
@@ -423,8 +427,7 @@ class StatementCompiler {
       }
     }
     const std::string table_sql = absl::StrCat("FROM ", Quote(table->name()), " AS ", alias);
-    std::vector<std::string> correlated = {
-        absl::StrCat(key_column, " = p.", Quote(person_key_))};
+    std::vector<std::string> correlated = {absl::StrCat(key_column, " = p.", Quote(person_key_))};
     correlated.insert(correlated.end(), conditions.begin(), conditions.end());
     FilterSql compiled{absl::StrCat(table_sql, " WHERE ", absl::StrJoin(correlated, " AND ")),
                        table, alias, table_sql, key_column};
@@ -473,14 +476,32 @@ class StatementCompiler {
       aggregate = absl::StrCat(function, "(", value_sql, ")");
       expr = Expr{"", type, absl::StrCat(prefix, table->name(), "_", value->name())};
       // Persons with a value: those with a matching event with a value.
-      expr.present = absl::StrCat("(p.", Quote(person_key_), " IN (SELECT ", filter.key, " ",
-                                  filter.set_from, filter.set_filtered ? " AND " : " WHERE ",
-                                  value_sql, " IS NOT NULL))");
+      expr.present =
+          absl::StrCat("(p.", Quote(person_key_), " IN (SELECT ", filter.key, " ", filter.set_from,
+                       filter.set_filtered ? " AND " : " WHERE ", value_sql, " IS NOT NULL))");
     }
-    // A lookup per person, which the import's (person key, code, value,
-    // date) index answers from the index alone: no temporary sets, so the
-    // memory a query needs does not grow with the dataset.
-    expr.sql = absl::StrCat("(SELECT ", aggregate, " ", filter.from, ")");
+    if (shape_ == PlanShape::kCorrelated || joins_.size() >= kMaxJoinedFeatures) {
+      // A lookup per person, through the (person key, code, value, date)
+      // index.
+      expr.sql = absl::StrCat("(SELECT ", aggregate, " ", filter.from, ")");
+    } else {
+      // Pre-grouped: every person's value found in one pass over the
+      // table's matching rows (through the covering code index; "+key"
+      // keeps the person-key index out of the grouping, which would read
+      // every row of the table), joined to the persons. At 10 M persons
+      // this is 2.7 times faster than a lookup per person, whose index no
+      // longer fits in memory; the grouping and the join's index spill to
+      // temporary files beyond the page cache, so memory stays bounded.
+      std::string alias = absl::StrCat("f", joins_.size() + 1);
+      joins_.push_back(absl::StrCat("LEFT JOIN (SELECT ", filter.key, " AS k, ", aggregate,
+                                    " AS v ", filter.set_from, " GROUP BY +", filter.key, ") AS ",
+                                    alias, " ON ", alias, ".k = p.", Quote(person_key_)));
+      // A person with no such events is not in the join: no value, or a
+      // count of 0.
+      expr.sql = feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_COUNT
+                     ? absl::StrCat("coalesce(", alias, ".v, 0)")
+                     : absl::StrCat(alias, ".v");
+    }
     features_.emplace(std::move(key), expr);
     return expr;
   }
@@ -540,8 +561,8 @@ class StatementCompiler {
       // "+key" keeps the person-key index out of the grouping: walking it
       // would read every row of the table to test the filter, where the
       // covering code index reads only the matching rows (then sorted).
-      absl::StrAppend(&persons, " GROUP BY +", filter.key, " HAVING COUNT(*) >= ",
-                      Param(events.min_count()));
+      absl::StrAppend(&persons, " GROUP BY +", filter.key,
+                      " HAVING COUNT(*) >= ", Param(events.min_count()));
     }
     return absl::StrCat("(p.", Quote(person_key_), " IN (", persons, "))");
   }
@@ -554,8 +575,9 @@ class StatementCompiler {
   const std::string& index_date_;
   std::vector<SqlParam> params_;
   // Event features compiled so far, by DeterministicBytes, each compiled
-  // once however often the query names it.
+  // (and joined) once however often the query names it.
   std::map<std::string, Expr> features_;
+  std::vector<std::string> joins_;
   int aliases_ = 0;
   int criterion_nodes_ = 0;
 };
@@ -602,29 +624,42 @@ class QueryCompiler {
       compiled.outputs.push_back(std::move(plan));
     }
     // The cohort's parameters follow the values' in the statement text.
-    std::string from = absl::StrCat("FROM ", Quote(person_.name()), " AS p");
-    std::vector<std::string> where;
+    std::string cohort_sql;
     if (query_.has_cohort()) {
-      ASSIGN_OR_RETURN(std::string cohort, statement_.CompileCriterion(query_.cohort(), "cohort"));
-      where.push_back(std::move(cohort));
+      ASSIGN_OR_RETURN(cohort_sql, statement_.CompileCriterion(query_.cohort(), "cohort"));
     }
+    std::string from = absl::StrCat("FROM ", Quote(person_.name()), " AS p");
+    std::string count_from = from;  // for cohort_count: the joins the cohort names
+    for (size_t i = 0; i < statement_.joins().size(); ++i) {
+      const std::string& join = statement_.joins()[i];
+      absl::StrAppend(&from, " ", join);
+      // A join more than needed changes no count: each has at most one row
+      // per person.
+      if (query_.has_cohort() &&
+          cohort_sql.find(absl::StrCat("f", i + 1, ".v")) != std::string::npos) {
+        absl::StrAppend(&count_from, " ", join);
+      }
+    }
+    std::vector<std::string> where;
+    if (!cohort_sql.empty()) where.push_back(cohort_sql);
     // Regressions alone: only persons who can be fitted are read (through
     // the events' indexes, not a scan of every person); the cohort is
     // counted apart.
-    bool restricted = limits_.shape == PlanShape::kSetBased && !fitted_.empty() && fitted_.size() == compiled.outputs.size() &&
+    bool restricted = limits_.shape == PlanShape::kSetBased && !fitted_.empty() &&
+                      fitted_.size() == compiled.outputs.size() &&
                       std::find(fitted_.begin(), fitted_.end(), "") == fitted_.end();
     if (restricted) {
-      compiled.cohort_count = Statement{
-          absl::StrCat("SELECT COUNT(*) ", from,
-                       where.empty() ? "" : absl::StrCat(" WHERE ", where.front())),
-          {}};
+      compiled.cohort_count =
+          Statement{absl::StrCat("SELECT COUNT(*) ", count_from,
+                                 where.empty() ? "" : absl::StrCat(" WHERE ", where.front())),
+                    {}};
       where.push_back(Balanced(fitted_, "OR"));
     }
     if (!where.empty()) absl::StrAppend(&from, " WHERE ", absl::StrJoin(where, " AND "));
     if (statement_.param_count() > static_cast<size_t>(kMaxQueryValues)) {
-      return Invalid("query", absl::StrCat("uses ", statement_.param_count(),
-                                           " values (codes, bounds and lists); at most ",
-                                           kMaxQueryValues));
+      return Invalid("query",
+                     absl::StrCat("uses ", statement_.param_count(),
+                                  " values (codes, bounds and lists); at most ", kMaxQueryValues));
     }
     std::vector<std::string> select = {"p.rowid"};
     for (const std::string& sql : columns_) select.push_back(sql);
@@ -666,7 +701,7 @@ class QueryCompiler {
       plan.cells *= static_cast<int64_t>(column.categories.size());
       if (plan.cells > kMaxResultCells) {
         return Invalid(field, absl::StrCat("the groups make more than ", kMaxResultCells,
-                                          " cells (every combination is listed); coarsen them"));
+                                           " cells (every combination is listed); coarsen them"));
       }
       plan.groups.push_back(std::move(column));
     }
@@ -787,7 +822,7 @@ class QueryCompiler {
   const Table& person_;
   std::set<std::string> tables_;
   StatementCompiler statement_;
-  std::vector<std::string> columns_;    // the statement's value columns, from 1
+  std::vector<std::string> columns_;  // the statement's value columns, from 1
   // Per regression output, the condition every person it fits meets ("" if
   // none is known).
   std::vector<std::string> fitted_;

@@ -56,8 +56,9 @@ class QueryGenerator {
                       MeasurementFilter(), " } aggregate: FEATURE_AGGREGATE_MAX value_column: "
                       "\"value_as_number\" } } } } ");
     }
-    // Event features beside the criteria: summarised, binned, fitted, and
-    // the same feature named twice so that it is compiled once.
+    // Event features pre-grouped and joined (set-based) or looked up per
+    // person (correlated): summarised, binned, fitted, and the same feature
+    // named twice so that it is joined once.
     std::string feature = Feature();
     if (Chance(0.4)) {
       absl::StrAppend(&text, "outputs { name: \"feature\" summary { value { ", feature,
@@ -289,6 +290,41 @@ TEST_F(PlanDifferentialTest, SetBasedPlansAnswerExactlyAsPerPersonPlans) {
   EXPECT_GE(nonempty, 200);  // not all empty cohorts: the queries select real persons
   EXPECT_GE(regressions_alone, 60);
   EXPECT_GE(fitted, 20);
+}
+
+// More features than SQLite joins in one statement: the first are joined,
+// the rest looked up per person, and the answers are the same as ever.
+TEST_F(PlanDifferentialTest, ManyEventFeaturesBeyondTheJoinLimitAnswerAlike) {
+  std::string criteria;
+  for (int i = 0; i < 60; ++i) {
+    absl::StrAppend(&criteria,
+                    "criteria { person { variable { event_feature { filter { table: "
+                    "\"measurement\" code_column: \"measurement_code\" code_prefixes: \"2\" "
+                    "value_column: \"value_as_number\" value_comparison: COMPARISON_GT value: ",
+                    i, " } aggregate: FEATURE_AGGREGATE_MAX value_column: \"value_as_number\" } } "
+                    "comparison: COMPARISON_LT values { number: ", 2 * i + 1, " } } } ");
+  }
+  trenode::v1::AggregateQuery query;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      absl::StrCat("cohort { any_of { ", criteria, "} } outputs { name: \"by_sex\" counts { "
+                   "group_by { variable { column: \"sex\" } } } }"),
+      &query));
+  query.set_dataset_id(dataset_->id());
+  std::string set_sql, correlated_sql;
+  auto set_based = Run(query, PlanShape::kSetBased, &set_sql);
+  auto correlated = Run(query, PlanShape::kCorrelated, &correlated_sql);
+  ASSERT_TRUE(set_based.ok()) << set_based.status();
+  ASSERT_TRUE(correlated.ok()) << correlated.status();
+  int joins = 0;
+  for (size_t at = set_sql.find("LEFT JOIN"); at != std::string::npos;
+       at = set_sql.find("LEFT JOIN", at + 1)) {
+    ++joins;
+  }
+  EXPECT_EQ(joins, 48);
+  EXPECT_GT(set_based->result.cohort_size(), 0);
+  google::protobuf::util::MessageDifferencer differ;
+  EXPECT_TRUE(differ.Compare(correlated->result, set_based->result));
+  EXPECT_TRUE(differ.Compare(correlated->internals, set_based->internals));
 }
 
 }  // namespace
