@@ -30,6 +30,7 @@ JsonClient::JsonClient(const TestNode& node) : node_(node) {
   client_->set_ca_cert_path(node.dir().File("pki/ca.pem").c_str());
   client_->enable_server_certificate_verification(true);
   client_->set_keep_alive(true);
+  client_->set_tcp_nodelay(true);
   client_->set_read_timeout(30, 0);
 }
 
