@@ -1,6 +1,7 @@
 #include "node/web/web_server.h"
 
 #include <poll.h>
+#include <algorithm>
 #include <sys/socket.h>
 
 #include "absl/strings/ascii.h"
@@ -23,6 +24,7 @@ constexpr int64_t kDefaultMaxRequestBytes = 16 << 20;
 constexpr int kDefaultReadTimeoutSeconds = 10;
 constexpr int kDefaultThreads = 48;
 constexpr size_t kKeepAliveRequests = 10000;
+constexpr int kMaxKeepAliveSeconds = 5;
 // A unary call with no Connect-Timeout-Ms still ends.
 constexpr absl::Duration kDefaultUnaryDeadline = absl::Minutes(5);
 
@@ -166,7 +168,8 @@ absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(
   http.set_payload_max_length(static_cast<size_t>(max_bytes));
   http.set_read_timeout(timeout, 0);
   http.set_write_timeout(timeout, 0);
-  http.set_keep_alive_timeout(timeout);
+  // An idle keep-alive connection holds a thread, and a stop waits for it.
+  http.set_keep_alive_timeout(std::min(timeout, kMaxKeepAliveSeconds));
   http.set_keep_alive_max_count(kKeepAliveRequests);
   http.set_tcp_nodelay(true);
   http.set_default_headers({{"Cache-Control", "no-store"},
