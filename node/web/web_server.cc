@@ -180,7 +180,8 @@ absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(
     if (!raw->RefuseBeforeRouting(request, response)) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
-    // The body, if any, is left unread: the connection cannot carry on.
+    // The body, if any, is left unread: the connection cannot carry on, and
+    // the answer says so (a client that reuses it anyway gets 400s).
     response.set_header("Connection", "close");
     return httplib::Server::HandlerResponse::Handled;
   });

@@ -52,6 +52,11 @@ JsonReply JsonClient::Raw(const std::string& method, const std::string& path,
   }();
   JsonReply reply;
   if (!result) return reply;
+  // After "Connection: close" the node reads no more from this connection.
+  auto [first, last] = result->headers.equal_range("Connection");
+  for (auto it = first; it != last; ++it) {
+    if (it->second == "close") client_->stop();
+  }
   reply.http_status = result->status;
   reply.content_type = result->get_header_value("Content-Type");
   reply.body = result->body;
