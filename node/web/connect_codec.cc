@@ -3,7 +3,8 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/message.h"
+#include "google/protobuf/util/type_resolver.h"
+#include "google/protobuf/util/type_resolver_util.h"
 #include "google/protobuf/util/json_util.h"
 #include "node/common/text.h"
 #include "node/rpc/connect_status.h"
@@ -15,18 +16,22 @@ constexpr unsigned char kCompressedFlag = 0x01;
 constexpr unsigned char kEndOfStreamFlag = 0x02;
 constexpr size_t kPrefixBytes = 5;
 
-std::unique_ptr<google::protobuf::Message> NewMessage(const google::protobuf::Descriptor& type) {
-  const google::protobuf::Message* prototype =
-      google::protobuf::MessageFactory::generated_factory()->GetPrototype(&type);
-  return std::unique_ptr<google::protobuf::Message>(prototype ? prototype->New() : nullptr);
+// Converts between JSON and binary protobuf directly, by the generated
+// descriptors: no message object is built on the way.
+google::protobuf::util::TypeResolver* Resolver() {
+  static auto* resolver = google::protobuf::util::NewTypeResolverForDescriptorPool(
+      "type.googleapis.com", google::protobuf::DescriptorPool::generated_pool());
+  return resolver;
+}
+
+std::string TypeUrl(const google::protobuf::Descriptor& type) {
+  return absl::StrCat("type.googleapis.com/", type.full_name());
 }
 
 }  // namespace
 
 absl::StatusOr<std::string> JsonToBinary(const google::protobuf::Descriptor& type,
                                          absl::string_view json) {
-  std::unique_ptr<google::protobuf::Message> message = NewMessage(type);
-  if (!message) return absl::InternalError(absl::StrCat("no message type ", type.full_name()));
   if (json.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the body must be a JSON object, a ", type.full_name(),
@@ -34,31 +39,24 @@ absl::StatusOr<std::string> JsonToBinary(const google::protobuf::Descriptor& typ
   }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto parsed = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), message.get(), options);
+  std::string binary;
+  auto parsed = google::protobuf::util::JsonToBinaryString(
+      Resolver(), TypeUrl(type), std::string(json), &binary, options);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("the body is not a JSON ", type.full_name(), ": ",
                      PrintableText(std::string(parsed.message()), 300)));
-  }
-  std::string binary;
-  if (!message->SerializeToString(&binary)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the body is not a valid ", type.full_name()));
   }
   return binary;
 }
 
 absl::StatusOr<std::string> BinaryToJson(const google::protobuf::Descriptor& type,
                                          absl::string_view binary) {
-  std::unique_ptr<google::protobuf::Message> message = NewMessage(type);
-  if (!message || !message->ParseFromArray(binary.data(), static_cast<int>(binary.size()))) {
-    return absl::InternalError(absl::StrCat("the node's reply is not a ", type.full_name()));
-  }
   std::string json;
-  auto printed = google::protobuf::util::MessageToJsonString(*message, &json);
+  auto printed = google::protobuf::util::BinaryToJsonString(
+      Resolver(), TypeUrl(type), std::string(binary), &json);
   if (!printed.ok()) {
-    return absl::InternalError(absl::StrCat("the node's reply cannot be written as JSON: ",
+    return absl::InternalError(absl::StrCat("the node's reply is not a ", type.full_name(), ": ",
                                             std::string(printed.message())));
   }
   return json;

@@ -2,7 +2,6 @@
 
 #include <vector>
 
-#include "absl/synchronization/notification.h"
 #include "grpcpp/completion_queue.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "node/rpc/authenticator.h"
@@ -40,16 +39,23 @@ grpc::Status GrpcForwarder::Unary(const std::string& method, const std::string& 
   Prepare(context, caller);
   context.set_deadline(absl::ToChronoTime(deadline));
   grpc::GenericStub stub(channel_);
+  // The reply is taken on this thread, from a queue of the call's own: no
+  // hand-over from one of gRPC's threads.
+  grpc::CompletionQueue queue;
   grpc::ByteBuffer request_buffer = ToBuffer(request);
+  std::unique_ptr<grpc::ClientAsyncResponseReader<grpc::ByteBuffer>> call =
+      stub.PrepareUnaryCall(&context, method, request_buffer, &queue);
+  call->StartCall();
   grpc::ByteBuffer reply_buffer;
   grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&context, method, grpc::StubOptions(), &request_buffer, &reply_buffer,
-                 [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
-  done.WaitForNotification();
+  int tag = 0;
+  call->Finish(&reply_buffer, &status, &tag);
+  void* got = nullptr;
+  bool ok = false;
+  queue.Next(&got, &ok);
+  queue.Shutdown();
+  while (queue.Next(&got, &ok)) {
+  }
   if (status.ok() && !ToString(reply_buffer, reply)) {
     return grpc::Status(grpc::StatusCode::INTERNAL, "the node's reply could not be read");
   }
