@@ -31,6 +31,7 @@ demo: build
 
 bench: build
 	$(BUILD_DIR)/bin/trenode-bench
+	$(BUILD_DIR)/bin/trenode-json-bench
 
 # Not part of `make test`: SOAK_MINUTES of mixed load with kill -9 and restarts
 # (tests/soak/soak_test.py).

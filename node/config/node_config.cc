@@ -101,6 +101,29 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
         std::pair{"tls.client_ca_file", config.tls().client_ca_file()}}) {
     if (value.empty()) return FieldError(field, "is required");
   }
+  if (config.has_web()) {
+    const trenode::v1::WebConfig& web = config.web();
+    size_t colon = web.listen_address().rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(absl::string_view(web.listen_address()).substr(colon + 1), &port) ||
+        port < 0 || port > 65535) {
+      return FieldError("web.listen_address",
+                        absl::StrCat("\"", web.listen_address(), "\" must be host:port"));
+    }
+    if (web.listen_address() == config.listen_address()) {
+      return FieldError("web.listen_address", "must differ from listen_address (gRPC)");
+    }
+    if (web.max_request_bytes() < 0) {
+      return FieldError("web.max_request_bytes", "must not be negative");
+    }
+    if (web.read_timeout_seconds() < 0 || web.read_timeout_seconds() > 300) {
+      return FieldError("web.read_timeout_seconds", "must be 0 to 300");
+    }
+    if (web.threads() < 0 || web.threads() > 1024) {
+      return FieldError("web.threads", "must be 0 to 1024");
+    }
+  }
   if (config.has_oidc()) {
     const auto& oidc = config.oidc();
     if (oidc.issuer().empty()) return FieldError("oidc.issuer", "is required");

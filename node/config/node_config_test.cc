@@ -92,6 +92,23 @@ TEST_F(NodeConfigTest, NamesTheBadFieldOrPosition) {
               "compute.memory_mib: must not be negative (0 takes the default)");
 }
 
+TEST_F(NodeConfigTest, TheJsonApiNeedsItsOwnAddressAndSaneLimits) {
+  std::string good = kGood;
+  good.replace(good.find("0.0.0.0:0"), 9, "127.0.0.1:8443");
+  ExpectError(good + "web { }", "web.listen_address: \"\" must be host:port");
+  ExpectError(good + "web { listen_address: \"8443\" }",
+              "web.listen_address: \"8443\" must be host:port");
+  ExpectError(good + "web { listen_address: \"127.0.0.1:8443\" }",
+              "web.listen_address: must differ from listen_address (gRPC)");
+  ExpectError(good + "web { listen_address: \"127.0.0.1:9443\" max_request_bytes: -1 }",
+              "web.max_request_bytes: must not be negative");
+  ExpectError(good + "web { listen_address: \"127.0.0.1:9443\" read_timeout_seconds: 301 }",
+              "web.read_timeout_seconds: must be 0 to 300");
+  auto config = Load(good + "web { listen_address: \"127.0.0.1:9443\" }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->web().listen_address(), "127.0.0.1:9443");
+}
+
 TEST_F(NodeConfigTest, AnS3StoreNeedsItsBucketAndRegion) {
   const std::string head = "node_id: \"site-a\" listen_address: \"127.0.0.1:1\" database_path: \"d\" ";
   ExpectError(head + "object_store { s3 { region: \"eu-west-2\" } }",

@@ -110,4 +110,8 @@ absl::StatusOr<auth::Principal> NodeAuthenticator::Authenticate(
   return principal;
 }
 
+std::string NodeAuthenticator::Source(const grpc::ServerContext& context) {
+  return forwarded_ != nullptr ? forwarded_->SourceOf(context) : context.peer();
+}
+
 }  // namespace trenode::rpc

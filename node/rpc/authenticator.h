@@ -11,6 +11,7 @@
 #include "grpcpp/server_context.h"
 #include "node/auth/jwt_verifier.h"
 #include "node/auth/principal.h"
+#include "node/rpc/forwarded_calls.h"
 
 namespace trenode::rpc {
 
@@ -19,6 +20,9 @@ class Authenticator {
   virtual ~Authenticator() = default;
   // The caller's principal; Unauthenticated if it cannot be established.
   virtual absl::StatusOr<auth::Principal> Authenticate(const grpc::ServerContext& context) = 0;
+  // Where the call comes from ("ipv4:10.1.2.3:54321"), to count refusals
+  // against; by default the connection's peer.
+  virtual std::string Source(const grpc::ServerContext& context) { return context.peer(); }
 };
 
 // The node's authenticator:
@@ -30,20 +34,27 @@ class Authenticator {
 //   lists it, or one of this node's service accounts
 //   (trenode://<this-node>/service/<name>, role from `services`);
 // - otherwise the call is Unauthenticated.
+// A call the node's JSON API forwards over the in-process channel carries no
+// certificate, so only a bearer token can name its caller; its source is the
+// HTTP client that `forwarded` names.
 class NodeAuthenticator : public Authenticator {
  public:
   static constexpr char kRoleHeader[] = "x-trenode-role";
 
-  // `people` and `partners` must outlive the authenticator; a null
-  // `partners` lists none.
+  // `people`, `partners` and `forwarded` must outlive the authenticator; a
+  // null `partners` lists none; a null `forwarded` believes no forwarded
+  // source.
   NodeAuthenticator(const auth::JwtVerifier* people, std::string node_id,
                     std::map<std::string, trenode::v1::Role> services,
-                    const federation::PartnerDirectory* partners)
+                    const federation::PartnerDirectory* partners,
+                    const ForwardedCalls* forwarded = nullptr)
       : people_(people),
         node_id_(std::move(node_id)),
         services_(std::move(services)),
-        partners_(partners) {}
+        partners_(partners),
+        forwarded_(forwarded) {}
   absl::StatusOr<auth::Principal> Authenticate(const grpc::ServerContext& context) override;
+  std::string Source(const grpc::ServerContext& context) override;
 
  private:
   absl::StatusOr<auth::Principal> Person(const grpc::ServerContext& context,
@@ -52,6 +63,7 @@ class NodeAuthenticator : public Authenticator {
   std::string node_id_;
   std::map<std::string, trenode::v1::Role> services_;
   const federation::PartnerDirectory* partners_;
+  const ForwardedCalls* forwarded_;
 };
 
 }  // namespace trenode::rpc

@@ -148,7 +148,7 @@ absl::StatusOr<auth::Principal> CallGate::Admit(const grpc::ServerContext& conte
   absl::StatusOr<auth::Principal> principal = authenticator_->Authenticate(context);
   if (!principal.ok()) {
     // No identity to hold to account: counted, and summarised later.
-    CountRefusal(SourceOf(context.peer()), principal.status().message());
+    CountRefusal(SourceOf(authenticator_->Source(context)), principal.status().message());
     return principal.status();
   }
   return AdmitPrincipal(*principal, method);

@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
   }
   std::cout << "trenode: node " << config->node_id() << " serving on port " << (*node)->port()
             << std::endl;
+  if ((*node)->web_port() != 0) {
+    std::cout << "trenode: JSON API on https port " << (*node)->web_port() << std::endl;
+  }
 
   int signal_number = 0;
   while (sigwait(&stop_signals, &signal_number) == 0 && signal_number == SIGHUP) {

@@ -50,6 +50,7 @@
 #include "node/rpc/governance_service.h"
 #include "node/rpc/releases_service.h"
 #include "node/storage/node_schema.h"
+#include "node/web/web_server.h"
 
 namespace trenode::server {
 namespace {
@@ -206,6 +207,7 @@ struct NodeServer::Parts {
   std::unique_ptr<federation::GrpcPartnerCaller> partner_caller;
   std::unique_ptr<federation::Federation> federation;
   std::unique_ptr<rpc::FederationService> federation_service;
+  std::unique_ptr<rpc::ForwardedCalls> forwarded_calls;
   std::unique_ptr<rpc::Authenticator> authenticator;
   std::unique_ptr<rpc::CallGate> gate;
   std::unique_ptr<rpc::CatalogueService> catalogue_service;
@@ -388,8 +390,10 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   for (const auto& account : config.service_accounts()) services[account.name()] = account.role();
   parts.node_id = config.node_id();
   parts.partners = std::make_unique<federation::PartnerDirectory>(config.federation());
+  parts.forwarded_calls = std::make_unique<rpc::ForwardedCalls>();
   parts.authenticator = std::make_unique<rpc::NodeAuthenticator>(
-      parts.people.get(), config.node_id(), std::move(services), parts.partners.get());
+      parts.people.get(), config.node_id(), std::move(services), parts.partners.get(),
+      parts.forwarded_calls.get());
   parts.gate = std::make_unique<rpc::CallGate>(parts.authenticator.get(), parts.activity_log.get());
   ingest::ImportLimits limits;
   limits.max_total_bytes = config.max_import_bytes();
@@ -529,6 +533,15 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address(),
                                                " (in use, or not an address of this machine)"));
   }
+  if (config.has_web()) {
+    // The JSON API calls this server over its in-process channel, so that
+    // every call meets the same gate, table, log and handlers.
+    grpc::ChannelArguments channel_args;
+    channel_args.SetMaxReceiveMessageSize(-1);
+    ASSIGN_OR_RETURN(node->web_, web::WebServer::Start(config.web(), config.tls(),
+                                                       node->server_->InProcessChannel(channel_args),
+                                                       parts.forwarded_calls.get()));
+  }
   absl::Duration interval = absl::Seconds(config.activity_log().checkpoint_interval_seconds() > 0
                                               ? config.activity_log().checkpoint_interval_seconds()
                                               : 2);
@@ -613,7 +626,11 @@ void NodeServer::Shutdown(absl::Duration grace) {
   if (parts_->dial_ins) parts_->dial_ins->CloseAll();
   if (parts_->dial_out) parts_->dial_out->Stop();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  // After the server: its calls have ended, so the JSON API's streams have.
+  if (web_) web_->Stop();
 }
+
+int NodeServer::web_port() const { return web_ ? web_->port() : 0; }
 
 void NodeServer::Wait() {
   if (server_) server_->Wait();

@@ -17,6 +17,10 @@
 #include "grpcpp/server.h"
 #include "trenode/v1/config.pb.h"
 
+namespace trenode::web {
+class WebServer;
+}  // namespace trenode::web
+
 namespace trenode::server {
 
 class NodeServer {
@@ -34,6 +38,8 @@ class NodeServer {
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
+  // The JSON API's port (config.web), or 0 if the node does not serve it.
+  int web_port() const;
 
   // Marks the node not serving, lets in-flight calls finish for up to
   // `grace`, then cancels what is left. Idempotent.
@@ -59,6 +65,8 @@ class NodeServer {
 
   std::unique_ptr<Parts> parts_;
   std::unique_ptr<grpc::Server> server_;
+  // After server_: stopped and destroyed before the server it calls.
+  std::unique_ptr<web::WebServer> web_;
   int port_ = 0;
   bool shut_down_ = false;
   // Signs a checkpoint every interval while the log grows, and sets health

@@ -1,7 +1,8 @@
 // Every method of every trenode.v1 service, called as every role, as nobody,
 // and as a member of another project, against the authorization table in
-// spec/README.md. A method the table lacks fails this test; so does any
-// difference between the table and what the node does.
+// spec/README.md, over gRPC and over the JSON API (spec/json-api.md). A
+// method the table lacks fails this test; so does any difference between the
+// table and what the node does, or between the two transports.
 #include <fstream>
 #include <future>
 #include <map>
@@ -12,9 +13,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
+#include "grpcpp/completion_queue.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
+#include "node/rpc/connect_status.h"
+#include "tests/testutil/json_client.h"
 #include "tests/testutil/test_node.h"
+#include "trenode/v1/federation.grpc.pb.h"
 #include "trenode/v1/activity_log.pb.h"
 #include "trenode/v1/analyses.pb.h"
 #include "trenode/v1/governance.grpc.pb.h"
@@ -54,20 +60,32 @@ std::vector<const google::protobuf::FileDescriptor*> ServiceFiles() {
           trenode::v1::Release::descriptor()->file(), trenode::v1::NodeInfo::descriptor()->file()};
 }
 
-// Methods that stream replies until cancelled: called with a short deadline.
-std::set<std::string> StreamingMethods() {
-  std::set<std::string> streaming;
+// The methods whose requests stream: gRPC only (the JSON API refuses them).
+std::set<std::string> MethodsWhere(bool (*test)(const google::protobuf::MethodDescriptor&)) {
+  std::set<std::string> found;
   for (const auto* file : ServiceFiles()) {
     for (int s = 0; s < file->service_count(); ++s) {
       for (int m = 0; m < file->service(s)->method_count(); ++m) {
         const auto* method = file->service(s)->method(m);
-        if (method->server_streaming()) {
-          streaming.insert(absl::StrCat("/", file->service(s)->full_name(), "/", method->name()));
+        if (test(*method)) {
+          found.insert(absl::StrCat("/", file->service(s)->full_name(), "/", method->name()));
         }
       }
     }
   }
-  return streaming;
+  return found;
+}
+
+// Methods that stream replies until cancelled: called with a short deadline.
+const std::set<std::string>& StreamingMethods() {
+  static const auto* streaming = new std::set<std::string>(MethodsWhere(
+      [](const google::protobuf::MethodDescriptor& m) { return m.server_streaming(); }));
+  return *streaming;
+}
+const std::set<std::string>& RequestStreamingMethods() {
+  static const auto* streaming = new std::set<std::string>(MethodsWhere(
+      [](const google::protobuf::MethodDescriptor& m) { return m.client_streaming(); }));
+  return *streaming;
 }
 
 std::vector<std::string> ServiceMethods() {
@@ -83,14 +101,44 @@ std::vector<std::string> ServiceMethods() {
   return methods;
 }
 
-// Calls `method` with an empty request; the status is all that matters.
-grpc::Status CallGeneric(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-                         std::unique_ptr<grpc::ClientContext> context) {
-  static const std::set<std::string> streaming = StreamingMethods();
-  if (streaming.contains(method)) {
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
-  }
+// How a call ended, in the Connect protocol's code names on both transports.
+struct Outcome {
+  std::string code;
+  std::string message;
+};
+
+// Calls `method` over gRPC with an empty request.
+Outcome CallOverGrpc(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                     std::unique_ptr<grpc::ClientContext> context) {
   grpc::GenericStub stub(channel);
+  if (StreamingMethods().contains(method)) {
+    // Read every reply until the stream ends, or its short deadline.
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    grpc::CompletionQueue queue;
+    auto call = stub.PrepareCall(context.get(), method, &queue);
+    void* tag;
+    bool ok = false;
+    call->StartCall(&queue);
+    queue.Next(&tag, &ok);
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1);
+    if (ok) {
+      call->WriteLast(request, grpc::WriteOptions(), &queue);
+      queue.Next(&tag, &ok);
+    }
+    grpc::ByteBuffer reply;
+    while (ok) {
+      call->Read(&reply, &queue);
+      queue.Next(&tag, &ok);
+    }
+    grpc::Status status;
+    call->Finish(&status, &queue);
+    queue.Next(&tag, &ok);
+    queue.Shutdown();
+    while (queue.Next(&tag, &ok)) {
+    }
+    return {std::string(rpc::ConnectCodeName(status.error_code())), status.error_message()};
+  }
   // Zero bytes: the default instance of any request message.
   grpc::Slice empty("");
   grpc::ByteBuffer request(&empty, 1);
@@ -98,43 +146,115 @@ grpc::Status CallGeneric(const std::shared_ptr<grpc::Channel>& channel, const st
   std::promise<grpc::Status> done;
   stub.UnaryCall(context.get(), method, grpc::StubOptions(), &request, &response,
                  [&](grpc::Status status) { done.set_value(std::move(status)); });
-  return done.get_future().get();
+  grpc::Status status = done.get_future().get();
+  return {std::string(rpc::ConnectCodeName(status.error_code())), status.error_message()};
+}
+
+// Calls `method` over the JSON API with an empty request ({}).
+Outcome CallOverJson(testing::JsonClient& client, const std::string& method,
+                     const std::string& token) {
+  testing::JsonReply reply =
+      StreamingMethods().contains(method)
+          ? client.Stream(method, "{}", token, {{"Connect-Timeout-Ms", "500"}})
+          : client.Call(method, "{}", token);
+  return {reply.code.empty() ? absl::StrCat("http ", reply.http_status) : reply.code,
+          reply.message};
 }
 
 // True if the gate let the call through: the domain may still refuse the
 // (empty) request, but never with the gate's own refusal.
-bool PassedTheGate(const grpc::Status& status) {
-  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) return false;
-  return !(status.error_code() == grpc::StatusCode::PERMISSION_DENIED &&
-           absl::StrContains(status.error_message(), " may not call "));
+bool PassedTheGate(const Outcome& outcome) {
+  if (outcome.code == "unauthenticated") return false;
+  return !(outcome.code == "permission_denied" &&
+           absl::StrContains(outcome.message, " may not call "));
 }
 
-TEST(AuthorizationMatrixTest, EveryMethodAsEveryRoleMatchesTheSpec) {
+// Over gRPC and over the JSON API alike: every person's call is admitted or
+// refused as the table says, and ends with the same code on both. Partners
+// are served over gRPC only: their certificates name nobody over HTTPS.
+TEST(AuthorizationMatrixTest, EveryMethodAsEveryRoleMatchesTheSpecOverBothTransports) {
   auto table = SpecTable();
   ASSERT_FALSE(table.empty()) << "no authorization table found in spec/README.md";
-  TestNode node([](trenode::v1::NodeConfig& config) { testing::AddPartner(config, "peer-x"); });
+  TestNode node([](trenode::v1::NodeConfig& config) {
+    testing::AddPartner(config, "peer-x");
+    testing::ServeJson(config);
+  });
   auto peer_cert = *pki::Issue(node.ca(), pki::NodeCertificateRequest("peer-x", pki::ValidFor(1)));
   auto peer_channel = node.Channel(&peer_cert);
   auto people_channel = node.Channel();
+  testing::JsonClient json(node);
+  int json_calls = 0;
   for (const std::string& method : ServiceMethods()) {
     ASSERT_TRUE(table.contains(method)) << method << " is missing from spec/README.md's table";
+    const bool over_json = !RequestStreamingMethods().contains(method);
     for (const std::string& role : kRoles) {
-      grpc::Status status = role == "peer_node"
-                                ? CallGeneric(peer_channel, method, node.As(""))
-                                : CallGeneric(people_channel, method, node.As(role));
-      EXPECT_EQ(PassedTheGate(status), table[method][role])
-          << method << " as " << role << ": " << status.error_code() << " "
-          << status.error_message();
+      Outcome grpc_outcome = role == "peer_node"
+                                 ? CallOverGrpc(peer_channel, method, node.As(""))
+                                 : CallOverGrpc(people_channel, method, node.As(role));
+      EXPECT_EQ(PassedTheGate(grpc_outcome), table[method][role])
+          << "gRPC " << method << " as " << role << ": " << grpc_outcome.code << " "
+          << grpc_outcome.message;
+      if (!over_json || role == "peer_node") continue;
+      Outcome json_outcome = CallOverJson(json, method, json.TokenFor(role));
+      ++json_calls;
+      EXPECT_EQ(PassedTheGate(json_outcome), table[method][role])
+          << "JSON " << method << " as " << role << ": " << json_outcome.code << " "
+          << json_outcome.message;
+      EXPECT_EQ(json_outcome.code, grpc_outcome.code)
+          << method << " as " << role << ": JSON says " << json_outcome.message << "; gRPC says "
+          << grpc_outcome.message;
     }
-    grpc::Status anonymous = CallGeneric(people_channel, method, node.As(""));
-    EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED) << method;
+    Outcome anonymous = CallOverGrpc(people_channel, method, node.As(""));
+    EXPECT_EQ(anonymous.code, "unauthenticated") << method;
+    if (over_json) {
+      Outcome json_anonymous = CallOverJson(json, method, "");
+      EXPECT_EQ(json_anonymous.code, "unauthenticated") << method;
+      EXPECT_EQ(json_anonymous.message, anonymous.message) << method;
+    } else {
+      testing::JsonReply refused = json.Call(method, "{}", json.TokenFor("data_steward"));
+      EXPECT_EQ(refused.http_status, 404) << method;
+      EXPECT_EQ(refused.code, "unimplemented") << method;
+    }
   }
+  EXPECT_GT(json_calls, 200);
   // The table names no method the node lacks.
   for (const auto& [method, roles] : table) {
     std::vector<std::string> methods = ServiceMethods();
     EXPECT_NE(std::find(methods.begin(), methods.end(), method), methods.end())
         << method << " is in the spec but not served";
   }
+}
+
+// A partner's client certificate is not asked for over HTTPS, so it names
+// nobody there: every method, even the partners-only ones, is refused as
+// unauthenticated (the in-process path is never a trusted certificate).
+TEST(AuthorizationMatrixTest, APartnersCertificateNamesNobodyOverJson) {
+  TestNode node([](trenode::v1::NodeConfig& config) {
+    testing::AddPartner(config, "peer-x");
+    testing::ServeJson(config);
+  });
+  auto peer_cert = *pki::Issue(node.ca(), pki::NodeCertificateRequest("peer-x", pki::ValidFor(1)));
+  testing::WriteFile(node.dir().path() / "peer/peer.pem", peer_cert.certificate_pem);
+  testing::WriteFile(node.dir().path() / "peer/peer.key", peer_cert.key_pem);
+  httplib::SSLClient client("127.0.0.1", node.web_port(), node.dir().File("peer/peer.pem"),
+                            node.dir().File("peer/peer.key"));
+  client.set_ca_cert_path(node.dir().File("pki/ca.pem").c_str());
+  client.enable_server_certificate_verification(true);
+  int refused = 0;
+  for (const std::string& method : ServiceMethods()) {
+    if (RequestStreamingMethods().contains(method) || StreamingMethods().contains(method)) continue;
+    httplib::Result result = client.Post(method.c_str(), "{}", "application/json");
+    ASSERT_TRUE(result) << method;
+    EXPECT_EQ(result->status, 401) << method << ": " << result->body;
+    EXPECT_TRUE(absl::StrContains(result->body, R"("code":"unauthenticated")")) << result->body;
+    ++refused;
+  }
+  EXPECT_GT(refused, 40);
+  // The same certificate over gRPC is the partner it names.
+  auto federation = trenode::v1::Federation::NewStub(node.Channel(&peer_cert));
+  grpc::ClientContext context;
+  trenode::v1::NodeInfo info;
+  EXPECT_TRUE(federation->GetNodeInfo(&context, {}, &info).ok());
 }
 
 TEST(AuthorizationMatrixTest, AMemberOfAnotherProjectGetsNothingOfThisOne) {

@@ -74,8 +74,11 @@ void TestNode::StartNode(const std::string& node_id,
   if (adjust) adjust(config_);
   GiveTheSandboxUidsOfItsOwn(config_);
   server_ = OrThrow(server::NodeServer::Start(config_, extra_services_));
-  // Restarts come back on the same port, so that channels reconnect.
+  // Restarts come back on the same ports, so that channels reconnect.
   config_.set_listen_address(absl::StrCat("127.0.0.1:", server_->port()));
+  if (config_.has_web()) {
+    config_.mutable_web()->set_listen_address(absl::StrCat("127.0.0.1:", server_->web_port()));
+  }
   channel_ = Channel();
 }
 

@@ -39,6 +39,8 @@ class TestNode {
 
   const trenode::v1::NodeConfig& config() const { return config_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+  // The JSON API's port (testing::ServeJson), or 0.
+  int web_port() const { return server_->web_port(); }
   const TempDir& dir() const { return dir_; }
   server::NodeServer& server() { return *server_; }
   const pki::KeyAndCertificate& ca() const { return ca_; }
