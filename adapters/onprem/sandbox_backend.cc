@@ -1,11 +1,14 @@
 #include "adapters/onprem/sandbox_backend.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -181,6 +184,11 @@ absl::StatusOr<pid_t> SandboxBackend::Start(std::vector<std::string> argv, int i
   raw.push_back(nullptr);
   int go[2];
   if (::pipe2(go, O_CLOEXEC) != 0) return absl::UnavailableError("cannot start the sandbox");
+  rlimit files{};
+  const int highest_fd =
+      ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
+          ? static_cast<int>(std::min<rlim_t>(files.rlim_cur, 1 << 20)) - 1
+          : 65535;
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(go[1]);
@@ -188,6 +196,13 @@ absl::StatusOr<pid_t> SandboxBackend::Start(std::vector<std::string> argv, int i
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);
+    // Nothing the node holds reaches the job: descriptors opened without
+    // close-on-exec (an HTTP library's accepted connections, say) would
+    // pass through bwrap, and a job could write to them whatever its
+    // seccomp filter, which refuses only new sockets.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      for (int fd = 3; fd <= highest_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     ::fcntl(seccomp_fd, F_SETFD, 0);  // bwrap reads it
     char start = 0;
     ssize_t n;

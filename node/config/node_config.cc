@@ -138,6 +138,11 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
       if (oidc.role_mappings(i).role() == trenode::v1::ROLE_UNSPECIFIED) {
         return FieldError(absl::StrCat("oidc.role_mappings[", i, "].role"), "is required");
       }
+      if (oidc.role_mappings(i).role() == trenode::v1::ROLE_PEER_NODE) {
+        return FieldError(absl::StrCat("oidc.role_mappings[", i, "].role"),
+                          "ROLE_PEER_NODE is a partner node's, proved by its certificate; a "
+                          "person's token cannot carry it");
+      }
     }
   }
   if (config.activity_log().signing_key_file().empty()) {

@@ -82,6 +82,12 @@ TEST_F(NodeConfigTest, NamesTheBadFieldOrPosition) {
               "oidc: set exactly one of jwks_file and jwks_uri");
   ExpectError(base + with_log + "oidc { issuer: \"i\" jwks_file: \"jwks.json\" }",
               "oidc.audiences: needs at least one value");
+  // Only a certificate proves a partner node: no token may carry its role.
+  ExpectError(base + with_log +
+                  "oidc { issuer: \"i\" audiences: \"a\" jwks_file: \"jwks.json\" "
+                  "role_mappings { claim_value: \"partners\" role: ROLE_PEER_NODE } }",
+              "oidc.role_mappings[0].role: ROLE_PEER_NODE is a partner node's, proved by its "
+              "certificate; a person's token cannot carry it");
   ExpectError(base + with_log + "service_accounts { name: \"b\" role: ROLE_AUDITOR }",
               "service_accounts[0].name: \"b\" must be 2 to 63 characters of [a-z0-9-]");
   ExpectError(base + with_log + "service_accounts { name: \"backup\" }",

@@ -56,6 +56,12 @@ absl::StatusOr<auth::Principal> NodeAuthenticator::Person(const grpc::ServerCont
         absl::StrCat("your token grants several roles (", RoleList(verified.roles),
                      "): name the one you act in with the ", kRoleHeader, " header"));
   }
+  // A partner node proves itself with its certificate, never a token
+  // (configuration refuses such a mapping; this holds whatever it says).
+  if (principal.role == trenode::v1::ROLE_PEER_NODE) {
+    return absl::PermissionDeniedError(
+        "a person cannot act as a partner node; partners call with their certificate");
+  }
   return principal;
 }
 

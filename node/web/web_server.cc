@@ -276,8 +276,13 @@ bool WebServer::RefuseBeforeRouting(const httplib::Request& request,
          415);
     return true;
   }
-  if (!request.has_header("Content-Length")) {
-    Fail(response, absl::InvalidArgumentError("send the body with a Content-Length"), 411);
+  // A transfer coding with a Content-Length would have the library read a
+  // chunked body of any size past the length checked here (CVE-2025-46728).
+  if (!request.has_header("Content-Length") || request.has_header("Transfer-Encoding")) {
+    Fail(response,
+         absl::InvalidArgumentError(
+             "send the body with a Content-Length and no Transfer-Encoding"),
+         411);
     return true;
   }
   uint64_t length = 0;

@@ -214,6 +214,20 @@ TEST_F(JsonApiTest, OversizedCompressedAndUnmeasuredBodiesAreRefusedUnread) {
   // body, so the client may see the close before the answer; either way the
   // body was not taken (taken, it would be a not_found answer).
   if (chunked) EXPECT_EQ(chunked->status, 411) << chunked->body;
+  // Nor with a small Content-Length beside it: the library would read the
+  // chunked body whatever its size, past the length checked.
+  httplib::SSLClient smuggler("127.0.0.1", node_.web_port());
+  smuggler.set_ca_cert_path(node_.dir().File("pki/ca.pem").c_str());
+  smuggler.enable_server_certificate_verification(true);
+  httplib::Result both = smuggler.Post(
+      kGetDataset, {{"Authorization", "Bearer " + researcher}, {"Content-Length", "2"}},
+      [](size_t, httplib::DataSink& sink) {
+        sink.os << R"({"id":"no-such-dataset"})";
+        sink.done();
+        return true;
+      },
+      "application/json");
+  if (both) EXPECT_EQ(both->status, 411) << both->body;
   EXPECT_EQ(json_.Call(kGetDataset, R"({"id":"no-such-dataset"})", researcher).code, "not_found");
 }
 

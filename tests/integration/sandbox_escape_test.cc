@@ -4,6 +4,7 @@
 // calls the seccomp filter refuses, and runaway processes, memory, CPU and
 // output (the limits hold; on the sandbox, the job's cgroup bounds its
 // processes and /tmp together).
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -164,6 +165,23 @@ open("/job/outbox/net.txt", "w").write(",".join(results))
   EXPECT_EQ(testing::ReadFile(std::filesystem::path(status.outbox_dir) / "net.txt"),
             "refused,refused,refused");
   ::close(listener);
+}
+
+// Descriptors the node holds without close-on-exec (a library's accepted
+// connections, say: the JSON API's HTTP server makes such) never reach the
+// job, which could otherwise write to a researcher's open connection past
+// every output check.
+TYPED_TEST(SandboxEscapeTest, InheritsNoDescriptorOfTheNode) {
+  const int socket = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int file = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(socket, 3);
+  ASSERT_GE(file, 3);
+  JobStatus status = this->Run("fds", {"/bin/sh", "-c", "ls /proc/self/fd > /job/outbox/fds"});
+  ::close(socket);
+  ::close(file);
+  ASSERT_EQ(status.state, JobState::kSucceeded) << status.reason << status.stderr_text;
+  // ls's own directory is the 3.
+  EXPECT_EQ(testing::ReadFile(std::filesystem::path(status.outbox_dir) / "fds"), "0\n1\n2\n3\n");
 }
 
 TYPED_TEST(SandboxEscapeTest, SeesOnlyItsOwnDataAndCannotWriteOutsideTheOutbox) {
