@@ -13,6 +13,7 @@
 #include "node/common/text.h"
 #include "node/rpc/connect_status.h"
 #include "node/rpc/grpc_status.h"
+#include "node/web/bounded_workers.h"
 #include "node/web/connect_codec.h"
 
 namespace trenode::web {
@@ -23,6 +24,19 @@ constexpr char kStreamJson[] = "application/connect+json";
 constexpr int64_t kDefaultMaxRequestBytes = 16 << 20;
 constexpr int kDefaultReadTimeoutSeconds = 10;
 constexpr int kDefaultThreads = 48;
+constexpr size_t kQueuedConnectionsPerThread = 2;
+
+// httplib's task queue over BoundedWorkers: its own ThreadPool queues
+// accepted connections without limit.
+class BoundedTaskQueue : public httplib::TaskQueue {
+ public:
+  BoundedTaskQueue(size_t threads, size_t max_queued) : workers_(threads, max_queued) {}
+  void enqueue(std::function<void()> fn) override { workers_.Enqueue(std::move(fn)); }
+  void shutdown() override { workers_.Shutdown(); }
+
+ private:
+  BoundedWorkers workers_;
+};
 constexpr size_t kKeepAliveRequests = 10000;
 constexpr int kMaxKeepAliveSeconds = 5;
 // A unary call with no Connect-Timeout-Ms still ends.
@@ -164,7 +178,10 @@ absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(
         "web: cannot serve HTTPS with tls.certificate_file ", tls.certificate_file(),
         " and tls.private_key_file ", tls.private_key_file()));
   }
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // At most this many accepted connections wait for a thread; past it the
+  // listener stops accepting, and the rest wait in the kernel's backlog.
+  const size_t queued = threads * kQueuedConnectionsPerThread;
+  http.new_task_queue = [threads, queued] { return new BoundedTaskQueue(threads, queued); };
   http.set_payload_max_length(static_cast<size_t>(max_bytes));
   http.set_read_timeout(timeout, 0);
   http.set_write_timeout(timeout, 0);
