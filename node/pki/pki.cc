@@ -9,11 +9,15 @@
 #include <openssl/x509v3.h>
 
 #include <memory>
+#include <optional>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "node/common/status_macros.h"
 #include "node/common/text.h"
 
@@ -179,7 +183,9 @@ CertificateRequest ServiceCertificateRequest(const std::string& node_id, const s
   return request;
 }
 
-absl::StatusOr<PeerName> PeerNameFromCertificate(const std::string& certificate_pem) {
+namespace {
+
+absl::StatusOr<PeerName> ReadPeerName(const std::string& certificate_pem) {
   absl::StatusOr<Cert> cert = ParseCert(certificate_pem);
   if (!cert.ok()) return absl::UnauthenticatedError("the client certificate does not parse");
   Names names(static_cast<GENERAL_NAMES*>(
@@ -224,6 +230,44 @@ absl::StatusOr<PeerName> PeerNameFromCertificate(const std::string& certificate_
   }
   return absl::UnauthenticatedError(absl::StrCat(
       "the client certificate's trenode:// name \"", PrintableText(found[0], 200), "\" is malformed"));
+}
+
+// The names read from the certificates seen lately, by their exact PEM
+// text: every RPC of a partner or service presents the same certificate,
+// and parsing it each time costs more than the call. Bounded: emptied when
+// full. Only successes are kept. Thread-safe.
+class PeerNameCache {
+ public:
+  std::optional<PeerName> Find(const std::string& pem) {
+    absl::MutexLock lock(&mu_);
+    auto found = names_.find(pem);
+    if (found == names_.end()) return std::nullopt;
+    return found->second;
+  }
+  void Keep(const std::string& pem, const PeerName& name) {
+    absl::MutexLock lock(&mu_);
+    if (names_.size() >= kMaxNames) names_.clear();
+    names_.emplace(pem, name);
+  }
+
+ private:
+  static constexpr size_t kMaxNames = 256;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, PeerName> names_ ABSL_GUARDED_BY(mu_);
+};
+
+PeerNameCache& PeerNames() {
+  static PeerNameCache* cache = new PeerNameCache();
+  return *cache;
+}
+
+}  // namespace
+
+absl::StatusOr<PeerName> PeerNameFromCertificate(const std::string& certificate_pem) {
+  if (std::optional<PeerName> known = PeerNames().Find(certificate_pem)) return *known;
+  absl::StatusOr<PeerName> read = ReadPeerName(certificate_pem);
+  if (read.ok()) PeerNames().Keep(certificate_pem, *read);
+  return read;
 }
 
 }  // namespace trenode::pki
