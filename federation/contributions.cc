@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "node/analyses/analysis_state.h"
+#include "node/analyses/federated_part.h"
 #include "node/common/status_macros.h"
 #include "node/releases/released_bytes.h"
 
@@ -17,6 +19,10 @@ using trenode::v1::Release;
 // Largest total of released file bytes sent back in one answer.
 constexpr size_t kMaxFileBytes = 3 << 20;
 
+// Most succeeded contributions waiting for the mover; beyond, the home
+// node's next ask moves them along.
+constexpr size_t kMaxWaiting = 1024;
+
 Contribution WithState(trenode::v1::ContributionState state, std::string reason) {
   Contribution contribution;
   contribution.set_state(state);
@@ -25,6 +31,76 @@ Contribution WithState(trenode::v1::ContributionState state, std::string reason)
 }
 
 }  // namespace
+
+Contributions::Contributions(std::string node_id, analyses::Analyses* analyses,
+                             analyses::AnalysisStore* analysis_store, releases::Releases* releases,
+                             releases::ReleaseStore* release_store,
+                             governance::GovernanceStore* projects, adapters::ObjectStore* objects)
+    : node_id_(std::move(node_id)),
+      analyses_(analyses),
+      analysis_store_(analysis_store),
+      releases_(releases),
+      release_store_(release_store),
+      projects_(projects),
+      objects_(objects) {
+  analyses_->AddSuccessHook([this](const Analysis& analysis) {
+    if (!analyses::IsFederatedPart(analysis, node_id_)) return;
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || succeeded_.size() >= kMaxWaiting) return;
+    succeeded_.push_back(analysis.id());
+  });
+  analyses_->AddChangeHook([this](const Analysis&) { Changed(); });
+  mover_ = std::thread([this] { MoveAlong(); });
+}
+
+void Contributions::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (mover_.joinable()) mover_.join();
+}
+
+void Contributions::Changed() {
+  absl::MutexLock lock(&mu_);
+  ++changes_;
+}
+
+void Contributions::MoveAlong() {
+  while (true) {
+    std::string analysis_id;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Contributions* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+            return self->stopping_ || !self->succeeded_.empty();
+          },
+          this));
+      if (stopping_) return;
+      analysis_id = std::move(succeeded_.front());
+      succeeded_.pop_front();
+    }
+    // On failure the home node's next ask moves it along.
+    absl::StatusOr<Analysis> analysis = analysis_store_->Get(analysis_id);
+    if (analysis.ok()) {
+      (void)Describe(SubmitterOf(*analysis, node_id_), *analysis, /*with_files=*/false);
+    }
+    Changed();
+  }
+}
+
+auth::Principal SubmitterOf(const Analysis& analysis, const std::string& this_node) {
+  const std::string& submitter = analysis.submitter();
+  size_t at = submitter.rfind('@');
+  auth::Principal person;
+  person.subject = submitter.substr(0, at);
+  person.kind = auth::Principal::Kind::kPerson;
+  person.role = trenode::v1::ROLE_RESEARCHER;
+  if (at != std::string::npos && submitter.substr(at + 1) != this_node) {
+    person.home_node = submitter.substr(at + 1);
+  }
+  return person;
+}
 
 absl::StatusOr<auth::Principal> Contributions::PersonOf(const auth::Principal& partner,
                                                         const std::string& subject) {
@@ -178,9 +254,44 @@ absl::StatusOr<Analysis> Contributions::Find(const auth::Principal& person,
 }
 
 absl::StatusOr<Contribution> Contributions::Get(const auth::Principal& person,
-                                                const std::string& request_id) {
-  ASSIGN_OR_RETURN(Analysis analysis, Find(person, request_id));
-  return Describe(person, analysis);
+                                                const std::string& request_id,
+                                                trenode::v1::ContributionState known_state,
+                                                absl::Duration wait) {
+  bool hold = false;
+  if (wait > absl::ZeroDuration() && known_state != trenode::v1::CONTRIBUTION_STATE_UNSPECIFIED) {
+    absl::MutexLock lock(&mu_);
+    hold = !stopping_ && held_ < kMaxHeld;
+    if (hold) ++held_;
+  }
+  if (!hold) {
+    ASSIGN_OR_RETURN(Analysis analysis, Find(person, request_id));
+    return Describe(person, analysis);
+  }
+  absl::Cleanup unhold = [this] {
+    absl::MutexLock lock(&mu_);
+    --held_;
+  };
+  const absl::Time until = absl::Now() + std::min(wait, kMaxWait);
+  bool last = false;  // stopping: answered as it stands
+  while (true) {
+    int64_t seen;
+    {
+      absl::MutexLock lock(&mu_);
+      seen = changes_;
+    }
+    ASSIGN_OR_RETURN(Analysis analysis, Find(person, request_id));
+    ASSIGN_OR_RETURN(Contribution contribution, Describe(person, analysis, /*with_files=*/false));
+    if (contribution.state() != known_state || last || absl::Now() >= until) {
+      // Released: described again, with its files (each a download).
+      if (contribution.state() != trenode::v1::CONTRIBUTION_STATE_RELEASED) return contribution;
+      return Describe(person, analysis);
+    }
+    absl::MutexLock lock(&mu_);
+    auto moved = [this, seen]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return changes_ != seen || stopping_; };
+    mu_.AwaitWithDeadline(absl::Condition(&moved), until);
+    last = stopping_;
+  }
 }
 
 absl::StatusOr<Contribution> Contributions::Cancel(const auth::Principal& person,

@@ -3,16 +3,23 @@
 // person as subject@partner, acting via the partner, and from there on
 // everything is this node's own: the analysis is submitted, approved, queued
 // and run as any other, and its output leaves only through this node's
-// release workflow (created and submitted for the person once the analysis
-// succeeds: auto-released where the project's policy allows, otherwise held
-// for this node's checkers). Knows nothing of gRPC. Thread-safe.
+// release workflow (created and submitted for the person as soon as the
+// analysis succeeds, on this object's own thread, or at the latest when the
+// home node next asks: auto-released where the project's policy allows,
+// otherwise held for this node's checkers). Knows nothing of gRPC.
+// Thread-safe.
 #ifndef TRENODE_FEDERATION_CONTRIBUTIONS_H_
 #define TRENODE_FEDERATION_CONTRIBUTIONS_H_
 
+#include <deque>
 #include <optional>
 #include <string>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "adapters/object_store.h"
 #include "node/analyses/analyses.h"
 #include "node/analyses/analysis_store.h"
@@ -26,18 +33,18 @@ namespace trenode::federation {
 
 class Contributions {
  public:
-  // Everything given must outlive this object.
+  // Everything given must outlive this object. Adds a success hook and a
+  // change hook to `analyses`, and starts the thread that moves the
+  // releases of succeeded contributions along.
   Contributions(std::string node_id, analyses::Analyses* analyses,
                 analyses::AnalysisStore* analysis_store, releases::Releases* releases,
                 releases::ReleaseStore* release_store, governance::GovernanceStore* projects,
-                adapters::ObjectStore* objects)
-      : node_id_(std::move(node_id)),
-        analyses_(analyses),
-        analysis_store_(analysis_store),
-        releases_(releases),
-        release_store_(release_store),
-        projects_(projects),
-        objects_(objects) {}
+                adapters::ObjectStore* objects);
+  ~Contributions() { Stop(); }
+  // Stops the thread and gives held answers at once; from then on nothing
+  // is held, and contributions not yet moved along are moved when the home
+  // node next asks.
+  void Stop();
 
   // The person a partner's request is about: subject@partner, a researcher
   // acting via the partner. InvalidArgument for a subject that is not
@@ -62,8 +69,18 @@ class Contributions {
   // Where the contribution stands, moving its release along: created once
   // the analysis succeeded, submitted once prepared. Released files are
   // read as the person's downloads (each counted and logged).
-  absl::StatusOr<trenode::v1::Contribution> Get(const auth::Principal& person,
-                                                const std::string& request_id);
+  //
+  // With `wait` and a `known_state`: while the contribution is still in
+  // `known_state`, holds the answer up to `wait` (at most kMaxWait) for it
+  // to change — woken by any change of this node's analyses and by this
+  // object's own release moves; a checker's decision is heard of at the
+  // end of the wait. Answers at once when kMaxHeld answers are held already.
+  absl::StatusOr<trenode::v1::Contribution> Get(
+      const auth::Principal& person, const std::string& request_id,
+      trenode::v1::ContributionState known_state = trenode::v1::CONTRIBUTION_STATE_UNSPECIFIED,
+      absl::Duration wait = absl::ZeroDuration());
+  static constexpr absl::Duration kMaxWait = absl::Seconds(2);
+  static constexpr int kMaxHeld = 16;
   absl::StatusOr<trenode::v1::Contribution> Cancel(const auth::Principal& person,
                                                    const std::string& request_id);
 
@@ -79,6 +96,12 @@ class Contributions {
                                                      const trenode::v1::Analysis& analysis,
                                                      bool with_files = true);
 
+  // The thread's loop: creates and submits the release of each succeeded
+  // contribution handed over by the success hook.
+  void MoveAlong();
+  // Wakes held answers.
+  void Changed();
+
   std::string node_id_;
   analyses::Analyses* analyses_;
   analyses::AnalysisStore* analysis_store_;
@@ -86,7 +109,21 @@ class Contributions {
   releases::ReleaseStore* release_store_;
   governance::GovernanceStore* projects_;
   adapters::ObjectStore* objects_;
+
+  absl::Mutex mu_;
+  // Ids of succeeded contributions whose release is still to be moved along.
+  std::deque<std::string> succeeded_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Counts changes that may move a contribution on; held answers wait for it.
+  int64_t changes_ ABSL_GUARDED_BY(mu_) = 0;
+  int held_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread mover_;
 };
+
+// The person who submitted `analysis` at node `this_node`, as Submit was
+// given them: a partner's researcher (subject@partner, via the partner) or
+// this node's own (for its part of its own federated analysis).
+auth::Principal SubmitterOf(const trenode::v1::Analysis& analysis, const std::string& this_node);
 
 // What a contribution is, given its analysis here and its latest release
 // (if any), without files.

@@ -101,6 +101,9 @@ Coordinator::Coordinator(std::string node_id, analyses::Analyses* analyses,
     absl::MutexLock lock(&mu_);
     to_cancel_.push_back(analysis);
   });
+  analyses_->AddChangeHook([this](const Analysis& analysis) {
+    if (analysis.nodes_size() > 0) federated_changed_ = true;
+  });
 }
 
 absl::Status Coordinator::CheckSites(const std::vector<std::string>& nodes) const {
@@ -140,6 +143,8 @@ void Coordinator::Start() {
 void Coordinator::Stop() {
   stopping_ = true;
   if (worker_.joinable()) worker_.join();
+  for (auto& [id, asker] : askers_) asker->thread.join();
+  askers_.clear();
 }
 
 auth::Principal Coordinator::Researcher(const Analysis& analysis) const {
@@ -152,70 +157,113 @@ auth::Principal Coordinator::Researcher(const Analysis& analysis) const {
 }
 
 void Coordinator::Step() {
+  CollectAskers();
   std::vector<Analysis> cancelled;
   {
     absl::MutexLock lock(&mu_);
     cancelled.swap(to_cancel_);
   }
-  for (const Analysis& analysis : cancelled) CancelAt(analysis);
+  for (Analysis& analysis : cancelled) {
+    if (askers_.contains(analysis.id())) {
+      // Told once its nodes' answers are in, on a later pass.
+      absl::MutexLock lock(&mu_);
+      to_cancel_.push_back(std::move(analysis));
+      continue;
+    }
+    CancelAt(analysis);
+  }
+  absl::Time now = absl::Now();
+  if (!federated_changed_.exchange(false)) {
+    // Nothing federated changed here: only analyses due to be asked need
+    // their records read again (a node's answer is no change here).
+    bool due = false;
+    for (const auto& [id, pace] : pace_) due = due || (now >= pace.next && !askers_.contains(id));
+    if (!due) return;
+  }
   absl::StatusOr<std::vector<Analysis>> live =
       store_->InStates({trenode::v1::ANALYSIS_STATE_QUEUED, trenode::v1::ANALYSIS_STATE_RUNNING});
-  if (!live.ok()) return;  // retried on the next pass
+  if (!live.ok()) {
+    federated_changed_ = true;  // retried on the next pass
+    return;
+  }
   std::map<std::string, Pace> still_running;
-  std::vector<const Analysis*> due;
-  absl::Time now = absl::Now();
   for (const Analysis& analysis : *live) {
     if (stopping_) return;
     if (analysis.nodes_size() == 0) continue;
     if (analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED) {
-      Begin(analysis);
+      // Its nodes are sent it at once.
+      std::optional<Analysis> started = Begin(analysis);
+      if (started && askers_.size() < kAtOnce) StartAsking(*started);
+      if (started) still_running[analysis.id()] = Pace{absl::Now() + options_.poll, options_.poll};
       continue;
     }
     Pace pace = pace_[analysis.id()];
-    if (now >= pace.next) due.push_back(&analysis);
+    if (now >= pace.next && !askers_.contains(analysis.id()) && askers_.size() < kAtOnce) {
+      // Asked about in parallel, so that nodes slow to answer one analysis
+      // (or holding their answers) do not hold up the others.
+      StartAsking(analysis);
+    }
     still_running[analysis.id()] = pace;
   }
-  // Analyses are asked about in parallel (a few at a time), so that nodes
-  // slow to answer one analysis do not hold up the others for long.
-  constexpr size_t kAtOnce = 8;
-  for (size_t first = 0; first < due.size(); first += kAtOnce) {
-    std::vector<std::thread> askers;
-    std::vector<char> changed(std::min(kAtOnce, due.size() - first), 0);
-    for (size_t i = 0; i < changed.size(); ++i) {
-      askers.emplace_back([&, i] { changed[i] = Progress(*due[first + i]); });
-    }
-    for (std::thread& asker : askers) asker.join();
-    for (size_t i = 0; i < changed.size(); ++i) {
-      const Analysis& analysis = *due[first + i];
-      Pace& pace = still_running[analysis.id()];
-      pace.wait = changed[i] ? options_.poll
-                             : std::min(absl::Seconds(5), std::max(options_.poll, pace.wait * 3 / 2));
-      // Never past the deadline, when the analysis ends.
-      pace.next = std::min(absl::Now() + pace.wait,
-                           FromTimestamp(analysis.federation_started()) +
-                               absl::Seconds(analysis.federation_deadline_seconds()));
-    }
+  // Analyses being asked about keep their pace until their askers are done.
+  for (const auto& [id, asker] : askers_) {
+    if (!still_running.contains(id) && pace_.contains(id)) still_running[id] = pace_[id];
   }
   pace_.swap(still_running);
 }
 
-void Coordinator::Begin(const Analysis& analysis) {
+void Coordinator::StartAsking(const Analysis& analysis) {
+  auto asker = std::make_unique<Asker>();
+  asker->analysis = analysis;
+  Asker* raw = asker.get();
+  asker->thread = std::thread([this, raw] {
+    raw->changed = Progress(raw->analysis);
+    raw->done = true;
+  });
+  askers_[analysis.id()] = std::move(asker);
+}
+
+void Coordinator::CollectAskers() {
+  for (auto it = askers_.begin(); it != askers_.end();) {
+    Asker& asker = *it->second;
+    if (!asker.done) {
+      ++it;
+      continue;
+    }
+    asker.thread.join();
+    const Analysis& analysis = asker.analysis;
+    Pace& pace = pace_[analysis.id()];
+    pace.wait = asker.changed
+                    ? options_.poll
+                    : std::min(absl::Seconds(5), std::max(options_.poll, pace.wait * 3 / 2));
+    // Never past the deadline, when the analysis ends.
+    pace.next = std::min(absl::Now() + pace.wait,
+                         FromTimestamp(analysis.federation_started()) +
+                             absl::Seconds(analysis.federation_deadline_seconds()));
+    it = askers_.erase(it);
+  }
+}
+
+std::optional<Analysis> Coordinator::Begin(const Analysis& analysis) {
   if (absl::Status gate = analyses_->CheckStartGate(analysis); !gate.ok()) {
     (void)analyses_->Advance(analysis.id(), analyses::AnalysisAction::kFail,
                              absl::StrCat("refused at start: ", gate.message()));
-    return;
+    return std::nullopt;
   }
   absl::Time now = absl::Now();
-  (void)analyses_->Advance(analysis.id(), analyses::AnalysisAction::kStart, "", [&](Analysis& a) {
-    *a.mutable_federation_started() = ToTimestamp(now);
-    a.clear_sites();
-    for (const std::string& node : a.nodes()) {
-      SiteStatus* site = a.add_sites();
-      site->set_node_id(node);
-      site->set_state(SiteStatus::STATE_SENDING);
-      *site->mutable_updated() = ToTimestamp(now);
-    }
-  });
+  absl::StatusOr<Analysis> started =
+      analyses_->Advance(analysis.id(), analyses::AnalysisAction::kStart, "", [&](Analysis& a) {
+        *a.mutable_federation_started() = ToTimestamp(now);
+        a.clear_sites();
+        for (const std::string& node : a.nodes()) {
+          SiteStatus* site = a.add_sites();
+          site->set_node_id(node);
+          site->set_state(SiteStatus::STATE_SENDING);
+          *site->mutable_updated() = ToTimestamp(now);
+        }
+      });
+  if (!started.ok()) return std::nullopt;
+  return *std::move(started);
 }
 
 SiteStatus Coordinator::Ask(const Analysis& analysis, const SiteStatus& site,
@@ -246,7 +294,15 @@ SiteStatus Coordinator::Ask(const Analysis& analysis, const SiteStatus& site,
     trenode::v1::ContributionRef ref;
     ref.set_subject(person.subject);
     ref.set_request_id(PartRequestId(analysis, site.node_id()));
-    answer = here ? here_->Get(person, ref.request_id())
+    // The node holds its answer until the part moves on (or a while).
+    absl::Duration wait = std::min(options_.hold, deadline - absl::Milliseconds(300));
+    if (wait > absl::ZeroDuration()) {
+      ref.set_known_state(site.state() == SiteStatus::STATE_HELD_FOR_REVIEW
+                              ? trenode::v1::CONTRIBUTION_STATE_HELD_FOR_REVIEW
+                              : trenode::v1::CONTRIBUTION_STATE_PENDING);
+      ref.set_wait_ms(static_cast<uint32_t>(absl::ToInt64Milliseconds(wait)));
+    }
+    answer = here ? here_->Get(person, ref.request_id(), ref.known_state(), wait)
                   : caller_->GetContribution(*partner, ref, deadline);
   }
   if (!answer.ok()) {
@@ -315,11 +371,24 @@ bool Coordinator::Progress(const Analysis& analysis) {
   std::vector<SiteStatus> sites(analysis.sites().begin(), analysis.sites().end());
   std::vector<SiteStatus> next = sites;
   if (left > absl::ZeroDuration()) {
-    absl::Duration deadline = std::min(options_.call_deadline, left);
     std::vector<std::thread> askers;
     for (size_t i = 0; i < sites.size(); ++i) {
       if (IsFinalSite(sites[i].state())) continue;
-      askers.emplace_back([&, i] { next[i] = Ask(analysis, sites[i], deadline); });
+      askers.emplace_back([&, i] {
+        // A node whose part moves on without ending (accepted, held for
+        // review) is asked again at once rather than after the others: at
+        // most three asks, since a site only moves forward.
+        SiteStatus site = sites[i];
+        while (true) {
+          absl::Duration time_left = due - absl::Now();
+          if (time_left <= absl::ZeroDuration()) break;
+          SiteStatus answer = Ask(analysis, site, std::min(options_.call_deadline, time_left));
+          const bool moved_on = Rank(answer.state()) > Rank(site.state());
+          site = std::move(answer);
+          if (!moved_on || IsFinalSite(site.state())) break;
+        }
+        next[i] = std::move(site);
+      });
     }
     for (std::thread& asker : askers) asker.join();
   }

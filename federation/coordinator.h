@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -38,6 +40,9 @@ class Coordinator {
     absl::Duration poll = absl::Milliseconds(5);
     // Each call to a node, at most.
     absl::Duration call_deadline = absl::Seconds(5);
+    // How long a node may hold its answer to an ask for its part to move on
+    // (ContributionRef.wait_ms); zero: answered at once.
+    absl::Duration hold = absl::Seconds(1);
   };
 
   // Everything given must outlive the coordinator. Adds a cancel hook to
@@ -51,14 +56,26 @@ class Coordinator {
   absl::Status CheckSites(const std::vector<std::string>& nodes) const;
 
   void Start();
+  // Stops, after the asks under way have been answered (each at most a
+  // call's deadline).
   void Stop();
-  // One pass: starts queued federated analyses, asks the nodes of running
-  // ones, ends those whose nodes have all answered or whose deadline has
-  // passed, and sends cancellations.
+  // One pass: starts queued federated analyses, sets off asking the nodes of
+  // running ones that are due (each analysis on a thread of its own, at most
+  // kAtOnce at a time, so that one analysis's nodes, which may hold their
+  // answers for a while, hold up no other), and sends cancellations. An
+  // ask ends the analysis once its nodes have all answered or its deadline
+  // has passed.
   void Step();
 
+  static constexpr size_t kAtOnce = 8;
+
  private:
-  void Begin(const trenode::v1::Analysis& analysis);
+  // The analysis once started; nullopt if it was not.
+  std::optional<trenode::v1::Analysis> Begin(const trenode::v1::Analysis& analysis);
+  // Sets off asking `analysis`'s nodes on a thread of its own.
+  void StartAsking(const trenode::v1::Analysis& analysis);
+  // Joins the askers that are done; paces their analyses by what they found.
+  void CollectAskers();
   // Asks the analysis's unfinished nodes once; true if a status changed.
   bool Progress(const trenode::v1::Analysis& analysis);
   // The site's status after asking its node once.
@@ -90,18 +107,31 @@ class Coordinator {
   adapters::ObjectStore* objects_;
   Options options_;
   std::atomic<bool> stopping_{false};
+  // Set when a federated analysis changes here: Step reads the running ones
+  // again only then, or when one is due to be asked.
+  std::atomic<bool> federated_changed_{true};
   std::thread worker_;
   absl::Mutex mu_;
   // Cancelled federated analyses whose nodes are still to be told.
   std::vector<trenode::v1::Analysis> to_cancel_ ABSL_GUARDED_BY(mu_);
   // When each running analysis's nodes are next asked, and the wait after
-  // that: doubled (up to 5 s) while nothing changes, so that quiet nodes
+  // that: half again (up to 5 s) while nothing changes, so that quiet nodes
   // are not polled hard for days. Only the coordinator's thread uses it.
   struct Pace {
     absl::Time next = absl::InfinitePast();
     absl::Duration wait = absl::ZeroDuration();
   };
   std::map<std::string, Pace> pace_;
+  // The analyses whose nodes are being asked, each by a thread of its own.
+  // Only the coordinator's thread uses the map; `done` and `changed` are
+  // the asker's, read once `done`.
+  struct Asker {
+    trenode::v1::Analysis analysis;
+    std::thread thread;
+    std::atomic<bool> done{false};
+    bool changed = false;
+  };
+  std::map<std::string, std::unique_ptr<Asker>> askers_;
 };
 
 // What a node's answer makes of a site's status (pure; for tests).

@@ -155,10 +155,13 @@ auth::Principal Analyses::NodePrincipal() const {
   return auth::Principal{node_id_, trenode::v1::ROLE_UNSPECIFIED, auth::Principal::Kind::kNode};
 }
 
-void Analyses::NotifyChanged() {
-  absl::MutexLock lock(&mu_);
-  ++generation_;
-  changed_.SignalAll();
+void Analyses::NotifyChanged(const Analysis& analysis) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++generation_;
+    changed_.SignalAll();
+  }
+  for (const auto& hook : change_hooks_) hook(analysis);
 }
 
 int64_t Analyses::generation() const {
@@ -333,7 +336,7 @@ absl::StatusOr<Analysis> Analyses::Annotate(const std::string& id, const std::st
   absl::Status changed = log::RecordedChange(
       events_, NodePrincipal(), std::move(logged),
       [&] { return store_->Update(analysis, state, event); }, &made);
-  if (made) NotifyChanged();
+  if (made) NotifyChanged(analysis);
   RETURN_IF_ERROR(changed);
   return analysis;
 }
@@ -418,7 +421,7 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
     if (earlier) return *earlier;
   }
   if (!made) return created;
-  NotifyChanged();
+  NotifyChanged(analysis);
   // Made, even if its record waits in the outbox: it goes on, and a retry
   // with the same request id finds it.
   ASSIGN_OR_RETURN(analysis, Route(analysis));
@@ -562,7 +565,11 @@ absl::StatusOr<Analysis> Analyses::Decide(const auth::Principal& caller,
 absl::StatusOr<Analysis> Analyses::Advance(const std::string& id, AnalysisAction action,
                                            const std::string& reason,
                                            const std::function<void(Analysis&)>& change) {
-  return Apply(NodePrincipal(), "node", id, action, reason, change);
+  absl::StatusOr<Analysis> advanced = Apply(NodePrincipal(), "node", id, action, reason, change);
+  if (advanced.ok() && advanced->state() == trenode::v1::ANALYSIS_STATE_SUCCEEDED) {
+    for (const auto& hook : success_hooks_) hook(*advanced);
+  }
+  return advanced;
 }
 
 absl::StatusOr<Analysis> Analyses::Apply(const auth::Principal& actor, const std::string& actor_id,
@@ -600,7 +607,7 @@ absl::StatusOr<Analysis> Analyses::Apply(const auth::Principal& actor, const std
   absl::Status changed = log::RecordedChange(
       events_, actor, std::move(logged), [&] { return store_->Update(analysis, from, event); },
       &made);
-  if (made) NotifyChanged();  // even if its record waits in the outbox
+  if (made) NotifyChanged(analysis);  // even if its record waits in the outbox
   RETURN_IF_ERROR(changed);
   return analysis;
 }

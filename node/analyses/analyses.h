@@ -127,6 +127,19 @@ class Analyses {
   void AddCancelHook(std::function<void(const trenode::v1::Analysis&)> hook) {
     cancel_hooks_.push_back(std::move(hook));
   }
+  // Called with the analysis after the node has moved it to succeeded (by
+  // Advance, its record appended), on the thread that moved it; a hook must
+  // not block. Every hook added is called, in order. Add hooks before serving.
+  void AddSuccessHook(std::function<void(const trenode::v1::Analysis&)> hook) {
+    success_hooks_.push_back(std::move(hook));
+  }
+  // Called with the analysis as changed whenever WaitForChange's waiters
+  // are woken (after any analysis changes), possibly while a transition is
+  // being made; a hook must not block or call back into this object. Add
+  // hooks before serving.
+  void AddChangeHook(std::function<void(const trenode::v1::Analysis&)> hook) {
+    change_hooks_.push_back(std::move(hook));
+  }
 
   // Checks a federated submission's `nodes` (each a partner of this node or
   // this node itself). Without one, federated submissions are refused. Set
@@ -178,7 +191,7 @@ class Analyses {
   auth::Principal NodePrincipal() const;
   // Analysis::queue_position of `analysis` now.
   absl::StatusOr<int> QueuePosition(const trenode::v1::Analysis& analysis);
-  void NotifyChanged();
+  void NotifyChanged(const trenode::v1::Analysis& analysis);
 
   AnalysisStore* store_;
   governance::Governance* governance_;
@@ -188,6 +201,8 @@ class Analyses {
   BundleLimits bundle_limits_;
   query::CompileLimits compile_limits_;
   std::vector<std::function<void(const trenode::v1::Analysis&)>> cancel_hooks_;
+  std::vector<std::function<void(const trenode::v1::Analysis&)>> success_hooks_;
+  std::vector<std::function<void(const trenode::v1::Analysis&)>> change_hooks_;
   SiteCheck site_check_;
   std::string node_id_;
   Clock clock_;

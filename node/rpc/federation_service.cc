@@ -1,10 +1,11 @@
 #include "node/rpc/federation_service.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/time/clock.h"
-#include "node/rpc/grpc_status.h"
 #include "node/common/status_macros.h"
+#include "node/rpc/grpc_status.h"
 #include "node/rpc/handle.h"
 
 namespace trenode::rpc {
@@ -66,7 +67,12 @@ grpc::Status FederationService::GetContribution(grpc::ServerContext* context,
                 [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
                   ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
                                                                partner, request->subject()));
-                  return contributions_->Get(person, request->request_id());
+                  // Held at most until shortly before the caller stops waiting.
+                  absl::Duration wait = std::min(absl::Milliseconds(request->wait_ms()),
+                                                 absl::FromChrono(context->deadline()) -
+                                                     absl::Now() - absl::Milliseconds(200));
+                  return contributions_->Get(person, request->request_id(), request->known_state(),
+                                             wait);
                 });
 }
 

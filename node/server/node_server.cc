@@ -342,6 +342,7 @@ NodeServer::~NodeServer() {
   if (parts_->witness) parts_->witness->Stop();
   if (parts_->coordinator) parts_->coordinator->Stop();
   if (parts_->runner) parts_->runner->Stop();
+  if (parts_->contributions) parts_->contributions->Stop();
   if (checkpointer_.joinable()) checkpointer_.join();
   // A last checkpoint covers everything logged before the stop.
   if (parts_->activity_log) parts_->activity_log->Checkpoint().IgnoreError();
@@ -621,6 +622,8 @@ void NodeServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
   stop_checkpoints_.Notify();
+  // Answers partners are held for are given now.
+  if (parts_->contributions) parts_->contributions->Stop();
   server_->GetHealthCheckService()->SetServingStatus(false);
   // Partners' streams stay open until closed: close them, and stop dialling.
   if (parts_->dial_ins) parts_->dial_ins->CloseAll();

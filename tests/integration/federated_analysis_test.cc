@@ -664,6 +664,66 @@ TEST_F(FederatedAnalysisTest, ARetryRunsOnceEverywhere) {
   EXPECT_EQ(contribution.analysis_id(), AnalysesAt(*b_, "ada@site-a")[0].id());
 }
 
+TEST_F(FederatedAnalysisTest, APartnerReleasesAPartAsItSucceedsAndHoldsAnswersUntilItMovesOn) {
+  // b's stewards review every query: its part waits for them.
+  Start(/*c_approves=*/true, /*b_reviews_queries=*/true);
+  auto federation = trenode::v1::Federation::NewStub(b_->Channel(&a_->node_certificate()));
+  trenode::v1::SubmitContributionRequest submit;
+  submit.set_subject("ada");
+  submit.set_project_id(kProject);
+  submit.set_request_id("held");
+  *submit.mutable_query() = CountBySex("held").query();
+  trenode::v1::Contribution contribution;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(federation->SubmitContribution(&context, submit, &contribution).ok());
+  }
+  ASSERT_EQ(contribution.state(), trenode::v1::CONTRIBUTION_STATE_PENDING);
+  trenode::v1::ContributionRef held;
+  held.set_subject("ada");
+  held.set_request_id("held");
+  held.set_known_state(trenode::v1::CONTRIBUTION_STATE_PENDING);
+  held.set_wait_ms(300);
+  {
+    // Nothing moves it on: the answer comes at the end of the wait, as it stands.
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    grpc::Status status = federation->GetContribution(&context, held, &contribution);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(contribution.state(), trenode::v1::CONTRIBUTION_STATE_PENDING);
+  }
+  trenode::v1::AnalysisDecisionRequest approve;
+  approve.set_analysis_id(contribution.analysis_id());
+  Analysis approved;
+  ASSERT_TRUE(
+      trenode::v1::Analyses::NewStub(b_->Channel())
+          ->ApproveAnalysis(WithToken(b_->Token("sam", {"data_steward"})).get(), approve, &approved)
+          .ok());
+  // Released by b itself once it succeeds, with no one asking.
+  auto releases = trenode::v1::Releases::NewStub(b_->Channel());
+  bool released = false;
+  for (absl::Time until = absl::Now() + absl::Seconds(30); !released && absl::Now() < until;) {
+    trenode::v1::ListReleasesRequest list;
+    list.set_state(trenode::v1::RELEASE_STATE_RELEASED);
+    trenode::v1::ListReleasesResponse listed;
+    ASSERT_TRUE(
+        releases->ListReleases(WithToken(b_->Token("sam", {"data_steward"})).get(), list, &listed)
+            .ok());
+    for (const auto& release : listed.releases()) {
+      released = released || release.analysis_id() == contribution.analysis_id();
+    }
+    if (!released) absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(released);
+  held.set_wait_ms(2000);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  ASSERT_TRUE(federation->GetContribution(&context, held, &contribution).ok());
+  EXPECT_EQ(contribution.state(), trenode::v1::CONTRIBUTION_STATE_RELEASED);
+  ASSERT_EQ(contribution.files_size(), 1);
+  EXPECT_EQ(contribution.files(0).name(), "by_sex.csv");
+}
+
 TEST_F(FederatedAnalysisTest, CancellingAtHomeCancelsAtEveryNode) {
   // b's stewards review every query: its part waits for them.
   Start(/*c_approves=*/true, /*b_reviews_queries=*/true);
