@@ -24,6 +24,9 @@ PROJECT = "restart-study"
 SCRIPTS = 4
 QUERIES = 6
 STOPPED = "the node stopped while the job ran; it was not run again"
+# A query running at the crash (under load one may be) fails the same way.
+QUERY_INTERRUPTED = ("interrupted by a node restart while running; analyses never run twice, "
+                     "so submit it again with a new request id")
 
 
 # Job uids of this test's node: a range no other test running at once uses.
@@ -139,6 +142,8 @@ class AnalysesRestartTest(unittest.TestCase):
                 self.assertEqual(a["state"], "ANALYSIS_STATE_SUCCEEDED", a)
                 outputs = a["script_outcome"]["outputs"]
                 self.assertEqual([(o["name"], int(o["size"])) for o in outputs], [("runs", 4)])
+            elif a["state"] == "ANALYSIS_STATE_FAILED":
+                self.assertEqual(a["state_reason"], QUERY_INTERRUPTED, a)
             else:
                 self.assertEqual(a["state"], "ANALYSIS_STATE_SUCCEEDED", a)
         self.assertGreaterEqual(stopped, 1, "no script job was running at the crash")
