@@ -48,6 +48,7 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
   static const auto* table = new std::map<std::string, std::set<Role>, std::less<>>{
       {"/trenode.v1.Catalogue/RegisterDataset", kStewards},
       {"/trenode.v1.Catalogue/ImportDataset", kStewards},
+      {"/trenode.v1.Catalogue/ImportDatasetWithProgress", kStewards},
       {"/trenode.v1.Catalogue/UpdateDataset", kStewards},
       {"/trenode.v1.Catalogue/RetireDataset", kStewards},
       {"/trenode.v1.Catalogue/GetDataset", kEveryRole},

@@ -42,6 +42,7 @@ TEST(AuthorizationTest, OnlyStewardsChangeTheCatalogue) {
     bool steward = role == trenode::v1::ROLE_DATA_STEWARD;
     EXPECT_EQ(Authorize(caller, "/trenode.v1.Catalogue/RegisterDataset").ok(), steward);
     EXPECT_EQ(Authorize(caller, "/trenode.v1.Catalogue/ImportDataset").ok(), steward);
+    EXPECT_EQ(Authorize(caller, "/trenode.v1.Catalogue/ImportDatasetWithProgress").ok(), steward);
     EXPECT_TRUE(Authorize(caller, "/trenode.v1.Catalogue/SearchDatasets").ok()) << RoleName(role);
   }
   EXPECT_EQ(Authorize({"r", trenode::v1::ROLE_RESEARCHER}, "/trenode.v1.Catalogue/RetireDataset")

@@ -23,6 +23,7 @@ absl::Status CsvReader::Error(int64_t line, int64_t column, absl::string_view pr
 absl::StatusOr<int> CsvReader::Get() {
   if (position_ == buffer_.size()) {
     if (at_end_) return -1;
+    consumed_before_buffer_ += static_cast<int64_t>(buffer_.size());
     ASSIGN_OR_RETURN(buffer_, input_->Read(kReadChunk));
     position_ = 0;
     if (buffer_.empty()) {
@@ -87,6 +88,7 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
         return Error(line_, field_column, "quoted field is not closed before the end of the file");
       if (!any) return false;
       RETURN_IF_ERROR(EndField(record, field, line_, field_column));
+      record.end_byte = consumed_before_buffer_ + static_cast<int64_t>(position_);
       return true;
     }
     any = true;
@@ -120,6 +122,7 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
       }
       record.blank = record.fields.empty() && field.empty() && !was_quoted;
       RETURN_IF_ERROR(EndField(record, field, line_, field_column));
+      record.end_byte = consumed_before_buffer_ + static_cast<int64_t>(position_);
       ++line_;
       return true;
     } else if (c == '"') {

@@ -21,6 +21,9 @@ struct CsvRecord {
   std::vector<std::string> fields;
   // True for an empty line (one empty, unquoted field).
   bool blank = false;
+  // Bytes of the input read through the end of this record (its line end
+  // included): for progress.
+  int64_t end_byte = 0;
 };
 
 class CsvReader {
@@ -49,6 +52,7 @@ class CsvReader {
   std::string file_name_;
   std::string buffer_;
   size_t position_ = 0;
+  int64_t consumed_before_buffer_ = 0;  // input bytes before buffer_
   bool at_end_ = false;
   bool started_ = false;
   int64_t line_ = 1;

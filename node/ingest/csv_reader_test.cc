@@ -37,6 +37,31 @@ TEST(CsvReaderTest, ReadsQuotedFieldsAndLineNumbers) {
   EXPECT_EQ((*records)[3].fields, (std::vector<std::string>{"3", "", ""}));
 }
 
+// end_byte counts the input through each record's line end (the byte order
+// mark, CRLF and quoted line breaks included), across read buffers.
+TEST(CsvReaderTest, EndByteIsTheInputReadThroughEachRecord) {
+  const std::string small = "\xEF\xBB\xBF" "a,b\r\n1,\"x\ny\"\r\n2,z";
+  auto records = ReadAll(small);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 3u);
+  EXPECT_EQ((*records)[0].end_byte, 3 + 5);
+  EXPECT_EQ((*records)[1].end_byte, 3 + 5 + 9);
+  EXPECT_EQ((*records)[2].end_byte, static_cast<int64_t>(small.size()));
+
+  std::string large = "id,text\n";
+  std::vector<int64_t> ends = {static_cast<int64_t>(large.size())};
+  for (int i = 0; large.size() < (3u << 20); ++i) {
+    absl::StrAppend(&large, i, ",", std::string(i % 300, 'x'), "\n");
+    ends.push_back(static_cast<int64_t>(large.size()));
+  }
+  records = ReadAll(large);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), ends.size());
+  for (size_t i = 0; i < ends.size(); ++i) {
+    ASSERT_EQ((*records)[i].end_byte, ends[i]) << "record " << i;
+  }
+}
+
 TEST(CsvReaderTest, LastLineWithoutNewline) {
   auto records = ReadAll("a,b\n1,2");
   ASSERT_TRUE(records.ok());

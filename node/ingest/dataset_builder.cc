@@ -22,6 +22,7 @@ using storage::SqliteStatement;
 using trenode::v1::Column;
 using trenode::v1::ColumnType;
 using trenode::v1::Dataset;
+using trenode::v1::ImportProgress;
 using trenode::v1::Table;
 
 constexpr int kMaxColumns = 1000;
@@ -35,7 +36,22 @@ struct TablePlan {
   std::vector<bool> declared_type;
   std::vector<TypeInference> inference;
   std::optional<int> person_key;  // index of the person key column
+  int64_t bytes = 0;              // the file's size
+  int64_t rows = 0;               // counted by CheckAndInfer
 };
+
+// Where the counters of a phase that reads every file stand.
+struct PassCounters {
+  int64_t rows = 0;
+  int64_t bytes = 0;
+};
+
+ImportProgress Phase(ImportProgress::Phase phase, const std::string& table = "") {
+  ImportProgress state;
+  state.set_phase(phase);
+  state.set_table(table);
+  return state;
+}
 
 absl::Status FieldError(const TablePlan& plan, int64_t line, int field, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat(plan.file, " line ", line, " field ", field + 1,
@@ -110,18 +126,24 @@ absl::StatusOr<TablePlan> PlanTable(adapters::ObjectStore& source, const std::st
   return plan;
 }
 
-// Pass 1: row shapes, declared types, and inference of the rest.
-absl::Status CheckAndInfer(adapters::ObjectStore& source, TablePlan& plan) {
+// Pass 1: row shapes, declared types, and inference of the rest; counts
+// the rows.
+absl::Status CheckAndInfer(adapters::ObjectStore& source, TablePlan& plan, PassCounters& pass,
+                           ImportProgressReporter& progress) {
   ASSIGN_OR_RETURN(auto reader, source.OpenRead(plan.file));
   ReadAheadCsvReader csv(CsvReader(std::move(reader), plan.file));
   CsvRecord record;
   ASSIGN_OR_RETURN(bool ignored_header, csv.Next(record));
   (void)ignored_header;
   const size_t width = plan.table.columns_size();
+  int64_t file_bytes = 0;
   while (true) {
     ASSIGN_OR_RETURN(bool more, csv.Next(record));
     if (!more) break;
+    file_bytes = record.end_byte;
     if (record.blank) continue;
+    ++plan.rows;
+    progress.Advance(pass.rows + plan.rows, pass.bytes + file_bytes);
     if (record.fields.size() != width) {
       return absl::InvalidArgumentError(absl::StrCat(plan.file, " line ", record.line, ": has ",
                                                      record.fields.size(),
@@ -143,6 +165,9 @@ absl::Status CheckAndInfer(adapters::ObjectStore& source, TablePlan& plan) {
   for (size_t i = 0; i < width; ++i) {
     if (!plan.declared_type[i]) plan.table.mutable_columns(i)->set_type(plan.inference[i].Result());
   }
+  pass.rows += plan.rows;
+  pass.bytes += plan.bytes;
+  progress.Reach(pass.rows, pass.bytes);
   return absl::OkStatus();
 }
 
@@ -177,8 +202,14 @@ absl::Status CreateTable(SqliteDb& db, const TablePlan& plan) {
 //   column), whichever the table has, which answers "this person's events
 //   with code X (value, date)" from the index alone: event features are
 //   looked up per person through it.
-// Then ANALYZE, so that the planner knows each index's selectivity.
-absl::Status CreateIndexes(SqliteDb& db, const std::vector<TablePlan>& plans) {
+// Returned in the order they are to be built.
+struct IndexPlan {
+  std::string table;
+  std::string name;
+  std::string sql;
+};
+std::vector<IndexPlan> PlanIndexes(const std::vector<TablePlan>& plans) {
+  std::vector<IndexPlan> indexes;
   auto quoted = [](const Column& column) { return absl::StrCat("\"", column.name(), "\""); };
   for (const TablePlan& plan : plans) {
     if (!plan.person_key || &plan == &plans.front()) continue;
@@ -205,24 +236,27 @@ absl::Status CreateIndexes(SqliteDb& db, const std::vector<TablePlan>& plans) {
       std::vector<std::string> covered = {quoted(column)};
       if (number != nullptr) covered.push_back(quoted(*number));
       covered.push_back(quoted(key));
-      RETURN_IF_ERROR(db.Exec(absl::StrCat("CREATE INDEX \"", table, "_", column.name(),
-                                           "_plan\" ON \"", table, "\"(",
-                                           absl::StrJoin(covered, ", "), ")")));
+      std::string name = absl::StrCat(table, "_", column.name(), "_plan");
+      indexes.push_back({table, name,
+                         absl::StrCat("CREATE INDEX \"", name, "\" ON \"", table, "\"(",
+                                      absl::StrJoin(covered, ", "), ")")});
     }
     std::vector<std::string> events = {quoted(key)};
     for (const Column* column : {first_code, number, date}) {
       if (column != nullptr) events.push_back(quoted(*column));
     }
-    RETURN_IF_ERROR(db.Exec(absl::StrCat("CREATE INDEX \"", table, "_", key.name(),
-                                         "_events\" ON \"", table, "\"(",
-                                         absl::StrJoin(events, ", "), ")")));
+    std::string name = absl::StrCat(table, "_", key.name(), "_events");
+    indexes.push_back({table, name,
+                       absl::StrCat("CREATE INDEX \"", name, "\" ON \"", table, "\"(",
+                                    absl::StrJoin(events, ", "), ")")});
   }
-  return db.Exec("ANALYZE");
+  return indexes;
 }
 
 // Pass 2: typed inserts, each row's rowid its line in the file (so that
 // checks made afterwards in SQL can name the line), and no empty person key.
-absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TablePlan& plan) {
+absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TablePlan& plan,
+                       PassCounters& pass, ImportProgressReporter& progress) {
   std::vector<std::string> placeholders, names;
   for (const Column& column : plan.table.columns()) {
     names.push_back(absl::StrCat("\"", column.name(), "\""));
@@ -239,10 +273,12 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
   CsvRecord record;
   ASSIGN_OR_RETURN(bool ignored_header, csv.Next(record));
   (void)ignored_header;
+  int64_t rows = 0;
   while (true) {
     ASSIGN_OR_RETURN(bool more, csv.Next(record));
-    if (!more) return absl::OkStatus();
+    if (!more) break;
     if (record.blank) continue;
+    progress.Advance(pass.rows + ++rows, pass.bytes + record.end_byte);
     if (plan.person_key && record.fields[*plan.person_key].empty()) {
       return FieldError(plan, record.line, *plan.person_key, "person key is empty");
     }
@@ -268,6 +304,10 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
     RETURN_IF_ERROR(insert.Run());
     insert.Reset();
   }
+  pass.rows += rows;
+  pass.bytes += plan.bytes;
+  progress.Reach(pass.rows, pass.bytes);
+  return absl::OkStatus();
 }
 
 std::string Quoted(const std::string& name) { return absl::StrCat("\"", name, "\""); }
@@ -362,7 +402,7 @@ absl::Status RecordCategories(SqliteDb& db, Table& table) {
 }
 
 absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& declared,
-                              const std::string& output_path) {
+                              const std::string& output_path, ImportProgressReporter& progress) {
   ASSIGN_OR_RETURN(std::vector<adapters::ObjectInfo> objects, source.List(""));
   std::string person_table = declared.person_table().empty() ? "person" : declared.person_table();
   std::vector<TablePlan> plans;
@@ -372,6 +412,7 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
           absl::StrCat("file ", object.key, ": only <table>.csv files may be imported"));
     }
     ASSIGN_OR_RETURN(TablePlan plan, PlanTable(source, object.key, declared));
+    plan.bytes = object.size;
     plans.push_back(std::move(plan));
   }
   if (plans.empty()) return absl::InvalidArgumentError("no CSV files to import");
@@ -397,24 +438,69 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
   }
   std::rotate(plans.begin(), person, person + 1);
 
-  for (TablePlan& plan : plans) RETURN_IF_ERROR(CheckAndInfer(source, plan));
+  int64_t total_bytes = 0;
+  for (const TablePlan& plan : plans) total_bytes += plan.bytes;
+  PassCounters checked;
+  for (TablePlan& plan : plans) {
+    ImportProgress state = Phase(ImportProgress::PHASE_CHECKING, plan.table.name());
+    state.set_rows_done(checked.rows);
+    state.set_bytes_done(checked.bytes);
+    state.set_bytes_total(total_bytes);
+    progress.Begin(state);
+    RETURN_IF_ERROR(CheckAndInfer(source, plan, checked, progress));
+  }
 
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(output_path));
   // A bounded page cache for the inserts and index builds, whatever the
   // size of the data.
   RETURN_IF_ERROR(
       db->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; BEGIN"));
+  const std::vector<IndexPlan> indexes = PlanIndexes(plans);
+  const int index_steps = static_cast<int>(indexes.size()) + 1;  // + the person key's
+  PassCounters loaded;
   for (const TablePlan& plan : plans) {
+    ImportProgress state = Phase(ImportProgress::PHASE_LOADING, plan.table.name());
+    state.set_rows_done(loaded.rows);
+    state.set_rows_total(checked.rows);
+    state.set_bytes_done(loaded.bytes);
+    state.set_bytes_total(total_bytes);
+    progress.Begin(state);
     RETURN_IF_ERROR(CreateTable(*db, plan));
-    RETURN_IF_ERROR(LoadTable(source, *db, plan));
-    if (&plan == &plans.front()) RETURN_IF_ERROR(IndexPersonKeys(*db, plan));
-  }
-  RETURN_IF_ERROR(CreateIndexes(*db, plans));
-  for (const TablePlan& plan : plans) {
-    if (&plan != &plans.front() && plan.person_key) {
-      RETURN_IF_ERROR(CheckPersonKeys(*db, plan, plans.front()));
+    RETURN_IF_ERROR(LoadTable(source, *db, plan, loaded, progress));
+    if (&plan == &plans.front()) {
+      state = Phase(ImportProgress::PHASE_INDEXING, plan.table.name());
+      state.set_index(absl::StrCat(plan.table.name(), "_",
+                                   plan.table.columns(*plan.person_key).name(), "_idx"));
+      state.set_step(1);
+      state.set_steps(index_steps);
+      progress.Begin(state);
+      RETURN_IF_ERROR(IndexPersonKeys(*db, plan));
     }
   }
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    ImportProgress state = Phase(ImportProgress::PHASE_INDEXING, indexes[i].table);
+    state.set_index(indexes[i].name);
+    state.set_step(static_cast<int32_t>(i) + 2);
+    state.set_steps(index_steps);
+    progress.Begin(state);
+    RETURN_IF_ERROR(db->Exec(indexes[i].sql));
+  }
+  // ANALYZE, so that the planner knows each index's selectivity (the checks
+  // below use them).
+  progress.Begin(Phase(ImportProgress::PHASE_ANALYZING));
+  RETURN_IF_ERROR(db->Exec("ANALYZE"));
+  std::vector<const TablePlan*> keyed;
+  for (const TablePlan& plan : plans) {
+    if (&plan != &plans.front() && plan.person_key) keyed.push_back(&plan);
+  }
+  for (size_t i = 0; i < keyed.size(); ++i) {
+    ImportProgress state = Phase(ImportProgress::PHASE_CHECKING_KEYS, keyed[i]->table.name());
+    state.set_step(static_cast<int32_t>(i) + 1);
+    state.set_steps(static_cast<int32_t>(keyed.size()));
+    progress.Begin(state);
+    RETURN_IF_ERROR(CheckPersonKeys(*db, *keyed[i], plans.front()));
+  }
+  progress.Begin(Phase(ImportProgress::PHASE_DESCRIBING, plans.front().table.name()));
   RETURN_IF_ERROR(RecordCategories(*db, plans.front().table));
   RETURN_IF_ERROR(db->Exec("COMMIT"));
 
@@ -433,12 +519,15 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
 }  // namespace
 
 absl::StatusOr<Dataset> BuildDatasetFile(adapters::ObjectStore& source, const Dataset& declared,
-                                         const std::string& output_path) {
+                                         const std::string& output_path,
+                                         ImportProgressReporter* progress) {
   std::error_code ec;
   if (std::filesystem::exists(output_path, ec)) {
     return absl::FailedPreconditionError(absl::StrCat(output_path, " already exists"));
   }
-  absl::StatusOr<Dataset> result = Build(source, declared, output_path);
+  ImportProgressReporter silent = ImportProgressReporter::Silent();
+  absl::StatusOr<Dataset> result =
+      Build(source, declared, output_path, progress != nullptr ? *progress : silent);
   if (!result.ok()) {
     std::filesystem::remove(output_path, ec);
     std::filesystem::remove(output_path + "-journal", ec);

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "adapters/object_store.h"
+#include "node/ingest/import_progress.h"
 #include "trenode/v1/catalogue.pb.h"
 
 namespace trenode::ingest {
@@ -23,9 +24,16 @@ namespace trenode::ingest {
 // Returns `declared` completed with every table's full schema and the exact
 // person count in steward.exact_person_count. InvalidArgument naming the file,
 // line and field for malformed input; then no file is left at `output_path`.
+//
+// `progress` (may be null) hears each phase as it begins and its rows and
+// bytes as they advance: PHASE_CHECKING, PHASE_LOADING (with the person
+// table's key index, PHASE_INDEXING step 1, built between the person table
+// and the others), PHASE_INDEXING, PHASE_ANALYZING, PHASE_CHECKING_KEYS,
+// PHASE_DESCRIBING, in that order.
 absl::StatusOr<trenode::v1::Dataset> BuildDatasetFile(adapters::ObjectStore& source,
                                                       const trenode::v1::Dataset& declared,
-                                                      const std::string& output_path);
+                                                      const std::string& output_path,
+                                                      ImportProgressReporter* progress = nullptr);
 
 }  // namespace trenode::ingest
 

@@ -115,31 +115,45 @@ absl::Status ImportSession::AddChunk(const trenode::v1::ImportFileChunk& chunk) 
   return current_writer_->Append(chunk.data());
 }
 
-absl::Status ImportSession::StoreDataFile(const std::string& local_path, const std::string& key) {
+absl::Status ImportSession::StoreDataFile(const std::string& local_path, const std::string& key,
+                                          ImportProgressReporter& progress) {
+  std::error_code size_error;
+  const uintmax_t size = fs::file_size(local_path, size_error);
+  trenode::v1::ImportProgress state;
+  state.set_phase(trenode::v1::ImportProgress::PHASE_STORING);
+  state.set_bytes_total(size_error ? 0 : static_cast<int64_t>(size));
+  progress.Begin(state);
   ASSIGN_OR_RETURN(std::unique_ptr<adapters::ObjectWriter> writer, datasets_->OpenWrite(key));
   std::ifstream in(local_path, std::ios::binary);
   std::string buffer(1 << 20, '\0');
+  int64_t stored = 0;
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     if (in.gcount() > 0) {
       RETURN_IF_ERROR(writer->Append(absl::string_view(buffer.data(), in.gcount())));
+      stored += in.gcount();
+      progress.AdvanceBytes(stored);
     }
   }
   if (in.bad()) return absl::UnavailableError(absl::StrCat("cannot read ", local_path));
   return writer->Commit();
 }
 
-absl::StatusOr<trenode::v1::Dataset> ImportSession::Finish() {
+absl::StatusOr<trenode::v1::Dataset> ImportSession::Finish(const ImportProgressSink& sink) {
   if (finished_) return absl::FailedPreconditionError("the import has finished");
   finished_ = true;
   RETURN_IF_ERROR(CloseCurrentFile());
+  ImportProgressReporter progress(sink);
   std::string local_path = (dir_ / "data.sqlite").string();
   ASSIGN_OR_RETURN(trenode::v1::Dataset dataset,
-                   BuildDatasetFile(*staging_, header_.dataset(), local_path));
+                   BuildDatasetFile(*staging_, header_.dataset(), local_path, &progress));
   // A fresh key per import: concurrent imports of one id never share a file.
   std::string key = absl::StrCat("datasets/", dataset.id(), "/", RandomHex(12), ".sqlite");
-  RETURN_IF_ERROR(StoreDataFile(local_path, key));
+  RETURN_IF_ERROR(StoreDataFile(local_path, key, progress));
   dataset.mutable_steward()->set_storage_location(key);
+  trenode::v1::ImportProgress publishing;
+  publishing.set_phase(trenode::v1::ImportProgress::PHASE_PUBLISHING);
+  progress.Begin(publishing);
   absl::StatusOr<trenode::v1::Dataset> published =
       catalogue_->Publish(caller_, dataset, header_.expected_version());
   if (!published.ok()) datasets_->Delete(key).IgnoreError();

@@ -18,6 +18,7 @@
 #include "adapters/onprem/posix_object_store.h"
 #include "node/auth/principal.h"
 #include "node/catalogue/catalogue.h"
+#include "node/ingest/import_progress.h"
 #include "trenode/v1/catalogue.pb.h"
 
 namespace trenode::ingest {
@@ -42,8 +43,11 @@ class ImportSession {
   // many files; ResourceExhausted past the size limit.
   absl::Status AddChunk(const trenode::v1::ImportFileChunk& chunk);
 
-  // Builds, stores and publishes. Returns the catalogue entry as the caller sees it.
-  absl::StatusOr<trenode::v1::Dataset> Finish();
+  // Builds, stores and publishes. Returns the catalogue entry as the caller
+  // sees it. `progress` (may be null) hears what it is doing: the phases of
+  // BuildDatasetFile, then PHASE_STORING (bytes) and PHASE_PUBLISHING. It is
+  // called on this thread; a slow sink slows the import.
+  absl::StatusOr<trenode::v1::Dataset> Finish(const ImportProgressSink& progress = nullptr);
 
  private:
   ImportSession(auth::Principal caller, trenode::v1::ImportDatasetHeader header,
@@ -51,7 +55,8 @@ class ImportSession {
                 std::filesystem::path dir, std::unique_ptr<adapters::PosixObjectStore> staging,
                 ImportLimits limits);
   absl::Status CloseCurrentFile();
-  absl::Status StoreDataFile(const std::string& local_path, const std::string& key);
+  absl::Status StoreDataFile(const std::string& local_path, const std::string& key,
+                             ImportProgressReporter& progress);
 
   auth::Principal caller_;
   trenode::v1::ImportDatasetHeader header_;

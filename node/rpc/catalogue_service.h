@@ -5,6 +5,7 @@
 #define TRENODE_NODE_RPC_CATALOGUE_SERVICE_H_
 
 #include <filesystem>
+#include <functional>
 
 #include "adapters/object_store.h"
 #include "node/catalogue/catalogue.h"
@@ -31,6 +32,14 @@ class CatalogueService final : public trenode::v1::Catalogue::Service {
   grpc::Status ImportDataset(grpc::ServerContext* context,
                              grpc::ServerReader<trenode::v1::ImportDatasetRequest>* reader,
                              trenode::v1::Dataset* reply) override;
+  // As ImportDataset, sending ImportProgress events while the node builds the
+  // dataset and the entry last. A client that goes away once the data is
+  // sent does not stop the import: it completes (or fails) as if the client
+  // were there, and only the events are lost (spec/catalogue.md).
+  grpc::Status ImportDatasetWithProgress(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<trenode::v1::ImportDatasetEvent, trenode::v1::ImportDatasetRequest>*
+          stream) override;
   grpc::Status UpdateDataset(grpc::ServerContext* context,
                              const trenode::v1::UpdateDatasetRequest* request,
                              trenode::v1::Dataset* reply) override;
@@ -48,9 +57,12 @@ class CatalogueService final : public trenode::v1::Catalogue::Service {
                               trenode::v1::SearchDatasetsResponse* reply) override;
 
  private:
+  // Reads the header and chunks through `read` (false at the stream's end),
+  // then builds, stores and publishes, telling `progress` (may be null).
   absl::StatusOr<trenode::v1::Dataset> Import(
       const auth::Principal& caller, const grpc::ServerContext& context,
-      grpc::ServerReader<trenode::v1::ImportDatasetRequest>* reader);
+      const std::function<bool(trenode::v1::ImportDatasetRequest*)>& read,
+      const ingest::ImportProgressSink& progress);
 
   CallGate* gate_;
   catalogue::Catalogue* catalogue_;

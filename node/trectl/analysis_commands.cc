@@ -77,8 +77,15 @@ std::string NewRequestId() {
   return absl::StrFormat("trectl-%08x%08x", random(), random());
 }
 
-void PrintResult(const trenode::v1::AggregateResult& result) {
-  std::cout << "\ncohort: " << result.cohort_size() << " persons\n";
+// `pooled`: the result of a federated analysis, pooled from the nodes'
+// released tables, which carry no cohort size (its cohort_size is 0).
+void PrintResult(const trenode::v1::AggregateResult& result, bool pooled) {
+  if (pooled) {
+    std::cout << "\ncohort: not known when pooled (each node releases its tables, not its "
+                 "cohort's size)\n";
+  } else {
+    std::cout << "\ncohort: " << result.cohort_size() << " persons\n";
+  }
   for (const auto& table : result.tables()) {
     std::cout << "\n" << table.output() << ":\n";
     if (table.kind() == trenode::v1::OUTPUT_KIND_REGRESSION) {
@@ -150,7 +157,7 @@ void PrintAnalysis(const Analysis& a) {
   if (a.results_withheld()) {
     std::cout << "results:     withheld until output release\n";
   } else if (a.has_result()) {
-    PrintResult(a.result());
+    PrintResult(a.result(), a.nodes_size() > 0);
   } else if (a.has_script_outcome()) {
     const auto& outcome = a.script_outcome();
     std::cout << "exit code:   " << outcome.exit_code() << "\n";

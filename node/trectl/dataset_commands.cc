@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "node/common/files.h"
 #include "node/trectl/cli.h"
+#include "node/trectl/import_progress_words.h"
 #include "node/trectl/progress.h"
 #include "trenode/v1/catalogue.grpc.pb.h"
 
@@ -237,8 +239,10 @@ int Import(const Args& args, Cli& cli) {
       cli.json);
 
   auto context = cli.NewContext(0);
-  Dataset reply;
-  auto writer = trenode::v1::Catalogue::NewStub(cli.channel)->ImportDataset(context.get(), &reply);
+  // The node reports what it does with the data once it has it; on a
+  // terminal those reports extend the progress line.
+  auto writer =
+      trenode::v1::Catalogue::NewStub(cli.channel)->ImportDatasetWithProgress(context.get());
   trenode::v1::ImportDatasetRequest message;
   *message.mutable_header() = header;
   bool open = writer->Write(message);
@@ -282,9 +286,24 @@ int Import(const Args& args, Cli& cli) {
   writer->WritesDone();
   progress->Waiting("the node is checking the rows and building the dataset");
   grpc::Status status;
+  std::optional<Dataset> reply;
   {
     ProgressTicker ticker(progress.get(), absl::Milliseconds(250));
+    ImportProgressWords words;
+    trenode::v1::ImportDatasetEvent event;
+    while (writer->Read(&event)) {
+      if (event.has_dataset()) {
+        reply = event.dataset();
+      } else if (event.has_progress()) {
+        ImportProgressWords::Words said = words.Describe(event.progress(), absl::Now());
+        progress->Doing(said.text, said.new_phase);
+      }
+    }
     status = writer->Finish();
+  }
+  if (status.ok() && !reply) {
+    status = grpc::Status(grpc::StatusCode::INTERNAL,
+                          "the node ended the import without sending the catalogue entry");
   }
   if (!status.ok()) {
     progress.reset();
@@ -292,11 +311,11 @@ int Import(const Args& args, Cli& cli) {
   }
   progress->Finish("the node checked and stored them");
   if (cli.json) {
-    PrintJson(reply);
+    PrintJson(*reply);
   } else {
-    std::cout << "imported " << reply.id() << " version " << reply.version() << ": " << files.size()
-              << " tables, " << bytes << " bytes, population " << reply.population().label()
-              << "\n";
+    std::cout << "imported " << reply->id() << " version " << reply->version() << ": "
+              << files.size() << " tables, " << bytes << " bytes, population "
+              << reply->population().label() << "\n";
   }
   return kOk;
 }
@@ -386,7 +405,9 @@ const std::vector<Command>& Commands() {
        "infers undeclared column types, and registers the dataset; any error names the file,\n"
        "line and field, and nothing is imported. Metadata: a text-format trenode.v1.Dataset,\n"
        "by default DIR/dataset.textproto. To replace an existing dataset's data, give the\n"
-       "version it replaces with --expected-version.\n",
+       "version it replaces with --expected-version. On a terminal, stderr shows the upload\n"
+       "and then what the node is doing (checking, loading, indexing, storing) with rows,\n"
+       "bytes, rate and time left; off a terminal or with --json, nothing.\n",
        {"id", "title", "metadata", "expected-version"},
        &Import},
       {"register",

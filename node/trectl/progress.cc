@@ -151,6 +151,16 @@ void Progress::Waiting(absl::string_view doing) {
   DrawLocked(now, LineLocked(now), "");
 }
 
+void Progress::Doing(absl::string_view doing, bool draw_now) {
+  if (!sink_) return;
+  absl::MutexLock lock(&mu_);
+  if (finished_) return;
+  absl::Time now = clock_();
+  if (sent_at_ == absl::InfinitePast()) sent_at_ = now;
+  doing_ = std::string(doing);
+  if (draw_now || now - drawn_at_ >= options_.min_redraw) DrawLocked(now, LineLocked(now), "");
+}
+
 void Progress::Tick() {
   if (!sink_) return;
   absl::MutexLock lock(&mu_);

@@ -62,6 +62,10 @@ class Progress {
   // Everything is sent; the other side is now `doing` (e.g. "the node is
   // checking the rows"): the line says so, with the time since. Draws now.
   void Waiting(absl::string_view doing) ABSL_LOCKS_EXCLUDED(mu_);
+  // While waiting: the other side now says it is `doing` this (e.g. "node
+  // loading rows: ..."); the time shown still counts from Waiting. Draws now
+  // if `draw_now` (a new phase), else once min_redraw has passed.
+  void Doing(absl::string_view doing, bool draw_now) ABSL_LOCKS_EXCLUDED(mu_);
   // Redraws if min_redraw has passed (for the time shown while waiting).
   void Tick() ABSL_LOCKS_EXCLUDED(mu_);
   // Replaces the line with the summary and ends it; `done` (e.g. "the node

@@ -104,6 +104,27 @@ TEST(ProgressTest, WaitingCountsTheTimeSinceAllWasSent) {
   EXPECT_EQ(terminal.writes.size(), 4u) << "nothing is drawn after the summary";
 }
 
+TEST(ProgressTest, DoingReplacesTheWordsAndDrawsANewPhaseAtOnce) {
+  Terminal terminal;
+  Progress progress = terminal.Make({.what = "import d", .counts_rows = true});
+  progress.Add(4'000, 99);
+  progress.Waiting("the node is checking them");
+  ASSERT_EQ(terminal.writes.size(), 2u);
+  terminal.now += absl::Milliseconds(10);
+  progress.Doing("node loading rows: person", /*draw_now=*/true);
+  ASSERT_EQ(terminal.writes.size(), 3u) << "a new phase draws at once";
+  EXPECT_TRUE(absl::EndsWith(terminal.writes[2], "; node loading rows: person (0.0 s)\033[K"))
+      << terminal.writes[2];
+  terminal.now += absl::Milliseconds(10);
+  progress.Doing("node loading rows: person, 5 rows", /*draw_now=*/false);
+  EXPECT_EQ(terminal.writes.size(), 3u) << "within min_redraw, an advance waits";
+  terminal.now += absl::Seconds(2);
+  progress.Tick();
+  ASSERT_EQ(terminal.writes.size(), 4u);
+  EXPECT_TRUE(absl::EndsWith(terminal.writes[3], "; node loading rows: person, 5 rows (2.0 s)\033[K"))
+      << "the time counts from Waiting: " << terminal.writes[3];
+}
+
 TEST(ProgressTest, SummaryWithoutWaiting) {
   Terminal terminal;
   Progress progress = terminal.Make({.what = "download f", .total_bytes = 3'000});

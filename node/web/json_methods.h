@@ -1,7 +1,7 @@
 // JsonMethods: the trenode.v1 methods the JSON API serves, by URL path
 // ("/trenode.v1.Catalogue/GetDataset", which is also the gRPC method name):
 // the unary and server-streaming methods of the node's six services. Methods
-// that stream their requests (ImportDataset, UploadBundle, Federation.Attend)
+// that stream their requests (ImportDataset[WithProgress], UploadBundle, Federation.Attend)
 // and every other service (health, reflection, anything registered for
 // tests) are not served. Immutable after construction; thread-safe.
 #ifndef TRENODE_NODE_WEB_JSON_METHODS_H_

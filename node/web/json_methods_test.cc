@@ -18,7 +18,8 @@ TEST(JsonMethodsTest, ServesUnaryAndServerStreamingMethodsOfTrenodeV1Only) {
   ASSERT_TRUE(watch.ok());
   EXPECT_TRUE((*watch)->server_streaming);
   for (const char* path :
-       {"/trenode.v1.Catalogue/ImportDataset", "/trenode.v1.Analyses/UploadBundle",
+       {"/trenode.v1.Catalogue/ImportDataset", "/trenode.v1.Catalogue/ImportDatasetWithProgress",
+        "/trenode.v1.Analyses/UploadBundle",
         "/trenode.v1.Federation/Attend", "/grpc.health.v1.Health/Check",
         "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
         "/trenode.bench.BenchEcho/Echo", "/trenode.v1.Catalogue/../Governance/GetProject",

@@ -31,6 +31,7 @@ PROGRAMS = {
     "trenode-ledger-bench": "--persons",
     "trenode-log-bench": "--events",
     "trenode-query-bench": "--persons",
+    "trenode-import-bench": "--persons",
     "trenode-json-bench": "--datasets",
 }
 

@@ -113,7 +113,8 @@ class GenericClientTest(unittest.TestCase):
                  for b in replies[1].file_descriptor_response.file_descriptor_proto]
         catalogue = [f for f in files if f.name == "trenode/v1/catalogue.proto"][0]
         methods = {m.name for m in catalogue.service[0].method}
-        self.assertEqual(methods, {"RegisterDataset", "ImportDataset", "UpdateDataset",
+        self.assertEqual(methods, {"RegisterDataset", "ImportDataset",
+                                   "ImportDatasetWithProgress", "UpdateDataset",
                                    "RetireDataset", "GetDataset", "ListDatasets",
                                    "SearchDatasets"})
 

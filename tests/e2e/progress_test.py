@@ -3,7 +3,9 @@
 
 `trectl dataset import` and `trectl release download` run with stderr on a
 pseudo-terminal: the progress line is drawn in place (carriage returns, no
-line feeds until the end), with bytes of the total, rows for an import, and
+line feeds until the end), with bytes of the total, rows for an import, then,
+for an import, what the node says it is doing with the data (checking,
+loading, indexing, storing, publishing: ImportDatasetWithProgress), and
 ends with one summary line whose row count is the CSVs' own. With stderr a
 pipe, or with --json, stderr stays empty.
 
@@ -112,13 +114,26 @@ class ProgressTest(unittest.TestCase):
                     for n in os.listdir(self.site) if n.endswith(".csv"))
         self.assertRegex(shown, r" of \d+\.\d [kM]B \(\d+%\)")
         self.assertIn("the node is checking the rows", shown)
+        # Then the node's own phases, each drawn as it begins, in order.
+        rows = self.csv_rows()
+        phases = ["; node checking rows: person, ", "; node loading rows: person, ",
+                  "; node building index 1 of ", "; node loading rows: ",
+                  "; node gathering statistics for the query planner (ANALYZE)",
+                  "; node checking person keys 1 of ", "; node describing the columns of person",
+                  "; node storing the dataset file: ", "; node publishing the catalogue entry"]
+        at = 0
+        for phase in phases:
+            found = shown.find(phase, at)
+            self.assertGreaterEqual(found, 0, f"{phase!r} after {shown[:at][-200:]!r}")
+            at = found
+        self.assertIn(f" of {rows:,} rows (", shown, "loading counts to the CSVs' rows")
         summary = shown.rsplit("\r", 2)[-2]
         self.assertRegex(summary, rf"^{what}: [\d.]+ [kM]B, [\d,]+ rows in .*; the node checked "
                                   r"and stored them in [\d.]+ (s|min)")
         self.assertIn(f"{self.csv_rows():,} rows", summary)
         self.assertIn(f"{total / 1e6:.1f} MB" if total >= 1e6 else "kB", summary)
 
-        # Off a terminal: not a byte on stderr.
+        # Off a terminal: not a byte on stderr (the node's progress included).
         code, out, err = self.node.trectl("dataset", "import", self.site, "--expected-version",
                                           "1", token=self.steward)
         self.assertEqual(code, 0, err)

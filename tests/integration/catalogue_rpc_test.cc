@@ -1,5 +1,8 @@
 // The Catalogue over real gRPC on loopback: roles, imports, errors.
 #include <filesystem>
+#include <set>
+
+#include "absl/strings/str_cat.h"
 
 #include "gtest/gtest.h"
 #include "tests/testutil/datasets.h"
@@ -157,6 +160,153 @@ TEST(CatalogueRpcTest, CancelledImportImportsNothing) {
   while (absl::Now() < deadline && !ObjectsUnder(node, "../work/imports").empty()) {
     absl::SleepFor(absl::Milliseconds(20));
   }
+  EXPECT_EQ(node.Catalogue()->GetDataset(node.As("data_steward").get(), get, &reply).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_TRUE(ObjectsUnder(node, "datasets").empty());
+}
+
+using ProgressStream =
+    grpc::ClientReaderWriter<trenode::v1::ImportDatasetRequest, trenode::v1::ImportDatasetEvent>;
+
+// Sends the header and `files` on ImportDatasetWithProgress and half-closes.
+std::unique_ptr<ProgressStream> StartImportWithProgress(grpc::ClientContext* context,
+                                                        trenode::v1::Catalogue::Stub& stub,
+                                                        const std::string& id,
+                                                        const std::vector<ImportFile>& files) {
+  auto stream = stub.ImportDatasetWithProgress(context);
+  trenode::v1::ImportDatasetRequest header;
+  header.mutable_header()->mutable_dataset()->set_id(id);
+  header.mutable_header()->mutable_dataset()->set_title("Progress " + id);
+  stream->Write(header);
+  for (const ImportFile& file : files) {
+    trenode::v1::ImportDatasetRequest chunk;
+    chunk.mutable_chunk()->set_file_name(file.name);
+    chunk.mutable_chunk()->set_data(file.data);
+    stream->Write(chunk);
+  }
+  stream->WritesDone();
+  return stream;
+}
+
+// A site of `persons` persons and two measurements each.
+std::vector<ImportFile> Site(int persons) {
+  std::string person = "person_id,year_of_birth,sex\n";
+  std::string measurement = "person_id,measurement_code,value_as_number\n";
+  for (int i = 0; i < persons; ++i) {
+    absl::StrAppend(&person, "P", i, ",", 1930 + i % 70, ",", i % 2 ? "F" : "M", "\n");
+    absl::StrAppend(&measurement, "P", i, ",250908004,", 20 + i % 50, ".5\n");
+    absl::StrAppend(&measurement, "P", i, ",271649006,", 90 + i % 90, ".0\n");
+  }
+  return {{"person.csv", person}, {"measurement.csv", measurement}};
+}
+
+TEST(CatalogueRpcTest, ImportWithProgressReportsEveryPhaseThenTheEntry) {
+  TestNode node;
+  auto context = node.As("data_steward");
+  auto stub = node.Catalogue();
+  const std::vector<ImportFile> files = Site(3000);
+  auto stream = StartImportWithProgress(context.get(), *stub, "with-progress", files);
+  std::vector<trenode::v1::ImportDatasetEvent> events;
+  trenode::v1::ImportDatasetEvent event;
+  while (stream->Read(&event)) events.push_back(event);
+  grpc::Status status = stream->Finish();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_GE(events.size(), 2u);
+  ASSERT_TRUE(events.back().has_dataset()) << "the entry comes last";
+  const Dataset& imported = events.back().dataset();
+  EXPECT_EQ(imported.version(), 1);
+  EXPECT_EQ(imported.steward().exact_person_count(), 3000);
+  std::set<trenode::v1::ImportProgress::Phase> phases;
+  int64_t loaded_rows = 0;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    ASSERT_TRUE(events[i].has_progress()) << i;
+    phases.insert(events[i].progress().phase());
+    if (events[i].progress().phase() == trenode::v1::ImportProgress::PHASE_LOADING) {
+      EXPECT_EQ(events[i].progress().rows_total(), 9000);
+      EXPECT_GE(events[i].progress().rows_done(), loaded_rows) << "never backwards";
+      loaded_rows = events[i].progress().rows_done();
+    }
+  }
+  EXPECT_EQ(loaded_rows, 9000);
+  EXPECT_EQ(phases.size(), 8u) << "every phase, checking to publishing";
+  EXPECT_EQ(events[events.size() - 2].progress().phase(),
+            trenode::v1::ImportProgress::PHASE_PUBLISHING);
+
+  // The entry is the one the catalogue holds.
+  trenode::v1::GetDatasetRequest get;
+  get.set_id("with-progress");
+  Dataset stored;
+  ASSERT_TRUE(node.Catalogue()->GetDataset(node.As("data_steward").get(), get, &stored).ok());
+  EXPECT_EQ(stored.SerializeAsString(), imported.SerializeAsString());
+
+  // Its errors are ImportDataset's: a bad row names its place, leaves nothing.
+  auto bad_context = node.As("data_steward");
+  auto bad = StartImportWithProgress(
+      bad_context.get(), *stub, "bad-progress",
+      {{"person.csv", kPerson}, {"measurement.csv", "person_id,value\nP1,1\nP1,x,2\n"}});
+  while (bad->Read(&event)) EXPECT_FALSE(event.has_dataset());
+  status = bad->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "measurement.csv line 3: has 3 fields; the header has 2");
+  EXPECT_EQ(ObjectsUnder(node, "datasets").size(), 1u);
+}
+
+// A steward whose client goes away once every byte is sent (a dropped
+// connection during a long build) still gets the import: it is not stopped
+// half way, so it completes, and is found afterwards.
+TEST(CatalogueRpcTest, ImportWithProgressCompletesWhenTheClientGoesAwayAfterSending) {
+  TestNode node;
+  auto context = node.As("data_steward");
+  auto stub = node.Catalogue();
+  auto stream = StartImportWithProgress(context.get(), *stub, "orphan", Site(20000));
+  trenode::v1::ImportDatasetEvent event;
+  ASSERT_TRUE(stream->Read(&event));  // the node is building
+  ASSERT_TRUE(event.has_progress());
+  context->TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  trenode::v1::GetDatasetRequest get;
+  get.set_id("orphan");
+  Dataset stored;
+  grpc::Status found;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    found = node.Catalogue()->GetDataset(node.As("data_steward").get(), get, &stored);
+  } while (!found.ok() && absl::Now() < deadline);
+  ASSERT_TRUE(found.ok()) << found.error_message();
+  EXPECT_EQ(stored.steward().exact_person_count(), 20000);
+  EXPECT_EQ(ObjectsUnder(node, "datasets").size(), 1u);
+  while (absl::Now() < deadline && !ObjectsUnder(node, "../work/imports").empty()) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(ObjectsUnder(node, "../work/imports").empty()) << "staging removed";
+}
+
+TEST(CatalogueRpcTest, ImportWithProgressCancelledWhileSendingImportsNothing) {
+  TestNode node;
+  auto context = node.As("data_steward");
+  auto stub = node.Catalogue();
+  auto stream = stub->ImportDatasetWithProgress(context.get());
+  trenode::v1::ImportDatasetRequest header;
+  header.mutable_header()->mutable_dataset()->set_id("half-progress");
+  header.mutable_header()->mutable_dataset()->set_title("Half");
+  ASSERT_TRUE(stream->Write(header));
+  trenode::v1::ImportDatasetRequest chunk;
+  chunk.mutable_chunk()->set_file_name("person.csv");
+  chunk.mutable_chunk()->set_data(kPerson);  // a complete, valid table
+  ASSERT_TRUE(stream->Write(chunk));
+  context->TryCancel();
+  trenode::v1::ImportDatasetEvent event;
+  EXPECT_FALSE(stream->Read(&event));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline && !ObjectsUnder(node, "../work/imports").empty()) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  trenode::v1::GetDatasetRequest get;
+  get.set_id("half-progress");
+  Dataset reply;
   EXPECT_EQ(node.Catalogue()->GetDataset(node.As("data_steward").get(), get, &reply).error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_TRUE(ObjectsUnder(node, "datasets").empty());
