@@ -59,7 +59,7 @@ ConsolePages ConsolePages::Create(const trenode::v1::OidcConfig& oidc) {
   std::string connect = "'self'";
   if (!issuer_origin.empty()) absl::StrAppend(&connect, " ", issuer_origin);
   std::string csp = absl::StrCat(
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
       "connect-src ",
       connect,
       "; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'");

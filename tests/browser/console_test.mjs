@@ -108,6 +108,15 @@ test('sign-in with PKCE, the role switcher offers only mapped roles, sign-out fo
   await page.select('#role', 'node_admin');
   assert.equal(await page.$eval('#role', (s) => s.value), 'node_admin');
   assert.doesNotMatch(await text(page, '#nav'), /Partners/);
+  // And a modified page that sent that role anyway is refused by the node.
+  const kimToken = await site.token('kim', 'output_checker', 'auditor');
+  const refused = await page.evaluate(async (token) => {
+    const r = await fetch('/trenode.v1.Federation/ListPartners', { method: 'POST', body: '{}',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-Trenode-Role': 'node_admin' } });
+    return [r.status, await r.text()];
+  }, kimToken);
+  assert.ok(refused[0] === 401 || refused[0] === 403, refused.join(' '));
+  assert.doesNotMatch(refused[1], /partners/);
   await Promise.all([page.waitForNavigation(), page.click('#signout')]);
   await waitFor(page, '#signin');
   assert.equal(await page.$('#subject'), null);
@@ -150,6 +159,9 @@ test('two output checkers approve one file and reject the other; the researcher 
     assert.ok(['pass', 'suppressed', 'review'].includes(verdict));
     assert.ok(title.length > 0);
   }
+  // Flagged cells take keyboard focus, so their reasons are reachable.
+  const focusable = await olu.$$eval('td[tabindex="0"]', (cells) => cells.map((c) => c.getAttribute('aria-label')));
+  assert.ok(focusable.length > 0 && focusable.every((label) => /suppressed|needs review/.test(label)), focusable.join('; '));
   if (screenshots) {
     mkdirSync(screenshots, { recursive: true });
     await olu.setViewport({ width: 1100, height: 900 });
@@ -270,6 +282,24 @@ test('steward and admin pages load for a person with both roles', async () => {
   await page.waitForFunction(() => /Safe Researcher/.test(document.querySelector('#page').textContent));
   await page.select('#role', 'node_admin');
   await page.waitForFunction(() => /^Node web-site/.test(document.querySelector('h1')?.textContent || ''));
+  assert.equal(await page.$('[role="alert"]'), null);
+  await page.browserContext().close();
+});
+
+test('the researcher searches the catalogue and sees projects, access and analyses', async () => {
+  const page = await signIn('ada', 'researcher');
+  await page.goto(`${site.origin}/#/catalogue`);
+  await waitFor(page, '#q');
+  await page.type('#q', 'synthetic');
+  await page.keyboard.press('Enter');
+  await waitFor(page, '#results a[href="#/dataset/synth-ehr-1"]');
+  await page.click('#results a[href="#/dataset/synth-ehr-1"]');
+  await page.waitForFunction(() => /synth-ehr-1 \(version/.test(document.querySelector('#page dl')?.textContent || ''));
+  await page.goto(`${site.origin}/#/projects`);
+  await page.waitForFunction(() => /hf.*approved.*you have access/s.test(document.querySelector('#page table')?.textContent || ''));
+  await page.goto(`${site.origin}/#/analyses`);
+  await waitFor(page, `tr[data-analysis="${release.analysisId}"]`);
+  assert.match(await text(page, `tr[data-analysis="${release.analysisId}"] .state`), /succeeded/);
   assert.equal(await page.$('[role="alert"]'), null);
   await page.browserContext().close();
 });

@@ -47,7 +47,10 @@ export function drawTable(csvText, flags, caption) {
       const why = verdict === 'pass' ? 'passes every rule'
         : verdict === 'suppressed' ? `suppressed by the node${rules ? ` (${rules.join(', ')})` : ''}`
         : `needs review: ${rules.join(', ')} (value ${value})`;
+      // A flagged cell takes keyboard focus, so its reason is reachable
+      // without a mouse (its title and accessible name).
       tr.append(h('td', { class: flags ? `v-${verdict}` : null, title: flags ? why : null,
+                          tabindex: flags && verdict !== 'pass' ? 0 : null,
                           'aria-label': flags ? `${value || 'hidden'}: ${why}` : null,
                           'data-verdict': flags ? verdict : null }, value));
     });
