@@ -539,7 +539,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
     // every call meets the same gate, table, log and handlers.
     grpc::ChannelArguments channel_args;
     channel_args.SetMaxReceiveMessageSize(-1);
-    ASSIGN_OR_RETURN(node->web_, web::WebServer::Start(config.web(), config.tls(),
+    ASSIGN_OR_RETURN(node->web_, web::WebServer::Start(config.web(), config.tls(), config.oidc(),
                                                        node->server_->InProcessChannel(channel_args),
                                                        parts.forwarded_calls.get()));
   }

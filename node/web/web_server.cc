@@ -15,13 +15,14 @@
 #include "node/rpc/grpc_status.h"
 #include "node/web/bounded_workers.h"
 #include "node/web/connect_codec.h"
+#include "openssl/ssl.h"
 
 namespace trenode::web {
 namespace {
 
 constexpr char kJson[] = "application/json";
 constexpr char kStreamJson[] = "application/connect+json";
-constexpr int64_t kDefaultMaxRequestBytes = 16 << 20;
+constexpr int64_t kDefaultMaxRequestBytes = 1 << 20;
 constexpr int kDefaultReadTimeoutSeconds = 10;
 constexpr int kDefaultThreads = 48;
 constexpr size_t kQueuedConnectionsPerThread = 2;
@@ -39,8 +40,11 @@ class BoundedTaskQueue : public httplib::TaskQueue {
 };
 constexpr size_t kKeepAliveRequests = 10000;
 constexpr int kMaxKeepAliveSeconds = 5;
-// A unary call with no Connect-Timeout-Ms still ends.
-constexpr absl::Duration kDefaultUnaryDeadline = absl::Minutes(5);
+// A unary call with no Connect-Timeout-Ms still ends, and one with a longer
+// Connect-Timeout-Ms ends then too: no unary call holds a thread longer.
+constexpr absl::Duration kMaxUnaryDeadline = absl::Minutes(5);
+// A stream's Connect-Timeout-Ms may be longer (a watch), up to a day.
+constexpr absl::Duration kMaxStreamDeadline = absl::Hours(24);
 
 void Fail(httplib::Response& response, const grpc::Status& status, int http_status = 0) {
   response.status = http_status != 0 ? http_status : rpc::ConnectHttpStatus(status.error_code());
@@ -100,15 +104,22 @@ absl::StatusOr<CallerHeaders> CallerOf(const httplib::Request& request) {
   return caller;
 }
 
-// Connect-Timeout-Ms, if sent: at most 10 digits.
-absl::StatusOr<std::optional<absl::Time>> DeadlineOf(const httplib::Request& request) {
-  if (!request.has_header("Connect-Timeout-Ms")) return std::optional<absl::Time>();
+// Connect-Timeout-Ms, if sent: 1 to 10 digits (Connect's grammar), held to
+// at most `longest`. Sent twice, or not digits: InvalidArgument.
+absl::StatusOr<std::optional<absl::Time>> DeadlineOf(const httplib::Request& request,
+                                                     absl::Duration longest) {
+  size_t sent = request.get_header_value_count("Connect-Timeout-Ms");
+  if (sent == 0) return std::optional<absl::Time>();
   std::string value = request.get_header_value("Connect-Timeout-Ms");
+  bool digits = !value.empty() && value.size() <= 10 &&
+                value.find_first_not_of("0123456789") == std::string::npos;
   int64_t ms = 0;
-  if (value.empty() || value.size() > 10 || !absl::SimpleAtoi(value, &ms) || ms < 0) {
-    return absl::InvalidArgumentError("Connect-Timeout-Ms must be a whole number of milliseconds");
+  if (sent > 1 || !digits || !absl::SimpleAtoi(value, &ms)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "Connect-Timeout-Ms must be sent once, as 1 to 10 digits (milliseconds); got \"",
+        PrintableText(value, 40), "\""));
   }
-  return absl::Now() + absl::Milliseconds(ms);
+  return absl::Now() + std::min(absl::Milliseconds(ms), longest);
 }
 
 // True once the HTTP client has closed its connection (checked while a
@@ -155,19 +166,23 @@ httplib::Server::HandlerResponse DescribeHttpError(int64_t max_request_bytes,
 }  // namespace
 
 WebServer::WebServer(std::shared_ptr<grpc::Channel> node_channel,
-                     const rpc::ForwardedCalls* forwarded, int64_t max_request_bytes)
-    : forwarder_(std::move(node_channel), forwarded), max_request_bytes_(max_request_bytes) {}
+                     const rpc::ForwardedCalls* forwarded, int64_t max_request_bytes,
+                     ConsolePages console)
+    : forwarder_(std::move(node_channel), forwarded),
+      max_request_bytes_(max_request_bytes),
+      console_(std::move(console)) {}
 
 absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(
     const trenode::v1::WebConfig& web, const trenode::v1::TlsConfig& tls,
-    std::shared_ptr<grpc::Channel> node_channel, const rpc::ForwardedCalls* forwarded) {
+    const trenode::v1::OidcConfig& oidc, std::shared_ptr<grpc::Channel> node_channel,
+    const rpc::ForwardedCalls* forwarded) {
   int64_t max_bytes =
       web.max_request_bytes() > 0 ? web.max_request_bytes() : kDefaultMaxRequestBytes;
   int timeout = web.read_timeout_seconds() > 0 ? web.read_timeout_seconds()
                                                : kDefaultReadTimeoutSeconds;
   size_t threads = web.threads() > 0 ? web.threads() : kDefaultThreads;
   std::unique_ptr<WebServer> server(
-      new WebServer(std::move(node_channel), forwarded, max_bytes));
+      new WebServer(std::move(node_channel), forwarded, max_bytes, ConsolePages::Create(oidc)));
   // No client CA: no client certificate is asked for, so none can name a
   // caller here (spec/json-api.md).
   server->http_ = std::make_unique<httplib::SSLServer>(tls.certificate_file().c_str(),
@@ -177,6 +192,10 @@ absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(
     return absl::InvalidArgumentError(absl::StrCat(
         "web: cannot serve HTTPS with tls.certificate_file ", tls.certificate_file(),
         " and tls.private_key_file ", tls.private_key_file()));
+  }
+  // TLS 1.2 or later, whatever the system's OpenSSL configuration allows.
+  if (SSL_CTX_set_min_proto_version(http.ssl_context(), TLS1_2_VERSION) != 1) {
+    return absl::InternalError("web: cannot require TLS 1.2 or later");
   }
   // At most this many accepted connections wait for a thread; past it the
   // listener stops accepting, and the rest wait in the kernel's backlog.
@@ -194,6 +213,7 @@ absl::StatusOr<std::unique_ptr<WebServer>> WebServer::Start(
   WebServer* raw = server.get();
   http.set_pre_routing_handler([raw](const httplib::Request& request,
                                      httplib::Response& response) {
+    if (raw->ServeConsole(request, response)) return httplib::Server::HandlerResponse::Handled;
     if (!raw->RefuseBeforeRouting(request, response)) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
@@ -240,6 +260,18 @@ void WebServer::Stop() {
   if (stopping_.exchange(true)) return;
   if (http_) http_->stop();
   if (listener_.joinable()) listener_.join();
+}
+
+bool WebServer::ServeConsole(const httplib::Request& request, httplib::Response& response) const {
+  if ((request.method != "GET" && request.method != "HEAD") ||
+      !ConsolePages::IsConsolePath(request.path)) {
+    return false;
+  }
+  ConsoleReply reply = console_.Get(request.path);
+  response.status = reply.http_status;
+  for (const auto& [name, value] : reply.headers) response.set_header(name, value);
+  response.set_content(std::move(reply.body), reply.content_type);
+  return true;
 }
 
 bool WebServer::RefuseBeforeRouting(const httplib::Request& request,
@@ -326,14 +358,14 @@ void WebServer::Serve(const httplib::Request& request, httplib::Response& respon
 
 void WebServer::ServeUnary(const JsonMethod& method, const CallerHeaders& caller,
                            const httplib::Request& request, httplib::Response& response) {
-  absl::StatusOr<std::optional<absl::Time>> deadline = DeadlineOf(request);
+  absl::StatusOr<std::optional<absl::Time>> deadline = DeadlineOf(request, kMaxUnaryDeadline);
   if (!deadline.ok()) return Fail(response, deadline.status());
   absl::StatusOr<std::string> binary = JsonToBinary(*method.request, request.body);
   if (!binary.ok()) return Fail(response, binary.status());
   std::string reply;
   grpc::Status status =
       forwarder_.Unary(method.path, *binary, caller,
-                       deadline->value_or(absl::Now() + kDefaultUnaryDeadline), &reply);
+                       deadline->value_or(absl::Now() + kMaxUnaryDeadline), &reply);
   if (!status.ok()) return Fail(response, status);
   absl::StatusOr<std::string> json = BinaryToJson(*method.reply, reply);
   if (!json.ok()) return Fail(response, json.status());
@@ -349,7 +381,7 @@ void WebServer::ServeStream(const JsonMethod& method, const CallerHeaders& calle
     response.status = 200;
     response.set_content(Envelope(EndOfStreamJson(rpc::ToGrpcStatus(why)), true), kStreamJson);
   };
-  absl::StatusOr<std::optional<absl::Time>> deadline = DeadlineOf(request);
+  absl::StatusOr<std::optional<absl::Time>> deadline = DeadlineOf(request, kMaxStreamDeadline);
   if (!deadline.ok()) return end_now(deadline.status());
   absl::StatusOr<std::string> payload = OnlyEnvelope(request.body);
   if (!payload.ok()) return end_now(payload.status());

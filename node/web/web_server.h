@@ -5,7 +5,8 @@
 // where the same CallGate, authorization table, activity log and handlers
 // decide it. What it refuses itself is HTTP that is not such a call: another
 // path or HTTP method, another content type, a compressed or oversized body,
-// JSON that is not the method's request, a cross-origin request.
+// JSON that is not the method's request, a cross-origin request. GETs of
+// the web console's pages are answered from ConsolePages.
 // Thread-safe; Stop may be called from any thread.
 #ifndef TRENODE_NODE_WEB_WEB_SERVER_H_
 #define TRENODE_NODE_WEB_WEB_SERVER_H_
@@ -17,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
 #include "node/rpc/forwarded_calls.h"
+#include "node/web/console_pages.h"
 #include "node/web/grpc_forwarder.h"
 #include "node/web/json_methods.h"
 #include "trenode/v1/config.pb.h"
@@ -31,14 +33,17 @@ namespace trenode::web {
 
 class WebServer {
  public:
-  // Listens on web.listen_address with tls's certificate and key (no client
-  // certificate is asked for) and forwards calls over `node_channel`, the
+  // Listens on web.listen_address with tls's certificate and key (TLS 1.2
+  // or later; no client certificate is asked for), serves the web console
+  // (ConsolePages, signing in at `oidc`'s issuer) by GET, and forwards calls
+  // over `node_channel`, the
   // node's in-process channel. `forwarded` must outlive the server.
   // InvalidArgument if the certificate or key cannot be loaded; Unavailable
   // if the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<WebServer>> Start(
       const trenode::v1::WebConfig& web, const trenode::v1::TlsConfig& tls,
-      std::shared_ptr<grpc::Channel> node_channel, const rpc::ForwardedCalls* forwarded);
+      const trenode::v1::OidcConfig& oidc, std::shared_ptr<grpc::Channel> node_channel,
+      const rpc::ForwardedCalls* forwarded);
 
   // Stops if still running.
   ~WebServer();
@@ -53,7 +58,9 @@ class WebServer {
 
  private:
   WebServer(std::shared_ptr<grpc::Channel> node_channel, const rpc::ForwardedCalls* forwarded,
-            int64_t max_request_bytes);
+            int64_t max_request_bytes, ConsolePages console);
+  // Answers a GET or HEAD of a console path; false for anything else.
+  bool ServeConsole(const httplib::Request& request, httplib::Response& response) const;
   // Refuses what is not a call of a served method (before the body is read).
   bool RefuseBeforeRouting(const httplib::Request& request, httplib::Response& response) const;
   void Serve(const httplib::Request& request, httplib::Response& response);
@@ -65,6 +72,7 @@ class WebServer {
   JsonMethods methods_;
   GrpcForwarder forwarder_;
   int64_t max_request_bytes_;
+  ConsolePages console_;
   std::unique_ptr<httplib::SSLServer> http_;
   std::thread listener_;
   std::atomic<bool> stopping_{false};

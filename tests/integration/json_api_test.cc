@@ -339,8 +339,16 @@ TEST_F(JsonApiTest, NoCorsForOtherOrigins) {
 // A raw TLS connection to the JSON API; closed by the destructor.
 class RawTls {
  public:
-  explicit RawTls(int port) {
+  // `max_version`: the newest TLS version to offer (0: any); a client
+  // offering an older one than the server takes also offers TLS 1.0 up,
+  // at security level 0, so that only the server can refuse it.
+  explicit RawTls(int port, int max_version = 0) {
     ctx_ = SSL_CTX_new(TLS_client_method());
+    if (max_version != 0) {
+      SSL_CTX_set_security_level(ctx_, 0);
+      SSL_CTX_set_min_proto_version(ctx_, TLS1_VERSION);
+      SSL_CTX_set_max_proto_version(ctx_, max_version);
+    }
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -387,6 +395,66 @@ class RawTls {
   int fd_;
   bool connected_ = false;
 };
+
+TEST_F(JsonApiTest, TlsOlderThan12IsRefused) {
+  EXPECT_FALSE(RawTls(node_.web_port(), TLS1_VERSION).connected());
+  EXPECT_FALSE(RawTls(node_.web_port(), TLS1_1_VERSION).connected());
+  EXPECT_TRUE(RawTls(node_.web_port(), TLS1_2_VERSION).connected());
+  EXPECT_TRUE(RawTls(node_.web_port()).connected());
+}
+
+TEST_F(JsonApiTest, ConnectTimeoutMsMustBeDigitsAndIsHeldToTheNodesLimit) {
+  Register("hf-echo");
+  std::string researcher = node_.Token("ada", {"researcher"});
+  for (const char* bad : {"abc", "-1", "1.5", "+5", "12345678901", "0x10"}) {
+    JsonReply reply = json_.Call(kGetDataset, R"({"id":"hf-echo"})", researcher,
+                                 {{"Connect-Timeout-Ms", bad}});
+    EXPECT_EQ(reply.http_status, 400) << bad;
+    EXPECT_EQ(reply.code, "invalid_argument") << bad;
+    EXPECT_TRUE(absl::StrContains(reply.message, "Connect-Timeout-Ms")) << reply.message;
+  }
+  JsonReply twice = json_.Call(kGetDataset, R"({"id":"hf-echo"})", researcher,
+                               {{"Connect-Timeout-Ms", "1000"}, {"Connect-Timeout-Ms", "2000"}});
+  EXPECT_EQ(twice.code, "invalid_argument");
+  // Ten digits (115 days) is well-formed: held to the node's limit, served.
+  JsonReply longest = json_.Call(kGetDataset, R"({"id":"hf-echo"})", researcher,
+                                 {{"Connect-Timeout-Ms", "9999999999"}});
+  EXPECT_EQ(longest.http_status, 200) << longest.body;
+  // A stream's malformed timeout ends the stream with the same error.
+  JsonReply stream = json_.Stream("/trenode.v1.ActivityLog/WatchEntries", "{}",
+                                  json_.TokenFor("auditor"), {{"Connect-Timeout-Ms", "soon"}});
+  EXPECT_EQ(stream.code, "invalid_argument") << stream.message;
+}
+
+TEST(JsonApiDefaultsTest, ABodyOverOneMebibyteIsRefusedByDefault) {
+  TestNode node([](trenode::v1::NodeConfig& config) { testing::ServeJson(config); });
+  std::string researcher = node.Token("ada", {"researcher"});
+  std::string body = absl::StrCat(R"({"id":")", std::string(1 << 20, 'a'), R"("})");
+  JsonReply reply = JsonClient(node).Call(kGetDataset, body, researcher);
+  EXPECT_EQ(reply.http_status, 413);
+  EXPECT_TRUE(absl::StrContains(reply.message, "1048576 bytes")) << reply.message;
+  JsonReply small = JsonClient(node).Call(kGetDataset, R"({"id":"none"})", researcher);
+  EXPECT_EQ(small.code, "not_found");
+}
+
+TEST_F(JsonApiTest, TheConsoleIsServedByGetWithItsPolicy) {
+  JsonReply index = json_.Raw("GET", "/", "", "", {});
+  ASSERT_EQ(index.http_status, 200) << index.body;
+  EXPECT_TRUE(absl::StartsWith(index.content_type, "text/html"));
+  EXPECT_TRUE(absl::StrContains(index.body, "/console/app.js"));
+  auto csp = index.headers.find("Content-Security-Policy");
+  ASSERT_NE(csp, index.headers.end());
+  EXPECT_TRUE(absl::StrContains(csp->second, "script-src 'self'")) << csp->second;
+  EXPECT_EQ(index.headers.find("X-Frame-Options")->second, "DENY");
+  EXPECT_EQ(index.headers.count("Set-Cookie"), 0u);
+  JsonReply script = json_.Raw("GET", "/console/app.js", "", "", {});
+  EXPECT_EQ(script.http_status, 200);
+  EXPECT_TRUE(absl::StartsWith(script.content_type, "text/javascript"));
+  EXPECT_EQ(json_.Raw("GET", "/console/nope.js", "", "", {}).http_status, 404);
+  // Methods are still POST only, and the console takes no POST.
+  EXPECT_EQ(json_.Raw("GET", kGetDataset, "", "", {}).http_status, 405);
+  EXPECT_EQ(json_.Raw("POST", "/", "{}", "application/json", {}).http_status, 404);
+}
 
 TEST_F(JsonApiTest, SlowAndIdleConnectionsAreClosedAfterTheReadTimeout) {
   Register("hf-echo");

@@ -3,6 +3,10 @@
 // {"issuer": URL} when ready, then answers one JSON request per input line:
 //   {"mint": {kid, sub, aud, roles, amr, expiresIn}} -> {"token": "..."}
 //   {"rotate": {alg, kid}}                           -> {"kid": "..."}
+//   {"login": {sub, aud, roles}}                     -> {"ok": true}
+// "login" sets who the next browser sign-ins (authorization code flow, at
+// /authorize then /token) are: their access token gets that sub, aud and
+// realm_access.roles; the ID token keeps the client id as its audience.
 // usage: node mock_issuer.mjs KEY.pem CERT.pem
 import { OAuth2Server } from 'oauth2-mock-server';
 import readline from 'node:readline';
@@ -12,6 +16,15 @@ const server = new OAuth2Server(keyFile, certFile);
 await server.issuer.keys.generate('RS256', { kid: 'rsa-1' });
 await server.issuer.keys.generate('ES256', { kid: 'ec-1' });
 await server.start(0, '127.0.0.1');
+let login = null;
+server.service.on('beforeTokenSigning', (token, req) => {
+  if (!login || req?.body?.grant_type !== 'authorization_code') return;
+  token.payload.sub = login.sub;
+  if (token.payload.aud === undefined) {
+    token.payload.aud = login.aud;
+    token.payload.realm_access = { roles: login.roles ?? [] };
+  }
+});
 console.log(JSON.stringify({ issuer: server.issuer.url }));
 
 const lines = readline.createInterface({ input: process.stdin });
@@ -31,6 +44,9 @@ for await (const line of lines) {
         },
       });
       console.log(JSON.stringify({ token }));
+    } else if (request.login) {
+      login = request.login;
+      console.log(JSON.stringify({ ok: true }));
     } else if (request.rotate) {
       const key = await server.issuer.keys.generate(request.rotate.alg, { kid: request.rotate.kid });
       console.log(JSON.stringify({ kid: key.kid }));

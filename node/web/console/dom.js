@@ -1,0 +1,71 @@
+// Small DOM helpers. Text always goes in as text (textContent), never as
+// HTML, so nothing a call returns can become markup or script.
+
+// h('p', {class: 'x', onclick: fn}, 'text', child, ...)
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
+    else element.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+// Pages begun so far; a page's view stops showing once a later one began,
+// so a page left before its calls ended never covers the next one.
+let epoch = 0;
+export function beginPage() { epoch += 1; return epoch; }
+export function isCurrent(page) { return page === epoch; }
+export function view() {
+  const mine = epoch;
+  return { show: (...children) => { if (mine === epoch) show(...children); } };
+}
+
+// Replaces the page's content, and moves focus to its heading for
+// keyboard and screen-reader users.
+export function show(...children) {
+  const page = document.getElementById('page');
+  page.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+  const heading = page.querySelector('h1');
+  if (heading) { heading.tabIndex = -1; heading.focus(); }
+}
+
+// A failed call: the page shows the node's refusal and nothing else.
+export function showError(error) {
+  show(h('h1', {}, 'Not available'),
+       h('p', { role: 'alert', class: 'error', 'data-code': error.code || 'error' },
+         `${error.code ? `${error.code}: ` : ''}${error.message}`));
+}
+
+export function say(text) { document.getElementById('status').textContent = text; }
+
+// "RELEASE_STATE_IN_REVIEW" -> "in review"
+export function enumText(value, prefix) {
+  return String(value || '').replace(prefix, '').toLowerCase().replace(/_/g, ' ');
+}
+
+// A CSV file's rows (RFC 4180 quoting).
+export function parseCsv(text) {
+  const rows = [];
+  let row = [], field = '', quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field); rows.push(row); row = []; field = '';
+    } else field += c;
+  }
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}

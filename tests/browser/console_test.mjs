@@ -1,0 +1,305 @@
+// The web console in real headless Chromium (Debian's chromium, driven by
+// puppeteer-core) against a real trenode and the real OIDC test issuer:
+// sign-in with PKCE and sign-out, the role switcher, two output checkers
+// reviewing a release file by file, the researcher opening and saving the
+// released table, what a researcher cannot see, and the auditor's in-browser
+// log verification before and after a leaf is changed.
+// usage: node --test console_test.mjs  (env BIN_DIR, OIDC_DIR, SCREENSHOT_DIR, CHROMIUM)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { Site, ROLES } from './site.mjs';
+
+const site = new Site(process.env.BIN_DIR, process.env.OIDC_DIR);
+const screenshots = process.env.SCREENSHOT_DIR;
+let browser;
+let release;
+
+function spki(pemFile) {
+  const der = new X509Certificate(readFileSync(pemFile)).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
+}
+
+async function poll(what, check, seconds = 30) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// A fresh browser context (nothing shared with other people's sessions),
+// signed in as `subject` with `roles` through the issuer, by keyboard.
+async function signIn(subject, ...roles) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`page error (${subject}): ${e.message}`));
+  await site.issuer.nextLogin(subject, roles.map((r) => ROLES[r]));
+  await page.goto(`${site.origin}/`);
+  await page.waitForSelector('#signin');
+  await page.focus('#signin');
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  await page.waitForSelector('#subject');
+  return page;
+}
+
+const text = (page, selector) => page.$eval(selector, (e) => e.textContent);
+
+// waitForSelector that, on timeout, says what the page showed instead.
+async function waitFor(page, selector, options = {}) {
+  try {
+    return await page.waitForSelector(selector, { timeout: 20000, ...options });
+  } catch (error) {
+    const shown = await page.evaluate(() => document.body.innerText).catch(() => '?');
+    throw new Error(`${error.message}; the page shows:\n${shown}`);
+  }
+}
+
+before(async () => {
+  await site.start();
+  browser = await puppeteer.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    // Trust exactly the node's and the issuer's certificates (the test CA
+    // is not in the browser's store); root in CI needs --no-sandbox.
+    args: ['--no-sandbox', `--ignore-certificate-errors-spki-list=${spki(path.join(site.pki, 'web-site.pem'))},${spki(path.join(site.pki, 'idp.pem'))}`],
+  });
+  release = await site.releaseInReview('browser-1');
+});
+
+after(async () => {
+  await browser?.close();
+  site.stop();
+});
+
+test('the node serves the console with a strict policy and no framing', async () => {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  const response = await page.goto(`${site.origin}/`);
+  const headers = response.headers();
+  assert.match(headers['content-security-policy'], /script-src 'self';/);
+  assert.match(headers['content-security-policy'], new RegExp(`connect-src 'self' ${site.issuer.url};`));
+  assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+  assert.doesNotMatch(headers['content-security-policy'], /unsafe/);
+  assert.equal(headers['x-frame-options'], 'DENY');
+  await context.close();
+});
+
+test('sign-in with PKCE, the role switcher offers only mapped roles, sign-out forgets the token', async () => {
+  const page = await signIn('kim', 'output_checker', 'auditor');
+  assert.equal(await text(page, '#subject'), 'kim');
+  const offered = await page.$$eval('#role option', (options) => options.map((o) => o.value));
+  assert.deepEqual(offered, ['output_checker', 'auditor']);
+  assert.equal(await page.evaluate(() => location.search), '', 'the code is gone from the address');
+  // Nothing of the session is stored where a script or a later visitor could find it.
+  const stored = await page.evaluate(() => JSON.stringify([{ ...localStorage }, { ...sessionStorage }, document.cookie]));
+  assert.equal(stored, '[{},{},""]');
+  await page.select('#role', 'auditor');
+  await page.waitForFunction(() => document.querySelector('#nav').textContent.includes('Activity log'));
+  // A role the token does not map to cannot be chosen by editing the page.
+  await page.evaluate(() => { const o = document.createElement('option'); o.value = 'node_admin'; document.querySelector('#role').append(o); });
+  await page.select('#role', 'node_admin');
+  assert.equal(await page.$eval('#role', (s) => s.value), 'node_admin');
+  assert.doesNotMatch(await text(page, '#nav'), /Partners/);
+  // And a modified page that sent that role anyway is refused by the node.
+  const kimToken = await site.token('kim', 'output_checker', 'auditor');
+  const refused = await page.evaluate(async (token) => {
+    const r = await fetch('/trenode.v1.Federation/ListPartners', { method: 'POST', body: '{}',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}`, 'X-Trenode-Role': 'node_admin' } });
+    return [r.status, await r.text()];
+  }, kimToken);
+  assert.ok(refused[0] === 401 || refused[0] === 403, refused.join(' '));
+  assert.doesNotMatch(refused[1], /partners/);
+  await Promise.all([page.waitForNavigation(), page.click('#signout')]);
+  await waitFor(page, '#signin');
+  assert.equal(await page.$('#subject'), null);
+  await page.browserContext().close();
+});
+
+test('a redirect with a state this browser did not start signs nobody in', async () => {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await page.goto(`${site.origin}/?code=stolen&state=forged`);
+  await waitFor(page, '.error');
+  assert.match(await text(page, '.error'), /state does not match/);
+  assert.equal(await page.$('#subject'), null);
+  await context.close();
+});
+
+async function review(page, decisions) {
+  await page.goto(`${site.origin}/#/queue`);
+  await waitFor(page, `a[href="#/review/${release.releaseId}"]`);
+  await page.click(`a[href="#/review/${release.releaseId}"]`);
+  await waitFor(page, 'form#review');
+  for (const [file, [decision, explanation]] of Object.entries(decisions)) {
+    const section = `section[data-file="${file}"]`;
+    await page.click(`${section} input[value="FILE_DECISION_${decision}"]`);
+    await page.type(`${section} textarea`, explanation);
+  }
+  await page.click('form#review button[type="submit"]');
+  await page.waitForFunction(() => /Review recorded|Not recorded/.test(document.querySelector('#status').textContent));
+  return text(page, '#status');
+}
+
+test('two output checkers approve one file and reject the other; the researcher opens and saves the released one', async () => {
+  const olu = await signIn('olu', 'output_checker');
+  await olu.goto(`${site.origin}/#/review/${release.releaseId}`);
+  await waitFor(olu, 'table.cells td[data-verdict]');
+  // Cells carry their verdict, and a flag says which rule.
+  const verdicts = await olu.$$eval('td[data-verdict]', (cells) => cells.map((c) => [c.dataset.verdict, c.title]));
+  assert.ok(verdicts.length > 0);
+  for (const [verdict, title] of verdicts) {
+    assert.ok(['pass', 'suppressed', 'review'].includes(verdict));
+    assert.ok(title.length > 0);
+  }
+  // Flagged cells take keyboard focus, so their reasons are reachable.
+  const focusable = await olu.$$eval('td[tabindex="0"]', (cells) => cells.map((c) => c.getAttribute('aria-label')));
+  assert.ok(focusable.length > 0 && focusable.every((label) => /suppressed|needs review/.test(label)), focusable.join('; '));
+  if (screenshots) {
+    mkdirSync(screenshots, { recursive: true });
+    await olu.setViewport({ width: 1100, height: 900 });
+    await olu.screenshot({ path: path.join(screenshots, 'checker-review.png'), fullPage: true });
+  }
+  const first = await review(olu, { 'by_age_sex.csv': ['APPROVE', 'Small cells suppressed; totals consistent'],
+                                    'by_sex.csv': ['REJECT', 'Not needed for the paper'] });
+  assert.match(first, /Review recorded: release .* is in review/);
+  await waitFor(olu, '#reviews');
+  assert.match(await text(olu, '#reviews'), /olu@web-site/);
+  // The second checker sees who reviewed before and completes it.
+  const kim = await signIn('kim', 'output_checker');
+  await kim.goto(`${site.origin}/#/review/${release.releaseId}`);
+  await waitFor(kim, '#reviews');
+  assert.match(await text(kim, '#reviews'), /olu@web-site: by_age_sex.csv approve/);
+  const second = await review(kim, { 'by_age_sex.csv': ['APPROVE', 'Agree'], 'by_sex.csv': ['REJECT', 'Agree'] });
+  assert.match(second, /is released/);
+
+  const ada = await signIn('ada', 'researcher');
+  await ada.goto(`${site.origin}/#/release/${release.releaseId}`);
+  await waitFor(ada, 'section[data-file="by_sex.csv"] .error');
+  assert.match(await text(ada, 'section[data-file="by_sex.csv"]'), /Withheld/);
+  await ada.click('button.open[data-file="by_age_sex.csv"]');
+  await waitFor(ada, 'svg.chart rect');
+  // The researcher's table carries no verdicts (those are for checkers).
+  assert.equal(await ada.$('td[data-verdict]'), null);
+  if (screenshots) {
+    await ada.setViewport({ width: 1100, height: 900 });
+    await ada.screenshot({ path: path.join(screenshots, 'researcher-release.png'), fullPage: true });
+  }
+  const downloads = mkdtempSync(path.join(tmpdir(), 'trenode-downloads-'));
+  const cdp = await ada.createCDPSession();
+  await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads,
+                                                  browserContextId: ada.browserContext().id });
+  await ada.click('button.download[data-file="by_age_sex.csv"]');
+  const saved = path.join(downloads, 'by_age_sex.csv');
+  await poll('the saved file', () => existsSync(saved) && readFileSync(saved).length > 0);
+  const shown = await text(ada, 'section[data-file="by_age_sex.csv"] .muted');
+  const sha = createHash('sha256').update(readFileSync(saved)).digest('hex');
+  assert.ok(shown.includes(sha), `saved file's SHA-256 ${sha} is the released one (${shown})`);
+  // 200 % zoom: half the width, twice the pixels; nothing scrolls sideways but tables.
+  await ada.setViewport({ width: 640, height: 800, deviceScaleFactor: 2 });
+  assert.ok(await ada.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth));
+  for (const p of [olu, kim, ada]) await p.browserContext().close();
+});
+
+test('a researcher cannot read review copies, and a page shows nothing from a refused call', async () => {
+  const second = await site.releaseInReview('browser-2');
+  const ada = await site.token('ada', 'researcher');
+  // The checkers' review-copy download, over JSON with the researcher's token.
+  const envelope = (json) => { const b = Buffer.from(JSON.stringify(json)); const h = Buffer.alloc(5); h.writeUInt32BE(b.length, 1); return Buffer.concat([h, b]); };
+  const page = await signIn('ada', 'researcher');
+  const reply = await page.evaluate(async (token, body) => {
+    const r = await fetch('/trenode.v1.Releases/DownloadFile', { method: 'POST', body: new Uint8Array(body),
+      headers: { 'Content-Type': 'application/connect+json', Authorization: `Bearer ${token}` } });
+    return new TextDecoder().decode(await r.arrayBuffer());
+  }, ada, [...envelope({ releaseId: second.releaseId, file: 'by_age_sex.csv' })]);
+  assert.match(reply, /"error":\{"code":"(failed_precondition|permission_denied)"/);
+  assert.doesNotMatch(reply, /"data"/);
+  // The release page shows the files' names and no table, no open button.
+  await page.goto(`${site.origin}/#/release/${second.releaseId}`);
+  await waitFor(page, 'section[data-file="by_age_sex.csv"]');
+  assert.equal(await page.$('table'), null);
+  assert.equal(await page.$('button.open'), null);
+  // A dataset that is not there: the refusal, and nothing else.
+  await page.goto(`${site.origin}/#/dataset/no-such-dataset`);
+  await waitFor(page, '[role="alert"]');
+  assert.match(await text(page, '[role="alert"]'), /not_found/);
+  assert.equal(await page.$('dl'), null);
+  await page.browserContext().close();
+});
+
+// Verifies the latest `count` entries in the page.
+async function verifyInBrowser(page, count = 50) {
+  await page.goto(`${site.origin}/#/verify`);
+  await waitFor(page, '#log-key');
+  await page.$eval('#log-key', (e, key) => { e.value = key; }, site.logKey);
+  await page.$eval('#count', (e, n) => { e.value = String(n); }, count);
+  assert.equal(await page.$eval('#log-key', (e) => e.value), site.logKey);
+  await page.$eval('#verify-result', (e) => e.replaceChildren());
+  await page.click('form button[type="submit"]');
+  await waitFor(page, '#verify-result [data-outcome]', { timeout: 60000 });
+  return page.$eval('#verify-result [data-outcome]', (e) => [e.dataset.outcome, e.textContent]);
+}
+
+test('the auditor verifies the log in the browser, and a changed leaf fails', async () => {
+  const page = await signIn('aud', 'auditor');
+  const [outcome, message] = await verifyInBrowser(page);
+  assert.equal(outcome, 'verified', message);
+  // A key other than the node's: refused before anything is believed.
+  await page.$eval('#log-key', (e) => { e.value = ''; });
+  await page.type('#log-key', 'trenode.test/web-site+00000000+AQ' + 'A'.repeat(42) + '=');
+  await page.click('form button[type="submit"]');
+  await waitFor(page, '#verify-result [data-outcome="failed"]');
+  // An insider rewrites one leaf (and its stored hash) in the database.
+  const sqlite = (sql) => execFileSync('sqlite3', ['-cmd', '.timeout 10000', site.database, sql], { encoding: 'utf8' }).trim();
+  const size = Number(sqlite('SELECT max(idx) FROM log_entries'));
+  const index = Math.max(0, size - 5);
+  const leaf = Buffer.from(sqlite(`SELECT hex(leaf) FROM log_entries WHERE idx = ${index}`), 'hex');
+  const changed = Buffer.from(leaf.toString('utf8').replace(
+    /\noutcome (\w+)/, (_, was) => `\noutcome ${was === 'success' ? 'failure' : 'success'}`));
+  assert.notDeepEqual(changed, leaf);
+  const hash = createHash('sha256').update(Buffer.concat([Buffer.from([0]), changed])).digest('hex');
+  sqlite(`UPDATE log_entries SET leaf = X'${changed.toString('hex')}', leaf_hash = X'${hash}' WHERE idx = ${index}`);
+  // Every call is logged, so the log grows while it is verified: check
+  // back past the changed entry.
+  const [after, why] = await verifyInBrowser(page, size - index + 200);
+  assert.equal(after, 'failed');
+  assert.match(why, new RegExp(`\\b${index}\\b`));
+  await page.browserContext().close();
+});
+
+test('steward and admin pages load for a person with both roles', async () => {
+  const page = await signIn('root', 'data_steward', 'node_admin');
+  await page.goto(`${site.origin}/#/approvals`);
+  await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Approvals');
+  await page.goto(`${site.origin}/#/training/ada@web-site`);
+  await page.waitForFunction(() => /Safe Researcher/.test(document.querySelector('#page').textContent));
+  await page.select('#role', 'node_admin');
+  await page.waitForFunction(() => /^Node web-site/.test(document.querySelector('h1')?.textContent || ''));
+  assert.equal(await page.$('[role="alert"]'), null);
+  await page.browserContext().close();
+});
+
+test('the researcher searches the catalogue and sees projects, access and analyses', async () => {
+  const page = await signIn('ada', 'researcher');
+  await page.goto(`${site.origin}/#/catalogue`);
+  await waitFor(page, '#q');
+  await page.type('#q', 'synthetic');
+  await page.keyboard.press('Enter');
+  await waitFor(page, '#results a[href="#/dataset/synth-ehr-1"]');
+  await page.click('#results a[href="#/dataset/synth-ehr-1"]');
+  await page.waitForFunction(() => /synth-ehr-1 \(version/.test(document.querySelector('#page dl')?.textContent || ''));
+  await page.goto(`${site.origin}/#/projects`);
+  await page.waitForFunction(() => /hf.*approved.*you have access/s.test(document.querySelector('#page table')?.textContent || ''));
+  await page.goto(`${site.origin}/#/analyses`);
+  await waitFor(page, `tr[data-analysis="${release.analysisId}"]`);
+  assert.match(await text(page, `tr[data-analysis="${release.analysisId}"] .state`), /succeeded/);
+  assert.equal(await page.$('[role="alert"]'), null);
+  await page.browserContext().close();
+});
