@@ -51,6 +51,33 @@ class RecordingSink : public log::EventSink {
   std::vector<log::ActivityEvent> events_;
 };
 
+// Holds each Admit until the other of a pair of submissions has reached it
+// too (or half a second has passed), so that without Analyses' admission
+// lock both would read the same committed spending; with it, the second
+// cannot reach Admit before the first is stored, and the first goes on
+// alone once the wait lapses.
+class RendezvousAdmission : public analyses::Admission {
+ public:
+  explicit RendezvousAdmission(analyses::Admission* inner) : inner_(inner) {}
+  absl::StatusOr<trenode::v1::Estimate> Estimate(const Analysis& analysis) override {
+    return inner_->Estimate(analysis);
+  }
+  absl::Status Admit(const Analysis& analysis, const trenode::v1::Estimate& estimate) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++arrived_;
+      auto paired = [](int* arrived) { return *arrived % 2 == 0; };
+      mu_.AwaitWithTimeout(absl::Condition(+paired, &arrived_), absl::Milliseconds(500));
+    }
+    return inner_->Admit(analysis, estimate);
+  }
+
+ private:
+  analyses::Admission* inner_;
+  absl::Mutex mu_;
+  int arrived_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 class ChargingAdmissionTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -165,6 +192,8 @@ TEST_F(ChargingAdmissionTest, RefusesTheSubmissionThatWouldPassTheBudgetAndAllow
 }
 
 TEST_F(ChargingAdmissionTest, TwoConcurrentSubmissionsCannotBothPassABudgetThatFitsOne) {
+  RendezvousAdmission rendezvous(&admission_);
+  analyses_.SetAdmission(&rendezvous);
   for (int round = 0; round < 5; ++round) {
     SetBudget(absl::StrCat(round + 1, ".00"));  // room for exactly one more
     std::atomic<int> admitted{0}, refused{0};
