@@ -71,6 +71,17 @@ JobFailure JobFailureFromName(absl::string_view name);
 // The sentence a researcher is shown, e.g. "the job exited with an error".
 const char* JobFailureText(JobFailure failure);
 
+// What a job used, from the backend's own accounting (spec/charging.md,
+// "Metering"): zero where the backend does not meter it.
+struct JobUsage {
+  int64_t cpu_micros = 0;         // every process of the job together
+  int64_t wall_micros = 0;        // from start to end
+  int64_t peak_memory_bytes = 0;  // the most the job held at once
+  // "cgroup-v1", "cgroup-v2", "rusage", "slurm-cgroup", "batch-runner"; "none" when
+  // nothing was metered.
+  std::string metered_by = "none";
+};
+
 struct JobStatus {
   JobState state = JobState::kQueued;
   int exit_code = -1;  // when it ended by exiting
@@ -85,6 +96,8 @@ struct JobStatus {
   // Once it has ended: the directory holding the outbox's files, readable by
   // the node until Remove().
   std::string outbox_dir;
+  // Once it has ended.
+  JobUsage usage;
 };
 
 // "queued", "running", ...

@@ -67,6 +67,14 @@ int64_t ReadCounter(const fs::path& path, absl::string_view key) {
   return 0;
 }
 
+// The number a one-value file such as cpuacct.usage holds; -1 if none.
+int64_t ReadNumber(const fs::path& path) {
+  std::optional<std::string> text = ReadFile(path.string());
+  int64_t value;
+  if (!text || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value)) return -1;
+  return value;
+}
+
 std::vector<pid_t> ReadPids(const fs::path& procs) {
   std::vector<pid_t> pids;
   std::optional<std::string> text = ReadFile(procs.string());
@@ -167,6 +175,18 @@ class CgroupsV2 final : public Cgroups {
     return KillAndRemove({parent_ / name}, /*kill_file=*/true);
   }
 
+  CgroupUsage Usage(const std::string& name) const override {
+    CgroupUsage usage;
+    fs::path dir = parent_ / name;
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) return usage;
+    // usage_usec is in every cgroup's cpu.stat, with or without the cpu
+    // controller.
+    if (fs::exists(dir / "cpu.stat", ec)) usage.cpu_micros = ReadCounter(dir / "cpu.stat", "usage_usec");
+    usage.peak_memory_bytes = ReadNumber(dir / "memory.peak");
+    return usage;
+  }
+
   std::vector<std::string> Children() const override { return ChildDirectories(parent_); }
 
   std::vector<fs::path> Directories(const std::string& name) const override {
@@ -186,9 +206,13 @@ class CgroupsV2 final : public Cgroups {
 
 class CgroupsV1 final : public Cgroups {
  public:
-  // `cpu` empty: no CPU bandwidth limit.
-  CgroupsV1(fs::path memory, fs::path pids, fs::path cpu)
-      : memory_(std::move(memory)), pids_(std::move(pids)), cpu_(std::move(cpu)) {}
+  // `cpu` empty: no CPU bandwidth limit; `cpuacct` empty: CPU time not
+  // metered.
+  CgroupsV1(fs::path memory, fs::path pids, fs::path cpu, fs::path cpuacct)
+      : memory_(std::move(memory)),
+        pids_(std::move(pids)),
+        cpu_(std::move(cpu)),
+        cpuacct_(std::move(cpuacct)) {}
 
   CgroupVersion version() const override { return CgroupVersion::kV1; }
 
@@ -232,11 +256,22 @@ class CgroupsV1 final : public Cgroups {
     return KillAndRemove(Directories(name), /*kill_file=*/false);
   }
 
+  CgroupUsage Usage(const std::string& name) const override {
+    CgroupUsage usage;
+    if (!cpuacct_.empty()) {
+      int64_t nanos = ReadNumber(cpuacct_ / name / "cpuacct.usage");
+      if (nanos >= 0) usage.cpu_micros = nanos / 1000;
+    }
+    usage.peak_memory_bytes = ReadNumber(memory_ / name / "memory.max_usage_in_bytes");
+    return usage;
+  }
+
   std::vector<std::string> Children() const override { return ChildDirectories(memory_); }
 
   std::vector<fs::path> Directories(const std::string& name) const override {
     std::vector<fs::path> dirs = {memory_ / name, pids_ / name};
     if (!cpu_.empty()) dirs.push_back(cpu_ / name);
+    if (!cpuacct_.empty() && cpuacct_ != cpu_) dirs.push_back(cpuacct_ / name);
     return dirs;
   }
   fs::path MemoryLimitFile(const std::string& name) const override {
@@ -247,7 +282,7 @@ class CgroupsV1 final : public Cgroups {
   }
 
  private:
-  const fs::path memory_, pids_, cpu_;
+  const fs::path memory_, pids_, cpu_, cpuacct_;
 };
 
 // Creates `parent` and its missing ancestors under `mount`.
@@ -316,6 +351,7 @@ std::optional<CgroupLayout> FindCgroupLayout(
         if (option == "memory" && v1.memory.empty()) v1.memory = mount;
         if (option == "pids" && v1.pids.empty()) v1.pids = mount;
         if (option == "cpu" && v1.cpu.empty()) v1.cpu = mount;
+        if (option == "cpuacct" && v1.cpuacct.empty()) v1.cpuacct = mount;
       }
     }
   }
@@ -360,8 +396,12 @@ absl::StatusOr<std::unique_ptr<Cgroups>> Cgroups::Open(const CgroupLayout& layou
   if (!layout.cpu.empty() && MakeParent(layout.cpu, relative).ok()) {
     cpu = fs::path(layout.cpu) / relative;
   }
-  return std::unique_ptr<Cgroups>(
-      new CgroupsV1(fs::path(layout.memory) / relative, fs::path(layout.pids) / relative, cpu));
+  fs::path cpuacct;
+  if (!layout.cpuacct.empty() && MakeParent(layout.cpuacct, relative).ok()) {
+    cpuacct = fs::path(layout.cpuacct) / relative;
+  }
+  return std::unique_ptr<Cgroups>(new CgroupsV1(fs::path(layout.memory) / relative,
+                                                fs::path(layout.pids) / relative, cpu, cpuacct));
 }
 
 }  // namespace trenode::adapters

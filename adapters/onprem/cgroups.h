@@ -12,7 +12,12 @@
 // - cgroup v1: one directory per controller, <memory mount>/<parent>/<name>
 //   with memory.limit_in_bytes (and memory.memsw.limit_in_bytes where swap is
 //   accounted), <pids mount>/... with pids.max and <cpu mount>/... with
-//   cpu.cfs_quota_us.
+//   cpu.cfs_quota_us, and <cpuacct mount>/... (the same directory when
+//   cpu and cpuacct share a mount) whose cpuacct.usage meters its CPU.
+//
+// Each cgroup also meters its job (Usage): CPU time of every process it
+// held, dead ones included (v2 cpu.stat usage_usec, v1 cpuacct.usage), and
+// the peak of its memory (v2 memory.peak, v1 memory.max_usage_in_bytes).
 //
 // Thread-safe: each method touches only the files of the cgroup it names.
 #ifndef TRENODE_ADAPTERS_ONPREM_CGROUPS_H_
@@ -42,6 +47,7 @@ struct CgroupLayout {
   std::string memory;   // v1: the mounts of each controller's hierarchy
   std::string pids;
   std::string cpu;  // v1, optional (jobs then have no CPU bandwidth limit)
+  std::string cpuacct;  // v1, optional (jobs' CPU time is then not metered)
 };
 
 // The layout from `mounts` (the text of /proc/self/mounts): the unified
@@ -57,6 +63,13 @@ struct CgroupLimits {
   int64_t memory_bytes = 0;  // all processes and their tmpfs pages together
   int64_t tasks = 0;         // processes and threads at once
   double cpus = 1.0;         // CPU bandwidth in CPUs; 0: unlimited
+};
+
+// What a cgroup's processes have used so far; -1 where the kernel does not
+// say (no cpuacct hierarchy; memory.peak before Linux 5.19).
+struct CgroupUsage {
+  int64_t cpu_micros = -1;
+  int64_t peak_memory_bytes = -1;
 };
 
 class Cgroups {
@@ -84,6 +97,9 @@ class Cgroups {
   // How many processes the kernel's OOM killer has killed in the cgroup (0
   // if it does not exist).
   virtual int64_t OomKills(const std::string& name) const = 0;
+  // What the cgroup's processes used, dead ones included; read it before
+  // Destroy (all -1 if it does not exist).
+  virtual CgroupUsage Usage(const std::string& name) const = 0;
   // SIGKILLs every process in the cgroup until it is empty, then removes it.
   // OK if it does not exist; Unavailable if it could not be removed within a
   // few seconds.

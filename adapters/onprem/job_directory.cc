@@ -50,6 +50,23 @@ absl::Status CheckOutbox(const fs::path& outbox, const ComputeLimits& limits) {
   return absl::OkStatus();
 }
 
+// "cpu_micros wall_micros peak_memory_bytes metered_by".
+void WriteUsage(const fs::path& path, const JobUsage& usage) {
+  std::ofstream out(path, std::ios::trunc);
+  out << usage.cpu_micros << " " << usage.wall_micros << " " << usage.peak_memory_bytes << " "
+      << usage.metered_by << "\n";
+}
+
+JobUsage ReadUsage(const fs::path& path) {
+  JobUsage usage;
+  std::ifstream in(path);
+  JobUsage read;
+  if (in >> read.cpu_micros >> read.wall_micros >> read.peak_memory_bytes >> read.metered_by) {
+    usage = read;
+  }
+  return usage;
+}
+
 }  // namespace
 
 bool JobDirectory::Exists() const {
@@ -123,6 +140,8 @@ JobStatus JobDirectory::Settle(const JobEnd& end, const ComputeLimits& limits) {
     status.state = JobState::kSucceeded;
   }
   if (status.state != JobState::kSucceeded) ClearOutbox();
+  status.usage = end.usage;
+  WriteUsage(path_ / "usage", end.usage);
   fs::path temporary = path_ / "result.tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
@@ -157,6 +176,7 @@ std::optional<JobStatus> JobDirectory::Result(int64_t log_bytes) const {
   status.stdout_text = ReadPrefix(stdout_path(), log_bytes);
   status.stderr_text = ReadPrefix(stderr_path(), log_bytes);
   status.outbox_dir = outbox().string();
+  status.usage = ReadUsage(path_ / "usage");
   return status;
 }
 

@@ -33,6 +33,9 @@ struct JobEnd {
   // with it. kNone: judge by the fields above.
   JobFailure verdict = JobFailure::kNone;
   std::string verdict_reason;
+  // What it used, as its backend metered it; kept in `usage` beside the
+  // result.
+  JobUsage usage;
 };
 
 class JobDirectory {
@@ -51,7 +54,8 @@ class JobDirectory {
   absl::Status Create(uid_t uid);
 
   // Judges how the job ended (limits, exit status, the outbox's contents),
-  // clears the outbox unless it succeeded, and writes `result`.
+  // clears the outbox unless it succeeded, and writes `usage` and then
+  // `result`.
   JobStatus Settle(const JobEnd& end, const ComputeLimits& limits);
 
   // The judged result, or nullopt before Settle.

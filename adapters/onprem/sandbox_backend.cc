@@ -238,12 +238,14 @@ absl::StatusOr<pid_t> SandboxBackend::Start(std::vector<std::string> argv, int i
 
 void SandboxBackend::Monitor(Job* job) {
   const ComputeLimits& limits = job->spec.limits;
-  absl::Time deadline = absl::Now() + limits.wall;
+  const absl::Time started = absl::Now();
+  absl::Time deadline = started + limits.wall;
+  rusage resources{};
   bool timed_out = false;
   bool out_of_memory = false;
   int status = 0;
   while (true) {
-    pid_t done = ::waitpid(job->pid, &status, WNOHANG);
+    pid_t done = ::wait4(job->pid, &status, WNOHANG, &resources);
     if (done == job->pid || (done < 0 && errno != EINTR)) break;
     bool kill_now = false;
     {
@@ -258,13 +260,14 @@ void SandboxBackend::Monitor(Job* job) {
     if (kill_now) ::kill(-job->pid, SIGKILL);
     absl::SleepFor(absl::Milliseconds(20));
   }
+  JobEnd end;
+  end.usage = MeteredUsage(job->cgroup, resources, absl::Now() - started);
   if (!job->cgroup.empty()) {
     out_of_memory = out_of_memory || cgroups_->OomKills(job->cgroup) > 0;
     if (absl::Status removed = cgroups_->Destroy(job->cgroup); !removed.ok()) {
       std::cerr << "trenode: job " << job->spec.job_id << ": " << removed.message() << "\n";
     }
   }
-  JobEnd end;
   end.timed_out = timed_out;
   end.out_of_memory = out_of_memory;
   if (WIFEXITED(status)) {
@@ -288,6 +291,28 @@ void SandboxBackend::Monitor(Job* job) {
   absl::MutexLock lock(&mu_);
   job->finished = true;
   slots_in_use_[job->slot] = false;
+}
+
+JobUsage SandboxBackend::MeteredUsage(const std::string& cgroup, const rusage& resources,
+                                      absl::Duration wall) const {
+  JobUsage usage;
+  usage.wall_micros = absl::ToInt64Microseconds(wall);
+  CgroupUsage counted;
+  if (!cgroup.empty()) counted = cgroups_->Usage(cgroup);
+  if (counted.cpu_micros >= 0) {
+    usage.cpu_micros = counted.cpu_micros;
+    usage.peak_memory_bytes = std::max<int64_t>(0, counted.peak_memory_bytes);
+    usage.metered_by = cgroups_->version() == CgroupVersion::kV2 ? "cgroup-v2" : "cgroup-v1";
+    return usage;
+  }
+  // No cgroup: bubblewrap, the init of the job's pid namespace, reaps every
+  // process of the job, so its children's times are in its own rusage;
+  // ru_maxrss is only the largest single process.
+  auto micros = [](const timeval& t) { return int64_t{t.tv_sec} * 1'000'000 + t.tv_usec; };
+  usage.cpu_micros = micros(resources.ru_utime) + micros(resources.ru_stime);
+  usage.peak_memory_bytes = int64_t{resources.ru_maxrss} * 1024;
+  usage.metered_by = "rusage";
+  return usage;
 }
 
 absl::StatusOr<JobStatus> SandboxBackend::Status(const std::string& job_id) {

@@ -17,6 +17,10 @@
 // ("killed: over the memory limit of N bytes"). On a machine without a
 // usable cgroup hierarchy jobs run without one, as stderr says once.
 //
+// Each job is metered (JobStatus::usage) from its cgroup's counters: the CPU
+// time of all its processes, dead ones included, and its peak memory
+// (adapters/onprem/cgroups.h); without a cgroup, from bubblewrap's rusage.
+//
 // bwrap runs as root to make the mounts (so dataset files need not be
 // readable through their directories by anyone but the node), then setpriv
 // drops to the job's uid before the job's program starts. The node must run
@@ -28,6 +32,7 @@
 #ifndef TRENODE_ADAPTERS_ONPREM_SANDBOX_BACKEND_H_
 #define TRENODE_ADAPTERS_ONPREM_SANDBOX_BACKEND_H_
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <map>
@@ -94,8 +99,13 @@ class SandboxBackend : public ComputeBackend {
   absl::StatusOr<pid_t> Start(std::vector<std::string> argv, int in, int out, int err,
                               int seccomp_fd, const std::string& cgroup);
   // Waits for the job to end, enforcing the wall clock and the memory limit;
-  // removes its cgroup and writes its result.
+  // meters it, removes its cgroup and writes its result.
   void Monitor(Job* job);
+  // What the job used: its cgroup's counters, read before the cgroup is
+  // removed; without a cgroup, the rusage of bubblewrap (which reaped every
+  // process of the job).
+  JobUsage MeteredUsage(const std::string& cgroup, const rusage& resources,
+                        absl::Duration wall) const;
 
   SandboxOptions options_;
   std::unique_ptr<Cgroups> cgroups_;  // null: jobs run without cgroups

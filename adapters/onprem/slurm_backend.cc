@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -21,6 +22,48 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kTimedOut = 124;  // timeout(1)'s status when the limit struck
+// Where the batch script leaves the job's metering: "cpu_micros
+// wall_micros peak_memory_bytes", -1 for what Slurm's cgroup did not say.
+constexpr char kUsageFile[] = "usage.slurm";
+// Shell that sets $cpu and $mem from the cgroup Slurm made for the job's
+// batch step (proctrack/cgroup, jobacct_gather/cgroup: the counters Slurm's
+// own accounting reads), found in /proc/self/cgroup by its job_<id>
+// component; -1 without one (Slurm not tracking jobs by cgroup). cgroup v1:
+// cpuacct.usage (ns), memory.max_usage_in_bytes; v2: cpu.stat usage_usec,
+// memory.peak. The counters include every process of the step, the
+// sandbox's dead ones too, and are read after the sandbox has ended while
+// the step (this script) is still alive.
+constexpr char kMeterStep[] =
+    "cpu=-1; mem=-1\n"
+    "while IFS=: read -r n c p; do\n"
+    "  case \"$p/\" in */job_${SLURM_JOB_ID}/*) ;; *) continue ;; esac\n"
+    "  case \",$c,\" in\n"
+    "    *,cpuacct,*) v=$(cat \"/sys/fs/cgroup/$c$p/cpuacct.usage\" 2>/dev/null) &&"
+    " cpu=$((v / 1000)) ;;\n"
+    "    *,memory,*) v=$(cat \"/sys/fs/cgroup/$c$p/memory.max_usage_in_bytes\" 2>/dev/null) &&"
+    " mem=$v ;;\n"
+    "    ,,) v=$(sed -n 's/^usage_usec //p' \"/sys/fs/cgroup$p/cpu.stat\" 2>/dev/null) &&"
+    " [ -n \"$v\" ] && cpu=$v\n"
+    "        v=$(cat \"/sys/fs/cgroup$p/memory.peak\" 2>/dev/null) && mem=$v ;;\n"
+    "  esac\n"
+    "done < /proc/self/cgroup\n";
+
+// The batch script's metering; metered_by "none" (wall time only) where
+// Slurm's cgroup said nothing.
+JobUsage ReadSlurmUsage(const fs::path& path) {
+  JobUsage usage;
+  std::ifstream in(path);
+  int64_t cpu, wall, memory;
+  if (!(in >> cpu >> wall >> memory)) return usage;
+  usage.wall_micros = std::max<int64_t>(0, wall);
+  if (cpu >= 0) {
+    usage.cpu_micros = cpu;
+    usage.peak_memory_bytes = std::max<int64_t>(0, memory);
+    usage.metered_by = "slurm-cgroup";
+  }
+  return usage;
+}
+
 // The descriptor the batch script opens the seccomp filter on for bwrap.
 constexpr int kSeccompFd = 3;
 constexpr int64_t kDefaultLogBytes = 64 << 10;
@@ -163,12 +206,16 @@ absl::Status SlurmBackend::Submit(const JobSpec& spec) {
   for (const std::string& word : sandbox) quoted.push_back(ShellQuote(word));
   fs::path exit_file = dir.path() / "exit";
   fs::path seccomp_file = dir.path() / "seccomp.bpf";
+  fs::path usage_file = dir.path() / kUsageFile;
   std::string script = absl::StrCat(
       "#!/bin/sh\n"
       "# trenode job ",
-      spec.job_id, ": the sandbox under the wall-clock limit.\n", ShellQuote(options_.timeout),
-      " -k 2 ", absl::ToInt64Seconds(spec.limits.wall) + 1, " ", absl::StrJoin(quoted, " "), " ",
-      kSeccompFd, "< ", ShellQuote(seccomp_file.string()), "\n", "echo $? > ",
+      spec.job_id, ": the sandbox under the wall-clock limit, then its metering.\n",
+      "start=$(date +%s%N)\n", ShellQuote(options_.timeout), " -k 2 ",
+      absl::ToInt64Seconds(spec.limits.wall) + 1, " ", absl::StrJoin(quoted, " "), " ",
+      kSeccompFd, "< ", ShellQuote(seccomp_file.string()), "\n", "code=$?\n",
+      "end=$(date +%s%N)\n", kMeterStep, "echo \"$cpu $(( (end - start) / 1000 )) $mem\" > ",
+      ShellQuote(usage_file.string()), "\n", "echo $code > ",
       ShellQuote(exit_file.string() + ".tmp"), " && mv ", ShellQuote(exit_file.string() + ".tmp"),
       " ", ShellQuote(exit_file.string()), "\n");
   if (!WriteSmallFile(dir.path() / "uid", absl::StrCat(*uid)) ||
@@ -235,6 +282,7 @@ absl::StatusOr<JobStatus> SlurmBackend::Status(const std::string& job_id) {
   }
   JobEnd end;
   end.cancelled = cancelled;
+  end.usage = ReadSlurmUsage(dir.path() / kUsageFile);
   int code;
   if (exit_text && absl::SimpleAtoi(*exit_text, &code)) {
     end.exit_code = code;

@@ -22,6 +22,16 @@
 // that plugin --mem only guides scheduling and each process is limited
 // alone (RLIMIT_AS), as are processes per uid (RLIMIT_NPROC): the node's own
 // cgroups (SandboxBackend) do not reach compute nodes.
+//
+// Metering (JobStatus::usage): the batch script times the sandbox and, once
+// it has ended, reads the CPU time and peak memory of its batch step from
+// the cgroup Slurm made for it, the counters Slurm's own accounting
+// (jobacct_gather/cgroup) reads; so the cluster must track jobs by cgroup
+// (ProctrackType=proctrack/cgroup, JobAcctGatherType=jobacct_gather/cgroup)
+// for jobs to be metered, and otherwise they are "none". Slurm's database
+// (slurmdbd, sacct) is not needed; `sstat` was not used because it reports
+// whole seconds, and with jobacct_gather/linux loses processes that have
+// exited (a job burning 2 CPU-seconds showed 1).
 #ifndef TRENODE_ADAPTERS_ONPREM_SLURM_BACKEND_H_
 #define TRENODE_ADAPTERS_ONPREM_SLURM_BACKEND_H_
 

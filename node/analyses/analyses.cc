@@ -379,6 +379,61 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
   }
 
   absl::Time now = clock_();
+  Analysis analysis = NewAnalysis(person, request, dataset_ids, now);
+  // Held until the analysis, with its estimate, is stored (admission.h).
+  absl::ReleasableMutexLock admission_lock(&admission_mu_);
+  if (admission_ != nullptr) {
+    // A concurrent retry of this request may have been admitted while this
+    // one waited: it is answered with that analysis, never refused for the
+    // budget its twin already holds.
+    ASSIGN_OR_RETURN(earlier, replay());
+    if (earlier) return *earlier;
+    ASSIGN_OR_RETURN(*analysis.mutable_estimate(), admission_->Estimate(analysis));
+    absl::Status admitted = admission_->Admit(analysis, analysis.estimate());
+    if (!admitted.ok()) {
+      log::ActivityEvent refused;
+      refused.action = "analysis.budget_refused";
+      refused.object = absl::StrCat("project/", request.project_id());
+      refused.outcome = "deny";
+      refused.reason = std::string(admitted.message());
+      refused.request_id = request.request_id();
+      refused.project = request.project_id();
+      if (events_ != nullptr) RETURN_IF_ERROR(events_->Record(caller, std::move(refused)));
+      return admitted;
+    }
+  }
+  AnalysisEvent first;
+  first.set_analysis_id(analysis.id());
+  first.set_sequence(1);
+  first.set_state(analysis.state());
+  first.set_actor(person);
+  *first.mutable_time() = ToTimestamp(now);
+  log::ActivityEvent submitted =
+      log::ChangeEvent("analysis.submit", Object(analysis), request.project_id());
+  submitted.request_id = request.request_id();
+  submitted.hashes.push_back(absl::StrCat("sha256:", body_hash));
+  bool made = false;
+  absl::Status created = log::RecordedChange(
+      events_, caller, std::move(submitted),
+      [&] { return store_->Create(analysis, body_hash, first); }, &made);
+  admission_lock.Release();
+  if (created.code() == absl::StatusCode::kAlreadyExists) {
+    // A concurrent retry of the same request won the race.
+    ASSIGN_OR_RETURN(earlier, replay());
+    if (earlier) return *earlier;
+  }
+  if (!made) return created;
+  NotifyChanged(analysis);
+  // Made, even if its record waits in the outbox: it goes on, and a retry
+  // with the same request id finds it.
+  ASSIGN_OR_RETURN(analysis, Route(analysis));
+  RETURN_IF_ERROR(created);
+  return ViewFor(caller, std::move(analysis));
+}
+
+Analysis Analyses::NewAnalysis(const std::string& person,
+                               const trenode::v1::SubmitAnalysisRequest& request,
+                               const std::vector<std::string>& dataset_ids, absl::Time now) {
   Analysis analysis;
   analysis.set_id(NewAnalysisId(now));
   analysis.set_project_id(request.project_id());
@@ -401,32 +456,29 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
   analysis.set_sequence(1);
   *analysis.mutable_created() = ToTimestamp(now);
   *analysis.mutable_updated() = ToTimestamp(now);
-  AnalysisEvent first;
-  first.set_analysis_id(analysis.id());
-  first.set_sequence(1);
-  first.set_state(analysis.state());
-  first.set_actor(person);
-  *first.mutable_time() = ToTimestamp(now);
-  log::ActivityEvent submitted =
-      log::ChangeEvent("analysis.submit", Object(analysis), request.project_id());
-  submitted.request_id = request.request_id();
-  submitted.hashes.push_back(absl::StrCat("sha256:", body_hash));
-  bool made = false;
-  absl::Status created = log::RecordedChange(
-      events_, caller, std::move(submitted),
-      [&] { return store_->Create(analysis, body_hash, first); }, &made);
-  if (created.code() == absl::StatusCode::kAlreadyExists) {
-    // A concurrent retry of the same request won the race.
-    ASSIGN_OR_RETURN(earlier, replay());
-    if (earlier) return *earlier;
+  return analysis;
+}
+
+absl::StatusOr<trenode::v1::Estimate> Analyses::Estimate(
+    const auth::Principal& caller, const trenode::v1::SubmitAnalysisRequest& request) {
+  if (admission_ == nullptr) {
+    return absl::FailedPreconditionError("this node does not charge for analyses");
   }
-  if (!made) return created;
-  NotifyChanged(analysis);
-  // Made, even if its record waits in the outbox: it goes on, and a retry
-  // with the same request id finds it.
-  ASSIGN_OR_RETURN(analysis, Route(analysis));
-  RETURN_IF_ERROR(created);
-  return ViewFor(caller, std::move(analysis));
+  std::string person = governance_->PersonId(caller);
+  if (person.empty()) return absl::PermissionDeniedError("only people submit analyses");
+  RETURN_IF_ERROR(CheckFederated(caller, request));
+  ASSIGN_OR_RETURN(std::vector<std::string> dataset_ids, CheckBody(request));
+  RETURN_IF_ERROR(governance_->CheckDataAccess(person, request.project_id(), dataset_ids));
+  Analysis analysis = NewAnalysis(person, request, dataset_ids, clock_());
+  ASSIGN_OR_RETURN(trenode::v1::Estimate estimate, admission_->Estimate(analysis));
+  log::ActivityEvent event;
+  event.action = "analysis.estimate";
+  event.object = absl::StrCat("project/", request.project_id());
+  event.outcome = "success";
+  event.reason = estimate.basis();
+  event.project = request.project_id();
+  if (events_ != nullptr) RETURN_IF_ERROR(events_->Record(caller, std::move(event)));
+  return estimate;
 }
 
 absl::StatusOr<Analysis> Analyses::Route(const Analysis& analysis) {

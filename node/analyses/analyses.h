@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "adapters/object_store.h"
+#include "node/analyses/admission.h"
 #include "node/analyses/analysis_state.h"
 #include "node/analyses/analysis_store.h"
 #include "node/analyses/bundle.h"
@@ -141,6 +142,16 @@ class Analyses {
     change_hooks_.push_back(std::move(hook));
   }
 
+  // The charging check of every submission (null: none). Set before
+  // serving.
+  void SetAdmission(Admission* admission) { admission_ = admission; }
+  // What the request would cost if submitted now: the submission's checks
+  // (governance, body), then the admission's estimate, recorded as
+  // "analysis.estimate" in the activity log. FailedPrecondition without an
+  // admission.
+  absl::StatusOr<trenode::v1::Estimate> Estimate(const auth::Principal& caller,
+                                                 const trenode::v1::SubmitAnalysisRequest& request);
+
   // Checks a federated submission's `nodes` (each a partner of this node or
   // this node itself). Without one, federated submissions are refused. Set
   // before serving.
@@ -183,6 +194,11 @@ class Analyses {
   // A federated submission's own checks (nodes, kind, deadline).
   absl::Status CheckFederated(const auth::Principal& caller,
                               const trenode::v1::SubmitAnalysisRequest& request);
+  // The analysis a checked request would record (id, submitter, body,
+  // datasets, state submitted at `now`).
+  trenode::v1::Analysis NewAnalysis(const std::string& person,
+                                    const trenode::v1::SubmitAnalysisRequest& request,
+                                    const std::vector<std::string>& dataset_ids, absl::Time now);
   absl::StatusOr<std::vector<std::string>> CheckBody(
       const trenode::v1::SubmitAnalysisRequest& request);
   // NotFound, the same for a retired dataset as for an unknown one, unless
@@ -204,6 +220,9 @@ class Analyses {
   std::vector<std::function<void(const trenode::v1::Analysis&)>> success_hooks_;
   std::vector<std::function<void(const trenode::v1::Analysis&)>> change_hooks_;
   SiteCheck site_check_;
+  Admission* admission_ = nullptr;
+  // Held from a submission's admission check until it is stored.
+  absl::Mutex admission_mu_;
   std::string node_id_;
   Clock clock_;
   log::EventSink* events_;

@@ -1,5 +1,7 @@
 #include "node/analyses/analysis_runner.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <set>
@@ -193,9 +195,21 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
         .ok();
   }
   if (!analyses_->Advance(analysis.id(), AnalysisAction::kStart, "").ok()) return false;
-  absl::Time deadline = absl::Now() + queries_.wall;
+  absl::Time started = absl::Now();
+  absl::Time deadline = started + queries_.wall;
+  // The query runs on this thread alone: its CPU time is the thread's.
+  timespec cpu_before{}, cpu_after{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_before);
   absl::StatusOr<query::QueryOutcome> result =
       RunQuery(analysis, [&] { return *cancelled || stopping_ || absl::Now() >= deadline; });
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_after);
+  trenode::v1::Usage usage;
+  usage.set_cpu_micros(absl::ToInt64Microseconds(absl::DurationFromTimespec(cpu_after) -
+                                                 absl::DurationFromTimespec(cpu_before)));
+  usage.set_wall_micros(absl::ToInt64Microseconds(absl::Now() - started));
+  if (result.ok()) usage.set_rows_read(result->rows_read);
+  usage.set_metered_by("query-thread");
+  usage.set_backend("query");
   if (result.ok()) {
     // Kept before the result, so a succeeded query always has them.
     absl::Status kept =
@@ -215,8 +229,12 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
   }
   absl::StatusOr<Analysis> finished =
       result.ok() ? analyses_->Advance(analysis.id(), AnalysisAction::kSucceed, "",
-                                       [&](Analysis& a) { *a.mutable_result() = result->result; })
-                  : analyses_->Fail(analysis.id(), kQueryFailed, result.status().ToString());
+                                       [&](Analysis& a) {
+                                         *a.mutable_result() = result->result;
+                                         Charge(a, usage);
+                                       })
+                  : analyses_->Fail(analysis.id(), kQueryFailed, result.status().ToString(),
+                                    [&](Analysis& a) { Charge(a, usage); });
   if (!finished.ok() && result.ok() &&
       finished.status().code() == absl::StatusCode::kFailedPrecondition) {
     DiscardOutputs(analysis, "cancelled while running; its output was discarded");
@@ -387,7 +405,17 @@ void AnalysisRunner::Collect(const Analysis& analysis, const adapters::JobStatus
   // byte becomes U+FFFD) so the stored analysis always parses.
   outcome.set_stdout(ValidUtf8(job.stdout_text));
   outcome.set_stderr(ValidUtf8(job.stderr_text));
-  auto record = [&](Analysis& a) { *a.mutable_script_outcome() = outcome; };
+  trenode::v1::Usage usage;
+  usage.set_cpu_micros(job.usage.cpu_micros);
+  usage.set_wall_micros(job.usage.wall_micros);
+  usage.set_peak_memory_bytes(job.usage.peak_memory_bytes);
+  for (const auto& kept : outcome.outputs()) usage.set_output_bytes(usage.output_bytes() + kept.size());
+  usage.set_metered_by(job.usage.metered_by);
+  usage.set_backend(scripts_.backend_name);
+  auto record = [&](Analysis& a) {
+    *a.mutable_script_outcome() = outcome;
+    Charge(a, usage);
+  };
   absl::StatusOr<Analysis> finished =
       failure.empty() ? analyses_->Advance(analysis.id(), AnalysisAction::kSucceed, "", record)
                       : analyses_->Fail(analysis.id(), failure, detail, record);
@@ -399,6 +427,11 @@ void AnalysisRunner::Collect(const Analysis& analysis, const adapters::JobStatus
     DiscardOutputs(analysis, "");
   }
   Forget(analysis);
+}
+
+void AnalysisRunner::Charge(Analysis& analysis, trenode::v1::Usage usage) const {
+  *analysis.mutable_usage() = std::move(usage);
+  if (prices_ != nullptr) *analysis.mutable_cost() = prices_->CostOf(analysis.usage());
 }
 
 void AnalysisRunner::DiscardOutputs(const Analysis& analysis, const std::string& why) {

@@ -27,6 +27,7 @@
 #include "node/analyses/analyses.h"
 #include "node/analyses/analysis_store.h"
 #include "node/catalogue/catalogue_store.h"
+#include "node/charging/prices.h"
 #include "node/query/person_codes.h"
 #include "node/query/runner.h"
 
@@ -63,6 +64,9 @@ struct ScriptRunning {
   adapters::ObjectStore* objects = nullptr;  // bundles in, outputs out
   std::string jobs_dir;                      // where bundles are unpacked for their jobs
   adapters::ComputeLimits limits;
+  // The price table row its jobs are charged by (spec/charging.md):
+  // "sandbox", "slurm", "aws-batch", "azure-batch".
+  std::string backend_name = "sandbox";
 };
 
 class AnalysisRunner {
@@ -80,6 +84,10 @@ class AnalysisRunner {
   // never started) are left to the query workers, script jobs to PollJobs(),
   // which asks the backend. Call before serving.
   absl::Status Reconcile();
+  // The prices each ended analysis's usage is costed by (kept with it as
+  // Analysis.cost); null: no cost is recorded. Set before Start().
+  void SetPrices(const charging::PriceTable* prices) { prices_ = prices; }
+
   // Starts the threads: one queues approved analyses as they come (submitting
   // script jobs) and follows script jobs; the query workers run queued
   // queries. Stop() interrupts running queries, which fail with
@@ -102,6 +110,8 @@ class AnalysisRunner {
   bool Execute(const trenode::v1::Analysis& analysis);
   absl::StatusOr<query::QueryOutcome> RunQuery(const trenode::v1::Analysis& analysis,
                                                 std::function<bool()> stop);
+  // Keeps `usage` with the analysis, and its cost by the prices.
+  void Charge(trenode::v1::Analysis& analysis, trenode::v1::Usage usage) const;
   // Unpacks the bundle and submits the job; Unavailable leaves it queued.
   absl::Status SubmitJob(const trenode::v1::Analysis& analysis);
   void Collect(const trenode::v1::Analysis& analysis, const adapters::JobStatus& job);
@@ -117,6 +127,7 @@ class AnalysisRunner {
   DatasetPath dataset_path_;
   ScriptRunning scripts_;
   QueryRunning queries_;
+  const charging::PriceTable* prices_ = nullptr;
   // Used when queries_.codes is null.
   std::unique_ptr<query::MemoryPersonRegistry> own_registry_;
   std::unique_ptr<query::PersonCodesCache> own_codes_;

@@ -72,8 +72,15 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.Governance/ListTraining", kPeopleRecords},
       {"/trenode.v1.Governance/CheckAccess", kPeopleRecords},
       {"/trenode.v1.Governance/ListApprovedProjects", kEveryRole},
+      // Charging (spec/charging.md): whoever may see the project reads its
+      // budget and statement (researchers only their own projects: the
+      // domain checks); stewards set budgets.
+      {"/trenode.v1.Governance/GetBudget", kProjectReaders},
+      {"/trenode.v1.Governance/SetBudget", kStewards},
+      {"/trenode.v1.Governance/GetProjectUsage", kProjectReaders},
       // Checkpoints reveal only a size and a root (spec/activity-log.md).
       {"/trenode.v1.Analyses/SubmitAnalysis", kResearchers},
+      {"/trenode.v1.Analyses/EstimateAnalysis", kResearchers},
       {"/trenode.v1.Analyses/GetAnalysis", kAnalysisReaders},
       {"/trenode.v1.Analyses/ListAnalyses", kAnalysisReaders},
       {"/trenode.v1.Analyses/WatchAnalysis", kAnalysisReaders},

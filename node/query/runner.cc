@@ -417,6 +417,7 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   Grid joint(joint_columns);
   std::vector<int64_t> joint_counts(query.joint_cells > 0 ? query.joint_cells : 0, 0);
   int64_t cohort = 0;
+  int64_t rows_read = 0;
   std::vector<int> categories(query.joint.size());
   while (true) {
     absl::StatusOr<bool> row = statement.Step();
@@ -426,6 +427,7 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
           absl::StrCat("reading the dataset failed: ", row.status().message()));
     }
     if (!*row) break;
+    ++rows_read;
     std::optional<PersonCode> code = codes.Find(statement.Int64(0));
     if (!code) {
       return absl::InternalError("a person of the dataset file has no code; the node's person "
@@ -455,6 +457,7 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
             absl::StrCat("reading the dataset failed: ", row.status().message()));
       }
       if (!*row) break;
+      ++rows_read;
       for (OutputAccumulator& output : outputs) output.AddLeverage(statement);
     }
   }
@@ -471,6 +474,7 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
     if (query.joint.empty() && joint_counts.size() == 1) joint_counts[0] = cohort;
   }
   QueryOutcome outcome;
+  outcome.rows_read = rows_read;
   outcome.result.set_cohort_size(cohort);
   for (OutputAccumulator& output : outputs) {
     *outcome.result.add_tables() = output.Table();

@@ -18,6 +18,9 @@ namespace trenode::query {
 struct QueryOutcome {
   trenode::v1::AggregateResult result;
   trenode::internal::QueryInternals internals;
+  // Metering (spec/charging.md): the rows SQLite returned to the query
+  // engine, one per person of the cohort in each pass over it.
+  int64_t rows_read = 0;
 };
 
 struct RunLimits {

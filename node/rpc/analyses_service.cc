@@ -15,6 +15,13 @@ grpc::Status AnalysesService::SubmitAnalysis(grpc::ServerContext* context,
                 [&](const auth::Principal& caller) { return analyses_->Submit(caller, *request); });
 }
 
+grpc::Status AnalysesService::EstimateAnalysis(grpc::ServerContext* context,
+                                               const trenode::v1::SubmitAnalysisRequest* request,
+                                               trenode::v1::Estimate* reply) {
+  return Handle(*gate_, kService, "EstimateAnalysis", context, reply,
+                [&](const auth::Principal& caller) { return analyses_->Estimate(caller, *request); });
+}
+
 grpc::Status AnalysesService::GetAnalysis(grpc::ServerContext* context,
                                           const trenode::v1::GetAnalysisRequest* request,
                                           trenode::v1::Analysis* reply) {

@@ -18,6 +18,9 @@ class AnalysesService final : public trenode::v1::Analyses::Service {
   grpc::Status SubmitAnalysis(grpc::ServerContext* context,
                               const trenode::v1::SubmitAnalysisRequest* request,
                               trenode::v1::Analysis* reply) override;
+  grpc::Status EstimateAnalysis(grpc::ServerContext* context,
+                                const trenode::v1::SubmitAnalysisRequest* request,
+                                trenode::v1::Estimate* reply) override;
   grpc::Status GetAnalysis(grpc::ServerContext* context,
                            const trenode::v1::GetAnalysisRequest* request,
                            trenode::v1::Analysis* reply) override;

@@ -141,4 +141,28 @@ grpc::Status GovernanceService::ListApprovedProjects(
                 [&](const auth::Principal&) { return governance_->PublicRegister(); });
 }
 
+grpc::Status GovernanceService::GetBudget(grpc::ServerContext* context,
+                                          const trenode::v1::GetBudgetRequest* request,
+                                          trenode::v1::Budget* reply) {
+  return Handle(*gate_, kService, "GetBudget", context, reply, [&](const auth::Principal& caller) {
+    return charging_->GetBudget(caller, request->project_id());
+  });
+}
+
+grpc::Status GovernanceService::SetBudget(grpc::ServerContext* context,
+                                          const trenode::v1::SetBudgetRequest* request,
+                                          trenode::v1::Budget* reply) {
+  return Handle(*gate_, kService, "SetBudget", context, reply,
+                [&](const auth::Principal& caller) { return charging_->SetBudget(caller, *request); });
+}
+
+grpc::Status GovernanceService::GetProjectUsage(grpc::ServerContext* context,
+                                                const trenode::v1::GetProjectUsageRequest* request,
+                                                trenode::v1::ProjectUsage* reply) {
+  return Handle(*gate_, kService, "GetProjectUsage", context, reply,
+                [&](const auth::Principal& caller) {
+                  return charging_->GetProjectUsage(caller, *request);
+                });
+}
+
 }  // namespace trenode::rpc

@@ -3,6 +3,7 @@
 #ifndef TRENODE_NODE_RPC_GOVERNANCE_SERVICE_H_
 #define TRENODE_NODE_RPC_GOVERNANCE_SERVICE_H_
 
+#include "node/charging/charging.h"
 #include "node/governance/governance.h"
 #include "node/rpc/call_gate.h"
 #include "trenode/v1/governance.grpc.pb.h"
@@ -11,9 +12,10 @@ namespace trenode::rpc {
 
 class GovernanceService final : public trenode::v1::Governance::Service {
  public:
-  // Both must outlive the service.
-  GovernanceService(CallGate* gate, governance::Governance* governance)
-      : gate_(gate), governance_(governance) {}
+  // All must outlive the service.
+  GovernanceService(CallGate* gate, governance::Governance* governance,
+                    charging::Charging* charging)
+      : gate_(gate), governance_(governance), charging_(charging) {}
 
   grpc::Status CreateProject(grpc::ServerContext* context,
                              const trenode::v1::CreateProjectRequest* request,
@@ -63,10 +65,20 @@ class GovernanceService final : public trenode::v1::Governance::Service {
   grpc::Status ListApprovedProjects(grpc::ServerContext* context,
                                     const trenode::v1::ListApprovedProjectsRequest* request,
                                     trenode::v1::ListApprovedProjectsResponse* reply) override;
+  grpc::Status GetBudget(grpc::ServerContext* context,
+                         const trenode::v1::GetBudgetRequest* request,
+                         trenode::v1::Budget* reply) override;
+  grpc::Status SetBudget(grpc::ServerContext* context,
+                         const trenode::v1::SetBudgetRequest* request,
+                         trenode::v1::Budget* reply) override;
+  grpc::Status GetProjectUsage(grpc::ServerContext* context,
+                               const trenode::v1::GetProjectUsageRequest* request,
+                               trenode::v1::ProjectUsage* reply) override;
 
  private:
   CallGate* gate_;
   governance::Governance* governance_;
+  charging::Charging* charging_;
 };
 
 }  // namespace trenode::rpc

@@ -26,6 +26,12 @@
 #include "node/auth/roles.h"
 #include "node/catalogue/catalogue.h"
 #include "node/catalogue/sqlite_catalogue_store.h"
+#include "node/charging/charging.h"
+#include "node/charging/charging_admission.h"
+#include "node/charging/prices.h"
+#include "node/charging/sqlite_budget_store.h"
+#include "node/query/compiler.h"
+#include "node/query/row_estimate.h"
 #include "node/common/files.h"
 #include "node/common/status_macros.h"
 #include "node/disclosure/policy.h"
@@ -221,6 +227,10 @@ struct NodeServer::Parts {
   std::unique_ptr<analyses::SqliteAnalysisStore> analysis_store;
   std::unique_ptr<analyses::Analyses> analyses;
   std::unique_ptr<rpc::AnalysesService> analyses_service;
+  std::unique_ptr<charging::PriceTable> prices;
+  std::unique_ptr<charging::SqliteBudgetStore> budgets;
+  std::unique_ptr<charging::ChargingAdmission> admission;
+  std::unique_ptr<charging::Charging> charging;
   std::unique_ptr<adapters::ComputeBackend> compute;
   std::unique_ptr<releases::SqliteReleaseStore> release_store;
   std::unique_ptr<releases::SqliteLedgerStore> ledger;
@@ -289,6 +299,7 @@ absl::StatusOr<analyses::ScriptRunning> ScriptRunningFrom(
     }
     *compute_backend = std::move(sandbox).value();
     scripts.backend = compute_backend->get();
+    scripts.backend_name = "sandbox";
   } else if (compute.has_slurm()) {
     adapters::SlurmOptions options;
     options.work_root = (std::filesystem::path(config.work_dir()) / "slurm").string();
@@ -304,9 +315,11 @@ absl::StatusOr<analyses::ScriptRunning> ScriptRunningFrom(
     }
     *compute_backend = std::move(slurm).value();
     scripts.backend = compute_backend->get();
+    scripts.backend_name = "slurm";
   } else if (compute.has_aws_batch() || compute.has_azure_batch()) {
     ASSIGN_OR_RETURN(*compute_backend, CloudComputeFrom(config, objects));
     scripts.backend = compute_backend->get();
+    scripts.backend_name = compute.has_aws_batch() ? "aws-batch" : "azure-batch";
   }
   return scripts;
 }
@@ -405,8 +418,6 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.governance = std::make_unique<governance::Governance>(
       parts.governance_store.get(), parts.catalogue_store.get(), config.node_id(), &absl::Now,
       parts.activity_log.get());
-  parts.governance_service =
-      std::make_unique<rpc::GovernanceService>(parts.gate.get(), parts.governance.get());
 
   parts.activity_log_service = std::make_unique<rpc::ActivityLogService>(
       parts.gate.get(), parts.activity_log.get(), parts.governance.get());
@@ -423,6 +434,38 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   adapters::ObjectFiles* object_files = parts.object_files.get();
   ASSIGN_OR_RETURN(analyses::ScriptRunning scripts,
                    ScriptRunningFrom(config, parts.objects.get(), &parts.compute));
+
+  // Charging (spec/charging.md): prices, budgets checked at submission,
+  // and the budget and statement RPCs.
+  ASSIGN_OR_RETURN(charging::PriceTable prices, charging::PriceTable::FromConfig(config.charging()));
+  parts.prices = std::make_unique<charging::PriceTable>(std::move(prices));
+  parts.budgets = std::make_unique<charging::SqliteBudgetStore>(parts.pool.get());
+  charging::ScriptBounds bounds;
+  bounds.backend = scripts.backend_name;
+  bounds.cpu_micros_per_process = absl::ToInt64Microseconds(scripts.limits.cpu);
+  bounds.wall_micros = absl::ToInt64Microseconds(scripts.limits.wall);
+  bounds.memory_bytes = scripts.limits.memory_bytes;
+  bounds.processes = scripts.limits.processes;
+  catalogue::SqliteCatalogueStore* catalogue_store = parts.catalogue_store.get();
+  query::CompileLimits compile_limits = CompileLimitsFrom(config.compute());
+  parts.admission = std::make_unique<charging::ChargingAdmission>(
+      parts.prices.get(), parts.budgets.get(), parts.analysis_store.get(), bounds,
+      [catalogue_store, object_files,
+       compile_limits](const trenode::v1::Analysis& analysis) -> absl::StatusOr<int64_t> {
+        ASSIGN_OR_RETURN(trenode::v1::Dataset dataset,
+                         catalogue_store->Get(analysis.query().dataset_id(), 0));
+        ASSIGN_OR_RETURN(query::CompiledQuery compiled,
+                         query::CompileQuery(analysis.query(), dataset, compile_limits));
+        ASSIGN_OR_RETURN(std::string path, object_files->PathOf(dataset.steward().storage_location(),
+                                                                dataset.steward().sha256()));
+        return query::EstimateRows(path, compiled.tables);
+      });
+  parts.analyses->SetAdmission(parts.admission.get());
+  parts.charging = std::make_unique<charging::Charging>(
+      parts.admission.get(), parts.budgets.get(), parts.governance.get(), &absl::Now,
+      parts.activity_log.get());
+  parts.governance_service = std::make_unique<rpc::GovernanceService>(
+      parts.gate.get(), parts.governance.get(), parts.charging.get());
   parts.runner = std::make_unique<analyses::AnalysisRunner>(
       parts.analyses.get(), parts.analysis_store.get(), parts.catalogue_store.get(),
       [object_files](const trenode::v1::Dataset& dataset) -> absl::StatusOr<std::string> {
@@ -430,6 +473,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
                                     dataset.steward().sha256());
       },
       std::move(scripts), QueryRunningFrom(config.compute(), parts.person_codes.get()));
+  parts.runner->SetPrices(parts.prices.get());
   ASSIGN_OR_RETURN(releases::ReleaseOptions release_options, ReleaseOptionsFrom(config));
   parts.release_store = std::make_unique<releases::SqliteReleaseStore>(parts.pool.get());
   parts.ledger = std::make_unique<releases::SqliteLedgerStore>(parts.pool.get());

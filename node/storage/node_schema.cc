@@ -253,6 +253,14 @@ CREATE TABLE cosignatures (
   cosigned BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    {13, "budgets", R"sql(
+-- Charging (spec/charging.md): each project's monthly budget and quotas, a
+-- trenode.v1.Budget as the last steward set it.
+CREATE TABLE budgets (
+  project_id TEXT PRIMARY KEY,
+  record BLOB NOT NULL
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace

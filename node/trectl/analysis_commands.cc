@@ -15,6 +15,7 @@
 #include "node/common/files.h"
 #include "node/common/text.h"
 #include "node/trectl/bundle_packer.h"
+#include "node/charging/money.h"
 #include "node/trectl/cli.h"
 #include "trenode/v1/analyses.grpc.pb.h"
 #include "trenode/v1/federation.grpc.pb.h"
@@ -49,6 +50,8 @@ constexpr char kAnalysisHelp[] =
     "                                  why, are printed first\n"
     "  submit --project P --bundle SHA256 [--request-id ID] [--purpose TEXT]\n"
     "                                  run an uploaded script bundle\n"
+    "  estimate (the flags of submit)  what it would cost now and why (spec/charging.md);\n"
+    "                                  a submission over the project's budget is refused\n"
     "  upload-bundle FILE.tar.gz|DIR --project P\n"
     "                                  upload a script bundle (a directory is packed; it needs\n"
     "                                  manifest.textproto: entry_point, datasets, outputs)\n"
@@ -124,6 +127,20 @@ void PrintAnalysis(const Analysis& a) {
             << "approved by: " << (a.approved_by().empty() ? "-" : a.approved_by()) << "\n"
             << "submitted:   " << Time(a.created()) << ", updated " << Time(a.updated()) << "\n";
   if (!a.purpose().empty()) std::cout << "purpose:     " << a.purpose() << "\n";
+  if (a.has_estimate()) {
+    std::cout << "estimate:    " << charging::FormatMoney(a.estimate().cost().total_micros()) << " "
+              << a.estimate().cost().currency() << " (" << a.estimate().basis() << ")\n";
+  }
+  if (a.has_usage()) {
+    std::cout << "usage:       " << absl::StrFormat("%.3f", a.usage().cpu_micros() / 1e6)
+              << " CPU-s, " << absl::StrFormat("%.3f", a.usage().wall_micros() / 1e6)
+              << " s wall, peak " << (a.usage().peak_memory_bytes() >> 20) << " MiB, "
+              << a.usage().rows_read() << " rows, metered by " << a.usage().metered_by() << "\n";
+  }
+  if (a.has_cost()) {
+    std::cout << "cost:        " << charging::FormatMoney(a.cost().total_micros()) << " "
+              << a.cost().currency() << "\n";
+  }
   if (a.nodes_size() > 0) {
     std::cout << "federated:   " << absl::StrJoin(a.nodes(), ", ") << " (deadline "
               << a.federation_deadline_seconds() << " s)"
@@ -266,13 +283,14 @@ absl::StatusOr<std::vector<std::string>> NodesWithTheme(Cli& cli, const std::str
   return chosen;
 }
 
-int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
+// The submission the flags describe (also what `analysis estimate` asks
+// about); kOk, or the exit code of the usage error already printed.
+int SubmitRequestFrom(const Args& args, Cli& cli, trenode::v1::SubmitAnalysisRequest& request) {
   if (!args.Get("bundle") && !args.Get("query") && !args.Get("dataset")) {
     return Usage(
         "analysis submit --project P (--query FILE | --dataset D --count-by ... | "
         "--bundle SHA256)");
   }
-  trenode::v1::SubmitAnalysisRequest request;
   request.set_project_id(args.Get("project").value_or(""));
   if (request.project_id().empty()) return Usage("analysis submit --project P ...");
   if (auto bundle = args.Get("bundle")) {
@@ -305,6 +323,12 @@ int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
     }
     request.set_federation_deadline_seconds(static_cast<int32_t>(*seconds));
   }
+  return kOk;
+}
+
+int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
+  trenode::v1::SubmitAnalysisRequest request;
+  if (int rc = SubmitRequestFrom(args, cli, request); rc != kOk) return rc;
   request.set_request_id(args.Get("request-id").value_or(NewRequestId()));
   if (!args.Get("request-id")) {
     std::cerr << "trectl: request id " << request.request_id()
@@ -314,6 +338,39 @@ int Submit(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
   grpc::Status status = stub.SubmitAnalysis(cli.NewContext().get(), request, &reply);
   if (!status.ok()) return Fail(status);
   cli.json ? PrintJson(reply) : PrintAnalysis(reply);
+  return kOk;
+}
+
+// trectl analysis estimate: what the submission would cost now, and why.
+int Estimate(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
+  trenode::v1::SubmitAnalysisRequest request;
+  if (int rc = SubmitRequestFrom(args, cli, request); rc != kOk) return rc;
+  request.set_request_id(args.Get("request-id").value_or("estimate"));
+  trenode::v1::Estimate reply;
+  grpc::Status status = stub.EstimateAnalysis(cli.NewContext().get(), request, &reply);
+  if (!status.ok()) return Fail(status);
+  if (cli.json) {
+    PrintJson(reply);
+    return kOk;
+  }
+  const std::string currency =
+      reply.cost().currency().empty() ? "" : " " + reply.cost().currency();
+  std::cout << "estimate:    " << charging::FormatMoney(reply.cost().total_micros()) << currency
+            << "\n"
+            << "basis:       " << reply.basis() << "\n";
+  for (const auto& line : reply.cost().lines()) {
+    std::cout << "  " << line.item() << ": " << line.quantity() << " = "
+              << charging::FormatMoney(line.micros()) << currency << "\n";
+  }
+  if (reply.past_runs() > 0) {
+    std::cout << "past runs:   " << reply.past_runs() << ", the most costly "
+              << charging::FormatMoney(reply.past_runs_max().total_micros()) << currency << "\n";
+  }
+  std::cout << "budget left: "
+            << (reply.budget_left_micros() < 0
+                    ? std::string("no budget")
+                    : charging::FormatMoney(reply.budget_left_micros()) + currency)
+            << "\n";
   return kOk;
 }
 
@@ -430,6 +487,7 @@ int AnalysisCommand(const std::string& command, const Args& args, Cli& cli) {
   auto stub = trenode::v1::Analyses::NewStub(cli.channel);
   const auto& words = args.positional();
   if (command == "submit") return Submit(args, cli, *stub);
+  if (command == "estimate") return Estimate(args, cli, *stub);
   if (command == "list") return List(args, cli, *stub);
   if (words.size() != 1) return Usage(absl::StrCat("analysis ", command, " ID"));
   const std::string& id = words[0];
@@ -487,6 +545,14 @@ const std::vector<CommandLine>& AnalysisCommandLines() {
        "Submits an aggregate query or a script bundle run (see `trectl analysis --help`).\n",
        {"project", "query", "dataset", "count-by", "age-bands", "index-date", "birth-column",
         "request-id", "purpose", "nodes", "all-partners-with", "federation-deadline", "bundle"}},
+      {"estimate",
+       "usage: trectl analysis estimate --project P (--query FILE | --dataset D --count-by A,B\n"
+       "           ... | --bundle SHA256)\n"
+       "What `analysis submit` with the same flags would cost now, with its basis: for a\n"
+       "query the planner's row estimate, for a script its limits' worst case and the\n"
+       "bundle's past runs; and what is left of the project's budget.\n",
+       {"project", "query", "dataset", "count-by", "age-bands", "index-date", "birth-column",
+        "request-id", "nodes", "all-partners-with", "federation-deadline", "bundle"}},
       {"upload-bundle",
        "usage: trectl analysis upload-bundle FILE.tar.gz|DIR --project P\n"
        "Uploads a script bundle (a directory is packed; it needs manifest.textproto).\n",

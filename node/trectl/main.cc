@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   using namespace trenode::trectl;
   std::vector<std::string> words(argv + 1, argv + argc);
   auto args = Args::Parse(
-      words, {"json", "help", "include-retired", "include-logs", "no-wait", "suppress", "all"});
+      words,
+      {"json", "help", "include-retired", "include-logs", "no-wait", "suppress", "all", "csv"});
   if (!args.ok()) {
     std::cerr << "trectl: " << args.status().message() << "\n" << kTrectlHelp;
     return kUsage;

@@ -9,7 +9,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
+#include "node/charging/money.h"
 #include "node/trectl/cli.h"
+#include "node/trectl/usage_statement.h"
 #include "trenode/v1/governance.grpc.pb.h"
 
 namespace trenode::trectl {
@@ -40,7 +42,14 @@ constexpr char kProjectHelp[] =
     "  members ID                      the project's memberships\n"
     "  check-access ID [--person P] [--datasets A,B]\n"
     "                                  may P (default: you) use the datasets now, and if not why\n"
-    "  register                        the public register of approved projects\n";
+    "  register                        the public register of approved projects\n"
+    "  budget ID                       the monthly budget and CPU quota, and this month's\n"
+    "                                  committed spending\n"
+    "  budget ID --monthly AMOUNT [--cpu-seconds N] --reason TEXT   (stewards)\n"
+    "                                  set them (\"0\": none)\n"
+    "  usage ID [--month YYYY-MM] [--csv]\n"
+    "                                  the month's statement: every analysis's usage and\n"
+    "                                  cost, the total and the budget (--json: as JSON)\n";
 
 constexpr char kTrainingHelp[] =
     "usage: trectl [GLOBAL FLAGS] training COMMAND [ARGS]\n"
@@ -271,6 +280,57 @@ int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
       }
     });
   }
+  if (command == "budget") {
+    if (int rc = need(1, "project budget ID [--monthly AMOUNT --reason TEXT]"); rc != kOk) return rc;
+    trenode::v1::Budget budget;
+    grpc::Status status;
+    if (args.Has("monthly") || args.Has("cpu-seconds") || args.Has("reason")) {
+      trenode::v1::SetBudgetRequest request;
+      request.set_project_id(words[0]);
+      request.set_monthly(args.Get("monthly").value_or(""));
+      absl::StatusOr<int64_t> cpu = args.GetInt("cpu-seconds", 0);
+      if (!cpu.ok()) return Usage("project budget ID --cpu-seconds N (a whole number)");
+      request.set_cpu_seconds_quota(*cpu);
+      request.set_reason(args.Get("reason").value_or(""));
+      status = stub->SetBudget(cli.NewContext().get(), request, &budget);
+    } else {
+      trenode::v1::GetBudgetRequest request;
+      request.set_project_id(words[0]);
+      status = stub->GetBudget(cli.NewContext().get(), request, &budget);
+    }
+    return Print(cli, status, budget, [&] {
+      const std::string currency = budget.currency().empty() ? "" : " " + budget.currency();
+      std::cout << "project:    " << budget.project_id() << "\n"
+                << "month:      " << budget.month() << "\n"
+                << "budget:     "
+                << (budget.monthly_micros() > 0
+                        ? charging::FormatMoney(budget.monthly_micros()) + currency + " a month"
+                        : std::string("none"))
+                << "\n"
+                << "cpu quota:  "
+                << (budget.cpu_seconds_quota() > 0
+                        ? absl::StrCat(budget.cpu_seconds_quota(), " CPU-seconds a month")
+                        : std::string("none"))
+                << "\n"
+                << "committed:  " << charging::FormatMoney(budget.committed_micros()) << currency
+                << ", " << budget.committed_cpu_seconds() << " CPU-seconds\n";
+      if (!budget.updated_by().empty()) {
+        std::cout << "set by:     " << budget.updated_by() << " on " << Time(budget.updated())
+                  << "\n";
+      }
+    });
+  }
+  if (command == "usage") {
+    if (int rc = need(1, "project usage ID [--month YYYY-MM] [--csv]"); rc != kOk) return rc;
+    trenode::v1::GetProjectUsageRequest request;
+    request.set_project_id(words[0]);
+    request.set_month(args.Get("month").value_or(""));
+    trenode::v1::ProjectUsage usage;
+    grpc::Status status = stub->GetProjectUsage(cli.NewContext().get(), request, &usage);
+    return Print(cli, status, usage, [&] {
+      std::cout << (args.Has("csv") ? StatementCsv(usage) : StatementTable(usage));
+    });
+  }
   std::cerr << "trectl: unknown command \"project " << command << "\"\n" << kProjectHelp;
   return kUsage;
 }
@@ -350,6 +410,16 @@ const std::vector<CommandLine>& ProjectCommandLines() {
        {"person", "datasets"}},
       {"register",
        "usage: trectl project register\nThe public register of approved projects.\n", {}},
+      {"budget",
+       "usage: trectl project budget ID [--monthly AMOUNT [--cpu-seconds N] --reason TEXT]\n"
+       "The project's monthly budget, CPU quota and this month's committed spending; with\n"
+       "--monthly, --cpu-seconds or --reason (stewards) sets them (\"0\" or none: no limit).\n",
+       {"monthly", "cpu-seconds", "reason"}},
+      {"usage",
+       "usage: trectl project usage ID [--month YYYY-MM] [--csv]\n"
+       "The month's statement (UTC, default this month): every analysis with its usage and\n"
+       "cost (its estimate until it ends), the total and the budget. --json for JSON.\n",
+       {"month", "csv"}},
   };
   return *lines;
 }

@@ -301,6 +301,21 @@ TEST(AuthorizationMatrixTest, AMemberOfAnotherProjectGetsNothingOfThisOne) {
   EXPECT_FALSE(decision.allowed());
   EXPECT_EQ(decision.reason(),
             "project \"project-a\" is not approved at this node (it is proposed)");
+  // Nor its budget or usage statement (spec/charging.md).
+  trenode::v1::GetBudgetRequest budget_request;
+  budget_request.set_project_id("project-a");
+  trenode::v1::Budget budget;
+  EXPECT_EQ(governance->GetBudget(bob().get(), budget_request, &budget).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  trenode::v1::GetProjectUsageRequest usage_request;
+  usage_request.set_project_id("project-a");
+  trenode::v1::ProjectUsage usage;
+  EXPECT_EQ(governance->GetProjectUsage(bob().get(), usage_request, &usage).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Ada's own project: she sees both.
+  auto ada = [&] { return testing::WithToken(node.Token("ada", {"researcher"})); };
+  EXPECT_TRUE(governance->GetBudget(ada().get(), budget_request, &budget).ok());
+  EXPECT_TRUE(governance->GetProjectUsage(ada().get(), usage_request, &usage).ok());
   trenode::v1::ListProjectsResponse listed;
   ASSERT_TRUE(governance->ListProjects(bob().get(), {}, &listed).ok());
   ASSERT_EQ(listed.projects_size(), 1);

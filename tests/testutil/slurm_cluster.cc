@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -36,6 +37,13 @@ int FreePort() {
 int64_t MemoryMegabytes() {
   int64_t bytes = static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
   return bytes / 10 * 9 >> 20;
+}
+
+// A job id range of this cluster's own: 1000 + 6,000 * (0..9999), below
+// Slurm's MaxJobId (67,043,328), which slurmctld refuses to start past.
+int64_t FirstJobId() {
+  std::random_device random;
+  return 1000 + int64_t{6000} * (random() % 10000);
 }
 
 std::string Read(const fs::path& path) {
@@ -85,16 +93,26 @@ absl::StatusOr<std::unique_ptr<SlurmCluster>> SlurmCluster::Start(const std::str
          << "SlurmctldLogFile=" << (root / "log" / "slurmctld.log").string() << "\n"
          << "SlurmdLogFile=" << (root / "log" / "slurmd.log").string() << "\n"
          << "SlurmUser=root\nSlurmdUser=root\n"
-         << "ProctrackType=proctrack/linuxproc\nTaskPlugin=task/none\n"
+         // Jobs tracked by cgroup, so that jobs are metered from Slurm's
+         // own counters (adapters/onprem/slurm_backend.h).
+         << "ProctrackType=proctrack/cgroup\nTaskPlugin=task/none\n"
          << "SchedulerType=sched/builtin\nSelectType=select/cons_tres\n"
          << "SelectTypeParameters=CR_Core\nReturnToService=2\nMpiDefault=none\n"
-         << "JobAcctGatherType=jobacct_gather/none\n"
+         << "JobAcctGatherType=jobacct_gather/cgroup\n"
+         // Slurm's cgroups are named by job id on this host, which other
+         // test clusters share: their ids must not meet.
+         << "FirstJobId=" << FirstJobId() << "\n"
          << "AccountingStorageType=accounting_storage/none\nJobCompType=jobcomp/none\n"
          << "MinJobAge=600\n"
          // Jobs ask for their memory (sbatch --mem): the node must have it.
          << "NodeName=" << host << " NodeAddr=127.0.0.1 CPUs=2 RealMemory=" << MemoryMegabytes()
          << " State=UNKNOWN\n"
          << "PartitionName=debug Nodes=" << host << " Default=YES MaxTime=INFINITE State=UP\n";
+  }
+  {
+    // Read from slurm.conf's directory.
+    std::ofstream cgroup(root / "cgroup.conf");
+    cgroup << "CgroupMountpoint=/sys/fs/cgroup\n";
   }
   std::vector<std::string> env = {absl::StrCat("SLURM_CONF=", cluster->conf_)};
   auto run = [&](std::vector<std::string> argv) -> absl::Status {

@@ -1,0 +1,79 @@
+#include "node/charging/budget.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "node/charging/money.h"
+
+namespace trenode::charging {
+
+using trenode::v1::Analysis;
+
+std::string MonthOf(absl::Time time) {
+  return absl::FormatTime("%Y-%m", time, absl::UTCTimeZone());
+}
+
+absl::StatusOr<std::pair<absl::Time, absl::Time>> MonthRange(const std::string& month) {
+  int year = 0, number = 0;
+  if (month.size() != 7 || month[4] != '-' || !absl::SimpleAtoi(month.substr(0, 4), &year) ||
+      !absl::SimpleAtoi(month.substr(5, 2), &number) || number < 1 || number > 12 || year < 1970) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("month: \"", month, "\" is not a month such as 2027-01"));
+  }
+  absl::CivilMonth start(year, number);
+  return std::make_pair(absl::FromCivil(start, absl::UTCTimeZone()),
+                        absl::FromCivil(start + 1, absl::UTCTimeZone()));
+}
+
+Committed CommittedBy(const Analysis& analysis) {
+  Committed committed;
+  if (analysis.has_cost()) {
+    committed.micros = analysis.cost().total_micros();
+    committed.cpu_micros = analysis.usage().cpu_micros();
+    return committed;
+  }
+  switch (analysis.state()) {
+    case trenode::v1::ANALYSIS_STATE_SUBMITTED:
+    case trenode::v1::ANALYSIS_STATE_AWAITING_APPROVAL:
+    case trenode::v1::ANALYSIS_STATE_APPROVED:
+    case trenode::v1::ANALYSIS_STATE_QUEUED:
+    case trenode::v1::ANALYSIS_STATE_RUNNING:
+      committed.micros = analysis.estimate().cost().total_micros();
+      committed.cpu_micros = analysis.estimate().usage().cpu_micros();
+      break;
+    default:
+      break;
+  }
+  return committed;
+}
+
+absl::Status CheckBudget(const trenode::v1::Budget& budget, const std::string& currency,
+                         const std::string& month, const Committed& committed,
+                         const trenode::v1::Estimate& estimate) {
+  const int64_t cost = estimate.cost().total_micros();
+  if (budget.monthly_micros() > 0 && committed.micros + cost > budget.monthly_micros()) {
+    int64_t left = std::max<int64_t>(0, budget.monthly_micros() - committed.micros);
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "project ", budget.project_id(), "'s budget of ", FormatMoney(budget.monthly_micros()),
+        " ", currency, " for ", month, " has ", FormatMoney(left), " ", currency,
+        " left; this analysis is estimated at ", FormatMoney(cost), " ", currency, " (",
+        estimate.basis(),
+        "); lower its limits, or ask a data steward to raise the budget (trectl project budget)"));
+  }
+  const int64_t cpu = estimate.usage().cpu_micros();
+  const int64_t quota_micros = budget.cpu_seconds_quota() * 1'000'000;
+  if (budget.cpu_seconds_quota() > 0 && committed.cpu_micros + cpu > quota_micros) {
+    int64_t left = std::max<int64_t>(0, quota_micros - committed.cpu_micros);
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "project %s's CPU quota of %d CPU-seconds for %s has %.1f CPU-seconds left; this "
+        "analysis may use %.1f CPU-seconds (%s); lower its limits, or ask a data steward to "
+        "raise the quota",
+        budget.project_id(), budget.cpu_seconds_quota(), month, left / 1e6, cpu / 1e6,
+        estimate.basis()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace trenode::charging

@@ -1,0 +1,45 @@
+// Budgets (spec/charging.md, "Budgets"): what a project's analyses commit
+// in a calendar month (UTC), and whether one more fits. Pure functions;
+// thread-safe. Making the check atomic with submission is the caller's
+// job (Analyses holds one lock across the check and the record).
+#ifndef TRENODE_NODE_CHARGING_BUDGET_H_
+#define TRENODE_NODE_CHARGING_BUDGET_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "trenode/v1/analyses.pb.h"
+#include "trenode/v1/governance.pb.h"
+
+namespace trenode::charging {
+
+struct Committed {
+  int64_t micros = 0;
+  int64_t cpu_micros = 0;
+};
+
+// "2027-01" for any time in January 2027, UTC.
+std::string MonthOf(absl::Time time);
+// [start, end) of "YYYY-MM"; InvalidArgument naming the text otherwise.
+absl::StatusOr<std::pair<absl::Time, absl::Time>> MonthRange(const std::string& month);
+
+// What one analysis holds against its month: its cost once it has one; its
+// estimate while it may still run (submitted, awaiting approval, approved,
+// queued, running); nothing once it ended without running (rejected, or
+// cancelled or failed before it was metered).
+Committed CommittedBy(const trenode::v1::Analysis& analysis);
+
+// OK if `estimate` fits in what `budget` leaves after `committed` (a limit
+// of 0 is no limit). ResourceExhausted otherwise, naming the budget or
+// quota, what is left of it, and the estimate with its basis, e.g.
+// "project p1's budget of 10.00 GBP for 2027-01 has 3.20 GBP left; this
+// analysis is estimated at 5.00 GBP (...)".
+absl::Status CheckBudget(const trenode::v1::Budget& budget, const std::string& currency,
+                         const std::string& month, const Committed& committed,
+                         const trenode::v1::Estimate& estimate);
+
+}  // namespace trenode::charging
+
+#endif  // TRENODE_NODE_CHARGING_BUDGET_H_

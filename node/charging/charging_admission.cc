@@ -1,0 +1,169 @@
+#include "node/charging/charging_admission.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "node/common/status_macros.h"
+
+namespace trenode::charging {
+
+using trenode::v1::Analysis;
+
+namespace {
+
+constexpr int kPage = 200;
+constexpr int64_t kPageBytes = int64_t{16} << 20;
+
+absl::Time TimeOf(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Analysis>> ChargingAdmission::AnalysesOf(const std::string& project_id,
+                                                                    const std::string& month) {
+  ASSIGN_OR_RETURN(auto range, MonthRange(month));
+  analyses::AnalysisFilter filter;
+  filter.project_id = project_id;
+  std::vector<Analysis> found;
+  std::string after;
+  while (true) {
+    bool cut = false;
+    ASSIGN_OR_RETURN(std::vector<Analysis> page,
+                     analyses_->List(filter, after, kPage, kPageBytes, &cut));
+    for (Analysis& analysis : page) {
+      absl::Time created = TimeOf(analysis.created());
+      if (created >= range.first && created < range.second) found.push_back(std::move(analysis));
+    }
+    if (page.empty() || (static_cast<int>(page.size()) < kPage && !cut)) break;
+    after = page.back().id();
+  }
+  std::sort(found.begin(), found.end(), [](const Analysis& a, const Analysis& b) {
+    return TimeOf(a.created()) < TimeOf(b.created());
+  });
+  return found;
+}
+
+absl::StatusOr<trenode::v1::Budget> ChargingAdmission::BudgetNow(const std::string& project_id) {
+  ASSIGN_OR_RETURN(std::optional<trenode::v1::Budget> stored, budgets_->Get(project_id));
+  trenode::v1::Budget budget = stored.value_or(trenode::v1::Budget());
+  budget.set_project_id(project_id);
+  budget.set_currency(prices_->currency());
+  budget.set_month(MonthOf(clock_()));
+  ASSIGN_OR_RETURN(std::vector<Analysis> month, AnalysesOf(project_id, budget.month()));
+  Committed total;
+  for (const Analysis& analysis : month) {
+    Committed one = CommittedBy(analysis);
+    total.micros += one.micros;
+    total.cpu_micros += one.cpu_micros;
+  }
+  budget.set_committed_micros(total.micros);
+  budget.set_committed_cpu_seconds(total.cpu_micros / 1'000'000);
+  return budget;
+}
+
+absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::Estimate(const Analysis& analysis) {
+  ASSIGN_OR_RETURN(trenode::v1::Estimate estimate,
+                   analysis.has_script() ? EstimateScript(analysis) : EstimateQuery(analysis));
+  ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(analysis.project_id()));
+  estimate.set_budget_left_micros(
+      budget.monthly_micros() > 0
+          ? std::max<int64_t>(0, budget.monthly_micros() - budget.committed_micros())
+          : -1);
+  return estimate;
+}
+
+absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateScript(const Analysis& analysis) {
+  trenode::v1::Estimate estimate;
+  trenode::v1::Usage* usage = estimate.mutable_usage();
+  usage->set_backend(bounds_.backend);
+  usage->set_metered_by("estimate");
+  // The worst case the limits allow: every CPU it may use for the whole
+  // wall-clock limit (or each process's CPU limit, if that is less), its
+  // whole memory for as long.
+  const int64_t by_wall = bounds_.wall_micros * std::max(bounds_.cpus, 1);
+  const int64_t by_processes = bounds_.cpu_micros_per_process * std::max(bounds_.processes, 1);
+  usage->set_cpu_micros(std::min(by_wall, by_processes));
+  usage->set_wall_micros(bounds_.wall_micros);
+  usage->set_peak_memory_bytes(bounds_.memory_bytes);
+  *estimate.mutable_cost() = prices_->CostOf(*usage);
+  estimate.set_basis(absl::StrFormat(
+      "declared limits, the worst case: %d CPU-seconds, %d MiB for %d s on %s",
+      usage->cpu_micros() / 1'000'000, bounds_.memory_bytes >> 20,
+      bounds_.wall_micros / 1'000'000, bounds_.backend));
+  // The same bundle's metered runs in this project.
+  analyses::AnalysisFilter filter;
+  filter.project_id = analysis.project_id();
+  std::string after;
+  int runs = 0;
+  trenode::v1::Cost most;
+  while (true) {
+    bool cut = false;
+    ASSIGN_OR_RETURN(std::vector<Analysis> page,
+                     analyses_->List(filter, after, kPage, kPageBytes, &cut));
+    for (const Analysis& past : page) {
+      if (!past.has_script() || past.script().bundle_sha256() != analysis.script().bundle_sha256() ||
+          !past.has_usage() || past.usage().metered_by() == "none") {
+        continue;
+      }
+      ++runs;
+      trenode::v1::Cost cost = prices_->CostOf(past.usage());  // at today's prices
+      if (runs == 1 || cost.total_micros() > most.total_micros()) most = cost;
+    }
+    if (page.empty() || (static_cast<int>(page.size()) < kPage && !cut)) break;
+    after = page.back().id();
+  }
+  estimate.set_past_runs(runs);
+  if (runs > 0) {
+    *estimate.mutable_past_runs_max() = most;
+    absl::StrAppend(estimate.mutable_basis(), "; ", runs, " past run", runs == 1 ? "" : "s",
+                    " of this bundle cost at most ", most.total_micros(), " micro-",
+                    prices_->currency());
+  }
+  return estimate;
+}
+
+absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateQuery(const Analysis& analysis) {
+  trenode::v1::Estimate estimate;
+  trenode::v1::Usage* usage = estimate.mutable_usage();
+  usage->set_backend("query");
+  usage->set_metered_by("estimate");
+  if (analysis.nodes_size() > 0) {
+    // The coordinator runs nothing itself: this node's own part is an
+    // analysis of its own, estimated and charged when it is submitted, and
+    // each partner charges its part against its own project's budget.
+    estimate.mutable_cost()->set_currency(prices_->currency());
+    estimate.set_basis("federated: each node's part is charged where it runs");
+    return estimate;
+  }
+  if (!rows_) {
+    estimate.set_basis("no row estimate: the fee alone");
+  } else {
+    absl::StatusOr<int64_t> rows = rows_(analysis);
+    if (rows.ok()) {
+      usage->set_rows_read(*rows);
+      usage->set_cpu_micros(*rows * kDefaultQueryNanosPerRow / 1000);
+      estimate.set_basis(absl::StrFormat("planner: %d rows at %d ns of CPU each", *rows,
+                                         kDefaultQueryNanosPerRow));
+    } else if (absl::IsNotFound(rows.status())) {
+      estimate.set_basis(absl::StrCat("no row estimate (", rows.status().message(),
+                                      "): the fee alone"));
+    } else {
+      return rows.status();
+    }
+  }
+  *estimate.mutable_cost() = prices_->CostOf(*usage);
+  return estimate;
+}
+
+absl::Status ChargingAdmission::Admit(const Analysis& analysis,
+                                      const trenode::v1::Estimate& estimate) {
+  ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(analysis.project_id()));
+  Committed committed{.micros = budget.committed_micros(),
+                      .cpu_micros = budget.committed_cpu_seconds() * 1'000'000};
+  return CheckBudget(budget, prices_->currency(), budget.month(), committed, estimate);
+}
+
+}  // namespace trenode::charging

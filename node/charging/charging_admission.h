@@ -1,0 +1,85 @@
+// ChargingAdmission: the node's Admission (node/analyses/admission.h) by
+// its price table and each project's budget (spec/charging.md,
+// "Estimates" and "Budgets"). Estimates: a query from the planner's row
+// estimate of what it reads (SQLite's sqlite_stat1, through `rows`) at a
+// CPU time per row; a script job at its declared limits' worst case, with
+// the past metered runs of the same bundle in the project for comparison.
+// Admit: the month's committed spending (ended analyses' costs, the
+// estimates of those not ended) plus the estimate within the budget and
+// CPU quota. Thread-safe if its stores are.
+#ifndef TRENODE_NODE_CHARGING_CHARGING_ADMISSION_H_
+#define TRENODE_NODE_CHARGING_CHARGING_ADMISSION_H_
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "node/analyses/admission.h"
+#include "node/analyses/analysis_store.h"
+#include "node/charging/budget.h"
+#include "node/charging/budget_store.h"
+#include "node/charging/prices.h"
+
+namespace trenode::charging {
+
+// What bounds a script job (the node's compute limits).
+struct ScriptBounds {
+  std::string backend = "sandbox";  // its price table row
+  int64_t cpu_micros_per_process = int64_t{600} * 1'000'000;
+  int64_t wall_micros = int64_t{1800} * 1'000'000;
+  int64_t memory_bytes = int64_t{2} << 30;
+  int processes = 64;
+  int cpus = 1;  // CPUs a job may use at once
+};
+
+// The CPU time a query is estimated to take per row it reads, until this
+// node has metered queries of its own (then their mean is used).
+inline constexpr int64_t kDefaultQueryNanosPerRow = 2000;
+
+class ChargingAdmission : public analyses::Admission {
+ public:
+  // The planner's estimate of the rows a query reads; NotFound if it has
+  // none. Null: queries are estimated from their fee alone.
+  using RowEstimate = std::function<absl::StatusOr<int64_t>(const trenode::v1::Analysis&)>;
+  using Clock = std::function<absl::Time()>;
+
+  // Everything given must outlive this object.
+  ChargingAdmission(const PriceTable* prices, BudgetStore* budgets,
+                    analyses::AnalysisStore* analyses, ScriptBounds bounds, RowEstimate rows,
+                    Clock clock = &absl::Now)
+      : prices_(prices),
+        budgets_(budgets),
+        analyses_(analyses),
+        bounds_(std::move(bounds)),
+        rows_(std::move(rows)),
+        clock_(std::move(clock)) {}
+
+  absl::StatusOr<trenode::v1::Estimate> Estimate(const trenode::v1::Analysis& analysis) override;
+  absl::Status Admit(const trenode::v1::Analysis& analysis,
+                     const trenode::v1::Estimate& estimate) override;
+
+  // The project's analyses created in `month` ("YYYY-MM"), oldest first.
+  absl::StatusOr<std::vector<trenode::v1::Analysis>> AnalysesOf(const std::string& project_id,
+                                                                const std::string& month);
+  // The project's budget (an empty one naming it if none was set) with this
+  // month's committed spending filled in.
+  absl::StatusOr<trenode::v1::Budget> BudgetNow(const std::string& project_id);
+
+  const PriceTable& prices() const { return *prices_; }
+
+ private:
+  absl::StatusOr<trenode::v1::Estimate> EstimateScript(const trenode::v1::Analysis& analysis);
+  absl::StatusOr<trenode::v1::Estimate> EstimateQuery(const trenode::v1::Analysis& analysis);
+
+  const PriceTable* prices_;
+  BudgetStore* budgets_;
+  analyses::AnalysisStore* analyses_;
+  ScriptBounds bounds_;
+  RowEstimate rows_;
+  Clock clock_;
+};
+
+}  // namespace trenode::charging
+
+#endif  // TRENODE_NODE_CHARGING_CHARGING_ADMISSION_H_

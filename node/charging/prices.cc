@@ -1,0 +1,105 @@
+#include "node/charging/prices.h"
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "node/charging/money.h"
+
+namespace trenode::charging {
+namespace {
+
+constexpr int64_t kMicrosPerHour = int64_t{3600} * 1'000'000;
+constexpr int64_t kGiB = int64_t{1} << 30;
+
+// "0.000834 cpu-hour": the quantity to 6 decimals, for people.
+std::string Quantity(__int128 numerator, __int128 denominator, const char* unit) {
+  __int128 millionths = (numerator * 1'000'000 + denominator / 2) / denominator;
+  return absl::StrFormat("%d.%06d %s", static_cast<int64_t>(millionths / 1'000'000),
+                         static_cast<int64_t>(millionths % 1'000'000), unit);
+}
+
+}  // namespace
+
+absl::StatusOr<PriceTable> PriceTable::FromConfig(const trenode::v1::ChargingConfig& config) {
+  PriceTable table;
+  table.currency_ = config.currency();
+  if (config.prices_size() > 0 || !config.currency().empty()) {
+    bool valid = config.currency().size() == 3;
+    for (char c : config.currency()) valid = valid && absl::ascii_isupper(static_cast<unsigned char>(c));
+    if (!valid) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "charging.currency: \"", config.currency(), "\" is not an ISO 4217 code such as GBP"));
+    }
+  }
+  const std::set<std::string> known(std::begin(kBackends), std::end(kBackends));
+  for (int i = 0; i < config.prices_size(); ++i) {
+    const trenode::v1::PriceTable& row = config.prices(i);
+    std::string where = absl::StrCat("charging.prices[", i, "]");
+    if (!known.contains(row.backend())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".backend: \"", row.backend(),
+          "\" is not one of query, sandbox, slurm, aws-batch, azure-batch"));
+    }
+    if (table.prices_.contains(row.backend())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ".backend: \"", row.backend(), "\" has a row already"));
+    }
+    Prices prices;
+    struct Field {
+      const std::string& text;
+      const char* name;
+      int64_t* micros;
+    };
+    for (const Field& field : {Field{row.cpu_hour(), "cpu_hour", &prices.cpu_hour},
+                               Field{row.memory_gib_hour(), "memory_gib_hour",
+                                     &prices.memory_gib_hour},
+                               Field{row.storage_gib_month(), "storage_gib_month",
+                                     &prices.storage_gib_month},
+                               Field{row.egress_gib(), "egress_gib", &prices.egress_gib},
+                               Field{row.per_analysis(), "per_analysis", &prices.per_analysis}}) {
+      absl::StatusOr<int64_t> amount =
+          ParseMoney(field.text, absl::StrCat(where, ".", field.name));
+      if (!amount.ok()) return amount.status();
+      *field.micros = *amount;
+    }
+    table.prices_[row.backend()] = prices;
+  }
+  return table;
+}
+
+Prices PriceTable::For(const std::string& backend) const {
+  auto found = prices_.find(backend);
+  return found == prices_.end() ? Prices() : found->second;
+}
+
+trenode::v1::Cost PriceTable::CostOf(const trenode::v1::Usage& usage) const {
+  trenode::v1::Cost cost;
+  cost.set_currency(currency_);
+  Prices prices = For(usage.backend());
+  int64_t total = 0;
+  auto line = [&](const char* item, std::string quantity, int64_t micros) {
+    trenode::v1::CostLine* added = cost.add_lines();
+    added->set_item(item);
+    added->set_quantity(std::move(quantity));
+    added->set_micros(micros);
+    total += micros;
+  };
+  if (prices.cpu_hour > 0) {
+    line("cpu", Quantity(usage.cpu_micros(), kMicrosPerHour, "cpu-hour"),
+         MulDivRound(usage.cpu_micros(), prices.cpu_hour, kMicrosPerHour));
+  }
+  if (prices.memory_gib_hour > 0) {
+    line("memory",
+         Quantity(static_cast<__int128>(usage.peak_memory_bytes()) * usage.wall_micros(),
+                  static_cast<__int128>(kGiB) * kMicrosPerHour, "GiB-hour"),
+         MulMulDivRound(usage.peak_memory_bytes(), usage.wall_micros(), prices.memory_gib_hour,
+                        static_cast<__int128>(kGiB) * kMicrosPerHour));
+  }
+  if (prices.per_analysis > 0) line("fee", "1 analysis", prices.per_analysis);
+  cost.set_total_micros(total);
+  return cost;
+}
+
+}  // namespace trenode::charging

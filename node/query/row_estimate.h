@@ -1,0 +1,23 @@
+// The planner's estimate of the rows a compiled query reads (spec/charging.md,
+// "Estimates"): for each table it reads, the row count SQLite's ANALYZE
+// recorded in sqlite_stat1 (every dataset file is analyzed at import),
+// summed. Thread-safe: each call opens its own read-only connection.
+#ifndef TRENODE_NODE_QUERY_ROW_ESTIMATE_H_
+#define TRENODE_NODE_QUERY_ROW_ESTIMATE_H_
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace trenode::query {
+
+// NotFound if the file has no statistics for one of `tables`; Unavailable if
+// it cannot be read.
+absl::StatusOr<int64_t> EstimateRows(const std::string& dataset_path,
+                                     const std::set<std::string>& tables);
+
+}  // namespace trenode::query
+
+#endif  // TRENODE_NODE_QUERY_ROW_ESTIMATE_H_
