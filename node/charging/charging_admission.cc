@@ -151,7 +151,13 @@ absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateQuery(const Ana
       estimate.set_basis(absl::StrCat("no row estimate (", rows.status().message(),
                                       "): the fee alone"));
     } else {
-      return rows.status();
+      // A dataset that cannot be read here (changed in the object store,
+      // unreachable) fails the run itself, where the node's staff get the
+      // detail and the researcher does not; the estimate neither refuses
+      // the submission nor passes the detail on.
+      estimate.set_basis(
+          "no row estimate (the dataset could not be read; the node's staff have the "
+          "details): the fee alone");
     }
   }
   *estimate.mutable_cost() = prices_->CostOf(*usage);

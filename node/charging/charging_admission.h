@@ -33,14 +33,16 @@ struct ScriptBounds {
   int cpus = 1;  // CPUs a job may use at once
 };
 
-// The CPU time a query is estimated to take per row it reads, until this
-// node has metered queries of its own (then their mean is used).
+// The CPU time a query is estimated to take per row it reads (a fixed
+// rate; not yet learned from this node's metered queries).
 inline constexpr int64_t kDefaultQueryNanosPerRow = 2000;
 
 class ChargingAdmission : public analyses::Admission {
  public:
   // The planner's estimate of the rows a query reads; NotFound if it has
-  // none. Null: queries are estimated from their fee alone.
+  // none. Null: queries are estimated from their fee alone. Any other
+  // error (a dataset that cannot be read) also gives the fee alone, and
+  // its message never reaches the estimate.
   using RowEstimate = std::function<absl::StatusOr<int64_t>(const trenode::v1::Analysis&)>;
   using Clock = std::function<absl::Time()>;
 

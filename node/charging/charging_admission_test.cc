@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
@@ -225,6 +226,26 @@ TEST_F(ChargingAdmissionTest, WithoutABudgetEverySubmissionIsAdmittedWithItsEsti
     EXPECT_EQ(submitted->estimate().basis(), "no row estimate: the fee alone");
   }
   EXPECT_EQ(Refusals(), 0);
+}
+
+// A dataset that cannot be read when the estimate is made (changed in the
+// object store) neither refuses the submission nor tells the researcher why:
+// the run fails on its own, where the node's staff get the detail.
+TEST_F(ChargingAdmissionTest, AnUnreadableDatasetGivesTheFeeAloneAndNoDetail) {
+  ChargingAdmission unreadable{
+      &prices_, &budgets_, &store_, ScriptBounds(), [](const Analysis&) -> absl::StatusOr<int64_t> {
+        return absl::DataLossError("the object datasets/x/secret.sqlite has SHA-256 abc");
+      }};
+  analyses_.SetAdmission(&unreadable);
+  absl::StatusOr<Analysis> submitted = Submit("unreadable");
+  analyses_.SetAdmission(&admission_);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  EXPECT_EQ(submitted->estimate().usage().rows_read(), 0);
+  EXPECT_EQ(submitted->estimate().cost().total_micros(), 1'000'000);
+  const std::string& basis = submitted->estimate().basis();
+  EXPECT_TRUE(absl::StrContains(basis, "the fee alone")) << basis;
+  EXPECT_FALSE(absl::StrContains(basis, "secret")) << basis;
+  EXPECT_FALSE(absl::StrContains(basis, "SHA-256")) << basis;
 }
 
 // Real queries, metered by the node as they run, then the month's statement:
