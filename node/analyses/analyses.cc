@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/query/compiler.h"
+#include "node/analyses/usage_view.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
 #include "node/common/text.h"
@@ -200,6 +201,7 @@ Analysis Analyses::ViewFor(const auth::Principal& caller, Analysis analysis) {
     return analysis;
   }
   analysis.clear_failure_detail();
+  WithholdDisclosiveUsage(analysis.mutable_usage());
   if (analysis.has_result() || analysis.has_script_outcome()) {
     analysis.clear_result();
     analysis.clear_script_outcome();

@@ -1,6 +1,7 @@
 #include "node/charging/charging.h"
 
 #include "absl/strings/str_cat.h"
+#include "node/analyses/usage_view.h"
 #include "node/charging/budget.h"
 #include "node/charging/money.h"
 #include "node/common/status_macros.h"
@@ -39,6 +40,9 @@ absl::StatusOr<trenode::v1::Budget> Charging::SetBudget(
     return absl::PermissionDeniedError("only data stewards set budgets");
   }
   RETURN_IF_ERROR(governance_->GetProject(caller, request.project_id()).status());
+  // A steward who leads or belongs to the project may not set its budget.
+  RETURN_IF_ERROR(governance_->CheckIndependent(governance_->PersonId(caller),
+                                                request.project_id(), "set its budget"));
   ASSIGN_OR_RETURN(int64_t monthly, ParseMoney(request.monthly(), "monthly"));
   if (request.cpu_seconds_quota() < 0) {
     return absl::InvalidArgumentError("cpu_seconds_quota: must be 0 (none) or positive");
@@ -77,8 +81,35 @@ absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
   usage.set_project_id(request.project_id());
   usage.set_month(month);
   usage.set_currency(admission_->prices().currency());
+  // Only the node's output checkers and data stewards who have no part in
+  // the project see usage that counts the data, as they alone see results
+  // (Analyses::ViewFor); everyone else gets it withheld (usage_view.h). An
+  // error reading the project fails closed.
+  absl::StatusOr<bool> involved =
+      governance_->IsInvolved(governance_->PersonId(caller), request.project_id());
+  const bool staff = caller.role == trenode::v1::ROLE_OUTPUT_CHECKER ||
+                     caller.role == trenode::v1::ROLE_DATA_STEWARD;
+  const bool withhold = !staff || !involved.ok() || *involved;
+  // A researcher sees only their own analyses (spec/analyses.md); the rest
+  // of the project's spending is one line, so the total still adds up.
+  const std::string person = governance_->PersonId(caller);
+  const bool own_only = caller.role == trenode::v1::ROLE_RESEARCHER;
+  trenode::v1::UsageLine others;
+  others.set_kind("others");
+  others.set_submitter("other members of the project");
+  others.mutable_cost()->set_currency(admission_->prices().currency());
+  int others_count = 0;
   int64_t total = 0;
   for (const trenode::v1::Analysis& analysis : analyses) {
+    if (own_only && analysis.submitter() != person) {
+      const trenode::v1::Cost& cost = analysis.has_cost() ? analysis.cost()
+                                      : !IsFinal(analysis.state()) ? analysis.estimate().cost()
+                                                                   : trenode::v1::Cost();
+      others.mutable_cost()->set_total_micros(others.cost().total_micros() + cost.total_micros());
+      total += cost.total_micros();
+      ++others_count;
+      continue;
+    }
     trenode::v1::UsageLine* line = usage.add_lines();
     line->set_analysis_id(analysis.id());
     line->set_submitter(analysis.submitter());
@@ -97,7 +128,14 @@ absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
       *line->mutable_usage() = analysis.usage();
       line->mutable_cost()->set_currency(admission_->prices().currency());
     }
+    if (withhold || analysis.submitter() == person) {
+      analyses::WithholdDisclosiveUsage(line->mutable_usage());
+    }
     total += line->cost().total_micros();
+  }
+  if (others_count > 0) {
+    others.set_analysis_id(absl::StrCat(others_count, " analyses"));
+    *usage.add_lines() = std::move(others);
   }
   usage.set_total_micros(total);
   ASSIGN_OR_RETURN(*usage.mutable_budget(), admission_->BudgetNow(request.project_id()));

@@ -125,6 +125,14 @@ absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateScript(const An
   return estimate;
 }
 
+int64_t RoundUpToOneSignificantDigit(int64_t n) {
+  if (n <= 0) return 0;
+  int64_t unit = 1;
+  while (n / unit >= 10) unit *= 10;
+  const int64_t lead = (n + unit - 1) / unit;  // 1..10
+  return lead * unit;
+}
+
 absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateQuery(const Analysis& analysis) {
   trenode::v1::Estimate estimate;
   trenode::v1::Usage* usage = estimate.mutable_usage();
@@ -142,6 +150,7 @@ absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateQuery(const Ana
     estimate.set_basis("no row estimate: the fee alone");
   } else {
     absl::StatusOr<int64_t> rows = rows_(analysis);
+    if (rows.ok()) rows = RoundUpToOneSignificantDigit(*rows);
     if (rows.ok()) {
       usage->set_rows_read(*rows);
       usage->set_cpu_micros(*rows * kDefaultQueryNanosPerRow / 1000);

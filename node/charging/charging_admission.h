@@ -37,6 +37,12 @@ struct ScriptBounds {
 // rate; not yet learned from this node's metered queries).
 inline constexpr int64_t kDefaultQueryNanosPerRow = 2000;
 
+// `n` rounded up to one significant digit (4,321 -> 5,000; 1,000 -> 1,000):
+// a query's estimate reads the exact row counts of the dataset's tables,
+// which the catalogue shows only as a band, so the estimate a researcher
+// sees carries no more than that (never less than the true count).
+int64_t RoundUpToOneSignificantDigit(int64_t n);
+
 class ChargingAdmission : public analyses::Admission {
  public:
   // The planner's estimate of the rows a query reads; NotFound if it has

@@ -228,6 +228,30 @@ TEST_F(ChargingAdmissionTest, WithoutABudgetEverySubmissionIsAdmittedWithItsEsti
   EXPECT_EQ(Refusals(), 0);
 }
 
+TEST(RoundUpToOneSignificantDigitTest, NeverBelowTheCountAndAtMostOneDigit) {
+  EXPECT_EQ(RoundUpToOneSignificantDigit(0), 0);
+  EXPECT_EQ(RoundUpToOneSignificantDigit(1), 1);
+  EXPECT_EQ(RoundUpToOneSignificantDigit(9), 9);
+  EXPECT_EQ(RoundUpToOneSignificantDigit(10), 10);
+  EXPECT_EQ(RoundUpToOneSignificantDigit(11), 20);
+  EXPECT_EQ(RoundUpToOneSignificantDigit(4321), 5000);
+  EXPECT_EQ(RoundUpToOneSignificantDigit(9001), 10000);
+  EXPECT_EQ(RoundUpToOneSignificantDigit(1'310'000), 2'000'000);
+}
+
+// The estimate a researcher sees does not give the dataset's exact size.
+TEST_F(ChargingAdmissionTest, AQuerysEstimateGivesRowsToOneSignificantDigit) {
+  ChargingAdmission exact{&prices_, &budgets_, &store_, ScriptBounds(),
+                          [](const Analysis&) -> absl::StatusOr<int64_t> { return 4321; }};
+  analyses_.SetAdmission(&exact);
+  absl::StatusOr<Analysis> submitted = Submit("rounded");
+  analyses_.SetAdmission(&admission_);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  EXPECT_EQ(submitted->estimate().usage().rows_read(), 5000);
+  EXPECT_EQ(submitted->estimate().usage().cpu_micros(), 5000 * kDefaultQueryNanosPerRow / 1000);
+  EXPECT_FALSE(absl::StrContains(submitted->estimate().basis(), "4321"));
+}
+
 // A dataset that cannot be read when the estimate is made (changed in the
 // object store) neither refuses the submission nor tells the researcher why:
 // the run fails on its own, where the node's staff get the detail.
@@ -293,7 +317,10 @@ TEST_F(ChargingAdmissionTest, StatementTotalIsTheSumOfItsLinesOfRealRuns) {
     EXPECT_EQ(stored.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
     EXPECT_EQ(line.usage().metered_by(), "query-thread");
     EXPECT_GT(line.usage().cpu_micros(), 0);
-    EXPECT_EQ(line.usage().rows_read(), stored.result().cohort_size());
+    // Kept with the analysis, withheld from the researcher's statement: the
+    // rows read are the cohort's exact size.
+    EXPECT_EQ(stored.usage().rows_read(), stored.result().cohort_size());
+    EXPECT_EQ(line.usage().rows_read(), 0);
     EXPECT_EQ(line.cost().total_micros(), stored.cost().total_micros());
     // Its lines: the CPU at 0.1 per second, rounded half up, and the fee.
     EXPECT_EQ(line.cost().total_micros(),
@@ -328,6 +355,43 @@ TEST_F(ChargingAdmissionTest, StatementTotalIsTheSumOfItsLinesOfRealRuns) {
   request.set_month("2027-13");
   EXPECT_EQ(charging.GetProjectUsage(kAda, request).status().code(),
             absl::StatusCode::kInvalidArgument);
+  request.clear_month();
+
+  // A second researcher of the project sees none of ada's analyses, only
+  // one line of the others' spending, and the same total.
+  trenode::v1::ProposeMemberRequest propose;
+  propose.set_project_id("hf");
+  propose.set_person("bob@site-a");
+  ASSERT_TRUE(governance_.ProposeMember(kAda, propose).ok());
+  trenode::v1::MemberDecisionRequest approve_bob;
+  approve_bob.set_project_id("hf");
+  approve_bob.set_person("bob@site-a");
+  ASSERT_TRUE(governance_.ApproveMember(kSteward, approve_bob).ok());
+  absl::StatusOr<trenode::v1::ProjectUsage> seen_by_bob = charging.GetProjectUsage(bob, request);
+  ASSERT_TRUE(seen_by_bob.ok()) << seen_by_bob.status();
+  ASSERT_EQ(seen_by_bob->lines_size(), 1);
+  EXPECT_EQ(seen_by_bob->lines(0).kind(), "others");
+  EXPECT_EQ(seen_by_bob->lines(0).analysis_id(), "4 analyses");
+  EXPECT_EQ(seen_by_bob->lines(0).cost().total_micros(), sum);
+  EXPECT_EQ(seen_by_bob->total_micros(), sum);
+
+  // A steward with no part in the project sees the rows each query read.
+  absl::StatusOr<trenode::v1::ProjectUsage> independent =
+      charging.GetProjectUsage(kSteward, request);
+  ASSERT_TRUE(independent.ok()) << independent.status();
+  int with_rows = 0;
+  for (const auto& line : independent->lines()) with_rows += line.usage().rows_read() > 0;
+  EXPECT_EQ(with_rows, 3);
+  // A steward who belongs to the project may not set its budget.
+  set.set_monthly("100.00");
+  propose.set_person("sam@site-a");
+  ASSERT_TRUE(governance_.ProposeMember(kAda, propose).ok());
+  EXPECT_EQ(charging.SetBudget(kSteward, set).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  // That steward, now involved, sees no cohort sizes either.
+  absl::StatusOr<trenode::v1::ProjectUsage> involved = charging.GetProjectUsage(kSteward, request);
+  ASSERT_TRUE(involved.ok()) << involved.status();
+  for (const auto& line : involved->lines()) EXPECT_EQ(line.usage().rows_read(), 0);
 }
 
 }  // namespace

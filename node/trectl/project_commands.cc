@@ -285,10 +285,18 @@ int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
     trenode::v1::Budget budget;
     grpc::Status status;
     if (args.Has("monthly") || args.Has("cpu-seconds") || args.Has("reason")) {
+      // SetBudget sets both limits: one not given keeps its current value,
+      // so that raising the CPU quota never drops the monthly budget.
+      trenode::v1::GetBudgetRequest current_request;
+      current_request.set_project_id(words[0]);
+      trenode::v1::Budget current;
+      status = stub->GetBudget(cli.NewContext().get(), current_request, &current);
+      if (!status.ok()) return Print(cli, status, current, [] {});
       trenode::v1::SetBudgetRequest request;
       request.set_project_id(words[0]);
-      request.set_monthly(args.Get("monthly").value_or(""));
-      absl::StatusOr<int64_t> cpu = args.GetInt("cpu-seconds", 0);
+      request.set_monthly(
+          args.Get("monthly").value_or(charging::FormatMoney(current.monthly_micros())));
+      absl::StatusOr<int64_t> cpu = args.GetInt("cpu-seconds", current.cpu_seconds_quota());
       if (!cpu.ok()) return Usage("project budget ID --cpu-seconds N (a whole number)");
       request.set_cpu_seconds_quota(*cpu);
       request.set_reason(args.Get("reason").value_or(""));
@@ -413,7 +421,8 @@ const std::vector<CommandLine>& ProjectCommandLines() {
       {"budget",
        "usage: trectl project budget ID [--monthly AMOUNT [--cpu-seconds N] --reason TEXT]\n"
        "The project's monthly budget, CPU quota and this month's committed spending; with\n"
-       "--monthly, --cpu-seconds or --reason (stewards) sets them (\"0\" or none: no limit).\n",
+       "--monthly, --cpu-seconds or --reason (stewards) sets them (\"0\": no limit; one not\n"
+       "given keeps its current value).\n",
        {"monthly", "cpu-seconds", "reason"}},
       {"usage",
        "usage: trectl project usage ID [--month YYYY-MM] [--csv]\n"

@@ -126,7 +126,16 @@ TEST_F(ChargingRpcTest, BudgetRefusesTheSubmissionThatWouldPassItAndTheStatement
     Analysis ended = WaitForEnd(id);
     ASSERT_EQ(ended.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << ended.state_reason();
     EXPECT_EQ(ended.usage().metered_by(), "query-thread");
-    EXPECT_EQ(ended.usage().rows_read(), ended.has_result() ? ended.result().cohort_size() : 800);
+    // The rows a query read are one per person of its cohort: its exact
+    // size, withheld from the researcher; a steward of the node sees them.
+    EXPECT_EQ(ended.usage().rows_read(), 0);
+    trenode::v1::GetAnalysisRequest get;
+    get.set_analysis_id(id);
+    Analysis staff;
+    ASSERT_TRUE(analyses_->GetAnalysis(As("sam", "data_steward").get(), get, &staff).ok());
+    ASSERT_TRUE(staff.has_result());
+    EXPECT_EQ(staff.usage().rows_read(), staff.result().cohort_size());
+    EXPECT_GT(staff.usage().rows_read(), 0);
     EXPECT_GE(ended.cost().total_micros(), 1'000'000);
     sum += ended.cost().total_micros();
   }
@@ -139,12 +148,20 @@ TEST_F(ChargingRpcTest, BudgetRefusesTheSubmissionThatWouldPassItAndTheStatement
   int64_t lines = 0;
   for (const auto& line : usage.lines()) {
     EXPECT_FALSE(line.estimated());
+    EXPECT_EQ(line.usage().rows_read(), 0);
     lines += line.cost().total_micros();
   }
   EXPECT_EQ(usage.total_micros(), lines);
   EXPECT_EQ(usage.total_micros(), sum);
   EXPECT_EQ(usage.budget().monthly_micros(), 2'500'000);
   EXPECT_EQ(usage.budget().committed_micros(), sum);
+  trenode::v1::ProjectUsage staff_usage;
+  status = governance_->GetProjectUsage(As("sam", "data_steward").get(), usage_request,
+                                        &staff_usage);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(staff_usage.lines_size(), 2);
+  for (const auto& line : staff_usage.lines()) EXPECT_GT(line.usage().rows_read(), 0);
+  EXPECT_EQ(staff_usage.total_micros(), usage.total_micros());
 }
 
 }  // namespace
