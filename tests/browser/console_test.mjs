@@ -208,6 +208,87 @@ test('two output checkers approve one file and reject the other; the researcher 
   for (const p of [olu, kim, ada]) await p.browserContext().close();
 });
 
+// A release the node could not make from a query (names differing only in
+// punctuation, long text outputs, an unchecked CSV), served to the page by
+// request interception: the checker's page is what is under test here.
+test('each file has its own decision, long text is shown whole or marked cut, and only the node\'s check colours cells', async () => {
+  const secret = `${'harmless line of text\n'.repeat(230)}SECRET row-level data`;
+  const files = {
+    'a-b.csv': 'year,a,b\n2020,30,70\n',
+    'a_b.csv': 'year,a,b\n2020,30,70\n',
+    'notes.txt': secret,
+    'huge.log': 'x'.repeat((1 << 20) + 10),
+    'x.csv': 'group,n\nsmall,2\n',
+    'y.counts.csv': 'year,a,b,Total\nTotal,10,20,30\n2020,3,7,10\n2021,7,13,20\n',
+    'z.counts.csv': 'year,a\n2020,*\n',
+  };
+  const sdc = (cells, suppressed = false) => ({ summary: { suppressed }, cells });
+  const resultsJson = JSON.stringify({ results: {
+    a: { files: [{ name: 'a-b.csv', sdc: sdc({}) }, { name: 'a_b.csv', sdc: sdc({}) }] },
+    y: { files: [{ name: 'y.counts.csv', sdc: sdc({ threshold: [[0, 0]] }) }] },
+    z: { files: [{ name: 'z.counts.csv', sdc: sdc({}) }] } } });
+  const fake = { id: 'fake-release', projectId: 'hf', analysisId: 'a1', requester: 'ada@web-site',
+                 state: 'RELEASE_STATE_IN_REVIEW', resultsJson,
+                 files: Object.keys(files).map((name) => ({ name, verdict: 'review', verdictSummary: 'review' })) };
+  const frame = (flags, json) => {
+    const b = Buffer.from(JSON.stringify(json)); const head = Buffer.alloc(5);
+    head[0] = flags; head.writeUInt32BE(b.length, 1); return Buffer.concat([head, b]);
+  };
+  let sent = null;
+  const page = await signIn('olu', 'output_checker');
+  await page.setRequestInterception(true);
+  page.on('request', (request) => {
+    const url = request.url();
+    if (url.endsWith('.Releases/GetRelease')) {
+      request.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(fake) });
+    } else if (url.endsWith('.Releases/DownloadFile')) {
+      const asked = JSON.parse(Buffer.from(request.postData(), 'binary').subarray(5).toString());
+      request.respond({ status: 200, contentType: 'application/connect+json', body: Buffer.concat([
+        frame(0, { data: Buffer.from(files[asked.file]).toString('base64') }), frame(2, {})]) });
+    } else if (url.endsWith('.Releases/ReviewRelease')) {
+      sent = JSON.parse(request.postData());
+      request.respond({ status: 409, contentType: 'application/json',
+                        body: JSON.stringify({ code: 'aborted', message: 'intercepted by the test' }) });
+    } else {
+      request.continue();
+    }
+  });
+  await page.goto(`${site.origin}/#/review/fake-release`);
+  await waitFor(page, 'form#review section[data-file="z.counts.csv"]');
+  // Every file has its own radio group and explanation box.
+  const groups = await page.$$eval('form#review section', (sections) => sections.map((s) =>
+    [s.querySelector('input[type="radio"]').name, s.querySelector('textarea').id]));
+  assert.equal(new Set(groups.map(([g]) => g)).size, groups.length, JSON.stringify(groups));
+  assert.equal(new Set(groups.map(([, e]) => e)).size, groups.length, JSON.stringify(groups));
+  // Text is shown whole up to its limit; past it, the page says so and offers no approval.
+  assert.match(await text(page, 'section[data-file="notes.txt"]'), /SECRET row-level data/);
+  assert.ok(await page.$('section[data-file="huge.log"] [data-cut="true"]'));
+  assert.ok(await page.$eval('section[data-file="huge.log"] input[value="FILE_DECISION_APPROVE"]', (i) => i.disabled));
+  // A CSV the node did not check: no verdicts, and the page says why.
+  assert.equal(await page.$('section[data-file="x.csv"] td[data-verdict]'), null);
+  assert.match(await text(page, 'section[data-file="x.csv"]'), /no disclosure check for this file/);
+  // Rows and columns as the node counts them: label column 0, the Total row and column are margins.
+  const flagged = await page.$$eval('section[data-file="y.counts.csv"] td[data-verdict="review"]', (cells) => cells.map((c) => c.textContent));
+  assert.deepEqual(flagged, ['3']);
+  // A cell marked hidden in a file the node did not suppress is not "suppressed by the node".
+  assert.equal(await page.$eval('section[data-file="z.counts.csv"] td', (c) => c.dataset.verdict), 'review');
+  // Reject one of the two look-alike names, approve the other: both decisions are sent as made.
+  const decide = async (file, decision, explanation) => {
+    await page.click(`section[data-file="${file}"] input[value="FILE_DECISION_${decision}"]`);
+    await page.type(`section[data-file="${file}"] textarea`, explanation);
+  };
+  await decide('a-b.csv', 'REJECT', 'cells of 3');
+  await decide('a_b.csv', 'APPROVE', 'fine');
+  for (const file of ['notes.txt', 'huge.log', 'x.csv', 'y.counts.csv', 'z.counts.csv']) await decide(file, 'REJECT', 'no');
+  await page.click('form#review button[type="submit"]');
+  await page.waitForFunction(() => /Not recorded/.test(document.querySelector('#status').textContent));
+  const byFile = Object.fromEntries(sent.files.map((f) => [f.file, [f.decision, f.explanation]]));
+  assert.deepEqual(byFile['a-b.csv'], ['FILE_DECISION_REJECT', 'cells of 3']);
+  assert.deepEqual(byFile['a_b.csv'], ['FILE_DECISION_APPROVE', 'fine']);
+  assert.equal(sent.files.length, 7);
+  await page.browserContext().close();
+});
+
 test('a researcher cannot read review copies, and a page shows nothing from a refused call', async () => {
   const second = await site.releaseInReview('browser-2');
   const ada = await site.token('ada', 'researcher');

@@ -51,3 +51,35 @@ test('signed-note known answer, and what breaks it', async () => {
   assert.equal(parsed.name, 'o.test');
   assert.deepEqual([...parsed.publicKey], [...pub]);
 });
+
+// RFC 9162 §2.1.1 tree hash and §2.1.3.1 inclusion path, for test trees.
+async function treeHash(leaves) {
+  if (leaves.length === 1) return merkle.leafHash(leaves[0]);
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  const digest = async (...parts) => new Uint8Array(await crypto.subtle.digest('SHA-256', Buffer.concat(parts)));
+  return digest(Buffer.from([1]), await treeHash(leaves.slice(0, k)), await treeHash(leaves.slice(k)));
+}
+async function inclusionPath(m, leaves) {
+  if (leaves.length === 1) return [];
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return m < k ? [...await inclusionPath(m, leaves.slice(0, k)), await treeHash(leaves.slice(k))]
+               : [...await inclusionPath(m - k, leaves.slice(k)), await treeHash(leaves.slice(0, k))];
+}
+
+test('entries are checked at their own positions: a repeated, missing or extra entry fails', async () => {
+  const leaves = [0, 1, 2, 3, 4].map((i) => Buffer.from(`trenode log entry\nindex ${i}\n`));
+  const root = await treeHash(leaves);
+  const proofFor = (index) => inclusionPath(index, leaves);
+  const entry = (i) => ({ index: String(i), leaf: leaves[i].toString('base64') });
+  assert.deepEqual(await merkle.verifyEntries([2, 3, 4].map(entry), 2, 5, root, proofFor), []);
+  // A node that sends one valid entry three times, each claiming its own index or not.
+  const repeated = await merkle.verifyEntries([entry(2), entry(2), entry(2)], 2, 5, root, proofFor);
+  assert.equal(repeated.length, 2, repeated.join('; '));
+  assert.match(repeated.join('; '), /^3 .*; 4 /);
+  const relabelled = [2, 3, 4].map((i) => ({ ...entry(2), index: String(i) }));
+  assert.deepEqual(await merkle.verifyEntries(relabelled, 2, 5, root, proofFor), [3, 4]);
+  assert.match((await merkle.verifyEntries([entry(2), entry(3)], 2, 5, root, proofFor)).join(), /1 missing/);
+  assert.match((await merkle.verifyEntries([2, 3, 4, 4].map(entry), 2, 5, root, proofFor)).join(), /too many/);
+});

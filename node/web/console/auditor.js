@@ -3,7 +3,7 @@
 // entry's inclusion proof, trusting only the log key the auditor pastes.
 import { call, stream } from './api.js';
 import { h, view, say } from './dom.js';
-import { fromBase64, parseVerifierKey, verifyCheckpoint, included, parseLeaf } from './merkle.js';
+import { fromBase64, parseVerifierKey, verifyCheckpoint, verifyEntries, parseLeaf } from './merkle.js';
 
 const SHOWN = 200;
 let tail = null;
@@ -65,15 +65,8 @@ export async function verify() {
     const start = Math.max(0, tree.size - Number(count.value || 50));
     const entries = [];
     await stream('ActivityLog/GetEntries', { start, end: tree.size }, (e) => entries.push(e));
-    const failed = [];
-    for (const entry of entries) {
-      const index = Number(entry.index || 0);
-      const proof = await call('ActivityLog/GetInclusionProof', { index, treeSize: tree.size });
-      if (!await included(index, tree.size, fromBase64(entry.leaf), (proof.hashes || []).map(fromBase64), tree.root)) {
-        failed.push(index);
-      }
-    }
-    if (entries.length !== tree.size - start) failed.push(`${tree.size - start - entries.length} missing`);
+    const failed = await verifyEntries(entries, start, tree.size, tree.root, async (index) =>
+      ((await call('ActivityLog/GetInclusionProof', { index, treeSize: tree.size })).hashes || []).map(fromBase64));
     result.replaceChildren(failed.length === 0
       ? h('p', { class: 'ok', 'data-outcome': 'verified' }, `Verified: checkpoint of ${tree.size} entries signed by ${key.name}; entries ${start} to ${tree.size - 1} are in it.`)
       : h('p', { class: 'error', role: 'alert', 'data-outcome': 'failed' }, `FAILED: entries not in the signed tree: ${failed.join(', ')}`));

@@ -8,6 +8,11 @@ import { current } from './auth.js';
 import { h, view, say, enumText } from './dom.js';
 import { flaggedCells, drawTable } from './tables.js';
 
+// A non-CSV review copy is shown whole up to this many characters (a job
+// log is at most 64 KiB); a longer one is shown cut, saying so, with its
+// approve button disabled.
+const SHOWN_TEXT = 1 << 20;
+
 function mine(release) { return release.requester?.split('@')[0] === current().subject; }
 
 export async function queue() {
@@ -25,9 +30,12 @@ export async function queue() {
            h('td', {}, (r.reviews || []).length))))));
 }
 
-function fileSection(release, file, table) {
+// Ids come from the file's position in the release, never from its name:
+// names that differ only in punctuation (by-age.csv, by_age.csv) must not
+// share a radio group or an explanation box.
+function fileSection(release, file, index, table, cut) {
   const needs = file.verdict !== 'pass';
-  const id = `f-${file.name.replace(/[^A-Za-z0-9]/g, '_')}`;
+  const id = `f-${index}`;
   return h('section', { class: 'file', 'data-file': file.name, 'aria-labelledby': id },
     h('h2', { id }, file.name, ' ', h('span', { class: `badge v-${file.verdict}` }, file.verdict || '—')),
     h('p', {}, file.verdictSummary),
@@ -37,7 +45,8 @@ function fileSection(release, file, table) {
     table,
     h('fieldset', {},
       h('legend', {}, `Decision on ${file.name}`),
-      h('label', {}, h('input', { type: 'radio', name: `d-${id}`, value: 'FILE_DECISION_APPROVE' }), ' Approve'),
+      h('label', {}, h('input', { type: 'radio', name: `d-${id}`, value: 'FILE_DECISION_APPROVE',
+                                  disabled: cut ? true : null }), ' Approve'),
       h('label', {}, h('input', { type: 'radio', name: `d-${id}`, value: 'FILE_DECISION_REJECT' }), ' Reject'),
       h('label', { for: `e-${id}` }, needs ? 'Explanation (required to approve)' : 'Explanation (required to reject)'),
       h('textarea', { id: `e-${id}`, rows: 2, 'data-explanation': file.name })));
@@ -47,23 +56,39 @@ export async function review(releaseId) {
   const { show } = view();
   const release = await call('Releases/GetRelease', { releaseId });
   const sections = [];
-  for (const file of release.files || []) {
+  for (const [index, file] of (release.files || []).entries()) {
     let table;
+    let cut = false;
     try {
       const text = await (await downloadFile(release.id, file.name)).text();
-      table = /\.csv$/.test(file.name)
-        ? drawTable(text, flaggedCells(release.resultsJson, file.name), `${file.name} (review copy)`)
-        : h('pre', {}, text.slice(0, 4000));
+      if (/\.csv$/i.test(file.name)) {
+        const check = flaggedCells(release.resultsJson, file.name);
+        const drawn = drawTable(text, check, `${file.name} (review copy)`);
+        table = check ? drawn : h('div', {},
+          h('p', { class: 'error', 'data-unchecked': 'true' },
+            'The node has no disclosure check for this file: no cell has a verdict; read every cell.'),
+          drawn);
+      } else if (text.length <= SHOWN_TEXT) {
+        table = h('pre', { class: 'review-copy' }, text);
+      } else {
+        // Too long to show: say so, and this page will not approve it.
+        cut = true;
+        table = h('div', {},
+          h('p', { role: 'alert', class: 'error', 'data-cut': 'true' },
+            `Only the first ${SHOWN_TEXT} of ${text.length} characters are shown; read the whole file before `,
+            'deciding (approving it is not offered here).'),
+          h('pre', { class: 'review-copy' }, text.slice(0, SHOWN_TEXT)));
+      }
     } catch (error) {
       table = h('p', { role: 'alert', class: 'error' }, `Review copy not available: ${error.message}`);
     }
-    sections.push(fileSection(release, file, table));
+    sections.push(fileSection(release, file, index, table, cut));
   }
   const form = h('form', { id: 'review', onsubmit: async (event) => {
     event.preventDefault();
     const files = [];
-    for (const file of release.files || []) {
-      const id = `f-${file.name.replace(/[^A-Za-z0-9]/g, '_')}`;
+    for (const [index, file] of (release.files || []).entries()) {
+      const id = `f-${index}`;
       const chosen = form.querySelector(`input[name="d-${id}"]:checked`);
       if (!chosen) { say(`Choose approve or reject for ${file.name}.`); return; }
       files.push({ file: file.name, decision: chosen.value,

@@ -79,6 +79,26 @@ export async function included(index, size, leaf, proof, root) {
   return computed !== null && equal(computed, root);
 }
 
+// Checks that `entries` (GetEntries replies: {index, leaf}) are exactly
+// entries start .. size-1 in order, each included in the tree of `size`
+// with `root`; `proofFor(index)` fetches an inclusion proof's hashes
+// (Uint8Arrays). The position is checked, not taken from the node, so one
+// valid entry sent many times, or entries out of place, fail. Returns what
+// failed (empty when all holds).
+export async function verifyEntries(entries, start, size, root, proofFor) {
+  const failed = [];
+  for (const [i, entry] of entries.entries()) {
+    const index = Number(entry.index || 0);
+    if (index !== start + i) { failed.push(`${start + i} (the node sent entry ${index} in its place)`); continue; }
+    if (!await included(index, size, fromBase64(entry.leaf), await proofFor(index), root)) failed.push(index);
+  }
+  if (entries.length !== size - start) {
+    failed.push(entries.length < size - start ? `${size - start - entries.length} missing`
+                                              : `${entries.length - (size - start)} too many`);
+  }
+  return failed;
+}
+
 // A leaf's fields (the canonical record's key lines), for display.
 export function parseLeaf(bytes) {
   const fields = {};

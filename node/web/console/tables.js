@@ -5,57 +5,75 @@
 // (shown on hover and read by screen readers through the cell's label).
 import { h, parseCsv } from './dom.js';
 
-// {"r,c": ["threshold", ...]} for `fileName` in the release's results_json.
+// What the node's disclosure check (results_json, spec/disclosure.md) says
+// of `fileName`: null when it holds no check of that file (no cell then
+// gets a verdict), else {cells: {"r,c": ["threshold", ...]}, suppressed}
+// where `suppressed` is the node's own word that it hid cells of the file.
 export function flaggedCells(resultsJson, fileName) {
-  const flags = {};
   let results = {};
-  try { results = JSON.parse(resultsJson || '{}').results || {}; } catch { return flags; }
+  try { results = JSON.parse(resultsJson || '{}').results || {}; } catch { return null; }
+  let check = null;
   for (const output of Object.values(results)) {
     for (const file of output.files || []) {
-      if (file.name !== fileName) continue;
-      for (const [rule, cells] of Object.entries(file.sdc?.cells || {})) {
-        for (const [row, column] of cells || []) (flags[`${row},${column}`] ||= []).push(rule);
+      if (file.name !== fileName || !file.sdc) continue;
+      check ||= { cells: {}, suppressed: false };
+      if (file.sdc.summary?.suppressed === true) check.suppressed = true;
+      for (const [rule, cells] of Object.entries(file.sdc.cells || {})) {
+        for (const [row, column] of cells || []) (check.cells[`${row},${column}`] ||= []).push(rule);
       }
     }
   }
-  return flags;
+  return check;
 }
 
-function isSuppressed(text) { return text === '' || text === '*' || /^suppressed$/i.test(text); }
+function looksHidden(text) { return text === '' || text === '*' || /^suppressed$/i.test(text); }
 
-// `rows` from parseCsv: a header row, then label column(s) and numbers.
-// Margins ("Total" rows and columns) are drawn but never flagged.
-export function drawTable(csvText, flags, caption) {
+const TOTAL = 'Total';
+
+// `rows` from parseCsv: a header row, then rows of a label and counts. The
+// layout is the node's (node/releases/table_csv.cc): the label is column 0,
+// a margin row is one whose label is exactly "Total", a margin column is
+// the last one if it is named exactly "Total"; the node's [row, column]
+// count rows and columns without margins. Margins are drawn, never flagged.
+// `check` is flaggedCells' answer, or null to draw no verdicts at all.
+export function drawTable(csvText, check, caption) {
   const rows = parseCsv(csvText).filter((r) => r.length > 1 || r[0] !== '');
   if (!rows.length) return h('p', {}, 'empty table');
   const [header, ...body] = rows;
-  const labels = header.findIndex((_, i) => body.some((r) => r[i] !== undefined && /^-?[\d.]+$/.test(r[i])));
-  const firstValue = labels < 0 ? header.length : labels;
+  const totalColumn = header.length > 2 && header[header.length - 1] === TOTAL ? header.length - 1 : -1;
   const table = h('table', { class: 'cells' },
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, header.map((name) => h('th', { scope: 'col' }, name)))));
   const tbody = h('tbody');
-  body.forEach((row, r) => {
+  let r = 0;
+  for (const row of body) {
     const tr = h('tr');
+    const marginRow = row[0] === TOTAL;
     row.forEach((value, c) => {
-      if (c < firstValue) { tr.append(h('th', { scope: 'row' }, value)); return; }
-      const margin = /total/i.test(header[c]) || row.slice(0, firstValue).some((v) => /total/i.test(v));
-      const rules = margin ? null : flags?.[`${r},${c - firstValue}`];
+      if (c === 0) { tr.append(h('th', { scope: 'row' }, value)); return; }
+      if (!check) { tr.append(h('td', {}, value)); return; }
+      const margin = marginRow || c === totalColumn;
+      const rules = margin ? null : check.cells[`${r},${c - 1}`];
       let verdict = 'pass';
-      if (isSuppressed(value)) verdict = 'suppressed';
-      else if (rules) verdict = 'review';
-      const why = verdict === 'pass' ? 'passes every rule'
-        : verdict === 'suppressed' ? `suppressed by the node${rules ? ` (${rules.join(', ')})` : ''}`
-        : `needs review: ${rules.join(', ')} (value ${value})`;
+      let why = margin ? 'a margin (the node checks the cells it totals)' : 'passes every rule';
+      if (looksHidden(value) && check.suppressed) {
+        verdict = 'suppressed';
+        why = `suppressed by the node${rules ? ` (${rules.join(', ')})` : ''}`;
+      } else if (looksHidden(value)) {
+        verdict = 'review';
+        why = 'shown as hidden, but the node suppressed nothing in this file';
+      } else if (rules) {
+        verdict = 'review';
+        why = `needs review: ${rules.join(', ')} (value ${value})`;
+      }
       // A flagged cell takes keyboard focus, so its reason is reachable
       // without a mouse (its title and accessible name).
-      tr.append(h('td', { class: flags ? `v-${verdict}` : null, title: flags ? why : null,
-                          tabindex: flags && verdict !== 'pass' ? 0 : null,
-                          'aria-label': flags ? `${value || 'hidden'}: ${why}` : null,
-                          'data-verdict': flags ? verdict : null }, value));
+      tr.append(h('td', { class: `v-${verdict}`, title: why, tabindex: verdict !== 'pass' ? 0 : null,
+                          'aria-label': `${value || 'hidden'}: ${why}`, 'data-verdict': verdict }, value));
     });
+    if (!marginRow) r += 1;
     tbody.append(tr);
-  });
+  }
   table.append(tbody);
   return table;
 }
