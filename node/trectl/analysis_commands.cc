@@ -135,7 +135,9 @@ void PrintAnalysis(const Analysis& a) {
     std::cout << "usage:       " << absl::StrFormat("%.3f", a.usage().cpu_micros() / 1e6)
               << " CPU-s, " << absl::StrFormat("%.3f", a.usage().wall_micros() / 1e6)
               << " s wall, peak " << (a.usage().peak_memory_bytes() >> 20) << " MiB, "
-              << a.usage().rows_read() << " rows, metered by " << a.usage().metered_by() << "\n";
+              // Withheld (0) unless the caller may see results (spec/charging.md).
+              << (a.usage().rows_read() > 0 ? absl::StrCat(a.usage().rows_read(), " rows, ") : "")
+              << "metered by " << a.usage().metered_by() << "\n";
   }
   if (a.has_cost()) {
     std::cout << "cost:        " << charging::FormatMoney(a.cost().total_micros()) << " "
