@@ -20,12 +20,14 @@
 #include "node/server/node_server.h"
 #include "tests/bench/bench_flags.h"
 #include "tests/bench/echo.grpc.pb.h"
+#include "tests/bench/throughput.h"
 #include "tests/testutil/datasets.h"
 #include "tests/testutil/temp_dir.h"
 #include "tests/testutil/test_node.h"
 #include "trenode/v1/catalogue.grpc.pb.h"
 
 namespace {
+using trenode::bench::Median;
 using trenode::v1::Catalogue;
 
 constexpr char kUsage[] =
@@ -57,54 +59,15 @@ struct Options {
   int rounds = 3;
 };
 
-// Calls `call(thread, i)` from `threads` threads for `seconds`; returns calls/s.
-// Aborts the run if any call fails.
-double Throughput(const Options& options, const std::function<bool(int, uint64_t)>& call) {
-  std::atomic<bool> stop{false};
-  std::atomic<bool> failed{false};
-  std::vector<uint64_t> counts(options.threads, 0);
-  std::vector<std::thread> workers;
-  absl::Time start = absl::Now();
-  for (int t = 0; t < options.threads; ++t) {
-    workers.emplace_back([&, t] {
-      uint64_t i = static_cast<uint64_t>(t) * 7919;
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (!call(t, i++)) {
-          failed = true;
-          return;
-        }
-        ++counts[t];
-      }
-    });
-  }
-  absl::SleepFor(absl::Seconds(options.seconds));
-  stop = true;
-  for (auto& w : workers) w.join();
-  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-  if (failed) {
-    std::cerr << "trenode-bench: a call failed\n";
-    std::exit(1);
-  }
-  uint64_t total = 0;
-  for (uint64_t c : counts) total += c;
-  return static_cast<double>(total) / elapsed;
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Options options;
-  if (auto exit_status = trenode::bench::ParseBenchFlags(
-          argc, argv, kUsage,
-          {{"--datasets", &options.datasets},
-           {"--seconds", &options.seconds},
-           {"--threads", &options.threads},
-           {"--rounds", &options.rounds}})) {
+  if (auto exit_status = trenode::bench::ParseBenchFlags(argc, argv, kUsage,
+                                                         {{"--datasets", &options.datasets},
+                                                          {"--seconds", &options.seconds},
+                                                          {"--threads", &options.threads},
+                                                          {"--rounds", &options.rounds}})) {
     return *exit_status;
   }
 
@@ -197,11 +160,15 @@ int main(int argc, char** argv) {
   };
 
   std::vector<double> echo_qps, get_qps, search_qps, selective_qps;
+  auto calls_per_second = [&](const std::function<bool(int, uint64_t)>& call) {
+    return trenode::bench::CallsPerSecond("trenode-bench", options.threads,
+                                          absl::Seconds(options.seconds), call);
+  };
   for (int round = 0; round < options.rounds; ++round) {
-    echo_qps.push_back(Throughput(options, echo_call));
-    get_qps.push_back(Throughput(options, get_call));
-    search_qps.push_back(Throughput(options, search_call));
-    selective_qps.push_back(Throughput(options, selective_call));
+    echo_qps.push_back(calls_per_second(echo_call));
+    get_qps.push_back(calls_per_second(get_call));
+    search_qps.push_back(calls_per_second(search_call));
+    selective_qps.push_back(calls_per_second(selective_call));
   }
   double echo = Median(echo_qps), get = Median(get_qps), search = Median(search_qps);
   double selective = Median(selective_qps);

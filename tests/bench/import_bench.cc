@@ -7,7 +7,8 @@
 // does before writing it). Prints each build's wall and CPU time (the
 // process's, all threads: steadier than wall time on a shared machine), the
 // medians, their ratios (reporting / silent; the goal is within noise of
-// 1.00) and how many events one reporting build sent. Exits 1 if a build fails, 2 on a bad command line.
+// 1.00) and how many events one reporting build sent. Exits 1 if a build fails, 2 on a bad command
+// line.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -22,9 +23,11 @@
 #include "node/ingest/dataset_builder.h"
 #include "node/synth/generator.h"
 #include "tests/bench/bench_flags.h"
+#include "tests/bench/throughput.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace {
+using trenode::bench::Median;
 
 constexpr char kUsage[] =
     "usage: trenode-import-bench [--persons N] [--rounds N] [--help]\n"
@@ -39,11 +42,6 @@ double CpuSeconds() {
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 }  // namespace
@@ -77,11 +75,10 @@ int main(int argc, char** argv) {
     const std::string output = dir.File("site.sqlite");
     std::filesystem::remove(output);
     int64_t heard = 0;
-    trenode::ingest::ImportProgressReporter reporter(
-        [&](const trenode::v1::ImportProgress& event) {
-          event.SerializeToString(&wire);
-          ++heard;
-        });
+    trenode::ingest::ImportProgressReporter reporter([&](const trenode::v1::ImportProgress& event) {
+      event.SerializeToString(&wire);
+      ++heard;
+    });
     const absl::Time began = absl::Now();
     const double cpu_began = CpuSeconds();
     auto built = trenode::ingest::BuildDatasetFile(**source, trenode::synth::SiteMetadata(site),
@@ -107,10 +104,11 @@ int main(int argc, char** argv) {
   const double silent_median = Median(silent), reporting_median = Median(reporting);
   const double silent_cpu_median = Median(silent_cpu);
   const double reporting_cpu_median = Median(reporting_cpu);
-  std::printf("import of %lld persons (median of %d): wall silent %.2f s, reporting %.2f s, "
-              "ratio %.3f; CPU silent %.2f s, reporting %.2f s, ratio %.3f; %lld events\n",
-              static_cast<long long>(persons), rounds, silent_median, reporting_median,
-              reporting_median / silent_median, silent_cpu_median, reporting_cpu_median,
-              reporting_cpu_median / silent_cpu_median, static_cast<long long>(events));
+  std::printf(
+      "import of %lld persons (median of %d): wall silent %.2f s, reporting %.2f s, "
+      "ratio %.3f; CPU silent %.2f s, reporting %.2f s, ratio %.3f; %lld events\n",
+      static_cast<long long>(persons), rounds, silent_median, reporting_median,
+      reporting_median / silent_median, silent_cpu_median, reporting_cpu_median,
+      reporting_cpu_median / silent_cpu_median, static_cast<long long>(events));
   return 0;
 }

@@ -19,12 +19,14 @@
 #include "google/protobuf/util/json_util.h"
 #include "httplib.h"
 #include "tests/bench/bench_flags.h"
+#include "tests/bench/throughput.h"
 #include "tests/testutil/datasets.h"
 #include "tests/testutil/json_client.h"
 #include "tests/testutil/test_node.h"
 #include "trenode/v1/catalogue.grpc.pb.h"
 
 namespace {
+using trenode::bench::Median;
 using trenode::v1::Catalogue;
 
 constexpr char kUsage[] =
@@ -44,54 +46,15 @@ struct Options {
   int rounds = 3;
 };
 
-// Calls `call(thread, i)` from `threads` threads for `seconds`; returns calls/s.
-// Exits if any call fails.
-double Throughput(const Options& options, const std::function<bool(int, uint64_t)>& call) {
-  std::atomic<bool> stop{false};
-  std::atomic<bool> failed{false};
-  std::vector<uint64_t> counts(options.threads, 0);
-  std::vector<std::thread> workers;
-  absl::Time start = absl::Now();
-  for (int t = 0; t < options.threads; ++t) {
-    workers.emplace_back([&, t] {
-      uint64_t i = static_cast<uint64_t>(t) * 7919;
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (!call(t, i++)) {
-          failed = true;
-          return;
-        }
-        ++counts[t];
-      }
-    });
-  }
-  absl::SleepFor(absl::Seconds(options.seconds));
-  stop = true;
-  for (auto& w : workers) w.join();
-  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
-  if (failed) {
-    std::cerr << "trenode-json-bench: a call failed\n";
-    std::exit(1);
-  }
-  uint64_t total = 0;
-  for (uint64_t c : counts) total += c;
-  return static_cast<double>(total) / elapsed;
-}
-
-double Median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Options options;
-  if (auto exit_status = trenode::bench::ParseBenchFlags(
-          argc, argv, kUsage,
-          {{"--datasets", &options.datasets},
-           {"--seconds", &options.seconds},
-           {"--threads", &options.threads, 1, 256},
-           {"--rounds", &options.rounds}})) {
+  if (auto exit_status = trenode::bench::ParseBenchFlags(argc, argv, kUsage,
+                                                         {{"--datasets", &options.datasets},
+                                                          {"--seconds", &options.seconds},
+                                                          {"--threads", &options.threads, 1, 256},
+                                                          {"--rounds", &options.rounds}})) {
     return *exit_status;
   }
 
@@ -162,9 +125,13 @@ int main(int argc, char** argv) {
   };
 
   std::vector<double> grpc_qps, json_qps;
+  auto calls_per_second = [&](const std::function<bool(int, uint64_t)>& call) {
+    return trenode::bench::CallsPerSecond("trenode-json-bench", options.threads,
+                                          absl::Seconds(options.seconds), call);
+  };
   for (int round = 0; round < options.rounds; ++round) {
-    grpc_qps.push_back(Throughput(options, grpc_call));
-    json_qps.push_back(Throughput(options, json_call));
+    grpc_qps.push_back(calls_per_second(grpc_call));
+    json_qps.push_back(calls_per_second(json_call));
   }
   double over_grpc = Median(grpc_qps), over_json = Median(json_qps);
   std::printf(
