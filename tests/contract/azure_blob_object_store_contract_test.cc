@@ -14,15 +14,24 @@ namespace {
 struct AzureBlobFactory {
   std::unique_ptr<ObjectStore> Make() {
     absl::StatusOr<testing::Azurite*> azurite = testing::Azurite::Get();
-    if (!azurite.ok()) ADD_FAILURE() << azurite.status();
+    if (!azurite.ok()) {
+      ADD_FAILURE() << azurite.status();
+      return nullptr;
+    }
     absl::StatusOr<std::string> container = (*azurite)->NewContainer();
-    if (!container.ok()) ADD_FAILURE() << container.status();
+    if (!container.ok()) {
+      ADD_FAILURE() << container.status();
+      return nullptr;
+    }
     azure::AzureBlobStoreOptions options;
     options.container = *container;
     options.block_size = 1 << 20;
     options.list_page_size = 5;
     auto store = azure::AzureBlobObjectStore::Open((*azurite)->account(), options);
-    if (!store.ok()) ADD_FAILURE() << store.status();
+    if (!store.ok()) {
+      ADD_FAILURE() << store.status();
+      return nullptr;
+    }
     return std::move(*store);
   }
 };
@@ -30,7 +39,12 @@ struct AzureBlobFactory {
 // The same, with every key under a prefix in the container.
 struct PrefixedAzureBlobFactory {
   std::unique_ptr<ObjectStore> Make() {
-    testing::Azurite* azurite = *testing::Azurite::Get();
+    absl::StatusOr<testing::Azurite*> started = testing::Azurite::Get();
+    if (!started.ok()) {
+      ADD_FAILURE() << started.status();
+      return nullptr;
+    }
+    testing::Azurite* azurite = *started;
     azure::AzureBlobStoreOptions options;
     options.container = *azurite->NewContainer();
     options.prefix = "node-a/";

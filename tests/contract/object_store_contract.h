@@ -21,6 +21,10 @@ namespace trenode::adapters {
 template <typename Factory>
 class ObjectStoreContractTest : public ::testing::Test {
  protected:
+  // A factory that cannot make its store has added a failure saying why and
+  // returned null: every test then stops here instead of using it.
+  void SetUp() override { ASSERT_NE(store_, nullptr) << "no store to test (see above)"; }
+
   Factory factory_;
   std::unique_ptr<ObjectStore> store_ = factory_.Make();
 };
@@ -146,7 +150,12 @@ TYPED_TEST_P(ObjectStoreContractTest, ListingsLongerThanAPageAreComplete) {
   EXPECT_EQ(keys, written);
 }
 
-REGISTER_TYPED_TEST_SUITE_P(ObjectStoreContractTest, WrittenObjectReadsBackByteForByte, UncommittedWriterLeavesNothing, ReplacingIsAtomicForOpenReaders, ListIsSortedAndFilteredByPrefix, MissingObjectsAreNotFound, DeleteAndCopy, RejectsKeysThatCouldEscape, CommitTwiceIsRefused, LargeObjectsWrittenInPiecesReadBackWhole, ListingsLongerThanAPageAreComplete);
+REGISTER_TYPED_TEST_SUITE_P(ObjectStoreContractTest, WrittenObjectReadsBackByteForByte,
+                            UncommittedWriterLeavesNothing, ReplacingIsAtomicForOpenReaders,
+                            ListIsSortedAndFilteredByPrefix, MissingObjectsAreNotFound,
+                            DeleteAndCopy, RejectsKeysThatCouldEscape, CommitTwiceIsRefused,
+                            LargeObjectsWrittenInPiecesReadBackWhole,
+                            ListingsLongerThanAPageAreComplete);
 
 }  // namespace trenode::adapters
 

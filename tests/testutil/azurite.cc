@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "adapters/azure/blob_client.h"
 #include "node/common/status_macros.h"
@@ -13,15 +15,19 @@ using adapters::azure::AzureStorageAccount;
 absl::StatusOr<Azurite*> Azurite::Get() {
   static std::unique_ptr<Azurite> azurite;  // stopped by its destructor at exit
   if (azurite != nullptr) return azurite.get();
+  const std::string program = SourceDir() + "/tests/emulators/node_modules/.bin/azurite-blob";
+  if (!std::filesystem::exists(program)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(program, " is missing: run `npm ci` in tests/emulators"));
+  }
   std::unique_ptr<Azurite> started(new Azurite());
   ASSIGN_OR_RETURN(int port, FreeLoopbackPort());
   ASSIGN_OR_RETURN(
       started->server_,
-      ServerProcess::Start({"node", SourceDir() + "/tests/emulators/node_modules/.bin/azurite-blob",
-                            "--blobHost", "127.0.0.1", "--blobPort", absl::StrCat(port),
-                            "--location", started->dir_.path().string(), "--silent",
-                            "--disableTelemetry"},
-                           {}, port, started->dir_.File("azurite.log")));
+      ServerProcess::Start(
+          {"node", program, "--blobHost", "127.0.0.1", "--blobPort", absl::StrCat(port),
+           "--location", started->dir_.path().string(), "--silent", "--disableTelemetry"},
+          {}, port, started->dir_.File("azurite.log")));
   azurite = std::move(started);
   return azurite.get();
 }
@@ -58,9 +64,9 @@ void AzuriteContainerTest::SetUp() {
 absl::StatusOr<std::unique_ptr<ServerProcess>> StartFaultProxy(
     int upstream_port, const std::vector<std::string>& flags, const std::string& log_file) {
   ASSIGN_OR_RETURN(int port, FreeLoopbackPort());
-  std::vector<std::string> argv = {"python3", SourceDir() + "/tests/emulators/fault_proxy.py",
-                                   "--port", absl::StrCat(port), "--upstream",
-                                   absl::StrCat("127.0.0.1:", upstream_port)};
+  std::vector<std::string> argv = {"python3",    SourceDir() + "/tests/emulators/fault_proxy.py",
+                                   "--port",     absl::StrCat(port),
+                                   "--upstream", absl::StrCat("127.0.0.1:", upstream_port)};
   argv.insert(argv.end(), flags.begin(), flags.end());
   return ServerProcess::Start(argv, {}, port, log_file);
 }

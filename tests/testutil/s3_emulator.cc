@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/cloud/http_client.h"
@@ -25,6 +27,10 @@ S3Emulator* S3Emulator::Get() {
 
 absl::Status S3Emulator::Start() {
   std::string emulators = SourceDir() + "/tests/emulators";
+  if (!std::filesystem::exists(emulators + "/node_modules/s3rver/bin/s3rver.js")) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(emulators, "/node_modules has no s3rver: run `npm ci` there"));
+  }
   absl::StatusOr<int> s3_port = FreeLoopbackPort();
   absl::StatusOr<int> proxy_port = FreeLoopbackPort();
   if (!s3_port.ok()) return s3_port.status();
@@ -39,14 +45,14 @@ absl::Status S3Emulator::Start() {
       {"NODE_OPTIONS=--openssl-legacy-provider"}, *s3_port, dir_.File("s3rver.log"));
   if (!s3rver.ok()) return s3rver.status();
   s3rver_ = *std::move(s3rver);
-  absl::StatusOr<std::unique_ptr<ServerProcess>> proxy = ServerProcess::Start(
-      {"/usr/bin/python3", emulators + "/sigv4_proxy.py", "--port", absl::StrCat(*proxy_port),
-       "--upstream-port", absl::StrCat(*s3_port)},
-      {}, *proxy_port, dir_.File("proxy.log"));
+  absl::StatusOr<std::unique_ptr<ServerProcess>> proxy =
+      ServerProcess::Start({"/usr/bin/python3", emulators + "/sigv4_proxy.py", "--port",
+                            absl::StrCat(*proxy_port), "--upstream-port", absl::StrCat(*s3_port)},
+                           {}, *proxy_port, dir_.File("proxy.log"));
   if (!proxy.ok()) return proxy.status();
   proxy_ = *std::move(proxy);
-  return Control(absl::StrCat(R"({"credentials": {")", kAccessKey, R"(": {"secret": ")", kSecret,
-                              R"("}}})"));
+  return Control(
+      absl::StrCat(R"({"credentials": {")", kAccessKey, R"(": {"secret": ")", kSecret, R"("}}})"));
 }
 
 std::string S3Emulator::endpoint() const { return absl::StrCat("http://", proxy_->address()); }
@@ -69,8 +75,8 @@ absl::StatusOr<adapters::aws::S3Options> S3Emulator::NewBucket() {
 
 absl::Status S3Emulator::Control(const std::string& json) {
   adapters::cloud::HttpClient http;
-  auto response = http.Send({"POST", endpoint() + "/__proxy",
-                             {{"Content-Type", "application/json"}}, json});
+  auto response =
+      http.Send({"POST", endpoint() + "/__proxy", {{"Content-Type", "application/json"}}, json});
   if (!response.ok()) return response.status();
   if (response->status != 200) return absl::InternalError(response->body);
   return absl::OkStatus();
