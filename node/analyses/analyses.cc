@@ -1,4 +1,3 @@
-#include "node/common/deterministic_bytes.h"
 #include "node/analyses/analyses.h"
 
 #include <algorithm>
@@ -7,15 +6,17 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/time_util.h"
-#include "node/query/compiler.h"
 #include "node/analyses/usage_view.h"
 #include "node/common/dates.h"
+#include "node/common/deterministic_bytes.h"
 #include "node/common/status_macros.h"
 #include "node/common/text.h"
 #include "node/log/merkle.h"
+#include "node/query/compiler.h"
 
 namespace trenode::analyses {
 namespace {
@@ -90,18 +91,31 @@ absl::StatusOr<trenode::v1::Bundle> Analyses::UploadBundle(const auth::Principal
   std::vector<std::string> datasets(bundle.manifest().datasets().begin(),
                                     bundle.manifest().datasets().end());
   RETURN_IF_ERROR(governance_->CheckDataAccess(person, project_id, datasets));
+  ASSIGN_OR_RETURN(std::vector<PositionedProposal> proposed,
+                   store_->ListBundleProposals({project_id, person, bundle.sha256()}, 0, 1));
   absl::StatusOr<trenode::v1::Bundle> existing = store_->GetBundle(bundle.sha256());
-  if (existing.ok()) return *existing;
-  if (existing.status().code() != absl::StatusCode::kNotFound) return existing.status();
-  RETURN_IF_ERROR(adapters::WriteObject(*objects_, BundleObjectKey(bundle.sha256()), archive));
-  bundle.set_uploaded_by(person);
-  *bundle.mutable_uploaded() = ToTimestamp(clock_());
+  if (!existing.ok() && existing.status().code() != absl::StatusCode::kNotFound) {
+    return existing.status();
+  }
+  if (existing.ok() && !proposed.empty()) return BundleViewFor(caller, *std::move(existing));
+  if (existing.ok()) {
+    bundle = *std::move(existing);  // the first upload's record stays
+  } else {
+    RETURN_IF_ERROR(adapters::WriteObject(*objects_, BundleObjectKey(bundle.sha256()), archive));
+    bundle.set_uploaded_by(person);
+    *bundle.mutable_uploaded() = ToTimestamp(clock_());
+  }
+  trenode::v1::BundleProposal proposal;
+  proposal.set_project_id(project_id);
+  proposal.set_proposed_by(person);
+  *proposal.mutable_proposed() = ToTimestamp(clock_());
   log::ActivityEvent uploaded = log::ChangeEvent(
       "analysis.bundle.upload", absl::StrCat("bundle/", bundle.sha256()), project_id);
   uploaded.hashes.push_back(absl::StrCat("sha256:", bundle.sha256()));
   RETURN_IF_ERROR(log::RecordedChange(events_, caller, std::move(uploaded),
-                                      [&] { return store_->PutBundle(bundle); }));
-  return store_->GetBundle(bundle.sha256());
+                                      [&] { return store_->PutBundle(bundle, proposal); }));
+  ASSIGN_OR_RETURN(trenode::v1::Bundle stored, store_->GetBundle(bundle.sha256()));
+  return BundleViewFor(caller, std::move(stored));
 }
 
 absl::StatusOr<trenode::v1::Bundle> Analyses::GetBundle(const auth::Principal& caller,
@@ -111,11 +125,72 @@ absl::StatusOr<trenode::v1::Bundle> Analyses::GetBundle(const auth::Principal& c
         absl::StrCat("sha256: \"", sha256, "\" is not 64 lower-case hex digits"));
   }
   ASSIGN_OR_RETURN(trenode::v1::Bundle bundle, store_->GetBundle(sha256));
-  if (IsResearcher(caller) && bundle.uploaded_by() != governance_->PersonId(caller)) {
-    return absl::NotFoundError(
-        absl::StrCat("no bundle ", sha256, " at this node; upload it first"));
+  return BundleViewFor(caller, std::move(bundle));
+}
+
+absl::StatusOr<trenode::v1::Bundle> Analyses::BundleViewFor(const auth::Principal& caller,
+                                                            trenode::v1::Bundle bundle) {
+  if (!IsResearcher(caller)) return bundle;
+  const std::string person = governance_->PersonId(caller);
+  std::vector<PositionedProposal> own;
+  if (!person.empty()) {
+    ASSIGN_OR_RETURN(own,
+                     store_->ListBundleProposals({"", person, bundle.sha256()}, 0, kMaxPageSize));
   }
+  const bool uploader = !person.empty() && bundle.uploaded_by() == person;
+  if (!uploader && own.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no bundle ", bundle.sha256(), " at this node; upload it first"));
+  }
+  if (!uploader) {
+    bundle.clear_uploaded_by();
+    bundle.clear_uploaded();
+  }
+  // Approvals for projects this researcher did not upload it for name other
+  // projects and stewards: not theirs to see.
+  auto* approvals = bundle.mutable_approvals();
+  approvals->erase(
+      std::remove_if(approvals->begin(), approvals->end(),
+                     [&](const trenode::v1::BundleApproval& approval) {
+                       return std::none_of(own.begin(), own.end(), [&](const auto& entry) {
+                         return entry.proposal.project_id() == approval.project_id();
+                       });
+                     }),
+      approvals->end());
   return bundle;
+}
+
+absl::StatusOr<trenode::v1::ListBundlesResponse> Analyses::ListBundles(
+    const auth::Principal& caller, const trenode::v1::ListBundlesRequest& request) {
+  if (request.page_size() < 0) return absl::InvalidArgumentError("page_size: is negative");
+  const int limit =
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
+  // A page token is the last entry's position.
+  int64_t after = 0;
+  if (!request.page_token().empty() &&
+      (!absl::SimpleAtoi(request.page_token(), &after) || after <= 0)) {
+    return absl::InvalidArgumentError("page_token: not one this node gave");
+  }
+  BundleProposalFilter filter{request.project_id(), "", "", request.awaiting_approval()};
+  if (IsResearcher(caller)) {
+    filter.proposed_by = governance_->PersonId(caller);
+    if (filter.proposed_by.empty()) {
+      return absl::PermissionDeniedError("only people list their bundles as researchers");
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<PositionedProposal> page,
+                   store_->ListBundleProposals(filter, after, limit + 1));
+  trenode::v1::ListBundlesResponse response;
+  for (size_t i = 0; i < page.size() && i < static_cast<size_t>(limit); ++i) {
+    trenode::v1::BundleProposal& proposal = page[i].proposal;
+    ASSIGN_OR_RETURN(*proposal.mutable_bundle(),
+                     BundleViewFor(caller, std::move(*proposal.mutable_bundle())));
+    *response.add_proposals() = std::move(proposal);
+  }
+  if (page.size() > static_cast<size_t>(limit)) {
+    response.set_next_page_token(absl::StrCat(page[limit - 1].position));
+  }
+  return response;
 }
 
 absl::StatusOr<trenode::v1::Bundle> Analyses::ApproveBundle(
@@ -144,11 +219,11 @@ absl::StatusOr<trenode::v1::Bundle> Analyses::ApproveBundle(
   approval.set_project_id(project.id());
   approval.set_approved_by(person);
   *approval.mutable_approved_at() = ToTimestamp(clock_());
-  RETURN_IF_ERROR(log::RecordedChange(
-      events_, caller,
-      log::ChangeEvent("analysis.bundle.approve", absl::StrCat("bundle/", bundle.sha256()),
-                       project.id()),
-      [&] { return store_->ApproveBundle(bundle.sha256(), approval); }));
+  RETURN_IF_ERROR(
+      log::RecordedChange(events_, caller,
+                          log::ChangeEvent("analysis.bundle.approve",
+                                           absl::StrCat("bundle/", bundle.sha256()), project.id()),
+                          [&] { return store_->ApproveBundle(bundle.sha256(), approval); }));
   return store_->GetBundle(bundle.sha256());
 }
 
@@ -191,8 +266,8 @@ Analysis Analyses::ViewFor(const auth::Principal& caller, Analysis analysis) {
   // act in (an error reading the project fails closed).
   absl::StatusOr<bool> involved =
       governance_->IsInvolved(governance_->PersonId(caller), analysis.project_id());
-  bool independent = involved.ok() && !*involved &&
-                     analysis.submitter() != governance_->PersonId(caller);
+  bool independent =
+      involved.ok() && !*involved && analysis.submitter() != governance_->PersonId(caller);
   if (independent && caller.role == trenode::v1::ROLE_OUTPUT_CHECKER) return analysis;
   if (independent && caller.role == trenode::v1::ROLE_DATA_STEWARD) {
     for (auto& table : *analysis.mutable_result()->mutable_tables()) {
@@ -210,18 +285,16 @@ Analysis Analyses::ViewFor(const auth::Principal& caller, Analysis analysis) {
   return analysis;
 }
 
-absl::Status Analyses::CheckStillAllowed(const auth::Principal& caller,
-                                         const Analysis& analysis) {
+absl::Status Analyses::CheckStillAllowed(const auth::Principal& caller, const Analysis& analysis) {
   if (clock_() >= caller.expires) {
     return absl::UnauthenticatedError("your token has expired; sign in again to go on watching");
   }
   if (!IsResearcher(caller)) return absl::OkStatus();
-  absl::Status access = governance_->CheckDataAccess(governance_->PersonId(caller),
-                                                     analysis.project_id(), {});
+  absl::Status access =
+      governance_->CheckDataAccess(governance_->PersonId(caller), analysis.project_id(), {});
   if (access.ok()) return access;
-  return absl::Status(access.code(),
-                      absl::StrCat("you may no longer follow analysis ", analysis.id(), ": ",
-                                   access.message()));
+  return absl::Status(access.code(), absl::StrCat("you may no longer follow analysis ",
+                                                  analysis.id(), ": ", access.message()));
 }
 
 absl::Status Analyses::CheckDatasetsActive(const std::vector<std::string>& dataset_ids) {
@@ -284,8 +357,8 @@ absl::Status Analyses::CheckFederated(const auth::Principal& caller,
     return absl::InvalidArgumentError("nodes: only aggregate queries are federated");
   }
   if (request.request_id().size() > kMaxFederatedRequestId) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request_id: at most ", kMaxFederatedRequestId, " characters for a federated analysis"));
+    return absl::InvalidArgumentError(absl::StrCat("request_id: at most ", kMaxFederatedRequestId,
+                                                   " characters for a federated analysis"));
   }
   if (request.federation_deadline_seconds() < 0 ||
       request.federation_deadline_seconds() > kMaxFederationDeadlineSeconds) {
@@ -304,8 +377,8 @@ absl::Status Analyses::CheckFederated(const auth::Principal& caller,
   std::set<std::string> seen;
   for (const std::string& node : request.nodes()) {
     if (!seen.insert(node).second) {
-      return absl::InvalidArgumentError(absl::StrCat("nodes: \"", node.substr(0, 64),
-                                                     "\" appears twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("nodes: \"", node.substr(0, 64), "\" appears twice"));
     }
   }
   if (!site_check_) {

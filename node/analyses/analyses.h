@@ -86,8 +86,15 @@ class Analyses {
   absl::StatusOr<trenode::v1::Bundle> UploadBundle(const auth::Principal& caller,
                                                    const std::string& project_id,
                                                    absl::string_view archive);
+  // A researcher sees only bundles they uploaded (NotFound otherwise), without
+  // another uploader's name or approvals for projects they did not upload it
+  // for.
   absl::StatusOr<trenode::v1::Bundle> GetBundle(const auth::Principal& caller,
                                                 const std::string& sha256);
+  // The bundles uploaded for projects (spec/analyses.md, "Script jobs"): all
+  // of them for stewards, checkers, auditors and admins; a researcher's own.
+  absl::StatusOr<trenode::v1::ListBundlesResponse> ListBundles(
+      const auth::Principal& caller, const trenode::v1::ListBundlesRequest& request);
   absl::StatusOr<trenode::v1::Bundle> ApproveBundle(
       const auth::Principal& caller, const trenode::v1::ApproveBundleRequest& request);
   const BundleLimits& bundle_limits() const { return bundle_limits_; }
@@ -205,6 +212,9 @@ class Analyses {
   // every dataset exists and is active.
   absl::Status CheckDatasetsActive(const std::vector<std::string>& dataset_ids);
   auth::Principal NodePrincipal() const;
+  // `bundle` as `caller` may see it (GetBundle's contract).
+  absl::StatusOr<trenode::v1::Bundle> BundleViewFor(const auth::Principal& caller,
+                                                    trenode::v1::Bundle bundle);
   // Analysis::queue_position of `analysis` now.
   absl::StatusOr<int> QueuePosition(const trenode::v1::Analysis& analysis);
   void NotifyChanged(const trenode::v1::Analysis& analysis);

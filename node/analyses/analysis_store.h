@@ -21,6 +21,18 @@ struct AnalysisFilter {
   trenode::v1::AnalysisState state = trenode::v1::ANALYSIS_STATE_UNSPECIFIED;  // any
 };
 
+struct BundleProposalFilter {
+  std::string project_id;          // empty: any
+  std::string proposed_by;         // empty: anyone
+  std::string sha256;              // empty: any
+  bool awaiting_approval = false;  // only those not approved for their project
+};
+
+struct PositionedProposal {
+  int64_t position = 0;  // increases with each new proposal
+  trenode::v1::BundleProposal proposal;
+};
+
 class AnalysisStore {
  public:
   virtual ~AnalysisStore() = default;
@@ -61,8 +73,15 @@ class AnalysisStore {
   virtual absl::StatusOr<std::string> GetInternals(const std::string& analysis_id) = 0;
 
   // Stores a bundle's record unless one with its hash exists (the first
-  // upload's record stays).
-  virtual absl::Status PutBundle(const trenode::v1::Bundle& bundle) = 0;
+  // upload's record stays), and `proposal` (without its bundle) unless its
+  // proposer has one for the hash and project: both in one transaction.
+  virtual absl::Status PutBundle(const trenode::v1::Bundle& bundle,
+                                 const trenode::v1::BundleProposal& proposal) = 0;
+  // Matching proposals in upload order after position `after` (0: from the
+  // first), at most `limit`, each with its position, `approved` set and its
+  // bundle (with every approval) filled in.
+  virtual absl::StatusOr<std::vector<PositionedProposal>> ListBundleProposals(
+      const BundleProposalFilter& filter, int64_t after, int limit) = 0;
   // The bundle with its approvals. NotFound.
   virtual absl::StatusOr<trenode::v1::Bundle> GetBundle(const std::string& sha256) = 0;
   // Records (or replaces) the approval of a bundle for a project.

@@ -173,15 +173,74 @@ absl::StatusOr<std::vector<AnalysisEvent>> SqliteAnalysisStore::Events(const std
   return storage::ParseAllRows<AnalysisEvent>(select);
 }
 
-absl::Status SqliteAnalysisStore::PutBundle(const trenode::v1::Bundle& bundle) {
+absl::Status SqliteAnalysisStore::PutBundle(const trenode::v1::Bundle& bundle,
+                                            const trenode::v1::BundleProposal& proposal) {
   auto db = pool_->Acquire();
   trenode::v1::Bundle record = bundle;
   record.clear_approvals();
+  trenode::v1::BundleProposal proposal_record = proposal;
+  proposal_record.clear_bundle();
+  proposal_record.clear_approved();
   ASSIGN_OR_RETURN(
       SqliteStatement insert,
       db->PrepareCached("INSERT OR IGNORE INTO bundles(sha256, bundle) VALUES (?, ?)"));
   insert.Bind(1, bundle.sha256()).BindBlob(2, record.SerializeAsString());
-  return storage::InTransaction(*db, [&] { return insert.Run(); });
+  ASSIGN_OR_RETURN(SqliteStatement propose,
+                   db->PrepareCached("INSERT OR IGNORE INTO bundle_proposals(project_id, sha256,"
+                                     " proposed_by, proposal) VALUES (?, ?, ?, ?)"));
+  propose.Bind(1, proposal.project_id())
+      .Bind(2, bundle.sha256())
+      .Bind(3, proposal.proposed_by())
+      .BindBlob(4, proposal_record.SerializeAsString());
+  return storage::InTransaction(*db, [&]() -> absl::Status {
+    RETURN_IF_ERROR(insert.Run());
+    return propose.Run();
+  });
+}
+
+absl::StatusOr<std::vector<PositionedProposal>> SqliteAnalysisStore::ListBundleProposals(
+    const BundleProposalFilter& filter, int64_t after, int limit) {
+  // Only the filters given appear, so SQLite can use the proposer index.
+  std::string sql =
+      "SELECT p.id, p.proposal, p.sha256, EXISTS (SELECT 1 FROM bundle_approvals a WHERE"
+      " a.project_id = p.project_id AND a.sha256 = p.sha256) FROM bundle_proposals p"
+      " WHERE p.id > ?";
+  if (!filter.project_id.empty()) sql += " AND p.project_id = ?";
+  if (!filter.proposed_by.empty()) sql += " AND p.proposed_by = ?";
+  if (!filter.sha256.empty()) sql += " AND p.sha256 = ?";
+  if (filter.awaiting_approval) {
+    sql +=
+        " AND NOT EXISTS (SELECT 1 FROM bundle_approvals a WHERE a.project_id = p.project_id"
+        " AND a.sha256 = p.sha256)";
+  }
+  sql += " ORDER BY p.id LIMIT ?";
+  std::vector<std::pair<PositionedProposal, std::string>> rows;
+  {
+    auto db = pool_->Acquire();
+    ASSIGN_OR_RETURN(SqliteStatement select, db->PrepareCached(sql));
+    int index = 1;
+    select.Bind(index++, after);
+    if (!filter.project_id.empty()) select.Bind(index++, filter.project_id);
+    if (!filter.proposed_by.empty()) select.Bind(index++, filter.proposed_by);
+    if (!filter.sha256.empty()) select.Bind(index++, filter.sha256);
+    select.Bind(index, int64_t{limit});
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      PositionedProposal entry;
+      entry.position = select.Int64(0);
+      ASSIGN_OR_RETURN(entry.proposal,
+                       storage::ParseColumn<trenode::v1::BundleProposal>(select, 1));
+      entry.proposal.set_approved(select.Int64(3) != 0);
+      rows.emplace_back(std::move(entry), select.Text(2));
+    }
+  }
+  std::vector<PositionedProposal> page;
+  for (auto& [entry, sha256] : rows) {
+    ASSIGN_OR_RETURN(*entry.proposal.mutable_bundle(), GetBundle(sha256));
+    page.push_back(std::move(entry));
+  }
+  return page;
 }
 
 absl::StatusOr<trenode::v1::Bundle> SqliteAnalysisStore::GetBundle(const std::string& sha256) {

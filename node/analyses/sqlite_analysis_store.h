@@ -31,7 +31,10 @@ class SqliteAnalysisStore : public AnalysisStore {
                                                                  int64_t from_sequence) override;
   absl::Status PutInternals(const std::string& analysis_id, const std::string& bytes) override;
   absl::StatusOr<std::string> GetInternals(const std::string& analysis_id) override;
-  absl::Status PutBundle(const trenode::v1::Bundle& bundle) override;
+  absl::Status PutBundle(const trenode::v1::Bundle& bundle,
+                         const trenode::v1::BundleProposal& proposal) override;
+  absl::StatusOr<std::vector<PositionedProposal>> ListBundleProposals(
+      const BundleProposalFilter& filter, int64_t after, int limit) override;
   absl::StatusOr<trenode::v1::Bundle> GetBundle(const std::string& sha256) override;
   absl::Status ApproveBundle(const std::string& sha256,
                              const trenode::v1::BundleApproval& approval) override;

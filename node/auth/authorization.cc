@@ -89,6 +89,7 @@ const std::map<std::string, std::set<Role>, std::less<>>& AuthorizationTable() {
       {"/trenode.v1.Analyses/RejectAnalysis", kStewards},
       {"/trenode.v1.Analyses/UploadBundle", kResearchers},
       {"/trenode.v1.Analyses/GetBundle", kAnalysisReaders},
+      {"/trenode.v1.Analyses/ListBundles", kAnalysisReaders},
       {"/trenode.v1.Analyses/ApproveBundle", kStewards},
 
       {"/trenode.v1.Releases/CreateRelease", kResearchers},

@@ -18,8 +18,9 @@ grpc::Status AnalysesService::SubmitAnalysis(grpc::ServerContext* context,
 grpc::Status AnalysesService::EstimateAnalysis(grpc::ServerContext* context,
                                                const trenode::v1::SubmitAnalysisRequest* request,
                                                trenode::v1::Estimate* reply) {
-  return Handle(*gate_, kService, "EstimateAnalysis", context, reply,
-                [&](const auth::Principal& caller) { return analyses_->Estimate(caller, *request); });
+  return Handle(
+      *gate_, kService, "EstimateAnalysis", context, reply,
+      [&](const auth::Principal& caller) { return analyses_->Estimate(caller, *request); });
 }
 
 grpc::Status AnalysesService::GetAnalysis(grpc::ServerContext* context,
@@ -76,8 +77,9 @@ grpc::Status AnalysesService::RejectAnalysis(grpc::ServerContext* context,
 grpc::Status AnalysesService::UploadBundle(
     grpc::ServerContext* context, grpc::ServerReader<trenode::v1::UploadBundleRequest>* reader,
     trenode::v1::Bundle* reply) {
-  return HandleStreamed(*gate_, kService, "UploadBundle", context, reply,
-                [&](const auth::Principal& caller) { return Upload(caller, *context, reader); });
+  return HandleStreamed(
+      *gate_, kService, "UploadBundle", context, reply,
+      [&](const auth::Principal& caller) { return Upload(caller, *context, reader); });
 }
 
 absl::StatusOr<trenode::v1::Bundle> AnalysesService::Upload(
@@ -112,6 +114,14 @@ grpc::Status AnalysesService::GetBundle(grpc::ServerContext* context,
   return Handle(*gate_, kService, "GetBundle", context, reply, [&](const auth::Principal& caller) {
     return analyses_->GetBundle(caller, request->sha256());
   });
+}
+
+grpc::Status AnalysesService::ListBundles(grpc::ServerContext* context,
+                                          const trenode::v1::ListBundlesRequest* request,
+                                          trenode::v1::ListBundlesResponse* reply) {
+  return Handle(
+      *gate_, kService, "ListBundles", context, reply,
+      [&](const auth::Principal& caller) { return analyses_->ListBundles(caller, *request); });
 }
 
 grpc::Status AnalysesService::ApproveBundle(grpc::ServerContext* context,

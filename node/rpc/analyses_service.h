@@ -44,6 +44,9 @@ class AnalysesService final : public trenode::v1::Analyses::Service {
                             trenode::v1::Bundle* reply) override;
   grpc::Status GetBundle(grpc::ServerContext* context, const trenode::v1::GetBundleRequest* request,
                          trenode::v1::Bundle* reply) override;
+  grpc::Status ListBundles(grpc::ServerContext* context,
+                           const trenode::v1::ListBundlesRequest* request,
+                           trenode::v1::ListBundlesResponse* reply) override;
   grpc::Status ApproveBundle(grpc::ServerContext* context,
                              const trenode::v1::ApproveBundleRequest* request,
                              trenode::v1::Bundle* reply) override;

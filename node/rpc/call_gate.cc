@@ -30,6 +30,7 @@ bool IsQuietQuery(absl::string_view method) {
       "/trenode.v1.Analyses/ListAnalyses",
       "/trenode.v1.Analyses/WatchAnalysis",
       "/trenode.v1.Analyses/GetBundle",
+      "/trenode.v1.Analyses/ListBundles",
       "/trenode.v1.Releases/GetRelease",
       "/trenode.v1.Releases/ListReleases",
       "/trenode.v1.ActivityLog/GetCheckpoint",

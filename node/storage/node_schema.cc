@@ -261,6 +261,21 @@ CREATE TABLE budgets (
   record BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql"},
+    {14, "bundle_proposals", R"sql(
+-- Who uploaded which bundle for which project (a bundle's bytes are stored
+-- once; each person's upload of it for a project is a proposal a steward
+-- reviews), in upload order. proposal: a serialized trenode.v1.BundleProposal
+-- without its bundle. Bundles uploaded before this table existed have none.
+CREATE TABLE bundle_proposals (
+  id INTEGER PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  sha256 TEXT NOT NULL REFERENCES bundles(sha256),
+  proposed_by TEXT NOT NULL,
+  proposal BLOB NOT NULL,
+  UNIQUE (project_id, sha256, proposed_by)
+);
+CREATE INDEX bundle_proposals_by_proposer ON bundle_proposals(proposed_by, id);
+)sql"},
 };
 
 }  // namespace

@@ -12,10 +12,10 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
+#include "node/charging/money.h"
 #include "node/common/files.h"
 #include "node/common/text.h"
 #include "node/trectl/bundle_packer.h"
-#include "node/charging/money.h"
 #include "node/trectl/cli.h"
 #include "trenode/v1/analyses.grpc.pb.h"
 #include "trenode/v1/federation.grpc.pb.h"
@@ -55,6 +55,7 @@ constexpr char kAnalysisHelp[] =
     "  upload-bundle FILE.tar.gz|DIR --project P\n"
     "                                  upload a script bundle (a directory is packed; it needs\n"
     "                                  manifest.textproto: entry_point, datasets, outputs)\n"
+    "  bundles [--project P] [--awaiting]  bundles uploaded for projects (a steward's queue)\n"
     "  bundle SHA256                   a bundle's manifest, files and approvals\n"
     "  approve-bundle SHA256 --project P   (stewards) the same bytes then run unreviewed\n"
     "  status ID                       one analysis, with results if your role may see them\n"
@@ -134,7 +135,8 @@ void PrintAnalysis(const Analysis& a) {
   if (a.has_usage()) {
     std::cout << "usage:       " << absl::StrFormat("%.3f", a.usage().cpu_micros() / 1e6)
               << " CPU-s, " << absl::StrFormat("%.3f", a.usage().wall_micros() / 1e6)
-              << " s wall, peak " << (a.usage().peak_memory_bytes() >> 20) << " MiB, "
+              << " s wall, peak " << (a.usage().peak_memory_bytes() >> 20)
+              << " MiB, "
               // Withheld (0) unless the caller may see results (spec/charging.md).
               << (a.usage().rows_read() > 0 ? absl::StrCat(a.usage().rows_read(), " rows, ") : "")
               << "metered by " << a.usage().metered_by() << "\n";
@@ -250,8 +252,8 @@ absl::StatusOr<std::vector<std::string>> NodesWithTheme(Cli& cli, const std::str
   trenode::v1::NodeInfo self;
   auto context = cli.NewContext(10);
   grpc::Status status = federation->GetNodeInfo(context.get(), {}, &self);
-  if (!status.ok()) return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                        status.error_message());
+  if (!status.ok())
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   if (has_theme(self)) {
     chosen.push_back(self.node_id());
   } else {
@@ -260,12 +262,12 @@ absl::StatusOr<std::vector<std::string>> NodesWithTheme(Cli& cli, const std::str
   trenode::v1::ListPartnersResponse listed;
   auto listing = cli.NewContext(10);
   status = federation->ListPartners(listing.get(), {}, &listed);
-  if (!status.ok()) return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                        status.error_message());
+  if (!status.ok())
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   for (const auto& partner : listed.partners()) {
     if (partner.reachability() != trenode::v1::PartnerStatus::REACHABILITY_ANSWERED) {
-      left_out.push_back(absl::StrCat(partner.node_id(), " (did not answer: ",
-                                      PrintableText(partner.detail(), 120), ")"));
+      left_out.push_back(absl::StrCat(
+          partner.node_id(), " (did not answer: ", PrintableText(partner.detail(), 120), ")"));
     } else if (!has_theme(partner.info())) {
       left_out.push_back(absl::StrCat(partner.node_id(), " (no dataset of that theme)"));
     } else {
@@ -278,9 +280,9 @@ absl::StatusOr<std::vector<std::string>> NodesWithTheme(Cli& cli, const std::str
     std::cerr << "trectl: left out: " << absl::StrJoin(left_out, "; ") << "\n";
   }
   if (chosen.size() < 2) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "a federated analysis needs two or more nodes; ", chosen.size(),
-        " answer now with a dataset of theme \"", PrintableText(theme, 100), "\""));
+    return absl::FailedPreconditionError(
+        absl::StrCat("a federated analysis needs two or more nodes; ", chosen.size(),
+                     " answer now with a dataset of theme \"", PrintableText(theme, 100), "\""));
   }
   return chosen;
 }
@@ -355,8 +357,7 @@ int Estimate(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
     PrintJson(reply);
     return kOk;
   }
-  const std::string currency =
-      reply.cost().currency().empty() ? "" : " " + reply.cost().currency();
+  const std::string currency = reply.cost().currency().empty() ? "" : " " + reply.cost().currency();
   std::cout << "estimate:    " << charging::FormatMoney(reply.cost().total_micros()) << currency
             << "\n"
             << "basis:       " << reply.basis() << "\n";
@@ -379,7 +380,9 @@ int Estimate(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
 void PrintBundle(const trenode::v1::Bundle& b) {
   std::cout << "sha256:      " << b.sha256() << "\n"
             << "bytes:       " << b.size() << "\n"
-            << "uploaded by: " << b.uploaded_by() << " at " << Time(b.uploaded()) << "\n"
+            << (b.uploaded_by().empty() ? ""
+                                        : absl::StrCat("uploaded by: ", b.uploaded_by(), " at ",
+                                                       Time(b.uploaded()), "\n"))
             << "entry point: " << b.manifest().entry_point() << "\n"
             << "datasets:    " << absl::StrJoin(b.manifest().datasets(), ", ") << "\n"
             << "outputs:     " << absl::StrJoin(b.manifest().outputs(), ", ") << "\n";
@@ -485,12 +488,38 @@ int List(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
   return kOk;
 }
 
+int ListBundles(const Args& args, Cli& cli, trenode::v1::Analyses::Stub& stub) {
+  trenode::v1::ListBundlesRequest request;
+  request.set_project_id(args.Get("project").value_or(""));
+  request.set_awaiting_approval(args.Has("awaiting"));
+  trenode::v1::ListBundlesResponse all;
+  grpc::Status status = FetchAllPages(request, &all, [&](const auto& page_request, auto* page) {
+    return stub.ListBundles(cli.NewContext().get(), page_request, page);
+  });
+  if (!status.ok()) return Fail(status);
+  if (cli.json) {
+    PrintJson(all);
+    return kOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const trenode::v1::BundleProposal& p : all.proposals()) {
+    rows.push_back({p.bundle().sha256(), p.project_id(), p.proposed_by(), Time(p.proposed()),
+                    p.approved() ? "approved" : "awaiting approval",
+                    p.bundle().manifest().entry_point(),
+                    absl::StrJoin(p.bundle().manifest().datasets(), ",")});
+  }
+  PrintTable({"sha256", "project", "uploaded by", "uploaded", "state", "entry point", "datasets"},
+             rows);
+  return kOk;
+}
+
 int AnalysisCommand(const std::string& command, const Args& args, Cli& cli) {
   auto stub = trenode::v1::Analyses::NewStub(cli.channel);
   const auto& words = args.positional();
   if (command == "submit") return Submit(args, cli, *stub);
   if (command == "estimate") return Estimate(args, cli, *stub);
   if (command == "list") return List(args, cli, *stub);
+  if (command == "bundles") return ListBundles(args, cli, *stub);
   if (words.size() != 1) return Usage(absl::StrCat("analysis ", command, " ID"));
   const std::string& id = words[0];
   if (command == "watch") return Watch(id, args, cli, *stub);
@@ -559,8 +588,15 @@ const std::vector<CommandLine>& AnalysisCommandLines() {
        "usage: trectl analysis upload-bundle FILE.tar.gz|DIR --project P\n"
        "Uploads a script bundle (a directory is packed; it needs manifest.textproto).\n",
        {"project"}},
-      {"bundle", "usage: trectl analysis bundle SHA256\nA bundle's manifest, files and "
-                 "approvals.\n", {}},
+      {"bundles",
+       "usage: trectl analysis bundles [--project P] [--awaiting]\n"
+       "Bundles uploaded for projects (a researcher's own; all for stewards), oldest first;\n"
+       "--awaiting: only those not yet approved for their project.\n",
+       {"project", "awaiting"}},
+      {"bundle",
+       "usage: trectl analysis bundle SHA256\nA bundle's manifest, files and "
+       "approvals.\n",
+       {}},
       {"approve-bundle",
        "usage: trectl analysis approve-bundle SHA256 --project P\n"
        "(stewards) The same bytes then run unreviewed in P.\n",
@@ -593,8 +629,8 @@ int RunAnalysisCommand(const Args& args, Cli& cli) {
   return RunArea(args, kAnalysisHelp, AnalysisCommandLines(),
                  [&](const std::string& command, const Args& rest) {
                    if (int rc = Connect(rest, cli); rc != kOk) return rc;
-    return AnalysisCommand(command, rest, cli);
-  });
+                   return AnalysisCommand(command, rest, cli);
+                 });
 }
 
 }  // namespace trenode::trectl

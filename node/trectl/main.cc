@@ -42,9 +42,8 @@ constexpr char kTrectlHelp[] =
 int main(int argc, char** argv) {
   using namespace trenode::trectl;
   std::vector<std::string> words(argv + 1, argv + argc);
-  auto args = Args::Parse(
-      words,
-      {"json", "help", "include-retired", "include-logs", "no-wait", "suppress", "all", "csv"});
+  auto args = Args::Parse(words, {"json", "help", "include-retired", "include-logs", "no-wait",
+                                  "suppress", "all", "csv", "awaiting"});
   if (!args.ok()) {
     std::cerr << "trectl: " << args.status().message() << "\n" << kTrectlHelp;
     return kUsage;
