@@ -35,7 +35,8 @@ export class Issuer {
   }
   async token(sub, roles) { return (await this.ask({ mint: { kid: 'rsa-1', sub, aud: 'trenode', roles } })).token; }
   // The next browser sign-in is this person.
-  async nextLogin(sub, roles) { await this.ask({ login: { sub, aud: 'trenode', roles } }); }
+  // `options`: {idTokenExpired} (tests/oidc/mock_issuer.mjs).
+  async nextLogin(sub, roles, options = {}) { await this.ask({ login: { sub, aud: 'trenode', roles, ...options } }); }
   stop() { this.process.stdin.end(); }
 }
 
