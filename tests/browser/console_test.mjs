@@ -436,10 +436,13 @@ test('the researcher searches the catalogue and sees projects, access and analys
   await page.browserContext().close();
 });
 
-// Answers the node cannot be made to give here (names with bidi controls;
-// a proxy's HTML page in place of JSON), served to a researcher's pages by
-// request interception.
-test('a researcher\'s pages write out hidden characters, and refuse an answer that is not JSON', async () => {
+// Answers the node cannot be made to give here (a federated analysis needs
+// partner nodes; names with bidi controls; a proxy's HTML page in place of
+// JSON), served to a researcher's pages by request interception. The
+// federated analysis is written from proto/trenode/v1/analyses.proto's
+// canonical JSON (Analysis.sites, SiteStatus), not recorded from a
+// federation: what is under test is the page's rendering of it.
+test('a researcher\'s pages write out hidden characters, refuse an answer that is not JSON, and show each site of a federated analysis', async () => {
   const page = await signIn('ada', 'researcher');
   const answers = {}; // "Service/Method" -> [status, content type, body]
   await page.setRequestInterception(true);
@@ -494,5 +497,126 @@ test('a researcher\'s pages write out hidden characters, and refuse an answer th
   await waitFor(page, '[role="alert"]');
   assert.match(await text(page, '[role="alert"]'), /not a JSON object/);
 
+  // A federated analysis: every site with its state and its own reason.
+  answers['Analyses/ListAnalyses'] = [200, 'application/json', JSON.stringify({ analyses: [{
+    id: 'a-00000000000000fe', projectId: 'hf', purpose: 'Pooled counts', state: 'ANALYSIS_STATE_SUCCEEDED',
+    sites: [{ nodeId: 'site-b', state: 'STATE_ANSWERED', visible: true },
+            { nodeId: 'site-c', state: 'STATE_ANSWERED' },
+            { nodeId: 'site-d', state: 'STATE_REFUSED', reason: 'no approved project for ada@web-site' },
+            { nodeId: 'site-e', state: 'STATE_HELD_FOR_REVIEW' },
+            { nodeId: 'site-f', state: 'STATE_TIMED_OUT' },
+            { nodeId: 'site-g', state: 'STATE_UNREACHABLE', reason: 'connection refused' }] },
+    { id: 'a-00000000000000ff', projectId: 'hf', purpose: 'Local', state: 'ANALYSIS_STATE_SUCCEEDED' }] })];
+  await page.goto(`${site.origin}/#/analyses`);
+  await waitFor(page, 'tr[data-analysis="a-00000000000000fe"] li[data-site]');
+  const sites = await page.$$eval('tr[data-analysis="a-00000000000000fe"] li[data-site]',
+                                  (items) => items.map((li) => li.textContent));
+  assert.deepEqual(sites, ['site-b: answered', 'site-c: answered, pooled only',
+                           'site-d: refused (no approved project for ada@web-site)', 'site-e: held for review',
+                           'site-f: timed out', 'site-g: unreachable (connection refused)']);
+  assert.equal(await text(page, 'tr[data-analysis="a-00000000000000ff"] td.sites'), '—');
+  await page.browserContext().close();
+});
+
+test('a steward\'s approvals made in the page are the node\'s: a project, a member and an analysis', async () => {
+  const ada = await site.token('ada', 'researcher');
+  const sam = await site.token('sam', 'data_steward');
+  await site.trectl(ada, 'project', 'create', 'p-console', '--title', 'Approved in the console', '--lay-summary',
+                    'A steward approves it in the browser', '--institution', 'Test University', '--datasets', 'synth-ehr-1');
+  await site.trectl(sam, 'training', 'record', 'bea@web-site', '--course', 'Safe Researcher',
+                    '--completed', '2026-01-01', '--expires', '2099-01-01');
+  await site.trectl(ada, 'project', 'propose-member', 'hf', 'bea@web-site');
+  const analysisId = await site.submitQuery('browser-steward');
+  const node = async (...args) => JSON.parse(await site.trectl(sam, '--json', ...args));
+  assert.equal((await node('project', 'get', 'p-console')).state, 'PROJECT_STATE_PROPOSED');
+
+  const page = await signIn('sam', 'data_steward');
+  await page.goto(`${site.origin}/#/approvals`);
+  await waitFor(page, 'li[data-project="p-console"] button');
+  await page.type('#ref', 'REC 77');
+  await page.$eval('#exp', (e) => { e.value = '2099-06-30'; });
+  const done = (pattern) => page.waitForFunction((p) => new RegExp(p).test(document.querySelector('#status').textContent),
+                                                 { timeout: 20000 }, pattern);
+  await page.click('li[data-project="p-console"] button');
+  await done('^Approved p-console\\.$');
+  const project = await node('project', 'get', 'p-console');
+  assert.equal(project.state, 'PROJECT_STATE_APPROVED');
+  assert.equal(project.approval.reference, 'REC 77');
+  assert.match(project.approval.expires, /^2099-06-30T23:59:59/);
+  assert.deepEqual(project.approval.dataset_ids, ['synth-ehr-1']); // trectl --json keeps proto names
+
+  await waitFor(page, 'li[data-member="bea@web-site"] button');
+  await page.click('li[data-member="bea@web-site"] button');
+  await done('^Approve: done\\.$');
+  const { members = [] } = await node('project', 'members', 'hf');
+  assert.equal(members.find((m) => m.person === 'bea@web-site')?.state, 'MEMBERSHIP_STATE_APPROVED', JSON.stringify(members));
+
+  assert.equal((await node('analysis', 'status', analysisId)).state, 'ANALYSIS_STATE_AWAITING_APPROVAL');
+  await page.$eval('#status', (e) => { e.textContent = ''; });
+  await waitFor(page, `li[data-analysis="${analysisId}"] button`);
+  await page.click(`li[data-analysis="${analysisId}"] button`); // the first button approves
+  await done('^Approve: done\\.$');
+  assert.doesNotMatch((await node('analysis', 'status', analysisId)).state, /AWAITING_APPROVAL|REJECTED/);
+  // Nothing decided waits any more.
+  await page.waitForFunction((id) => !document.querySelector(`li[data-analysis="${id}"]`), {}, analysisId);
+  assert.equal(await page.$('li[data-project="p-console"]'), null);
+  await page.browserContext().close();
+});
+
+test('the auditor\'s filters show only matching entries, and the live tail adds new ones without a reload', async () => {
+  const page = await signIn('aud', 'auditor');
+  await page.goto(`${site.origin}/#/log`);
+  await waitFor(page, 'tbody tr[data-index]');
+  const rows = () => page.$$eval('tbody tr[data-index]', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  const COLUMNS = { index: 0, actor: 2, action: 4, object: 5, project: 6 };
+  // Submits the filters and waits until the rows shown are the new answer's.
+  const show = async (filters, live = false) => {
+    for (const name of ['actor', 'action', 'project']) {
+      await page.$eval(`#f-${name}`, (e, v) => { e.value = v; }, filters[name] || '');
+    }
+    if (live !== await page.$eval('#live', (e) => e.checked)) await page.click('#live');
+    await page.$$eval('tbody tr', (trs) => trs.forEach((tr) => { tr.dataset.old = 'yes'; }));
+    await page.$eval('#status', (e) => { e.textContent = ''; });
+    await page.click('form button[type="submit"]');
+    await page.waitForFunction(() => /^Entries /.test(document.querySelector('#status').textContent));
+    assert.equal(await page.$('tbody tr[data-old]'), null);
+    return rows();
+  };
+  const all = await show({});
+  assert.ok(new Set(all.map((r) => r[COLUMNS.actor])).size > 2, 'entries of several actors to filter');
+  assert.ok(all.some((r) => r[COLUMNS.project] !== 'hf'));
+
+  const sams = await show({ actor: 'sam@web-site', action: 'governance.' });
+  assert.ok(sams.length >= 2, JSON.stringify(sams));
+  for (const r of sams) {
+    assert.equal(r[COLUMNS.actor], 'sam@web-site');
+    assert.match(r[COLUMNS.action], /^governance\./);
+  }
+  const hf = await show({ project: 'hf' });
+  assert.ok(hf.length > 0);
+  assert.ok(hf.every((r) => r[COLUMNS.project] === 'hf'), JSON.stringify(hf.filter((r) => r[COLUMNS.project] !== 'hf')));
+
+  // The live tail, filtered to project creations: a search (logged, not
+  // matching) then a new project (matching).
+  const before = await show({ action: 'governance.project.create' }, true);
+  assert.match(await text(page, '#status'), /new ones as they come/);
+  await page.evaluate(() => { window.sameDocument = true; });
+  await page.$$eval('tbody tr', (trs) => trs.forEach((tr) => { tr.dataset.kept = 'yes'; }));
+  const last = Math.max(...before.map((r) => Number(r[COLUMNS.index])));
+  const ada = await site.token('ada', 'researcher');
+  await site.trectl(ada, 'dataset', 'search', 'echo');
+  await site.trectl(ada, 'project', 'create', 'p-tail', '--title', 'Tailed', '--lay-summary', 'Seen live',
+                    '--institution', 'Test University', '--datasets', 'synth-ehr-1');
+  await page.waitForFunction(() => [...document.querySelectorAll('tbody tr td')].some((c) => c.textContent === 'project/p-tail'),
+                             { timeout: 20000 });
+  const now = await rows();
+  assert.equal(now[0][COLUMNS.object], 'project/p-tail', 'the new entry is on top');
+  assert.ok(Number(now[0][COLUMNS.index]) > last);
+  assert.ok(await page.evaluate(() => window.sameDocument), 'no reload');
+  // The rows shown before are the same elements, and the new one was added.
+  assert.equal(await page.$$eval('tbody tr[data-kept]', (trs) => trs.length), before.length);
+  assert.equal(await page.$eval('tbody tr', (tr) => tr.dataset.kept), undefined);
+  assert.equal(now.length, before.length + 1, 'only the matching entry was added');
+  assert.ok(now.every((r) => r[COLUMNS.action] === 'governance.project.create'));
   await page.browserContext().close();
 });

@@ -106,9 +106,9 @@ web { listen_address: "127.0.0.1:${await freePort()}" }
 
   async token(subject, ...roles) { return this.issuer.token(subject, roles.map((r) => ROLES[r])); }
 
-  // A release in review of a two-table query by researcher `ada`:
-  // returns its id and its analysis's id.
-  async releaseInReview(requestId) {
+  // A two-table query by researcher `ada` in project hf, submitted and
+  // awaiting a steward's approval: returns its analysis's id.
+  async submitQuery(requestId) {
     const steward = await this.token('sam', 'data_steward');
     const ada = await this.token('ada', 'researcher');
     if (!this.imported) {
@@ -133,7 +133,15 @@ outputs { name: "by_sex" counts { group_by { variable { column: "sex" } } } }
 `);
     const submitted = await this.trectl(ada, 'analysis', 'submit', '--project', 'hf', '--query', query,
                                         '--request-id', requestId, '--purpose', 'Reduced LVEF by age and sex');
-    const analysisId = /^id:\s*(\S+)/m.exec(submitted)[1];
+    return /^id:\s*(\S+)/m.exec(submitted)[1];
+  }
+
+  // A release in review of a two-table query by researcher `ada`:
+  // returns its id and its analysis's id.
+  async releaseInReview(requestId) {
+    const steward = await this.token('sam', 'data_steward');
+    const ada = await this.token('ada', 'researcher');
+    const analysisId = await this.submitQuery(requestId);
     await this.trectl(steward, 'analysis', 'approve', analysisId);
     await this.trectl(ada, 'analysis', 'watch', analysisId);
     const created = await this.trectl(ada, 'release', 'create', analysisId);

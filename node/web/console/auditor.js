@@ -12,7 +12,7 @@ window.addEventListener('hashchange', () => { if (tail) tail.abort(); tail = nul
 function entryRow(entry) {
   const f = parseLeaf(fromBase64(entry.leaf));
   return h('tr', { 'data-index': entry.index || '0' }, [entry.index || '0', f.time, f.actor, f.role, f.action,
-    f.object, f.outcome, f.reason].map((v) => h('td', {}, v ?? '')));
+    f.object, f.project, f.outcome, f.reason].map((v) => h('td', {}, v ?? '')));
 }
 
 export async function log() {
@@ -25,7 +25,7 @@ export async function log() {
   });
   const body = h('tbody');
   // A refused call shows the refusal in place of the entries.
-  const refused = (x) => body.replaceChildren(h('tr', {}, h('td', { colspan: 8, role: 'alert', class: 'error' }, `${x.code || 'error'}: ${x.message}`)));
+  const refused = (x) => body.replaceChildren(h('tr', {}, h('td', { colspan: 9, role: 'alert', class: 'error' }, `${x.code || 'error'}: ${x.message}`)));
   const live = h('input', { type: 'checkbox', id: 'live' });
   const load = async () => {
     if (tail) tail.abort();
@@ -47,7 +47,7 @@ export async function log() {
     h('form', { onsubmit: (e) => { e.preventDefault(); load().catch(refused); } },
       inputs.map(([name, input]) => [h('label', { for: input.id }, name), ' ', input, ' ']),
       live, ' ', h('label', { for: 'live' }, 'live tail'), ' ', h('button', { type: 'submit' }, 'Show')),
-    h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['#', 'time', 'actor', 'role', 'action', 'object', 'outcome', 'reason']
+    h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['#', 'time', 'actor', 'role', 'action', 'object', 'project', 'outcome', 'reason']
       .map((t) => h('th', { scope: 'col' }, t)))), body));
   await load().catch(refused);
 }
