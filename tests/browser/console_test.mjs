@@ -76,7 +76,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  site.stop();
+  await site.stop();
 });
 
 test('the node serves the console with a strict policy and no framing', async () => {
@@ -381,6 +381,19 @@ async function verifyInBrowser(page, count = 50) {
 
 test('the auditor verifies the log in the browser, and a changed leaf fails', async () => {
   const page = await signIn('aud', 'auditor');
+  // In a browser whose WebCrypto has no Ed25519 (as Firefox ESR 128 and
+  // older): the page says so before anything is pasted, and offers no button.
+  await page.evaluate(() => {
+    window.realImportKey = crypto.subtle.importKey;
+    crypto.subtle.importKey = async () => { throw new DOMException('Unrecognized name.', 'NotSupportedError'); };
+  });
+  await page.goto(`${site.origin}/#/verify`);
+  await waitFor(page, '#no-ed25519');
+  assert.match(await text(page, '#no-ed25519'), /its WebCrypto has no Ed25519.*trectl log verify/);
+  assert.ok(await page.$eval('#verify', (b) => b.disabled));
+  await page.evaluate(() => { crypto.subtle.importKey = window.realImportKey; });
+  await page.goto(`${site.origin}/#/log`);
+  await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Activity log');
   const [outcome, message] = await verifyInBrowser(page);
   assert.equal(outcome, 'verified', message);
   // A key other than the node's: refused before anything is believed.

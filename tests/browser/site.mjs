@@ -150,9 +150,15 @@ outputs { name: "by_sex" counts { group_by { variable { column: "sex" } } } }
     return { releaseId, analysisId };
   }
 
-  stop() {
+  // Stops the issuer and the node, and removes the site's files once the
+  // node has exited (it writes its database until then).
+  async stop() {
     this.issuer?.stop();
-    if (this.node) this.node.kill('SIGTERM');
+    if (this.node && this.node.exitCode === null && this.node.signalCode === null) {
+      const exited = new Promise((resolve) => this.node.once('exit', resolve));
+      this.node.kill('SIGTERM');
+      await exited;
+    }
     rmSync(this.root, { recursive: true, force: true });
   }
 }
