@@ -46,6 +46,9 @@ test('a discovery document is believed only if it names the configured issuer an
   assert.throws(() => checkDiscovery(meta({ authorization_endpoint: 'javascript:alert(1)' }), config),
                 /authorization_endpoint is not an https address/);
   assert.throws(() => checkDiscovery(meta({ authorization_endpoint: undefined }), config), /not an https/);
+  checkDiscovery(meta({ end_session_endpoint: `${ISSUER}/logout` }), config);
+  assert.throws(() => checkDiscovery(meta({ end_session_endpoint: 'http://idp.test/logout' }), config),
+                /end_session_endpoint is not an https address/);
   assert.throws(() => checkDiscovery(null, config), /not JSON/);
 });
 

@@ -39,7 +39,8 @@ async function discovery(config) {
 
 // OIDC Discovery 4.3: the document's issuer must be exactly the configured
 // one, or a document served under the issuer's address could send the
-// person to another issuer's endpoints. The endpoints used must be https.
+// person to another issuer's endpoints. The endpoints used (and the
+// sign-out one, if the issuer has one) must be https.
 // Throws with the reason; returns nothing.
 export function checkDiscovery(meta, config) {
   if (!meta || typeof meta !== 'object') throw new Error('the issuer\'s discovery document is not JSON: sign-in refused');
@@ -47,7 +48,9 @@ export function checkDiscovery(meta, config) {
     throw new Error(`the issuer's discovery document names issuer "${meta.issuer}", not this node's issuer ` +
                     `"${config.issuer}": sign-in refused`);
   }
-  for (const name of ['authorization_endpoint', 'token_endpoint']) {
+  const used = ['authorization_endpoint', 'token_endpoint'];
+  if (meta.end_session_endpoint !== undefined) used.push('end_session_endpoint');
+  for (const name of used) {
     let url = null;
     try { url = new URL(meta[name]); } catch { /* refused below */ }
     if (url?.protocol !== 'https:') throw new Error(`the issuer's ${name} is not an https address: sign-in refused`);
