@@ -76,7 +76,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  site.stop();
+  await site.stop();
 });
 
 test('the node serves the console with a strict policy and no framing', async () => {
@@ -117,10 +117,49 @@ test('sign-in with PKCE, the role switcher offers only mapped roles, sign-out fo
   }, kimToken);
   assert.ok(refused[0] === 401 || refused[0] === 403, refused.join(' '));
   assert.doesNotMatch(refused[1], /partners/);
+  // Sign-out names the console by client id: the ID token is not put in
+  // an address (history, the issuer's logs).
+  const ends = [];
+  page.on('request', (r) => { if (r.url().startsWith(`${site.issuer.url}/endsession`)) ends.push(r.url()); });
   await Promise.all([page.waitForNavigation(), page.click('#signout')]);
   await waitFor(page, '#signin');
   assert.equal(await page.$('#subject'), null);
+  assert.equal(ends.length, 1, ends.join(' '));
+  const end = new URL(ends[0]);
+  assert.deepEqual([...end.searchParams.keys()].sort(), ['client_id', 'post_logout_redirect_uri']);
+  assert.equal(end.searchParams.get('client_id'), 'trenode');
+  assert.equal(end.searchParams.get('post_logout_redirect_uri'), `${site.origin}/`);
+  assert.doesNotMatch(ends[0], /eyJ/, 'no JWT in the sign-out address');
   await page.browserContext().close();
+});
+
+test('an expired ID token, or a discovery document that names another issuer, signs nobody in', async () => {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  await site.issuer.nextLogin('eve', [ROLES.node_admin], { idTokenExpired: true });
+  await page.goto(`${site.origin}/`);
+  await waitFor(page, '#signin');
+  await Promise.all([page.waitForNavigation(), page.click('#signin')]);
+  await waitFor(page, '.error');
+  assert.match(await text(page, '.error'), /the ID token expired at/);
+  assert.equal(await page.$('#subject'), null);
+  await site.issuer.nextLogin('eve', [ROLES.node_admin]);
+  // A discovery document under the issuer's address that names another
+  // issuer (OIDC Discovery 4.3): the page goes nowhere.
+  await page.setRequestInterception(true);
+  page.on('request', (request) => {
+    if (!request.url().endsWith('/.well-known/openid-configuration')) return request.continue();
+    return request.respond({ status: 200, contentType: 'application/json',
+      headers: { 'Access-Control-Allow-Origin': '*' },
+      body: JSON.stringify({ issuer: 'https://evil.test', authorization_endpoint: `${site.issuer.url}/authorize`,
+                             token_endpoint: `${site.issuer.url}/token` }) });
+  });
+  await page.click('#signin');
+  await page.waitForFunction(() => /names issuer/.test(document.querySelector('.error')?.textContent || ''));
+  assert.match(await text(page, '.error'), new RegExp(`"https://evil.test", not this node's issuer "${site.issuer.url}"`));
+  assert.equal(new URL(page.url()).origin, site.origin);
+  assert.equal(await page.$('#subject'), null);
+  await context.close();
 });
 
 test('a redirect with a state this browser did not start signs nobody in', async () => {
@@ -221,6 +260,8 @@ test('each file has its own decision, long text is shown whole or marked cut, an
     'x.csv': 'group,n\nsmall,2\n',
     'y.counts.csv': 'year,a,b,Total\nTotal,10,20,30\n2020,3,7,10\n2021,7,13,20\n',
     'z.counts.csv': 'year,a\n2020,*\n',
+    // Reads as "notes-exe.txt" where bidi controls take effect.
+    'notes-\u202Etxt.exe': 'a text output',
   };
   const sdc = (cells, suppressed = false) => ({ summary: { suppressed }, cells });
   const resultsJson = JSON.stringify({ results: {
@@ -242,7 +283,8 @@ test('each file has its own decision, long text is shown whole or marked cut, an
     if (url.endsWith('.Releases/GetRelease')) {
       request.respond({ status: 200, contentType: 'application/json', body: JSON.stringify(fake) });
     } else if (url.endsWith('.Releases/DownloadFile')) {
-      const asked = JSON.parse(Buffer.from(request.postData(), 'binary').subarray(5).toString());
+      // The envelope's 5 bytes, then the request's JSON (postData is text).
+      const asked = JSON.parse(request.postData().slice(5));
       request.respond({ status: 200, contentType: 'application/connect+json', body: Buffer.concat([
         frame(0, { data: Buffer.from(files[asked.file]).toString('base64') }), frame(2, {})]) });
     } else if (url.endsWith('.Releases/ReviewRelease')) {
@@ -279,13 +321,22 @@ test('each file has its own decision, long text is shown whole or marked cut, an
   };
   await decide('a-b.csv', 'REJECT', 'cells of 3');
   await decide('a_b.csv', 'APPROVE', 'fine');
-  for (const file of ['notes.txt', 'huge.log', 'x.csv', 'y.counts.csv', 'z.counts.csv']) await decide(file, 'REJECT', 'no');
+  // A name with a right-to-left override is written out wherever it is shown.
+  const disguised = 'section[data-file="notes-\u202Etxt.exe"]';
+  assert.equal(await text(page, `${disguised} h2`), 'notes-<U+202E>txt.exe review');
+  assert.equal(await text(page, `${disguised} legend`), 'Decision on notes-<U+202E>txt.exe');
+  assert.doesNotMatch(await page.evaluate(() => document.body.innerText), /\u202E/);
+  for (const file of ['notes.txt', 'huge.log', 'x.csv', 'y.counts.csv', 'z.counts.csv', 'notes-\u202Etxt.exe']) {
+    await decide(file, 'REJECT', 'no');
+  }
   await page.click('form#review button[type="submit"]');
   await page.waitForFunction(() => /Not recorded/.test(document.querySelector('#status').textContent));
   const byFile = Object.fromEntries(sent.files.map((f) => [f.file, [f.decision, f.explanation]]));
   assert.deepEqual(byFile['a-b.csv'], ['FILE_DECISION_REJECT', 'cells of 3']);
   assert.deepEqual(byFile['a_b.csv'], ['FILE_DECISION_APPROVE', 'fine']);
-  assert.equal(sent.files.length, 7);
+  assert.equal(sent.files.length, 8);
+  // The decision names the file as it is, not as it was shown.
+  assert.deepEqual(byFile['notes-\u202Etxt.exe'], ['FILE_DECISION_REJECT', 'no']);
   await page.browserContext().close();
 });
 
@@ -330,6 +381,19 @@ async function verifyInBrowser(page, count = 50) {
 
 test('the auditor verifies the log in the browser, and a changed leaf fails', async () => {
   const page = await signIn('aud', 'auditor');
+  // In a browser whose WebCrypto has no Ed25519 (as Firefox ESR 128 and
+  // older): the page says so before anything is pasted, and offers no button.
+  await page.evaluate(() => {
+    window.realImportKey = crypto.subtle.importKey;
+    crypto.subtle.importKey = async () => { throw new DOMException('Unrecognized name.', 'NotSupportedError'); };
+  });
+  await page.goto(`${site.origin}/#/verify`);
+  await waitFor(page, '#no-ed25519');
+  assert.match(await text(page, '#no-ed25519'), /its WebCrypto has no Ed25519.*trectl log verify/);
+  assert.ok(await page.$eval('#verify', (b) => b.disabled));
+  await page.evaluate(() => { crypto.subtle.importKey = window.realImportKey; });
+  await page.goto(`${site.origin}/#/log`);
+  await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Activity log');
   const [outcome, message] = await verifyInBrowser(page);
   assert.equal(outcome, 'verified', message);
   // A key other than the node's: refused before anything is believed.
@@ -382,5 +446,190 @@ test('the researcher searches the catalogue and sees projects, access and analys
   await waitFor(page, `tr[data-analysis="${release.analysisId}"]`);
   assert.match(await text(page, `tr[data-analysis="${release.analysisId}"] .state`), /succeeded/);
   assert.equal(await page.$('[role="alert"]'), null);
+  await page.browserContext().close();
+});
+
+// Answers the node cannot be made to give here (a federated analysis needs
+// partner nodes; names with bidi controls; a proxy's HTML page in place of
+// JSON), served to a researcher's pages by request interception. The
+// federated analysis is written from proto/trenode/v1/analyses.proto's
+// canonical JSON (Analysis.sites, SiteStatus), not recorded from a
+// federation: what is under test is the page's rendering of it.
+test('a researcher\'s pages write out hidden characters, refuse an answer that is not JSON, and show each site of a federated analysis', async () => {
+  const page = await signIn('ada', 'researcher');
+  const answers = {}; // "Service/Method" -> [status, content type, body]
+  await page.setRequestInterception(true);
+  page.on('request', (request) => {
+    const method = Object.keys(answers).find((m) => request.url().endsWith(`/trenode.v1.${m}`));
+    if (!method) return request.continue();
+    const [status, contentType, body] = answers[method];
+    return request.respond({ status, contentType, body });
+  });
+  const hidden = /[\u061C\u200B-\u200F\u202A-\u202E\u2066-\u2069\uFEFF]/u;
+  const shown = () => page.evaluate(() => document.body.innerText);
+
+  // A dataset's title with a right-to-left override and an isolate.
+  answers['Catalogue/SearchDatasets'] = [200, 'application/json', JSON.stringify({ hits: [{ dataset: {
+    id: 'd1', title: 'Cardiac \u202Eatad\u202C \u2067x\u2069', publisher: 'p\u200Bq', keywords: ['k\u200E'] } }] })];
+  await page.goto(`${site.origin}/#/catalogue/cardiac`);
+  await waitFor(page, '#results a[href="#/dataset/d1"]');
+  assert.equal(await text(page, '#results a'), 'Cardiac <U+202E>atad<U+202C> <U+2067>x<U+2069>');
+  assert.doesNotMatch(await shown(), hidden);
+  assert.match(await shown(), /p<U\+200B>q/);
+
+  // A release's file names and reasons, as the researcher sees them.
+  answers['Releases/GetRelease'] = [200, 'application/json', JSON.stringify({
+    id: 'fake-r', analysisId: 'a1', state: 'RELEASE_STATE_RELEASED', files: [
+      { name: 'report\u202Efdp.csv', sha256: 'ab', requesterSummary: 'counts \u2066by age\u2069' },
+      { name: 'b\u200F.csv', withheld: true, withheldReason: 'small \u202Bcells' }] })];
+  // A proxy's sign-in page, in place of the file's stream.
+  answers['Releases/DownloadFile'] = [200, 'text/html', '<html><body>Please sign in to the proxy</body></html>'];
+  await page.goto(`${site.origin}/#/release/fake-r`);
+  await waitFor(page, 'button.open');
+  const page1 = await shown();
+  assert.doesNotMatch(page1, hidden);
+  assert.match(page1, /report<U\+202E>fdp\.csv/);
+  assert.match(page1, /Open report<U\+202E>fdp\.csv/);
+  assert.match(page1, /Withheld: small <U\+202B>cells/);
+  assert.match(page1, /b<U\+200F>\.csv/);
+  await page.click('button.open');
+  await waitFor(page, '.shown [role="alert"]');
+  assert.match(await text(page, '.shown [role="alert"]'), /not a JSON object \(HTTP 200, text\/html/);
+  assert.equal(await page.$('.shown table'), null);
+
+  // A list call answered 200 with HTML: an error, not "No projects."
+  answers['Governance/ListProjects'] = [200, 'text/html', '<html>Please sign in to the proxy</html>'];
+  await page.goto(`${site.origin}/#/projects`);
+  await waitFor(page, '[role="alert"]');
+  assert.match(await text(page, '[role="alert"]'), /^invalid_answer: the node's answer is not a JSON object \(HTTP 200/);
+  assert.doesNotMatch(await shown(), /No projects/);
+  // JSON, but not an object: refused the same way.
+  answers['Governance/ListProjects'] = [200, 'application/json', 'null'];
+  await page.goto(`${site.origin}/#/catalogue`);
+  await page.goto(`${site.origin}/#/projects`);
+  await waitFor(page, '[role="alert"]');
+  assert.match(await text(page, '[role="alert"]'), /not a JSON object/);
+
+  // A federated analysis: every site with its state and its own reason.
+  answers['Analyses/ListAnalyses'] = [200, 'application/json', JSON.stringify({ analyses: [{
+    id: 'a-00000000000000fe', projectId: 'hf', purpose: 'Pooled counts', state: 'ANALYSIS_STATE_SUCCEEDED',
+    sites: [{ nodeId: 'site-b', state: 'STATE_ANSWERED', visible: true },
+            { nodeId: 'site-c', state: 'STATE_ANSWERED' },
+            { nodeId: 'site-d', state: 'STATE_REFUSED', reason: 'no approved project for ada@web-site' },
+            { nodeId: 'site-e', state: 'STATE_HELD_FOR_REVIEW' },
+            { nodeId: 'site-f', state: 'STATE_TIMED_OUT' },
+            { nodeId: 'site-g', state: 'STATE_UNREACHABLE', reason: 'connection refused' }] },
+    { id: 'a-00000000000000ff', projectId: 'hf', purpose: 'Local', state: 'ANALYSIS_STATE_SUCCEEDED' }] })];
+  await page.goto(`${site.origin}/#/analyses`);
+  await waitFor(page, 'tr[data-analysis="a-00000000000000fe"] li[data-site]');
+  const sites = await page.$$eval('tr[data-analysis="a-00000000000000fe"] li[data-site]',
+                                  (items) => items.map((li) => li.textContent));
+  assert.deepEqual(sites, ['site-b: answered', 'site-c: answered, pooled only',
+                           'site-d: refused (no approved project for ada@web-site)', 'site-e: held for review',
+                           'site-f: timed out', 'site-g: unreachable (connection refused)']);
+  assert.equal(await text(page, 'tr[data-analysis="a-00000000000000ff"] td.sites'), '—');
+  await page.browserContext().close();
+});
+
+test('a steward\'s approvals made in the page are the node\'s: a project, a member and an analysis', async () => {
+  const ada = await site.token('ada', 'researcher');
+  const sam = await site.token('sam', 'data_steward');
+  await site.trectl(ada, 'project', 'create', 'p-console', '--title', 'Approved in the console', '--lay-summary',
+                    'A steward approves it in the browser', '--institution', 'Test University', '--datasets', 'synth-ehr-1');
+  await site.trectl(sam, 'training', 'record', 'bea@web-site', '--course', 'Safe Researcher',
+                    '--completed', '2026-01-01', '--expires', '2099-01-01');
+  await site.trectl(ada, 'project', 'propose-member', 'hf', 'bea@web-site');
+  const analysisId = await site.submitQuery('browser-steward');
+  const node = async (...args) => JSON.parse(await site.trectl(sam, '--json', ...args));
+  assert.equal((await node('project', 'get', 'p-console')).state, 'PROJECT_STATE_PROPOSED');
+
+  const page = await signIn('sam', 'data_steward');
+  await page.goto(`${site.origin}/#/approvals`);
+  await waitFor(page, 'li[data-project="p-console"] button');
+  await page.type('#ref', 'REC 77');
+  await page.$eval('#exp', (e) => { e.value = '2099-06-30'; });
+  const done = (pattern) => page.waitForFunction((p) => new RegExp(p).test(document.querySelector('#status').textContent),
+                                                 { timeout: 20000 }, pattern);
+  await page.click('li[data-project="p-console"] button');
+  await done('^Approved p-console\\.$');
+  const project = await node('project', 'get', 'p-console');
+  assert.equal(project.state, 'PROJECT_STATE_APPROVED');
+  assert.equal(project.approval.reference, 'REC 77');
+  assert.match(project.approval.expires, /^2099-06-30T23:59:59/);
+  assert.deepEqual(project.approval.dataset_ids, ['synth-ehr-1']); // trectl --json keeps proto names
+
+  await waitFor(page, 'li[data-member="bea@web-site"] button');
+  await page.click('li[data-member="bea@web-site"] button');
+  await done('^Approve: done\\.$');
+  const { members = [] } = await node('project', 'members', 'hf');
+  assert.equal(members.find((m) => m.person === 'bea@web-site')?.state, 'MEMBERSHIP_STATE_APPROVED', JSON.stringify(members));
+
+  assert.equal((await node('analysis', 'status', analysisId)).state, 'ANALYSIS_STATE_AWAITING_APPROVAL');
+  await page.$eval('#status', (e) => { e.textContent = ''; });
+  await waitFor(page, `li[data-analysis="${analysisId}"] button`);
+  await page.click(`li[data-analysis="${analysisId}"] button`); // the first button approves
+  await done('^Approve: done\\.$');
+  assert.doesNotMatch((await node('analysis', 'status', analysisId)).state, /AWAITING_APPROVAL|REJECTED/);
+  // Nothing decided waits any more.
+  await page.waitForFunction((id) => !document.querySelector(`li[data-analysis="${id}"]`), {}, analysisId);
+  assert.equal(await page.$('li[data-project="p-console"]'), null);
+  await page.browserContext().close();
+});
+
+test('the auditor\'s filters show only matching entries, and the live tail adds new ones without a reload', async () => {
+  const page = await signIn('aud', 'auditor');
+  await page.goto(`${site.origin}/#/log`);
+  await waitFor(page, 'tbody tr[data-index]');
+  const rows = () => page.$$eval('tbody tr[data-index]', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  const COLUMNS = { index: 0, actor: 2, action: 4, object: 5, project: 6 };
+  // Submits the filters and waits until the rows shown are the new answer's.
+  const show = async (filters, live = false) => {
+    for (const name of ['actor', 'action', 'project']) {
+      await page.$eval(`#f-${name}`, (e, v) => { e.value = v; }, filters[name] || '');
+    }
+    if (live !== await page.$eval('#live', (e) => e.checked)) await page.click('#live');
+    await page.$$eval('tbody tr', (trs) => trs.forEach((tr) => { tr.dataset.old = 'yes'; }));
+    await page.$eval('#status', (e) => { e.textContent = ''; });
+    await page.click('form button[type="submit"]');
+    await page.waitForFunction(() => /^Entries /.test(document.querySelector('#status').textContent));
+    assert.equal(await page.$('tbody tr[data-old]'), null);
+    return rows();
+  };
+  const all = await show({});
+  assert.ok(new Set(all.map((r) => r[COLUMNS.actor])).size > 2, 'entries of several actors to filter');
+  assert.ok(all.some((r) => r[COLUMNS.project] !== 'hf'));
+
+  const sams = await show({ actor: 'sam@web-site', action: 'governance.' });
+  assert.ok(sams.length >= 2, JSON.stringify(sams));
+  for (const r of sams) {
+    assert.equal(r[COLUMNS.actor], 'sam@web-site');
+    assert.match(r[COLUMNS.action], /^governance\./);
+  }
+  const hf = await show({ project: 'hf' });
+  assert.ok(hf.length > 0);
+  assert.ok(hf.every((r) => r[COLUMNS.project] === 'hf'), JSON.stringify(hf.filter((r) => r[COLUMNS.project] !== 'hf')));
+
+  // The live tail, filtered to project creations: a search (logged, not
+  // matching) then a new project (matching).
+  const before = await show({ action: 'governance.project.create' }, true);
+  assert.match(await text(page, '#status'), /new ones as they come/);
+  await page.evaluate(() => { window.sameDocument = true; });
+  await page.$$eval('tbody tr', (trs) => trs.forEach((tr) => { tr.dataset.kept = 'yes'; }));
+  const last = Math.max(...before.map((r) => Number(r[COLUMNS.index])));
+  const ada = await site.token('ada', 'researcher');
+  await site.trectl(ada, 'dataset', 'search', 'echo');
+  await site.trectl(ada, 'project', 'create', 'p-tail', '--title', 'Tailed', '--lay-summary', 'Seen live',
+                    '--institution', 'Test University', '--datasets', 'synth-ehr-1');
+  await page.waitForFunction(() => [...document.querySelectorAll('tbody tr td')].some((c) => c.textContent === 'project/p-tail'),
+                             { timeout: 20000 });
+  const now = await rows();
+  assert.equal(now[0][COLUMNS.object], 'project/p-tail', 'the new entry is on top');
+  assert.ok(Number(now[0][COLUMNS.index]) > last);
+  assert.ok(await page.evaluate(() => window.sameDocument), 'no reload');
+  // The rows shown before are the same elements, and the new one was added.
+  assert.equal(await page.$$eval('tbody tr[data-kept]', (trs) => trs.length), before.length);
+  assert.equal(await page.$eval('tbody tr', (tr) => tr.dataset.kept), undefined);
+  assert.equal(now.length, before.length + 1, 'only the matching entry was added');
+  assert.ok(now.every((r) => r[COLUMNS.action] === 'governance.project.create'));
   await page.browserContext().close();
 });

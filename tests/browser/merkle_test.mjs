@@ -83,3 +83,20 @@ test('entries are checked at their own positions: a repeated, missing or extra e
   assert.match((await merkle.verifyEntries([entry(2), entry(3)], 2, 5, root, proofFor)).join(), /1 missing/);
   assert.match((await merkle.verifyEntries([2, 3, 4, 4].map(entry), 2, 5, root, proofFor)).join(), /too many/);
 });
+
+test('a WebCrypto without Ed25519 is named as the reason, not an obscure failure', async () => {
+  assert.equal(await merkle.hasEd25519(), true);
+  const key = await merkle.parseVerifierKey('example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k');
+  const note = 'example.com/foo\n1\nAAAA\n\n\u2014 example.com/foo AAAA\n';
+  // As Firefox ESR 128 answers: the algorithm is not supported.
+  const importKey = crypto.subtle.importKey;
+  crypto.subtle.importKey = async () => { throw new DOMException('Unrecognized name.', 'NotSupportedError'); };
+  try {
+    assert.equal(await merkle.hasEd25519(), false);
+    await assert.rejects(merkle.verifyCheckpoint(note, key),
+                         /cannot check the log's Ed25519 signatures.*\(NotSupportedError: Unrecognized name\.\)/);
+  } finally {
+    crypto.subtle.importKey = importKey;
+  }
+  await assert.rejects(merkle.verifyCheckpoint(note, key), /no signature by the pasted key/);
+});

@@ -35,7 +35,8 @@ export class Issuer {
   }
   async token(sub, roles) { return (await this.ask({ mint: { kid: 'rsa-1', sub, aud: 'trenode', roles } })).token; }
   // The next browser sign-in is this person.
-  async nextLogin(sub, roles) { await this.ask({ login: { sub, aud: 'trenode', roles } }); }
+  // `options`: {idTokenExpired} (tests/oidc/mock_issuer.mjs).
+  async nextLogin(sub, roles, options = {}) { await this.ask({ login: { sub, aud: 'trenode', roles, ...options } }); }
   stop() { this.process.stdin.end(); }
 }
 
@@ -105,9 +106,9 @@ web { listen_address: "127.0.0.1:${await freePort()}" }
 
   async token(subject, ...roles) { return this.issuer.token(subject, roles.map((r) => ROLES[r])); }
 
-  // A release in review of a two-table query by researcher `ada`:
-  // returns its id and its analysis's id.
-  async releaseInReview(requestId) {
+  // A two-table query by researcher `ada` in project hf, submitted and
+  // awaiting a steward's approval: returns its analysis's id.
+  async submitQuery(requestId) {
     const steward = await this.token('sam', 'data_steward');
     const ada = await this.token('ada', 'researcher');
     if (!this.imported) {
@@ -132,7 +133,15 @@ outputs { name: "by_sex" counts { group_by { variable { column: "sex" } } } }
 `);
     const submitted = await this.trectl(ada, 'analysis', 'submit', '--project', 'hf', '--query', query,
                                         '--request-id', requestId, '--purpose', 'Reduced LVEF by age and sex');
-    const analysisId = /^id:\s*(\S+)/m.exec(submitted)[1];
+    return /^id:\s*(\S+)/m.exec(submitted)[1];
+  }
+
+  // A release in review of a two-table query by researcher `ada`:
+  // returns its id and its analysis's id.
+  async releaseInReview(requestId) {
+    const steward = await this.token('sam', 'data_steward');
+    const ada = await this.token('ada', 'researcher');
+    const analysisId = await this.submitQuery(requestId);
     await this.trectl(steward, 'analysis', 'approve', analysisId);
     await this.trectl(ada, 'analysis', 'watch', analysisId);
     const created = await this.trectl(ada, 'release', 'create', analysisId);
@@ -141,9 +150,15 @@ outputs { name: "by_sex" counts { group_by { variable { column: "sex" } } } }
     return { releaseId, analysisId };
   }
 
-  stop() {
+  // Stops the issuer and the node, and removes the site's files once the
+  // node has exited (it writes its database until then).
+  async stop() {
     this.issuer?.stop();
-    if (this.node) this.node.kill('SIGTERM');
+    if (this.node && this.node.exitCode === null && this.node.signalCode === null) {
+      const exited = new Promise((resolve) => this.node.once('exit', resolve));
+      this.node.kill('SIGTERM');
+      await exited;
+    }
     rmSync(this.root, { recursive: true, force: true });
   }
 }

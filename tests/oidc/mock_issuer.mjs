@@ -3,10 +3,11 @@
 // {"issuer": URL} when ready, then answers one JSON request per input line:
 //   {"mint": {kid, sub, aud, roles, amr, expiresIn}} -> {"token": "..."}
 //   {"rotate": {alg, kid}}                           -> {"kid": "..."}
-//   {"login": {sub, aud, roles}}                     -> {"ok": true}
+//   {"login": {sub, aud, roles, idTokenExpired}}     -> {"ok": true}
 // "login" sets who the next browser sign-ins (authorization code flow, at
 // /authorize then /token) are: their access token gets that sub, aud and
-// realm_access.roles; the ID token keeps the client id as its audience.
+// realm_access.roles; the ID token keeps the client id as its audience
+// (and, with idTokenExpired, expired an hour ago: a test of the client).
 // usage: node mock_issuer.mjs KEY.pem CERT.pem
 import { OAuth2Server } from 'oauth2-mock-server';
 import readline from 'node:readline';
@@ -23,6 +24,8 @@ server.service.on('beforeTokenSigning', (token, req) => {
   if (token.payload.aud === undefined) {
     token.payload.aud = login.aud;
     token.payload.realm_access = { roles: login.roles ?? [] };
+  } else if (login.idTokenExpired) {
+    token.payload.exp = Math.floor(Date.now() / 1000) - 3600;
   }
 });
 console.log(JSON.stringify({ issuer: server.issuer.url }));

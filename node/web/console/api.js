@@ -22,9 +22,29 @@ export async function call(method, request = {}) {
   const reply = await fetch(`/trenode.v1.${method}`, {
     method: 'POST', headers: headers('application/json'), body: JSON.stringify(request),
   });
-  const body = await reply.json().catch(() => ({}));
-  if (!reply.ok) throw new ApiError(body.code || 'unknown', body.message || `HTTP ${reply.status}`);
+  const text = await reply.text();
+  const body = parseObject(text);
+  if (!reply.ok) throw new ApiError(body?.code || 'unknown', body?.message || `HTTP ${reply.status}`);
+  // A 200 that is not a JSON object (a proxy's or captive portal's page, a
+  // cut answer) is no answer: it must never read as an empty result.
+  if (!body) throw notJson(reply, text);
   return body;
+}
+
+// `text` as a JSON object, or null if it is not one.
+export function parseObject(text) {
+  try {
+    const value = JSON.parse(text);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function notJson(reply, text) {
+  const type = reply.headers.get('Content-Type') || 'no content type';
+  return new ApiError('invalid_answer', `the node's answer is not a JSON object (HTTP ${reply.status}, ${type}, ` +
+                      `${text.length} bytes): nothing from it is shown`);
 }
 
 // A server stream: calls onMessage(message) for each reply as it arrives;
@@ -38,7 +58,14 @@ export async function stream(method, request, onMessage, signal) {
   const reply = await fetch(`/trenode.v1.${method}`, {
     method: 'POST', headers: headers('application/connect+json'), body, signal,
   });
-  if (!reply.ok) throw new ApiError('unknown', `HTTP ${reply.status}`);
+  if (!reply.ok) {
+    const text = await reply.text();
+    const error = parseObject(text);
+    throw new ApiError(error?.code || 'unknown', error?.message || `HTTP ${reply.status}`);
+  }
+  if (!/^application\/connect\+json\b/.test(reply.headers.get('Content-Type') || '')) {
+    throw notJson(reply, await reply.text());
+  }
   const reader = reply.body.getReader();
   let buffer = new Uint8Array(0);
   for (;;) {
@@ -52,7 +79,8 @@ export async function stream(method, request, onMessage, signal) {
       const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(1);
       if (buffer.length < 5 + length) break;
       const flags = buffer[0];
-      const message = JSON.parse(new TextDecoder().decode(buffer.subarray(5, 5 + length)));
+      const message = parseObject(new TextDecoder().decode(buffer.subarray(5, 5 + length)));
+      if (!message) throw new ApiError('invalid_answer', 'a message of the node\'s stream is not a JSON object: the stream is refused');
       buffer = buffer.slice(5 + length);
       if (flags & 2) {
         if (message.error) throw new ApiError(message.error.code, message.error.message);

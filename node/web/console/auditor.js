@@ -3,7 +3,7 @@
 // entry's inclusion proof, trusting only the log key the auditor pastes.
 import { call, stream } from './api.js';
 import { h, view, say } from './dom.js';
-import { fromBase64, parseVerifierKey, verifyCheckpoint, verifyEntries, parseLeaf } from './merkle.js';
+import { fromBase64, parseVerifierKey, verifyCheckpoint, verifyEntries, parseLeaf, hasEd25519, NO_ED25519 } from './merkle.js';
 
 const SHOWN = 200;
 let tail = null;
@@ -12,7 +12,7 @@ window.addEventListener('hashchange', () => { if (tail) tail.abort(); tail = nul
 function entryRow(entry) {
   const f = parseLeaf(fromBase64(entry.leaf));
   return h('tr', { 'data-index': entry.index || '0' }, [entry.index || '0', f.time, f.actor, f.role, f.action,
-    f.object, f.outcome, f.reason].map((v) => h('td', {}, v ?? '')));
+    f.object, f.project, f.outcome, f.reason].map((v) => h('td', {}, v ?? '')));
 }
 
 export async function log() {
@@ -25,7 +25,7 @@ export async function log() {
   });
   const body = h('tbody');
   // A refused call shows the refusal in place of the entries.
-  const refused = (x) => body.replaceChildren(h('tr', {}, h('td', { colspan: 8, role: 'alert', class: 'error' }, `${x.code || 'error'}: ${x.message}`)));
+  const refused = (x) => body.replaceChildren(h('tr', {}, h('td', { colspan: 9, role: 'alert', class: 'error' }, `${x.code || 'error'}: ${x.message}`)));
   const live = h('input', { type: 'checkbox', id: 'live' });
   const load = async () => {
     if (tail) tail.abort();
@@ -47,13 +47,15 @@ export async function log() {
     h('form', { onsubmit: (e) => { e.preventDefault(); load().catch(refused); } },
       inputs.map(([name, input]) => [h('label', { for: input.id }, name), ' ', input, ' ']),
       live, ' ', h('label', { for: 'live' }, 'live tail'), ' ', h('button', { type: 'submit' }, 'Show')),
-    h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['#', 'time', 'actor', 'role', 'action', 'object', 'outcome', 'reason']
+    h('table', { class: 'list' }, h('thead', {}, h('tr', {}, ['#', 'time', 'actor', 'role', 'action', 'object', 'project', 'outcome', 'reason']
       .map((t) => h('th', { scope: 'col' }, t)))), body));
   await load().catch(refused);
 }
 
 export async function verify() {
   const { show } = view();
+  // Said before anything is pasted, rather than as an obscure failure after.
+  const ed25519 = await hasEd25519();
   const keyInput = h('textarea', { id: 'log-key', rows: 2, cols: 80 });
   const count = h('input', { id: 'count', type: 'number', min: 1, max: 10000, value: 50 });
   const result = h('div', { id: 'verify-result', role: 'status', 'aria-live': 'polite' });
@@ -72,12 +74,13 @@ export async function verify() {
       : h('p', { class: 'error', role: 'alert', 'data-outcome': 'failed' }, `FAILED: entries not in the signed tree: ${failed.join(', ')}`));
   };
   show(h('h1', {}, 'Verify the activity log'),
+    ed25519 ? null : h('p', { role: 'alert', class: 'error', id: 'no-ed25519' }, `Not possible here: ${NO_ED25519}.`),
     h('p', {}, 'Paste the log key you obtained from the node\'s operators (log.pub), not one this page shows you.'),
     h('form', { onsubmit: (e) => {
       e.preventDefault();
       run().catch((x) => result.replaceChildren(h('p', { class: 'error', role: 'alert', 'data-outcome': 'failed' }, `FAILED: ${x.message}`)));
     } }, h('label', { for: 'log-key' }, 'Log key'), h('br'), keyInput, h('br'),
       h('label', { for: 'count' }, 'Latest entries to check'), ' ', count, ' ',
-      h('button', { type: 'submit' }, 'Verify')),
+      h('button', { type: 'submit', id: 'verify', disabled: !ed25519 }, 'Verify')),
     result);
 }

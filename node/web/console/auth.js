@@ -6,7 +6,8 @@
 // sessionStorage across the redirect, and removed when it returns.
 
 const PENDING = 'trenode.signin';
-let session = null; // {accessToken, idToken, subject, roles, role, expires}
+// The ID token is checked and dropped: it is not kept, nor sent anywhere.
+let session = null; // {accessToken, subject, clientId, roles, role, expires, endSession}
 
 export function current() { return session; }
 
@@ -31,7 +32,50 @@ export function redirectUri() { return `${location.origin}/`; }
 async function discovery(config) {
   const reply = await fetch(`${config.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`);
   if (!reply.ok) throw new Error(`the issuer's discovery document: HTTP ${reply.status}`);
-  return reply.json();
+  const meta = await reply.json().catch(() => null);
+  checkDiscovery(meta, config);
+  return meta;
+}
+
+// OIDC Discovery 4.3: the document's issuer must be exactly the configured
+// one, or a document served under the issuer's address could send the
+// person to another issuer's endpoints. The endpoints used (and the
+// sign-out one, if the issuer has one) must be https.
+// Throws with the reason; returns nothing.
+export function checkDiscovery(meta, config) {
+  if (!meta || typeof meta !== 'object') throw new Error('the issuer\'s discovery document is not JSON: sign-in refused');
+  if (meta.issuer !== config.issuer) {
+    throw new Error(`the issuer's discovery document names issuer "${meta.issuer}", not this node's issuer ` +
+                    `"${config.issuer}": sign-in refused`);
+  }
+  const used = ['authorization_endpoint', 'token_endpoint'];
+  if (meta.end_session_endpoint !== undefined) used.push('end_session_endpoint');
+  for (const name of used) {
+    let url = null;
+    try { url = new URL(meta[name]); } catch { /* refused below */ }
+    if (url?.protocol !== 'https:') throw new Error(`the issuer's ${name} is not an https address: sign-in refused`);
+  }
+}
+
+// How far an issuer's clock may run ahead of this browser's.
+const CLOCK_SKEW_SECONDS = 60;
+
+// OIDC Core 3.1.3.7: the ID token's claims must name the configured issuer,
+// the console's client id as an audience (and as azp when there are
+// several), the nonce this browser made, and an expiry not yet past.
+// `now` is milliseconds since the epoch. Throws with the reason.
+export function checkIdToken(claims, { issuer, clientId, nonce, now }) {
+  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  if (claims.iss !== issuer || !audiences.includes(clientId) ||
+      (audiences.length > 1 && claims.azp !== clientId)) {
+    throw new Error('the ID token is not from this node\'s issuer for this console');
+  }
+  if (claims.nonce !== nonce) throw new Error('the ID token\'s nonce does not match: sign in again');
+  if (typeof claims.exp !== 'number') throw new Error('the ID token has no expiry: sign-in refused');
+  if (claims.exp + CLOCK_SKEW_SECONDS <= now / 1000) {
+    throw new Error(`the ID token expired at ${new Date(claims.exp * 1000).toISOString()}: sign in again ` +
+                    '(or check this computer\'s clock)');
+  }
 }
 
 // The node roles a token maps to, as the node maps them: the configured
@@ -89,17 +133,13 @@ export async function completeSignIn(config) {
     }),
   });
   if (!reply.ok) throw new Error(`the issuer did not redeem the sign-in: HTTP ${reply.status}`);
-  const tokens = await reply.json();
-  const id = decodeJwt(tokens.id_token);
-  const audiences = Array.isArray(id.aud) ? id.aud : [id.aud];
-  if (id.iss !== config.issuer || !audiences.includes(config.clientId)) {
-    throw new Error('the ID token is not from this node\'s issuer for this console');
-  }
-  if (id.nonce !== pending.nonce) throw new Error('the ID token\'s nonce does not match: sign in again');
+  const tokens = await reply.json().catch(() => { throw new Error('the issuer\'s token answer is not JSON: sign-in refused'); });
+  checkIdToken(decodeJwt(tokens.id_token), { issuer: config.issuer, clientId: config.clientId,
+                                             nonce: pending.nonce, now: Date.now() });
   const access = decodeJwt(tokens.access_token);
   const roles = rolesOf(access, config);
   session = {
-    accessToken: tokens.access_token, idToken: tokens.id_token, subject: access.sub,
+    accessToken: tokens.access_token, subject: access.sub, clientId: config.clientId,
     roles, role: roles[0] || null, expires: (access.exp || 0) * 1000, endSession: meta.end_session_endpoint,
   };
   return session;
@@ -111,14 +151,18 @@ export function chooseRole(role) {
   session.role = role;
 }
 
-// Forgets the tokens, then ends the issuer's session if it offers that.
+// Forgets the tokens, then ends the issuer's session if it offers that
+// (OIDC RP-Initiated Logout 1.0), naming the console by client_id rather
+// than sending the ID token as id_token_hint: an address's query string
+// stays in the browser's history and the issuer's and proxies' logs, and
+// the ID token, whose audience is the node's, must not be left there.
 export function signOut() {
   const ending = session;
   session = null;
   if (ending?.endSession) {
     const url = new URL(ending.endSession);
     url.search = new URLSearchParams({
-      id_token_hint: ending.idToken, post_logout_redirect_uri: redirectUri(),
+      client_id: ending.clientId, post_logout_redirect_uri: redirectUri(),
     }).toString();
     location.assign(url.href);
   } else {

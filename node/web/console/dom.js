@@ -1,5 +1,26 @@
 // Small DOM helpers. Text always goes in as text (textContent), never as
-// HTML, so nothing a call returns can become markup or script.
+// HTML, so nothing a call returns can become markup or script; and every
+// text shown passes through visible(), so no character in it can hide or
+// reorder what a person reads.
+
+// Characters that draw nothing or change how the text around them is
+// ordered: bidirectional embeddings, overrides, isolates and marks, zero-
+// width and invisible characters, the byte-order mark, fillers that draw
+// blank, tag characters, and control characters but tab and line breaks.
+// A name like "report\u202Ecsv.exe" reads as "reportexe.vsc": a checker
+// must see what is there.
+const INVISIBLE = new RegExp('[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F\\u00AD\\u034F' +
+  '\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180E\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u206F' +
+  '\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF9-\\uFFFB]|[\\u{E0000}-\\u{E007F}]', 'gu');
+
+// `text` with each such character written out as <U+XXXX>.
+export function visible(text) {
+  return String(text).replace(INVISIBLE, (c) =>
+    `<U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}>`);
+}
+
+// Attributes a person reads (as a tooltip or through a screen reader).
+const READ_ATTRIBUTES = new Set(['title', 'aria-label', 'placeholder', 'alt']);
 
 // h('p', {class: 'x', onclick: fn}, 'text', child, ...)
 export function h(tag, attributes = {}, ...children) {
@@ -7,11 +28,12 @@ export function h(tag, attributes = {}, ...children) {
   for (const [name, value] of Object.entries(attributes || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith('on')) element.addEventListener(name.slice(2), value);
+    else if (READ_ATTRIBUTES.has(name)) element.setAttribute(name, visible(value));
     else element.setAttribute(name, value === true ? '' : String(value));
   }
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    element.append(child instanceof Node ? child : document.createTextNode(visible(child)));
   }
   return element;
 }
@@ -42,7 +64,7 @@ export function showError(error) {
          `${error.code ? `${error.code}: ` : ''}${error.message}`));
 }
 
-export function say(text) { document.getElementById('status').textContent = text; }
+export function say(text) { document.getElementById('status').textContent = visible(text); }
 
 // "RELEASE_STATE_IN_REVIEW" -> "in review"
 export function enumText(value, prefix) {

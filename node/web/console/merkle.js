@@ -32,6 +32,33 @@ export async function parseVerifierKey(text) {
   return { name, id, publicKey: key.slice(1) };
 }
 
+export const NO_ED25519 = 'this browser cannot check the log\'s Ed25519 signatures: its WebCrypto has no ' +
+  'Ed25519 (Chromium 137 and Firefox 129 have it; Firefox ESR 128 does not). Verify in a current browser, ' +
+  'or with trectl log verify';
+
+// The browser's Ed25519 verifier for `publicKey` (32 bytes); throws
+// NO_ED25519, with what the browser said, where WebCrypto lacks Ed25519.
+async function ed25519Verifier(publicKey) {
+  try {
+    return await globalThis.crypto.subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']);
+  } catch (error) {
+    throw new Error(`${NO_ED25519} (${error?.name || 'Error'}: ${error?.message || error})`);
+  }
+}
+
+// Resolves true if this browser's WebCrypto verifies Ed25519 (RFC 8032's
+// test 1 key), false if not.
+export async function hasEd25519() {
+  try {
+    await ed25519Verifier(fromHex('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fromHex(hex) { return Uint8Array.from(hex.match(/../g), (b) => parseInt(b, 16)); }
+
 // Checks the note's signature by `key`; returns {origin, size, root}.
 export async function verifyCheckpoint(note, key) {
   const split = note.indexOf('\n\n');
@@ -39,7 +66,7 @@ export async function verifyCheckpoint(note, key) {
   const text = note.slice(0, split + 1);
   const [origin, size, root] = text.split('\n');
   if (origin !== key.name) throw new Error(`the checkpoint is for ${origin}, not ${key.name}`);
-  const verifier = await crypto.subtle.importKey('raw', key.publicKey, { name: 'Ed25519' }, false, ['verify']);
+  const verifier = await ed25519Verifier(key.publicKey);
   for (const line of note.slice(split + 2).split('\n')) {
     const match = /^\u2014 (\S+) (\S+)$/.exec(line);
     if (!match || match[1] !== key.name) continue;

@@ -61,10 +61,18 @@ export async function projects() {
       .map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, rows)));
 }
 
+// A federated analysis's sites (SiteStatus), each with its state and the
+// node's own reason: answered, refused, held for review, timed out, ...
+function siteList(sites) {
+  if (!sites?.length) return '—';
+  return h('ul', { class: 'sites' }, sites.map((s) => h('li', { 'data-site': s.nodeId },
+    `${s.nodeId}: `, h('span', { class: 'site-state' }, enumText(s.state, 'STATE_') || 'unknown'),
+    s.reason ? ` (${s.reason})` : '', s.state === 'STATE_ANSWERED' && !s.visible ? ', pooled only' : '')));
+}
+
 function analysisRow(a) {
-  const sites = (a.sites || []).map((s) => `${s.nodeId}: ${enumText(s.state, 'STATE_')}${s.reason ? ` (${s.reason})` : ''}`);
   return h('tr', { 'data-analysis': a.id }, h('td', {}, a.id), h('td', {}, a.projectId), h('td', {}, a.purpose),
-    h('td', { class: 'state' }, enumText(a.state, 'ANALYSIS_STATE_')), h('td', {}, sites.join('; ') || '—'));
+    h('td', { class: 'state' }, enumText(a.state, 'ANALYSIS_STATE_')), h('td', { class: 'sites' }, siteList(a.sites)));
 }
 
 export async function analyses() {

@@ -27,7 +27,7 @@ export async function approvals() {
     h('h2', {}, 'Projects'),
     h('p', {}, h('label', { for: 'ref' }, 'Approval reference'), ' ', reference, ' ',
       h('label', { for: 'exp' }, 'expires'), ' ', expires),
-    h('ul', {}, projects.filter((p) => p.state === 'PROJECT_STATE_PROPOSED').map((p) => h('li', {},
+    h('ul', {}, projects.filter((p) => p.state === 'PROJECT_STATE_PROPOSED').map((p) => h('li', { 'data-project': p.id },
       `${p.id}: ${p.title} (${(p.requestedDatasetIds || []).join(', ')}) `,
       h('button', { onclick: async () => {
         try {
@@ -38,10 +38,10 @@ export async function approvals() {
       } }, 'Approve'), ' ',
       act('Reject', 'Governance/RejectProject', { projectId: p.id, reason: 'rejected in the console' }, approvals)))),
     h('h2', {}, 'Members'),
-    h('ul', {}, proposedMembers.map((m) => h('li', {}, `${m.person} in ${m.projectId} `,
+    h('ul', {}, proposedMembers.map((m) => h('li', { 'data-project': m.projectId, 'data-member': m.person }, `${m.person} in ${m.projectId} `,
       act('Approve', 'Governance/ApproveMember', { projectId: m.projectId, person: m.person }, approvals)))),
     h('h2', {}, 'Analyses'),
-    h('ul', {}, analyses.map((a) => h('li', {}, `${a.id} (${a.projectId}): ${a.purpose} `,
+    h('ul', {}, analyses.map((a) => h('li', { 'data-analysis': a.id }, `${a.id} (${a.projectId}): ${a.purpose} `,
       act('Approve', 'Analyses/ApproveAnalysis', { analysisId: a.id }, approvals), ' ',
       act('Reject', 'Analyses/RejectAnalysis', { analysisId: a.id, reason: 'rejected in the console' }, approvals)))),
     h('h2', {}, 'Bundles'),

@@ -3,7 +3,7 @@
 // disclosure.md): "pass", "suppressed" (the node hid it) or "review" (a
 // rule flagged it), with the rules and numbers behind a flag as its title
 // (shown on hover and read by screen readers through the cell's label).
-import { h, parseCsv } from './dom.js';
+import { h, parseCsv, visible } from './dom.js';
 
 // What the node's disclosure check (results_json, spec/disclosure.md) says
 // of `fileName`: null when it holds no check of that file (no cell then
@@ -97,12 +97,12 @@ export function drawChart(csvText, title) {
   const rowHeight = 22, labelWidth = 160, width = 520;
   svg.setAttribute('viewBox', `0 0 ${width} ${bars.length * rowHeight + 10}`);
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `${title}: ${header[column]} by ${header.slice(0, labelColumns).join(' and ')}`);
+  svg.setAttribute('aria-label', visible(`${title}: ${header[column]} by ${header.slice(0, labelColumns).join(' and ')}`));
   svg.setAttribute('class', 'chart');
   const add = (tag, attributes, text) => {
     const element = document.createElementNS(ns, tag);
     for (const [k, v] of Object.entries(attributes)) element.setAttribute(k, v);
-    if (text !== undefined) element.textContent = text;
+    if (text !== undefined) element.textContent = visible(text);
     svg.append(element);
   };
   bars.forEach((bar, i) => {
