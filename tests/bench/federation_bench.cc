@@ -9,7 +9,8 @@
 //   query after another; every part is auto-released at its node. Prints
 //   p50 and p99 of each, queries per second, and the ratio of the p50s.
 //   With --breakdown 1, also the activity-log entries each node wrote per
-//   query and, for the slowest and the median query, the home node's and the
+//   query, the median time of each stage at the first partner (from its
+//   log), and, for the slowest and the median query, the home node's and the
 //   first partner's entries with their times since the query was submitted:
 //   the stages (accepted, run, released, pooled) as the nodes logged them.
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,24 +67,43 @@ uint64_t LogSize(const TestNode& node) {
   return checkpoint.size();
 }
 
-// `node`'s entries [begin, end), each as "+ms action object", the time
-// counted from `start`.
-void PrintEntries(const TestNode& node, uint64_t begin, uint64_t end, absl::Time start) {
+// `node`'s entries [begin, end), parsed.
+std::vector<trenode::log::ActivityEvent> Entries(const TestNode& node, uint64_t begin,
+                                                 uint64_t end) {
   auto log = trenode::v1::ActivityLog::NewStub(node.Channel());
   trenode::v1::GetEntriesRequest request;
   request.set_start(begin);
   request.set_end(end);
   auto context = node.As("auditor");
   auto reader = log->GetEntries(context.get(), request);
+  std::vector<trenode::log::ActivityEvent> events;
   trenode::v1::LogEntry entry;
   while (reader->Read(&entry)) {
     absl::StatusOr<trenode::log::ActivityEvent> event = trenode::log::ParseLeaf(entry.leaf());
-    if (!event.ok()) continue;
-    std::printf("  %-7s %+9.2f ms  %-28s %s %s\n", node.config().node_id().c_str(),
-                absl::ToDoubleMilliseconds(event->time - start), event->action.c_str(),
-                event->object.c_str(), event->outcome.c_str());
+    if (event.ok()) events.push_back(*std::move(event));
   }
   reader->Finish();
+  return events;
+}
+
+// `node`'s entries [begin, end), each as "+ms action object", the time
+// counted from `start`.
+void PrintEntries(const TestNode& node, uint64_t begin, uint64_t end, absl::Time start) {
+  for (const trenode::log::ActivityEvent& event : Entries(node, begin, end)) {
+    std::printf("  %-7s %+9.2f ms  %-28s %s %s\n", node.config().node_id().c_str(),
+                absl::ToDoubleMilliseconds(event.time - start), event.action.c_str(),
+                event.object.c_str(), event.outcome.c_str());
+  }
+}
+
+// The time of the last entry of `action` in `events`, if any.
+std::optional<absl::Time> LastOf(const std::vector<trenode::log::ActivityEvent>& events,
+                                 const std::string& action) {
+  std::optional<absl::Time> last;
+  for (const auto& event : events) {
+    if (event.action == action) last = event.time;
+  }
+  return last;
 }
 
 bool Fail(const std::string& what) {
@@ -222,6 +243,39 @@ int main(int argc, char** argv) {
     for (size_t q = 0; q < order.size(); ++q) order[q] = q;
     std::sort(order.begin(), order.end(),
               [&](size_t a, size_t b) { return federated_ms[a] < federated_ms[b]; });
+    // Stages of every query, as the home node and the first partner logged
+    // them: medians over the queries.
+    const char* kStages[] = {"home: submitted -> partner accepted",
+                             "partner: accepted -> data access",
+                             "partner: query run (data access -> succeeded)",
+                             "partner: release (succeeded -> released)",
+                             "partner: released -> files sent",
+                             "home: files sent -> pooled result (succeeded)"};
+    std::vector<std::vector<double>> stages(6);
+    for (int q = 0; q < queries; ++q) {
+      auto home_events = Entries(*all[0], sizes[q][0], sizes[q + 1][0]);
+      auto partner = Entries(*all[1], sizes[q][1], sizes[q + 1][1]);
+      std::optional<absl::Time> marks[] = {
+          starts[q],
+          LastOf(partner, "auth.allow"),
+          LastOf(partner, "analysis.data_access"),
+          LastOf(partner, "analysis.succeed"),
+          LastOf(partner, "release.release"),
+          LastOf(partner, "release.download"),
+          LastOf(home_events, "analysis.succeed")};
+      for (int s = 0; s < 6; ++s) {
+        if (marks[s] && marks[s + 1]) {
+          stages[s].push_back(absl::ToDoubleMilliseconds(*marks[s + 1] - *marks[s]));
+        }
+      }
+    }
+    std::printf("stages at %s (median over the queries; log times, set when each record is queued):\n",
+                all[1]->config().node_id().c_str());
+    for (int s = 0; s < 6; ++s) {
+      if (!stages[s].empty()) {
+        std::printf("  %-48s %8.2f ms\n", kStages[s], Percentile(stages[s], 0.5));
+      }
+    }
     for (size_t q : {order[order.size() / 2], order.back()}) {
       std::printf("query %zu (%.2f ms), entries since its submission:\n", q, federated_ms[q]);
       PrintEntries(*all[0], sizes[q][0], sizes[q + 1][0], starts[q]);
