@@ -488,6 +488,9 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
   submitted.request_id = request.request_id();
   submitted.hashes.push_back(absl::StrCat("sha256:", body_hash));
   bool made = false;
+  // Made, routed (approved, queued), then answered: the records are written
+  // while it goes on, and it is answered once they are durable.
+  log::DeferredRecords deferred;
   absl::Status created = log::RecordedChange(
       events_, caller, std::move(submitted),
       [&] { return store_->Create(analysis, body_hash, first); }, &made);
@@ -503,6 +506,7 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
   // with the same request id finds it.
   ASSIGN_OR_RETURN(analysis, Route(analysis));
   RETURN_IF_ERROR(created);
+  RETURN_IF_ERROR(deferred.Finish());
   return ViewFor(caller, std::move(analysis));
 }
 

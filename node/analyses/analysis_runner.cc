@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "absl/cleanup/cleanup.h"
@@ -15,6 +16,7 @@
 #include "node/query/compiler.h"
 #include "node/common/files.h"
 #include "node/common/status_macros.h"
+#include "node/log/event_sink.h"
 #include "node/log/merkle.h"
 #include "node/storage/sqlite.h"
 
@@ -140,10 +142,12 @@ void AnalysisRunner::Run(Analysis analysis) {
     return;
   }
   // A script's job id is stored before the job exists.
+  log::DeferredRecords deferred;  // a query worker may start it meanwhile
   absl::StatusOr<Analysis> queued =
       analyses_->Advance(analysis.id(), AnalysisAction::kQueue, "", [](Analysis& a) {
         if (a.has_script()) a.set_backend_job_id(a.id());
       });
+  if (absl::Status recorded = deferred.Finish(); !recorded.ok() && queued.ok()) queued = recorded;
   if (!queued.ok() || !IsScript(*queued)) return;  // cancelled meanwhile, or a query worker's
   absl::Status submitted = SubmitJob(*queued);
   if (!submitted.ok() && submitted.code() != absl::StatusCode::kUnavailable) {
@@ -194,6 +198,9 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
                   absl::StrCat("refused at start: ", gate.message()))
         .ok();
   }
+  // Started, then its data access recorded (with Record, which waits for
+  // the start's record too) before any of the dataset is read.
+  std::optional<log::DeferredRecords> starting(std::in_place);
   if (!analyses_->Advance(analysis.id(), AnalysisAction::kStart, "").ok()) return false;
   absl::Time started = absl::Now();
   absl::Time deadline = started + queries_.wall;
@@ -202,6 +209,10 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_before);
   absl::StatusOr<query::QueryOutcome> result =
       RunQuery(analysis, [&] { return *cancelled || stopping_ || absl::Now() >= deadline; });
+  if (absl::Status recorded = starting->Finish(); !recorded.ok() && result.ok()) {
+    result = recorded;
+  }
+  starting.reset();
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_after);
   trenode::v1::Usage usage;
   usage.set_cpu_micros(absl::ToInt64Microseconds(absl::DurationFromTimespec(cpu_after) -

@@ -81,6 +81,10 @@ struct ActivityLog::Pending {
   Hash leaf_hash;  // computed by the appender, off the writer's thread
   absl::Notification done;
   absl::StatusOr<uint64_t> result;
+  // Someone waits for it (guarded by the log's mu_); the writer takes it
+  // off the queue (taken) only in a batch that holds a wanted record.
+  bool wanted = false;
+  bool taken = false;
 };
 
 std::string CheckpointText(const std::string& origin, uint64_t size, const Hash& root) {
@@ -208,19 +212,35 @@ absl::StatusOr<uint64_t> ActivityLog::Append(ActivityEvent event) {
   return Enqueue(std::move(event), 0);
 }
 
-absl::StatusOr<uint64_t> ActivityLog::Enqueue(ActivityEvent event, int64_t outbox_id) {
+absl::StatusOr<std::shared_ptr<ActivityLog::Pending>> ActivityLog::Queue(ActivityEvent event,
+                                                                         int64_t outbox_id,
+                                                                         bool wanted) {
   event.time = clock_();
-  Pending pending;
-  pending.outbox_id = outbox_id;
-  pending.leaf = CanonicalLeaf(event);
-  pending.leaf_hash = LeafHash(pending.leaf);
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::UnavailableError("the activity log is shutting down");
-    queue_.push_back(&pending);
-  }
-  pending.done.WaitForNotification();
-  return pending.result;
+  auto pending = std::make_shared<Pending>();
+  pending->outbox_id = outbox_id;
+  pending->leaf = CanonicalLeaf(event);
+  pending->leaf_hash = LeafHash(pending->leaf);
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("the activity log is shutting down");
+  // The writer holds it until it has said how the write went.
+  pending->wanted = wanted;
+  wanted_ += wanted;
+  queue_.push_back(pending);
+  return pending;
+}
+
+void ActivityLog::Want(Pending& pending) {
+  absl::MutexLock lock(&mu_);
+  if (pending.wanted) return;
+  pending.wanted = true;
+  if (!pending.taken) ++wanted_;
+}
+
+absl::StatusOr<uint64_t> ActivityLog::Enqueue(ActivityEvent event, int64_t outbox_id) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Pending> pending,
+                   Queue(std::move(event), outbox_id, /*wanted=*/true));
+  pending->done.WaitForNotification();
+  return pending->result;
 }
 
 absl::Status ActivityLog::Record(const auth::Principal& actor, ActivityEvent event) {
@@ -240,6 +260,24 @@ absl::Status ActivityLog::AppendFromOutbox(int64_t outbox_id, const std::string&
         absl::StrCat("an outbox record is not a canonical leaf: ", event.status().message()));
   }
   return Enqueue(*std::move(event), outbox_id).status();
+}
+
+EventSink::Durable ActivityLog::AppendFromOutboxQueued(int64_t outbox_id,
+                                                       const std::string& record) {
+  absl::StatusOr<ActivityEvent> event = ParseLeaf(record);
+  if (!event.ok()) {
+    absl::Status bad = absl::DataLossError(
+        absl::StrCat("an outbox record is not a canonical leaf: ", event.status().message()));
+    return [bad] { return bad; };
+  }
+  absl::StatusOr<std::shared_ptr<Pending>> pending =
+      Queue(*std::move(event), outbox_id, /*wanted=*/false);
+  if (!pending.ok()) return [status = pending.status()] { return status; };
+  return [this, pending = *std::move(pending)] {
+    Want(*pending);
+    pending->done.WaitForNotification();
+    return pending->result.status();
+  };
 }
 
 ActivityEvent ActivityLog::Attributed(const auth::Principal& actor, ActivityEvent event) const {
@@ -269,42 +307,69 @@ ActivityEvent ActivityLog::Attributed(const auth::Principal& actor, ActivityEven
 
 void ActivityLog::WriteLoop() {
   while (true) {
-    std::vector<Pending*> batch;
+    std::vector<std::shared_ptr<Pending>> batch;
     CompactRange range;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](ActivityLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->mu_) {
-            return !log->queue_.empty() || log->stopping_;
+            // Records nobody waits for yet wait for one that is (or the
+            // stop): so a piece of work's records share one commit.
+            return log->wanted_ > 0 || log->stopping_;
           },
           this));
       if (queue_.empty()) return;  // stopping, and nothing left to write
       while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(queue_.front());
+        Pending& taken = *queue_.front();
+        taken.taken = true;
+        wanted_ -= taken.wanted;
+        batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       range = committed_;
     }
+    const CompactRange before = range;
     absl::Status written = WriteBatch(batch, range);
-    writing_.store(written.ok(), std::memory_order_relaxed);
-    uint64_t first = range.size() - batch.size();
+    std::vector<absl::StatusOr<uint64_t>> results(batch.size());
+    auto failed = [](const absl::Status& status) {
+      return absl::UnavailableError(
+          absl::StrCat("the activity log could not write: ", status.message()));
+    };
     if (written.ok()) {
+      for (size_t i = 0; i < batch.size(); ++i) results[i] = range.size() - batch.size() + i;
+    } else if (batch.size() == 1) {
+      range = before;
+      results[0] = failed(written);
+    } else {
+      // A record that cannot be written fails alone: the batch is written
+      // again one record at a time, in order.
+      range = before;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        std::vector<std::shared_ptr<Pending>> one = {batch[i]};
+        CompactRange next = range;
+        written = WriteBatch(one, next);
+        if (written.ok()) {
+          range = std::move(next);
+          results[i] = range.size() - 1;
+        } else {
+          results[i] = failed(written);
+        }
+      }
+    }
+    writing_.store(written.ok(), std::memory_order_relaxed);
+    if (range.size() > before.size()) {
       absl::MutexLock lock(&mu_);
       committed_ = range;
     }
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (written.ok()) {
-        batch[i]->result = first + i;
-      } else {
-        batch[i]->result = absl::UnavailableError(
-            absl::StrCat("the activity log could not write: ", written.message()));
-      }
+      batch[i]->result = std::move(results[i]);
       batch[i]->done.Notify();
     }
   }
 }
 
-absl::Status ActivityLog::WriteBatch(std::vector<Pending*>& batch, CompactRange& range) {
+absl::Status ActivityLog::WriteBatch(std::vector<std::shared_ptr<Pending>>& batch,
+                                     CompactRange& range) {
   SqliteDb& db = *writer_db_;
   storage::SqliteTransaction txn(db);
   RETURN_IF_ERROR(txn.status());
@@ -316,7 +381,7 @@ absl::Status ActivityLog::WriteBatch(std::vector<Pending*>& batch, CompactRange&
                    db.PrepareCached("DELETE FROM log_outbox WHERE id = ?"));
   std::vector<CompactRange::Subtree> completed;
   std::string subtrees;
-  for (Pending* pending : batch) {
+  for (const std::shared_ptr<Pending>& pending : batch) {
     if (pending->outbox_id != 0) {
       consumed.Reset();
       consumed.Bind(1, pending->outbox_id);

@@ -5,7 +5,9 @@
 //
 // Appends go through one writer thread with group commit: many callers wait
 // while their events are written in one transaction and one fsync, and each
-// is released only when its event is durable. Checkpoints are C2SP signed
+// is released only when its event is durable. Records queued for a
+// DeferredRecords scope (AppendFromOutboxQueued) are written with the next
+// record someone waits for, so one piece of work's changes share a commit. Checkpoints are C2SP signed
 // notes of the committed tree; the log signs only trees it has committed, so
 // no two of its checkpoints are inconsistent.
 //
@@ -68,6 +70,9 @@ class ActivityLog : public EventSink {
   // EventSink: appends the record and deletes outbox row `outbox_id` in the
   // same transaction.
   absl::Status AppendFromOutbox(int64_t outbox_id, const std::string& record) override;
+  // EventSink: as AppendFromOutbox, returning once the record is queued
+  // (DeferredRecords); the writer commits it with the next batch.
+  Durable AppendFromOutboxQueued(int64_t outbox_id, const std::string& record) override;
 
   // How many records of changes made before the log last opened were found
   // in the outbox, and appended, by Open.
@@ -101,9 +106,16 @@ class ActivityLog : public EventSink {
               Clock clock, CompactRange range, uint64_t checkpoint_size,
               std::string checkpoint_copy);
   void WriteLoop();
-  absl::Status WriteBatch(std::vector<Pending*>& batch, CompactRange& range);
+  absl::Status WriteBatch(std::vector<std::shared_ptr<Pending>>& batch, CompactRange& range);
   SubtreeHashes Subtrees(storage::SqliteDb& db) const;
   ActivityEvent Attributed(const auth::Principal& actor, ActivityEvent event) const;
+  // Queues `event` (its time set now) for the writer; Unavailable if
+  // stopping. Not `wanted`: written with the next record someone waits for
+  // (or at the stop), once Want is called for it at the latest.
+  absl::StatusOr<std::shared_ptr<Pending>> Queue(ActivityEvent event, int64_t outbox_id,
+                                                 bool wanted);
+  void Want(Pending& pending);
+  // Queue, then waits until the writer has written it.
   absl::StatusOr<uint64_t> Enqueue(ActivityEvent event, int64_t outbox_id);
   absl::Status AppendLeftInOutbox();
 
@@ -114,7 +126,8 @@ class ActivityLog : public EventSink {
   const Clock clock_;
 
   mutable absl::Mutex mu_;
-  std::deque<Pending*> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);
+  int64_t wanted_ ABSL_GUARDED_BY(mu_) = 0;  // records in queue_ someone waits for
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   CompactRange committed_ ABSL_GUARDED_BY(mu_);
 

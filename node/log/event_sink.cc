@@ -18,6 +18,38 @@ ActivityEvent ChangeEvent(std::string action, std::string object, std::string pr
   return event;
 }
 
+namespace {
+thread_local DeferredRecords* current_scope = nullptr;
+
+absl::Status NotAppended(bool outboxed, absl::string_view why) {
+  return absl::InternalError(absl::StrCat(
+      "the change was made but its activity-log record could not be appended",
+      outboxed ? " now; the record is kept and is appended when the node next starts: " : ": ",
+      why));
+}
+}  // namespace
+
+DeferredRecords::DeferredRecords() : outer_(current_scope) {
+  current_scope = this;
+}
+
+DeferredRecords::~DeferredRecords() {
+  (void)Finish();
+  current_scope = outer_;
+}
+
+absl::Status DeferredRecords::Finish() {
+  absl::Status first;
+  for (EventSink::Durable& durable : pending_) {
+    absl::Status appended = durable();
+    if (first.ok() && !appended.ok()) first = NotAppended(true, appended.message());
+  }
+  pending_.clear();
+  return first;
+}
+
+DeferredRecords* DeferredRecords::Current() { return current_scope; }
+
 absl::Status RecordedChange(EventSink* sink, const auth::Principal& actor, ActivityEvent event,
                             absl::FunctionRef<absl::Status()> change, bool* made) {
   if (made != nullptr) *made = false;
@@ -37,15 +69,13 @@ absl::Status RecordedChange(EventSink* sink, const auth::Principal& actor, Activ
   }
   if (!changed.ok()) return changed;
   if (made != nullptr) *made = true;
+  if (DeferredRecords* scope = DeferredRecords::Current(); scope != nullptr && outbox_id) {
+    scope->Add(sink->AppendFromOutboxQueued(*outbox_id, record));
+    return absl::OkStatus();
+  }
   absl::Status recorded = outbox_id ? sink->AppendFromOutbox(*outbox_id, record)
                                     : sink->Record(actor, std::move(event));
-  if (!recorded.ok()) {
-    return absl::InternalError(absl::StrCat(
-        "the change was made but its activity-log record could not be appended",
-        outbox_id ? " now; the record is kept and is appended when the node next starts: "
-                  : ": ",
-        recorded.message()));
-  }
+  if (!recorded.ok()) return NotAppended(outbox_id.has_value(), recorded.message());
   return absl::OkStatus();
 }
 

@@ -7,6 +7,9 @@
 #ifndef TRENODE_NODE_LOG_EVENT_SINK_H_
 #define TRENODE_NODE_LOG_EVENT_SINK_H_
 
+#include <functional>
+#include <vector>
+
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "node/auth/principal.h"
@@ -31,6 +34,55 @@ class EventSink {
   virtual absl::Status AppendFromOutbox(int64_t /*outbox_id*/, const std::string& /*record*/) {
     return absl::UnimplementedError("this event sink keeps no outbox");
   }
+  // As AppendFromOutbox, but returns once the record is queued to be
+  // appended (after every record queued before it, before every record
+  // queued after it); the returned function waits until it is durable and
+  // says whether it was, and must be called exactly once. The default
+  // appends at once.
+  using Durable = std::function<absl::Status()>;
+  virtual Durable AppendFromOutboxQueued(int64_t outbox_id, const std::string& record) {
+    absl::Status appended = AppendFromOutbox(outbox_id, record);
+    return [appended] { return appended; };
+  }
+};
+
+// A piece of work that makes several changes in a row and acknowledges or
+// acts on them only at its end (a call's reply, a release published). While
+// one is open on a thread, RecordedChange on that thread
+// does not wait for its record to be durable; the records are appended in
+// order, by the log's group commit, while the work goes on. Finish waits
+// until every one is durable. Each change is still one unit with its record
+// (the outbox), and a later Record on the thread waits for every record
+// before it (the log is appended in order), so a decision or act recorded
+// with Record is never on disk without the changes before it. (The node's
+// stores and its log share one SQLite database in WAL mode: the log's synced
+// commit makes every change committed before it durable, outbox row and all;
+// a crash before it loses a change together with its record, or keeps both,
+// and the record is appended when the log next opens.)
+//
+// Contract for callers: call Finish before the work's result is returned to
+// a caller or acted on outside this node's database. Scopes nest (the
+// innermost collects). One thread; not thread-safe.
+class DeferredRecords {
+ public:
+  DeferredRecords();
+  // Waits as Finish does (its status is lost: call Finish).
+  ~DeferredRecords();
+  DeferredRecords(const DeferredRecords&) = delete;
+  DeferredRecords& operator=(const DeferredRecords&) = delete;
+
+  // Waits for every record deferred in this scope. OK if all are durable;
+  // otherwise Internal, as RecordedChange says of a record that could not
+  // be appended (the changes stand; their records stay in the outbox).
+  absl::Status Finish();
+
+  // For RecordedChange: the innermost open scope of this thread, or null.
+  static DeferredRecords* Current();
+  void Add(EventSink::Durable durable) { pending_.push_back(std::move(durable)); }
+
+ private:
+  DeferredRecords* const outer_;
+  std::vector<EventSink::Durable> pending_;
 };
 
 // The event of a change: outcome "success".
@@ -42,7 +94,8 @@ ActivityEvent ChangeEvent(std::string action, std::string object, std::string pr
 // (storage::OutboxEntry), then appended to the log. A failed change records
 // nothing and returns its status. If the append fails, the change stands and
 // its record stays in the outbox, appended when the log next opens: Internal
-// says so. Stores without SQLite (fakes) are recorded with Record after the
+// says so. Inside a DeferredRecords scope it returns once the record is
+// queued, and the scope's Finish says whether it was appended. Stores without SQLite (fakes) are recorded with Record after the
 // change. `sink` may be null (nothing is recorded). `made`, if given, is set
 // to whether the change was made (true also when only its record failed).
 absl::Status RecordedChange(EventSink* sink, const auth::Principal& actor, ActivityEvent event,

@@ -323,6 +323,9 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
   *release.mutable_created() = ToTimestamp(now);
   *release.mutable_updated() = ToTimestamp(now);
   // The store keeps one open release per analysis, whoever comes first.
+  // Its record is durable before the release is answered: the preparer's
+  // record follows it in the log, and Finish below waits for both.
+  log::DeferredRecords deferred;
   bool made = false;
   absl::Status created = log::RecordedChange(
       events_, caller, log::ChangeEvent("release.create", Object(release), release.project_id()),
@@ -340,6 +343,7 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
     };
     queue_mu_.AwaitWithTimeout(absl::Condition(&prepared), options_.prepare_wait);
   }
+  RETURN_IF_ERROR(deferred.Finish());
   ASSIGN_OR_RETURN(release, store_->Get(release.id()));
   return ViewFor(caller, std::move(release));
 }
@@ -558,7 +562,12 @@ absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,
     return absl::PermissionDeniedError("only the requester submits a release");
   }
   RETURN_IF_ERROR(CheckRequesterAccess(release, "be submitted"));
+  // Submitted, then opened for review, or approved and published: answered
+  // once every record is durable. Publishing records each file with Record
+  // before it is copied out, which waits for the records before it.
+  log::DeferredRecords deferred;
   ASSIGN_OR_RETURN(Release submitted, SubmitLocked(caller, release_id));
+  RETURN_IF_ERROR(deferred.Finish());
   return ViewFor(caller, std::move(submitted));
 }
 

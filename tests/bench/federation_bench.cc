@@ -3,15 +3,22 @@
 // bare echo calls, one to each node, measured in the same run.
 //
 // usage: trenode-federation-bench [--nodes N] [--persons P] [--queries Q]
+//                                  [--breakdown 1]
 //   N nodes (default 8) each import a synthetic site of P persons (default
 //   1000); a researcher of the first asks all N, Q times (default 30), one
 //   query after another; every part is auto-released at its node. Prints
 //   p50 and p99 of each, queries per second, and the ratio of the p50s.
+//   With --breakdown 1, also the activity-log entries each node wrote per
+//   query, the median time of each stage at the first partner (from its
+//   log), and, for the slowest and the median query, the home node's and the
+//   first partner's entries with their times since the query was submitted:
+//   the stages (accepted, run, released, pooled) as the nodes logged them.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,9 +27,11 @@
 #include "absl/time/clock.h"
 #include "node/analyses/analysis_state.h"
 #include "tests/bench/bench_flags.h"
+#include "node/log/activity_event.h"
 #include "tests/bench/echo.grpc.pb.h"
 #include "tests/testutil/test_node.h"
 #include "tests/testutil/test_site.h"
+#include "trenode/v1/activity_log.grpc.pb.h"
 #include "trenode/v1/analyses.grpc.pb.h"
 
 namespace {
@@ -30,9 +39,10 @@ using trenode::testing::TestNode;
 using trenode::testing::WithToken;
 
 constexpr char kUsage[] =
-    "usage: trenode-federation-bench [--nodes N] [--persons P] [--queries Q]\n"
+    "usage: trenode-federation-bench [--nodes N] [--persons P] [--queries Q] [--breakdown 1]\n"
     "  N nodes (2-16, default 8) with P persons each (default 1000); Q federated\n"
-    "  count-by-sex queries (default 30), against parallel echo calls to every node.\n";
+    "  count-by-sex queries (default 30), against parallel echo calls to every node;\n"
+    "  --breakdown 1 prints each node's log entries per query and two queries' stages.\n";
 
 class EchoService final : public trenode::bench::BenchEcho::Service {
   grpc::Status Echo(grpc::ServerContext*, const trenode::bench::EchoMessage* request,
@@ -48,6 +58,54 @@ double Percentile(std::vector<double> values, double p) {
   return values[std::min(index, values.size() - 1)];
 }
 
+// The size of `node`'s activity log, asked as an auditor; 0 if it fails.
+uint64_t LogSize(const TestNode& node) {
+  auto log = trenode::v1::ActivityLog::NewStub(node.Channel());
+  trenode::v1::Checkpoint checkpoint;
+  auto context = node.As("auditor");
+  if (!log->GetCheckpoint(context.get(), {}, &checkpoint).ok()) return 0;
+  return checkpoint.size();
+}
+
+// `node`'s entries [begin, end), parsed.
+std::vector<trenode::log::ActivityEvent> Entries(const TestNode& node, uint64_t begin,
+                                                 uint64_t end) {
+  auto log = trenode::v1::ActivityLog::NewStub(node.Channel());
+  trenode::v1::GetEntriesRequest request;
+  request.set_start(begin);
+  request.set_end(end);
+  auto context = node.As("auditor");
+  auto reader = log->GetEntries(context.get(), request);
+  std::vector<trenode::log::ActivityEvent> events;
+  trenode::v1::LogEntry entry;
+  while (reader->Read(&entry)) {
+    absl::StatusOr<trenode::log::ActivityEvent> event = trenode::log::ParseLeaf(entry.leaf());
+    if (event.ok()) events.push_back(*std::move(event));
+  }
+  reader->Finish();
+  return events;
+}
+
+// `node`'s entries [begin, end), each as "+ms action object", the time
+// counted from `start`.
+void PrintEntries(const TestNode& node, uint64_t begin, uint64_t end, absl::Time start) {
+  for (const trenode::log::ActivityEvent& event : Entries(node, begin, end)) {
+    std::printf("  %-7s %+9.2f ms  %-28s %s %s\n", node.config().node_id().c_str(),
+                absl::ToDoubleMilliseconds(event.time - start), event.action.c_str(),
+                event.object.c_str(), event.outcome.c_str());
+  }
+}
+
+// The time of the last entry of `action` in `events`, if any.
+std::optional<absl::Time> LastOf(const std::vector<trenode::log::ActivityEvent>& events,
+                                 const std::string& action) {
+  std::optional<absl::Time> last;
+  for (const auto& event : events) {
+    if (event.action == action) last = event.time;
+  }
+  return last;
+}
+
 bool Fail(const std::string& what) {
   std::cerr << "trenode-federation-bench: " << what << "\n";
   return false;
@@ -56,10 +114,11 @@ bool Fail(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int nodes = 8, persons = 1000, queries = 30;
+  int nodes = 8, persons = 1000, queries = 30, breakdown = 0;
   if (auto exit_status = trenode::bench::ParseBenchFlags(
           argc, argv, kUsage,
-          {{"--nodes", &nodes, 2, 16}, {"--persons", &persons}, {"--queries", &queries}})) {
+          {{"--nodes", &nodes, 2, 16}, {"--persons", &persons}, {"--queries", &queries},
+           {"--breakdown", &breakdown, 0, 1}})) {
     return *exit_status;
   }
 
@@ -130,6 +189,14 @@ int main(int argc, char** argv) {
   auto analyses = trenode::v1::Analyses::NewStub(home->Channel());
   const std::string token = home->Token("ada", {"researcher"});
   std::vector<double> federated_ms;
+  // Per query: its start and each node's log size before it (--breakdown).
+  std::vector<absl::Time> starts;
+  std::vector<std::vector<uint64_t>> sizes;
+  auto log_sizes = [&] {
+    std::vector<uint64_t> now;
+    for (TestNode* node : all) now.push_back(LogSize(*node));
+    sizes.push_back(std::move(now));
+  };
   absl::Time first = absl::Now();
   for (int q = 0; q < queries; ++q) {
     trenode::v1::SubmitAnalysisRequest request;
@@ -140,7 +207,9 @@ int main(int argc, char** argv) {
     output->set_name("by_sex");
     output->mutable_counts()->add_group_by()->mutable_variable()->set_column("sex");
     for (TestNode* node : all) request.add_nodes(node->config().node_id());
+    if (breakdown) log_sizes();
     absl::Time start = absl::Now();
+    starts.push_back(start);
     trenode::v1::Analysis submitted;
     grpc::Status status = analyses->SubmitAnalysis(WithToken(token).get(), request, &submitted);
     if (!status.ok()) {
@@ -162,6 +231,57 @@ int main(int argc, char** argv) {
     }
   }
   double seconds = absl::ToDoubleSeconds(absl::Now() - first);
+  if (breakdown) {
+    log_sizes();
+    std::printf("activity-log entries per query (mean over %d queries):", queries);
+    for (size_t n = 0; n < all.size(); ++n) {
+      std::printf(" %s %.1f", all[n]->config().node_id().c_str(),
+                  static_cast<double>(sizes.back()[n] - sizes.front()[n]) / queries);
+    }
+    std::printf("\n");
+    std::vector<size_t> order(federated_ms.size());
+    for (size_t q = 0; q < order.size(); ++q) order[q] = q;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return federated_ms[a] < federated_ms[b]; });
+    // Stages of every query, as the home node and the first partner logged
+    // them: medians over the queries.
+    const char* kStages[] = {"home: submitted -> partner accepted",
+                             "partner: accepted -> data access",
+                             "partner: query run (data access -> succeeded)",
+                             "partner: release (succeeded -> released)",
+                             "partner: released -> files sent",
+                             "home: files sent -> pooled result (succeeded)"};
+    std::vector<std::vector<double>> stages(6);
+    for (int q = 0; q < queries; ++q) {
+      auto home_events = Entries(*all[0], sizes[q][0], sizes[q + 1][0]);
+      auto partner = Entries(*all[1], sizes[q][1], sizes[q + 1][1]);
+      std::optional<absl::Time> marks[] = {
+          starts[q],
+          LastOf(partner, "auth.allow"),
+          LastOf(partner, "analysis.data_access"),
+          LastOf(partner, "analysis.succeed"),
+          LastOf(partner, "release.release"),
+          LastOf(partner, "release.download"),
+          LastOf(home_events, "analysis.succeed")};
+      for (int s = 0; s < 6; ++s) {
+        if (marks[s] && marks[s + 1]) {
+          stages[s].push_back(absl::ToDoubleMilliseconds(*marks[s + 1] - *marks[s]));
+        }
+      }
+    }
+    std::printf("stages at %s (median over the queries; log times, set when each record is queued):\n",
+                all[1]->config().node_id().c_str());
+    for (int s = 0; s < 6; ++s) {
+      if (!stages[s].empty()) {
+        std::printf("  %-48s %8.2f ms\n", kStages[s], Percentile(stages[s], 0.5));
+      }
+    }
+    for (size_t q : {order[order.size() / 2], order.back()}) {
+      std::printf("query %zu (%.2f ms), entries since its submission:\n", q, federated_ms[q]);
+      PrintEntries(*all[0], sizes[q][0], sizes[q + 1][0], starts[q]);
+      PrintEntries(*all[1], sizes[q][1], sizes[q + 1][1], starts[q]);
+    }
+  }
   double echo_p50 = Percentile(echo_ms, 0.5), federated_p50 = Percentile(federated_ms, 0.5);
   std::printf("parallel echo to %d nodes:  p50 %8.2f ms  p99 %8.2f ms\n", nodes, echo_p50,
               Percentile(echo_ms, 0.99));
