@@ -180,4 +180,8 @@ std::optional<JobStatus> JobDirectory::Result(int64_t log_bytes) const {
   return status;
 }
 
+void JobDirectory::KeepUsage(const JobUsage& usage) const { WriteUsage(path_ / "usage", usage); }
+
+JobUsage JobDirectory::Usage() const { return ReadUsage(path_ / "usage"); }
+
 }  // namespace trenode::adapters

@@ -64,6 +64,12 @@ class JobDirectory {
   // Deletes the outbox's contents.
   void ClearOutbox() const;
 
+  // Writes `usage` without judging the job (it ended because the node
+  // stopped), so that the node can charge it after a restart.
+  void KeepUsage(const JobUsage& usage) const;
+  // What `usage` holds; zeros and metered_by "none" without one.
+  JobUsage Usage() const;
+
  private:
   std::filesystem::path path_;
 };

@@ -283,8 +283,10 @@ void SandboxBackend::Monitor(Job* job) {
   }
   JobDirectory dir(options_.work_root, job->spec.job_id);
   if (node_stopping) {
-    // As after a crash: no result, so Status() reports the node stopped.
+    // As after a crash: no result, so Status() reports the node stopped;
+    // what it used is kept, to be charged after the restart.
     dir.ClearOutbox();
+    dir.KeepUsage(end.usage);
   } else {
     dir.Settle(end, limits);
   }
@@ -336,6 +338,7 @@ absl::StatusOr<JobStatus> SandboxBackend::Status(const std::string& job_id) {
   lost.reason = "the node stopped while the job ran; it was not run again";
   lost.failure = JobFailure::kLost;
   lost.outbox_dir = dir.outbox().string();
+  lost.usage = dir.Usage();
   return lost;
 }
 

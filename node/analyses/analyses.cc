@@ -25,6 +25,17 @@ using trenode::v1::Analysis;
 using trenode::v1::AnalysisEvent;
 using trenode::v1::AnalysisState;
 
+// Whether an analysis being cancelled may have used something that is still
+// to be metered: a query a worker runs, or a script whose job has been (or
+// may have been) handed to the backend. A federated analysis at its
+// coordinator runs nothing here.
+bool MayHaveRun(const Analysis& analysis) {
+  if (analysis.nodes_size() > 0) return false;
+  return analysis.state() == trenode::v1::ANALYSIS_STATE_RUNNING ||
+         (analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED && analysis.has_script() &&
+          !analysis.backend_job_id().empty());
+}
+
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 constexpr size_t kMaxText = 20000;
@@ -686,6 +697,9 @@ absl::StatusOr<Analysis> Analyses::Decide(const auth::Principal& caller,
                                            request.reason(), [&](Analysis& a) {
                                              if (action == AnalysisAction::kApprove)
                                                a.set_approved_by(actor);
+                                             if (action == AnalysisAction::kCancel &&
+                                                 MayHaveRun(a))
+                                               a.set_metering_pending(true);
                                            }));
   if (action == AnalysisAction::kCancel) {
     for (const auto& hook : cancel_hooks_) hook(changed);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "node/analyses/bundle.h"
+#include "node/charging/money.h"
 #include "node/common/text.h"
 #include "node/query/compiler.h"
 #include "node/common/files.h"
@@ -26,6 +27,15 @@ namespace fs = std::filesystem;
 using trenode::v1::Analysis;
 
 bool IsScript(const Analysis& analysis) { return analysis.has_script(); }
+
+// What an analysis whose counters were lost used, as far as the node knows:
+// nothing metered, so it is charged the fixed fee of its backend.
+trenode::v1::Usage Unmetered(const std::string& backend) {
+  trenode::v1::Usage usage;
+  usage.set_metered_by("none");
+  usage.set_backend(backend);
+  return usage;
+}
 
 }  // namespace
 
@@ -84,10 +94,29 @@ absl::Status AnalysisRunner::Reconcile() {
     } else if (analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED) {
       continue;  // never started: the query workers run it
     } else {
-      settled =
-          analyses_->Advance(analysis.id(), AnalysisAction::kFail, kInterruptedReason).status();
+      // Its thread's counters died with the node: it is charged its fee.
+      settled = analyses_
+                    ->Advance(analysis.id(), AnalysisAction::kFail, kInterruptedReason,
+                              [&](Analysis& a) { Charge(a, Unmetered("query")); })
+                    .status();
     }
     RETURN_IF_ERROR(settled);
+  }
+  // Cancelled while running and not yet metered when the node stopped: a
+  // script's job is asked for its counters as PollJobs does for any
+  // cancelled job; a query's counters died with the node.
+  ASSIGN_OR_RETURN(std::vector<Analysis> cancelled,
+                   store_->InStates({trenode::v1::ANALYSIS_STATE_CANCELLED}));
+  for (const Analysis& analysis : cancelled) {
+    if (!analysis.metering_pending()) continue;
+    if (IsScript(analysis) && scripts_.backend != nullptr) {
+      absl::MutexLock lock(&mu_);
+      cancelled_[analysis.id()] = analysis;
+      continue;
+    }
+    RETURN_IF_ERROR(ChargeAfterCancel(analysis.id(),
+                                      Unmetered(IsScript(analysis) ? scripts_.backend_name
+                                                                   : "query")));
   }
   return absl::OkStatus();
 }
@@ -228,14 +257,20 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
     if (!kept.ok()) result = kept;
   }
   if (absl::IsCancelled(result.status())) {
-    if (*cancelled) return true;  // cancelled while running: it produced nothing
+    if (*cancelled) {
+      // Cancelled while running: it produced nothing, and is charged what it
+      // used up to then.
+      (void)ChargeAfterCancel(analysis.id(), usage);
+      return true;
+    }
     (void)analyses_->Advance(
         analysis.id(), AnalysisAction::kFail,
         stopping_ ? kInterruptedReason
                   : absl::StrCat("the query ran longer than its limit of ",
                                  absl::FormatDuration(queries_.wall),
                                  " (compute.query_seconds); narrow it, or ask the node's "
-                                 "administrator for a longer limit"));
+                                 "administrator for a longer limit"),
+        [&](Analysis& a) { Charge(a, usage); });
     return true;
   }
   absl::StatusOr<Analysis> finished =
@@ -246,9 +281,10 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
                                        })
                   : analyses_->Fail(analysis.id(), kQueryFailed, result.status().ToString(),
                                     [&](Analysis& a) { Charge(a, usage); });
-  if (!finished.ok() && result.ok() &&
-      finished.status().code() == absl::StatusCode::kFailedPrecondition) {
-    DiscardOutputs(analysis, "cancelled while running; its output was discarded");
+  if (!finished.ok() && finished.status().code() == absl::StatusCode::kFailedPrecondition) {
+    // Cancelled as it ended: charged what it used all the same.
+    (void)ChargeAfterCancel(analysis.id(), usage);
+    if (result.ok()) DiscardOutputs(analysis, "cancelled while running; its output was discarded");
   }
   return true;
 }
@@ -330,7 +366,8 @@ void AnalysisRunner::PollJobs() {
           }
         } else {
           (void)analyses_->Advance(analysis.id(), AnalysisAction::kFail,
-                                   "the compute backend no longer knows its job");
+                                   "the compute backend no longer knows its job",
+                                   [&](Analysis& a) { Charge(a, Unmetered(scripts_.backend_name)); });
         }
         continue;
       }
@@ -351,6 +388,13 @@ void AnalysisRunner::PollJobs() {
   for (const auto& [id, analysis] : cancelled) {
     absl::StatusOr<adapters::JobStatus> job = scripts_.backend->Status(analysis.backend_job_id());
     if (job.ok() && !adapters::IsFinished(job->state)) continue;
+    if (!job.ok() && job.status().code() != absl::StatusCode::kNotFound) continue;  // next pass
+    // Charged what it used up to the cancellation, from the backend's own
+    // counters (never submitted, or lost: its fee) before its directory goes.
+    if (!ChargeAfterCancel(id, job.ok() ? JobUsageOf(*job) : Unmetered(scripts_.backend_name))
+             .ok()) {
+      continue;  // kept for the next pass, its job directory with it
+    }
     DiscardOutputs(analysis, "cancelled; the job was stopped and its outputs discarded");
     Forget(analysis);
     absl::MutexLock lock(&mu_);
@@ -416,13 +460,8 @@ void AnalysisRunner::Collect(const Analysis& analysis, const adapters::JobStatus
   // byte becomes U+FFFD) so the stored analysis always parses.
   outcome.set_stdout(ValidUtf8(job.stdout_text));
   outcome.set_stderr(ValidUtf8(job.stderr_text));
-  trenode::v1::Usage usage;
-  usage.set_cpu_micros(job.usage.cpu_micros);
-  usage.set_wall_micros(job.usage.wall_micros);
-  usage.set_peak_memory_bytes(job.usage.peak_memory_bytes);
+  trenode::v1::Usage usage = JobUsageOf(job);
   for (const auto& kept : outcome.outputs()) usage.set_output_bytes(usage.output_bytes() + kept.size());
-  usage.set_metered_by(job.usage.metered_by);
-  usage.set_backend(scripts_.backend_name);
   auto record = [&](Analysis& a) {
     *a.mutable_script_outcome() = outcome;
     Charge(a, usage);
@@ -431,6 +470,8 @@ void AnalysisRunner::Collect(const Analysis& analysis, const adapters::JobStatus
       failure.empty() ? analyses_->Advance(analysis.id(), AnalysisAction::kSucceed, "", record)
                       : analyses_->Fail(analysis.id(), failure, detail, record);
   if (!finished.ok() && finished.status().code() == absl::StatusCode::kFailedPrecondition) {
+    // Cancelled as it ended: charged what it used all the same.
+    if (!ChargeAfterCancel(analysis.id(), JobUsageOf(job)).ok()) return;  // next pass
     DiscardOutputs(analysis, "cancelled while running; its outputs were discarded");
   } else if (!finished.ok()) {
     return;  // retried on the next pass
@@ -443,6 +484,38 @@ void AnalysisRunner::Collect(const Analysis& analysis, const adapters::JobStatus
 void AnalysisRunner::Charge(Analysis& analysis, trenode::v1::Usage usage) const {
   *analysis.mutable_usage() = std::move(usage);
   if (prices_ != nullptr) *analysis.mutable_cost() = prices_->CostOf(analysis.usage());
+}
+
+trenode::v1::Usage AnalysisRunner::JobUsageOf(const adapters::JobStatus& job) const {
+  trenode::v1::Usage usage;
+  usage.set_cpu_micros(std::max<int64_t>(0, job.usage.cpu_micros));
+  usage.set_wall_micros(std::max<int64_t>(0, job.usage.wall_micros));
+  usage.set_peak_memory_bytes(std::max<int64_t>(0, job.usage.peak_memory_bytes));
+  usage.set_metered_by(job.usage.metered_by.empty() ? "none" : job.usage.metered_by);
+  usage.set_backend(scripts_.backend_name);
+  return usage;
+}
+
+absl::Status AnalysisRunner::ChargeAfterCancel(const std::string& id, trenode::v1::Usage usage) {
+  ASSIGN_OR_RETURN(Analysis stored, store_->Get(id));
+  if (!stored.metering_pending()) return absl::OkStatus();  // charged already, or ran nothing
+  trenode::v1::Cost cost;
+  if (prices_ != nullptr) cost = prices_->CostOf(usage);
+  std::string reason =
+      absl::StrCat("metered after cancellation: ", usage.cpu_micros(), " us CPU, ",
+                   usage.wall_micros(), " us wall (", usage.metered_by(), ")",
+                   prices_ != nullptr
+                       ? absl::StrCat(", charged ", charging::FormatMoney(cost.total_micros()),
+                                      " ", prices_->currency())
+                       : "");
+  return analyses_
+      ->Annotate(id, reason,
+                 [&](Analysis& a) {
+                   if (!a.metering_pending()) return;
+                   Charge(a, usage);
+                   a.set_metering_pending(false);
+                 })
+      .status();
 }
 
 void AnalysisRunner::DiscardOutputs(const Analysis& analysis, const std::string& why) {

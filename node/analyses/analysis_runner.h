@@ -112,6 +112,12 @@ class AnalysisRunner {
                                                 std::function<bool()> stop);
   // Keeps `usage` with the analysis, and its cost by the prices.
   void Charge(trenode::v1::Analysis& analysis, trenode::v1::Usage usage) const;
+  // What a script job used, as its backend metered it (negatives read as 0).
+  trenode::v1::Usage JobUsageOf(const adapters::JobStatus& job) const;
+  // Keeps `usage` and its cost with analysis `id`, cancelled while it ran
+  // (metering_pending), as an "analysis.note"; nothing if it is not pending.
+  // An error leaves it pending, to be charged on a later attempt.
+  absl::Status ChargeAfterCancel(const std::string& id, trenode::v1::Usage usage);
   // Unpacks the bundle and submits the job; Unavailable leaves it queued.
   absl::Status SubmitJob(const trenode::v1::Analysis& analysis);
   void Collect(const trenode::v1::Analysis& analysis, const adapters::JobStatus& job);

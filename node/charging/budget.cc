@@ -27,23 +27,44 @@ absl::StatusOr<std::pair<absl::Time, absl::Time>> MonthRange(const std::string& 
                         absl::FromCivil(start + 1, absl::UTCTimeZone()));
 }
 
-Committed CommittedBy(const Analysis& analysis) {
-  Committed committed;
-  if (analysis.has_cost()) {
-    committed.micros = analysis.cost().total_micros();
-    committed.cpu_micros = analysis.usage().cpu_micros();
-    return committed;
-  }
+ChargeBasis ChargeBasisOf(const Analysis& analysis) {
+  if (analysis.has_cost()) return ChargeBasis::kCost;
   switch (analysis.state()) {
     case trenode::v1::ANALYSIS_STATE_SUBMITTED:
     case trenode::v1::ANALYSIS_STATE_AWAITING_APPROVAL:
     case trenode::v1::ANALYSIS_STATE_APPROVED:
     case trenode::v1::ANALYSIS_STATE_QUEUED:
     case trenode::v1::ANALYSIS_STATE_RUNNING:
-      committed.micros = analysis.estimate().cost().total_micros();
+      return ChargeBasis::kEstimate;
+    default:
+      // Cancelled while it ran: the estimate holds until it is metered.
+      return analysis.metering_pending() ? ChargeBasis::kEstimate : ChargeBasis::kNothing;
+  }
+}
+
+const trenode::v1::Cost& ChargedCost(const Analysis& analysis) {
+  switch (ChargeBasisOf(analysis)) {
+    case ChargeBasis::kCost:
+      return analysis.cost();
+    case ChargeBasis::kEstimate:
+      return analysis.estimate().cost();
+    case ChargeBasis::kNothing:
+      break;
+  }
+  return trenode::v1::Cost::default_instance();
+}
+
+Committed CommittedBy(const Analysis& analysis) {
+  Committed committed;
+  committed.micros = ChargedCost(analysis).total_micros();
+  switch (ChargeBasisOf(analysis)) {
+    case ChargeBasis::kCost:
+      committed.cpu_micros = analysis.usage().cpu_micros();
+      break;
+    case ChargeBasis::kEstimate:
       committed.cpu_micros = analysis.estimate().usage().cpu_micros();
       break;
-    default:
+    case ChargeBasis::kNothing:
       break;
   }
   return committed;
@@ -53,7 +74,8 @@ absl::Status CheckBudget(const trenode::v1::Budget& budget, const std::string& c
                          const std::string& month, const Committed& committed,
                          const trenode::v1::Estimate& estimate) {
   const int64_t cost = estimate.cost().total_micros();
-  if (budget.monthly_micros() > 0 && committed.micros + cost > budget.monthly_micros()) {
+  if (budget.monthly_micros() > 0 &&
+      SaturatingAdd(committed.micros, cost) > budget.monthly_micros()) {
     int64_t left = std::max<int64_t>(0, budget.monthly_micros() - committed.micros);
     return absl::ResourceExhaustedError(absl::StrCat(
         "project ", budget.project_id(), "'s budget of ", FormatMoney(budget.monthly_micros()),
@@ -63,8 +85,8 @@ absl::Status CheckBudget(const trenode::v1::Budget& budget, const std::string& c
         "); lower its limits, or ask a data steward to raise the budget (trectl project budget)"));
   }
   const int64_t cpu = estimate.usage().cpu_micros();
-  const int64_t quota_micros = budget.cpu_seconds_quota() * 1'000'000;
-  if (budget.cpu_seconds_quota() > 0 && committed.cpu_micros + cpu > quota_micros) {
+  const int64_t quota_micros = SaturatingMul(budget.cpu_seconds_quota(), 1'000'000);
+  if (budget.cpu_seconds_quota() > 0 && SaturatingAdd(committed.cpu_micros, cpu) > quota_micros) {
     int64_t left = std::max<int64_t>(0, quota_micros - committed.cpu_micros);
     return absl::ResourceExhaustedError(absl::StrFormat(
         "project %s's CPU quota of %d CPU-seconds for %s has %.1f CPU-seconds left; this "

@@ -25,10 +25,17 @@ std::string MonthOf(absl::Time time);
 // [start, end) of "YYYY-MM"; InvalidArgument naming the text otherwise.
 absl::StatusOr<std::pair<absl::Time, absl::Time>> MonthRange(const std::string& month);
 
-// What one analysis holds against its month: its cost once it has one; its
-// estimate while it may still run (submitted, awaiting approval, approved,
-// queued, running); nothing once it ended without running (rejected, or
-// cancelled or failed before it was metered).
+// What one analysis is charged, on its month's statement and against its
+// budget: its cost once it has one (kCost); its estimate while it may still
+// run (submitted, awaiting approval, approved, queued, running) or while what
+// it used before it was cancelled is being metered (kEstimate); nothing once
+// it ended without running (rejected, or cancelled before it ran) (kNothing).
+enum class ChargeBasis { kCost, kEstimate, kNothing };
+ChargeBasis ChargeBasisOf(const trenode::v1::Analysis& analysis);
+// The cost charged by that basis (an empty cost for kNothing).
+const trenode::v1::Cost& ChargedCost(const trenode::v1::Analysis& analysis);
+
+// What one analysis holds against its month, by ChargeBasisOf.
 Committed CommittedBy(const trenode::v1::Analysis& analysis);
 
 // OK if `estimate` fits in what `budget` leaves after `committed` (a limit

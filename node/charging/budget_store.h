@@ -20,7 +20,8 @@ class BudgetStore {
   virtual ~BudgetStore() = default;
   // nullopt if none was ever set; Unavailable if the store cannot be read.
   virtual absl::StatusOr<std::optional<trenode::v1::Budget>> Get(const std::string& project_id) = 0;
-  // Replaces the project's budget.
+  // Replaces the project's budget, in one transaction of its own (so that a
+  // record of the change in an open storage::OutboxEntry commits with it).
   virtual absl::Status Put(const trenode::v1::Budget& budget) = 0;
 };
 

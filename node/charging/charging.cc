@@ -10,6 +10,9 @@ namespace trenode::charging {
 namespace {
 
 constexpr size_t kMaxReason = 1000;
+// The largest CPU quota (about 31,700 CPU-years a month): its micro-seconds
+// fit in 64 bits with room to add.
+constexpr int64_t kMaxCpuSecondsQuota = 1'000'000'000'000;
 
 google::protobuf::Timestamp ToTimestamp(absl::Time t) {
   google::protobuf::Timestamp stamp;
@@ -17,13 +20,6 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
   stamp.set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(stamp.seconds())) /
                                        absl::Nanoseconds(1)));
   return stamp;
-}
-
-bool IsFinal(trenode::v1::AnalysisState state) {
-  return state == trenode::v1::ANALYSIS_STATE_SUCCEEDED ||
-         state == trenode::v1::ANALYSIS_STATE_FAILED ||
-         state == trenode::v1::ANALYSIS_STATE_CANCELLED ||
-         state == trenode::v1::ANALYSIS_STATE_REJECTED;
 }
 
 }  // namespace
@@ -44,8 +40,9 @@ absl::StatusOr<trenode::v1::Budget> Charging::SetBudget(
   RETURN_IF_ERROR(governance_->CheckIndependent(governance_->PersonId(caller),
                                                 request.project_id(), "set its budget"));
   ASSIGN_OR_RETURN(int64_t monthly, ParseMoney(request.monthly(), "monthly"));
-  if (request.cpu_seconds_quota() < 0) {
-    return absl::InvalidArgumentError("cpu_seconds_quota: must be 0 (none) or positive");
+  if (request.cpu_seconds_quota() < 0 || request.cpu_seconds_quota() > kMaxCpuSecondsQuota) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cpu_seconds_quota: must be 0 (none) or positive, at most ", kMaxCpuSecondsQuota));
   }
   if (request.reason().empty() || request.reason().size() > kMaxReason) {
     return absl::InvalidArgumentError(
@@ -57,16 +54,17 @@ absl::StatusOr<trenode::v1::Budget> Charging::SetBudget(
   budget.set_cpu_seconds_quota(request.cpu_seconds_quota());
   budget.set_updated_by(governance_->PersonId(caller));
   *budget.mutable_updated() = ToTimestamp(clock_());
-  RETURN_IF_ERROR(budgets_->Put(budget));
-  if (events_ != nullptr) {
-    RETURN_IF_ERROR(events_->Record(
-        caller, log::ChangeEvent("project.budget_set", absl::StrCat("project/", request.project_id()),
-                                 request.project_id(),
-                                 absl::StrCat("monthly ", FormatMoney(monthly), " ",
-                                              admission_->prices().currency(), ", cpu quota ",
-                                              request.cpu_seconds_quota(), " s: ",
-                                              request.reason()))));
-  }
+  // The budget and its record are stored in one transaction (the record in
+  // the log's outbox), as every other change of the node is: no change is
+  // ever unlogged, and none is logged that was not made.
+  RETURN_IF_ERROR(log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("project.budget_set", absl::StrCat("project/", request.project_id()),
+                       request.project_id(),
+                       absl::StrCat("monthly ", FormatMoney(monthly), " ",
+                                    admission_->prices().currency(), ", cpu quota ",
+                                    request.cpu_seconds_quota(), " s: ", request.reason())),
+      [&] { return budgets_->Put(budget); }));
   return admission_->BudgetNow(request.project_id());
 }
 
@@ -85,14 +83,13 @@ absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
   // the project see usage that counts the data, as they alone see results
   // (Analyses::ViewFor); everyone else gets it withheld (usage_view.h). An
   // error reading the project fails closed.
-  absl::StatusOr<bool> involved =
-      governance_->IsInvolved(governance_->PersonId(caller), request.project_id());
+  const std::string person = governance_->PersonId(caller);
+  absl::StatusOr<bool> involved = governance_->IsInvolved(person, request.project_id());
   const bool staff = caller.role == trenode::v1::ROLE_OUTPUT_CHECKER ||
                      caller.role == trenode::v1::ROLE_DATA_STEWARD;
   const bool withhold = !staff || !involved.ok() || *involved;
   // A researcher sees only their own analyses (spec/analyses.md); the rest
   // of the project's spending is one line, so the total still adds up.
-  const std::string person = governance_->PersonId(caller);
   const bool own_only = caller.role == trenode::v1::ROLE_RESEARCHER;
   trenode::v1::UsageLine others;
   others.set_kind("others");
@@ -101,12 +98,12 @@ absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
   int others_count = 0;
   int64_t total = 0;
   for (const trenode::v1::Analysis& analysis : analyses) {
+    const ChargeBasis basis = ChargeBasisOf(analysis);
+    const trenode::v1::Cost& cost = ChargedCost(analysis);
     if (own_only && analysis.submitter() != person) {
-      const trenode::v1::Cost& cost = analysis.has_cost() ? analysis.cost()
-                                      : !IsFinal(analysis.state()) ? analysis.estimate().cost()
-                                                                   : trenode::v1::Cost();
-      others.mutable_cost()->set_total_micros(others.cost().total_micros() + cost.total_micros());
-      total += cost.total_micros();
+      others.mutable_cost()->set_total_micros(
+          SaturatingAdd(others.cost().total_micros(), cost.total_micros()));
+      total = SaturatingAdd(total, cost.total_micros());
       ++others_count;
       continue;
     }
@@ -116,22 +113,18 @@ absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
     line->set_kind(analysis.has_script() ? "script" : "query");
     line->set_state(analysis.state());
     *line->mutable_created() = analysis.created();
-    if (analysis.has_cost()) {
-      *line->mutable_usage() = analysis.usage();
-      *line->mutable_cost() = analysis.cost();
-    } else if (!IsFinal(analysis.state())) {
-      line->set_estimated(true);
-      *line->mutable_usage() = analysis.estimate().usage();
-      *line->mutable_cost() = analysis.estimate().cost();
-    } else {
-      // Ended without running: nothing used, nothing charged.
-      *line->mutable_usage() = analysis.usage();
+    line->set_estimated(basis == ChargeBasis::kEstimate);
+    *line->mutable_usage() =
+        basis == ChargeBasis::kEstimate ? analysis.estimate().usage() : analysis.usage();
+    *line->mutable_cost() = cost;
+    // Ended without running: nothing used, nothing charged.
+    if (basis == ChargeBasis::kNothing) {
       line->mutable_cost()->set_currency(admission_->prices().currency());
     }
     if (withhold || analysis.submitter() == person) {
       analyses::WithholdDisclosiveUsage(line->mutable_usage());
     }
-    total += line->cost().total_micros();
+    total = SaturatingAdd(total, line->cost().total_micros());
   }
   if (others_count > 0) {
     others.set_analysis_id(absl::StrCat(others_count, " analyses"));

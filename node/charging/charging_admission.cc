@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "node/charging/money.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::charging {
@@ -56,8 +57,8 @@ absl::StatusOr<trenode::v1::Budget> ChargingAdmission::BudgetNow(const std::stri
   Committed total;
   for (const Analysis& analysis : month) {
     Committed one = CommittedBy(analysis);
-    total.micros += one.micros;
-    total.cpu_micros += one.cpu_micros;
+    total.micros = SaturatingAdd(total.micros, one.micros);
+    total.cpu_micros = SaturatingAdd(total.cpu_micros, one.cpu_micros);
   }
   budget.set_committed_micros(total.micros);
   budget.set_committed_cpu_seconds(total.cpu_micros / 1'000'000);
@@ -83,8 +84,9 @@ absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateScript(const An
   // The worst case the limits allow: every CPU it may use for the whole
   // wall-clock limit (or each process's CPU limit, if that is less), its
   // whole memory for as long.
-  const int64_t by_wall = bounds_.wall_micros * std::max(bounds_.cpus, 1);
-  const int64_t by_processes = bounds_.cpu_micros_per_process * std::max(bounds_.processes, 1);
+  const int64_t by_wall = SaturatingMul(bounds_.wall_micros, std::max(bounds_.cpus, 1));
+  const int64_t by_processes =
+      SaturatingMul(bounds_.cpu_micros_per_process, std::max(bounds_.processes, 1));
   usage->set_cpu_micros(std::min(by_wall, by_processes));
   usage->set_wall_micros(bounds_.wall_micros);
   usage->set_peak_memory_bytes(bounds_.memory_bytes);
@@ -153,7 +155,7 @@ absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateQuery(const Ana
     if (rows.ok()) rows = RoundUpToOneSignificantDigit(*rows);
     if (rows.ok()) {
       usage->set_rows_read(*rows);
-      usage->set_cpu_micros(*rows * kDefaultQueryNanosPerRow / 1000);
+      usage->set_cpu_micros(SaturatingMul(*rows, kDefaultQueryNanosPerRow) / 1000);
       estimate.set_basis(absl::StrFormat("planner: %d rows at %d ns of CPU each", *rows,
                                          kDefaultQueryNanosPerRow));
     } else if (absl::IsNotFound(rows.status())) {
@@ -177,7 +179,7 @@ absl::Status ChargingAdmission::Admit(const Analysis& analysis,
                                       const trenode::v1::Estimate& estimate) {
   ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(analysis.project_id()));
   Committed committed{.micros = budget.committed_micros(),
-                      .cpu_micros = budget.committed_cpu_seconds() * 1'000'000};
+                      .cpu_micros = SaturatingMul(budget.committed_cpu_seconds(), 1'000'000)};
   return CheckBudget(budget, prices_->currency(), budget.month(), committed, estimate);
 }
 

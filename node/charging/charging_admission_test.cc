@@ -19,6 +19,8 @@
 #include "node/catalogue/sqlite_catalogue_store.h"
 #include "node/charging/sqlite_budget_store.h"
 #include "node/governance/sqlite_governance_store.h"
+#include "node/log/activity_log.h"
+#include "node/log/signed_note.h"
 #include "node/ingest/dataset_builder.h"
 #include "node/storage/node_schema.h"
 #include "node/synth/generator.h"
@@ -275,6 +277,149 @@ TEST_F(ChargingAdmissionTest, AnUnreadableDatasetGivesTheFeeAloneAndNoDetail) {
 // Real queries, metered by the node as they run, then the month's statement:
 // its total is exactly the sum of its lines, each line is what the analysis
 // keeps, and a researcher outside the project cannot read it.
+// The budget bypass: a researcher runs a query and cancels it just before it
+// ends, hoping it is not charged. Its estimate stays committed while it is
+// metered, so the budget cannot be spent twice in that window, and it is
+// then charged what it used, from the query thread's own counters.
+TEST_F(ChargingAdmissionTest, AQueryCancelledWhileRunningIsChargedWhatItUsed) {
+  trenode::v1::ChargingConfig config;
+  config.set_currency("GBP");
+  auto* query = config.add_prices();
+  query->set_backend("query");
+  query->set_cpu_hour("360.00");
+  query->set_per_analysis("1.00");
+  prices_ = *PriceTable::FromConfig(config);
+  SetBudget("2.00");
+  absl::StatusOr<Analysis> target = Submit("cancel-me");
+  ASSERT_TRUE(target.ok()) << target.status();
+  trenode::v1::AnalysisDecisionRequest approve;
+  approve.set_analysis_id(target->id());
+  ASSERT_TRUE(analyses_.Approve(kSteward, approve).ok());
+  int64_t committed_while_metering = -1;
+  int admitted_while_metering = 0;
+  analyses::AnalysisRunner runner(
+      &analyses_, &store_, &datasets_,
+      [&](const trenode::v1::Dataset&) -> absl::StatusOr<std::string> {
+        trenode::v1::AnalysisDecisionRequest cancel;
+        cancel.set_analysis_id(target->id());
+        cancel.set_reason("just before the end");
+        EXPECT_TRUE(analyses_.Cancel(kAda, cancel).ok());
+        committed_while_metering = admission_.BudgetNow("hf")->committed_micros();
+        // 1.00 of 2.00 is left, not 2.00: one more fits, a second does not.
+        for (int i = 0; i < 2; ++i) admitted_while_metering += Submit(absl::StrCat("m", i)).ok();
+        return dir_.File("site.sqlite");
+      });
+  runner.SetPrices(&prices_);
+  runner.RunApproved();
+  runner.RunQueued();
+  EXPECT_EQ(committed_while_metering, 1'000'000);
+  EXPECT_EQ(admitted_while_metering, 1);
+
+  Analysis stored = *store_.Get(target->id());
+  EXPECT_EQ(stored.state(), trenode::v1::ANALYSIS_STATE_CANCELLED);
+  EXPECT_FALSE(stored.metering_pending());
+  EXPECT_FALSE(stored.has_result());
+  EXPECT_EQ(stored.usage().metered_by(), "query-thread");
+  EXPECT_GT(stored.usage().cpu_micros(), 0);
+  ASSERT_TRUE(stored.has_cost());
+  EXPECT_EQ(stored.cost().total_micros(), (stored.usage().cpu_micros() + 5) / 10 + 1'000'000);
+  bool noted = false;
+  for (const log::ActivityEvent& event : sink_.events()) {
+    noted = noted || (event.action == "analysis.note" &&
+                      absl::StartsWith(event.reason, "metered after cancellation: "));
+  }
+  EXPECT_TRUE(noted);
+  // The statement shows it charged, not estimated, and still adds up.
+  Charging charging(&admission_, &budgets_, &governance_, &absl::Now, &sink_);
+  trenode::v1::GetProjectUsageRequest request;
+  request.set_project_id("hf");
+  absl::StatusOr<trenode::v1::ProjectUsage> statement = charging.GetProjectUsage(kAda, request);
+  ASSERT_TRUE(statement.ok()) << statement.status();
+  int64_t sum = 0;
+  for (const trenode::v1::UsageLine& line : statement->lines()) {
+    sum += line.cost().total_micros();
+    if (line.analysis_id() == target->id()) {
+      EXPECT_FALSE(line.estimated());
+      EXPECT_EQ(line.cost().total_micros(), stored.cost().total_micros());
+    }
+  }
+  EXPECT_EQ(statement->total_micros(), sum);
+  EXPECT_EQ(sum, stored.cost().total_micros() + 1'000'000);  // and the one admitted
+  // A second pass (or a restart) charges it not twice.
+  ASSERT_TRUE(runner.Reconcile().ok());
+  EXPECT_EQ(store_.Get(target->id())->sequence(), stored.sequence());
+}
+
+// Appends nothing from the outbox: the log's append fails after the change's
+// transaction has committed, as when the node stops between them.
+class FailingAppendSink : public log::EventSink {
+ public:
+  explicit FailingAppendSink(log::ActivityLog* log) : log_(log) {}
+  absl::Status Record(const auth::Principal& actor, log::ActivityEvent event) override {
+    return log_->Record(actor, std::move(event));
+  }
+  std::string OutboxRecord(const auth::Principal& actor, log::ActivityEvent event) override {
+    return log_->OutboxRecord(actor, std::move(event));
+  }
+  absl::Status AppendFromOutbox(int64_t, const std::string&) override {
+    return absl::UnavailableError("the node stopped");
+  }
+
+ private:
+  log::ActivityLog* log_;
+};
+
+class FailingBudgetStore : public BudgetStore {
+ public:
+  absl::StatusOr<std::optional<trenode::v1::Budget>> Get(const std::string&) override {
+    return std::nullopt;
+  }
+  absl::Status Put(const trenode::v1::Budget&) override {
+    return absl::UnavailableError("disk full");
+  }
+};
+
+// A budget change and its activity-log record are one unit: a failure
+// between saving it and appending its record leaves the record in the
+// outbox, appended when the log next opens (never an unlogged change), and
+// a save that fails records nothing.
+TEST_F(ChargingAdmissionTest, ABudgetChangeIsNeverUnloggedNorLoggedUnmade) {
+  const std::string path = dir_.File("node.db");
+  log::NoteSigner signer = *log::NoteSigner::Generate("trenode.test/site-a");
+  trenode::v1::SetBudgetRequest set;
+  set.set_project_id("hf");
+  set.set_monthly("42.00");
+  set.set_reason("pilot year");
+  uint64_t size_before = 0;
+  {
+    auto activity = log::ActivityLog::Open(path, signer, "site-a");
+    ASSERT_TRUE(activity.ok()) << activity.status();
+    size_before = (*activity)->size();
+    FailingAppendSink failing(activity->get());
+    Charging charging(&admission_, &budgets_, &governance_, &absl::Now, &failing);
+    absl::Status set_status = charging.SetBudget(kSteward, set).status();
+    EXPECT_EQ(set_status.code(), absl::StatusCode::kInternal) << set_status;
+    EXPECT_EQ((*activity)->size(), size_before);  // not appended yet
+  }
+  EXPECT_EQ((*budgets_.Get("hf"))->monthly_micros(), 42'000'000);  // the change stands
+  auto reopened = log::ActivityLog::Open(path, signer, "site-a");
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->recovered_at_open(), 1u);
+  ASSERT_EQ((*reopened)->size(), size_before + 1);
+  auto leaves = (*reopened)->Leaves(size_before, size_before + 1);
+  ASSERT_TRUE(leaves.ok()) << leaves.status();
+  EXPECT_NE(leaves->at(0).find("project.budget_set"), std::string::npos);
+  EXPECT_NE(leaves->at(0).find("monthly 42.00"), std::string::npos);
+
+  // A save that fails records nothing.
+  FailingBudgetStore broken;
+  Charging failing_store(&admission_, &broken, &governance_, &absl::Now, reopened->get());
+  set.set_monthly("43.00");
+  EXPECT_EQ(failing_store.SetBudget(kSteward, set).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*reopened)->size(), size_before + 1);
+}
+
 TEST_F(ChargingAdmissionTest, StatementTotalIsTheSumOfItsLinesOfRealRuns) {
   trenode::v1::ChargingConfig config;
   config.set_currency("GBP");
@@ -352,6 +497,13 @@ TEST_F(ChargingAdmissionTest, StatementTotalIsTheSumOfItsLinesOfRealRuns) {
   set.set_monthly("1.2.3");
   EXPECT_EQ(charging.SetBudget(kSteward, set).status().code(),
             absl::StatusCode::kInvalidArgument);
+  // A quota whose micro-seconds would overflow is refused, naming the field.
+  set.set_monthly("100.00");
+  set.set_cpu_seconds_quota(std::numeric_limits<int64_t>::max());
+  absl::Status absurd = charging.SetBudget(kSteward, set).status();
+  EXPECT_EQ(absurd.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(absurd.message(), "cpu_seconds_quota: ")) << absurd;
+  set.set_cpu_seconds_quota(0);
   request.set_month("2027-13");
   EXPECT_EQ(charging.GetProjectUsage(kAda, request).status().code(),
             absl::StatusCode::kInvalidArgument);

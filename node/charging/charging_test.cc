@@ -1,5 +1,6 @@
 // The pure charging core: money parsing and formatting, the price table,
 // costs and the budget check.
+#include <limits>
 #include <thread>
 
 #include "absl/time/civil_time.h"
@@ -95,6 +96,74 @@ TEST(PriceTableTest, BadConfigIsRefusedNamingTheField) {
   config.mutable_prices(0)->set_egress_gib("0.1.2");
   EXPECT_NE(PriceTable::FromConfig(config).status().message().find("charging.prices[0].egress_gib"),
             std::string::npos);
+}
+
+// Absurd prices are refused at config load, naming the field; absurd usage
+// (a counter near 2^63, or negative) never overflows: each line saturates,
+// the total is still the exact sum of its lines, and a saturated cost is
+// refused by any budget rather than wrapping round to a negative that fits.
+TEST(PriceTableTest, ExtremePricesAreRefusedAndExtremeUsageSaturates) {
+  trenode::v1::ChargingConfig config = Config();
+  config.mutable_prices(0)->set_memory_gib_hour("1000000000.000001");
+  absl::Status refused = PriceTable::FromConfig(config).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("charging.prices[0].memory_gib_hour"), std::string::npos)
+      << refused;
+  EXPECT_NE(refused.message().find("the most a price may be"), std::string::npos) << refused;
+  config.mutable_prices(0)->set_memory_gib_hour("1000000000");  // the most: accepted
+
+  config.mutable_prices(0)->set_cpu_hour("1000000000");
+  config.mutable_prices(0)->set_per_analysis("1000000000");
+  absl::StatusOr<PriceTable> table = PriceTable::FromConfig(config);
+  ASSERT_TRUE(table.ok()) << table.status();
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  trenode::v1::Usage usage;
+  usage.set_backend("sandbox");
+  usage.set_cpu_micros(kMax);
+  usage.set_wall_micros(kMax);
+  usage.set_peak_memory_bytes(kMax);
+  trenode::v1::Cost cost = table->CostOf(usage);
+  ASSERT_EQ(cost.lines_size(), 3);
+  int64_t sum = 0;
+  for (const trenode::v1::CostLine& line : cost.lines()) {
+    EXPECT_GE(line.micros(), 0);
+    EXPECT_LE(line.micros(), kMaxLineMicros);
+    sum += line.micros();
+  }
+  EXPECT_EQ(cost.lines(0).micros(), kMaxLineMicros);
+  EXPECT_EQ(cost.lines(1).micros(), kMaxLineMicros);
+  EXPECT_EQ(cost.total_micros(), sum);
+  EXPECT_GT(cost.total_micros(), 0);
+  EXPECT_EQ(cost.lines(1).quantity(), "> 1000000000000 GiB-hour");
+  // Negative counters count as nothing.
+  usage.set_cpu_micros(-5);
+  usage.set_wall_micros(std::numeric_limits<int64_t>::min());
+  cost = table->CostOf(usage);
+  EXPECT_EQ(cost.lines(0).micros(), 0);
+  EXPECT_EQ(cost.lines(1).micros(), 0);
+  EXPECT_EQ(cost.total_micros(), 1'000'000'000'000'000);  // the fee alone
+
+  // Sums saturate, so a budget refuses them.
+  EXPECT_EQ(SaturatingAdd(kMax, 1), kMax);
+  EXPECT_EQ(SaturatingAdd(kMax - 1, kMax - 1), kMax);
+  EXPECT_EQ(SaturatingAdd(-7, 3), 3);
+  EXPECT_EQ(SaturatingMul(kMax / 2, 3), kMax);
+  EXPECT_EQ(SaturatingMul(4, 5), 20);
+  EXPECT_EQ(MulMulDivRound(kMax, kMax, kMax, 1), kMax);
+  trenode::v1::Budget budget;
+  budget.set_project_id("p1");
+  budget.set_monthly_micros(*ParseMoney("1000000000000", "monthly"));
+  budget.set_cpu_seconds_quota(1'000'000'000'000);
+  trenode::v1::Estimate estimate;
+  estimate.mutable_cost()->set_total_micros(kMax);
+  EXPECT_EQ(CheckBudget(budget, "GBP", "2027-01", Committed{.micros = kMax}, estimate).code(),
+            absl::StatusCode::kResourceExhausted);
+  estimate.mutable_cost()->set_total_micros(1);
+  estimate.mutable_usage()->set_cpu_micros(kMax);
+  EXPECT_EQ(CheckBudget(budget, "GBP", "2027-01", Committed{.cpu_micros = kMax}, estimate).code(),
+            absl::StatusCode::kResourceExhausted);
+  estimate.mutable_usage()->set_cpu_micros(1);
+  EXPECT_TRUE(CheckBudget(budget, "GBP", "2027-01", Committed{}, estimate).ok());
 }
 
 TEST(MonthTest, MonthsAreUtcCalendarMonths) {

@@ -1,5 +1,6 @@
 #include "node/charging/money.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "absl/strings/ascii.h"
@@ -54,6 +55,14 @@ std::string FormatMoney(int64_t micros) {
   return absl::StrCat(sign, magnitude / kMicrosPerUnit, ".", fraction);
 }
 
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  return Saturate(static_cast<__int128>(std::max<int64_t>(a, 0)) + std::max<int64_t>(b, 0));
+}
+
+int64_t SaturatingMul(int64_t a, int64_t b) {
+  return Saturate(static_cast<__int128>(std::max<int64_t>(a, 0)) * std::max<int64_t>(b, 0));
+}
+
 int64_t MulDivRound(int64_t a, int64_t b, int64_t c) {
   return MulMulDivRound(a, b, 1, c);
 }
@@ -63,7 +72,9 @@ int64_t MulMulDivRound(int64_t a, int64_t b, int64_t c, __int128 d) {
   __int128 product = static_cast<__int128>(a) * b;
   // a*b*c may pass 2^127 only for absurd inputs: divide first then.
   if (product > (static_cast<__int128>(1) << 100) / c) {
-    return Saturate(product / d * c);
+    __int128 quotient = product / d;
+    if (quotient > std::numeric_limits<int64_t>::max()) return std::numeric_limits<int64_t>::max();
+    return Saturate(quotient * c);  // both below 2^63: the product fits
   }
   product *= c;
   return Saturate((product + d / 2) / d);

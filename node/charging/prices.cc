@@ -1,5 +1,6 @@
 #include "node/charging/prices.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -13,8 +14,12 @@ namespace {
 constexpr int64_t kMicrosPerHour = int64_t{3600} * 1'000'000;
 constexpr int64_t kGiB = int64_t{1} << 30;
 
-// "0.000834 cpu-hour": the quantity to 6 decimals, for people.
+// "0.000834 cpu-hour": the quantity to 6 decimals, for people. Both
+// non-negative, the denominator positive; a quantity past 10^12 units is
+// shown as more than that.
 std::string Quantity(__int128 numerator, __int128 denominator, const char* unit) {
+  constexpr __int128 kMaxUnits = 1'000'000'000'000;
+  if (numerator / denominator >= kMaxUnits) return absl::StrCat("> 1000000000000 ", unit);
   __int128 millionths = (numerator * 1'000'000 + denominator / 2) / denominator;
   return absl::StrFormat("%d.%06d %s", static_cast<int64_t>(millionths / 1'000'000),
                          static_cast<int64_t>(millionths % 1'000'000), unit);
@@ -62,6 +67,12 @@ absl::StatusOr<PriceTable> PriceTable::FromConfig(const trenode::v1::ChargingCon
       absl::StatusOr<int64_t> amount =
           ParseMoney(field.text, absl::StrCat(where, ".", field.name));
       if (!amount.ok()) return amount.status();
+      if (*amount > kMaxPriceMicros) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".", field.name, ": \"", field.text, "\" is more than ",
+            FormatMoney(kMaxPriceMicros), ", the most a price may be (costs are kept as 64-bit "
+            "micro-units and must not overflow)"));
+      }
       *field.micros = *amount;
     }
     table.prices_[row.backend()] = prices;
@@ -79,22 +90,28 @@ trenode::v1::Cost PriceTable::CostOf(const trenode::v1::Usage& usage) const {
   cost.set_currency(currency_);
   Prices prices = For(usage.backend());
   int64_t total = 0;
+  // Each line is at most kMaxLineMicros, so their sum is exact.
   auto line = [&](const char* item, std::string quantity, int64_t micros) {
+    micros = std::clamp<int64_t>(micros, 0, kMaxLineMicros);
     trenode::v1::CostLine* added = cost.add_lines();
     added->set_item(item);
     added->set_quantity(std::move(quantity));
     added->set_micros(micros);
     total += micros;
   };
+  // A usage is never negative: a counter that says so counts as 0.
+  const int64_t cpu = std::max<int64_t>(usage.cpu_micros(), 0);
+  const int64_t wall = std::max<int64_t>(usage.wall_micros(), 0);
+  const int64_t memory = std::max<int64_t>(usage.peak_memory_bytes(), 0);
   if (prices.cpu_hour > 0) {
-    line("cpu", Quantity(usage.cpu_micros(), kMicrosPerHour, "cpu-hour"),
-         MulDivRound(usage.cpu_micros(), prices.cpu_hour, kMicrosPerHour));
+    line("cpu", Quantity(cpu, kMicrosPerHour, "cpu-hour"),
+         MulDivRound(cpu, prices.cpu_hour, kMicrosPerHour));
   }
   if (prices.memory_gib_hour > 0) {
     line("memory",
-         Quantity(static_cast<__int128>(usage.peak_memory_bytes()) * usage.wall_micros(),
+         Quantity(static_cast<__int128>(memory) * wall,
                   static_cast<__int128>(kGiB) * kMicrosPerHour, "GiB-hour"),
-         MulMulDivRound(usage.peak_memory_bytes(), usage.wall_micros(), prices.memory_gib_hour,
+         MulMulDivRound(memory, wall, prices.memory_gib_hour,
                         static_cast<__int128>(kGiB) * kMicrosPerHour));
   }
   if (prices.per_analysis > 0) line("fee", "1 analysis", prices.per_analysis);

@@ -27,7 +27,9 @@ absl::Status SqliteBudgetStore::Put(const trenode::v1::Budget& budget) {
                                     "INSERT INTO budgets (project_id, record) VALUES (?, ?) "
                                     "ON CONFLICT (project_id) DO UPDATE SET record = excluded.record"));
   upsert.Bind(1, budget.project_id()).BindBlob(2, budget.SerializeAsString());
-  return upsert.Run();
+  // In a transaction of its own, so that the activity-log record of the
+  // change (an open storage::OutboxEntry) commits with it.
+  return storage::InTransaction(*db, [&] { return upsert.Run(); });
 }
 
 }  // namespace trenode::charging

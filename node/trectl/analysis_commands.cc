@@ -128,11 +128,13 @@ void PrintAnalysis(const Analysis& a) {
             << "approved by: " << (a.approved_by().empty() ? "-" : a.approved_by()) << "\n"
             << "submitted:   " << Time(a.created()) << ", updated " << Time(a.updated()) << "\n";
   if (!a.purpose().empty()) std::cout << "purpose:     " << a.purpose() << "\n";
-  if (a.has_estimate()) {
+  // A node without a price table charges nothing and names no currency:
+  // no estimate or cost lines then (spec/charging.md).
+  if (a.has_estimate() && !a.estimate().cost().currency().empty()) {
     std::cout << "estimate:    " << charging::FormatMoney(a.estimate().cost().total_micros()) << " "
               << a.estimate().cost().currency() << " (" << a.estimate().basis() << ")\n";
   }
-  if (a.has_usage()) {
+  if (a.has_usage() && !a.usage().metered_by().empty()) {
     std::cout << "usage:       " << absl::StrFormat("%.3f", a.usage().cpu_micros() / 1e6)
               << " CPU-s, " << absl::StrFormat("%.3f", a.usage().wall_micros() / 1e6)
               << " s wall, peak " << (a.usage().peak_memory_bytes() >> 20)
@@ -141,7 +143,11 @@ void PrintAnalysis(const Analysis& a) {
               << (a.usage().rows_read() > 0 ? absl::StrCat(a.usage().rows_read(), " rows, ") : "")
               << "metered by " << a.usage().metered_by() << "\n";
   }
-  if (a.has_cost()) {
+  if (a.metering_pending()) {
+    std::cout << "usage:       being metered after its cancellation (its estimate holds "
+                 "until then)\n";
+  }
+  if (a.has_cost() && !a.cost().currency().empty()) {
     std::cout << "cost:        " << charging::FormatMoney(a.cost().total_micros()) << " "
               << a.cost().currency() << "\n";
   }
