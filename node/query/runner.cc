@@ -85,8 +85,13 @@ struct CellPeople {
 class SummaryCell {
  public:
   void Add(const SqliteStatement& row, int column, const PersonCode& code) {
-    ++count_;
-    if (row.IsNull(column)) return;
+    AddPerson();
+    if (!row.IsNull(column)) AddValue(row, column, code);
+  }
+  // A person of the cell, with or without a value.
+  void AddPerson() { ++count_; }
+  // The value of a person of the cell (not null), counted apart.
+  void AddValue(const SqliteStatement& row, int column, const PersonCode& code) {
     double value = row.Double(column);
     if (levels_.size() <= kFewValues) levels_[value].Add(code);
     ++n_;
@@ -99,8 +104,11 @@ class SummaryCell {
     if (n_ == 1) first_ = value;
     single_value_ = single_value_ && value == first_;
     largest_.push_back(value);
-    std::sort(largest_.begin(), largest_.end(),
-              [](double a, double b) { return std::fabs(a) > std::fabs(b); });
+    // Ties (v and -v) ordered too, so that the order persons come in
+    // changes nothing.
+    std::sort(largest_.begin(), largest_.end(), [](double a, double b) {
+      return std::fabs(a) != std::fabs(b) ? std::fabs(a) > std::fabs(b) : a > b;
+    });
     if (largest_.size() > kLargestKept) largest_.pop_back();
   }
 
@@ -169,17 +177,29 @@ class OutputAccumulator {
     }
   }
 
-  absl::Status Add(const SqliteStatement& row, const PersonCode& code) {
-    if (plan_.kind == trenode::v1::OUTPUT_KIND_REGRESSION) return AddToFit(row, code);
-    std::vector<int> categories;
+  // A row of the cohort pass (`values` false) or of the output's own pass.
+  absl::Status Add(const SqliteStatement& row, const PersonCode& code, bool values = false) {
+    const bool cohort = !values;
+    if (plan_.kind == trenode::v1::OUTPUT_KIND_REGRESSION) {
+      return plan_.own_pass && cohort ? absl::OkStatus() : AddToFit(row, code);
+    }
+    categories_.clear();
     for (const GroupPlan& group : plan_.groups) {
       ASSIGN_OR_RETURN(int category, CategoryOf(row, group.column, group.categories));
-      categories.push_back(category);
+      categories_.push_back(category);
     }
-    int64_t cell = grid_->IndexOf(categories);
+    int64_t cell = grid_->IndexOf(categories_);
     if (plan_.kind == trenode::v1::OUTPUT_KIND_SUMMARY) {
-      summaries_[cell].Add(row, plan_.value_column, code);
-      if (!row.IsNull(plan_.value_column)) people_[cell].Add(code);
+      SummaryCell& summary = summaries_[cell];
+      if (plan_.own_pass && cohort) {
+        summary.AddPerson();  // its value comes in the output's own pass
+      } else if (plan_.own_pass) {
+        summary.AddValue(row, plan_.value_column, code);  // every row has one
+        people_[cell].Add(code);
+      } else {
+        summary.Add(row, plan_.value_column, code);
+        if (!row.IsNull(plan_.value_column)) people_[cell].Add(code);
+      }
     } else {
       ++counts_[cell];
       people_[cell].Add(code);
@@ -386,6 +406,7 @@ class OutputAccumulator {
   bool keeping_ = true;        // every fitted person's x is in kept_ so far
   std::vector<double> kept_;   // their x, one after another
   std::unique_ptr<Grid> grid_;
+  std::vector<int> categories_;  // of the current row, reused
   std::vector<double> inverse_;  // (X'X)^-1 for the leverage pass
   double max_leverage_ = 0;
   std::vector<int64_t> counts_;
@@ -398,11 +419,22 @@ class OutputAccumulator {
   std::vector<std::map<double, int64_t>> values_;  // per predictor, up to kFewValues + 1
 };
 
+
+absl::Status StepFailed(const absl::Status& status) {
+  if (absl::IsCancelled(status)) return status;  // stopped by the caller
+  return absl::InternalError(absl::StrCat("reading the dataset failed: ", status.message()));
+}
+
+absl::Status NoCode() {
+  return absl::InternalError(
+      "a person of the dataset file has no code; the node's person codes do not match the "
+      "dataset version");
+}
+
 }  // namespace
 
 absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& query,
                                       const PersonCodes& codes, const RunLimits& limits) {
-  ASSIGN_OR_RETURN(SqliteStatement statement, Prepare(dataset, query.persons));
   std::vector<OutputAccumulator> outputs;
   outputs.reserve(query.outputs.size());
   size_t regressions = 0;
@@ -419,46 +451,76 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   int64_t cohort = 0;
   int64_t rows_read = 0;
   std::vector<int> categories(query.joint.size());
-  while (true) {
-    absl::StatusOr<bool> row = statement.Step();
-    if (!row.ok()) {
-      if (absl::IsCancelled(row.status())) return row.status();  // stopped by the caller
-      return absl::InternalError(
-          absl::StrCat("reading the dataset failed: ", row.status().message()));
-    }
-    if (!*row) break;
-    ++rows_read;
-    std::optional<PersonCode> code = codes.Find(statement.Int64(0));
-    if (!code) {
-      return absl::InternalError("a person of the dataset file has no code; the node's person "
-                                 "codes do not match the dataset version");
-    }
-    ++cohort;
-    for (OutputAccumulator& output : outputs) RETURN_IF_ERROR(output.Add(statement, *code));
-    if (!joint_counts.empty()) {
-      for (size_t v = 0; v < query.joint.size(); ++v) {
-        ASSIGN_OR_RETURN(categories[v], CategoryOf(statement, query.joint[v].column,
-                                                   query.joint[v].categories));
-      }
-      ++joint_counts[joint.IndexOf(categories)];
-    }
-  }
-  // Regressions with more persons than they could keep need a second pass
-  // for their persons' leverage.
-  bool second_pass = false;
-  for (OutputAccumulator& output : outputs) second_pass = output.MeasureLeverage() || second_pass;
-  if (second_pass) {
-    statement.Rewind();  // the same cohort and variables: the bindings stay
+  // The cohort pass.
+  std::optional<SqliteStatement> statement;
+  if (!query.cohort_count) {
+    ASSIGN_OR_RETURN(statement, Prepare(dataset, query.persons));
     while (true) {
-      absl::StatusOr<bool> row = statement.Step();
-      if (!row.ok()) {
-        if (absl::IsCancelled(row.status())) return row.status();
-        return absl::InternalError(
-            absl::StrCat("reading the dataset failed: ", row.status().message()));
-      }
+      absl::StatusOr<bool> row = statement->Step();
+      if (!row.ok()) return StepFailed(row.status());
       if (!*row) break;
       ++rows_read;
-      for (OutputAccumulator& output : outputs) output.AddLeverage(statement);
+      std::optional<PersonCode> code = codes.Find(statement->Int64(0));
+      if (!code) return NoCode();
+      ++cohort;
+      for (OutputAccumulator& output : outputs) RETURN_IF_ERROR(output.Add(*statement, *code));
+      if (!joint_counts.empty()) {
+        for (size_t v = 0; v < query.joint.size(); ++v) {
+          ASSIGN_OR_RETURN(categories[v], CategoryOf(*statement, query.joint[v].column,
+                                                     query.joint[v].categories));
+        }
+        ++joint_counts[joint.IndexOf(categories)];
+      }
+    }
+  }
+  // Each output with its own pass: its persons with values.
+  std::vector<SqliteStatement> passes;
+  for (const ValuePass& pass : query.value_passes) {
+    ASSIGN_OR_RETURN(SqliteStatement own, Prepare(dataset, pass.statement));
+    OutputAccumulator& output = outputs[pass.output];
+    while (true) {
+      absl::StatusOr<bool> row = own.Step();
+      if (!row.ok()) return StepFailed(row.status());
+      if (!*row) break;
+      ++rows_read;
+      std::optional<PersonCode> code = codes.Find(own.Int64(0));
+      if (!code) return NoCode();
+      RETURN_IF_ERROR(output.Add(own, *code, /*values=*/true));
+    }
+    passes.push_back(std::move(own));
+  }
+  // Regressions with more persons than they could keep need a second pass
+  // (their own, or the cohort's) for their persons' leverage.
+  bool cohort_again = false;
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    if (!outputs[o].MeasureLeverage()) continue;
+    if (!query.outputs[o].own_pass) {
+      cohort_again = true;
+      continue;
+    }
+    for (size_t p = 0; p < passes.size(); ++p) {
+      if (query.value_passes[p].output != static_cast<int>(o)) continue;
+      SqliteStatement& own = passes[p];
+      own.Rewind();  // the same persons and variables: the bindings stay
+      while (true) {
+        absl::StatusOr<bool> row = own.Step();
+        if (!row.ok()) return StepFailed(row.status());
+        if (!*row) break;
+        ++rows_read;
+        outputs[o].AddLeverage(own);
+      }
+    }
+  }
+  if (cohort_again && statement) {
+    statement->Rewind();
+    while (true) {
+      absl::StatusOr<bool> row = statement->Step();
+      if (!row.ok()) return StepFailed(row.status());
+      if (!*row) break;
+      ++rows_read;
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        if (!query.outputs[o].own_pass) outputs[o].AddLeverage(*statement);
+      }
     }
   }
   if (query.cohort_count) {
