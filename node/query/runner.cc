@@ -73,7 +73,8 @@ struct CellPeople {
     key += code.record_key;  // wraps: mod 2^32
   }
   trenode::internal::CellPersons Finish() {
-    std::sort(persons.begin(), persons.end());
+    // A pass in rowid order usually gives the ordinals in order already.
+    if (!std::is_sorted(persons.begin(), persons.end())) std::sort(persons.begin(), persons.end());
     trenode::internal::CellPersons cell;
     cell.set_persons(EncodePersons(persons));
     cell.set_cell_key(key);
@@ -177,14 +178,34 @@ class OutputAccumulator {
     }
   }
 
-  // A row of the cohort pass (`values` false) or of the output's own pass.
-  absl::Status Add(const SqliteStatement& row, const PersonCode& code, bool values = false) {
+  // Count-like outputs: each group's category is found from its joint
+  // variable's (a refinement of it), so each value is placed once a row.
+  void CoarsenFrom(const CompiledQuery& query) {
+    if (plan_.kind != trenode::v1::OUTPUT_KIND_COUNTS &&
+        plan_.kind != trenode::v1::OUTPUT_KIND_CROSSTAB) {
+      return;
+    }
+    for (const GroupPlan& group : plan_.groups) {
+      coarsening_.push_back(
+          Coarsening(query.joint[group.joint_variable].categories, group.categories));
+    }
+  }
+
+  // A row of the cohort pass (`values` false) or of the output's own pass;
+  // `joint`: the row's category of each joint variable (cohort pass).
+  absl::Status Add(const SqliteStatement& row, const PersonCode& code, bool values,
+                   const std::vector<int>& joint) {
     const bool cohort = !values;
     if (plan_.kind == trenode::v1::OUTPUT_KIND_REGRESSION) {
       return plan_.own_pass && cohort ? absl::OkStatus() : AddToFit(row, code);
     }
     categories_.clear();
-    for (const GroupPlan& group : plan_.groups) {
+    for (size_t g = 0; g < plan_.groups.size(); ++g) {
+      const GroupPlan& group = plan_.groups[g];
+      if (!coarsening_.empty()) {
+        categories_.push_back(coarsening_[g][joint[group.joint_variable]]);
+        continue;
+      }
       ASSIGN_OR_RETURN(int category, CategoryOf(row, group.column, group.categories));
       categories_.push_back(category);
     }
@@ -407,6 +428,9 @@ class OutputAccumulator {
   std::vector<double> kept_;   // their x, one after another
   std::unique_ptr<Grid> grid_;
   std::vector<int> categories_;  // of the current row, reused
+  // Count-like outputs: per group, its category of each of its joint
+  // variable's.
+  std::vector<std::vector<int>> coarsening_;
   std::vector<double> inverse_;  // (X'X)^-1 for the leverage pass
   double max_leverage_ = 0;
   std::vector<int64_t> counts_;
@@ -443,6 +467,7 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   }
   for (const OutputPlan& plan : query.outputs) {
     outputs.emplace_back(plan, limits.kept_predictor_values / std::max<size_t>(regressions, 1));
+    outputs.back().CoarsenFrom(query);
   }
   std::vector<const Categories*> joint_columns;
   for (const JointVariable& variable : query.joint) joint_columns.push_back(&variable.categories);
@@ -463,14 +488,14 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
       std::optional<PersonCode> code = codes.Find(statement->Int64(0));
       if (!code) return NoCode();
       ++cohort;
-      for (OutputAccumulator& output : outputs) RETURN_IF_ERROR(output.Add(*statement, *code));
-      if (!joint_counts.empty()) {
-        for (size_t v = 0; v < query.joint.size(); ++v) {
-          ASSIGN_OR_RETURN(categories[v], CategoryOf(*statement, query.joint[v].column,
-                                                     query.joint[v].categories));
-        }
-        ++joint_counts[joint.IndexOf(categories)];
+      for (size_t v = 0; v < query.joint.size(); ++v) {
+        ASSIGN_OR_RETURN(categories[v], CategoryOf(*statement, query.joint[v].column,
+                                                   query.joint[v].categories));
       }
+      for (OutputAccumulator& output : outputs) {
+        RETURN_IF_ERROR(output.Add(*statement, *code, /*values=*/false, categories));
+      }
+      if (!joint_counts.empty()) ++joint_counts[joint.IndexOf(categories)];
     }
   }
   // Each output with its own pass: its persons with values.
@@ -485,7 +510,7 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
       ++rows_read;
       std::optional<PersonCode> code = codes.Find(own.Int64(0));
       if (!code) return NoCode();
-      RETURN_IF_ERROR(output.Add(own, *code, /*values=*/true));
+      RETURN_IF_ERROR(output.Add(own, *code, /*values=*/true, categories));
     }
     passes.push_back(std::move(own));
   }
