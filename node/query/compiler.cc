@@ -1,6 +1,7 @@
 #include "node/query/compiler.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -141,7 +142,9 @@ class StatementCompiler {
   // expression compiled again only to learn its type.
   void Rollback(size_t mark) { params_.resize(mark); }
   std::vector<SqlParam> TakeParams() { return std::move(params_); }
-  // The joins of the pre-grouped event features, for the statement's FROM.
+  // The pre-grouped event features, for the statement's FROM: join i is
+  // "(SELECT ...) AS f<i+1> ON f<i+1>.k = p.<key>", to follow "LEFT JOIN"
+  // (every person) or "JOIN" (persons the feature has a row for).
   const std::vector<std::string>& joins() const { return joins_; }
 
   absl::StatusOr<Expr> CompileVariable(const Variable& variable, const std::string& path) {
@@ -480,6 +483,7 @@ class StatementCompiler {
           absl::StrCat("(p.", Quote(person_key_), " IN (SELECT ", filter.key, " ", filter.set_from,
                        filter.set_filtered ? " AND " : " WHERE ", value_sql, " IS NOT NULL))");
     }
+    const bool value_feature = feature.aggregate() != trenode::v1::FEATURE_AGGREGATE_COUNT;
     if (shape_ == PlanShape::kCorrelated || joins_.size() >= kMaxJoinedFeatures) {
       // A lookup per person, through the (person key, code, value, date)
       // index.
@@ -493,9 +497,13 @@ class StatementCompiler {
       // longer fits in memory; the grouping and the join's index spill to
       // temporary files beyond the page cache, so memory stays bounded.
       std::string alias = absl::StrCat("f", joins_.size() + 1);
-      joins_.push_back(absl::StrCat("LEFT JOIN (SELECT ", filter.key, " AS k, ", aggregate,
-                                    " AS v ", filter.set_from, " GROUP BY +", filter.key, ") AS ",
-                                    alias, " ON ", alias, ".k = p.", Quote(person_key_)));
+      joins_.push_back(absl::StrCat("(SELECT ", filter.key, " AS k, ", aggregate, " AS v ",
+                                    filter.set_from, " GROUP BY +", filter.key, ") AS ", alias,
+                                    " ON ", alias, ".k = p.", Quote(person_key_)));
+      // Persons with a value are those the join finds with one: a pass over
+      // them alone joins from the pre-grouped values to the persons (an
+      // inner join), reading the events once.
+      if (value_feature) expr.present = absl::StrCat("(", alias, ".v IS NOT NULL)");
       // A person with no such events is not in the join: no value, or a
       // count of 0.
       expr.sql = feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_COUNT
@@ -619,8 +627,14 @@ class QueryCompiler {
         return Invalid(absl::StrCat(path, ".name"),
                        absl::StrCat("\"", output.name(), "\" names two outputs"));
       }
+      present_.emplace_back();
       ASSIGN_OR_RETURN(OutputPlan plan, CompileOutput(output, path));
       plan.name = output.name();
+      std::set<int> uses(plan.terms.begin(), plan.terms.end());
+      for (const GroupPlan& group : plan.groups) uses.insert(group.column);
+      if (plan.value_column >= 0) uses.insert(plan.value_column);
+      uses_.push_back(std::move(uses));
+      if (limits_.shape != PlanShape::kSetBased) present_.back().clear();
       compiled.outputs.push_back(std::move(plan));
     }
     // The cohort's parameters follow the values' in the statement text.
@@ -628,50 +642,93 @@ class QueryCompiler {
     if (query_.has_cohort()) {
       ASSIGN_OR_RETURN(cohort_sql, statement_.CompileCriterion(query_.cohort(), "cohort"));
     }
-    std::string from = absl::StrCat("FROM ", Quote(person_.name()), " AS p");
-    std::string count_from = from;  // for cohort_count: the joins the cohort names
-    for (size_t i = 0; i < statement_.joins().size(); ++i) {
-      const std::string& join = statement_.joins()[i];
-      absl::StrAppend(&from, " ", join);
-      // A join more than needed changes no count: each has at most one row
-      // per person.
-      if (query_.has_cohort() &&
-          cohort_sql.find(absl::StrCat("f", i + 1, ".v")) != std::string::npos) {
-        absl::StrAppend(&count_from, " ", join);
-      }
-    }
-    std::vector<std::string> where;
-    if (!cohort_sql.empty()) where.push_back(cohort_sql);
-    // Regressions alone: only persons who can be fitted are read (through
-    // the events' indexes, not a scan of every person); the cohort is
-    // counted apart.
-    bool restricted = limits_.shape == PlanShape::kSetBased && !fitted_.empty() &&
-                      fitted_.size() == compiled.outputs.size() &&
-                      std::find(fitted_.begin(), fitted_.end(), "") == fitted_.end();
-    if (restricted) {
-      compiled.cohort_count =
-          Statement{absl::StrCat("SELECT COUNT(*) ", count_from,
-                                 where.empty() ? "" : absl::StrCat(" WHERE ", where.front())),
-                    {}};
-      where.push_back(Balanced(fitted_, "OR"));
-    }
-    if (!where.empty()) absl::StrAppend(&from, " WHERE ", absl::StrJoin(where, " AND "));
     if (statement_.param_count() > static_cast<size_t>(kMaxQueryValues)) {
       return Invalid("query",
                      absl::StrCat("uses ", statement_.param_count(),
                                   " values (codes, bounds and lists); at most ", kMaxQueryValues));
     }
-    std::vector<std::string> select = {"p.rowid"};
-    for (const std::string& sql : columns_) select.push_back(sql);
-    compiled.persons.sql = absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " ", from);
+    // The cohort pass reads every column but the values of outputs read in
+    // passes of their own (a split summary still counts its cells' persons
+    // by its groups here).
+    std::vector<bool> cohort_uses(columns_.size() + 1, false);
+    bool cohort_pass_needed = false;
+    for (size_t o = 0; o < compiled.outputs.size(); ++o) {
+      OutputPlan& plan = compiled.outputs[o];
+      plan.own_pass = !present_[o].empty();
+      if (!plan.own_pass) {
+        for (int column : uses_[o]) cohort_uses[column] = true;
+        cohort_pass_needed = true;
+      } else if (plan.kind == trenode::v1::OUTPUT_KIND_SUMMARY) {
+        for (const GroupPlan& group : plan.groups) cohort_uses[group.column] = true;
+        cohort_pass_needed = true;
+      }
+    }
+    compiled.persons.sql = PassSql(cohort_uses, cohort_sql, {});
     compiled.persons.params = statement_.TakeParams();
-    if (compiled.cohort_count) compiled.cohort_count->params = compiled.persons.params;
+    if (!cohort_pass_needed) {
+      // Regressions alone, each fitted from its own pass: the cohort is
+      // only counted.
+      std::string count = PassSql({}, cohort_sql, {});
+      count.replace(0, std::string("SELECT p.rowid").size(), "SELECT COUNT(*)");
+      compiled.cohort_count = Statement{std::move(count), compiled.persons.params};
+    }
+    for (size_t o = 0; o < compiled.outputs.size(); ++o) {
+      if (!compiled.outputs[o].own_pass) continue;
+      std::vector<bool> uses(columns_.size() + 1, false);
+      for (int column : uses_[o]) uses[column] = true;
+      compiled.value_passes.push_back(
+          ValuePass{static_cast<int>(o),
+                    Statement{PassSql(uses, cohort_sql, present_[o]), compiled.persons.params}});
+    }
     compiled.tables = tables_;
     JoinCountOutputs(compiled);
     return compiled;
   }
 
  private:
+  // "SELECT p.rowid, <column or NULL>, ... FROM <person table> AS p <joins>
+  // [WHERE cohort AND present...]": the columns `uses` marks (by statement
+  // column, from 1) and NULL in place of the others, so that every pass
+  // numbers its columns alike; only the joins the text mentions, those a
+  // `present` condition names as inner joins (first, so that SQLite may
+  // start from the pre-grouped values), the others as left joins. A join
+  // more than needed would change no count: each has at most one row per
+  // person.
+  std::string PassSql(const std::vector<bool>& uses, const std::string& cohort_sql,
+                      const std::vector<std::string>& present) const {
+    std::vector<std::string> select = {"p.rowid"};
+    for (size_t c = 1; c <= columns_.size(); ++c) {
+      select.push_back(c < uses.size() && uses[c] ? columns_[c - 1] : "NULL");
+    }
+    std::string selected = absl::StrJoin(select, ", ");
+    std::string required = absl::StrJoin(present, " ");
+    std::string inner, left;
+    for (size_t i = 0; i < statement_.joins().size(); ++i) {
+      const std::string& join = statement_.joins()[i];
+      if (MentionsJoin(required, i)) {
+        absl::StrAppend(&inner, " JOIN ", join);
+      } else if (MentionsJoin(selected, i) || MentionsJoin(cohort_sql, i)) {
+        absl::StrAppend(&left, " LEFT JOIN ", join);
+      }
+    }
+    std::vector<std::string> where;
+    if (!cohort_sql.empty()) where.push_back(cohort_sql);
+    if (!present.empty()) where.push_back(Balanced(present, "AND"));
+    return absl::StrCat("SELECT ", selected, " FROM ", Quote(person_.name()), " AS p", inner, left,
+                        where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND ")));
+  }
+
+  // Whether `sql` names join i's value "f<i+1>.v" (not f<i+1>0.v).
+  static bool MentionsJoin(const std::string& sql, size_t i) {
+    const std::string name = absl::StrCat("f", i + 1, ".v");
+    for (size_t at = sql.find(name); at != std::string::npos; at = sql.find(name, at + 1)) {
+      bool starts = at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) ||
+                                 sql[at - 1] == '_');
+      if (starts) return true;
+    }
+    return false;
+  }
+
   // The statement column of `variable`, added the first time it is asked
   // for; compiling it again (`mark` was the parameter count before) added
   // parameters the statement will not use, so they are forgotten.
@@ -739,6 +796,7 @@ class QueryCompiler {
           return Invalid(field, absl::StrCat(value.name, " is not a number"));
         }
         plan.value_column = ColumnOf(output.summary().value(), value.sql, mark);
+        if (!value.present.empty()) present_.back().push_back(value.present);
         return plan;
       }
       case trenode::v1::QueryOutput::kRegression: {
@@ -754,7 +812,6 @@ class QueryCompiler {
         std::vector<const Variable*> variables = {&regression.outcome()};
         for (const Variable& predictor : regression.predictors()) variables.push_back(&predictor);
         plan.intercept = !regression.no_intercept();
-        std::vector<std::string> fitted;
         if (plan.intercept) plan.term_names.push_back("intercept");
         for (size_t i = 0; i < variables.size(); ++i) {
           std::string term_path = i == 0 ? absl::StrCat(field, ".outcome")
@@ -766,10 +823,9 @@ class QueryCompiler {
           }
           if (i > 0) plan.term_names.push_back(term.name);
           plan.terms.push_back(ColumnOf(*variables[i], term.sql, mark));
-          if (!term.present.empty()) fitted.push_back(term.present);
+          // Only persons with every term are fitted.
+          if (!term.present.empty()) present_.back().push_back(term.present);
         }
-        // Only persons with every term are fitted.
-        fitted_.push_back(fitted.empty() ? "" : Balanced(fitted, "AND"));
         return plan;
       }
       case trenode::v1::QueryOutput::KIND_NOT_SET:
@@ -823,9 +879,11 @@ class QueryCompiler {
   std::set<std::string> tables_;
   StatementCompiler statement_;
   std::vector<std::string> columns_;  // the statement's value columns, from 1
-  // Per regression output, the condition every person it fits meets ("" if
-  // none is known).
-  std::vector<std::string> fitted_;
+  // Per output: the conditions every person with its values meets, each
+  // answered through indexes or a join (empty: none is known, or the plan
+  // is per person); an output with some is read in a pass of its own.
+  std::vector<std::vector<std::string>> present_;
+  std::vector<std::set<int>> uses_;  // per output, the statement columns it reads
   std::map<std::string, int> column_of_;  // by DeterministicBytes
 };
 

@@ -26,8 +26,9 @@ namespace trenode::query {
 
 using SqlParam = std::variant<int64_t, double, std::string>;
 
-// One statement; params[i] is bound to ?(i+1). The SQL may name only the
-// first few (statements that share their numbering with another).
+// One statement; params[i] is bound to ?(i+1). The statements of one query
+// share their numbering, so the SQL may name only some of them (never one
+// past the end); binding the rest changes nothing.
 struct Statement {
   std::string sql;
   std::vector<SqlParam> params;
@@ -53,6 +54,21 @@ struct OutputPlan {
   // Regression: the terms' names, "intercept" first unless no_intercept.
   std::vector<std::string> term_names;
   bool intercept = false;
+  // Set-based plans: the output's values are read in a pass of its own over
+  // the cohort's persons who can have them (CompiledQuery::value_passes),
+  // where they are found through the events' indexes or by joining from
+  // the pre-grouped values; in the cohort pass a summary only counts each
+  // cell's persons and a regression takes nothing.
+  bool own_pass = false;
+};
+
+// The pass over the persons of one output with its own pass.
+struct ValuePass {
+  int output = 0;
+  // Columns numbered as in CompiledQuery::persons; those the output does not
+  // read are NULL. Only persons with the output's values (summary: the
+  // value; regression: every term known to be missing for some) are rows.
+  Statement statement;
 };
 
 // The finest cross-classification of every variable the counts and
@@ -65,16 +81,17 @@ struct JointVariable {
 };
 
 struct CompiledQuery {
-  // "SELECT p.rowid, <value>, ... FROM <person table> AS p [WHERE cohort]":
-  // one row per person of the cohort; column 0 is the person's rowid and
-  // the others the per-person values the plans name.
+  // The cohort pass, "SELECT p.rowid, <value>, ... FROM <person table> AS p
+  // [WHERE cohort]": one row per person of the cohort; column 0 is the
+  // person's rowid and the others the per-person values the plans name
+  // (NULL in place of values only outputs with their own pass read).
   Statement persons;
-  // If set, `persons` holds only the cohort's persons some output can use
-  // (when every output is a regression: persons with a value of each term
-  // that can be missing, found through the events' indexes), and this
-  // counts the whole cohort: "SELECT COUNT(*) FROM <person table> AS p
-  // [WHERE cohort]".
+  // If set, `persons` is not run: every output is a regression with its own
+  // pass, and this counts the whole cohort: "SELECT COUNT(*) FROM <person
+  // table> AS p [WHERE cohort]".
   std::optional<Statement> cohort_count;
+  // One per output with its own pass, in output order.
+  std::vector<ValuePass> value_passes;
   // Every table the statement reads, for the data-access record.
   std::set<std::string> tables;
   std::vector<OutputPlan> outputs;

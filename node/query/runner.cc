@@ -73,7 +73,8 @@ struct CellPeople {
     key += code.record_key;  // wraps: mod 2^32
   }
   trenode::internal::CellPersons Finish() {
-    std::sort(persons.begin(), persons.end());
+    // A pass in rowid order usually gives the ordinals in order already.
+    if (!std::is_sorted(persons.begin(), persons.end())) std::sort(persons.begin(), persons.end());
     trenode::internal::CellPersons cell;
     cell.set_persons(EncodePersons(persons));
     cell.set_cell_key(key);
@@ -85,8 +86,13 @@ struct CellPeople {
 class SummaryCell {
  public:
   void Add(const SqliteStatement& row, int column, const PersonCode& code) {
-    ++count_;
-    if (row.IsNull(column)) return;
+    AddPerson();
+    if (!row.IsNull(column)) AddValue(row, column, code);
+  }
+  // A person of the cell, with or without a value.
+  void AddPerson() { ++count_; }
+  // The value of a person of the cell (not null), counted apart.
+  void AddValue(const SqliteStatement& row, int column, const PersonCode& code) {
     double value = row.Double(column);
     if (levels_.size() <= kFewValues) levels_[value].Add(code);
     ++n_;
@@ -99,8 +105,11 @@ class SummaryCell {
     if (n_ == 1) first_ = value;
     single_value_ = single_value_ && value == first_;
     largest_.push_back(value);
-    std::sort(largest_.begin(), largest_.end(),
-              [](double a, double b) { return std::fabs(a) > std::fabs(b); });
+    // Ties (v and -v) ordered too, so that the order persons come in
+    // changes nothing.
+    std::sort(largest_.begin(), largest_.end(), [](double a, double b) {
+      return std::fabs(a) != std::fabs(b) ? std::fabs(a) > std::fabs(b) : a > b;
+    });
     if (largest_.size() > kLargestKept) largest_.pop_back();
   }
 
@@ -169,17 +178,49 @@ class OutputAccumulator {
     }
   }
 
-  absl::Status Add(const SqliteStatement& row, const PersonCode& code) {
-    if (plan_.kind == trenode::v1::OUTPUT_KIND_REGRESSION) return AddToFit(row, code);
-    std::vector<int> categories;
-    for (const GroupPlan& group : plan_.groups) {
-      ASSIGN_OR_RETURN(int category, CategoryOf(row, group.column, group.categories));
-      categories.push_back(category);
+  // Count-like outputs: each group's category is found from its joint
+  // variable's (a refinement of it), so each value is placed once a row.
+  void CoarsenFrom(const CompiledQuery& query) {
+    if (plan_.kind != trenode::v1::OUTPUT_KIND_COUNTS &&
+        plan_.kind != trenode::v1::OUTPUT_KIND_CROSSTAB) {
+      return;
     }
-    int64_t cell = grid_->IndexOf(categories);
+    for (const GroupPlan& group : plan_.groups) {
+      coarsening_.push_back(
+          Coarsening(query.joint[group.joint_variable].categories, group.categories));
+    }
+  }
+
+  // A row of the cohort pass (`values` false) or of the output's own pass;
+  // `joint`: the row's category of each joint variable (cohort pass).
+  absl::Status Add(const SqliteStatement& row, const PersonCode& code, bool values,
+                   const std::vector<int>& joint) {
+    const bool cohort = !values;
+    if (plan_.kind == trenode::v1::OUTPUT_KIND_REGRESSION) {
+      return plan_.own_pass && cohort ? absl::OkStatus() : AddToFit(row, code);
+    }
+    categories_.clear();
+    for (size_t g = 0; g < plan_.groups.size(); ++g) {
+      const GroupPlan& group = plan_.groups[g];
+      if (!coarsening_.empty()) {
+        categories_.push_back(coarsening_[g][joint[group.joint_variable]]);
+        continue;
+      }
+      ASSIGN_OR_RETURN(int category, CategoryOf(row, group.column, group.categories));
+      categories_.push_back(category);
+    }
+    int64_t cell = grid_->IndexOf(categories_);
     if (plan_.kind == trenode::v1::OUTPUT_KIND_SUMMARY) {
-      summaries_[cell].Add(row, plan_.value_column, code);
-      if (!row.IsNull(plan_.value_column)) people_[cell].Add(code);
+      SummaryCell& summary = summaries_[cell];
+      if (plan_.own_pass && cohort) {
+        summary.AddPerson();  // its value comes in the output's own pass
+      } else if (plan_.own_pass) {
+        summary.AddValue(row, plan_.value_column, code);  // every row has one
+        people_[cell].Add(code);
+      } else {
+        summary.Add(row, plan_.value_column, code);
+        if (!row.IsNull(plan_.value_column)) people_[cell].Add(code);
+      }
     } else {
       ++counts_[cell];
       people_[cell].Add(code);
@@ -386,6 +427,10 @@ class OutputAccumulator {
   bool keeping_ = true;        // every fitted person's x is in kept_ so far
   std::vector<double> kept_;   // their x, one after another
   std::unique_ptr<Grid> grid_;
+  std::vector<int> categories_;  // of the current row, reused
+  // Count-like outputs: per group, its category of each of its joint
+  // variable's.
+  std::vector<std::vector<int>> coarsening_;
   std::vector<double> inverse_;  // (X'X)^-1 for the leverage pass
   double max_leverage_ = 0;
   std::vector<int64_t> counts_;
@@ -398,11 +443,22 @@ class OutputAccumulator {
   std::vector<std::map<double, int64_t>> values_;  // per predictor, up to kFewValues + 1
 };
 
+
+absl::Status StepFailed(const absl::Status& status) {
+  if (absl::IsCancelled(status)) return status;  // stopped by the caller
+  return absl::InternalError(absl::StrCat("reading the dataset failed: ", status.message()));
+}
+
+absl::Status NoCode() {
+  return absl::InternalError(
+      "a person of the dataset file has no code; the node's person codes do not match the "
+      "dataset version");
+}
+
 }  // namespace
 
 absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& query,
                                       const PersonCodes& codes, const RunLimits& limits) {
-  ASSIGN_OR_RETURN(SqliteStatement statement, Prepare(dataset, query.persons));
   std::vector<OutputAccumulator> outputs;
   outputs.reserve(query.outputs.size());
   size_t regressions = 0;
@@ -411,6 +467,7 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   }
   for (const OutputPlan& plan : query.outputs) {
     outputs.emplace_back(plan, limits.kept_predictor_values / std::max<size_t>(regressions, 1));
+    outputs.back().CoarsenFrom(query);
   }
   std::vector<const Categories*> joint_columns;
   for (const JointVariable& variable : query.joint) joint_columns.push_back(&variable.categories);
@@ -419,46 +476,76 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   int64_t cohort = 0;
   int64_t rows_read = 0;
   std::vector<int> categories(query.joint.size());
-  while (true) {
-    absl::StatusOr<bool> row = statement.Step();
-    if (!row.ok()) {
-      if (absl::IsCancelled(row.status())) return row.status();  // stopped by the caller
-      return absl::InternalError(
-          absl::StrCat("reading the dataset failed: ", row.status().message()));
-    }
-    if (!*row) break;
-    ++rows_read;
-    std::optional<PersonCode> code = codes.Find(statement.Int64(0));
-    if (!code) {
-      return absl::InternalError("a person of the dataset file has no code; the node's person "
-                                 "codes do not match the dataset version");
-    }
-    ++cohort;
-    for (OutputAccumulator& output : outputs) RETURN_IF_ERROR(output.Add(statement, *code));
-    if (!joint_counts.empty()) {
-      for (size_t v = 0; v < query.joint.size(); ++v) {
-        ASSIGN_OR_RETURN(categories[v], CategoryOf(statement, query.joint[v].column,
-                                                   query.joint[v].categories));
-      }
-      ++joint_counts[joint.IndexOf(categories)];
-    }
-  }
-  // Regressions with more persons than they could keep need a second pass
-  // for their persons' leverage.
-  bool second_pass = false;
-  for (OutputAccumulator& output : outputs) second_pass = output.MeasureLeverage() || second_pass;
-  if (second_pass) {
-    statement.Rewind();  // the same cohort and variables: the bindings stay
+  // The cohort pass.
+  std::optional<SqliteStatement> statement;
+  if (!query.cohort_count) {
+    ASSIGN_OR_RETURN(statement, Prepare(dataset, query.persons));
     while (true) {
-      absl::StatusOr<bool> row = statement.Step();
-      if (!row.ok()) {
-        if (absl::IsCancelled(row.status())) return row.status();
-        return absl::InternalError(
-            absl::StrCat("reading the dataset failed: ", row.status().message()));
-      }
+      absl::StatusOr<bool> row = statement->Step();
+      if (!row.ok()) return StepFailed(row.status());
       if (!*row) break;
       ++rows_read;
-      for (OutputAccumulator& output : outputs) output.AddLeverage(statement);
+      std::optional<PersonCode> code = codes.Find(statement->Int64(0));
+      if (!code) return NoCode();
+      ++cohort;
+      for (size_t v = 0; v < query.joint.size(); ++v) {
+        ASSIGN_OR_RETURN(categories[v], CategoryOf(*statement, query.joint[v].column,
+                                                   query.joint[v].categories));
+      }
+      for (OutputAccumulator& output : outputs) {
+        RETURN_IF_ERROR(output.Add(*statement, *code, /*values=*/false, categories));
+      }
+      if (!joint_counts.empty()) ++joint_counts[joint.IndexOf(categories)];
+    }
+  }
+  // Each output with its own pass: its persons with values.
+  std::vector<SqliteStatement> passes;
+  for (const ValuePass& pass : query.value_passes) {
+    ASSIGN_OR_RETURN(SqliteStatement own, Prepare(dataset, pass.statement));
+    OutputAccumulator& output = outputs[pass.output];
+    while (true) {
+      absl::StatusOr<bool> row = own.Step();
+      if (!row.ok()) return StepFailed(row.status());
+      if (!*row) break;
+      ++rows_read;
+      std::optional<PersonCode> code = codes.Find(own.Int64(0));
+      if (!code) return NoCode();
+      RETURN_IF_ERROR(output.Add(own, *code, /*values=*/true, categories));
+    }
+    passes.push_back(std::move(own));
+  }
+  // Regressions with more persons than they could keep need a second pass
+  // (their own, or the cohort's) for their persons' leverage.
+  bool cohort_again = false;
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    if (!outputs[o].MeasureLeverage()) continue;
+    if (!query.outputs[o].own_pass) {
+      cohort_again = true;
+      continue;
+    }
+    for (size_t p = 0; p < passes.size(); ++p) {
+      if (query.value_passes[p].output != static_cast<int>(o)) continue;
+      SqliteStatement& own = passes[p];
+      own.Rewind();  // the same persons and variables: the bindings stay
+      while (true) {
+        absl::StatusOr<bool> row = own.Step();
+        if (!row.ok()) return StepFailed(row.status());
+        if (!*row) break;
+        ++rows_read;
+        outputs[o].AddLeverage(own);
+      }
+    }
+  }
+  if (cohort_again && statement) {
+    statement->Rewind();
+    while (true) {
+      absl::StatusOr<bool> row = statement->Step();
+      if (!row.ok()) return StepFailed(row.status());
+      if (!*row) break;
+      ++rows_read;
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        if (!query.outputs[o].own_pass) outputs[o].AddLeverage(*statement);
+      }
     }
   }
   if (query.cohort_count) {

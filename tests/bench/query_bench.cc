@@ -139,7 +139,10 @@ void PrintPlan(SqliteDb& db, const char* name, const trenode::query::Statement& 
   std::printf("%s:\n  %s\n", name, statement.sql.c_str());
   auto explain = db.Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", statement.sql));
   if (!explain.ok()) return;
-  for (size_t i = 0; i < statement.params.size(); ++i) {
+  // The statement may name only the first few of the values it shares.
+  const size_t named = std::min(statement.params.size(),
+                                static_cast<size_t>(explain->ParameterCount()));
+  for (size_t i = 0; i < named; ++i) {
     std::visit([&](const auto& value) { explain->Bind(static_cast<int>(i + 1), value); },
                statement.params[i]);
   }
@@ -275,7 +278,13 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: %s\n", c.name, compiled.status().ToString().c_str());
       return 1;
     }
-    if (options.plan) PrintPlan(*db, c.name, compiled->persons);
+    if (options.plan) {
+      if (!compiled->cohort_count) PrintPlan(*db, c.name, compiled->persons);
+      for (const auto& pass : compiled->value_passes) {
+        PrintPlan(*db, absl::StrCat(c.name, " (output ", pass.output, "'s own pass)").c_str(),
+                  pass.statement);
+      }
+    }
     Measured m;
     m.bench_case = &c;
     std::vector<SqlRow> rows;

@@ -180,8 +180,11 @@ void CheckStatement(const query::Statement& statement, int* columns) {
                  statement.sql.c_str());
     FUZZ_CHECK(false);
   }
-  FUZZ_CHECK(sqlite3_bind_parameter_count(prepared) == static_cast<int>(statement.params.size()));
-  for (size_t i = 0; i < statement.params.size(); ++i) {
+  // Statements of one query share their values' numbering: each names some
+  // of them, never one past the end.
+  const int named = sqlite3_bind_parameter_count(prepared);
+  FUZZ_CHECK(named <= static_cast<int>(statement.params.size()));
+  for (size_t i = 0; i < static_cast<size_t>(named); ++i) {
     int index = static_cast<int>(i + 1);
     int bound = std::visit(
         [&](const auto& value) {
@@ -231,6 +234,13 @@ void CheckCompiledQuery(const trenode::v1::AggregateQuery& query) {
   FUZZ_CHECK(compiled->persons.params.size() <= static_cast<size_t>(query::kMaxQueryValues));
   int columns = 0;
   CheckStatement(compiled->persons, &columns);
+  for (const query::ValuePass& pass : compiled->value_passes) {
+    FUZZ_CHECK(pass.output >= 0 && pass.output < static_cast<int>(compiled->outputs.size()) &&
+               compiled->outputs[pass.output].own_pass);
+    int pass_columns = 0;
+    CheckStatement(pass.statement, &pass_columns);
+    FUZZ_CHECK(pass_columns == columns);  // numbered alike
+  }
   FUZZ_CHECK(compiled->outputs.size() == static_cast<size_t>(query.outputs_size()));
   FUZZ_CHECK(compiled->tables.contains("person"));
   for (const std::string& table : compiled->tables) {
