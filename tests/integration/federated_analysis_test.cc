@@ -237,6 +237,41 @@ class FederatedAnalysisTest : public ::testing::Test {
     return theirs;
   }
 
+  // Creates and submits ada's release of the analysis `request` submits
+  // once it has ended; the release as submitted.
+  trenode::v1::Release ReleaseOf(const trenode::v1::SubmitAnalysisRequest& request) {
+    auto releases = trenode::v1::Releases::NewStub(a_->Channel());
+    auto ada = [&] { return WithToken(a_->Token("ada", {"researcher"})); };
+    Analysis submitted;
+    grpc::Status status = Submit(request, &submitted);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(WaitUntilFinal(submitted.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+    trenode::v1::CreateReleaseRequest create;
+    create.set_analysis_id(submitted.id());
+    trenode::v1::Release release;
+    EXPECT_TRUE(releases->CreateRelease(ada().get(), create, &release).ok());
+    trenode::v1::ReleaseIdRequest by_id;
+    by_id.set_release_id(release.id());
+    absl::Time until = absl::Now() + absl::Seconds(30);
+    while (release.state() == trenode::v1::RELEASE_STATE_PREPARING && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(50));
+      EXPECT_TRUE(releases->GetRelease(ada().get(), by_id, &release).ok());
+    }
+    status = releases->SubmitRelease(ada().get(), by_id, &release);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return release;
+  }
+
+  // CountBySex over `nodes` only (none: a local query of site-a's dataset).
+  trenode::v1::SubmitAnalysisRequest Over(const std::string& request_id,
+                                          const std::vector<std::string>& nodes) {
+    trenode::v1::SubmitAnalysisRequest request = CountBySex(request_id);
+    request.clear_nodes();
+    if (nodes.empty()) request.clear_federation_deadline_seconds();
+    for (const std::string& node : nodes) request.add_nodes(node);
+    return request;
+  }
+
   pki::KeyAndCertificate ca_ = *pki::CreateCa("test federation", pki::ValidFor(2));
   std::unique_ptr<TestNode> b_, c_, a_;
 };
@@ -879,6 +914,54 @@ TEST_F(FederatedAnalysisTest, AVisiblePartIsShownOnlyIfThePooledRestIsNotOneNode
   sites = as_ada(pair.id());
   EXPECT_TRUE(sites["site-b"].visible());
   EXPECT_EQ(sites["site-b"].visible_files_size(), 0);
+}
+
+// The researcher can always run a federated question locally on the home
+// dataset: that release is the home node's table, and with pooled(a,c) it
+// would give c's. Whichever comes first, the second is withheld.
+TEST_F(FederatedAnalysisTest, ALocalReleaseOfTheSameQuestionCountsAsTheHomeNodesTable) {
+  Start();
+  trenode::v1::Release local = ReleaseOf(Over("local-first", {}));
+  EXPECT_TRUE(local.state() == trenode::v1::RELEASE_STATE_RELEASED ||
+              local.state() == trenode::v1::RELEASE_STATE_IN_REVIEW)
+      << local.ShortDebugString();
+  trenode::v1::Release pooled = ReleaseOf(Over("pooled-second", {"site-a", "site-c"}));
+  EXPECT_EQ(pooled.state(), trenode::v1::RELEASE_STATE_BLOCKED) << pooled.ShortDebugString();
+  EXPECT_NE(pooled.state_reason().find("site-c"), std::string::npos) << pooled.state_reason();
+
+  // The other order: pooled(a,b) stands, then a local release of the same
+  // question is withheld (never auto-released) and, with nothing left, blocked.
+  trenode::v1::Release pair = ReleaseOf(Over("pooled-first", {"site-a", "site-b"}));
+  // (pooled(a,b) with local(a) already standing would give b: withheld too.)
+  EXPECT_EQ(pair.state(), trenode::v1::RELEASE_STATE_BLOCKED) << pair.ShortDebugString();
+}
+
+TEST_F(FederatedAnalysisTest, ALocalReleaseAfterAPooledOneOfTheSameQuestionIsWithheld) {
+  Start();
+  trenode::v1::Release pooled = ReleaseOf(Over("pooled-first", {"site-a", "site-c"}));
+  ASSERT_EQ(pooled.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << pooled.ShortDebugString();
+  trenode::v1::Release local = ReleaseOf(Over("local-second", {}));
+  EXPECT_EQ(local.state(), trenode::v1::RELEASE_STATE_BLOCKED) << local.ShortDebugString();
+  EXPECT_NE(local.state_reason().find("site-c"), std::string::npos) << local.state_reason();
+  // Another question locally differences nothing and is released as before.
+  trenode::v1::SubmitAnalysisRequest by_region = Over("local-region", {});
+  by_region.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)
+      ->mutable_variable()->set_column("region");
+  EXPECT_NE(ReleaseOf(by_region).state(), trenode::v1::RELEASE_STATE_BLOCKED);
+}
+
+// ".here" is kept for the home node's own part: a researcher's analysis
+// under such an id could be adopted as that part after being downloaded.
+TEST_F(FederatedAnalysisTest, AHereRequestIdIsRefused) {
+  Start();
+  Analysis reply;
+  grpc::Status status = Submit(Over("q.here", {}), &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find(".here"), std::string::npos) << status.error_message();
+  EXPECT_TRUE(AnalysesAt(*a_, "ada@site-a").empty());
+  // Federated under an ordinary id, the home part still gets its ".here".
+  ASSERT_TRUE(Submit(Over("q", {"site-a", "site-b"}), &reply).ok());
+  EXPECT_EQ(WaitUntilFinal(reply.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
 }
 
 }  // namespace
