@@ -964,5 +964,35 @@ TEST_F(FederatedAnalysisTest, AHereRequestIdIsRefused) {
   EXPECT_EQ(WaitUntilFinal(reply.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
 }
 
+// The other order: pooled(b,c) stands, then b answers an analysis whose
+// other node does not. b's table alone would give c = pooled(b,c) - b, so
+// it is not shown, and the site says why.
+TEST_F(FederatedAnalysisTest, AVisiblePartIsNotShownAfterAPooledReleaseItWouldUndo) {
+  Start(/*c_approves=*/true, /*b_reviews_queries=*/false, /*b_visible=*/true);
+  trenode::v1::Release pooled = ReleaseOf(Over("bc", {"site-b", "site-c"}));
+  ASSERT_EQ(pooled.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << pooled.ShortDebugString();
+  c_->server().Shutdown(absl::ZeroDuration());
+  trenode::v1::SubmitAnalysisRequest again = Over("b-alone", {"site-b", "site-c"});
+  again.set_federation_deadline_seconds(3);
+  Analysis submitted;
+  ASSERT_TRUE(Submit(again, &submitted).ok());
+  Analysis done = WaitUntilFinal(submitted.id(), absl::Seconds(20));
+  auto sites = Sites(done);
+  ASSERT_EQ(sites["site-b"].state(), SiteStatus::STATE_ANSWERED) << sites["site-b"].reason();
+  EXPECT_NE(sites["site-c"].state(), SiteStatus::STATE_ANSWERED);
+  EXPECT_TRUE(sites["site-b"].visible());
+  EXPECT_EQ(sites["site-b"].visible_files_size(), 0);
+  EXPECT_NE(sites["site-b"].reason().find("site-c"), std::string::npos) << sites["site-b"].reason();
+
+  // A question nothing stands for is still shown.
+  trenode::v1::SubmitAnalysisRequest by_region = Over("b-region", {"site-b", "site-c"});
+  by_region.set_federation_deadline_seconds(3);
+  by_region.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)
+      ->mutable_variable()->set_column("region");
+  ASSERT_TRUE(Submit(by_region, &submitted).ok());
+  sites = Sites(WaitUntilFinal(submitted.id(), absl::Seconds(20)));
+  EXPECT_EQ(sites["site-b"].visible_files_size(), 1) << sites["site-b"].reason();
+}
+
 }  // namespace
 }  // namespace trenode
