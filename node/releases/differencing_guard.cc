@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "absl/strings/str_join.h"
 #include "node/common/deterministic_bytes.h"
 #include "node/common/status_macros.h"
@@ -30,16 +32,53 @@ NodeSet Answered(const Analysis& analysis) {
 }
 }  // namespace
 
+namespace {
+// Clears in `message`, recursively, what names a result's columns but does
+// not change its numbers (GroupBy.label); true if an age is used in it.
+bool ClearLabels(google::protobuf::Message& message) {
+  bool age = message.GetDescriptor() == trenode::v1::AgeVariable::descriptor();
+  if (message.GetDescriptor() == trenode::v1::GroupBy::descriptor()) {
+    static_cast<trenode::v1::GroupBy&>(message).clear_label();
+  }
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const google::protobuf::FieldDescriptor* field : fields) {
+    if (field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+        age = ClearLabels(*reflection->MutableRepeatedMessage(&message, field, i)) || age;
+      }
+    } else {
+      age = ClearLabels(*reflection->MutableMessage(&message, field)) || age;
+    }
+  }
+  return age;
+}
+}  // namespace
+
 std::vector<std::string> QuestionsOfFile(const trenode::v1::AggregateQuery& query,
                                          const std::string& file) {
-  trenode::v1::AggregateQuery common = query;
-  common.clear_dataset_id();
-  common.clear_outputs();
   for (const auto& output : query.outputs()) {
     if (absl::StrCat(output.name(), ".csv") != file) continue;
+    // The question: cohort, index date (only if an age uses it) and output,
+    // whatever the output's name, its column headings or the dataset.
+    trenode::v1::AggregateQuery common = query;
+    common.clear_dataset_id();
+    common.clear_outputs();
     trenode::v1::QueryOutput unnamed = output;
     unnamed.clear_name();
-    return {absl::StrCat(DeterministicBytes(common), "\n", DeterministicBytes(unnamed))};
+    const bool cohort_age = ClearLabels(common);
+    const bool output_age = ClearLabels(unnamed);
+    if (!output_age && !cohort_age) common.clear_index_date();
+    // Every file publishes the cohort's totals (a counts or crosstab's
+    // margins, a summary's or a fit's n), so the cohort alone is a question
+    // too, whatever the output.
+    trenode::v1::AggregateQuery cohort;
+    *cohort.mutable_cohort() = common.cohort();
+    if (cohort_age) cohort.set_index_date(common.index_date());
+    return {absl::StrCat("output\n", DeterministicBytes(common), "\n", DeterministicBytes(unnamed)),
+            absl::StrCat("cohort\n", DeterministicBytes(cohort))};
   }
   return {};
 }

@@ -21,7 +21,9 @@
 namespace trenode::releases {
 
 // The keys of the questions an output file ("<output>.csv") of `query`
-// answers; empty if it names none of its outputs.
+// answers: its output over its cohort, canonical (its name, column labels,
+// dataset and, unless an age uses it, index date left out), and the cohort's
+// totals, which every output publishes. Empty if it names no output.
 std::vector<std::string> QuestionsOfFile(const trenode::v1::AggregateQuery& query,
                                          const std::string& file);
 

@@ -272,6 +272,19 @@ class FederatedAnalysisTest : public ::testing::Test {
     return request;
   }
 
+  // `request` by region over persons born before 1960: another question
+  // over another cohort than CountBySex's.
+  static trenode::v1::SubmitAnalysisRequest OtherCohort(trenode::v1::SubmitAnalysisRequest request) {
+    auto* query = request.mutable_query();
+    query->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)->mutable_variable()->set_column(
+        "region");
+    auto* born = query->mutable_cohort()->mutable_person();
+    born->mutable_variable()->set_column("year_of_birth");
+    born->set_comparison(trenode::v1::COMPARISON_LT);
+    born->add_values()->set_number(1960);
+    return request;
+  }
+
   pki::KeyAndCertificate ca_ = *pki::CreateCa("test federation", pki::ValidFor(2));
   std::unique_ptr<TestNode> b_, c_, a_;
 };
@@ -538,11 +551,15 @@ TEST_F(FederatedAnalysisTest, PooledResultsThatWouldLetOneNodeBeWorkedOutAreWith
   EXPECT_EQ(pair.state(), trenode::v1::RELEASE_STATE_BLOCKED) << pair.ShortDebugString();
   EXPECT_NE(pair.state_reason().find("site-c"), std::string::npos) << pair.state_reason();
   EXPECT_NE(pair.state_reason().find(all.id()), std::string::npos) << pair.state_reason();
-  // Another question over (a,b) differences nothing: it goes to review.
+  // Another question over (a,b) of the same cohort publishes the same
+  // cohort's totals (its Total row), and pooled(a,b,c)'s total less it is
+  // c's: it is withheld too (it used to go to review).
   trenode::v1::SubmitAnalysisRequest by_region = over("ab-region", {"site-a", "site-b"});
   by_region.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)
       ->mutable_variable()->set_column("region");
-  EXPECT_EQ(release_of(by_region).state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+  trenode::v1::Release region = release_of(by_region);
+  EXPECT_EQ(region.state(), trenode::v1::RELEASE_STATE_BLOCKED) << region.ShortDebugString();
+  EXPECT_NE(region.state_reason().find("site-c"), std::string::npos) << region.state_reason();
   // A release withdrawn before any decision no longer counts: with pooled(a,b,c)
   // withdrawn (and pooled(a,b) blocked), pooled(a,c) reveals nothing.
   trenode::v1::ReleaseIdRequest withdraw;
@@ -943,11 +960,10 @@ TEST_F(FederatedAnalysisTest, ALocalReleaseAfterAPooledOneOfTheSameQuestionIsWit
   trenode::v1::Release local = ReleaseOf(Over("local-second", {}));
   EXPECT_EQ(local.state(), trenode::v1::RELEASE_STATE_BLOCKED) << local.ShortDebugString();
   EXPECT_NE(local.state_reason().find("site-c"), std::string::npos) << local.state_reason();
-  // Another question locally differences nothing and is released as before.
-  trenode::v1::SubmitAnalysisRequest by_region = Over("local-region", {});
-  by_region.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)
-      ->mutable_variable()->set_column("region");
-  EXPECT_NE(ReleaseOf(by_region).state(), trenode::v1::RELEASE_STATE_BLOCKED);
+  // Another question of another cohort differences nothing and is released
+  // as before.
+  EXPECT_NE(ReleaseOf(OtherCohort(Over("local-region", {}))).state(),
+            trenode::v1::RELEASE_STATE_BLOCKED);
 }
 
 // ".here" is kept for the home node's own part: a researcher's analysis
@@ -985,13 +1001,46 @@ TEST_F(FederatedAnalysisTest, AVisiblePartIsNotShownAfterAPooledReleaseItWouldUn
   EXPECT_NE(sites["site-b"].reason().find("site-c"), std::string::npos) << sites["site-b"].reason();
 
   // A question nothing stands for is still shown.
-  trenode::v1::SubmitAnalysisRequest by_region = Over("b-region", {"site-b", "site-c"});
+  trenode::v1::SubmitAnalysisRequest by_region = OtherCohort(Over("b-region", {"site-b", "site-c"}));
   by_region.set_federation_deadline_seconds(3);
-  by_region.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)
-      ->mutable_variable()->set_column("region");
   ASSERT_TRUE(Submit(by_region, &submitted).ok());
   sites = Sites(WaitUntilFinal(submitted.id(), absl::Seconds(20)));
   EXPECT_EQ(sites["site-b"].visible_files_size(), 1) << sites["site-b"].reason();
+}
+
+// "The same question" is what gives the same numbers: a relabelled column
+// or an index date no age uses changes the bytes, not the numbers.
+TEST_F(FederatedAnalysisTest, ARelabelledOrReDatedQuestionIsTheSameQuestion) {
+  Start();
+  ASSERT_EQ(ReleaseOf(Over("abc", {"site-a", "site-b", "site-c"})).state(),
+            trenode::v1::RELEASE_STATE_IN_REVIEW);
+  trenode::v1::SubmitAnalysisRequest relabelled = Over("ab-label", {"site-a", "site-b"});
+  relabelled.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)->set_label(
+      "sex2");
+  trenode::v1::Release release = ReleaseOf(relabelled);
+  EXPECT_EQ(release.state(), trenode::v1::RELEASE_STATE_BLOCKED) << release.ShortDebugString();
+  EXPECT_NE(release.state_reason().find("site-c"), std::string::npos) << release.state_reason();
+  trenode::v1::SubmitAnalysisRequest redated = Over("ab-date", {"site-a", "site-b"});
+  redated.mutable_query()->set_index_date("2001-01-01");
+  release = ReleaseOf(redated);
+  EXPECT_EQ(release.state(), trenode::v1::RELEASE_STATE_BLOCKED) << release.ShortDebugString();
+}
+
+// Every counts file publishes its cohort's total: pooled(a,b,c) by sex and
+// pooled(a,b) by region of the same cohort give c's total.
+TEST_F(FederatedAnalysisTest, TotalsOfAnotherQuestionOverFewerNodesAreWithheld) {
+  Start();
+  ASSERT_EQ(ReleaseOf(Over("abc", {"site-a", "site-b", "site-c"})).state(),
+            trenode::v1::RELEASE_STATE_IN_REVIEW);
+  trenode::v1::SubmitAnalysisRequest by_region = Over("ab-region", {"site-a", "site-b"});
+  by_region.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)
+      ->mutable_variable()->set_column("region");
+  trenode::v1::Release release = ReleaseOf(by_region);
+  EXPECT_EQ(release.state(), trenode::v1::RELEASE_STATE_BLOCKED) << release.ShortDebugString();
+  EXPECT_NE(release.state_reason().find("site-c"), std::string::npos) << release.state_reason();
+  // Over another cohort it is another question, totals and all.
+  EXPECT_EQ(ReleaseOf(OtherCohort(Over("ab-other", {"site-a", "site-b"}))).state(),
+            trenode::v1::RELEASE_STATE_IN_REVIEW);
 }
 
 }  // namespace
