@@ -157,17 +157,22 @@ StandingOutputs::Finding StandingOutputs::Check(const trenode::v1::AggregateQuer
 }
 
 std::string StandingOutputs::Reason(const Finding& finding, const std::string& requester) {
+  // A colleague's release is not the requester's to know of (their
+  // analyses are NOT_FOUND to them): it is only "another release".
   std::set<std::string> from;
   bool shown = false;
+  bool others = false;
   for (const Source& source : finding.with) {
     if (source.release_id.empty()) {
       shown = true;
-    } else {
+    } else if (source.requester == requester) {
       from.insert(source.release_id);
+    } else {
+      others = true;
     }
   }
-  (void)requester;
   std::vector<std::string> parts(from.begin(), from.end());
+  if (others) parts.push_back("another release in this project");
   if (shown) parts.push_back("tables shown on their own");
   const size_t n = finding.revealed.size();
   return absl::StrCat(
