@@ -222,6 +222,18 @@ absl::StatusOr<Contribution> Contributions::Submit(
   submit.mutable_query()->set_dataset_id(dataset);
   ASSIGN_OR_RETURN(Analysis analysis, analyses_->Submit(person, submit));
   if (part_of != nullptr && person.home_node.empty() && analysis.federated_part_of().empty()) {
+    // Only an analysis nothing has been released of becomes the home part:
+    // one with a release may have been downloaded, and the pooled result
+    // less it would be a partner's (researchers cannot submit request ids
+    // ending in ".here", but older analyses may have them).
+    ASSIGN_OR_RETURN(std::vector<trenode::v1::Release> earlier,
+                     release_store_->ForAnalysis(analysis.id()));
+    if (!earlier.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "analysis ", analysis.id(), " under request id \"", submit.request_id(),
+          "\" was not submitted as the home part of federated analysis ", part_of->id(),
+          " and cannot become it"));
+    }
     // Marked before anything can be released of it: its files are pooled only.
     ASSIGN_OR_RETURN(analysis,
                      analyses_->Annotate(

@@ -13,6 +13,7 @@
 #include "node/common/status_macros.h"
 #include "node/common/text.h"
 #include "node/log/merkle.h"
+#include "node/releases/differencing_guard.h"
 
 namespace trenode::federation {
 namespace {
@@ -85,12 +86,14 @@ std::string ContributionKey(const std::string& analysis_id, const std::string& n
 }
 
 Coordinator::Coordinator(std::string node_id, analyses::Analyses* analyses,
-                         analyses::AnalysisStore* store, const PartnerDirectory* partners,
+                         analyses::AnalysisStore* store, releases::ReleaseStore* releases,
+                         const PartnerDirectory* partners,
                          PartnerCaller* caller, Contributions* here, adapters::ObjectStore* objects,
                          Options options)
     : node_id_(std::move(node_id)),
       analyses_(analyses),
       store_(store),
+      releases_(releases),
       partners_(partners),
       caller_(caller),
       here_(here),
@@ -456,12 +459,43 @@ void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites
     pooled_only += site.state() == SiteStatus::STATE_ANSWERED && !site.visible();
   }
   const bool show_visible = released.size() < 2 || pooled_only != 1;
+  // Nor if, with what stands in the project (pooled releases, local ones,
+  // tables shown before), the table alone would let a pooled-only node be
+  // worked out: each shown table is the node set {node} to the same guard
+  // as releases, and counts against the tables shown after it. If what
+  // stands cannot be read, nothing is shown.
+  absl::StatusOr<releases::StandingOutputs> standing =
+      show_visible ? releases::StandingOutputs::Gather(*releases_, *store_, node_id_,
+                                                       analysis.project_id(), analysis.id())
+                   : absl::StatusOr<releases::StandingOutputs>(absl::CancelledError());
+  if (standing.ok()) {
+    for (const SiteStatus& site : sites) {
+      if (site.state() == SiteStatus::STATE_ANSWERED && !site.visible()) {
+        standing->Protect({site.node_id()});
+      }
+    }
+  }
   for (SiteStatus& site : sites) {
     site.clear_visible_files();
     if (!show_visible || !site.visible() || site.state() != SiteStatus::STATE_ANSWERED) continue;
+    if (!standing.ok()) {
+      site.set_reason(absl::StrCat("not shown on its own: the project's other outputs could not "
+                                   "be read to check it (",
+                                   standing.status().message(), ")"));
+      continue;
+    }
     for (const SiteRelease& files : released) {
       if (files.node_id != site.node_id()) continue;
       for (const auto& [name, content] : files.files) {
+        releases::StandingOutputs::Finding finding =
+            standing->Check(analysis.query(), name, {site.node_id()}, {site.node_id()});
+        if (!finding.revealed.empty()) {
+          site.set_reason(Words(absl::StrCat(
+              site.reason(), site.reason().empty() ? "" : "; ", name, " not shown on its own: ",
+              releases::StandingOutputs::Reason(finding, analysis.submitter()))));
+          continue;
+        }
+        standing->Add(analysis.query(), name, {site.node_id()}, {});
         auto* shown = site.add_visible_files();
         shown->set_name(name);
         shown->set_content(

@@ -30,6 +30,7 @@
 #include "federation/partner_directory.h"
 #include "node/analyses/analyses.h"
 #include "node/analyses/analysis_store.h"
+#include "node/releases/release_store.h"
 
 namespace trenode::federation {
 
@@ -46,9 +47,10 @@ class Coordinator {
   };
 
   // Everything given must outlive the coordinator. Adds a cancel hook to
-  // `analyses`.
+  // `analyses`. `releases` is read (never changed) to check a visible part
+  // against the project's standing releases before it is shown.
   Coordinator(std::string node_id, analyses::Analyses* analyses, analyses::AnalysisStore* store,
-              const PartnerDirectory* partners, PartnerCaller* caller, Contributions* here,
+              releases::ReleaseStore* releases, const PartnerDirectory* partners, PartnerCaller* caller, Contributions* here,
               adapters::ObjectStore* objects, Options options);
   ~Coordinator() { Stop(); }
 
@@ -101,6 +103,7 @@ class Coordinator {
   std::string node_id_;
   analyses::Analyses* analyses_;
   analyses::AnalysisStore* store_;
+  releases::ReleaseStore* releases_;
   const PartnerDirectory* partners_;
   PartnerCaller* caller_;
   Contributions* here_;

@@ -6,6 +6,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -61,6 +62,18 @@ absl::Status ValidateRequestId(const std::string& id) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status CheckNotHomePartId(const std::string& request_id) {
+  if (absl::EndsWith(request_id, kHereSuffix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request_id: \"", request_id, "\" ends in \"", kHereSuffix,
+                     "\", which is kept for the home node's own part of a federated analysis"));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
 std::string BodyHash(const trenode::v1::SubmitAnalysisRequest& request) {
   return absl::BytesToHexString(log::HashBytes(log::Sha256(DeterministicBytes(request))));
 }

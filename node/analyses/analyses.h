@@ -43,6 +43,11 @@ inline constexpr int kMaxFederatedNodes = 16;
 inline constexpr size_t kMaxFederatedRequestId = 123;
 inline constexpr char kHereSuffix[] = ".here";
 
+// InvalidArgument if `request_id` ends in kHereSuffix, which is kept for the
+// home node's own part of a federated analysis: a researcher's analysis
+// under such an id could otherwise be taken for that part.
+absl::Status CheckNotHomePartId(const std::string& request_id);
+
 // Where a bundle's bytes are kept.
 std::string BundleObjectKey(const std::string& sha256);
 

@@ -19,6 +19,7 @@
 #include "node/disclosure/acro_results.h"
 #include "node/log/merkle.h"
 #include "node/releases/overlap_audit.h"
+#include "node/releases/differencing_guard.h"
 #include "node/releases/pooled_differencing.h"
 
 namespace trenode::releases {
@@ -571,94 +572,31 @@ absl::StatusOr<Release> Releases::Submit(const auth::Principal& caller,
   return ViewFor(caller, std::move(submitted));
 }
 
-namespace {
-// The question a federated analysis's output asks, the same whatever the
-// output's name or the home node's dataset: file name -> question.
-std::map<std::string, std::string> QuestionsOf(const trenode::v1::Analysis& analysis) {
-  trenode::v1::AggregateQuery common = analysis.query();
-  common.clear_dataset_id();
-  common.clear_outputs();
-  const std::string base = DeterministicBytes(common);
-  std::map<std::string, std::string> questions;
-  for (const auto& output : analysis.query().outputs()) {
-    trenode::v1::QueryOutput unnamed = output;
-    unnamed.clear_name();
-    questions[absl::StrCat(output.name(), ".csv")] = base + "\n" + DeterministicBytes(unnamed);
-  }
-  return questions;
-}
-
-bool Standing(trenode::v1::ReleaseState state) {
-  return state == trenode::v1::RELEASE_STATE_IN_REVIEW ||
-         state == trenode::v1::RELEASE_STATE_APPROVED ||
-         state == trenode::v1::RELEASE_STATE_RELEASED;
-}
-}  // namespace
-
 absl::StatusOr<std::map<std::string, std::string>> Releases::PooledDifferencing(
     const trenode::v1::Analysis& analysis, const Release& release) {
-  const std::map<std::string, std::string> questions = QuestionsOf(analysis);
-  // Per question: the node sets of pooled outputs standing (and single
-  // nodes whose table was shown on its own), with the releases they are in.
-  std::map<std::string, std::vector<NodeSet>> known;
-  std::map<std::string, std::set<std::string>> known_from;
-  NodeSet protected_nodes;
-  auto pooled_nodes = [&](const trenode::v1::Analysis& a) {
-    NodeSet nodes;
-    for (const auto& site : a.sites()) {
+  ASSIGN_OR_RETURN(StandingOutputs standing,
+                   StandingOutputs::Gather(*store_, *analyses_, options_.node_id,
+                                           release.project_id(), analysis.id()));
+  // A pooled release sums its answered nodes, and protects those shown only
+  // pooled; a local release is the home node's table alone, which it may
+  // show, but not so as to let a partner's be worked out.
+  NodeSet candidate;
+  NodeSet allowed;
+  if (analysis.nodes_size() == 0) {
+    candidate = allowed = {options_.node_id};
+  } else {
+    for (const auto& site : analysis.sites()) {
       if (site.state() != trenode::v1::SiteStatus::STATE_ANSWERED) continue;
-      nodes.insert(site.node_id());
-      if (!site.visible()) protected_nodes.insert(site.node_id());
+      candidate.insert(site.node_id());
+      if (!site.visible()) standing.Protect({site.node_id()});
     }
-    return nodes;
-  };
-  const NodeSet candidate = pooled_nodes(analysis);
-  analyses::AnalysisFilter filter;
-  filter.project_id = release.project_id();
-  std::string after;
-  while (true) {
-    bool cut = false;
-    ASSIGN_OR_RETURN(std::vector<trenode::v1::Analysis> page,
-                     analyses_->List(filter, after, 200, 32 << 20, &cut));
-    for (const trenode::v1::Analysis& other : page) {
-      if (other.nodes_size() == 0) continue;
-      const NodeSet nodes = pooled_nodes(other);
-      const std::map<std::string, std::string> asked = QuestionsOf(other);
-      for (const auto& site : other.sites()) {
-        for (const auto& shown : site.visible_files()) {
-          auto question = asked.find(shown.name());
-          if (question != asked.end()) known[question->second].push_back({site.node_id()});
-        }
-      }
-      if (other.id() == analysis.id()) continue;
-      ASSIGN_OR_RETURN(std::vector<Release> releases, store_->ForAnalysis(other.id()));
-      for (const Release& earlier : releases) {
-        if (!Standing(earlier.state())) continue;
-        for (const auto& file : earlier.files()) {
-          auto question = asked.find(file.name());
-          if (file.withheld() || question == asked.end()) continue;
-          known[question->second].push_back(nodes);
-          known_from[question->second].insert(earlier.id());
-        }
-      }
-    }
-    if (page.empty() || (!cut && page.size() < 200)) break;
-    after = page.back().id();
   }
   std::map<std::string, std::string> withheld;
   for (const auto& file : release.files()) {
-    auto question = questions.find(file.name());
-    if (question == questions.end()) continue;
-    std::vector<std::string> revealed =
-        NewlyRevealed(known[question->second], candidate, protected_nodes);
-    if (revealed.empty()) continue;
-    std::set<std::string>& from = known_from[question->second];
-    withheld[file.name()] = absl::StrCat(
-        "with the pooled results of the same question already released or in review (",
-        from.empty() ? "tables shown on their own" : absl::StrJoin(from, ", "),
-        ") it would let the numbers of ", absl::StrJoin(revealed, ", "),
-        " be worked out, which ", revealed.size() == 1 ? "lets its part" : "let their parts",
-        " be shown only pooled");
+    StandingOutputs::Finding finding =
+        standing.Check(analysis.query(), file.name(), candidate, allowed);
+    if (finding.revealed.empty()) continue;
+    withheld[file.name()] = StandingOutputs::Reason(finding, release.requester());
   }
   return withheld;
 }
@@ -669,7 +607,10 @@ absl::StatusOr<Release> Releases::SubmitLocked(const auth::Principal& caller,
   ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
   // Files failing a hard gate are withheld; with none left, the release is blocked.
   std::map<std::string, std::string> gated;  // file -> why it is withheld
-  if (analysis.nodes_size() > 0) {
+  // Every output of a query, pooled or local, is checked against the
+  // project's standing outputs; the home node's own part of a federated
+  // analysis is never downloaded, so it is not.
+  if (analysis.has_query() && analysis.federated_part_of().empty()) {
     ASSIGN_OR_RETURN(gated, PooledDifferencing(analysis, release));
   }
   bool all_pass = true;
@@ -711,7 +652,7 @@ absl::StatusOr<Release> Releases::SubmitLocked(const auth::Principal& caller,
     // From now on these cells count against other releases too.
     RETURN_IF_ERROR(ledger_->MarkSubmitted(release.id()));
   }
-  all_pass = all_pass && overlapping.empty();
+  all_pass = all_pass && overlapping.empty() && gated.empty();
   // The findings go on the files with the transition that follows.
   auto annotate = [&](Release& r) {
         for (auto& file : *r.mutable_files()) {

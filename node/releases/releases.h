@@ -127,10 +127,10 @@ class Releases {
   // The project's disclosure policy and its description ("acro (threshold=5)").
   absl::StatusOr<std::pair<disclosure::Policy, std::string>> PolicyOf(
       const std::string& project_id);
-  // For a pooled result (a federated analysis's release): each file whose
-  // output, with the pooled outputs of the same question in the project's
-  // other pooled releases still standing, would let a node that is shown
-  // only pooled be solved for; with why (spec/federation.md).
+  // For a query's release, pooled (the nodes that answered) or local (the
+  // home node alone): each file whose output, with the outputs of the same
+  // question standing in the project (StandingOutputs), would let a node
+  // that is shown only pooled be solved for; with why (spec/federation.md).
   absl::StatusOr<std::map<std::string, std::string>> PooledDifferencing(
       const trenode::v1::Analysis& analysis, const trenode::v1::Release& release)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

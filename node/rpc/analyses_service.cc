@@ -12,7 +12,10 @@ grpc::Status AnalysesService::SubmitAnalysis(grpc::ServerContext* context,
                                              const trenode::v1::SubmitAnalysisRequest* request,
                                              trenode::v1::Analysis* reply) {
   return Handle(*gate_, kService, "SubmitAnalysis", context, reply,
-                [&](const auth::Principal& caller) { return analyses_->Submit(caller, *request); });
+                [&](const auth::Principal& caller) -> absl::StatusOr<trenode::v1::Analysis> {
+                  RETURN_IF_ERROR(analyses::CheckNotHomePartId(request->request_id()));
+                  return analyses_->Submit(caller, *request);
+                });
 }
 
 grpc::Status AnalysesService::EstimateAnalysis(grpc::ServerContext* context,

@@ -502,9 +502,9 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       config.node_id(), parts.analyses.get(), parts.analysis_store.get(), parts.releases.get(),
       parts.release_store.get(), parts.governance_store.get(), parts.objects.get());
   parts.coordinator = std::make_unique<federation::Coordinator>(
-      config.node_id(), parts.analyses.get(), parts.analysis_store.get(), parts.partners.get(),
-      parts.partner_caller.get(), parts.contributions.get(), parts.objects.get(),
-      federation::Coordinator::Options{});
+      config.node_id(), parts.analyses.get(), parts.analysis_store.get(),
+      parts.release_store.get(), parts.partners.get(), parts.partner_caller.get(),
+      parts.contributions.get(), parts.objects.get(), federation::Coordinator::Options{});
   federation::Coordinator* coordinator = parts.coordinator.get();
   parts.analyses->SetSiteCheck(
       [coordinator](const std::vector<std::string>& nodes) { return coordinator->CheckSites(nodes); });

@@ -237,6 +237,54 @@ class FederatedAnalysisTest : public ::testing::Test {
     return theirs;
   }
 
+  // Creates and submits ada's release of the analysis `request` submits
+  // once it has ended; the release as submitted.
+  trenode::v1::Release ReleaseOf(const trenode::v1::SubmitAnalysisRequest& request) {
+    auto releases = trenode::v1::Releases::NewStub(a_->Channel());
+    auto ada = [&] { return WithToken(a_->Token("ada", {"researcher"})); };
+    Analysis submitted;
+    grpc::Status status = Submit(request, &submitted);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(WaitUntilFinal(submitted.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+    trenode::v1::CreateReleaseRequest create;
+    create.set_analysis_id(submitted.id());
+    trenode::v1::Release release;
+    EXPECT_TRUE(releases->CreateRelease(ada().get(), create, &release).ok());
+    trenode::v1::ReleaseIdRequest by_id;
+    by_id.set_release_id(release.id());
+    absl::Time until = absl::Now() + absl::Seconds(30);
+    while (release.state() == trenode::v1::RELEASE_STATE_PREPARING && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(50));
+      EXPECT_TRUE(releases->GetRelease(ada().get(), by_id, &release).ok());
+    }
+    status = releases->SubmitRelease(ada().get(), by_id, &release);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return release;
+  }
+
+  // CountBySex over `nodes` only (none: a local query of site-a's dataset).
+  trenode::v1::SubmitAnalysisRequest Over(const std::string& request_id,
+                                          const std::vector<std::string>& nodes) {
+    trenode::v1::SubmitAnalysisRequest request = CountBySex(request_id);
+    request.clear_nodes();
+    if (nodes.empty()) request.clear_federation_deadline_seconds();
+    for (const std::string& node : nodes) request.add_nodes(node);
+    return request;
+  }
+
+  // `request` by region over persons born before 1960: another question
+  // over another cohort than CountBySex's.
+  static trenode::v1::SubmitAnalysisRequest OtherCohort(trenode::v1::SubmitAnalysisRequest request) {
+    auto* query = request.mutable_query();
+    query->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)->mutable_variable()->set_column(
+        "region");
+    auto* born = query->mutable_cohort()->mutable_person();
+    born->mutable_variable()->set_column("year_of_birth");
+    born->set_comparison(trenode::v1::COMPARISON_LT);
+    born->add_values()->set_number(1960);
+    return request;
+  }
+
   pki::KeyAndCertificate ca_ = *pki::CreateCa("test federation", pki::ValidFor(2));
   std::unique_ptr<TestNode> b_, c_, a_;
 };
@@ -503,11 +551,15 @@ TEST_F(FederatedAnalysisTest, PooledResultsThatWouldLetOneNodeBeWorkedOutAreWith
   EXPECT_EQ(pair.state(), trenode::v1::RELEASE_STATE_BLOCKED) << pair.ShortDebugString();
   EXPECT_NE(pair.state_reason().find("site-c"), std::string::npos) << pair.state_reason();
   EXPECT_NE(pair.state_reason().find(all.id()), std::string::npos) << pair.state_reason();
-  // Another question over (a,b) differences nothing: it goes to review.
+  // Another question over (a,b) of the same cohort publishes the same
+  // cohort's totals (its Total row), and pooled(a,b,c)'s total less it is
+  // c's: it is withheld too (it used to go to review).
   trenode::v1::SubmitAnalysisRequest by_region = over("ab-region", {"site-a", "site-b"});
   by_region.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)
       ->mutable_variable()->set_column("region");
-  EXPECT_EQ(release_of(by_region).state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+  trenode::v1::Release region = release_of(by_region);
+  EXPECT_EQ(region.state(), trenode::v1::RELEASE_STATE_BLOCKED) << region.ShortDebugString();
+  EXPECT_NE(region.state_reason().find("site-c"), std::string::npos) << region.state_reason();
   // A release withdrawn before any decision no longer counts: with pooled(a,b,c)
   // withdrawn (and pooled(a,b) blocked), pooled(a,c) reveals nothing.
   trenode::v1::ReleaseIdRequest withdraw;
@@ -879,6 +931,116 @@ TEST_F(FederatedAnalysisTest, AVisiblePartIsShownOnlyIfThePooledRestIsNotOneNode
   sites = as_ada(pair.id());
   EXPECT_TRUE(sites["site-b"].visible());
   EXPECT_EQ(sites["site-b"].visible_files_size(), 0);
+}
+
+// The researcher can always run a federated question locally on the home
+// dataset: that release is the home node's table, and with pooled(a,c) it
+// would give c's. Whichever comes first, the second is withheld.
+TEST_F(FederatedAnalysisTest, ALocalReleaseOfTheSameQuestionCountsAsTheHomeNodesTable) {
+  Start();
+  trenode::v1::Release local = ReleaseOf(Over("local-first", {}));
+  EXPECT_TRUE(local.state() == trenode::v1::RELEASE_STATE_RELEASED ||
+              local.state() == trenode::v1::RELEASE_STATE_IN_REVIEW)
+      << local.ShortDebugString();
+  trenode::v1::Release pooled = ReleaseOf(Over("pooled-second", {"site-a", "site-c"}));
+  EXPECT_EQ(pooled.state(), trenode::v1::RELEASE_STATE_BLOCKED) << pooled.ShortDebugString();
+  EXPECT_NE(pooled.state_reason().find("site-c"), std::string::npos) << pooled.state_reason();
+
+  // The other order: pooled(a,b) stands, then a local release of the same
+  // question is withheld (never auto-released) and, with nothing left, blocked.
+  trenode::v1::Release pair = ReleaseOf(Over("pooled-first", {"site-a", "site-b"}));
+  // (pooled(a,b) with local(a) already standing would give b: withheld too.)
+  EXPECT_EQ(pair.state(), trenode::v1::RELEASE_STATE_BLOCKED) << pair.ShortDebugString();
+}
+
+TEST_F(FederatedAnalysisTest, ALocalReleaseAfterAPooledOneOfTheSameQuestionIsWithheld) {
+  Start();
+  trenode::v1::Release pooled = ReleaseOf(Over("pooled-first", {"site-a", "site-c"}));
+  ASSERT_EQ(pooled.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << pooled.ShortDebugString();
+  trenode::v1::Release local = ReleaseOf(Over("local-second", {}));
+  EXPECT_EQ(local.state(), trenode::v1::RELEASE_STATE_BLOCKED) << local.ShortDebugString();
+  EXPECT_NE(local.state_reason().find("site-c"), std::string::npos) << local.state_reason();
+  // Another question of another cohort differences nothing and is released
+  // as before.
+  EXPECT_NE(ReleaseOf(OtherCohort(Over("local-region", {}))).state(),
+            trenode::v1::RELEASE_STATE_BLOCKED);
+}
+
+// ".here" is kept for the home node's own part: a researcher's analysis
+// under such an id could be adopted as that part after being downloaded.
+TEST_F(FederatedAnalysisTest, AHereRequestIdIsRefused) {
+  Start();
+  Analysis reply;
+  grpc::Status status = Submit(Over("q.here", {}), &reply);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_NE(status.error_message().find(".here"), std::string::npos) << status.error_message();
+  EXPECT_TRUE(AnalysesAt(*a_, "ada@site-a").empty());
+  // Federated under an ordinary id, the home part still gets its ".here".
+  ASSERT_TRUE(Submit(Over("q", {"site-a", "site-b"}), &reply).ok());
+  EXPECT_EQ(WaitUntilFinal(reply.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
+}
+
+// The other order: pooled(b,c) stands, then b answers an analysis whose
+// other node does not. b's table alone would give c = pooled(b,c) - b, so
+// it is not shown, and the site says why.
+TEST_F(FederatedAnalysisTest, AVisiblePartIsNotShownAfterAPooledReleaseItWouldUndo) {
+  Start(/*c_approves=*/true, /*b_reviews_queries=*/false, /*b_visible=*/true);
+  trenode::v1::Release pooled = ReleaseOf(Over("bc", {"site-b", "site-c"}));
+  ASSERT_EQ(pooled.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << pooled.ShortDebugString();
+  c_->server().Shutdown(absl::ZeroDuration());
+  trenode::v1::SubmitAnalysisRequest again = Over("b-alone", {"site-b", "site-c"});
+  again.set_federation_deadline_seconds(3);
+  Analysis submitted;
+  ASSERT_TRUE(Submit(again, &submitted).ok());
+  Analysis done = WaitUntilFinal(submitted.id(), absl::Seconds(20));
+  auto sites = Sites(done);
+  ASSERT_EQ(sites["site-b"].state(), SiteStatus::STATE_ANSWERED) << sites["site-b"].reason();
+  EXPECT_NE(sites["site-c"].state(), SiteStatus::STATE_ANSWERED);
+  EXPECT_TRUE(sites["site-b"].visible());
+  EXPECT_EQ(sites["site-b"].visible_files_size(), 0);
+  EXPECT_NE(sites["site-b"].reason().find("site-c"), std::string::npos) << sites["site-b"].reason();
+
+  // A question nothing stands for is still shown.
+  trenode::v1::SubmitAnalysisRequest by_region = OtherCohort(Over("b-region", {"site-b", "site-c"}));
+  by_region.set_federation_deadline_seconds(3);
+  ASSERT_TRUE(Submit(by_region, &submitted).ok());
+  sites = Sites(WaitUntilFinal(submitted.id(), absl::Seconds(20)));
+  EXPECT_EQ(sites["site-b"].visible_files_size(), 1) << sites["site-b"].reason();
+}
+
+// "The same question" is what gives the same numbers: a relabelled column
+// or an index date no age uses changes the bytes, not the numbers.
+TEST_F(FederatedAnalysisTest, ARelabelledOrReDatedQuestionIsTheSameQuestion) {
+  Start();
+  ASSERT_EQ(ReleaseOf(Over("abc", {"site-a", "site-b", "site-c"})).state(),
+            trenode::v1::RELEASE_STATE_IN_REVIEW);
+  trenode::v1::SubmitAnalysisRequest relabelled = Over("ab-label", {"site-a", "site-b"});
+  relabelled.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)->set_label(
+      "sex2");
+  trenode::v1::Release release = ReleaseOf(relabelled);
+  EXPECT_EQ(release.state(), trenode::v1::RELEASE_STATE_BLOCKED) << release.ShortDebugString();
+  EXPECT_NE(release.state_reason().find("site-c"), std::string::npos) << release.state_reason();
+  trenode::v1::SubmitAnalysisRequest redated = Over("ab-date", {"site-a", "site-b"});
+  redated.mutable_query()->set_index_date("2001-01-01");
+  release = ReleaseOf(redated);
+  EXPECT_EQ(release.state(), trenode::v1::RELEASE_STATE_BLOCKED) << release.ShortDebugString();
+}
+
+// Every counts file publishes its cohort's total: pooled(a,b,c) by sex and
+// pooled(a,b) by region of the same cohort give c's total.
+TEST_F(FederatedAnalysisTest, TotalsOfAnotherQuestionOverFewerNodesAreWithheld) {
+  Start();
+  ASSERT_EQ(ReleaseOf(Over("abc", {"site-a", "site-b", "site-c"})).state(),
+            trenode::v1::RELEASE_STATE_IN_REVIEW);
+  trenode::v1::SubmitAnalysisRequest by_region = Over("ab-region", {"site-a", "site-b"});
+  by_region.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)
+      ->mutable_variable()->set_column("region");
+  trenode::v1::Release release = ReleaseOf(by_region);
+  EXPECT_EQ(release.state(), trenode::v1::RELEASE_STATE_BLOCKED) << release.ShortDebugString();
+  EXPECT_NE(release.state_reason().find("site-c"), std::string::npos) << release.state_reason();
+  // Over another cohort it is another question, totals and all.
+  EXPECT_EQ(ReleaseOf(OtherCohort(Over("ab-other", {"site-a", "site-b"}))).state(),
+            trenode::v1::RELEASE_STATE_IN_REVIEW);
 }
 
 }  // namespace

@@ -1,0 +1,81 @@
+// DifferencingGuard: what a project's standing outputs already tell about
+// each node's numbers, question by question, so that a new pooled release, a
+// local release or a visible part shown on its own is checked against all of
+// them (spec/federation.md, "Differencing"). One implementation, used by
+// Releases (on submitting a release) and by the federation coordinator (before
+// showing a visible part). Thread-compatible: it only reads its stores.
+#ifndef TRENODE_NODE_RELEASES_DIFFERENCING_GUARD_H_
+#define TRENODE_NODE_RELEASES_DIFFERENCING_GUARD_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "node/analyses/analysis_store.h"
+#include "node/releases/pooled_differencing.h"
+#include "node/releases/release_store.h"
+#include "trenode/v1/analyses.pb.h"
+
+namespace trenode::releases {
+
+// The keys of the questions an output file ("<output>.csv") of `query`
+// answers: its output over its cohort, canonical (its name, column labels,
+// dataset and, unless an age uses it, index date left out), and the cohort's
+// totals, which every output publishes. Empty if it names no output.
+std::vector<std::string> QuestionsOfFile(const trenode::v1::AggregateQuery& query,
+                                         const std::string& file);
+
+// Everything standing in one project, per question: the node sets whose sum
+// is known (each pooled release still in review, approved or released; each
+// table shown on its own; each local release, as the home node alone).
+class StandingOutputs {
+ public:
+  // Gathers project `project_id` at node `home_node`, leaving out analysis
+  // `except` (the one being checked). Fails only if a store does.
+  static absl::StatusOr<StandingOutputs> Gather(ReleaseStore& releases,
+                                                analyses::AnalysisStore& analyses,
+                                                const std::string& home_node,
+                                                const std::string& project_id,
+                                                const std::string& except);
+
+  // Where a known node set came from: a release (its id and requester), or
+  // empty for a table shown on its own.
+  struct Source {
+    std::string release_id;
+    std::string requester;
+  };
+
+  // Counts `nodes` as known for each question of `file` of `query`.
+  void Add(const trenode::v1::AggregateQuery& query, const std::string& file,
+           const NodeSet& nodes, const Source& source);
+  // Counts `nodes` as shown pooled only (never to be solved for).
+  void Protect(const NodeSet& nodes) { protected_.insert(nodes.begin(), nodes.end()); }
+
+  // Publishing `file` of `query` as the sum of `candidate`'s nodes: the
+  // protected nodes it would newly let be worked out (those of `allowed`
+  // left out), sorted, and the sources it would be combined with.
+  struct Finding {
+    std::vector<std::string> revealed;
+    std::vector<Source> with;
+  };
+  Finding Check(const trenode::v1::AggregateQuery& query, const std::string& file,
+                const NodeSet& candidate, const NodeSet& allowed) const;
+
+  // Why a finding withholds a file, as shown to `requester`: their own
+  // releases are named, anyone else's are "another release in this project".
+  static std::string Reason(const Finding& finding, const std::string& requester);
+
+ private:
+  struct Known {
+    NodeSet nodes;
+    Source source;
+  };
+  std::map<std::string, std::vector<Known>> known_;  // by question key
+  NodeSet protected_;
+};
+
+}  // namespace trenode::releases
+
+#endif  // TRENODE_NODE_RELEASES_DIFFERENCING_GUARD_H_

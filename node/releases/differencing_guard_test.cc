@@ -1,0 +1,54 @@
+#include "node/releases/differencing_guard.h"
+
+#include "gtest/gtest.h"
+
+namespace trenode::releases {
+namespace {
+
+// The refusal names the requester's own releases only: a colleague's
+// release (of an analysis NOT_FOUND to the requester) is "another release".
+TEST(DifferencingGuardTest, TheGuardDoesNotNameAColleaguesRelease) {
+  StandingOutputs::Finding finding;
+  finding.revealed = {"site-c"};
+  finding.with = {{"rel-mine", "ada@site-a"}, {"rel-bobs", "bob@site-a"}};
+  std::string reason = StandingOutputs::Reason(finding, "ada@site-a");
+  EXPECT_NE(reason.find("rel-mine"), std::string::npos) << reason;
+  EXPECT_EQ(reason.find("rel-bobs"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("another release in this project"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("site-c"), std::string::npos) << reason;
+  reason = StandingOutputs::Reason(finding, "bob@site-a");
+  EXPECT_EQ(reason.find("rel-mine"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("rel-bobs"), std::string::npos) << reason;
+}
+
+// Labels and an unused index date do not make another question; an output
+// over the same cohort shares the cohort's totals.
+TEST(DifferencingGuardTest, QuestionsAreCanonical) {
+  trenode::v1::AggregateQuery query;
+  query.set_dataset_id("d1");
+  auto* output = query.add_outputs();
+  output->set_name("by_sex");
+  output->mutable_counts()->add_group_by()->mutable_variable()->set_column("sex");
+  trenode::v1::AggregateQuery other = query;
+  other.set_dataset_id("d2");
+  other.set_index_date("2001-01-01");
+  other.mutable_outputs(0)->set_name("renamed");
+  other.mutable_outputs(0)->mutable_counts()->mutable_group_by(0)->set_label("sex2");
+  EXPECT_EQ(QuestionsOfFile(query, "by_sex.csv"), QuestionsOfFile(other, "renamed.csv"));
+  // With an age, the index date changes the numbers.
+  for (auto* q : {&query, &other}) {
+    q->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)->mutable_variable()
+        ->mutable_age()->set_birth_column("year_of_birth");
+  }
+  query.set_index_date("2024-01-01");
+  std::vector<std::string> dated = QuestionsOfFile(query, "by_sex.csv");
+  std::vector<std::string> redated = QuestionsOfFile(other, "renamed.csv");
+  ASSERT_EQ(dated.size(), 2u);
+  ASSERT_EQ(redated.size(), 2u);
+  EXPECT_NE(dated[0], redated[0]);
+  EXPECT_EQ(dated[1], redated[1]) << "the cohort uses no age";
+  EXPECT_TRUE(QuestionsOfFile(query, "nothing.csv").empty());
+}
+
+}  // namespace
+}  // namespace trenode::releases
