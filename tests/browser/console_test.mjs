@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
@@ -573,6 +573,34 @@ test('a steward\'s approvals made in the page are the node\'s: a project, a memb
   // Nothing decided waits any more.
   await page.waitForFunction((id) => !document.querySelector(`li[data-analysis="${id}"]`), {}, analysisId);
   assert.equal(await page.$('li[data-project="p-console"]'), null);
+  await page.browserContext().close();
+});
+
+test('a steward sees the bundles uploaded for a project and approves one for it in the page', async () => {
+  await site.submitQuery('browser-bundle'); // the project, dataset and training, once
+  const ada = await site.token('ada', 'researcher');
+  const sam = await site.token('sam', 'data_steward');
+  const dir = mkdtempSync(path.join(tmpdir(), 'bundle-'));
+  writeFileSync(path.join(dir, 'manifest.textproto'),
+                'entry_point: "run.py" datasets: "synth-ehr-1" outputs: "counts.csv"\n');
+  writeFileSync(path.join(dir, 'run.py'), 'print("counts")\n');
+  const uploaded = JSON.parse(await site.trectl(ada, '--json', 'analysis', 'upload-bundle', dir, '--project', 'hf'));
+  const sha = uploaded.sha256;
+  assert.match(sha, /^[0-9a-f]{64}$/);
+
+  const page = await signIn('sam', 'data_steward');
+  await page.goto(`${site.origin}/#/approvals`);
+  const item = `li[data-bundle="${sha}"][data-bundle-project="hf"]`;
+  await waitFor(page, `${item} button`);
+  assert.match(await text(page, item), /for hf, uploaded by ada@web-site/);
+  assert.match(await text(page, `${item} summary`), /^run\.py reads synth-ehr-1; writes counts\.csv$/);
+  await page.click(`${item} button`);
+  await page.waitForFunction(() => /^Approve for hf: done\.$/.test(document.querySelector('#status').textContent),
+                             { timeout: 20000 });
+  const bundle = JSON.parse(await site.trectl(sam, '--json', 'analysis', 'bundle', sha));
+  assert.deepEqual((bundle.approvals || []).map((a) => [a.project_id, a.approved_by]), [['hf', 'sam@web-site']]);
+  // Approved, it leaves the queue.
+  await page.waitForFunction((s) => !document.querySelector(`li[data-bundle="${s}"]`), {}, sha);
   await page.browserContext().close();
 });
 

@@ -90,11 +90,13 @@ class AnalysesRpcTest : public ::testing::Test {
   }
 
   // Every event of the analysis up to its final state.
-  std::vector<AnalysisEvent> WatchToEnd(const std::string& id, int64_t from = 0) {
+  std::vector<AnalysisEvent> WatchToEnd(const std::string& id, int64_t from = 0,
+                                        const std::string& subject = "ada",
+                                        const std::string& role = "researcher") {
     trenode::v1::WatchAnalysisRequest watch;
     watch.set_analysis_id(id);
     watch.set_from_sequence(from);
-    auto context = As("ada", "researcher");
+    auto context = As(subject, role);
     auto reader = stub_->WatchAnalysis(context.get(), watch);
     std::vector<AnalysisEvent> events;
     AnalysisEvent event;
@@ -319,7 +321,10 @@ TEST_F(AnalysesRpcTest, StartGateRefusesWhenTheProjectWasSuspendedAfterSubmissio
   trenode::v1::Project project;
   ASSERT_TRUE(governance->SuspendProject(As("sam", "data_steward").get(), suspend, &project).ok());
   ASSERT_TRUE(Decide("approve", submitted.id(), "sam", "data_steward", "", &reply).ok());
-  std::vector<AnalysisEvent> events = WatchToEnd(submitted.id());
+  // Watched by a checker: the researcher of a suspended project may no longer
+  // follow it, and their watch ends so if it starts before the start gate
+  // has failed the analysis.
+  std::vector<AnalysisEvent> events = WatchToEnd(submitted.id(), 0, "olu", "output_checker");
   EXPECT_EQ(States(events), "SUBMITTED,AWAITING_APPROVAL,APPROVED,FAILED");
   EXPECT_TRUE(absl::StartsWith(events.back().reason(), "refused at start: "))
       << events.back().reason();

@@ -1,6 +1,6 @@
 // Data steward's pages: what waits for a decision (proposed projects,
-// proposed members, analyses awaiting approval, bundles by id) and training
-// records. Each button is one call; the node decides and logs it.
+// proposed members, analyses awaiting approval, script bundles uploaded for
+// projects and not yet approved for them) and training records. Each button is one call; the node decides and logs it.
 import { call } from './api.js';
 import { h, view, say, enumText } from './dom.js';
 
@@ -14,6 +14,7 @@ export async function approvals() {
   const { show } = view();
   const { projects = [] } = await call('Governance/ListProjects', {});
   const { analyses = [] } = await call('Analyses/ListAnalyses', { state: 'ANALYSIS_STATE_AWAITING_APPROVAL', pageSize: 50 });
+  const { proposals = [] } = await call('Analyses/ListBundles', { awaitingApproval: true, pageSize: 100 });
   const proposedMembers = [];
   for (const p of projects.filter((x) => x.state === 'PROJECT_STATE_APPROVED')) {
     const { members = [] } = await call('Governance/ListMembers', { projectId: p.id });
@@ -21,8 +22,13 @@ export async function approvals() {
   }
   const reference = h('input', { id: 'ref' });
   const expires = h('input', { id: 'exp', type: 'date' });
-  const bundleId = h('input', { id: 'bundle' });
+  const bundleHash = h('input', { id: 'bundle', size: 64, placeholder: 'sha256' });
   const bundleOut = h('div');
+  const manifest = (b) => {
+    const m = b.manifest || {};
+    return h('details', {}, h('summary', {}, `${m.entryPoint} reads ${(m.datasets || []).join(', ')}; writes ${(m.outputs || []).join(', ')}`),
+      h('ul', {}, (b.files || []).map((f) => h('li', {}, `${f.path} (${f.size || 0} bytes)`))));
+  };
   show(h('h1', {}, 'Approvals'),
     h('h2', {}, 'Projects'),
     h('p', {}, h('label', { for: 'ref' }, 'Approval reference'), ' ', reference, ' ',
@@ -45,14 +51,19 @@ export async function approvals() {
       act('Approve', 'Analyses/ApproveAnalysis', { analysisId: a.id }, approvals), ' ',
       act('Reject', 'Analyses/RejectAnalysis', { analysisId: a.id, reason: 'rejected in the console' }, approvals)))),
     h('h2', {}, 'Bundles'),
+    h('p', {}, 'Uploaded for a project and not yet approved for it. Approved, the same bytes then run in that project without review.'),
+    h('ul', {}, proposals.map((p) => h('li', { 'data-bundle': p.bundle.sha256, 'data-bundle-project': p.projectId },
+      `${p.bundle.sha256.slice(0, 12)}… for ${p.projectId}, uploaded by ${p.proposedBy} `,
+      act(`Approve for ${p.projectId}`, 'Analyses/ApproveBundle', { projectId: p.projectId, sha256: p.bundle.sha256 }, approvals),
+      manifest(p.bundle)))),
     h('form', { onsubmit: async (e) => {
       e.preventDefault();
       try {
-        const b = await call('Analyses/GetBundle', { bundleId: bundleId.value.trim() });
-        bundleOut.replaceChildren(h('pre', {}, JSON.stringify(b, null, 2)),
-          act('Approve bundle', 'Analyses/ApproveBundle', { bundleId: b.id }, approvals));
+        const b = await call('Analyses/GetBundle', { sha256: bundleHash.value.trim() });
+        bundleOut.replaceChildren(h('p', {}, `${b.sha256}, uploaded by ${b.uploadedBy}; approved for: `
+          + ((b.approvals || []).map((a) => a.projectId).join(', ') || 'no project')), manifest(b));
       } catch (error) { bundleOut.replaceChildren(h('p', { role: 'alert', class: 'error' }, error.message)); }
-    } }, h('label', { for: 'bundle' }, 'Bundle id'), ' ', bundleId, ' ', h('button', { type: 'submit' }, 'Show')),
+    } }, h('label', { for: 'bundle' }, 'Look up a bundle by its hash'), ' ', bundleHash, ' ', h('button', { type: 'submit' }, 'Show')),
     bundleOut);
 }
 
