@@ -517,47 +517,22 @@ TEST_F(FederatedAnalysisTest, PooledResultsThatWouldLetOneNodeBeWorkedOutAreWith
   Start();
   auto releases = trenode::v1::Releases::NewStub(a_->Channel());
   auto ada = [&] { return WithToken(a_->Token("ada", {"researcher"})); };
-  auto release_of = [&](const trenode::v1::SubmitAnalysisRequest& request) {
-    Analysis submitted;
-    EXPECT_TRUE(Submit(request, &submitted).ok());
-    EXPECT_EQ(WaitUntilFinal(submitted.id()).state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED);
-    trenode::v1::CreateReleaseRequest create;
-    create.set_analysis_id(submitted.id());
-    trenode::v1::Release release;
-    EXPECT_TRUE(releases->CreateRelease(ada().get(), create, &release).ok());
-    trenode::v1::ReleaseIdRequest by_id;
-    by_id.set_release_id(release.id());
-    absl::Time until = absl::Now() + absl::Seconds(30);
-    while (release.state() == trenode::v1::RELEASE_STATE_PREPARING && absl::Now() < until) {
-      absl::SleepFor(absl::Milliseconds(50));
-      EXPECT_TRUE(releases->GetRelease(ada().get(), by_id, &release).ok());
-    }
-    grpc::Status submitted_release = releases->SubmitRelease(ada().get(), by_id, &release);
-    EXPECT_TRUE(submitted_release.ok()) << submitted_release.error_message();
-    return release;
-  };
-  auto over = [&](const std::string& request_id, std::vector<std::string> nodes) {
-    trenode::v1::SubmitAnalysisRequest request = CountBySex(request_id);
-    request.clear_nodes();
-    for (const std::string& node : nodes) request.add_nodes(node);
-    return request;
-  };
   // pooled(a,b,c) goes to a's checkers.
-  trenode::v1::Release all = release_of(over("abc", {"site-a", "site-b", "site-c"}));
+  trenode::v1::Release all = ReleaseOf(Over("abc", {"site-a", "site-b", "site-c"}));
   EXPECT_EQ(all.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << all.ShortDebugString();
   // pooled(a,b) of the same question, with it, is c's table: withheld, and
   // with nothing left the release is blocked, saying why.
-  trenode::v1::Release pair = release_of(over("ab", {"site-a", "site-b"}));
+  trenode::v1::Release pair = ReleaseOf(Over("ab", {"site-a", "site-b"}));
   EXPECT_EQ(pair.state(), trenode::v1::RELEASE_STATE_BLOCKED) << pair.ShortDebugString();
   EXPECT_NE(pair.state_reason().find("site-c"), std::string::npos) << pair.state_reason();
   EXPECT_NE(pair.state_reason().find(all.id()), std::string::npos) << pair.state_reason();
   // Another question over (a,b) of the same cohort publishes the same
   // cohort's totals (its Total row), and pooled(a,b,c)'s total less it is
   // c's: it is withheld too (it used to go to review).
-  trenode::v1::SubmitAnalysisRequest by_region = over("ab-region", {"site-a", "site-b"});
+  trenode::v1::SubmitAnalysisRequest by_region = Over("ab-region", {"site-a", "site-b"});
   by_region.mutable_query()->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)
       ->mutable_variable()->set_column("region");
-  trenode::v1::Release region = release_of(by_region);
+  trenode::v1::Release region = ReleaseOf(by_region);
   EXPECT_EQ(region.state(), trenode::v1::RELEASE_STATE_BLOCKED) << region.ShortDebugString();
   EXPECT_NE(region.state_reason().find("site-c"), std::string::npos) << region.state_reason();
   // A release withdrawn before any decision no longer counts: with pooled(a,b,c)
@@ -566,7 +541,7 @@ TEST_F(FederatedAnalysisTest, PooledResultsThatWouldLetOneNodeBeWorkedOutAreWith
   withdraw.set_release_id(all.id());
   trenode::v1::Release withdrawn;
   ASSERT_TRUE(releases->WithdrawRelease(ada().get(), withdraw, &withdrawn).ok());
-  EXPECT_EQ(release_of(over("ac", {"site-a", "site-c"})).state(),
+  EXPECT_EQ(ReleaseOf(Over("ac", {"site-a", "site-c"})).state(),
             trenode::v1::RELEASE_STATE_IN_REVIEW);
 }
 
