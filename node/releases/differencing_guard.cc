@@ -4,9 +4,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
-#include "absl/strings/str_join.h"
 #include "node/common/deterministic_bytes.h"
 #include "node/common/status_macros.h"
 
@@ -83,6 +83,12 @@ std::vector<std::string> QuestionsOfFile(const trenode::v1::AggregateQuery& quer
   return {};
 }
 
+bool KnownToRequester(const Release& release, const trenode::v1::ReleaseFile& file) {
+  if (file.withheld()) return false;
+  if (Standing(release.state())) return true;
+  return release.state() == trenode::v1::RELEASE_STATE_REVOKED && file.downloads() > 0;
+}
+
 absl::StatusOr<StandingOutputs> StandingOutputs::Gather(ReleaseStore& releases,
                                                         analyses::AnalysisStore& analyses,
                                                         const std::string& home_node,
@@ -112,9 +118,8 @@ absl::StatusOr<StandingOutputs> StandingOutputs::Gather(ReleaseStore& releases,
       if (other.id() == except) continue;
       ASSIGN_OR_RETURN(std::vector<Release> of_other, releases.ForAnalysis(other.id()));
       for (const Release& earlier : of_other) {
-        if (!Standing(earlier.state())) continue;
         for (const auto& file : earlier.files()) {
-          if (file.withheld()) continue;
+          if (!KnownToRequester(earlier, file)) continue;
           standing.Add(other.query(), file.name(), nodes,
                        Source{earlier.id(), earlier.requester()});
         }
@@ -175,11 +180,10 @@ std::string StandingOutputs::Reason(const Finding& finding, const std::string& r
   if (others) parts.push_back("another release in this project");
   if (shown) parts.push_back("tables shown on their own");
   const size_t n = finding.revealed.size();
-  return absl::StrCat(
-      "with the outputs of the same question already released or in review (",
-      absl::StrJoin(parts, ", "), ") it would let the numbers of ",
-      absl::StrJoin(finding.revealed, ", "), " be worked out, which ",
-      n == 1 ? "lets its part" : "let their parts", " be shown only pooled");
+  return absl::StrCat("with the outputs of the same question already released or in review (",
+                      absl::StrJoin(parts, ", "), ") it would let the numbers of ",
+                      absl::StrJoin(finding.revealed, ", "), " be worked out, which ",
+                      n == 1 ? "lets its part" : "let their parts", " be shown only pooled");
 }
 
 }  // namespace trenode::releases

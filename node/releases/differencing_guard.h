@@ -27,8 +27,15 @@ namespace trenode::releases {
 std::vector<std::string> QuestionsOfFile(const trenode::v1::AggregateQuery& query,
                                          const std::string& file);
 
+// Whether `file` of `release` is known to its requester for the guard: the
+// release is in review, approved or released and the file was not withheld,
+// or the release was revoked after the file had been downloaded (revoking
+// cannot make anyone forget what they downloaded).
+bool KnownToRequester(const trenode::v1::Release& release, const trenode::v1::ReleaseFile& file);
+
 // Everything standing in one project, per question: the node sets whose sum
-// is known (each pooled release still in review, approved or released; each
+// is known (each pooled release in review, approved or released, or revoked
+// after its file was downloaded (KnownToRequester); each
 // table shown on its own; each local release, as the home node alone).
 class StandingOutputs {
  public:
@@ -48,8 +55,8 @@ class StandingOutputs {
   };
 
   // Counts `nodes` as known for each question of `file` of `query`.
-  void Add(const trenode::v1::AggregateQuery& query, const std::string& file,
-           const NodeSet& nodes, const Source& source);
+  void Add(const trenode::v1::AggregateQuery& query, const std::string& file, const NodeSet& nodes,
+           const Source& source);
   // Counts `nodes` as shown pooled only (never to be solved for).
   void Protect(const NodeSet& nodes) { protected_.insert(nodes.begin(), nodes.end()); }
 

@@ -37,8 +37,12 @@ TEST(DifferencingGuardTest, QuestionsAreCanonical) {
   EXPECT_EQ(QuestionsOfFile(query, "by_sex.csv"), QuestionsOfFile(other, "renamed.csv"));
   // With an age, the index date changes the numbers.
   for (auto* q : {&query, &other}) {
-    q->mutable_outputs(0)->mutable_counts()->mutable_group_by(0)->mutable_variable()
-        ->mutable_age()->set_birth_column("year_of_birth");
+    q->mutable_outputs(0)
+        ->mutable_counts()
+        ->mutable_group_by(0)
+        ->mutable_variable()
+        ->mutable_age()
+        ->set_birth_column("year_of_birth");
   }
   query.set_index_date("2024-01-01");
   std::vector<std::string> dated = QuestionsOfFile(query, "by_sex.csv");
@@ -48,6 +52,30 @@ TEST(DifferencingGuardTest, QuestionsAreCanonical) {
   EXPECT_NE(dated[0], redated[0]);
   EXPECT_EQ(dated[1], redated[1]) << "the cohort uses no age";
   EXPECT_TRUE(QuestionsOfFile(query, "nothing.csv").empty());
+}
+
+// A revoked release still counts for the files downloaded before it was
+// revoked: pooled(A,B,C), downloaded then revoked, less pooled(A,B) is C.
+TEST(DifferencingGuardTest, ARevokedReleaseCountsForWhatWasDownloaded) {
+  trenode::v1::Release release;
+  trenode::v1::ReleaseFile fetched, never;
+  fetched.set_downloads(1);
+  for (auto state : {trenode::v1::RELEASE_STATE_IN_REVIEW, trenode::v1::RELEASE_STATE_APPROVED,
+                     trenode::v1::RELEASE_STATE_RELEASED}) {
+    release.set_state(state);
+    EXPECT_TRUE(KnownToRequester(release, never)) << state;
+  }
+  release.set_state(trenode::v1::RELEASE_STATE_REVOKED);
+  EXPECT_TRUE(KnownToRequester(release, fetched));
+  EXPECT_FALSE(KnownToRequester(release, never));
+  for (auto state : {trenode::v1::RELEASE_STATE_REJECTED, trenode::v1::RELEASE_STATE_WITHDRAWN,
+                     trenode::v1::RELEASE_STATE_BLOCKED}) {
+    release.set_state(state);
+    EXPECT_FALSE(KnownToRequester(release, never)) << state;
+  }
+  release.set_state(trenode::v1::RELEASE_STATE_RELEASED);
+  fetched.set_withheld(true);
+  EXPECT_FALSE(KnownToRequester(release, fetched)) << "a withheld file never left";
 }
 
 }  // namespace
