@@ -452,6 +452,27 @@ void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites
     }
     released.push_back(std::move(files));
   }
+  // A part pooling sets aside (one that cannot be honest, or that would
+  // make a pooled number infinite with the others') fails that node alone,
+  // as a part that would not pool does when it arrives: the others pool
+  // without it and the result is partial.
+  absl::StatusOr<Pooled> pooled =
+      released.size() < 2 ? absl::StatusOr<Pooled>(absl::FailedPreconditionError("not pooled"))
+                          : PoolReleased(analysis.query(), released);
+  if (pooled.ok()) {
+    for (const Refusal& refusal : pooled->refused) {
+      for (SiteStatus& site : sites) {
+        if (site.node_id() != refusal.node_id) continue;
+        site.set_state(SiteStatus::STATE_FAILED);
+        site.set_reason(
+            Words(absl::StrCat("the node's released files cannot be pooled: ", refusal.reason)));
+        *site.mutable_updated() = ToTimestamp(now);
+      }
+      std::erase_if(released,
+                    [&](const SiteRelease& files) { return files.node_id == refusal.node_id; });
+      partial = true;
+    }
+  }
   // Visible parts are shown only now, and only if the pooled result less
   // them is not one pooled-only node's numbers.
   int pooled_only = 0;
@@ -518,8 +539,7 @@ void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites
                      " nodes released a contribution; a pooled result needs at least two "
                      "(see each node's status)"),
         set_sites);
-  } else if (absl::StatusOr<Pooled> pooled = PoolReleased(analysis.query(), released);
-             !pooled.ok()) {
+  } else if (!pooled.ok()) {
     (void)analyses_->Fail(analysis.id(), "the contributions could not be pooled",
                           pooled.status().message(), set_sites);
   } else {

@@ -5,12 +5,15 @@
 #include <optional>
 #include <set>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "node/common/status_macros.h"
 #include "node/disclosure/regression.h"
 #include "node/ingest/csv_reader.h"
+#include "node/query/compiler.h"
+#include "node/query/grid.h"
 #include "node/releases/regression_statistics.h"
 
 namespace trenode::federation {
@@ -77,6 +80,105 @@ absl::StatusOr<double> NumberOf(const std::string& field, const std::string& whe
   return value;
 }
 
+// Relative slack of the plausibility checks: far above the rounding of an
+// honest node's sums, far below any change that would matter.
+constexpr double kSlack = 1e-9;
+
+// Categories of an unbinned, non-indicator group column (a TEXT column's
+// value set, which only the node's catalogue knows) one part may list:
+// above any node's compute.query_max_categories one would set, plus
+// "(missing)" and "(other)".
+constexpr size_t kMaxListedCategories = 1002;
+
+// InvalidArgument naming `where` unless `value` is finite: every pooled
+// number is checked after each node's part is added to it.
+absl::Status StaysFinite(double value, const std::string& where, const std::string& what) {
+  if (std::isfinite(value)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": adding it makes the pooled ", what, " infinite"));
+}
+
+// What one pass of pooling keeps: notes for the result, and which site is
+// being read or added, so that an error is laid at that site's door.
+struct Pass {
+  std::vector<std::string> notes;
+  size_t site = 0;
+};
+
+// A label a group column of the question can produce, or why not: the
+// home node holds the question, so a binned column's bins and an
+// indicator's 0 and 1 are known exactly; a TEXT column's values are in
+// the node's catalogue only, so any printable label that cannot start a
+// spreadsheet formula is taken (and how many, by the caller).
+absl::Status CheckLabel(const trenode::v1::GroupBy& by, const std::string& label,
+                        const std::string& where) {
+  auto refuse = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": the group label \"", absl::CHexEscape(label.substr(0, 32)), "\" ", why));
+  };
+  if (by.binning().boundaries_size() > 0) {
+    query::Categories bins = query::Categories::Binned(
+        {by.binning().boundaries().begin(), by.binning().boundaries().end()}, true);
+    const auto& labels = bins.labels();
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
+      return refuse("is not a bin of the question");
+    }
+    return absl::OkStatus();
+  }
+  if (by.variable().has_indicator()) {
+    if (label != "0" && label != "1") return refuse("is not 0 or 1 (an indicator)");
+    return absl::OkStatus();
+  }
+  for (unsigned char c : label) {
+    if (c < 0x20 || c == 0x7f) return refuse("is not printable");
+  }
+  if (!label.empty() && std::string_view("=+-@").find(label[0]) != std::string_view::npos) {
+    return refuse("could start a spreadsheet formula");
+  }
+  return absl::OkStatus();
+}
+
+// InvalidArgument naming `where` unless every group of a node's part is one
+// the question's group columns `by` can produce, and there are no more of
+// them than it can produce.
+absl::Status CheckGroups(const std::vector<const trenode::v1::GroupBy*>& by,
+                         const std::vector<std::vector<std::string>>& groups,
+                         const std::string& where) {
+  int64_t most = 1;
+  std::vector<size_t> column_most;
+  for (const trenode::v1::GroupBy* column : by) {
+    const int64_t size = column->binning().boundaries_size() > 0
+                             ? column->binning().boundaries_size() + 2
+                         : column->variable().has_indicator() ? 2
+                                                              : kMaxListedCategories;
+    column_most.push_back(static_cast<size_t>(size));
+    most = std::min(most * size, query::kMaxResultCells);
+  }
+  std::vector<std::set<std::string>> labels(by.size());
+  std::set<std::vector<std::string>> distinct;
+  for (const auto& group : groups) {
+    if (group.size() != by.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": ", group.size(), " group columns, the question has ", by.size()));
+    }
+    for (size_t c = 0; c < group.size(); ++c) {
+      RETURN_IF_ERROR(CheckLabel(*by[c], group[c], where));
+      labels[c].insert(group[c]);
+      if (labels[c].size() > column_most[c]) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": more labels in group column ",
+                                                       c + 1, " than the question can produce (",
+                                                       column_most[c], ")"));
+      }
+    }
+    distinct.insert(group);
+  }
+  if (static_cast<int64_t>(distinct.size()) > most) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": ", distinct.size(), " groups, more than the question can produce (", most, ")"));
+  }
+  return absl::OkStatus();
+}
+
 // Pooled values of one group, in first-seen order of groups.
 struct GroupPool {
   std::vector<std::vector<std::string>> order;
@@ -84,7 +186,8 @@ struct GroupPool {
   std::set<std::vector<std::string>> withheld;
 
   // InvalidArgument if the pooled count would pass int64.
-  absl::Status Add(const std::vector<std::string>& group, std::optional<int64_t> count) {
+  absl::Status Add(const std::vector<std::string>& group, std::optional<int64_t> count,
+                   const std::string& where) {
     if (!counts.contains(group) && !withheld.contains(group)) order.push_back(group);
     if (!count) {
       withheld.insert(group);
@@ -92,7 +195,8 @@ struct GroupPool {
     } else if (!withheld.contains(group)) {
       int64_t& pooled = counts[group];
       if (__builtin_add_overflow(pooled, *count, &pooled)) {
-        return absl::InvalidArgumentError("a pooled count passes the largest count");
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ": adding it makes a pooled count pass the largest count"));
       }
     }
     return absl::OkStatus();
@@ -125,11 +229,12 @@ const std::string* FileOf(const trenode::v1::QueryOutput& output, const SiteRele
 // did not release it, so the output is not pooled.
 absl::StatusOr<std::optional<std::vector<SiteCsv>>> ReadEach(const trenode::v1::QueryOutput& output,
                                                              const std::vector<SiteRelease>& sites,
-                                                             std::vector<std::string>& notes) {
+                                                             Pass& pass) {
   std::vector<SiteCsv> read;
-  for (const SiteRelease& site : sites) {
+  for (pass.site = 0; pass.site < sites.size(); ++pass.site) {
+    const SiteRelease& site = sites[pass.site];
     std::string where;
-    const std::string* file = FileOf(output, site, where, notes);
+    const std::string* file = FileOf(output, site, where, pass.notes);
     if (file == nullptr) return std::nullopt;
     ASSIGN_OR_RETURN(Csv csv, ReadCsv(*file, where));
     read.push_back({std::move(where), std::move(csv)});
@@ -139,13 +244,22 @@ absl::StatusOr<std::optional<std::vector<SiteCsv>>> ReadEach(const trenode::v1::
 
 absl::StatusOr<std::optional<ResultTable>> PoolCounts(const trenode::v1::QueryOutput& output,
                                                       const std::vector<SiteRelease>& sites,
-                                                      std::vector<std::string>& notes) {
+                                                      Pass& pass) {
+  std::vector<std::string>& notes = pass.notes;
   const bool crosstab = output.has_crosstab();
-  ASSIGN_OR_RETURN(std::optional<std::vector<SiteCsv>> released, ReadEach(output, sites, notes));
+  std::vector<const trenode::v1::GroupBy*> by;
+  if (crosstab) {
+    by = {&output.crosstab().rows(), &output.crosstab().columns()};
+  } else {
+    for (const auto& column : output.counts().group_by()) by.push_back(&column);
+  }
+  ASSIGN_OR_RETURN(std::optional<std::vector<SiteCsv>> released, ReadEach(output, sites, pass));
   if (!released) return std::nullopt;
   GroupPool pool;
   std::vector<std::string> group_columns;
-  for (const auto& [where, csv] : *released) {
+  for (pass.site = 0; pass.site < released->size(); ++pass.site) {
+    const auto& [where, csv] = (*released)[pass.site];
+    std::vector<std::vector<std::string>> groups;
     if (crosstab) {
       // "rows \ columns", column labels..., "Total"; each row: label, cells..., total.
       if (csv.header.size() < 3 || csv.header.back() != kTotal) {
@@ -157,10 +271,14 @@ absl::StatusOr<std::optional<ResultTable>> PoolCounts(const trenode::v1::QueryOu
       }
       group_columns = {csv.header[0].substr(0, separator), csv.header[0].substr(separator + 3)};
       for (const auto& row : csv.rows) {
+        for (size_t c = 1; c + 1 < row.size(); ++c) groups.push_back({row[0], csv.header[c]});
+      }
+      RETURN_IF_ERROR(CheckGroups(by, groups, where));
+      for (const auto& row : csv.rows) {
         for (size_t c = 1; c + 1 < row.size(); ++c) {
           ASSIGN_OR_RETURN(std::optional<int64_t> count,
                            CountOf(row[c], absl::StrCat(where, " row ", row[0])));
-          RETURN_IF_ERROR(pool.Add({row[0], csv.header[c]}, count));
+          RETURN_IF_ERROR(pool.Add({row[0], csv.header[c]}, count, where));
         }
       }
     } else {
@@ -168,12 +286,15 @@ absl::StatusOr<std::optional<ResultTable>> PoolCounts(const trenode::v1::QueryOu
         return absl::InvalidArgumentError(absl::StrCat(where, ": not a counts table"));
       }
       group_columns.assign(csv.header.begin(), csv.header.end() - 1);
+      for (const auto& row : csv.rows) groups.emplace_back(row.begin(), row.end() - 1);
+      if (group_columns.size() != by.size()) groups.push_back(group_columns);
+      RETURN_IF_ERROR(CheckGroups(by, groups, where));
       for (const auto& row : csv.rows) {
         std::vector<std::string> group(row.begin(), row.end() - 1);
         ASSIGN_OR_RETURN(
             std::optional<int64_t> count,
             CountOf(row.back(), absl::StrCat(where, " group ", absl::StrJoin(group, " / "))));
-        RETURN_IF_ERROR(pool.Add(group, count));
+        RETURN_IF_ERROR(pool.Add(group, count, where));
       }
     }
   }
@@ -215,9 +336,24 @@ absl::StatusOr<std::optional<ResultTable>> PoolCounts(const trenode::v1::QueryOu
   return table;
 }
 
+// InvalidArgument naming `at` unless one node's summary row can be honest:
+// sd not negative, and the sum n times the mean (to rounding). The row has
+// no minimum or maximum to hold the mean to.
+absl::Status CheckSummary(int64_t n, double mean, double sd, double sum, const std::string& at) {
+  if (sd < 0) return absl::InvalidArgumentError(absl::StrCat(at, ": sd is negative"));
+  const double n_mean = static_cast<double>(n) * mean;
+  if (!std::isfinite(n_mean) ||
+      std::abs(sum - n_mean) > kSlack * std::max(std::abs(sum), std::abs(n_mean))) {
+    return absl::InvalidArgumentError(absl::StrCat(at, ": sum ", query::FormatNumber(sum),
+                                                   " is not n times the mean (",
+                                                   query::FormatNumber(n_mean), ")"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<ResultTable>> PoolSummary(const trenode::v1::QueryOutput& output,
                                                        const std::vector<SiteRelease>& sites,
-                                                       std::vector<std::string>& notes) {
+                                                       Pass& pass) {
   struct Sums {
     int64_t n = 0;
     double sum = 0;
@@ -228,9 +364,12 @@ absl::StatusOr<std::optional<ResultTable>> PoolSummary(const trenode::v1::QueryO
   std::map<std::vector<std::string>, Sums> sums;
   std::set<std::vector<std::string>> withheld;
   std::vector<std::string> group_columns;
-  ASSIGN_OR_RETURN(std::optional<std::vector<SiteCsv>> released, ReadEach(output, sites, notes));
+  std::vector<const trenode::v1::GroupBy*> by;
+  for (const auto& column : output.summary().group_by()) by.push_back(&column);
+  ASSIGN_OR_RETURN(std::optional<std::vector<SiteCsv>> released, ReadEach(output, sites, pass));
   if (!released) return std::nullopt;
-  for (const auto& [where, csv] : *released) {
+  for (pass.site = 0; pass.site < released->size(); ++pass.site) {
+    const auto& [where, csv] = (*released)[pass.site];
     // Group columns..., n, mean, sd, sum.
     if (csv.header.size() < 4 || csv.header[csv.header.size() - 4] != "n" ||
         csv.header.back() != "sum") {
@@ -238,6 +377,10 @@ absl::StatusOr<std::optional<ResultTable>> PoolSummary(const trenode::v1::QueryO
     }
     const size_t groups = csv.header.size() - 4;
     group_columns.assign(csv.header.begin(), csv.header.begin() + groups);
+    std::vector<std::vector<std::string>> labels;
+    for (const auto& row : csv.rows) labels.emplace_back(row.begin(), row.begin() + groups);
+    if (group_columns.size() != by.size()) labels.push_back(group_columns);
+    RETURN_IF_ERROR(CheckGroups(by, labels, where));
     for (const auto& row : csv.rows) {
       std::vector<std::string> group(row.begin(), row.begin() + groups);
       if (!sums.contains(group) && !withheld.contains(group)) order.push_back(group);
@@ -250,12 +393,15 @@ absl::StatusOr<std::optional<ResultTable>> PoolSummary(const trenode::v1::QueryO
       ASSIGN_OR_RETURN(double mean, NumberOf(row[groups + 1], at));
       ASSIGN_OR_RETURN(double sd, NumberOf(row[groups + 2], at));
       ASSIGN_OR_RETURN(double sum, NumberOf(row[groups + 3], at));
+      RETURN_IF_ERROR(CheckSummary(*n, mean, sd, sum, at));
       Sums& pooled = sums[group];
       if (__builtin_add_overflow(pooled.n, *n, &pooled.n)) {
         return absl::InvalidArgumentError(absl::StrCat(at, ": n passes the largest count"));
       }
       pooled.sum += sum;
+      RETURN_IF_ERROR(StaysFinite(pooled.sum, at, "sum"));
       pooled.sum_of_squares += (*n > 1 ? (*n - 1) * sd * sd : 0.0) + *n * mean * mean;
+      RETURN_IF_ERROR(StaysFinite(pooled.sum_of_squares, at, "sum of squares"));
       pooled.site_sums.push_back(sum);
     }
   }
@@ -307,6 +453,40 @@ std::vector<FewValuedKey> FewValuedKeys(const trenode::v1::RegressionResult& reg
   return keys;
 }
 
+// InvalidArgument naming `where` unless one node's sufficient statistics
+// can be those of some persons' rows (the parser has checked X'X is
+// symmetric with no negative diagonal entry): by Cauchy-Schwarz every
+// |X'X_ij| is at most sqrt(X'X_ii X'X_jj) and every |X'y_j| at most
+// sqrt(X'X_jj y'y), and the intercept's diagonal entry counts the persons.
+absl::Status CheckStatistics(const trenode::v1::RegressionResult& r, bool intercept,
+                             const std::string& where) {
+  const int p = r.terms_size();
+  auto refuse = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", why));
+  };
+  if (r.xtx_size() != p * p || r.xty_size() != p) return refuse("X'X or X'y is not terms-sized");
+  for (int i = 0; i < p; ++i) {
+    if (!(r.xtx(i * p + i) >= 0)) return refuse(absl::StrCat("X'X[", r.terms(i), "] is negative"));
+  }
+  for (int i = 0; i < p; ++i) {
+    const double root_i = std::sqrt(r.xtx(i * p + i));
+    for (int j = 0; j < i; ++j) {
+      if (std::abs(r.xtx(i * p + j)) > root_i * std::sqrt(r.xtx(j * p + j)) * (1 + kSlack)) {
+        return refuse(absl::StrCat("X'X[", r.terms(i), ", ", r.terms(j),
+                                   "] is larger than Cauchy-Schwarz allows"));
+      }
+    }
+    if (std::abs(r.xty(i)) > root_i * std::sqrt(r.yty()) * (1 + kSlack)) {
+      return refuse(absl::StrCat("X'y[", r.terms(i), "] is larger than Cauchy-Schwarz allows"));
+    }
+  }
+  if (intercept && p > 0 && r.xtx(0) != static_cast<double>(r.n())) {
+    return refuse(absl::StrCat("X'X[", r.terms(0), ", ", r.terms(0), "] is ",
+                               query::FormatNumber(r.xtx(0)), ", not n (", r.n(), ")"));
+  }
+  return absl::OkStatus();
+}
+
 // Adds `site`'s sufficient statistics into `pooled`, another node's or
 // several nodes' already. InvalidArgument naming `where` if its terms
 // differ.
@@ -323,9 +503,16 @@ absl::Status AddStatistics(const trenode::v1::RegressionResult& site, const std:
     return absl::InvalidArgumentError(absl::StrCat(where, ": n passes the largest count"));
   }
   pooled.set_n(n);
-  for (int i = 0; i < site.xtx_size(); ++i) pooled.set_xtx(i, pooled.xtx(i) + site.xtx(i));
-  for (int i = 0; i < site.xty_size(); ++i) pooled.set_xty(i, pooled.xty(i) + site.xty(i));
+  for (int i = 0; i < site.xtx_size(); ++i) {
+    pooled.set_xtx(i, pooled.xtx(i) + site.xtx(i));
+    RETURN_IF_ERROR(StaysFinite(pooled.xtx(i), where, "X'X"));
+  }
+  for (int i = 0; i < site.xty_size(); ++i) {
+    pooled.set_xty(i, pooled.xty(i) + site.xty(i));
+    RETURN_IF_ERROR(StaysFinite(pooled.xty(i), where, "X'y"));
+  }
   pooled.set_yty(pooled.yty() + site.yty());
+  RETURN_IF_ERROR(StaysFinite(pooled.yty(), where, "y'y"));
   // X'X over all persons is at least each node's, so no person's leverage
   // in the pooled fit passes the largest at any node.
   pooled.set_max_leverage(std::max(pooled.max_leverage(), site.max_leverage()));
@@ -364,14 +551,16 @@ absl::Status AddStatistics(const trenode::v1::RegressionResult& site, const std:
 // (X'X singular: the terms are collinear over all the persons).
 absl::StatusOr<std::optional<ResultTable>> PoolRegression(const trenode::v1::QueryOutput& output,
                                                           const std::vector<SiteRelease>& sites,
-                                                          std::vector<std::string>& notes) {
+                                                          Pass& pass) {
   trenode::v1::RegressionResult pooled;
-  for (const SiteRelease& site : sites) {
+  for (pass.site = 0; pass.site < sites.size(); ++pass.site) {
+    const SiteRelease& site = sites[pass.site];
     std::string where;
-    const std::string* file = FileOf(output, site, where, notes);
+    const std::string* file = FileOf(output, site, where, pass.notes);
     if (file == nullptr) return std::nullopt;
     ASSIGN_OR_RETURN(trenode::v1::RegressionResult statistics,
                      releases::ParseRegressionStatistics(*file, where));
+    RETURN_IF_ERROR(CheckStatistics(statistics, !output.regression().no_intercept(), where));
     if (&site == &sites.front()) {
       pooled = std::move(statistics);
     } else {
@@ -393,26 +582,52 @@ absl::StatusOr<std::optional<ResultTable>> PoolRegression(const trenode::v1::Que
   return table;
 }
 
-}  // namespace
-
-absl::StatusOr<Pooled> PoolReleased(const trenode::v1::AggregateQuery& query,
-                                    const std::vector<SiteRelease>& sites) {
-  if (sites.empty()) return absl::InvalidArgumentError("no node released a contribution");
+// One pass of pooling over `sites`. On an error, `pass.site` is the site
+// it is laid at, or no site's index if it is no one site's doing.
+absl::StatusOr<Pooled> PoolOnce(const trenode::v1::AggregateQuery& query,
+                                const std::vector<SiteRelease>& sites, Pass& pass) {
   Pooled pooled;
   for (const auto& output : query.outputs()) {
+    pass.site = sites.size();
     std::optional<ResultTable> table;
     if (output.has_counts() || output.has_crosstab()) {
-      ASSIGN_OR_RETURN(table, PoolCounts(output, sites, pooled.notes));
+      ASSIGN_OR_RETURN(table, PoolCounts(output, sites, pass));
     } else if (output.has_summary()) {
-      ASSIGN_OR_RETURN(table, PoolSummary(output, sites, pooled.notes));
+      ASSIGN_OR_RETURN(table, PoolSummary(output, sites, pass));
     } else if (output.has_regression()) {
-      ASSIGN_OR_RETURN(table, PoolRegression(output, sites, pooled.notes));
+      ASSIGN_OR_RETURN(table, PoolRegression(output, sites, pass));
     } else {
       return absl::InvalidArgumentError(absl::StrCat("outputs ", output.name(), ": no kind"));
     }
     if (table) *pooled.result.add_tables() = *std::move(table);
   }
+  pooled.notes = std::move(pass.notes);
   return pooled;
+}
+
+}  // namespace
+
+absl::StatusOr<Pooled> PoolReleased(const trenode::v1::AggregateQuery& query,
+                                    const std::vector<SiteRelease>& sites) {
+  if (sites.empty()) return absl::InvalidArgumentError("no node released a contribution");
+  std::vector<SiteRelease> kept = sites;
+  std::vector<Refusal> refused;
+  while (true) {
+    Pass pass;
+    absl::StatusOr<Pooled> pooled = PoolOnce(query, kept, pass);
+    if (pooled.ok()) {
+      pooled->refused = std::move(refused);
+      return pooled;
+    }
+    // A part that cannot be honest is set aside and the others pooled
+    // without it, as if that node had not answered.
+    if (pooled.status().code() != absl::StatusCode::kInvalidArgument || kept.size() == 1 ||
+        pass.site >= kept.size()) {
+      return pooled.status();
+    }
+    refused.push_back({kept[pass.site].node_id, std::string(pooled.status().message())});
+    kept.erase(kept.begin() + static_cast<std::ptrdiff_t>(pass.site));
+  }
 }
 
 }  // namespace trenode::federation

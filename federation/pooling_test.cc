@@ -1,7 +1,8 @@
 // Pooling released tables: counts add, suppressed groups are never pooled,
 // summaries pool to the mean and sd of all persons together, regressions
 // pool to one OLS fit over every node's rows, malformed files are refused
-// naming the node.
+// naming the node, and a part that cannot be honest is set aside with its
+// reason while the others pool.
 #include "federation/pooling.h"
 
 #include <cmath>
@@ -22,17 +23,24 @@
 namespace trenode::federation {
 namespace {
 
+trenode::v1::GroupBy ByColumn(const std::string& column) {
+  trenode::v1::GroupBy by;
+  by.mutable_variable()->set_column(column);
+  return by;
+}
+
 trenode::v1::AggregateQuery Query() {
   trenode::v1::AggregateQuery query;
   auto* counts = query.add_outputs();
   counts->set_name("by_sex");
-  counts->mutable_counts();
+  *counts->mutable_counts()->add_group_by() = ByColumn("sex");
   auto* crosstab = query.add_outputs();
   crosstab->set_name("sex_by_band");
-  crosstab->mutable_crosstab();
+  *crosstab->mutable_crosstab()->mutable_rows() = ByColumn("sex");
+  *crosstab->mutable_crosstab()->mutable_columns() = ByColumn("band");
   auto* summary = query.add_outputs();
   summary->set_name("lvef");
-  summary->mutable_summary();
+  *summary->mutable_summary()->add_group_by() = ByColumn("sex");
   return query;
 }
 
@@ -269,16 +277,27 @@ TEST(PoolingTest, PooledRegressionIsOneOlsFitOverEveryNodesRows) {
       << files[0].bytes;
 }
 
+// `pooled` succeeded with exactly one part set aside, `node`'s, for a
+// reason naming its file and holding `why`.
+void ExpectRefused(const absl::StatusOr<Pooled>& pooled, const std::string& node,
+                   const std::string& file, const std::string& why) {
+  ASSERT_TRUE(pooled.ok()) << pooled.status();
+  ASSERT_EQ(pooled->refused.size(), 1u) << why;
+  EXPECT_EQ(pooled->refused[0].node_id, node);
+  EXPECT_NE(pooled->refused[0].reason.find(absl::StrCat(node, "'s ", file)), std::string::npos)
+      << pooled->refused[0].reason;
+  EXPECT_NE(pooled->refused[0].reason.find(why), std::string::npos) << pooled->refused[0].reason;
+}
+
 TEST(PoolingTest, RegressionsWithOtherTermsAreNotPooled) {
   trenode::v1::RegressionResult other = Statistics(Rows(2, 50, 0));
   other.set_terms(2, "year_of_birth");
   auto pooled = PoolReleased(
       RegressionQuery(),
       {RegressionSite("site-a", Statistics(Rows(1, 50, 0))), RegressionSite("site-b", other)});
-  EXPECT_EQ(pooled.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(pooled.status().message().find("site-b's fit.csv"), std::string::npos)
-      << pooled.status();
-  EXPECT_NE(pooled.status().message().find("year_of_birth"), std::string::npos) << pooled.status();
+  ExpectRefused(pooled, "site-b", "fit.csv", "year_of_birth");
+  ASSERT_TRUE(pooled.ok());
+  EXPECT_EQ(pooled->result.tables(0).regression().n(), 50);
 }
 
 TEST(PoolingTest, AMalformedRegressionFileIsRefusedNamingTheNode) {
@@ -368,6 +387,149 @@ TEST(PoolingTest, FewValuedTermsPoolPerValueAndLeverageIsTheLargestAtAnyNode) {
   ASSERT_EQ(sex.values_size(), 2);
   EXPECT_EQ(sex.persons(0), a.few_valued_terms(0).persons(0) + b.few_valued_terms(0).persons(0));
   EXPECT_EQ(sex.persons(1), a.few_valued_terms(0).persons(1) + b.few_valued_terms(0).persons(1));
+}
+
+// A part that would make a pooled number infinite is set aside, though
+// each part alone is finite; the others pool.
+TEST(PoolingTest, SumsThatOverflowToInfinityAreRefused) {
+  // Summaries: each node's sum of squares is 1e308, the two together pass
+  // the largest double.
+  const std::string big = "sex,n,mean,sd,sum\nF,1,1e+154,0,1e+154\n";
+  auto summary = [&](const std::string& node) {
+    return SiteRelease{node,
+                       {{"by_sex.csv", "sex,count\nF,10\n"},
+                        {"sex_by_band.csv", "sex \\ band,0-49,Total\nF,10,10\n"},
+                        {"lvef.csv", big}}};
+  };
+  auto pooled = PoolReleased(Query(), {summary("site-a"), summary("site-b")});
+  ExpectRefused(pooled, "site-b", "lvef.csv", "makes the pooled sum of squares infinite");
+  ASSERT_TRUE(pooled.ok());
+  EXPECT_EQ(pooled->result.tables(0).cells(0).count(), 10);  // site-a's alone
+
+  // Regressions: the outcome scaled so that each node's y'y is 1e308
+  // (still possible statistics), the two together infinite.
+  trenode::v1::RegressionResult r = Statistics(Rows(1, 50, 0));
+  const double scale = std::sqrt(1e308 / r.yty());
+  for (int i = 0; i < 3; ++i) r.set_xty(i, r.xty(i) * scale);
+  r.set_yty(1e308);
+  auto regression =
+      PoolReleased(RegressionQuery(), {RegressionSite("site-b", r), RegressionSite("site-c", r)});
+  ExpectRefused(regression, "site-c", "fit.csv", "makes the pooled y'y infinite");
+  ASSERT_TRUE(regression.ok());
+  EXPECT_EQ(regression->result.tables(0).regression().n(), 50);  // site-b's alone
+}
+
+TEST(PoolingTest, InconsistentSummaryIsRefused) {
+  const SiteRelease honest{"site-a",
+                           {{"by_sex.csv", "sex,count\nF,3\n"},
+                            {"sex_by_band.csv", "sex \\ band,0-49,Total\nF,3,3\n"},
+                            {"lvef.csv", "sex,n,mean,sd,sum\n" + SummaryRow("F", {40, 50, 60})}}};
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {"F,3,50,-10,150\n", "sd is negative"},
+      {"F,3,50,10,900\n", "is not n times the mean"},
+      {"F,2,1e+308,0,1e+308\n", "is not n times the mean"},
+  };
+  for (const auto& [row, why] : hostile) {
+    SiteRelease bad = honest;
+    bad.node_id = "site-b";
+    bad.files["lvef.csv"] = "sex,n,mean,sd,sum\n" + row;
+    auto pooled = PoolReleased(Query(), {honest, bad});
+    ExpectRefused(pooled, "site-b", "lvef.csv", why);
+    ASSERT_TRUE(pooled.ok());
+    EXPECT_EQ(pooled->result.tables(2).cells(0).n(), 3);  // site-a's alone
+  }
+}
+
+TEST(PoolingTest, RegressionStatisticsNoRowsCouldGiveAreRefused) {
+  const trenode::v1::RegressionResult honest = Statistics(Rows(1, 50, 0));
+  // X'X[sex, age] beyond sqrt(X'X[sex, sex] X'X[age, age]), kept symmetric.
+  trenode::v1::RegressionResult schwarz = honest;
+  const double beyond = 2 * std::sqrt(honest.xtx(4) * honest.xtx(8));
+  schwarz.set_xtx(5, beyond);
+  schwarz.set_xtx(7, beyond);
+  // The intercept's diagonal is not n.
+  trenode::v1::RegressionResult intercept = honest;
+  intercept.set_xtx(0, honest.n() + 1);
+  // X'y[age] beyond sqrt(X'X[age, age] y'y).
+  trenode::v1::RegressionResult outcome = honest;
+  outcome.set_xty(2, 2 * std::sqrt(honest.xtx(8) * honest.yty()));
+  // A negative diagonal entry (refused when the file is read).
+  trenode::v1::RegressionResult negative = honest;
+  negative.set_xtx(4, -1);
+  const std::vector<std::pair<trenode::v1::RegressionResult, std::string>> hostile = {
+      {schwarz, "X'X[age, sex] is larger than Cauchy-Schwarz allows"},
+      {intercept, "X'X[intercept, intercept] is 51, not n (50)"},
+      {outcome, "X'y[age] is larger than Cauchy-Schwarz allows"},
+      {negative, "negative diagonal"},
+  };
+  for (const auto& [statistics, why] : hostile) {
+    auto pooled =
+        PoolReleased(RegressionQuery(), {RegressionSite("site-a", Statistics(Rows(2, 60, 0))),
+                                         RegressionSite("site-b", statistics)});
+    ExpectRefused(pooled, "site-b", "fit.csv", why);
+    ASSERT_TRUE(pooled.ok());
+    EXPECT_EQ(pooled->result.tables(0).regression().n(), 60);  // site-a's alone
+  }
+}
+
+TEST(PoolingTest, GroupsTheQuestionCannotProduceAreRefused) {
+  trenode::v1::AggregateQuery query;
+  auto* counts = query.add_outputs();
+  counts->set_name("by_age");
+  trenode::v1::GroupBy* age = counts->mutable_counts()->add_group_by();
+  age->mutable_variable()->set_column("age");
+  age->mutable_binning()->add_boundaries(40);
+  age->mutable_binning()->add_boundaries(65);
+  trenode::v1::GroupBy* smoker = counts->mutable_counts()->add_group_by();
+  smoker->mutable_variable()->mutable_indicator();
+  *counts->mutable_counts()->add_group_by() = ByColumn("region");
+  auto site = [](const std::string& node, const std::string& rows) {
+    return SiteRelease{node, {{"by_age.csv", "age,smoker,region,count\n" + rows}}};
+  };
+  const SiteRelease honest =
+      site("site-a", "<40,0,North,10\n\"[40,65)\",1,South,12\n>=65,0,(missing),9\n");
+  std::string many;
+  for (int i = 0; i < 1003; ++i) absl::StrAppend(&many, "<40,0,r", i, ",10\n");
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {"\"[40,50)\",0,North,10\n", "is not a bin of the question"},
+      {"<40,2,North,10\n", "is not 0 or 1"},
+      {"<40,0,\"=HYPERLINK(\"\"http://x\"\")\",10\n", "could start a spreadsheet formula"},
+      {"<40,0,+1,10\n", "could start a spreadsheet formula"},
+      {"<40,0,-1,10\n", "could start a spreadsheet formula"},
+      {"<40,0,@SUM(A1),10\n", "could start a spreadsheet formula"},
+      {"<40,0,\"North\x01\",10\n", "is not printable"},
+      {many, "more labels in group column 3 than the question can produce (1002)"},
+  };
+  for (const auto& [rows, why] : hostile) {
+    auto pooled = PoolReleased(query, {honest, site("site-b", rows)});
+    ExpectRefused(pooled, "site-b", "by_age.csv", why);
+    ASSERT_TRUE(pooled.ok());
+    EXPECT_EQ(pooled->result.tables(0).cells_size(), 3);  // site-a's alone
+  }
+  // A file with other group columns than the question's.
+  auto pooled =
+      PoolReleased(query, {honest, SiteRelease{"site-b", {{"by_age.csv", "age,count\n<40,10\n"}}}});
+  ExpectRefused(pooled, "site-b", "by_age.csv", "1 group columns, the question has 3");
+}
+
+// Setting a hostile part aside leaves the honest parts pooled exactly as
+// they pool without it.
+TEST(PoolingTest, AnHonestPartStillPoolsExactly) {
+  const trenode::v1::RegressionResult a = Statistics(Rows(1, 400, 0)),
+                                      b = Statistics(Rows(2, 250, 4));
+  trenode::v1::RegressionResult hostile = Statistics(Rows(3, 120, -2));
+  hostile.set_xtx(0, 1e9);
+  auto without =
+      PoolReleased(RegressionQuery(), {RegressionSite("site-a", a), RegressionSite("site-b", b)});
+  auto with = PoolReleased(RegressionQuery(),
+                           {RegressionSite("site-a", a), RegressionSite("site-c", hostile),
+                            RegressionSite("site-b", b)});
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_TRUE(without->refused.empty());
+  ExpectRefused(with, "site-c", "fit.csv", "not n (120)");
+  ASSERT_TRUE(with.ok());
+  EXPECT_EQ(with->result.SerializeAsString(), without->result.SerializeAsString());
+  EXPECT_EQ(with->result.tables(0).regression().n(), 650);
 }
 
 }  // namespace
