@@ -339,6 +339,14 @@ TEST_F(CatalogueTest, TableRowCountsAreKeptPerVersionApartFromTheEntry) {
     ASSERT_TRUE(got.ok()) << got.status();
     EXPECT_FALSE(absl::StrContains(got->DebugString(), "4322"));
   }
+  // A metadata-only update has the same data file, so the same counts.
+  Dataset changed = d;
+  changed.set_title("Heart failure cohort (retitled)");
+  changed.clear_steward();
+  ASSERT_TRUE(catalogue_->Update(kSteward, changed, 1).ok());
+  rows = store_->GetTableRows("hf-cohort", 2);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, (TableRows{{"person", 4322}}));
 }
 
 }  // namespace
