@@ -175,6 +175,13 @@ absl::StatusOr<Dataset> Catalogue::Update(const auth::Principal& caller, Dataset
       log::ChangeEvent("catalogue.dataset.update", absl::StrCat("dataset/", dataset.id()), "",
                        absl::StrCat("version ", dataset.version())),
       [&] { return store_->AddVersion(dataset); }));
+  // The same data file as the version it replaces: the same row counts
+  // (best effort; without them the first estimate reads the file).
+  if (dataset.steward().storage_location() == current.steward().storage_location() &&
+      dataset.steward().sha256() == current.steward().sha256()) {
+    absl::StatusOr<TableRows> rows = store_->GetTableRows(current.id(), current.version());
+    if (rows.ok()) store_->PutTableRows(dataset.id(), dataset.version(), *rows).IgnoreError();
+  }
   return Get(caller, dataset.id(), dataset.version());
 }
 

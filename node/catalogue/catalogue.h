@@ -67,6 +67,13 @@ class Catalogue {
   absl::StatusOr<trenode::v1::SearchDatasetsResponse> Search(
       const auth::Principal& caller, const trenode::v1::SearchDatasetsRequest& request);
 
+  // Keeps the exact row counts of the tables of a version's data file, for
+  // estimates (spec/charging.md, "Estimates"); never shown to anyone, never
+  // logged. NotFound if there is no such version.
+  absl::Status KeepTableRows(const std::string& id, int64_t version, const TableRows& rows) {
+    return store_->PutTableRows(id, version, rows);
+  }
+
  private:
   // Sets steward.sha256 from the object at steward.storage_location (never
   // from the request); FailedPrecondition if there is no object there.

@@ -4,6 +4,8 @@
 #ifndef TRENODE_NODE_CATALOGUE_CATALOGUE_STORE_H_
 #define TRENODE_NODE_CATALOGUE_CATALOGUE_STORE_H_
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +33,10 @@ struct ScoredDataset {
   trenode::v1::Dataset dataset;
   double score;  // higher is better
 };
+
+// A dataset version's row count of each table of its data file (exact; never
+// shown to anyone: spec/charging.md, "Estimates").
+using TableRows = std::map<std::string, int64_t>;
 
 class CatalogueStore {
  public:
@@ -66,6 +72,16 @@ class CatalogueStore {
   virtual absl::StatusOr<std::vector<ScoredDataset>> Search(
       const std::string& searcher, const std::vector<SearchWord>& words, bool include_retired,
       const std::optional<SearchCursor>& after, int limit) = 0;
+
+  // Keeps `rows` as the row counts of the dataset's `version`, replacing any
+  // kept before. NotFound if there is no such version.
+  virtual absl::Status PutTableRows(const std::string& id, int64_t version,
+                                    const TableRows& rows) = 0;
+
+  // The row counts kept for the dataset's `version` (not 0). NotFound if none
+  // were kept (a version imported before they were, or registered from a
+  // file the node did not build); its message carries no count.
+  virtual absl::StatusOr<TableRows> GetTableRows(const std::string& id, int64_t version) = 0;
 };
 
 }  // namespace trenode::catalogue

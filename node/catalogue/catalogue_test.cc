@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "absl/strings/match.h"
 #include "adapters/memory/memory_object_store.h"
 #include "gtest/gtest.h"
 #include "node/catalogue/sqlite_catalogue_store.h"
@@ -319,6 +320,33 @@ TEST_F(CatalogueTest, ReopeningAnExistingDatabaseKeepsTheCatalogue) {
   EXPECT_EQ(SearchIds("heart"), std::vector<std::string>{"hf-cohort"});
   auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
   EXPECT_EQ(*storage::SchemaVersion(*db), static_cast<int>(storage::NodeSchemaMigrations().size()));
+}
+
+TEST_F(CatalogueTest, TableRowCountsAreKeptPerVersionApartFromTheEntry) {
+  Dataset d = RegisterSample("hf-cohort", "Heart failure cohort");
+  EXPECT_EQ(store_->GetTableRows("hf-cohort", 1).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(catalogue_->KeepTableRows("hf-cohort", 2, {{"person", 4321}}).code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(catalogue_->KeepTableRows("hf-cohort", 1, {{"person", 4321}, {"visit", 98765}}).ok());
+  ASSERT_TRUE(catalogue_->KeepTableRows("hf-cohort", 1, {{"person", 4322}}).ok());  // replaces
+  Open();
+  absl::StatusOr<TableRows> rows = store_->GetTableRows("hf-cohort", 1);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, (TableRows{{"person", 4322}}));
+  // Never part of the entry anyone reads.
+  for (const auth::Principal& who : {kSteward, kResearcher}) {
+    absl::StatusOr<Dataset> got = catalogue_->Get(who, "hf-cohort", 1);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_FALSE(absl::StrContains(got->DebugString(), "4322"));
+  }
+  // A metadata-only update has the same data file, so the same counts.
+  Dataset changed = d;
+  changed.set_title("Heart failure cohort (retitled)");
+  changed.clear_steward();
+  ASSERT_TRUE(catalogue_->Update(kSteward, changed, 1).ok());
+  rows = store_->GetTableRows("hf-cohort", 2);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, (TableRows{{"person", 4322}}));
 }
 
 }  // namespace

@@ -314,4 +314,50 @@ absl::StatusOr<std::vector<ScoredDataset>> SqliteCatalogueStore::Search(
   return page;
 }
 
+absl::Status SqliteCatalogueStore::PutTableRows(const std::string& id, int64_t version,
+                                                const TableRows& rows) {
+  auto db = pool_->Acquire();
+  SqliteTransaction txn(*db);
+  RETURN_IF_ERROR(txn.status());
+  ASSIGN_OR_RETURN(SqliteStatement exists,
+                   db->PrepareCached("SELECT 1 FROM dataset_versions"
+                                     " WHERE dataset_id = ? AND version = ?"));
+  exists.Bind(1, id).Bind(2, version);
+  ASSIGN_OR_RETURN(bool found, exists.Step());
+  if (!found) {
+    return absl::NotFoundError(absl::StrCat("no version ", version, " of dataset \"", id, "\""));
+  }
+  ASSIGN_OR_RETURN(SqliteStatement clear,
+                   db->PrepareCached("DELETE FROM dataset_table_rows"
+                                     " WHERE dataset_id = ? AND version = ?"));
+  RETURN_IF_ERROR(clear.Bind(1, id).Bind(2, version).Run());
+  for (const auto& [table, count] : rows) {
+    ASSIGN_OR_RETURN(SqliteStatement insert,
+                     db->PrepareCached("INSERT INTO dataset_table_rows(dataset_id, version,"
+                                       " table_name, row_count) VALUES (?, ?, ?, ?)"));
+    RETURN_IF_ERROR(insert.Bind(1, id).Bind(2, version).Bind(3, table).Bind(4, count).Run());
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<TableRows> SqliteCatalogueStore::GetTableRows(const std::string& id,
+                                                             int64_t version) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT table_name, row_count FROM dataset_table_rows"
+                                     " WHERE dataset_id = ? AND version = ?"));
+  select.Bind(1, id).Bind(2, version);
+  TableRows rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    rows[select.Text(0)] = select.Int64(1);
+  }
+  if (rows.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no table row counts kept for version ", version, " of dataset \"", id, "\""));
+  }
+  return rows;
+}
+
 }  // namespace trenode::catalogue

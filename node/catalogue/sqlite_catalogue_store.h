@@ -27,6 +27,9 @@ class SqliteCatalogueStore : public CatalogueStore {
                                                     bool include_retired,
                                                     const std::optional<SearchCursor>& after,
                                                     int limit) override;
+  absl::Status PutTableRows(const std::string& id, int64_t version,
+                            const TableRows& rows) override;
+  absl::StatusOr<TableRows> GetTableRows(const std::string& id, int64_t version) override;
 
  private:
   // Every match of `expression`, ranked.

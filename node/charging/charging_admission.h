@@ -1,7 +1,8 @@
 // ChargingAdmission: the node's Admission (node/analyses/admission.h) by
 // its price table and each project's budget (spec/charging.md,
 // "Estimates" and "Budgets"). Estimates: a query from the planner's row
-// estimate of what it reads (SQLite's sqlite_stat1, through `rows`) at a
+// estimate of what it reads (the row counts the catalogue keeps for each
+// dataset version from ANALYZE at import, through `rows`) at a
 // CPU time per row; a script job at its declared limits' worst case, with
 // the past metered runs of the same bundle in the project for comparison.
 // Admit: the month's committed spending (ended analyses' costs, the

@@ -8,6 +8,7 @@
 #include "node/catalogue/dataset_validation.h"
 #include "node/common/status_macros.h"
 #include "node/ingest/dataset_builder.h"
+#include "node/query/row_estimate.h"
 
 namespace trenode::ingest {
 namespace fs = std::filesystem;
@@ -147,6 +148,9 @@ absl::StatusOr<trenode::v1::Dataset> ImportSession::Finish(const ImportProgressS
   std::string local_path = (dir_ / "data.sqlite").string();
   ASSIGN_OR_RETURN(trenode::v1::Dataset dataset,
                    BuildDatasetFile(*staging_, header_.dataset(), local_path, &progress));
+  // The row counts ANALYZE recorded, read here from the local file so that
+  // no estimate has to open the stored one.
+  absl::StatusOr<catalogue::TableRows> rows = query::ReadTableRows(local_path);
   // A fresh key per import: concurrent imports of one id never share a file.
   std::string key = absl::StrCat("datasets/", dataset.id(), "/", RandomHex(12), ".sqlite");
   RETURN_IF_ERROR(StoreDataFile(local_path, key, progress));
@@ -156,7 +160,15 @@ absl::StatusOr<trenode::v1::Dataset> ImportSession::Finish(const ImportProgressS
   progress.Begin(publishing);
   absl::StatusOr<trenode::v1::Dataset> published =
       catalogue_->Publish(caller_, dataset, header_.expected_version());
-  if (!published.ok()) datasets_->Delete(key).IgnoreError();
+  if (!published.ok()) {
+    datasets_->Delete(key).IgnoreError();
+    return published;
+  }
+  // Not kept (no statistics, a failed write): the first estimate of this
+  // version reads them from the stored file and keeps them then.
+  if (rows.ok()) {
+    catalogue_->KeepTableRows(published->id(), published->version(), *rows).IgnoreError();
+  }
   return published;
 }
 

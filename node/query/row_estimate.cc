@@ -1,6 +1,8 @@
 #include "node/query/row_estimate.h"
 
 #include <algorithm>
+#include <limits>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -10,31 +12,47 @@
 
 namespace trenode::query {
 
-absl::StatusOr<int64_t> EstimateRows(const std::string& dataset_path,
-                                     const std::set<std::string>& tables) {
+absl::StatusOr<std::map<std::string, int64_t>> ReadTableRows(const std::string& dataset_path) {
   ASSIGN_OR_RETURN(auto db,
                    storage::SqliteDb::Open(dataset_path, storage::SqliteDb::Mode::kReadOnly));
+  absl::StatusOr<storage::SqliteStatement> select = db->Prepare("SELECT tbl, stat FROM sqlite_stat1");
+  if (!select.ok()) return absl::NotFoundError("the dataset has no planner statistics");
+  // Each index's row gives the table's row count first; the largest is the
+  // table's.
+  std::map<std::string, int64_t> rows;
+  while (true) {
+    absl::StatusOr<bool> row = select->Step();
+    if (!row.ok()) return absl::NotFoundError("the dataset has no planner statistics");
+    if (!*row) break;
+    std::vector<std::string> words = absl::StrSplit(select->Text(1), ' ');
+    int64_t count;
+    if (words.empty() || !absl::SimpleAtoi(words[0], &count) || count < 0) continue;
+    auto [it, inserted] = rows.emplace(select->Text(0), count);
+    if (!inserted) it->second = std::max(it->second, count);
+  }
+  if (rows.empty()) return absl::NotFoundError("the dataset has no planner statistics");
+  return rows;
+}
+
+absl::StatusOr<int64_t> SumTableRows(const std::map<std::string, int64_t>& rows,
+                                     const std::set<std::string>& tables) {
   int64_t total = 0;
   for (const std::string& table : tables) {
-    ASSIGN_OR_RETURN(auto select, db->Prepare("SELECT stat FROM sqlite_stat1 WHERE tbl = ?"));
-    select.Bind(1, table);
-    // Each index's row gives the table's row count first; the largest is
-    // the table's.
-    int64_t rows = -1;
-    while (true) {
-      absl::StatusOr<bool> row = select.Step();
-      if (!row.ok()) return absl::NotFoundError("the dataset has no planner statistics");
-      if (!*row) break;
-      std::vector<std::string> words = absl::StrSplit(select.Text(0), ' ');
-      int64_t count;
-      if (!words.empty() && absl::SimpleAtoi(words[0], &count)) rows = std::max(rows, count);
-    }
-    if (rows < 0) {
+    auto it = rows.find(table);
+    if (it == rows.end()) {
       return absl::NotFoundError(absl::StrCat("no planner statistics for table ", table));
     }
-    total += rows;
+    total = it->second > std::numeric_limits<int64_t>::max() - total
+                ? std::numeric_limits<int64_t>::max()
+                : total + it->second;
   }
   return total;
+}
+
+absl::StatusOr<int64_t> EstimateRows(const std::string& dataset_path,
+                                     const std::set<std::string>& tables) {
+  ASSIGN_OR_RETURN(auto rows, ReadTableRows(dataset_path));
+  return SumTableRows(rows, tables);
 }
 
 }  // namespace trenode::query

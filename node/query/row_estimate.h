@@ -6,6 +6,7 @@
 #define TRENODE_NODE_QUERY_ROW_ESTIMATE_H_
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 
@@ -16,6 +17,16 @@ namespace trenode::query {
 // NotFound if the file has no statistics for one of `tables`; Unavailable if
 // it cannot be read.
 absl::StatusOr<int64_t> EstimateRows(const std::string& dataset_path,
+                                     const std::set<std::string>& tables);
+
+// The row count of every table the file's sqlite_stat1 names (exact: keep
+// them from anyone who may not see the data). NotFound if the file has no
+// statistics; Unavailable if it cannot be read.
+absl::StatusOr<std::map<std::string, int64_t>> ReadTableRows(const std::string& dataset_path);
+
+// The sum of `rows` over `tables` (saturating). NotFound, naming the table
+// and no count, if one of `tables` has none.
+absl::StatusOr<int64_t> SumTableRows(const std::map<std::string, int64_t>& rows,
                                      const std::set<std::string>& tables);
 
 }  // namespace trenode::query

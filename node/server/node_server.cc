@@ -456,9 +456,18 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
                          catalogue_store->Get(analysis.query().dataset_id(), 0));
         ASSIGN_OR_RETURN(query::CompiledQuery compiled,
                          query::CompileQuery(analysis.query(), dataset, compile_limits));
+        // The counts kept with the version at import; a version that has
+        // none (imported before they were kept, registered from a file)
+        // reads them from its data file once, and keeps them.
+        absl::StatusOr<catalogue::TableRows> kept =
+            catalogue_store->GetTableRows(dataset.id(), dataset.version());
+        if (kept.ok()) return query::SumTableRows(*kept, compiled.tables);
+        if (!absl::IsNotFound(kept.status())) return kept.status();
         ASSIGN_OR_RETURN(std::string path, object_files->PathOf(dataset.steward().storage_location(),
                                                                 dataset.steward().sha256()));
-        return query::EstimateRows(path, compiled.tables);
+        ASSIGN_OR_RETURN(catalogue::TableRows read, query::ReadTableRows(path));
+        catalogue_store->PutTableRows(dataset.id(), dataset.version(), read).IgnoreError();
+        return query::SumTableRows(read, compiled.tables);
       });
   parts.analyses->SetAdmission(parts.admission.get());
   parts.charging = std::make_unique<charging::Charging>(

@@ -276,6 +276,20 @@ CREATE TABLE bundle_proposals (
 );
 CREATE INDEX bundle_proposals_by_proposer ON bundle_proposals(proposed_by, id);
 )sql"},
+    {15, "dataset_table_rows", R"sql(
+-- Charging (spec/charging.md, "Estimates"): each dataset version's table row
+-- counts, as ANALYZE recorded them in the data file's sqlite_stat1 at import
+-- (or, for a version that has none, when it was first estimated). Exact:
+-- never part of a catalogue entry, an RPC answer or a log event.
+CREATE TABLE dataset_table_rows (
+  dataset_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  table_name TEXT NOT NULL,
+  row_count INTEGER NOT NULL,
+  PRIMARY KEY (dataset_id, version, table_name),
+  FOREIGN KEY (dataset_id, version) REFERENCES dataset_versions(dataset_id, version)
+) WITHOUT ROWID;
+)sql"},
 };
 
 }  // namespace
