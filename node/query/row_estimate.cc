@@ -55,4 +55,16 @@ absl::StatusOr<int64_t> EstimateRows(const std::string& dataset_path,
   return SumTableRows(rows, tables);
 }
 
+absl::StatusOr<int64_t> KeptTableRows(catalogue::CatalogueStore& store, const DatasetPath& path_of,
+                                      const trenode::v1::Dataset& dataset,
+                                      const std::set<std::string>& tables) {
+  absl::StatusOr<catalogue::TableRows> kept = store.GetTableRows(dataset.id(), dataset.version());
+  if (kept.ok()) return SumTableRows(*kept, tables);
+  if (!absl::IsNotFound(kept.status())) return kept.status();
+  ASSIGN_OR_RETURN(std::string path, path_of(dataset));
+  ASSIGN_OR_RETURN(catalogue::TableRows read, ReadTableRows(path));
+  store.PutTableRows(dataset.id(), dataset.version(), read).IgnoreError();
+  return SumTableRows(read, tables);
+}
+
 }  // namespace trenode::query

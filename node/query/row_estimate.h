@@ -6,11 +6,14 @@
 #define TRENODE_NODE_QUERY_ROW_ESTIMATE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "node/catalogue/catalogue_store.h"
+#include "trenode/v1/catalogue.pb.h"
 
 namespace trenode::query {
 
@@ -28,6 +31,18 @@ absl::StatusOr<std::map<std::string, int64_t>> ReadTableRows(const std::string& 
 // and no count, if one of `tables` has none.
 absl::StatusOr<int64_t> SumTableRows(const std::map<std::string, int64_t>& rows,
                                      const std::set<std::string>& tables);
+
+// Where a dataset version's data file can be read on this node.
+using DatasetPath = std::function<absl::StatusOr<std::string>(const trenode::v1::Dataset&)>;
+
+// The rows a query over `tables` of `dataset` reads, from the counts kept
+// with the version at import; a version that has none (imported before they
+// were kept, registered from a file) reads them from its data file once, via
+// `path_of`, and keeps them (best effort: a failed keep only means the next
+// estimate reads the file again). Errors as SumTableRows and ReadTableRows.
+absl::StatusOr<int64_t> KeptTableRows(catalogue::CatalogueStore& store, const DatasetPath& path_of,
+                                      const trenode::v1::Dataset& dataset,
+                                      const std::set<std::string>& tables);
 
 }  // namespace trenode::query
 

@@ -448,26 +448,19 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   bounds.processes = scripts.limits.processes;
   catalogue::SqliteCatalogueStore* catalogue_store = parts.catalogue_store.get();
   query::CompileLimits compile_limits = CompileLimitsFrom(config.compute());
+  query::DatasetPath dataset_path =
+      [object_files](const trenode::v1::Dataset& dataset) -> absl::StatusOr<std::string> {
+    return object_files->PathOf(dataset.steward().storage_location(), dataset.steward().sha256());
+  };
   parts.admission = std::make_unique<charging::ChargingAdmission>(
       parts.prices.get(), parts.budgets.get(), parts.analysis_store.get(), bounds,
-      [catalogue_store, object_files,
+      [catalogue_store, dataset_path,
        compile_limits](const trenode::v1::Analysis& analysis) -> absl::StatusOr<int64_t> {
         ASSIGN_OR_RETURN(trenode::v1::Dataset dataset,
                          catalogue_store->Get(analysis.query().dataset_id(), 0));
         ASSIGN_OR_RETURN(query::CompiledQuery compiled,
                          query::CompileQuery(analysis.query(), dataset, compile_limits));
-        // The counts kept with the version at import; a version that has
-        // none (imported before they were kept, registered from a file)
-        // reads them from its data file once, and keeps them.
-        absl::StatusOr<catalogue::TableRows> kept =
-            catalogue_store->GetTableRows(dataset.id(), dataset.version());
-        if (kept.ok()) return query::SumTableRows(*kept, compiled.tables);
-        if (!absl::IsNotFound(kept.status())) return kept.status();
-        ASSIGN_OR_RETURN(std::string path, object_files->PathOf(dataset.steward().storage_location(),
-                                                                dataset.steward().sha256()));
-        ASSIGN_OR_RETURN(catalogue::TableRows read, query::ReadTableRows(path));
-        catalogue_store->PutTableRows(dataset.id(), dataset.version(), read).IgnoreError();
-        return query::SumTableRows(read, compiled.tables);
+        return query::KeptTableRows(*catalogue_store, dataset_path, dataset, compiled.tables);
       });
   parts.analyses->SetAdmission(parts.admission.get());
   parts.charging = std::make_unique<charging::Charging>(
@@ -477,11 +470,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.gate.get(), parts.governance.get(), parts.charging.get());
   parts.runner = std::make_unique<analyses::AnalysisRunner>(
       parts.analyses.get(), parts.analysis_store.get(), parts.catalogue_store.get(),
-      [object_files](const trenode::v1::Dataset& dataset) -> absl::StatusOr<std::string> {
-        return object_files->PathOf(dataset.steward().storage_location(),
-                                    dataset.steward().sha256());
-      },
-      std::move(scripts), QueryRunningFrom(config.compute(), parts.person_codes.get()));
+      dataset_path, std::move(scripts), QueryRunningFrom(config.compute(), parts.person_codes.get()));
   parts.runner->SetPrices(parts.prices.get());
   ASSIGN_OR_RETURN(releases::ReleaseOptions release_options, ReleaseOptionsFrom(config));
   parts.release_store = std::make_unique<releases::SqliteReleaseStore>(parts.pool.get());
