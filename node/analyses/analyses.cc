@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/time_util.h"
@@ -156,13 +157,19 @@ absl::StatusOr<trenode::v1::Bundle> Analyses::BundleViewFor(const auth::Principa
                                                             trenode::v1::Bundle bundle) {
   if (!IsResearcher(caller)) return bundle;
   const std::string person = governance_->PersonId(caller);
-  std::vector<PositionedProposal> own;
+  std::vector<std::string> own;
   if (!person.empty()) {
-    ASSIGN_OR_RETURN(own,
-                     store_->ListBundleProposals({"", person, bundle.sha256()}, 0, kMaxPageSize));
+    ASSIGN_OR_RETURN(auto proposed, store_->ProjectsProposedBy(person, {bundle.sha256()}));
+    own = std::move(proposed[bundle.sha256()]);
   }
+  return ResearchersView(person, own, std::move(bundle));
+}
+
+absl::StatusOr<trenode::v1::Bundle> Analyses::ResearchersView(
+    const std::string& person, const std::vector<std::string>& own_projects,
+    trenode::v1::Bundle bundle) {
   const bool uploader = !person.empty() && bundle.uploaded_by() == person;
-  if (!uploader && own.empty()) {
+  if (!uploader && own_projects.empty()) {
     return absl::NotFoundError(
         absl::StrCat("no bundle ", bundle.sha256(), " at this node; upload it first"));
   }
@@ -173,14 +180,12 @@ absl::StatusOr<trenode::v1::Bundle> Analyses::BundleViewFor(const auth::Principa
   // Approvals for projects this researcher did not upload it for name other
   // projects and stewards: not theirs to see.
   auto* approvals = bundle.mutable_approvals();
-  approvals->erase(
-      std::remove_if(approvals->begin(), approvals->end(),
-                     [&](const trenode::v1::BundleApproval& approval) {
-                       return std::none_of(own.begin(), own.end(), [&](const auto& entry) {
-                         return entry.proposal.project_id() == approval.project_id();
-                       });
-                     }),
-      approvals->end());
+  approvals->erase(std::remove_if(approvals->begin(), approvals->end(),
+                                  [&](const trenode::v1::BundleApproval& approval) {
+                                    return std::find(own_projects.begin(), own_projects.end(),
+                                                     approval.project_id()) == own_projects.end();
+                                  }),
+                   approvals->end());
   return bundle;
 }
 
@@ -204,11 +209,23 @@ absl::StatusOr<trenode::v1::ListBundlesResponse> Analyses::ListBundles(
   }
   ASSIGN_OR_RETURN(std::vector<PositionedProposal> page,
                    store_->ListBundleProposals(filter, after, limit + 1));
+  const size_t shown = std::min(page.size(), static_cast<size_t>(limit));
+  // A researcher's own proposals of this page's bundles, read once.
+  absl::flat_hash_map<std::string, std::vector<std::string>> own;
+  if (IsResearcher(caller)) {
+    std::vector<std::string> hashes;
+    for (size_t i = 0; i < shown; ++i) hashes.push_back(page[i].proposal.bundle().sha256());
+    ASSIGN_OR_RETURN(own, store_->ProjectsProposedBy(filter.proposed_by, hashes));
+  }
   trenode::v1::ListBundlesResponse response;
-  for (size_t i = 0; i < page.size() && i < static_cast<size_t>(limit); ++i) {
+  for (size_t i = 0; i < shown; ++i) {
     trenode::v1::BundleProposal& proposal = page[i].proposal;
-    ASSIGN_OR_RETURN(*proposal.mutable_bundle(),
-                     BundleViewFor(caller, std::move(*proposal.mutable_bundle())));
+    if (IsResearcher(caller)) {
+      const std::string sha256 = proposal.bundle().sha256();
+      ASSIGN_OR_RETURN(*proposal.mutable_bundle(),
+                       ResearchersView(filter.proposed_by, own[sha256],
+                                       std::move(*proposal.mutable_bundle())));
+    }
     *response.add_proposals() = std::move(proposal);
   }
   if (page.size() > static_cast<size_t>(limit)) {

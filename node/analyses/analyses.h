@@ -220,6 +220,11 @@ class Analyses {
   // `bundle` as `caller` may see it (GetBundle's contract).
   absl::StatusOr<trenode::v1::Bundle> BundleViewFor(const auth::Principal& caller,
                                                     trenode::v1::Bundle bundle);
+  // `bundle` as the researcher `person` may see it, who proposed it for
+  // `own_projects` (BundleViewFor's contract for researchers).
+  static absl::StatusOr<trenode::v1::Bundle> ResearchersView(
+      const std::string& person, const std::vector<std::string>& own_projects,
+      trenode::v1::Bundle bundle);
   // Analysis::queue_position of `analysis` now.
   absl::StatusOr<int> QueuePosition(const trenode::v1::Analysis& analysis);
   void NotifyChanged(const trenode::v1::Analysis& analysis);

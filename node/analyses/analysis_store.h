@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "trenode/v1/analyses.pb.h"
 
@@ -82,6 +83,10 @@ class AnalysisStore {
   // bundle (with every approval) filled in.
   virtual absl::StatusOr<std::vector<PositionedProposal>> ListBundleProposals(
       const BundleProposalFilter& filter, int64_t after, int limit) = 0;
+  // For each of `sha256s` that `person` proposed, the projects they proposed
+  // it for (a hash they never proposed is absent). One read, however many.
+  virtual absl::StatusOr<absl::flat_hash_map<std::string, std::vector<std::string>>>
+  ProjectsProposedBy(const std::string& person, const std::vector<std::string>& sha256s) = 0;
   // The bundle with its approvals. NotFound.
   virtual absl::StatusOr<trenode::v1::Bundle> GetBundle(const std::string& sha256) = 0;
   // Records (or replaces) the approval of a bundle for a project.

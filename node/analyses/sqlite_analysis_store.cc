@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 #include "node/storage/proto_rows.h"
@@ -12,6 +13,13 @@ using storage::SqliteDb;
 using storage::SqliteStatement;
 using trenode::v1::Analysis;
 using trenode::v1::AnalysisEvent;
+
+// "?, ?, ..., ?" with `count` parameters, for an IN list.
+std::string Placeholders(size_t count) {
+  std::string list;
+  for (size_t i = 0; i < count; ++i) list += i == 0 ? "?" : ", ?";
+  return list;
+}
 
 absl::Status InsertEvent(SqliteDb& db, const AnalysisEvent& event) {
   ASSIGN_OR_RETURN(SqliteStatement insert,
@@ -202,9 +210,9 @@ absl::StatusOr<std::vector<PositionedProposal>> SqliteAnalysisStore::ListBundleP
     const BundleProposalFilter& filter, int64_t after, int limit) {
   // Only the filters given appear, so SQLite can use the proposer index.
   std::string sql =
-      "SELECT p.id, p.proposal, p.sha256, EXISTS (SELECT 1 FROM bundle_approvals a WHERE"
+      "SELECT p.id, p.proposal, b.bundle, EXISTS (SELECT 1 FROM bundle_approvals a WHERE"
       " a.project_id = p.project_id AND a.sha256 = p.sha256) FROM bundle_proposals p"
-      " WHERE p.id > ?";
+      " JOIN bundles b ON b.sha256 = p.sha256 WHERE p.id > ?";
   if (!filter.project_id.empty()) sql += " AND p.project_id = ?";
   if (!filter.proposed_by.empty()) sql += " AND p.proposed_by = ?";
   if (!filter.sha256.empty()) sql += " AND p.sha256 = ?";
@@ -214,9 +222,9 @@ absl::StatusOr<std::vector<PositionedProposal>> SqliteAnalysisStore::ListBundleP
         " AND a.sha256 = p.sha256)";
   }
   sql += " ORDER BY p.id LIMIT ?";
-  std::vector<std::pair<PositionedProposal, std::string>> rows;
+  auto db = pool_->Acquire();
+  std::vector<PositionedProposal> page;
   {
-    auto db = pool_->Acquire();
     ASSIGN_OR_RETURN(SqliteStatement select, db->PrepareCached(sql));
     int index = 1;
     select.Bind(index++, after);
@@ -231,16 +239,56 @@ absl::StatusOr<std::vector<PositionedProposal>> SqliteAnalysisStore::ListBundleP
       entry.position = select.Int64(0);
       ASSIGN_OR_RETURN(entry.proposal,
                        storage::ParseColumn<trenode::v1::BundleProposal>(select, 1));
+      ASSIGN_OR_RETURN(*entry.proposal.mutable_bundle(),
+                       storage::ParseColumn<trenode::v1::Bundle>(select, 2));
       entry.proposal.set_approved(select.Int64(3) != 0);
-      rows.emplace_back(std::move(entry), select.Text(2));
+      page.push_back(std::move(entry));
     }
   }
-  std::vector<PositionedProposal> page;
-  for (auto& [entry, sha256] : rows) {
-    ASSIGN_OR_RETURN(*entry.proposal.mutable_bundle(), GetBundle(sha256));
-    page.push_back(std::move(entry));
+  if (page.empty()) return page;
+  // Every approval of the page's bundles, in one read.
+  std::vector<std::string> hashes;
+  for (const PositionedProposal& entry : page) hashes.push_back(entry.proposal.bundle().sha256());
+  std::sort(hashes.begin(), hashes.end());
+  hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
+  ASSIGN_OR_RETURN(SqliteStatement approvals,
+                   db->Prepare(absl::StrCat("SELECT sha256, approval FROM bundle_approvals WHERE"
+                                            " sha256 IN (", Placeholders(hashes.size()),
+                                            ") ORDER BY sha256, project_id")));
+  for (size_t i = 0; i < hashes.size(); ++i) approvals.Bind(static_cast<int>(i) + 1, hashes[i]);
+  absl::flat_hash_map<std::string, std::vector<trenode::v1::BundleApproval>> by_bundle;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, approvals.Step());
+    if (!row) break;
+    ASSIGN_OR_RETURN(trenode::v1::BundleApproval approval,
+                     storage::ParseColumn<trenode::v1::BundleApproval>(approvals, 1));
+    by_bundle[approvals.Text(0)].push_back(std::move(approval));
+  }
+  for (PositionedProposal& entry : page) {
+    trenode::v1::Bundle& bundle = *entry.proposal.mutable_bundle();
+    for (const auto& approval : by_bundle[bundle.sha256()]) *bundle.add_approvals() = approval;
   }
   return page;
+}
+
+absl::StatusOr<absl::flat_hash_map<std::string, std::vector<std::string>>>
+SqliteAnalysisStore::ProjectsProposedBy(const std::string& person,
+                                        const std::vector<std::string>& sha256s) {
+  absl::flat_hash_map<std::string, std::vector<std::string>> projects;
+  if (sha256s.empty()) return projects;
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->Prepare(absl::StrCat("SELECT sha256, project_id FROM bundle_proposals"
+                                            " WHERE proposed_by = ? AND sha256 IN (",
+                                            Placeholders(sha256s.size()), ")")));
+  select.Bind(1, person);
+  for (size_t i = 0; i < sha256s.size(); ++i) select.Bind(static_cast<int>(i) + 2, sha256s[i]);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    projects[select.Text(0)].push_back(select.Text(1));
+  }
+  return projects;
 }
 
 absl::StatusOr<trenode::v1::Bundle> SqliteAnalysisStore::GetBundle(const std::string& sha256) {

@@ -35,6 +35,8 @@ class SqliteAnalysisStore : public AnalysisStore {
                          const trenode::v1::BundleProposal& proposal) override;
   absl::StatusOr<std::vector<PositionedProposal>> ListBundleProposals(
       const BundleProposalFilter& filter, int64_t after, int limit) override;
+  absl::StatusOr<absl::flat_hash_map<std::string, std::vector<std::string>>> ProjectsProposedBy(
+      const std::string& person, const std::vector<std::string>& sha256s) override;
   absl::StatusOr<trenode::v1::Bundle> GetBundle(const std::string& sha256) override;
   absl::Status ApproveBundle(const std::string& sha256,
                              const trenode::v1::BundleApproval& approval) override;
