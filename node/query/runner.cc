@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 #include "node/disclosure/regression.h"
+#include "node/query/category_memo.h"
 #include "node/query/person_sets.h"
 
 namespace trenode::query {
@@ -42,18 +43,20 @@ absl::StatusOr<SqliteStatement> Prepare(SqliteDb& db, const Statement& statement
 }
 
 // The category of statement column `column` of the current row.
-absl::StatusOr<int> CategoryOf(const SqliteStatement& row, int column, const Categories& categories) {
+absl::StatusOr<int> CategoryOf(const SqliteStatement& row, int column, CategoryMemo& memo) {
   std::optional<int> category;
   switch (row.TypeOf(column)) {
     case ValueType::kNull:
-      category = categories.OfMissing();
+      category = memo.OfMissing();
       break;
     case ValueType::kInteger:
+      category = memo.OfInteger(row.Int64(column));
+      break;
     case ValueType::kReal:
-      category = categories.OfNumber(row.Double(column));
+      category = memo.OfReal(row.Double(column));
       break;
     default:
-      category = categories.OfText(row.Text(column));
+      category = memo.OfText(row.TextView(column));
       break;
   }
   if (!category) {
@@ -160,7 +163,10 @@ class OutputAccumulator {
   OutputAccumulator(const OutputPlan& plan, size_t kept_values)
       : plan_(plan), kept_values_(kept_values) {
     std::vector<const Categories*> columns;
-    for (const GroupPlan& group : plan.groups) columns.push_back(&group.categories);
+    for (const GroupPlan& group : plan.groups) {
+      columns.push_back(&group.categories);
+      memos_.emplace_back(group.categories);
+    }
     grid_ = std::make_unique<Grid>(columns);
     size_t cells = static_cast<size_t>(grid_->size());
     people_.resize(plan.kind == trenode::v1::OUTPUT_KIND_REGRESSION ? 1 : cells);
@@ -206,7 +212,7 @@ class OutputAccumulator {
         categories_.push_back(coarsening_[g][joint[group.joint_variable]]);
         continue;
       }
-      ASSIGN_OR_RETURN(int category, CategoryOf(row, group.column, group.categories));
+      ASSIGN_OR_RETURN(int category, CategoryOf(row, group.column, memos_[g]));
       categories_.push_back(category);
     }
     int64_t cell = grid_->IndexOf(categories_);
@@ -428,6 +434,7 @@ class OutputAccumulator {
   std::vector<double> kept_;   // their x, one after another
   std::unique_ptr<Grid> grid_;
   std::vector<int> categories_;  // of the current row, reused
+  std::vector<CategoryMemo> memos_;  // per group
   // Count-like outputs: per group, its category of each of its joint
   // variable's.
   std::vector<std::vector<int>> coarsening_;
@@ -476,6 +483,9 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   int64_t cohort = 0;
   int64_t rows_read = 0;
   std::vector<int> categories(query.joint.size());
+  std::vector<CategoryMemo> joint_memos;
+  joint_memos.reserve(query.joint.size());
+  for (const JointVariable& variable : query.joint) joint_memos.emplace_back(variable.categories);
   // The cohort pass.
   std::optional<SqliteStatement> statement;
   if (!query.cohort_count) {
@@ -489,8 +499,8 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
       if (!code) return NoCode();
       ++cohort;
       for (size_t v = 0; v < query.joint.size(); ++v) {
-        ASSIGN_OR_RETURN(categories[v], CategoryOf(*statement, query.joint[v].column,
-                                                   query.joint[v].categories));
+        ASSIGN_OR_RETURN(categories[v],
+                         CategoryOf(*statement, query.joint[v].column, joint_memos[v]));
       }
       for (OutputAccumulator& output : outputs) {
         RETURN_IF_ERROR(output.Add(*statement, *code, /*values=*/false, categories));

@@ -241,6 +241,12 @@ std::string SqliteStatement::Text(int column) const {
   int size = sqlite3_column_bytes(stmt_, column);
   return text ? std::string(reinterpret_cast<const char*>(text), size) : std::string();
 }
+absl::string_view SqliteStatement::TextView(int column) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, column);
+  int size = sqlite3_column_bytes(stmt_, column);
+  return text ? absl::string_view(reinterpret_cast<const char*>(text), size)
+              : absl::string_view();
+}
 std::string SqliteStatement::Blob(int column) const {
   const void* blob = sqlite3_column_blob(stmt_, column);
   int size = sqlite3_column_bytes(stmt_, column);

@@ -99,6 +99,9 @@ class SqliteStatement {
   int64_t Int64(int column) const;
   double Double(int column) const;
   std::string Text(int column) const;
+  // The text of `column` without copying it: valid until the statement
+  // steps, resets or is destroyed.
+  absl::string_view TextView(int column) const;
   std::string Blob(int column) const;
 
  private:

@@ -46,7 +46,10 @@ constexpr char kUsage[] =
     "Generates a synthetic site of N persons (default 1000000), imports it as the node\n"
     "does, and runs each question N rounds (default 5) as the node's compiled aggregate\n"
     "query and as hand-written SQLite SQL, alternately; prints the medians, the ratio\n"
-    "node / hand-written and whether the answers agree (exit status 1 if any differs).\n"
+    "node / hand-written and whether the answers agree (exit status 1 if any differs);\n"
+    "also the SQLite floor: stepping the node's own statements while reading nothing,\n"
+    "the least a per-person plan over the file can take (node/floor is the node's own\n"
+    "work on top).\n"
     "  --duckdb  also answer each question with DuckDB (2 threads) from the site's CSV\n"
     "            files, as a yardstick: needs Node.js and `npm ci` in tests/bench/duckdb.\n";
 
@@ -152,8 +155,31 @@ void PrintPlan(SqliteDb& db, const char* name, const trenode::query::Statement& 
 struct Measured {
   const BenchCase* bench_case = nullptr;
   Answer node_answer;
-  double node_seconds = 0, hand_seconds = 0;
+  double node_seconds = 0, hand_seconds = 0, floor_seconds = 0;
 };
+
+// Steps every statement the node runs for `compiled` (the cohort pass or
+// count, then each output's own pass) to its end, reading only each row's
+// first column: what SQLite alone takes to produce the rows the node reads,
+// the least any per-person plan over this file can cost.
+void ScanFloor(SqliteDb& db, const trenode::query::CompiledQuery& compiled) {
+  std::vector<const trenode::query::Statement*> statements = {
+      compiled.cohort_count ? &*compiled.cohort_count : &compiled.persons};
+  for (const auto& pass : compiled.value_passes) statements.push_back(&pass.statement);
+  for (const trenode::query::Statement* statement : statements) {
+    auto prepared = db.Prepare(statement->sql);
+    if (!prepared.ok()) std::abort();
+    const size_t named = std::min(statement->params.size(),
+                                  static_cast<size_t>(prepared->ParameterCount()));
+    for (size_t i = 0; i < named; ++i) {
+      std::visit([&](const auto& value) { prepared->Bind(static_cast<int>(i + 1), value); },
+                 statement->params[i]);
+    }
+    int64_t sink = 0;
+    while (*prepared->Step()) sink += prepared->Int64(0);
+    if (sink == -1) std::puts("");  // keeps the reads
+  }
+}
 
 // DuckDB's answers and times against the node's; false if any answer differs.
 bool CompareWithDuckDb(const std::vector<Measured>& measured, double imported,
@@ -288,13 +314,14 @@ int main(int argc, char** argv) {
     Measured m;
     m.bench_case = &c;
     std::vector<SqlRow> rows;
-    std::vector<double> node_times, hand_times;
+    std::vector<double> node_times, hand_times, floor_times;
     for (int round = 0; round < options.rounds; ++round) {
       node_times.push_back(Seconds([&] {
         auto result = trenode::query::RunQuery(*db, *compiled, **codes);
         if (!result.ok()) std::abort();
         m.node_answer = trenode::bench::NodeAnswer(result->result);
       }));
+      floor_times.push_back(Seconds([&] { ScanFloor(*db, *compiled); }));
       hand_times.push_back(Seconds([&] {
         auto statement = db->Prepare(c.sql);
         if (!statement.ok()) std::abort();
@@ -308,8 +335,12 @@ int main(int argc, char** argv) {
     failures += agreement != Agreement::kSame;
     m.node_seconds = Median(node_times);
     m.hand_seconds = Median(hand_times);
-    std::printf("%-34s node %8.1f ms  hand-written SQL %8.1f ms  ratio %.2f  %s%s%s\n", c.name,
-                m.node_seconds * 1e3, m.hand_seconds * 1e3, m.node_seconds / m.hand_seconds,
+    m.floor_seconds = Median(floor_times);
+    std::printf(
+        "%-34s node %8.1f ms  hand-written SQL %8.1f ms  ratio %.2f  SQLite floor %8.1f ms  "
+        "node/floor %.2f  %s%s%s\n",
+        c.name, m.node_seconds * 1e3, m.hand_seconds * 1e3, m.node_seconds / m.hand_seconds,
+        m.floor_seconds * 1e3, m.node_seconds / m.floor_seconds,
                 trenode::bench::AgreementText(agreement),
                 agreement == Agreement::kSame ? "" : " at ",
                 agreement == Agreement::kSame ? "" : difference.c_str());
