@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,10 @@ constexpr char kUsage[] =
     "  --silent-only 1  build silently only (no reporting builds): for profiling and for\n"
     "                   the import's throughput and peak memory.\n"
     "  --phases 1       report progress in every build and print the wall and CPU seconds\n"
-    "                   of each phase (and table or index) of each build.\n";
+    "                   of each phase (and table or index) of each build.\n"
+    "  --keep 1         with --site: keep the last build's DIR/site.sqlite and write its\n"
+    "                   entry to DIR/dataset.binpb, the layout trenode-query-bench --site\n"
+    "                   reuses (DIR = its SITE/persons-N).\n";
 
 // CPU seconds this process has used, all threads.
 double CpuSeconds() {
@@ -59,6 +63,7 @@ int main(int argc, char** argv) {
   int rounds = 3;
   int silent_only = 0;
   int phases = 0;
+  int keep = 0;
   std::string site_dir;
   if (auto exit_status = trenode::bench::ParseBenchFlags(
           argc, argv, kUsage,
@@ -66,6 +71,7 @@ int main(int argc, char** argv) {
            {"--rounds", &rounds, 1, 100},
            {"--silent-only", &silent_only, 0, 1},
            {"--phases", &phases, 0, 1},
+           {"--keep", &keep, 0, 1},
            {"--site", [&](const std::string& value) {
               site_dir = value;
               return !value.empty();
@@ -98,6 +104,7 @@ int main(int argc, char** argv) {
   int64_t events = 0;
   std::string wire;
   // One build; false if it failed.
+  int builds_left = silent_only ? rounds : 2 * rounds;
   auto build = [&](bool report) {
     const std::string output = file("site.sqlite");
     std::filesystem::remove(output);
@@ -133,7 +140,12 @@ int main(int argc, char** argv) {
     (report ? reporting : silent).push_back(seconds);
     (report ? reporting_cpu : silent_cpu).push_back(cpu);
     if (report) events = heard;
-    std::filesystem::remove(output);
+    if (keep && !site_dir.empty() && --builds_left == 0) {
+      std::ofstream kept(file("dataset.binpb"), std::ios::binary);
+      built->SerializeToOstream(&kept);
+    } else {
+      std::filesystem::remove(output);
+    }
     for (size_t i = 0; i < steps.size(); ++i) {
       const absl::Time end = i + 1 < steps.size() ? steps[i + 1].wall : began + absl::Seconds(seconds);
       const double cpu_end = i + 1 < steps.size() ? steps[i + 1].cpu : cpu_began + cpu;
