@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "node/catalogue/dataset_validation.h"
 #include "node/common/status_macros.h"
+#include "node/ingest/column_profile.h"
 #include "node/ingest/column_types.h"
 #include "node/ingest/csv_reader.h"
 #include "node/ingest/read_ahead_csv_reader.h"
@@ -29,6 +30,9 @@ using trenode::v1::Table;
 constexpr int kMaxColumns = 1000;
 constexpr int kMaxCategories = 1000;
 constexpr int64_t kMinCategoryPersons = 10;
+// The text of a person table column's values counted while loading; past it
+// the column's categories are counted in SQL afterwards.
+constexpr size_t kMaxCategoryBytes = 1 << 20;
 constexpr char kDefaultPersonKey[] = "person_id";
 
 struct TablePlan {
@@ -265,11 +269,13 @@ bool NeedsInference(const TablePlan& plan) {
 // checks each row's shape, that no person key is empty and that every cell
 // fits its column's (declared or inferred) type, and inserts the typed row,
 // its rowid its line in the file (so that checks made afterwards in SQL can
-// name the line). Counts the table's rows into plan.rows. InvalidArgument
+// name the line). Counts the table's rows into plan.rows; if `profiles` is
+// not null, each column's cells into (*profiles)[column]. InvalidArgument
 // naming the file, line and field at the first bad row; the rows before it
 // stay in the file being built, which the caller removes.
 absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& plan,
-                       PassCounters& pass, ImportProgressReporter& progress) {
+                       PassCounters& pass, ImportProgressReporter& progress,
+                       std::vector<ColumnProfile>* profiles) {
   std::vector<std::string> placeholders, names;
   for (const Column& column : plan.table.columns()) {
     names.push_back(absl::StrCat("\"", column.name(), "\""));
@@ -309,6 +315,7 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& p
     insert.Bind(line_parameter, record.line);
     for (int i = 0; i < width; ++i) {
       const std::string& cell = record.fields[i];
+      if (profiles != nullptr) (*profiles)[i].Observe(cell);
       if (cell.empty()) {
         insert.BindNull(i + 1);
         continue;
@@ -398,26 +405,36 @@ absl::Status CheckPersonKeys(SqliteDb& db, const TablePlan& events, const TableP
 // (spec/catalogue.md): for each TEXT column its sorted values held by at
 // least kMinCategoryPersons persons when there are at most kMaxCategories,
 // whether it has rarer ones, and for every column whether any row lacks a
-// value.
-absl::Status RecordCategories(SqliteDb& db, Table& table) {
-  for (Column& column : *table.mutable_columns()) {
-    std::string name = absl::StrCat("\"", column.name(), "\"");
-    std::string from = absl::StrCat(" FROM \"", table.name(), "\"");
-    ASSIGN_OR_RETURN(SqliteStatement missing,
-                     db.Prepare(absl::StrCat("SELECT EXISTS(SELECT 1", from, " WHERE ", name,
-                                             " IS NULL)")));
-    ASSIGN_OR_RETURN(bool row, missing.Step());
-    column.set_has_missing(row && missing.Int64(0) != 0);
+// value. Taken from `profiles` (one per column, filled while loading), and
+// for a column whose values were not counted there, from the file in SQL.
+absl::Status RecordCategories(SqliteDb& db, Table& table,
+                              const std::vector<ColumnProfile>& profiles) {
+  for (int c = 0; c < table.columns_size(); ++c) {
+    Column& column = *table.mutable_columns(c);
+    const ColumnProfile& profile = profiles[c];
+    column.set_has_missing(profile.has_missing());
     if (column.type() != trenode::v1::COLUMN_TYPE_TEXT || column.is_person_key()) continue;
-    ASSIGN_OR_RETURN(SqliteStatement values,
-                     db.Prepare(absl::StrCat("SELECT ", name, ", COUNT(*)", from, " WHERE ", name,
-                                             " IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT ",
-                                             kMaxCategories + 1)));
     std::vector<std::pair<std::string, int64_t>> found;
-    while (true) {
-      ASSIGN_OR_RETURN(bool more, values.Step());
-      if (!more) break;
-      found.emplace_back(values.Text(0), values.Int64(1));
+    switch (profile.state()) {
+      case ColumnProfile::Values::kCounted:
+        for (auto& value : profile.values()) found.push_back(value);
+        break;
+      case ColumnProfile::Values::kTooMany:
+        found.resize(kMaxCategories + 1);
+        break;
+      case ColumnProfile::Values::kNotCounted: {
+        ASSIGN_OR_RETURN(SqliteStatement values,
+                         db.Prepare(absl::StrCat("SELECT \"", column.name(), "\", COUNT(*) FROM \"",
+                                                 table.name(), "\" WHERE \"", column.name(),
+                                                 "\" IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT ",
+                                                 kMaxCategories + 1)));
+        while (true) {
+          ASSIGN_OR_RETURN(bool more, values.Step());
+          if (!more) break;
+          found.emplace_back(values.Text(0), values.Int64(1));
+        }
+        break;
+      }
     }
     column.clear_categories();
     column.set_has_rare_values(false);
@@ -504,6 +521,13 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
   const std::vector<IndexPlan> indexes = PlanIndexes(plans);
   const int index_steps = static_cast<int>(indexes.size()) + 1;  // + the person key's
   PassCounters loaded;
+  // The person table's columns, described as they load.
+  std::vector<ColumnProfile> person_profiles;
+  for (const Column& column : plans.front().table.columns()) {
+    person_profiles.emplace_back(
+        column.type() == trenode::v1::COLUMN_TYPE_TEXT && !column.is_person_key(),
+        static_cast<size_t>(kMaxCategories), kMaxCategoryBytes);
+  }
   for (TablePlan& plan : plans) {
     ImportProgress state = Phase(ImportProgress::PHASE_LOADING, plan.table.name());
     state.set_rows_done(loaded.rows);
@@ -512,7 +536,8 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
     state.set_bytes_total(total_bytes);
     progress.Begin(state);
     RETURN_IF_ERROR(CreateTable(*db, plan));
-    RETURN_IF_ERROR(LoadTable(source, *db, plan, loaded, progress));
+    RETURN_IF_ERROR(LoadTable(source, *db, plan, loaded, progress,
+                              &plan == &plans.front() ? &person_profiles : nullptr));
     if (&plan == &plans.front()) {
       state = Phase(ImportProgress::PHASE_INDEXING, plan.table.name());
       state.set_index(absl::StrCat(plan.table.name(), "_",
@@ -547,7 +572,7 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
     RETURN_IF_ERROR(CheckPersonKeys(*db, *keyed[i], plans.front()));
   }
   progress.Begin(Phase(ImportProgress::PHASE_DESCRIBING, plans.front().table.name()));
-  RETURN_IF_ERROR(RecordCategories(*db, plans.front().table));
+  RETURN_IF_ERROR(RecordCategories(*db, plans.front().table, person_profiles));
   RETURN_IF_ERROR(db->Exec("COMMIT"));
 
   Dataset result = declared;

@@ -256,5 +256,37 @@ TEST_F(FullyDeclaredTest, ReportsNoCheckingPhaseAndAnUnknownRowTotal) {
   EXPECT_EQ(loaded, 5) << "3 persons and 2 measurements";
 }
 
+// The person table's categories and missing values, as loading counts them,
+// and for a column of long values (past what loading counts in memory) as
+// SQL counts them from the file: the same rules either way.
+TEST_F(DatasetBuilderTest, DescribesThePersonTableColumns) {
+  std::string person = "person_id,sex,region,note,code\n";
+  for (int i = 0; i < 1100; ++i) {
+    std::string region = i == 5 ? "" : i < 8 ? "Rare" : i % 2 ? "North" : "South";
+    std::string note = i < 5 ? std::string(250000, static_cast<char>('a' + i)) : "x";
+    absl::StrAppend(&person, "P", i, ",", i % 2 ? "F" : "M", ",", region, ",", note, ",C", i, "\n");
+  }
+  Put("person.csv", person);
+  auto built = Build();
+  ASSERT_TRUE(built.ok()) << built.status();
+  const auto& columns = built->tables(0).columns();
+  auto categories = [&](int c) {
+    return std::vector<std::string>(columns[c].categories().begin(), columns[c].categories().end());
+  };
+  EXPECT_FALSE(columns[0].has_missing());
+  EXPECT_TRUE(categories(0).empty()) << "the person key is never a category";
+  EXPECT_EQ(categories(1), (std::vector<std::string>{"F", "M"}));
+  EXPECT_FALSE(columns[1].has_rare_values());
+  EXPECT_FALSE(columns[1].has_missing());
+  EXPECT_EQ(categories(2), (std::vector<std::string>{"North", "South"}));
+  EXPECT_TRUE(columns[2].has_rare_values()) << "Rare is held by 7 persons";
+  EXPECT_TRUE(columns[2].has_missing());
+  EXPECT_EQ(categories(3), (std::vector<std::string>{"x"}));
+  EXPECT_TRUE(columns[3].has_rare_values());
+  EXPECT_FALSE(columns[3].has_missing());
+  EXPECT_TRUE(categories(4).empty()) << "1,100 distinct values: not groupable";
+  EXPECT_FALSE(columns[4].has_rare_values());
+}
+
 }  // namespace
 }  // namespace trenode::ingest
