@@ -34,19 +34,29 @@ absl::StatusOr<int> CsvReader::Get() {
   return static_cast<unsigned char>(buffer_[position_++]);
 }
 
-absl::Status CsvReader::EndField(CsvRecord& record, std::string& field, int64_t line,
-                                  int64_t column) {
-  if (size_t bad = FirstInvalidUtf8(field); bad != std::string::npos) {
-    return Error(line, column + static_cast<int64_t>(bad),
-                 absl::StrFormat("byte 0x%02X is not valid UTF-8; save the file as UTF-8",
-                                 static_cast<unsigned char>(field[bad])));
+absl::Status CsvReader::EndField(CsvRecord& record, int64_t line, int64_t column) {
+  const std::string& field = record.fields[fields_];
+  // Nearly every field is ASCII: one branch-free sweep, then the full check
+  // only for a field with a byte above 0x7F.
+  unsigned char high = 0;
+  for (char c : field) high |= static_cast<unsigned char>(c);
+  if (high >= 0x80) {
+    if (size_t bad = FirstInvalidUtf8(field); bad != std::string::npos) {
+      return Error(line, column + static_cast<int64_t>(bad),
+                   absl::StrFormat("byte 0x%02X is not valid UTF-8; save the file as UTF-8",
+                                   static_cast<unsigned char>(field[bad])));
+    }
   }
-  if (record.fields.size() >= kMaxFields) {
+  if (fields_ >= kMaxFields) {
     return Error(line, column, absl::StrCat("a record has more than ", kMaxFields, " fields"));
   }
-  record.fields.push_back(std::move(field));
-  field.clear();
+  ++fields_;
   return absl::OkStatus();
+}
+
+std::string& CsvReader::Field(CsvRecord& record) {
+  if (record.fields.size() <= fields_) record.fields.resize(fields_ + 1);
+  return record.fields[fields_];
 }
 
 void CsvReader::TakeRun(std::string& field, absl::string_view stops) {
@@ -58,7 +68,9 @@ void CsvReader::TakeRun(std::string& field, absl::string_view stops) {
 }
 
 absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
-  record.fields.clear();
+  // The record's strings are reused (their capacity kept): a caller that
+  // passes the same record each time allocates nothing per field.
+  fields_ = 0;
   record.blank = false;
   record.line = line_;
   if (!started_) {
@@ -74,7 +86,7 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
     }
   }
 
-  std::string field;
+  Field(record).clear();
   bool quoted = false;      // inside a quoted field
   bool was_quoted = false;  // the current field was quoted and has closed
   bool any = false;         // anything read for this record
@@ -86,12 +98,17 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
     if (c == -1) {
       if (quoted)
         return Error(line_, field_column, "quoted field is not closed before the end of the file");
-      if (!any) return false;
-      RETURN_IF_ERROR(EndField(record, field, line_, field_column));
+      if (!any) {
+        record.fields.clear();
+        return false;
+      }
+      RETURN_IF_ERROR(EndField(record, line_, field_column));
+      record.fields.resize(fields_);
       record.end_byte = consumed_before_buffer_ + static_cast<int64_t>(position_);
       return true;
     }
     any = true;
+    std::string& field = record.fields[fields_];
     if (quoted) {
       if (c == '"') {
         ASSIGN_OR_RETURN(int next, Get());
@@ -112,7 +129,8 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
         TakeRun(field, "\"\n");
       }
     } else if (c == ',') {
-      RETURN_IF_ERROR(EndField(record, field, line_, field_column));
+      RETURN_IF_ERROR(EndField(record, line_, field_column));
+      Field(record).clear();
       was_quoted = false;
       field_column = column_ + 1;
     } else if (c == '\n' || c == '\r') {
@@ -120,8 +138,9 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
         ASSIGN_OR_RETURN(int next, Get());
         if (next != '\n' && next != -1) --position_;
       }
-      record.blank = record.fields.empty() && field.empty() && !was_quoted;
-      RETURN_IF_ERROR(EndField(record, field, line_, field_column));
+      record.blank = fields_ == 0 && field.empty() && !was_quoted;
+      RETURN_IF_ERROR(EndField(record, line_, field_column));
+      record.fields.resize(fields_);
       record.end_byte = consumed_before_buffer_ + static_cast<int64_t>(position_);
       ++line_;
       return true;
@@ -137,7 +156,7 @@ absl::StatusOr<bool> CsvReader::Next(CsvRecord& record) {
       field += static_cast<char>(c);
       TakeRun(field, ",\n\r\"");
     }
-    if (field.size() > kMaxFieldBytes)
+    if (record.fields[fields_].size() > kMaxFieldBytes)
       return Error(line_, field_column, "field is longer than 1 MiB");
   }
 }

@@ -31,7 +31,8 @@ class CsvReader {
   // `file_name` is used only in error messages.
   CsvReader(std::unique_ptr<adapters::ObjectReader> input, std::string file_name);
 
-  // The next record into `record`; false at the end of the input.
+  // The next record into `record` (whose strings are reused); false at the
+  // end of the input.
   // InvalidArgument "FILE line L character C: ..." for an unterminated quoted
   // field, a quote inside an unquoted field, text after a closing quote, a
   // field longer than 1 MiB, a record of more than 2,000 fields, or a field
@@ -45,8 +46,12 @@ class CsvReader {
   // Appends to `field` the buffered bytes up to the first of `stops` (or
   // the buffer's end): the plain run of a field, taken at once.
   void TakeRun(std::string& field, absl::string_view stops);
-  // Checks `field` (which began at `column` of `line`) and appends it.
-  absl::Status EndField(CsvRecord& record, std::string& field, int64_t line, int64_t column);
+  // The string of the field being read, record.fields[fields_] (added if
+  // the record has fewer strings).
+  std::string& Field(CsvRecord& record);
+  // Checks the field being read (which began at `column` of `line`) and
+  // counts it.
+  absl::Status EndField(CsvRecord& record, int64_t line, int64_t column);
 
   std::unique_ptr<adapters::ObjectReader> input_;
   std::string file_name_;
@@ -57,6 +62,7 @@ class CsvReader {
   bool started_ = false;
   int64_t line_ = 1;
   int64_t column_ = 0;
+  size_t fields_ = 0;  // fields of the record being read, ended so far
 };
 
 // A CsvReader over `text` held in memory (a released table, an output file

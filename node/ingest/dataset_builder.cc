@@ -1,5 +1,6 @@
 #include "node/ingest/dataset_builder.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "node/catalogue/dataset_validation.h"
 #include "node/common/status_macros.h"
+#include "node/ingest/column_profile.h"
 #include "node/ingest/column_types.h"
 #include "node/ingest/csv_reader.h"
 #include "node/ingest/read_ahead_csv_reader.h"
@@ -28,6 +30,9 @@ using trenode::v1::Table;
 constexpr int kMaxColumns = 1000;
 constexpr int kMaxCategories = 1000;
 constexpr int64_t kMinCategoryPersons = 10;
+// The text of a person table column's values counted while loading; past it
+// the column's categories are counted in SQL afterwards.
+constexpr size_t kMaxCategoryBytes = 1 << 20;
 constexpr char kDefaultPersonKey[] = "person_id";
 
 struct TablePlan {
@@ -126,8 +131,8 @@ absl::StatusOr<TablePlan> PlanTable(adapters::ObjectStore& source, const std::st
   return plan;
 }
 
-// Pass 1: row shapes, declared types, and inference of the rest; counts
-// the rows.
+// The first pass of a table with a column left to inference: row shapes,
+// declared types, and inference of the rest; counts the rows.
 absl::Status CheckAndInfer(adapters::ObjectStore& source, TablePlan& plan, PassCounters& pass,
                            ImportProgressReporter& progress) {
   ASSIGN_OR_RETURN(auto reader, source.OpenRead(plan.file));
@@ -253,16 +258,33 @@ std::vector<IndexPlan> PlanIndexes(const std::vector<TablePlan>& plans) {
   return indexes;
 }
 
-// Pass 2: typed inserts, each row's rowid its line in the file (so that
-// checks made afterwards in SQL can name the line), and no empty person key.
-absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TablePlan& plan,
-                       PassCounters& pass, ImportProgressReporter& progress) {
+// True if some column's type is left to inference: such a table is read
+// twice (CheckAndInfer, then LoadTable); a fully declared one once.
+bool NeedsInference(const TablePlan& plan) {
+  return std::find(plan.declared_type.begin(), plan.declared_type.end(), false) !=
+         plan.declared_type.end();
+}
+
+// The one pass of a fully declared table, the second of an inferred one:
+// checks each row's shape, that no person key is empty and that every cell
+// fits its column's (declared or inferred) type, and inserts the typed row,
+// its rowid its line in the file (so that checks made afterwards in SQL can
+// name the line). Counts the table's rows into plan.rows; if `profiles` is
+// not null, each column's cells into (*profiles)[column]. InvalidArgument
+// naming the file, line and field at the first bad row; the rows before it
+// stay in the file being built, which the caller removes.
+absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& plan,
+                       PassCounters& pass, ImportProgressReporter& progress,
+                       std::vector<ColumnProfile>* profiles) {
   std::vector<std::string> placeholders, names;
   for (const Column& column : plan.table.columns()) {
     names.push_back(absl::StrCat("\"", column.name(), "\""));
     placeholders.push_back(absl::StrCat("?", placeholders.size() + 1));
   }
-  const int line_parameter = plan.table.columns_size() + 1;
+  const int width = plan.table.columns_size();
+  const int line_parameter = width + 1;
+  std::vector<ColumnType> types;
+  for (const Column& column : plan.table.columns()) types.push_back(column.type());
   ASSIGN_OR_RETURN(SqliteStatement insert,
                    db.Prepare(absl::StrCat("INSERT INTO \"", plan.table.name(), "\" (rowid, ",
                                            absl::StrJoin(names, ", "), ") VALUES (?",
@@ -274,27 +296,46 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
   ASSIGN_OR_RETURN(bool ignored_header, csv.Next(record));
   (void)ignored_header;
   int64_t rows = 0;
+  auto not_a = [&](int i, const std::string& cell) {
+    return FieldError(plan, record.line, i, absl::StrCat("\"", cell, "\" is not ", Describe(types[i])));
+  };
   while (true) {
     ASSIGN_OR_RETURN(bool more, csv.Next(record));
     if (!more) break;
     if (record.blank) continue;
     progress.Advance(pass.rows + ++rows, pass.bytes + record.end_byte);
+    if (record.fields.size() != static_cast<size_t>(width)) {
+      return absl::InvalidArgumentError(absl::StrCat(plan.file, " line ", record.line, ": has ",
+                                                     record.fields.size(),
+                                                     " fields; the header has ", width));
+    }
     if (plan.person_key && record.fields[*plan.person_key].empty()) {
       return FieldError(plan, record.line, *plan.person_key, "person key is empty");
     }
     insert.Bind(line_parameter, record.line);
-    for (int i = 0; i < plan.table.columns_size(); ++i) {
+    for (int i = 0; i < width; ++i) {
       const std::string& cell = record.fields[i];
+      if (profiles != nullptr) (*profiles)[i].Observe(cell);
       if (cell.empty()) {
         insert.BindNull(i + 1);
         continue;
       }
-      switch (plan.table.columns(i).type()) {
-        case trenode::v1::COLUMN_TYPE_INTEGER:
-          insert.Bind(i + 1, *ParseInteger(cell));
+      switch (types[i]) {
+        case trenode::v1::COLUMN_TYPE_INTEGER: {
+          std::optional<int64_t> value = ParseInteger(cell);
+          if (!value) return not_a(i, cell);
+          insert.Bind(i + 1, *value);
           break;
-        case trenode::v1::COLUMN_TYPE_REAL:
-          insert.Bind(i + 1, *ParseReal(cell));
+        }
+        case trenode::v1::COLUMN_TYPE_REAL: {
+          std::optional<double> value = ParseReal(cell);
+          if (!value) return not_a(i, cell);
+          insert.Bind(i + 1, *value);
+          break;
+        }
+        case trenode::v1::COLUMN_TYPE_DATE:
+          if (!IsIsoDate(cell)) return not_a(i, cell);
+          insert.Bind(i + 1, absl::string_view(cell));
           break;
         default:
           insert.Bind(i + 1, absl::string_view(cell));
@@ -304,6 +345,7 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, const TableP
     RETURN_IF_ERROR(insert.Run());
     insert.Reset();
   }
+  plan.rows = rows;
   pass.rows += rows;
   pass.bytes += plan.bytes;
   progress.Reach(pass.rows, pass.bytes);
@@ -363,26 +405,36 @@ absl::Status CheckPersonKeys(SqliteDb& db, const TablePlan& events, const TableP
 // (spec/catalogue.md): for each TEXT column its sorted values held by at
 // least kMinCategoryPersons persons when there are at most kMaxCategories,
 // whether it has rarer ones, and for every column whether any row lacks a
-// value.
-absl::Status RecordCategories(SqliteDb& db, Table& table) {
-  for (Column& column : *table.mutable_columns()) {
-    std::string name = absl::StrCat("\"", column.name(), "\"");
-    std::string from = absl::StrCat(" FROM \"", table.name(), "\"");
-    ASSIGN_OR_RETURN(SqliteStatement missing,
-                     db.Prepare(absl::StrCat("SELECT EXISTS(SELECT 1", from, " WHERE ", name,
-                                             " IS NULL)")));
-    ASSIGN_OR_RETURN(bool row, missing.Step());
-    column.set_has_missing(row && missing.Int64(0) != 0);
+// value. Taken from `profiles` (one per column, filled while loading), and
+// for a column whose values were not counted there, from the file in SQL.
+absl::Status RecordCategories(SqliteDb& db, Table& table,
+                              const std::vector<ColumnProfile>& profiles) {
+  for (int c = 0; c < table.columns_size(); ++c) {
+    Column& column = *table.mutable_columns(c);
+    const ColumnProfile& profile = profiles[c];
+    column.set_has_missing(profile.has_missing());
     if (column.type() != trenode::v1::COLUMN_TYPE_TEXT || column.is_person_key()) continue;
-    ASSIGN_OR_RETURN(SqliteStatement values,
-                     db.Prepare(absl::StrCat("SELECT ", name, ", COUNT(*)", from, " WHERE ", name,
-                                             " IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT ",
-                                             kMaxCategories + 1)));
     std::vector<std::pair<std::string, int64_t>> found;
-    while (true) {
-      ASSIGN_OR_RETURN(bool more, values.Step());
-      if (!more) break;
-      found.emplace_back(values.Text(0), values.Int64(1));
+    switch (profile.state()) {
+      case ColumnProfile::Values::kCounted:
+        for (auto& value : profile.values()) found.push_back(value);
+        break;
+      case ColumnProfile::Values::kTooMany:
+        found.resize(kMaxCategories + 1);
+        break;
+      case ColumnProfile::Values::kNotCounted: {
+        ASSIGN_OR_RETURN(SqliteStatement values,
+                         db.Prepare(absl::StrCat("SELECT \"", column.name(), "\", COUNT(*) FROM \"",
+                                                 table.name(), "\" WHERE \"", column.name(),
+                                                 "\" IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT ",
+                                                 kMaxCategories + 1)));
+        while (true) {
+          ASSIGN_OR_RETURN(bool more, values.Step());
+          if (!more) break;
+          found.emplace_back(values.Text(0), values.Int64(1));
+        }
+        break;
+      }
     }
     column.clear_categories();
     column.set_has_rare_values(false);
@@ -440,33 +492,52 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
 
   int64_t total_bytes = 0;
   for (const TablePlan& plan : plans) total_bytes += plan.bytes;
+  // Only tables with a column left to inference are read before loading;
+  // loading checks every row again (cheaply) whatever its table's types.
   PassCounters checked;
+  bool all_checked = true;
   for (TablePlan& plan : plans) {
+    if (!NeedsInference(plan)) {
+      all_checked = false;
+      continue;
+    }
     ImportProgress state = Phase(ImportProgress::PHASE_CHECKING, plan.table.name());
     state.set_rows_done(checked.rows);
     state.set_bytes_done(checked.bytes);
     state.set_bytes_total(total_bytes);
     progress.Begin(state);
     RETURN_IF_ERROR(CheckAndInfer(source, plan, checked, progress));
+    plan.rows = 0;  // counted again by LoadTable
   }
 
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(output_path));
   // A bounded page cache for the inserts and index builds, whatever the
-  // size of the data.
+  // size of the data; no journal and no syncs while the file is built: it is
+  // not yet anyone's dataset (a failed or killed build leaves a file that is
+  // removed, never published), and the copy into the object store is
+  // fsynced before it is published.
   RETURN_IF_ERROR(
       db->Exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-131072; BEGIN"));
   const std::vector<IndexPlan> indexes = PlanIndexes(plans);
   const int index_steps = static_cast<int>(indexes.size()) + 1;  // + the person key's
   PassCounters loaded;
-  for (const TablePlan& plan : plans) {
+  // The person table's columns, described as they load.
+  std::vector<ColumnProfile> person_profiles;
+  for (const Column& column : plans.front().table.columns()) {
+    person_profiles.emplace_back(
+        column.type() == trenode::v1::COLUMN_TYPE_TEXT && !column.is_person_key(),
+        static_cast<size_t>(kMaxCategories), kMaxCategoryBytes);
+  }
+  for (TablePlan& plan : plans) {
     ImportProgress state = Phase(ImportProgress::PHASE_LOADING, plan.table.name());
     state.set_rows_done(loaded.rows);
-    state.set_rows_total(checked.rows);
+    state.set_rows_total(all_checked ? checked.rows : 0);
     state.set_bytes_done(loaded.bytes);
     state.set_bytes_total(total_bytes);
     progress.Begin(state);
     RETURN_IF_ERROR(CreateTable(*db, plan));
-    RETURN_IF_ERROR(LoadTable(source, *db, plan, loaded, progress));
+    RETURN_IF_ERROR(LoadTable(source, *db, plan, loaded, progress,
+                              &plan == &plans.front() ? &person_profiles : nullptr));
     if (&plan == &plans.front()) {
       state = Phase(ImportProgress::PHASE_INDEXING, plan.table.name());
       state.set_index(absl::StrCat(plan.table.name(), "_",
@@ -501,7 +572,7 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
     RETURN_IF_ERROR(CheckPersonKeys(*db, *keyed[i], plans.front()));
   }
   progress.Begin(Phase(ImportProgress::PHASE_DESCRIBING, plans.front().table.name()));
-  RETURN_IF_ERROR(RecordCategories(*db, plans.front().table));
+  RETURN_IF_ERROR(RecordCategories(*db, plans.front().table, person_profiles));
   RETURN_IF_ERROR(db->Exec("COMMIT"));
 
   Dataset result = declared;

@@ -1,5 +1,6 @@
 // Turns a set of CSV tables into a dataset's own SQLite file, checking every
-// cell on the way. Nothing is written unless every file is valid.
+// cell on the way. The file is the caller's to publish only if the build
+// succeeds: on failure it is removed.
 #ifndef TRENODE_NODE_INGEST_DATASET_BUILDER_H_
 #define TRENODE_NODE_INGEST_DATASET_BUILDER_H_
 
@@ -25,8 +26,14 @@ namespace trenode::ingest {
 // person count in steward.exact_person_count. InvalidArgument naming the file,
 // line and field for malformed input; then no file is left at `output_path`.
 //
+// Each table is read once if every column's type is declared (checked as
+// it is loaded), twice otherwise (checked and inferred, then loaded); memory
+// stays bounded whatever the size of the files.
+//
 // `progress` (may be null) hears each phase as it begins and its rows and
-// bytes as they advance: PHASE_CHECKING, PHASE_LOADING (with the person
+// bytes as they advance: PHASE_CHECKING (only the tables with a column left
+// to inference; PHASE_LOADING's rows_total is 0, unknown, unless every table
+// was checked), PHASE_LOADING (with the person
 // table's key index, PHASE_INDEXING step 1, built between the person table
 // and the others), PHASE_INDEXING, PHASE_ANALYZING, PHASE_CHECKING_KEYS,
 // PHASE_DESCRIBING, in that order.

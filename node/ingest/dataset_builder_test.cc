@@ -1,6 +1,10 @@
 #include "node/ingest/dataset_builder.h"
 
 #include <filesystem>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 #include "adapters/memory/memory_object_store.h"
 #include "gtest/gtest.h"
@@ -158,6 +162,130 @@ TEST_F(DatasetBuilderTest, ErrorInALaterTableLeavesNoFile) {
   auto result = Build();
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(std::filesystem::exists(output_));
+}
+
+// Declares every column of `table` with `types`, in header order: the
+// table is then read once, checked as it is loaded.
+void DeclareAll(Dataset& dataset, const std::string& table,
+                std::vector<std::pair<std::string, trenode::v1::ColumnType>> types) {
+  auto* declared = dataset.add_tables();
+  declared->set_name(table);
+  for (auto& [name, type] : types) {
+    auto* column = declared->add_columns();
+    column->set_name(name);
+    column->set_type(type);
+  }
+}
+
+class FullyDeclaredTest : public DatasetBuilderTest {
+ protected:
+  void SetUp() override {
+    Put("person.csv", kPerson);
+    DeclareAll(declared_, "person",
+               {{"person_id", trenode::v1::COLUMN_TYPE_TEXT},
+                {"year_of_birth", trenode::v1::COLUMN_TYPE_INTEGER},
+                {"sex", trenode::v1::COLUMN_TYPE_TEXT}});
+    DeclareAll(declared_, "measurement",
+               {{"person_id", trenode::v1::COLUMN_TYPE_TEXT},
+                {"n", trenode::v1::COLUMN_TYPE_INTEGER},
+                {"value", trenode::v1::COLUMN_TYPE_REAL},
+                {"day", trenode::v1::COLUMN_TYPE_DATE}});
+  }
+  static constexpr char kHeader[] = "person_id,n,value,day\n";
+};
+
+TEST_F(FullyDeclaredTest, LoadsInOnePassWithTheDeclaredTypes) {
+  Put("measurement.csv", absl::StrCat(kHeader, "P1,1,40.5,2020-02-29\nP3,,,\nP1,-7,1e3,2021-12-31\n"));
+  auto built = Build();
+  ASSERT_TRUE(built.ok()) << built.status();
+  auto db = *storage::SqliteDb::Open(output_, storage::SqliteDb::Mode::kReadOnly);
+  auto rows = *db->Prepare(
+      "SELECT COUNT(*), SUM(n), SUM(value), MAX(day), SUM(n IS NULL), typeof(MAX(value)),"
+      " group_concat(rowid) FROM measurement");
+  ASSERT_TRUE(*rows.Step());
+  EXPECT_EQ(rows.Int64(0), 3);
+  EXPECT_EQ(rows.Int64(1), -6);
+  EXPECT_DOUBLE_EQ(rows.Double(2), 1040.5);
+  EXPECT_EQ(rows.Text(3), "2021-12-31");
+  EXPECT_EQ(rows.Int64(4), 1);
+  EXPECT_EQ(rows.Text(5), "real");
+  EXPECT_EQ(rows.Text(6), "2,3,4") << "each row's rowid is its line";
+}
+
+// A fully declared table is checked while it is loaded, after the person
+// table is in the file: every kind of bad cell is still refused, naming its
+// place, and the half-built file is removed.
+TEST_F(FullyDeclaredTest, RefusesEveryBadCellWhileLoading) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"P1,1,40.5,2020-02-29\nP1,x,40.5,2020-02-29\n",
+       "measurement.csv line 3 field 2 (n): \"x\" is not an integer"},
+      {"P1,99999999999999999999,1,2020-01-01\n",
+       "measurement.csv line 2 field 2 (n): \"99999999999999999999\" is not an integer"},
+      {"P1,1,nan,2020-01-01\n", "measurement.csv line 2 field 3 (value): \"nan\" is not a number"},
+      {"P1,1,1e999,2020-01-01\n",
+       "measurement.csv line 2 field 3 (value): \"1e999\" is not a number"},
+      {"P1,1,1,2021-02-29\n",
+       "measurement.csv line 2 field 4 (day): \"2021-02-29\" is not a date (YYYY-MM-DD)"},
+      {"P1,1,1\n", "measurement.csv line 2: has 3 fields; the header has 4"},
+      {",1,1,2020-01-01\n", "measurement.csv line 2 field 1 (person_id): person key is empty"},
+      {"P9,1,1,2020-01-01\n",
+       "measurement.csv line 2 field 1 (person_id): unknown person key \"P9\": not in the person "
+       "table"},
+  };
+  for (const auto& [rows, message] : cases) {
+    Put("measurement.csv", absl::StrCat(kHeader, rows));
+    ExpectRejected(message);
+  }
+}
+
+TEST_F(FullyDeclaredTest, ReportsNoCheckingPhaseAndAnUnknownRowTotal) {
+  Put("measurement.csv", absl::StrCat(kHeader, "P1,1,40.5,2020-02-29\nP2,2,1,2020-01-01\n"));
+  std::vector<trenode::v1::ImportProgress> heard;
+  ImportProgressReporter reporter(
+      [&](const trenode::v1::ImportProgress& p) { heard.push_back(p); }, &absl::Now,
+      absl::ZeroDuration());
+  auto built = BuildDatasetFile(source_, declared_, output_, &reporter);
+  ASSERT_TRUE(built.ok()) << built.status();
+  int64_t loaded = 0;
+  for (const auto& p : heard) {
+    EXPECT_NE(p.phase(), trenode::v1::ImportProgress::PHASE_CHECKING);
+    if (p.phase() != trenode::v1::ImportProgress::PHASE_LOADING) continue;
+    EXPECT_EQ(p.rows_total(), 0);
+    loaded = p.rows_done();
+  }
+  EXPECT_EQ(loaded, 5) << "3 persons and 2 measurements";
+}
+
+// The person table's categories and missing values, as loading counts them,
+// and for a column of long values (past what loading counts in memory) as
+// SQL counts them from the file: the same rules either way.
+TEST_F(DatasetBuilderTest, DescribesThePersonTableColumns) {
+  std::string person = "person_id,sex,region,note,code\n";
+  for (int i = 0; i < 1100; ++i) {
+    std::string region = i == 5 ? "" : i < 8 ? "Rare" : i % 2 ? "North" : "South";
+    std::string note = i < 5 ? std::string(250000, static_cast<char>('a' + i)) : "x";
+    absl::StrAppend(&person, "P", i, ",", i % 2 ? "F" : "M", ",", region, ",", note, ",C", i, "\n");
+  }
+  Put("person.csv", person);
+  auto built = Build();
+  ASSERT_TRUE(built.ok()) << built.status();
+  const auto& columns = built->tables(0).columns();
+  auto categories = [&](int c) {
+    return std::vector<std::string>(columns[c].categories().begin(), columns[c].categories().end());
+  };
+  EXPECT_FALSE(columns[0].has_missing());
+  EXPECT_TRUE(categories(0).empty()) << "the person key is never a category";
+  EXPECT_EQ(categories(1), (std::vector<std::string>{"F", "M"}));
+  EXPECT_FALSE(columns[1].has_rare_values());
+  EXPECT_FALSE(columns[1].has_missing());
+  EXPECT_EQ(categories(2), (std::vector<std::string>{"North", "South"}));
+  EXPECT_TRUE(columns[2].has_rare_values()) << "Rare is held by 7 persons";
+  EXPECT_TRUE(columns[2].has_missing());
+  EXPECT_EQ(categories(3), (std::vector<std::string>{"x"}));
+  EXPECT_TRUE(columns[3].has_rare_values());
+  EXPECT_FALSE(columns[3].has_missing());
+  EXPECT_TRUE(categories(4).empty()) << "1,100 distinct values: not groupable";
+  EXPECT_FALSE(columns[4].has_rare_values());
 }
 
 }  // namespace

@@ -71,6 +71,28 @@ ImportSession::ImportSession(auth::Principal caller, trenode::v1::ImportDatasetH
       staging_(std::move(staging)),
       limits_(limits) {}
 
+absl::StatusOr<int> ImportSession::RemoveLeftovers(const fs::path& work_dir) {
+  const fs::path imports = work_dir / "imports";
+  std::error_code ec;
+  if (!fs::exists(imports, ec)) return 0;
+  int removed = 0;
+  for (const fs::directory_entry& leftover : fs::directory_iterator(imports, ec)) {
+    std::error_code remove_error;
+    fs::remove_all(leftover.path(), remove_error);
+    if (remove_error) {
+      return absl::UnavailableError(absl::StrCat("cannot remove the unfinished import ",
+                                                 leftover.path().string(), ": ",
+                                                 remove_error.message()));
+    }
+    ++removed;
+  }
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot list ", imports.string(), ": ", ec.message()));
+  }
+  return removed;
+}
+
 ImportSession::~ImportSession() {
   current_writer_.reset();
   staging_.reset();

@@ -39,6 +39,16 @@ class ImportSession {
       const std::filesystem::path& work_dir, ImportLimits limits);
   ~ImportSession();
 
+  // Removes what imports of an earlier run of the node left in
+  // `work_dir`/imports: the staging folders (CSV files and a half-built
+  // dataset file) of imports stopped by a crash or a kill, which no session
+  // will ever finish. Such a folder is never a dataset: an import is
+  // published only after its file is stored (fsynced and renamed into place)
+  // and the catalogue entry committed. Call once at start-up, before any
+  // session starts. Returns how many folders were removed; Unavailable if
+  // one could not be.
+  static absl::StatusOr<int> RemoveLeftovers(const std::filesystem::path& work_dir);
+
   // InvalidArgument for a bad file name, a file split into two runs, or too
   // many files; ResourceExhausted past the size limit.
   absl::Status AddChunk(const trenode::v1::ImportFileChunk& chunk);

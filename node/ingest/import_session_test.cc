@@ -1,8 +1,14 @@
 #include "node/ingest/import_session.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
 #include "adapters/memory/memory_object_store.h"
+#include "adapters/onprem/posix_object_store.h"
 #include "adapters/testing/faulty_object_store.h"
 #include "gtest/gtest.h"
 #include "node/catalogue/sqlite_catalogue_store.h"
@@ -157,6 +163,93 @@ TEST_F(ImportSessionTest, HeaderIsCheckedBeforeAnyData) {
   header.mutable_dataset()->clear_title();
   EXPECT_EQ(Start(header).status().code(), absl::StatusCode::kInvalidArgument);
 }
+
+// An import killed (SIGKILL, as a crash or an out-of-memory kill) in the
+// middle of `phase`, in a child process with its own connections to the same
+// node database and a real on-disk object store: the import's child blocks in
+// its progress sink when `phase` begins, and is killed there.
+class KilledImportTest : public ImportSessionTest,
+                         public ::testing::WithParamInterface<trenode::v1::ImportProgress::Phase> {
+ protected:
+  std::filesystem::path Objects() { return dir_.path() / "objects"; }
+
+  void ImportAndKill(trenode::v1::ImportProgress::Phase phase) {
+    int ready[2], never[2];
+    ASSERT_EQ(pipe(ready), 0);
+    ASSERT_EQ(pipe(never), 0);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      close(ready[0]);
+      close(never[1]);
+      auto pool = storage::SqlitePool::Open(dir_.File("node.db"), 2,
+                                            storage::NodeSchemaMigrations());
+      auto objects = adapters::PosixObjectStore::Open(Objects());
+      if (!pool.ok() || !objects.ok()) _exit(2);
+      catalogue::SqliteCatalogueStore store((*pool).get());
+      catalogue::Catalogue catalogue(&store, objects->get());
+      auto session = ImportSession::Start(kSteward, Header("killed"), &catalogue, objects->get(),
+                                          dir_.path() / "work", {});
+      if (!session.ok()) _exit(3);
+      std::string person = "person_id,year_of_birth\n", events = "person_id,code\n";
+      for (int i = 0; i < 2000; ++i) {
+        absl::StrAppend(&person, "P", i, ",", 1930 + i % 70, "\n");
+        absl::StrAppend(&events, "P", i, ",I", i % 9, "\n");
+      }
+      if (!(*session)->AddChunk(Chunk("person.csv", person)).ok() ||
+          !(*session)->AddChunk(Chunk("measurement.csv", events)).ok()) {
+        _exit(4);
+      }
+      (void)(*session)->Finish([&](const trenode::v1::ImportProgress& p) {
+        if (p.phase() != phase) return;
+        char byte = 'x';
+        if (write(ready[1], &byte, 1) != 1) _exit(5);
+        if (read(never[0], &byte, 1) >= 0) _exit(6);  // blocks until killed
+      });
+      _exit(7);  // the phase never came
+    }
+    close(ready[1]);
+    close(never[0]);
+    char byte;
+    ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the import never reached the phase";
+    ASSERT_EQ(kill(child, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFSIGNALED(status));
+    close(ready[0]);
+    close(never[1]);
+  }
+};
+
+TEST_P(KilledImportTest, LeavesNoDatasetAndItsLeftoversAreRemovedAtStart) {
+  ImportAndKill(GetParam());
+  // The half-done import is on disk...
+  ASSERT_FALSE(WorkDirIsEmpty()) << "the test killed nothing half way";
+  // ...but is no dataset, at any version.
+  auto objects = *adapters::PosixObjectStore::Open(Objects());
+  catalogue::Catalogue after(&store_, objects.get());
+  EXPECT_EQ(after.Get(kSteward, "killed", 0).status().code(), absl::StatusCode::kNotFound);
+
+  // The node's next start removes it, and the same id imports afresh.
+  auto removed = ImportSession::RemoveLeftovers(dir_.path() / "work");
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, 1);
+  EXPECT_TRUE(WorkDirIsEmpty());
+  EXPECT_EQ(*ImportSession::RemoveLeftovers(dir_.path() / "work"), 0);
+  auto again = *ImportSession::Start(kSteward, Header("killed"), &after, objects.get(),
+                                     dir_.path() / "work", {});
+  ASSERT_TRUE(again->AddChunk(Chunk("person.csv", "person_id\nP1\n")).ok());
+  auto published = again->Finish();
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(published->version(), 1);
+}
+
+// Killed while loading rows, while building an index (the person table in
+// the file, the others not), and between storing the file and publishing.
+INSTANTIATE_TEST_SUITE_P(Phases, KilledImportTest,
+                         ::testing::Values(trenode::v1::ImportProgress::PHASE_LOADING,
+                                           trenode::v1::ImportProgress::PHASE_INDEXING,
+                                           trenode::v1::ImportProgress::PHASE_PUBLISHING));
 
 }  // namespace
 }  // namespace trenode::ingest

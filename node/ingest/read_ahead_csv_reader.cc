@@ -17,18 +17,30 @@ ReadAheadCsvReader::~ReadAheadCsvReader() {
 
 void ReadAheadCsvReader::ReadAll() {
   while (true) {
+    // A batch the caller has finished with, if any: its records' strings
+    // are parsed into again, so that steady reading allocates nothing.
     Batch batch;
-    batch.records.reserve(kBatchRecords);
-    while (batch.records.size() < kBatchRecords) {
-      CsvRecord record;
-      absl::StatusOr<bool> more = reader_.Next(record);
+    {
+      absl::MutexLock lock(&mu_);
+      if (!spent_.empty()) {
+        batch = std::move(spent_.back());
+        spent_.pop_back();
+      }
+    }
+    batch.last = false;
+    batch.error = absl::OkStatus();
+    batch.records.resize(kBatchRecords);
+    size_t filled = 0;
+    while (filled < kBatchRecords) {
+      absl::StatusOr<bool> more = reader_.Next(batch.records[filled]);
       if (!more.ok() || !*more) {
         batch.last = true;
         if (!more.ok()) batch.error = more.status();
         break;
       }
-      batch.records.push_back(std::move(record));
+      ++filled;
     }
+    batch.records.resize(filled);
     absl::MutexLock lock(&mu_);
     mu_.Await(absl::Condition(
         +[](ReadAheadCsvReader* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
@@ -49,6 +61,7 @@ absl::StatusOr<bool> ReadAheadCsvReader::Next(CsvRecord& record) {
       return false;
     }
     absl::MutexLock lock(&mu_);
+    if (spent_.size() < kBatchesAhead) spent_.push_back(std::move(current_));
     mu_.Await(absl::Condition(
         +[](std::deque<Batch>* ready) { return !ready->empty(); }, &ready_));
     current_ = std::move(ready_.front());

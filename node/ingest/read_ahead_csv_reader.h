@@ -1,7 +1,8 @@
 // A CsvReader that parses on a thread of its own, a few batches of records
 // ahead of its caller, so that parsing a large file and the caller's work on
 // each record (type checks, inserts) run on two cores. Memory stays bounded:
-// at most kBatchesAhead batches of kBatchRecords records are held.
+// at most kBatchesAhead batches of kBatchRecords records are held, and as
+// many spent ones, kept so that their strings are parsed into again.
 //
 // Not thread-safe: one caller, one thread (plus the reader's own).
 #ifndef TRENODE_NODE_INGEST_READ_AHEAD_CSV_READER_H_
@@ -44,6 +45,8 @@ class ReadAheadCsvReader {
   CsvReader reader_;
   absl::Mutex mu_;
   std::deque<Batch> ready_ ABSL_GUARDED_BY(mu_);
+  // Batches the caller has finished with, for the reader to fill again.
+  std::vector<Batch> spent_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   Batch current_;  // the caller's, being handed out
   size_t next_ = 0;

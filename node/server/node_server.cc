@@ -370,6 +370,12 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   std::filesystem::create_directories(std::filesystem::path(config.database_path()).parent_path(),
                                       ec);
   std::filesystem::create_directories(config.work_dir(), ec);
+  // Imports cut short by the node's last stop: never datasets, only disk.
+  ASSIGN_OR_RETURN(int unfinished_imports, ingest::ImportSession::RemoveLeftovers(config.work_dir()));
+  if (unfinished_imports > 0) {
+    std::cerr << absl::StrCat("trenode: removed ", unfinished_imports,
+                              " unfinished imports left by the last stop\n");
+  }
   ASSIGN_OR_RETURN(NodeObjects objects, ObjectsFrom(config));
   parts.objects = std::move(objects.store);
   parts.object_files = std::move(objects.files);
