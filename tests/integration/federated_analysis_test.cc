@@ -1018,5 +1018,35 @@ TEST_F(FederatedAnalysisTest, TotalsOfAnotherQuestionOverFewerNodesAreWithheld) 
             trenode::v1::RELEASE_STATE_IN_REVIEW);
 }
 
+// Attack (review M1, across projects): ada is approved for two projects
+// at the same nodes. pooled(a,b,c) in one and pooled(a,b) of the same
+// question in the other would give c's table, which c lets be shown only
+// pooled: the guard counts ada's own outputs in her other projects too.
+TEST_F(FederatedAnalysisTest, DifferencingAcrossTwoProjectsOfOnePersonIsWithheld) {
+  Start();
+  constexpr char kSecond[] = "hf-federated-2";
+  const std::vector<trenode::v1::OutputKind> preapproved = {trenode::v1::OUTPUT_KIND_COUNTS};
+  ASSERT_TRUE(testing::ApproveProjectForPerson(*a_, kSecond, "synth-ehr-21", "ada@site-a",
+                                               preapproved));
+  ASSERT_TRUE(testing::ApproveProjectForPerson(*b_, kSecond, "synth-ehr-22", "ada@site-a",
+                                               preapproved));
+  trenode::v1::Release all = ReleaseOf(Over("abc", {"site-a", "site-b", "site-c"}));
+  ASSERT_EQ(all.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << all.ShortDebugString();
+
+  trenode::v1::SubmitAnalysisRequest pair = Over("ab-second", {"site-a", "site-b"});
+  pair.set_project_id(kSecond);
+  trenode::v1::Release second = ReleaseOf(pair);
+  EXPECT_EQ(second.project_id(), kSecond);
+  EXPECT_EQ(second.state(), trenode::v1::RELEASE_STATE_BLOCKED) << second.ShortDebugString();
+  EXPECT_NE(second.state_reason().find("site-c"), std::string::npos) << second.state_reason();
+  // Her own release, named although it is of another project.
+  EXPECT_NE(second.state_reason().find(all.id()), std::string::npos) << second.state_reason();
+
+  // Another question in the second project is not held back by the first.
+  trenode::v1::SubmitAnalysisRequest other = OtherCohort(Over("ab-other", {"site-a", "site-b"}));
+  other.set_project_id(kSecond);
+  EXPECT_EQ(ReleaseOf(other).state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+}
+
 }  // namespace
 }  // namespace trenode
