@@ -4,6 +4,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "node/analyses/analysis_state.h"
 #include "node/analyses/federated_part.h"
@@ -120,7 +121,15 @@ absl::StatusOr<auth::Principal> Contributions::PersonOf(const auth::Principal& p
   return person;
 }
 
-Contribution ContributionOf(const Analysis& analysis, const std::optional<Release>& release) {
+Contribution ContributionOf(const Analysis& analysis, const std::optional<Release>& release,
+                            const std::string& for_partner_at) {
+  // A steward's or checker's free text stays at this node: a partner is
+  // told what happened and where, not why in their words.
+  const bool partner = !for_partner_at.empty();
+  auto staff_text = [&](absl::string_view told, const std::string& text) {
+    return partner ? absl::StrCat(told, " at node ", for_partner_at)
+                   : absl::StrCat(told, ": ", text);
+  };
   using trenode::v1::ContributionState;
   Contribution contribution;
   switch (analysis.state()) {
@@ -131,13 +140,18 @@ Contribution ContributionOf(const Analysis& analysis, const std::optional<Releas
     case trenode::v1::ANALYSIS_STATE_REJECTED:
       contribution =
           WithState(trenode::v1::CONTRIBUTION_STATE_REFUSED,
-                    absl::StrCat("a data steward rejected the query: ", analysis.state_reason()));
+                    staff_text("a data steward rejected the query", analysis.state_reason()));
       break;
     case trenode::v1::ANALYSIS_STATE_FAILED:
       contribution = WithState(trenode::v1::CONTRIBUTION_STATE_FAILED, analysis.state_reason());
       break;
     case trenode::v1::ANALYSIS_STATE_CANCELLED:
-      contribution = WithState(trenode::v1::CONTRIBUTION_STATE_CANCELLED, analysis.state_reason());
+      // Cancelled by its home node (the reason this node wrote), or here.
+      contribution =
+          WithState(trenode::v1::CONTRIBUTION_STATE_CANCELLED,
+                    !partner || absl::StartsWith(analysis.state_reason(), kCancelledAtHome)
+                        ? analysis.state_reason()
+                        : absl::StrCat("the query was cancelled at node ", for_partner_at));
       break;
     case trenode::v1::ANALYSIS_STATE_SUCCEEDED:
       if (!release) {
@@ -163,14 +177,13 @@ Contribution ContributionOf(const Analysis& analysis, const std::optional<Releas
                                    "the result failed this node's release gates");
           break;
         case trenode::v1::RELEASE_STATE_REVOKED:
-          contribution =
-              WithState(trenode::v1::CONTRIBUTION_STATE_REFUSED,
-                        absl::StrCat("the release was revoked: ", release->state_reason()));
+          contribution = WithState(trenode::v1::CONTRIBUTION_STATE_REFUSED,
+                                   staff_text("the release was revoked", release->state_reason()));
           break;
         case trenode::v1::RELEASE_STATE_WITHDRAWN:
-          contribution = WithState(trenode::v1::CONTRIBUTION_STATE_FAILED,
-                                   absl::StrCat("the result could not be prepared for release: ",
-                                                release->state_reason()));
+          contribution = WithState(
+              trenode::v1::CONTRIBUTION_STATE_FAILED,
+              staff_text("the result could not be prepared for release", release->state_reason()));
           break;
         default:  // preparing, draft, submitted
           contribution = WithState(trenode::v1::CONTRIBUTION_STATE_PENDING,
@@ -229,10 +242,10 @@ absl::StatusOr<Contribution> Contributions::Submit(
     ASSIGN_OR_RETURN(std::vector<trenode::v1::Release> earlier,
                      release_store_->ForAnalysis(analysis.id()));
     if (!earlier.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "analysis ", analysis.id(), " under request id \"", submit.request_id(),
-          "\" was not submitted as the home part of federated analysis ", part_of->id(),
-          " and cannot become it"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("analysis ", analysis.id(), " under request id \"", submit.request_id(),
+                       "\" was not submitted as the home part of federated analysis ",
+                       part_of->id(), " and cannot become it"));
     }
     // Marked before anything can be released of it: its files are pooled only.
     ASSIGN_OR_RETURN(analysis,
@@ -312,7 +325,7 @@ absl::StatusOr<Contribution> Contributions::Cancel(const auth::Principal& person
   if (!analyses::IsFinal(analysis.state())) {
     trenode::v1::AnalysisDecisionRequest cancel;
     cancel.set_analysis_id(analysis.id());
-    cancel.set_reason(absl::StrCat("cancelled at its home node ", person.HomeOf(node_id_)));
+    cancel.set_reason(absl::StrCat(kCancelledAtHome, person.HomeOf(node_id_)));
     absl::StatusOr<Analysis> cancelled = analyses_->Cancel(person, cancel);
     // It may have ended meanwhile: say where it stands either way.
     if (!cancelled.ok() && !absl::IsFailedPrecondition(cancelled.status())) {
@@ -352,7 +365,8 @@ absl::StatusOr<Contribution> Contributions::Describe(const auth::Principal& pers
       RETURN_IF_ERROR(latest());
     }
   }
-  Contribution contribution = ContributionOf(analysis, release);
+  Contribution contribution =
+      ContributionOf(analysis, release, person.home_node.empty() ? "" : node_id_);
   contribution.set_node_id(node_id_);
   if (!person.home_node.empty()) {
     // The project's choice here; the home node's own part is pooled only.

@@ -126,9 +126,16 @@ class Contributions {
 auth::Principal SubmitterOf(const trenode::v1::Analysis& analysis, const std::string& this_node);
 
 // What a contribution is, given its analysis here and its latest release
-// (if any), without files.
+// (if any), without files. `for_partner_at`: this node's id when a
+// partner's researcher is told; the free text of this node's stewards and
+// checkers (a rejection's, a revocation's, a cancellation's reason) is then
+// left out, and the reason says what happened at which node.
 trenode::v1::Contribution ContributionOf(const trenode::v1::Analysis& analysis,
-                                         const std::optional<trenode::v1::Release>& release);
+                                         const std::optional<trenode::v1::Release>& release,
+                                         const std::string& for_partner_at = "");
+
+// The start of the reason of a contribution cancelled by its home node.
+inline constexpr char kCancelledAtHome[] = "cancelled at its home node ";
 
 }  // namespace trenode::federation
 

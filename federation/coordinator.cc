@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <map>
+#include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -54,6 +55,17 @@ int Rank(SiteStatus::State state) {
 // UTF-8, bounded: they are the node's bytes, stored in this node's records.
 std::string Words(absl::string_view text) { return PrintableText(text, 1000); }
 std::string ReasonOf(const absl::Status& status) { return Words(status.message()); }
+
+// The questions of the files the nodes released, for the differencing
+// guard to read only the releases of analyses asking one of them.
+std::set<std::string> VisibleQuestions(const Analysis& analysis,
+                                       const std::vector<SiteRelease>& released) {
+  std::vector<std::string> files;
+  for (const SiteRelease& site : released) {
+    for (const auto& [name, content] : site.files) files.push_back(name);
+  }
+  return releases::StandingOutputs::QuestionsOf(analysis.query(), files);
+}
 
 // No answer: asked again on a later pass.
 bool Unreached(const absl::Status& status) {
@@ -486,8 +498,10 @@ void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites
   // as releases, and counts against the tables shown after it. If what
   // stands cannot be read, nothing is shown.
   absl::StatusOr<releases::StandingOutputs> standing =
-      show_visible ? releases::StandingOutputs::Gather(*releases_, *store_, node_id_,
-                                                       analysis.project_id(), analysis.id())
+      show_visible ? releases::StandingOutputs::Gather(*releases_, *store_,
+                                                       {node_id_, analysis.project_id(),
+                                                        analysis.submitter(), analysis.id(),
+                                                        VisibleQuestions(analysis, released)})
                    : absl::StatusOr<releases::StandingOutputs>(absl::CancelledError());
   if (standing.ok()) {
     for (const SiteStatus& site : sites) {

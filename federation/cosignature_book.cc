@@ -15,11 +15,7 @@ constexpr absl::Duration kClockSkew = absl::Minutes(10);
 absl::StatusOr<trenode::v1::AddCosignatureResponse> CosignatureBook::Add(
     const std::string& witness, const trenode::v1::AddCosignatureRequest& request) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<trenode::v1::AddCosignatureResponse> added = AddLocked(witness, request);
-  if (!added.ok() && added.status().code() != absl::StatusCode::kInternal) {
-    RETURN_IF_ERROR(Record(witness, "deny", std::string(added.status().message())));
-  }
-  return added;
+  return AddLocked(witness, request);
 }
 
 absl::Status CosignatureBook::Record(const std::string& witness, const std::string& outcome,

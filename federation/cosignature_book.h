@@ -4,8 +4,11 @@
 // one first seen from that partner (pinned), the cosignature verifies with
 // it, it is not dated in the future, and it is for a checkpoint at least as
 // large as the one kept from that witness (and, at the same size, newer).
-// The latest per witness is kept. The first key pinned for a witness, and
-// every cosignature refused, are recorded in the activity log. Thread-safe.
+// The latest per witness is kept. The first key pinned for a witness is
+// recorded in the activity log; refusals are the caller's to record (the
+// RPC layer summarises a partner's refusals, spec/activity-log.md), so that
+// a partner sending malformed cosignatures cannot grow the log per call.
+// Thread-safe.
 #ifndef TRENODE_FEDERATION_COSIGNATURE_BOOK_H_
 #define TRENODE_FEDERATION_COSIGNATURE_BOOK_H_
 

@@ -36,13 +36,18 @@ bool DialIns::Stream::open() {
   return open_;
 }
 
-absl::StatusOr<std::shared_ptr<DialIns::Stream>> DialIns::Open(const std::string& node_id) {
+absl::Status DialIns::MayOpen(const std::string& node_id) const {
   std::optional<trenode::v1::Partner> partner = partners_->Find(node_id);
   if (!partner || !partner->dials_in()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "node ", node_id, " is not listed as a partner that dials in (federation.partners[]"
         ".dials_in); this node dials it"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<DialIns::Stream>> DialIns::Open(const std::string& node_id) {
+  if (absl::Status may = MayOpen(node_id); !may.ok()) return may;
   auto stream = std::make_shared<Stream>();
   std::shared_ptr<Stream> old;
   {

@@ -51,6 +51,9 @@ class DialIns {
     std::map<uint64_t, std::shared_ptr<Pending>> pending_ ABSL_GUARDED_BY(mu_);
   };
 
+  // OK if `node_id` is listed as a partner that dials in; FailedPrecondition
+  // otherwise.
+  absl::Status MayOpen(const std::string& node_id) const;
   // Registers `node_id`'s new stream, closing any it had.
   // FailedPrecondition unless the partner is listed as one that dials in.
   absl::StatusOr<std::shared_ptr<Stream>> Open(const std::string& node_id);

@@ -182,7 +182,8 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
         if (++unproven_[id] >= kUnprovenChecks) {
           return Alarm(id, "unproven",
                        absl::StrCat("for ", unproven_[id],
-                                    " checks in a row it showed a larger checkpoint (now size ",
+                                    " checks since a larger one was last proven it showed a larger "
+                                    "checkpoint (now size ",
                                     body->size, ") but gave no proof that it extends the one at "
                                     "size ",
                                     before, ": ", Said(proof.status())),
@@ -214,7 +215,10 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
   }
   // Consistent with all that was verified: keep it, then cosign it.
   last_alarm_.erase(id);
-  unproven_.erase(id);
+  // The count of unproven larger checkpoints ends only when a larger one is
+  // proven (or there was nothing to prove against): showing the old
+  // checkpoint again between unproven ones does not reset it.
+  if (!(seen && before > 0 && before_root) || body->size > before) unproven_.erase(id);
   const absl::Time at = clock_();
   now.log.set_size(body->size);
   now.log.set_root(log::HashBytes(body->root));

@@ -78,8 +78,10 @@ class Witness {
 
   absl::Mutex mu_;  // one check at a time
   std::map<std::string, std::string> last_alarm_ ABSL_GUARDED_BY(mu_);  // kind, by node
-  // Checks in a row in which a partner showed a larger signed checkpoint
-  // but did not answer for its consistency proof.
+  // Checks in which a partner showed a larger signed checkpoint but did
+  // not answer for its consistency proof, since one larger than the last
+  // verified was last proven (checks showing the verified one again between
+  // them do not reset it). In memory: a restart of this node resets it.
   std::map<std::string, int> unproven_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
   absl::Mutex schedule_mu_;

@@ -181,6 +181,36 @@ TEST_F(WitnessUnitTest, APartnerThatNeverAnswersForItsProofIsNotLetOff) {
   EXPECT_EQ(partner_.cosigned.size(), cosigned + 1);
 }
 
+// Attack (review L3): a partner alternates a larger checkpoint it never
+// proves with the old one it can always show. Showing the old one used to
+// reset the count, so the alarm never came.
+TEST_F(WitnessUnitTest, AlternatingOldAndUnprovenCheckpointsStillAlarms) {
+  partner_.log.size = 4;
+  ASSERT_TRUE(Check().ok());
+  partner_.proof_answer = absl::DeadlineExceededError("no answer");
+  absl::Status last;
+  for (int i = 1; i <= 5; ++i) {
+    partner_.log.size = 8;
+    last = Check();
+    if (i < 5) {
+      EXPECT_EQ(last.code(), absl::StatusCode::kDeadlineExceeded) << i;
+      EXPECT_EQ(Seen().alarms_size(), 0) << i;
+      partner_.log.size = 4;  // the old one again: consistent, no proof needed
+      EXPECT_TRUE(Check().ok()) << i;
+    }
+  }
+  EXPECT_EQ(last.code(), absl::StatusCode::kFailedPrecondition) << last;
+  ASSERT_EQ(Seen().alarms_size(), 1);
+  EXPECT_NE(Seen().alarms(0).detail().find("gave no proof"), std::string::npos)
+      << Seen().alarms(0).detail();
+  // A larger checkpoint proven ends the count.
+  partner_.proof_answer = trenode::v1::ConsistencyProof();
+  ASSERT_TRUE(Check().ok());
+  partner_.proof_answer = absl::DeadlineExceededError("no answer");
+  partner_.log.size = 9;
+  EXPECT_EQ(Check().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
 TEST_F(WitnessUnitTest, AfterAnAlarmCosigningResumesOnlyWhenConsistentWithWhatWasVerified) {
   partner_.log.size = 4;
   ASSERT_TRUE(Check().ok());

@@ -249,6 +249,17 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
     return FieldError("federation.witness_interval_seconds",
                       "must be 1 to 86400 seconds (0 or unset: 60)");
   }
+  // NaN fails both comparisons.
+  const double rate = config.federation().partner_calls_per_second();
+  if (!(rate >= 0 && rate <= 1e6)) {
+    return FieldError("federation.partner_calls_per_second",
+                      "must be 0 (unset: 200) to 1,000,000 calls a second");
+  }
+  const double burst = config.federation().partner_call_burst();
+  if (!(burst >= 0 && burst <= 1e6)) {
+    return FieldError("federation.partner_call_burst",
+                      "must be 0 (unset: 400, at least the rate) to 1,000,000 calls");
+  }
   return absl::OkStatus();
 }
 

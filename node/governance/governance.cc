@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "node/catalogue/dataset_validation.h"
@@ -473,6 +474,13 @@ absl::Status Governance::CheckDataAccess(const std::string& person, const std::s
     case trenode::v1::PROJECT_STATE_APPROVED:
       break;
     case trenode::v1::PROJECT_STATE_SUSPENDED:
+      // The steward's reason is for this node's own people; a partner's
+      // researcher (person@partner) is told where, not why.
+      if (!absl::EndsWith(person, absl::StrCat("@", node_id_))) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "project \"", project_id, "\" is suspended at node ", node_id_,
+            " (ask its data stewards why)"));
+      }
       return absl::FailedPreconditionError(absl::StrCat(
           "project \"", project_id, "\" is suspended at this node: ", project.state_reason()));
     case trenode::v1::PROJECT_STATE_CLOSED:

@@ -84,7 +84,8 @@ class Governance {
   // approval forbids it: not approved, suspended, closed, expired, dataset
   // retired) or PermissionDenied (the person or dataset is not covered: not a
   // member, no or expired training, dataset not in the approval), with the
-  // reason.
+  // reason. A suspension's reason (a steward's free text) is given only to
+  // this node's own people; a partner's researcher is told the node.
   absl::Status CheckDataAccess(const std::string& person, const std::string& project_id,
                                const std::vector<std::string>& dataset_ids);
 

@@ -89,44 +89,81 @@ bool KnownToRequester(const Release& release, const trenode::v1::ReleaseFile& fi
   return release.state() == trenode::v1::RELEASE_STATE_REVOKED && file.downloads() > 0;
 }
 
+std::set<std::string> StandingOutputs::QuestionsOf(const trenode::v1::AggregateQuery& query,
+                                                   const std::vector<std::string>& files) {
+  std::set<std::string> questions;
+  for (const std::string& file : files) {
+    for (std::string& question : QuestionsOfFile(query, file)) {
+      questions.insert(std::move(question));
+    }
+  }
+  return questions;
+}
+
+absl::Status StandingOutputs::Consider(ReleaseStore& releases, const Analysis& other,
+                                       const Scope& scope, bool same_project) {
+  // The home node's own part of a federated analysis is read for pooling
+  // only, never downloaded: it tells the researcher nothing.
+  if (!other.has_query() || !other.federated_part_of().empty()) return absl::OkStatus();
+  const bool local = other.nodes_size() == 0;
+  const NodeSet nodes = local ? NodeSet{scope.home_node} : Answered(other);
+  for (const auto& site : other.sites()) {
+    if (site.state() == SiteStatus::STATE_ANSWERED && !site.visible()) {
+      protected_.insert(site.node_id());
+    }
+    // Shown to the submitter (and, in the project, to its members).
+    for (const auto& shown : site.visible_files()) {
+      Add(other.query(), shown.name(), {site.node_id()}, Source{});
+    }
+  }
+  if (other.id() == scope.except) return absl::OkStatus();
+  // Only an analysis of one of the questions checked can combine with
+  // them: the others' releases are not read.
+  bool asks = false;
+  for (const auto& output : other.query().outputs()) {
+    for (const std::string& question :
+         QuestionsOfFile(other.query(), absl::StrCat(output.name(), ".csv"))) {
+      asks = asks || scope.questions.contains(question);
+    }
+  }
+  if (!asks) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<Release> of_other, releases.ForAnalysis(other.id()));
+  for (const Release& earlier : of_other) {
+    if (!same_project && earlier.requester() != scope.person) continue;
+    for (const auto& file : earlier.files()) {
+      if (!KnownToRequester(earlier, file)) continue;
+      Add(other.query(), file.name(), nodes, Source{earlier.id(), earlier.requester()});
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<StandingOutputs> StandingOutputs::Gather(ReleaseStore& releases,
                                                         analyses::AnalysisStore& analyses,
-                                                        const std::string& home_node,
-                                                        const std::string& project_id,
-                                                        const std::string& except) {
+                                                        const Scope& scope) {
   StandingOutputs standing;
-  analyses::AnalysisFilter filter;
-  filter.project_id = project_id;
-  std::string after;
-  while (true) {
-    bool cut = false;
-    ASSIGN_OR_RETURN(std::vector<Analysis> page, analyses.List(filter, after, 200, 32 << 20, &cut));
-    for (const Analysis& other : page) {
-      // The home node's own part of a federated analysis is read for
-      // pooling only, never downloaded: it tells the researcher nothing.
-      if (!other.has_query() || !other.federated_part_of().empty()) continue;
-      const bool local = other.nodes_size() == 0;
-      const NodeSet nodes = local ? NodeSet{home_node} : Answered(other);
-      for (const auto& site : other.sites()) {
-        if (site.state() == SiteStatus::STATE_ANSWERED && !site.visible()) {
-          standing.protected_.insert(site.node_id());
-        }
-        for (const auto& shown : site.visible_files()) {
-          standing.Add(other.query(), shown.name(), {site.node_id()}, Source{});
-        }
-      }
-      if (other.id() == except) continue;
-      ASSIGN_OR_RETURN(std::vector<Release> of_other, releases.ForAnalysis(other.id()));
-      for (const Release& earlier : of_other) {
-        for (const auto& file : earlier.files()) {
-          if (!KnownToRequester(earlier, file)) continue;
-          standing.Add(other.query(), file.name(), nodes,
-                       Source{earlier.id(), earlier.requester()});
-        }
-      }
+  // The project's analyses (everyone's), then the person's in other
+  // projects; each read by its index ((project_id, id), (submitter, id)).
+  for (const bool same_project : {true, false}) {
+    if (!same_project && scope.person.empty()) break;
+    analyses::AnalysisFilter filter;
+    if (same_project) {
+      filter.project_id = scope.project_id;
+    } else {
+      filter.submitter = scope.person;
     }
-    if (page.empty() || (!cut && page.size() < 200)) break;
-    after = page.back().id();
+    std::string after;
+    while (true) {
+      bool cut = false;
+      ASSIGN_OR_RETURN(std::vector<Analysis> page,
+                       analyses.List(filter, after, 200, 32 << 20, &cut));
+      for (const Analysis& other : page) {
+        if (!same_project && other.project_id() == scope.project_id) continue;
+        RETURN_IF_ERROR(standing.Consider(releases, other, scope, same_project));
+      }
+      if (page.empty() || (!cut && page.size() < 200)) break;
+      after = page.back().id();
+    }
   }
   return standing;
 }

@@ -33,19 +33,33 @@ std::vector<std::string> QuestionsOfFile(const trenode::v1::AggregateQuery& quer
 // cannot make anyone forget what they downloaded).
 bool KnownToRequester(const trenode::v1::Release& release, const trenode::v1::ReleaseFile& file);
 
-// Everything standing in one project, per question: the node sets whose sum
-// is known (each pooled release in review, approved or released, or revoked
-// after its file was downloaded (KnownToRequester); each
-// table shown on its own; each local release, as the home node alone).
+// Everything standing for one person in one project, per question: the
+// node sets whose sum is known (each pooled release in review, approved or
+// released, or revoked after its file was downloaded (KnownToRequester);
+// each table shown on its own; each local release, as the home node alone)
+// — everyone's in the project (its members share what it releases), and
+// the person's own in every other project at this node (one person
+// approved for two projects at the same partners must not difference
+// across them; spec/federation.md, "Differencing").
 class StandingOutputs {
  public:
-  // Gathers project `project_id` at node `home_node`, leaving out analysis
-  // `except` (the one being checked). Fails only if a store does.
+  // What to gather.
+  struct Scope {
+    std::string home_node;   // this node
+    std::string project_id;  // the project of the output checked
+    std::string person;      // its requester (person@home), whose other projects count
+    std::string except;      // the analysis checked, left out
+    // The questions of the files checked (QuestionsOfFile): only analyses
+    // answering one of them have their releases read.
+    std::set<std::string> questions;
+  };
+  // Fails only if a store does.
   static absl::StatusOr<StandingOutputs> Gather(ReleaseStore& releases,
                                                 analyses::AnalysisStore& analyses,
-                                                const std::string& home_node,
-                                                const std::string& project_id,
-                                                const std::string& except);
+                                                const Scope& scope);
+  // The questions of `files` of `query`, for Scope::questions.
+  static std::set<std::string> QuestionsOf(const trenode::v1::AggregateQuery& query,
+                                           const std::vector<std::string>& files);
 
   // Where a known node set came from: a release (its id and requester), or
   // empty for a table shown on its own.
@@ -71,10 +85,16 @@ class StandingOutputs {
                 const NodeSet& candidate, const NodeSet& allowed) const;
 
   // Why a finding withholds a file, as shown to `requester`: their own
-  // releases are named, anyone else's are "another release in this project".
+  // releases are named (in whatever project), anyone else's are "another
+  // release in this project".
   static std::string Reason(const Finding& finding, const std::string& requester);
 
  private:
+  // Adds what `other` tells `scope.person`; `same_project`: everyone's
+  // releases count, otherwise only the person's own.
+  absl::Status Consider(ReleaseStore& releases, const trenode::v1::Analysis& other,
+                        const Scope& scope, bool same_project);
+
   struct Known {
     NodeSet nodes;
     Source source;

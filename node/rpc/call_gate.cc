@@ -4,12 +4,13 @@
 #include <optional>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "node/common/text.h"
 #include "node/auth/authorization.h"
 #include "node/auth/roles.h"
 #include "node/common/status_macros.h"
+#include "node/common/text.h"
 
 namespace trenode::rpc {
 namespace {
@@ -61,6 +62,9 @@ constexpr size_t kMaxReasonBytes = 200;
 constexpr char kOtherSources[] = "other sources";
 constexpr char kOtherReasons[] = "other reasons";
 
+// The summary source of a partner's refusals: "node/<id>".
+constexpr char kPartnerSource[] = "node/";
+
 // "ipv4:10.1.2.3" from "ipv4:10.1.2.3:54321" (ports change per connection).
 std::string SourceOf(const std::string& peer) {
   size_t colon = peer.rfind(':');
@@ -72,8 +76,8 @@ std::string SourceOf(const std::string& peer) {
 
 void CallGate::CountRefusal(const std::string& source, absl::string_view reason) {
   absl::MutexLock lock(&mu_);
-  std::string key = refusals_.size() < kMaxSources || refusals_.contains(source) ? source
-                                                                                 : kOtherSources;
+  std::string key =
+      refusals_.size() < kMaxSources || refusals_.contains(source) ? source : kOtherSources;
   Tally& tally = refusals_[key];
   ++tally.calls;
   std::string why = PrintableText(reason, kMaxReasonBytes);
@@ -99,10 +103,12 @@ absl::Status CallGate::FlushRefusals(bool now_all) {
     for (const auto& [reason, calls] : tally.reasons) {
       reasons.push_back(absl::StrCat(reason, " (", calls, ")"));
     }
-    std::string summary =
-        absl::StrCat(tally.calls, " calls refused without an identity in ",
-                     absl::FormatDuration(absl::Trunc(window, absl::Seconds(1))), ": ",
-                     absl::StrJoin(reasons, "; "));
+    std::string summary = absl::StrCat(tally.calls,
+                                       absl::StartsWith(source, kPartnerSource)
+                                           ? " calls of the partner refused in "
+                                           : " calls refused without an identity in ",
+                                       absl::FormatDuration(absl::Trunc(window, absl::Seconds(1))),
+                                       ": ", absl::StrJoin(reasons, "; "));
     std::cerr << absl::StrCat("trenode: deny summary from ", source, ": ", summary, "\n");
     if (events_ == nullptr) continue;
     log::ActivityEvent event;
@@ -116,7 +122,7 @@ absl::Status CallGate::FlushRefusals(bool now_all) {
 }
 
 absl::StatusOr<CallGate::AdmittedStream> CallGate::AdmitStream(const grpc::ServerContext& context,
-                                                                absl::string_view full_method) {
+                                                               absl::string_view full_method) {
   ASSIGN_OR_RETURN(auth::Principal principal, Admit(context, full_method));
   std::string caller = absl::StrCat(static_cast<int>(principal.kind), ":", principal.subject);
   absl::StatusOr<StreamLimiter::Slot> slot = streams_.Acquire(caller);
@@ -143,8 +149,17 @@ absl::Status CallGate::Refuse(const auth::Principal& caller, absl::string_view f
   return why;
 }
 
+absl::Status CallGate::RefuseCounted(const auth::Principal& caller, absl::string_view full_method,
+                                     absl::Status why) {
+  if (caller.kind != auth::Principal::Kind::kNode) return Refuse(caller, full_method, why);
+  CountRefusal(absl::StrCat(kPartnerSource, caller.subject),
+               absl::StrCat(full_method.substr(full_method.rfind('/') + 1), ": ", why.message()));
+  return why;
+}
+
 absl::StatusOr<auth::Principal> CallGate::Admit(const grpc::ServerContext& context,
-                                                absl::string_view full_method) {
+                                                absl::string_view full_method,
+                                                const RequestCheck& check) {
   std::string method(full_method);
   absl::StatusOr<auth::Principal> principal = authenticator_->Authenticate(context);
   if (!principal.ok()) {
@@ -152,34 +167,46 @@ absl::StatusOr<auth::Principal> CallGate::Admit(const grpc::ServerContext& conte
     CountRefusal(SourceOf(authenticator_->Source(context)), principal.status().message());
     return principal.status();
   }
-  return AdmitPrincipal(*principal, method);
+  return AdmitPrincipal(*principal, method, check);
 }
 
 absl::StatusOr<auth::Principal> CallGate::AdmitPrincipal(const auth::Principal& caller,
-                                                         absl::string_view full_method) {
+                                                         absl::string_view full_method,
+                                                         const RequestCheck& check) {
   std::string method(full_method);
-  std::optional<auth::Principal> principal = caller;
-  absl::Status decision = auth::Authorize(*principal, method);
+  const bool partner = caller.kind == auth::Principal::Kind::kNode;
+  if (partner) {
+    // Before anything else is spent on the call.
+    if (absl::Status rate = partner_rate_.Take(caller.subject); !rate.ok()) {
+      // Counted under one reason (the message's retry hint varies).
+      RefuseCounted(caller, method, absl::ResourceExhaustedError("over its call rate"))
+          .IgnoreError();
+      return rate;
+    }
+  }
+  absl::Status decision = auth::Authorize(caller, method);
+  if (decision.ok() && check) decision = check(caller);
+  if (!decision.ok() && partner) return RefuseCounted(caller, method, decision);
   if (events_ != nullptr && (!decision.ok() || !IsQuietQuery(method))) {
     log::ActivityEvent event;
     event.action = decision.ok() ? "auth.allow" : "auth.deny";
     event.object = method;
     event.outcome = decision.ok() ? "allow" : "deny";
     event.reason = std::string(decision.message());
-    if (absl::Status recorded = events_->Record(*principal, std::move(event)); !recorded.ok()) {
+    if (absl::Status recorded = events_->Record(caller, std::move(event)); !recorded.ok()) {
       // Nothing proceeds that the log could not record.
       return absl::UnavailableError(
           absl::StrCat("the activity log cannot record this call: ", recorded.message()));
     }
   }
   if (!decision.ok()) {
-    std::cerr << absl::StrCat("trenode: deny ", method, " caller=",
-                              PrintableText(principal->subject, kMaxReasonBytes),
-                              " role=", auth::RoleName(principal->role), ": ",
+    std::cerr << absl::StrCat("trenode: deny ", method,
+                              " caller=", PrintableText(caller.subject, kMaxReasonBytes),
+                              " role=", auth::RoleName(caller.role), ": ",
                               PrintableText(decision.message(), kMaxReasonBytes), "\n");
     return decision;
   }
-  return *principal;
+  return caller;
 }
 
 }  // namespace trenode::rpc

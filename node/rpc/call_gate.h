@@ -5,6 +5,7 @@
 #ifndef TRENODE_NODE_RPC_CALL_GATE_H_
 #define TRENODE_NODE_RPC_CALL_GATE_H_
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "node/auth/principal.h"
 #include "node/log/event_sink.h"
 #include "node/rpc/authenticator.h"
+#include "node/rpc/partner_rate.h"
 #include "node/rpc/stream_limiter.h"
 
 namespace trenode::rpc {
@@ -31,25 +33,49 @@ class CallGate {
   // one durable entry per call.
   // Streams: at most `streams_per_caller` held by one caller and
   // `streams_total` by all (below the server's thread pool).
+  // Partner nodes: each partner's calls are limited by `partner_rate`
+  // (every call, admitted or not), and everything refused to a partner is
+  // counted and summarised per partner as for anonymous callers, so that a
+  // listed partner cannot grow the log by one durable entry per call either.
   explicit CallGate(Authenticator* authenticator, log::EventSink* events = nullptr,
-                    absl::Duration summary_interval = absl::Minutes(1),
-                    int streams_per_caller = 4, int streams_total = 32)
+                    absl::Duration summary_interval = absl::Minutes(1), int streams_per_caller = 4,
+                    int streams_total = 32)
       : authenticator_(authenticator),
         events_(events),
         summary_interval_(summary_interval),
         streams_(streams_per_caller, streams_total) {}
 
+  // Checks a request after the caller is authorized and before the
+  // admission is logged: an error refuses the call as the gate's own
+  // refusals are (so a malformed request is never logged as allowed).
+  using RequestCheck = std::function<absl::Status(const auth::Principal& caller)>;
+
   // The authenticated caller of `context`, if authorized to call
-  // `full_method` ("/trenode.v1.Catalogue/GetDataset"); Unauthenticated or
-  // PermissionDenied otherwise. A method missing from the authorization table
-  // is denied, so a misnamed method fails closed.
+  // `full_method` ("/trenode.v1.Catalogue/GetDataset") and `check` (if any)
+  // passes; Unauthenticated, PermissionDenied, ResourceExhausted (a partner
+  // over its rate) or `check`'s error otherwise. A method missing from the
+  // authorization table is denied, so a misnamed method fails closed.
   absl::StatusOr<auth::Principal> Admit(const grpc::ServerContext& context,
-                                        absl::string_view full_method);
+                                        absl::string_view full_method,
+                                        const RequestCheck& check = nullptr);
 
   // As Admit, for a caller already authenticated another way: a partner
   // whose calls arrive down the stream it opened (Federation.Attend).
   absl::StatusOr<auth::Principal> AdmitPrincipal(const auth::Principal& caller,
-                                                 absl::string_view full_method);
+                                                 absl::string_view full_method,
+                                                 const RequestCheck& check = nullptr);
+
+  // Records a refusal decided after Admit by the domain, of a caller that
+  // may call often (a partner's malformed cosignature): a partner's is
+  // counted into its refusal summary, anyone else's recorded as Refuse
+  // does. Returns `why` (or Unavailable as Refuse).
+  absl::Status RefuseCounted(const auth::Principal& caller, absl::string_view full_method,
+                             absl::Status why);
+
+  // The partners' call rate (re-read with the partner list).
+  void SetPartnerRate(double calls_per_second, double burst) {
+    partner_rate_.Set(calls_per_second, burst);
+  }
 
   // Admit for a streaming method: also a stream slot, held until the
   // returned value is destroyed; ResourceExhausted if the caller, or all
@@ -88,6 +114,7 @@ class CallGate {
   std::map<std::string, Tally> refusals_ ABSL_GUARDED_BY(mu_);
   absl::Time last_summary_ ABSL_GUARDED_BY(mu_) = absl::Now();
   StreamLimiter streams_;
+  PartnerRate partner_rate_;
 };
 
 }  // namespace trenode::rpc

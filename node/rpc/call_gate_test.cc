@@ -102,5 +102,54 @@ TEST(CallGateTest, UnauthenticatedCallsAreRefusedAndSummarised) {
   EXPECT_EQ(sink.events.back().reason.find('\n'), std::string::npos);
 }
 
+// A partner's request that its check refuses is never logged as allowed;
+// its refusals, by the table, the check or the domain, are one summary per
+// partner; a person's refusal by a check is recorded as any other.
+TEST(CallGateTest, APartnersRefusalsAreSummarisedAndNeverLoggedAsAllowed) {
+  const auth::Principal partner{"site-a", trenode::v1::ROLE_PEER_NODE,
+                                auth::Principal::Kind::kNode};
+  FixedAuthenticator authenticator(partner);
+  RecordingSink sink;
+  CallGate gate(&authenticator, &sink);
+  grpc::ServerContext context;
+  auto malformed = [](const auth::Principal&) { return absl::InvalidArgumentError("subject"); };
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(gate.Admit(context, "/trenode.v1.Federation/SubmitContribution", malformed)
+                  .status()
+                  .code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(gate.Admit(context, "/trenode.v1.Governance/CreateProject").status().code(),
+              absl::StatusCode::kPermissionDenied);
+    EXPECT_EQ(gate.RefuseCounted(partner, "/trenode.v1.Federation/AddCosignature",
+                                 absl::FailedPreconditionError("not ours"))
+                  .code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+  EXPECT_TRUE(sink.events.empty());
+  ASSERT_TRUE(gate.FlushRefusals(/*now_all=*/true).ok());
+  ASSERT_EQ(sink.events.size(), 1u);
+  EXPECT_EQ(sink.events[0].object, "node/site-a");
+  EXPECT_TRUE(absl::StartsWith(sink.events[0].reason, "150 calls of the partner refused"))
+      << sink.events[0].reason;
+  EXPECT_NE(sink.events[0].reason.find("SubmitContribution: subject (50)"), std::string::npos)
+      << sink.events[0].reason;
+  EXPECT_NE(sink.events[0].reason.find("AddCosignature: not ours (50)"), std::string::npos)
+      << sink.events[0].reason;
+
+  // A well-formed request is admitted and logged as before.
+  auto fine = [](const auth::Principal&) { return absl::OkStatus(); };
+  EXPECT_TRUE(gate.Admit(context, "/trenode.v1.Federation/SubmitContribution", fine).ok());
+  ASSERT_EQ(sink.events.size(), 2u);
+  EXPECT_EQ(sink.events[1].action, "auth.allow");
+
+  // People are held to account one call at a time.
+  FixedAuthenticator person(kResearcher);
+  CallGate people(&person, &sink);
+  EXPECT_FALSE(people.Admit(context, "/trenode.v1.Governance/CreateProject", malformed).ok());
+  ASSERT_EQ(sink.events.size(), 3u);
+  EXPECT_EQ(sink.events[2].action, "auth.deny");
+  EXPECT_EQ(sink.events[2].reason, "subject");
+}
+
 }  // namespace
 }  // namespace trenode::rpc

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "federation/partner_errors.h"
 #include "node/common/status_macros.h"
 #include "node/rpc/grpc_status.h"
 #include "node/rpc/handle.h"
@@ -11,6 +12,26 @@
 namespace trenode::rpc {
 namespace {
 constexpr char kService[] = "trenode.v1.Federation";
+
+// `call` with its failures told to the partner as federation::ForPartner
+// says (a fault's own text stays here).
+template <typename Call>
+auto ForPartner(absl::string_view method, Call call) {
+  return [method, call](const auth::Principal& partner) {
+    auto result = call(partner);
+    if (!result.ok()) {
+      return decltype(result)(federation::ForPartner(result.status(), partner.subject, method));
+    }
+    return result;
+  };
+}
+
+// The person a partner asks for is checked before the call is logged.
+CallGate::RequestCheck SubjectCheck(const std::string& subject) {
+  return [&subject](const auth::Principal& partner) {
+    return federation::Contributions::PersonOf(partner, subject).status();
+  };
+}
 }  // namespace
 
 grpc::Status FederationService::GetNodeInfo(grpc::ServerContext* context,
@@ -52,48 +73,62 @@ grpc::Status FederationService::SearchFederation(
 grpc::Status FederationService::SubmitContribution(
     grpc::ServerContext* context, const trenode::v1::SubmitContributionRequest* request,
     trenode::v1::Contribution* reply) {
-  return Handle(*gate_, kService, "SubmitContribution", context, reply,
-                [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
-                  ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
-                                                               partner, request->subject()));
-                  return contributions_->Submit(person, *request);
-                });
+  return HandleChecked(
+      *gate_, kService, "SubmitContribution", context, reply, SubjectCheck(request->subject()),
+      ForPartner("SubmitContribution",
+                 [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
+                   ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
+                                                                partner, request->subject()));
+                   return contributions_->Submit(person, *request);
+                 }));
 }
 
 grpc::Status FederationService::GetContribution(grpc::ServerContext* context,
                                                 const trenode::v1::ContributionRef* request,
                                                 trenode::v1::Contribution* reply) {
-  return Handle(*gate_, kService, "GetContribution", context, reply,
-                [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
-                  ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
-                                                               partner, request->subject()));
-                  // Held at most until shortly before the caller stops waiting.
-                  absl::Duration wait = std::min(absl::Milliseconds(request->wait_ms()),
-                                                 absl::FromChrono(context->deadline()) -
-                                                     absl::Now() - absl::Milliseconds(200));
-                  return contributions_->Get(person, request->request_id(), request->known_state(),
-                                             wait);
-                });
+  return HandleChecked(
+      *gate_, kService, "GetContribution", context, reply, SubjectCheck(request->subject()),
+      ForPartner(
+          "GetContribution",
+          [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
+            ASSIGN_OR_RETURN(auth::Principal person,
+                             federation::Contributions::PersonOf(partner, request->subject()));
+            // Held at most until shortly before the caller stops waiting.
+            absl::Duration wait = std::min(
+                absl::Milliseconds(request->wait_ms()),
+                absl::FromChrono(context->deadline()) - absl::Now() - absl::Milliseconds(200));
+            return contributions_->Get(person, request->request_id(), request->known_state(), wait);
+          }));
 }
 
 grpc::Status FederationService::CancelContribution(grpc::ServerContext* context,
                                                    const trenode::v1::ContributionRef* request,
                                                    trenode::v1::Contribution* reply) {
-  return Handle(*gate_, kService, "CancelContribution", context, reply,
-                [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
-                  ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
-                                                               partner, request->subject()));
-                  return contributions_->Cancel(person, request->request_id());
-                });
+  return HandleChecked(
+      *gate_, kService, "CancelContribution", context, reply, SubjectCheck(request->subject()),
+      ForPartner("CancelContribution",
+                 [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
+                   ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
+                                                                partner, request->subject()));
+                   return contributions_->Cancel(person, request->request_id());
+                 }));
 }
 
 grpc::Status FederationService::AddCosignature(grpc::ServerContext* context,
                                                const trenode::v1::AddCosignatureRequest* request,
                                                trenode::v1::AddCosignatureResponse* reply) {
-  return Handle(*gate_, kService, "AddCosignature", context, reply,
-                [&](const auth::Principal& witness) {
-                  return witnessing_.book->Add(witness.subject, *request);
-                });
+  return Handle(
+      *gate_, kService, "AddCosignature", context, reply,
+      [&](const auth::Principal& witness) -> absl::StatusOr<trenode::v1::AddCosignatureResponse> {
+        auto added = witnessing_.book->Add(witness.subject, *request);
+        if (!added.ok() && added.status().code() != absl::StatusCode::kInternal) {
+          // A partner's malformed cosignatures are summarised, not
+          // logged one by one.
+          return gate_->RefuseCounted(witness, absl::StrCat("/", kService, "/AddCosignature"),
+                                      added.status());
+        }
+        return added;
+      });
 }
 
 grpc::Status FederationService::GetCosignatures(grpc::ServerContext* context,
@@ -123,15 +158,21 @@ grpc::Status FederationService::Attend(
   // Not from the pool of people's streams: one per partner, replaced by
   // its next (DialIns), so people's streams cannot crowd partners out.
   const std::string method = absl::StrCat("/", kService, "/Attend");
-  absl::StatusOr<auth::Principal> admitted = gate_->Admit(*context, method);
+  // Checked before the admission is logged: a partner that is not one
+  // that dials in is refused (and summarised) without an allow entry.
+  absl::StatusOr<auth::Principal> admitted =
+      gate_->Admit(*context, method, [&](const auth::Principal& caller) {
+        if (caller.kind != auth::Principal::Kind::kNode) {
+          return absl::PermissionDeniedError("only partner nodes attend");
+        }
+        return dial_ins_->MayOpen(caller.subject);
+      });
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
-  if (admitted->kind != auth::Principal::Kind::kNode) {
-    return ToGrpcStatus(gate_->Refuse(*admitted, method,
-                                      absl::PermissionDeniedError("only partner nodes attend")));
-  }
   const std::string partner = admitted->subject;
   absl::StatusOr<std::shared_ptr<federation::DialIns::Stream>> opened = dial_ins_->Open(partner);
-  if (!opened.ok()) return ToGrpcStatus(gate_->Refuse(*admitted, method, opened.status()));
+  if (!opened.ok()) {
+    return ToGrpcStatus(gate_->RefuseCounted(*admitted, method, opened.status()));
+  }
   std::shared_ptr<federation::DialIns::Stream> open = *std::move(opened);
   stream->SendInitialMetadata();
   // Replies are read on a thread of their own while calls are written here.

@@ -24,6 +24,22 @@ grpc::Status Handle(CallGate& gate, absl::string_view service, absl::string_view
   return grpc::Status::OK;
 }
 
+// As Handle, with `check(principal)` run by the gate before it logs the
+// admission (CallGate::RequestCheck): a request it refuses is refused as
+// the gate's own refusals are, never logged as allowed.
+template <typename Reply, typename Call>
+grpc::Status HandleChecked(CallGate& gate, absl::string_view service, absl::string_view method,
+                           grpc::ServerContext* context, Reply* reply,
+                           const CallGate::RequestCheck& check, Call call) {
+  absl::StatusOr<auth::Principal> caller =
+      gate.Admit(*context, absl::StrCat("/", service, "/", method), check);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  absl::StatusOr<Reply> result = call(*caller);
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *reply = std::move(*result);
+  return grpc::Status::OK;
+}
+
 // As Handle, for a client-streaming method: the caller also holds one of
 // its stream slots (CallGate::AdmitStream) while `call` reads the stream.
 template <typename Reply, typename Call>

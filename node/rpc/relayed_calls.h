@@ -41,9 +41,16 @@ class RelayedCalls {
   trenode::v1::RelayedReply Serve(const std::string& partner_id,
                                   const trenode::v1::RelayedCall& call);
 
+  // `check` parses and validates the request for the gate, before the
+  // admission is logged (CallGate::RequestCheck); `serve` answers it.
+  struct Handler {
+    std::function<absl::Status(const auth::Principal& partner, const std::string& request)> check;
+    std::function<absl::StatusOr<std::string>(const auth::Principal& partner,
+                                              const std::string& request)>
+        serve;
+  };
+
  private:
-  using Handler = std::function<absl::StatusOr<std::string>(const auth::Principal& partner,
-                                                            const std::string& request)>;
   RelayedParts parts_;
   std::map<std::string, Handler, std::less<>> handlers_;
 };

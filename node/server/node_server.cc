@@ -415,6 +415,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.people.get(), config.node_id(), std::move(services), parts.partners.get(),
       parts.forwarded_calls.get());
   parts.gate = std::make_unique<rpc::CallGate>(parts.authenticator.get(), parts.activity_log.get());
+  parts.gate->SetPartnerRate(config.federation().partner_calls_per_second(),
+                             config.federation().partner_call_burst());
   ingest::ImportLimits limits;
   limits.max_total_bytes = config.max_import_bytes();
   parts.catalogue_service = std::make_unique<rpc::CatalogueService>(
@@ -645,6 +647,8 @@ absl::StatusOr<std::string> NodeServer::ReloadPartners(const trenode::v1::NodeCo
   federation::PartnerDirectory::Change change = parts_->partners->Replace(config.federation());
   const int witness_every = config.federation().witness_interval_seconds();
   parts_->witness->Reschedule(absl::Seconds(witness_every > 0 ? witness_every : 60));
+  parts_->gate->SetPartnerRate(config.federation().partner_calls_per_second(),
+                               config.federation().partner_call_burst());
   if (change.empty()) return std::string("partners unchanged");
   std::string summary = absl::StrCat("partners added [", absl::StrJoin(change.added, ","),
                                      "] removed [", absl::StrJoin(change.removed, ","),

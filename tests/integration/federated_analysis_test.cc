@@ -1018,5 +1018,118 @@ TEST_F(FederatedAnalysisTest, TotalsOfAnotherQuestionOverFewerNodesAreWithheld) 
             trenode::v1::RELEASE_STATE_IN_REVIEW);
 }
 
+// Attack (review L2): a partner's storage fault used to cross as the object
+// store's own text, with the absolute path of the node's files, and the home
+// node showed it to the researcher as the site's reason. Now a fault crosses
+// as a fixed phrase (its code kept, so the home node retries), and the
+// detail stays at the partner.
+TEST_F(FederatedAnalysisTest, AStorageErrorReachesThePartnerWithoutPaths) {
+  Start();
+  auto a_certificate =
+      *pki::Issue(ca_, pki::NodeCertificateRequest("site-a", pki::ValidFor(1)));
+  auto as_a = trenode::v1::Federation::NewStub(b_->Channel(&a_certificate));
+  trenode::v1::SubmitContributionRequest submit;
+  submit.set_subject("ada");
+  submit.set_project_id(kProject);
+  submit.set_request_id("direct-1");
+  *submit.mutable_query() = CountBySex("unused").query();
+  trenode::v1::Contribution contribution;
+  grpc::ClientContext submit_context;
+  grpc::Status status = as_a->SubmitContribution(&submit_context, submit, &contribution);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  trenode::v1::ContributionRef ref;
+  ref.set_subject("ada");
+  ref.set_request_id("direct-1");
+  for (int i = 0; i < 600 && contribution.state() != trenode::v1::CONTRIBUTION_STATE_RELEASED;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    grpc::ClientContext get_context;
+    status = as_a->GetContribution(&get_context, ref, &contribution);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ASSERT_EQ(contribution.state(), trenode::v1::CONTRIBUTION_STATE_RELEASED)
+      << contribution.ShortDebugString();
+  ASSERT_GT(contribution.files_size(), 0);
+
+  // B's released file becomes unreadable: a symbolic link to itself, so
+  // that opening it fails with ELOOP and the store's message names it.
+  const std::filesystem::path objects = b_->dir().File("objects");
+  int broken = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(objects)) {
+    if (!entry.is_regular_file() ||
+        entry.path().filename() != contribution.files(0).name() ||
+        entry.path().string().find("egress") == std::string::npos) {
+      continue;
+    }
+    std::filesystem::remove(entry.path());
+    std::filesystem::create_symlink(entry.path(), entry.path());
+    ++broken;
+    break;
+  }
+  ASSERT_EQ(broken, 1) << "no released file of " << contribution.files(0).name() << " under "
+                       << objects;
+  grpc::ClientContext get_context;
+  status = as_a->GetContribution(&get_context, ref, &contribution);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(status.error_message().find(b_->dir().path().string()), std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(status.error_message().find('/'), std::string::npos) << status.error_message();
+  EXPECT_NE(status.error_message().find("storage"), std::string::npos) << status.error_message();
+}
+
+// Attack (review M1, across projects): ada is approved for two projects
+// at the same nodes. pooled(a,b,c) in one and pooled(a,b) of the same
+// question in the other would give c's table, which c lets be shown only
+// pooled: the guard counts ada's own outputs in her other projects too.
+TEST_F(FederatedAnalysisTest, DifferencingAcrossTwoProjectsOfOnePersonIsWithheld) {
+  Start();
+  constexpr char kSecond[] = "hf-federated-2";
+  const std::vector<trenode::v1::OutputKind> preapproved = {trenode::v1::OUTPUT_KIND_COUNTS};
+  ASSERT_TRUE(testing::ApproveProjectForPerson(*a_, kSecond, "synth-ehr-21", "ada@site-a",
+                                               preapproved));
+  ASSERT_TRUE(testing::ApproveProjectForPerson(*b_, kSecond, "synth-ehr-22", "ada@site-a",
+                                               preapproved));
+  trenode::v1::Release all = ReleaseOf(Over("abc", {"site-a", "site-b", "site-c"}));
+  ASSERT_EQ(all.state(), trenode::v1::RELEASE_STATE_IN_REVIEW) << all.ShortDebugString();
+
+  trenode::v1::SubmitAnalysisRequest pair = Over("ab-second", {"site-a", "site-b"});
+  pair.set_project_id(kSecond);
+  trenode::v1::Release second = ReleaseOf(pair);
+  EXPECT_EQ(second.project_id(), kSecond);
+  EXPECT_EQ(second.state(), trenode::v1::RELEASE_STATE_BLOCKED) << second.ShortDebugString();
+  EXPECT_NE(second.state_reason().find("site-c"), std::string::npos) << second.state_reason();
+  // Her own release, named although it is of another project.
+  EXPECT_NE(second.state_reason().find(all.id()), std::string::npos) << second.state_reason();
+
+  // Another question in the second project is not held back by the first.
+  trenode::v1::SubmitAnalysisRequest other = OtherCohort(Over("ab-other", {"site-a", "site-b"}));
+  other.set_project_id(kSecond);
+  EXPECT_EQ(ReleaseOf(other).state(), trenode::v1::RELEASE_STATE_IN_REVIEW);
+}
+
+// A steward's free text stays at its node: a project suspended at B is
+// reported to A's researcher as suspended at B, without B's reason.
+TEST_F(FederatedAnalysisTest, ASuspensionsReasonStaysAtItsNode) {
+  Start();
+  trenode::v1::ProjectDecisionRequest suspend;
+  suspend.set_project_id(kProject);
+  suspend.set_reason("ethics amendment pending; ring Dr Smith on 01234 567890");
+  trenode::v1::Project project;
+  grpc::Status status =
+      trenode::v1::Governance::NewStub(b_->Channel())
+          ->SuspendProject(WithToken(b_->Token("sam", {"data_steward"})).get(), suspend, &project);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  Analysis submitted;
+  ASSERT_TRUE(Submit(CountBySex("while-suspended"), &submitted).ok());
+  Analysis done = WaitUntilFinal(submitted.id());
+  auto sites = Sites(done);
+  EXPECT_EQ(sites["site-b"].state(), SiteStatus::STATE_REFUSED);
+  EXPECT_NE(sites["site-b"].reason().find("is suspended at node site-b"), std::string::npos)
+      << sites["site-b"].reason();
+  EXPECT_EQ(sites["site-b"].reason().find("Smith"), std::string::npos) << sites["site-b"].reason();
+  EXPECT_EQ(sites["site-b"].reason().find("ethics"), std::string::npos)
+      << sites["site-b"].reason();
+}
+
 }  // namespace
 }  // namespace trenode

@@ -2,8 +2,12 @@
 // served (listed partners of the pinned CA only), what a node tells about
 // itself, what a node's people see of its partners, and that removing a
 // partner takes effect at once.
+#include <algorithm>
+#include <chrono>
 #include <map>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/test_node.h"
 #include "tests/testutil/test_site.h"
@@ -197,6 +201,98 @@ TEST(FederationPartnersTest, OneSearchOfEveryCatalogueMergedByRankWithEachNodesS
   request.set_query("");
   EXPECT_EQ(stub->SearchFederation(a.As("researcher").get(), request, &found).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Every leaf of `node`'s activity log, as an auditor reads them.
+std::vector<std::string> LeavesOf(const TestNode& node) {
+  auto auditor = node.As("auditor");
+  auto reader = trenode::v1::ActivityLog::NewStub(node.Channel())->GetEntries(auditor.get(), {});
+  std::vector<std::string> leaves;
+  trenode::v1::LogEntry entry;
+  while (reader->Read(&entry)) leaves.push_back(entry.leaf());
+  EXPECT_TRUE(reader->Finish().ok());
+  return leaves;
+}
+
+// Attack (review M4): a listed partner loops malformed calls as fast as it
+// can. Each used to write an auth.allow (and a refusal) to B's log, which
+// is never pruned. Now every call of a partner is rate limited, a request
+// that names no one is refused before anything is logged, and the
+// refusals are one summary per partner.
+TEST(FederationPartnersTest, APartnerFloodingCallsIsThrottledAndSummarised) {
+  auto ca = FederationCa();
+  TestNode b("site-b", ca, [](trenode::v1::NodeConfig& config) {
+    AddPartner(config, "site-a");
+    config.mutable_federation()->set_partner_calls_per_second(2);
+    config.mutable_federation()->set_partner_call_burst(10);
+  });
+  auto a_certificate = *pki::Issue(ca, pki::NodeCertificateRequest("site-a", pki::ValidFor(1)));
+  auto as_a = trenode::v1::Federation::NewStub(b.Channel(&a_certificate));
+  auto count_a = [](const std::vector<std::string>& leaves) {
+    return std::count_if(leaves.begin(), leaves.end(), [](const std::string& leaf) {
+      return leaf.find("site-a") != std::string::npos;
+    });
+  };
+  const std::vector<std::string>::difference_type before = count_a(LeavesOf(b));
+
+  constexpr int kCalls = 60;
+  std::map<grpc::StatusCode, int> codes;
+  std::string throttled;
+  for (int i = 0; i < kCalls; ++i) {
+    grpc::ClientContext submit_context;
+    trenode::v1::SubmitContributionRequest submit;  // subject "": names no one
+    submit.set_request_id("flood");
+    trenode::v1::Contribution contribution;
+    grpc::Status submitted = as_a->SubmitContribution(&submit_context, submit, &contribution);
+    ++codes[submitted.error_code()];
+    if (submitted.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      throttled = submitted.error_message();
+    }
+    grpc::ClientContext cosign_context;
+    trenode::v1::AddCosignatureRequest cosign;
+    cosign.set_checkpoint("not a checkpoint");
+    cosign.set_cosignature("nonsense\n");
+    trenode::v1::AddCosignatureResponse cosigned;
+    ++codes[as_a->AddCosignature(&cosign_context, cosign, &cosigned).error_code()];
+  }
+  // Each call is refused for what it is, or throttled; none goes through.
+  EXPECT_EQ(codes[grpc::StatusCode::INVALID_ARGUMENT] + codes[grpc::StatusCode::RESOURCE_EXHAUSTED],
+            2 * kCalls);
+  EXPECT_GE(codes[grpc::StatusCode::INVALID_ARGUMENT], 1);
+  EXPECT_GT(codes[grpc::StatusCode::RESOURCE_EXHAUSTED], 0);
+  EXPECT_NE(throttled.find("retry in"), std::string::npos) << throttled;
+  // Nothing of it in B's log yet: no allow, no refusal one by one.
+  EXPECT_EQ(count_a(LeavesOf(b)), before);
+
+  // An honest call passes once the partner slows down (polled, not timed).
+  trenode::v1::NodeInfo info;
+  grpc::Status answered;
+  int refused = 2 * kCalls;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    grpc::ClientContext context;
+    answered = as_a->GetNodeInfo(&context, {}, &info);
+    if (answered.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) break;
+    ++refused;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(answered.ok()) << answered.error_message();
+  EXPECT_EQ(info.node_id(), "site-b");
+
+  // The refusals are summarised, once, when the summary is due (at the
+  // latest when the node stops).
+  b.Restart();
+  std::vector<std::string> leaves = LeavesOf(b);
+  std::vector<std::string> about_a;
+  for (const auto& leaf : leaves) {
+    if (leaf.find("site-a") != std::string::npos) about_a.push_back(leaf);
+  }
+  ASSERT_EQ(about_a.size(), static_cast<size_t>(before + 1));
+  const std::string& summary = about_a.back();
+  EXPECT_NE(summary.find("auth.deny.summary"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("node/site-a"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(absl::StrCat(refused, " calls of the partner refused")), std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("SubmitContribution: subject: must be"), std::string::npos) << summary;
 }
 
 }  // namespace
