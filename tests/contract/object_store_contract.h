@@ -98,7 +98,8 @@ TYPED_TEST_P(ObjectStoreContractTest, DeleteAndCopy) {
 
 // A copy is its own object: a store may share the bytes (posix hard-links
 // them) but writing or deleting either key never changes the other, and
-// copying onto a key that already holds a copy, or onto itself, is harmless.
+// copying onto a key that already holds a copy is harmless. (Copying an
+// object onto itself is not part of the contract: S3 refuses it.)
 TYPED_TEST_P(ObjectStoreContractTest, CopiesAreIndependentOfTheirSource) {
   ASSERT_TRUE(WriteObject(*this->store_, "review/a.csv", "reviewed").ok());
   ASSERT_TRUE(this->store_->Copy("review/a.csv", "egress/a.csv").ok());
@@ -108,7 +109,6 @@ TYPED_TEST_P(ObjectStoreContractTest, CopiesAreIndependentOfTheirSource) {
   EXPECT_EQ(*ReadObject(*this->store_, "review/a.csv"), "changed after release");
   ASSERT_TRUE(this->store_->Copy("review/a.csv", "egress/a.csv").ok());
   ASSERT_TRUE(this->store_->Copy("review/a.csv", "egress/a.csv").ok());
-  ASSERT_TRUE(this->store_->Copy("review/a.csv", "review/a.csv").ok());
   EXPECT_EQ(*ReadObject(*this->store_, "egress/a.csv"), "changed after release");
   ASSERT_TRUE(this->store_->Delete("egress/a.csv").ok());
   EXPECT_EQ(*ReadObject(*this->store_, "review/a.csv"), "changed after release");

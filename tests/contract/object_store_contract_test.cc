@@ -33,6 +33,7 @@ TEST(PosixObjectStoreTest, CopyLinksTheFileAndLeavesNothingStaged) {
   ASSERT_TRUE(WriteObject(*store, "releases/r/files/a.csv", "x,n\n1,10\n").ok());
   ASSERT_TRUE(store->Copy("releases/r/files/a.csv", "egress/r/a.csv").ok());
   ASSERT_TRUE(store->Copy("releases/r/files/a.csv", "egress/r/a.csv").ok());
+  ASSERT_TRUE(store->Copy("egress/r/a.csv", "egress/r/a.csv").ok());  // onto itself: nothing
   struct stat review {}, egress {};
   ASSERT_EQ(::stat(store->PathOf("releases/r/files/a.csv").c_str(), &review), 0);
   ASSERT_EQ(::stat(store->PathOf("egress/r/a.csv").c_str(), &egress), 0);
