@@ -282,7 +282,7 @@ std::optional<Analysis> Coordinator::Begin(const Analysis& analysis) {
 }
 
 SiteStatus Coordinator::Ask(const Analysis& analysis, const SiteStatus& site,
-                            absl::Duration deadline) {
+                            absl::Duration deadline, Files* arrived) {
   SiteStatus next = site;
   auth::Principal person = Researcher(analysis);
   absl::StatusOr<Contribution> answer;
@@ -336,21 +336,20 @@ SiteStatus Coordinator::Ask(const Analysis& analysis, const SiteStatus& site,
   next.set_visible(!here && answer->visible());
   next.set_reason(Words(answer->reason()));
   if (next.state() == SiteStatus::STATE_ANSWERED) {
-    absl::Status kept = Keep(analysis, site.node_id(), *answer);
-    if (absl::IsUnavailable(kept)) {
-      // This node's storage: asked again on a later pass.
-      next = site;
-      next.set_reason(ReasonOf(kept));
-    } else if (!kept.ok()) {
+    absl::StatusOr<Files> checked = Check(analysis, site.node_id(), *answer);
+    if (checked.ok()) {
+      *arrived = *std::move(checked);
+    } else {
       next.set_state(SiteStatus::STATE_FAILED);
-      next.set_reason(ReasonOf(kept));
+      next.set_reason(ReasonOf(checked.status()));
     }
   }
   return next;
 }
 
-absl::Status Coordinator::Keep(const Analysis& analysis, const std::string& node_id,
-                               const Contribution& answer) {
+absl::StatusOr<Coordinator::Files> Coordinator::Check(const Analysis& analysis,
+                                                      const std::string& node_id,
+                                                      const Contribution& answer) {
   std::set<std::string> expected;
   for (const auto& output : analysis.query().outputs()) expected.insert(output.name() + ".csv");
   SiteRelease site{node_id, {}};
@@ -372,7 +371,12 @@ absl::Status Coordinator::Keep(const Analysis& analysis, const std::string& node
     return absl::FailedPreconditionError(
         absl::StrCat("the node's released files cannot be pooled: ", shape.message()));
   }
-  for (const auto& [name, content] : site.files) {
+  return std::move(site.files);
+}
+
+absl::Status Coordinator::Keep(const Analysis& analysis, const std::string& node_id,
+                               const Files& files) {
+  for (const auto& [name, content] : files) {
     RETURN_IF_ERROR(
         adapters::WriteObject(*objects_, ContributionKey(analysis.id(), node_id, name), content));
   }
@@ -385,6 +389,7 @@ bool Coordinator::Progress(const Analysis& analysis) {
   absl::Duration left = due - absl::Now();
   std::vector<SiteStatus> sites(analysis.sites().begin(), analysis.sites().end());
   std::vector<SiteStatus> next = sites;
+  std::vector<Files> arrived(sites.size());
   if (left > absl::ZeroDuration()) {
     std::vector<std::thread> askers;
     for (size_t i = 0; i < sites.size(); ++i) {
@@ -397,7 +402,8 @@ bool Coordinator::Progress(const Analysis& analysis) {
         while (true) {
           absl::Duration time_left = due - absl::Now();
           if (time_left <= absl::ZeroDuration()) break;
-          SiteStatus answer = Ask(analysis, site, std::min(options_.call_deadline, time_left));
+          SiteStatus answer =
+              Ask(analysis, site, std::min(options_.call_deadline, time_left), &arrived[i]);
           const bool moved_on = Rank(answer.state()) > Rank(site.state());
           site = std::move(answer);
           if (!moved_on || IsFinalSite(site.state())) break;
@@ -407,22 +413,43 @@ bool Coordinator::Progress(const Analysis& analysis) {
     }
     for (std::thread& asker : askers) asker.join();
   }
+  // A site only moves forward (sending, pending, held for review, final):
+  // a node that flips back and forth cannot make this node write a note
+  // on every pass.
+  for (size_t i = 0; i < sites.size(); ++i) {
+    if (Rank(next[i].state()) < Rank(sites[i].state())) next[i] = sites[i];
+  }
+  bool all_final = true;
+  for (const SiteStatus& site : next) all_final = all_final && IsFinalSite(site.state());
+  const bool ends = all_final || absl::Now() >= due;
+  std::map<std::string, Files> answered_now;
+  for (size_t i = 0; i < sites.size(); ++i) {
+    if (next[i].state() != SiteStatus::STATE_ANSWERED ||
+        sites[i].state() == SiteStatus::STATE_ANSWERED) {
+      continue;
+    }
+    if (ends) {
+      answered_now[next[i].node_id()] = std::move(arrived[i]);
+      continue;
+    }
+    // Recorded as answered below only once its files are kept, since a
+    // later pass (or the node after a restart) pools them from the store.
+    if (absl::Status kept = Keep(analysis, next[i].node_id(), arrived[i]); !kept.ok()) {
+      // This node's storage: asked again on a later pass.
+      next[i] = sites[i];
+      next[i].set_reason(ReasonOf(kept));
+    }
+  }
   absl::Time now = absl::Now();
   std::vector<std::string> changes;
   for (size_t i = 0; i < sites.size(); ++i) {
-    // A site only moves forward (sending, pending, held for review, final):
-    // a node that flips back and forth cannot make this node write a note
-    // on every pass.
-    if (Rank(next[i].state()) < Rank(sites[i].state())) next[i] = sites[i];
     if (next[i].state() != sites[i].state()) {
       *next[i].mutable_updated() = ToTimestamp(now);
       changes.push_back(absl::StrCat(next[i].node_id(), " ", SiteStateName(next[i].state())));
     }
   }
-  bool all_final = true;
-  for (const SiteStatus& site : next) all_final = all_final && IsFinalSite(site.state());
-  if (all_final || absl::Now() >= due) {
-    Finish(analysis, std::move(next));
+  if (ends) {
+    Finish(analysis, std::move(next), answered_now);
     return true;
   }
   if (changes.empty()) return false;
@@ -433,7 +460,8 @@ bool Coordinator::Progress(const Analysis& analysis) {
   return true;
 }
 
-void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites) {
+void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites,
+                         const std::map<std::string, Files>& arrived) {
   absl::Time now = absl::Now();
   std::vector<SiteRelease> released;
   bool partial = false;
@@ -456,6 +484,11 @@ void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites
     }
     SiteRelease files;
     files.node_id = site.node_id();
+    if (auto in_memory = arrived.find(site.node_id()); in_memory != arrived.end()) {
+      files.files = in_memory->second;
+      released.push_back(std::move(files));
+      continue;
+    }
     for (const auto& output : analysis.query().outputs()) {
       std::string name = output.name() + ".csv";
       absl::StatusOr<std::string> content =

@@ -3,9 +3,12 @@
 // then starts it (not a query worker), sends it to each of its nodes — a
 // partner over PartnerCaller, this node itself through Contributions — asks
 // each where its contribution stands until every node has a final answer or
-// the analysis's deadline passes, keeps each released contribution's files
-// in the object store (federation/<analysis>/<node>/<file>), and ends the
-// analysis with the pooled result of the nodes that answered (pooling.h).
+// the analysis's deadline passes, and ends the analysis with the pooled
+// result of the nodes that answered (pooling.h). A released contribution's
+// files are pooled from memory when the analysis ends on the pass they
+// arrive in; otherwise they are kept in the object store
+// (federation/<analysis>/<node>/<file>) before the site is recorded as
+// answered, so a site recorded answered always has its files there.
 // Site statuses are written to the analysis as they change. Cancelling the
 // analysis cancels it at every node that accepted it. Knows nothing of gRPC.
 // Thread-safe.
@@ -80,14 +83,25 @@ class Coordinator {
   void CollectAskers();
   // Asks the analysis's unfinished nodes once; true if a status changed.
   bool Progress(const trenode::v1::Analysis& analysis);
-  // The site's status after asking its node once.
+  // A released contribution's files, by file name.
+  using Files = std::map<std::string, std::string>;
+  // The site's status after asking its node once; a site that answered
+  // now has its checked files in `arrived`.
   trenode::v1::SiteStatus Ask(const trenode::v1::Analysis& analysis,
-                              const trenode::v1::SiteStatus& site, absl::Duration deadline);
-  // Keeps a released contribution's files; FailedPrecondition for a file
-  // that is not one of the query's outputs or does not match its hash.
+                              const trenode::v1::SiteStatus& site, absl::Duration deadline,
+                              Files* arrived);
+  // A released contribution's files, checked; FailedPrecondition for a file
+  // that is not one of the query's outputs, does not match its hash, or
+  // would not pool.
+  absl::StatusOr<Files> Check(const trenode::v1::Analysis& analysis, const std::string& node_id,
+                              const trenode::v1::Contribution& answer);
+  // Writes checked files to the object store (each durable on success).
   absl::Status Keep(const trenode::v1::Analysis& analysis, const std::string& node_id,
-                    const trenode::v1::Contribution& answer);
-  void Finish(const trenode::v1::Analysis& analysis, std::vector<trenode::v1::SiteStatus> sites);
+                    const Files& files);
+  // Ends the analysis: pools the answered sites' files, those in `arrived`
+  // (by node, this pass's) from memory and the others from the store.
+  void Finish(const trenode::v1::Analysis& analysis, std::vector<trenode::v1::SiteStatus> sites,
+              const std::map<std::string, Files>& arrived);
   void CancelAt(const trenode::v1::Analysis& analysis);
   // The request id of the analysis's part at `node_id` (this node's own part
   // has its own, kHereSuffix).

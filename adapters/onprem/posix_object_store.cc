@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -176,6 +177,39 @@ absl::StatusOr<std::vector<ObjectInfo>> PosixObjectStore::List(absl::string_view
   std::sort(found.begin(), found.end(),
             [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
   return found;
+}
+
+absl::Status PosixObjectStore::Copy(absl::string_view from, absl::string_view to) {
+  RETURN_IF_ERROR(ValidateObjectKey(from));
+  RETURN_IF_ERROR(ValidateObjectKey(to));
+  RETURN_IF_ERROR(Stat(from).status());
+  if (from == to) return absl::OkStatus();
+  static std::atomic<uint64_t> links{0};
+  fs::path staged = root_ / kStaging / absl::StrCat("link-", ::getpid(), "-", links++);
+  if (::link(PathOf(from).c_str(), staged.c_str()) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no object at ", from));
+    if (errno == EPERM || errno == EMLINK || errno == EOPNOTSUPP || errno == EXDEV) {
+      return ObjectStore::Copy(from, to);
+    }
+    return Errno("cannot link", staged);
+  }
+  fs::path target = PathOf(to);
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  if (ec) {
+    ::unlink(staged.c_str());
+    return absl::UnavailableError(
+        absl::StrCat("cannot create ", target.parent_path().string(), ": ", ec.message()));
+  }
+  if (::rename(staged.c_str(), target.c_str()) != 0) {
+    absl::Status failed = Errno("cannot publish", target);
+    ::unlink(staged.c_str());
+    return failed;
+  }
+  // rename() does nothing when both names are links to one file (`to` was
+  // already a copy of `from`): the staged name is left to remove.
+  ::unlink(staged.c_str());
+  return FsyncPath(target.parent_path(), O_RDONLY | O_DIRECTORY);
 }
 
 absl::Status PosixObjectStore::Delete(absl::string_view key) {

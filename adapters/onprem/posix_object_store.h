@@ -25,6 +25,13 @@ class PosixObjectStore : public ObjectStore {
   absl::StatusOr<ObjectInfo> Stat(absl::string_view key) override;
   absl::StatusOr<std::vector<ObjectInfo>> List(absl::string_view prefix) override;
   absl::Status Delete(absl::string_view key) override;
+  // A hard link, not a second copy of the bytes: objects are never changed
+  // in place (every write stages a new file and renames it over the key),
+  // so writing or deleting either key later leaves the other as it was.
+  // The link is made in staging and renamed over `to`, then `to`'s
+  // directory is synced, as a write's is. Falls back to copying the bytes
+  // where the file system refuses hard links.
+  absl::Status Copy(absl::string_view from, absl::string_view to) override;
 
   // The file holding the object at `key` (which may not exist).
   std::filesystem::path PathOf(absl::string_view key) const { return root_ / std::string(key); }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "node/analyses/analysis_state.h"
 #include "tests/bench/bench_flags.h"
@@ -121,6 +122,9 @@ int main(int argc, char** argv) {
            {"--breakdown", &breakdown, 0, 1}})) {
     return *exit_status;
   }
+  // The nodes run in this process: as the trenode daemon does (main.cc),
+  // without Abseil's mutex deadlock detection, which tests keep on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   EchoService echo;
   auto ca = *trenode::pki::CreateCa("bench federation", trenode::pki::ValidFor(2));

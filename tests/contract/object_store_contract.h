@@ -96,6 +96,28 @@ TYPED_TEST_P(ObjectStoreContractTest, DeleteAndCopy) {
   EXPECT_EQ(*ReadObject(*this->store_, "dst/copy"), "payload");
 }
 
+// A copy is its own object: a store may share the bytes (posix hard-links
+// them) but writing or deleting either key never changes the other, and
+// copying onto a key that already holds a copy is harmless. (Copying an
+// object onto itself is not part of the contract: S3 refuses it.)
+TYPED_TEST_P(ObjectStoreContractTest, CopiesAreIndependentOfTheirSource) {
+  ASSERT_TRUE(WriteObject(*this->store_, "review/a.csv", "reviewed").ok());
+  ASSERT_TRUE(this->store_->Copy("review/a.csv", "egress/a.csv").ok());
+  ASSERT_TRUE(WriteObject(*this->store_, "review/a.csv", "changed after release").ok());
+  EXPECT_EQ(*ReadObject(*this->store_, "egress/a.csv"), "reviewed");
+  ASSERT_TRUE(WriteObject(*this->store_, "egress/a.csv", "egress changed").ok());
+  EXPECT_EQ(*ReadObject(*this->store_, "review/a.csv"), "changed after release");
+  ASSERT_TRUE(this->store_->Copy("review/a.csv", "egress/a.csv").ok());
+  ASSERT_TRUE(this->store_->Copy("review/a.csv", "egress/a.csv").ok());
+  EXPECT_EQ(*ReadObject(*this->store_, "egress/a.csv"), "changed after release");
+  ASSERT_TRUE(this->store_->Delete("egress/a.csv").ok());
+  EXPECT_EQ(*ReadObject(*this->store_, "review/a.csv"), "changed after release");
+  auto listed = this->store_->List("");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].key, "review/a.csv");
+}
+
 TYPED_TEST_P(ObjectStoreContractTest, RejectsKeysThatCouldEscape) {
   for (const char* bad : {"", "/abs", "a//b", "a/", "../x", "a/../b", ".hidden", "a/.staging/x",
                           "sp ace", "semi;colon"}) {
@@ -153,7 +175,8 @@ TYPED_TEST_P(ObjectStoreContractTest, ListingsLongerThanAPageAreComplete) {
 REGISTER_TYPED_TEST_SUITE_P(ObjectStoreContractTest, WrittenObjectReadsBackByteForByte,
                             UncommittedWriterLeavesNothing, ReplacingIsAtomicForOpenReaders,
                             ListIsSortedAndFilteredByPrefix, MissingObjectsAreNotFound,
-                            DeleteAndCopy, RejectsKeysThatCouldEscape, CommitTwiceIsRefused,
+                            DeleteAndCopy, CopiesAreIndependentOfTheirSource,
+                            RejectsKeysThatCouldEscape, CommitTwiceIsRefused,
                             LargeObjectsWrittenInPiecesReadBackWhole,
                             ListingsLongerThanAPageAreComplete);
 

@@ -797,11 +797,16 @@ TEST_F(FederatedAnalysisTest, AHomeNodeRestartedMidwayTakesItUpAgainAndNothingRu
   Start(/*c_approves=*/true, /*b_reviews_queries=*/true);
   Analysis submitted;
   ASSERT_TRUE(Submit(CountBySex("across-a-restart", 120), &submitted).ok());
+  // c's part is recorded answered before the restart: its files were kept
+  // in the home node's store, where the restarted node pools them from.
   absl::Time until = absl::Now() + absl::Seconds(30);
+  auto sites_now = [&] { return Sites(AsSteward(*a_, submitted.id())); };
   while (absl::Now() < until &&
-         Sites(AsSteward(*a_, submitted.id()))["site-b"].state() != SiteStatus::STATE_PENDING) {
+         (sites_now()["site-b"].state() != SiteStatus::STATE_PENDING ||
+          sites_now()["site-c"].state() != SiteStatus::STATE_ANSWERED)) {
     absl::SleepFor(absl::Milliseconds(50));
   }
+  ASSERT_EQ(sites_now()["site-c"].state(), SiteStatus::STATE_ANSWERED);
   a_->Restart();
   // b's steward approves its part; the restarted home node carries on.
   std::vector<Analysis> at_b = AnalysesAt(*b_, "ada@site-a");
@@ -816,6 +821,14 @@ TEST_F(FederatedAnalysisTest, AHomeNodeRestartedMidwayTakesItUpAgainAndNothingRu
   Analysis done = WaitUntilFinal(submitted.id());
   ASSERT_EQ(done.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << done.ShortDebugString();
   EXPECT_FALSE(done.partial_result());
+  // c's numbers from the store, b's and a's from the pass that ended it.
+  std::map<std::string, int64_t> truth;
+  for (auto [node, seed] :
+       {std::pair<TestNode*, uint64_t>{a_.get(), 21}, {b_.get(), 22}, {c_.get(), 23}}) {
+    for (const auto& [sex, count] : PersonsBySex(*node, seed)) truth[sex] += count;
+  }
+  ASSERT_FALSE(truth.empty());
+  EXPECT_EQ(Pooled(done), truth);
   for (TestNode* node : {b_.get(), c_.get()}) {
     EXPECT_EQ(AnalysesAt(*node, "ada@site-a").size(), 1u) << node->config().node_id();
   }
