@@ -198,6 +198,12 @@ Contribution ContributionOf(const Analysis& analysis, const std::optional<Releas
       break;
   }
   contribution.set_analysis_id(analysis.id());
+  // What this node charges for the part, once it has ended (its currency
+  // and total only): the home node's statement lists it as reported here.
+  if (analysis.has_cost() && !analysis.cost().currency().empty()) {
+    contribution.mutable_cost()->set_currency(analysis.cost().currency());
+    contribution.mutable_cost()->set_total_micros(analysis.cost().total_micros());
+  }
   return contribution;
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "federation/pooling.h"
+#include "node/charging/site_costs.h"
 #include "node/analyses/analysis_state.h"
 #include "node/common/dates.h"
 #include "node/common/status_macros.h"
@@ -335,6 +336,13 @@ SiteStatus Coordinator::Ask(const Analysis& analysis, const SiteStatus& site,
   next.set_state(SiteStateOf(answer->state()));
   next.set_visible(!here && answer->visible());
   next.set_reason(Words(answer->reason()));
+  // A partner's own charge for its part, checked (spec/charging.md); this
+  // node's own part is an analysis of its own, on its statement already.
+  if (!here && answer->has_cost()) {
+    if (std::optional<trenode::v1::Cost> cost = charging::ReportedCost(answer->cost())) {
+      *next.mutable_reported_cost() = *std::move(cost);
+    }
+  }
   if (next.state() == SiteStatus::STATE_ANSWERED) {
     absl::StatusOr<Files> checked = Check(analysis, site.node_id(), *answer);
     if (checked.ok()) {

@@ -48,6 +48,34 @@ constexpr char kMeterStep[] =
     "  esac\n"
     "done < /proc/self/cgroup\n";
 
+// Shell that, on SIGUSR1 (Cancel's `scancel --signal=USR1 --batch`, which
+// signals the batch shell alone), kills every other process of the step
+// from the step's cgroup.procs (the sandbox and whatever it forked, in
+// every pid namespace) while the shell and so the step's cgroup live on,
+// passing again until a pass finds nothing left (at most 20). The script
+// then meters the step as after any run: a job cancelled while it ran is
+// charged what it used, where `scancel --full` killed the shell first.
+constexpr char kStopOnCancel[] =
+    "stop() {\n"
+    "  n=0\n"
+    "  while [ $n -lt 20 ]; do\n"
+    "    left=0\n"
+    "    while IFS=: read -r _ c p; do\n"
+    "      case \"$p/\" in */job_${SLURM_JOB_ID}/*) ;; *) continue ;; esac\n"
+    "      if [ -n \"$c\" ]; then f=\"/sys/fs/cgroup/$c$p/cgroup.procs\";"
+    " else f=\"/sys/fs/cgroup$p/cgroup.procs\"; fi\n"
+    "      [ -r \"$f\" ] || continue\n"
+    "      while read -r q; do\n"
+    "        [ \"$q\" = \"$$\" ] && continue\n"
+    "        kill -KILL \"$q\" 2>/dev/null && left=1\n"
+    "      done < \"$f\"\n"
+    "    done < /proc/self/cgroup\n"
+    "    [ $left = 0 ] && break\n"
+    "    n=$((n + 1))\n"
+    "  done\n"
+    "}\n"
+    "trap stop USR1\n";
+
 // The batch script's metering; metered_by "none" (wall time only) where
 // Slurm's cgroup said nothing.
 JobUsage ReadSlurmUsage(const fs::path& path) {
@@ -211,9 +239,13 @@ absl::Status SlurmBackend::Submit(const JobSpec& spec) {
       "#!/bin/sh\n"
       "# trenode job ",
       spec.job_id, ": the sandbox under the wall-clock limit, then its metering.\n",
-      "start=$(date +%s%N)\n", ShellQuote(options_.timeout), " -k 2 ",
+      kStopOnCancel, "start=$(date +%s%N)\n", ShellQuote(options_.timeout), " -k 2 ",
       absl::ToInt64Seconds(spec.limits.wall) + 1, " ", absl::StrJoin(quoted, " "), " ",
-      kSeccompFd, "< ", ShellQuote(seccomp_file.string()), "\n", "code=$?\n",
+      kSeccompFd, "< ", ShellQuote(seccomp_file.string()), " &\n",
+      // A trapped signal ends `wait` early: wait again until the sandbox is
+      // reaped, for its own status.
+      "pid=$!\nwait $pid\ncode=$?\n",
+      "while kill -0 $pid 2>/dev/null; do wait $pid; code=$?; done\n",
       "end=$(date +%s%N)\n", kMeterStep, "echo \"$cpu $(( (end - start) / 1000 )) $mem\" > ",
       ShellQuote(usage_file.string()), "\n", "echo $code > ",
       ShellQuote(exit_file.string() + ".tmp"), " && mv ", ShellQuote(exit_file.string() + ".tmp"),
@@ -308,6 +340,16 @@ absl::Status SlurmBackend::Cancel(const std::string& job_id) {
   }
   std::optional<std::string> slurm_id = ReadSmallFile(dir.path() / "slurm-id");
   if (!slurm_id) return absl::OkStatus();
+  // Running: the batch shell alone is told, stops the rest of its step and
+  // meters it (kStopOnCancel), so the job is charged what it used. Queued,
+  // or if the shell cannot be signalled: cancelled outright, as before (a
+  // job that never ran used nothing).
+  absl::StatusOr<std::string> state = QueueState(*slurm_id);
+  if (state.ok() && *state == "RUNNING") {
+    absl::StatusOr<CommandResult> signalled = RunCommand(
+        {options_.scancel, "--signal=USR1", "--batch", *slurm_id}, Environment());
+    if (signalled.ok() && signalled->exit_code == 0) return absl::OkStatus();
+  }
   absl::StatusOr<CommandResult> cancelled =
       RunCommand({options_.scancel, "--signal=KILL", "--full", *slurm_id}, Environment());
   if (!cancelled.ok()) return cancelled.status();

@@ -105,10 +105,8 @@ absl::Status AnalysisRunner::Reconcile() {
   // Cancelled while running and not yet metered when the node stopped: a
   // script's job is asked for its counters as PollJobs does for any
   // cancelled job; a query's counters died with the node.
-  ASSIGN_OR_RETURN(std::vector<Analysis> cancelled,
-                   store_->InStates({trenode::v1::ANALYSIS_STATE_CANCELLED}));
+  ASSIGN_OR_RETURN(std::vector<Analysis> cancelled, store_->MeteringPending());
   for (const Analysis& analysis : cancelled) {
-    if (!analysis.metering_pending()) continue;
     if (IsScript(analysis) && scripts_.backend != nullptr) {
       absl::MutexLock lock(&mu_);
       cancelled_[analysis.id()] = analysis;
@@ -425,8 +423,19 @@ absl::StatusOr<trenode::v1::ScriptOutcome> AnalysisRunner::KeepOutputs(
       return absl::FailedPreconditionError(
           absl::StrCat("the job did not write its declared output \"", name, "\""));
     }
-    RETURN_IF_ERROR(
-        adapters::WriteObject(*scripts_.objects, OutputObjectKey(analysis.id(), name), *bytes));
+    const std::string key = OutputObjectKey(analysis.id(), name);
+    // Recorded before it is written, and closed again if the write fails:
+    // no output is ever kept unmetered.
+    if (scripts_.storage != nullptr) {
+      RETURN_IF_ERROR(scripts_.storage->Stored(analysis.project_id(), charging::StoredKind::kOutput,
+                                               key, static_cast<int64_t>(bytes->size()),
+                                               absl::Now()));
+    }
+    if (absl::Status written = adapters::WriteObject(*scripts_.objects, key, *bytes);
+        !written.ok()) {
+      if (scripts_.storage != nullptr) (void)scripts_.storage->Removed(key, absl::Now());
+      return written;
+    }
     auto* kept = outcome.add_outputs();
     kept->set_name(name);
     kept->set_size(static_cast<int64_t>(bytes->size()));
@@ -524,7 +533,11 @@ void AnalysisRunner::DiscardOutputs(const Analysis& analysis, const std::string&
         store_->GetBundle(analysis.script().bundle_sha256());
     if (bundle.ok()) {
       for (const std::string& name : bundle->manifest().outputs()) {
-        (void)scripts_.objects->Delete(OutputObjectKey(analysis.id(), name));
+        const std::string key = OutputObjectKey(analysis.id(), name);
+        // Stored until now: that time is charged, not nothing.
+        if (scripts_.objects->Delete(key).ok() && scripts_.storage != nullptr) {
+          (void)scripts_.storage->Removed(key, absl::Now());
+        }
       }
     }
   }

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "node/charging/storage_ledger.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/compute_backend.h"
@@ -67,6 +68,9 @@ struct ScriptRunning {
   // The price table row its jobs are charged by (spec/charging.md):
   // "sandbox", "slurm", "aws-batch", "azure-batch".
   std::string backend_name = "sandbox";
+  // Where the outputs kept for each project are recorded while stored
+  // (spec/charging.md, "Storage and egress"); null: not metered.
+  charging::StorageLedger* storage = nullptr;
 };
 
 class AnalysisRunner {

@@ -63,6 +63,10 @@ class AnalysisStore {
   // Every analysis in one of `states`, oldest id first.
   virtual absl::StatusOr<std::vector<trenode::v1::Analysis>> InStates(
       const std::vector<trenode::v1::AnalysisState>& states) = 0;
+  // Every analysis cancelled while it ran whose usage is not yet kept
+  // (state cancelled and metering_pending), oldest id first, found without
+  // reading the other analyses (an index on the flag).
+  virtual absl::StatusOr<std::vector<trenode::v1::Analysis>> MeteringPending() = 0;
   // Events of analysis `id` with sequence >= `from_sequence`, in order.
   virtual absl::StatusOr<std::vector<trenode::v1::AnalysisEvent>> Events(const std::string& id,
                                                                          int64_t from_sequence) = 0;

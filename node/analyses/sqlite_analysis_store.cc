@@ -40,8 +40,8 @@ absl::Status SqliteAnalysisStore::Create(const Analysis& analysis, const std::st
   RETURN_IF_ERROR(transaction.status());
   ASSIGN_OR_RETURN(SqliteStatement insert,
                    db->PrepareCached("INSERT INTO analyses(id, project_id, submitter, request_id,"
-                                     " body_sha256, state, sequence, analysis)"
-                                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+                                     " body_sha256, state, sequence, analysis, metering_pending)"
+                                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   insert.Bind(1, analysis.id())
       .Bind(2, analysis.project_id())
       .Bind(3, analysis.submitter())
@@ -49,7 +49,8 @@ absl::Status SqliteAnalysisStore::Create(const Analysis& analysis, const std::st
       .Bind(5, body_sha256)
       .Bind(6, int64_t{analysis.state()})
       .Bind(7, int64_t{analysis.sequence()})
-      .BindBlob(8, analysis.SerializeAsString());
+      .BindBlob(8, analysis.SerializeAsString())
+      .Bind(9, int64_t{analysis.metering_pending() ? 1 : 0});
   absl::Status status = insert.Run();
   if (status.code() == absl::StatusCode::kFailedPrecondition) {
     return absl::AlreadyExistsError(absl::StrCat("analysis ", analysis.id(), " or request id \"",
@@ -91,13 +92,14 @@ absl::Status SqliteAnalysisStore::Update(const Analysis& analysis,
   storage::SqliteTransaction transaction(*db);
   RETURN_IF_ERROR(transaction.status());
   ASSIGN_OR_RETURN(SqliteStatement update,
-                   db->PrepareCached("UPDATE analyses SET state = ?, sequence = ?, analysis = ?"
-                                     " WHERE id = ? AND state = ?"));
+                   db->PrepareCached("UPDATE analyses SET state = ?, sequence = ?, analysis = ?,"
+                                     " metering_pending = ? WHERE id = ? AND state = ?"));
   update.Bind(1, int64_t{analysis.state()})
       .Bind(2, int64_t{analysis.sequence()})
       .BindBlob(3, analysis.SerializeAsString())
-      .Bind(4, analysis.id())
-      .Bind(5, int64_t{expected});
+      .Bind(4, int64_t{analysis.metering_pending() ? 1 : 0})
+      .Bind(5, analysis.id())
+      .Bind(6, int64_t{expected});
   RETURN_IF_ERROR(update.Run());
   if (db->Changes() != 1) {
     ASSIGN_OR_RETURN(SqliteStatement exists,
@@ -169,6 +171,30 @@ absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::InStates(
   std::sort(all.begin(), all.end(),
             [](const Analysis& a, const Analysis& b) { return a.id() < b.id(); });
   return all;
+}
+
+absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::MeteringPending() {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT analysis FROM analyses WHERE metering_pending = 1"
+                                     " ORDER BY id"));
+  ASSIGN_OR_RETURN(std::vector<Analysis> marked, storage::ParseAllRows<Analysis>(select));
+  std::vector<Analysis> pending;
+  for (Analysis& analysis : marked) {
+    if (analysis.state() == trenode::v1::ANALYSIS_STATE_CANCELLED &&
+        analysis.metering_pending()) {
+      pending.push_back(std::move(analysis));
+      continue;
+    }
+    // Marked by migration 16 for every cancelled analysis stored before it:
+    // the record says it is not pending, so the mark goes.
+    ASSIGN_OR_RETURN(SqliteStatement clear,
+                     db->PrepareCached("UPDATE analyses SET metering_pending = 0"
+                                       " WHERE id = ? AND sequence = ?"));
+    clear.Bind(1, analysis.id()).Bind(2, int64_t{analysis.sequence()});
+    RETURN_IF_ERROR(clear.Run());
+  }
+  return pending;
 }
 
 absl::StatusOr<std::vector<AnalysisEvent>> SqliteAnalysisStore::Events(const std::string& id,

@@ -25,6 +25,7 @@ class SqliteAnalysisStore : public AnalysisStore {
   absl::StatusOr<std::vector<trenode::v1::Analysis>> List(const AnalysisFilter& filter,
                                                           const std::string& after_id, int limit,
                                                           int64_t max_bytes, bool* cut) override;
+  absl::StatusOr<std::vector<trenode::v1::Analysis>> MeteringPending() override;
   absl::StatusOr<std::vector<trenode::v1::Analysis>> InStates(
       const std::vector<trenode::v1::AnalysisState>& states) override;
   absl::StatusOr<std::vector<trenode::v1::AnalysisEvent>> Events(const std::string& id,

@@ -98,4 +98,17 @@ absl::Status CheckBudget(const trenode::v1::Budget& budget, const std::string& c
   return absl::OkStatus();
 }
 
+absl::Status CheckStorageQuota(const trenode::v1::Budget& budget, int64_t needed) {
+  const int64_t quota = budget.storage_bytes_quota();
+  const int64_t used = std::max<int64_t>(budget.committed_storage_bytes(), 0);
+  // An analysis that keeps nothing (a query: its result is in its record)
+  // is never refused for storage, even once a quota is lowered below use.
+  if (needed <= 0 || quota <= 0 || SaturatingAdd(used, needed) <= quota) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "project %s's storage quota of %d bytes has %d bytes used or held for analyses still to "
+      "run; this analysis needs up to %d bytes for its outputs (the node's output limit); "
+      "ask a data steward to raise the quota (trectl project budget --storage-bytes)",
+      budget.project_id(), quota, used, needed));
+}
+
 }  // namespace trenode::charging

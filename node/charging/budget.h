@@ -47,6 +47,12 @@ absl::Status CheckBudget(const trenode::v1::Budget& budget, const std::string& c
                          const std::string& month, const Committed& committed,
                          const trenode::v1::Estimate& estimate);
 
+// OK if `needed` more bytes fit in the budget's storage quota after its
+// committed_storage_bytes (a quota of 0 is none), or if nothing is needed. ResourceExhausted
+// otherwise, naming the quota, the bytes used (committed) and the bytes
+// needed, e.g. "project p1's storage quota of 100 MiB ... ".
+absl::Status CheckStorageQuota(const trenode::v1::Budget& budget, int64_t needed);
+
 }  // namespace trenode::charging
 
 #endif  // TRENODE_NODE_CHARGING_BUDGET_H_

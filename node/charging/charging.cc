@@ -1,5 +1,7 @@
 #include "node/charging/charging.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "node/analyses/usage_view.h"
 #include "node/charging/budget.h"
@@ -13,6 +15,9 @@ constexpr size_t kMaxReason = 1000;
 // The largest CPU quota (about 31,700 CPU-years a month): its micro-seconds
 // fit in 64 bits with room to add.
 constexpr int64_t kMaxCpuSecondsQuota = 1'000'000'000'000;
+// The largest storage quota (2^60 bytes, an exbibyte): sums with it stay
+// below 2^63.
+constexpr int64_t kMaxStorageBytesQuota = int64_t{1} << 60;
 
 google::protobuf::Timestamp ToTimestamp(absl::Time t) {
   google::protobuf::Timestamp stamp;
@@ -44,6 +49,10 @@ absl::StatusOr<trenode::v1::Budget> Charging::SetBudget(
     return absl::InvalidArgumentError(absl::StrCat(
         "cpu_seconds_quota: must be 0 (none) or positive, at most ", kMaxCpuSecondsQuota));
   }
+  if (request.storage_bytes_quota() < 0 || request.storage_bytes_quota() > kMaxStorageBytesQuota) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "storage_bytes_quota: must be 0 (none) or positive, at most ", kMaxStorageBytesQuota));
+  }
   if (request.reason().empty() || request.reason().size() > kMaxReason) {
     return absl::InvalidArgumentError(
         absl::StrCat("reason: say why the budget changes (1 to ", kMaxReason, " bytes)"));
@@ -52,6 +61,7 @@ absl::StatusOr<trenode::v1::Budget> Charging::SetBudget(
   budget.set_project_id(request.project_id());
   budget.set_monthly_micros(monthly);
   budget.set_cpu_seconds_quota(request.cpu_seconds_quota());
+  budget.set_storage_bytes_quota(request.storage_bytes_quota());
   budget.set_updated_by(governance_->PersonId(caller));
   *budget.mutable_updated() = ToTimestamp(clock_());
   // The budget and its record are stored in one transaction (the record in
@@ -63,9 +73,59 @@ absl::StatusOr<trenode::v1::Budget> Charging::SetBudget(
                        request.project_id(),
                        absl::StrCat("monthly ", FormatMoney(monthly), " ",
                                     admission_->prices().currency(), ", cpu quota ",
-                                    request.cpu_seconds_quota(), " s: ", request.reason())),
+                                    request.cpu_seconds_quota(), " s, storage quota ",
+                                    request.storage_bytes_quota(), " bytes: ",
+                                    request.reason())),
       [&] { return budgets_->Put(budget); }));
   return admission_->BudgetNow(request.project_id());
+}
+
+absl::Status Charging::AddStorageLines(const std::string& project_id, const std::string& month,
+                                       bool withhold, trenode::v1::ProjectUsage* usage,
+                                       int64_t* total) {
+  StorageLedger* ledger = admission_->storage();
+  if (ledger == nullptr) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto range, MonthRange(month));
+  const absl::Time now = clock_();
+  const int64_t month_micros = absl::ToInt64Microseconds(range.second - range.first);
+  ASSIGN_OR_RETURN(std::vector<StorageInterval> intervals,
+                   ledger->IntervalsOf(project_id, range.first, range.second));
+  for (StoredKind kind :
+       {StoredKind::kOutput, StoredKind::kReviewCopy, StoredKind::kReleasedCopy}) {
+    const __int128 byte_micros = ByteMicrosIn(intervals, kind, range.first, range.second, now);
+    if (byte_micros == 0) continue;
+    trenode::v1::UsageLine* line = usage->add_lines();
+    line->set_kind("storage");
+    line->set_analysis_id(StoredKindName(kind));
+    line->set_submitter("the project");
+    // The sizes of outputs not yet released are withheld as output_bytes is
+    // (usage_view.h); released copies are the requester's to see.
+    if (!withhold || kind == StoredKind::kReleasedCopy) {
+      const __int128 seconds = byte_micros / 1'000'000;
+      line->set_stored_byte_seconds(seconds > std::numeric_limits<int64_t>::max()
+                                        ? std::numeric_limits<int64_t>::max()
+                                        : static_cast<int64_t>(seconds));
+    }
+    *line->mutable_cost() = admission_->prices().StorageCostOf(byte_micros, month_micros);
+    if (withhold && kind != StoredKind::kReleasedCopy) {
+      for (auto& cost_line : *line->mutable_cost()->mutable_lines()) cost_line.set_quantity("");
+    }
+    *total = SaturatingAdd(*total, line->cost().total_micros());
+  }
+  ASSIGN_OR_RETURN(std::vector<EgressRecord> egress,
+                   ledger->EgressOf(project_id, range.first, range.second));
+  if (!egress.empty()) {
+    int64_t bytes = 0;
+    for (const EgressRecord& record : egress) bytes = SaturatingAdd(bytes, record.bytes);
+    trenode::v1::UsageLine* line = usage->add_lines();
+    line->set_kind("egress");
+    line->set_analysis_id(absl::StrCat(egress.size(), " downloads"));
+    line->set_submitter("the project");
+    line->set_egress_bytes(bytes);
+    *line->mutable_cost() = admission_->prices().EgressCostOf(bytes);
+    *total = SaturatingAdd(*total, line->cost().total_micros());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
@@ -97,13 +157,21 @@ absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
   others.mutable_cost()->set_currency(admission_->prices().currency());
   int others_count = 0;
   int64_t total = 0;
+  const std::string& currency = admission_->prices().currency();
   for (const trenode::v1::Analysis& analysis : analyses) {
     const ChargeBasis basis = ChargeBasisOf(analysis);
     const trenode::v1::Cost& cost = ChargedCost(analysis);
     if (own_only && analysis.submitter() != person) {
+      int64_t charged = cost.total_micros();
+      // Colleagues' federated parts elsewhere, where they add up.
+      for (const trenode::v1::SiteStatus& site : analysis.sites()) {
+        if (site.has_reported_cost() && site.reported_cost().currency() == currency) {
+          charged = SaturatingAdd(charged, site.reported_cost().total_micros());
+        }
+      }
       others.mutable_cost()->set_total_micros(
-          SaturatingAdd(others.cost().total_micros(), cost.total_micros()));
-      total = SaturatingAdd(total, cost.total_micros());
+          SaturatingAdd(others.cost().total_micros(), charged));
+      total = SaturatingAdd(total, charged);
       ++others_count;
       continue;
     }
@@ -125,11 +193,26 @@ absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
       analyses::WithholdDisclosiveUsage(line->mutable_usage());
     }
     total = SaturatingAdd(total, line->cost().total_micros());
+    // Each partner's part as that partner reported it, in its currency:
+    // in the total only where that is this node's (spec/charging.md).
+    for (const trenode::v1::SiteStatus& site : analysis.sites()) {
+      if (!site.has_reported_cost()) continue;
+      trenode::v1::UsageLine* part = usage.add_lines();
+      part->set_analysis_id(analysis.id());
+      part->set_submitter(absl::StrCat("reported by ", site.node_id()));
+      part->set_kind("site");
+      part->set_state(analysis.state());
+      *part->mutable_created() = analysis.created();
+      *part->mutable_cost() = site.reported_cost();
+      part->set_outside_total(site.reported_cost().currency() != currency);
+      if (!part->outside_total()) total = SaturatingAdd(total, part->cost().total_micros());
+    }
   }
   if (others_count > 0) {
     others.set_analysis_id(absl::StrCat(others_count, " analyses"));
     *usage.add_lines() = std::move(others);
   }
+  RETURN_IF_ERROR(AddStorageLines(request.project_id(), month, withhold, &usage, &total));
   usage.set_total_micros(total);
   ASSIGN_OR_RETURN(*usage.mutable_budget(), admission_->BudgetNow(request.project_id()));
   return usage;

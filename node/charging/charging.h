@@ -46,6 +46,11 @@ class Charging {
       const auth::Principal& caller, const trenode::v1::GetProjectUsageRequest& request);
 
  private:
+  // Appends the project's storage lines (one per kind of object stored in
+  // the month) and its egress line, adding their costs to `total`.
+  absl::Status AddStorageLines(const std::string& project_id, const std::string& month,
+                               bool withhold, trenode::v1::ProjectUsage* usage, int64_t* total);
+
   ChargingAdmission* admission_;
   BudgetStore* budgets_;
   governance::Governance* governance_;

@@ -62,6 +62,18 @@ absl::StatusOr<trenode::v1::Budget> ChargingAdmission::BudgetNow(const std::stri
   }
   budget.set_committed_micros(total.micros);
   budget.set_committed_cpu_seconds(total.cpu_micros / 1'000'000);
+  // Storage: what is kept now, and the output limit of each analysis that
+  // may still write outputs (its estimate's output_bytes).
+  int64_t storage = 0;
+  if (storage_ != nullptr) {
+    ASSIGN_OR_RETURN(storage, storage_->StoredNow(project_id));
+  }
+  for (const Analysis& analysis : month) {
+    if (ChargeBasisOf(analysis) == ChargeBasis::kEstimate && !analysis.metering_pending()) {
+      storage = SaturatingAdd(storage, analysis.estimate().usage().output_bytes());
+    }
+  }
+  budget.set_committed_storage_bytes(storage);
   return budget;
 }
 
@@ -90,6 +102,7 @@ absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateScript(const An
   usage->set_cpu_micros(std::min(by_wall, by_processes));
   usage->set_wall_micros(bounds_.wall_micros);
   usage->set_peak_memory_bytes(bounds_.memory_bytes);
+  usage->set_output_bytes(bounds_.output_bytes);  // what it may keep stored
   *estimate.mutable_cost() = prices_->CostOf(*usage);
   estimate.set_basis(absl::StrFormat(
       "declared limits, the worst case: %d CPU-seconds, %d MiB for %d s on %s",
@@ -180,7 +193,8 @@ absl::Status ChargingAdmission::Admit(const Analysis& analysis,
   ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(analysis.project_id()));
   Committed committed{.micros = budget.committed_micros(),
                       .cpu_micros = SaturatingMul(budget.committed_cpu_seconds(), 1'000'000)};
-  return CheckBudget(budget, prices_->currency(), budget.month(), committed, estimate);
+  RETURN_IF_ERROR(CheckBudget(budget, prices_->currency(), budget.month(), committed, estimate));
+  return CheckStorageQuota(budget, estimate.usage().output_bytes());
 }
 
 }  // namespace trenode::charging

@@ -21,6 +21,7 @@
 #include "node/charging/budget.h"
 #include "node/charging/budget_store.h"
 #include "node/charging/prices.h"
+#include "node/charging/storage_ledger.h"
 
 namespace trenode::charging {
 
@@ -32,6 +33,7 @@ struct ScriptBounds {
   int64_t memory_bytes = int64_t{2} << 30;
   int processes = 64;
   int cpus = 1;  // CPUs a job may use at once
+  int64_t output_bytes = int64_t{64} << 20;  // the most its outbox may hold
 };
 
 // The CPU time a query is estimated to take per row it reads (a fixed
@@ -77,6 +79,12 @@ class ChargingAdmission : public analyses::Admission {
 
   const PriceTable& prices() const { return *prices_; }
 
+  // Where the project's stored bytes are kept; without it storage is not
+  // metered and a storage quota admits everything. Set before use; it
+  // must outlive this object.
+  void set_storage(StorageLedger* storage) { storage_ = storage; }
+  StorageLedger* storage() const { return storage_; }
+
  private:
   absl::StatusOr<trenode::v1::Estimate> EstimateScript(const trenode::v1::Analysis& analysis);
   absl::StatusOr<trenode::v1::Estimate> EstimateQuery(const trenode::v1::Analysis& analysis);
@@ -87,6 +95,7 @@ class ChargingAdmission : public analyses::Admission {
   ScriptBounds bounds_;
   RowEstimate rows_;
   Clock clock_;
+  StorageLedger* storage_ = nullptr;
 };
 
 }  // namespace trenode::charging

@@ -491,7 +491,8 @@ TEST_F(ChargingAdmissionTest, StatementTotalIsTheSumOfItsLinesOfRealRuns) {
   bool logged = false;
   for (const log::ActivityEvent& event : sink_.events()) {
     logged = logged || (event.action == "project.budget_set" &&
-                        event.reason == "monthly 100.00 GBP, cpu quota 0 s: pilot");
+                        event.reason ==
+                            "monthly 100.00 GBP, cpu quota 0 s, storage quota 0 bytes: pilot");
   }
   EXPECT_TRUE(logged);
   set.set_monthly("1.2.3");

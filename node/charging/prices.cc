@@ -45,7 +45,7 @@ absl::StatusOr<PriceTable> PriceTable::FromConfig(const trenode::v1::ChargingCon
     if (!known.contains(row.backend())) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, ".backend: \"", row.backend(),
-          "\" is not one of query, sandbox, slurm, aws-batch, azure-batch"));
+          "\" is not one of query, sandbox, slurm, aws-batch, azure-batch, storage"));
     }
     if (table.prices_.contains(row.backend())) {
       return absl::InvalidArgumentError(
@@ -74,6 +74,26 @@ absl::StatusOr<PriceTable> PriceTable::FromConfig(const trenode::v1::ChargingCon
             "micro-units and must not overflow)"));
       }
       *field.micros = *amount;
+    }
+    // Storage and egress are the project's, not a backend's: they are priced
+    // in the storage row alone, and it prices nothing else, so that no price
+    // is accepted that would charge nothing.
+    const bool storage_row = row.backend() == kStorageRow;
+    for (const auto& [name, set] :
+         {std::pair{"storage_gib_month", !row.storage_gib_month().empty()},
+          std::pair{"egress_gib", !row.egress_gib().empty()}}) {
+      if (set && !storage_row) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".", name, ": storage and egress are priced in the \"storage\" row only"));
+      }
+    }
+    for (const auto& [name, set] : {std::pair{"cpu_hour", !row.cpu_hour().empty()},
+                                    std::pair{"memory_gib_hour", !row.memory_gib_hour().empty()},
+                                    std::pair{"per_analysis", !row.per_analysis().empty()}}) {
+      if (set && storage_row) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".", name, ": the \"storage\" row prices storage_gib_month and egress_gib only"));
+      }
     }
     table.prices_[row.backend()] = prices;
   }
@@ -116,6 +136,42 @@ trenode::v1::Cost PriceTable::CostOf(const trenode::v1::Usage& usage) const {
   }
   if (prices.per_analysis > 0) line("fee", "1 analysis", prices.per_analysis);
   cost.set_total_micros(total);
+  return cost;
+}
+
+trenode::v1::Cost PriceTable::StorageCostOf(__int128 byte_micros, int64_t month_micros) const {
+  trenode::v1::Cost cost;
+  cost.set_currency(currency_);
+  const int64_t price = For(kStorageRow).storage_gib_month;
+  if (price <= 0 || month_micros <= 0) return cost;
+  if (byte_micros < 0) byte_micros = 0;
+  const __int128 per = static_cast<__int128>(kGiB) * month_micros;  // < 2^72
+  // Quotient and remainder apart, so that no product passes 2^127:
+  // byte_micros < 2^87 gives a quotient below 2^16 and a remainder below
+  // 2^72, each times a price below 2^50.
+  const __int128 whole = byte_micros / per;
+  const __int128 rest = byte_micros % per;
+  __int128 micros = whole * price + (rest * price + per / 2) / per;
+  if (micros > kMaxLineMicros) micros = kMaxLineMicros;
+  auto* line = cost.add_lines();
+  line->set_item("storage");
+  line->set_quantity(Quantity(byte_micros, per, "GiB-month"));
+  line->set_micros(static_cast<int64_t>(micros));
+  cost.set_total_micros(line->micros());
+  return cost;
+}
+
+trenode::v1::Cost PriceTable::EgressCostOf(int64_t bytes) const {
+  trenode::v1::Cost cost;
+  cost.set_currency(currency_);
+  const int64_t price = For(kStorageRow).egress_gib;
+  if (price <= 0) return cost;
+  bytes = std::max<int64_t>(bytes, 0);
+  auto* line = cost.add_lines();
+  line->set_item("egress");
+  line->set_quantity(Quantity(bytes, kGiB, "GiB"));
+  line->set_micros(std::clamp<int64_t>(MulDivRound(bytes, price, kGiB), 0, kMaxLineMicros));
+  cost.set_total_micros(line->micros());
   return cost;
 }
 

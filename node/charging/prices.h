@@ -16,7 +16,9 @@ namespace trenode::charging {
 
 // The backends a price table row may name.
 inline constexpr const char* kBackends[] = {"query", "sandbox", "slurm", "aws-batch",
-                                            "azure-batch"};
+                                            "azure-batch", "storage"};
+// The row that prices storage and egress (and only those).
+inline constexpr const char* kStorageRow = "storage";
 
 struct Prices {
   int64_t cpu_hour = 0;
@@ -43,6 +45,14 @@ class PriceTable {
   // 3.6e9 hours; memory = peak GiB x wall hours. The total is the lines'
   // sum.
   trenode::v1::Cost CostOf(const trenode::v1::Usage& usage) const;
+  // What `byte_micros` of storage (bytes x micro-seconds) cost in a month
+  // of `month_micros`, by the storage row: GiB-months = byte_micros /
+  // (2^30 x month_micros), so a GiB kept for a whole month is one GiB-month
+  // whatever the month's length. One "storage" line (none if unpriced),
+  // rounded half up, exact through 128 bits, at most kMaxLineMicros.
+  trenode::v1::Cost StorageCostOf(__int128 byte_micros, int64_t month_micros) const;
+  // What `bytes` sent out cost by the storage row: one "egress" line.
+  trenode::v1::Cost EgressCostOf(int64_t bytes) const;
 
  private:
   std::string currency_;

@@ -445,7 +445,8 @@ absl::Status Releases::Prepare(const std::string& release_id) {
   // Files written so far are removed if the release does not become a draft.
   auto discard = [&] {
     for (const auto& file : prepared.files()) {
-      (void)objects_->Delete(ReviewObjectKey(release_id, file.name()));
+      const std::string key = ReviewObjectKey(release_id, file.name());
+      if (objects_->Delete(key).ok() && storage_ != nullptr) (void)storage_->Removed(key, clock_());
     }
   };
   absl::Status built = [&]() -> absl::Status {
@@ -458,6 +459,14 @@ absl::Status Releases::Prepare(const std::string& release_id) {
     for (size_t i = 0; i < files.size(); ++i) {
       CandidateFile& file = files[i];
       *prepared.add_files() = file.meta;
+      // Recorded before it is written: no copy is kept unmetered (a failed
+      // write is closed by discard, with the rest).
+      if (storage_ != nullptr) {
+        RETURN_IF_ERROR(storage_->Stored(
+            release.project_id(), charging::StoredKind::kReviewCopy,
+            ReviewObjectKey(release_id, file.meta.name()),
+            static_cast<int64_t>(file.bytes.size()), clock_()));
+      }
       RETURN_IF_ERROR(adapters::WriteObject(
           *objects_, ReviewObjectKey(release_id, file.meta.name()), file.bytes));
       checked.push_back({absl::StrCat("output_", i), analysis.has_query() ? "table" : "file",
@@ -826,6 +835,11 @@ absl::StatusOr<Release> Releases::Publish(const auth::Principal& actor, const Re
       return absl::DataLossError(
           absl::StrCat("the reviewed bytes of ", file.name(), " changed; nothing was released"));
     }
+    if (storage_ != nullptr) {
+      RETURN_IF_ERROR(storage_->Stored(release.project_id(), charging::StoredKind::kReleasedCopy,
+                                       EgressObjectKey(release.id(), file.name()),
+                                       static_cast<int64_t>(bytes.size()), clock_()));
+    }
     // The store's own copy (a hard link on posix, server-side in the cloud)
     // rather than writing the bytes again; every download checks them
     // against the reviewed hash (ReadReleasedBytes) in any case.
@@ -873,6 +887,10 @@ absl::StatusOr<Release> Releases::Revoke(const auth::Principal& caller,
   for (const auto& file : release.files()) {
     if (file.withheld()) continue;  // never copied out
     RETURN_IF_ERROR(objects_->Delete(EgressObjectKey(release.id(), file.name())));
+    // Stored until now: that time is charged.
+    if (storage_ != nullptr) {
+      RETURN_IF_ERROR(storage_->Removed(EgressObjectKey(release.id(), file.name()), clock_()));
+    }
   }
   return ViewFor(caller, std::move(release));
 }
@@ -915,7 +933,10 @@ absl::StatusOr<Releases::DownloadTarget> Releases::StartDownload(const auth::Pri
       event.project = release.project_id();
       RETURN_IF_ERROR(events_->Record(caller, std::move(event)));
     }
-    return DownloadTarget{ReviewObjectKey(release_id, file_name), release.files(index).sha256()};
+    DownloadTarget inspection;  // the node's own work: no egress
+    inspection.key = ReviewObjectKey(release_id, file_name);
+    inspection.sha256 = release.files(index).sha256();
+    return inspection;
   }
   RETURN_IF_ERROR(CheckRequesterAccess(release, "be downloaded"));
   ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
@@ -950,7 +971,30 @@ absl::StatusOr<Releases::DownloadTarget> Releases::StartDownload(const auth::Pri
   event.hashes.push_back(absl::StrCat("sha256:", file->sha256()));
   RETURN_IF_ERROR(log::RecordedChange(events_, caller, std::move(event),
                                       [&] { return store_->Update(release, release.state()); }));
-  return DownloadTarget{EgressObjectKey(release_id, file_name), file->sha256()};
+  return DownloadTarget{.key = EgressObjectKey(release_id, file_name),
+                        .sha256 = file->sha256(),
+                        .project_id = release.project_id(),
+                        .release_id = release_id,
+                        .file = file_name,
+                        .egress = true};
+}
+
+absl::Status Releases::FinishDownload(const auth::Principal& caller, const DownloadTarget& target,
+                                      int64_t bytes_sent) {
+  if (!target.egress || storage_ == nullptr || bytes_sent <= 0) return absl::OkStatus();
+  charging::EgressRecord record;
+  record.project_id = target.project_id;
+  record.release_id = target.release_id;
+  record.file = target.file;
+  record.downloader = governance_->PersonId(caller);
+  record.bytes = bytes_sent;
+  record.at = clock_();
+  return log::RecordedChange(
+      events_, caller,
+      log::ChangeEvent("usage.egress",
+                       absl::StrCat("release/", target.release_id, "/", target.file),
+                       target.project_id, absl::StrCat(bytes_sent, " bytes sent")),
+      [&] { return storage_->Egress(record); });
 }
 
 absl::StatusOr<Release> Releases::Apply(const auth::Principal& actor, const std::string& release_id,

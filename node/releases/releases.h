@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "adapters/object_store.h"
+#include "node/charging/storage_ledger.h"
 #include "node/analyses/analysis_store.h"
 #include "node/auth/principal.h"
 #include "node/disclosure/policy.h"
@@ -95,12 +96,30 @@ class Releases {
   struct DownloadTarget {
     std::string key;
     std::string sha256;
+    // Whose egress it is, if it is charged (a released file to its
+    // requester; not a checker's inspection of a review copy).
+    std::string project_id;
+    std::string release_id;
+    std::string file;
+    bool egress = false;
   };
   // Checks that `caller` may have `file` now and records the download (the
   // requester's are counted against the cap); returns what to send.
   absl::StatusOr<DownloadTarget> StartDownload(const auth::Principal& caller,
                                                const std::string& release_id,
                                                const std::string& file);
+  // After a download: `bytes_sent` bytes of `target` left the node (as
+  // many as were sent, the whole file or the part before the client went
+  // away). For a charged target, recorded as the project's egress with a
+  // "usage.egress" activity-log event in the same transaction; nothing for
+  // an inspection, or without a storage ledger.
+  absl::Status FinishDownload(const auth::Principal& caller, const DownloadTarget& target,
+                              int64_t bytes_sent);
+
+  // Where the project's review and released copies are recorded while
+  // stored, and its egress (spec/charging.md, "Storage and egress"); null:
+  // not metered. Set before Start; it must outlive this object.
+  void set_storage(charging::StorageLedger* storage) { storage_ = storage; }
 
  private:
   // The helpers below run with mu_ held (every public change takes it first).
@@ -161,6 +180,7 @@ class Releases {
   ReleaseOptions options_;
   Clock clock_;
   log::EventSink* events_;
+  charging::StorageLedger* storage_ = nullptr;
   // Serializes changes of existing releases (store update and log record
   // together); Create needs none, the store keeping one release per analysis.
   absl::Mutex mu_;

@@ -83,11 +83,13 @@ grpc::Status ReleasesService::DownloadFile(grpc::ServerContext* context,
       releases::ReadReleasedBytes(*objects_, target->key, target->sha256, kMaxFileBytes);
   if (!bytes.ok()) return ToGrpcStatus(bytes.status());
   trenode::v1::DownloadChunk chunk;
+  int64_t sent = 0;  // the bytes that left: charged as the project's egress
   for (size_t at = 0; at < bytes->size(); at += kChunkBytes) {
     chunk.set_data(bytes->substr(at, kChunkBytes));
-    if (!writer->Write(chunk)) return grpc::Status::OK;  // the client went away
+    if (!writer->Write(chunk)) break;  // the client went away
+    sent += static_cast<int64_t>(chunk.data().size());
   }
-  return grpc::Status::OK;
+  return ToGrpcStatus(releases_->FinishDownload(*caller, *target, sent));
 }
 
 }  // namespace trenode::rpc

@@ -30,6 +30,7 @@
 #include "node/charging/charging_admission.h"
 #include "node/charging/prices.h"
 #include "node/charging/sqlite_budget_store.h"
+#include "node/charging/sqlite_storage_ledger.h"
 #include "node/query/compiler.h"
 #include "node/query/row_estimate.h"
 #include "node/common/files.h"
@@ -229,6 +230,7 @@ struct NodeServer::Parts {
   std::unique_ptr<rpc::AnalysesService> analyses_service;
   std::unique_ptr<charging::PriceTable> prices;
   std::unique_ptr<charging::SqliteBudgetStore> budgets;
+  std::unique_ptr<charging::SqliteStorageLedger> storage_ledger;
   std::unique_ptr<charging::ChargingAdmission> admission;
   std::unique_ptr<charging::Charging> charging;
   std::unique_ptr<adapters::ComputeBackend> compute;
@@ -448,12 +450,15 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   ASSIGN_OR_RETURN(charging::PriceTable prices, charging::PriceTable::FromConfig(config.charging()));
   parts.prices = std::make_unique<charging::PriceTable>(std::move(prices));
   parts.budgets = std::make_unique<charging::SqliteBudgetStore>(parts.pool.get());
+  parts.storage_ledger = std::make_unique<charging::SqliteStorageLedger>(parts.pool.get());
+  scripts.storage = parts.storage_ledger.get();
   charging::ScriptBounds bounds;
   bounds.backend = scripts.backend_name;
   bounds.cpu_micros_per_process = absl::ToInt64Microseconds(scripts.limits.cpu);
   bounds.wall_micros = absl::ToInt64Microseconds(scripts.limits.wall);
   bounds.memory_bytes = scripts.limits.memory_bytes;
   bounds.processes = scripts.limits.processes;
+  bounds.output_bytes = scripts.limits.output_bytes;
   catalogue::SqliteCatalogueStore* catalogue_store = parts.catalogue_store.get();
   query::CompileLimits compile_limits = CompileLimitsFrom(config.compute());
   query::DatasetPath dataset_path =
@@ -470,6 +475,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
                          query::CompileQuery(analysis.query(), dataset, compile_limits));
         return query::KeptTableRows(*catalogue_store, dataset_path, dataset, compiled.tables);
       });
+  parts.admission->set_storage(parts.storage_ledger.get());
   parts.analyses->SetAdmission(parts.admission.get());
   parts.charging = std::make_unique<charging::Charging>(
       parts.admission.get(), parts.budgets.get(), parts.governance.get(), &absl::Now,
@@ -487,6 +493,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.release_store.get(), parts.ledger.get(), parts.analysis_store.get(), parts.governance_store.get(),
       parts.governance.get(), parts.objects.get(), std::move(release_options), &absl::Now,
       parts.activity_log.get());
+  parts.releases->set_storage(parts.storage_ledger.get());
   parts.releases_service = std::make_unique<rpc::ReleasesService>(
       parts.gate.get(), parts.releases.get(), parts.objects.get());
   ASSIGN_OR_RETURN(parts.partner_caller, federation::GrpcPartnerCaller::FromFiles(config.tls()));

@@ -290,6 +290,46 @@ CREATE TABLE dataset_table_rows (
   FOREIGN KEY (dataset_id, version) REFERENCES dataset_versions(dataset_id, version)
 ) WITHOUT ROWID;
 )sql"},
+    {16, "metering_pending_index", R"sql(
+-- Charging (spec/charging.md, "Cancelled while running"): whether an
+-- analysis was cancelled while it ran and what it used is not yet kept
+-- (its trenode.v1.Analysis.metering_pending), so that a starting node finds
+-- those few from a partial index instead of reading every cancelled
+-- analysis. Rows written before this column marked every cancelled analysis
+-- (9 = ANALYSIS_STATE_CANCELLED): a superset the store narrows, clearing the
+-- mark of each that its record says is not pending, the first time it is read.
+ALTER TABLE analyses ADD COLUMN metering_pending INTEGER NOT NULL DEFAULT 0;
+UPDATE analyses SET metering_pending = 1 WHERE state = 9;
+CREATE INDEX analyses_metering_pending ON analyses(id) WHERE metering_pending = 1;
+)sql"},
+    {17, "storage_ledger", R"sql(
+-- Charging (spec/charging.md, "Storage and egress"): each object a project
+-- keeps at this node (kind 1 output, 2 review copy, 3 released copy) with
+-- its bytes from when the node wrote it until it deleted it (to_micros NULL:
+-- still stored), at most one open interval per object; and each download of
+-- a released file with the bytes actually sent. Times in Unix micro-seconds.
+CREATE TABLE storage_intervals (
+  id INTEGER PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  object TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  from_micros INTEGER NOT NULL,
+  to_micros INTEGER
+);
+CREATE INDEX storage_intervals_by_project ON storage_intervals(project_id, from_micros);
+CREATE UNIQUE INDEX storage_intervals_open ON storage_intervals(object) WHERE to_micros IS NULL;
+CREATE TABLE egress (
+  id INTEGER PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  release_id TEXT NOT NULL,
+  file TEXT NOT NULL,
+  downloader TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  at_micros INTEGER NOT NULL
+);
+CREATE INDEX egress_by_project ON egress(project_id, at_micros);
+)sql"},
 };
 
 }  // namespace

@@ -45,7 +45,7 @@ constexpr char kProjectHelp[] =
     "  register                        the public register of approved projects\n"
     "  budget ID                       the monthly budget and CPU quota, and this month's\n"
     "                                  committed spending\n"
-    "  budget ID --monthly AMOUNT [--cpu-seconds N] --reason TEXT   (stewards)\n"
+    "  budget ID --monthly AMOUNT [--cpu-seconds N] [--storage-bytes N] --reason TEXT\n"
     "                                  set them (\"0\": none)\n"
     "  usage ID [--month YYYY-MM] [--csv]\n"
     "                                  the month's statement: every analysis's usage and\n"
@@ -284,7 +284,8 @@ int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
     if (int rc = need(1, "project budget ID [--monthly AMOUNT --reason TEXT]"); rc != kOk) return rc;
     trenode::v1::Budget budget;
     grpc::Status status;
-    if (args.Has("monthly") || args.Has("cpu-seconds") || args.Has("reason")) {
+    if (args.Has("monthly") || args.Has("cpu-seconds") || args.Has("storage-bytes") ||
+        args.Has("reason")) {
       // SetBudget sets both limits: one not given keeps its current value,
       // so that raising the CPU quota never drops the monthly budget.
       trenode::v1::GetBudgetRequest current_request;
@@ -299,6 +300,10 @@ int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
       absl::StatusOr<int64_t> cpu = args.GetInt("cpu-seconds", current.cpu_seconds_quota());
       if (!cpu.ok()) return Usage("project budget ID --cpu-seconds N (a whole number)");
       request.set_cpu_seconds_quota(*cpu);
+      absl::StatusOr<int64_t> storage =
+          args.GetInt("storage-bytes", current.storage_bytes_quota());
+      if (!storage.ok()) return Usage("project budget ID --storage-bytes N (a whole number)");
+      request.set_storage_bytes_quota(*storage);
       request.set_reason(args.Get("reason").value_or(""));
       status = stub->SetBudget(cli.NewContext().get(), request, &budget);
     } else {
@@ -320,6 +325,11 @@ int ProjectCommand(const std::string& command, const Args& args, Cli& cli) {
                         ? absl::StrCat(budget.cpu_seconds_quota(), " CPU-seconds a month")
                         : std::string("none"))
                 << "\n"
+                << "storage:    "
+                << (budget.storage_bytes_quota() > 0
+                        ? absl::StrCat("quota ", budget.storage_bytes_quota(), " bytes")
+                        : std::string("no quota"))
+                << "; " << budget.committed_storage_bytes() << " bytes kept or held\n"
                 << "committed:  " << charging::FormatMoney(budget.committed_micros()) << currency
                 << ", " << budget.committed_cpu_seconds() << " CPU-seconds\n";
       if (!budget.updated_by().empty()) {
@@ -419,11 +429,12 @@ const std::vector<CommandLine>& ProjectCommandLines() {
       {"register",
        "usage: trectl project register\nThe public register of approved projects.\n", {}},
       {"budget",
-       "usage: trectl project budget ID [--monthly AMOUNT [--cpu-seconds N] --reason TEXT]\n"
-       "The project's monthly budget, CPU quota and this month's committed spending; with\n"
-       "--monthly, --cpu-seconds or --reason (stewards) sets them (\"0\": no limit; one not\n"
-       "given keeps its current value).\n",
-       {"monthly", "cpu-seconds", "reason"}},
+       "usage: trectl project budget ID [--monthly AMOUNT [--cpu-seconds N]\n"
+       "                                 [--storage-bytes N] --reason TEXT]\n"
+       "The project's monthly budget, CPU and storage quotas and this month's committed\n"
+       "spending; with --monthly, --cpu-seconds, --storage-bytes or --reason (stewards) sets\n"
+       "them (\"0\": no limit; one not given keeps its current value).\n",
+       {"monthly", "cpu-seconds", "storage-bytes", "reason"}},
       {"usage",
        "usage: trectl project usage ID [--month YYYY-MM] [--csv]\n"
        "The month's statement (UTC, default this month): every analysis with its usage and\n"

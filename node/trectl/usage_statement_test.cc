@@ -39,16 +39,63 @@ TEST(UsageStatementTest, CsvTotalRowIsTheSumOfItsLines) {
   double sum = 0;
   for (size_t r = 1; r + 1 < rows.size(); ++r) {
     std::vector<std::string> cells = absl::StrSplit(rows[r], ',');
-    ASSERT_EQ(cells.size(), 13u) << rows[r];
+    ASSERT_EQ(cells.size(), 17u) << rows[r];
     EXPECT_EQ(cells[6], "1.500000");
     double cost;
-    ASSERT_TRUE(absl::SimpleAtod(cells[12], &cost));
+    ASSERT_TRUE(absl::SimpleAtod(cells[16], &cost));
+    EXPECT_EQ(cells[15], "yes");
     sum += cost;
   }
   EXPECT_EQ(rows[1].substr(rows[1].rfind(',') + 1), "1.250000");
   EXPECT_EQ(rows[2].substr(rows[2].rfind(',') + 1), "0.000003");
-  EXPECT_EQ(rows.back(), "total,,,,,,,,,,,,1.290003");
+  EXPECT_EQ(rows.back(), "total,,,,,,,,,,,,,,GBP,,1.290003");
   EXPECT_NEAR(sum, 1.290003, 1e-9);
+}
+
+TEST(UsageStatementTest, StorageAndEgressLinesAddToTheTotal) {
+  trenode::v1::ProjectUsage usage = Statement();
+  trenode::v1::UsageLine* storage = usage.add_lines();
+  storage->set_kind("storage");
+  storage->set_analysis_id("released copies");
+  storage->set_stored_byte_seconds(2'678'400);
+  auto* line = storage->mutable_cost()->add_lines();
+  line->set_item("storage");
+  line->set_quantity("0.000001 GiB-month");
+  storage->mutable_cost()->set_total_micros(7);
+  trenode::v1::UsageLine* egress = usage.add_lines();
+  egress->set_kind("egress");
+  egress->set_analysis_id("3 downloads");
+  egress->set_egress_bytes(3000);
+  egress->mutable_cost()->set_total_micros(11);
+  usage.set_total_micros(usage.total_micros() + 18);
+  std::vector<std::string> rows = absl::StrSplit(StatementCsv(usage), '\n', absl::SkipEmpty());
+  ASSERT_EQ(rows.size(), 7u);
+  EXPECT_EQ(rows[4].substr(0, 29), "released copies,,storage,unsp");
+  EXPECT_NE(rows[4].find(",2678400,0,GBP,yes,0.000007"), std::string::npos) << rows[4];
+  EXPECT_NE(rows[5].find(",0,3000,GBP,yes,0.000011"), std::string::npos) << rows[5];
+  EXPECT_EQ(rows.back(), "total,,,,,,,,,,,,,,GBP,,1.290021");
+  std::string table = StatementTable(usage);
+  EXPECT_NE(table.find("0.000001 GiB-month"), std::string::npos) << table;
+  EXPECT_NE(table.find("3000 bytes sent"), std::string::npos) << table;
+  EXPECT_NE(table.find("(3 analyses, storage, egress and partners' parts)"), std::string::npos)
+      << table;
+}
+
+TEST(UsageStatementTest, APartnersPartInAnotherCurrencyIsListedOutsideTheTotal) {
+  trenode::v1::ProjectUsage usage = Statement();
+  trenode::v1::UsageLine* part = usage.add_lines();
+  part->set_kind("site");
+  part->set_analysis_id("a-fed");
+  part->set_submitter("reported by site-b");
+  part->set_outside_total(true);
+  part->mutable_cost()->set_currency("EUR");
+  part->mutable_cost()->set_total_micros(2'000'000);
+  std::vector<std::string> rows = absl::StrSplit(StatementCsv(usage), '\n', absl::SkipEmpty());
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows[4].substr(0, 32), "a-fed,reported by site-b,site,un");
+  EXPECT_NE(rows[4].find(",EUR,no,2.000000"), std::string::npos) << rows[4];
+  EXPECT_EQ(rows.back(), "total,,,,,,,,,,,,,,GBP,,1.290003");  // not in it
+  EXPECT_NE(StatementTable(usage).find("2.00 EUR (not in total)"), std::string::npos);
 }
 
 TEST(UsageStatementTest, TableShowsTheTotalAndBudget) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -147,14 +148,21 @@ class FederatedAnalysisTest : public ::testing::Test {
  protected:
   // site-a (home) lists b and c; b and c list a. `c_approves`: c approves the
   // project too (otherwise it has never heard of it).
-  void Start(bool c_approves = true, bool b_reviews_queries = false, bool b_visible = false) {
-    b_ = std::make_unique<TestNode>(
-        "site-b", ca_, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-a"); });
-    c_ = std::make_unique<TestNode>(
-        "site-c", ca_, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-a"); });
+  // `also`, if given, adds to each node's config.
+  void Start(bool c_approves = true, bool b_reviews_queries = false, bool b_visible = false,
+             std::function<void(trenode::v1::NodeConfig&)> also = nullptr) {
+    b_ = std::make_unique<TestNode>("site-b", ca_, [&](trenode::v1::NodeConfig& config) {
+      AddPartner(config, "site-a");
+      if (also) also(config);
+    });
+    c_ = std::make_unique<TestNode>("site-c", ca_, [&](trenode::v1::NodeConfig& config) {
+      AddPartner(config, "site-a");
+      if (also) also(config);
+    });
     a_ = std::make_unique<TestNode>("site-a", ca_, [&](trenode::v1::NodeConfig& config) {
       AddPartner(config, "site-b", b_->address());
       AddPartner(config, "site-c", c_->address());
+      if (also) also(config);
     });
     testing::ImportSyntheticSite(*a_, {21, 900});
     testing::ImportSyntheticSite(*b_, {22, 1300});
@@ -339,6 +347,66 @@ TEST_F(FederatedAnalysisTest, PooledCountsAreTheSumOfWhatEveryNodeReleased) {
     EXPECT_TRUE(reader->Finish().ok());
     EXPECT_TRUE(via_home) << partner->config().node_id();
   }
+}
+
+// Each partner reports what it charges for its part, by its own prices and
+// in its own currency; the home node's statement lists each as reported by
+// that node, counting it in the total only where the currency is its own
+// (spec/charging.md, "Federated analyses").
+TEST_F(FederatedAnalysisTest, TheStatementListsEachPartnersPartAsThatPartnerReportsIt) {
+  Start(true, false, false, [](trenode::v1::NodeConfig& config) {
+    // A fee only, so that each part's cost is known exactly: 0.10 GBP at
+    // home, 0.50 GBP at site-b, 0.70 EUR at site-c.
+    const std::string node = config.node_id();
+    config.mutable_charging()->set_currency(node == "site-c" ? "EUR" : "GBP");
+    auto* query = config.mutable_charging()->add_prices();
+    query->set_backend("query");
+    query->set_per_analysis(node == "site-a" ? "0.10" : node == "site-b" ? "0.50" : "0.70");
+  });
+  Analysis submitted;
+  ASSERT_TRUE(Submit(CountBySex("charged"), &submitted).ok());
+  Analysis done = WaitUntilFinal(submitted.id());
+  ASSERT_EQ(done.state(), trenode::v1::ANALYSIS_STATE_SUCCEEDED) << done.ShortDebugString();
+  std::map<std::string, SiteStatus> sites = Sites(done);
+  EXPECT_EQ(sites["site-b"].reported_cost().total_micros(), 500'000);
+  EXPECT_EQ(sites["site-b"].reported_cost().currency(), "GBP");
+  EXPECT_EQ(sites["site-c"].reported_cost().total_micros(), 700'000);
+  EXPECT_EQ(sites["site-c"].reported_cost().currency(), "EUR");
+  EXPECT_FALSE(sites["site-a"].has_reported_cost());  // its own part is its own line
+
+  trenode::v1::GetProjectUsageRequest request;
+  request.set_project_id(kProject);
+  trenode::v1::ProjectUsage usage;
+  ASSERT_TRUE(trenode::v1::Governance::NewStub(a_->Channel())
+                  ->GetProjectUsage(WithToken(a_->Token("ada", {"researcher"})).get(), request,
+                                    &usage)
+                  .ok());
+  std::map<std::string, trenode::v1::UsageLine> parts;
+  int64_t in_total = 0;
+  for (const auto& line : usage.lines()) {
+    if (line.kind() == "site") parts[line.submitter()] = line;
+    if (!line.outside_total()) in_total += line.cost().total_micros();
+  }
+  ASSERT_EQ(parts.size(), 2u) << usage.ShortDebugString();
+  const trenode::v1::UsageLine& b = parts["reported by site-b"];
+  EXPECT_EQ(b.analysis_id(), submitted.id());
+  EXPECT_EQ(b.cost().total_micros(), 500'000);
+  EXPECT_FALSE(b.outside_total());
+  const trenode::v1::UsageLine& c = parts["reported by site-c"];
+  EXPECT_EQ(c.cost().currency(), "EUR");
+  EXPECT_EQ(c.cost().total_micros(), 700'000);
+  EXPECT_TRUE(c.outside_total());
+  // The total is the sum of the lines in this node's currency: the home
+  // part's fee and site-b's, never site-c's euros.
+  EXPECT_EQ(usage.total_micros(), in_total);
+  EXPECT_EQ(usage.total_micros(), 100'000 + 500'000);
+  // site-b's own statement charges it there, against its own budget.
+  trenode::v1::ProjectUsage at_b;
+  ASSERT_TRUE(trenode::v1::Governance::NewStub(b_->Channel())
+                  ->GetProjectUsage(WithToken(b_->Token("sam", {"data_steward"})).get(), request,
+                                    &at_b)
+                  .ok());
+  EXPECT_EQ(at_b.total_micros(), 500'000);
 }
 
 TEST_F(FederatedAnalysisTest, APooledRegressionIsOneOlsFitOverEveryNodesPersons) {
