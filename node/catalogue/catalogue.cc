@@ -182,6 +182,7 @@ absl::StatusOr<Dataset> Catalogue::Update(const auth::Principal& caller, Dataset
     absl::StatusOr<TableRows> rows = store_->GetTableRows(current.id(), current.version());
     if (rows.ok()) store_->PutTableRows(dataset.id(), dataset.version(), *rows).IgnoreError();
   }
+  if (on_dataset_changed_) on_dataset_changed_(dataset.id());
   return Get(caller, dataset.id(), dataset.version());
 }
 
@@ -197,6 +198,7 @@ absl::StatusOr<Dataset> Catalogue::Retire(const auth::Principal& caller, const s
       events_, caller,
       log::ChangeEvent("catalogue.dataset.retire", absl::StrCat("dataset/", id), "", reason),
       [&] { return store_->Retire(id, reason, clock_()); }));
+  if (on_dataset_changed_) on_dataset_changed_(id);
   return Get(caller, id, 0);
 }
 

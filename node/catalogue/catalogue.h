@@ -34,6 +34,14 @@ class Catalogue {
             log::EventSink* events = nullptr)
       : store_(store), objects_(objects), clock_(std::move(clock)), events_(events) {}
 
+  // Told of a dataset's id after a new version of it, or its retirement, is
+  // stored (charging's DatasetMeter). It cannot undo the change: it reports
+  // its own failures.
+  using DatasetObserver = std::function<void(const std::string& dataset_id)>;
+  void set_on_dataset_changed(DatasetObserver observer) {
+    on_dataset_changed_ = std::move(observer);
+  }
+
   // Version 1 of a new dataset whose data file already exists at
   // steward.storage_location. InvalidArgument for bad metadata;
   // FailedPrecondition if the file is missing; AlreadyExists for a taken id.
@@ -79,6 +87,7 @@ class Catalogue {
   // from the request); FailedPrecondition if there is no object there.
   absl::Status RecordDataHash(trenode::v1::Dataset& dataset);
 
+  DatasetObserver on_dataset_changed_;
   CatalogueStore* store_;
   adapters::ObjectStore* objects_;
   Clock clock_;

@@ -90,8 +90,8 @@ absl::Status Charging::AddStorageLines(const std::string& project_id, const std:
   const int64_t month_micros = absl::ToInt64Microseconds(range.second - range.first);
   ASSIGN_OR_RETURN(std::vector<StorageInterval> intervals,
                    ledger->IntervalsOf(project_id, range.first, range.second));
-  for (StoredKind kind :
-       {StoredKind::kOutput, StoredKind::kReviewCopy, StoredKind::kReleasedCopy}) {
+  for (StoredKind kind : {StoredKind::kOutput, StoredKind::kReviewCopy,
+                          StoredKind::kReleasedCopy, StoredKind::kDataset}) {
     const __int128 byte_micros = ByteMicrosIn(intervals, kind, range.first, range.second, now);
     if (byte_micros == 0) continue;
     trenode::v1::UsageLine* line = usage->add_lines();
@@ -99,14 +99,16 @@ absl::Status Charging::AddStorageLines(const std::string& project_id, const std:
     line->set_analysis_id(StoredKindName(kind));
     line->set_submitter("the project");
     // The sizes of outputs not yet released are withheld as output_bytes is
-    // (usage_view.h); released copies are the requester's to see.
+    // (usage_view.h), and so are datasets' file sizes, which only stewards
+    // see; released copies are the requester's to see.
     if (!withhold || kind == StoredKind::kReleasedCopy) {
       const __int128 seconds = byte_micros / 1'000'000;
       line->set_stored_byte_seconds(seconds > std::numeric_limits<int64_t>::max()
                                         ? std::numeric_limits<int64_t>::max()
                                         : static_cast<int64_t>(seconds));
     }
-    *line->mutable_cost() = admission_->prices().StorageCostOf(byte_micros, month_micros);
+    *line->mutable_cost() = admission_->prices().StorageCostOf(
+        byte_micros, month_micros, /*datasets=*/kind == StoredKind::kDataset);
     if (withhold && kind != StoredKind::kReleasedCopy) {
       for (auto& cost_line : *line->mutable_cost()->mutable_lines()) cost_line.set_quantity("");
     }

@@ -63,6 +63,8 @@ absl::StatusOr<PriceTable> PriceTable::FromConfig(const trenode::v1::ChargingCon
                                Field{row.storage_gib_month(), "storage_gib_month",
                                      &prices.storage_gib_month},
                                Field{row.egress_gib(), "egress_gib", &prices.egress_gib},
+                               Field{row.dataset_gib_month(), "dataset_gib_month",
+                                     &prices.dataset_gib_month},
                                Field{row.per_analysis(), "per_analysis", &prices.per_analysis}}) {
       absl::StatusOr<int64_t> amount =
           ParseMoney(field.text, absl::StrCat(where, ".", field.name));
@@ -81,6 +83,7 @@ absl::StatusOr<PriceTable> PriceTable::FromConfig(const trenode::v1::ChargingCon
     const bool storage_row = row.backend() == kStorageRow;
     for (const auto& [name, set] :
          {std::pair{"storage_gib_month", !row.storage_gib_month().empty()},
+          std::pair{"dataset_gib_month", !row.dataset_gib_month().empty()},
           std::pair{"egress_gib", !row.egress_gib().empty()}}) {
       if (set && !storage_row) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -92,7 +95,7 @@ absl::StatusOr<PriceTable> PriceTable::FromConfig(const trenode::v1::ChargingCon
                                     std::pair{"per_analysis", !row.per_analysis().empty()}}) {
       if (set && storage_row) {
         return absl::InvalidArgumentError(absl::StrCat(
-            where, ".", name, ": the \"storage\" row prices storage_gib_month and egress_gib only"));
+            where, ".", name, ": the \"storage\" row prices storage_gib_month, dataset_gib_month and egress_gib only"));
       }
     }
     table.prices_[row.backend()] = prices;
@@ -139,10 +142,12 @@ trenode::v1::Cost PriceTable::CostOf(const trenode::v1::Usage& usage) const {
   return cost;
 }
 
-trenode::v1::Cost PriceTable::StorageCostOf(__int128 byte_micros, int64_t month_micros) const {
+trenode::v1::Cost PriceTable::StorageCostOf(__int128 byte_micros, int64_t month_micros,
+                                            bool datasets) const {
   trenode::v1::Cost cost;
   cost.set_currency(currency_);
-  const int64_t price = For(kStorageRow).storage_gib_month;
+  const Prices row = For(kStorageRow);
+  const int64_t price = datasets ? row.dataset_gib_month : row.storage_gib_month;
   if (price <= 0 || month_micros <= 0) return cost;
   if (byte_micros < 0) byte_micros = 0;
   const __int128 per = static_cast<__int128>(kGiB) * month_micros;  // < 2^72
@@ -154,7 +159,7 @@ trenode::v1::Cost PriceTable::StorageCostOf(__int128 byte_micros, int64_t month_
   __int128 micros = whole * price + (rest * price + per / 2) / per;
   if (micros > kMaxLineMicros) micros = kMaxLineMicros;
   auto* line = cost.add_lines();
-  line->set_item("storage");
+  line->set_item(datasets ? "datasets" : "storage");
   line->set_quantity(Quantity(byte_micros, per, "GiB-month"));
   line->set_micros(static_cast<int64_t>(micros));
   cost.set_total_micros(line->micros());

@@ -26,6 +26,7 @@ struct Prices {
   int64_t storage_gib_month = 0;
   int64_t egress_gib = 0;
   int64_t per_analysis = 0;
+  int64_t dataset_gib_month = 0;
 };
 
 class PriceTable {
@@ -50,7 +51,9 @@ class PriceTable {
   // (2^30 x month_micros), so a GiB kept for a whole month is one GiB-month
   // whatever the month's length. One "storage" line (none if unpriced),
   // rounded half up, exact through 128 bits, at most kMaxLineMicros.
-  trenode::v1::Cost StorageCostOf(__int128 byte_micros, int64_t month_micros) const;
+  // `datasets`: priced by dataset_gib_month instead, a "datasets" line.
+  trenode::v1::Cost StorageCostOf(__int128 byte_micros, int64_t month_micros,
+                                  bool datasets = false) const;
   // What `bytes` sent out cost by the storage row: one "egress" line.
   trenode::v1::Cost EgressCostOf(int64_t bytes) const;
 

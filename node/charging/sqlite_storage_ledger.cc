@@ -9,34 +9,55 @@ namespace {
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
-// Closes `object`'s open interval at `at` (never before it opened).
+// Ends `object`'s interval live at `at` (open, or ending later) at `at`,
+// never before it began.
 absl::Status Close(storage::SqliteDb& db, const std::string& object, absl::Time at) {
   ASSIGN_OR_RETURN(auto close,
                    db.PrepareCached("UPDATE storage_intervals SET to_micros = max(from_micros, ?)"
-                                    " WHERE object = ? AND to_micros IS NULL"));
-  close.Bind(1, Micros(at)).Bind(2, object);
+                                    " WHERE object = ? AND (to_micros IS NULL OR to_micros > ?)"));
+  close.Bind(1, Micros(at)).Bind(2, object).Bind(3, Micros(at));
   return close.Run();
+}
+
+StorageInterval IntervalFrom(storage::SqliteStatement& row, std::string project_id) {
+  StorageInterval interval;
+  interval.project_id = std::move(project_id);
+  interval.kind = static_cast<StoredKind>(row.Int64(0));
+  interval.object = row.Text(1);
+  interval.bytes = row.Int64(2);
+  interval.from = absl::FromUnixMicros(row.Int64(3));
+  if (!row.IsNull(4)) interval.to = absl::FromUnixMicros(row.Int64(4));
+  return interval;
 }
 
 }  // namespace
 
 absl::Status SqliteStorageLedger::Stored(const std::string& project_id, StoredKind kind,
                                          const std::string& object, int64_t bytes,
-                                         absl::Time at) {
+                                         absl::Time at, std::optional<absl::Time> until) {
   if (bytes < 0) {
     return absl::InvalidArgumentError(absl::StrCat("stored bytes of ", object, " are negative"));
+  }
+  if (until.has_value() && *until < at) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the interval of ", object, " would end before it begins"));
   }
   auto db = pool_->Acquire();
   return storage::InTransaction(*db, [&]() -> absl::Status {
     RETURN_IF_ERROR(Close(*db, object, at));
     ASSIGN_OR_RETURN(auto insert, db->PrepareCached(
                                       "INSERT INTO storage_intervals (project_id, kind, object,"
-                                      " bytes, from_micros) VALUES (?, ?, ?, ?, ?)"));
+                                      " bytes, from_micros, to_micros) VALUES (?, ?, ?, ?, ?, ?)"));
     insert.Bind(1, project_id)
         .Bind(2, int64_t{static_cast<int>(kind)})
         .Bind(3, object)
         .Bind(4, bytes)
         .Bind(5, Micros(at));
+    if (until.has_value()) {
+      insert.Bind(6, Micros(*until));
+    } else {
+      insert.BindNull(6);
+    }
     return insert.Run();
   });
 }
@@ -74,14 +95,24 @@ absl::StatusOr<std::vector<StorageInterval>> SqliteStorageLedger::IntervalsOf(
   while (true) {
     ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) return intervals;
-    StorageInterval interval;
-    interval.project_id = project_id;
-    interval.kind = static_cast<StoredKind>(select.Int64(0));
-    interval.object = select.Text(1);
-    interval.bytes = select.Int64(2);
-    interval.from = absl::FromUnixMicros(select.Int64(3));
-    if (!select.IsNull(4)) interval.to = absl::FromUnixMicros(select.Int64(4));
-    intervals.push_back(std::move(interval));
+    intervals.push_back(IntervalFrom(select, project_id));
+  }
+}
+
+absl::StatusOr<std::vector<StorageInterval>> SqliteStorageLedger::LiveOfKind(StoredKind kind,
+                                                                             absl::Time at) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(auto select,
+                   db->PrepareCached("SELECT kind, object, bytes, from_micros, to_micros,"
+                                     " project_id FROM storage_intervals WHERE kind = ?"
+                                     " AND from_micros <= ? AND (to_micros IS NULL OR to_micros > ?)"
+                                     " ORDER BY project_id, object"));
+  select.Bind(1, int64_t{static_cast<int>(kind)}).Bind(2, Micros(at)).Bind(3, Micros(at));
+  std::vector<StorageInterval> intervals;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return intervals;
+    intervals.push_back(IntervalFrom(select, select.Text(5)));
   }
 }
 
@@ -112,8 +143,8 @@ absl::StatusOr<int64_t> SqliteStorageLedger::StoredNow(const std::string& projec
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(auto select,
                    db->PrepareCached("SELECT bytes FROM storage_intervals WHERE project_id = ?"
-                                     " AND to_micros IS NULL"));
-  select.Bind(1, project_id);
+                                     " AND to_micros IS NULL AND kind != ?"));
+  select.Bind(1, project_id).Bind(2, int64_t{static_cast<int>(StoredKind::kDataset)});
   int64_t total = 0;
   while (true) {
     ASSIGN_OR_RETURN(bool row, select.Step());

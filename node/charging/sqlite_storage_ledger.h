@@ -19,7 +19,8 @@ class SqliteStorageLedger : public StorageLedger {
   explicit SqliteStorageLedger(storage::SqlitePool* pool) : pool_(pool) {}
 
   absl::Status Stored(const std::string& project_id, StoredKind kind, const std::string& object,
-                      int64_t bytes, absl::Time at) override;
+                      int64_t bytes, absl::Time at,
+                      std::optional<absl::Time> until = std::nullopt) override;
   absl::Status Removed(const std::string& object, absl::Time at) override;
   absl::Status Egress(const EgressRecord& record) override;
   absl::StatusOr<std::vector<StorageInterval>> IntervalsOf(const std::string& project_id,
@@ -27,6 +28,8 @@ class SqliteStorageLedger : public StorageLedger {
                                                            absl::Time to) override;
   absl::StatusOr<std::vector<EgressRecord>> EgressOf(const std::string& project_id,
                                                     absl::Time from, absl::Time to) override;
+  absl::StatusOr<std::vector<StorageInterval>> LiveOfKind(StoredKind kind,
+                                                          absl::Time at) override;
   absl::StatusOr<int64_t> StoredNow(const std::string& project_id) override;
 
  private:

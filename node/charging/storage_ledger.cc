@@ -12,6 +12,8 @@ const char* StoredKindName(StoredKind kind) {
       return "review copies";
     case StoredKind::kReleasedCopy:
       return "released copies";
+    case StoredKind::kDataset:
+      return "approved datasets";
   }
   return "stored objects";
 }

@@ -25,8 +25,9 @@ enum class StoredKind {
   kOutput = 1,        // a script job's declared output, kept for release
   kReviewCopy = 2,    // a release's file as its checkers review it
   kReleasedCopy = 3,  // a released file in the egress area
+  kDataset = 4,       // a dataset the project is approved to use (DatasetMeter)
 };
-// "outputs", "review copies", "released copies".
+// "outputs", "review copies", "released copies", "approved datasets".
 const char* StoredKindName(StoredKind kind);
 
 struct StorageInterval {
@@ -35,7 +36,7 @@ struct StorageInterval {
   std::string object;  // its object-store key
   int64_t bytes = 0;
   absl::Time from;
-  std::optional<absl::Time> to;  // nullopt: still stored
+  std::optional<absl::Time> to;  // nullopt: still stored; may be in the future
 };
 
 struct EgressRecord {
@@ -50,13 +51,16 @@ struct EgressRecord {
 class StorageLedger {
  public:
   virtual ~StorageLedger() = default;
-  // `object` of `project_id` holds `bytes` from `at` on. An object already
-  // stored (an open interval) is closed at `at` first, so rewriting an
-  // object never counts it twice. InvalidArgument for negative bytes.
+  // `object` of `project_id` holds `bytes` from `at` on, until `until` if
+  // given (an end known in advance, such as an approval's expiry). An
+  // object already live at `at` (an interval not ended by then) is ended
+  // at `at` first, so rewriting an object never counts it twice.
+  // InvalidArgument for negative bytes or an `until` before `at`.
   virtual absl::Status Stored(const std::string& project_id, StoredKind kind,
-                              const std::string& object, int64_t bytes, absl::Time at) = 0;
-  // `object` is gone from `at`: its open interval is closed then (never
-  // before it opened). OK if it has none (never recorded, or removed).
+                              const std::string& object, int64_t bytes, absl::Time at,
+                              std::optional<absl::Time> until = std::nullopt) = 0;
+  // `object` is gone from `at`: its live interval is ended then (never
+  // before it began). OK if it has none (never recorded, or removed).
   virtual absl::Status Removed(const std::string& object, absl::Time at) = 0;
   // Records one download. InvalidArgument for negative bytes.
   virtual absl::Status Egress(const EgressRecord& record) = 0;
@@ -68,7 +72,11 @@ class StorageLedger {
   // The project's downloads in [from, to), oldest first.
   virtual absl::StatusOr<std::vector<EgressRecord>> EgressOf(const std::string& project_id,
                                                             absl::Time from, absl::Time to) = 0;
-  // The bytes the project has stored now (its open intervals), saturating.
+  // Every project's intervals of `kind` live at `at` (not ended by then).
+  virtual absl::StatusOr<std::vector<StorageInterval>> LiveOfKind(StoredKind kind,
+                                                                  absl::Time at) = 0;
+  // The bytes the project keeps now (its open intervals), saturating;
+  // approved datasets are the node's copies, not counted.
   virtual absl::StatusOr<int64_t> StoredNow(const std::string& project_id) = 0;
 };
 

@@ -194,6 +194,7 @@ absl::StatusOr<Project> Governance::Transition(
       log::ChangeEvent(absl::StrCat("governance.project.", kNames[static_cast<int>(action)]),
                        absl::StrCat("project/", project.id()), project.id(), reason),
       [&] { return store_->UpdateProject(project, from, membership); }));
+  if (on_project_changed_) on_project_changed_(project);
   return project;
 }
 

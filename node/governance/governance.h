@@ -44,6 +44,14 @@ class Governance {
         clock_(std::move(clock)),
         events_(events) {}
 
+  // Told of a project after each change of its state or approval is stored
+  // (charging's DatasetMeter). It cannot undo the change: it reports its
+  // own failures.
+  using ProjectObserver = std::function<void(const trenode::v1::Project&)>;
+  void set_on_project_changed(ProjectObserver observer) {
+    on_project_changed_ = std::move(observer);
+  }
+
   // subject@node-id for a person; empty for nodes and services.
   std::string PersonId(const auth::Principal& caller) const;
 
@@ -114,6 +122,7 @@ class Governance {
       const std::function<absl::Status(trenode::v1::Project&)>& change, const std::string& reason,
       const std::optional<trenode::v1::Membership>& membership = std::nullopt);
 
+  ProjectObserver on_project_changed_;
   GovernanceStore* store_;
   catalogue::CatalogueStore* datasets_;
   std::string node_id_;

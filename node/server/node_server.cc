@@ -30,6 +30,7 @@
 #include "node/charging/charging_admission.h"
 #include "node/charging/prices.h"
 #include "node/charging/sqlite_budget_store.h"
+#include "node/charging/dataset_meter.h"
 #include "node/charging/sqlite_storage_ledger.h"
 #include "node/query/compiler.h"
 #include "node/query/row_estimate.h"
@@ -231,6 +232,7 @@ struct NodeServer::Parts {
   std::unique_ptr<charging::PriceTable> prices;
   std::unique_ptr<charging::SqliteBudgetStore> budgets;
   std::unique_ptr<charging::SqliteStorageLedger> storage_ledger;
+  std::unique_ptr<charging::DatasetMeter> dataset_meter;
   std::unique_ptr<charging::ChargingAdmission> admission;
   std::unique_ptr<charging::Charging> charging;
   std::unique_ptr<adapters::ComputeBackend> compute;
@@ -452,6 +454,34 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
   parts.budgets = std::make_unique<charging::SqliteBudgetStore>(parts.pool.get());
   parts.storage_ledger = std::make_unique<charging::SqliteStorageLedger>(parts.pool.get());
   scripts.storage = parts.storage_ledger.get();
+  adapters::ObjectStore* object_store = parts.objects.get();
+  catalogue::SqliteCatalogueStore* datasets_kept = parts.catalogue_store.get();
+  parts.dataset_meter = std::make_unique<charging::DatasetMeter>(
+      parts.storage_ledger.get(),
+      [datasets_kept, object_store](const std::string& dataset_id) -> absl::StatusOr<int64_t> {
+        ASSIGN_OR_RETURN(trenode::v1::Dataset dataset, datasets_kept->Get(dataset_id, 0));
+        if (dataset.state() == trenode::v1::DATASET_STATE_RETIRED) {
+          return absl::NotFoundError(absl::StrCat("dataset \"", dataset_id, "\" is retired"));
+        }
+        ASSIGN_OR_RETURN(adapters::ObjectInfo info,
+                         object_store->Stat(dataset.steward().storage_location()));
+        return info.size;
+      });
+  // Metering follows a change already made; a failure is reported here and
+  // caught up when the node next starts (DatasetMeter::Reconcile).
+  charging::DatasetMeter* dataset_meter = parts.dataset_meter.get();
+  parts.governance->set_on_project_changed([dataset_meter](const trenode::v1::Project& project) {
+    if (absl::Status metered = dataset_meter->ProjectChanged(project); !metered.ok()) {
+      std::cerr << "trenode: metering the datasets of project " << project.id()
+                << " failed (caught up at the next start): " << metered << "\n";
+    }
+  });
+  parts.catalogue->set_on_dataset_changed([dataset_meter](const std::string& dataset_id) {
+    if (absl::Status metered = dataset_meter->DatasetChanged(dataset_id); !metered.ok()) {
+      std::cerr << "trenode: metering dataset " << dataset_id
+                << " for its projects failed (caught up at the next start): " << metered << "\n";
+    }
+  });
   charging::ScriptBounds bounds;
   bounds.backend = scripts.backend_name;
   bounds.cpu_micros_per_process = absl::ToInt64Microseconds(scripts.limits.cpu);
@@ -552,6 +582,18 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
         [relayed](const std::string& partner, const trenode::v1::RelayedCall& call) {
           return relayed->Serve(partner, call);
         });
+  }
+  {
+    absl::StatusOr<std::vector<trenode::v1::Project>> projects =
+        parts.governance_store->ProjectsInStates(
+            {trenode::v1::PROJECT_STATE_APPROVED, trenode::v1::PROJECT_STATE_SUSPENDED,
+             trenode::v1::PROJECT_STATE_CLOSED});
+    absl::Status metered =
+        projects.ok() ? parts.dataset_meter->Reconcile(*projects) : projects.status();
+    if (!metered.ok()) {
+      std::cerr << "trenode: catching up the metering of approved datasets failed: " << metered
+                << "\n";
+    }
   }
   if (absl::Status settled = parts.runner->Reconcile(); !settled.ok()) {
     return absl::Status(settled.code(),
