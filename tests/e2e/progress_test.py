@@ -116,7 +116,10 @@ class ProgressTest(unittest.TestCase):
         self.assertIn("the node is checking the rows", shown)
         # Then the node's own phases, each drawn as it begins, in order.
         rows = self.csv_rows()
-        phases = ["; node checking rows: person, ", "; node loading rows: person, ",
+        # Every column of the synthetic site is declared, so the node checks
+        # each row as it loads it: no checking pass of its own.
+        self.assertNotIn("; node checking rows: ", shown)
+        phases = ["; node loading rows: person, ",
                   "; node building index 1 of ", "; node loading rows: ",
                   "; node gathering statistics for the query planner (ANALYZE)",
                   "; node checking person keys 1 of ", "; node describing the columns of person",
@@ -126,7 +129,6 @@ class ProgressTest(unittest.TestCase):
             found = shown.find(phase, at)
             self.assertGreaterEqual(found, 0, f"{phase!r} after {shown[:at][-200:]!r}")
             at = found
-        self.assertIn(f" of {rows:,} rows (", shown, "loading counts to the CSVs' rows")
         summary = shown.rsplit("\r", 2)[-2]
         self.assertRegex(summary, rf"^{what}: [\d.]+ [kM]B, [\d,]+ rows in .*; the node checked "
                                   r"and stored them in [\d.]+ (s|min)")
