@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "federation/stall_guard.h"
 #include "node/common/text.h"
 #include "trenode/v1/federation.grpc.pb.h"
 
@@ -40,6 +41,16 @@ bool DialOut::Connected(const std::string& partner_id) {
   return open_.contains(partner_id);
 }
 
+void DialOut::SetTimeouts(StreamTimeouts timeouts) {
+  absl::MutexLock lock(&mu_);
+  timeouts_ = timeouts;
+}
+
+StreamTimeouts DialOut::Timeouts() {
+  absl::MutexLock lock(&mu_);
+  return timeouts_;
+}
+
 void DialOut::Attend(const std::string& partner_id) {
   absl::Duration backoff = kFirstBackoff;
   while (!stop_.HasBeenNotified()) {
@@ -69,10 +80,25 @@ absl::Status DialOut::AttendOnce(const trenode::v1::Partner& partner) {
     absl::MutexLock lock(&mu_);
     open_.erase(partner.node_id());
   };
+  // A step the partner holds up too long cancels the stream, so that it
+  // ends and is dialled again. Declared after `context`, so it stops first.
+  StallGuard guard([&context] { context.TryCancel(); });
+  auto stalled = [&](absl::string_view what) {
+    return absl::UnavailableError(absl::StrCat("partner ", partner.node_id(), " held up ", what,
+                                               "; the stream was ended to dial it again"));
+  };
   auto stub = trenode::v1::Federation::NewStub(channels_->ChannelTo(partner));
   std::unique_ptr<grpc::ClientReaderWriter<trenode::v1::AttendUp, trenode::v1::RelayedCall>>
       stream = stub->Attend(&context);
-  stream->WaitForInitialMetadata();
+  {
+    StallGuard::Step step = guard.Begin("the stream's opening", Timeouts().open);
+    stream->WaitForInitialMetadata();
+  }
+  if (std::optional<std::string> what = guard.Stalled()) {
+    stream->Finish().ok();
+    forget();
+    return stalled(*what);
+  }
   // Only the partner dialled is served: its certificate must name it.
   if (absl::Status peer = GrpcPartnerCaller::CheckPeer(context, partner); !peer.ok()) {
     context.TryCancel();
@@ -88,14 +114,23 @@ absl::Status DialOut::AttendOnce(const trenode::v1::Partner& partner) {
     int serving = 0;
   };
   auto shared = std::make_shared<Shared>();
+  auto* raw_stream = stream.get();
+  // Every write, timed from when it holds the stream (not while it queues
+  // behind another).
+  auto write = [this, shared, raw_stream, guard = &guard](const trenode::v1::AttendUp& up,
+                                                          const char* what) {
+    absl::MutexLock write_lock(&shared->write_mu);
+    StallGuard::Step step = guard->Begin(what, Timeouts().write);
+    return raw_stream->Write(up);
+  };
   trenode::v1::AttendUp hello;
   hello.mutable_hello();
-  if (!stream->Write(hello)) {
+  if (!write(hello, "writing the stream's hello")) {
     grpc::Status status = stream->Finish();
     forget();
+    if (std::optional<std::string> what = guard.Stalled()) return stalled(*what);
     return absl::UnavailableError(status.error_message());
   }
-  auto* raw_stream = stream.get();
   trenode::v1::RelayedCall call;
   while (stream->Read(&call)) {
     {
@@ -104,7 +139,7 @@ absl::Status DialOut::AttendOnce(const trenode::v1::Partner& partner) {
         ++shared->serving;
         // Detached; this scope waits below until every one has written.
         const absl::Time until = absl::Now() + absl::Milliseconds(call.deadline_ms());
-        std::thread([this, shared, raw_stream, call, until, id = partner.node_id()] {
+        std::thread([this, shared, write, call, until, id = partner.node_id()] {
           trenode::v1::AttendUp up;
           if (absl::Now() < until) {
             *up.mutable_reply() = serve_(id, call);
@@ -114,10 +149,7 @@ absl::Status DialOut::AttendOnce(const trenode::v1::Partner& partner) {
             up.mutable_reply()->set_code(static_cast<int>(absl::StatusCode::kDeadlineExceeded));
             up.mutable_reply()->set_message("the call's deadline passed before it was answered");
           }
-          {
-            absl::MutexLock write_lock(&shared->write_mu);
-            raw_stream->Write(up);
-          }
+          write(up, "writing a reply");
           absl::MutexLock done(&shared->serving_mu);
           --shared->serving;
         }).detach();
@@ -129,8 +161,7 @@ absl::Status DialOut::AttendOnce(const trenode::v1::Partner& partner) {
     busy.mutable_reply()->set_code(static_cast<int>(absl::StatusCode::kResourceExhausted));
     busy.mutable_reply()->set_message(
         absl::StrCat(kMaxServing, " calls from this partner are being answered; try again"));
-    absl::MutexLock lock(&shared->write_mu);
-    stream->Write(busy);
+    write(busy, "writing a reply");
   }
   {
     absl::MutexLock lock(&shared->serving_mu);
@@ -139,10 +170,12 @@ absl::Status DialOut::AttendOnce(const trenode::v1::Partner& partner) {
   }
   {
     absl::MutexLock lock(&shared->write_mu);
+    StallGuard::Step step = guard.Begin("closing the stream", Timeouts().write);
     stream->WritesDone();
   }
   grpc::Status status = stream->Finish();
   forget();
+  if (std::optional<std::string> what = guard.Stalled()) return stalled(*what);
   return status.ok() ? absl::UnavailableError("the partner closed the stream")
                      : absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                                     status.error_message());

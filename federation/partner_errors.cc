@@ -7,7 +7,7 @@
 
 namespace trenode::federation {
 
-absl::Status ForPartner(absl::Status status, absl::string_view partner, absl::string_view method) {
+bool IsFault(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
     case absl::StatusCode::kInvalidArgument:
@@ -21,10 +21,14 @@ absl::Status ForPartner(absl::Status status, absl::string_view partner, absl::st
     case absl::StatusCode::kDeadlineExceeded:
     case absl::StatusCode::kUnauthenticated:
     case absl::StatusCode::kUnimplemented:
-      return status;
+      return false;
     default:
-      break;
+      return true;
   }
+}
+
+absl::Status ForPartner(absl::Status status, absl::string_view partner, absl::string_view method) {
+  if (!IsFault(status)) return status;
   std::cerr << absl::StrCat("trenode: ", method, " for partner ", PrintableText(partner, 100),
                             " failed here: ", absl::StatusCodeToString(status.code()), ": ",
                             PrintableText(status.message(), 2000), "\n");

@@ -22,6 +22,11 @@ namespace trenode::federation {
 // replaced message is written to stderr with the partner and method.
 absl::Status ForPartner(absl::Status status, absl::string_view partner, absl::string_view method);
 
+// Whether `status` is a fault of this node (a code ForPartner replaces)
+// rather than a refusal of the partner's request: a fault is not counted
+// against the partner.
+bool IsFault(const absl::Status& status);
+
 }  // namespace trenode::federation
 
 #endif  // TRENODE_FEDERATION_PARTNER_ERRORS_H_

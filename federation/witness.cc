@@ -179,9 +179,13 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
                      now.checkpoint, Evidence(note));
       }
       if (!proof.ok()) {
-        if (++unproven_[id] >= kUnprovenChecks) {
+        // Kept before anything else is done, so that neither a restart nor
+        // a failure below forgets this check.
+        ++now.unproven_checks;
+        RETURN_IF_ERROR(store_->Save(now));
+        if (now.unproven_checks >= kUnprovenChecks) {
           return Alarm(id, "unproven",
-                       absl::StrCat("for ", unproven_[id],
+                       absl::StrCat("for ", now.unproven_checks,
                                     " checks since a larger one was last proven it showed a larger "
                                     "checkpoint (now size ",
                                     body->size, ") but gave no proof that it extends the one at "
@@ -218,7 +222,7 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
   // The count of unproven larger checkpoints ends only when a larger one is
   // proven (or there was nothing to prove against): showing the old
   // checkpoint again between unproven ones does not reset it.
-  if (!(seen && before > 0 && before_root) || body->size > before) unproven_.erase(id);
+  if (!(seen && before > 0 && before_root) || body->size > before) now.unproven_checks = 0;
   const absl::Time at = clock_();
   now.log.set_size(body->size);
   now.log.set_root(log::HashBytes(body->root));

@@ -8,8 +8,9 @@
 // recorded in this node's activity log, and cosigns nothing more of that log
 // until it is consistent again with what was verified. A partner that
 // answers with a larger signed checkpoint but refuses its consistency proof
-// raises an alarm; one that does not answer for the proof five checks in a
-// row does too.
+// raises an alarm; one that does not answer for the proof in five checks
+// since a larger checkpoint was last proven does too (counted in the store,
+// so a restart of this node does not reset the count).
 //
 // Thread-safety: CheckAll and Check may be called from any thread; Start
 // runs them every interval on a thread of its own until Stop.
@@ -78,11 +79,6 @@ class Witness {
 
   absl::Mutex mu_;  // one check at a time
   std::map<std::string, std::string> last_alarm_ ABSL_GUARDED_BY(mu_);  // kind, by node
-  // Checks in which a partner showed a larger signed checkpoint but did
-  // not answer for its consistency proof, since one larger than the last
-  // verified was last proven (checks showing the verified one again between
-  // them do not reset it). In memory: a restart of this node resets it.
-  std::map<std::string, int> unproven_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
   absl::Mutex schedule_mu_;
   absl::Duration interval_ ABSL_GUARDED_BY(schedule_mu_);

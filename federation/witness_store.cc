@@ -23,14 +23,14 @@ absl::StatusOr<Message> Decoded(const std::string& bytes, absl::string_view what
 absl::StatusOr<std::optional<Witnessed>> SqliteWitnessStore::Seen(const std::string& node_id) {
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(SqliteStatement select,
-                   db->PrepareCached("SELECT record, checkpoint FROM witnessed_logs "
-                                     "WHERE node_id = ?"));
+                   db->PrepareCached("SELECT record, checkpoint, unproven_checks "
+                                     "FROM witnessed_logs WHERE node_id = ?"));
   select.Bind(1, node_id);
   ASSIGN_OR_RETURN(bool row, select.Step());
   if (!row) return std::nullopt;
   ASSIGN_OR_RETURN(trenode::v1::WitnessedLog log,
                    Decoded<trenode::v1::WitnessedLog>(select.Blob(0), "witnessed log"));
-  return Witnessed{std::move(log), select.Text(1)};
+  return Witnessed{std::move(log), select.Text(1), static_cast<int>(select.Int64(2))};
 }
 
 absl::Status SqliteWitnessStore::Save(const Witnessed& witnessed) {
@@ -38,12 +38,15 @@ absl::Status SqliteWitnessStore::Save(const Witnessed& witnessed) {
   record.clear_alarms();
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(SqliteStatement upsert,
-                   db->PrepareCached("INSERT INTO witnessed_logs(node_id, record, checkpoint) "
-                                     "VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET "
-                                     "record = excluded.record, checkpoint = excluded.checkpoint"));
+                   db->PrepareCached("INSERT INTO witnessed_logs(node_id, record, checkpoint, "
+                                     "unproven_checks) VALUES (?, ?, ?, ?) ON CONFLICT(node_id) "
+                                     "DO UPDATE SET record = excluded.record, checkpoint = "
+                                     "excluded.checkpoint, unproven_checks = "
+                                     "excluded.unproven_checks"));
   upsert.Bind(1, record.node_id())
       .BindBlob(2, record.SerializeAsString())
-      .Bind(3, witnessed.checkpoint);
+      .Bind(3, witnessed.checkpoint)
+      .Bind(4, int64_t{witnessed.unproven_checks});
   return upsert.Run();
 }
 

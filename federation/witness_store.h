@@ -16,10 +16,13 @@
 namespace trenode::federation {
 
 // A partner's log as last verified: its record (without alarms) and the
-// signed checkpoint it was verified from (the evidence for any later alarm).
+// signed checkpoint it was verified from (the evidence for any later alarm),
+// and the checks since a larger checkpoint was last proven in which the
+// partner showed one larger and gave no proof that it extends this one.
 struct Witnessed {
   trenode::v1::WitnessedLog log;
   std::string checkpoint;
+  int unproven_checks = 0;
 };
 
 class WitnessStore {

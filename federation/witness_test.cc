@@ -90,6 +90,17 @@ struct Rig {
         &partner_, store_.get(), nullptr, &absl::Now);
   }
   absl::Status Check() { return witness_->Check(*partners_->Find("p")); }
+  // The witness's node stops and starts again on the same database.
+  void Restart() {
+    witness_.reset();
+    store_.reset();
+    pool_.reset();
+    pool_ = *storage::SqlitePool::Open(dir_.File("node.db"), 1, storage::NodeSchemaMigrations());
+    store_ = std::make_unique<SqliteWitnessStore>(pool_.get());
+    witness_ = std::make_unique<Witness>(
+        "w", log::NoteSigner::Generate("w")->DeriveCosigner("w/witness").value(), partners_.get(),
+        &partner_, store_.get(), nullptr, &absl::Now);
+  }
   trenode::v1::WitnessedLog Seen() {
     auto status = witness_->Status();
     EXPECT_TRUE(status.ok());
@@ -206,6 +217,35 @@ TEST_F(WitnessUnitTest, AlternatingOldAndUnprovenCheckpointsStillAlarms) {
   // A larger checkpoint proven ends the count.
   partner_.proof_answer = trenode::v1::ConsistencyProof();
   ASSERT_TRUE(Check().ok());
+  partner_.proof_answer = absl::DeadlineExceededError("no answer");
+  partner_.log.size = 9;
+  EXPECT_EQ(Check().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+// Attack (review L3, persistence): the count of unproven larger checkpoints
+// was kept in memory, so a partner had only to outlast a restart of the
+// witness's node to be let off. It is kept in the witness's database now.
+TEST_F(WitnessUnitTest, AWitnessRestartedBetweenUnprovenChecksStillAlarms) {
+  partner_.log.size = 4;
+  ASSERT_TRUE(Check().ok());
+  partner_.log.size = 8;
+  partner_.proof_answer = absl::DeadlineExceededError("no answer");
+  for (int i = 1; i < 5; ++i) {
+    EXPECT_EQ(Check().code(), absl::StatusCode::kDeadlineExceeded) << i;
+    Restart();
+    partner_.log.size = 4;  // the old one again between them, after the restart
+    EXPECT_TRUE(Check().ok()) << i;
+    partner_.log.size = 8;
+  }
+  absl::Status fifth = Check();
+  EXPECT_EQ(fifth.code(), absl::StatusCode::kFailedPrecondition) << fifth;
+  ASSERT_EQ(Seen().alarms_size(), 1);
+  EXPECT_NE(Seen().alarms(0).detail().find("for 5 checks"), std::string::npos)
+      << Seen().alarms(0).detail();
+  // A larger checkpoint proven ends the count, for good.
+  partner_.proof_answer = trenode::v1::ConsistencyProof();
+  ASSERT_TRUE(Check().ok());
+  Restart();
   partner_.proof_answer = absl::DeadlineExceededError("no answer");
   partner_.log.size = 9;
   EXPECT_EQ(Check().code(), absl::StatusCode::kDeadlineExceeded);

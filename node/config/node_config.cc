@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -259,6 +260,17 @@ absl::Status ValidateNodeConfig(const NodeConfig& config) {
   if (!(burst >= 0 && burst <= 1e6)) {
     return FieldError("federation.partner_call_burst",
                       "must be 0 (unset: 400, at least the rate) to 1,000,000 calls");
+  }
+  for (const auto& [field, value, fallback] :
+       {std::tuple<const char*, int32_t, int>{"federation.stream_open_timeout_seconds",
+                                              config.federation().stream_open_timeout_seconds(),
+                                              10},
+        {"federation.stream_write_timeout_seconds",
+         config.federation().stream_write_timeout_seconds(), 30}}) {
+    if (value < 0 || value > 3600) {
+      return FieldError(field,
+                        absl::StrCat("must be 1 to 3600 seconds (0 or unset: ", fallback, ")"));
+    }
   }
   return absl::OkStatus();
 }

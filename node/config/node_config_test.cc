@@ -115,6 +115,19 @@ TEST_F(NodeConfigTest, TheJsonApiNeedsItsOwnAddressAndSaneLimits) {
   EXPECT_EQ(config->web().listen_address(), "127.0.0.1:9443");
 }
 
+TEST_F(NodeConfigTest, ALockedDownNodesStreamTimeoutsAreBounded) {
+  const std::string good = kGood;
+  ExpectError(good + "federation { stream_open_timeout_seconds: -1 }",
+              "federation.stream_open_timeout_seconds: must be 1 to 3600 seconds (0 or unset: 10)");
+  ExpectError(good + "federation { stream_write_timeout_seconds: 3601 }",
+              "federation.stream_write_timeout_seconds: must be 1 to 3600 seconds (0 or unset: "
+              "30)");
+  auto config = Load(good + "federation { stream_open_timeout_seconds: 5 "
+                            "stream_write_timeout_seconds: 3600 }");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->federation().stream_write_timeout_seconds(), 3600);
+}
+
 TEST_F(NodeConfigTest, AnS3StoreNeedsItsBucketAndRegion) {
   const std::string head = "node_id: \"site-a\" listen_address: \"127.0.0.1:1\" database_path: \"d\" ";
   ExpectError(head + "object_store { s3 { region: \"eu-west-2\" } }",

@@ -13,19 +13,6 @@ namespace trenode::rpc {
 namespace {
 constexpr char kService[] = "trenode.v1.Federation";
 
-// `call` with its failures told to the partner as federation::ForPartner
-// says (a fault's own text stays here).
-template <typename Call>
-auto ForPartner(absl::string_view method, Call call) {
-  return [method, call](const auth::Principal& partner) {
-    auto result = call(partner);
-    if (!result.ok()) {
-      return decltype(result)(federation::ForPartner(result.status(), partner.subject, method));
-    }
-    return result;
-  };
-}
-
 // The person a partner asks for is checked before the call is logged.
 CallGate::RequestCheck SubjectCheck(const std::string& subject) {
   return [&subject](const auth::Principal& partner) {
@@ -75,12 +62,11 @@ grpc::Status FederationService::SubmitContribution(
     trenode::v1::Contribution* reply) {
   return HandleChecked(
       *gate_, kService, "SubmitContribution", context, reply, SubjectCheck(request->subject()),
-      ForPartner("SubmitContribution",
-                 [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
-                   ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
-                                                                partner, request->subject()));
-                   return contributions_->Submit(person, *request);
-                 }));
+      [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
+        ASSIGN_OR_RETURN(auth::Principal person,
+                         federation::Contributions::PersonOf(partner, request->subject()));
+        return contributions_->Submit(person, *request);
+      });
 }
 
 grpc::Status FederationService::GetContribution(grpc::ServerContext* context,
@@ -88,17 +74,15 @@ grpc::Status FederationService::GetContribution(grpc::ServerContext* context,
                                                 trenode::v1::Contribution* reply) {
   return HandleChecked(
       *gate_, kService, "GetContribution", context, reply, SubjectCheck(request->subject()),
-      ForPartner(
-          "GetContribution",
-          [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
-            ASSIGN_OR_RETURN(auth::Principal person,
-                             federation::Contributions::PersonOf(partner, request->subject()));
-            // Held at most until shortly before the caller stops waiting.
-            absl::Duration wait = std::min(
-                absl::Milliseconds(request->wait_ms()),
-                absl::FromChrono(context->deadline()) - absl::Now() - absl::Milliseconds(200));
-            return contributions_->Get(person, request->request_id(), request->known_state(), wait);
-          }));
+      [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
+        ASSIGN_OR_RETURN(auth::Principal person,
+                         federation::Contributions::PersonOf(partner, request->subject()));
+        // Held at most until shortly before the caller stops waiting.
+        absl::Duration wait = std::min(
+            absl::Milliseconds(request->wait_ms()),
+            absl::FromChrono(context->deadline()) - absl::Now() - absl::Milliseconds(200));
+        return contributions_->Get(person, request->request_id(), request->known_state(), wait);
+      });
 }
 
 grpc::Status FederationService::CancelContribution(grpc::ServerContext* context,
@@ -106,12 +90,11 @@ grpc::Status FederationService::CancelContribution(grpc::ServerContext* context,
                                                    trenode::v1::Contribution* reply) {
   return HandleChecked(
       *gate_, kService, "CancelContribution", context, reply, SubjectCheck(request->subject()),
-      ForPartner("CancelContribution",
-                 [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
-                   ASSIGN_OR_RETURN(auth::Principal person, federation::Contributions::PersonOf(
-                                                                partner, request->subject()));
-                   return contributions_->Cancel(person, request->request_id());
-                 }));
+      [&](const auth::Principal& partner) -> absl::StatusOr<trenode::v1::Contribution> {
+        ASSIGN_OR_RETURN(auth::Principal person,
+                         federation::Contributions::PersonOf(partner, request->subject()));
+        return contributions_->Cancel(person, request->request_id());
+      });
 }
 
 grpc::Status FederationService::AddCosignature(grpc::ServerContext* context,
@@ -121,7 +104,7 @@ grpc::Status FederationService::AddCosignature(grpc::ServerContext* context,
       *gate_, kService, "AddCosignature", context, reply,
       [&](const auth::Principal& witness) -> absl::StatusOr<trenode::v1::AddCosignatureResponse> {
         auto added = witnessing_.book->Add(witness.subject, *request);
-        if (!added.ok() && added.status().code() != absl::StatusCode::kInternal) {
+        if (!added.ok() && !federation::IsFault(added.status())) {
           // A partner's malformed cosignatures are summarised, not
           // logged one by one.
           return gate_->RefuseCounted(witness, absl::StrCat("/", kService, "/AddCosignature"),

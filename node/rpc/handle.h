@@ -1,25 +1,38 @@
 // The shape of every unary handler: admit the caller to the method (the one
-// authorization gate), run the domain call with the principal, fill the reply.
+// authorization gate), run the domain call with the principal, fill the reply
+// (or tell the caller the failure as it may be told it: ForCaller).
 #ifndef TRENODE_NODE_RPC_HANDLE_H_
 #define TRENODE_NODE_RPC_HANDLE_H_
 
 #include "absl/strings/str_cat.h"
+#include "federation/partner_errors.h"
 #include "grpcpp/server_context.h"
 #include "node/rpc/call_gate.h"
 #include "node/rpc/grpc_status.h"
 
 namespace trenode::rpc {
 
+// A failure as `caller` may be told it: a partner node is told a fault
+// of this node as federation::ForPartner writes it (its own text, paths
+// and all, stays in this node's stderr); anyone else as it is. The one
+// place direct calls' failures are written for partners (RelayedCalls is
+// the one for calls down a locked-down node's stream).
+inline absl::Status ForCaller(const auth::Principal& caller, absl::string_view full_method,
+                              absl::Status status) {
+  if (caller.kind != auth::Principal::Kind::kNode) return status;
+  return federation::ForPartner(std::move(status), caller.subject, full_method);
+}
+
 // `service` is the full service name ("trenode.v1.Catalogue"), `method` the
 // method's name; `call(principal)` returns absl::StatusOr<Reply>.
 template <typename Reply, typename Call>
 grpc::Status Handle(CallGate& gate, absl::string_view service, absl::string_view method,
                     grpc::ServerContext* context, Reply* reply, Call call) {
-  absl::StatusOr<auth::Principal> caller =
-      gate.Admit(*context, absl::StrCat("/", service, "/", method));
+  const std::string full_method = absl::StrCat("/", service, "/", method);
+  absl::StatusOr<auth::Principal> caller = gate.Admit(*context, full_method);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<Reply> result = call(*caller);
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  if (!result.ok()) return ToGrpcStatus(ForCaller(*caller, full_method, result.status()));
   *reply = std::move(*result);
   return grpc::Status::OK;
 }
@@ -31,11 +44,11 @@ template <typename Reply, typename Call>
 grpc::Status HandleChecked(CallGate& gate, absl::string_view service, absl::string_view method,
                            grpc::ServerContext* context, Reply* reply,
                            const CallGate::RequestCheck& check, Call call) {
-  absl::StatusOr<auth::Principal> caller =
-      gate.Admit(*context, absl::StrCat("/", service, "/", method), check);
+  const std::string full_method = absl::StrCat("/", service, "/", method);
+  absl::StatusOr<auth::Principal> caller = gate.Admit(*context, full_method, check);
   if (!caller.ok()) return ToGrpcStatus(caller.status());
   absl::StatusOr<Reply> result = call(*caller);
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  if (!result.ok()) return ToGrpcStatus(ForCaller(*caller, full_method, result.status()));
   *reply = std::move(*result);
   return grpc::Status::OK;
 }
@@ -45,11 +58,13 @@ grpc::Status HandleChecked(CallGate& gate, absl::string_view service, absl::stri
 template <typename Reply, typename Call>
 grpc::Status HandleStreamed(CallGate& gate, absl::string_view service, absl::string_view method,
                             grpc::ServerContext* context, Reply* reply, Call call) {
-  absl::StatusOr<CallGate::AdmittedStream> admitted =
-      gate.AdmitStream(*context, absl::StrCat("/", service, "/", method));
+  const std::string full_method = absl::StrCat("/", service, "/", method);
+  absl::StatusOr<CallGate::AdmittedStream> admitted = gate.AdmitStream(*context, full_method);
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   absl::StatusOr<Reply> result = call(admitted->principal);
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  if (!result.ok()) {
+    return ToGrpcStatus(ForCaller(admitted->principal, full_method, result.status()));
+  }
   *reply = std::move(*result);
   return grpc::Status::OK;
 }

@@ -133,7 +133,7 @@ trenode::v1::RelayedReply RelayedCalls::Serve(const std::string& partner_id,
     // A partner's refusals by the domain (a malformed cosignature) are
     // summarised as the gRPC handlers' are.
     if (call.method() == "/trenode.v1.Federation/AddCosignature" &&
-        response.status().code() != absl::StatusCode::kInternal) {
+        !federation::IsFault(response.status())) {
       return fail(parts_.gate->RefuseCounted(*admitted, call.method(), response.status()));
     }
     return fail(response.status());

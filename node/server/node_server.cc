@@ -186,6 +186,18 @@ trenode::v1::NodeInfo SelfDescription(const trenode::v1::NodeConfig& config,
   return info;
 }
 
+// A locked-down node's stream timeouts, 0 (unset) taking the defaults.
+federation::StreamTimeouts StreamTimeoutsOf(const trenode::v1::FederationConfig& federation) {
+  federation::StreamTimeouts timeouts;
+  if (federation.stream_open_timeout_seconds() > 0) {
+    timeouts.open = absl::Seconds(federation.stream_open_timeout_seconds());
+  }
+  if (federation.stream_write_timeout_seconds() > 0) {
+    timeouts.write = absl::Seconds(federation.stream_write_timeout_seconds());
+  }
+  return timeouts;
+}
+
 // The distinct themes of the active datasets, sorted.
 absl::StatusOr<std::vector<std::string>> ActiveThemes(catalogue::CatalogueStore& datasets) {
   std::set<std::string> themes;
@@ -581,7 +593,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
         parts.partners.get(), parts.partner_caller.get(),
         [relayed](const std::string& partner, const trenode::v1::RelayedCall& call) {
           return relayed->Serve(partner, call);
-        });
+        },
+        StreamTimeoutsOf(config.federation()));
   }
   {
     absl::StatusOr<std::vector<trenode::v1::Project>> projects =
@@ -698,6 +711,7 @@ absl::StatusOr<std::string> NodeServer::ReloadPartners(const trenode::v1::NodeCo
   parts_->witness->Reschedule(absl::Seconds(witness_every > 0 ? witness_every : 60));
   parts_->gate->SetPartnerRate(config.federation().partner_calls_per_second(),
                                config.federation().partner_call_burst());
+  if (parts_->dial_out) parts_->dial_out->SetTimeouts(StreamTimeoutsOf(config.federation()));
   if (change.empty()) return std::string("partners unchanged");
   std::string summary = absl::StrCat("partners added [", absl::StrJoin(change.added, ","),
                                      "] removed [", absl::StrJoin(change.removed, ","),

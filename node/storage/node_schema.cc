@@ -330,6 +330,13 @@ CREATE TABLE egress (
 );
 CREATE INDEX egress_by_project ON egress(project_id, at_micros);
 )sql"},
+    {18, "witness_unproven_checks", R"sql(
+-- As a witness (spec/federation.md, "Witnessing"): how many checks in which
+-- the partner showed a larger signed checkpoint and gave no consistency
+-- proof, since a larger one was last proven; kept so that a restart of this
+-- node does not let the partner off.
+ALTER TABLE witnessed_logs ADD COLUMN unproven_checks INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

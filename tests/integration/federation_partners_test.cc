@@ -9,9 +9,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "node/log/signed_note.h"
+#include "node/storage/sqlite.h"
 #include "tests/testutil/test_node.h"
 #include "tests/testutil/test_site.h"
 #include "trenode/v1/activity_log.grpc.pb.h"
+#include "trenode/v1/catalogue.grpc.pb.h"
 #include "trenode/v1/federation.grpc.pb.h"
 
 namespace trenode {
@@ -201,6 +204,70 @@ TEST(FederationPartnersTest, OneSearchOfEveryCatalogueMergedByRankWithEachNodesS
   request.set_query("");
   EXPECT_EQ(stub->SearchFederation(a.As("researcher").get(), request, &found).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// Attack (review, partner-facing errors): a fault of this node used to
+// reach a partner calling GetNodeInfo, Catalogue.SearchDatasets or
+// AddCosignature directly with this node's own text (what was written for
+// its staff: storage errors, paths), and a storage fault in AddCosignature
+// was counted as the partner's refusal. Now every direct call's failure is
+// written for a partner in one place (rpc::ForCaller), as down a stream.
+TEST(FederationPartnersTest, AFaultHereReachesAPartnerOnlyAsAFixedPhrase) {
+  auto ca = FederationCa();
+  TestNode b("site-b", ca, [](trenode::v1::NodeConfig& config) { AddPartner(config, "site-a"); });
+  testing::ImportSyntheticSite(b, {33, 200});
+  trenode::v1::Checkpoint genuine;
+  ASSERT_TRUE(trenode::v1::ActivityLog::NewStub(b.Channel())
+                  ->GetCheckpoint(b.As("auditor").get(), {}, &genuine)
+                  .ok());
+  // B's stored rows are damaged: every read of them is a storage fault.
+  {
+    auto db = storage::SqliteDb::Open(b.config().database_path(),
+                                      storage::SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec("UPDATE dataset_versions SET metadata = x'ff';"
+                            "INSERT INTO cosignatures(witness, cosigned) VALUES ('site-a', x'ff')")
+                    .ok());
+  }
+  auto a_certificate = *pki::Issue(ca, pki::NodeCertificateRequest("site-a", pki::ValidFor(1)));
+  auto expect_fixed_phrase = [](const grpc::Status& status, const std::string& method) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << method;
+    EXPECT_EQ(status.error_message(),
+              "this node failed to answer (a fault here, its staff have the detail)")
+        << method;
+  };
+
+  grpc::ClientContext info_context;
+  trenode::v1::NodeInfo info;
+  expect_fixed_phrase(trenode::v1::Federation::NewStub(b.Channel(&a_certificate))
+                          ->GetNodeInfo(&info_context, {}, &info),
+                      "GetNodeInfo");
+  trenode::v1::SearchDatasetsRequest search;
+  search.set_query("cardiovascular");
+  trenode::v1::SearchDatasetsResponse found;
+  grpc::ClientContext search_context;
+  expect_fixed_phrase(trenode::v1::Catalogue::NewStub(b.Channel(&a_certificate))
+                          ->SearchDatasets(&search_context, search, &found),
+                      "SearchDatasets");
+  // A well-formed cosignature of B's own checkpoint, by a key that B finds
+  // stored (damaged) for site-a.
+  log::NoteSigner witness =
+      log::NoteSigner::Generate("site-a")->DeriveCosigner("site-a/witness").value();
+  trenode::v1::AddCosignatureRequest cosign;
+  cosign.set_checkpoint(genuine.note());
+  cosign.set_cosignature(
+      *witness.Cosign(genuine.note().substr(0, genuine.note().find("\n\n") + 1), 1700000000));
+  cosign.set_witness_key(witness.VerifierKey());
+  trenode::v1::AddCosignatureResponse cosigned;
+  grpc::ClientContext cosign_context;
+  expect_fixed_phrase(trenode::v1::Federation::NewStub(b.Channel(&a_certificate))
+                          ->AddCosignature(&cosign_context, cosign, &cosigned),
+                      "AddCosignature");
+
+  // B's own people are told what happened, as before.
+  grpc::Status own = b.Catalogue()->SearchDatasets(b.As("researcher").get(), search, &found);
+  EXPECT_EQ(own.error_code(), grpc::StatusCode::DATA_LOSS) << own.error_message();
+  EXPECT_NE(own.error_message().find("does not parse"), std::string::npos) << own.error_message();
 }
 
 // Every leaf of `node`'s activity log, as an auditor reads them.
