@@ -75,6 +75,8 @@ struct Expr {
   // A condition on `p` that holds for every person with a value (and for
   // few others), answered through indexes; empty if none is known.
   std::string present;
+  // Set if the value is read from the person table alone.
+  std::optional<PersonValue> person_value;
 };
 
 // `parts` joined by `op` ("AND", "OR") as a balanced tree of parentheses, so
@@ -153,7 +155,7 @@ class StatementCompiler {
         ASSIGN_OR_RETURN(const Column* column,
                          PersonColumn(variable.column(), absl::StrCat(path, ".column")));
         return Expr{absl::StrCat("p.", Quote(column->name())), TypeOf(*column), column->name(),
-                    column->has_missing(), column};
+                    column->has_missing(), column, "", PersonValue{column->name(), std::nullopt}};
       }
       case Variable::kAge:
         return CompileAge(variable.age(), absl::StrCat(path, ".age"));
@@ -322,7 +324,7 @@ class StatementCompiler {
     if (birth->type() == trenode::v1::COLUMN_TYPE_INTEGER) {
       int64_t year = std::stoll(index_date_.substr(0, 4));
       return Expr{absl::StrCat("(", Param(year), " - ", column, ")"), VarType::kInteger, "age",
-                  birth->has_missing()};
+                  birth->has_missing(), nullptr, "", PersonValue{birth->name(), year}};
     }
     if (birth->type() == trenode::v1::COLUMN_TYPE_DATE) {
       std::string index = Param(index_date_);
@@ -664,6 +666,7 @@ class QueryCompiler {
       }
     }
     compiled.persons.sql = PassSql(cohort_uses, cohort_sql, {});
+    compiled.every_person = cohort_sql.empty() && statement_.joins().empty();
     compiled.persons.params = statement_.TakeParams();
     if (!cohort_pass_needed) {
       // Regressions alone, each fitted from its own pass: the cohort is
@@ -755,6 +758,7 @@ class QueryCompiler {
       column.label = groups[i].label().empty() ? group.first.name : groups[i].label();
       column.column = ColumnOf(groups[i].variable(), group.first.sql, mark);
       column.categories = std::move(group.second);
+      column.person_value = group.first.person_value;
       plan.cells *= static_cast<int64_t>(column.categories.size());
       if (plan.cells > kMaxResultCells) {
         return Invalid(field, absl::StrCat("the groups make more than ", kMaxResultCells,
@@ -847,7 +851,7 @@ class QueryCompiler {
     }
     for (auto& [column, groups] : uses) {
       const Categories& first = groups.front()->categories;
-      JointVariable variable{column, first};
+      JointVariable variable{column, first, groups.front()->person_value};
       if (first.binned()) {
         std::set<double> boundaries;
         bool missing = false;

@@ -34,12 +34,22 @@ struct Statement {
   std::vector<SqlParam> params;
 };
 
+// A value read from the person table alone: the column as it is, or an age
+// from an INTEGER year of birth (`age_at_year` minus the column, as SQLite
+// subtracts).
+struct PersonValue {
+  std::string column;
+  std::optional<int64_t> age_at_year;
+};
+
 // A group column of an output: which statement column holds its value and
 // the categories it falls into.
 struct GroupPlan {
   std::string label;  // the column heading
   int column = 0;
   Categories categories;
+  // If the value is read from the person table alone, from which column.
+  std::optional<PersonValue> person_value;
   // Count-like outputs: the joint variable this column is a coarsening of.
   int joint_variable = -1;
 };
@@ -78,6 +88,7 @@ struct ValuePass {
 struct JointVariable {
   int column = 0;
   Categories categories;
+  std::optional<PersonValue> person_value;  // as its groups'
 };
 
 struct CompiledQuery {
@@ -86,6 +97,8 @@ struct CompiledQuery {
   // person's rowid and the others the per-person values the plans name
   // (NULL in place of values only outputs with their own pass read).
   Statement persons;
+  // The query has no cohort criterion: the cohort is every person.
+  bool every_person = false;
   // If set, `persons` is not run: every output is a regression with its own
   // pass, and this counts the whole cohort: "SELECT COUNT(*) FROM <person
   // table> AS p [WHERE cohort]".

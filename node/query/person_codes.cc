@@ -143,7 +143,8 @@ absl::StatusOr<std::shared_ptr<const PersonCodes>> PersonCodesCache::For(
   ASSIGN_OR_RETURN(std::vector<PersonCode> codes, registry_->Codes(dataset.id(), keys));
   std::vector<std::optional<PersonCode>> by_rowid(max_rowid + 1);
   for (size_t i = 0; i < rows.size(); ++i) by_rowid[rows[i].first] = codes[i];
-  auto built = std::make_shared<const PersonCodes>(std::move(by_rowid));
+  ASSIGN_OR_RETURN(PersonColumns columns, PersonColumns::Read(dataset, path));
+  auto built = std::make_shared<const PersonCodes>(std::move(by_rowid), std::move(columns));
   recent_.emplace_front(name, built);
   if (recent_.size() > capacity_) recent_.pop_back();
   return built;

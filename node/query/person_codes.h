@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "node/query/person_columns.h"
 #include "node/storage/sqlite_pool.h"
 #include "trenode/v1/catalogue.pb.h"
 
@@ -26,21 +27,28 @@ struct PersonCode {
   uint32_t record_key = 0;  // a cell key is the sum of its persons' keys mod 2^32
 };
 
-// The codes of one dataset version's person rows, by SQLite rowid.
+// The codes of one dataset version's person rows, by SQLite rowid, and the
+// values of its few-valued person columns read with them (none for codes
+// made otherwise: queries then read every value from the file).
 // Immutable; thread-safe.
 class PersonCodes {
  public:
-  explicit PersonCodes(std::vector<std::optional<PersonCode>> by_rowid)
-      : by_rowid_(std::move(by_rowid)) {}
+  explicit PersonCodes(std::vector<std::optional<PersonCode>> by_rowid,
+                       PersonColumns columns = {})
+      : by_rowid_(std::move(by_rowid)), columns_(std::move(columns)) {}
   // Rowid r has ordinal r and record key `key(r)`: for tests.
   static PersonCodes Sequential(int64_t rows, uint32_t (*key)(int64_t) = nullptr);
   std::optional<PersonCode> Find(int64_t rowid) const {
     if (rowid < 0 || rowid >= static_cast<int64_t>(by_rowid_.size())) return std::nullopt;
     return by_rowid_[rowid];
   }
+  // One past the largest rowid with a code.
+  int64_t rowid_end() const { return static_cast<int64_t>(by_rowid_.size()); }
+  const PersonColumns& columns() const { return columns_; }
 
  private:
   std::vector<std::optional<PersonCode>> by_rowid_;
+  PersonColumns columns_;
 };
 
 // Where the node keeps every person's code, per dataset. Implementations are
@@ -84,7 +92,8 @@ absl::StatusOr<std::vector<std::pair<int64_t, std::string>>> ReadPersonKeys(
     const trenode::v1::Dataset& dataset, const std::string& path);
 
 // PersonCodes of dataset versions, built from their files and the registry
-// on first use and kept for the last few versions used. Thread-safe.
+// on first use (with their person columns, node/query/person_columns.h) and
+// kept for the last few versions used. Thread-safe.
 class PersonCodesCache {
  public:
   explicit PersonCodesCache(PersonRegistry* registry, size_t capacity = 4)

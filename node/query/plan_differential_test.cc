@@ -3,7 +3,9 @@
 // synthetic site: every result, cell for cell and value for value, and every
 // disclosure internal (the persons behind each cell), must be identical.
 #include <map>
+#include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -343,6 +345,209 @@ TEST_F(PlanDifferentialTest, ManyEventFeaturesBeyondTheJoinLimitAnswerAlike) {
   google::protobuf::util::MessageDifferencer differ;
   EXPECT_TRUE(differ.Compare(correlated->result, set_based->result));
   EXPECT_TRUE(differ.Compare(correlated->internals, set_based->internals));
+}
+
+// Counts and cross-tabulations of every person by person columns and ages,
+// answered from the person columns read with the codes, against the cohort
+// pass over the file (the same codes without their columns): every count,
+// cell key and person set identical. The columns' answers are read from an
+// empty database, so they cannot have come from the file.
+TEST_F(PlanDifferentialTest, PersonColumnCountsAnswerExactlyAsTheCohortPass) {
+  std::vector<std::optional<PersonCode>> by_rowid;
+  for (int64_t rowid = 0; rowid < (*codes_)->rowid_end(); ++rowid) {
+    by_rowid.push_back((*codes_)->Find(rowid));
+  }
+  const PersonCodes without_columns(std::move(by_rowid));
+  ASSERT_NE((*codes_)->columns().Find("sex"), nullptr);
+  ASSERT_NE((*codes_)->columns().Find("year_of_birth"), nullptr);
+  auto file = storage::SqliteDb::Open(dir_->File("site.sqlite"), storage::SqliteDb::Mode::kReadOnly);
+  ASSERT_TRUE(file.ok()) << file.status();
+  auto empty = storage::SqliteDb::Open(dir_->File("empty.sqlite"),
+                                       storage::SqliteDb::Mode::kReadWriteCreate);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+
+  std::mt19937 random(20261203);
+  auto pick = [&](int n) { return std::uniform_int_distribution<>(0, n - 1)(random); };
+  // Boundaries on, between and beyond the data's ages and years.
+  auto binning = [&](bool years) {
+    static constexpr double kAges[] = {-5, 0, 17.5, 18, 40, 50, 60, 65.5, 70, 80, 95, 200};
+    static constexpr double kYears[] = {1900, 1930, 1944, 1950.5, 1960, 1975, 1990, 2006, 2100};
+    std::set<double> chosen;
+    for (int n = 1 + pick(4); n > 0; --n) chosen.insert(years ? kYears[pick(9)] : kAges[pick(12)]);
+    std::string text = "binning {";
+    for (double boundary : chosen) absl::StrAppend(&text, " boundaries: ", boundary);
+    return absl::StrCat(text, " }");
+  };
+  auto group = [&](const char* field) {
+    switch (pick(4)) {
+      case 0:
+        return absl::StrCat(field, " { variable { column: \"sex\" } }");
+      case 1:
+        return absl::StrCat(field, " { variable { column: \"region\" } }");
+      case 2:
+        return absl::StrCat(field, " { variable { column: \"year_of_birth\" } ", binning(true),
+                            " }");
+      default:
+        return absl::StrCat(field, " { variable { age { birth_column: \"year_of_birth\" } } ",
+                            binning(false), " }");
+    }
+  };
+  int compared = 0, from_columns = 0;
+  for (int i = 0; i < 150; ++i) {
+    std::string text = absl::StrCat("index_date: \"", 2000 + pick(30), "-06-30\" ");
+    for (int o = 1 + pick(3); o > 0; --o) {
+      std::string name = absl::StrCat("o", o);
+      if (pick(2) == 0) {
+        absl::StrAppend(&text, "outputs { name: \"", name, "\" crosstab { ", group("rows"), " ",
+                        group("columns"), " } } ");
+      } else {
+        std::string groups;
+        for (int g = 1 + pick(3); g > 0; --g) absl::StrAppend(&groups, group("group_by"), " ");
+        absl::StrAppend(&text, "outputs { name: \"", name, "\" counts { ", groups, "} } ");
+      }
+    }
+    // Some queries the columns cannot answer alone: a cohort, or a summary.
+    const int shape = pick(6);
+    if (shape == 0) {
+      absl::StrAppend(&text, "cohort { person { variable { column: \"sex\" } comparison: "
+                             "COMPARISON_EQ values { text: \"F\" } } } ");
+    } else if (shape == 1) {
+      absl::StrAppend(&text, "outputs { name: \"s\" summary { value { column: "
+                             "\"year_of_birth\" } group_by { variable { column: \"sex\" } } } } ");
+    }
+    trenode::v1::AggregateQuery query;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &query)) << text;
+    query.set_dataset_id(dataset_->id());
+    auto compiled = CompileQuery(query, *dataset_);
+    ASSERT_TRUE(compiled.ok()) << text << "\n" << compiled.status();
+    auto pass = RunQuery(**file, *compiled, without_columns);
+    ASSERT_TRUE(pass.ok()) << text << "\n" << pass.status();
+    auto columns = RunQuery(**file, *compiled, **codes_);
+    ASSERT_TRUE(columns.ok()) << text << "\n" << columns.status();
+    google::protobuf::util::MessageDifferencer differ;
+    std::string difference;
+    differ.ReportDifferencesToString(&difference);
+    EXPECT_TRUE(differ.Compare(pass->result, columns->result)) << text << "\n" << difference;
+    EXPECT_TRUE(differ.Compare(pass->internals, columns->internals)) << text << "\n" << difference;
+    EXPECT_EQ(pass->rows_read, columns->rows_read) << text;
+    ++compared;
+    // Only a query the columns answer runs without the file.
+    auto alone = RunQuery(**empty, *compiled, **codes_);
+    EXPECT_EQ(alone.ok(), shape >= 2) << text << "\n" << alone.status();
+    if (!alone.ok()) continue;
+    ++from_columns;
+    EXPECT_TRUE(differ.Compare(pass->result, alone->result)) << text;
+    EXPECT_TRUE(differ.Compare(pass->internals, alone->internals)) << text;
+  }
+  EXPECT_EQ(compared, 150);
+  EXPECT_GE(from_columns, 80);
+}
+
+// Values the synthetic site never holds, in a file made by hand: missing
+// years and sexes, a rare sex counted as "(other)", a REAL column, and an
+// INTEGER column holding a real (an age from it is left to the cohort pass).
+TEST(PersonColumnCountsTest, MissingRareAndRealValuesAnswerAsTheCohortPass) {
+  testing::TempDir dir;
+  {
+    auto db = storage::SqliteDb::Open(dir.File("hand.sqlite"));
+    ASSERT_TRUE(db.ok()) << db.status();
+    std::string rows;
+    for (int i = 0; i < 300; ++i) {
+      std::string year = i % 17 == 0 ? "NULL" : absl::StrCat(1920 + (i * 7) % 90);
+      std::string sex = i % 13 == 0 ? "NULL" : i % 41 == 0 ? "'X'" : i % 2 ? "'M'" : "'F'";
+      std::string score = i % 11 == 0 ? "NULL" : absl::StrCat((i * 37) % 100 / 4.0);
+      std::string odd = i == 150 ? "1950.5" : year;
+      absl::StrAppend(&rows, i ? ", " : "", "('P", i, "', ", year, ", ", sex, ", ", score, ", ",
+                      odd, ")");
+    }
+    ASSERT_TRUE((*db)->Exec(absl::StrCat("CREATE TABLE person (person_id TEXT, year_of_birth "
+                                         "INTEGER, sex TEXT, score REAL, odd_year INTEGER); "
+                                         "INSERT INTO person VALUES ",
+                                         rows))
+                    .ok());
+  }
+  trenode::v1::Dataset dataset;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    id: "hand" version: 1 person_table: "person"
+    tables {
+      name: "person"
+      columns { name: "person_id" type: COLUMN_TYPE_TEXT is_person_key: true }
+      columns { name: "year_of_birth" type: COLUMN_TYPE_INTEGER has_missing: true }
+      columns {
+        name: "sex" type: COLUMN_TYPE_TEXT categories: [ "F", "M" ] has_missing: true
+        has_rare_values: true
+      }
+      columns { name: "score" type: COLUMN_TYPE_REAL has_missing: true }
+      columns { name: "odd_year" type: COLUMN_TYPE_INTEGER has_missing: true }
+    })pb", &dataset));
+  MemoryPersonRegistry registry;
+  PersonCodesCache cache(&registry);
+  auto codes = cache.For(dataset, dir.File("hand.sqlite"));
+  ASSERT_TRUE(codes.ok()) << codes.status();
+  std::vector<std::optional<PersonCode>> by_rowid;
+  for (int64_t rowid = 0; rowid < (*codes)->rowid_end(); ++rowid) {
+    by_rowid.push_back((*codes)->Find(rowid));
+  }
+  const PersonCodes without_columns(std::move(by_rowid));
+  auto file = storage::SqliteDb::Open(dir.File("hand.sqlite"), storage::SqliteDb::Mode::kReadOnly);
+  ASSERT_TRUE(file.ok()) << file.status();
+  auto empty = storage::SqliteDb::Open(dir.File("empty.sqlite"));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  const std::string age = R"pb(variable { age { birth_column: "year_of_birth" } }
+                               binning { boundaries: [ 30, 60, 90 ] })pb";
+  const std::string odd_age = R"pb(variable { age { birth_column: "odd_year" } }
+                                   binning { boundaries: [ 30, 60, 90 ] })pb";
+  const std::string score = R"pb(variable { column: "score" } binning { boundaries: [ 5, 12.5 ] })pb";
+  const std::string year =
+      R"pb(variable { column: "odd_year" } binning { boundaries: [ 1950, 1950.5, 1951 ] })pb";
+  struct Case {
+    std::string outputs;
+    bool from_columns;
+  };
+  const std::vector<Case> cases = {
+      {absl::StrCat("outputs { name: \"a\" counts { group_by { variable { column: \"sex\" } } "
+                    "group_by { ", age, " } } }"),
+       true},
+      {absl::StrCat("outputs { name: \"x\" crosstab { rows { ", score,
+                    " } columns { variable { column: \"sex\" } } } } outputs { name: \"y\" "
+                    "counts { group_by { ", year, " } } }"),
+       true},
+      {absl::StrCat("outputs { name: \"o\" counts { group_by { ", odd_age, " } } }"), false},
+  };
+  int missing = 0, other = 0;
+  for (const Case& c : cases) {
+    trenode::v1::AggregateQuery query;
+    const std::string text = absl::StrCat("index_date: \"2024-01-01\" ", c.outputs);
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &query)) << text;
+    query.set_dataset_id("hand");
+    auto compiled = CompileQuery(query, dataset);
+    ASSERT_TRUE(compiled.ok()) << text << "\n" << compiled.status();
+    auto pass = RunQuery(**file, *compiled, without_columns);
+    ASSERT_TRUE(pass.ok()) << text << "\n" << pass.status();
+    auto columns = RunQuery(**file, *compiled, **codes);
+    ASSERT_TRUE(columns.ok()) << text << "\n" << columns.status();
+    google::protobuf::util::MessageDifferencer differ;
+    EXPECT_TRUE(differ.Compare(pass->result, columns->result)) << text;
+    EXPECT_TRUE(differ.Compare(pass->internals, columns->internals)) << text;
+    auto alone = RunQuery(**empty, *compiled, **codes);
+    EXPECT_EQ(alone.ok(), c.from_columns) << text << "\n" << alone.status();
+    if (alone.ok()) EXPECT_TRUE(differ.Compare(pass->result, alone->result)) << text;
+    // Stopped (cancelled, or past its time limit) as the cohort pass is.
+    (*empty)->SetStopCheck([] { return true; });
+    auto stopped = RunQuery(**empty, *compiled, **codes);
+    (*empty)->SetStopCheck(nullptr);
+    if (c.from_columns) EXPECT_TRUE(absl::IsCancelled(stopped.status())) << stopped.status();
+    for (const auto& table : pass->result.tables()) {
+      for (const auto& cell : table.cells()) {
+        for (const std::string& label : cell.group()) {
+          missing += label == "(missing)" && cell.count() > 0;
+          other += label == "(other)" && cell.count() > 0;
+        }
+      }
+    }
+  }
+  EXPECT_GE(missing, 3);
+  EXPECT_GE(other, 1);
 }
 
 }  // namespace

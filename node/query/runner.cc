@@ -9,6 +9,7 @@
 #include "node/common/status_macros.h"
 #include "node/disclosure/regression.h"
 #include "node/query/category_memo.h"
+#include "node/query/person_columns.h"
 #include "node/query/person_sets.h"
 
 namespace trenode::query {
@@ -42,6 +43,8 @@ absl::StatusOr<SqliteStatement> Prepare(SqliteDb& db, const Statement& statement
   return std::move(prepared).value();
 }
 
+absl::Status OutsideCategories();
+
 // The category of statement column `column` of the current row.
 absl::StatusOr<int> CategoryOf(const SqliteStatement& row, int column, CategoryMemo& memo) {
   std::optional<int> category;
@@ -59,11 +62,7 @@ absl::StatusOr<int> CategoryOf(const SqliteStatement& row, int column, CategoryM
       category = memo.OfText(row.TextView(column));
       break;
   }
-  if (!category) {
-    return absl::InternalError(
-        "a value is outside the categories recorded for its column at import; the dataset file "
-        "does not match its catalogue entry");
-  }
+  if (!category) return OutsideCategories();
   return *category;
 }
 
@@ -232,6 +231,26 @@ class OutputAccumulator {
       people_[cell].Add(code);
     }
     return absl::OkStatus();
+  }
+
+  // Count-like outputs: each joint cell's cell of this output.
+  std::vector<int64_t> CellsOfJoint(const Grid& joint) const {
+    std::vector<int64_t> cells(static_cast<size_t>(joint.size()));
+    std::vector<int> categories(plan_.groups.size());
+    for (int64_t j = 0; j < joint.size(); ++j) {
+      std::vector<int> joint_categories = joint.CategoriesOf(j);
+      for (size_t g = 0; g < plan_.groups.size(); ++g) {
+        categories[g] = coarsening_[g][joint_categories[plan_.groups[g].joint_variable]];
+      }
+      cells[j] = grid_->IndexOf(categories);
+    }
+    return cells;
+  }
+
+  // Count-like outputs: a person of cell `cell`, as Add would count them.
+  void AddToCell(int64_t cell, const PersonCode& code) {
+    ++counts_[cell];
+    people_[cell].Add(code);
   }
 
   // Regressions: measures the fitted persons' leverage from the values
@@ -451,6 +470,111 @@ class OutputAccumulator {
 };
 
 
+// The category of a value of `value`'s column as the cohort statement would
+// give it; nullopt where it cannot be found without SQLite (an age from a
+// value that is not an integer, or whose subtraction overflows).
+std::optional<std::optional<int>> CategoryOfStored(const PersonValue& value,
+                                                   const StoredValue& stored,
+                                                   const Categories& categories) {
+  if (std::holds_alternative<std::monostate>(stored)) {
+    return std::optional<std::optional<int>>(categories.OfMissing());
+  }
+  if (value.age_at_year) {
+    const int64_t* year = std::get_if<int64_t>(&stored);
+    int64_t age;
+    if (year == nullptr || __builtin_sub_overflow(*value.age_at_year, *year, &age)) {
+      return std::nullopt;
+    }
+    return std::optional<std::optional<int>>(categories.OfNumber(static_cast<double>(age)));
+  }
+  if (const int64_t* number = std::get_if<int64_t>(&stored)) {
+    return std::optional<std::optional<int>>(categories.OfNumber(static_cast<double>(*number)));
+  }
+  if (const double* number = std::get_if<double>(&stored)) {
+    return std::optional<std::optional<int>>(categories.OfNumber(*number));
+  }
+  return std::optional<std::optional<int>>(categories.OfText(std::get<std::string>(stored)));
+}
+
+absl::Status OutsideCategories() {
+  return absl::InternalError(
+      "a value is outside the categories recorded for its column at import; the dataset file "
+      "does not match its catalogue entry");
+}
+
+// Counts and cross-tabulations of every person by values of the person
+// table alone, from the person columns `codes` were read with: each
+// distinct value is placed in its categories once and each person by
+// lookup, in rowid order as the cohort pass would read them, so every
+// count, cell key and person set is the cohort pass's. False, having
+// touched nothing, if the query is not of that kind or the codes lack a
+// column it needs.
+absl::StatusOr<bool> CountFromColumns(const SqliteDb& dataset, const CompiledQuery& query,
+                                      const PersonCodes& codes,
+                                      std::vector<OutputAccumulator>& outputs,
+                                      std::vector<int64_t>& joint_counts, int64_t& cohort) {
+  if (!query.every_person || query.cohort_count || !query.value_passes.empty() ||
+      query.joint.empty() || query.joint_cells <= 0 ||
+      joint_counts.size() != static_cast<size_t>(query.joint_cells)) {
+    return false;
+  }
+  for (const OutputPlan& plan : query.outputs) {
+    if (plan.kind != trenode::v1::OUTPUT_KIND_COUNTS &&
+        plan.kind != trenode::v1::OUTPUT_KIND_CROSSTAB) {
+      return false;
+    }
+  }
+  const int64_t rows = codes.rowid_end();
+  std::vector<const PersonColumns::Column*> columns;
+  // Per joint variable, per distinct value: its category times the
+  // variable's stride in the joint grid (row-major); -1 outside them.
+  std::vector<std::vector<int64_t>> places;
+  int64_t stride = query.joint_cells;
+  for (const JointVariable& variable : query.joint) {
+    if (!variable.person_value) return false;
+    const PersonColumns::Column* column = codes.columns().Find(variable.person_value->column);
+    if (column == nullptr || static_cast<int64_t>(column->value_of_row.size()) < rows) {
+      return false;
+    }
+    stride /= static_cast<int64_t>(variable.categories.size());
+    std::vector<int64_t> place;
+    place.reserve(column->values.size());
+    for (const StoredValue& stored : column->values) {
+      std::optional<std::optional<int>> category =
+          CategoryOfStored(*variable.person_value, stored, variable.categories);
+      if (!category) return false;
+      place.push_back(*category ? **category * stride : -1);
+    }
+    columns.push_back(column);
+    places.push_back(std::move(place));
+  }
+  std::vector<const Categories*> joint_columns;
+  for (const JointVariable& variable : query.joint) joint_columns.push_back(&variable.categories);
+  const Grid joint(joint_columns);
+  std::vector<std::vector<int64_t>> cells_of_joint;
+  for (const OutputAccumulator& output : outputs) cells_of_joint.push_back(output.CellsOfJoint(joint));
+  const size_t variables = columns.size();
+  // Stopped (cancelled, or past its time limit) as the cohort pass would be.
+  constexpr int64_t kRowsBetweenStopChecks = 1 << 16;
+  for (int64_t rowid = 0; rowid < rows; ++rowid) {
+    if (rowid % kRowsBetweenStopChecks == 0 && dataset.StopRequested()) {
+      return absl::CancelledError("interrupted");
+    }
+    std::optional<PersonCode> code = codes.Find(rowid);
+    if (!code) continue;
+    int64_t cell = 0;
+    for (size_t v = 0; v < variables; ++v) {
+      int64_t place = places[v][columns[v]->value_of_row[rowid]];
+      if (place < 0) return OutsideCategories();
+      cell += place;
+    }
+    ++cohort;
+    ++joint_counts[cell];
+    for (size_t o = 0; o < outputs.size(); ++o) outputs[o].AddToCell(cells_of_joint[o][cell], *code);
+  }
+  return true;
+}
+
 absl::Status StepFailed(const absl::Status& status) {
   if (absl::IsCancelled(status)) return status;  // stopped by the caller
   return absl::InternalError(absl::StrCat("reading the dataset failed: ", status.message()));
@@ -486,9 +610,11 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   std::vector<CategoryMemo> joint_memos;
   joint_memos.reserve(query.joint.size());
   for (const JointVariable& variable : query.joint) joint_memos.emplace_back(variable.categories);
-  // The cohort pass.
+  // The cohort pass, unless the person columns answer it.
+  ASSIGN_OR_RETURN(bool counted, CountFromColumns(dataset, query, codes, outputs, joint_counts, cohort));
+  if (counted) rows_read = cohort;  // metered as the pass it stands for
   std::optional<SqliteStatement> statement;
-  if (!query.cohort_count) {
+  if (!query.cohort_count && !counted) {
     ASSIGN_OR_RETURN(statement, Prepare(dataset, query.persons));
     while (true) {
       absl::StatusOr<bool> row = statement->Step();

@@ -55,6 +55,10 @@ class SqliteDb {
   // Cancelled ("interrupted"). `stop` runs on the thread that steps the
   // statement. A null `stop` removes the check.
   void SetStopCheck(std::function<bool()> stop);
+  // Whether the stop check asks for work on this connection to stop now:
+  // for work a caller does in place of stepping a statement, which should
+  // stop as a statement would. False without a check.
+  bool StopRequested() const { return stop_ && stop_(); }
 
   int64_t LastInsertRowId() const;
   // Rows changed by the last INSERT, UPDATE or DELETE.
