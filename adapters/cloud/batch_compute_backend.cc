@@ -144,6 +144,29 @@ absl::Status CreateFile(const fs::path& path, absl::string_view data) {
 }
 fs::path LimitsFile(const JobDirectory& dir) { return dir.path() / "limits"; }
 
+// The runner's metering (spec/charging.md, "Cloud batch"); metered_by
+// "none" (wall time only) where it metered nothing. The runner is the TRE's
+// own program and the job cannot reach its result, but a value out of range
+// still counts as not metered.
+JobUsage UsageOf(const internal::JobUsage& metered) {
+  JobUsage usage;
+  usage.wall_micros = std::max<int64_t>(0, metered.wall_micros());
+  if (metered.cpu_micros() < 0) return usage;
+  switch (metered.source()) {
+    case internal::JobUsage::RUSAGE:
+      usage.metered_by = "job-runner-rusage";
+      break;
+    case internal::JobUsage::CGROUP:
+      usage.metered_by = "job-runner-cgroup";
+      break;
+    default:
+      return usage;
+  }
+  usage.cpu_micros = metered.cpu_micros();
+  usage.peak_memory_bytes = std::max<int64_t>(0, metered.peak_memory_bytes());
+  return usage;
+}
+
 ComputeLimits LimitsOf(const JobDirectory& dir) {
   internal::JobLimits proto;
   proto.ParseFromString(ReadSmallFile(LimitsFile(dir)));
@@ -332,12 +355,13 @@ absl::StatusOr<JobStatus> BatchComputeBackend::Status(const std::string& job_id)
 }
 
 JobStatus BatchComputeBackend::SettleWith(const std::string& job_id, JobFailure failure,
-                                          const std::string& reason,
-                                          const ComputeLimits& limits) {
+                                          const std::string& reason, const ComputeLimits& limits,
+                                          const JobUsage& usage) {
   JobDirectory dir(options_.work_root, job_id);
   JobEnd end;
   end.verdict = failure;
   end.verdict_reason = reason;
+  end.usage = usage;
   JobStatus status = dir.Settle(end, limits);
   Clean(job_id);
   return status;
@@ -372,11 +396,13 @@ JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLim
                       absl::StrCat("the job runner could not run the job: ", result.runner_error()),
                       limits);
   }
+  // From here the job ran: whatever the verdict, it is charged what it used.
+  const JobUsage usage = UsageOf(result.usage());
   JobDirectory dir(options_.work_root, job_id);
   (void)WriteSmallFile(dir.stdout_path(), result.stdout_text().substr(0, limits.log_bytes));
   (void)WriteSmallFile(dir.stderr_path(), result.stderr_text().substr(0, limits.log_bytes));
   if (!result.outbox_error().empty()) {
-    return SettleWith(job_id, JobFailure::kOutputLimit, result.outbox_error(), limits);
+    return SettleWith(job_id, JobFailure::kOutputLimit, result.outbox_error(), limits, usage);
   }
   // The runner checked the outbox, but the node trusts only its own check.
   std::set<std::string> names;
@@ -393,7 +419,9 @@ JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLim
       problem = absl::StrCat("the outbox holds more than the limit of ", limits.output_bytes,
                              " bytes");
     }
-    if (!problem.empty()) return SettleWith(job_id, JobFailure::kOutputLimit, problem, limits);
+    if (!problem.empty()) {
+      return SettleWith(job_id, JobFailure::kOutputLimit, problem, limits, usage);
+    }
   }
   for (const internal::OutputFile& file : result.outputs()) {
     // Each name once, created afresh: no name can stand in for another.
@@ -406,12 +434,13 @@ JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLim
                         absl::StrCat("the job returned a file named \"",
                                      absl::CHexEscape(file.name()),
                                      "\", which cannot be in an outbox beside the others"),
-                        limits);
+                        limits, usage);
     }
   }
   JobEnd end;
   end.exit_code = result.exit_code();
   end.timed_out = result.timed_out();
+  end.usage = usage;
   JobStatus status = dir.Settle(end, limits);
   Clean(job_id);
   return status;

@@ -36,10 +36,13 @@ def _launch_forever():
 threading.Thread(target=_launch_forever, daemon=True).start()
 
 
-def start(runner, environment, log_path, binds=()):
+def start(runner, environment, log_path, binds=(), delegate_cgroups=False):
     """Starts the runner; returns its Popen (a process group of its own).
     `binds` are (host directory, path in the container) mounted read-write,
-    as a platform mounts its own directories into a container."""
+    as a platform mounts its own directories into a container.
+    `delegate_cgroups` mounts the host's cgroup tree writable at
+    /sys/fs/cgroup, as a platform that delegates cgroups to its containers
+    does, so that the runner meters the job by a cgroup of its own."""
     argv = ["/usr/bin/bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--share-net",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
@@ -52,6 +55,8 @@ def start(runner, environment, log_path, binds=()):
             ]
     for host, inside in binds:
         argv += ["--bind", host, inside]
+    if delegate_cgroups and os.path.isdir("/sys/fs/cgroup"):
+        argv += ["--bind", "/sys/fs/cgroup", "/sys/fs/cgroup"]
     argv += ["--", RUNNER_IN_CONTAINER]
     # The environment goes in as a container runtime puts it, never on a
     # command line (which every process can read in /proc).

@@ -57,7 +57,8 @@ class Job:
         overrides = self.request.get("containerOverrides") or {}
         environment = [(e["name"], e["value"]) for e in overrides.get("environment", [])]
         self.process = container.start(ARGS.runner, environment,
-                                       os.path.join(ARGS.log_dir, self.id + ".log"))
+                                       os.path.join(ARGS.log_dir, self.id + ".log"),
+                                       delegate_cgroups=ARGS.delegate_cgroups)
         self.started = time.time()
         self.status = "RUNNING"
 
@@ -253,6 +254,8 @@ def main():
     parser.add_argument("--definition", required=True)
     parser.add_argument("--runner", required=True)
     parser.add_argument("--log-dir", required=True)
+    parser.add_argument("--delegate-cgroups", action="store_true",
+                        help="mount the host's cgroup tree writable in each container")
     ARGS = parser.parse_args()
     sigv4_proxy.ARGS = ARGS
     ThreadingHTTPServer.daemon_threads = True
