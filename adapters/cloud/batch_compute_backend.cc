@@ -113,6 +113,20 @@ fs::path UncertainFile(const JobDirectory& dir) { return dir.path() / "submit-un
 // before it is given up (never submitted again).
 constexpr absl::Duration kFindGrace = absl::Minutes(5);
 
+// Written by Cancel once the service was asked to terminate the job: the
+// time (Unix seconds). The job is settled as cancelled when the service
+// says it ended, charged what the runner's result says it used.
+fs::path CancelFile(const JobDirectory& dir) { return dir.path() / "cancel-requested"; }
+// How long a terminated job's end is waited for (AWS Batch kills a
+// container 30 s after its SIGTERM) before it is settled unmetered.
+constexpr absl::Duration kCancelGrace = absl::Minutes(2);
+
+// The most bytes a result may hold: every output and both logs, with room
+// for names, framing and usage.
+int64_t MostResultBytes(const ComputeLimits& limits) {
+  return limits.output_bytes + 2 * limits.log_bytes + limits.output_files * 1024 + (64 << 10);
+}
+
 // The first `limit` + 1 bytes of the object at most.
 absl::StatusOr<std::string> ReadCapped(ObjectStore& store, const std::string& key,
                                        int64_t limit) {
@@ -342,6 +356,17 @@ absl::StatusOr<JobStatus> BatchComputeBackend::Status(const std::string& job_id)
   }
   absl::StatusOr<BatchJob> job = service_->Describe(service_id);
   if (!job.ok() && job.status().code() != absl::StatusCode::kNotFound) return job.status();
+  int64_t cancelled_at = 0;
+  if (absl::SimpleAtoi(ReadSmallFile(CancelFile(dir)), &cancelled_at)) {
+    const bool ended = !job.ok() || (job->phase != BatchPhase::kWaiting &&
+                                     job->phase != BatchPhase::kRunning);
+    if (!ended && absl::Now() - absl::FromUnixSeconds(cancelled_at) < kCancelGrace) {
+      status.state = JobState::kRunning;
+      status.reason = "cancelling: waiting for the batch service to stop the job";
+      return status;
+    }
+    return SettleCancelled(job_id, limits);
+  }
   if (job.ok() && job->phase == BatchPhase::kWaiting) return status;
   if (job.ok() && job->phase == BatchPhase::kRunning) {
     status.state = JobState::kRunning;
@@ -367,13 +392,31 @@ JobStatus BatchComputeBackend::SettleWith(const std::string& job_id, JobFailure 
   return status;
 }
 
+JobStatus BatchComputeBackend::SettleCancelled(const std::string& job_id,
+                                               const ComputeLimits& limits) {
+  JobEnd end;
+  end.cancelled = true;
+  // What the runner metered until it stopped the job, if it returned it.
+  const int64_t most = MostResultBytes(limits);
+  absl::StatusOr<std::string> bytes = ReadCapped(*store_, StagedKey(job_id, "result"), most);
+  BatchJobResult result;
+  if (bytes.ok() && static_cast<int64_t>(bytes->size()) <= most &&
+      result.ParseFromString(*bytes) && result.job_id() == job_id &&
+      result.runner_error().empty()) {
+    end.usage = UsageOf(result.usage());
+  }
+  JobDirectory dir(options_.work_root, job_id);
+  JobStatus status = dir.Settle(end, limits);
+  Clean(job_id);
+  return status;
+}
+
 JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLimits& limits,
                                      const std::string& service_reason) {
   const std::string key = StagedKey(job_id, "result");
-  // Every output and both logs, with room for names and framing; the read
-  // stops one byte past it, so a larger result is never held whole.
-  const int64_t most = limits.output_bytes + 2 * limits.log_bytes + limits.output_files * 1024 +
-                       (64 << 10);
+  // The read stops one byte past the most, so a larger result is never
+  // held whole.
+  const int64_t most = MostResultBytes(limits);
   absl::StatusOr<std::string> bytes = ReadCapped(*store_, key, most);
   if (!bytes.ok() && bytes.status().code() == absl::StatusCode::kNotFound) {
     return SettleWith(job_id, JobFailure::kBackend,
@@ -463,6 +506,15 @@ absl::Status BatchComputeBackend::Cancel(const std::string& job_id) {
   if (!service_id.empty()) {
     absl::Status terminated = service_->Terminate(service_id);
     if (!terminated.ok() && terminated.code() != absl::StatusCode::kNotFound) return terminated;
+    if (terminated.ok() && ReadSmallFile(ServiceIdFile(dir)) == service_id) {
+      // Settled by Status once the service says the job ended, with what
+      // the runner metered.
+      if (ReadSmallFile(CancelFile(dir)).empty()) {
+        RETURN_IF_ERROR(
+            WriteSmallFile(CancelFile(dir), absl::StrCat(absl::ToUnixSeconds(absl::Now()))));
+      }
+      return absl::OkStatus();
+    }
   }
   JobEnd end;
   end.cancelled = true;

@@ -19,6 +19,11 @@
 // larger than the output and log limits allow is not read: the job failed
 // with output-limit.
 //
+// Cancel asks the service to terminate the job; the runner, on the
+// service's SIGTERM, stops the job and still returns its result, and Status
+// settles the job as cancelled once the service says it ended (within two
+// minutes; otherwise unmetered), charged what the runner metered.
+//
 // A job never runs twice: the local directory is made before the service is
 // asked, and an id whose directory exists is never submitted again; if the
 // node stopped between asking the service and recording its answer, the
@@ -81,6 +86,10 @@ class BatchComputeBackend : public ComputeBackend {
   // metering, if it ran the job).
   JobStatus SettleWith(const std::string& job_id, JobFailure failure, const std::string& reason,
                        const ComputeLimits& limits, const JobUsage& usage = JobUsage())
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Settles a job the service was asked to terminate, charged what the
+  // runner's result (if any) says it used.
+  JobStatus SettleCancelled(const std::string& job_id, const ComputeLimits& limits)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes what is staged for the job in the store and the service's record.
   void Clean(const std::string& job_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -193,9 +193,15 @@ void KillJobProcesses(const RunnerOptions& options) {
   }
 }
 
+// Set by SIGTERM, which a batch service sends the container when it
+// terminates the job (AWS Batch: SIGTERM, then SIGKILL 30 s later).
+volatile sig_atomic_t terminate_requested = 0;
+void OnTerminate(int) { terminate_requested = 1; }
+
 struct Ended {
   int exit_code = -1;
   bool timed_out = false;
+  bool terminated = false;
   internal::JobUsage usage;
 };
 
@@ -311,6 +317,14 @@ absl::StatusOr<Ended> RunCommand(const BatchJobManifest& manifest, const RunnerO
   rusage before{};
   ::getrusage(RUSAGE_CHILDREN, &before);
   const absl::Time started = absl::Now();
+  if (terminate_requested) {
+    ::close(go[0]);
+    ::close(go[1]);
+    Ended ended;
+    ended.terminated = true;
+    ended.usage = MeterJob(cgroup, before, absl::ZeroDuration());
+    return ended;
+  }
   pid_t child = ::fork();
   if (child < 0) {
     ::close(go[0]);
@@ -376,6 +390,15 @@ absl::StatusOr<Ended> RunCommand(const BatchJobManifest& manifest, const RunnerO
   while (true) {
     pid_t done = ::waitpid(child, &status, WNOHANG);
     if (done == child) break;
+    if (terminate_requested) {
+      // Stopped by the service: the job's processes go, and what they used
+      // is still returned.
+      ended.terminated = true;
+      ::kill(-child, SIGKILL);
+      KillJobProcesses(options);
+      ::waitpid(child, &status, 0);
+      break;
+    }
     if (absl::Now() >= deadline) {
       ended.timed_out = true;
       ::kill(-child, SIGKILL);
@@ -481,6 +504,12 @@ absl::Status RunBatchJob(const std::string& manifest_url, HttpClient& http,
   if (!manifest.ParseFromString(manifest_response.body) || manifest.command().empty()) {
     return absl::DataLossError("the job manifest is not a BatchJobManifest");
   }
+  // From here a SIGTERM no longer ends the runner at once: it stops the
+  // job, and the result (with the job's usage) is still delivered.
+  struct sigaction on_terminate = {};
+  on_terminate.sa_handler = OnTerminate;
+  ::sigemptyset(&on_terminate.sa_mask);
+  ::sigaction(SIGTERM, &on_terminate, nullptr);
   BatchJobResult result;
   result.set_job_id(manifest.job_id());
   if (absl::Status staged = Stage(http, manifest, options); !staged.ok()) {
@@ -493,10 +522,11 @@ absl::Status RunBatchJob(const std::string& manifest_url, HttpClient& http,
       result.set_exit_code(ended->exit_code);
       *result.mutable_usage() = ended->usage;
       result.set_timed_out(ended->timed_out);
+      result.set_terminated(ended->terminated);
       const int64_t log_bytes = manifest.limits().log_bytes();
       result.set_stdout_text(ReadPrefix(fs::path(options.log_dir) / "stdout", log_bytes));
       result.set_stderr_text(ReadPrefix(fs::path(options.log_dir) / "stderr", log_bytes));
-      if (ended->exit_code == 0 && !ended->timed_out) {
+      if (ended->exit_code == 0 && !ended->timed_out && !ended->terminated) {
         CollectOutbox(fs::path(options.job_root) / "outbox", manifest.limits(), result);
       }
     }

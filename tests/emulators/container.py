@@ -70,6 +70,52 @@ def start(runner, environment, log_path, binds=(), delegate_cgroups=False):
     return process
 
 
+def _runner_pid(process):
+    """The runner's pid on the host: the first process under bwrap's whose
+    command is the runner's (the job's processes are below it)."""
+    level = [process.pid]
+    while level:
+        below = []
+        for pid in level:
+            try:
+                with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                    children = [int(c) for c in f.read().split()]
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    with open("/proc/%d/cmdline" % child, "rb") as f:
+                        argv0 = f.read().split(b"\0")[0]
+                except OSError:
+                    continue
+                if argv0 == RUNNER_IN_CONTAINER.encode():
+                    return child
+                below.append(child)
+        level = below
+    return None
+
+
+def terminate(process, grace):
+    """Stops the container as a batch service does: SIGTERM to its program
+    (the runner), and SIGKILL to everything `grace` seconds later if it has
+    not exited. Returns at once."""
+    pid = _runner_pid(process)
+    if pid is None:
+        stop(process)
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+    def kill_later():
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            stop(process)
+    threading.Thread(target=kill_later, daemon=True).start()
+
+
 def stop(process):
     """Kills the runner and everything it started."""
     try:

@@ -52,6 +52,7 @@ class Job:
         self.started = None
         self.stopped = None
         self.timeout = (request.get("timeout") or {}).get("attemptDurationSeconds")
+        self.terminating = None  # the reason, once asked to terminate
 
     def start(self):
         overrides = self.request.get("containerOverrides") or {}
@@ -74,6 +75,8 @@ class Job:
             container.stop(self.process)
             self.process.wait()
             self.finish("FAILED", "Job attempt duration exceeded timeout", 137)
+        elif code is not None and self.terminating:
+            self.finish("FAILED", self.terminating, code if code >= 0 else 128 - code)
         elif code is not None:
             if code == 0:
                 self.finish("SUCCEEDED", "Essential container in task exited", 0)
@@ -237,10 +240,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.client_error("Job %s not found" % request.get("jobId"))
         job.refresh()
         if job.status not in ("SUCCEEDED", "FAILED"):
-            if job.process:
-                container.stop(job.process)
-                job.process.wait()
-            job.finish("FAILED", request["reason"], 137)
+            if job.process and job.process.poll() is None:
+                # As ECS stops a task: SIGTERM, and SIGKILL after a grace
+                # period; the job is FAILED once its container has exited.
+                job.terminating = request["reason"]
+                container.terminate(job.process, grace=10)
+            else:
+                job.finish("FAILED", request["reason"], 137)
             COUNTS["terminated"] += 1
         self.reply(200, {})
 

@@ -191,5 +191,45 @@ TYPED_TEST(MeteringTest, CpuTimeOfAnOrphanIsMetered) {
   EXPECT_LE(static_cast<double>(status.usage.cpu_micros), 1.2 * static_cast<double>(burned) + 300'000);
 }
 
+// Cancelling is no way out of paying: a job that burns CPU until it is
+// cancelled is charged what it burned, not metered "none". (How far it got
+// cannot be seen from here on a cloud service, so it is given a few seconds
+// of wall time and only required to have used some CPU.)
+TYPED_TEST(MeteringTest, ACancelledJobIsChargedWhatItUsed) {
+  JobSpec spec;
+  spec.job_id = "cancelled";
+  spec.code_dir = this->dir_.File("code");
+  spec.command = {"/usr/bin/python3", "-c", "while True:\n    pass\n"};
+  spec.limits.wall = absl::Seconds(120);
+  spec.limits.memory_bytes = int64_t{1} << 30;
+  ASSERT_TRUE(this->backend_->Submit(spec).ok());
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    auto status = this->backend_->Status("cancelled");
+    ASSERT_TRUE(status.ok()) << status.status();
+    if (status->state == JobState::kRunning) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  absl::SleepFor(absl::Seconds(4));  // let it burn
+  ASSERT_TRUE(this->backend_->Cancel("cancelled").ok());
+  JobStatus status;
+  deadline = absl::Now() + absl::Seconds(120);
+  while (absl::Now() < deadline) {
+    auto polled = this->backend_->Status("cancelled");
+    ASSERT_TRUE(polled.ok()) << polled.status();
+    status = *polled;
+    if (IsFinished(status.state)) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(status.state, JobState::kCancelled) << status.reason;
+  EXPECT_TRUE(ExpectedSources<TypeParam>().contains(status.usage.metered_by))
+      << status.usage.metered_by;
+  std::cout << status.usage.metered_by << ": a job cancelled after 4 s metered "
+            << status.usage.cpu_micros << " us of CPU over " << status.usage.wall_micros
+            << " us\n";
+  EXPECT_GT(status.usage.cpu_micros, 100'000);
+  EXPECT_GT(status.usage.wall_micros, 0);
+}
+
 }  // namespace
 }  // namespace trenode::adapters
