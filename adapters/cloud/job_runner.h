@@ -13,7 +13,9 @@
 // the job has exited: from a cgroup of the job's own where the container
 // lets the runner make one, otherwise from the rusage of the processes the
 // runner reaped (it is the subreaper of the job's whole tree). Nothing the
-// job writes is read for it.
+// job writes is read for it. Once it has the manifest, a SIGTERM (the
+// service stopping the container) makes it stop the job and still return
+// the result, marked terminated, with what the job used until then.
 //
 // The runner must be its container's only program and run as root there
 // (it drops to `job_uid` for the job): when the job ends it kills every
