@@ -77,8 +77,8 @@ struct JobUsage {
   int64_t cpu_micros = 0;         // every process of the job together
   int64_t wall_micros = 0;        // from start to end
   int64_t peak_memory_bytes = 0;  // the most the job held at once
-  // "cgroup-v1", "cgroup-v2", "rusage", "slurm-cgroup", "batch-runner"; "none" when
-  // nothing was metered.
+  // "cgroup-v1", "cgroup-v2", "rusage", "slurm-cgroup", "job-runner-cgroup",
+  // "job-runner-rusage"; "none" when nothing was metered.
   std::string metered_by = "none";
 };
 

@@ -113,6 +113,20 @@ fs::path UncertainFile(const JobDirectory& dir) { return dir.path() / "submit-un
 // before it is given up (never submitted again).
 constexpr absl::Duration kFindGrace = absl::Minutes(5);
 
+// Written by Cancel once the service was asked to terminate the job: the
+// time (Unix seconds). The job is settled as cancelled when the service
+// says it ended, charged what the runner's result says it used.
+fs::path CancelFile(const JobDirectory& dir) { return dir.path() / "cancel-requested"; }
+// How long a terminated job's end is waited for (AWS Batch kills a
+// container 30 s after its SIGTERM) before it is settled unmetered.
+constexpr absl::Duration kCancelGrace = absl::Minutes(2);
+
+// The most bytes a result may hold: every output and both logs, with room
+// for names, framing and usage.
+int64_t MostResultBytes(const ComputeLimits& limits) {
+  return limits.output_bytes + 2 * limits.log_bytes + limits.output_files * 1024 + (64 << 10);
+}
+
 // The first `limit` + 1 bytes of the object at most.
 absl::StatusOr<std::string> ReadCapped(ObjectStore& store, const std::string& key,
                                        int64_t limit) {
@@ -143,6 +157,29 @@ absl::Status CreateFile(const fs::path& path, absl::string_view data) {
   return absl::OkStatus();
 }
 fs::path LimitsFile(const JobDirectory& dir) { return dir.path() / "limits"; }
+
+// The runner's metering (spec/charging.md, "Cloud batch"); metered_by
+// "none" (wall time only) where it metered nothing. The runner is the TRE's
+// own program and the job cannot reach its result, but a value out of range
+// still counts as not metered.
+JobUsage UsageOf(const internal::JobUsage& metered) {
+  JobUsage usage;
+  usage.wall_micros = std::max<int64_t>(0, metered.wall_micros());
+  if (metered.cpu_micros() < 0) return usage;
+  switch (metered.source()) {
+    case internal::JobUsage::RUSAGE:
+      usage.metered_by = "job-runner-rusage";
+      break;
+    case internal::JobUsage::CGROUP:
+      usage.metered_by = "job-runner-cgroup";
+      break;
+    default:
+      return usage;
+  }
+  usage.cpu_micros = metered.cpu_micros();
+  usage.peak_memory_bytes = std::max<int64_t>(0, metered.peak_memory_bytes());
+  return usage;
+}
 
 ComputeLimits LimitsOf(const JobDirectory& dir) {
   internal::JobLimits proto;
@@ -319,6 +356,17 @@ absl::StatusOr<JobStatus> BatchComputeBackend::Status(const std::string& job_id)
   }
   absl::StatusOr<BatchJob> job = service_->Describe(service_id);
   if (!job.ok() && job.status().code() != absl::StatusCode::kNotFound) return job.status();
+  int64_t cancelled_at = 0;
+  if (absl::SimpleAtoi(ReadSmallFile(CancelFile(dir)), &cancelled_at)) {
+    const bool ended = !job.ok() || (job->phase != BatchPhase::kWaiting &&
+                                     job->phase != BatchPhase::kRunning);
+    if (!ended && absl::Now() - absl::FromUnixSeconds(cancelled_at) < kCancelGrace) {
+      status.state = JobState::kRunning;
+      status.reason = "cancelling: waiting for the batch service to stop the job";
+      return status;
+    }
+    return SettleCancelled(job_id, limits);
+  }
   if (job.ok() && job->phase == BatchPhase::kWaiting) return status;
   if (job.ok() && job->phase == BatchPhase::kRunning) {
     status.state = JobState::kRunning;
@@ -332,12 +380,32 @@ absl::StatusOr<JobStatus> BatchComputeBackend::Status(const std::string& job_id)
 }
 
 JobStatus BatchComputeBackend::SettleWith(const std::string& job_id, JobFailure failure,
-                                          const std::string& reason,
-                                          const ComputeLimits& limits) {
+                                          const std::string& reason, const ComputeLimits& limits,
+                                          const JobUsage& usage) {
   JobDirectory dir(options_.work_root, job_id);
   JobEnd end;
   end.verdict = failure;
   end.verdict_reason = reason;
+  end.usage = usage;
+  JobStatus status = dir.Settle(end, limits);
+  Clean(job_id);
+  return status;
+}
+
+JobStatus BatchComputeBackend::SettleCancelled(const std::string& job_id,
+                                               const ComputeLimits& limits) {
+  JobEnd end;
+  end.cancelled = true;
+  // What the runner metered until it stopped the job, if it returned it.
+  const int64_t most = MostResultBytes(limits);
+  absl::StatusOr<std::string> bytes = ReadCapped(*store_, StagedKey(job_id, "result"), most);
+  BatchJobResult result;
+  if (bytes.ok() && static_cast<int64_t>(bytes->size()) <= most &&
+      result.ParseFromString(*bytes) && result.job_id() == job_id &&
+      result.runner_error().empty()) {
+    end.usage = UsageOf(result.usage());
+  }
+  JobDirectory dir(options_.work_root, job_id);
   JobStatus status = dir.Settle(end, limits);
   Clean(job_id);
   return status;
@@ -346,10 +414,9 @@ JobStatus BatchComputeBackend::SettleWith(const std::string& job_id, JobFailure 
 JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLimits& limits,
                                      const std::string& service_reason) {
   const std::string key = StagedKey(job_id, "result");
-  // Every output and both logs, with room for names and framing; the read
-  // stops one byte past it, so a larger result is never held whole.
-  const int64_t most = limits.output_bytes + 2 * limits.log_bytes + limits.output_files * 1024 +
-                       (64 << 10);
+  // The read stops one byte past the most, so a larger result is never
+  // held whole.
+  const int64_t most = MostResultBytes(limits);
   absl::StatusOr<std::string> bytes = ReadCapped(*store_, key, most);
   if (!bytes.ok() && bytes.status().code() == absl::StatusCode::kNotFound) {
     return SettleWith(job_id, JobFailure::kBackend,
@@ -372,11 +439,13 @@ JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLim
                       absl::StrCat("the job runner could not run the job: ", result.runner_error()),
                       limits);
   }
+  // From here the job ran: whatever the verdict, it is charged what it used.
+  const JobUsage usage = UsageOf(result.usage());
   JobDirectory dir(options_.work_root, job_id);
   (void)WriteSmallFile(dir.stdout_path(), result.stdout_text().substr(0, limits.log_bytes));
   (void)WriteSmallFile(dir.stderr_path(), result.stderr_text().substr(0, limits.log_bytes));
   if (!result.outbox_error().empty()) {
-    return SettleWith(job_id, JobFailure::kOutputLimit, result.outbox_error(), limits);
+    return SettleWith(job_id, JobFailure::kOutputLimit, result.outbox_error(), limits, usage);
   }
   // The runner checked the outbox, but the node trusts only its own check.
   std::set<std::string> names;
@@ -393,7 +462,9 @@ JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLim
       problem = absl::StrCat("the outbox holds more than the limit of ", limits.output_bytes,
                              " bytes");
     }
-    if (!problem.empty()) return SettleWith(job_id, JobFailure::kOutputLimit, problem, limits);
+    if (!problem.empty()) {
+      return SettleWith(job_id, JobFailure::kOutputLimit, problem, limits, usage);
+    }
   }
   for (const internal::OutputFile& file : result.outputs()) {
     // Each name once, created afresh: no name can stand in for another.
@@ -406,12 +477,13 @@ JobStatus BatchComputeBackend::Judge(const std::string& job_id, const ComputeLim
                         absl::StrCat("the job returned a file named \"",
                                      absl::CHexEscape(file.name()),
                                      "\", which cannot be in an outbox beside the others"),
-                        limits);
+                        limits, usage);
     }
   }
   JobEnd end;
   end.exit_code = result.exit_code();
   end.timed_out = result.timed_out();
+  end.usage = usage;
   JobStatus status = dir.Settle(end, limits);
   Clean(job_id);
   return status;
@@ -434,6 +506,15 @@ absl::Status BatchComputeBackend::Cancel(const std::string& job_id) {
   if (!service_id.empty()) {
     absl::Status terminated = service_->Terminate(service_id);
     if (!terminated.ok() && terminated.code() != absl::StatusCode::kNotFound) return terminated;
+    if (terminated.ok() && ReadSmallFile(ServiceIdFile(dir)) == service_id) {
+      // Settled by Status once the service says the job ended, with what
+      // the runner metered.
+      if (ReadSmallFile(CancelFile(dir)).empty()) {
+        RETURN_IF_ERROR(
+            WriteSmallFile(CancelFile(dir), absl::StrCat(absl::ToUnixSeconds(absl::Now()))));
+      }
+      return absl::OkStatus();
+    }
   }
   JobEnd end;
   end.cancelled = true;

@@ -13,9 +13,16 @@
 // result, writes the logs and outbox into the job's local directory
 // (adapters/onprem/job_directory.h, under work_root), judges it there with
 // the on-prem backends' one judgement (limits, exit status, outbox), and
-// deletes everything staged in the store and the service's record. A result
+// deletes everything staged in the store and the service's record. The job
+// is charged what the runner metered (BatchJobResult.usage: metered_by
+// "job-runner-cgroup" or "job-runner-rusage"). A result
 // larger than the output and log limits allow is not read: the job failed
 // with output-limit.
+//
+// Cancel asks the service to terminate the job; the runner, on the
+// service's SIGTERM, stops the job and still returns its result, and Status
+// settles the job as cancelled once the service says it ended (within two
+// minutes; otherwise unmetered), charged what the runner metered.
 //
 // A job never runs twice: the local directory is made before the service is
 // asked, and an id whose directory exists is never submitted again; if the
@@ -75,8 +82,15 @@ class BatchComputeBackend : public ComputeBackend {
   JobStatus Judge(const std::string& job_id, const ComputeLimits& limits,
                   const std::string& service_reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Settles the job as failed with `failure`, charged `usage` (the runner's
+  // metering, if it ran the job).
   JobStatus SettleWith(const std::string& job_id, JobFailure failure, const std::string& reason,
-                       const ComputeLimits& limits) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                       const ComputeLimits& limits, const JobUsage& usage = JobUsage())
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Settles a job the service was asked to terminate, charged what the
+  // runner's result (if any) says it used.
+  JobStatus SettleCancelled(const std::string& job_id, const ComputeLimits& limits)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Deletes what is staged for the job in the store and the service's record.
   void Clean(const std::string& job_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

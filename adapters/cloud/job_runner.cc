@@ -12,10 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -27,6 +30,7 @@
 #include "absl/time/clock.h"
 #include "adapters/cloud/digest.h"
 #include "adapters/cloud/retry.h"
+#include "adapters/onprem/cgroups.h"
 #include "adapters/onprem/seccomp_filter.h"
 #include "node/common/status_macros.h"
 #include "trenode/internal/batch_job.pb.h"
@@ -189,10 +193,89 @@ void KillJobProcesses(const RunnerOptions& options) {
   }
 }
 
+// Set by SIGTERM, which a batch service sends the container when it
+// terminates the job (AWS Batch: SIGTERM, then SIGKILL 30 s later).
+volatile sig_atomic_t terminate_requested = 0;
+void OnTerminate(int) { terminate_requested = 1; }
+
 struct Ended {
   int exit_code = -1;
   bool timed_out = false;
+  bool terminated = false;
+  internal::JobUsage usage;
 };
+
+int64_t Micros(const timeval& t) { return int64_t{t.tv_sec} * 1'000'000 + t.tv_usec; }
+
+// A cgroup of the job's own, where the container may make one (its cgroup
+// tree mounted writable, as a platform that delegates it does): it counts
+// every process of the job and nothing of the runner's. Empty when there is
+// none; the job is then metered from the runner's reaped children.
+struct JobCgroup {
+  std::unique_ptr<adapters::Cgroups> cgroups;
+  std::string name;
+  bool entered = false;  // the job's first process was put in it
+};
+
+JobCgroup MakeJobCgroup(const BatchJobManifest& manifest, const RunnerOptions& options) {
+  JobCgroup made;
+  if (options.cgroup_parent.empty()) return made;
+  absl::StatusOr<std::unique_ptr<adapters::Cgroups>> cgroups =
+      adapters::Cgroups::Open(options.cgroup_parent);
+  if (!cgroups.ok()) return made;
+  // Leftovers of runners killed with their containers, made more than a
+  // minute ago (not another runner's, being entered): removing a cgroup
+  // that still holds a process (another container's job) fails.
+  const time_t stale = ::time(nullptr) - 60;
+  for (const std::string& leftover : (*cgroups)->Children()) {
+    for (const fs::path& directory : (*cgroups)->Directories(leftover)) {
+      struct stat info;
+      if (::stat(directory.c_str(), &info) == 0 && info.st_mtime < stale) {
+        ::rmdir(directory.c_str());
+      }
+    }
+  }
+  // Unique across the containers sharing the tree (their pids are not).
+  std::string name = absl::StrCat("job-", std::random_device{}(), "-", std::random_device{}());
+  adapters::CgroupLimits limits{.memory_bytes = manifest.limits().memory_bytes(),
+                                .tasks = manifest.limits().processes() + 16,
+                                .cpus = 0};
+  if (!(*cgroups)->Create(name, limits).ok()) return made;
+  made.cgroups = *std::move(cgroups);
+  made.name = std::move(name);
+  return made;
+}
+
+// What the job used, read once every process of it has exited and been
+// reaped: the job's cgroup if it has one that meters CPU, otherwise the
+// children this runner reaped (the job's first process, and as the
+// subreaper every orphan of it; each parent's rusage holds the children it
+// reaped) since `before`.
+internal::JobUsage MeterJob(const JobCgroup& cgroup, const rusage& before,
+                            absl::Duration wall) {
+  internal::JobUsage usage;
+  usage.set_wall_micros(absl::ToInt64Microseconds(wall));
+  if (cgroup.entered) {
+    adapters::CgroupUsage counted = cgroup.cgroups->Usage(cgroup.name);
+    if (counted.cpu_micros >= 0) {
+      usage.set_source(internal::JobUsage::CGROUP);
+      usage.set_cpu_micros(counted.cpu_micros);
+      usage.set_peak_memory_bytes(counted.peak_memory_bytes);
+      return usage;
+    }
+  }
+  rusage after{};
+  if (::getrusage(RUSAGE_CHILDREN, &after) != 0) {
+    usage.set_cpu_micros(-1);
+    usage.set_peak_memory_bytes(-1);
+    return usage;
+  }
+  usage.set_source(internal::JobUsage::RUSAGE);
+  usage.set_cpu_micros(std::max<int64_t>(0, Micros(after.ru_utime) + Micros(after.ru_stime) -
+                                                Micros(before.ru_utime) - Micros(before.ru_stime)));
+  usage.set_peak_memory_bytes(int64_t{after.ru_maxrss} * 1024);
+  return usage;
+}
 
 // Runs the job's command and waits for it, within its wall-clock limit.
 absl::StatusOr<Ended> RunCommand(const BatchJobManifest& manifest, const RunnerOptions& options) {
@@ -221,10 +304,41 @@ absl::StatusOr<Ended> RunCommand(const BatchJobManifest& manifest, const RunnerO
   sock_fprog program{static_cast<unsigned short>(filter->size() / sizeof(sock_filter)),
                      reinterpret_cast<sock_filter*>(filter->data())};
 
+  // Orphans of the job are reparented to the runner (not to the container's
+  // init), which reaps them, so that their CPU time is metered.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  JobCgroup cgroup = MakeJobCgroup(manifest, options);
+  absl::Cleanup destroy_cgroup = [&cgroup] {
+    if (cgroup.cgroups != nullptr) (void)cgroup.cgroups->Destroy(cgroup.name);
+  };
+  // The child waits for a byte on `go`: it is in its cgroup before it runs.
+  int go[2];
+  if (::pipe2(go, O_CLOEXEC) != 0) return absl::InternalError("cannot make a pipe");
+  rusage before{};
+  ::getrusage(RUSAGE_CHILDREN, &before);
+  const absl::Time started = absl::Now();
+  if (terminate_requested) {
+    ::close(go[0]);
+    ::close(go[1]);
+    Ended ended;
+    ended.terminated = true;
+    ended.usage = MeterJob(cgroup, before, absl::ZeroDuration());
+    return ended;
+  }
   pid_t child = ::fork();
-  if (child < 0) return absl::InternalError("cannot fork the job");
+  if (child < 0) {
+    ::close(go[0]);
+    ::close(go[1]);
+    return absl::InternalError("cannot fork the job");
+  }
   if (child == 0) {
     ::setsid();
+    char start = 0;
+    ssize_t n;
+    do {
+      n = ::read(go[0], &start, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(125);
     int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     ::dup2(null, 0);
     ::dup2(out, 1);
@@ -261,12 +375,30 @@ absl::StatusOr<Ended> RunCommand(const BatchJobManifest& manifest, const RunnerO
   }
   ::close(out);
   ::close(err);
+  ::close(go[0]);
+  cgroup.entered = cgroup.cgroups != nullptr && cgroup.cgroups->Enter(cgroup.name, child).ok();
+  if (::write(go[1], "g", 1) != 1) {
+    ::close(go[1]);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    return absl::InternalError("cannot start the job");
+  }
+  ::close(go[1]);
   const absl::Time deadline = absl::Now() + absl::Seconds(limits.wall_seconds());
   Ended ended;
   int status = 0;
   while (true) {
     pid_t done = ::waitpid(child, &status, WNOHANG);
     if (done == child) break;
+    if (terminate_requested) {
+      // Stopped by the service: the job's processes go, and what they used
+      // is still returned.
+      ended.terminated = true;
+      ::kill(-child, SIGKILL);
+      KillJobProcesses(options);
+      ::waitpid(child, &status, 0);
+      break;
+    }
     if (absl::Now() >= deadline) {
       ended.timed_out = true;
       ::kill(-child, SIGKILL);
@@ -278,6 +410,8 @@ absl::StatusOr<Ended> RunCommand(const BatchJobManifest& manifest, const RunnerO
   }
   KillJobProcesses(options);
   ended.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // Every process of the job is gone: nothing it did can change this.
+  ended.usage = MeterJob(cgroup, before, absl::Now() - started);
   return ended;
 }
 
@@ -370,6 +504,12 @@ absl::Status RunBatchJob(const std::string& manifest_url, HttpClient& http,
   if (!manifest.ParseFromString(manifest_response.body) || manifest.command().empty()) {
     return absl::DataLossError("the job manifest is not a BatchJobManifest");
   }
+  // From here a SIGTERM no longer ends the runner at once: it stops the
+  // job, and the result (with the job's usage) is still delivered.
+  struct sigaction on_terminate = {};
+  on_terminate.sa_handler = OnTerminate;
+  ::sigemptyset(&on_terminate.sa_mask);
+  ::sigaction(SIGTERM, &on_terminate, nullptr);
   BatchJobResult result;
   result.set_job_id(manifest.job_id());
   if (absl::Status staged = Stage(http, manifest, options); !staged.ok()) {
@@ -380,11 +520,13 @@ absl::Status RunBatchJob(const std::string& manifest_url, HttpClient& http,
       result.set_runner_error(ended.status().ToString());
     } else {
       result.set_exit_code(ended->exit_code);
+      *result.mutable_usage() = ended->usage;
       result.set_timed_out(ended->timed_out);
+      result.set_terminated(ended->terminated);
       const int64_t log_bytes = manifest.limits().log_bytes();
       result.set_stdout_text(ReadPrefix(fs::path(options.log_dir) / "stdout", log_bytes));
       result.set_stderr_text(ReadPrefix(fs::path(options.log_dir) / "stderr", log_bytes));
-      if (ended->exit_code == 0 && !ended->timed_out) {
+      if (ended->exit_code == 0 && !ended->timed_out && !ended->terminated) {
         CollectOutbox(fs::path(options.job_root) / "outbox", manifest.limits(), result);
       }
     }

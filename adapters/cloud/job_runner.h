@@ -8,7 +8,14 @@
 // at /data/<name>.sqlite, writable /job/outbox, a clean environment, the
 // job's CPU, memory, process, file-size and wall-clock limits, an
 // unprivileged uid), and returns its exit status, logs and outbox in one
-// BatchJobResult through the presigned PUT.
+// BatchJobResult through the presigned PUT, with what the job used (CPU,
+// wall time, peak memory) metered from the kernel once every process of
+// the job has exited: from a cgroup of the job's own where the container
+// lets the runner make one, otherwise from the rusage of the processes the
+// runner reaped (it is the subreaper of the job's whole tree). Nothing the
+// job writes is read for it. Once it has the manifest, a SIGTERM (the
+// service stopping the container) makes it stop the job and still return
+// the result, marked terminated, with what the job used until then.
 //
 // The runner must be its container's only program and run as root there
 // (it drops to `job_uid` for the job): when the job ends it kills every
@@ -33,6 +40,10 @@ struct RunnerOptions {
   std::string log_dir = "/tmp/trenode-runner";  // the job's stdout and stderr
   uid_t job_uid = 65534;                        // nobody
   gid_t job_gid = 65534;
+  // Where in the container's cgroup tree the runner makes a cgroup for the
+  // job, if the tree is mounted writable ("": never); otherwise the job is
+  // metered from the runner's reaped children.
+  std::string cgroup_parent = "trenode-job-runner";
 };
 
 // True for a relative path of plain segments (none empty, "." or ".."), as

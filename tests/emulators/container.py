@@ -36,10 +36,13 @@ def _launch_forever():
 threading.Thread(target=_launch_forever, daemon=True).start()
 
 
-def start(runner, environment, log_path, binds=()):
+def start(runner, environment, log_path, binds=(), delegate_cgroups=False):
     """Starts the runner; returns its Popen (a process group of its own).
     `binds` are (host directory, path in the container) mounted read-write,
-    as a platform mounts its own directories into a container."""
+    as a platform mounts its own directories into a container.
+    `delegate_cgroups` mounts the host's cgroup tree writable at
+    /sys/fs/cgroup, as a platform that delegates cgroups to its containers
+    does, so that the runner meters the job by a cgroup of its own."""
     argv = ["/usr/bin/bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--share-net",
             "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
@@ -52,6 +55,8 @@ def start(runner, environment, log_path, binds=()):
             ]
     for host, inside in binds:
         argv += ["--bind", host, inside]
+    if delegate_cgroups and os.path.isdir("/sys/fs/cgroup"):
+        argv += ["--bind", "/sys/fs/cgroup", "/sys/fs/cgroup"]
     argv += ["--", RUNNER_IN_CONTAINER]
     # The environment goes in as a container runtime puts it, never on a
     # command line (which every process can read in /proc).
@@ -63,6 +68,52 @@ def start(runner, environment, log_path, binds=()):
     if isinstance(process, OSError):
         raise process
     return process
+
+
+def _runner_pid(process):
+    """The runner's pid on the host: the first process under bwrap's whose
+    command is the runner's (the job's processes are below it)."""
+    level = [process.pid]
+    while level:
+        below = []
+        for pid in level:
+            try:
+                with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                    children = [int(c) for c in f.read().split()]
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    with open("/proc/%d/cmdline" % child, "rb") as f:
+                        argv0 = f.read().split(b"\0")[0]
+                except OSError:
+                    continue
+                if argv0 == RUNNER_IN_CONTAINER.encode():
+                    return child
+                below.append(child)
+        level = below
+    return None
+
+
+def terminate(process, grace):
+    """Stops the container as a batch service does: SIGTERM to its program
+    (the runner), and SIGKILL to everything `grace` seconds later if it has
+    not exited. Returns at once."""
+    pid = _runner_pid(process)
+    if pid is None:
+        stop(process)
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+
+    def kill_later():
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            stop(process)
+    threading.Thread(target=kill_later, daemon=True).start()
 
 
 def stop(process):

@@ -52,12 +52,14 @@ class Job:
         self.started = None
         self.stopped = None
         self.timeout = (request.get("timeout") or {}).get("attemptDurationSeconds")
+        self.terminating = None  # the reason, once asked to terminate
 
     def start(self):
         overrides = self.request.get("containerOverrides") or {}
         environment = [(e["name"], e["value"]) for e in overrides.get("environment", [])]
         self.process = container.start(ARGS.runner, environment,
-                                       os.path.join(ARGS.log_dir, self.id + ".log"))
+                                       os.path.join(ARGS.log_dir, self.id + ".log"),
+                                       delegate_cgroups=ARGS.delegate_cgroups)
         self.started = time.time()
         self.status = "RUNNING"
 
@@ -73,6 +75,8 @@ class Job:
             container.stop(self.process)
             self.process.wait()
             self.finish("FAILED", "Job attempt duration exceeded timeout", 137)
+        elif code is not None and self.terminating:
+            self.finish("FAILED", self.terminating, code if code >= 0 else 128 - code)
         elif code is not None:
             if code == 0:
                 self.finish("SUCCEEDED", "Essential container in task exited", 0)
@@ -236,10 +240,13 @@ class Handler(BaseHTTPRequestHandler):
             return self.client_error("Job %s not found" % request.get("jobId"))
         job.refresh()
         if job.status not in ("SUCCEEDED", "FAILED"):
-            if job.process:
-                container.stop(job.process)
-                job.process.wait()
-            job.finish("FAILED", request["reason"], 137)
+            if job.process and job.process.poll() is None:
+                # As ECS stops a task: SIGTERM, and SIGKILL after a grace
+                # period; the job is FAILED once its container has exited.
+                job.terminating = request["reason"]
+                container.terminate(job.process, grace=10)
+            else:
+                job.finish("FAILED", request["reason"], 137)
             COUNTS["terminated"] += 1
         self.reply(200, {})
 
@@ -253,6 +260,8 @@ def main():
     parser.add_argument("--definition", required=True)
     parser.add_argument("--runner", required=True)
     parser.add_argument("--log-dir", required=True)
+    parser.add_argument("--delegate-cgroups", action="store_true",
+                        help="mount the host's cgroup tree writable in each container")
     ARGS = parser.parse_args()
     sigv4_proxy.ARGS = ARGS
     ThreadingHTTPServer.daemon_threads = True

@@ -142,7 +142,10 @@ class Batch:
         status = process.wait()
         with self.lock:
             if task.get("_process") is process and task["state"] == "running":
-                self.complete(task, status if status >= 0 else 128 - status)
+                if task.get("_terminating"):
+                    self.complete(task, None, ENDED_BY_USER)
+                else:
+                    self.complete(task, status if status >= 0 else 128 - status)
 
     def complete(self, task, exit_code=None, failure=None):
         """Moves `task` to completed (lock held)."""
@@ -178,9 +181,13 @@ class Batch:
             if task["state"] == "completed":
                 raise ServiceError(409, "TaskCompleted", "The specified task is already completed.")
             process = task.get("_process")
-            self.complete(task, None, ENDED_BY_USER)
-        if process is not None:
-            container.stop(process)
+            if process is None or process.poll() is not None:
+                self.complete(task, None, ENDED_BY_USER)
+                return
+            # Signalled as the AWS fake does (SIGTERM, SIGKILL after a grace
+            # period); the task completes when its container has exited.
+            task["_terminating"] = True
+        container.terminate(process, grace=10)
 
     def delete_task(self, job_id, task_id):
         with self.lock:

@@ -18,6 +18,33 @@
 namespace trenode {
 namespace {
 
+// Prices CPU on a cloud batch backend's row at 1 GBP a CPU-second.
+void PriceCpu(trenode::v1::NodeConfig& config, const std::string& backend) {
+  config.mutable_charging()->set_currency("GBP");
+  trenode::v1::PriceTable* row = config.mutable_charging()->add_prices();
+  row->set_backend(backend);
+  row->set_cpu_hour("3600");
+}
+
+// The job was metered by the job runner and its CPU charged by the
+// backend's price row.
+void ExpectChargedFromTheRunner(const trenode::v1::Analysis& analysis, const std::string& backend,
+                                const std::string& metered_by) {
+  EXPECT_EQ(analysis.usage().backend(), backend);
+  EXPECT_EQ(analysis.usage().metered_by(), metered_by);
+  EXPECT_GT(analysis.usage().cpu_micros(), 0);
+  EXPECT_GT(analysis.usage().wall_micros(), 0);
+  EXPECT_GT(analysis.usage().peak_memory_bytes(), 0);
+  int64_t cpu_micros_charged = -1;
+  for (const trenode::v1::CostLine& line : analysis.cost().lines()) {
+    if (line.item() == "cpu") cpu_micros_charged = line.micros();
+  }
+  // 1 GBP a CPU-second: one micro-unit a CPU-microsecond, rounded.
+  EXPECT_NEAR(static_cast<double>(cpu_micros_charged),
+              static_cast<double>(analysis.usage().cpu_micros()), 1.0)
+      << analysis.cost().ShortDebugString();
+}
+
 using testing::S3Emulator;
 using trenode::v1::Release;
 
@@ -182,6 +209,7 @@ class S3BatchNodeTest : public S3NodeTest {
       batch->set_endpoint(fake->endpoint());
       batch->set_job_queue(testing::AwsBatchFake::kQueue);
       batch->set_job_definition(testing::AwsBatchFake::kDefinition);
+      PriceCpu(config, "aws-batch");
     };
   }
 };
@@ -194,6 +222,8 @@ TEST_F(S3BatchNodeTest, AScriptJobRunsOnAwsBatchAndItsOutputIsReleased) {
       {"out.txt"});
   EXPECT_EQ(testing::AwsBatchFake::Get()->Counter("submitted").value_or(-1), submitted + 1);
   EXPECT_TRUE(Keys("site-a/batch-jobs/").empty()) << ::testing::PrintToString(Keys("site-a/"));
+  // The AWS Batch fake lets the runner make a cgroup for the job.
+  ExpectChargedFromTheRunner(WaitForAnalysis(analysis), "aws-batch", "job-runner-cgroup");
   EXPECT_EQ(ReleasedOutput(analysis, "one mean over 200 persons"), "mean LVEF 31.2 (n=200)\n");
 }
 
@@ -272,6 +302,7 @@ class AzureBatchNodeTest : public AzureNodeTest {
       batch->set_job_id("trenode-jobs");
       batch->set_pool_id("trenode-pool");
       batch->set_image("trenode/job-runner:test");
+      PriceCpu(config, "azure-batch");
     };
   }
 };
@@ -284,6 +315,7 @@ TEST_F(AzureBatchNodeTest, AScriptJobRunsOnAzureBatchAndItsOutputIsReleased) {
   auto staged = Container()->List("site-a/batch-jobs/");
   ASSERT_TRUE(staged.ok());
   EXPECT_TRUE(staged->empty());
+  ExpectChargedFromTheRunner(WaitForAnalysis(analysis), "azure-batch", "job-runner-rusage");
   EXPECT_EQ(ReleasedOutput(analysis, "one mean over 200 persons"), "mean LVEF 31.2 (n=200)\n");
 }
 

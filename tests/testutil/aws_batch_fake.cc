@@ -28,7 +28,10 @@ absl::Status AwsBatchFake::Start() {
   absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
       {"/usr/bin/python3", SourceDir() + "/tests/emulators/fake_aws_batch.py", "--port",
        absl::StrCat(*port), "--region", "us-east-1", "--queue", kQueue, "--definition",
-       kDefinition, "--runner", TRENODE_JOB_RUNNER, "--log-dir", dir_.path().string()},
+       kDefinition, "--runner", TRENODE_JOB_RUNNER, "--log-dir", dir_.path().string(),
+       // The job runner meters jobs by a cgroup of their own here, and from
+       // its reaped children on the Azure Batch fake: both ways are run.
+       "--delegate-cgroups"},
       {}, *port, dir_.File("fake_aws_batch.log"));
   if (!server.ok()) return server.status();
   server_ = *std::move(server);
