@@ -1,6 +1,7 @@
 #include "node/charging/budget.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -99,16 +100,35 @@ absl::Status CheckBudget(const trenode::v1::Budget& budget, const std::string& c
 }
 
 absl::Status CheckStorageQuota(const trenode::v1::Budget& budget, int64_t needed) {
+  return CheckStorageQuota(budget, needed, "analysis",
+                           "for its outputs (the node's output limit)");
+}
+
+absl::Status CheckStorageQuota(const trenode::v1::Budget& budget, int64_t needed,
+                               absl::string_view what, absl::string_view needed_for) {
   const int64_t quota = budget.storage_bytes_quota();
   const int64_t used = std::max<int64_t>(budget.committed_storage_bytes(), 0);
   // An analysis that keeps nothing (a query: its result is in its record)
   // is never refused for storage, even once a quota is lowered below use.
   if (needed <= 0 || quota <= 0 || SaturatingAdd(used, needed) <= quota) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrFormat(
-      "project %s's storage quota of %d bytes has %d bytes used or held for analyses still to "
-      "run; this analysis needs up to %d bytes for its outputs (the node's output limit); "
+      "project %s's storage quota of %d bytes has %d MiB used or held for analyses still to "
+      "run; this %s needs up to %d MiB %s (both rounded up to whole MiB); "
       "ask a data steward to raise the quota (trectl project budget --storage-bytes)",
-      budget.project_id(), quota, used, needed));
+      budget.project_id(), quota, MiBRoundedUp(used) >> 20, what, MiBRoundedUp(needed) >> 20,
+      needed_for));
+}
+
+int64_t MiBRoundedUp(int64_t bytes) {
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  if (bytes <= 0) return 0;
+  if (bytes > std::numeric_limits<int64_t>::max() - kMiB) return bytes;
+  return (bytes + kMiB - 1) / kMiB * kMiB;
+}
+
+trenode::v1::Budget WithOutputSizesWithheld(trenode::v1::Budget budget) {
+  budget.set_committed_storage_bytes(MiBRoundedUp(budget.committed_storage_bytes()));
+  return budget;
 }
 
 }  // namespace trenode::charging

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "trenode/v1/analyses.pb.h"
 #include "trenode/v1/governance.pb.h"
@@ -48,10 +49,24 @@ absl::Status CheckBudget(const trenode::v1::Budget& budget, const std::string& c
                          const trenode::v1::Estimate& estimate);
 
 // OK if `needed` more bytes fit in the budget's storage quota after its
-// committed_storage_bytes (a quota of 0 is none), or if nothing is needed. ResourceExhausted
-// otherwise, naming the quota, the bytes used (committed) and the bytes
-// needed, e.g. "project p1's storage quota of 100 MiB ... ".
+// committed_storage_bytes (a quota of 0 is none), or if nothing is needed.
+// ResourceExhausted otherwise, naming the quota (bytes), the bytes used
+// (committed) and the bytes needed, both rounded up to whole MiB (they count
+// unreleased outputs' sizes, which those who get the message may not see):
+// "project p1's storage quota of 1048576 bytes has 2 MiB used ...; this
+// analysis needs up to 1 MiB for its outputs ...". `what` names what needs
+// them ("analysis", "release r1") and `needed_for` what for.
 absl::Status CheckStorageQuota(const trenode::v1::Budget& budget, int64_t needed);
+absl::Status CheckStorageQuota(const trenode::v1::Budget& budget, int64_t needed,
+                               absl::string_view what, absl::string_view needed_for);
+
+// `bytes` rounded up to whole MiB (0 stays 0): how stored bytes that count
+// unreleased outputs are shown to those who may not see output sizes.
+int64_t MiBRoundedUp(int64_t bytes);
+
+// `budget` as shown to someone who may not see unreleased outputs' sizes:
+// committed_storage_bytes rounded up to a whole MiB (in bytes).
+trenode::v1::Budget WithOutputSizesWithheld(trenode::v1::Budget budget);
 
 }  // namespace trenode::charging
 

@@ -32,7 +32,19 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
 absl::StatusOr<trenode::v1::Budget> Charging::GetBudget(const auth::Principal& caller,
                                                         const std::string& project_id) {
   RETURN_IF_ERROR(governance_->GetProject(caller, project_id).status());
-  return admission_->BudgetNow(project_id);
+  ASSIGN_OR_RETURN(trenode::v1::Budget budget, admission_->BudgetNow(project_id));
+  if (WithholdsOutputSizes(caller, project_id)) return WithOutputSizesWithheld(std::move(budget));
+  return budget;
+}
+
+bool Charging::WithholdsOutputSizes(const auth::Principal& caller,
+                                    const std::string& project_id) {
+  const bool staff = caller.role == trenode::v1::ROLE_OUTPUT_CHECKER ||
+                     caller.role == trenode::v1::ROLE_DATA_STEWARD;
+  if (!staff) return true;
+  absl::StatusOr<bool> involved =
+      governance_->IsInvolved(governance_->PersonId(caller), project_id);
+  return !involved.ok() || *involved;
 }
 
 absl::StatusOr<trenode::v1::Budget> Charging::SetBudget(
@@ -146,10 +158,7 @@ absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
   // (Analyses::ViewFor); everyone else gets it withheld (usage_view.h). An
   // error reading the project fails closed.
   const std::string person = governance_->PersonId(caller);
-  absl::StatusOr<bool> involved = governance_->IsInvolved(person, request.project_id());
-  const bool staff = caller.role == trenode::v1::ROLE_OUTPUT_CHECKER ||
-                     caller.role == trenode::v1::ROLE_DATA_STEWARD;
-  const bool withhold = !staff || !involved.ok() || *involved;
+  const bool withhold = WithholdsOutputSizes(caller, request.project_id());
   // A researcher sees only their own analyses (spec/analyses.md); the rest
   // of the project's spending is one line, so the total still adds up.
   const bool own_only = caller.role == trenode::v1::ROLE_RESEARCHER;
@@ -217,6 +226,7 @@ absl::StatusOr<trenode::v1::ProjectUsage> Charging::GetProjectUsage(
   RETURN_IF_ERROR(AddStorageLines(request.project_id(), month, withhold, &usage, &total));
   usage.set_total_micros(total);
   ASSIGN_OR_RETURN(*usage.mutable_budget(), admission_->BudgetNow(request.project_id()));
+  if (withhold) *usage.mutable_budget() = WithOutputSizesWithheld(usage.budget());
   return usage;
 }
 

@@ -31,7 +31,9 @@ class Charging {
 
   // The project's budget with this month's committed spending. NotFound or
   // PermissionDenied as Governance::GetProject for a project the caller may
-  // not see (researchers: only their own projects).
+  // not see (researchers: only their own projects). Its committed storage
+  // counts unreleased outputs' sizes: rounded up to a whole MiB for all but
+  // those who may see them (WithholdsOutputSizes).
   absl::StatusOr<trenode::v1::Budget> GetBudget(const auth::Principal& caller,
                                                 const std::string& project_id);
   // Data stewards only (the authorization table, and checked here again).
@@ -46,6 +48,10 @@ class Charging {
       const auth::Principal& caller, const trenode::v1::GetProjectUsageRequest& request);
 
  private:
+  // True unless the caller is an output checker or data steward with no part
+  // in the project: those alone see what counts the data (unreleased
+  // outputs' sizes, cohort sizes), as they alone see results. Fails closed.
+  bool WithholdsOutputSizes(const auth::Principal& caller, const std::string& project_id);
   // Appends the project's storage lines (one per kind of object stored in
   // the month) and its egress line, adding their costs to `total`.
   absl::Status AddStorageLines(const std::string& project_id, const std::string& month,

@@ -197,4 +197,11 @@ absl::Status ChargingAdmission::Admit(const Analysis& analysis,
   return CheckStorageQuota(budget, estimate.usage().output_bytes());
 }
 
+absl::Status ChargingAdmission::CheckStorage(const std::string& project_id, int64_t bytes,
+                                             absl::string_view what,
+                                             absl::string_view needed_for) {
+  ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(project_id));
+  return CheckStorageQuota(budget, bytes, what, needed_for);
+}
+
 }  // namespace trenode::charging

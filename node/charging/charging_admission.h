@@ -77,6 +77,12 @@ class ChargingAdmission : public analyses::Admission {
   // month's committed spending filled in.
   absl::StatusOr<trenode::v1::Budget> BudgetNow(const std::string& project_id);
 
+  // OK if `bytes` more fit in the project's storage quota now (its
+  // BudgetNow's committed storage); ResourceExhausted naming the quota, the
+  // bytes used and `bytes`, "needed by this <what> <needed_for>", otherwise.
+  absl::Status CheckStorage(const std::string& project_id, int64_t bytes, absl::string_view what,
+                            absl::string_view needed_for);
+
   const PriceTable& prices() const { return *prices_; }
 
   // Where the project's stored bytes are kept; without it storage is not

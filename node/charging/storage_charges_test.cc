@@ -126,14 +126,33 @@ TEST(StorageChargesTest, StorageQuotaRefusalNamesQuotaUsedAndNeeded) {
   EXPECT_TRUE(CheckStorageQuota(budget, 40).ok());
   absl::Status refused = CheckStorageQuota(budget, 41);
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(refused.message().find("project hf's storage quota of 100 bytes has 60 bytes used"),
+  // Used and needed count unreleased outputs' sizes: whole MiB, rounded up.
+  EXPECT_NE(refused.message().find("project hf's storage quota of 100 bytes has 1 MiB used"),
             std::string::npos)
       << refused;
-  EXPECT_NE(refused.message().find("needs up to 41 bytes"), std::string::npos) << refused;
+  EXPECT_NE(refused.message().find("needs up to 1 MiB"), std::string::npos) << refused;
+  EXPECT_EQ(refused.message().find("60"), std::string::npos) << refused;
+  EXPECT_EQ(refused.message().find("41"), std::string::npos) << refused;
   // Saturating: an absurd need is refused, not wrapped to a pass.
   EXPECT_FALSE(CheckStorageQuota(budget, std::numeric_limits<int64_t>::max()).ok());
   budget.set_storage_bytes_quota(0);  // none
   EXPECT_TRUE(CheckStorageQuota(budget, std::numeric_limits<int64_t>::max()).ok());
+}
+
+TEST(StorageChargesTest, StoredBytesAreShownInWholeMiBToThoseWhoMayNotSeeOutputSizes) {
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  EXPECT_EQ(MiBRoundedUp(0), 0);
+  EXPECT_EQ(MiBRoundedUp(1), kMiB);
+  EXPECT_EQ(MiBRoundedUp(kMiB), kMiB);
+  EXPECT_EQ(MiBRoundedUp(kMiB + 1), 2 * kMiB);
+  EXPECT_EQ(MiBRoundedUp(std::numeric_limits<int64_t>::max()),
+            std::numeric_limits<int64_t>::max());
+  trenode::v1::Budget budget;
+  budget.set_storage_bytes_quota(12345);
+  budget.set_committed_storage_bytes(3 * kMiB + 17);
+  const trenode::v1::Budget shown = WithOutputSizesWithheld(budget);
+  EXPECT_EQ(shown.committed_storage_bytes(), 4 * kMiB);
+  EXPECT_EQ(shown.storage_bytes_quota(), 12345);  // the steward's own figure
 }
 
 }  // namespace

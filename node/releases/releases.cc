@@ -334,17 +334,29 @@ absl::StatusOr<Release> Releases::Create(const auth::Principal& caller,
   {
     absl::MutexLock lock(&queue_mu_);
     --creating_;
-    if (made) queue_.push_back(release.id());
+    if (made) {
+      queue_.push_back(release.id());
+      if (created.ok()) awaited_.insert(release.id());
+    }
   }
   RETURN_IF_ERROR(created);
+  absl::Status quota_refused;
   {
     absl::MutexLock lock(&queue_mu_);
     auto prepared = [this, &release]() ABSL_SHARED_LOCKS_REQUIRED(queue_mu_) {
       return stopping_ || std::find(queue_.begin(), queue_.end(), release.id()) == queue_.end();
     };
     queue_mu_.AwaitWithTimeout(absl::Condition(&prepared), options_.prepare_wait);
+    awaited_.erase(release.id());
+    if (auto refused = quota_refusals_.find(release.id()); refused != quota_refusals_.end()) {
+      quota_refused = refused->second;
+      quota_refusals_.erase(refused);
+    }
   }
   RETURN_IF_ERROR(deferred.Finish());
+  // Withdrawn by the storage quota: nothing was copied; the refusal is the
+  // answer (the withdrawn release, with the same reason, is kept).
+  RETURN_IF_ERROR(quota_refused);
   ASSIGN_OR_RETURN(release, store_->Get(release.id()));
   return ViewFor(caller, std::move(release));
 }
@@ -449,11 +461,26 @@ absl::Status Releases::Prepare(const std::string& release_id) {
       if (objects_->Delete(key).ok() && storage_ != nullptr) (void)storage_->Removed(key, clock_());
     }
   };
+  absl::Status quota_refused;
   absl::Status built = [&]() -> absl::Status {
     ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_->Get(release.analysis_id()));
     ASSIGN_OR_RETURN(auto policy_and_name, PolicyOf(release.project_id()));
     auto& [policy, policy_description] = policy_and_name;
     ASSIGN_OR_RETURN(files, BuildFiles(analysis, release.include_logs(), policy));
+    if (storage_quota_) {
+      // Every file's review copy now, and a released copy of each not
+      // withheld if it is approved: checked here, so that approving never
+      // fails for storage.
+      int64_t needed = 0;
+      for (const CandidateFile& file : files) {
+        const auto size = static_cast<int64_t>(file.bytes.size());
+        needed += file.meta.withheld() ? size : 2 * size;
+      }
+      quota_refused = storage_quota_(
+          release.project_id(), needed, absl::StrCat("release ", release_id),
+          "for its review copies and the released copies they may become");
+      RETURN_IF_ERROR(quota_refused);
+    }
     prepared.set_policy(policy_description);
     std::vector<disclosure::CheckedOutput> checked;
     for (size_t i = 0; i < files.size(); ++i) {
@@ -490,6 +517,15 @@ absl::Status Releases::Prepare(const std::string& release_id) {
   absl::MutexLock lock(&mu_);
   if (!built.ok()) {
     discard();
+    if (!quota_refused.ok()) {
+      {
+        absl::MutexLock queue_lock(&queue_mu_);
+        if (awaited_.count(release_id) > 0) quota_refusals_[release_id] = quota_refused;
+      }
+      return Apply(NodePrincipal(), release_id, ReleaseAction::kWithdraw,
+                   Capped(std::string(quota_refused.message())))
+          .status();
+    }
     return Apply(NodePrincipal(), release_id, ReleaseAction::kWithdraw,
                  Capped(absl::StrCat("its files could not be built: ", built.message())))
         .status();

@@ -13,11 +13,14 @@
 
 #include <deque>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "adapters/object_store.h"
@@ -121,6 +124,17 @@ class Releases {
   // not metered. Set before Start; it must outlive this object.
   void set_storage(charging::StorageLedger* storage) { storage_ = storage; }
 
+  // OK if `bytes` more may be kept for `project_id` (its storage quota);
+  // ResourceExhausted saying why not, with `what` ("release r1") and
+  // `needed_for` (what the bytes are for) in the message.
+  using StorageQuota = std::function<absl::Status(const std::string& project_id, int64_t bytes,
+                                                  absl::string_view what,
+                                                  absl::string_view needed_for)>;
+  // Checked when a release's files are built, before any copy is written:
+  // its review copies and the released copies they may become
+  // (spec/charging.md, "Storage quota"). Unset: no quota. Set before Start.
+  void set_storage_quota(StorageQuota quota) { storage_quota_ = std::move(quota); }
+
  private:
   // The helpers below run with mu_ held (every public change takes it first).
   absl::StatusOr<trenode::v1::Release> Apply(
@@ -181,6 +195,7 @@ class Releases {
   Clock clock_;
   log::EventSink* events_;
   charging::StorageLedger* storage_ = nullptr;
+  StorageQuota storage_quota_;
   // Serializes changes of existing releases (store update and log record
   // together); Create needs none, the store keeping one release per analysis.
   absl::Mutex mu_;
@@ -190,6 +205,10 @@ class Releases {
   absl::Mutex queue_mu_;
   std::deque<std::string> queue_ ABSL_GUARDED_BY(queue_mu_);
   size_t creating_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  // Releases whose Create waits for them to be prepared, and of those the
+  // ones the storage quota withdrew: the refusal Create answers with.
+  std::set<std::string> awaited_ ABSL_GUARDED_BY(queue_mu_);
+  std::map<std::string, absl::Status> quota_refusals_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread preparer_;
 };

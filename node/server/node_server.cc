@@ -536,6 +536,11 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.governance.get(), parts.objects.get(), std::move(release_options), &absl::Now,
       parts.activity_log.get());
   parts.releases->set_storage(parts.storage_ledger.get());
+  parts.releases->set_storage_quota(
+      [admission = parts.admission.get()](const std::string& project_id, int64_t bytes,
+                                          absl::string_view what, absl::string_view needed_for) {
+        return admission->CheckStorage(project_id, bytes, what, needed_for);
+      });
   parts.releases_service = std::make_unique<rpc::ReleasesService>(
       parts.gate.get(), parts.releases.get(), parts.objects.get());
   ASSIGN_OR_RETURN(parts.partner_caller, federation::GrpcPartnerCaller::FromFiles(config.tls()));

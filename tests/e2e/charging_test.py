@@ -96,8 +96,16 @@ class ChargingTest(unittest.TestCase):
 
         statement = json.loads(self.ok("--json", "project", "usage", PROJECT,
                                        token=self.researcher))
-        lines = statement["lines"]
+        # The approved dataset is metered from its approval: a storage line,
+        # shown at no cost (the node prices no storage), its size withheld.
+        datasets = [line for line in statement["lines"]
+                    if line["kind"] == "storage" and line["analysis_id"] == "approved datasets"]
+        self.assertEqual(len(datasets), 1, statement["lines"])
+        self.assertNotIn("stored_byte_seconds", datasets[0])
+        self.assertEqual(int(datasets[0]["cost"].get("total_micros", 0)), 0)
+        lines = [line for line in statement["lines"] if line["kind"] == "query"]
         self.assertEqual(len(lines), 2)
+        self.assertEqual(len(statement["lines"]), 3)
         for line in lines:
             self.assertEqual(line["usage"]["metered_by"], "query-thread")
             # The rows a query read are its cohort's exact size: withheld from researchers.
@@ -111,14 +119,15 @@ class ChargingTest(unittest.TestCase):
                                                    token=self.researcher))))
         header, body, total = rows[0], rows[1:-1], rows[-1]
         self.assertEqual(header[-1], "cost")
-        self.assertEqual(len(body), 2)
+        self.assertEqual(len(body), 3)
         self.assertEqual(total[0], "total")
         self.assertEqual(decimal.Decimal(total[-1]),
                          sum(decimal.Decimal(row[-1]) for row in body))
         self.assertEqual(decimal.Decimal(total[-1]) * 1_000_000, sum(costs))
 
         table = self.ok("project", "usage", PROJECT, token=self.researcher)
-        self.assertIn("(2 analyses)", table)
+        self.assertIn("(2 analyses, storage", table)
+        self.assertIn("approved datasets    storage", table)
         self.assertIn("budget:    2.50 GBP a month", table)
 
 

@@ -144,13 +144,25 @@ TEST_F(ChargingRpcTest, BudgetRefusesTheSubmissionThatWouldPassItAndTheStatement
   trenode::v1::ProjectUsage usage;
   status = governance_->GetProjectUsage(As("ada", "researcher").get(), usage_request, &usage);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(usage.lines_size(), 2);
+  // Two analyses and the approved dataset, metered since the approval: shown
+  // at no cost (this node prices no storage), its size withheld from her.
+  ASSERT_EQ(usage.lines_size(), 3);
   int64_t lines = 0;
+  int analyses = 0;
   for (const auto& line : usage.lines()) {
     EXPECT_FALSE(line.estimated());
     EXPECT_EQ(line.usage().rows_read(), 0);
     lines += line.cost().total_micros();
+    if (line.kind() == "query") {
+      ++analyses;
+      continue;
+    }
+    EXPECT_EQ(line.kind(), "storage");
+    EXPECT_EQ(line.analysis_id(), "approved datasets");
+    EXPECT_EQ(line.stored_byte_seconds(), 0);
+    EXPECT_EQ(line.cost().total_micros(), 0);
   }
+  EXPECT_EQ(analyses, 2);
   EXPECT_EQ(usage.total_micros(), lines);
   EXPECT_EQ(usage.total_micros(), sum);
   EXPECT_EQ(usage.budget().monthly_micros(), 2'500'000);
@@ -159,8 +171,12 @@ TEST_F(ChargingRpcTest, BudgetRefusesTheSubmissionThatWouldPassItAndTheStatement
   status = governance_->GetProjectUsage(As("sam", "data_steward").get(), usage_request,
                                         &staff_usage);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  ASSERT_EQ(staff_usage.lines_size(), 2);
-  for (const auto& line : staff_usage.lines()) EXPECT_GT(line.usage().rows_read(), 0);
+  ASSERT_EQ(staff_usage.lines_size(), 3);
+  for (const auto& line : staff_usage.lines()) {
+    if (line.kind() == "query") EXPECT_GT(line.usage().rows_read(), 0);
+    // A steward sees the dataset's bytes x seconds since its approval.
+    if (line.kind() == "storage") EXPECT_GT(line.stored_byte_seconds(), 0);
+  }
   EXPECT_EQ(staff_usage.total_micros(), usage.total_micros());
 }
 

@@ -125,5 +125,84 @@ TEST_F(StorageEgressTest, EveryDownloadIsEgressAndARevokedCopyKeepsItsStoredTime
   EXPECT_EQ(Line(later, "egress", "")->egress_bytes(), 10 * 1000000);
 }
 
+
+// A release's copies count against the project's storage quota when its
+// files are built: one whose review copies and the released copies they may
+// become would pass the quota is refused, copying nothing, and the same
+// request fits once a steward raises the quota by what it named.
+TEST_F(StorageEgressTest, AReleaseWhoseCopiesWouldPassTheStorageQuotaIsRefused) {
+  const std::string analysis = ScriptAnalysis(
+      "head -c 100000 /dev/zero | tr '\\0' b > /job/outbox/table.txt", {"table.txt"});
+  auto budget_now = [&] {
+    trenode::v1::GetBudgetRequest get;
+    get.set_project_id(testing::kProject);
+    trenode::v1::Budget budget;
+    grpc::Status status = governance_->GetBudget(As("sam", "data_steward").get(), get, &budget);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return budget;
+  };
+  auto set_quota = [&](int64_t bytes) {
+    trenode::v1::SetBudgetRequest set;
+    set.set_project_id(testing::kProject);
+    set.set_storage_bytes_quota(bytes);
+    set.set_reason("test the release quota");
+    trenode::v1::Budget budget;
+    grpc::Status status = governance_->SetBudget(As("sam", "data_steward").get(), set, &budget);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  };
+  // The job's 100,000-byte output is kept; its release needs a review copy
+  // and a released copy of it: 200,000 bytes more.
+  const int64_t used = budget_now().committed_storage_bytes();
+  ASSERT_GE(used, 100000);
+  set_quota(used + 199999);
+
+  Release refused;
+  grpc::Status status = Create(analysis, &refused);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  // Used and needed count the output's size, which the researcher may not
+  // see: whole MiB, rounded up.
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  EXPECT_NE(status.error_message().find(absl::StrCat("storage quota of ", used + 199999,
+                                                     " bytes has ", (used + kMiB - 1) / kMiB,
+                                                     " MiB used")),
+            std::string::npos)
+      << status.error_message();
+  EXPECT_NE(status.error_message().find("needs up to 1 MiB for its review copies"),
+            std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(status.error_message().find("200000"), std::string::npos) << status.error_message();
+  // Her view of the budget shows the storage it commits in whole MiB too.
+  {
+    trenode::v1::GetBudgetRequest get;
+    get.set_project_id(testing::kProject);
+    trenode::v1::Budget hers;
+    ASSERT_TRUE(governance_->GetBudget(As("ada", "researcher").get(), get, &hers).ok());
+    EXPECT_EQ(hers.committed_storage_bytes(), (used + kMiB - 1) / kMiB * kMiB);
+    EXPECT_EQ(hers.storage_bytes_quota(), used + 199999);
+  }
+  // Nothing was copied, and the request stands withdrawn with the reason.
+  EXPECT_EQ(budget_now().committed_storage_bytes(), used);
+  trenode::v1::ListReleasesRequest list;
+  trenode::v1::ListReleasesResponse releases;
+  ASSERT_TRUE(releases_->ListReleases(As("ada", "researcher").get(), list, &releases).ok());
+  const Release* withdrawn = nullptr;
+  for (const Release& release : releases.releases()) {
+    if (release.analysis_id() == analysis) withdrawn = &release;
+  }
+  ASSERT_NE(withdrawn, nullptr);
+  EXPECT_EQ(withdrawn->state(), trenode::v1::RELEASE_STATE_WITHDRAWN);
+  EXPECT_NE(withdrawn->state_reason().find("storage quota"), std::string::npos)
+      << withdrawn->state_reason();
+
+  // Raised to fit exactly: the same request is a draft, its review copy kept.
+  set_quota(used + 200000);
+  Release draft;
+  status = Create(analysis, &draft);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(draft.state(), trenode::v1::RELEASE_STATE_DRAFT) << draft.state_reason();
+  EXPECT_EQ(budget_now().committed_storage_bytes(), used + 100000);
+  set_quota(0);
+}
+
 }  // namespace
 }  // namespace trenode
