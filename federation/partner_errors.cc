@@ -3,11 +3,15 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "node/common/fault.h"
 #include "node/common/text.h"
 
 namespace trenode::federation {
 
 bool IsFault(const absl::Status& status) {
+  // SQLite's errors are faults whatever their code (a constraint's
+  // FAILED_PRECONDITION names the table).
+  if (IsMarkedFault(status)) return true;
   switch (status.code()) {
     case absl::StatusCode::kOk:
     case absl::StatusCode::kInvalidArgument:

@@ -13,8 +13,9 @@
 
 namespace trenode::federation {
 
-// `status` as partner `partner` may see it, answering `method`. OK, and
-// the refusal codes (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,
+// `status` as partner `partner` may see it, answering `method`. OK, and,
+// unless marked a fault (node/common/fault.h: SQLite's errors are), the
+// refusal codes (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS,
 // PERMISSION_DENIED, FAILED_PRECONDITION, RESOURCE_EXHAUSTED, OUT_OF_RANGE,
 // CANCELLED, DEADLINE_EXCEEDED, UNAUTHENTICATED, UNIMPLEMENTED), are kept
 // whole; UNAVAILABLE keeps its code (the partner may retry) with a fixed

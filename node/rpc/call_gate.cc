@@ -15,6 +15,17 @@
 namespace trenode::rpc {
 namespace {
 
+// The caller's answer when the activity log cannot record its call: the
+// log's own error (file paths, SQL) is for this node's staff, on stderr.
+absl::Status LogCannotRecord(absl::string_view full_method, const absl::Status& recorded) {
+  std::cerr << absl::StrCat("trenode: the activity log cannot record ",
+                            PrintableText(full_method, 200), ": ",
+                            PrintableText(recorded.message(), 2000), "\n");
+  return absl::UnavailableError(
+      "the activity log cannot record this call (a fault at this node, its staff have the "
+      "detail); nothing was done; try again later");
+}
+
 // Read-only queries whose admitted calls are not logged (their refusals are).
 bool IsQuietQuery(absl::string_view method) {
   static const auto* quiet = new std::set<std::string, std::less<>>{
@@ -142,8 +153,7 @@ absl::Status CallGate::Refuse(const auth::Principal& caller, absl::string_view f
     event.outcome = "deny";
     event.reason = std::string(why.message());
     if (absl::Status recorded = events_->Record(caller, std::move(event)); !recorded.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("the activity log cannot record this call: ", recorded.message()));
+      return LogCannotRecord(full_method, recorded);
     }
   }
   return why;
@@ -195,8 +205,7 @@ absl::StatusOr<auth::Principal> CallGate::AdmitPrincipal(const auth::Principal& 
     event.reason = std::string(decision.message());
     if (absl::Status recorded = events_->Record(caller, std::move(event)); !recorded.ok()) {
       // Nothing proceeds that the log could not record.
-      return absl::UnavailableError(
-          absl::StrCat("the activity log cannot record this call: ", recorded.message()));
+      return LogCannotRecord(method, recorded);
     }
   }
   if (!decision.ok()) {

@@ -5,30 +5,33 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "node/common/fault.h"
 #include "node/storage/outbox.h"
 
 namespace trenode::storage {
 namespace {
 
+// SQLite's errors are this node's faults (MarkedFault): their text names
+// files, tables and SQL. An interrupt is the caller's own stop, not a fault.
 absl::Status FromSqlite(sqlite3* db, int rc, absl::string_view what) {
   std::string message = absl::StrCat(what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return absl::UnavailableError(message);
+      return MarkedFault(absl::UnavailableError(message));
     case SQLITE_CONSTRAINT:
-      return absl::FailedPreconditionError(message);
+      return MarkedFault(absl::FailedPreconditionError(message));
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
     case SQLITE_FULL:
-      return absl::UnavailableError(message);
+      return MarkedFault(absl::UnavailableError(message));
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return absl::DataLossError(message);
+      return MarkedFault(absl::DataLossError(message));
     case SQLITE_INTERRUPT:
       return absl::CancelledError(message);
     default:
-      return absl::InternalError(message);
+      return MarkedFault(absl::InternalError(message));
   }
 }
 
@@ -50,9 +53,9 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   if (rc != SQLITE_OK) {
-    absl::Status status =
+    absl::Status status = MarkedFault(
         absl::UnavailableError(absl::StrCat("cannot open SQLite database ", path, ": ",
-                                            raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+                                            raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc))));
     sqlite3_close(raw);
     return status;
   }
@@ -64,8 +67,8 @@ absl::StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path
                                   " PRAGMA foreign_keys=ON; PRAGMA cache_size=-32000;"
                                   " PRAGMA mmap_size=268435456;");
         !s.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot open SQLite database ", path, ": ", s.message()));
+      return MarkedFault(absl::UnavailableError(
+          absl::StrCat("cannot open SQLite database ", path, ": ", s.message())));
     }
   }
   return db;
@@ -97,8 +100,8 @@ absl::StatusOr<SqliteStatement> SqliteDb::PrepareCached(absl::string_view sql) {
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                                 SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
     if (rc != SQLITE_OK) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("cannot prepare SQL: ", sqlite3_errmsg(db_), " in: ", sql));
+      return MarkedFault(absl::InvalidArgumentError(
+          absl::StrCat("cannot prepare SQL: ", sqlite3_errmsg(db_), " in: ", sql)));
     }
     it = cache_.emplace(std::string(sql), stmt).first;
   }
@@ -119,8 +122,8 @@ absl::StatusOr<SqliteStatement> SqliteDb::Prepare(absl::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
   if (rc != SQLITE_OK) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot prepare SQL: ", sqlite3_errmsg(db_), " in: ", sql));
+    return MarkedFault(absl::InvalidArgumentError(
+        absl::StrCat("cannot prepare SQL: ", sqlite3_errmsg(db_), " in: ", sql)));
   }
   return SqliteStatement(db_, stmt);
 }
