@@ -1,6 +1,7 @@
 #include "federation/dial_in.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -46,9 +47,14 @@ absl::Status DialIns::MayOpen(const std::string& node_id) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<DialIns::Stream>> DialIns::Open(const std::string& node_id) {
+absl::StatusOr<std::shared_ptr<DialIns::Stream>> DialIns::Open(const std::string& node_id,
+                                                                std::function<void()> cancel) {
   if (absl::Status may = MayOpen(node_id); !may.ok()) return may;
   auto stream = std::make_shared<Stream>();
+  {
+    absl::MutexLock lock(&stream->mu_);
+    stream->cancel_ = std::move(cancel);
+  }
   std::shared_ptr<Stream> old;
   {
     absl::MutexLock lock(&mu_);
@@ -64,15 +70,30 @@ void DialIns::Close(const std::string& node_id, const std::shared_ptr<Stream>& s
     auto found = streams_.find(node_id);
     if (found != streams_.end() && found->second == stream) streams_.erase(found);
   }
-  absl::MutexLock lock(&stream->mu_);
-  stream->open_ = false;
-  for (auto& [id, pending] : stream->pending_) {
-    pending->reply.set_code(static_cast<int>(absl::StatusCode::kUnavailable));
-    pending->reply.set_message(absl::StrCat("the stream from node ", node_id, " ended"));
-    pending->done = true;
+  std::function<void()> cancel;
+  {
+    absl::MutexLock lock(&stream->mu_);
+    stream->open_ = false;
+    for (auto& [id, pending] : stream->pending_) {
+      pending->reply.set_code(static_cast<int>(absl::StatusCode::kUnavailable));
+      pending->reply.set_message(absl::StrCat("the stream from node ", node_id, " ended"));
+      pending->done = true;
+    }
+    stream->pending_.clear();
+    stream->outbox_.clear();
+    cancel = std::exchange(stream->cancel_, nullptr);
   }
-  stream->pending_.clear();
-  stream->outbox_.clear();
+  if (cancel) cancel();
+}
+
+void DialIns::SetWriteTimeout(absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  write_timeout_ = timeout;
+}
+
+absl::Duration DialIns::WriteTimeout() {
+  absl::MutexLock lock(&mu_);
+  return write_timeout_;
 }
 
 void DialIns::CloseAll() {

@@ -3,11 +3,14 @@
 // them. One stream per partner; a new one replaces the old. A call waits
 // for its reply until its deadline; a call to a partner with no stream open
 // fails at once with Unavailable, and one whose stream ends fails then.
-// Thread-safe.
+// A stream closed here (replaced, unlisted, the node stopping) has its
+// transport cancelled too, so that a handler blocked writing down it to a
+// partner that stopped reading returns. Thread-safe.
 #ifndef TRENODE_FEDERATION_DIAL_IN_H_
 #define TRENODE_FEDERATION_DIAL_IN_H_
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -49,14 +52,18 @@ class DialIns {
     // Each call with the time its caller stops waiting.
     std::deque<std::pair<trenode::v1::RelayedCall, absl::Time>> outbox_ ABSL_GUARDED_BY(mu_);
     std::map<uint64_t, std::shared_ptr<Pending>> pending_ ABSL_GUARDED_BY(mu_);
+    std::function<void()> cancel_ ABSL_GUARDED_BY(mu_);
   };
 
   // OK if `node_id` is listed as a partner that dials in; FailedPrecondition
   // otherwise.
   absl::Status MayOpen(const std::string& node_id) const;
-  // Registers `node_id`'s new stream, closing any it had.
-  // FailedPrecondition unless the partner is listed as one that dials in.
-  absl::StatusOr<std::shared_ptr<Stream>> Open(const std::string& node_id);
+  // Registers `node_id`'s new stream, closing any it had. `cancel` ends the
+  // stream's transport (it is called once, when the stream is closed, and
+  // must not block). FailedPrecondition unless the partner is listed as one
+  // that dials in.
+  absl::StatusOr<std::shared_ptr<Stream>> Open(const std::string& node_id,
+                                               std::function<void()> cancel = {});
   // Ends `stream`: calls waiting on it fail (Unavailable).
   void Close(const std::string& node_id, const std::shared_ptr<Stream>& stream);
   bool IsOpen(const std::string& node_id);
@@ -73,11 +80,18 @@ class DialIns {
   absl::StatusOr<std::string> Call(const std::string& node_id, const std::string& method,
                                    const std::string& request, absl::Duration deadline);
 
+  // How long one call written down a stream may wait for the partner to
+  // take it before the stream is ended (federation.stream_write_timeout_
+  // seconds; default 30 s). Applies from each stream's next write.
+  void SetWriteTimeout(absl::Duration timeout);
+  absl::Duration WriteTimeout();
+
  private:
   const PartnerDirectory* partners_;
   absl::Mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::Duration write_timeout_ ABSL_GUARDED_BY(mu_) = absl::Seconds(30);
 };
 
 }  // namespace trenode::federation

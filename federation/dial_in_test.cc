@@ -96,5 +96,26 @@ TEST(DialInsTest, UnansweredCallsExpireAndAClosedOrUnlistedStreamFailsThemAtOnce
   EXPECT_FALSE(dial_ins.IsOpen("site-c"));
 }
 
+TEST(DialInsTest, AClosedStreamHasItsTransportCancelledOnce) {
+  PartnerDirectory partners(Listing(true));
+  DialIns dial_ins(&partners);
+  int first_cancelled = 0;
+  int second_cancelled = 0;
+  auto first = *dial_ins.Open("site-c", [&] { ++first_cancelled; });
+  EXPECT_EQ(first_cancelled, 0);
+  // A new stream replaces it: the old one's transport is cancelled, so a
+  // handler blocked writing down it returns.
+  auto second = *dial_ins.Open("site-c", [&] { ++second_cancelled; });
+  EXPECT_EQ(first_cancelled, 1);
+  EXPECT_EQ(second_cancelled, 0);
+  dial_ins.Close("site-c", first);  // the old handler's own close: no second cancel
+  EXPECT_EQ(first_cancelled, 1);
+  dial_ins.CloseAll();
+  EXPECT_EQ(second_cancelled, 1);
+  dial_ins.Close("site-c", second);
+  EXPECT_EQ(second_cancelled, 1);
+  EXPECT_FALSE(second->open());
+}
+
 }  // namespace
 }  // namespace trenode::federation

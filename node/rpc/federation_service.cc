@@ -1,10 +1,13 @@
 #include "node/rpc/federation_service.h"
 
 #include <algorithm>
+#include <iostream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "federation/partner_errors.h"
+#include "federation/stall_guard.h"
 #include "node/common/status_macros.h"
 #include "node/rpc/grpc_status.h"
 #include "node/rpc/handle.h"
@@ -152,12 +155,24 @@ grpc::Status FederationService::Attend(
       });
   if (!admitted.ok()) return ToGrpcStatus(admitted.status());
   const std::string partner = admitted->subject;
-  absl::StatusOr<std::shared_ptr<federation::DialIns::Stream>> opened = dial_ins_->Open(partner);
+  // Closing the stream here (a new one replaces it, the partner is
+  // unlisted, the node stops) cancels it, so a write blocked on a partner
+  // that stopped reading returns; TryCancel may be called from any thread.
+  absl::StatusOr<std::shared_ptr<federation::DialIns::Stream>> opened =
+      dial_ins_->Open(partner, [context] { context->TryCancel(); });
   if (!opened.ok()) {
     return ToGrpcStatus(gate_->RefuseCounted(*admitted, method, opened.status()));
   }
   std::shared_ptr<federation::DialIns::Stream> open = *std::move(opened);
-  stream->SendInitialMetadata();
+  // A partner that leaves a call untaken past the write timeout has the
+  // stream ended (its calls fail as for any stream that ends), as a
+  // locked-down node ends a stream its partner stopped reading (DialOut).
+  federation::StallGuard guard([context] { context->TryCancel(); });
+  {
+    federation::StallGuard::Step step =
+        guard.Begin("the stream's opening", dial_ins_->WriteTimeout());
+    stream->SendInitialMetadata();
+  }
   // Replies are read on a thread of their own while calls are written here.
   std::thread reader([&] {
     trenode::v1::AttendUp up;
@@ -168,11 +183,19 @@ grpc::Status FederationService::Attend(
   });
   while (!context->IsCancelled() && open->open()) {
     std::optional<trenode::v1::RelayedCall> call = open->Next(absl::Milliseconds(200));
-    if (call && !stream->Write(*call)) break;
+    if (!call) continue;
+    federation::StallGuard::Step step =
+        guard.Begin(absl::StrCat("writing ", call->method().substr(0, 100), " down it"),
+                    dial_ins_->WriteTimeout());
+    if (!stream->Write(*call)) break;
   }
   dial_ins_->Close(partner, open);
   context->TryCancel();  // ends the reader's Read if the partner has not
   reader.join();
+  if (std::optional<std::string> what = guard.Stalled()) {
+    std::cerr << absl::StrCat("trenode: ended the stream partner ", partner,
+                              " dialled in on: stalled at ", *what, "\n");
+  }
   return grpc::Status::OK;
 }
 

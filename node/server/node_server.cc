@@ -545,6 +545,7 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.gate.get(), parts.releases.get(), parts.objects.get());
   ASSIGN_OR_RETURN(parts.partner_caller, federation::GrpcPartnerCaller::FromFiles(config.tls()));
   parts.dial_ins = std::make_unique<federation::DialIns>(parts.partners.get());
+  parts.dial_ins->SetWriteTimeout(StreamTimeoutsOf(config.federation()).write);
   parts.partner_caller->RouteDialInsThrough(parts.dial_ins.get());
   catalogue::CatalogueStore* datasets = parts.catalogue_store.get();
   const log::NoteSigner& log_signer = parts.activity_log->signer();
@@ -717,6 +718,7 @@ absl::StatusOr<std::string> NodeServer::ReloadPartners(const trenode::v1::NodeCo
   parts_->gate->SetPartnerRate(config.federation().partner_calls_per_second(),
                                config.federation().partner_call_burst());
   if (parts_->dial_out) parts_->dial_out->SetTimeouts(StreamTimeoutsOf(config.federation()));
+  parts_->dial_ins->SetWriteTimeout(StreamTimeoutsOf(config.federation()).write);
   if (change.empty()) return std::string("partners unchanged");
   std::string summary = absl::StrCat("partners added [", absl::StrJoin(change.added, ","),
                                      "] removed [", absl::StrJoin(change.removed, ","),
