@@ -217,8 +217,9 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
       }
     }
   }
-  // Consistent with all that was verified: keep it, then cosign it.
-  last_alarm_.erase(id);
+  // Consistent with all that was verified: keep it, then cosign it; a run
+  // of alarms ends.
+  RETURN_IF_ERROR(store_->SetAlarmRun(id, ""));
   // The count of unproven larger checkpoints ends only when a larger one is
   // proven (or there was nothing to prove against): showing the old
   // checkpoint again between unproven ones does not reset it.
@@ -249,10 +250,11 @@ absl::Status Witness::CheckLocked(const trenode::v1::Partner& partner) {
 absl::Status Witness::Alarm(const std::string& node_id, const std::string& kind,
                             const std::string& detail, const std::string& earlier,
                             const std::string& later) {
-  // The same kind of alarm in a row is kept once; a partner that stays
-  // inconsistent keeps being checked against the last checkpoint verified.
-  auto last = last_alarm_.find(node_id);
-  if (last == last_alarm_.end() || last->second != kind) {
+  // The same kind of alarm in a row is kept once (across restarts: the run
+  // is in the store); a partner that stays inconsistent keeps being checked
+  // against the last checkpoint verified.
+  ASSIGN_OR_RETURN(std::string run, store_->AlarmRun(node_id));
+  if (run != kind) {
     trenode::v1::WitnessAlarm alarm;
     *alarm.mutable_raised() = ToTimestamp(clock_());
     alarm.set_detail(detail);
@@ -269,7 +271,7 @@ absl::Status Witness::Alarm(const std::string& node_id, const std::string& kind,
       RETURN_IF_ERROR(events_->Record(self, std::move(event)));
     }
     // Only once both are kept: a failed write is tried again next time.
-    last_alarm_[node_id] = kind;
+    RETURN_IF_ERROR(store_->SetAlarmRun(node_id, kind));
   }
   return absl::FailedPreconditionError(absl::StrCat("node ", node_id, ": ", detail));
 }

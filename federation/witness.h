@@ -78,7 +78,6 @@ class Witness {
   Clock clock_;
 
   absl::Mutex mu_;  // one check at a time
-  std::map<std::string, std::string> last_alarm_ ABSL_GUARDED_BY(mu_);  // kind, by node
   absl::Notification stop_;
   absl::Mutex schedule_mu_;
   absl::Duration interval_ ABSL_GUARDED_BY(schedule_mu_);

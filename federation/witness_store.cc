@@ -64,6 +64,31 @@ absl::Status SqliteWitnessStore::Raise(const std::string& node_id,
   return insert.Run();
 }
 
+absl::StatusOr<std::string> SqliteWitnessStore::AlarmRun(const std::string& node_id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT kind FROM witness_alarm_runs WHERE node_id = ?"));
+  select.Bind(1, node_id);
+  ASSIGN_OR_RETURN(bool row, select.Step());
+  return row ? select.Text(0) : std::string();
+}
+
+absl::Status SqliteWitnessStore::SetAlarmRun(const std::string& node_id,
+                                             const std::string& kind) {
+  auto db = pool_->Acquire();
+  if (kind.empty()) {
+    ASSIGN_OR_RETURN(SqliteStatement remove,
+                     db->PrepareCached("DELETE FROM witness_alarm_runs WHERE node_id = ?"));
+    remove.Bind(1, node_id);
+    return remove.Run();
+  }
+  ASSIGN_OR_RETURN(SqliteStatement upsert,
+                   db->PrepareCached("INSERT INTO witness_alarm_runs(node_id, kind) VALUES (?, ?) "
+                                     "ON CONFLICT(node_id) DO UPDATE SET kind = excluded.kind"));
+  upsert.Bind(1, node_id).Bind(2, kind);
+  return upsert.Run();
+}
+
 absl::StatusOr<std::vector<trenode::v1::WitnessedLog>> SqliteWitnessStore::All() {
   auto db = pool_->Acquire();
   std::map<std::string, trenode::v1::WitnessedLog> logs;

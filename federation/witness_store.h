@@ -34,6 +34,10 @@ class WitnessStore {
   // Keeps the first 100 alarms about a node; later ones are dropped (the
   // activity log still records each).
   virtual absl::Status Raise(const std::string& node_id, const trenode::v1::WitnessAlarm& alarm) = 0;
+  // The kind of the last alarm about `node_id` while it runs ("" if none
+  // since its last consistent check), and setting it ("" ends the run).
+  virtual absl::StatusOr<std::string> AlarmRun(const std::string& node_id) = 0;
+  virtual absl::Status SetAlarmRun(const std::string& node_id, const std::string& kind) = 0;
   // Every partner witnessed, by node id, each with its alarms (oldest first).
   virtual absl::StatusOr<std::vector<trenode::v1::WitnessedLog>> All() = 0;
 
@@ -51,6 +55,8 @@ class SqliteWitnessStore : public WitnessStore {
   absl::StatusOr<std::optional<Witnessed>> Seen(const std::string& node_id) override;
   absl::Status Save(const Witnessed& witnessed) override;
   absl::Status Raise(const std::string& node_id, const trenode::v1::WitnessAlarm& alarm) override;
+  absl::StatusOr<std::string> AlarmRun(const std::string& node_id) override;
+  absl::Status SetAlarmRun(const std::string& node_id, const std::string& kind) override;
   absl::StatusOr<std::vector<trenode::v1::WitnessedLog>> All() override;
   absl::StatusOr<std::optional<trenode::v1::CosignedCheckpoint>> CosignatureBy(
       const std::string& witness) override;

@@ -251,6 +251,28 @@ TEST_F(WitnessUnitTest, AWitnessRestartedBetweenUnprovenChecksStillAlarms) {
   EXPECT_EQ(Check().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
+// An alarm is kept and logged once per kind in a row; the run was kept in
+// memory, so each restart of the witness's node raised it again.
+TEST_F(WitnessUnitTest, AnAlarmIsRaisedOncePerKindInARowAcrossRestarts) {
+  partner_.log.size = 4;
+  ASSERT_TRUE(Check().ok());
+  partner_.log.prefix = "other-";  // a fork at the size verified
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Check().code(), absl::StatusCode::kFailedPrecondition) << i;
+    Restart();
+  }
+  EXPECT_EQ(Check().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Seen().alarms_size(), 1);
+  // Consistent again ends the run: the next fork is a new alarm.
+  partner_.log.prefix = "entry-";
+  partner_.log.size = 6;
+  ASSERT_TRUE(Check().ok());
+  Restart();
+  partner_.log.prefix = "other-";
+  EXPECT_EQ(Check().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Seen().alarms_size(), 2);
+}
+
 TEST_F(WitnessUnitTest, AfterAnAlarmCosigningResumesOnlyWhenConsistentWithWhatWasVerified) {
   partner_.log.size = 4;
   ASSERT_TRUE(Check().ok());

@@ -337,6 +337,15 @@ CREATE INDEX egress_by_project ON egress(project_id, at_micros);
 -- node does not let the partner off.
 ALTER TABLE witnessed_logs ADD COLUMN unproven_checks INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {19, "witness_alarm_runs", R"sql(
+-- As a witness: the kind of the last alarm raised about a partner, while no
+-- consistent check has followed it, so that an alarm is kept and logged
+-- once per kind in a row across restarts of this node too.
+CREATE TABLE witness_alarm_runs (
+  node_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace
