@@ -34,12 +34,16 @@ absl::StatusOr<std::vector<Analysis>> ChargingAdmission::AnalysesOf(const std::s
     bool cut = false;
     ASSIGN_OR_RETURN(std::vector<Analysis> page,
                      analyses_->List(filter, after, kPage, kPageBytes, &cut));
+    if (page.empty() || (static_cast<int>(page.size()) < kPage && !cut)) {
+      after.clear();  // the last page
+    } else {
+      after = page.back().id();  // before the page's analyses are moved out
+    }
     for (Analysis& analysis : page) {
       absl::Time created = TimeOf(analysis.created());
       if (created >= range.first && created < range.second) found.push_back(std::move(analysis));
     }
-    if (page.empty() || (static_cast<int>(page.size()) < kPage && !cut)) break;
-    after = page.back().id();
+    if (after.empty()) break;
   }
   std::sort(found.begin(), found.end(), [](const Analysis& a, const Analysis& b) {
     return TimeOf(a.created()) < TimeOf(b.created());

@@ -5,6 +5,9 @@
 // concurrent submissions cannot both pass a budget that fits only one.
 #include "node/charging/charging_admission.h"
 
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -228,6 +231,34 @@ TEST_F(ChargingAdmissionTest, WithoutABudgetEverySubmissionIsAdmittedWithItsEsti
     EXPECT_EQ(submitted->estimate().basis(), "no row estimate: the fee alone");
   }
   EXPECT_EQ(Refusals(), 0);
+}
+
+// A project with more analyses in a month than one page of the store (200):
+// the month was read again from its start, endlessly, once a full page's
+// analyses had been moved out (the next page began after an empty id), so
+// admission hung and its memory grew until the node was killed.
+TEST_F(ChargingAdmissionTest, AMonthOfMoreAnalysesThanAPageIsReadOnce) {
+  std::atomic<bool> done{false};
+  std::thread watchdog([&done] {
+    const absl::Time until = absl::Now() + absl::Seconds(60);
+    while (!done.load() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(50));
+    if (!done.load()) {
+      std::fprintf(stderr, "the month's analyses were still being read after 60 s\n");
+      std::abort();  // before its memory takes the machine's
+    }
+  });
+  constexpr int kRuns = 401;  // two full pages and one more
+  SetBudget(absl::StrCat(kRuns, ".00"));
+  for (int i = 0; i < kRuns; ++i) {
+    absl::StatusOr<Analysis> submitted = Submit(absl::StrCat("many-", i));
+    ASSERT_TRUE(submitted.ok()) << i << ": " << submitted.status();
+  }
+  EXPECT_EQ(Submit("one-too-many").status().code(), absl::StatusCode::kResourceExhausted);
+  absl::StatusOr<trenode::v1::Budget> budget = admission_.BudgetNow("hf");
+  ASSERT_TRUE(budget.ok()) << budget.status();
+  EXPECT_EQ(budget->committed_micros(), int64_t{kRuns} * 1'000'000);
+  done = true;
+  watchdog.join();
 }
 
 TEST(RoundUpToOneSignificantDigitTest, NeverBelowTheCountAndAtMostOneDigit) {
