@@ -84,12 +84,27 @@ absl::StatusOr<trenode::v1::Budget> ChargingAdmission::BudgetNow(const std::stri
 absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::Estimate(const Analysis& analysis) {
   ASSIGN_OR_RETURN(trenode::v1::Estimate estimate,
                    analysis.has_script() ? EstimateScript(analysis) : EstimateQuery(analysis));
+  ASSIGN_OR_RETURN(std::optional<trenode::v1::Budget> limits, LimitsOf(analysis.project_id()));
+  if (!limits || limits->monthly_micros() <= 0) {
+    estimate.set_budget_left_micros(-1);  // no budget: nothing to read
+    return estimate;
+  }
   ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(analysis.project_id()));
   estimate.set_budget_left_micros(
       budget.monthly_micros() > 0
           ? std::max<int64_t>(0, budget.monthly_micros() - budget.committed_micros())
           : -1);
   return estimate;
+}
+
+absl::StatusOr<std::optional<trenode::v1::Budget>> ChargingAdmission::LimitsOf(
+    const std::string& project_id) {
+  ASSIGN_OR_RETURN(std::optional<trenode::v1::Budget> stored, budgets_->Get(project_id));
+  if (!stored || (stored->monthly_micros() <= 0 && stored->cpu_seconds_quota() <= 0 &&
+                  stored->storage_bytes_quota() <= 0)) {
+    return std::nullopt;
+  }
+  return stored;
 }
 
 absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateScript(const Analysis& analysis) {
@@ -194,6 +209,9 @@ absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::EstimateQuery(const Ana
 
 absl::Status ChargingAdmission::Admit(const Analysis& analysis,
                                       const trenode::v1::Estimate& estimate) {
+  // No limit set: every submission is admitted, without reading the month.
+  ASSIGN_OR_RETURN(std::optional<trenode::v1::Budget> limits, LimitsOf(analysis.project_id()));
+  if (!limits) return absl::OkStatus();
   ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(analysis.project_id()));
   Committed committed{.micros = budget.committed_micros(),
                       .cpu_micros = SaturatingMul(budget.committed_cpu_seconds(), 1'000'000)};
@@ -204,6 +222,8 @@ absl::Status ChargingAdmission::Admit(const Analysis& analysis,
 absl::Status ChargingAdmission::CheckStorage(const std::string& project_id, int64_t bytes,
                                              absl::string_view what,
                                              absl::string_view needed_for) {
+  ASSIGN_OR_RETURN(std::optional<trenode::v1::Budget> limits, LimitsOf(project_id));
+  if (!limits || limits->storage_bytes_quota() <= 0) return absl::OkStatus();
   ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(project_id));
   return CheckStorageQuota(budget, bytes, what, needed_for);
 }

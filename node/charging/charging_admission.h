@@ -12,6 +12,7 @@
 #define TRENODE_NODE_CHARGING_CHARGING_ADMISSION_H_
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,11 @@ class ChargingAdmission : public analyses::Admission {
   StorageLedger* storage() const { return storage_; }
 
  private:
+  // The project's stored budget if it sets any limit (monthly cost, CPU or
+  // storage quota); nullopt if none is set, when nothing needs the month's
+  // committed totals (reading them reads every analysis of the month).
+  absl::StatusOr<std::optional<trenode::v1::Budget>> LimitsOf(const std::string& project_id);
+
   absl::StatusOr<trenode::v1::Estimate> EstimateScript(const trenode::v1::Analysis& analysis);
   absl::StatusOr<trenode::v1::Estimate> EstimateQuery(const trenode::v1::Analysis& analysis);
 
