@@ -48,7 +48,9 @@ class AnalysisStore {
   // NotFound.
   virtual absl::StatusOr<trenode::v1::Analysis> Get(const std::string& id) = 0;
   // Replaces the analysis and appends `event` if its stored state is still
-  // `expected`; Aborted if another change came first; NotFound.
+  // `expected`; Aborted if another change came first; NotFound. Every
+  // change has a greater `sequence` than the record it replaces, so that
+  // (id, sequence) names one version of a record (Versions).
   virtual absl::Status Update(const trenode::v1::Analysis& analysis,
                               trenode::v1::AnalysisState expected,
                               const trenode::v1::AnalysisEvent& event) = 0;
@@ -60,6 +62,10 @@ class AnalysisStore {
                                                                   const std::string& after_id,
                                                                   int limit, int64_t max_bytes,
                                                                   bool* cut) = 0;
+  // The id and sequence of each of the project's analyses, by id, without
+  // reading their records: what changed since a reader last looked.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Versions(
+      const std::string& project_id) = 0;
   // Every analysis in one of `states`, oldest id first.
   virtual absl::StatusOr<std::vector<trenode::v1::Analysis>> InStates(
       const std::vector<trenode::v1::AnalysisState>& states) = 0;

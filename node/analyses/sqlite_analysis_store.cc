@@ -156,6 +156,21 @@ absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::List(const AnalysisFi
   }
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteAnalysisStore::Versions(
+    const std::string& project_id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   db->PrepareCached("SELECT id, sequence FROM analyses WHERE project_id = ?"
+                                     " ORDER BY id"));
+  select.Bind(1, project_id);
+  std::vector<std::pair<std::string, int64_t>> versions;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return versions;
+    versions.emplace_back(select.Text(0), select.Int64(1));
+  }
+}
+
 absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::InStates(
     const std::vector<trenode::v1::AnalysisState>& states) {
   std::vector<Analysis> all;

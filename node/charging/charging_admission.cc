@@ -51,32 +51,63 @@ absl::StatusOr<std::vector<Analysis>> ChargingAdmission::AnalysesOf(const std::s
   return found;
 }
 
+ChargingAdmission::Charged ChargingAdmission::ChargedOf(const Analysis& analysis) {
+  Charged charged;
+  charged.sequence = analysis.sequence();
+  charged.created = TimeOf(analysis.created());
+  charged.committed = CommittedBy(analysis);
+  if (ChargeBasisOf(analysis) == ChargeBasis::kEstimate && !analysis.metering_pending()) {
+    charged.held_output_bytes = analysis.estimate().usage().output_bytes();
+  }
+  return charged;
+}
+
+absl::StatusOr<ChargingAdmission::MonthTotals> ChargingAdmission::TotalsOf(
+    const std::string& project_id, absl::Time from, absl::Time to) {
+  ASSIGN_OR_RETURN(auto versions, analyses_->Versions(project_id));
+  MonthTotals totals;
+  for (const auto& [id, sequence] : versions) {
+    std::optional<Charged> charged;
+    {
+      absl::MutexLock lock(&charged_mu_);
+      auto known = charged_.find(id);
+      if (known != charged_.end() && known->second.sequence == sequence) charged = known->second;
+    }
+    if (!charged) {
+      // New, or changed since it was last read: read it once more.
+      absl::StatusOr<Analysis> analysis = analyses_->Get(id);
+      if (absl::IsNotFound(analysis.status())) continue;
+      if (!analysis.ok()) return analysis.status();
+      charged = ChargedOf(*analysis);
+      absl::MutexLock lock(&charged_mu_);
+      charged_[id] = *charged;
+    }
+    if (charged->created < from || charged->created >= to) continue;
+    totals.committed.micros = SaturatingAdd(totals.committed.micros, charged->committed.micros);
+    totals.committed.cpu_micros =
+        SaturatingAdd(totals.committed.cpu_micros, charged->committed.cpu_micros);
+    totals.held_output_bytes = SaturatingAdd(totals.held_output_bytes, charged->held_output_bytes);
+  }
+  return totals;
+}
+
 absl::StatusOr<trenode::v1::Budget> ChargingAdmission::BudgetNow(const std::string& project_id) {
   ASSIGN_OR_RETURN(std::optional<trenode::v1::Budget> stored, budgets_->Get(project_id));
   trenode::v1::Budget budget = stored.value_or(trenode::v1::Budget());
   budget.set_project_id(project_id);
   budget.set_currency(prices_->currency());
   budget.set_month(MonthOf(clock_()));
-  ASSIGN_OR_RETURN(std::vector<Analysis> month, AnalysesOf(project_id, budget.month()));
-  Committed total;
-  for (const Analysis& analysis : month) {
-    Committed one = CommittedBy(analysis);
-    total.micros = SaturatingAdd(total.micros, one.micros);
-    total.cpu_micros = SaturatingAdd(total.cpu_micros, one.cpu_micros);
-  }
-  budget.set_committed_micros(total.micros);
-  budget.set_committed_cpu_seconds(total.cpu_micros / 1'000'000);
+  ASSIGN_OR_RETURN(auto range, MonthRange(budget.month()));
+  ASSIGN_OR_RETURN(MonthTotals month, TotalsOf(project_id, range.first, range.second));
+  budget.set_committed_micros(month.committed.micros);
+  budget.set_committed_cpu_seconds(month.committed.cpu_micros / 1'000'000);
   // Storage: what is kept now, and the output limit of each analysis that
   // may still write outputs (its estimate's output_bytes).
   int64_t storage = 0;
   if (storage_ != nullptr) {
     ASSIGN_OR_RETURN(storage, storage_->StoredNow(project_id));
   }
-  for (const Analysis& analysis : month) {
-    if (ChargeBasisOf(analysis) == ChargeBasis::kEstimate && !analysis.metering_pending()) {
-      storage = SaturatingAdd(storage, analysis.estimate().usage().output_bytes());
-    }
-  }
+  storage = SaturatingAdd(storage, month.held_output_bytes);
   budget.set_committed_storage_bytes(storage);
   return budget;
 }

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "node/analyses/admission.h"
 #include "node/analyses/analysis_store.h"
@@ -93,6 +95,25 @@ class ChargingAdmission : public analyses::Admission {
   StorageLedger* storage() const { return storage_; }
 
  private:
+  // What one analysis holds against its month, as of one version of it.
+  struct Charged {
+    int64_t sequence = 0;
+    absl::Time created;
+    Committed committed;
+    int64_t held_output_bytes = 0;  // its output limit, while it may still write
+  };
+  struct MonthTotals {
+    Committed committed;
+    int64_t held_output_bytes = 0;
+  };
+  static Charged ChargedOf(const trenode::v1::Analysis& analysis);
+  // The totals of the project's analyses created in [from, to). Each
+  // analysis is read only when it is new or has changed (a greater
+  // sequence) since it was last read: the rest come from charged_, so a
+  // submission reads the project's ids and sequences, not its records.
+  absl::StatusOr<MonthTotals> TotalsOf(const std::string& project_id, absl::Time from,
+                                       absl::Time to);
+
   // The project's stored budget if it sets any limit (monthly cost, CPU or
   // storage quota); nullopt if none is set, when nothing needs the month's
   // committed totals (reading them reads every analysis of the month).
@@ -108,6 +129,8 @@ class ChargingAdmission : public analyses::Admission {
   RowEstimate rows_;
   Clock clock_;
   StorageLedger* storage_ = nullptr;
+  absl::Mutex charged_mu_;
+  absl::flat_hash_map<std::string, Charged> charged_ ABSL_GUARDED_BY(charged_mu_);  // by id
 };
 
 }  // namespace trenode::charging

@@ -471,6 +471,11 @@ TEST_F(ChargingAdmissionTest, StatementTotalIsTheSumOfItsLinesOfRealRuns) {
     ASSERT_TRUE(analyses_.Approve(kSteward, approve).ok());
   }
   ASSERT_TRUE(Submit("waiting").ok());  // not approved: its estimate stands
+  // Read once with every estimate standing: each run's change must be seen
+  // (its sequence grows), not the totals read here.
+  absl::StatusOr<trenode::v1::Budget> before = admission_.BudgetNow("hf");
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->committed_micros(), 4 * 250'000);  // the fees: no row estimate here
   runner.RunApproved();
   runner.RunQueued();
 
@@ -505,6 +510,7 @@ TEST_F(ChargingAdmissionTest, StatementTotalIsTheSumOfItsLinesOfRealRuns) {
   EXPECT_EQ(metered, 3);
   EXPECT_EQ(statement->total_micros(), sum);
   EXPECT_EQ(statement->budget().committed_micros(), sum);
+  EXPECT_GT(sum, before->committed_micros());  // the runs' CPU, not the estimates read before
 
   // Another researcher sees nothing of it; nor may a researcher set budgets.
   const auth::Principal bob{"bob", trenode::v1::ROLE_RESEARCHER};
