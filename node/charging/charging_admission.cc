@@ -93,7 +93,11 @@ absl::StatusOr<ChargingAdmission::MonthTotals> ChargingAdmission::TotalsOf(
 
 absl::StatusOr<trenode::v1::Budget> ChargingAdmission::BudgetNow(const std::string& project_id) {
   ASSIGN_OR_RETURN(std::optional<trenode::v1::Budget> stored, budgets_->Get(project_id));
-  trenode::v1::Budget budget = stored.value_or(trenode::v1::Budget());
+  return BudgetWithTotals(project_id, stored.value_or(trenode::v1::Budget()));
+}
+
+absl::StatusOr<trenode::v1::Budget> ChargingAdmission::BudgetWithTotals(
+    const std::string& project_id, trenode::v1::Budget budget) {
   budget.set_project_id(project_id);
   budget.set_currency(prices_->currency());
   budget.set_month(MonthOf(clock_()));
@@ -120,11 +124,10 @@ absl::StatusOr<trenode::v1::Estimate> ChargingAdmission::Estimate(const Analysis
     estimate.set_budget_left_micros(-1);  // no budget: nothing to read
     return estimate;
   }
-  ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(analysis.project_id()));
+  ASSIGN_OR_RETURN(trenode::v1::Budget budget,
+                   BudgetWithTotals(analysis.project_id(), *std::move(limits)));
   estimate.set_budget_left_micros(
-      budget.monthly_micros() > 0
-          ? std::max<int64_t>(0, budget.monthly_micros() - budget.committed_micros())
-          : -1);
+      std::max<int64_t>(0, budget.monthly_micros() - budget.committed_micros()));
   return estimate;
 }
 
@@ -243,7 +246,8 @@ absl::Status ChargingAdmission::Admit(const Analysis& analysis,
   // No limit set: every submission is admitted, without reading the month.
   ASSIGN_OR_RETURN(std::optional<trenode::v1::Budget> limits, LimitsOf(analysis.project_id()));
   if (!limits) return absl::OkStatus();
-  ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(analysis.project_id()));
+  ASSIGN_OR_RETURN(trenode::v1::Budget budget,
+                   BudgetWithTotals(analysis.project_id(), *std::move(limits)));
   Committed committed{.micros = budget.committed_micros(),
                       .cpu_micros = SaturatingMul(budget.committed_cpu_seconds(), 1'000'000)};
   RETURN_IF_ERROR(CheckBudget(budget, prices_->currency(), budget.month(), committed, estimate));
@@ -255,7 +259,7 @@ absl::Status ChargingAdmission::CheckStorage(const std::string& project_id, int6
                                              absl::string_view needed_for) {
   ASSIGN_OR_RETURN(std::optional<trenode::v1::Budget> limits, LimitsOf(project_id));
   if (!limits || limits->storage_bytes_quota() <= 0) return absl::OkStatus();
-  ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetNow(project_id));
+  ASSIGN_OR_RETURN(trenode::v1::Budget budget, BudgetWithTotals(project_id, *std::move(limits)));
   return CheckStorageQuota(budget, bytes, what, needed_for);
 }
 

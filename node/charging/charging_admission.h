@@ -114,6 +114,11 @@ class ChargingAdmission : public analyses::Admission {
   absl::StatusOr<MonthTotals> TotalsOf(const std::string& project_id, absl::Time from,
                                        absl::Time to);
 
+  // `budget` (the project's stored one, or an empty one) named and with this
+  // month's committed spending filled in: BudgetNow without reading it again.
+  absl::StatusOr<trenode::v1::Budget> BudgetWithTotals(const std::string& project_id,
+                                                       trenode::v1::Budget budget);
+
   // The project's stored budget if it sets any limit (monthly cost, CPU or
   // storage quota); nullopt if none is set, when nothing needs the month's
   // committed totals (reading them reads every analysis of the month).

@@ -518,16 +518,15 @@ absl::Status Releases::Prepare(const std::string& release_id) {
   if (!built.ok()) {
     discard();
     if (!quota_refused.ok()) {
-      {
-        absl::MutexLock queue_lock(&queue_mu_);
-        if (awaited_.count(release_id) > 0) quota_refusals_[release_id] = quota_refused;
-      }
-      return Apply(NodePrincipal(), release_id, ReleaseAction::kWithdraw,
-                   Capped(std::string(quota_refused.message())))
-          .status();
+      absl::MutexLock queue_lock(&queue_mu_);
+      if (awaited_.count(release_id) > 0) quota_refusals_[release_id] = quota_refused;
     }
+    // The quota's refusal is its own reason; any other is why the files
+    // could not be built.
     return Apply(NodePrincipal(), release_id, ReleaseAction::kWithdraw,
-                 Capped(absl::StrCat("its files could not be built: ", built.message())))
+                 Capped(quota_refused.ok()
+                            ? absl::StrCat("its files could not be built: ", built.message())
+                            : std::string(quota_refused.message())))
         .status();
   }
   absl::StatusOr<Release> drafted =
