@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
+#include "node/log/merkle.h"
 
 namespace trenode::releases {
 namespace {
@@ -23,12 +24,23 @@ LedgerEntry EntryOf(const SqliteStatement& row) {
   absl::StatusOr<query::Sketch> sketch = query::DecodeSketch(row.Blob(7));
   entry.sketch_ok = sketch.ok();
   if (sketch.ok()) entry.sketch = *sketch;
+  entry.digest = row.Blob(8);
   return entry;
 }
 
-constexpr char kEntryColumns[] = "id, release_id, file, cell, kind, size, perturbed, sketch";
+constexpr char kEntryColumns[] =
+    "id, release_id, file, cell, kind, size, perturbed, sketch, coalesce(digest, '')";
+
+std::string DigestOfEncoded(absl::string_view encoded) {
+  log::Hash hash = log::Sha256(encoded);
+  return std::string(hash.begin(), hash.end());
+}
 
 }  // namespace
+
+std::string PersonsDigest(const query::PersonSet& persons) {
+  return DigestOfEncoded(query::EncodePersons(persons));
+}
 
 absl::Status SqliteLedgerStore::Record(const std::string& project_id,
                                        const std::string& dataset_id,
@@ -47,9 +59,10 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
   }
   ASSIGN_OR_RETURN(SqliteStatement insert,
                    db->Prepare("INSERT INTO release_ledger(project_id, dataset_id, release_id, "
-                               "file, cell, kind, size, perturbed, sketch, persons) VALUES "
-                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                               "file, cell, kind, size, perturbed, sketch, persons, digest) VALUES "
+                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   for (const LedgerCell& cell : cells) {
+    const std::string persons = query::EncodePersons(cell.persons);
     insert.Bind(1, project_id)
         .Bind(2, dataset_id)
         .Bind(3, cell.release_id)
@@ -59,7 +72,8 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
         .Bind(7, static_cast<int64_t>(cell.persons.size()))
         .Bind(8, int64_t{cell.perturbed})
         .BindBlob(9, query::EncodeSketch(query::SketchOf(cell.persons)))
-        .BindBlob(10, query::EncodePersons(cell.persons));
+        .BindBlob(10, persons)
+        .BindBlob(11, DigestOfEncoded(persons));
     RETURN_IF_ERROR(insert.Run());
     insert.Reset();
   }
@@ -69,11 +83,18 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
 absl::StatusOr<std::vector<LedgerEntry>> SqliteLedgerStore::Standing(
     const std::string& dataset_id, const std::string& except) {
   auto db = pool_->Acquire();
-  ASSIGN_OR_RETURN(SqliteStatement select,
-                   db->PrepareCached(absl::StrCat(
-                       "SELECT ", kEntryColumns,
-                       " FROM release_ledger WHERE dataset_id = ? AND status IN (1, 2) AND "
-                       "release_id != ? ORDER BY size")));
+  // One row per distinct digest (the first recorded), and every row
+  // recorded without one; both read from release_ledger_by_digest.
+  ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db->PrepareCached(absl::StrCat(
+          "SELECT ", kEntryColumns,
+          " FROM release_ledger WHERE id IN ("
+          "SELECT min(id) FROM release_ledger WHERE dataset_id = ?1 AND status IN (1, 2) AND "
+          "release_id != ?2 AND digest IS NOT NULL GROUP BY digest "
+          "UNION ALL "
+          "SELECT id FROM release_ledger WHERE dataset_id = ?1 AND status IN (1, 2) AND "
+          "release_id != ?2 AND digest IS NULL) ORDER BY size")));
   select.Bind(1, dataset_id).Bind(2, except);
   std::vector<LedgerEntry> entries;
   while (true) {

@@ -37,6 +37,9 @@ struct LedgerCell {
   query::PersonSet persons;
 };
 
+// SHA-256 of the encoded set: equal exactly when the sets are equal.
+std::string PersonsDigest(const query::PersonSet& persons);
+
 // One recorded cell without its persons: what the audit scans.
 struct LedgerEntry {
   int64_t id = 0;
@@ -46,6 +49,9 @@ struct LedgerEntry {
   bool perturbed = false;
   query::Sketch sketch{};
   bool sketch_ok = false;
+  // PersonsDigest of its persons; empty for a cell recorded before digests
+  // were kept.
+  std::string digest;
 };
 
 class LedgerStore {
@@ -56,7 +62,10 @@ class LedgerStore {
   virtual absl::Status Record(const std::string& project_id, const std::string& dataset_id,
                               const std::vector<LedgerCell>& cells) = 0;
   // Every cell of the dataset that is released or waiting for review, from
-  // releases other than `except`, without their persons, by size.
+  // releases other than `except`, without their persons, by size; of cells
+  // with the same persons (digest) only the first recorded, so that a
+  // question asked again and again is compared once, however often it was
+  // released.
   virtual absl::StatusOr<std::vector<LedgerEntry>> Standing(const std::string& dataset_id,
                                                             const std::string& except) = 0;
   // Every cell recorded for the release, with its persons, and the dataset.

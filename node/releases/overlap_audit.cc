@@ -26,9 +26,12 @@ absl::StatusOr<std::vector<OverlapFinding>> AuditOverlap(LedgerStore& ledger,
   for (const LedgerCell& cell : cells) {
     const int64_t size = static_cast<int64_t>(cell.persons.size());
     query::Sketch sketch = query::SketchOf(cell.persons);
+    const std::string digest = PersonsDigest(cell.persons);
     // Only cells within the threshold in size can be that close.
     auto it = std::lower_bound(released.begin(), released.end(), size - threshold + 1, smaller);
     for (; it != released.end() && it->size < size + threshold; ++it) {
+      // The same persons: no difference, and nothing to read.
+      if (digest == it->digest) continue;
       if (it->sketch_ok && query::SketchDistanceBelow(sketch, it->sketch, threshold) >= threshold) {
         continue;
       }

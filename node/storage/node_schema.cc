@@ -346,6 +346,13 @@ CREATE TABLE witness_alarm_runs (
   kind TEXT NOT NULL
 );
 )sql"},
+    {20, "ledger_digests", R"sql(
+-- digest: SHA-256 of the cell's encoded persons, so that the overlap audit
+-- reads each distinct set once and skips the same set without reading it
+-- (NULL for cells recorded before: compared as before).
+ALTER TABLE release_ledger ADD COLUMN digest BLOB;
+CREATE INDEX release_ledger_by_digest ON release_ledger(dataset_id, status, digest, release_id);
+)sql"},
 };
 
 }  // namespace

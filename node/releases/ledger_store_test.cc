@@ -1,0 +1,162 @@
+// The overlap ledger on a real SQLite file and the overlap audit over it:
+// repeats of the same cell are read once, and nothing is missed for it.
+#include "node/releases/ledger_store.h"
+
+#include <numeric>
+
+#include "gtest/gtest.h"
+#include "node/releases/overlap_audit.h"
+#include "node/storage/node_schema.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace trenode::releases {
+namespace {
+
+query::PersonSet Range(uint32_t from, uint32_t to) {
+  query::PersonSet persons(to - from);
+  std::iota(persons.begin(), persons.end(), from);
+  return persons;
+}
+
+LedgerCell Cell(const std::string& release, const std::string& cell, query::PersonSet persons) {
+  LedgerCell recorded;
+  recorded.release_id = release;
+  recorded.file = "by_sex.csv";
+  recorded.cell = cell;
+  recorded.persons = std::move(persons);
+  return recorded;
+}
+
+// The real store, counting the persons it is asked to read.
+class CountingLedger : public LedgerStore {
+ public:
+  explicit CountingLedger(LedgerStore& store) : store_(store) {}
+  absl::Status Record(const std::string& project_id, const std::string& dataset_id,
+                      const std::vector<LedgerCell>& cells) override {
+    return store_.Record(project_id, dataset_id, cells);
+  }
+  absl::StatusOr<std::vector<LedgerEntry>> Standing(const std::string& dataset_id,
+                                                    const std::string& except) override {
+    return store_.Standing(dataset_id, except);
+  }
+  absl::StatusOr<std::vector<LedgerCell>> OfRelease(const std::string& release_id) override {
+    return store_.OfRelease(release_id);
+  }
+  absl::StatusOr<query::PersonSet> Persons(int64_t id) override {
+    ++persons_read;
+    return store_.Persons(id);
+  }
+  absl::Status MarkSubmitted(const std::string& release_id) override {
+    return store_.MarkSubmitted(release_id);
+  }
+  absl::Status MarkReleased(const std::string& release_id,
+                            const std::set<std::string>& files) override {
+    return store_.MarkReleased(release_id, files);
+  }
+  absl::Status MarkClosed(const std::string& release_id) override {
+    return store_.MarkClosed(release_id);
+  }
+  int persons_read = 0;
+
+ private:
+  LedgerStore& store_;
+};
+
+class LedgerStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pool = storage::SqlitePool::Open(dir_.File("node.db"), 2,
+                                          storage::NodeSchemaMigrations());
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = std::move(*pool);
+    store_ = std::make_unique<SqliteLedgerStore>(pool_.get());
+  }
+
+  // Records `cells` as one release of dataset "d" and releases its file.
+  void Release(const std::string& release, std::vector<LedgerCell> cells) {
+    for (LedgerCell& cell : cells) cell.release_id = release;
+    ASSERT_TRUE(store_->Record("p", "d", cells).ok());
+    ASSERT_TRUE(store_->MarkReleased(release, {"by_sex.csv"}).ok());
+  }
+
+  std::vector<OverlapFinding> Audit(LedgerStore& ledger, const std::string& release) {
+    auto cells = ledger.OfRelease(release);
+    EXPECT_TRUE(cells.ok()) << cells.status();
+    auto findings =
+        AuditOverlap(ledger, "d", *cells, /*threshold=*/10, WithinRelease::kMagnitudes);
+    EXPECT_TRUE(findings.ok()) << findings.status();
+    return findings.ok() ? *findings : std::vector<OverlapFinding>{};
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<storage::SqlitePool> pool_;
+  std::unique_ptr<SqliteLedgerStore> store_;
+};
+
+TEST_F(LedgerStoreTest, EqualSetsHaveEqualDigestsAndOthersDoNot) {
+  EXPECT_EQ(PersonsDigest(Range(0, 100)), PersonsDigest(Range(0, 100)));
+  EXPECT_NE(PersonsDigest(Range(0, 100)), PersonsDigest(Range(0, 99)));
+  EXPECT_NE(PersonsDigest(Range(0, 100)), PersonsDigest(Range(1, 101)));
+  EXPECT_EQ(PersonsDigest(Range(0, 100)).size(), 32u);
+}
+
+TEST_F(LedgerStoreTest, StandingListsEachDistinctSetOnceFirstRecordedFirst) {
+  for (int i = 0; i < 5; ++i) {
+    Release(absl::StrCat("r-", i), {Cell("", "F", Range(0, 100)), Cell("", "M", Range(100, 180))});
+  }
+  Release("r-other", {Cell("", "F", Range(0, 95))});
+  auto standing = store_->Standing("d", "r-new");
+  ASSERT_TRUE(standing.ok()) << standing.status();
+  ASSERT_EQ(standing->size(), 3u);
+  // By size; each repeated set named by its first release.
+  EXPECT_EQ((*standing)[0].cell, "M");
+  EXPECT_EQ((*standing)[0].release_id, "r-0");
+  EXPECT_EQ((*standing)[1].release_id, "r-other");
+  EXPECT_EQ((*standing)[2].cell, "F");
+  EXPECT_EQ((*standing)[2].release_id, "r-0");
+  EXPECT_EQ((*standing)[2].digest, PersonsDigest(Range(0, 100)));
+  // Leaving out the first release names the next one with the same set.
+  auto without_first = store_->Standing("d", "r-0");
+  ASSERT_TRUE(without_first.ok());
+  ASSERT_EQ(without_first->size(), 3u);
+  EXPECT_EQ((*without_first)[0].release_id, "r-1");
+  // Closed releases do not stand.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->MarkClosed(absl::StrCat("r-", i)).ok());
+  auto closed = store_->Standing("d", "r-new");
+  ASSERT_TRUE(closed.ok());
+  ASSERT_EQ(closed->size(), 1u);
+  EXPECT_EQ((*closed)[0].release_id, "r-other");
+}
+
+TEST_F(LedgerStoreTest, ARepeatedCellIsNotReadAndATrackerOfItIsStillFound) {
+  for (int i = 0; i < 20; ++i) Release(absl::StrCat("r-", i), {Cell("", "F", Range(0, 100))});
+  ASSERT_TRUE(store_->Record("p", "d", {Cell("r-same", "F", Range(0, 100))}).ok());
+  ASSERT_TRUE(store_->Record("p", "d", {Cell("r-tracker", "F", Range(0, 97))}).ok());
+  CountingLedger counting(*store_);
+
+  EXPECT_TRUE(Audit(counting, "r-same").empty());
+  EXPECT_EQ(counting.persons_read, 0) << "the same set needs no reading";
+
+  std::vector<OverlapFinding> findings = Audit(counting, "r-tracker");
+  ASSERT_EQ(findings.size(), 1u) << "twenty releases of one set: one finding";
+  EXPECT_EQ(findings[0].other_release, "r-0");
+  EXPECT_EQ(findings[0].difference, 3);
+  EXPECT_EQ(counting.persons_read, 1);
+}
+
+TEST_F(LedgerStoreTest, CellsRecordedWithoutADigestAreStillCompared) {
+  Release("r-old-1", {Cell("", "F", Range(0, 100))});
+  Release("r-old-2", {Cell("", "F", Range(0, 100))});
+  ASSERT_TRUE(store_->Record("p", "d", {Cell("r-tracker", "F", Range(0, 98))}).ok());
+  // As recorded before digests were kept.
+  ASSERT_TRUE(pool_->Acquire()->Exec("UPDATE release_ledger SET digest = NULL").ok());
+  auto standing = store_->Standing("d", "r-tracker");
+  ASSERT_TRUE(standing.ok());
+  EXPECT_EQ(standing->size(), 2u) << "without digests nothing is taken for the same";
+  std::vector<OverlapFinding> findings = Audit(*store_, "r-tracker");
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_EQ(findings[0].difference, 2);
+}
+
+}  // namespace
+}  // namespace trenode::releases
