@@ -539,10 +539,8 @@ void Coordinator::Finish(const Analysis& analysis, std::vector<SiteStatus> sites
   // as releases, and counts against the tables shown after it. If what
   // stands cannot be read, nothing is shown.
   absl::StatusOr<releases::StandingOutputs> standing =
-      show_visible ? releases::StandingOutputs::Gather(*releases_, *store_,
-                                                       {node_id_, analysis.project_id(),
-                                                        analysis.submitter(), analysis.id(),
-                                                        VisibleQuestions(analysis, released)})
+      show_visible ? standing_.Gather({node_id_, analysis.project_id(), analysis.submitter(),
+                                       analysis.id(), VisibleQuestions(analysis, released)})
                    : absl::StatusOr<releases::StandingOutputs>(absl::CancelledError());
   if (standing.ok()) {
     for (const SiteStatus& site : sites) {

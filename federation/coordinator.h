@@ -33,6 +33,7 @@
 #include "federation/partner_directory.h"
 #include "node/analyses/analyses.h"
 #include "node/analyses/analysis_store.h"
+#include "node/releases/differencing_guard.h"
 #include "node/releases/release_store.h"
 
 namespace trenode::federation {
@@ -123,6 +124,7 @@ class Coordinator {
   Contributions* here_;
   adapters::ObjectStore* objects_;
   Options options_;
+  releases::StandingReader standing_{*releases_, *store_};  // after releases_ and store_
   std::atomic<bool> stopping_{false};
   // Set when a federated analysis changes here: Step reads the running ones
   // again only then, or when one is due to be asked.

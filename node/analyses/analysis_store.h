@@ -62,10 +62,10 @@ class AnalysisStore {
                                                                   const std::string& after_id,
                                                                   int limit, int64_t max_bytes,
                                                                   bool* cut) = 0;
-  // The id and sequence of each of the project's analyses, by id, without
-  // reading their records: what changed since a reader last looked.
+  // The id and sequence of each matching analysis, by id, without reading
+  // their records: what changed since a reader last looked.
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Versions(
-      const std::string& project_id) = 0;
+      const AnalysisFilter& filter) = 0;
   // Every analysis in one of `states`, oldest id first.
   virtual absl::StatusOr<std::vector<trenode::v1::Analysis>> InStates(
       const std::vector<trenode::v1::AnalysisState>& states) = 0;

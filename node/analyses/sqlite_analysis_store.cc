@@ -157,12 +157,18 @@ absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::List(const AnalysisFi
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteAnalysisStore::Versions(
-    const std::string& project_id) {
+    const AnalysisFilter& filter) {
   auto db = pool_->Acquire();
-  ASSIGN_OR_RETURN(SqliteStatement select,
-                   db->PrepareCached("SELECT id, sequence FROM analyses WHERE project_id = ?"
-                                     " ORDER BY id"));
-  select.Bind(1, project_id);
+  // As ListSql: only the filters given, each served from its index.
+  std::string sql = "SELECT id, sequence FROM analyses WHERE 1";
+  if (!filter.project_id.empty()) sql += " AND project_id = ?";
+  if (!filter.submitter.empty()) sql += " AND submitter = ?";
+  if (filter.state != 0) sql += " AND state = ?";
+  ASSIGN_OR_RETURN(SqliteStatement select, db->PrepareCached(sql + " ORDER BY id"));
+  int index = 1;
+  if (!filter.project_id.empty()) select.Bind(index++, filter.project_id);
+  if (!filter.submitter.empty()) select.Bind(index++, filter.submitter);
+  if (filter.state != 0) select.Bind(index++, int64_t{filter.state});
   std::vector<std::pair<std::string, int64_t>> versions;
   while (true) {
     ASSIGN_OR_RETURN(bool row, select.Step());

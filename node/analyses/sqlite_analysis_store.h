@@ -27,7 +27,7 @@ class SqliteAnalysisStore : public AnalysisStore {
                                                           int64_t max_bytes, bool* cut) override;
   absl::StatusOr<std::vector<trenode::v1::Analysis>> MeteringPending() override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Versions(
-      const std::string& project_id) override;
+      const AnalysisFilter& filter) override;
   absl::StatusOr<std::vector<trenode::v1::Analysis>> InStates(
       const std::vector<trenode::v1::AnalysisState>& states) override;
   absl::StatusOr<std::vector<trenode::v1::AnalysisEvent>> Events(const std::string& id,

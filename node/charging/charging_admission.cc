@@ -64,7 +64,9 @@ ChargingAdmission::Charged ChargingAdmission::ChargedOf(const Analysis& analysis
 
 absl::StatusOr<ChargingAdmission::MonthTotals> ChargingAdmission::TotalsOf(
     const std::string& project_id, absl::Time from, absl::Time to) {
-  ASSIGN_OR_RETURN(auto versions, analyses_->Versions(project_id));
+  analyses::AnalysisFilter of_project;
+  of_project.project_id = project_id;
+  ASSIGN_OR_RETURN(auto versions, analyses_->Versions(of_project));
   MonthTotals totals;
   for (const auto& [id, sequence] : versions) {
     std::optional<Charged> charged;

@@ -9,6 +9,7 @@
 #include "google/protobuf/message.h"
 #include "node/common/deterministic_bytes.h"
 #include "node/common/status_macros.h"
+#include "node/log/merkle.h"
 
 namespace trenode::releases {
 namespace {
@@ -22,14 +23,6 @@ bool Standing(trenode::v1::ReleaseState state) {
          state == trenode::v1::RELEASE_STATE_RELEASED;
 }
 
-// The answered nodes of a federated analysis.
-NodeSet Answered(const Analysis& analysis) {
-  NodeSet nodes;
-  for (const auto& site : analysis.sites()) {
-    if (site.state() == SiteStatus::STATE_ANSWERED) nodes.insert(site.node_id());
-  }
-  return nodes;
-}
 }  // namespace
 
 namespace {
@@ -77,8 +70,13 @@ std::vector<std::string> QuestionsOfFile(const trenode::v1::AggregateQuery& quer
     trenode::v1::AggregateQuery cohort;
     *cohort.mutable_cohort() = common.cohort();
     if (cohort_age) cohort.set_index_date(common.index_date());
-    return {absl::StrCat("output\n", DeterministicBytes(common), "\n", DeterministicBytes(unnamed)),
-            absl::StrCat("cohort\n", DeterministicBytes(cohort))};
+    auto key = [](const std::string& question) {
+      log::Hash hash = log::Sha256(question);
+      return std::string(hash.begin(), hash.end());
+    };
+    return {key(absl::StrCat("output\n", DeterministicBytes(common), "\n",
+                             DeterministicBytes(unnamed))),
+            key(absl::StrCat("cohort\n", DeterministicBytes(cohort)))};
   }
   return {};
 }
@@ -100,50 +98,115 @@ std::set<std::string> StandingOutputs::QuestionsOf(const trenode::v1::AggregateQ
   return questions;
 }
 
-absl::Status StandingOutputs::Consider(ReleaseStore& releases, const Analysis& other,
-                                       const Scope& scope, bool same_project) {
+absl::StatusOr<StandingOutputs> StandingOutputs::Gather(ReleaseStore& releases,
+                                                        analyses::AnalysisStore& analyses,
+                                                        const Scope& scope) {
+  StandingReader reader(releases, analyses);
+  return reader.Gather(scope);
+}
+
+namespace {
+// Entries kept by a StandingReader, of each kind, before it starts afresh.
+constexpr size_t kMaxFacts = 100000;
+}  // namespace
+
+const std::vector<std::string>& StandingReader::AnalysisFacts::QuestionsOf(
+    const std::string& file) const {
+  static const std::vector<std::string> kNone;
+  auto found = questions.find(file);
+  return found == questions.end() ? kNone : found->second;
+}
+
+StandingReader::AnalysisFacts StandingReader::FactsOf(const trenode::v1::Analysis& analysis,
+                                                      int64_t sequence) {
+  AnalysisFacts facts;
+  facts.sequence = sequence;
+  facts.project_id = analysis.project_id();
   // The home node's own part of a federated analysis is read for pooling
   // only, never downloaded: it tells the researcher nothing.
-  if (!other.has_query() || !other.federated_part_of().empty()) return absl::OkStatus();
-  const bool local = other.nodes_size() == 0;
-  const NodeSet nodes = local ? NodeSet{scope.home_node} : Answered(other);
-  for (const auto& site : other.sites()) {
-    if (site.state() == SiteStatus::STATE_ANSWERED && !site.visible()) {
-      protected_.insert(site.node_id());
+  facts.counted = analysis.has_query() && analysis.federated_part_of().empty();
+  if (!facts.counted) return facts;
+  facts.local = analysis.nodes_size() == 0;
+  for (const auto& site : analysis.sites()) {
+    if (site.state() == SiteStatus::STATE_ANSWERED) {
+      facts.answered.insert(site.node_id());
+      if (!site.visible()) facts.pooled_only.insert(site.node_id());
     }
     // Shown to the submitter (and, in the project, to its members).
-    for (const auto& shown : site.visible_files()) {
-      Add(other.query(), shown.name(), {site.node_id()}, Source{});
-    }
+    for (const auto& shown : site.visible_files()) facts.shown.emplace_back(shown.name(), site.node_id());
   }
-  if (other.id() == scope.except) return absl::OkStatus();
+  for (const auto& output : analysis.query().outputs()) {
+    std::string file = absl::StrCat(output.name(), ".csv");
+    if (facts.questions.contains(file)) continue;
+    facts.questions[file] = QuestionsOfFile(analysis.query(), file);
+  }
+  return facts;
+}
+
+absl::StatusOr<const StandingReader::AnalysisFacts*> StandingReader::FactsOfAnalysis(
+    const std::string& id, int64_t sequence) {
+  auto found = analysis_facts_.find(id);
+  if (found != analysis_facts_.end() && found->second.sequence == sequence) return &found->second;
+  // Read after listing: if it changed meanwhile, it is kept under the
+  // sequence listed, so that the next gather reads it again.
+  ASSIGN_OR_RETURN(trenode::v1::Analysis analysis, analyses_.Get(id));
+  if (found == analysis_facts_.end() && analysis_facts_.size() >= kMaxFacts) {
+    analysis_facts_.clear();
+  }
+  AnalysisFacts& facts = analysis_facts_[id];
+  facts = FactsOf(analysis, sequence);
+  return &facts;
+}
+
+absl::StatusOr<const StandingReader::ReleaseFacts*> StandingReader::FactsOfRelease(
+    const std::string& id, int64_t version) {
+  auto found = release_facts_.find(id);
+  if (found != release_facts_.end() && found->second.version == version) return &found->second;
+  ASSIGN_OR_RETURN(trenode::v1::Release release, releases_.Get(id));
+  if (found == release_facts_.end() && release_facts_.size() >= kMaxFacts) release_facts_.clear();
+  ReleaseFacts& facts = release_facts_[id];
+  facts = ReleaseFacts{version, release.requester(), {}};
+  for (const auto& file : release.files()) {
+    if (KnownToRequester(release, file)) facts.known_files.push_back(file.name());
+  }
+  return &facts;
+}
+
+absl::Status StandingReader::Consider(StandingOutputs& standing, const std::string& id,
+                                      const AnalysisFacts& facts,
+                                      const StandingOutputs::Scope& scope, bool same_project) {
+  if (!facts.counted) return absl::OkStatus();
+  standing.protected_.insert(facts.pooled_only.begin(), facts.pooled_only.end());
+  for (const auto& [file, node] : facts.shown) {
+    standing.AddKeys(facts.QuestionsOf(file), {node}, StandingOutputs::Source{});
+  }
+  if (id == scope.except) return absl::OkStatus();
   // Only an analysis of one of the questions checked can combine with
   // them: the others' releases are not read.
   bool asks = false;
-  for (const auto& output : other.query().outputs()) {
-    for (const std::string& question :
-         QuestionsOfFile(other.query(), absl::StrCat(output.name(), ".csv"))) {
+  for (const auto& [file, questions] : facts.questions) {
+    for (const std::string& question : questions) {
       asks = asks || scope.questions.contains(question);
     }
   }
   if (!asks) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::vector<Release> of_other, releases.ForAnalysis(other.id()));
-  for (const Release& earlier : of_other) {
-    if (!same_project && earlier.requester() != scope.person) continue;
-    for (const auto& file : earlier.files()) {
-      if (!KnownToRequester(earlier, file)) continue;
-      Add(other.query(), file.name(), nodes, Source{earlier.id(), earlier.requester()});
+  const NodeSet nodes = facts.local ? NodeSet{scope.home_node} : facts.answered;
+  ASSIGN_OR_RETURN(auto versions, releases_.Versions(id));
+  for (const auto& [release_id, version] : versions) {
+    ASSIGN_OR_RETURN(const ReleaseFacts* release, FactsOfRelease(release_id, version));
+    if (!same_project && release->requester != scope.person) continue;
+    for (const std::string& file : release->known_files) {
+      standing.AddKeys(facts.QuestionsOf(file), nodes, {release_id, release->requester});
     }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<StandingOutputs> StandingOutputs::Gather(ReleaseStore& releases,
-                                                        analyses::AnalysisStore& analyses,
-                                                        const Scope& scope) {
+absl::StatusOr<StandingOutputs> StandingReader::Gather(const StandingOutputs::Scope& scope) {
+  absl::MutexLock lock(&mu_);
   StandingOutputs standing;
   // The project's analyses (everyone's), then the person's in other
-  // projects; each read by its index ((project_id, id), (submitter, id)).
+  // projects; each listed by its index ((project_id, id), (submitter, id)).
   for (const bool same_project : {true, false}) {
     if (!same_project && scope.person.empty()) break;
     analyses::AnalysisFilter filter;
@@ -152,17 +215,11 @@ absl::StatusOr<StandingOutputs> StandingOutputs::Gather(ReleaseStore& releases,
     } else {
       filter.submitter = scope.person;
     }
-    std::string after;
-    while (true) {
-      bool cut = false;
-      ASSIGN_OR_RETURN(std::vector<Analysis> page,
-                       analyses.List(filter, after, 200, 32 << 20, &cut));
-      for (const Analysis& other : page) {
-        if (!same_project && other.project_id() == scope.project_id) continue;
-        RETURN_IF_ERROR(standing.Consider(releases, other, scope, same_project));
-      }
-      if (page.empty() || (!cut && page.size() < 200)) break;
-      after = page.back().id();
+    ASSIGN_OR_RETURN(auto versions, analyses_.Versions(filter));
+    for (const auto& [id, sequence] : versions) {
+      ASSIGN_OR_RETURN(const AnalysisFacts* facts, FactsOfAnalysis(id, sequence));
+      if (!same_project && facts->project_id == scope.project_id) continue;
+      RETURN_IF_ERROR(Consider(standing, id, *facts, scope, same_project));
     }
   }
   return standing;
@@ -170,9 +227,12 @@ absl::StatusOr<StandingOutputs> StandingOutputs::Gather(ReleaseStore& releases,
 
 void StandingOutputs::Add(const trenode::v1::AggregateQuery& query, const std::string& file,
                           const NodeSet& nodes, const Source& source) {
-  for (std::string& question : QuestionsOfFile(query, file)) {
-    known_[std::move(question)].push_back(Known{nodes, source});
-  }
+  AddKeys(QuestionsOfFile(query, file), nodes, source);
+}
+
+void StandingOutputs::AddKeys(const std::vector<std::string>& questions, const NodeSet& nodes,
+                              const Source& source) {
+  for (const std::string& question : questions) known_[question].push_back(Known{nodes, source});
 }
 
 StandingOutputs::Finding StandingOutputs::Check(const trenode::v1::AggregateQuery& query,

@@ -12,7 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "node/analyses/analysis_store.h"
 #include "node/releases/pooled_differencing.h"
 #include "node/releases/release_store.h"
@@ -23,7 +26,8 @@ namespace trenode::releases {
 // The keys of the questions an output file ("<output>.csv") of `query`
 // answers: its output over its cohort, canonical (its name, column labels,
 // dataset and, unless an age uses it, index date left out), and the cohort's
-// totals, which every output publishes. Empty if it names no output.
+// totals, which every output publishes; each key is the SHA-256 of the
+// canonical question (32 bytes). Empty if it names no output.
 std::vector<std::string> QuestionsOfFile(const trenode::v1::AggregateQuery& query,
                                          const std::string& file);
 
@@ -53,7 +57,8 @@ class StandingOutputs {
     // answering one of them have their releases read.
     std::set<std::string> questions;
   };
-  // Fails only if a store does.
+  // Fails only if a store does. Reads every record concerned: a caller
+  // that gathers again and again keeps a StandingReader instead.
   static absl::StatusOr<StandingOutputs> Gather(ReleaseStore& releases,
                                                 analyses::AnalysisStore& analyses,
                                                 const Scope& scope);
@@ -66,6 +71,7 @@ class StandingOutputs {
   struct Source {
     std::string release_id;
     std::string requester;
+    bool operator==(const Source&) const = default;
   };
 
   // Counts `nodes` as known for each question of `file` of `query`.
@@ -89,18 +95,71 @@ class StandingOutputs {
   // release in this project".
   static std::string Reason(const Finding& finding, const std::string& requester);
 
+  // Equal when they know the same node sets from the same sources, in the
+  // same order, and protect the same nodes.
+  bool operator==(const StandingOutputs&) const = default;
+
  private:
-  // Adds what `other` tells `scope.person`; `same_project`: everyone's
-  // releases count, otherwise only the person's own.
-  absl::Status Consider(ReleaseStore& releases, const trenode::v1::Analysis& other,
-                        const Scope& scope, bool same_project);
+  friend class StandingReader;
+  void AddKeys(const std::vector<std::string>& questions, const NodeSet& nodes,
+               const Source& source);
 
   struct Known {
     NodeSet nodes;
     Source source;
+    bool operator==(const Known&) const = default;
   };
   std::map<std::string, std::vector<Known>> known_;  // by question key
   NodeSet protected_;
+};
+
+// Gathers StandingOutputs as StandingOutputs::Gather does, keeping what it
+// derived from each analysis by (id, sequence) and from each release by
+// (id, version): a gather lists the versions and reads only the records
+// that are new or changed since the last. Thread-safe; gathers run one at
+// a time.
+class StandingReader {
+ public:
+  StandingReader(ReleaseStore& releases, analyses::AnalysisStore& analyses)
+      : releases_(releases), analyses_(analyses) {}
+  absl::StatusOr<StandingOutputs> Gather(const StandingOutputs::Scope& scope);
+
+ private:
+  // What the guard needs of one analysis.
+  struct AnalysisFacts {
+    int64_t sequence = 0;
+    std::string project_id;
+    bool counted = false;  // has a query and is not a home node's own part
+    bool local = false;    // no nodes: the home node's table alone
+    NodeSet answered;      // federated: the nodes that answered
+    NodeSet pooled_only;   // of those, shown only pooled
+    std::vector<std::pair<std::string, std::string>> shown;  // (file, node) shown on its own
+    std::map<std::string, std::vector<std::string>> questions;  // by output file
+    const std::vector<std::string>& QuestionsOf(const std::string& file) const;
+  };
+  // What the guard needs of one release.
+  struct ReleaseFacts {
+    int64_t version = 0;
+    std::string requester;
+    std::vector<std::string> known_files;  // KnownToRequester
+  };
+  static AnalysisFacts FactsOf(const trenode::v1::Analysis& analysis, int64_t sequence);
+  absl::StatusOr<const AnalysisFacts*> FactsOfAnalysis(const std::string& id, int64_t sequence)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<const ReleaseFacts*> FactsOfRelease(const std::string& id, int64_t version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds what analysis `id` tells `scope.person`; `same_project`: everyone's
+  // releases count, otherwise only the person's own.
+  absl::Status Consider(StandingOutputs& standing, const std::string& id,
+                        const AnalysisFacts& facts, const StandingOutputs::Scope& scope,
+                        bool same_project) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  ReleaseStore& releases_;
+  analyses::AnalysisStore& analyses_;
+  absl::Mutex mu_;
+  // Bounded: emptied when full (each entry is read again when next needed).
+  absl::node_hash_map<std::string, AnalysisFacts> analysis_facts_ ABSL_GUARDED_BY(mu_);
+  absl::node_hash_map<std::string, ReleaseFacts> release_facts_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace trenode::releases

@@ -48,12 +48,27 @@ absl::StatusOr<std::vector<Release>> SqliteReleaseStore::ForAnalysis(
   return storage::ParseAllRows<Release>(select);
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteReleaseStore::Versions(
+    const std::string& analysis_id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db->PrepareCached("SELECT id, version FROM releases WHERE analysis_id = ? ORDER BY id"));
+  select.Bind(1, analysis_id);
+  std::vector<std::pair<std::string, int64_t>> versions;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return versions;
+    versions.emplace_back(select.Text(0), select.Int64(1));
+  }
+}
+
 absl::Status SqliteReleaseStore::Update(const Release& release,
                                         trenode::v1::ReleaseState expected) {
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(SqliteStatement update,
-                   db->PrepareCached("UPDATE releases SET state = ?, release = ? WHERE id = ?"
-                                     " AND state = ?"));
+                   db->PrepareCached("UPDATE releases SET state = ?, release = ?, version = "
+                                     "version + 1 WHERE id = ? AND state = ?"));
   update.Bind(1, int64_t{release.state()})
       .BindBlob(2, release.SerializeAsString())
       .Bind(3, release.id())

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,6 +23,11 @@ class ReleaseStore {
   virtual absl::StatusOr<trenode::v1::Release> Get(const std::string& id) = 0;
   // Every release of the analysis, oldest first.
   virtual absl::StatusOr<std::vector<trenode::v1::Release>> ForAnalysis(
+      const std::string& analysis_id) = 0;
+  // The id and version of each release of the analysis, by id, without
+  // reading them: every Update gives the release a greater version, so
+  // (id, version) names one version of a release.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Versions(
       const std::string& analysis_id) = 0;
   // Replaces the release if its stored state is still `expected`; Aborted
   // otherwise.
@@ -43,6 +49,8 @@ class SqliteReleaseStore : public ReleaseStore {
   absl::Status Create(const trenode::v1::Release& release) override;
   absl::StatusOr<trenode::v1::Release> Get(const std::string& id) override;
   absl::StatusOr<std::vector<trenode::v1::Release>> ForAnalysis(
+      const std::string& analysis_id) override;
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Versions(
       const std::string& analysis_id) override;
   absl::Status Update(const trenode::v1::Release& release,
                       trenode::v1::ReleaseState expected) override;

@@ -621,10 +621,9 @@ absl::StatusOr<std::map<std::string, std::string>> Releases::PooledDifferencing(
   std::vector<std::string> files;
   for (const auto& file : release.files()) files.push_back(file.name());
   ASSIGN_OR_RETURN(StandingOutputs standing,
-                   StandingOutputs::Gather(
-                       *store_, *analyses_,
-                       {options_.node_id, release.project_id(), release.requester(), analysis.id(),
-                        StandingOutputs::QuestionsOf(analysis.query(), files)}));
+                   standing_.Gather({options_.node_id, release.project_id(), release.requester(),
+                                     analysis.id(),
+                                     StandingOutputs::QuestionsOf(analysis.query(), files)}));
   // A pooled release sums its answered nodes, and protects those shown only
   // pooled; a local release is the home node's table alone, which it may
   // show, but not so as to let a partner's be worked out.

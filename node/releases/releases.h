@@ -31,6 +31,7 @@
 #include "node/governance/governance.h"
 #include "node/governance/governance_store.h"
 #include "node/log/event_sink.h"
+#include "node/releases/differencing_guard.h"
 #include "node/releases/ledger_store.h"
 #include "node/releases/release_files.h"
 #include "node/releases/release_state.h"
@@ -196,6 +197,7 @@ class Releases {
   log::EventSink* events_;
   charging::StorageLedger* storage_ = nullptr;
   StorageQuota storage_quota_;
+  StandingReader standing_{*store_, *analyses_};  // after store_ and analyses_
   // Serializes changes of existing releases (store update and log record
   // together); Create needs none, the store keeping one release per analysis.
   absl::Mutex mu_;

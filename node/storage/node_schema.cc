@@ -353,6 +353,14 @@ CREATE TABLE witness_alarm_runs (
 ALTER TABLE release_ledger ADD COLUMN digest BLOB;
 CREATE INDEX release_ledger_by_digest ON release_ledger(dataset_id, status, digest, release_id);
 )sql"},
+    {21, "release_versions", R"sql(
+-- version: raised by every change of the release, so that a reader that
+-- keeps what it derived from a release knows when to read it again.
+ALTER TABLE releases ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+-- Covers ReleaseStore::Versions as well as the old index served ForAnalysis.
+CREATE INDEX releases_versions_by_analysis ON releases(analysis_id, id, version);
+DROP INDEX releases_by_analysis;
+)sql"},
 };
 
 }  // namespace
