@@ -1,6 +1,7 @@
 #include "node/query/person_sets.h"
 
 #include <random>
+#include <set>
 
 #include "gtest/gtest.h"
 
@@ -68,6 +69,26 @@ TEST(PersonSetsTest, SketchDistanceIsALowerBoundOfTheDifference) {
 TEST(PersonSetsTest, UnionMergesSets) {
   PersonSet a = {1, 4, 9}, b = {2, 4, 10};
   EXPECT_EQ(Union({&a, &b}), (PersonSet{1, 2, 4, 9, 10}));
+  EXPECT_EQ(Union({}), PersonSet{});
+  EXPECT_EQ(Union({&a}), a);
+}
+
+// Any number of overlapping sets: the sorted distinct persons of them all.
+TEST(PersonSetsTest, UnionOfManySetsIsTheirSortedDistinctPersons) {
+  std::mt19937 random(15);
+  for (int round = 0; round < 200; ++round) {
+    std::vector<PersonSet> sets(random() % 9);
+    std::set<uint32_t> all;
+    for (PersonSet& set : sets) {
+      std::set<uint32_t> members;
+      for (int i = static_cast<int>(random() % 50); i > 0; --i) members.insert(random() % 200);
+      set.assign(members.begin(), members.end());
+      all.insert(members.begin(), members.end());
+    }
+    std::vector<const PersonSet*> parts;
+    for (const PersonSet& set : sets) parts.push_back(&set);
+    EXPECT_EQ(Union(parts), PersonSet(all.begin(), all.end())) << "round " << round;
+  }
 }
 
 }  // namespace

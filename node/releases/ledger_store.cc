@@ -1,7 +1,9 @@
 #include "node/releases/ledger_store.h"
 
+#include <bit>
 #include <set>
 
+#include "absl/base/internal/endian.h"
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 #include "node/log/merkle.h"
@@ -31,15 +33,22 @@ LedgerEntry EntryOf(const SqliteStatement& row) {
 constexpr char kEntryColumns[] =
     "id, release_id, file, cell, kind, size, perturbed, sketch, coalesce(digest, '')";
 
-std::string DigestOfEncoded(absl::string_view encoded) {
-  log::Hash hash = log::Sha256(encoded);
-  return std::string(hash.begin(), hash.end());
-}
-
 }  // namespace
 
 std::string PersonsDigest(const query::PersonSet& persons) {
-  return DigestOfEncoded(query::EncodePersons(persons));
+  // The ordinals as 32-bit little-endian words, hashed as they lie in
+  // memory where that is their layout (no encoding pass).
+  absl::string_view bytes;
+  std::vector<uint32_t> little;
+  if constexpr (std::endian::native == std::endian::little) {
+    bytes = {reinterpret_cast<const char*>(persons.data()), persons.size() * sizeof(uint32_t)};
+  } else {
+    little.reserve(persons.size());
+    for (uint32_t ordinal : persons) little.push_back(absl::little_endian::FromHost32(ordinal));
+    bytes = {reinterpret_cast<const char*>(little.data()), little.size() * sizeof(uint32_t)};
+  }
+  log::Hash hash = log::Sha256(bytes);
+  return std::string(hash.begin(), hash.end());
 }
 
 absl::Status SqliteLedgerStore::Record(const std::string& project_id,
@@ -73,7 +82,7 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
         .Bind(8, int64_t{cell.perturbed})
         .BindBlob(9, query::EncodeSketch(query::SketchOf(cell.persons)))
         .BindBlob(10, persons)
-        .BindBlob(11, DigestOfEncoded(persons));
+        .BindBlob(11, PersonsDigest(cell.persons));
     RETURN_IF_ERROR(insert.Run());
     insert.Reset();
   }

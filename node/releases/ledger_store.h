@@ -37,7 +37,8 @@ struct LedgerCell {
   query::PersonSet persons;
 };
 
-// SHA-256 of the encoded set: equal exactly when the sets are equal.
+// SHA-256 of the set's ordinals (32-bit little-endian words, in order):
+// equal exactly when the sets are equal.
 std::string PersonsDigest(const query::PersonSet& persons);
 
 // One recorded cell without its persons: what the audit scans.
