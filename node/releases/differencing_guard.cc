@@ -70,13 +70,9 @@ std::vector<std::string> QuestionsOfFile(const trenode::v1::AggregateQuery& quer
     trenode::v1::AggregateQuery cohort;
     *cohort.mutable_cohort() = common.cohort();
     if (cohort_age) cohort.set_index_date(common.index_date());
-    auto key = [](const std::string& question) {
-      log::Hash hash = log::Sha256(question);
-      return std::string(hash.begin(), hash.end());
-    };
-    return {key(absl::StrCat("output\n", DeterministicBytes(common), "\n",
-                             DeterministicBytes(unnamed))),
-            key(absl::StrCat("cohort\n", DeterministicBytes(cohort)))};
+    return {log::HashBytes(log::Sha256(absl::StrCat("output\n", DeterministicBytes(common), "\n",
+                                                    DeterministicBytes(unnamed)))),
+            log::HashBytes(log::Sha256(absl::StrCat("cohort\n", DeterministicBytes(cohort))))};
   }
   return {};
 }

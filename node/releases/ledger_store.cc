@@ -47,8 +47,7 @@ std::string PersonsDigest(const query::PersonSet& persons) {
     for (uint32_t ordinal : persons) little.push_back(absl::little_endian::FromHost32(ordinal));
     bytes = {reinterpret_cast<const char*>(little.data()), little.size() * sizeof(uint32_t)};
   }
-  log::Hash hash = log::Sha256(bytes);
-  return std::string(hash.begin(), hash.end());
+  return log::HashBytes(log::Sha256(bytes));
 }
 
 absl::Status SqliteLedgerStore::Record(const std::string& project_id,
@@ -71,7 +70,6 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
                                "file, cell, kind, size, perturbed, sketch, persons, digest) VALUES "
                                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   for (const LedgerCell& cell : cells) {
-    const std::string persons = query::EncodePersons(cell.persons);
     insert.Bind(1, project_id)
         .Bind(2, dataset_id)
         .Bind(3, cell.release_id)
@@ -81,7 +79,7 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
         .Bind(7, static_cast<int64_t>(cell.persons.size()))
         .Bind(8, int64_t{cell.perturbed})
         .BindBlob(9, query::EncodeSketch(query::SketchOf(cell.persons)))
-        .BindBlob(10, persons)
+        .BindBlob(10, query::EncodePersons(cell.persons))
         .BindBlob(11, PersonsDigest(cell.persons));
     RETURN_IF_ERROR(insert.Run());
     insert.Reset();
