@@ -121,6 +121,45 @@ TEST_F(DatasetBuilderTest, DuplicateAndEmptyPersonKeys) {
   ExpectRejected("person.csv line 3 field 1 (person_id): person key is empty");
 }
 
+// Indexes larger than one of the sorter's runs (4 MiB) are sorted in several
+// runs, by worker threads, and merged: a repeated key far apart is still
+// found, and the merged indexes hold every row, in order.
+TEST_F(DatasetBuilderTest, IndexesSortedInSeveralRunsAreWhole) {
+  constexpr int kPersons = 200000;
+  std::string person = "person_id,year_of_birth\n";
+  std::string events = "person_id,measurement_code,value_as_number\n";
+  for (int i = 0; i < kPersons; ++i) {
+    // Keys not in line order, so that every run holds keys from all over.
+    const std::string key = absl::StrCat("P", (i * 7919) % kPersons + 1000000);
+    absl::StrAppend(&person, key, ",", 1930 + i % 70, "\n");
+    absl::StrAppend(&events, key, ",C", i % 97, ",", i % 1000, ".5\n",  //
+                    key, ",C", (i + 1) % 97, ",", i % 13, "\n");
+  }
+  Put("person.csv", person + "P1000000,1950\n");
+  Put("measurement.csv", events);
+  ExpectRejected(absl::StrCat("person.csv line ", kPersons + 2,
+                              " field 1 (person_id): person key \"P1000000\" repeats line 2"));
+
+  Put("person.csv", person);
+  auto built = Build();
+  ASSERT_TRUE(built.ok()) << built.status();
+  auto db = *storage::SqliteDb::Open(output_, storage::SqliteDb::Mode::kReadOnly);
+  auto check = *db->Prepare("PRAGMA integrity_check");
+  ASSERT_TRUE(*check.Step());
+  EXPECT_EQ(check.Text(0), "ok");
+  // Each index, walked on its own, gives every row.
+  for (const char* index : {"measurement_measurement_code_plan", "measurement_person_id_events"}) {
+    auto count = *db->Prepare(absl::StrCat("SELECT COUNT(*) FROM measurement INDEXED BY ", index,
+                                           " WHERE person_id > ''"));
+    ASSERT_TRUE(*count.Step());
+    EXPECT_EQ(count.Int64(0), 2 * kPersons) << index;
+  }
+  auto persons = *db->Prepare(
+      "SELECT COUNT(*) FROM person INDEXED BY person_person_id_idx WHERE person_id > ''");
+  ASSERT_TRUE(*persons.Step());
+  EXPECT_EQ(persons.Int64(0), kPersons);
+}
+
 TEST_F(DatasetBuilderTest, MissingPersonTableOrKey) {
   Put("measurement.csv", "person_id,value\nP1,3\n");
   ExpectRejected("no person table: send person.csv or name another in person_table");
