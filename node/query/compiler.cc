@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -148,6 +149,14 @@ class StatementCompiler {
   // "(SELECT ...) AS f<i+1> ON f<i+1>.k = p.<key>", to follow "LEFT JOIN"
   // (every person) or "JOIN" (persons the feature has a row for).
   const std::vector<std::string>& joins() const { return joins_; }
+
+  // What the expressions compiled since the last call read: the person
+  // table's columns, and whether anything else (an event table).
+  struct Reads {
+    std::set<const Column*> person_columns;
+    bool events = false;
+  };
+  Reads TakeReads() { return std::exchange(reads_, {}); }
 
   absl::StatusOr<Expr> CompileVariable(const Variable& variable, const std::string& path) {
     switch (variable.kind_case()) {
@@ -313,7 +322,9 @@ class StatementCompiler {
   }
 
   absl::StatusOr<const Column*> PersonColumn(absl::string_view name, const std::string& path) {
-    return FindColumn(person_, name, path);
+    ASSIGN_OR_RETURN(const Column* column, FindColumn(person_, name, path));
+    reads_.person_columns.insert(column);
+    return column;
   }
 
   absl::StatusOr<Expr> CompileAge(const trenode::v1::AgeVariable& age, const std::string& path) {
@@ -445,6 +456,7 @@ class StatementCompiler {
 
   absl::StatusOr<Expr> CompileFeature(const trenode::v1::EventFeature& feature,
                                       const std::string& path) {
+    reads_.events = true;
     std::string key = DeterministicBytes(feature);
     if (auto known = features_.find(key); known != features_.end()) return known->second;
     ASSIGN_OR_RETURN(FilterSql filter,
@@ -556,6 +568,7 @@ class StatementCompiler {
 
   absl::StatusOr<std::string> CompileEventCriterion(const trenode::v1::EventCriterion& events,
                                                     const std::string& path) {
+    reads_.events = true;
     if (events.min_count() < 0) return Invalid(absl::StrCat(path, ".min_count"), "is negative");
     ASSIGN_OR_RETURN(FilterSql filter,
                      CompileFilter(events.filter(), absl::StrCat(path, ".filter")));
@@ -588,6 +601,7 @@ class StatementCompiler {
   // (and joined) once however often the query names it.
   std::map<std::string, Expr> features_;
   std::vector<std::string> joins_;
+  Reads reads_;
   int aliases_ = 0;
   int criterion_nodes_ = 0;
 };
@@ -668,6 +682,10 @@ class QueryCompiler {
     compiled.persons.sql = PassSql(cohort_uses, cohort_sql, {});
     compiled.every_person = cohort_sql.empty() && statement_.joins().empty();
     compiled.persons.params = statement_.TakeParams();
+    compiled.lean_persons =
+        Statement{PassSql(Lean(cohort_uses), cohort_sql, {}), compiled.persons.params};
+    compiled.derived = derived_;
+    for (DerivedColumn& derived : compiled.derived) derived.sql.params = compiled.persons.params;
     if (!cohort_pass_needed) {
       // Regressions alone, each fitted from its own pass: the cohort is
       // only counted.
@@ -679,9 +697,10 @@ class QueryCompiler {
       if (!compiled.outputs[o].own_pass) continue;
       std::vector<bool> uses(columns_.size() + 1, false);
       for (int column : uses_[o]) uses[column] = true;
-      compiled.value_passes.push_back(
-          ValuePass{static_cast<int>(o),
-                    Statement{PassSql(uses, cohort_sql, present_[o]), compiled.persons.params}});
+      compiled.value_passes.push_back(ValuePass{
+          static_cast<int>(o),
+          Statement{PassSql(uses, cohort_sql, present_[o]), compiled.persons.params},
+          Statement{PassSql(Lean(uses), cohort_sql, present_[o]), compiled.persons.params}});
     }
     compiled.tables = tables_;
     JoinCountOutputs(compiled);
@@ -721,6 +740,14 @@ class QueryCompiler {
                         where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND ")));
   }
 
+  // `uses` without the derived columns.
+  std::vector<bool> Lean(std::vector<bool> uses) const {
+    for (const DerivedColumn& derived : derived_) {
+      if (static_cast<size_t>(derived.column) < uses.size()) uses[derived.column] = false;
+    }
+    return uses;
+  }
+
   // Whether `sql` names join i's value "f<i+1>.v" (not f<i+1>0.v).
   static bool MentionsJoin(const std::string& sql, size_t i) {
     const std::string name = absl::StrCat("f", i + 1, ".v");
@@ -735,10 +762,17 @@ class QueryCompiler {
   // The statement column of `variable`, added the first time it is asked
   // for; compiling it again (`mark` was the parameter count before) added
   // parameters the statement will not use, so they are forgotten.
+  // A column of one person-table column alone is noted as derived from it.
   int ColumnOf(const Variable& variable, const std::string& sql, size_t mark) {
+    StatementCompiler::Reads reads = statement_.TakeReads();
     auto [it, added] = column_of_.emplace(DeterministicBytes(variable), columns_.size() + 1);
     if (added) {
       columns_.push_back(sql);
+      if (!reads.events && reads.person_columns.size() == 1) {
+        const Column* column = *reads.person_columns.begin();
+        derived_.push_back(
+            DerivedColumn{it->second, column->name(), column->type(), Statement{sql, {}}});
+      }
     } else {
       statement_.Rollback(mark);
     }
@@ -753,6 +787,7 @@ class QueryCompiler {
     for (int i = 0; i < groups.size(); ++i) {
       std::string field = absl::StrCat(path, "[", i, "]");
       size_t mark = statement_.param_count();
+      statement_.TakeReads();
       ASSIGN_OR_RETURN(auto group, statement_.CompileGroup(groups[i], field, limits_));
       GroupPlan column;
       column.label = groups[i].label().empty() ? group.first.name : groups[i].label();
@@ -795,6 +830,7 @@ class QueryCompiler {
             AddGroups(output.summary().group_by(), absl::StrCat(path, ".summary.group_by"), plan));
         std::string field = absl::StrCat(path, ".summary.value");
         size_t mark = statement_.param_count();
+        statement_.TakeReads();
         ASSIGN_OR_RETURN(Expr value, statement_.CompileVariable(output.summary().value(), field));
         if (!IsNumeric(value.type)) {
           return Invalid(field, absl::StrCat(value.name, " is not a number"));
@@ -821,6 +857,7 @@ class QueryCompiler {
           std::string term_path = i == 0 ? absl::StrCat(field, ".outcome")
                                          : absl::StrCat(field, ".predictors[", i - 1, "]");
           size_t mark = statement_.param_count();
+          statement_.TakeReads();
           ASSIGN_OR_RETURN(Expr term, statement_.CompileVariable(*variables[i], term_path));
           if (!IsNumeric(term.type)) {
             return Invalid(term_path, absl::StrCat(term.name, " is not a number"));
@@ -889,6 +926,7 @@ class QueryCompiler {
   std::vector<std::vector<std::string>> present_;
   std::vector<std::set<int>> uses_;  // per output, the statement columns it reads
   std::map<std::string, int> column_of_;  // by DeterministicBytes
+  std::vector<DerivedColumn> derived_;
 };
 
 }  // namespace

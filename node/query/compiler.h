@@ -79,6 +79,21 @@ struct ValuePass {
   // read are NULL. Only persons with the output's values (summary: the
   // value; regression: every term known to be missing for some) are rows.
   Statement statement;
+  // The same pass with NULL in place of CompiledQuery::derived's columns.
+  Statement lean;
+};
+
+// A statement column whose value is a function of one column of the person
+// table alone (the column, an age from it, an indicator over it): where the
+// node keeps that column in memory (node/query/person_columns.h), the
+// runner evaluates `sql` once for each of its distinct values and reads the
+// column from there, so that a pass need not read the person table's rows
+// (ValuePass::lean, CompiledQuery::lean_persons).
+struct DerivedColumn {
+  int column = 0;             // the statement column
+  std::string person_column;  // the one person-table column `sql` reads, as "p"
+  trenode::v1::ColumnType type = trenode::v1::COLUMN_TYPE_UNSPECIFIED;  // its type
+  Statement sql;  // the expression, numbering its values as the passes do
 };
 
 // The finest cross-classification of every variable the counts and
@@ -105,6 +120,11 @@ struct CompiledQuery {
   std::optional<Statement> cohort_count;
   // One per output with its own pass, in output order.
   std::vector<ValuePass> value_passes;
+  // The columns the passes may read from the person columns instead, and
+  // `persons` with NULL in their place (every one of them is read from
+  // memory, or none).
+  std::vector<DerivedColumn> derived;
+  Statement lean_persons;
   // Every table the statement reads, for the data-access record.
   std::set<std::string> tables;
   std::vector<OutputPlan> outputs;

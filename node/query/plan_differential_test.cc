@@ -91,6 +91,43 @@ class QueryGenerator {
                         " } aggregate: FEATURE_AGGREGATE_COUNT }");
   }
 
+  std::string Cohort() { return Criterion(0); }
+
+  // A variable of the person table alone: a column, an age, or an indicator
+  // over person criteria.
+  std::string PersonVariable() {
+    switch (std::uniform_int_distribution<>(0, 3)(random_)) {
+      case 0:
+        return absl::StrCat("column: \"", Chance(0.5) ? "sex" : "region", "\"");
+      case 1:
+        return "age { birth_column: \"year_of_birth\" }";
+      case 2:
+        return "column: \"year_of_birth\"";
+      default:
+        return absl::StrCat("indicator { person { ", PersonColumnCriterion(), " } }");
+    }
+  }
+
+  // A number of the person table alone.
+  std::string PersonNumber() {
+    std::string variable = PersonVariable();
+    return absl::StartsWith(variable, "column: \"sex\"") ||
+                   absl::StartsWith(variable, "column: \"region\"")
+               ? "age { birth_column: \"year_of_birth\" }"
+               : variable;
+  }
+
+  // A group of a person variable (numbers binned).
+  std::string PersonGroup() {
+    std::string variable = PersonVariable();
+    std::string binning;
+    if (absl::StartsWith(variable, "age")) binning = " binning { boundaries: 40 boundaries: 65 }";
+    if (variable == "column: \"year_of_birth\"") {
+      binning = " binning { boundaries: 1950 boundaries: 1975 }";
+    }
+    return absl::StrCat("variable { ", variable, " }", binning);
+  }
+
  private:
   bool Chance(double p) { return std::uniform_real_distribution<>(0, 1)(random_) < p; }
   template <typename T, size_t N>
@@ -184,10 +221,15 @@ class QueryGenerator {
   }
 
   std::string Person() {
-    switch (std::uniform_int_distribution<>(0, 3)(random_)) {
-      case 3:
-        return absl::StrCat("variable { ", Feature(), " } comparison: ", Pick(kComparisons),
-                            " values { number: ", Pick(kFeatureValues), " }");
+    if (std::uniform_int_distribution<>(0, 3)(random_) == 3) {
+      return absl::StrCat("variable { ", Feature(), " } comparison: ", Pick(kComparisons),
+                          " values { number: ", Pick(kFeatureValues), " }");
+    }
+    return PersonColumnCriterion();
+  }
+
+  std::string PersonColumnCriterion() {
+    switch (std::uniform_int_distribution<>(0, 2)(random_)) {
       case 0:
         return absl::StrCat("variable { column: \"sex\" } comparison: COMPARISON_EQ values { text: \"",
                             Chance(0.5) ? "M" : "F", "\" }");
@@ -424,7 +466,14 @@ TEST_F(PlanDifferentialTest, PersonColumnCountsAnswerExactlyAsTheCohortPass) {
     ASSERT_TRUE(pass.ok()) << text << "\n" << pass.status();
     auto columns = RunQuery(**file, *compiled, **codes_);
     ASSERT_TRUE(columns.ok()) << text << "\n" << columns.status();
+    // Counts and persons exactly; a summary's sums and means to the last few
+    // bits only: reading sex from memory, the pass may take the persons in
+    // another order (the person key's index, not the person table).
+    google::protobuf::util::DefaultFieldComparator numbers;
+    numbers.set_float_comparison(google::protobuf::util::DefaultFieldComparator::APPROXIMATE);
+    numbers.SetDefaultFractionAndMargin(1e-12, 1e-9);
     google::protobuf::util::MessageDifferencer differ;
+    differ.set_field_comparator(&numbers);
     std::string difference;
     differ.ReportDifferencesToString(&difference);
     EXPECT_TRUE(differ.Compare(pass->result, columns->result)) << text << "\n" << difference;
@@ -441,6 +490,71 @@ TEST_F(PlanDifferentialTest, PersonColumnCountsAnswerExactlyAsTheCohortPass) {
   }
   EXPECT_EQ(compared, 150);
   EXPECT_GE(from_columns, 80);
+}
+
+// Summaries and regressions whose groups and predictors are of the person
+// table alone (columns, ages, indicators), with and without a cohort: the
+// passes that read those values from the person columns in memory (lean
+// statements, which do not read the person rows) against the passes that
+// read them from the file (the same codes without their columns).
+TEST_F(PlanDifferentialTest, PersonValuesReadFromMemoryAnswerAsTheFile) {
+  std::vector<std::optional<PersonCode>> by_rowid;
+  for (int64_t rowid = 0; rowid < (*codes_)->rowid_end(); ++rowid) {
+    by_rowid.push_back((*codes_)->Find(rowid));
+  }
+  const PersonCodes without_columns(std::move(by_rowid));
+  auto file =
+      storage::SqliteDb::Open(dir_->File("site.sqlite"), storage::SqliteDb::Mode::kReadOnly);
+  ASSERT_TRUE(file.ok()) << file.status();
+  QueryGenerator generator(20261203);
+  std::mt19937 random(7);
+  auto chance = [&](double p) { return std::uniform_real_distribution<>(0, 1)(random) < p; };
+  int lean = 0, summarised = 0, fitted = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::string text = "index_date: \"2024-01-01\" ";
+    if (chance(0.5)) absl::StrAppend(&text, "cohort { ", generator.Cohort(), " } ");
+    absl::StrAppend(&text, "outputs { name: \"s\" summary { value { ",
+                    chance(0.7) ? generator.ValueFeature() : "column: \"year_of_birth\"",
+                    " } group_by { ", generator.PersonGroup(), " } } } ");
+    if (chance(0.6)) {
+      absl::StrAppend(&text, "outputs { name: \"r\" regression { outcome { ",
+                      generator.ValueFeature(), " } predictors { ", generator.PersonNumber(),
+                      " } predictors { ", generator.PersonNumber(), " } } } ");
+    }
+    trenode::v1::AggregateQuery query;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &query)) << text;
+    query.set_dataset_id(dataset_->id());
+    auto compiled = CompileQuery(query, *dataset_);
+    ASSERT_TRUE(compiled.ok()) << text << "\n" << compiled.status();
+    ASSERT_FALSE(compiled->derived.empty()) << text;
+    for (const ValuePass& pass : compiled->value_passes)
+      lean += pass.lean.sql != pass.statement.sql;
+    auto from_file = RunQuery(**file, *compiled, without_columns);
+    ASSERT_TRUE(from_file.ok()) << text << "\n" << from_file.status();
+    auto from_memory = RunQuery(**file, *compiled, **codes_);
+    ASSERT_TRUE(from_memory.ok()) << text << "\n" << from_memory.status();
+    // Counts and persons exactly; sums and means to the last few bits: the
+    // lean passes may take the persons in another order.
+    google::protobuf::util::DefaultFieldComparator numbers;
+    numbers.set_float_comparison(google::protobuf::util::DefaultFieldComparator::APPROXIMATE);
+    numbers.SetDefaultFractionAndMargin(1e-12, 1e-9);
+    google::protobuf::util::MessageDifferencer differ;
+    differ.set_field_comparator(&numbers);
+    std::string difference;
+    differ.ReportDifferencesToString(&difference);
+    EXPECT_TRUE(differ.Compare(from_file->result, from_memory->result)) << text << "\n"
+                                                                        << difference;
+    EXPECT_TRUE(differ.Compare(from_file->internals, from_memory->internals)) << text << "\n"
+                                                                              << difference;
+    EXPECT_EQ(from_file->rows_read, from_memory->rows_read) << text;
+    for (const auto& table : from_memory->result.tables()) {
+      if (table.has_regression()) fitted += table.regression().n() > 0;
+      for (const auto& cell : table.cells()) summarised += cell.n() > 0;
+    }
+  }
+  EXPECT_GE(lean, 80);  // passes of their own that read no person rows
+  EXPECT_GE(summarised, 200);
+  EXPECT_GE(fitted, 30);
 }
 
 // Values the synthetic site never holds, in a file made by hand: missing
@@ -506,13 +620,24 @@ TEST(PersonColumnCountsTest, MissingRareAndRealValuesAnswerAsTheCohortPass) {
   };
   const std::vector<Case> cases = {
       {absl::StrCat("outputs { name: \"a\" counts { group_by { variable { column: \"sex\" } } "
-                    "group_by { ", age, " } } }"),
+                    "group_by { ",
+                    age, " } } }"),
        true},
       {absl::StrCat("outputs { name: \"x\" crosstab { rows { ", score,
                     " } columns { variable { column: \"sex\" } } } } outputs { name: \"y\" "
-                    "counts { group_by { ", year, " } } }"),
+                    "counts { group_by { ",
+                    year, " } } }"),
        true},
       {absl::StrCat("outputs { name: \"o\" counts { group_by { ", odd_age, " } } }"), false},
+      // Read in the cohort pass with the person columns in memory: a
+      // real in an INTEGER column, missing and rare values as the file has
+      // them.
+      {absl::StrCat("outputs { name: \"s\" summary { value { age { birth_column: \"odd_year\" } "
+                    "} group_by { variable { column: \"sex\" } } } } outputs { name: \"r\" "
+                    "regression { outcome { column: \"score\" } predictors { age { birth_column: "
+                    "\"odd_year\" } } predictors { indicator { person { variable { column: "
+                    "\"sex\" } comparison: COMPARISON_NE values { text: \"F\" } } } } } }"),
+       false},
   };
   int missing = 0, other = 0;
   for (const Case& c : cases) {

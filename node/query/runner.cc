@@ -9,6 +9,7 @@
 #include "node/common/status_macros.h"
 #include "node/disclosure/regression.h"
 #include "node/query/category_memo.h"
+#include "node/query/pass_row.h"
 #include "node/query/person_columns.h"
 #include "node/query/person_sets.h"
 
@@ -46,7 +47,7 @@ absl::StatusOr<SqliteStatement> Prepare(SqliteDb& db, const Statement& statement
 absl::Status OutsideCategories();
 
 // The category of statement column `column` of the current row.
-absl::StatusOr<int> CategoryOf(const SqliteStatement& row, int column, CategoryMemo& memo) {
+absl::StatusOr<int> CategoryOf(const PassRow& row, int column, CategoryMemo& memo) {
   std::optional<int> category;
   switch (row.TypeOf(column)) {
     case ValueType::kNull:
@@ -87,14 +88,14 @@ struct CellPeople {
 // The statistics of one summary cell, accumulated one person at a time.
 class SummaryCell {
  public:
-  void Add(const SqliteStatement& row, int column, const PersonCode& code) {
+  void Add(const PassRow& row, int column, const PersonCode& code) {
     AddPerson();
     if (!row.IsNull(column)) AddValue(row, column, code);
   }
   // A person of the cell, with or without a value.
   void AddPerson() { ++count_; }
   // The value of a person of the cell (not null), counted apart.
-  void AddValue(const SqliteStatement& row, int column, const PersonCode& code) {
+  void AddValue(const PassRow& row, int column, const PersonCode& code) {
     double value = row.Double(column);
     if (levels_.size() <= kFewValues) levels_[value].Add(code);
     ++n_;
@@ -198,7 +199,7 @@ class OutputAccumulator {
 
   // A row of the cohort pass (`values` false) or of the output's own pass;
   // `joint`: the row's category of each joint variable (cohort pass).
-  absl::Status Add(const SqliteStatement& row, const PersonCode& code, bool values,
+  absl::Status Add(const PassRow& row, const PersonCode& code, bool values,
                    const std::vector<int>& joint) {
     const bool cohort = !values;
     if (plan_.kind == trenode::v1::OUTPUT_KIND_REGRESSION) {
@@ -273,7 +274,7 @@ class OutputAccumulator {
   }
 
   // The second pass: each fitted person's leverage x'(X'X)^-1 x.
-  void AddLeverage(const SqliteStatement& row) {
+  void AddLeverage(const PassRow& row) {
     if (inverse_.empty() || keeping_) return;
     for (int column : plan_.terms) {
       if (row.IsNull(column)) return;
@@ -385,7 +386,7 @@ class OutputAccumulator {
     *table.add_cells() = CountCell({kTotalLabel, kTotalLabel}, total, true);
   }
 
-  absl::Status AddToFit(const SqliteStatement& row, const PersonCode& code) {
+  absl::Status AddToFit(const PassRow& row, const PersonCode& code) {
     for (int column : plan_.terms) {
       if (row.IsNull(column)) return absl::OkStatus();  // only persons with every term
     }
@@ -613,23 +614,36 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   // The cohort pass, unless the person columns answer it.
   ASSIGN_OR_RETURN(bool counted, CountFromColumns(dataset, query, codes, outputs, joint_counts, cohort));
   if (counted) rows_read = cohort;  // metered as the pass it stands for
+  // With every derived column's person column in memory, the passes read
+  // those columns from there (their lean statements), not the person rows.
+  std::optional<DerivedValues> derived;
+  if ((!query.cohort_count && !counted) || !query.value_passes.empty()) {
+    ASSIGN_OR_RETURN(derived,
+                     DerivedValues::Evaluate(query.derived, codes.columns(), codes.rowid_end()));
+  }
+  std::vector<const StoredValue*> overlay(derived ? derived->slots() : 0, nullptr);
+  auto row_of = [&](const SqliteStatement& statement, int64_t rowid) {
+    if (derived) derived->Fill(rowid, overlay);
+    return PassRow(&statement, &overlay);
+  };
   std::optional<SqliteStatement> statement;
   if (!query.cohort_count && !counted) {
-    ASSIGN_OR_RETURN(statement, Prepare(dataset, query.persons));
+    ASSIGN_OR_RETURN(statement, Prepare(dataset, derived ? query.lean_persons : query.persons));
     while (true) {
       absl::StatusOr<bool> row = statement->Step();
       if (!row.ok()) return StepFailed(row.status());
       if (!*row) break;
       ++rows_read;
-      std::optional<PersonCode> code = codes.Find(statement->Int64(0));
+      const int64_t rowid = statement->Int64(0);
+      std::optional<PersonCode> code = codes.Find(rowid);
       if (!code) return NoCode();
       ++cohort;
+      const PassRow values = row_of(*statement, rowid);
       for (size_t v = 0; v < query.joint.size(); ++v) {
-        ASSIGN_OR_RETURN(categories[v],
-                         CategoryOf(*statement, query.joint[v].column, joint_memos[v]));
+        ASSIGN_OR_RETURN(categories[v], CategoryOf(values, query.joint[v].column, joint_memos[v]));
       }
       for (OutputAccumulator& output : outputs) {
-        RETURN_IF_ERROR(output.Add(*statement, *code, /*values=*/false, categories));
+        RETURN_IF_ERROR(output.Add(values, *code, /*values=*/false, categories));
       }
       if (!joint_counts.empty()) ++joint_counts[joint.IndexOf(categories)];
     }
@@ -637,16 +651,17 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   // Each output with its own pass: its persons with values.
   std::vector<SqliteStatement> passes;
   for (const ValuePass& pass : query.value_passes) {
-    ASSIGN_OR_RETURN(SqliteStatement own, Prepare(dataset, pass.statement));
+    ASSIGN_OR_RETURN(SqliteStatement own, Prepare(dataset, derived ? pass.lean : pass.statement));
     OutputAccumulator& output = outputs[pass.output];
     while (true) {
       absl::StatusOr<bool> row = own.Step();
       if (!row.ok()) return StepFailed(row.status());
       if (!*row) break;
       ++rows_read;
-      std::optional<PersonCode> code = codes.Find(own.Int64(0));
+      const int64_t rowid = own.Int64(0);
+      std::optional<PersonCode> code = codes.Find(rowid);
       if (!code) return NoCode();
-      RETURN_IF_ERROR(output.Add(own, *code, /*values=*/true, categories));
+      RETURN_IF_ERROR(output.Add(row_of(own, rowid), *code, /*values=*/true, categories));
     }
     passes.push_back(std::move(own));
   }
@@ -668,7 +683,8 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
         if (!row.ok()) return StepFailed(row.status());
         if (!*row) break;
         ++rows_read;
-        outputs[o].AddLeverage(own);
+        if (!codes.Find(own.Int64(0))) return NoCode();
+        outputs[o].AddLeverage(row_of(own, own.Int64(0)));
       }
     }
   }
@@ -679,8 +695,11 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
       if (!row.ok()) return StepFailed(row.status());
       if (!*row) break;
       ++rows_read;
+      if (!codes.Find(statement->Int64(0))) return NoCode();
       for (size_t o = 0; o < outputs.size(); ++o) {
-        if (!query.outputs[o].own_pass) outputs[o].AddLeverage(*statement);
+        if (!query.outputs[o].own_pass) {
+          outputs[o].AddLeverage(row_of(*statement, statement->Int64(0)));
+        }
       }
     }
   }

@@ -159,13 +159,14 @@ struct Measured {
 };
 
 // Steps every statement the node runs for `compiled` (the cohort pass or
-// count, then each output's own pass) to its end, reading only each row's
-// first column: what SQLite alone takes to produce the rows the node reads,
-// the least any per-person plan over this file can cost.
+// count, then each output's own pass; the lean ones, as the node runs them
+// with this site's person columns in memory) to its end, reading only each
+// row's first column: what SQLite alone takes to produce the rows the node
+// reads, the least any per-person plan over this file can cost.
 void ScanFloor(SqliteDb& db, const trenode::query::CompiledQuery& compiled) {
   std::vector<const trenode::query::Statement*> statements = {
-      compiled.cohort_count ? &*compiled.cohort_count : &compiled.persons};
-  for (const auto& pass : compiled.value_passes) statements.push_back(&pass.statement);
+      compiled.cohort_count ? &*compiled.cohort_count : &compiled.lean_persons};
+  for (const auto& pass : compiled.value_passes) statements.push_back(&pass.lean);
   for (const trenode::query::Statement* statement : statements) {
     auto prepared = db.Prepare(statement->sql);
     if (!prepared.ok()) std::abort();
@@ -310,10 +311,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (options.plan) {
-      if (!compiled->cohort_count) PrintPlan(*db, c.name, compiled->persons);
+      if (!compiled->cohort_count) PrintPlan(*db, c.name, compiled->lean_persons);
       for (const auto& pass : compiled->value_passes) {
         PrintPlan(*db, absl::StrCat(c.name, " (output ", pass.output, "'s own pass)").c_str(),
-                  pass.statement);
+                  pass.lean);
       }
     }
     Measured m;
