@@ -684,6 +684,10 @@ class QueryCompiler {
     compiled.persons.params = statement_.TakeParams();
     compiled.lean_persons =
         Statement{PassSql(Lean(cohort_uses), cohort_sql, {}), compiled.persons.params};
+    const std::vector<bool> lean_uses = Lean(cohort_uses);
+    compiled.lean_persons_every_rowid =
+        compiled.every_person &&
+        std::find(lean_uses.begin(), lean_uses.end(), true) == lean_uses.end();
     compiled.derived = derived_;
     for (DerivedColumn& derived : compiled.derived) derived.sql.params = compiled.persons.params;
     if (!cohort_pass_needed) {

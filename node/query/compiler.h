@@ -125,6 +125,10 @@ struct CompiledQuery {
   // memory, or none).
   std::vector<DerivedColumn> derived;
   Statement lean_persons;
+  // lean_persons has no cohort condition and no join and selects nothing
+  // but the rowid: its rows are every person's, which the runner then takes
+  // from the person codes in rowid order without reading the file.
+  bool lean_persons_every_rowid = false;
   // Every table the statement reads, for the data-access record.
   std::set<std::string> tables;
   std::vector<OutputPlan> outputs;

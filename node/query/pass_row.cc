@@ -113,7 +113,7 @@ absl::StatusOr<std::optional<DerivedValues>> DerivedValues::Evaluate(
 
 PassRow::ValueType PassRow::TypeOf(int column) const {
   const StoredValue* value = Overlaid(column);
-  if (value == nullptr) return statement_->TypeOf(column);
+  if (value == nullptr) return statement_ ? statement_->TypeOf(column) : ValueType::kNull;
   switch (value->index()) {
     case 0:
       return ValueType::kNull;
@@ -128,7 +128,7 @@ PassRow::ValueType PassRow::TypeOf(int column) const {
 
 int64_t PassRow::Int64(int column) const {
   const StoredValue* value = Overlaid(column);
-  if (value == nullptr) return statement_->Int64(column);
+  if (value == nullptr) return statement_ ? statement_->Int64(column) : 0;
   if (const auto* i = std::get_if<int64_t>(value)) return *i;
   if (const auto* d = std::get_if<double>(value)) return static_cast<int64_t>(*d);
   return 0;
@@ -136,7 +136,7 @@ int64_t PassRow::Int64(int column) const {
 
 double PassRow::Double(int column) const {
   const StoredValue* value = Overlaid(column);
-  if (value == nullptr) return statement_->Double(column);
+  if (value == nullptr) return statement_ ? statement_->Double(column) : 0;
   if (const auto* d = std::get_if<double>(value)) return *d;
   if (const auto* i = std::get_if<int64_t>(value)) return static_cast<double>(*i);
   // Text as SQLite reads a number from it: its leading number, else 0.
@@ -146,7 +146,7 @@ double PassRow::Double(int column) const {
 
 absl::string_view PassRow::TextView(int column) const {
   const StoredValue* value = Overlaid(column);
-  if (value == nullptr) return statement_->TextView(column);
+  if (value == nullptr) return statement_ ? statement_->TextView(column) : absl::string_view();
   if (const auto* s = std::get_if<std::string>(value)) return *s;
   return {};
 }

@@ -49,7 +49,7 @@ class DerivedValues {
 };
 
 // One row of a pass: the statement's values, those with a non-null overlay
-// slot read from there.
+// slot read from there (with no statement, every other column is NULL).
 class PassRow {
  public:
   using ValueType = storage::SqliteStatement::ValueType;
@@ -68,7 +68,7 @@ class PassRow {
     if (overlay_ == nullptr || static_cast<size_t>(column) >= overlay_->size()) return nullptr;
     return (*overlay_)[column];
   }
-  const storage::SqliteStatement* statement_;  // null: every column is overlaid
+  const storage::SqliteStatement* statement_;  // may be null
   const std::vector<const StoredValue*>* overlay_;
 };
 

@@ -626,27 +626,54 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
     if (derived) derived->Fill(rowid, overlay);
     return PassRow(&statement, &overlay);
   };
+  // Calls `each` with every row of the cohort pass: from the file, or, when
+  // every person is in it and every value is in memory, the codes' rowids in
+  // order, stopped (cancelled, or past its time limit) as the pass would be.
+  const bool cohort_pass = !query.cohort_count && !counted;
+  const bool cohort_in_memory = cohort_pass && derived && query.lean_persons_every_rowid;
   std::optional<SqliteStatement> statement;
-  if (!query.cohort_count && !counted) {
+  if (cohort_pass && !cohort_in_memory) {
     ASSIGN_OR_RETURN(statement, Prepare(dataset, derived ? query.lean_persons : query.persons));
+  }
+  auto each_cohort_row = [&](auto each) -> absl::Status {
+    if (cohort_in_memory) {
+      constexpr int64_t kRowsBetweenStopChecks = 1 << 16;
+      for (int64_t rowid = 0; rowid < codes.rowid_end(); ++rowid) {
+        if (rowid % kRowsBetweenStopChecks == 0 && dataset.StopRequested()) {
+          return absl::CancelledError("interrupted");
+        }
+        std::optional<PersonCode> code = codes.Find(rowid);
+        if (!code) continue;
+        ++rows_read;
+        derived->Fill(rowid, overlay);
+        RETURN_IF_ERROR(each(PassRow(nullptr, &overlay), *code));
+      }
+      return absl::OkStatus();
+    }
+    statement->Rewind();
     while (true) {
       absl::StatusOr<bool> row = statement->Step();
       if (!row.ok()) return StepFailed(row.status());
-      if (!*row) break;
+      if (!*row) return absl::OkStatus();
       ++rows_read;
       const int64_t rowid = statement->Int64(0);
       std::optional<PersonCode> code = codes.Find(rowid);
       if (!code) return NoCode();
+      RETURN_IF_ERROR(each(row_of(*statement, rowid), *code));
+    }
+  };
+  if (cohort_pass) {
+    RETURN_IF_ERROR(each_cohort_row([&](const PassRow& values, const PersonCode& code) {
       ++cohort;
-      const PassRow values = row_of(*statement, rowid);
       for (size_t v = 0; v < query.joint.size(); ++v) {
         ASSIGN_OR_RETURN(categories[v], CategoryOf(values, query.joint[v].column, joint_memos[v]));
       }
       for (OutputAccumulator& output : outputs) {
-        RETURN_IF_ERROR(output.Add(values, *code, /*values=*/false, categories));
+        RETURN_IF_ERROR(output.Add(values, code, /*values=*/false, categories));
       }
       if (!joint_counts.empty()) ++joint_counts[joint.IndexOf(categories)];
-    }
+      return absl::OkStatus();
+    }));
   }
   // Each output with its own pass: its persons with values.
   std::vector<SqliteStatement> passes;
@@ -688,20 +715,13 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
       }
     }
   }
-  if (cohort_again && statement) {
-    statement->Rewind();
-    while (true) {
-      absl::StatusOr<bool> row = statement->Step();
-      if (!row.ok()) return StepFailed(row.status());
-      if (!*row) break;
-      ++rows_read;
-      if (!codes.Find(statement->Int64(0))) return NoCode();
+  if (cohort_again && cohort_pass) {
+    RETURN_IF_ERROR(each_cohort_row([&](const PassRow& values, const PersonCode&) {
       for (size_t o = 0; o < outputs.size(); ++o) {
-        if (!query.outputs[o].own_pass) {
-          outputs[o].AddLeverage(row_of(*statement, statement->Int64(0)));
-        }
+        if (!query.outputs[o].own_pass) outputs[o].AddLeverage(values);
       }
-    }
+      return absl::OkStatus();
+    }));
   }
   if (query.cohort_count) {
     ASSIGN_OR_RETURN(SqliteStatement count, Prepare(dataset, *query.cohort_count));
