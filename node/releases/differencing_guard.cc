@@ -168,27 +168,33 @@ absl::StatusOr<const StandingReader::ReleaseFacts*> StandingReader::FactsOfRelea
   return &facts;
 }
 
+bool StandingReader::Asks(const std::string& id, const AnalysisFacts& facts,
+                          const StandingOutputs::Scope& scope) {
+  if (!facts.counted || id == scope.except) return false;
+  // Only an analysis of one of the questions checked can combine with
+  // them: the others' releases are not read.
+  for (const auto& [file, questions] : facts.questions) {
+    for (const std::string& question : questions) {
+      if (scope.questions.contains(question)) return true;
+    }
+  }
+  return false;
+}
+
 absl::Status StandingReader::Consider(StandingOutputs& standing, const std::string& id,
                                       const AnalysisFacts& facts,
-                                      const StandingOutputs::Scope& scope, bool same_project) {
+                                      const StandingOutputs::Scope& scope, bool same_project,
+                                      const ReleaseStore::VersionsByAnalysis& releases) {
   if (!facts.counted) return absl::OkStatus();
   standing.protected_.insert(facts.pooled_only.begin(), facts.pooled_only.end());
   for (const auto& [file, node] : facts.shown) {
     standing.AddKeys(facts.QuestionsOf(file), {node}, StandingOutputs::Source{});
   }
-  if (id == scope.except) return absl::OkStatus();
-  // Only an analysis of one of the questions checked can combine with
-  // them: the others' releases are not read.
-  bool asks = false;
-  for (const auto& [file, questions] : facts.questions) {
-    for (const std::string& question : questions) {
-      asks = asks || scope.questions.contains(question);
-    }
-  }
-  if (!asks) return absl::OkStatus();
+  if (!Asks(id, facts, scope)) return absl::OkStatus();
+  auto versions = releases.find(id);
+  if (versions == releases.end()) return absl::OkStatus();
   const NodeSet nodes = facts.local ? NodeSet{scope.home_node} : facts.answered;
-  ASSIGN_OR_RETURN(auto versions, releases_.Versions(id));
-  for (const auto& [release_id, version] : versions) {
+  for (const auto& [release_id, version] : versions->second) {
     ASSIGN_OR_RETURN(const ReleaseFacts* release, FactsOfRelease(release_id, version));
     if (!same_project && release->requester != scope.person) continue;
     for (const std::string& file : release->known_files) {
@@ -212,10 +218,19 @@ absl::StatusOr<StandingOutputs> StandingReader::Gather(const StandingOutputs::Sc
       filter.submitter = scope.person;
     }
     ASSIGN_OR_RETURN(auto versions, analyses_.Versions(filter));
+    // The releases of those asking a question checked, listed in one read.
+    std::vector<std::string> asking;
     for (const auto& [id, sequence] : versions) {
       ASSIGN_OR_RETURN(const AnalysisFacts* facts, FactsOfAnalysis(id, sequence));
       if (!same_project && facts->project_id == scope.project_id) continue;
-      RETURN_IF_ERROR(Consider(standing, id, *facts, scope, same_project));
+      if (Asks(id, *facts, scope)) asking.push_back(id);
+    }
+    ASSIGN_OR_RETURN(ReleaseStore::VersionsByAnalysis releases, releases_.VersionsOf(asking));
+    for (const auto& [id, sequence] : versions) {
+      // Kept by the loop above (or read again if the cache was emptied).
+      ASSIGN_OR_RETURN(const AnalysisFacts* facts, FactsOfAnalysis(id, sequence));
+      if (!same_project && facts->project_id == scope.project_id) continue;
+      RETURN_IF_ERROR(Consider(standing, id, *facts, scope, same_project, releases));
     }
   }
   return standing;

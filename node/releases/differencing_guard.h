@@ -150,9 +150,16 @@ class StandingReader {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds what analysis `id` tells `scope.person`; `same_project`: everyone's
   // releases count, otherwise only the person's own.
+  // Whether analysis `id` asks one of the questions `scope` checks (its
+  // releases then count).
+  static bool Asks(const std::string& id, const AnalysisFacts& facts,
+                   const StandingOutputs::Scope& scope);
+  // `releases`: the versions of the releases of (at least) every analysis
+  // that Asks.
   absl::Status Consider(StandingOutputs& standing, const std::string& id,
                         const AnalysisFacts& facts, const StandingOutputs::Scope& scope,
-                        bool same_project) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                        bool same_project, const ReleaseStore::VersionsByAnalysis& releases)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   ReleaseStore& releases_;
   analyses::AnalysisStore& analyses_;

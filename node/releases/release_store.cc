@@ -1,5 +1,6 @@
 #include "node/releases/release_store.h"
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "node/common/status_macros.h"
 #include "node/storage/proto_rows.h"
@@ -61,6 +62,30 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteReleaseStore:
     if (!row) return versions;
     versions.emplace_back(select.Text(0), select.Int64(1));
   }
+}
+
+absl::StatusOr<ReleaseStore::VersionsByAnalysis> SqliteReleaseStore::VersionsOf(
+    const std::vector<std::string>& analysis_ids) {
+  VersionsByAnalysis versions;
+  if (analysis_ids.empty()) return versions;
+  auto db = pool_->Acquire();
+  // One read transaction: one snapshot, and one start of a read (each of
+  // which, after another connection's write, drops the connection's cache).
+  RETURN_IF_ERROR(db->Exec("BEGIN"));
+  absl::Cleanup end = [&] { (void)db->Exec("COMMIT"); };
+  ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db->PrepareCached("SELECT id, version FROM releases WHERE analysis_id = ? ORDER BY id"));
+  for (const std::string& analysis_id : analysis_ids) {
+    select.Reset();
+    select.Bind(1, analysis_id);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      versions[analysis_id].emplace_back(select.Text(0), select.Int64(1));
+    }
+  }
+  return versions;
 }
 
 absl::Status SqliteReleaseStore::Update(const Release& release,

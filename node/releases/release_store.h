@@ -2,6 +2,7 @@
 #ifndef TRENODE_NODE_RELEASES_RELEASE_STORE_H_
 #define TRENODE_NODE_RELEASES_RELEASE_STORE_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -29,6 +30,12 @@ class ReleaseStore {
   // (id, version) names one version of a release.
   virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Versions(
       const std::string& analysis_id) = 0;
+  // Versions of the releases of each of `analysis_ids`, all read at one
+  // moment (one read transaction); an analysis with none is absent.
+  using VersionsByAnalysis =
+      std::map<std::string, std::vector<std::pair<std::string, int64_t>>, std::less<>>;
+  virtual absl::StatusOr<VersionsByAnalysis> VersionsOf(
+      const std::vector<std::string>& analysis_ids) = 0;
   // Replaces the release if its stored state is still `expected`; Aborted
   // otherwise.
   virtual absl::Status Update(const trenode::v1::Release& release,
@@ -52,6 +59,8 @@ class SqliteReleaseStore : public ReleaseStore {
       const std::string& analysis_id) override;
   absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Versions(
       const std::string& analysis_id) override;
+  absl::StatusOr<VersionsByAnalysis> VersionsOf(
+      const std::vector<std::string>& analysis_ids) override;
   absl::Status Update(const trenode::v1::Release& release,
                       trenode::v1::ReleaseState expected) override;
   absl::StatusOr<std::vector<trenode::v1::Release>> List(const std::string& requester,
