@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "node/catalogue/column_sql_type.h"
 #include "node/catalogue/dataset_validation.h"
 #include "node/common/status_macros.h"
 #include "node/ingest/column_profile.h"
@@ -177,21 +178,11 @@ absl::Status CheckAndInfer(adapters::ObjectStore& source, TablePlan& plan, PassC
   return absl::OkStatus();
 }
 
-std::string SqlType(ColumnType type) {
-  switch (type) {
-    case trenode::v1::COLUMN_TYPE_INTEGER:
-      return "INTEGER";
-    case trenode::v1::COLUMN_TYPE_REAL:
-      return "REAL";
-    default:
-      return "TEXT";
-  }
-}
-
 absl::Status CreateTable(SqliteDb& db, const TablePlan& plan) {
   std::vector<std::string> columns;
   for (const Column& column : plan.table.columns()) {
-    columns.push_back(absl::StrCat("\"", column.name(), "\" ", SqlType(column.type())));
+    columns.push_back(
+        absl::StrCat("\"", column.name(), "\" ", catalogue::ColumnSqlType(column.type())));
   }
   return db.Exec(absl::StrCat("CREATE TABLE \"", plan.table.name(), "\" (",
                               absl::StrJoin(columns, ", "), ") STRICT"));

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "node/catalogue/column_sql_type.h"
 #include "node/common/status_macros.h"
 
 namespace trenode::query {
@@ -16,18 +17,6 @@ using storage::SqliteStatement;
 
 std::string Quoted(absl::string_view name) {
   return absl::StrCat("\"", absl::StrReplaceAll(name, {{"\"", "\"\""}}), "\"");
-}
-
-// The column's type as the dataset file declares it (its STRICT table).
-const char* SqlType(trenode::v1::ColumnType type) {
-  switch (type) {
-    case trenode::v1::COLUMN_TYPE_INTEGER:
-      return "INTEGER";
-    case trenode::v1::COLUMN_TYPE_REAL:
-      return "REAL";
-    default:
-      return "TEXT";
-  }
 }
 
 absl::Status Unevaluated(const DerivedColumn& derived, absl::string_view why) {
@@ -69,7 +58,7 @@ absl::StatusOr<std::optional<DerivedValues>> DerivedValues::Evaluate(
     const std::string column = Quoted(each.person_column);
     RETURN_IF_ERROR(db->Exec("DROP TABLE IF EXISTS p"));
     RETURN_IF_ERROR(db->Exec(absl::StrCat("CREATE TABLE p (i INTEGER PRIMARY KEY, ", column, " ",
-                                          SqlType(each.type), ")")));
+                                          catalogue::ColumnSqlType(each.type), ")")));
     ASSIGN_OR_RETURN(SqliteStatement insert,
                      db->Prepare(absl::StrCat("INSERT INTO p (i, ", column, ") VALUES (?, ?)")));
     for (size_t i = 0; i < kept->values.size(); ++i) {

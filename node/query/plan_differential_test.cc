@@ -28,6 +28,21 @@
 namespace trenode::query {
 namespace {
 
+// Compares results: counts, persons and labels exactly; sums, means and the
+// like to the last few bits only (passes may visit the same persons in
+// another order). What differs is in `difference`.
+struct CloseEnough {
+  CloseEnough() {
+    numbers.set_float_comparison(google::protobuf::util::DefaultFieldComparator::APPROXIMATE);
+    numbers.SetDefaultFractionAndMargin(1e-12, 1e-9);
+    differ.set_field_comparator(&numbers);
+    differ.ReportDifferencesToString(&difference);
+  }
+  google::protobuf::util::DefaultFieldComparator numbers;
+  google::protobuf::util::MessageDifferencer differ;
+  std::string difference;
+};
+
 // Draws random queries from the site's real vocabulary (and values just
 // beside it, so that prefixes and bounds fall on both sides of real data).
 class QueryGenerator {
@@ -321,13 +336,9 @@ TEST_F(PlanDifferentialTest, SetBasedPlansAnswerExactlyAsPerPersonPlans) {
     if (set_sql == correlated_sql) continue;  // no event criterion: nothing to compare
     // Counts and persons exactly; sums, means and the like to the last few
     // bits only: the plans may visit the same persons in another order.
-    std::string difference;
-    google::protobuf::util::DefaultFieldComparator numbers;
-    numbers.set_float_comparison(google::protobuf::util::DefaultFieldComparator::APPROXIMATE);
-    numbers.SetDefaultFractionAndMargin(1e-12, 1e-9);
-    google::protobuf::util::MessageDifferencer differ;
-    differ.set_field_comparator(&numbers);
-    differ.ReportDifferencesToString(&difference);
+    CloseEnough close;
+    auto& differ = close.differ;
+    std::string& difference = close.difference;
     EXPECT_TRUE(differ.Compare(correlated->result, set_based->result))
         << text << "\n" << difference << "\nset-based: " << set_sql;
     difference.clear();
@@ -471,13 +482,9 @@ TEST_F(PlanDifferentialTest, PersonColumnCountsAnswerExactlyAsTheCohortPass) {
     // Counts and persons exactly; a summary's sums and means to the last few
     // bits only: reading sex from memory, the pass may take the persons in
     // another order (the person key's index, not the person table).
-    google::protobuf::util::DefaultFieldComparator numbers;
-    numbers.set_float_comparison(google::protobuf::util::DefaultFieldComparator::APPROXIMATE);
-    numbers.SetDefaultFractionAndMargin(1e-12, 1e-9);
-    google::protobuf::util::MessageDifferencer differ;
-    differ.set_field_comparator(&numbers);
-    std::string difference;
-    differ.ReportDifferencesToString(&difference);
+    CloseEnough close;
+    auto& differ = close.differ;
+    std::string& difference = close.difference;
     EXPECT_TRUE(differ.Compare(pass->result, columns->result)) << text << "\n" << difference;
     EXPECT_TRUE(differ.Compare(pass->internals, columns->internals)) << text << "\n" << difference;
     EXPECT_EQ(pass->rows_read, columns->rows_read) << text;
@@ -538,13 +545,9 @@ TEST_F(PlanDifferentialTest, PersonValuesReadFromMemoryAnswerAsTheFile) {
     ASSERT_TRUE(from_memory.ok()) << text << "\n" << from_memory.status();
     // Counts and persons exactly; sums and means to the last few bits: the
     // lean passes may take the persons in another order.
-    google::protobuf::util::DefaultFieldComparator numbers;
-    numbers.set_float_comparison(google::protobuf::util::DefaultFieldComparator::APPROXIMATE);
-    numbers.SetDefaultFractionAndMargin(1e-12, 1e-9);
-    google::protobuf::util::MessageDifferencer differ;
-    differ.set_field_comparator(&numbers);
-    std::string difference;
-    differ.ReportDifferencesToString(&difference);
+    CloseEnough close;
+    auto& differ = close.differ;
+    std::string& difference = close.difference;
     EXPECT_TRUE(differ.Compare(from_file->result, from_memory->result)) << text << "\n"
                                                                         << difference;
     EXPECT_TRUE(differ.Compare(from_file->internals, from_memory->internals)) << text << "\n"

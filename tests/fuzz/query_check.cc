@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "node/catalogue/column_sql_type.h"
 #include "node/query/compiler.h"
 #include "node/query/runner.h"
 #include "node/synth/generator.h"
@@ -81,17 +82,6 @@ std::string Quote(const std::string& name) {
   return absl::StrCat("\"", absl::StrReplaceAll(name, {{"\"", "\"\""}}), "\"");
 }
 
-const char* SqlType(trenode::v1::ColumnType type) {
-  switch (type) {
-    case trenode::v1::COLUMN_TYPE_INTEGER:
-      return "INTEGER";
-    case trenode::v1::COLUMN_TYPE_REAL:
-      return "REAL";
-    default:
-      return "TEXT";
-  }
-}
-
 constexpr int kPersons = 40;
 
 // One value of `column` for row `row` of its table, consistent with the
@@ -135,7 +125,8 @@ std::string MakeDatasetFile() {
   for (const Table& table : FuzzDataset().tables()) {
     std::vector<std::string> columns, marks;
     for (const Column& column : table.columns()) {
-      columns.push_back(absl::StrCat(Quote(column.name()), " ", SqlType(column.type())));
+      columns.push_back(
+          absl::StrCat(Quote(column.name()), " ", catalogue::ColumnSqlType(column.type())));
       marks.push_back("?");
     }
     std::string create = absl::StrCat("CREATE TABLE ", Quote(table.name()), " (",
