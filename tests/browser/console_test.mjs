@@ -62,6 +62,22 @@ async function waitFor(page, selector, options = {}) {
   }
 }
 
+// Opens the page at `hash` and waits until the page shown is that route's,
+// finished: a page rendered earlier (say the role's first page, still loading
+// when the hash changed) is replaced by then and cannot be the one clicked.
+async function open(page, hash) {
+  await page.goto(`${site.origin}/${hash}`);
+  try {
+    await page.waitForFunction((h) => {
+      const shown = document.getElementById('page');
+      return shown.dataset.route === h && !shown.hasAttribute('aria-busy');
+    }, { timeout: 20000 }, hash);
+  } catch (error) {
+    const shown = await page.evaluate(() => document.body.innerText).catch(() => '?');
+    throw new Error(`${hash} did not finish loading: ${error.message}; the page shows:\n${shown}`);
+  }
+}
+
 before(async () => {
   await site.start();
   browser = await puppeteer.launch({
@@ -173,7 +189,7 @@ test('a redirect with a state this browser did not start signs nobody in', async
 });
 
 async function review(page, decisions) {
-  await page.goto(`${site.origin}/#/queue`);
+  await open(page, `#/queue`);
   await waitFor(page, `a[href="#/review/${release.releaseId}"]`);
   await page.click(`a[href="#/review/${release.releaseId}"]`);
   await waitFor(page, 'form#review');
@@ -189,7 +205,7 @@ async function review(page, decisions) {
 
 test('two output checkers approve one file and reject the other; the researcher opens and saves the released one', async () => {
   const olu = await signIn('olu', 'output_checker');
-  await olu.goto(`${site.origin}/#/review/${release.releaseId}`);
+  await open(olu, `#/review/${release.releaseId}`);
   await waitFor(olu, 'table.cells td[data-verdict]');
   // Cells carry their verdict, and a flag says which rule.
   const verdicts = await olu.$$eval('td[data-verdict]', (cells) => cells.map((c) => [c.dataset.verdict, c.title]));
@@ -213,14 +229,14 @@ test('two output checkers approve one file and reject the other; the researcher 
   assert.match(await text(olu, '#reviews'), /olu@web-site/);
   // The second checker sees who reviewed before and completes it.
   const kim = await signIn('kim', 'output_checker');
-  await kim.goto(`${site.origin}/#/review/${release.releaseId}`);
+  await open(kim, `#/review/${release.releaseId}`);
   await waitFor(kim, '#reviews');
   assert.match(await text(kim, '#reviews'), /olu@web-site: by_age_sex.csv approve/);
   const second = await review(kim, { 'by_age_sex.csv': ['APPROVE', 'Agree'], 'by_sex.csv': ['REJECT', 'Agree'] });
   assert.match(second, /is released/);
 
   const ada = await signIn('ada', 'researcher');
-  await ada.goto(`${site.origin}/#/release/${release.releaseId}`);
+  await open(ada, `#/release/${release.releaseId}`);
   await waitFor(ada, 'section[data-file="by_sex.csv"] .error');
   assert.match(await text(ada, 'section[data-file="by_sex.csv"]'), /Withheld/);
   await ada.click('button.open[data-file="by_age_sex.csv"]');
@@ -295,7 +311,7 @@ test('each file has its own decision, long text is shown whole or marked cut, an
       request.continue();
     }
   });
-  await page.goto(`${site.origin}/#/review/fake-release`);
+  await open(page, `#/review/fake-release`);
   await waitFor(page, 'form#review section[data-file="z.counts.csv"]');
   // Every file has its own radio group and explanation box.
   const groups = await page.$$eval('form#review section', (sections) => sections.map((s) =>
@@ -354,12 +370,12 @@ test('a researcher cannot read review copies, and a page shows nothing from a re
   assert.match(reply, /"error":\{"code":"(failed_precondition|permission_denied)"/);
   assert.doesNotMatch(reply, /"data"/);
   // The release page shows the files' names and no table, no open button.
-  await page.goto(`${site.origin}/#/release/${second.releaseId}`);
+  await open(page, `#/release/${second.releaseId}`);
   await waitFor(page, 'section[data-file="by_age_sex.csv"]');
   assert.equal(await page.$('table'), null);
   assert.equal(await page.$('button.open'), null);
   // A dataset that is not there: the refusal, and nothing else.
-  await page.goto(`${site.origin}/#/dataset/no-such-dataset`);
+  await open(page, `#/dataset/no-such-dataset`);
   await waitFor(page, '[role="alert"]');
   assert.match(await text(page, '[role="alert"]'), /not_found/);
   assert.equal(await page.$('dl'), null);
@@ -368,7 +384,7 @@ test('a researcher cannot read review copies, and a page shows nothing from a re
 
 // Verifies the latest `count` entries in the page.
 async function verifyInBrowser(page, count = 50) {
-  await page.goto(`${site.origin}/#/verify`);
+  await open(page, `#/verify`);
   await waitFor(page, '#log-key');
   await page.$eval('#log-key', (e, key) => { e.value = key; }, site.logKey);
   await page.$eval('#count', (e, n) => { e.value = String(n); }, count);
@@ -387,12 +403,12 @@ test('the auditor verifies the log in the browser, and a changed leaf fails', as
     window.realImportKey = crypto.subtle.importKey;
     crypto.subtle.importKey = async () => { throw new DOMException('Unrecognized name.', 'NotSupportedError'); };
   });
-  await page.goto(`${site.origin}/#/verify`);
+  await open(page, `#/verify`);
   await waitFor(page, '#no-ed25519');
   assert.match(await text(page, '#no-ed25519'), /its WebCrypto has no Ed25519.*trectl log verify/);
   assert.ok(await page.$eval('#verify', (b) => b.disabled));
   await page.evaluate(() => { crypto.subtle.importKey = window.realImportKey; });
-  await page.goto(`${site.origin}/#/log`);
+  await open(page, `#/log`);
   await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Activity log');
   const [outcome, message] = await verifyInBrowser(page);
   assert.equal(outcome, 'verified', message);
@@ -421,9 +437,9 @@ test('the auditor verifies the log in the browser, and a changed leaf fails', as
 
 test('steward and admin pages load for a person with both roles', async () => {
   const page = await signIn('root', 'data_steward', 'node_admin');
-  await page.goto(`${site.origin}/#/approvals`);
+  await open(page, `#/approvals`);
   await page.waitForFunction(() => document.querySelector('h1')?.textContent === 'Approvals');
-  await page.goto(`${site.origin}/#/training/ada@web-site`);
+  await open(page, `#/training/ada@web-site`);
   await page.waitForFunction(() => /Safe Researcher/.test(document.querySelector('#page').textContent));
   await page.select('#role', 'node_admin');
   await page.waitForFunction(() => /^Node web-site/.test(document.querySelector('h1')?.textContent || ''));
@@ -433,16 +449,16 @@ test('steward and admin pages load for a person with both roles', async () => {
 
 test('the researcher searches the catalogue and sees projects, access and analyses', async () => {
   const page = await signIn('ada', 'researcher');
-  await page.goto(`${site.origin}/#/catalogue`);
+  await open(page, `#/catalogue`);
   await waitFor(page, '#q');
   await page.type('#q', 'synthetic');
   await page.keyboard.press('Enter');
   await waitFor(page, '#results a[href="#/dataset/synth-ehr-1"]');
   await page.click('#results a[href="#/dataset/synth-ehr-1"]');
   await page.waitForFunction(() => /synth-ehr-1 \(version/.test(document.querySelector('#page dl')?.textContent || ''));
-  await page.goto(`${site.origin}/#/projects`);
+  await open(page, `#/projects`);
   await page.waitForFunction(() => /hf.*approved.*you have access/s.test(document.querySelector('#page table')?.textContent || ''));
-  await page.goto(`${site.origin}/#/analyses`);
+  await open(page, `#/analyses`);
   await waitFor(page, `tr[data-analysis="${release.analysisId}"]`);
   assert.match(await text(page, `tr[data-analysis="${release.analysisId}"] .state`), /succeeded/);
   assert.equal(await page.$('[role="alert"]'), null);
@@ -471,7 +487,7 @@ test('a researcher\'s pages write out hidden characters, refuse an answer that i
   // A dataset's title with a right-to-left override and an isolate.
   answers['Catalogue/SearchDatasets'] = [200, 'application/json', JSON.stringify({ hits: [{ dataset: {
     id: 'd1', title: 'Cardiac \u202Eatad\u202C \u2067x\u2069', publisher: 'p\u200Bq', keywords: ['k\u200E'] } }] })];
-  await page.goto(`${site.origin}/#/catalogue/cardiac`);
+  await open(page, `#/catalogue/cardiac`);
   await waitFor(page, '#results a[href="#/dataset/d1"]');
   assert.equal(await text(page, '#results a'), 'Cardiac <U+202E>atad<U+202C> <U+2067>x<U+2069>');
   assert.doesNotMatch(await shown(), hidden);
@@ -484,7 +500,7 @@ test('a researcher\'s pages write out hidden characters, refuse an answer that i
       { name: 'b\u200F.csv', withheld: true, withheldReason: 'small \u202Bcells' }] })];
   // A proxy's sign-in page, in place of the file's stream.
   answers['Releases/DownloadFile'] = [200, 'text/html', '<html><body>Please sign in to the proxy</body></html>'];
-  await page.goto(`${site.origin}/#/release/fake-r`);
+  await open(page, `#/release/fake-r`);
   await waitFor(page, 'button.open');
   const page1 = await shown();
   assert.doesNotMatch(page1, hidden);
@@ -499,14 +515,14 @@ test('a researcher\'s pages write out hidden characters, refuse an answer that i
 
   // A list call answered 200 with HTML: an error, not "No projects."
   answers['Governance/ListProjects'] = [200, 'text/html', '<html>Please sign in to the proxy</html>'];
-  await page.goto(`${site.origin}/#/projects`);
+  await open(page, `#/projects`);
   await waitFor(page, '[role="alert"]');
   assert.match(await text(page, '[role="alert"]'), /^invalid_answer: the node's answer is not a JSON object \(HTTP 200/);
   assert.doesNotMatch(await shown(), /No projects/);
   // JSON, but not an object: refused the same way.
   answers['Governance/ListProjects'] = [200, 'application/json', 'null'];
-  await page.goto(`${site.origin}/#/catalogue`);
-  await page.goto(`${site.origin}/#/projects`);
+  await open(page, `#/catalogue`);
+  await open(page, `#/projects`);
   await waitFor(page, '[role="alert"]');
   assert.match(await text(page, '[role="alert"]'), /not a JSON object/);
 
@@ -520,7 +536,7 @@ test('a researcher\'s pages write out hidden characters, refuse an answer that i
             { nodeId: 'site-f', state: 'STATE_TIMED_OUT' },
             { nodeId: 'site-g', state: 'STATE_UNREACHABLE', reason: 'connection refused' }] },
     { id: 'a-00000000000000ff', projectId: 'hf', purpose: 'Local', state: 'ANALYSIS_STATE_SUCCEEDED' }] })];
-  await page.goto(`${site.origin}/#/analyses`);
+  await open(page, `#/analyses`);
   await waitFor(page, 'tr[data-analysis="a-00000000000000fe"] li[data-site]');
   const sites = await page.$$eval('tr[data-analysis="a-00000000000000fe"] li[data-site]',
                                   (items) => items.map((li) => li.textContent));
@@ -544,7 +560,7 @@ test('a steward\'s approvals made in the page are the node\'s: a project, a memb
   assert.equal((await node('project', 'get', 'p-console')).state, 'PROJECT_STATE_PROPOSED');
 
   const page = await signIn('sam', 'data_steward');
-  await page.goto(`${site.origin}/#/approvals`);
+  await open(page, `#/approvals`);
   await waitFor(page, 'li[data-project="p-console"] button');
   await page.type('#ref', 'REC 77');
   await page.$eval('#exp', (e) => { e.value = '2099-06-30'; });
@@ -589,7 +605,7 @@ test('a steward sees the bundles uploaded for a project and approves one for it 
   assert.match(sha, /^[0-9a-f]{64}$/);
 
   const page = await signIn('sam', 'data_steward');
-  await page.goto(`${site.origin}/#/approvals`);
+  await open(page, `#/approvals`);
   const item = `li[data-bundle="${sha}"][data-bundle-project="hf"]`;
   await waitFor(page, `${item} button`);
   assert.match(await text(page, item), /for hf, uploaded by ada@web-site/);
@@ -606,7 +622,7 @@ test('a steward sees the bundles uploaded for a project and approves one for it 
 
 test('the auditor\'s filters show only matching entries, and the live tail adds new ones without a reload', async () => {
   const page = await signIn('aud', 'auditor');
-  await page.goto(`${site.origin}/#/log`);
+  await open(page, `#/log`);
   await waitFor(page, 'tbody tr[data-index]');
   const rows = () => page.$$eval('tbody tr[data-index]', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
   const COLUMNS = { index: 0, actor: 2, action: 4, object: 5, project: 6 };

@@ -74,10 +74,17 @@ async function route() {
   // A page left before its calls end must not cover the next one with its
   // refusal.
   const mine = beginPage();
+  // While a page's calls are in flight it is busy (for screen readers, and
+  // for anyone waiting until what is shown is this route's page).
+  const element = document.getElementById('page');
+  element.dataset.route = location.hash;
+  element.setAttribute('aria-busy', 'true');
   try {
     await page[2](...args);
   } catch (error) {
     if (isCurrent(mine)) showError(error);
+  } finally {
+    if (isCurrent(mine)) element.removeAttribute('aria-busy');
   }
 }
 
