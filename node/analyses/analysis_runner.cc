@@ -303,6 +303,14 @@ absl::StatusOr<query::QueryOutcome> AnalysisRunner::RunQuery(const Analysis& ana
   ASSIGN_OR_RETURN(auto db, storage::SqliteDb::Open(path, storage::SqliteDb::Mode::kReadOnly));
   RETURN_IF_ERROR(db->Exec(absl::StrCat("PRAGMA cache_size=-", queries_.cache_bytes >> 10,
                                         "; PRAGMA mmap_size=", queries_.mmap_bytes, ";")));
+  // Planned for the file's layout: files imported since person rowids were
+  // added join events by them.
+  ASSIGN_OR_RETURN(bool person_rowids, query::FileHasPersonRowids(*db, dataset));
+  if (person_rowids) {
+    query::CompileLimits limits = queries_.limits;
+    limits.person_rowids = true;
+    ASSIGN_OR_RETURN(compiled, query::CompileQuery(analysis.query(), dataset, limits));
+  }
   db->SetStopCheck(std::move(stop));
   ASSIGN_OR_RETURN(query::QueryOutcome outcome, query::RunQuery(*db, compiled, *codes));
   outcome.internals.set_dataset_id(dataset.id());

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "node/catalogue/column_sql_type.h"
 #include "node/catalogue/dataset_validation.h"
+#include "node/catalogue/person_rowid_column.h"
 #include "node/common/status_macros.h"
 #include "node/ingest/column_profile.h"
 #include "node/ingest/column_types.h"
@@ -178,27 +179,40 @@ absl::Status CheckAndInfer(adapters::ObjectStore& source, TablePlan& plan, PassC
   return absl::OkStatus();
 }
 
-absl::Status CreateTable(SqliteDb& db, const TablePlan& plan) {
+std::string Quoted(const std::string& name) { return absl::StrCat("\"", name, "\""); }
+
+// An event table: one with a person key that is not the person table.
+bool IsEventTable(const TablePlan& plan, const TablePlan& person) {
+  return plan.person_key.has_value() && &plan != &person;
+}
+
+absl::Status CreateTable(SqliteDb& db, const TablePlan& plan, const TablePlan& person) {
   std::vector<std::string> columns;
   for (const Column& column : plan.table.columns()) {
     columns.push_back(
         absl::StrCat("\"", column.name(), "\" ", catalogue::ColumnSqlType(column.type())));
+  }
+  if (IsEventTable(plan, person)) {
+    columns.push_back(absl::StrCat("\"", catalogue::kPersonRowidColumn, "\" INTEGER NOT NULL"));
   }
   return db.Exec(absl::StrCat("CREATE TABLE \"", plan.table.name(), "\" (",
                               absl::StrJoin(columns, ", "), ") STRICT"));
 }
 
 // The indexes query plans need, built once the rows are in (faster than
-// keeping them up to date row by row). On each table but the person table
-// (whose key has its unique index already):
+// keeping them up to date row by row). On each event table (the person
+// table's key has its unique index already), with `person` its person rowid
+// column (catalogue::kPersonRowidColumn):
 // - for each column of codes (TEXT with a coding system; every TEXT column
-//   if the table declares none), a covering index of (that column, the
-//   table's first REAL column (a measured value) if any, person key), which
-//   answers "persons with code X (and value < v)" from the index alone;
-// - (person key, first column of codes, first REAL column, first DATE
-//   column), whichever the table has, which answers "this person's events
-//   with code X (value, date)" from the index alone: event features are
-//   looked up per person through it.
+//   if the table declares none), a covering index of (that column, person,
+//   the table's first REAL column (a measured value) if any, its first DATE
+//   column if any), which answers "persons with code X (and value < v, or
+//   in a date window)" from the index alone, and gives each person's values
+//   of code X already grouped by person;
+// - (person, first column of codes, first REAL column, first DATE column),
+//   whichever the table has, which answers "this person's events with code
+//   X (value, date)" from the index alone: features beyond the joined ones
+//   are looked up per person through it.
 // Returned in the order they are to be built.
 struct IndexPlan {
   std::string table;
@@ -246,24 +260,26 @@ std::vector<IndexPlan> PlanIndexes(const std::vector<TablePlan>& plans) {
     for (const Column& column : plan.table.columns()) {
       any_coded = any_coded || column.coding_system() != trenode::v1::CODING_SYSTEM_UNSPECIFIED;
     }
+    const std::string person = absl::StrCat("\"", catalogue::kPersonRowidColumn, "\"");
     const Column* first_code = nullptr;
     for (const Column& column : plan.table.columns()) {
       if (column.name() == key.name() || column.type() != trenode::v1::COLUMN_TYPE_TEXT) continue;
       if (any_coded && column.coding_system() == trenode::v1::CODING_SYSTEM_UNSPECIFIED) continue;
       if (first_code == nullptr) first_code = &column;
-      std::vector<std::string> covered = {quoted(column)};
-      if (number != nullptr) covered.push_back(quoted(*number));
-      covered.push_back(quoted(key));
+      std::vector<std::string> covered = {quoted(column), person};
+      for (const Column* value : {number, date}) {
+        if (value != nullptr) covered.push_back(quoted(*value));
+      }
       std::string name = absl::StrCat(table, "_", column.name(), "_plan");
       indexes.push_back({table, name,
                          absl::StrCat("CREATE INDEX \"", name, "\" ON \"", table, "\"(",
                                       absl::StrJoin(covered, ", "), ")")});
     }
-    std::vector<std::string> events = {quoted(key)};
+    std::vector<std::string> events = {person};
     for (const Column* column : {first_code, number, date}) {
       if (column != nullptr) events.push_back(quoted(*column));
     }
-    std::string name = absl::StrCat(table, "_", key.name(), "_events");
+    std::string name = absl::StrCat(table, "_person_events");
     indexes.push_back({table, name,
                        absl::StrCat("CREATE INDEX \"", name, "\" ON \"", table, "\"(",
                                     absl::StrJoin(events, ", "), ")")});
@@ -287,8 +303,8 @@ bool NeedsInference(const TablePlan& plan) {
 // naming the file, line and field at the first bad row; the rows before it
 // stay in the file being built, which the caller removes.
 absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& plan,
-                       PassCounters& pass, ImportProgressReporter& progress,
-                       std::vector<ColumnProfile>* profiles) {
+                       const TablePlan& person, PassCounters& pass,
+                       ImportProgressReporter& progress, std::vector<ColumnProfile>* profiles) {
   std::vector<std::string> placeholders, names;
   for (const Column& column : plan.table.columns()) {
     names.push_back(absl::StrCat("\"", column.name(), "\""));
@@ -296,6 +312,19 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& p
   }
   const int width = plan.table.columns_size();
   const int line_parameter = width + 1;
+  // An event row's person: looked up by its key in the person table's
+  // unique index (loaded and built first), which also checks that the key
+  // names a person.
+  const bool events = IsEventTable(plan, person);
+  std::optional<SqliteStatement> person_of;
+  if (events) {
+    names.push_back(absl::StrCat("\"", catalogue::kPersonRowidColumn, "\""));
+    placeholders.push_back(absl::StrCat("?", line_parameter + 1));
+    ASSIGN_OR_RETURN(
+        person_of,
+        db.Prepare(absl::StrCat("SELECT rowid FROM ", Quoted(person.table.name()), " WHERE ",
+                                Quoted(person.table.columns(*person.person_key).name()), " = ?1")));
+  }
   std::vector<ColumnType> types;
   for (const Column& column : plan.table.columns()) types.push_back(column.type());
   ASSIGN_OR_RETURN(SqliteStatement insert,
@@ -326,6 +355,18 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& p
       return FieldError(plan, record.line, *plan.person_key, "person key is empty");
     }
     insert.Bind(line_parameter, record.line);
+    if (events) {
+      const std::string& key = record.fields[*plan.person_key];
+      person_of->Reset();
+      person_of->Bind(1, absl::string_view(key));
+      ASSIGN_OR_RETURN(bool known, person_of->Step());
+      if (!known) {
+        return FieldError(
+            plan, record.line, *plan.person_key,
+            absl::StrCat("unknown person key \"", key, "\": not in the person table"));
+      }
+      insert.Bind(line_parameter + 1, person_of->Int64(0));
+    }
     for (int i = 0; i < width; ++i) {
       const std::string& cell = record.fields[i];
       if (profiles != nullptr) (*profiles)[i].Observe(cell);
@@ -365,8 +406,6 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& p
   return absl::OkStatus();
 }
 
-std::string Quoted(const std::string& name) { return absl::StrCat("\"", name, "\""); }
-
 // The person keys are unique: a unique index on them (which every later
 // check and query uses), or the first line that repeats an earlier key.
 // Checked in SQL, so that memory stays bounded whatever the number of persons.
@@ -388,31 +427,6 @@ absl::Status IndexPersonKeys(SqliteDb& db, const TablePlan& person) {
   return FieldError(person, repeat.Int64(0), *person.person_key,
                     absl::StrCat("person key \"", repeat.Text(2), "\" repeats line ",
                                  repeat.Int64(1)));
-}
-
-// Every row of an event table names a person of the person table, or the
-// first line that does not. Run once the table's (person key, ...) index is
-// built: its distinct keys, in order, are each looked up in the person
-// table's unique index (sorted lookups touch each index page once).
-absl::Status CheckPersonKeys(SqliteDb& db, const TablePlan& events, const TablePlan& person) {
-  const std::string key = Quoted(events.table.columns(*events.person_key).name());
-  const std::string table = Quoted(events.table.name());
-  const std::string unknown_keys = absl::StrCat(
-      "SELECT k FROM (SELECT DISTINCT ", key, " AS k FROM ", table, ") WHERE k NOT IN (SELECT ",
-      Quoted(person.table.columns(*person.person_key).name()), " FROM ",
-      Quoted(person.table.name()), ")");
-  ASSIGN_OR_RETURN(SqliteStatement any, db.Prepare(absl::StrCat(unknown_keys, " LIMIT 1")));
-  ASSIGN_OR_RETURN(bool found, any.Step());
-  if (!found) return absl::OkStatus();
-  ASSIGN_OR_RETURN(SqliteStatement first,
-                   db.Prepare(absl::StrCat("SELECT e.rowid, e.", key, " FROM ", table,
-                                           " AS e WHERE e.", key, " IN (", unknown_keys,
-                                           ") ORDER BY e.rowid LIMIT 1")));
-  ASSIGN_OR_RETURN(found, first.Step());
-  if (!found) return absl::InternalError("an unknown person key vanished");
-  return FieldError(events, first.Int64(0), *events.person_key,
-                    absl::StrCat("unknown person key \"", first.Text(1),
-                                 "\": not in the person table"));
 }
 
 // The person table's value sets, which grouped outputs list in full
@@ -550,8 +564,8 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
     state.set_bytes_done(loaded.bytes);
     state.set_bytes_total(total_bytes);
     progress.Begin(state);
-    RETURN_IF_ERROR(CreateTable(*db, plan));
-    RETURN_IF_ERROR(LoadTable(source, *db, plan, loaded, progress,
+    RETURN_IF_ERROR(CreateTable(*db, plan, plans.front()));
+    RETURN_IF_ERROR(LoadTable(source, *db, plan, plans.front(), loaded, progress,
                               &plan == &plans.front() ? &person_profiles : nullptr));
     if (&plan == &plans.front()) {
       state = Phase(ImportProgress::PHASE_INDEXING, plan.table.name());
@@ -571,21 +585,9 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
     progress.Begin(state);
     RETURN_IF_ERROR(CreateIndex(*db, indexes[i].sql));
   }
-  // ANALYZE, so that the planner knows each index's selectivity (the checks
-  // below use them).
+  // ANALYZE, so that the planner knows each index's selectivity.
   progress.Begin(Phase(ImportProgress::PHASE_ANALYZING));
   RETURN_IF_ERROR(db->Exec("ANALYZE"));
-  std::vector<const TablePlan*> keyed;
-  for (const TablePlan& plan : plans) {
-    if (&plan != &plans.front() && plan.person_key) keyed.push_back(&plan);
-  }
-  for (size_t i = 0; i < keyed.size(); ++i) {
-    ImportProgress state = Phase(ImportProgress::PHASE_CHECKING_KEYS, keyed[i]->table.name());
-    state.set_step(static_cast<int32_t>(i) + 1);
-    state.set_steps(static_cast<int32_t>(keyed.size()));
-    progress.Begin(state);
-    RETURN_IF_ERROR(CheckPersonKeys(*db, *keyed[i], plans.front()));
-  }
   progress.Begin(Phase(ImportProgress::PHASE_DESCRIBING, plans.front().table.name()));
   RETURN_IF_ERROR(RecordCategories(*db, plans.front().table, person_profiles));
   RETURN_IF_ERROR(db->Exec("COMMIT"));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "node/catalogue/dataset_validation.h"
+#include "node/catalogue/person_rowid_column.h"
 #include "node/common/dates.h"
 #include "node/common/deterministic_bytes.h"
 #include "node/common/status_macros.h"
@@ -127,8 +128,10 @@ const char* ComparisonSql(Comparison comparison) {
 class StatementCompiler {
  public:
   StatementCompiler(const Dataset& dataset, const Table& person, std::string person_key,
-                    const std::string& index_date, std::set<std::string>* tables, PlanShape shape)
+                    const std::string& index_date, std::set<std::string>* tables, PlanShape shape,
+                    bool person_rowids)
       : shape_(shape),
+        person_rowids_(person_rowids),
         tables_(tables),
         dataset_(dataset),
         person_(person),
@@ -149,6 +152,9 @@ class StatementCompiler {
   // "(SELECT ...) AS f<i+1> ON f<i+1>.k = p.<key>", to follow "LEFT JOIN"
   // (every person) or "JOIN" (persons the feature has a row for).
   const std::vector<std::string>& joins() const { return joins_; }
+  // Join i without its ON clause: "(SELECT ... ) AS f<i+1>".
+  const std::string& joined_values(size_t i) const { return joined_values_[i]; }
+  bool person_rowids() const { return person_rowids_; }
 
   // What the expressions compiled since the last call read: the person
   // table's columns, and whether anything else (an event table).
@@ -370,7 +376,11 @@ class StatementCompiler {
     }
     tables_->insert(table->name());
     std::string alias = absl::StrCat("e", ++aliases_);
-    const std::string key_column = absl::StrCat(alias, ".", Quote(key->name()));
+    // An event's person: its person rowid column where the file has one
+    // (an integer, which the table's indexes lead with), else its key.
+    const std::string key_column =
+        person_rowids_ ? absl::StrCat(alias, ".", Quote(catalogue::kPersonRowidColumn))
+                       : absl::StrCat(alias, ".", Quote(key->name()));
     std::vector<std::string> conditions;
     bool has_codes = !filter.code_prefixes().empty() || !filter.codes().empty();
     if (has_codes || !filter.code_column().empty()) {
@@ -443,7 +453,7 @@ class StatementCompiler {
       }
     }
     const std::string table_sql = absl::StrCat("FROM ", Quote(table->name()), " AS ", alias);
-    std::vector<std::string> correlated = {absl::StrCat(key_column, " = p.", Quote(person_key_))};
+    std::vector<std::string> correlated = {absl::StrCat(key_column, " = ", PersonOfEvents())};
     correlated.insert(correlated.end(), conditions.begin(), conditions.end());
     FilterSql compiled{absl::StrCat(table_sql, " WHERE ", absl::StrJoin(correlated, " AND ")),
                        table, alias, table_sql, key_column};
@@ -494,7 +504,7 @@ class StatementCompiler {
       expr = Expr{"", type, absl::StrCat(prefix, table->name(), "_", value->name())};
       // Persons with a value: those with a matching event with a value.
       expr.present =
-          absl::StrCat("(p.", Quote(person_key_), " IN (SELECT ", filter.key, " ", filter.set_from,
+          absl::StrCat("(", PersonOfEvents(), " IN (SELECT ", filter.key, " ", filter.set_from,
                        filter.set_filtered ? " AND " : " WHERE ", value_sql, " IS NOT NULL))");
     }
     const bool value_feature = feature.aggregate() != trenode::v1::FEATURE_AGGREGATE_COUNT;
@@ -511,9 +521,13 @@ class StatementCompiler {
       // longer fits in memory; the grouping and the join's index spill to
       // temporary files beyond the page cache, so memory stays bounded.
       std::string alias = absl::StrCat("f", joins_.size() + 1);
-      joins_.push_back(absl::StrCat("(SELECT ", filter.key, " AS k, ", aggregate, " AS v ",
-                                    filter.set_from, " GROUP BY +", filter.key, ") AS ", alias,
-                                    " ON ", alias, ".k = p.", Quote(person_key_)));
+      // With person rowids, the code index (code, person, value, date)
+      // gives the rows already grouped by person: no sort.
+      joined_values_.push_back(absl::StrCat("(SELECT ", filter.key, " AS k, ", aggregate, " AS v ",
+                                            filter.set_from, " GROUP BY ",
+                                            person_rowids_ ? "" : "+", filter.key, ") AS ", alias));
+      joins_.push_back(
+          absl::StrCat(joined_values_.back(), " ON ", alias, ".k = ", PersonOfEvents()));
       // Persons with a value are those the join finds with one: a pass over
       // them alone joins from the pre-grouped values to the persons (an
       // inner join), reading the events once.
@@ -566,6 +580,12 @@ class StatementCompiler {
     return absl::StrCat("(", expr.sql, " ", op, " ", bound[0], ")");
   }
 
+  // What an event's person (FilterSql::key) is compared with: the person's
+  // rowid, or their key.
+  std::string PersonOfEvents() const {
+    return person_rowids_ ? std::string("p.rowid") : absl::StrCat("p.", Quote(person_key_));
+  }
+
   absl::StatusOr<std::string> CompileEventCriterion(const trenode::v1::EventCriterion& events,
                                                     const std::string& path) {
     reads_.events = true;
@@ -584,13 +604,14 @@ class StatementCompiler {
       // "+key" keeps the person-key index out of the grouping: walking it
       // would read every row of the table to test the filter, where the
       // covering code index reads only the matching rows (then sorted).
-      absl::StrAppend(&persons, " GROUP BY +", filter.key,
+      absl::StrAppend(&persons, " GROUP BY ", person_rowids_ ? "" : "+", filter.key,
                       " HAVING COUNT(*) >= ", Param(events.min_count()));
     }
-    return absl::StrCat("(p.", Quote(person_key_), " IN (", persons, "))");
+    return absl::StrCat("(", PersonOfEvents(), " IN (", persons, "))");
   }
 
   const PlanShape shape_;
+  const bool person_rowids_;
   std::set<std::string>* tables_;
   const Dataset& dataset_;
   const Table& person_;
@@ -601,6 +622,7 @@ class StatementCompiler {
   // (and joined) once however often the query names it.
   std::map<std::string, Expr> features_;
   std::vector<std::string> joins_;
+  std::vector<std::string> joined_values_;
   Reads reads_;
   int aliases_ = 0;
   int criterion_nodes_ = 0;
@@ -622,7 +644,7 @@ class QueryCompiler {
         limits_(limits),
         person_(person),
         statement_(dataset, person, std::move(person_key), query.index_date(), &tables_,
-                   limits.shape) {}
+                   limits.shape, limits.person_rowids) {}
 
   absl::StatusOr<CompiledQuery> Compile() {
     if (!query_.index_date().empty()) {
@@ -685,8 +707,10 @@ class QueryCompiler {
     compiled.lean_persons =
         Statement{PassSql(Lean(cohort_uses), cohort_sql, {}), compiled.persons.params};
     const std::vector<bool> lean_uses = Lean(cohort_uses);
+    // (Joins the lean statement does not mention are not in it: a feature
+    // only an output's own pass reads leaves the cohort every person.)
     compiled.lean_persons_every_rowid =
-        compiled.every_person &&
+        cohort_sql.empty() &&
         std::find(lean_uses.begin(), lean_uses.end(), true) == lean_uses.end();
     compiled.derived = derived_;
     for (DerivedColumn& derived : compiled.derived) derived.sql.params = compiled.persons.params;
@@ -740,6 +764,29 @@ class QueryCompiler {
     std::vector<std::string> where;
     if (!cohort_sql.empty()) where.push_back(cohort_sql);
     if (!present.empty()) where.push_back(Balanced(present, "AND"));
+    // A pass over the persons with one feature's values that reads nothing
+    // else of theirs (no cohort, no person column) reads that feature's
+    // pre-grouped values alone, in person rowid order, without the person
+    // table: with person rowids each row's k is its person's rowid (every
+    // event names a person of the table: the import looked each one up).
+    if (statement_.person_rowids() && cohort_sql.empty() && !present.empty()) {
+      std::optional<size_t> only;
+      int mentioned = 0;
+      for (size_t i = 0; i < statement_.joins().size(); ++i) {
+        if (MentionsJoin(selected, i) || MentionsJoin(required, i)) {
+          ++mentioned;
+          only = i;
+        }
+      }
+      if (mentioned == 1 && MentionsJoin(required, *only) &&
+          !MentionsPerson(selected.substr(std::string("p.rowid").size())) &&
+          !MentionsPerson(required)) {
+        select[0] = absl::StrCat("f", *only + 1, ".k");
+        return absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " FROM ",
+                            statement_.joined_values(*only), " WHERE ",
+                            absl::StrJoin(where, " AND "));
+      }
+    }
     return absl::StrCat("SELECT ", selected, " FROM ", Quote(person_.name()), " AS p", inner, left,
                         where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND ")));
   }
@@ -750,6 +797,15 @@ class QueryCompiler {
       if (static_cast<size_t>(derived.column) < uses.size()) uses[derived.column] = false;
     }
     return uses;
+  }
+
+  // Whether `sql` names a column of the person table ("p.<column>").
+  static bool MentionsPerson(const std::string& sql) {
+    for (size_t at = sql.find("p."); at != std::string::npos; at = sql.find("p.", at + 1)) {
+      if (at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) || sql[at - 1] == '_'))
+        return true;
+    }
+    return false;
   }
 
   // Whether `sql` names join i's value "f<i+1>.v" (not f<i+1>0.v).

@@ -149,6 +149,11 @@ struct CompileLimits {
   // is refused (config compute.query_max_categories).
   int max_categories = 100;
   PlanShape shape = PlanShape::kSetBased;
+  // The dataset file's event tables have each row's person rowid
+  // (catalogue::kPersonRowidColumn, FileHasPersonRowids): events are joined
+  // to persons and grouped by it. Else by the person key, as in files
+  // imported before it.
+  bool person_rowids = false;
 };
 
 // At most this many cells in one output (every combination of its groups).

@@ -2,6 +2,7 @@
 // of earlier versions (kCorrelated) on hundreds of generated queries over one
 // synthetic site: every result, cell for cell and value for value, and every
 // disclosure internal (the persons behind each cell), must be identical.
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <random>
@@ -12,10 +13,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/onprem/posix_object_store.h"
-#include "gtest/gtest.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/field_comparator.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
 #include "node/ingest/dataset_builder.h"
 #include "node/query/compiler.h"
 #include "node/query/person_codes.h"
@@ -290,11 +291,17 @@ class PlanDifferentialTest : public ::testing::Test {
     delete dir_;
   }
 
-  static absl::StatusOr<QueryOutcome> Run(const trenode::v1::AggregateQuery& query,
-                                          PlanShape shape, std::string* sql,
-                                          std::map<trenode::v1::OutputKind, int>* own = nullptr) {
+  // `rowids`: events joined to persons by their person rowid column (the
+  // node's plans for files imported with it), else by person key (files
+  // imported before it, and the per-person reference, which so does not
+  // depend on that column being right).
+  static absl::StatusOr<QueryOutcome> Run(const trenode::v1::AggregateQuery& query, PlanShape shape,
+                                          std::string* sql,
+                                          std::map<trenode::v1::OutputKind, int>* own = nullptr,
+                                          bool rowids = true) {
     CompileLimits limits;
     limits.shape = shape;
+    limits.person_rowids = rowids;
     auto compiled = CompileQuery(query, *dataset_, limits);
     if (!compiled.ok()) return compiled.status();
     *sql = compiled->persons.sql;
@@ -320,30 +327,40 @@ class PlanDifferentialTest : public ::testing::Test {
 TEST_F(PlanDifferentialTest, SetBasedPlansAnswerExactlyAsPerPersonPlans) {
   QueryGenerator generator(20261202);
   int compared = 0, nonempty = 0, regressions_alone = 0, fitted = 0;
-  int own_summaries = 0, own_regressions = 0;
+  int own_summaries = 0, own_regressions = 0, by_rowid = 0;
   for (int i = 0; i < 400; ++i) {
     std::string text = generator.Query();
     trenode::v1::AggregateQuery query;
     ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &query)) << text;
     query.set_dataset_id(dataset_->id());
-    std::string set_sql, correlated_sql;
+    std::string set_sql, by_key_sql, correlated_sql;
     std::map<trenode::v1::OutputKind, int> own;
     auto set_based = Run(query, PlanShape::kSetBased, &set_sql, &own);
-    auto correlated = Run(query, PlanShape::kCorrelated, &correlated_sql);
+    auto correlated = Run(query, PlanShape::kCorrelated, &correlated_sql, nullptr, false);
     ASSERT_EQ(set_based.ok(), correlated.ok())
         << text << "\n" << set_based.status() << "\n" << correlated.status();
     if (!set_based.ok()) continue;
     if (set_sql == correlated_sql) continue;  // no event criterion: nothing to compare
+    // The set-based plans of files without person rowids, too.
+    auto by_key = Run(query, PlanShape::kSetBased, &by_key_sql, nullptr, false);
+    ASSERT_TRUE(by_key.ok()) << text << "\n" << by_key.status();
+    by_rowid += absl::StrContains(set_sql, "_person") && !absl::StrContains(by_key_sql, "_person");
     // Counts and persons exactly; sums, means and the like to the last few
     // bits only: the plans may visit the same persons in another order.
     CloseEnough close;
     auto& differ = close.differ;
     std::string& difference = close.difference;
-    EXPECT_TRUE(differ.Compare(correlated->result, set_based->result))
-        << text << "\n" << difference << "\nset-based: " << set_sql;
-    difference.clear();
-    EXPECT_TRUE(differ.Compare(correlated->internals, set_based->internals))
-        << text << "\n" << difference;
+    for (const auto* plan : {&*set_based, &*by_key}) {
+      const std::string& sql = plan == &*set_based ? set_sql : by_key_sql;
+      EXPECT_TRUE(differ.Compare(correlated->result, plan->result))
+          << text << "\n"
+          << difference << "\nset-based: " << sql;
+      difference.clear();
+      EXPECT_TRUE(differ.Compare(correlated->internals, plan->internals))
+          << text << "\n"
+          << difference << "\nset-based: " << sql;
+      difference.clear();
+    }
     ++compared;
     // Outputs read in passes of their own: summaries of event features
     // (counted by cell in the cohort pass) and fits.
@@ -358,6 +375,7 @@ TEST_F(PlanDifferentialTest, SetBasedPlansAnswerExactlyAsPerPersonPlans) {
     }
   }
   EXPECT_GE(compared, 250);
+  EXPECT_EQ(by_rowid, compared);  // each compared plan joined its events by person rowid
   EXPECT_GE(nonempty, 200);  // not all empty cohorts: the queries select real persons
   EXPECT_GE(regressions_alone, 60);
   EXPECT_GE(fitted, 20);
@@ -385,7 +403,7 @@ TEST_F(PlanDifferentialTest, ManyEventFeaturesBeyondTheJoinLimitAnswerAlike) {
   query.set_dataset_id(dataset_->id());
   std::string set_sql, correlated_sql;
   auto set_based = Run(query, PlanShape::kSetBased, &set_sql);
-  auto correlated = Run(query, PlanShape::kCorrelated, &correlated_sql);
+  auto correlated = Run(query, PlanShape::kCorrelated, &correlated_sql, nullptr, false);
   ASSERT_TRUE(set_based.ok()) << set_based.status();
   ASSERT_TRUE(correlated.ok()) << correlated.status();
   int joins = 0;
@@ -398,6 +416,80 @@ TEST_F(PlanDifferentialTest, ManyEventFeaturesBeyondTheJoinLimitAnswerAlike) {
   google::protobuf::util::MessageDifferencer differ;
   EXPECT_TRUE(differ.Compare(correlated->result, set_based->result));
   EXPECT_TRUE(differ.Compare(correlated->internals, set_based->internals));
+}
+
+// A dataset file imported before event tables had person rowids (made here
+// from the imported one: the column and its indexes dropped, the indexes of
+// that time built): the node plans by person key for it, and every
+// generated query answers as over the file with person rowids.
+TEST_F(PlanDifferentialTest, FilesWithoutPersonRowidsArePlannedByKeyAndAnswerAlike) {
+  const std::string old_file = dir_->File("before-rowids.sqlite");
+  std::filesystem::copy_file(dir_->File("site.sqlite"), old_file);
+  {
+    auto db = storage::SqliteDb::Open(old_file);
+    ASSERT_TRUE(db.ok()) << db.status();
+    for (const char* table : {"condition_occurrence", "drug_exposure", "measurement"}) {
+      auto indexes =
+          *(*db)->Prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1");
+      indexes.Bind(1, std::string(table));
+      std::vector<std::string> names;
+      while (*indexes.Step()) names.push_back(indexes.Text(0));
+      ASSERT_EQ(names.size(), 2u) << table;
+      for (const std::string& name : names) {
+        ASSERT_TRUE((*db)->Exec(absl::StrCat("DROP INDEX \"", name, "\"")).ok());
+      }
+      ASSERT_TRUE((*db)->Exec(absl::StrCat("ALTER TABLE ", table, " DROP COLUMN _person")).ok());
+    }
+    ASSERT_TRUE((*db)
+                    ->Exec("CREATE INDEX m_code ON measurement(measurement_code, value_as_number, "
+                           "person_id); CREATE INDEX m_events ON measurement(person_id, "
+                           "measurement_code, value_as_number, measurement_date); CREATE INDEX "
+                           "c_code ON condition_occurrence(condition_code, person_id); CREATE "
+                           "INDEX c_events ON condition_occurrence(person_id, condition_code); "
+                           "ANALYZE")
+                    .ok());
+  }
+  auto old_db = storage::SqliteDb::Open(old_file, storage::SqliteDb::Mode::kReadOnly);
+  auto new_db =
+      storage::SqliteDb::Open(dir_->File("site.sqlite"), storage::SqliteDb::Mode::kReadOnly);
+  ASSERT_TRUE(old_db.ok() && new_db.ok());
+  auto old_layout = FileHasPersonRowids(**old_db, *dataset_);
+  auto new_layout = FileHasPersonRowids(**new_db, *dataset_);
+  ASSERT_TRUE(old_layout.ok() && new_layout.ok());
+  EXPECT_FALSE(*old_layout);
+  EXPECT_TRUE(*new_layout);
+  QueryGenerator generator(20261204);
+  int compared = 0;
+  for (int i = 0; i < 120; ++i) {
+    std::string text = generator.Query();
+    trenode::v1::AggregateQuery query;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &query)) << text;
+    query.set_dataset_id(dataset_->id());
+    // As the node plans: for the file's layout.
+    CompileLimits by_key, by_rowid;
+    by_key.person_rowids = *old_layout;
+    by_rowid.person_rowids = *new_layout;
+    auto old_plan = CompileQuery(query, *dataset_, by_key);
+    auto new_plan = CompileQuery(query, *dataset_, by_rowid);
+    ASSERT_EQ(old_plan.ok(), new_plan.ok()) << text;
+    if (!old_plan.ok()) continue;
+    auto old_answer = RunQuery(**old_db, *old_plan, **codes_);
+    auto new_answer = RunQuery(**new_db, *new_plan, **codes_);
+    ASSERT_TRUE(old_answer.ok()) << text << "\n" << old_answer.status();
+    ASSERT_TRUE(new_answer.ok()) << text << "\n" << new_answer.status();
+    CloseEnough close;
+    EXPECT_TRUE(close.differ.Compare(old_answer->result, new_answer->result)) << text << "\n"
+                                                                              << close.difference;
+    close.difference.clear();
+    EXPECT_TRUE(close.differ.Compare(old_answer->internals, new_answer->internals))
+        << text << "\n"
+        << close.difference;
+    compared += old_plan->persons.sql != new_plan->persons.sql ||
+                old_plan->value_passes.size() != new_plan->value_passes.size() ||
+                (!old_plan->value_passes.empty() && old_plan->value_passes[0].statement.sql !=
+                                                        new_plan->value_passes[0].statement.sql);
+  }
+  EXPECT_GE(compared, 60);  // queries whose plans differ by layout
 }
 
 // Counts and cross-tabulations of every person by person columns and ages,
@@ -534,7 +626,9 @@ TEST_F(PlanDifferentialTest, PersonValuesReadFromMemoryAnswerAsTheFile) {
     trenode::v1::AggregateQuery query;
     ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &query)) << text;
     query.set_dataset_id(dataset_->id());
-    auto compiled = CompileQuery(query, *dataset_);
+    CompileLimits limits;
+    limits.person_rowids = true;
+    auto compiled = CompileQuery(query, *dataset_, limits);
     ASSERT_TRUE(compiled.ok()) << text << "\n" << compiled.status();
     ASSERT_FALSE(compiled->derived.empty()) << text;
     for (const ValuePass& pass : compiled->value_passes)

@@ -99,11 +99,17 @@ class QueryTest : public ::testing::Test {
 
   static absl::StatusOr<QueryOutcome> RunWithInternals(const std::string& text,
                                                        const RunLimits& limits = {}) {
-    auto compiled = CompileQuery(Parse(text), *dataset_);
-    if (!compiled.ok()) return compiled.status();
     auto db =
         storage::SqliteDb::Open(dir_->File("site.sqlite"), storage::SqliteDb::Mode::kReadOnly);
     if (!db.ok()) return db.status();
+    // Planned for the file, as the node plans.
+    auto rowids = FileHasPersonRowids(**db, *dataset_);
+    if (!rowids.ok()) return rowids.status();
+    EXPECT_TRUE(*rowids) << "imported files have person rowids";
+    CompileLimits plan;
+    plan.person_rowids = *rowids;
+    auto compiled = CompileQuery(Parse(text), *dataset_, plan);
+    if (!compiled.ok()) return compiled.status();
     return RunQuery(**db, *compiled, **codes_, limits);
   }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "node/catalogue/person_rowid_column.h"
 #include "node/common/status_macros.h"
 #include "node/disclosure/regression.h"
 #include "node/query/category_memo.h"
@@ -749,6 +750,23 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   }
   for (int64_t count : joint_counts) table->add_counts(count);
   return outcome;
+}
+
+absl::StatusOr<bool> FileHasPersonRowids(SqliteDb& file, const trenode::v1::Dataset& dataset) {
+  const std::string person_table =
+      dataset.person_table().empty() ? "person" : dataset.person_table();
+  for (const trenode::v1::Table& table : dataset.tables()) {
+    if (table.name() == person_table) continue;
+    bool keyed = false;
+    for (const trenode::v1::Column& column : table.columns()) keyed |= column.is_person_key();
+    if (!keyed) continue;
+    ASSIGN_OR_RETURN(SqliteStatement column,
+                     file.Prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2"));
+    column.Bind(1, table.name()).Bind(2, std::string(catalogue::kPersonRowidColumn));
+    ASSIGN_OR_RETURN(bool found, column.Step());
+    if (!found) return false;
+  }
+  return true;
 }
 
 }  // namespace trenode::query

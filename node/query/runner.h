@@ -38,6 +38,12 @@ struct RunLimits {
 absl::StatusOr<QueryOutcome> RunQuery(storage::SqliteDb& dataset, const CompiledQuery& query,
                                       const PersonCodes& codes, const RunLimits& limits = {});
 
+// Whether every event table of `dataset` (a table with a person key other
+// than the person table) has the person rowid column in `file`
+// (CompileLimits::person_rowids). Reads the file's schema, no rows.
+absl::StatusOr<bool> FileHasPersonRowids(storage::SqliteDb& file,
+                                         const trenode::v1::Dataset& dataset);
+
 }  // namespace trenode::query
 
 #endif  // TRENODE_NODE_QUERY_RUNNER_H_

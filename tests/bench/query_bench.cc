@@ -296,6 +296,9 @@ int main(int argc, char** argv) {
   std::printf("person codes and columns read in %.0f ms\n",
               absl::ToDoubleMilliseconds(absl::Now() - coding));
 
+  absl::StatusOr<bool> person_rowids = trenode::query::FileHasPersonRowids(*db, *dataset);
+  if (!person_rowids.ok()) return 1;
+  const bool rowids = *person_rowids;
   int failures = 0;
   std::vector<Measured> measured;
   for (const BenchCase& c : trenode::bench::BenchCases()) {
@@ -305,7 +308,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: the query does not parse\n", c.name);
       return 1;
     }
-    auto compiled = trenode::query::CompileQuery(query, *dataset);
+    // Planned for the file's layout, as the node plans.
+    trenode::query::CompileLimits limits;
+    limits.person_rowids = rowids;
+    auto compiled = trenode::query::CompileQuery(query, *dataset, limits);
     if (!compiled.ok()) {
       std::fprintf(stderr, "%s: %s\n", c.name, compiled.status().ToString().c_str());
       return 1;
