@@ -17,6 +17,7 @@
 #include "node/ingest/column_profile.h"
 #include "node/ingest/column_types.h"
 #include "node/ingest/csv_reader.h"
+#include "node/ingest/person_key_map.h"
 #include "node/ingest/read_ahead_csv_reader.h"
 #include "node/storage/sqlite.h"
 
@@ -303,7 +304,7 @@ bool NeedsInference(const TablePlan& plan) {
 // naming the file, line and field at the first bad row; the rows before it
 // stay in the file being built, which the caller removes.
 absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& plan,
-                       const TablePlan& person, PassCounters& pass,
+                       const TablePlan& person, PersonKeyMap& keys, PassCounters& pass,
                        ImportProgressReporter& progress, std::vector<ColumnProfile>* profiles) {
   std::vector<std::string> placeholders, names;
   for (const Column& column : plan.table.columns()) {
@@ -312,10 +313,12 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& p
   }
   const int width = plan.table.columns_size();
   const int line_parameter = width + 1;
-  // An event row's person: looked up by its key in the person table's
-  // unique index (loaded and built first), which also checks that the key
-  // names a person.
+  // An event row's person: its key looked up in the keys the person table
+  // loaded (`keys`, filled as it loads), else in the person table's unique
+  // index (loaded and built first); either also checks that the key names
+  // a person.
   const bool events = IsEventTable(plan, person);
+  const bool keeps_keys = &plan == &person;
   std::optional<SqliteStatement> person_of;
   if (events) {
     names.push_back(absl::StrCat("\"", catalogue::kPersonRowidColumn, "\""));
@@ -355,17 +358,24 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& p
       return FieldError(plan, record.line, *plan.person_key, "person key is empty");
     }
     insert.Bind(line_parameter, record.line);
+    if (keeps_keys) keys.Add(record.fields[*plan.person_key], record.line);
     if (events) {
       const std::string& key = record.fields[*plan.person_key];
-      person_of->Reset();
-      person_of->Bind(1, absl::string_view(key));
-      ASSIGN_OR_RETURN(bool known, person_of->Step());
-      if (!known) {
+      std::optional<int64_t> rowid;
+      if (keys.usable()) {
+        rowid = keys.Find(key);
+      } else {
+        person_of->Reset();
+        person_of->Bind(1, absl::string_view(key));
+        ASSIGN_OR_RETURN(bool known, person_of->Step());
+        if (known) rowid = person_of->Int64(0);
+      }
+      if (!rowid) {
         return FieldError(
             plan, record.line, *plan.person_key,
             absl::StrCat("unknown person key \"", key, "\": not in the person table"));
       }
-      insert.Bind(line_parameter + 1, person_of->Int64(0));
+      insert.Bind(line_parameter + 1, *rowid);
     }
     for (int i = 0; i < width; ++i) {
       const std::string& cell = record.fields[i];
@@ -482,7 +492,8 @@ absl::Status RecordCategories(SqliteDb& db, Table& table,
 }
 
 absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& declared,
-                              const std::string& output_path, ImportProgressReporter& progress) {
+                              const std::string& output_path, ImportProgressReporter& progress,
+                              int64_t person_keys_in_memory) {
   ASSIGN_OR_RETURN(std::vector<adapters::ObjectInfo> objects, source.List(""));
   std::string person_table = declared.person_table().empty() ? "person" : declared.person_table();
   std::vector<TablePlan> plans;
@@ -557,6 +568,7 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
         column.type() == trenode::v1::COLUMN_TYPE_TEXT && !column.is_person_key(),
         static_cast<size_t>(kMaxCategories), kMaxCategoryBytes);
   }
+  std::optional<PersonKeyMap> keys(std::in_place, person_keys_in_memory);
   for (TablePlan& plan : plans) {
     ImportProgress state = Phase(ImportProgress::PHASE_LOADING, plan.table.name());
     state.set_rows_done(loaded.rows);
@@ -565,7 +577,7 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
     state.set_bytes_total(total_bytes);
     progress.Begin(state);
     RETURN_IF_ERROR(CreateTable(*db, plan, plans.front()));
-    RETURN_IF_ERROR(LoadTable(source, *db, plan, plans.front(), loaded, progress,
+    RETURN_IF_ERROR(LoadTable(source, *db, plan, plans.front(), *keys, loaded, progress,
                               &plan == &plans.front() ? &person_profiles : nullptr));
     if (&plan == &plans.front()) {
       state = Phase(ImportProgress::PHASE_INDEXING, plan.table.name());
@@ -577,6 +589,7 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
       RETURN_IF_ERROR(IndexPersonKeys(*db, plan));
     }
   }
+  keys.reset();  // its memory back before the index builds
   for (size_t i = 0; i < indexes.size(); ++i) {
     ImportProgress state = Phase(ImportProgress::PHASE_INDEXING, indexes[i].table);
     state.set_index(indexes[i].name);
@@ -608,14 +621,16 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
 
 absl::StatusOr<Dataset> BuildDatasetFile(adapters::ObjectStore& source, const Dataset& declared,
                                          const std::string& output_path,
-                                         ImportProgressReporter* progress) {
+                                         ImportProgressReporter* progress,
+                                         int64_t person_keys_in_memory) {
   std::error_code ec;
   if (std::filesystem::exists(output_path, ec)) {
     return absl::FailedPreconditionError(absl::StrCat(output_path, " already exists"));
   }
   ImportProgressReporter silent = ImportProgressReporter::Silent();
   absl::StatusOr<Dataset> result =
-      Build(source, declared, output_path, progress != nullptr ? *progress : silent);
+      Build(source, declared, output_path, progress != nullptr ? *progress : silent,
+            person_keys_in_memory);
   if (!result.ok()) {
     std::filesystem::remove(output_path, ec);
     std::filesystem::remove(output_path + "-journal", ec);

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "adapters/object_store.h"
 #include "node/ingest/import_progress.h"
+#include "node/ingest/person_key_map.h"
 #include "trenode/v1/catalogue.pb.h"
 
 namespace trenode::ingest {
@@ -21,6 +22,10 @@ namespace trenode::ingest {
 // is_person_key column, else a column named "person_id"; the person table
 // (declared.person_table, default "person") must have one, with unique
 // non-empty values, and every other table's person keys must occur in it.
+// Each other (event) table gets a column catalogue::kPersonRowidColumn: each
+// row's person's rowid in the person table. The person table's keys are
+// kept in memory for those lookups up to `person_keys_in_memory` persons
+// (PersonKeyMap); past it they are looked up in the person key's index.
 //
 // Returns `declared` completed with every table's full schema and the exact
 // person count in steward.exact_person_count. InvalidArgument naming the file,
@@ -35,12 +40,12 @@ namespace trenode::ingest {
 // to inference; PHASE_LOADING's rows_total is 0, unknown, unless every table
 // was checked), PHASE_LOADING (with the person
 // table's key index, PHASE_INDEXING step 1, built between the person table
-// and the others), PHASE_INDEXING, PHASE_ANALYZING, PHASE_CHECKING_KEYS,
-// PHASE_DESCRIBING, in that order.
-absl::StatusOr<trenode::v1::Dataset> BuildDatasetFile(adapters::ObjectStore& source,
-                                                      const trenode::v1::Dataset& declared,
-                                                      const std::string& output_path,
-                                                      ImportProgressReporter* progress = nullptr);
+// and the others), PHASE_INDEXING, PHASE_ANALYZING, PHASE_DESCRIBING, in
+// that order.
+absl::StatusOr<trenode::v1::Dataset> BuildDatasetFile(
+    adapters::ObjectStore& source, const trenode::v1::Dataset& declared,
+    const std::string& output_path, ImportProgressReporter* progress = nullptr,
+    int64_t person_keys_in_memory = PersonKeyMap::kMaxPersons);
 
 }  // namespace trenode::ingest
 

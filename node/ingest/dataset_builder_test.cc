@@ -24,7 +24,9 @@ class DatasetBuilderTest : public ::testing::Test {
   void Put(const std::string& name, const std::string& text) {
     ASSERT_TRUE(adapters::WriteObject(source_, name, text).ok());
   }
-  absl::StatusOr<Dataset> Build() { return BuildDatasetFile(source_, declared_, output_); }
+  absl::StatusOr<Dataset> Build() {
+    return BuildDatasetFile(source_, declared_, output_, nullptr, keys_in_memory_);
+  }
   void ExpectRejected(const std::string& message) {
     auto result = Build();
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
@@ -34,6 +36,8 @@ class DatasetBuilderTest : public ::testing::Test {
 
   adapters::MemoryObjectStore source_;
   Dataset declared_;
+  // Persons whose keys the build keeps in memory (0: each looked up in SQL).
+  int64_t keys_in_memory_ = PersonKeyMap::kMaxPersons;
   testing::TempDir dir_;
   std::string output_ = dir_.File("data.sqlite");
 };
@@ -109,9 +113,33 @@ TEST_F(DatasetBuilderTest, UnknownPersonKeyOnTheFirstLineIsNamed) {
   Put("person.csv", kPerson);
   Put("condition_occurrence.csv",
       "person_id,condition_code\nP1,I50\nZ8,I10\nA7,I10\nP1,I10\nA7,E11\n");
-  ExpectRejected(
-      "condition_occurrence.csv line 3 field 1 (person_id): unknown person key \"Z8\": not in the "
-      "person table");
+  for (int64_t in_memory : {PersonKeyMap::kMaxPersons, int64_t{0}}) {
+    keys_in_memory_ = in_memory;
+    ExpectRejected(
+        "condition_occurrence.csv line 3 field 1 (person_id): unknown person key \"Z8\": not in "
+        "the person table");
+  }
+}
+
+// Each event row's person rowid is its key's person's row, whether the keys
+// were looked up in memory or in the person key's index (past the persons
+// kept in memory: here 2 of 3).
+TEST_F(DatasetBuilderTest, EachEventNamesItsPersonsRowid) {
+  Put("person.csv", "person_id,year_of_birth\nP3,1950\nP1,1960\nP2,1970\n");
+  Put("measurement.csv", "person_id,value\nP2,1\nP3,2\nP2,3\nP1,4\n");
+  for (int64_t in_memory : {PersonKeyMap::kMaxPersons, int64_t{2}}) {
+    keys_in_memory_ = in_memory;
+    std::filesystem::remove(output_);
+    auto built = Build();
+    ASSERT_TRUE(built.ok()) << built.status();
+    auto db = *storage::SqliteDb::Open(output_, storage::SqliteDb::Mode::kReadOnly);
+    auto rows = *db->Prepare(
+        "SELECT group_concat(m.value || ':' || p.person_id || ':' || m._person, ' ') FROM "
+        "(SELECT * FROM measurement ORDER BY rowid) AS m JOIN person AS p ON p.rowid = "
+        "m._person");
+    ASSERT_TRUE(*rows.Step());
+    EXPECT_EQ(rows.Text(0), "1:P2:4 2:P3:2 3:P2:4 4:P1:3") << in_memory;
+  }
 }
 
 TEST_F(DatasetBuilderTest, DuplicateAndEmptyPersonKeys) {

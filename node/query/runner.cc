@@ -255,6 +255,10 @@ class OutputAccumulator {
     people_[cell].Add(code);
   }
 
+  // Summaries with a pass of their own: a person of the cohort in cell
+  // `cell`, as Add counts them in the cohort pass.
+  void AddPersonToCell(int64_t cell) { summaries_[cell].AddPerson(); }
+
   // Regressions: measures the fitted persons' leverage from the values
   // kept in the first pass; true if it needs a second pass instead (more
   // persons than it could keep). Nothing to measure if X'X is singular (the
@@ -504,10 +508,35 @@ absl::Status OutsideCategories() {
       "does not match its catalogue entry");
 }
 
-// Counts and cross-tabulations of every person by values of the person
-// table alone, from the person columns `codes` were read with: each
-// distinct value is placed in its categories once and each person by
-// lookup, in rowid order as the cohort pass would read them, so every
+// The places of a person column's distinct values in a row-major grid
+// (category times `stride`; -1 outside the categories), or nullopt if some
+// value's category cannot be found without SQLite or the codes lack the
+// column (for every row below `rows`).
+std::optional<std::pair<const PersonColumns::Column*, std::vector<int64_t>>> PlacesOf(
+    const PersonCodes& codes, const std::optional<PersonValue>& value, const Categories& categories,
+    int64_t stride, int64_t rows) {
+  if (!value) return std::nullopt;
+  const PersonColumns::Column* column = codes.columns().Find(value->column);
+  if (column == nullptr || static_cast<int64_t>(column->value_of_row.size()) < rows) {
+    return std::nullopt;
+  }
+  std::vector<int64_t> places;
+  places.reserve(column->values.size());
+  for (const StoredValue& stored : column->values) {
+    std::optional<std::optional<int>> category = CategoryOfStored(*value, stored, categories);
+    if (!category) return std::nullopt;
+    places.push_back(*category ? **category * stride : -1);
+  }
+  return std::make_pair(column, std::move(places));
+}
+
+// The cohort pass of a query with no cohort criterion whose cohort pass
+// groups by values of the person table alone, from the person columns
+// `codes` were read with: counts and cross-tabulations (through the joint
+// table), and the persons of each cell of summaries whose values come in
+// passes of their own (regressions with their own pass take nothing from
+// it). Each distinct value is placed in its categories once and each person
+// by lookup, in rowid order as the cohort pass would read them, so every
 // count, cell key and person set is the cohort pass's. False, having
 // touched nothing, if the query is not of that kind or the codes lack a
 // column it needs.
@@ -515,46 +544,60 @@ absl::StatusOr<bool> CountFromColumns(const SqliteDb& dataset, const CompiledQue
                                       const PersonCodes& codes,
                                       std::vector<OutputAccumulator>& outputs,
                                       std::vector<int64_t>& joint_counts, int64_t& cohort) {
-  if (!query.every_person || query.cohort_count || !query.value_passes.empty() ||
-      query.joint.empty() || query.joint_cells <= 0 ||
+  const bool no_cohort_criterion = query.every_person || query.lean_persons_every_rowid;
+  if (!no_cohort_criterion || query.cohort_count || query.joint_cells <= 0 ||
       joint_counts.size() != static_cast<size_t>(query.joint_cells)) {
     return false;
   }
-  for (const OutputPlan& plan : query.outputs) {
-    if (plan.kind != trenode::v1::OUTPUT_KIND_COUNTS &&
-        plan.kind != trenode::v1::OUTPUT_KIND_CROSSTAB) {
-      return false;
-    }
-  }
   const int64_t rows = codes.rowid_end();
+  // Per summary with its own pass: its groups' columns and places.
+  struct SummaryPlaces {
+    size_t output = 0;
+    std::vector<const PersonColumns::Column*> columns;
+    std::vector<std::vector<int64_t>> places;
+  };
+  std::vector<SummaryPlaces> summaries;
+  for (size_t o = 0; o < query.outputs.size(); ++o) {
+    const OutputPlan& plan = query.outputs[o];
+    if (plan.kind == trenode::v1::OUTPUT_KIND_COUNTS ||
+        plan.kind == trenode::v1::OUTPUT_KIND_CROSSTAB ||
+        (plan.kind == trenode::v1::OUTPUT_KIND_REGRESSION && plan.own_pass)) {
+      continue;
+    }
+    if (plan.kind != trenode::v1::OUTPUT_KIND_SUMMARY || !plan.own_pass) return false;
+    SummaryPlaces summary{o, {}, {}};
+    int64_t stride = plan.cells;
+    for (const GroupPlan& group : plan.groups) {
+      stride /= static_cast<int64_t>(group.categories.size());
+      auto placed = PlacesOf(codes, group.person_value, group.categories, stride, rows);
+      if (!placed) return false;
+      summary.columns.push_back(placed->first);
+      summary.places.push_back(std::move(placed->second));
+    }
+    summaries.push_back(std::move(summary));
+  }
   std::vector<const PersonColumns::Column*> columns;
   // Per joint variable, per distinct value: its category times the
   // variable's stride in the joint grid (row-major); -1 outside them.
   std::vector<std::vector<int64_t>> places;
   int64_t stride = query.joint_cells;
   for (const JointVariable& variable : query.joint) {
-    if (!variable.person_value) return false;
-    const PersonColumns::Column* column = codes.columns().Find(variable.person_value->column);
-    if (column == nullptr || static_cast<int64_t>(column->value_of_row.size()) < rows) {
-      return false;
-    }
     stride /= static_cast<int64_t>(variable.categories.size());
-    std::vector<int64_t> place;
-    place.reserve(column->values.size());
-    for (const StoredValue& stored : column->values) {
-      std::optional<std::optional<int>> category =
-          CategoryOfStored(*variable.person_value, stored, variable.categories);
-      if (!category) return false;
-      place.push_back(*category ? **category * stride : -1);
-    }
-    columns.push_back(column);
-    places.push_back(std::move(place));
+    auto placed = PlacesOf(codes, variable.person_value, variable.categories, stride, rows);
+    if (!placed) return false;
+    columns.push_back(placed->first);
+    places.push_back(std::move(placed->second));
   }
   std::vector<const Categories*> joint_columns;
   for (const JointVariable& variable : query.joint) joint_columns.push_back(&variable.categories);
   const Grid joint(joint_columns);
-  std::vector<std::vector<int64_t>> cells_of_joint;
-  for (const OutputAccumulator& output : outputs) cells_of_joint.push_back(output.CellsOfJoint(joint));
+  std::vector<std::vector<int64_t>> cells_of_joint(outputs.size());
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const trenode::v1::OutputKind kind = query.outputs[o].kind;
+    if (kind == trenode::v1::OUTPUT_KIND_COUNTS || kind == trenode::v1::OUTPUT_KIND_CROSSTAB) {
+      cells_of_joint[o] = outputs[o].CellsOfJoint(joint);
+    }
+  }
   const size_t variables = columns.size();
   // Stopped (cancelled, or past its time limit) as the cohort pass would be.
   constexpr int64_t kRowsBetweenStopChecks = 1 << 16;
@@ -572,7 +615,18 @@ absl::StatusOr<bool> CountFromColumns(const SqliteDb& dataset, const CompiledQue
     }
     ++cohort;
     ++joint_counts[cell];
-    for (size_t o = 0; o < outputs.size(); ++o) outputs[o].AddToCell(cells_of_joint[o][cell], *code);
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      if (!cells_of_joint[o].empty()) outputs[o].AddToCell(cells_of_joint[o][cell], *code);
+    }
+    for (const SummaryPlaces& summary : summaries) {
+      int64_t summary_cell = 0;
+      for (size_t g = 0; g < summary.columns.size(); ++g) {
+        int64_t place = summary.places[g][summary.columns[g]->value_of_row[rowid]];
+        if (place < 0) return OutsideCategories();
+        summary_cell += place;
+      }
+      outputs[summary.output].AddPersonToCell(summary_cell);
+    }
   }
   return true;
 }
