@@ -704,9 +704,8 @@ class QueryCompiler {
     compiled.persons.sql = PassSql(cohort_uses, cohort_sql, {});
     compiled.every_person = cohort_sql.empty() && statement_.joins().empty();
     compiled.persons.params = statement_.TakeParams();
-    compiled.lean_persons =
-        Statement{PassSql(Lean(cohort_uses), cohort_sql, {}), compiled.persons.params};
     const std::vector<bool> lean_uses = Lean(cohort_uses);
+    compiled.lean_persons = Statement{PassSql(lean_uses, cohort_sql, {}), compiled.persons.params};
     // (Joins the lean statement does not mention are not in it: a feature
     // only an output's own pass reads leaves the cohort every person.)
     compiled.lean_persons_every_rowid =

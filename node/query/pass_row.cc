@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "node/catalogue/column_sql_type.h"
 #include "node/common/status_macros.h"
+#include "node/query/bind_params.h"
 
 namespace trenode::query {
 namespace {
@@ -78,11 +79,8 @@ absl::StatusOr<std::optional<DerivedValues>> DerivedValues::Evaluate(
     absl::StatusOr<SqliteStatement> select =
         db->Prepare(absl::StrCat("SELECT i, ", each.sql.sql, " FROM p ORDER BY i"));
     if (!select.ok()) return Unevaluated(each, select.status().message());
-    const size_t named = static_cast<size_t>(select->ParameterCount());
-    if (named > each.sql.params.size()) return Unevaluated(each, "it names a missing value");
-    for (size_t i = 0; i < named; ++i) {
-      std::visit([&](const auto& value) { select->Bind(static_cast<int>(i + 1), value); },
-                 each.sql.params[i]);
+    if (absl::Status bound = BindParams(*select, each.sql.params); !bound.ok()) {
+      return Unevaluated(each, bound.message());
     }
     Column evaluated;
     evaluated.statement_column = each.column;

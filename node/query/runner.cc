@@ -9,6 +9,7 @@
 #include "node/catalogue/person_rowid_column.h"
 #include "node/common/status_macros.h"
 #include "node/disclosure/regression.h"
+#include "node/query/bind_params.h"
 #include "node/query/category_memo.h"
 #include "node/query/pass_row.h"
 #include "node/query/person_columns.h"
@@ -34,13 +35,8 @@ absl::StatusOr<SqliteStatement> Prepare(SqliteDb& db, const Statement& statement
     return absl::InternalError(absl::StrCat(
         "the dataset file does not match its catalogue schema: ", prepared.status().message()));
   }
-  const size_t named = static_cast<size_t>(prepared->ParameterCount());
-  if (named > statement.params.size()) {
-    return absl::InternalError("a query statement names more values than it was given");
-  }
-  for (size_t i = 0; i < named; ++i) {
-    int index = static_cast<int>(i + 1);
-    std::visit([&](const auto& value) { prepared->Bind(index, value); }, statement.params[i]);
+  if (absl::Status bound = BindParams(*prepared, statement.params); !bound.ok()) {
+    return absl::InternalError(absl::StrCat("a query statement: ", bound.message()));
   }
   return std::move(prepared).value();
 }
@@ -502,6 +498,18 @@ std::optional<std::optional<int>> CategoryOfStored(const PersonValue& value,
   return std::optional<std::optional<int>>(categories.OfText(std::get<std::string>(stored)));
 }
 
+// A walk of the person codes in rowid order (no SQLite statement, whose
+// steps check it) stops when the connection's stop check says so
+// (cancelled, or past its time limit), as a pass would: checked every 64 Ki
+// rows.
+absl::Status StopCheck(const SqliteDb& dataset, int64_t rowid) {
+  constexpr int64_t kRowsBetweenStopChecks = 1 << 16;
+  if (rowid % kRowsBetweenStopChecks == 0 && dataset.StopRequested()) {
+    return absl::CancelledError("interrupted");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status OutsideCategories() {
   return absl::InternalError(
       "a value is outside the categories recorded for its column at import; the dataset file "
@@ -599,12 +607,8 @@ absl::StatusOr<bool> CountFromColumns(const SqliteDb& dataset, const CompiledQue
     }
   }
   const size_t variables = columns.size();
-  // Stopped (cancelled, or past its time limit) as the cohort pass would be.
-  constexpr int64_t kRowsBetweenStopChecks = 1 << 16;
   for (int64_t rowid = 0; rowid < rows; ++rowid) {
-    if (rowid % kRowsBetweenStopChecks == 0 && dataset.StopRequested()) {
-      return absl::CancelledError("interrupted");
-    }
+    RETURN_IF_ERROR(StopCheck(dataset, rowid));
     std::optional<PersonCode> code = codes.Find(rowid);
     if (!code) continue;
     int64_t cell = 0;
@@ -692,11 +696,8 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
   }
   auto each_cohort_row = [&](auto each) -> absl::Status {
     if (cohort_in_memory) {
-      constexpr int64_t kRowsBetweenStopChecks = 1 << 16;
       for (int64_t rowid = 0; rowid < codes.rowid_end(); ++rowid) {
-        if (rowid % kRowsBetweenStopChecks == 0 && dataset.StopRequested()) {
-          return absl::CancelledError("interrupted");
-        }
+        RETURN_IF_ERROR(StopCheck(dataset, rowid));
         std::optional<PersonCode> code = codes.Find(rowid);
         if (!code) continue;
         ++rows_read;
