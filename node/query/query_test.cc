@@ -520,6 +520,37 @@ TEST_F(QueryTest, RefusesUnknownNamesTypeMismatchesIdentifiersAndRowLevelOutput)
             })pb",
        "outputs[0].summary.value.event_feature.value_column: person_id is a person identifier: "
        "queries cannot use identifiers"},
+      // The person rowid column the import adds to event tables is no
+      // column of the catalogue: a query cannot name it.
+      {R"pb(outputs {
+              name: "a"
+              summary {
+                value {
+                  event_feature {
+                    aggregate: FEATURE_AGGREGATE_MAX
+                    value_column: "_person"
+                    filter { table: "measurement" }
+                  }
+                }
+              }
+            })pb",
+       "outputs[0].summary.value.event_feature.value_column: table measurement has no column "
+       "\"_person\""},
+      {R"pb(cohort {
+              events {
+                filter {
+                  table: "measurement"
+                  value_column: "_person"
+                  value_comparison: COMPARISON_LT
+                  value: 10
+                }
+              }
+            }
+            outputs {
+              name: "a"
+              counts {}
+            })pb",
+       "cohort.events.filter.value_column: table measurement has no column \"_person\""},
       {R"pb(outputs {
               name: "a"
               counts {
@@ -550,8 +581,25 @@ TEST_F(QueryTest, RefusesUnknownNamesTypeMismatchesIdentifiersAndRowLevelOutput)
                 group_by { variable { column: "region" } }
                 group_by {
                   variable { column: "year_of_birth" }
-                  binning { boundaries: [ 1930, 1935, 1940, 1945, 1950, 1955, 1960, 1965, 1970,
-                                          1975, 1980, 1985, 1990, 1995, 2000 ] }
+                  binning {
+                    boundaries: [
+                      1930,
+                      1935,
+                      1940,
+                      1945,
+                      1950,
+                      1955,
+                      1960,
+                      1965,
+                      1970,
+                      1975,
+                      1980,
+                      1985,
+                      1990,
+                      1995,
+                      2000
+                    ]
+                  }
                 }
               }
             })pb",
