@@ -493,7 +493,7 @@ absl::Status RecordCategories(SqliteDb& db, Table& table,
 
 absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& declared,
                               const std::string& output_path, ImportProgressReporter& progress,
-                              int64_t person_keys_in_memory) {
+                              int64_t person_key_slots) {
   ASSIGN_OR_RETURN(std::vector<adapters::ObjectInfo> objects, source.List(""));
   std::string person_table = declared.person_table().empty() ? "person" : declared.person_table();
   std::vector<TablePlan> plans;
@@ -568,7 +568,7 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
         column.type() == trenode::v1::COLUMN_TYPE_TEXT && !column.is_person_key(),
         static_cast<size_t>(kMaxCategories), kMaxCategoryBytes);
   }
-  std::optional<PersonKeyMap> keys(std::in_place, person_keys_in_memory);
+  std::optional<PersonKeyMap> keys(std::in_place, person_key_slots);
   for (TablePlan& plan : plans) {
     ImportProgress state = Phase(ImportProgress::PHASE_LOADING, plan.table.name());
     state.set_rows_done(loaded.rows);
@@ -622,15 +622,14 @@ absl::StatusOr<Dataset> Build(adapters::ObjectStore& source, const Dataset& decl
 absl::StatusOr<Dataset> BuildDatasetFile(adapters::ObjectStore& source, const Dataset& declared,
                                          const std::string& output_path,
                                          ImportProgressReporter* progress,
-                                         int64_t person_keys_in_memory) {
+                                         int64_t person_key_slots) {
   std::error_code ec;
   if (std::filesystem::exists(output_path, ec)) {
     return absl::FailedPreconditionError(absl::StrCat(output_path, " already exists"));
   }
   ImportProgressReporter silent = ImportProgressReporter::Silent();
-  absl::StatusOr<Dataset> result =
-      Build(source, declared, output_path, progress != nullptr ? *progress : silent,
-            person_keys_in_memory);
+  absl::StatusOr<Dataset> result = Build(
+      source, declared, output_path, progress != nullptr ? *progress : silent, person_key_slots);
   if (!result.ok()) {
     std::filesystem::remove(output_path, ec);
     std::filesystem::remove(output_path + "-journal", ec);

@@ -24,8 +24,8 @@ namespace trenode::ingest {
 // non-empty values, and every other table's person keys must occur in it.
 // Each other (event) table gets a column catalogue::kPersonRowidColumn: each
 // row's person's rowid in the person table. The person table's keys are
-// kept in memory for those lookups up to `person_keys_in_memory` persons
-// (PersonKeyMap); past it they are looked up in the person key's index.
+// kept in memory for those lookups in at most `person_key_slots` slots
+// (PersonKeyMap); past them they are looked up in the person key's index.
 //
 // Returns `declared` completed with every table's full schema and the exact
 // person count in steward.exact_person_count. InvalidArgument naming the file,
@@ -45,7 +45,7 @@ namespace trenode::ingest {
 absl::StatusOr<trenode::v1::Dataset> BuildDatasetFile(
     adapters::ObjectStore& source, const trenode::v1::Dataset& declared,
     const std::string& output_path, ImportProgressReporter* progress = nullptr,
-    int64_t person_keys_in_memory = PersonKeyMap::kMaxPersons);
+    int64_t person_key_slots = PersonKeyMap::kMaxSlots);
 
 }  // namespace trenode::ingest
 

@@ -36,8 +36,9 @@ class DatasetBuilderTest : public ::testing::Test {
 
   adapters::MemoryObjectStore source_;
   Dataset declared_;
-  // Persons whose keys the build keeps in memory (0: each looked up in SQL).
-  int64_t keys_in_memory_ = PersonKeyMap::kMaxPersons;
+  // Slots for the person keys the build keeps in memory (0: each key looked
+  // up in SQL).
+  int64_t keys_in_memory_ = PersonKeyMap::kMaxSlots;
   testing::TempDir dir_;
   std::string output_ = dir_.File("data.sqlite");
 };
@@ -113,7 +114,7 @@ TEST_F(DatasetBuilderTest, UnknownPersonKeyOnTheFirstLineIsNamed) {
   Put("person.csv", kPerson);
   Put("condition_occurrence.csv",
       "person_id,condition_code\nP1,I50\nZ8,I10\nA7,I10\nP1,I10\nA7,E11\n");
-  for (int64_t in_memory : {PersonKeyMap::kMaxPersons, int64_t{0}}) {
+  for (int64_t in_memory : {PersonKeyMap::kMaxSlots, int64_t{0}}) {
     keys_in_memory_ = in_memory;
     ExpectRejected(
         "condition_occurrence.csv line 3 field 1 (person_id): unknown person key \"Z8\": not in "
@@ -122,12 +123,11 @@ TEST_F(DatasetBuilderTest, UnknownPersonKeyOnTheFirstLineIsNamed) {
 }
 
 // Each event row's person rowid is its key's person's row, whether the keys
-// were looked up in memory or in the person key's index (past the persons
-// kept in memory: here 2 of 3).
+// were looked up in memory or in the person key's index.
 TEST_F(DatasetBuilderTest, EachEventNamesItsPersonsRowid) {
   Put("person.csv", "person_id,year_of_birth\nP3,1950\nP1,1960\nP2,1970\n");
   Put("measurement.csv", "person_id,value\nP2,1\nP3,2\nP2,3\nP1,4\n");
-  for (int64_t in_memory : {PersonKeyMap::kMaxPersons, int64_t{2}}) {
+  for (int64_t in_memory : {PersonKeyMap::kMaxSlots, int64_t{0}}) {
     keys_in_memory_ = in_memory;
     std::filesystem::remove(output_);
     auto built = Build();
