@@ -708,9 +708,9 @@ class QueryCompiler {
     compiled.lean_persons = Statement{PassSql(lean_uses, cohort_sql, {}), compiled.persons.params};
     // (Joins the lean statement does not mention are not in it: a feature
     // only an output's own pass reads leaves the cohort every person.)
-    compiled.lean_persons_every_rowid =
-        cohort_sql.empty() &&
+    compiled.lean_persons_rowid_only =
         std::find(lean_uses.begin(), lean_uses.end(), true) == lean_uses.end();
+    compiled.lean_persons_every_rowid = cohort_sql.empty() && compiled.lean_persons_rowid_only;
     compiled.derived = derived_;
     for (DerivedColumn& derived : compiled.derived) derived.sql.params = compiled.persons.params;
     if (!cohort_pass_needed) {

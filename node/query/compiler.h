@@ -129,6 +129,9 @@ struct CompiledQuery {
   // but the rowid: its rows are every person's, which the runner then takes
   // from the person codes in rowid order without reading the file.
   bool lean_persons_every_rowid = false;
+  // lean_persons selects nothing but the rowid (its other columns NULL),
+  // whatever its cohort condition.
+  bool lean_persons_rowid_only = false;
   // Every table the statement reads, for the data-access record.
   std::set<std::string> tables;
   std::vector<OutputPlan> outputs;

@@ -498,6 +498,17 @@ std::optional<std::optional<int>> CategoryOfStored(const PersonValue& value,
   return std::optional<std::optional<int>>(categories.OfText(std::get<std::string>(stored)));
 }
 
+absl::Status StepFailed(const absl::Status& status) {
+  if (absl::IsCancelled(status)) return status;  // stopped by the caller
+  return absl::InternalError(absl::StrCat("reading the dataset failed: ", status.message()));
+}
+
+absl::Status NoCode() {
+  return absl::InternalError(
+      "a person of the dataset file has no code; the node's person codes do not match the "
+      "dataset version");
+}
+
 // A walk of the person codes in rowid order (no SQLite statement, whose
 // steps check it) stops when the connection's stop check says so
 // (cancelled, or past its time limit), as a pass would: checked every 64 Ki
@@ -538,23 +549,24 @@ std::optional<std::pair<const PersonColumns::Column*, std::vector<int64_t>>> Pla
   return std::make_pair(column, std::move(places));
 }
 
-// The cohort pass of a query with no cohort criterion whose cohort pass
-// groups by values of the person table alone, from the person columns
-// `codes` were read with: counts and cross-tabulations (through the joint
-// table), and the persons of each cell of summaries whose values come in
-// passes of their own (regressions with their own pass take nothing from
-// it). Each distinct value is placed in its categories once and each person
-// by lookup, in rowid order as the cohort pass would read them, so every
-// count, cell key and person set is the cohort pass's. False, having
+// The cohort pass of a query whose cohort pass groups by values of the
+// person table alone, from the person columns `codes` were read with:
+// counts and cross-tabulations (through the joint table), and the persons
+// of each cell of summaries whose values come in passes of their own
+// (regressions with their own pass take nothing from it). Each distinct
+// value is placed in its categories once and each person by lookup: every
+// person in rowid order with no cohort criterion, else the rows of the lean
+// cohort statement (which selects only rowids), as the cohort pass would
+// read them, so every count, cell key and person set is the cohort pass's. False, having
 // touched nothing, if the query is not of that kind or the codes lack a
 // column it needs.
-absl::StatusOr<bool> CountFromColumns(const SqliteDb& dataset, const CompiledQuery& query,
+absl::StatusOr<bool> CountFromColumns(SqliteDb& dataset, const CompiledQuery& query,
                                       const PersonCodes& codes,
                                       std::vector<OutputAccumulator>& outputs,
                                       std::vector<int64_t>& joint_counts, int64_t& cohort) {
   const bool no_cohort_criterion = query.every_person || query.lean_persons_every_rowid;
-  if (!no_cohort_criterion || query.cohort_count || query.joint_cells <= 0 ||
-      joint_counts.size() != static_cast<size_t>(query.joint_cells)) {
+  if ((!no_cohort_criterion && !query.lean_persons_rowid_only) || query.cohort_count ||
+      query.joint_cells <= 0 || joint_counts.size() != static_cast<size_t>(query.joint_cells)) {
     return false;
   }
   const int64_t rows = codes.rowid_end();
@@ -607,10 +619,8 @@ absl::StatusOr<bool> CountFromColumns(const SqliteDb& dataset, const CompiledQue
     }
   }
   const size_t variables = columns.size();
-  for (int64_t rowid = 0; rowid < rows; ++rowid) {
-    RETURN_IF_ERROR(StopCheck(dataset, rowid));
-    std::optional<PersonCode> code = codes.Find(rowid);
-    if (!code) continue;
+  // One person of the cohort.
+  auto count = [&](int64_t rowid, const PersonCode& code) -> absl::Status {
     int64_t cell = 0;
     for (size_t v = 0; v < variables; ++v) {
       int64_t place = places[v][columns[v]->value_of_row[rowid]];
@@ -620,7 +630,7 @@ absl::StatusOr<bool> CountFromColumns(const SqliteDb& dataset, const CompiledQue
     ++cohort;
     ++joint_counts[cell];
     for (size_t o = 0; o < outputs.size(); ++o) {
-      if (!cells_of_joint[o].empty()) outputs[o].AddToCell(cells_of_joint[o][cell], *code);
+      if (!cells_of_joint[o].empty()) outputs[o].AddToCell(cells_of_joint[o][cell], code);
     }
     for (const SummaryPlaces& summary : summaries) {
       int64_t summary_cell = 0;
@@ -631,19 +641,29 @@ absl::StatusOr<bool> CountFromColumns(const SqliteDb& dataset, const CompiledQue
       }
       outputs[summary.output].AddPersonToCell(summary_cell);
     }
+    return absl::OkStatus();
+  };
+  if (no_cohort_criterion) {
+    for (int64_t rowid = 0; rowid < rows; ++rowid) {
+      RETURN_IF_ERROR(StopCheck(dataset, rowid));
+      std::optional<PersonCode> code = codes.Find(rowid);
+      if (!code) continue;
+      RETURN_IF_ERROR(count(rowid, *code));
+    }
+    return true;
   }
-  return true;
-}
-
-absl::Status StepFailed(const absl::Status& status) {
-  if (absl::IsCancelled(status)) return status;  // stopped by the caller
-  return absl::InternalError(absl::StrCat("reading the dataset failed: ", status.message()));
-}
-
-absl::Status NoCode() {
-  return absl::InternalError(
-      "a person of the dataset file has no code; the node's person codes do not match the "
-      "dataset version");
+  // The cohort's persons from its lean statement, which reads no person
+  // columns (every value is in memory); SQLite checks the stop as it steps.
+  ASSIGN_OR_RETURN(SqliteStatement persons, Prepare(dataset, query.lean_persons));
+  while (true) {
+    absl::StatusOr<bool> row = persons.Step();
+    if (!row.ok()) return StepFailed(row.status());
+    if (!*row) return true;
+    const int64_t rowid = persons.Int64(0);
+    std::optional<PersonCode> code = codes.Find(rowid);
+    if (!code || rowid >= rows) return NoCode();
+    RETURN_IF_ERROR(count(rowid, *code));
+  }
 }
 
 }  // namespace
