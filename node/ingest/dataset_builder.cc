@@ -194,7 +194,7 @@ absl::Status CreateTable(SqliteDb& db, const TablePlan& plan, const TablePlan& p
         absl::StrCat("\"", column.name(), "\" ", catalogue::ColumnSqlType(column.type())));
   }
   if (IsEventTable(plan, person)) {
-    columns.push_back(absl::StrCat("\"", catalogue::kPersonRowidColumn, "\" INTEGER NOT NULL"));
+    columns.push_back(Quoted(catalogue::kPersonRowidColumn) + " INTEGER NOT NULL");
   }
   return db.Exec(absl::StrCat("CREATE TABLE \"", plan.table.name(), "\" (",
                               absl::StrJoin(columns, ", "), ") STRICT"));
@@ -261,7 +261,7 @@ std::vector<IndexPlan> PlanIndexes(const std::vector<TablePlan>& plans) {
     for (const Column& column : plan.table.columns()) {
       any_coded = any_coded || column.coding_system() != trenode::v1::CODING_SYSTEM_UNSPECIFIED;
     }
-    const std::string person = absl::StrCat("\"", catalogue::kPersonRowidColumn, "\"");
+    const std::string person = Quoted(catalogue::kPersonRowidColumn);
     const Column* first_code = nullptr;
     for (const Column& column : plan.table.columns()) {
       if (column.name() == key.name() || column.type() != trenode::v1::COLUMN_TYPE_TEXT) continue;
@@ -321,7 +321,7 @@ absl::Status LoadTable(adapters::ObjectStore& source, SqliteDb& db, TablePlan& p
   const bool keeps_keys = &plan == &person;
   std::optional<SqliteStatement> person_of;
   if (events) {
-    names.push_back(absl::StrCat("\"", catalogue::kPersonRowidColumn, "\""));
+    names.push_back(Quoted(catalogue::kPersonRowidColumn));
     placeholders.push_back(absl::StrCat("?", line_parameter + 1));
     ASSIGN_OR_RETURN(
         person_of,

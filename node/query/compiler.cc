@@ -799,21 +799,18 @@ class QueryCompiler {
   }
 
   // Whether `sql` names a column of the person table ("p.<column>").
-  static bool MentionsPerson(const std::string& sql) {
-    for (size_t at = sql.find("p."); at != std::string::npos; at = sql.find("p.", at + 1)) {
-      if (at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) || sql[at - 1] == '_'))
-        return true;
-    }
-    return false;
-  }
+  static bool MentionsPerson(const std::string& sql) { return Names(sql, "p."); }
 
   // Whether `sql` names join i's value "f<i+1>.v" (not f<i+1>0.v).
   static bool MentionsJoin(const std::string& sql, size_t i) {
-    const std::string name = absl::StrCat("f", i + 1, ".v");
+    return Names(sql, absl::StrCat("f", i + 1, ".v"));
+  }
+
+  // Whether `name` occurs in `sql` at the start of an identifier.
+  static bool Names(const std::string& sql, const std::string& name) {
     for (size_t at = sql.find(name); at != std::string::npos; at = sql.find(name, at + 1)) {
-      bool starts = at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) ||
-                                 sql[at - 1] == '_');
-      if (starts) return true;
+      if (at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) || sql[at - 1] == '_'))
+        return true;
     }
     return false;
   }

@@ -549,6 +549,31 @@ std::optional<std::pair<const PersonColumns::Column*, std::vector<int64_t>>> Pla
   return std::make_pair(column, std::move(places));
 }
 
+// Person columns placed in a row-major grid (PlacesOf): a person's cell is
+// the sum of their values' places.
+struct PlacedColumns {
+  std::vector<const PersonColumns::Column*> columns;
+  std::vector<std::vector<int64_t>> places;
+
+  // Adds a column; false if PlacesOf could not place it.
+  bool Add(std::optional<std::pair<const PersonColumns::Column*, std::vector<int64_t>>> placed) {
+    if (!placed) return false;
+    columns.push_back(placed->first);
+    places.push_back(std::move(placed->second));
+    return true;
+  }
+  // Rowid's cell, or -1 if a value of theirs is outside its categories.
+  int64_t CellOf(int64_t rowid) const {
+    int64_t cell = 0;
+    for (size_t c = 0; c < columns.size(); ++c) {
+      int64_t place = places[c][columns[c]->value_of_row[rowid]];
+      if (place < 0) return -1;
+      cell += place;
+    }
+    return cell;
+  }
+};
+
 // The cohort pass of a query whose cohort pass groups by values of the
 // person table alone, from the person columns `codes` were read with:
 // counts and cross-tabulations (through the joint table), and the persons
@@ -570,13 +595,8 @@ absl::StatusOr<bool> CountFromColumns(SqliteDb& dataset, const CompiledQuery& qu
     return false;
   }
   const int64_t rows = codes.rowid_end();
-  // Per summary with its own pass: its groups' columns and places.
-  struct SummaryPlaces {
-    size_t output = 0;
-    std::vector<const PersonColumns::Column*> columns;
-    std::vector<std::vector<int64_t>> places;
-  };
-  std::vector<SummaryPlaces> summaries;
+  // Per summary with its own pass: its groups' columns, placed in its grid.
+  std::vector<std::pair<size_t, PlacedColumns>> summaries;
   for (size_t o = 0; o < query.outputs.size(); ++o) {
     const OutputPlan& plan = query.outputs[o];
     if (plan.kind == trenode::v1::OUTPUT_KIND_COUNTS ||
@@ -585,28 +605,24 @@ absl::StatusOr<bool> CountFromColumns(SqliteDb& dataset, const CompiledQuery& qu
       continue;
     }
     if (plan.kind != trenode::v1::OUTPUT_KIND_SUMMARY || !plan.own_pass) return false;
-    SummaryPlaces summary{o, {}, {}};
+    PlacedColumns groups;
     int64_t stride = plan.cells;
     for (const GroupPlan& group : plan.groups) {
       stride /= static_cast<int64_t>(group.categories.size());
-      auto placed = PlacesOf(codes, group.person_value, group.categories, stride, rows);
-      if (!placed) return false;
-      summary.columns.push_back(placed->first);
-      summary.places.push_back(std::move(placed->second));
+      if (!groups.Add(PlacesOf(codes, group.person_value, group.categories, stride, rows))) {
+        return false;
+      }
     }
-    summaries.push_back(std::move(summary));
+    summaries.emplace_back(o, std::move(groups));
   }
-  std::vector<const PersonColumns::Column*> columns;
-  // Per joint variable, per distinct value: its category times the
-  // variable's stride in the joint grid (row-major); -1 outside them.
-  std::vector<std::vector<int64_t>> places;
+  // The joint variables, placed in the joint grid.
+  PlacedColumns variables;
   int64_t stride = query.joint_cells;
   for (const JointVariable& variable : query.joint) {
     stride /= static_cast<int64_t>(variable.categories.size());
-    auto placed = PlacesOf(codes, variable.person_value, variable.categories, stride, rows);
-    if (!placed) return false;
-    columns.push_back(placed->first);
-    places.push_back(std::move(placed->second));
+    if (!variables.Add(PlacesOf(codes, variable.person_value, variable.categories, stride, rows))) {
+      return false;
+    }
   }
   std::vector<const Categories*> joint_columns;
   for (const JointVariable& variable : query.joint) joint_columns.push_back(&variable.categories);
@@ -618,28 +634,19 @@ absl::StatusOr<bool> CountFromColumns(SqliteDb& dataset, const CompiledQuery& qu
       cells_of_joint[o] = outputs[o].CellsOfJoint(joint);
     }
   }
-  const size_t variables = columns.size();
   // One person of the cohort.
   auto count = [&](int64_t rowid, const PersonCode& code) -> absl::Status {
-    int64_t cell = 0;
-    for (size_t v = 0; v < variables; ++v) {
-      int64_t place = places[v][columns[v]->value_of_row[rowid]];
-      if (place < 0) return OutsideCategories();
-      cell += place;
-    }
+    const int64_t cell = variables.CellOf(rowid);
+    if (cell < 0) return OutsideCategories();
     ++cohort;
     ++joint_counts[cell];
     for (size_t o = 0; o < outputs.size(); ++o) {
       if (!cells_of_joint[o].empty()) outputs[o].AddToCell(cells_of_joint[o][cell], code);
     }
-    for (const SummaryPlaces& summary : summaries) {
-      int64_t summary_cell = 0;
-      for (size_t g = 0; g < summary.columns.size(); ++g) {
-        int64_t place = summary.places[g][summary.columns[g]->value_of_row[rowid]];
-        if (place < 0) return OutsideCategories();
-        summary_cell += place;
-      }
-      outputs[summary.output].AddPersonToCell(summary_cell);
+    for (const auto& [output, groups] : summaries) {
+      const int64_t summary_cell = groups.CellOf(rowid);
+      if (summary_cell < 0) return OutsideCategories();
+      outputs[output].AddPersonToCell(summary_cell);
     }
     return absl::OkStatus();
   };
@@ -661,7 +668,7 @@ absl::StatusOr<bool> CountFromColumns(SqliteDb& dataset, const CompiledQuery& qu
     if (!*row) return true;
     const int64_t rowid = persons.Int64(0);
     std::optional<PersonCode> code = codes.Find(rowid);
-    if (!code || rowid >= rows) return NoCode();
+    if (!code) return NoCode();
     RETURN_IF_ERROR(count(rowid, *code));
   }
 }
