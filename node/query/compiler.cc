@@ -154,6 +154,9 @@ class StatementCompiler {
   const std::vector<std::string>& joins() const { return joins_; }
   // Join i without its ON clause: "(SELECT ... ) AS f<i+1>".
   const std::string& joined_values(size_t i) const { return joined_values_[i]; }
+  // Join i's rows ungrouped (LoneFeature::rows, empty unless its feature is
+  // a MIN or MAX over events with person rowids), and whether it is a MAX.
+  const std::pair<std::string, bool>& ungrouped(size_t i) const { return ungrouped_[i]; }
   bool person_rowids() const { return person_rowids_; }
 
   // What the expressions compiled since the last call read: the person
@@ -475,6 +478,7 @@ class StatementCompiler {
     std::string field = absl::StrCat(path, ".value_column");
     Expr expr;
     std::string aggregate;  // over the filter's rows of one person
+    std::string value_sql_of_rows;  // the value column, unless COUNT
     if (feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_COUNT) {
       if (!feature.value_column().empty()) return Invalid(field, "is not used with COUNT");
       aggregate = "COUNT(*)";
@@ -500,6 +504,7 @@ class StatementCompiler {
       if (!IsNumeric(type)) return Invalid(field, absl::StrCat(value->name(), " is not a number"));
       if (feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_MEAN) type = VarType::kReal;
       const std::string value_sql = absl::StrCat(filter.alias, ".", Quote(value->name()));
+      value_sql_of_rows = value_sql;
       aggregate = absl::StrCat(function, "(", value_sql, ")");
       expr = Expr{"", type, absl::StrCat(prefix, table->name(), "_", value->name())};
       // Persons with a value: those with a matching event with a value.
@@ -528,6 +533,17 @@ class StatementCompiler {
                                             person_rowids_ ? "" : "+", filter.key, ") AS ", alias));
       joins_.push_back(
           absl::StrCat(joined_values_.back(), " ON ", alias, ".k = ", PersonOfEvents()));
+      // MIN and MAX are reduced exactly by the runner from the rows in any
+      // order; ORDER BY is free when the code index gives them by person.
+      const bool extreme = feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_MIN ||
+                           feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_MAX;
+      ungrouped_.emplace_back(
+          person_rowids_ && extreme
+              ? absl::StrCat("SELECT ", filter.key, ", ", value_sql_of_rows, " ", filter.set_from,
+                             filter.set_filtered ? " AND " : " WHERE ", value_sql_of_rows,
+                             " IS NOT NULL ORDER BY ", filter.key)
+              : "",
+          feature.aggregate() == trenode::v1::FEATURE_AGGREGATE_MAX);
       // Persons with a value are those the join finds with one: a pass over
       // them alone joins from the pre-grouped values to the persons (an
       // inner join), reading the events once.
@@ -623,6 +639,7 @@ class StatementCompiler {
   std::map<std::string, Expr> features_;
   std::vector<std::string> joins_;
   std::vector<std::string> joined_values_;
+  std::vector<std::pair<std::string, bool>> ungrouped_;
   Reads reads_;
   int aliases_ = 0;
   int criterion_nodes_ = 0;
@@ -727,7 +744,8 @@ class QueryCompiler {
       compiled.value_passes.push_back(ValuePass{
           static_cast<int>(o),
           Statement{PassSql(uses, cohort_sql, present_[o]), compiled.persons.params},
-          Statement{PassSql(Lean(uses), cohort_sql, present_[o]), compiled.persons.params}});
+          Statement{PassSql(Lean(uses), cohort_sql, present_[o]), compiled.persons.params},
+          LoneFeatureOf(Lean(uses), cohort_sql, present_[o], compiled.persons.params)});
     }
     compiled.tables = tables_;
     JoinCountOutputs(compiled);
@@ -768,26 +786,71 @@ class QueryCompiler {
     // pre-grouped values alone, in person rowid order, without the person
     // table: with person rowids each row's k is its person's rowid (every
     // event names a person of the table: the import looked each one up).
-    if (statement_.person_rowids() && cohort_sql.empty() && !present.empty()) {
-      std::optional<size_t> only;
-      int mentioned = 0;
-      for (size_t i = 0; i < statement_.joins().size(); ++i) {
-        if (MentionsJoin(selected, i) || MentionsJoin(required, i)) {
-          ++mentioned;
-          only = i;
-        }
-      }
-      if (mentioned == 1 && MentionsJoin(required, *only) &&
-          !MentionsPerson(selected.substr(std::string("p.rowid").size())) &&
-          !MentionsPerson(required)) {
-        select[0] = absl::StrCat("f", *only + 1, ".k");
-        return absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " FROM ",
-                            statement_.joined_values(*only), " WHERE ",
-                            absl::StrJoin(where, " AND "));
-      }
+    if (std::optional<size_t> only = LoneJoin(selected, required, cohort_sql)) {
+      select[0] = absl::StrCat("f", *only + 1, ".k");
+      return absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " FROM ",
+                          statement_.joined_values(*only), " WHERE ",
+                          absl::StrJoin(where, " AND "));
     }
     return absl::StrCat("SELECT ", selected, " FROM ", Quote(person_.name()), " AS p", inner, left,
                         where.empty() ? "" : absl::StrCat(" WHERE ", absl::StrJoin(where, " AND ")));
+  }
+
+  // The join whose pre-grouped values a pass selecting `selected` ("p.rowid,
+  // ...") of the persons who meet `required` reads alone: the only join
+  // either names, one `required` names, when nothing else of the persons is
+  // read (no cohort, no person column) and events name persons by rowid.
+  std::optional<size_t> LoneJoin(const std::string& selected, const std::string& required,
+                                 const std::string& cohort_sql) const {
+    if (!statement_.person_rowids() || !cohort_sql.empty() || required.empty()) {
+      return std::nullopt;
+    }
+    std::optional<size_t> only;
+    int mentioned = 0;
+    for (size_t i = 0; i < statement_.joins().size(); ++i) {
+      if (MentionsJoin(selected, i) || MentionsJoin(required, i)) {
+        ++mentioned;
+        only = i;
+      }
+    }
+    if (mentioned != 1 || !MentionsJoin(required, *only) ||
+        MentionsPerson(selected.substr(std::string("p.rowid").size())) ||
+        MentionsPerson(required)) {
+      return std::nullopt;
+    }
+    return only;
+  }
+
+  // The pass PassSql(uses, cohort_sql, present) as its lone join's rows
+  // ungrouped, when it reads that join's value alone (each column it
+  // selects is the value or NULL, each condition that the value is known)
+  // and the join is a MIN or MAX.
+  std::optional<LoneFeature> LoneFeatureOf(const std::vector<bool>& uses,
+                                           const std::string& cohort_sql,
+                                           const std::vector<std::string>& present,
+                                           const std::vector<SqlParam>& params) const {
+    std::vector<std::string> select = {"p.rowid"};
+    for (size_t c = 1; c <= columns_.size(); ++c) {
+      select.push_back(c < uses.size() && uses[c] ? columns_[c - 1] : "NULL");
+    }
+    std::optional<size_t> only =
+        LoneJoin(absl::StrJoin(select, ", "), absl::StrJoin(present, " "), cohort_sql);
+    if (!only || statement_.ungrouped(*only).first.empty()) return std::nullopt;
+    const std::string value = absl::StrCat("f", *only + 1, ".v");
+    LoneFeature lone{Statement{statement_.ungrouped(*only).first, params},
+                     statement_.ungrouped(*only).second,
+                     {}};
+    for (size_t c = 1; c < select.size(); ++c) {
+      if (select[c] == value) {
+        lone.value_columns.push_back(static_cast<int>(c));
+      } else if (select[c] != "NULL") {
+        return std::nullopt;
+      }
+    }
+    for (const std::string& condition : present) {
+      if (condition != absl::StrCat("(", value, " IS NOT NULL)")) return std::nullopt;
+    }
+    return lone;
   }
 
   // `uses` without the derived columns.

@@ -72,6 +72,16 @@ struct OutputPlan {
   bool own_pass = false;
 };
 
+// The rows of one event feature, ungrouped: "SELECT <person rowid>,
+// <value> FROM <events> WHERE <filter> AND <value> IS NOT NULL ORDER BY
+// <person rowid>". Each person's MIN (or MAX) of its values is the
+// feature's value; `value_columns` are the pass's columns that hold it.
+struct LoneFeature {
+  Statement rows;
+  bool max = false;
+  std::vector<int> value_columns;
+};
+
 // The pass over the persons of one output with its own pass.
 struct ValuePass {
   int output = 0;
@@ -81,6 +91,12 @@ struct ValuePass {
   Statement statement;
   // The same pass with NULL in place of CompiledQuery::derived's columns.
   Statement lean;
+  // Set when `lean` reads one MIN or MAX event feature's pre-grouped values
+  // alone (every other column NULL, its rows the persons with a value): the
+  // feature's own rows, which the runner reduces to `lean`'s rows itself
+  // (node/query/lone_feature.h); SQLite's GROUP BY costs three times the
+  // scan of the rows it groups.
+  std::optional<LoneFeature> lone;
 };
 
 // A statement column whose value is a function of one column of the person

@@ -25,19 +25,6 @@ absl::Status Unevaluated(const DerivedColumn& derived, absl::string_view why) {
                                           " could not be evaluated: ", why));
 }
 
-StoredValue Read(const SqliteStatement& row, int column) {
-  switch (row.TypeOf(column)) {
-    case SqliteStatement::ValueType::kNull:
-      return std::monostate{};
-    case SqliteStatement::ValueType::kInteger:
-      return row.Int64(column);
-    case SqliteStatement::ValueType::kReal:
-      return row.Double(column);
-    default:
-      return row.Text(column);
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<std::optional<DerivedValues>> DerivedValues::Evaluate(
@@ -89,7 +76,7 @@ absl::StatusOr<std::optional<DerivedValues>> DerivedValues::Evaluate(
       absl::StatusOr<bool> row = select->Step();
       if (!row.ok()) return Unevaluated(each, row.status().message());
       if (!*row) break;
-      evaluated.values.push_back(Read(*select, 1));
+      evaluated.values.push_back(ReadStoredValue(*select, 1));
     }
     if (evaluated.values.size() != kept->values.size()) return Unevaluated(each, "rows were lost");
     values.slots_ = std::max(values.slots_, static_cast<size_t>(each.column) + 1);

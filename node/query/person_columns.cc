@@ -162,4 +162,17 @@ const PersonColumns::Column* PersonColumns::Find(absl::string_view name) const {
   return found == columns_.end() ? nullptr : &found->second;
 }
 
+StoredValue ReadStoredValue(const SqliteStatement& row, int column) {
+  switch (row.TypeOf(column)) {
+    case SqliteStatement::ValueType::kNull:
+      return std::monostate{};
+    case SqliteStatement::ValueType::kInteger:
+      return row.Int64(column);
+    case SqliteStatement::ValueType::kReal:
+      return row.Double(column);
+    default:
+      return row.Text(column);
+  }
+}
+
 }  // namespace trenode::query

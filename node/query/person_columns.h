@@ -18,12 +18,16 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "node/storage/sqlite.h"
 #include "trenode/v1/catalogue.pb.h"
 
 namespace trenode::query {
 
 // A value as SQLite held it: NULL, integer, real or text.
 using StoredValue = std::variant<std::monostate, int64_t, double, std::string>;
+
+// Column `column` of the row `row` is on, as SQLite holds it.
+StoredValue ReadStoredValue(const storage::SqliteStatement& row, int column);
 
 class PersonColumns {
  public:

@@ -657,6 +657,68 @@ TEST_F(PlanDifferentialTest, PersonValuesReadFromMemoryAnswerAsTheFile) {
   EXPECT_GE(fitted, 30);
 }
 
+// Passes that read one MIN or MAX feature alone: the feature's rows reduced
+// by the node (ValuePass::lone) against SQLite's own grouping of the same
+// rows (the lean statement), exactly: the same persons in the same order
+// with the same values, so every sum is the same to the last bit.
+TEST_F(PlanDifferentialTest, LoneFeaturesReducedByTheNodeAnswerExactlyAsGroupedBySqlite) {
+  auto file =
+      storage::SqliteDb::Open(dir_->File("site.sqlite"), storage::SqliteDb::Mode::kReadOnly);
+  ASSERT_TRUE(file.ok()) << file.status();
+  QueryGenerator generator(20261204);
+  std::mt19937 random(11);
+  auto chance = [&](double p) { return std::uniform_real_distribution<>(0, 1)(random) < p; };
+  int lone = 0, summarised = 0, fitted = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::string text = "index_date: \"2024-01-01\" ";
+    if (chance(0.2)) absl::StrAppend(&text, "cohort { ", generator.Cohort(), " } ");
+    const std::string feature = generator.ValueFeature();
+    absl::StrAppend(&text, "outputs { name: \"s\" summary { value { ", feature, " } group_by { ",
+                    chance(0.8) ? generator.PersonGroup()
+                                : absl::StrCat("variable { ", feature,
+                                               " } binning { boundaries: 20 boundaries: 40 }"),
+                    " } } } ");
+    if (chance(0.6)) {
+      absl::StrAppend(&text, "outputs { name: \"r\" regression { outcome { ",
+                      chance(0.7) ? feature : generator.ValueFeature(), " } predictors { ",
+                      generator.PersonNumber(), " } } } ");
+    }
+    trenode::v1::AggregateQuery query;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &query)) << text;
+    query.set_dataset_id(dataset_->id());
+    CompileLimits limits;
+    limits.person_rowids = true;
+    auto compiled = CompileQuery(query, *dataset_, limits);
+    ASSERT_TRUE(compiled.ok()) << text << "\n" << compiled.status();
+    CompiledQuery grouped = *compiled;
+    int lone_passes = 0;
+    for (ValuePass& pass : grouped.value_passes) {
+      lone_passes += pass.lone.has_value();
+      pass.lone.reset();
+    }
+    if (lone_passes == 0) continue;
+    lone += lone_passes;
+    auto reduced = RunQuery(**file, *compiled, **codes_);
+    ASSERT_TRUE(reduced.ok()) << text << "\n" << reduced.status();
+    auto by_sqlite = RunQuery(**file, grouped, **codes_);
+    ASSERT_TRUE(by_sqlite.ok()) << text << "\n" << by_sqlite.status();
+    google::protobuf::util::MessageDifferencer differ;
+    std::string difference;
+    differ.ReportDifferencesToString(&difference);
+    EXPECT_TRUE(differ.Compare(by_sqlite->result, reduced->result)) << text << "\n" << difference;
+    EXPECT_TRUE(differ.Compare(by_sqlite->internals, reduced->internals)) << text << "\n"
+                                                                          << difference;
+    EXPECT_EQ(by_sqlite->rows_read, reduced->rows_read) << text;
+    for (const auto& table : reduced->result.tables()) {
+      if (table.has_regression()) fitted += table.regression().n() > 0;
+      for (const auto& cell : table.cells()) summarised += cell.n() > 0;
+    }
+  }
+  EXPECT_GE(lone, 150);
+  EXPECT_GE(summarised, 300);
+  EXPECT_GE(fitted, 40);
+}
+
 // Values the synthetic site never holds, in a file made by hand: missing
 // years and sexes, a rare sex counted as "(other)", a REAL column, and an
 // INTEGER column holding a real (an age from it is not counted by category

@@ -11,6 +11,7 @@
 #include "node/disclosure/regression.h"
 #include "node/query/bind_params.h"
 #include "node/query/category_memo.h"
+#include "node/query/lone_feature.h"
 #include "node/query/pass_row.h"
 #include "node/query/person_columns.h"
 #include "node/query/person_sets.h"
@@ -758,21 +759,61 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
       return absl::OkStatus();
     }));
   }
-  // Each output with its own pass: its persons with values.
-  std::vector<SqliteStatement> passes;
-  for (const ValuePass& pass : query.value_passes) {
-    ASSIGN_OR_RETURN(SqliteStatement own, Prepare(dataset, derived ? pass.lean : pass.statement));
-    OutputAccumulator& output = outputs[pass.output];
+  // Each output with its own pass: its persons with values, from its
+  // statement, or, reading one MIN or MAX feature alone, from the feature's
+  // rows reduced here.
+  struct OwnPass {
+    std::optional<SqliteStatement> statement;
+    std::optional<LoneFeatureReader> lone;
+    std::vector<int> lone_columns;
+    std::vector<const StoredValue*> lone_overlay;  // the derived and lone columns
+  };
+  std::vector<OwnPass> passes;
+  // Calls `each` with every row of `own` (from its start) and its rowid.
+  auto each_own_row = [&](OwnPass& own, auto each) -> absl::Status {
+    if (own.lone) {
+      own.lone->Rewind();
+      while (true) {
+        absl::StatusOr<bool> person = own.lone->Next();
+        if (!person.ok()) return StepFailed(person.status());
+        if (!*person) return absl::OkStatus();
+        const int64_t rowid = own.lone->rowid();
+        derived->Fill(rowid, own.lone_overlay);
+        for (int column : own.lone_columns) own.lone_overlay[column] = &own.lone->value();
+        RETURN_IF_ERROR(each(PassRow(nullptr, &own.lone_overlay), rowid));
+      }
+    }
+    own.statement->Rewind();  // the same persons and variables: the bindings stay
     while (true) {
-      absl::StatusOr<bool> row = own.Step();
+      absl::StatusOr<bool> row = own.statement->Step();
       if (!row.ok()) return StepFailed(row.status());
-      if (!*row) break;
+      if (!*row) return absl::OkStatus();
+      const int64_t rowid = own.statement->Int64(0);
+      RETURN_IF_ERROR(each(row_of(*own.statement, rowid), rowid));
+    }
+  };
+  for (const ValuePass& pass : query.value_passes) {
+    OwnPass own;
+    if (derived && pass.lone) {
+      ASSIGN_OR_RETURN(SqliteStatement rows, Prepare(dataset, pass.lone->rows));
+      own.lone.emplace(std::move(rows), pass.lone->max);
+      own.lone_columns = pass.lone->value_columns;
+      own.lone_overlay.assign(overlay.size(), nullptr);
+      for (int column : own.lone_columns) {
+        if (static_cast<size_t>(column) >= own.lone_overlay.size()) {
+          own.lone_overlay.resize(static_cast<size_t>(column) + 1, nullptr);
+        }
+      }
+    } else {
+      ASSIGN_OR_RETURN(own.statement, Prepare(dataset, derived ? pass.lean : pass.statement));
+    }
+    OutputAccumulator& output = outputs[pass.output];
+    RETURN_IF_ERROR(each_own_row(own, [&](const PassRow& values, int64_t rowid) -> absl::Status {
       ++rows_read;
-      const int64_t rowid = own.Int64(0);
       std::optional<PersonCode> code = codes.Find(rowid);
       if (!code) return NoCode();
-      RETURN_IF_ERROR(output.Add(row_of(own, rowid), *code, /*values=*/true, categories));
-    }
+      return output.Add(values, *code, /*values=*/true, categories);
+    }));
     passes.push_back(std::move(own));
   }
   // Regressions with more persons than they could keep need a second pass
@@ -786,16 +827,13 @@ absl::StatusOr<QueryOutcome> RunQuery(SqliteDb& dataset, const CompiledQuery& qu
     }
     for (size_t p = 0; p < passes.size(); ++p) {
       if (query.value_passes[p].output != static_cast<int>(o)) continue;
-      SqliteStatement& own = passes[p];
-      own.Rewind();  // the same persons and variables: the bindings stay
-      while (true) {
-        absl::StatusOr<bool> row = own.Step();
-        if (!row.ok()) return StepFailed(row.status());
-        if (!*row) break;
-        ++rows_read;
-        if (!codes.Find(own.Int64(0))) return NoCode();
-        outputs[o].AddLeverage(row_of(own, own.Int64(0)));
-      }
+      RETURN_IF_ERROR(
+          each_own_row(passes[p], [&](const PassRow& values, int64_t rowid) -> absl::Status {
+            ++rows_read;
+            if (!codes.Find(rowid)) return NoCode();
+            outputs[o].AddLeverage(values);
+            return absl::OkStatus();
+          }));
     }
   }
   if (cohort_again && cohort_pass) {
