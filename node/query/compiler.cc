@@ -191,8 +191,18 @@ class StatementCompiler {
     return Invalid(path, "choose column, age, event_feature or indicator");
   }
 
+  // A conjunct of the cohort criterion: its SQL and, if it is the set of
+  // persons with some events (min_count at most 1), those events' rows.
+  struct Conjunct {
+    std::string sql;
+    std::optional<FilterSql> events;
+  };
+
+  // `conjuncts`, if given, gets the criterion's conjuncts: each criterion of
+  // a top-level all_of, or the criterion itself.
   absl::StatusOr<std::string> CompileCriterion(const Criterion& criterion, const std::string& path,
-                                               int depth = 0) {
+                                               int depth = 0,
+                                               std::vector<Conjunct>* conjuncts = nullptr) {
     if (depth > kMaxCriterionDepth) {
       return Invalid(path, absl::StrCat("criteria nest deeper than ", kMaxCriterionDepth));
     }
@@ -208,11 +218,17 @@ class StatementCompiler {
         if (list.criteria().empty()) return Invalid(field, "needs at least one criterion");
         std::vector<std::string> parts;
         for (int i = 0; i < list.criteria_size(); ++i) {
-          ASSIGN_OR_RETURN(std::string part,
-                           CompileCriterion(list.criteria(i),
-                                            absl::StrCat(field, ".criteria[", i, "]"), depth + 1));
+          std::vector<Conjunct> one;
+          ASSIGN_OR_RETURN(
+              std::string part,
+              CompileCriterion(list.criteria(i), absl::StrCat(field, ".criteria[", i, "]"),
+                               depth + 1, all && conjuncts != nullptr ? &one : nullptr));
           parts.push_back(std::move(part));
+          if (all && conjuncts != nullptr) {
+            conjuncts->push_back({parts.back(), one.size() == 1 ? one[0].events : std::nullopt});
+          }
         }
+        if (!all && conjuncts != nullptr) conjuncts->push_back({Balanced(parts, "OR"), {}});
         return Balanced(parts, all ? "AND" : "OR");
       }
       case Criterion::kNoneOf: {
@@ -220,12 +236,24 @@ class StatementCompiler {
             std::string inner,
             CompileCriterion(criterion.none_of(), absl::StrCat(path, ".none_of"), depth + 1));
         // A person with no value is not excluded by NOT (comparison with NULL).
-        return absl::StrCat("(NOT coalesce(", inner, ", 0))");
+        std::string sql = absl::StrCat("(NOT coalesce(", inner, ", 0))");
+        if (conjuncts != nullptr) conjuncts->push_back({sql, {}});
+        return sql;
       }
-      case Criterion::kPerson:
-        return CompilePersonCriterion(criterion.person(), absl::StrCat(path, ".person"));
-      case Criterion::kEvents:
-        return CompileEventCriterion(criterion.events(), absl::StrCat(path, ".events"));
+      case Criterion::kPerson: {
+        ASSIGN_OR_RETURN(std::string sql,
+                         CompilePersonCriterion(criterion.person(), absl::StrCat(path, ".person")));
+        if (conjuncts != nullptr) conjuncts->push_back({sql, {}});
+        return sql;
+      }
+      case Criterion::kEvents: {
+        std::optional<FilterSql> rows;
+        ASSIGN_OR_RETURN(std::string sql,
+                         CompileEventCriterion(criterion.events(), absl::StrCat(path, ".events"),
+                                               conjuncts != nullptr ? &rows : nullptr));
+        if (conjuncts != nullptr) conjuncts->push_back({sql, std::move(rows)});
+        return sql;
+      }
       case Criterion::KIND_NOT_SET:
         break;
     }
@@ -602,8 +630,11 @@ class StatementCompiler {
     return person_rowids_ ? std::string("p.rowid") : absl::StrCat("p.", Quote(person_key_));
   }
 
+  // `rows`, if given, gets the events' rows when the criterion is the set of
+  // persons with at least one of them (set-based, min_count at most 1).
   absl::StatusOr<std::string> CompileEventCriterion(const trenode::v1::EventCriterion& events,
-                                                    const std::string& path) {
+                                                    const std::string& path,
+                                                    std::optional<FilterSql>* rows = nullptr) {
     reads_.events = true;
     if (events.min_count() < 0) return Invalid(absl::StrCat(path, ".min_count"), "is negative");
     ASSIGN_OR_RETURN(FilterSql filter,
@@ -622,6 +653,8 @@ class StatementCompiler {
       // covering code index reads only the matching rows (then sorted).
       absl::StrAppend(&persons, " GROUP BY ", person_rowids_ ? "" : "+", filter.key,
                       " HAVING COUNT(*) >= ", Param(events.min_count()));
+    } else if (rows != nullptr) {
+      *rows = filter;
     }
     return absl::StrCat("(", PersonOfEvents(), " IN (", persons, "))");
   }
@@ -694,8 +727,10 @@ class QueryCompiler {
     }
     // The cohort's parameters follow the values' in the statement text.
     std::string cohort_sql;
+    std::vector<StatementCompiler::Conjunct> conjuncts;
     if (query_.has_cohort()) {
-      ASSIGN_OR_RETURN(cohort_sql, statement_.CompileCriterion(query_.cohort(), "cohort"));
+      ASSIGN_OR_RETURN(cohort_sql,
+                       statement_.CompileCriterion(query_.cohort(), "cohort", 0, &conjuncts));
     }
     if (statement_.param_count() > static_cast<size_t>(kMaxQueryValues)) {
       return Invalid("query",
@@ -728,6 +763,11 @@ class QueryCompiler {
     compiled.lean_persons_rowid_only =
         std::find(lean_uses.begin(), lean_uses.end(), true) == lean_uses.end();
     compiled.lean_persons_every_rowid = cohort_sql.empty() && compiled.lean_persons_rowid_only;
+    if (compiled.lean_persons_rowid_only) {
+      if (std::optional<std::string> driven = DrivenByEvents(conjuncts)) {
+        compiled.lean_persons.sql = *std::move(driven);
+      }
+    }
     compiled.derived = derived_;
     for (DerivedColumn& derived : compiled.derived) derived.sql.params = compiled.persons.params;
     if (!cohort_pass_needed) {
@@ -851,6 +891,64 @@ class QueryCompiler {
       if (condition != absl::StrCat("(", value, " IS NOT NULL)")) return std::nullopt;
     }
     return lone;
+  }
+
+  // The lean cohort statement that selects only rowids as the rows of the
+  // first conjunct that is a set of persons with events, each person once,
+  // in rowid order, the other conjuncts applied to them: "SELECT
+  // e.<rowid>, NULL, ... FROM <events> AS e WHERE <filter> AND <others>
+  // GROUP BY e.<rowid> ORDER BY e.<rowid>". With person rowids every event names a person of
+  // the person table (the import looked each up), so the person table is
+  // not read at all: not its rows, nor its rowids one by one. Nullopt if no
+  // conjunct is such a set, or another reads a person column or a feature
+  // joined to the persons.
+  std::optional<std::string> DrivenByEvents(
+      const std::vector<StatementCompiler::Conjunct>& conjuncts) const {
+    if (!statement_.person_rowids()) return std::nullopt;
+    auto driver = std::find_if(conjuncts.begin(), conjuncts.end(),
+                               [](const auto& conjunct) { return conjunct.events.has_value(); });
+    if (driver == conjuncts.end()) return std::nullopt;
+    const FilterSql& rows = *driver->events;
+    std::vector<std::string> where;
+    for (const auto& conjunct : conjuncts) {
+      if (&conjunct == &*driver) continue;
+      std::string sql = ReplacePersonRowid(conjunct.sql, rows.key);
+      if (MentionsPerson(sql)) return std::nullopt;
+      for (size_t i = 0; i < statement_.joins().size(); ++i) {
+        if (MentionsJoin(sql, i)) return std::nullopt;  // a feature joined to the persons
+      }
+      where.push_back(std::move(sql));
+    }
+    std::vector<std::string> select = {rows.key};
+    select.resize(columns_.size() + 1, "NULL");
+    std::string sql = absl::StrCat("SELECT ", absl::StrJoin(select, ", "), " ", rows.set_from);
+    if (!where.empty()) {
+      absl::StrAppend(&sql, rows.set_filtered ? " AND " : " WHERE ", Balanced(where, "AND"));
+    }
+    // GROUP BY, not DISTINCT: SQLite then groups a code's rows in the code
+    // index's order, with no temporary table (DISTINCT over the NULLs too
+    // keeps one).
+    absl::StrAppend(&sql, " GROUP BY ", rows.key, " ORDER BY ", rows.key);
+    return sql;
+  }
+
+  // `sql` with each "p.rowid" (at the start of an identifier) as `with`.
+  static std::string ReplacePersonRowid(const std::string& sql, const std::string& with) {
+    const std::string kRowid = "p.rowid";
+    std::string replaced;
+    size_t from = 0;
+    for (size_t at = sql.find(kRowid); at != std::string::npos; at = sql.find(kRowid, at + 1)) {
+      const bool starts = at == 0 || !(std::isalnum(static_cast<unsigned char>(sql[at - 1])) ||
+                                       sql[at - 1] == '_' || sql[at - 1] == '"');
+      const size_t end = at + kRowid.size();
+      const bool ends = end == sql.size() ||
+                        !(std::isalnum(static_cast<unsigned char>(sql[end])) || sql[end] == '_');
+      if (!starts || !ends) continue;
+      absl::StrAppend(&replaced, absl::string_view(sql).substr(from, at - from), with);
+      from = end;
+    }
+    absl::StrAppend(&replaced, absl::string_view(sql).substr(from));
+    return replaced;
   }
 
   // `uses` without the derived columns.

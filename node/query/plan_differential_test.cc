@@ -109,6 +109,15 @@ class QueryGenerator {
 
   std::string Cohort() { return Criterion(0); }
 
+  // A cohort whose first criterion is a set of persons with events, with up
+  // to two more criteria of any kind beside it.
+  std::string EventsFirstCohort() {
+    std::string list = absl::StrCat("criteria { events { ", Events(), " } } ");
+    int n = std::uniform_int_distribution<>(0, 2)(random_);
+    for (int i = 0; i < n; ++i) absl::StrAppend(&list, "criteria { ", Criterion(1), " } ");
+    return absl::StrCat("all_of { ", list, "}");
+  }
+
   // A variable of the person table alone: a column, an age, or an indicator
   // over person criteria.
   std::string PersonVariable() {
@@ -304,7 +313,7 @@ class PlanDifferentialTest : public ::testing::Test {
     limits.person_rowids = rowids;
     auto compiled = CompileQuery(query, *dataset_, limits);
     if (!compiled.ok()) return compiled.status();
-    *sql = compiled->persons.sql;
+    *sql = absl::StrCat(compiled->persons.sql, "\n", compiled->lean_persons.sql);
     for (const ValuePass& pass : compiled->value_passes) absl::StrAppend(sql, "\n", pass.statement.sql);
     for (const ValuePass& pass : compiled->value_passes) {
       if (own != nullptr) ++(*own)[compiled->outputs[pass.output].kind];
@@ -327,7 +336,7 @@ class PlanDifferentialTest : public ::testing::Test {
 TEST_F(PlanDifferentialTest, SetBasedPlansAnswerExactlyAsPerPersonPlans) {
   QueryGenerator generator(20261202);
   int compared = 0, nonempty = 0, regressions_alone = 0, fitted = 0;
-  int own_summaries = 0, own_regressions = 0, by_rowid = 0;
+  int own_summaries = 0, own_regressions = 0, by_rowid = 0, driven = 0;
   for (int i = 0; i < 400; ++i) {
     std::string text = generator.Query();
     trenode::v1::AggregateQuery query;
@@ -345,6 +354,8 @@ TEST_F(PlanDifferentialTest, SetBasedPlansAnswerExactlyAsPerPersonPlans) {
     auto by_key = Run(query, PlanShape::kSetBased, &by_key_sql, nullptr, false);
     ASSERT_TRUE(by_key.ok()) << text << "\n" << by_key.status();
     by_rowid += absl::StrContains(set_sql, "_person") && !absl::StrContains(by_key_sql, "_person");
+    // The cohort's persons found from the events alone (DrivenByEvents).
+    driven += absl::StrContains(set_sql, "\nSELECT e");
     // Counts and persons exactly; sums, means and the like to the last few
     // bits only: the plans may visit the same persons in another order.
     CloseEnough close;
@@ -376,11 +387,47 @@ TEST_F(PlanDifferentialTest, SetBasedPlansAnswerExactlyAsPerPersonPlans) {
   }
   EXPECT_GE(compared, 250);
   EXPECT_EQ(by_rowid, compared);  // each compared plan joined its events by person rowid
+  EXPECT_GE(driven, 15);
   EXPECT_GE(nonempty, 200);  // not all empty cohorts: the queries select real persons
   EXPECT_GE(regressions_alone, 60);
   EXPECT_GE(fitted, 20);
   EXPECT_GE(own_summaries, 40);
   EXPECT_GE(own_regressions, 40);
+}
+
+// Cohorts found from their events alone, without the person table
+// (DrivenByEvents): every count and person as the per-person plans find them.
+TEST_F(PlanDifferentialTest, CohortsFoundFromTheirEventsAnswerAsPerPersonPlans) {
+  QueryGenerator generator(20261205);
+  int driven = 0, nonempty = 0;
+  for (int i = 0; i < 150; ++i) {
+    std::string text = absl::StrCat(
+        "index_date: \"2024-01-01\" cohort { ", generator.EventsFirstCohort(),
+        " } outputs { name: \"by_sex\" counts { group_by { variable { column: \"sex\" } } } } "
+        "outputs { name: \"x\" crosstab { rows { ",
+        generator.PersonGroup(), " } columns { variable { column: \"region\" } } } }");
+    trenode::v1::AggregateQuery query;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &query)) << text;
+    query.set_dataset_id(dataset_->id());
+    std::string set_sql, correlated_sql;
+    auto set_based = Run(query, PlanShape::kSetBased, &set_sql);
+    ASSERT_TRUE(set_based.ok()) << text << "\n" << set_based.status();
+    auto correlated = Run(query, PlanShape::kCorrelated, &correlated_sql, nullptr, false);
+    ASSERT_TRUE(correlated.ok()) << text << "\n" << correlated.status();
+    driven += absl::StrContains(set_sql, "\nSELECT e");
+    google::protobuf::util::MessageDifferencer differ;
+    std::string difference;
+    differ.ReportDifferencesToString(&difference);
+    EXPECT_TRUE(differ.Compare(correlated->result, set_based->result))
+        << text << "\n"
+        << difference << "\nset-based: " << set_sql;
+    EXPECT_TRUE(differ.Compare(correlated->internals, set_based->internals))
+        << text << "\n"
+        << difference << "\nset-based: " << set_sql;
+    nonempty += set_based->result.cohort_size() > 0;
+  }
+  EXPECT_GE(driven, 50);
+  EXPECT_GE(nonempty, 60);
 }
 
 // More features than SQLite joins in one statement: the first are joined,
@@ -407,8 +454,9 @@ TEST_F(PlanDifferentialTest, ManyEventFeaturesBeyondTheJoinLimitAnswerAlike) {
   ASSERT_TRUE(set_based.ok()) << set_based.status();
   ASSERT_TRUE(correlated.ok()) << correlated.status();
   int joins = 0;
-  for (size_t at = set_sql.find("LEFT JOIN"); at != std::string::npos;
-       at = set_sql.find("LEFT JOIN", at + 1)) {
+  const std::string cohort_sql = set_sql.substr(0, set_sql.find('\n'));  // not the lean one
+  for (size_t at = cohort_sql.find("LEFT JOIN"); at != std::string::npos;
+       at = cohort_sql.find("LEFT JOIN", at + 1)) {
     ++joins;
   }
   EXPECT_EQ(joins, 48);

@@ -89,12 +89,15 @@ std::vector<BenchCase> MakeCases() {
                            name: "c"
                            counts { group_by { variable { column: "sex" } } }
                          })pb"),
-       // The best hand-written shape (semi- and anti-joins served by covering
-       // indexes), not the per-person lookups the node once compiled to.
-       "SELECT sex, COUNT(*) FROM person AS p WHERE p.rowid IN (SELECT _person FROM "
-       "measurement WHERE measurement_code = '250908004' AND value_as_number < 40) AND "
-       "p.rowid NOT IN (SELECT _person FROM condition_occurrence WHERE condition_code >= "
-       "'I50' AND condition_code < 'I51') GROUP BY 1",
+       // The best hand-written shape, not the per-person lookups the node
+       // once compiled to: from the measurements' covering index (each
+       // person once, already in order), less the anti-join's set, then each
+       // person's sex by rowid. 1.3x faster here than starting from the
+       // persons with IN and NOT IN sets.
+       "SELECT p.sex, COUNT(*) FROM (SELECT _person AS k FROM measurement WHERE "
+       "measurement_code = '250908004' AND value_as_number < 40 AND _person NOT IN (SELECT "
+       "_person FROM condition_occurrence WHERE condition_code >= 'I50' AND condition_code < "
+       "'I51') GROUP BY _person) AS s JOIN person AS p ON p.rowid = s.k GROUP BY 1",
        HandShape::kCounts, 1},
       {"crosstab age band x region",
        absl::StrCat(R"pb(index_date: "2024-01-01"
