@@ -118,7 +118,7 @@ absl::Status SqliteAnalysisStore::Update(const Analysis& analysis,
 
 std::string SqliteAnalysisStore::ListSql(const AnalysisFilter& filter) {
   // Only the filters given appear, so that SQLite serves each combination
-  // from an index ((project_id, id), (submitter, id), (state, id)) rather
+  // from an index ((project_id, id, ...), (submitter, id, ...), (state, id)) rather
   // than walking every analysis in id order.
   std::string sql = "SELECT analysis FROM analyses WHERE id > ?";
   if (!filter.project_id.empty()) sql += " AND project_id = ?";
@@ -156,15 +156,20 @@ absl::StatusOr<std::vector<Analysis>> SqliteAnalysisStore::List(const AnalysisFi
   }
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteAnalysisStore::Versions(
-    const AnalysisFilter& filter) {
-  auto db = pool_->Acquire();
-  // As ListSql: only the filters given, each served from its index.
+std::string SqliteAnalysisStore::VersionsSql(const AnalysisFilter& filter) {
+  // As ListSql: only the filters given, a project's or a submitter's read
+  // from its covering (…, id, sequence) index alone.
   std::string sql = "SELECT id, sequence FROM analyses WHERE 1";
   if (!filter.project_id.empty()) sql += " AND project_id = ?";
   if (!filter.submitter.empty()) sql += " AND submitter = ?";
   if (filter.state != 0) sql += " AND state = ?";
-  ASSIGN_OR_RETURN(SqliteStatement select, db->PrepareCached(sql + " ORDER BY id"));
+  return sql + " ORDER BY id";
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> SqliteAnalysisStore::Versions(
+    const AnalysisFilter& filter) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(SqliteStatement select, db->PrepareCached(VersionsSql(filter)));
   int index = 1;
   if (!filter.project_id.empty()) select.Bind(index++, filter.project_id);
   if (!filter.submitter.empty()) select.Bind(index++, filter.submitter);

@@ -14,6 +14,8 @@ class SqliteAnalysisStore : public AnalysisStore {
   explicit SqliteAnalysisStore(storage::SqlitePool* pool) : pool_(pool) {}
   // The SELECT that List runs for `filter` (ids after ?, then limit ?).
   static std::string ListSql(const AnalysisFilter& filter);
+  // The SELECT that Versions runs for `filter`.
+  static std::string VersionsSql(const AnalysisFilter& filter);
 
   absl::Status Create(const trenode::v1::Analysis& analysis, const std::string& body_sha256,
                       const trenode::v1::AnalysisEvent& first) override;

@@ -55,6 +55,20 @@ TEST_F(ListPlansTest, EveryFilteredPageOfAnalysesSearchesAnIndex) {
   EXPECT_EQ(all.find("TEMP B-TREE"), std::string::npos) << all;
 }
 
+// The differencing guard lists a project's (and a person's) analyses on
+// every release: from the index alone, however large each analysis is.
+TEST_F(ListPlansTest, VersionsOfAProjectsOrAPersonsAnalysesReadAnIndexAlone) {
+  for (int mask = 1; mask <= 2; ++mask) {
+    analyses::AnalysisFilter filter;
+    if (mask & 1) filter.project_id = "p";
+    if (mask & 2) filter.submitter = "ada@site-a";
+    std::string plan = PlanOf(*db_, analyses::SqliteAnalysisStore::VersionsSql(filter));
+    SCOPED_TRACE(plan);
+    EXPECT_NE(plan.find("USING COVERING INDEX analyses_by_"), std::string::npos);
+    EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos);
+  }
+}
+
 TEST_F(ListPlansTest, EveryFilteredPageOfReleasesSearchesAnIndex) {
   for (auto [requester, state] :
        {std::pair<std::string, trenode::v1::ReleaseState>{"ada@site-a",

@@ -361,6 +361,16 @@ ALTER TABLE releases ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX releases_versions_by_analysis ON releases(analysis_id, id, version);
 DROP INDEX releases_by_analysis;
 )sql"},
+    {22, "analysis_versions", R"sql(
+-- Cover AnalysisStore::Versions, which the differencing guard reads on every
+-- release: a project's or a submitter's (id, sequence) from the index alone,
+-- not from each analysis's row, which holds the serialized analysis. They
+-- serve List's filters as the indexes they replace did.
+CREATE INDEX analyses_by_project_versions ON analyses(project_id, id, sequence);
+CREATE INDEX analyses_by_submitter_versions ON analyses(submitter, id, sequence);
+DROP INDEX analyses_by_project;
+DROP INDEX analyses_by_submitter;
+)sql"},
 };
 
 }  // namespace
