@@ -52,7 +52,7 @@ absl::StatusOr<std::shared_ptr<DialIns::Stream>> DialIns::Open(const std::string
   if (absl::Status may = MayOpen(node_id); !may.ok()) return may;
   auto stream = std::make_shared<Stream>();
   {
-    absl::MutexLock lock(&stream->mu_);
+    absl::MutexLock lock(&stream->cancel_mu_);
     stream->cancel_ = std::move(cancel);
   }
   std::shared_ptr<Stream> old;
@@ -70,7 +70,6 @@ void DialIns::Close(const std::string& node_id, const std::shared_ptr<Stream>& s
     auto found = streams_.find(node_id);
     if (found != streams_.end() && found->second == stream) streams_.erase(found);
   }
-  std::function<void()> cancel;
   {
     absl::MutexLock lock(&stream->mu_);
     stream->open_ = false;
@@ -81,9 +80,11 @@ void DialIns::Close(const std::string& node_id, const std::shared_ptr<Stream>& s
     }
     stream->pending_.clear();
     stream->outbox_.clear();
-    cancel = std::exchange(stream->cancel_, nullptr);
   }
-  if (cancel) cancel();
+  // Called with cancel_mu_ held: a Close racing this one (the handler's own,
+  // seeing the stream closed) waits here until the call has returned.
+  absl::MutexLock lock(&stream->cancel_mu_);
+  if (std::function<void()> cancel = std::exchange(stream->cancel_, nullptr)) cancel();
 }
 
 void DialIns::SetWriteTimeout(absl::Duration timeout) {

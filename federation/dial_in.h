@@ -52,7 +52,12 @@ class DialIns {
     // Each call with the time its caller stops waiting.
     std::deque<std::pair<trenode::v1::RelayedCall, absl::Time>> outbox_ ABSL_GUARDED_BY(mu_);
     std::map<uint64_t, std::shared_ptr<Pending>> pending_ ABSL_GUARDED_BY(mu_);
-    std::function<void()> cancel_ ABSL_GUARDED_BY(mu_);
+    // Held while `cancel_` runs, so that a Close that finds it gone returns
+    // only once another Close's call of it has returned: the handler, which
+    // closes its stream itself before it returns, never leaves a call of
+    // `cancel_` running on what it is about to free (its call's context).
+    absl::Mutex cancel_mu_ ABSL_ACQUIRED_AFTER(mu_);
+    std::function<void()> cancel_ ABSL_GUARDED_BY(cancel_mu_);
   };
 
   // OK if `node_id` is listed as a partner that dials in; FailedPrecondition
@@ -60,8 +65,10 @@ class DialIns {
   absl::Status MayOpen(const std::string& node_id) const;
   // Registers `node_id`'s new stream, closing any it had. `cancel` ends the
   // stream's transport (it is called once, when the stream is closed, and
-  // must not block). FailedPrecondition unless the partner is listed as one
-  // that dials in.
+  // must not block). Once a Close of the stream has returned, `cancel` is
+  // not running and never runs again: a handler closes its own stream
+  // before it returns. FailedPrecondition unless the partner is listed as
+  // one that dials in.
   absl::StatusOr<std::shared_ptr<Stream>> Open(const std::string& node_id,
                                                std::function<void()> cancel = {});
   // Ends `stream`: calls waiting on it fail (Unavailable).

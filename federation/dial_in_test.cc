@@ -2,8 +2,10 @@
 // here by hand (Next to send, Deliver to answer).
 #include "federation/dial_in.h"
 
+#include <atomic>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
@@ -115,6 +117,31 @@ TEST(DialInsTest, AClosedStreamHasItsTransportCancelledOnce) {
   dial_ins.Close("site-c", second);
   EXPECT_EQ(second_cancelled, 1);
   EXPECT_FALSE(second->open());
+}
+
+// The handler closes its stream itself before it returns and frees its
+// call: a Close from elsewhere (the node stopping, a new stream replacing
+// it) may be in the middle of cancelling the transport then, and the
+// handler's Close must not return before that has, or the cancel runs on
+// a freed context (a crash seen as "pure virtual method called").
+TEST(DialInsTest, ACloseReturnsOnlyOnceACancelAnotherCloseStartedHasReturned) {
+  PartnerDirectory partners(Listing(true));
+  DialIns dial_ins(&partners);
+  absl::Notification cancelling;
+  std::atomic<bool> cancelled{false};
+  std::atomic<int> calls{0};
+  auto stream = *dial_ins.Open("site-c", [&] {
+    ++calls;
+    cancelling.Notify();
+    absl::SleepFor(absl::Milliseconds(300));
+    cancelled = true;
+  });
+  std::thread stopping([&] { dial_ins.CloseAll(); });
+  cancelling.WaitForNotification();
+  dial_ins.Close("site-c", stream);  // the handler's own
+  EXPECT_TRUE(cancelled);
+  stopping.join();
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace
