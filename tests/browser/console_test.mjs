@@ -62,6 +62,15 @@ async function waitFor(page, selector, options = {}) {
   }
 }
 
+// Waits until the status line matches `pattern` and the page has finished
+// re-rendering after the action: elements found then are not about to be
+// replaced (a click on a replaced one fails with "Node is detached").
+function settled(page, pattern) {
+  return page.waitForFunction((p) => new RegExp(p).test(document.querySelector('#status').textContent)
+                                     && !document.getElementById('page').hasAttribute('aria-busy'),
+                              { timeout: 20000 }, pattern);
+}
+
 // Opens the page at `hash` and waits until the page shown is that route's,
 // finished: a page rendered earlier (say the role's first page, still loading
 // when the hash changed) is replaced by then and cannot be the one clicked.
@@ -564,8 +573,7 @@ test('a steward\'s approvals made in the page are the node\'s: a project, a memb
   await waitFor(page, 'li[data-project="p-console"] button');
   await page.type('#ref', 'REC 77');
   await page.$eval('#exp', (e) => { e.value = '2099-06-30'; });
-  const done = (pattern) => page.waitForFunction((p) => new RegExp(p).test(document.querySelector('#status').textContent),
-                                                 { timeout: 20000 }, pattern);
+  const done = (pattern) => settled(page, pattern);
   await page.click('li[data-project="p-console"] button');
   await done('^Approved p-console\\.$');
   const project = await node('project', 'get', 'p-console');
@@ -611,8 +619,7 @@ test('a steward sees the bundles uploaded for a project and approves one for it 
   assert.match(await text(page, item), /for hf, uploaded by ada@web-site/);
   assert.match(await text(page, `${item} summary`), /^run\.py reads synth-ehr-1; writes counts\.csv$/);
   await page.click(`${item} button`);
-  await page.waitForFunction(() => /^Approve for hf: done\.$/.test(document.querySelector('#status').textContent),
-                             { timeout: 20000 });
+  await settled(page, '^Approve for hf: done\\.$');
   const bundle = JSON.parse(await site.trectl(sam, '--json', 'analysis', 'bundle', sha));
   assert.deepEqual((bundle.approvals || []).map((a) => [a.project_id, a.approved_by]), [['hf', 'sam@web-site']]);
   // Approved, it leaves the queue.

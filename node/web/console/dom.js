@@ -64,6 +64,21 @@ export function showError(error) {
          `${error.code ? `${error.code}: ` : ''}${error.message}`));
 }
 
+// Runs `action` (a call and the re-render after it) with the page marked
+// busy, as a route's first load is: whoever waits for the page to settle
+// then finds the re-rendered elements, not the ones about to be replaced.
+export async function busyWhile(action) {
+  const element = document.getElementById('page');
+  const route = element.dataset.route;
+  element.setAttribute('aria-busy', 'true');
+  try {
+    await action();
+  } finally {
+    // A route begun meanwhile owns the mark until its own page is shown.
+    if (element.dataset.route === route) element.removeAttribute('aria-busy');
+  }
+}
+
 export function say(text) { document.getElementById('status').textContent = visible(text); }
 
 // "RELEASE_STATE_IN_REVIEW" -> "in review"

@@ -2,12 +2,12 @@
 // proposed members, analyses awaiting approval, script bundles uploaded for
 // projects and not yet approved for them) and training records. Each button is one call; the node decides and logs it.
 import { call } from './api.js';
-import { h, view, say, enumText } from './dom.js';
+import { h, view, say, enumText, busyWhile } from './dom.js';
 
 function act(label, method, request, after) {
-  return h('button', { onclick: async () => {
+  return h('button', { onclick: () => busyWhile(async () => {
     try { await call(method, request); say(`${label}: done.`); await after(); } catch (e) { say(`${label}: ${e.message}`); }
-  } }, label);
+  }) }, label);
 }
 
 export async function approvals() {
@@ -35,13 +35,13 @@ export async function approvals() {
       h('label', { for: 'exp' }, 'expires'), ' ', expires),
     h('ul', {}, projects.filter((p) => p.state === 'PROJECT_STATE_PROPOSED').map((p) => h('li', { 'data-project': p.id },
       `${p.id}: ${p.title} (${(p.requestedDatasetIds || []).join(', ')}) `,
-      h('button', { onclick: async () => {
+      h('button', { onclick: () => busyWhile(async () => {
         try {
           await call('Governance/ApproveProject', { projectId: p.id, reference: reference.value,
             expires: expires.value ? `${expires.value}T23:59:59Z` : undefined, datasetIds: p.requestedDatasetIds || [] });
           say(`Approved ${p.id}.`); await approvals();
         } catch (e) { say(`Not approved: ${e.message}`); }
-      } }, 'Approve'), ' ',
+      }) }, 'Approve'), ' ',
       act('Reject', 'Governance/RejectProject', { projectId: p.id, reason: 'rejected in the console' }, approvals)))),
     h('h2', {}, 'Members'),
     h('ul', {}, proposedMembers.map((m) => h('li', { 'data-project': m.projectId, 'data-member': m.person }, `${m.person} in ${m.projectId} `,
@@ -84,13 +84,13 @@ export async function training(person = '') {
       h('label', { for: 'person' }, 'Person'), ' ', who, ' ', h('button', { type: 'submit' }, 'Show')),
     list,
     h('h2', {}, 'Record training'),
-    h('form', { onsubmit: async (e) => {
+    h('form', { onsubmit: (e) => {
       e.preventDefault();
-      try {
+      return busyWhile(async () => { try {
         await call('Governance/RecordTraining', { record: { person: who.value.trim(), course: course.value,
           completed: completed.value, expires: until.value } });
         say('Recorded.'); await load();
-      } catch (x) { say(`Not recorded: ${x.message}`); }
+      } catch (x) { say(`Not recorded: ${x.message}`); } });
     } }, h('label', { for: 'course' }, 'Course'), ' ', course, ' ', h('label', { for: 'completed' }, 'completed'), ' ',
       completed, ' ', h('label', { for: 'until' }, 'expires'), ' ', until, ' ', h('button', { type: 'submit' }, 'Record')));
   if (person) await load();
