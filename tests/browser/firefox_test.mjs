@@ -64,6 +64,12 @@ test('in Firefox: sign-in through the issuer, and the auditor verifies the log o
                '[{},{},""]');
 
   await page.goto(`${site.origin}/#/verify`);
+  // The route's page finished: one rendered while the first page was still
+  // loading could otherwise be replaced after the key is pasted into it.
+  await page.waitForFunction(() => {
+    const shown = document.getElementById('page');
+    return shown.dataset.route === '#/verify' && !shown.hasAttribute('aria-busy');
+  }, { timeout: 30000 });
   await waitFor(page, '#log-key');
   if (major < 129) {
     // No Ed25519 in this WebCrypto: said up front, and no button to press.

@@ -2,7 +2,7 @@
 // verification in this browser of the checkpoint's signature and each shown
 // entry's inclusion proof, trusting only the log key the auditor pastes.
 import { call, stream } from './api.js';
-import { h, view, say } from './dom.js';
+import { h, view } from './dom.js';
 import { fromBase64, parseVerifierKey, verifyCheckpoint, verifyEntries, parseLeaf, hasEd25519, NO_ED25519 } from './merkle.js';
 
 const SHOWN = 200;
@@ -16,7 +16,7 @@ function entryRow(entry) {
 }
 
 export async function log() {
-  const { show } = view();
+  const { show, say } = view();
   if (tail) tail.abort();
   const filters = {};
   const inputs = ['actor', 'action', 'project'].map((name) => {

@@ -45,7 +45,12 @@ export function beginPage() { epoch += 1; return epoch; }
 export function isCurrent(page) { return page === epoch; }
 export function view() {
   const mine = epoch;
-  return { show: (...children) => { if (mine === epoch) show(...children); } };
+  return {
+    show: (...children) => { if (mine === epoch) show(...children); },
+    // Nor does it write in the status line, which would move the next
+    // page's content down under a pointer about to click it.
+    say: (text) => { if (mine === epoch) say(text); },
+  };
 }
 
 // Replaces the page's content, and moves focus to its heading for
