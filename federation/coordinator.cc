@@ -146,12 +146,14 @@ void Coordinator::Start() {
     }
   }
   worker_ = std::thread([this] {
-    int64_t generation = analyses_->generation();
+    constexpr auto kFederated = analyses::Analyses::Changes::kFederated;
+    int64_t generation = analyses_->generation(kFederated);
     while (!stopping_) {
       Step();
-      // Woken by any analysis change, but never asking nodes in a tight loop.
+      // Woken by a federated analysis's change, but never asking nodes in
+      // a tight loop.
       absl::SleepFor(absl::Milliseconds(2));
-      generation = analyses_->WaitForChange(generation, options_.poll);
+      generation = analyses_->WaitForChange(generation, options_.poll, kFederated);
     }
   });
 }

@@ -275,23 +275,32 @@ auth::Principal Analyses::NodePrincipal() const {
 void Analyses::NotifyChanged(const Analysis& analysis) {
   {
     absl::MutexLock lock(&mu_);
-    ++generation_;
-    changed_.SignalAll();
+    auto notify = [this](Changes changes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      ++generation_[static_cast<size_t>(changes)];
+      changed_[static_cast<size_t>(changes)].SignalAll();
+    };
+    notify(Changes::kAll);
+    if (analysis.state() == trenode::v1::ANALYSIS_STATE_APPROVED ||
+        analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED || analysis.has_script()) {
+      notify(Changes::kRunnable);
+    }
+    if (analysis.nodes_size() > 0) notify(Changes::kFederated);
   }
   for (const auto& hook : change_hooks_) hook(analysis);
 }
 
-int64_t Analyses::generation() const {
+int64_t Analyses::generation(Changes changes) const {
   absl::MutexLock lock(&mu_);
-  return generation_;
+  return generation_[static_cast<size_t>(changes)];
 }
 
-int64_t Analyses::WaitForChange(int64_t generation, absl::Duration timeout) {
+int64_t Analyses::WaitForChange(int64_t generation, absl::Duration timeout, Changes changes) {
+  const auto kind = static_cast<size_t>(changes);
   absl::MutexLock lock(&mu_);
   absl::Time deadline = absl::Now() + timeout;
-  while (generation_ == generation && !changed_.WaitWithDeadline(&mu_, deadline)) {
+  while (generation_[kind] == generation && !changed_[kind].WaitWithDeadline(&mu_, deadline)) {
   }
-  return generation_;
+  return generation_[kind];
 }
 
 absl::Status Analyses::CheckCanSee(const auth::Principal& caller, const Analysis& analysis) {

@@ -7,6 +7,7 @@
 #ifndef TRENODE_NODE_ANALYSES_ANALYSES_H_
 #define TRENODE_NODE_ANALYSES_ANALYSES_H_
 
+#include <array>
 #include <functional>
 #include <string>
 
@@ -177,10 +178,18 @@ class Analyses {
       const std::string& id, const std::string& reason,
       const std::function<void(trenode::v1::Analysis&)>& change);
 
-  // Blocks until some analysis changes after `generation` or `timeout`
-  // passes; returns the current generation.
-  int64_t WaitForChange(int64_t generation, absl::Duration timeout);
-  int64_t generation() const;
+  // The changes a waiter is woken for. kAll: every change. kRunnable: an
+  // analysis entering approved or queued, and any change of a script's
+  // analysis (its job may need submitting, polling or cancelling).
+  // kFederated: any change of an analysis sent to other nodes. Waiters for
+  // one kind are not woken by the others' changes.
+  enum class Changes { kAll, kRunnable, kFederated };
+  // Blocks until a change of kind `changes` after `generation` (a value
+  // this returned, or generation(changes)) or until `timeout` passes;
+  // returns that kind's current generation.
+  int64_t WaitForChange(int64_t generation, absl::Duration timeout,
+                        Changes changes = Changes::kAll);
+  int64_t generation(Changes changes = Changes::kAll) const;
 
  private:
   // For streams: Unauthenticated once the caller's credential has expired;
@@ -250,8 +259,10 @@ class Analyses {
   // Serializes transitions: store update and log record together.
   absl::Mutex transition_mu_;
   mutable absl::Mutex mu_;
-  absl::CondVar changed_;
-  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  static constexpr size_t kKindsOfChange = 3;
+  // By Changes: how many of that kind there have been, and their waiters.
+  std::array<absl::CondVar, kKindsOfChange> changed_;
+  std::array<int64_t, kKindsOfChange> generation_ ABSL_GUARDED_BY(mu_) = {};
 };
 
 }  // namespace trenode::analyses

@@ -120,20 +120,23 @@ absl::Status AnalysisRunner::Reconcile() {
 }
 
 void AnalysisRunner::Start() {
+  // Woken by what they may have to act on (another analysis's changes
+  // wake neither), and every 250 ms for a job's progress.
+  constexpr auto kRunnable = Analyses::Changes::kRunnable;
   worker_ = std::thread([this] {
-    int64_t generation = analyses_->generation();
+    int64_t generation = analyses_->generation(kRunnable);
     while (!stopping_) {
       RunApproved();
       PollJobs();
-      generation = analyses_->WaitForChange(generation, absl::Milliseconds(250));
+      generation = analyses_->WaitForChange(generation, absl::Milliseconds(250), kRunnable);
     }
   });
   for (int i = 0; i < queries_.workers; ++i) {
     query_workers_.emplace_back([this] {
-      int64_t generation = analyses_->generation();
+      int64_t generation = analyses_->generation(kRunnable);
       while (!stopping_) {
         if (RunNextQuery()) continue;
-        generation = analyses_->WaitForChange(generation, absl::Milliseconds(250));
+        generation = analyses_->WaitForChange(generation, absl::Milliseconds(250), kRunnable);
       }
     });
   }

@@ -3,16 +3,18 @@
 // no output behind.
 #include "node/analyses/analysis_runner.h"
 
+#include <thread>
+
 #include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
 #include "adapters/memory/memory_object_store.h"
 #include "adapters/onprem/posix_object_store.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/time_util.h"
-#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "node/analyses/sqlite_analysis_store.h"
-#include "node/charging/budget.h"
 #include "node/catalogue/sqlite_catalogue_store.h"
+#include "node/charging/budget.h"
 #include "node/governance/sqlite_governance_store.h"
 #include "node/ingest/dataset_builder.h"
 #include "node/storage/node_schema.h"
@@ -318,6 +320,81 @@ TEST_F(AnalysisRunnerTest, StartedQueryWorkersRunEveryApprovedQuery) {
         << Stored(analysis.id()).state_reason();
   }
   runner.Stop();
+}
+
+// The runner's and the coordinator's loops wait for their own kind of
+// change: a submission awaiting approval wakes neither, an approval wakes
+// the runner's, and only a federated analysis's changes wake the
+// coordinator's; every change still counts for kAll (WatchAnalysis).
+TEST_F(AnalysisRunnerTest, WaitersForOneKindOfChangeAreWokenByThatKindAlone) {
+  using Changes = Analyses::Changes;
+  analyses_.SetSiteCheck([](const std::vector<std::string>&) { return absl::OkStatus(); });
+  auto generations = [&] {
+    return std::vector<int64_t>{analyses_.generation(Changes::kAll),
+                                analyses_.generation(Changes::kRunnable),
+                                analyses_.generation(Changes::kFederated)};
+  };
+  auto submit = [&](const std::string& request_id, bool federated) {
+    trenode::v1::SubmitAnalysisRequest request;
+    request.set_project_id("hf");
+    request.set_request_id(request_id);
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+        R"pb(dataset_id: "synth-ehr-6"
+             outputs {
+               name: "by_sex"
+               counts { group_by { variable { column: "sex" } } }
+             })pb",
+        request.mutable_query()));
+    if (federated) {
+      request.add_nodes("site-a");
+      request.add_nodes("site-b");
+    }
+    absl::StatusOr<Analysis> submitted = analyses_.Submit(kAda, request);
+    EXPECT_TRUE(submitted.ok()) << submitted.status();
+    EXPECT_EQ(submitted->state(), trenode::v1::ANALYSIS_STATE_AWAITING_APPROVAL);
+    return submitted->id();
+  };
+  auto approve = [&](const std::string& id) {
+    trenode::v1::AnalysisDecisionRequest decision;
+    decision.set_analysis_id(id);
+    absl::StatusOr<Analysis> approved = analyses_.Approve(kSteward, decision);
+    ASSERT_TRUE(approved.ok()) << approved.status();
+  };
+
+  std::vector<int64_t> before = generations();
+  std::string local = submit("local", /*federated=*/false);
+  std::vector<int64_t> after = generations();
+  EXPECT_GT(after[0], before[0]);
+  EXPECT_EQ(after[1], before[1]) << "awaiting approval is nothing to run";
+  EXPECT_EQ(after[2], before[2]) << "not federated";
+  // A waiter for runnable work times out, its generation unchanged.
+  EXPECT_EQ(analyses_.WaitForChange(after[1], absl::Milliseconds(50), Changes::kRunnable),
+            after[1]);
+
+  // A waiter blocked for runnable work is woken by the approval.
+  absl::Notification woken;
+  int64_t seen = 0;
+  std::thread waiter([&] {
+    seen = analyses_.WaitForChange(after[1], absl::Minutes(5), Changes::kRunnable);
+    woken.Notify();
+  });
+  before = generations();
+  approve(local);
+  EXPECT_TRUE(woken.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  waiter.join();
+  EXPECT_GT(seen, after[1]);
+  after = generations();
+  EXPECT_GT(after[1], before[1]);
+  EXPECT_EQ(after[2], before[2]) << "not federated";
+
+  before = generations();
+  std::string federated = submit("federated", /*federated=*/true);
+  after = generations();
+  EXPECT_GT(after[2], before[2]);
+  EXPECT_EQ(after[1], before[1]) << "awaiting approval is nothing to run";
+  approve(federated);
+  EXPECT_GT(analyses_.generation(Changes::kFederated), after[2]);
+  EXPECT_GT(analyses_.generation(Changes::kRunnable), after[1]);
 }
 
 // One project's queries hold at most their share of the workers (here 1 of
