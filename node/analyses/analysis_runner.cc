@@ -66,6 +66,8 @@ AnalysisRunner::AnalysisRunner(Analyses* analyses, AnalysisStore* store,
     own_codes_ = std::make_unique<query::PersonCodesCache>(own_registry_.get());
     queries_.codes = own_codes_.get();
   }
+  connections_ = std::make_unique<query::DatasetConnections>(query::DatasetConnections::Options{
+      queries_.cache_bytes, queries_.mmap_bytes, static_cast<size_t>(queries_.workers)});
   analyses_->AddCancelHook([this](const Analysis& analysis) {
     if (!IsScript(analysis)) {
       absl::MutexLock lock(&mu_);
@@ -296,26 +298,25 @@ absl::StatusOr<query::QueryOutcome> AnalysisRunner::RunQuery(const Analysis& ana
   ASSIGN_OR_RETURN(query::CompiledQuery compiled,
                    query::CompileQuery(analysis.query(), dataset, queries_.limits));
   ASSIGN_OR_RETURN(std::string path, dataset_path_(dataset));
-  // Recorded before any of the dataset is read (person codes included).
+  // Recorded before any of the dataset is read (person codes and its
+  // layout included).
   RETURN_IF_ERROR(analyses_->RecordNodeEvent(
       analysis, "analysis.data_access", "success",
       absl::StrCat("dataset ", dataset.id(), " version ", dataset.version(), " tables ",
                    absl::StrJoin(compiled.tables, ","))));
   ASSIGN_OR_RETURN(std::shared_ptr<const query::PersonCodes> codes,
                    queries_.codes->For(dataset, path));
-  ASSIGN_OR_RETURN(auto db, storage::SqliteDb::Open(path, storage::SqliteDb::Mode::kReadOnly));
-  RETURN_IF_ERROR(db->Exec(absl::StrCat("PRAGMA cache_size=-", queries_.cache_bytes >> 10,
-                                        "; PRAGMA mmap_size=", queries_.mmap_bytes, ";")));
+  ASSIGN_OR_RETURN(query::DatasetConnections::Lease file, connections_->Borrow(path, dataset));
   // Planned for the file's layout: files imported since person rowids were
   // added join events by them.
-  ASSIGN_OR_RETURN(bool person_rowids, query::FileHasPersonRowids(*db, dataset));
-  if (person_rowids) {
+  if (file.person_rowids()) {
     query::CompileLimits limits = queries_.limits;
     limits.person_rowids = true;
     ASSIGN_OR_RETURN(compiled, query::CompileQuery(analysis.query(), dataset, limits));
   }
-  db->SetStopCheck(std::move(stop));
-  ASSIGN_OR_RETURN(query::QueryOutcome outcome, query::RunQuery(*db, compiled, *codes));
+  file.db().SetStopCheck(std::move(stop));
+  ASSIGN_OR_RETURN(query::QueryOutcome outcome, query::RunQuery(file.db(), compiled, *codes));
+  file.KeepOpen();
   outcome.internals.set_dataset_id(dataset.id());
   return outcome;
 }

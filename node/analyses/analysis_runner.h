@@ -20,7 +20,6 @@
 #include <thread>
 #include <vector>
 
-#include "node/charging/storage_ledger.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "adapters/compute_backend.h"
@@ -29,6 +28,8 @@
 #include "node/analyses/analysis_store.h"
 #include "node/catalogue/catalogue_store.h"
 #include "node/charging/prices.h"
+#include "node/charging/storage_ledger.h"
+#include "node/query/dataset_connections.h"
 #include "node/query/person_codes.h"
 #include "node/query/runner.h"
 
@@ -141,6 +142,8 @@ class AnalysisRunner {
   // Used when queries_.codes is null.
   std::unique_ptr<query::MemoryPersonRegistry> own_registry_;
   std::unique_ptr<query::PersonCodesCache> own_codes_;
+  // At most one idle connection per query worker.
+  std::unique_ptr<query::DatasetConnections> connections_;
   std::atomic<bool> stopping_{false};
   std::thread worker_;
   std::vector<std::thread> query_workers_;
