@@ -59,16 +59,17 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
   std::set<std::string> releases;
   for (const LedgerCell& cell : cells) releases.insert(cell.release_id);
   ASSIGN_OR_RETURN(SqliteStatement remove,
-                   db->Prepare("DELETE FROM release_ledger WHERE release_id = ?"));
+                   db->PrepareCached("DELETE FROM release_ledger WHERE release_id = ?"));
   for (const std::string& release : releases) {
     remove.Bind(1, release);
     RETURN_IF_ERROR(remove.Run());
     remove.Reset();
   }
-  ASSIGN_OR_RETURN(SqliteStatement insert,
-                   db->Prepare("INSERT INTO release_ledger(project_id, dataset_id, release_id, "
-                               "file, cell, kind, size, perturbed, sketch, persons, digest) VALUES "
-                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement insert,
+      db->PrepareCached("INSERT INTO release_ledger(project_id, dataset_id, release_id, "
+                        "file, cell, kind, size, perturbed, sketch, persons, digest) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   for (const LedgerCell& cell : cells) {
     insert.Bind(1, project_id)
         .Bind(2, dataset_id)
@@ -154,9 +155,9 @@ absl::Status SqliteLedgerStore::SetStatus(const std::string& release_id, int sta
                                           const std::string& where) {
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(SqliteStatement update,
-                   db->Prepare(absl::StrCat("UPDATE release_ledger SET status = ? WHERE "
-                                            "release_id = ?",
-                                            where)));
+                   db->PrepareCached(absl::StrCat("UPDATE release_ledger SET status = ? WHERE "
+                                                  "release_id = ?",
+                                                  where)));
   update.Bind(1, int64_t{status}).Bind(2, release_id);
   return update.Run();
 }
@@ -175,12 +176,13 @@ absl::Status SqliteLedgerStore::MarkReleased(const std::string& release_id,
   storage::SqliteTransaction transaction(*db);
   RETURN_IF_ERROR(transaction.status());
   ASSIGN_OR_RETURN(SqliteStatement close,
-                   db->Prepare("UPDATE release_ledger SET status = ? WHERE release_id = ?"));
+                   db->PrepareCached("UPDATE release_ledger SET status = ? WHERE release_id = ?"));
   close.Bind(1, int64_t{kClosed}).Bind(2, release_id);
   RETURN_IF_ERROR(close.Run());
-  ASSIGN_OR_RETURN(SqliteStatement update,
-                   db->Prepare("UPDATE release_ledger SET status = ? WHERE release_id = ? AND "
-                               "file = ?"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement update,
+      db->PrepareCached("UPDATE release_ledger SET status = ? WHERE release_id = ? AND "
+                        "file = ?"));
   for (const std::string& file : files) {
     update.Bind(1, int64_t{kReleased}).Bind(2, release_id).Bind(3, file);
     RETURN_IF_ERROR(update.Run());

@@ -118,6 +118,12 @@ absl::Status SqliteDb::Exec(absl::string_view sql) {
   return status;
 }
 
+absl::Status SqliteDb::ExecCached(absl::string_view sql) {
+  absl::StatusOr<SqliteStatement> statement = PrepareCached(sql);
+  if (!statement.ok()) return statement.status();
+  return statement->Run();
+}
+
 absl::StatusOr<SqliteStatement> SqliteDb::Prepare(absl::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
@@ -257,12 +263,12 @@ std::string SqliteStatement::Blob(int column) const {
 }
 
 SqliteTransaction::SqliteTransaction(SqliteDb& db) : db_(db) {
-  begin_status_ = db_.Exec("BEGIN IMMEDIATE");
+  begin_status_ = db_.ExecCached("BEGIN IMMEDIATE");
   open_ = begin_status_.ok();
 }
 
 SqliteTransaction::~SqliteTransaction() {
-  if (open_) db_.Exec("ROLLBACK").IgnoreError();
+  if (open_) db_.ExecCached("ROLLBACK").IgnoreError();
 }
 
 absl::Status SqliteTransaction::Commit() {
@@ -272,7 +278,7 @@ absl::Status SqliteTransaction::Commit() {
     OutboxEntry::Committed(false);
     return written;
   }
-  absl::Status status = db_.Exec("COMMIT");
+  absl::Status status = db_.ExecCached("COMMIT");
   OutboxEntry::Committed(status.ok());
   if (status.ok()) open_ = false;
   return status;

@@ -41,6 +41,9 @@ class SqliteDb {
 
   // Runs one or more statements that return no rows.
   absl::Status Exec(absl::string_view sql);
+  // Runs one statement that returns no rows, compiled once per connection
+  // (PrepareCached): for constant SQL run often, as BEGIN and COMMIT are.
+  absl::Status ExecCached(absl::string_view sql);
 
   // Prepares one statement. InvalidArgument names the SQL error.
   absl::StatusOr<SqliteStatement> Prepare(absl::string_view sql);

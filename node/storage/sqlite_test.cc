@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/testutil/temp_dir.h"
@@ -54,6 +55,44 @@ TEST(SqliteTest, TransactionRollsBackUnlessCommitted) {
   auto select = *db->Prepare("SELECT group_concat(x) FROM t");
   ASSERT_TRUE(*select.Step());
   EXPECT_EQ(select.Text(0), "2");
+}
+
+// BEGIN, COMMIT and ROLLBACK are compiled once per connection: each
+// transaction after the first, committed or rolled back, and one whose
+// commit failed, behaves as the first.
+TEST(SqliteTest, TransactionsOneAfterAnotherOnOneConnectionEachStandAlone) {
+  testing::TempDir dir;
+  auto db = *SqliteDb::Open(dir.File("t.db"));
+  ASSERT_TRUE(db->Exec("CREATE TABLE t(x INTEGER);"
+                       "CREATE TABLE p(id INTEGER PRIMARY KEY);"
+                       "CREATE TABLE c(p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)")
+                  .ok());
+  for (int i = 0; i < 3; ++i) {
+    {
+      SqliteTransaction kept(*db);
+      ASSERT_TRUE(kept.status().ok()) << kept.status();
+      ASSERT_TRUE(db->Exec(absl::StrCat("INSERT INTO t VALUES (", i, ")")).ok());
+      ASSERT_TRUE(kept.Commit().ok());
+    }
+    {
+      SqliteTransaction dropped(*db);
+      ASSERT_TRUE(dropped.status().ok()) << dropped.status();
+      ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (100)").ok());
+    }
+    {
+      // A deferred foreign key fails the COMMIT itself; the transaction
+      // then rolls back when dropped.
+      SqliteTransaction refused(*db);
+      ASSERT_TRUE(refused.status().ok()) << refused.status();
+      ASSERT_TRUE(db->Exec("INSERT INTO t VALUES (200); INSERT INTO c VALUES (7)").ok());
+      EXPECT_FALSE(refused.Commit().ok());
+    }
+  }
+  auto select = *db->Prepare("SELECT group_concat(x) FROM t");
+  ASSERT_TRUE(*select.Step());
+  EXPECT_EQ(select.Text(0), "0,1,2");
+  EXPECT_TRUE(db->ExecCached("SELECT 1").ok());
+  EXPECT_EQ(db->ExecCached("SELEC 1").code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(SqliteTest, ConstraintViolationIsFailedPrecondition) {
