@@ -31,8 +31,8 @@ class SqliteDb {
   enum class Mode { kReadWriteCreate, kReadWrite, kReadOnly };
 
   // Opens (or creates, in kReadWriteCreate) the database file at `path`, with
-  // WAL journaling and foreign keys on for writable connections. Fails with
-  // Unavailable if the file cannot be opened.
+  // WAL journaling and foreign keys on, and no memory map, for writable
+  // connections. Fails with Unavailable if the file cannot be opened.
   static absl::StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path,
                                                         Mode mode = Mode::kReadWriteCreate);
   ~SqliteDb();

@@ -95,6 +95,19 @@ TEST(SqliteTest, TransactionsOneAfterAnotherOnOneConnectionEachStandAlone) {
   EXPECT_EQ(db->ExecCached("SELEC 1").code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The node's connections to its database change it all the time: each
+// would unmap the whole file on its next read, so none maps it.
+TEST(SqliteTest, WritableConnectionsDoNotMapTheFile) {
+  testing::TempDir dir;
+  auto db = *SqliteDb::Open(dir.File("t.db"));
+  auto mapped = *db->Prepare("PRAGMA mmap_size");
+  ASSERT_TRUE(*mapped.Step());
+  EXPECT_EQ(mapped.Int64(0), 0);
+  auto journal = *db->Prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(*journal.Step());
+  EXPECT_EQ(journal.Text(0), "wal");
+}
+
 TEST(SqliteTest, ConstraintViolationIsFailedPrecondition) {
   testing::TempDir dir;
   auto db = *SqliteDb::Open(dir.File("t.db"));
