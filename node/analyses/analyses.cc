@@ -349,8 +349,8 @@ absl::Status Analyses::CheckStillAllowed(const auth::Principal& caller, const An
 
 absl::Status Analyses::CheckDatasetsActive(const std::vector<std::string>& dataset_ids) {
   for (const std::string& id : dataset_ids) {
-    ASSIGN_OR_RETURN(trenode::v1::Dataset dataset, datasets_->Get(id, 0));
-    if (dataset.state() == trenode::v1::DATASET_STATE_RETIRED) {
+    ASSIGN_OR_RETURN(trenode::v1::DatasetState state, datasets_->StateOf(id));
+    if (state == trenode::v1::DATASET_STATE_RETIRED) {
       // Retired datasets are invisible to researchers (spec/catalogue.md):
       // the same answer as for an id that never existed.
       return absl::NotFoundError(absl::StrCat("no dataset \"", id, "\""));

@@ -59,6 +59,10 @@ class CatalogueStore {
   // modified filled in. NotFound names what is missing.
   virtual absl::StatusOr<trenode::v1::Dataset> Get(const std::string& id, int64_t version) = 0;
 
+  // The dataset's state alone, without reading any version's metadata (the
+  // checks made on every analysis and release need no more). NotFound as Get.
+  virtual absl::StatusOr<trenode::v1::DatasetState> StateOf(const std::string& id) = 0;
+
   // Latest versions ordered by id, starting after `after_id`, at most `limit`.
   virtual absl::StatusOr<std::vector<trenode::v1::Dataset>> List(const std::string& after_id,
                                                                  bool include_retired,

@@ -179,6 +179,32 @@ TEST_F(CatalogueTest, RetiredDatasetsAreHiddenFromAllButStewards) {
       absl::StatusCode::kFailedPrecondition);
 }
 
+// StateOf, read on every analysis and release, says what Get says of the
+// state through registration, a new version and retirement.
+TEST_F(CatalogueTest, StateOfIsTheStateGetGives) {
+  EXPECT_EQ(store_->StateOf("later").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->StateOf("later").status().message(),
+            store_->Get("later", 0).status().message());
+  RegisterSample("later", "Later heart data");
+  auto state_and_get = [&] {
+    absl::StatusOr<trenode::v1::DatasetState> state = store_->StateOf("later");
+    absl::StatusOr<Dataset> got = store_->Get("later", 0);
+    EXPECT_TRUE(state.ok() && got.ok());
+    return std::make_pair(*state, got->state());
+  };
+  auto [active, active_get] = state_and_get();
+  EXPECT_EQ(active, trenode::v1::DATASET_STATE_ACTIVE);
+  EXPECT_EQ(active, active_get);
+  ASSERT_TRUE(
+      catalogue_->Update(kSteward, testing::SampleDataset("later", "Later heart data, v2"), 1)
+          .ok());
+  EXPECT_EQ(state_and_get().first, trenode::v1::DATASET_STATE_ACTIVE);
+  ASSERT_TRUE(catalogue_->Retire(kSteward, "later", "withdrawn by its source").ok());
+  auto [retired, retired_get] = state_and_get();
+  EXPECT_EQ(retired, trenode::v1::DATASET_STATE_RETIRED);
+  EXPECT_EQ(retired, retired_get);
+}
+
 TEST_F(CatalogueTest, ListingPagesVisitEveryDatasetOnceInIdOrder) {
   std::vector<std::string> expected;
   for (int i = 0; i < 23; ++i) {

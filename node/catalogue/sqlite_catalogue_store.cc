@@ -236,6 +236,12 @@ absl::StatusOr<Dataset> SqliteCatalogueStore::Get(const std::string& id, int64_t
   return DatasetFromRow(select);
 }
 
+absl::StatusOr<trenode::v1::DatasetState> SqliteCatalogueStore::StateOf(const std::string& id) {
+  auto db = pool_->Acquire();
+  ASSIGN_OR_RETURN(DatasetRow row, ReadDatasetRow(*db, id));
+  return static_cast<trenode::v1::DatasetState>(row.state);
+}
+
 absl::StatusOr<std::vector<Dataset>> SqliteCatalogueStore::List(const std::string& after_id,
                                                                 bool include_retired, int limit) {
   auto db = pool_->Acquire();

@@ -20,6 +20,7 @@ class SqliteCatalogueStore : public CatalogueStore {
   absl::Status AddVersion(const trenode::v1::Dataset& next) override;
   absl::Status Retire(const std::string& id, const std::string& reason, absl::Time when) override;
   absl::StatusOr<trenode::v1::Dataset> Get(const std::string& id, int64_t version) override;
+  absl::StatusOr<trenode::v1::DatasetState> StateOf(const std::string& id) override;
   absl::StatusOr<std::vector<trenode::v1::Dataset>> List(const std::string& after_id,
                                                          bool include_retired, int limit) override;
   absl::StatusOr<std::vector<ScoredDataset>> Search(const std::string& searcher,

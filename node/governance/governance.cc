@@ -527,8 +527,8 @@ absl::Status Governance::CheckDataAccess(const std::string& person, const std::s
       return absl::PermissionDeniedError(absl::StrCat(
           "dataset \"", dataset, "\" is not in the approval of project \"", project_id, "\""));
     }
-    absl::StatusOr<trenode::v1::Dataset> entry = datasets_->Get(dataset, 0);
-    if (!entry.ok() || entry->state() != trenode::v1::DATASET_STATE_ACTIVE) {
+    absl::StatusOr<trenode::v1::DatasetState> state = datasets_->StateOf(dataset);
+    if (!state.ok() || *state != trenode::v1::DATASET_STATE_ACTIVE) {
       return absl::FailedPreconditionError(
           absl::StrCat("dataset \"", dataset, "\" is no longer available at this node"));
     }
