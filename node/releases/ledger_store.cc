@@ -58,9 +58,15 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
   RETURN_IF_ERROR(transaction.status());
   std::set<std::string> releases;
   for (const LedgerCell& cell : cells) releases.insert(cell.release_id);
+  ASSIGN_OR_RETURN(SqliteStatement remove_persons,
+                   db->PrepareCached("DELETE FROM release_ledger_persons WHERE id IN "
+                                     "(SELECT id FROM release_ledger WHERE release_id = ?)"));
   ASSIGN_OR_RETURN(SqliteStatement remove,
                    db->PrepareCached("DELETE FROM release_ledger WHERE release_id = ?"));
   for (const std::string& release : releases) {
+    remove_persons.Bind(1, release);
+    RETURN_IF_ERROR(remove_persons.Run());
+    remove_persons.Reset();
     remove.Bind(1, release);
     RETURN_IF_ERROR(remove.Run());
     remove.Reset();
@@ -68,8 +74,11 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
   ASSIGN_OR_RETURN(
       SqliteStatement insert,
       db->PrepareCached("INSERT INTO release_ledger(project_id, dataset_id, release_id, "
-                        "file, cell, kind, size, perturbed, sketch, persons, digest) VALUES "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                        "file, cell, kind, size, perturbed, sketch, digest) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  ASSIGN_OR_RETURN(
+      SqliteStatement insert_persons,
+      db->PrepareCached("INSERT INTO release_ledger_persons(id, persons) VALUES (?, ?)"));
   for (const LedgerCell& cell : cells) {
     insert.Bind(1, project_id)
         .Bind(2, dataset_id)
@@ -80,10 +89,12 @@ absl::Status SqliteLedgerStore::Record(const std::string& project_id,
         .Bind(7, static_cast<int64_t>(cell.persons.size()))
         .Bind(8, int64_t{cell.perturbed})
         .BindBlob(9, query::EncodeSketch(query::SketchOf(cell.persons)))
-        .BindBlob(10, query::EncodePersons(cell.persons))
-        .BindBlob(11, PersonsDigest(cell.persons));
+        .BindBlob(10, PersonsDigest(cell.persons));
     RETURN_IF_ERROR(insert.Run());
     insert.Reset();
+    insert_persons.Bind(1, db->LastInsertRowId()).BindBlob(2, query::EncodePersons(cell.persons));
+    RETURN_IF_ERROR(insert_persons.Run());
+    insert_persons.Reset();
   }
   return transaction.Commit();
 }
@@ -116,9 +127,14 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteLedgerStore::Standing(
 absl::StatusOr<std::vector<LedgerCell>> SqliteLedgerStore::OfRelease(
     const std::string& release_id) {
   auto db = pool_->Acquire();
-  ASSIGN_OR_RETURN(SqliteStatement select,
-                   db->PrepareCached("SELECT id, release_id, file, cell, kind, perturbed, persons "
-                                     "FROM release_ledger WHERE release_id = ? ORDER BY id"));
+  // A cell whose persons are missing is an error, never a cell left out of
+  // the audit.
+  ASSIGN_OR_RETURN(
+      SqliteStatement select,
+      db->PrepareCached("SELECT l.id, l.release_id, l.file, l.cell, l.kind, l.perturbed, "
+                        "p.persons, l.sketch, coalesce(l.digest, '') FROM release_ledger l "
+                        "LEFT JOIN release_ledger_persons p ON p.id = l.id "
+                        "WHERE l.release_id = ? ORDER BY l.id"));
   select.Bind(1, release_id);
   std::vector<LedgerCell> cells;
   while (true) {
@@ -131,7 +147,14 @@ absl::StatusOr<std::vector<LedgerCell>> SqliteLedgerStore::OfRelease(
     cell.cell = select.Text(3);
     cell.kind = static_cast<LedgerKind>(select.Int64(4));
     cell.perturbed = select.Int64(5) != 0;
+    if (select.IsNull(6)) {
+      return absl::DataLossError(absl::StrCat("the persons of ledger cell ", cell.id,
+                                              " of release ", release_id, " are missing"));
+    }
     ASSIGN_OR_RETURN(cell.persons, query::DecodePersons(select.Blob(6)));
+    absl::StatusOr<query::Sketch> sketch = query::DecodeSketch(select.Blob(7));
+    if (sketch.ok()) cell.sketch = *sketch;
+    cell.digest = select.Blob(8);
     cells.push_back(std::move(cell));
   }
   return cells;
@@ -140,7 +163,7 @@ absl::StatusOr<std::vector<LedgerCell>> SqliteLedgerStore::OfRelease(
 absl::StatusOr<query::PersonSet> SqliteLedgerStore::Persons(int64_t id) {
   auto db = pool_->Acquire();
   ASSIGN_OR_RETURN(SqliteStatement select,
-                   db->PrepareCached("SELECT persons FROM release_ledger WHERE id = ?"));
+                   db->PrepareCached("SELECT persons FROM release_ledger_persons WHERE id = ?"));
   select.Bind(1, id);
   ASSIGN_OR_RETURN(bool found, select.Step());
   if (!found) return absl::NotFoundError(absl::StrCat("no ledger cell ", id));

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ struct LedgerCell {
   LedgerKind kind = LedgerKind::kCount;
   bool perturbed = false;  // published with cell-key noise
   query::PersonSet persons;
+  // PersonsDigest(persons) and SketchOf(persons) as recorded, when read from
+  // the store (OfRelease); empty when the cell was not read back.
+  std::string digest = {};
+  std::optional<query::Sketch> sketch = {};
 };
 
 // SHA-256 of the set's ordinals (32-bit little-endian words, in order):
@@ -69,7 +74,8 @@ class LedgerStore {
   // released.
   virtual absl::StatusOr<std::vector<LedgerEntry>> Standing(const std::string& dataset_id,
                                                             const std::string& except) = 0;
-  // Every cell recorded for the release, with its persons, and the dataset.
+  // Every cell recorded for the release, with its persons, digest and sketch.
+  // DataLoss if a cell's persons are missing or do not decode.
   virtual absl::StatusOr<std::vector<LedgerCell>> OfRelease(const std::string& release_id) = 0;
   // The persons of a recorded cell. NotFound.
   virtual absl::StatusOr<query::PersonSet> Persons(int64_t id) = 0;
@@ -82,7 +88,9 @@ class LedgerStore {
   virtual absl::Status MarkClosed(const std::string& release_id) = 0;
 };
 
-// The ledger in the node's database (table release_ledger).
+// The ledger in the node's database: each cell in table release_ledger,
+// its persons apart in release_ledger_persons, so that a change of status
+// rewrites a small row and not the set.
 class SqliteLedgerStore : public LedgerStore {
  public:
   explicit SqliteLedgerStore(storage::SqlitePool* pool) : pool_(pool) {}

@@ -158,5 +158,80 @@ TEST_F(LedgerStoreTest, CellsRecordedWithoutADigestAreStillCompared) {
   EXPECT_EQ(findings[0].difference, 2);
 }
 
+TEST_F(LedgerStoreTest, ACellReadBackCarriesItsPersonsDigestAndSketchThroughStatusChanges) {
+  const query::PersonSet big = Range(1000, 101000);
+  ASSERT_TRUE(
+      store_->Record("p", "d", {Cell("r-1", "F", big), Cell("r-1", "M", Range(0, 50))}).ok());
+  ASSERT_TRUE(store_->MarkSubmitted("r-1").ok());
+  ASSERT_TRUE(store_->MarkReleased("r-1", {"by_sex.csv"}).ok());
+  auto cells = store_->OfRelease("r-1");
+  ASSERT_TRUE(cells.ok()) << cells.status();
+  ASSERT_EQ(cells->size(), 2u);
+  EXPECT_EQ((*cells)[0].persons, big);
+  EXPECT_EQ((*cells)[0].digest, PersonsDigest(big));
+  ASSERT_TRUE((*cells)[0].sketch.has_value());
+  EXPECT_EQ(*(*cells)[0].sketch, query::SketchOf(big));
+  EXPECT_EQ((*cells)[1].persons, Range(0, 50));
+  auto persons = store_->Persons((*cells)[0].id);
+  ASSERT_TRUE(persons.ok()) << persons.status();
+  EXPECT_EQ(*persons, big);
+  // The cells' rows hold no sets: a change of status rewrites a few bytes.
+  auto count = [&](const char* sql) -> int64_t {
+    auto db = pool_->Acquire();
+    auto select = db->Prepare(sql);
+    EXPECT_TRUE(select.ok()) << select.status();
+    if (!select.ok() || !select->Step().value_or(false)) return -1;
+    return select->Int64(0);
+  };
+  EXPECT_LT(count("SELECT max(length(sketch) + length(digest) + length(cell)) FROM release_ledger"),
+            200);
+  // Recording the release again replaces its sets, leaving none behind.
+  ASSERT_TRUE(store_->Record("p", "d", {Cell("r-1", "F", Range(0, 20))}).ok());
+  EXPECT_EQ(count("SELECT count(*) FROM release_ledger_persons"), 1);
+}
+
+TEST_F(LedgerStoreTest, ACellWhosePersonsAreMissingIsAnErrorNotACellLeftOutOfTheAudit) {
+  ASSERT_TRUE(store_->Record("p", "d", {Cell("r-1", "F", Range(0, 100))}).ok());
+  ASSERT_TRUE(pool_->Acquire()->Exec("DELETE FROM release_ledger_persons").ok());
+  auto cells = store_->OfRelease("r-1");
+  ASSERT_FALSE(cells.ok());
+  EXPECT_EQ(cells.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(cells.status().message().find("r-1"), std::string::npos) << cells.status();
+}
+
+TEST(LedgerMigrationTest, CellsRecordedBeforeTheSetsMovedKeepTheirPersons) {
+  testing::TempDir dir;
+  auto before = storage::NodeSchemaMigrations().first(22);
+  {
+    auto pool = storage::SqlitePool::Open(dir.File("node.db"), 1, before);
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    auto db = (*pool)->Acquire();
+    auto insert = db->Prepare(
+        "INSERT INTO release_ledger(id, project_id, dataset_id, release_id, file, cell, kind, "
+        "size, perturbed, status, sketch, persons, digest) "
+        "VALUES (7, 'p', 'd', 'r-old', 'by_sex.csv', 'F', 0, 3, 0, 1, ?, ?, ?)");
+    ASSERT_TRUE(insert.ok()) << insert.status();
+    const query::PersonSet old = {4, 9, 200};
+    insert->BindBlob(1, query::EncodeSketch(query::SketchOf(old)))
+        .BindBlob(2, query::EncodePersons(old))
+        .BindBlob(3, PersonsDigest(old));
+    ASSERT_TRUE(insert->Run().ok());
+  }
+  auto pool = storage::SqlitePool::Open(dir.File("node.db"), 1, storage::NodeSchemaMigrations());
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  SqliteLedgerStore store(pool->get());
+  auto persons = store.Persons(7);
+  ASSERT_TRUE(persons.ok()) << persons.status();
+  EXPECT_EQ(*persons, (query::PersonSet{4, 9, 200}));
+  auto cells = store.OfRelease("r-old");
+  ASSERT_TRUE(cells.ok()) << cells.status();
+  ASSERT_EQ(cells->size(), 1u);
+  EXPECT_EQ((*cells)[0].persons, (query::PersonSet{4, 9, 200}));
+  auto standing = store.Standing("d", "r-new");
+  ASSERT_TRUE(standing.ok());
+  ASSERT_EQ(standing->size(), 1u);
+  EXPECT_EQ((*standing)[0].size, 3);
+}
+
 }  // namespace
 }  // namespace trenode::releases

@@ -25,10 +25,12 @@ absl::StatusOr<std::vector<OverlapFinding>> AuditOverlap(LedgerStore& ledger,
   auto smaller = [](const LedgerEntry& entry, int64_t size) { return entry.size < size; };
   for (const LedgerCell& cell : cells) {
     const int64_t size = static_cast<int64_t>(cell.persons.size());
-    query::Sketch sketch = query::SketchOf(cell.persons);
-    const std::string digest = PersonsDigest(cell.persons);
     // Only cells within the threshold in size can be that close.
     auto it = std::lower_bound(released.begin(), released.end(), size - threshold + 1, smaller);
+    if (it == released.end() || it->size >= size + threshold) continue;
+    // As recorded when read back from the ledger; computed otherwise.
+    const query::Sketch sketch = cell.sketch ? *cell.sketch : query::SketchOf(cell.persons);
+    const std::string digest = cell.digest.empty() ? PersonsDigest(cell.persons) : cell.digest;
     for (; it != released.end() && it->size < size + threshold; ++it) {
       // The same persons: no difference, and nothing to read.
       if (digest == it->digest) continue;
