@@ -2,7 +2,10 @@
 // repeats of the same cell are read once, and nothing is missed for it.
 #include "node/releases/ledger_store.h"
 
+#include <map>
 #include <numeric>
+#include <random>
+#include <set>
 
 #include "gtest/gtest.h"
 #include "node/releases/overlap_audit.h"
@@ -197,6 +200,94 @@ TEST_F(LedgerStoreTest, ACellWhosePersonsAreMissingIsAnErrorNotACellLeftOutOfThe
   ASSERT_FALSE(cells.ok());
   EXPECT_EQ(cells.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_NE(cells.status().message().find("r-1"), std::string::npos) << cells.status();
+}
+
+// Standing skips from digest to digest; held here to its definition, read
+// straight from the table, over ledgers of repeated sets in every status.
+TEST_F(LedgerStoreTest, StandingIsEveryStandingSetsFirstCellAndEveryCellWithoutADigest) {
+  std::mt19937 random(20261204);
+  const std::vector<query::PersonSet> sets = {Range(0, 30), Range(0, 31), Range(5, 40),
+                                              Range(100, 120), Range(7, 8)};
+  for (int release = 0; release < 150; ++release) {
+    const std::string id = absl::StrCat("r-", release);
+    std::vector<LedgerCell> cells;
+    for (int i = 0, n = 1 + static_cast<int>(random() % 3); i < n; ++i) {
+      LedgerCell cell = Cell(id, absl::StrCat("c", i), sets[random() % sets.size()]);
+      cell.file = random() % 2 ? "a.csv" : "b.csv";
+      cells.push_back(std::move(cell));
+    }
+    const std::string dataset = random() % 4 == 0 ? "other" : "d";
+    ASSERT_TRUE(store_->Record("p", dataset, cells).ok());
+    switch (random() % 5) {
+      case 0:
+        break;  // drafted
+      case 1:
+        ASSERT_TRUE(store_->MarkSubmitted(id).ok());
+        break;
+      case 2:
+        ASSERT_TRUE(store_->MarkReleased(id, {"a.csv"}).ok());
+        break;
+      case 3:
+        ASSERT_TRUE(store_->MarkReleased(id, {"a.csv", "b.csv"}).ok());
+        break;
+      default:
+        ASSERT_TRUE(store_->MarkClosed(id).ok());
+        break;
+    }
+    if (random() % 10 == 0) {  // as recorded before digests were kept
+      ASSERT_TRUE(pool_->Acquire()
+                      ->Exec(absl::StrCat("UPDATE release_ledger SET digest = NULL WHERE "
+                                          "release_id = '",
+                                          id, "'"))
+                      .ok());
+    }
+  }
+  struct Row {
+    int64_t id, size;
+    std::string release, dataset, digest;
+    int64_t status;
+    bool has_digest;
+  };
+  std::vector<Row> rows;
+  {
+    auto db = pool_->Acquire();
+    auto select = db->Prepare(
+        "SELECT id, size, release_id, dataset_id, coalesce(digest, ''), status, "
+        "digest IS NOT NULL FROM release_ledger");
+    ASSERT_TRUE(select.ok());
+    while (select->Step().value_or(false)) {
+      rows.push_back({select->Int64(0), select->Int64(1), select->Text(2), select->Text(3),
+                      select->Blob(4), select->Int64(5), select->Int64(6) != 0});
+    }
+  }
+  std::vector<std::string> excepts = {"r-none"};
+  for (int release = 0; release < 150; ++release) excepts.push_back(absl::StrCat("r-", release));
+  for (const std::string& except : excepts) {
+    std::map<std::string, int64_t> first;  // by digest
+    std::set<int64_t> expected;
+    for (const Row& row : rows) {
+      if (row.dataset != "d" || (row.status != 1 && row.status != 2) || row.release == except) {
+        continue;
+      }
+      if (!row.has_digest) {
+        expected.insert(row.id);
+      } else if (auto [it, inserted] = first.emplace(row.digest, row.id); !inserted) {
+        it->second = std::min(it->second, row.id);
+      }
+    }
+    for (const auto& [digest, id] : first) expected.insert(id);
+    auto standing = store_->Standing("d", except);
+    ASSERT_TRUE(standing.ok()) << standing.status();
+    std::set<int64_t> got;
+    for (size_t i = 0; i < standing->size(); ++i) {
+      got.insert((*standing)[i].id);
+      if (i > 0) {
+        EXPECT_LE((*standing)[i - 1].size, (*standing)[i].size) << "by size";
+      }
+    }
+    EXPECT_EQ(got.size(), standing->size()) << "each cell once";
+    EXPECT_EQ(got, expected) << "except " << except;
+  }
 }
 
 TEST(LedgerMigrationTest, CellsRecordedBeforeTheSetsMovedKeepTheirPersons) {

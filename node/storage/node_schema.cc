@@ -383,6 +383,13 @@ CREATE TABLE release_ledger_persons (
 INSERT INTO release_ledger_persons(id, persons) SELECT id, persons FROM release_ledger;
 ALTER TABLE release_ledger DROP COLUMN persons;
 )sql"},
+    {24, "ledger_standing_by_digest_then_id", R"sql(
+-- LedgerStore::Standing skips from one distinct digest to the next and
+-- takes each one's first cell in id order, rather than grouping every cell
+-- (a question released a thousand times is a thousand cells of one set).
+CREATE INDEX release_ledger_standing ON release_ledger(dataset_id, status, digest, id);
+DROP INDEX release_ledger_by_digest;
+)sql"},
 };
 
 }  // namespace
