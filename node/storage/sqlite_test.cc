@@ -1,5 +1,7 @@
 #include "node/storage/sqlite.h"
 
+#include <sqlite3.h>
+
 #include <atomic>
 #include <thread>
 
@@ -106,6 +108,15 @@ TEST(SqliteTest, WritableConnectionsDoNotMapTheFile) {
   auto journal = *db->Prepare("PRAGMA journal_mode");
   ASSERT_TRUE(*journal.Step());
   EXPECT_EQ(journal.Text(0), "wal");
+}
+
+TEST(SqliteTest, SqliteKeepsNoProcessWideMemoryStatistics) {
+  testing::TempDir dir;
+  auto db = *SqliteDb::Open(dir.File("t.db"));
+  ASSERT_TRUE(
+      db->Exec("CREATE TABLE t(x TEXT); INSERT INTO t VALUES (hex(randomblob(5000)))").ok());
+  // Kept, the figure would be the connection's memory, well above zero.
+  EXPECT_EQ(sqlite3_memory_used(), 0);
 }
 
 TEST(SqliteTest, ConstraintViolationIsFailedPrecondition) {
