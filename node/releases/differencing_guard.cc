@@ -243,7 +243,7 @@ void StandingOutputs::Add(const trenode::v1::AggregateQuery& query, const std::s
 
 void StandingOutputs::AddKeys(const std::vector<std::string>& questions, const NodeSet& nodes,
                               const Source& source) {
-  for (const std::string& question : questions) known_[question].push_back(Known{nodes, source});
+  for (const std::string& question : questions) known_[question][nodes].push_back(source);
 }
 
 StandingOutputs::Finding StandingOutputs::Check(const trenode::v1::AggregateQuery& query,
@@ -259,11 +259,13 @@ StandingOutputs::Finding StandingOutputs::Check(const trenode::v1::AggregateQuer
     auto known = known_.find(question);
     if (known == known_.end()) continue;
     std::vector<NodeSet> sets;
-    for (const Known& k : known->second) sets.push_back(k.nodes);
+    for (const auto& [nodes, sources] : known->second) sets.push_back(nodes);
     std::vector<std::string> found = NewlyRevealed(sets, candidate, guarded);
     if (found.empty()) continue;
     revealed.insert(found.begin(), found.end());
-    for (const Known& k : known->second) finding.with.push_back(k.source);
+    for (const auto& [nodes, sources] : known->second) {
+      finding.with.insert(finding.with.end(), sources.begin(), sources.end());
+    }
   }
   finding.revealed.assign(revealed.begin(), revealed.end());
   return finding;

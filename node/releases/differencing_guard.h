@@ -95,8 +95,8 @@ class StandingOutputs {
   // release in this project".
   static std::string Reason(const Finding& finding, const std::string& requester);
 
-  // Equal when they know the same node sets from the same sources, in the
-  // same order, and protect the same nodes.
+  // Equal when they know the same node sets from the same sources (each
+  // set's in the same order), and protect the same nodes.
   bool operator==(const StandingOutputs&) const = default;
 
  private:
@@ -104,12 +104,10 @@ class StandingOutputs {
   void AddKeys(const std::vector<std::string>& questions, const NodeSet& nodes,
                const Source& source);
 
-  struct Known {
-    NodeSet nodes;
-    Source source;
-    bool operator==(const Known&) const = default;
-  };
-  std::map<std::string, std::vector<Known>> known_;  // by question key
+  // By question key: each node set whose sum is known, once, with every
+  // source that made it known, in the order added (a question released
+  // again and again over the same nodes is one set to solve with).
+  std::map<std::string, std::map<NodeSet, std::vector<Source>>> known_;
   NodeSet protected_;
 };
 

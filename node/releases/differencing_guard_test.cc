@@ -1,5 +1,8 @@
 #include "node/releases/differencing_guard.h"
 
+#include <set>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace trenode::releases {
@@ -76,6 +79,31 @@ TEST(DifferencingGuardTest, ARevokedReleaseCountsForWhatWasDownloaded) {
   release.set_state(trenode::v1::RELEASE_STATE_RELEASED);
   fetched.set_withheld(true);
   EXPECT_FALSE(KnownToRequester(release, fetched)) << "a withheld file never left";
+}
+
+// A question released again and again over the same nodes is one set to
+// solve with, and every release that made it known is still named.
+TEST(DifferencingGuardTest, RepeatsOfOneNodeSetAreSolvedOnceAndEveryReleaseIsNamed) {
+  trenode::v1::AggregateQuery query;
+  query.set_dataset_id("d1");
+  auto* output = query.add_outputs();
+  output->set_name("by_sex");
+  output->mutable_counts()->add_group_by()->mutable_variable()->set_column("sex");
+  StandingOutputs standing;
+  const NodeSet all = {"site-a", "site-b", "site-c"};
+  for (int i = 0; i < 50; ++i) {
+    standing.Add(query, "by_sex.csv", all,
+                 {absl::StrCat("rel-", i), i % 2 == 0 ? "ada@site-a" : "bob@site-a"});
+  }
+  standing.Protect({"site-c"});
+  StandingOutputs::Finding finding =
+      standing.Check(query, "by_sex.csv", {"site-a", "site-b"}, /*allowed=*/{});
+  EXPECT_EQ(finding.revealed, (std::vector<std::string>{"site-c"}));
+  std::set<std::string> named;
+  for (const auto& source : finding.with) named.insert(source.release_id);
+  EXPECT_EQ(named.size(), 50u) << "every release that made the set known";
+  // The same set again reveals nothing new.
+  EXPECT_TRUE(standing.Check(query, "by_sex.csv", all, {}).revealed.empty());
 }
 
 }  // namespace
