@@ -1,41 +1,62 @@
 #include "node/query/person_sets.h"
 
 #include <algorithm>
+#include <bit>
 #include <iterator>
 
 namespace trenode::query {
 namespace {
 
-void PutVarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7F) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
+// LEB128: 7 bits a byte, low first, the high bit set on all but the last.
+size_t VarintSize(uint64_t value) {
+  return 1 + static_cast<size_t>(std::bit_width(value | 1) - 1) / 7;
 }
 
-bool GetVarint(absl::string_view& in, uint64_t& value) {
+char* PutVarint(char* out, uint64_t value) {
+  while (value >= 0x80) {
+    *out++ = static_cast<char>((value & 0x7F) | 0x80);
+    value >>= 7;
+  }
+  *out++ = static_cast<char>(value);
+  return out;
+}
+
+// Reads one varint from [at, end), advancing `at`; false if it is cut short
+// or longer than 64 bits.
+bool GetVarint(const uint8_t*& at, const uint8_t* end, uint64_t& value) {
   value = 0;
   for (int shift = 0; shift < 64; shift += 7) {
-    if (in.empty()) return false;
-    uint8_t byte = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
+    if (at == end) return false;
+    const uint8_t byte = *at++;
     value |= static_cast<uint64_t>(byte & 0x7F) << shift;
     if ((byte & 0x80) == 0) return true;
   }
   return false;
 }
 
+bool GetVarint(absl::string_view& in, uint64_t& value) {
+  const auto* at = reinterpret_cast<const uint8_t*>(in.data());
+  const bool read = GetVarint(at, at + in.size(), value);
+  in.remove_prefix(static_cast<size_t>(at - reinterpret_cast<const uint8_t*>(in.data())));
+  return read;
+}
+
 }  // namespace
 
 std::string EncodePersons(const PersonSet& persons) {
-  std::string out;
-  out.reserve(persons.size() * 2 + 4);
-  PutVarint(out, persons.size());
-  uint64_t previous = 0;
-  for (size_t i = 0; i < persons.size(); ++i) {
-    PutVarint(out, i == 0 ? persons[i] : persons[i] - previous);
-    previous = persons[i];
+  // Sized exactly first, then written through a pointer: one allocation.
+  size_t size = VarintSize(persons.size());
+  uint32_t previous = 0;
+  for (uint32_t person : persons) {
+    size += VarintSize(person - previous);
+    previous = person;
+  }
+  std::string out(size, '\0');
+  char* at = PutVarint(out.data(), persons.size());
+  previous = 0;
+  for (uint32_t person : persons) {
+    at = PutVarint(at, person - previous);
+    previous = person;
   }
   return out;
 }
@@ -51,18 +72,24 @@ absl::StatusOr<PersonSet> DecodePersons(absl::string_view bytes) {
   if (!GetVarint(bytes, count) || count > bytes.size()) {
     return absl::DataLossError("a stored person set is corrupt");
   }
-  PersonSet persons;
-  persons.reserve(count);
+  PersonSet persons(count);
+  const auto* at = reinterpret_cast<const uint8_t*>(bytes.data());
+  const uint8_t* const end = at + bytes.size();
   uint64_t value = 0;
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t gap;
-    if (!GetVarint(bytes, gap) || (i > 0 && gap == 0) || value + gap > UINT32_MAX) {
+    if (at != end && *at < 0x80) {
+      gap = *at++;  // most gaps are below 128
+    } else if (!GetVarint(at, end, gap)) {
+      return absl::DataLossError("a stored person set is corrupt");
+    }
+    if ((i > 0 && gap == 0) || gap > UINT32_MAX - value) {
       return absl::DataLossError("a stored person set is corrupt");
     }
     value += gap;
-    persons.push_back(static_cast<uint32_t>(value));
+    persons[i] = static_cast<uint32_t>(value);
   }
-  if (!bytes.empty()) return absl::DataLossError("a stored person set has trailing bytes");
+  if (at != end) return absl::DataLossError("a stored person set has trailing bytes");
   return persons;
 }
 

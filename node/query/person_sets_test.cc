@@ -7,6 +7,7 @@
 
 namespace trenode::query {
 namespace {
+using namespace std::string_literals;
 
 TEST(PersonSetsTest, EncodingRoundTripsCompactly) {
   PersonSet persons;
@@ -25,6 +26,38 @@ TEST(PersonSetsTest, CorruptBytesAreDataLoss) {
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(DecodePersons(bytes + "x").status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(DecodePersons("\x02\x05\x00").status().code(), absl::StatusCode::kDataLoss);
+}
+
+// The bytes are what every node has stored: count, then the first ordinal
+// and each gap, LEB128.
+TEST(PersonSetsTest, TheEncodingIsTheStoredFormat) {
+  EXPECT_EQ(EncodePersons({}), "\x00"s);
+  EXPECT_EQ(EncodePersons({3, 9, 200}), "\x03\x03\x06\xbf\x01"s);
+  EXPECT_EQ(EncodePersons({0, 128, 16512, UINT32_MAX}),
+            "\x04\x00\x80\x01\x80\x80\x01\xff\xfe\xfe\xff\x0f"s);
+  std::mt19937 random(7);
+  for (int round = 0; round < 200; ++round) {
+    std::set<uint32_t> drawn;
+    const uint32_t spread = 1u << (random() % 32);
+    for (int i = 0, n = static_cast<int>(random() % 500); i < n; ++i) {
+      drawn.insert(static_cast<uint32_t>(random() % spread));
+    }
+    PersonSet persons(drawn.begin(), drawn.end());
+    auto decoded = DecodePersons(EncodePersons(persons));
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    EXPECT_EQ(*decoded, persons);
+  }
+}
+
+TEST(PersonSetsTest, AGapPastTheLargestOrdinalIsDataLossEvenWhereItWouldWrap) {
+  // One person, then a gap of 2^64 - 1: the sum would wrap around to a
+  // small ordinal.
+  const std::string bytes = "\x02\x05\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"s;
+  EXPECT_EQ(DecodePersons(bytes).status().code(), absl::StatusCode::kDataLoss);
+  // A gap just past the largest ordinal.
+  EXPECT_EQ(DecodePersons("\x01\x80\x80\x80\x80\x10"s).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(*DecodePersons("\x01\xff\xff\xff\xff\x0f"s), PersonSet{UINT32_MAX});
 }
 
 TEST(PersonSetsTest, SymmetricDifferenceStopsAtTheLimit) {
