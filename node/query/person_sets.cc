@@ -78,12 +78,7 @@ absl::StatusOr<PersonSet> DecodePersons(absl::string_view bytes) {
   uint64_t value = 0;
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t gap;
-    if (at != end && *at < 0x80) {
-      gap = *at++;  // most gaps are below 128
-    } else if (!GetVarint(at, end, gap)) {
-      return absl::DataLossError("a stored person set is corrupt");
-    }
-    if ((i > 0 && gap == 0) || gap > UINT32_MAX - value) {
+    if (!GetVarint(at, end, gap) || (i > 0 && gap == 0) || gap > UINT32_MAX - value) {
       return absl::DataLossError("a stored person set is corrupt");
     }
     value += gap;

@@ -8,6 +8,16 @@
 namespace trenode::releases {
 namespace {
 
+// Counts by sex of dataset d1, in output "by_sex".
+trenode::v1::AggregateQuery CountsBySex() {
+  trenode::v1::AggregateQuery query;
+  query.set_dataset_id("d1");
+  auto* output = query.add_outputs();
+  output->set_name("by_sex");
+  output->mutable_counts()->add_group_by()->mutable_variable()->set_column("sex");
+  return query;
+}
+
 // The refusal names the requester's own releases only: a colleague's
 // release (of an analysis NOT_FOUND to the requester) is "another release".
 TEST(DifferencingGuardTest, TheGuardDoesNotNameAColleaguesRelease) {
@@ -27,11 +37,7 @@ TEST(DifferencingGuardTest, TheGuardDoesNotNameAColleaguesRelease) {
 // Labels and an unused index date do not make another question; an output
 // over the same cohort shares the cohort's totals.
 TEST(DifferencingGuardTest, QuestionsAreCanonical) {
-  trenode::v1::AggregateQuery query;
-  query.set_dataset_id("d1");
-  auto* output = query.add_outputs();
-  output->set_name("by_sex");
-  output->mutable_counts()->add_group_by()->mutable_variable()->set_column("sex");
+  trenode::v1::AggregateQuery query = CountsBySex();
   trenode::v1::AggregateQuery other = query;
   other.set_dataset_id("d2");
   other.set_index_date("2001-01-01");
@@ -84,11 +90,7 @@ TEST(DifferencingGuardTest, ARevokedReleaseCountsForWhatWasDownloaded) {
 // A question released again and again over the same nodes is one set to
 // solve with, and every release that made it known is still named.
 TEST(DifferencingGuardTest, RepeatsOfOneNodeSetAreSolvedOnceAndEveryReleaseIsNamed) {
-  trenode::v1::AggregateQuery query;
-  query.set_dataset_id("d1");
-  auto* output = query.add_outputs();
-  output->set_name("by_sex");
-  output->mutable_counts()->add_group_by()->mutable_variable()->set_column("sex");
+  trenode::v1::AggregateQuery query = CountsBySex();
   StandingOutputs standing;
   const NodeSet all = {"site-a", "site-b", "site-c"};
   for (int i = 0; i < 50; ++i) {
