@@ -1,7 +1,14 @@
 #include "node/log/activity_log.h"
 
-#include <bit>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -110,9 +117,23 @@ absl::StatusOr<std::unique_ptr<ActivityLog>> ActivityLog::Open(const std::string
   ASSIGN_OR_RETURN(std::unique_ptr<storage::SqlitePool> readers,
                    storage::SqlitePool::Open(path, kReaders, storage::NodeSchemaMigrations()));
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> writer, SqliteDb::Open(path));
-  // Every commit of the log reaches the disk before its appenders return.
-  RETURN_IF_ERROR(writer->Exec("PRAGMA synchronous=FULL"));
   ASSIGN_OR_RETURN(uint64_t size, StoredSize(*writer));
+  // Every commit of the log reaches the disk before its appenders return:
+  // the writer syncs the write-ahead log itself, after the commit.
+  // SQLite's own sync (synchronous=FULL) would hold the database's write
+  // lock through it, so that every change of every store waited for the
+  // disk whenever the log was writing. The file exists once a connection
+  // has read the database in WAL mode (StoredSize), and keeps its inode
+  // while connections are open (a checkpoint rewinds it, never replaces it).
+  const std::string wal_path = path + "-wal";
+  int wal_fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (wal_fd < 0) {
+    return absl::UnavailableError(absl::StrCat("cannot open the activity log's write-ahead log ",
+                                               wal_path, ": ", std::strerror(errno)));
+  }
+  absl::Cleanup close_wal = [&] {
+    if (wal_fd >= 0) ::close(wal_fd);
+  };
   ASSIGN_OR_RETURN(CompactRange range, StoredRange(*writer, size));
 
   if (checkpoint_copy.empty()) checkpoint_copy = path + ".checkpoint";
@@ -153,9 +174,10 @@ absl::StatusOr<std::unique_ptr<ActivityLog>> ActivityLog::Open(const std::string
     ASSIGN_OR_RETURN(uint64_t copied, check(*copy, absl::StrCat("kept in ", checkpoint_copy)));
     checkpoint_size = std::max(checkpoint_size, copied);
   }
-  auto log = std::unique_ptr<ActivityLog>(new ActivityLog(
-      std::move(writer), std::move(readers), std::move(signer), std::move(node_id),
-      std::move(clock), std::move(range), checkpoint_size, std::move(checkpoint_copy)));
+  auto log = std::unique_ptr<ActivityLog>(
+      new ActivityLog(std::move(writer), std::exchange(wal_fd, -1), std::move(readers),
+                      std::move(signer), std::move(node_id), std::move(clock), std::move(range),
+                      checkpoint_size, std::move(checkpoint_copy)));
   RETURN_IF_ERROR(log->AppendLeftInOutbox());
   return log;
 }
@@ -185,11 +207,12 @@ absl::Status ActivityLog::AppendLeftInOutbox() {
   return absl::OkStatus();
 }
 
-ActivityLog::ActivityLog(std::unique_ptr<SqliteDb> writer,
+ActivityLog::ActivityLog(std::unique_ptr<SqliteDb> writer, int wal_fd,
                          std::unique_ptr<storage::SqlitePool> readers, NoteSigner signer,
                          std::string node_id, Clock clock, CompactRange range,
                          uint64_t checkpoint_size, std::string checkpoint_copy)
     : writer_db_(std::move(writer)),
+      wal_fd_(wal_fd),
       readers_(std::move(readers)),
       signer_(std::move(signer)),
       node_id_(std::move(node_id)),
@@ -206,6 +229,7 @@ ActivityLog::~ActivityLog() {
     stopping_ = true;
   }
   writer_.join();
+  ::close(wal_fd_);
 }
 
 absl::StatusOr<uint64_t> ActivityLog::Append(ActivityEvent event) {
@@ -309,6 +333,7 @@ void ActivityLog::WriteLoop() {
   while (true) {
     std::vector<std::shared_ptr<Pending>> batch;
     CompactRange range;
+    SyncFile sync;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -327,10 +352,19 @@ void ActivityLog::WriteLoop() {
         queue_.pop_front();
       }
       range = committed_;
+      sync = sync_;
+    }
+    std::vector<absl::StatusOr<uint64_t>> results(batch.size());
+    if (!unsynced_.ok()) {
+      writing_.store(false, std::memory_order_relaxed);
+      for (const std::shared_ptr<Pending>& pending : batch) {
+        pending->result = unsynced_;
+        pending->done.Notify();
+      }
+      continue;
     }
     const CompactRange before = range;
     absl::Status written = WriteBatch(batch, range);
-    std::vector<absl::StatusOr<uint64_t>> results(batch.size());
     auto failed = [](const absl::Status& status) {
       return absl::UnavailableError(
           absl::StrCat("the activity log could not write: ", status.message()));
@@ -356,11 +390,24 @@ void ActivityLog::WriteLoop() {
         }
       }
     }
-    writing_.store(written.ok(), std::memory_order_relaxed);
     if (range.size() > before.size()) {
+      if (sync(wal_fd_) != 0) {
+        // The commits are in the database, but perhaps not on the disk,
+        // and after a failed sync no later sync says they are: nothing
+        // more is appended, so nothing more that waits for its record
+        // takes effect, until the node restarts and reads what is there.
+        unsynced_ = absl::UnavailableError(absl::StrCat(
+            "the activity log could not make its writes durable (", std::strerror(errno),
+            "); it appends nothing more until the node is restarted"));
+        written = unsynced_;
+        for (absl::StatusOr<uint64_t>& result : results) {
+          if (result.ok()) result = unsynced_;
+        }
+      }
       absl::MutexLock lock(&mu_);
       committed_ = range;
     }
+    writing_.store(written.ok(), std::memory_order_relaxed);
     for (size_t i = 0; i < batch.size(); ++i) {
       batch[i]->result = std::move(results[i]);
       batch[i]->done.Notify();

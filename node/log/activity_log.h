@@ -15,6 +15,8 @@
 #ifndef TRENODE_NODE_LOG_ACTIVITY_LOG_H_
 #define TRENODE_NODE_LOG_ACTIVITY_LOG_H_
 
+#include <unistd.h>
+
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -57,6 +59,15 @@ class ActivityLog : public EventSink {
                                                            std::string checkpoint_copy = "");
   // Writes what is queued, then stops.
   ~ActivityLog();
+
+  // For tests: how the writer makes its commits durable, given the
+  // write-ahead log's file descriptor (default ::fdatasync; non-zero with
+  // errno set is a failure).
+  using SyncFile = std::function<int(int fd)>;
+  void SyncWith(SyncFile sync) {
+    absl::MutexLock lock(&mu_);
+    sync_ = std::move(sync);
+  }
 
   // Appends `event` (its time is set to now) and returns its index once it
   // is durable. Unavailable if the write failed (nothing of the batch stays).
@@ -101,7 +112,7 @@ class ActivityLog : public EventSink {
 
  private:
   struct Pending;
-  ActivityLog(std::unique_ptr<storage::SqliteDb> writer,
+  ActivityLog(std::unique_ptr<storage::SqliteDb> writer, int wal_fd,
               std::unique_ptr<storage::SqlitePool> readers, NoteSigner signer, std::string node_id,
               Clock clock, CompactRange range, uint64_t checkpoint_size,
               std::string checkpoint_copy);
@@ -120,6 +131,8 @@ class ActivityLog : public EventSink {
   absl::Status AppendLeftInOutbox();
 
   std::unique_ptr<storage::SqliteDb> writer_db_;  // the writer thread's only
+  const int wal_fd_;       // the database's write-ahead log, synced by the writer
+  absl::Status unsynced_;  // the writer thread's: set for good by a failed sync
   std::unique_ptr<storage::SqlitePool> readers_;
   const NoteSigner signer_;
   const std::string node_id_;
@@ -130,6 +143,7 @@ class ActivityLog : public EventSink {
   int64_t wanted_ ABSL_GUARDED_BY(mu_) = 0;  // records in queue_ someone waits for
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   CompactRange committed_ ABSL_GUARDED_BY(mu_);
+  SyncFile sync_ ABSL_GUARDED_BY(mu_) = &::fdatasync;
 
   absl::Mutex checkpoint_mu_;
   uint64_t checkpoint_size_ ABSL_GUARDED_BY(checkpoint_mu_);

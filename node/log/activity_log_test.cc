@@ -1,10 +1,14 @@
 #include "node/log/activity_log.h"
 
-#include <filesystem>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <filesystem>
 #include <set>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "node/storage/migrations.h"
 #include "node/storage/node_schema.h"
@@ -89,6 +93,70 @@ TEST_F(ActivityLogTest, ConcurrentAppendsGetDistinctDurableIndices) {
     recomputed.Append(LeafHash(leaf));
   }
   EXPECT_EQ(recomputed.Root(), log->root());
+}
+
+// The writer syncs after its commit, so the database's write lock is free
+// while the disk catches up: a store's change does not wait for the log's
+// sync, while the appender still does.
+TEST_F(ActivityLogTest, AChangeCommitsWhileTheLogSyncsAndTheAppenderWaitsForTheSync) {
+  auto log = OpenLog();
+  absl::Notification syncing, let_sync;
+  log->SyncWith([&](int fd) {
+    if (!syncing.HasBeenNotified()) syncing.Notify();
+    let_sync.WaitForNotification();
+    return ::fdatasync(fd);
+  });
+  std::atomic<bool> appended{false};
+  absl::StatusOr<uint64_t> index;
+  std::thread appender([&] {
+    index = log->Append(Event("ada@site-a", 1));
+    appended = true;
+  });
+  ASSERT_TRUE(syncing.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  auto other = *storage::SqliteDb::Open(dir_.File("node.db"));
+  // Waits up to SQLite's busy timeout, then fails, if the lock were held.
+  EXPECT_TRUE(other->Exec("BEGIN IMMEDIATE; CREATE TABLE scratch(x); COMMIT").ok());
+  auto committed = *other->Prepare("SELECT count(*) FROM log_entries");
+  ASSERT_TRUE(*committed.Step());
+  EXPECT_EQ(committed.Int64(0), 1);  // committed, not yet known durable
+  EXPECT_FALSE(appended);
+  let_sync.Notify();
+  appender.join();
+  ASSERT_TRUE(index.ok()) << index.status();
+  EXPECT_EQ(*index, 0u);
+}
+
+// After a failed sync no later sync says the earlier writes reached the
+// disk: the log appends nothing more, so nothing that waits for its record
+// goes ahead, until the node restarts and reads what is there.
+TEST_F(ActivityLogTest, AFailedSyncFailsThatAppendAndEveryLaterOne) {
+  {
+    auto log = OpenLog();
+    ASSERT_TRUE(log->Append(Event("ada@site-a", 0)).ok());
+    std::atomic<int> syncs{0};
+    log->SyncWith([&](int fd) {
+      if (syncs++ == 0) {
+        errno = EIO;
+        return -1;
+      }
+      return ::fdatasync(fd);
+    });
+    auto failed = log->Append(Event("ada@site-a", 1));
+    EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_NE(failed.status().message().find("could not make its writes durable"),
+              std::string::npos)
+        << failed.status();
+    EXPECT_FALSE(log->writing());
+    auto later = log->Append(Event("ada@site-a", 2));
+    EXPECT_EQ(later.status().code(), absl::StatusCode::kUnavailable);
+    EXPECT_EQ(syncs, 1);  // not written at all
+  }
+  // What was committed is read back whole at the restart.
+  auto log = OpenLog();
+  EXPECT_EQ(log->size(), 2u);
+  auto leaves = *log->Leaves(0, 2);
+  EXPECT_EQ(ParseLeaf(leaves[1])->object, "dataset/d-1");
+  EXPECT_TRUE(log->Append(Event("ada@site-a", 3)).ok());
 }
 
 TEST_F(ActivityLogTest, ProofsAndCheckpointsVerify) {
