@@ -118,7 +118,12 @@ Coordinator::Coordinator(std::string node_id, analyses::Analyses* analyses,
     to_cancel_.push_back(analysis);
   });
   analyses_->AddChangeHook([this](const Analysis& analysis) {
-    if (analysis.nodes_size() > 0) federated_changed_ = true;
+    if (analysis.nodes_size() == 0) return;
+    federated_changed_ = true;
+    if (analysis.state() == trenode::v1::ANALYSIS_STATE_QUEUED) {
+      absl::MutexLock lock(&mu_);
+      queued_ = true;
+    }
   });
 }
 
@@ -149,10 +154,18 @@ void Coordinator::Start() {
     constexpr auto kFederated = analyses::Analyses::Changes::kFederated;
     int64_t generation = analyses_->generation(kFederated);
     while (!stopping_) {
+      {
+        absl::MutexLock lock(&mu_);
+        queued_ = false;
+      }
       Step();
-      // Woken by a federated analysis's change, but never asking nodes in
-      // a tight loop.
-      absl::SleepFor(absl::Milliseconds(2));
+      {
+        // Woken by a federated analysis's change, but never asking nodes
+        // in a tight loop: at most every 2 ms, unless an analysis was
+        // queued here meanwhile, whose nodes are sent it at once.
+        absl::MutexLock lock(&mu_);
+        mu_.AwaitWithTimeout(absl::Condition(&queued_), absl::Milliseconds(2));
+      }
       generation = analyses_->WaitForChange(generation, options_.poll, kFederated);
     }
   });

@@ -133,6 +133,9 @@ class Coordinator {
   absl::Mutex mu_;
   // Cancelled federated analyses whose nodes are still to be told.
   std::vector<trenode::v1::Analysis> to_cancel_ ABSL_GUARDED_BY(mu_);
+  // Set when a federated analysis is queued here: it ends the pause
+  // between two steps.
+  bool queued_ ABSL_GUARDED_BY(mu_) = false;
   // When each running analysis's nodes are next asked, and the wait after
   // that: half again (up to 5 s) while nothing changes, so that quiet nodes
   // are not polled hard for days. Only the coordinator's thread uses it.
