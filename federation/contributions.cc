@@ -9,6 +9,7 @@
 #include "node/analyses/analysis_state.h"
 #include "node/analyses/federated_part.h"
 #include "node/common/status_macros.h"
+#include "node/log/event_sink.h"
 #include "node/releases/released_bytes.h"
 
 namespace trenode::federation {
@@ -81,9 +82,12 @@ void Contributions::MoveAlong() {
       analysis_id = std::move(succeeded_.front());
       succeeded_.pop_front();
     }
-    // On failure the home node's next ask moves it along.
+    // On failure the home node's next ask moves it along. Answered to
+    // nobody: the records go with the next that somebody waits for (the
+    // file copied out to egress, the download), or soon after.
     absl::StatusOr<Analysis> analysis = analysis_store_->Get(analysis_id);
     if (analysis.ok()) {
+      log::DeferredRecords moves(log::DeferredRecords::AtEnd::kLeaveToTheLog);
       (void)Describe(SubmitterOf(*analysis, node_id_), *analysis, /*with_files=*/false);
     }
     Changed();

@@ -173,9 +173,12 @@ void AnalysisRunner::Run(Analysis analysis) {
                              "this node has no compute backend for script jobs");
     return;
   }
-  // A script's job id is stored before the job exists.
-  log::DeferredRecords deferred;  // a query worker may start it meanwhile
-  absl::StatusOr<Analysis> queued =
+  // A script's job id is stored, its record durable, before the job exists.
+  // A query's queueing is acted on by nothing outside the database: its
+  // record goes with the query's start and data access.
+  log::DeferredRecords deferred(IsScript(analysis) ? log::DeferredRecords::AtEnd::kWait
+                                                   : log::DeferredRecords::AtEnd::kLeaveToTheLog);
+  absl::StatusOr<Analysis> queued =  // a query worker may start it meanwhile
       analyses_->Advance(analysis.id(), AnalysisAction::kQueue, "", [](Analysis& a) {
         if (a.has_script()) a.set_backend_job_id(a.id());
       });
@@ -245,6 +248,10 @@ bool AnalysisRunner::Execute(const Analysis& analysis) {
     result = recorded;
   }
   starting.reset();
+  // How it ended is answered to nobody here, and nothing leaves with it
+  // (its output leaves only by a release, whose acts are recorded first):
+  // the records go with the next that somebody waits for.
+  log::DeferredRecords ending(log::DeferredRecords::AtEnd::kLeaveToTheLog);
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_after);
   trenode::v1::Usage usage;
   usage.set_cpu_micros(absl::ToInt64Microseconds(absl::DurationFromTimespec(cpu_after) -

@@ -89,7 +89,8 @@ struct ActivityLog::Pending {
   absl::Notification done;
   absl::StatusOr<uint64_t> result;
   // Someone waits for it (guarded by the log's mu_); the writer takes it
-  // off the queue (taken) only in a batch that holds a wanted record.
+  // off the queue (taken) only in a batch that holds a wanted record, or
+  // once it has lingered (kLinger).
   bool wanted = false;
   bool taken = false;
 };
@@ -336,13 +337,16 @@ void ActivityLog::WriteLoop() {
     SyncFile sync;
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](ActivityLog* log) ABSL_EXCLUSIVE_LOCKS_REQUIRED(log->mu_) {
-            // Records nobody waits for yet wait for one that is (or the
-            // stop): so a piece of work's records share one commit.
-            return log->wanted_ > 0 || log->stopping_;
-          },
-          this));
+      // Records nobody waits for yet wait for one that is (or the stop), so
+      // that a piece of work's records share one commit; but no longer
+      // than kLinger, for a piece of work that waits for none of its own.
+      auto wanted = [this]()
+                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return wanted_ > 0 || stopping_; };
+      auto queued = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return wanted_ > 0 || stopping_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&queued));
+      if (!wanted()) mu_.AwaitWithTimeout(absl::Condition(&wanted), kLinger);
       if (queue_.empty()) return;  // stopping, and nothing left to write
       while (!queue_.empty() && batch.size() < kMaxBatch) {
         Pending& taken = *queue_.front();
@@ -478,7 +482,23 @@ Hash ActivityLog::root() const {
   return committed_.Root();
 }
 
+void ActivityLog::Flush() {
+  std::shared_ptr<Pending> last;
+  {
+    absl::MutexLock lock(&mu_);
+    if (queue_.empty()) return;
+    for (const std::shared_ptr<Pending>& pending : queue_) {
+      if (!pending->wanted) ++wanted_;
+      pending->wanted = true;
+    }
+    last = queue_.back();
+  }
+  // Written in order: the last written means every one before it was too.
+  last->done.WaitForNotification();
+}
+
 absl::StatusOr<std::string> ActivityLog::Checkpoint() {
+  Flush();
   absl::MutexLock checkpoint_lock(&checkpoint_mu_);
   CompactRange tree;
   {

@@ -60,6 +60,10 @@ class ActivityLog : public EventSink {
   // Writes what is queued, then stops.
   ~ActivityLog();
 
+  // How long a record nobody waits for may wait for one that somebody does
+  // before it is written on its own.
+  static constexpr absl::Duration kLinger = absl::Seconds(1);
+
   // For tests: how the writer makes its commits durable, given the
   // write-ahead log's file descriptor (default ::fdatasync; non-zero with
   // errno set is a failure).
@@ -100,7 +104,13 @@ class ActivityLog : public EventSink {
   uint64_t WaitForGrowth(uint64_t size, absl::Duration timeout) const;
   Hash root() const;
 
-  // The latest checkpoint, signing a new one first if the tree has grown.
+  // Writes every record queued now, whether or not anybody waits for it,
+  // and waits until they are written: a reader of the log (an auditor, a
+  // witness's checkpoint) sees everything the node has done by then.
+  void Flush();
+
+  // The latest checkpoint, signing a new one first if the tree has grown;
+  // flushed first.
   absl::StatusOr<std::string> Checkpoint();
 
   // Canonical leaves [begin, end); OutOfRange beyond the tree.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "node/log/activity_log.h"
 #include "node/log/event_sink.h"
@@ -135,6 +136,76 @@ TEST_F(DeferredRecordsTest, ConcurrentScopesAreAllDurableInOrderAndProvable) {
   OpenLog();
   EXPECT_EQ(log_->recovered_at_open(), 0u);
   EXPECT_EQ(log_->size(), uint64_t{kThreads * kEach});
+}
+
+// A node's own thread moving its work along answers nobody: neither its
+// scope nor any scope inside it waits for a sync (here held back for as long
+// as the test likes), and a record somebody does wait for still comes after
+// all of theirs.
+TEST_F(DeferredRecordsTest, AScopeLeftToTheLogWaitsForNoneOfItsRecordsNorForAScopeInsideIt) {
+  absl::Notification let_sync;
+  log_->SyncWith([&](int fd) {
+    let_sync.WaitForNotification();
+    return ::fdatasync(fd);
+  });
+  absl::Notification returned;
+  absl::Status inner_finished = absl::UnknownError("not finished");
+  std::thread work([&] {
+    auto db = Db();
+    {
+      DeferredRecords left(DeferredRecords::AtEnd::kLeaveToTheLog);
+      EXPECT_TRUE(Change(*db, 0, 0).ok());
+      {
+        DeferredRecords inner;  // as a release's submission opens one
+        EXPECT_TRUE(Change(*db, 0, 1).ok());
+        inner_finished = inner.Finish();
+      }
+      EXPECT_TRUE(Change(*db, 0, 2).ok());
+      EXPECT_TRUE(left.Finish().ok());
+    }
+    returned.Notify();
+  });
+  // Were anything waited for, the writer would be held in its sync.
+  EXPECT_TRUE(returned.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  let_sync.Notify();
+  work.join();
+  EXPECT_TRUE(inner_finished.ok()) << inner_finished;
+  ASSERT_TRUE(log_->Record(kAda, ChangeEvent("test.decision", "after")).ok());
+  EXPECT_EQ(Objects(), (std::vector<std::string>{"0/0", "0/1", "0/2", "after"}));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM log_outbox"), 0);
+}
+
+// With nothing after them that somebody waits for, such records are still
+// appended, on their own, after the log's linger.
+TEST_F(DeferredRecordsTest, RecordsNobodyWaitsForAreAppendedOnTheirOwnAfterTheLinger) {
+  auto db = Db();
+  {
+    DeferredRecords left(DeferredRecords::AtEnd::kLeaveToTheLog);
+    ASSERT_TRUE(Change(*db, 0, 0).ok());
+    ASSERT_TRUE(Change(*db, 0, 1).ok());
+  }
+  EXPECT_EQ(log_->WaitForGrowth(1, absl::Seconds(30)), 2u);
+  EXPECT_EQ(Objects(), (std::vector<std::string>{"0/0", "0/1"}));
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM log_outbox"), 0);
+}
+
+// A reader of the log (GetEntries, a checkpoint) is never behind the node.
+TEST_F(DeferredRecordsTest, FlushWritesWhatLingersAndACheckpointCoversIt) {
+  auto db = Db();
+  {
+    DeferredRecords left(DeferredRecords::AtEnd::kLeaveToTheLog);
+    ASSERT_TRUE(Change(*db, 0, 0).ok());
+  }
+  log_->Flush();
+  EXPECT_EQ(log_->size(), 1u);
+  {
+    DeferredRecords left(DeferredRecords::AtEnd::kLeaveToTheLog);
+    ASSERT_TRUE(Change(*db, 0, 1).ok());
+  }
+  auto note = log_->Checkpoint();
+  ASSERT_TRUE(note.ok()) << note.status();
+  auto verifier = *NoteVerifier::FromVerifierKey(signer_.VerifierKey());
+  EXPECT_EQ(ParseCheckpointText(*verifier.Verify(*note))->size, 2u);
 }
 
 TEST_F(DeferredRecordsTest, ARecordThatCannotBeWrittenFailsAloneAndIsKept) {

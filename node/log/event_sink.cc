@@ -29,7 +29,10 @@ absl::Status NotAppended(bool outboxed, absl::string_view why) {
 }
 }  // namespace
 
-DeferredRecords::DeferredRecords() : outer_(current_scope) {
+DeferredRecords::DeferredRecords(AtEnd at_end)
+    : outer_(current_scope),
+      left_to_the_log_(at_end == AtEnd::kLeaveToTheLog ||
+                       (outer_ != nullptr && outer_->left_to_the_log_)) {
   current_scope = this;
 }
 
@@ -39,6 +42,10 @@ DeferredRecords::~DeferredRecords() {
 }
 
 absl::Status DeferredRecords::Finish() {
+  if (left_to_the_log_) {
+    pending_.clear();  // each appended with a later batch (EventSink::Durable)
+    return absl::OkStatus();
+  }
   absl::Status first;
   for (EventSink::Durable& durable : pending_) {
     absl::Status appended = durable();

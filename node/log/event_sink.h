@@ -37,8 +37,9 @@ class EventSink {
   // As AppendFromOutbox, but returns once the record is queued to be
   // appended (after every record queued before it, before every record
   // queued after it); the returned function waits until it is durable and
-  // says whether it was, and must be called exactly once. The default
-  // appends at once.
+  // says whether it was, and is called at most once. Not called, the record
+  // is appended with the next record somebody waits for, or on its own
+  // soon after (the log's linger). The default appends at once.
   using Durable = std::function<absl::Status()>;
   virtual Durable AppendFromOutboxQueued(int64_t outbox_id, const std::string& record) {
     absl::Status appended = AppendFromOutbox(outbox_id, record);
@@ -63,9 +64,18 @@ class EventSink {
 // Contract for callers: call Finish before the work's result is returned to
 // a caller or acted on outside this node's database. Scopes nest (the
 // innermost collects). One thread; not thread-safe.
+//
+// A piece of work that is answered to nobody and does nothing outside the
+// database at its end (a node's own thread moving its work along) opens its
+// scope with AtEnd::kLeaveToTheLog: its end waits for none of its records,
+// nor does the Finish of any scope inside it (the work inside is answered
+// to this one), and they are appended with the next record somebody waits
+// for, or on their own soon after. An act inside it (a file copied out) is
+// still recorded with Record first, which waits for every record before it.
 class DeferredRecords {
  public:
-  DeferredRecords();
+  enum class AtEnd { kWait, kLeaveToTheLog };
+  explicit DeferredRecords(AtEnd at_end = AtEnd::kWait);
   // Waits as Finish does (its status is lost: call Finish).
   ~DeferredRecords();
   DeferredRecords(const DeferredRecords&) = delete;
@@ -74,6 +84,8 @@ class DeferredRecords {
   // Waits for every record deferred in this scope. OK if all are durable;
   // otherwise Internal, as RecordedChange says of a record that could not
   // be appended (the changes stand; their records stay in the outbox).
+  // Inside a scope left to the log, or of one: hands them to the log and
+  // returns OK at once.
   absl::Status Finish();
 
   // For RecordedChange: the innermost open scope of this thread, or null.
@@ -82,6 +94,9 @@ class DeferredRecords {
 
  private:
   DeferredRecords* const outer_;
+  // This scope's end waits for nothing: it, or a scope around it, is left
+  // to the log.
+  const bool left_to_the_log_;
   std::vector<EventSink::Durable> pending_;
 };
 

@@ -114,6 +114,7 @@ grpc::Status ActivityLogService::GetEntries(grpc::ServerContext* context,
     return ToGrpcStatus(
         gate_->Refuse(*caller, absl::StrCat("/", kService, "/GetEntries"), scope));
   }
+  log_->Flush();  // what the node did up to this call, if its records wait still
   // end 0: as far as one call examines (the client pages on from there).
   uint64_t end = request->end() == 0
                      ? std::min<uint64_t>(log_->size(), request->start() + kMaxEntriesPerCall)
