@@ -243,9 +243,15 @@ absl::StatusOr<Contribution> Contributions::Submit(
   ASSIGN_OR_RETURN(std::string dataset,
                    DatasetFor(request.project_id(), request.query().dataset_id()));
   submit.mutable_query()->set_dataset_id(dataset);
-  ASSIGN_OR_RETURN(Analysis analysis, analyses_->Submit(person, submit));
-  if (part_of != nullptr && person.home_node.empty() && analysis.federated_part_of().empty()) {
-    // Only an analysis nothing has been released of becomes the home part:
+  // The home node's own part is marked as it is made: its files are pooled
+  // only, and it may run and succeed before Submit returns.
+  const bool home_part = part_of != nullptr && person.home_node.empty();
+  ASSIGN_OR_RETURN(Analysis analysis,
+                   analyses_->Submit(person, submit, home_part ? part_of->id() : ""));
+  if (home_part && analysis.federated_part_of().empty()) {
+    // Made before, under this request id, but not as the part (a node from
+    // before parts were marked as they were made, or a researcher's own):
+    // only an analysis nothing has been released of becomes the home part:
     // one with a release may have been downloaded, and the pooled result
     // less it would be a partner's (researchers cannot submit request ids
     // ending in ".here", but older analyses may have them).
@@ -263,8 +269,7 @@ absl::StatusOr<Contribution> Contributions::Submit(
                          analysis.id(), absl::StrCat("part of federated analysis ", part_of->id()),
                          [&](Analysis& a) { a.set_federated_part_of(part_of->id()); }));
   }
-  if (part_of != nullptr && person.home_node.empty() &&
-      analysis.state() == trenode::v1::ANALYSIS_STATE_AWAITING_APPROVAL &&
+  if (home_part && analysis.state() == trenode::v1::ANALYSIS_STATE_AWAITING_APPROVAL &&
       !part_of->approved_by().empty()) {
     std::string policy = absl::StrCat("policy:part-of-federated-analysis ", part_of->id());
     absl::StatusOr<Analysis> approved =

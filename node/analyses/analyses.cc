@@ -467,7 +467,8 @@ absl::StatusOr<Analysis> Analyses::Annotate(const std::string& id, const std::st
 }
 
 absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
-                                          const trenode::v1::SubmitAnalysisRequest& request) {
+                                          const trenode::v1::SubmitAnalysisRequest& request,
+                                          const std::string& part_of) {
   std::string person = governance_->PersonId(caller);
   if (person.empty()) return absl::PermissionDeniedError("only people submit analyses");
   RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
@@ -505,6 +506,7 @@ absl::StatusOr<Analysis> Analyses::Submit(const auth::Principal& caller,
 
   absl::Time now = clock_();
   Analysis analysis = NewAnalysis(person, request, dataset_ids, now);
+  analysis.set_federated_part_of(part_of);
   // Held until the analysis, with its estimate, is stored (admission.h).
   absl::ReleasableMutexLock admission_lock(&admission_mu_);
   if (admission_ != nullptr) {

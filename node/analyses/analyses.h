@@ -74,8 +74,14 @@ class Analyses {
         clock_(std::move(clock)),
         events_(events) {}
 
+  // `part_of`: the id of the federated analysis whose home node's own part
+  // this is (the federation's coordinator submits it): the analysis is made
+  // with federated_part_of set, so there is no moment at which it could be
+  // released on its own. A retry of the request answers the analysis made
+  // before, as it was made.
   absl::StatusOr<trenode::v1::Analysis> Submit(const auth::Principal& caller,
-                                               const trenode::v1::SubmitAnalysisRequest& request);
+                                               const trenode::v1::SubmitAnalysisRequest& request,
+                                               const std::string& part_of = "");
   absl::StatusOr<trenode::v1::Analysis> Get(const auth::Principal& caller,
                                             const std::string& analysis_id);
   absl::StatusOr<trenode::v1::ListAnalysesResponse> List(

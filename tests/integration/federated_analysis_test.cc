@@ -14,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -540,6 +541,25 @@ TEST_F(FederatedAnalysisTest, OnlyThePooledResultLeavesAndOnlyThroughTheHomeNode
     if (analysis.federated_part_of() == submitted.id()) part_id = analysis.id();
   }
   ASSERT_FALSE(part_id.empty());
+  {
+    // Marked as it was made: never a note marking it later, by which time
+    // it may have run, and its release have been published, unmarked.
+    trenode::v1::GetEntriesRequest entries;
+    entries.set_action("analysis.");
+    auto auditor = WithToken(a_->Token("aud", {"auditor"}));
+    auto reader =
+        trenode::v1::ActivityLog::NewStub(a_->Channel())->GetEntries(auditor.get(), entries);
+    trenode::v1::LogEntry entry;
+    std::vector<std::string> actions;
+    while (reader->Read(&entry)) {
+      auto event = log::ParseLeaf(entry.leaf());
+      if (event.ok() && event->object == "analysis/" + part_id) actions.push_back(event->action);
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    EXPECT_EQ(absl::StrJoin(actions, ","),
+              "analysis.submit,analysis.auto_approve,analysis.queue,analysis.start,"
+              "analysis.data_access,analysis.succeed");
+  }
   trenode::v1::ListReleasesRequest list;
   trenode::v1::ListReleasesResponse listed;
   ASSERT_TRUE(releases->ListReleases(steward.get(), list, &listed).ok());
