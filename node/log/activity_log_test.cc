@@ -316,5 +316,37 @@ TEST_F(ActivityLogTest, ALogFromBeforeInlineSubtreesKeepsItsTreeAfterTheMigratio
   EXPECT_FALSE(db->Prepare("SELECT * FROM log_nodes").ok());
 }
 
+// Records left in the outbox by a node that stopped before migration 25 are
+// appended, in the order of their ids, by the node after it; new rows then
+// take the next id without a sqlite_sequence row to keep.
+TEST_F(ActivityLogTest, OutboxRowsLeftBeforeTheRowidMigrationAreAppendedInOrder) {
+  {
+    auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
+    ASSERT_TRUE(storage::ApplyMigrations(*db, storage::NodeSchemaMigrations().first(24)).ok());
+    auto insert = *db->Prepare("INSERT INTO log_outbox(id, record) VALUES (?, ?)");
+    for (int id : {12, 5, 40}) {  // committed in the order 5, 12, 40
+      insert.Reset();
+      ASSERT_TRUE(insert.Bind(1, int64_t{id})
+                      .BindBlob(2, CanonicalLeaf(Event("ada@site-a", id)))
+                      .Run()
+                      .ok());
+    }
+  }
+  auto log = OpenLog();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->recovered_at_open(), 3u);
+  auto leaves = *log->Leaves(0, 3);
+  std::vector<std::string> objects;
+  for (const std::string& leaf : leaves) objects.push_back(ParseLeaf(leaf)->object);
+  EXPECT_EQ(objects, (std::vector<std::string>{"dataset/d-5", "dataset/d-12", "dataset/d-40"}));
+  auto db = *storage::SqliteDb::Open(dir_.File("node.db"));
+  auto sequence = *db->Prepare("SELECT count(*) FROM sqlite_sequence WHERE name = 'log_outbox'");
+  ASSERT_TRUE(*sequence.Step());
+  EXPECT_EQ(sequence.Int64(0), 0);
+  auto outbox = *db->Prepare("SELECT sql FROM sqlite_schema WHERE name = 'log_outbox'");
+  ASSERT_TRUE(*outbox.Step());
+  EXPECT_EQ(outbox.Text(0).find("AUTOINCREMENT"), std::string::npos) << outbox.Text(0);
+}
+
 }  // namespace
 }  // namespace trenode::log

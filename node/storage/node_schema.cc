@@ -390,6 +390,21 @@ ALTER TABLE release_ledger DROP COLUMN persons;
 CREATE INDEX release_ledger_standing ON release_ledger(dataset_id, status, digest, id);
 DROP INDEX release_ledger_by_digest;
 )sql"},
+    {25, "log_outbox_without_autoincrement", R"sql(
+-- An outbox row's id is the largest id left plus one: ids stay in the order
+-- the changes were committed among the rows left (a row stays until its
+-- record is appended), and the change's transaction no longer writes the
+-- sqlite_sequence page too (AUTOINCREMENT's only use is never reusing an
+-- id, which nothing here needs).
+CREATE TABLE log_outbox_rowid (
+  id INTEGER PRIMARY KEY,
+  record BLOB NOT NULL
+);
+INSERT INTO log_outbox_rowid(id, record) SELECT id, record FROM log_outbox;
+DROP TABLE log_outbox;
+ALTER TABLE log_outbox_rowid RENAME TO log_outbox;
+DELETE FROM sqlite_sequence WHERE name = 'log_outbox';
+)sql"},
 };
 
 }  // namespace
