@@ -37,14 +37,16 @@ Contribution WithState(trenode::v1::ContributionState state, std::string reason)
 Contributions::Contributions(std::string node_id, analyses::Analyses* analyses,
                              analyses::AnalysisStore* analysis_store, releases::Releases* releases,
                              releases::ReleaseStore* release_store,
-                             governance::GovernanceStore* projects, adapters::ObjectStore* objects)
+                             governance::GovernanceStore* projects, adapters::ObjectStore* objects,
+                             log::EventSink* events)
     : node_id_(std::move(node_id)),
       analyses_(analyses),
       analysis_store_(analysis_store),
       releases_(releases),
       release_store_(release_store),
       projects_(projects),
-      objects_(objects) {
+      objects_(objects),
+      events_(events) {
   analyses_->AddSuccessHook([this](const Analysis& analysis) {
     if (!analyses::IsFederatedPart(analysis, node_id_)) return;
     absl::MutexLock lock(&mu_);
@@ -234,6 +236,9 @@ absl::StatusOr<std::string> Contributions::DatasetFor(const std::string& project
 absl::StatusOr<Contribution> Contributions::Submit(
     const auth::Principal& person, const trenode::v1::SubmitContributionRequest& request,
     const Analysis* part_of) {
+  absl::Cleanup told = [this] {
+    if (events_ != nullptr) events_->Flush();
+  };
   if (!request.has_query()) return absl::InvalidArgumentError("query: is required");
   trenode::v1::SubmitAnalysisRequest submit;
   submit.set_project_id(request.project_id());
@@ -297,6 +302,9 @@ absl::StatusOr<Contribution> Contributions::Get(const auth::Principal& person,
                                                 const std::string& request_id,
                                                 trenode::v1::ContributionState known_state,
                                                 absl::Duration wait) {
+  absl::Cleanup told = [this] {
+    if (events_ != nullptr) events_->Flush();
+  };
   bool hold = false;
   if (wait > absl::ZeroDuration() && known_state != trenode::v1::CONTRIBUTION_STATE_UNSPECIFIED) {
     absl::MutexLock lock(&mu_);
@@ -336,6 +344,9 @@ absl::StatusOr<Contribution> Contributions::Get(const auth::Principal& person,
 
 absl::StatusOr<Contribution> Contributions::Cancel(const auth::Principal& person,
                                                    const std::string& request_id) {
+  absl::Cleanup told = [this] {
+    if (events_ != nullptr) events_->Flush();
+  };
   ASSIGN_OR_RETURN(Analysis analysis, Find(person, request_id));
   if (!analyses::IsFinal(analysis.state())) {
     trenode::v1::AnalysisDecisionRequest cancel;

@@ -25,6 +25,7 @@
 #include "node/analyses/analysis_store.h"
 #include "node/auth/principal.h"
 #include "node/governance/governance_store.h"
+#include "node/log/event_sink.h"
 #include "node/releases/release_store.h"
 #include "node/releases/releases.h"
 #include "trenode/v1/federation.pb.h"
@@ -36,10 +37,14 @@ class Contributions {
   // Everything given must outlive this object. Adds a success hook and a
   // change hook to `analyses`, and starts the thread that moves the
   // releases of succeeded contributions along.
+  // `events` (may be null) is flushed before each answer of Submit, Get and
+  // Cancel: a partner is told where its part stands only once the records
+  // of the changes that brought it there are durable, though the node's own
+  // threads that made them did not wait for them.
   Contributions(std::string node_id, analyses::Analyses* analyses,
                 analyses::AnalysisStore* analysis_store, releases::Releases* releases,
                 releases::ReleaseStore* release_store, governance::GovernanceStore* projects,
-                adapters::ObjectStore* objects);
+                adapters::ObjectStore* objects, log::EventSink* events = nullptr);
   ~Contributions() { Stop(); }
   // Stops the thread and gives held answers at once; from then on nothing
   // is held, and contributions not yet moved along are moved when the home
@@ -109,6 +114,7 @@ class Contributions {
   releases::ReleaseStore* release_store_;
   governance::GovernanceStore* projects_;
   adapters::ObjectStore* objects_;
+  log::EventSink* events_;
 
   absl::Mutex mu_;
   // Ids of succeeded contributions whose release is still to be moved along.

@@ -126,7 +126,7 @@ absl::StatusOr<std::unique_ptr<ActivityLog>> ActivityLog::Open(const std::string
   // disk whenever the log was writing. The file exists once a connection
   // has read the database in WAL mode (StoredSize), and keeps its inode
   // while connections are open (a checkpoint rewinds it, never replaces it).
-  const std::string wal_path = path + "-wal";
+  const std::string wal_path = writer->WalPath();
   int wal_fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (wal_fd < 0) {
     return absl::UnavailableError(absl::StrCat("cannot open the activity log's write-ahead log ",
@@ -355,12 +355,17 @@ void ActivityLog::WriteLoop() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      writing_last_ = batch.back();
       range = committed_;
       sync = sync_;
     }
     std::vector<absl::StatusOr<uint64_t>> results(batch.size());
     if (!unsynced_.ok()) {
       writing_.store(false, std::memory_order_relaxed);
+      {
+        absl::MutexLock lock(&mu_);
+        writing_last_ = nullptr;
+      }
       for (const std::shared_ptr<Pending>& pending : batch) {
         pending->result = unsynced_;
         pending->done.Notify();
@@ -394,6 +399,7 @@ void ActivityLog::WriteLoop() {
         }
       }
     }
+    bool synced = true;
     if (range.size() > before.size()) {
       if (sync(wal_fd_) != 0) {
         // The commits are in the database, but perhaps not on the disk,
@@ -407,9 +413,16 @@ void ActivityLog::WriteLoop() {
         for (absl::StatusOr<uint64_t>& result : results) {
           if (result.ok()) result = unsynced_;
         }
+        synced = false;
       }
+    }
+    {
       absl::MutexLock lock(&mu_);
-      committed_ = range;
+      // Only what is known to be on the disk counts (and is signed in a
+      // checkpoint): after a failed sync the tree stays as it was; the
+      // restart reads what the database holds.
+      if (synced) committed_ = range;
+      writing_last_ = nullptr;
     }
     writing_.store(written.ok(), std::memory_order_relaxed);
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -486,13 +499,13 @@ void ActivityLog::Flush() {
   std::shared_ptr<Pending> last;
   {
     absl::MutexLock lock(&mu_);
-    if (queue_.empty()) return;
     for (const std::shared_ptr<Pending>& pending : queue_) {
       if (!pending->wanted) ++wanted_;
       pending->wanted = true;
     }
-    last = queue_.back();
+    last = queue_.empty() ? writing_last_ : queue_.back();
   }
+  if (last == nullptr) return;
   // Written in order: the last written means every one before it was too.
   last->done.WaitForNotification();
 }

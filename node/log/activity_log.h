@@ -107,7 +107,7 @@ class ActivityLog : public EventSink {
   // Writes every record queued now, whether or not anybody waits for it,
   // and waits until they are written: a reader of the log (an auditor, a
   // witness's checkpoint) sees everything the node has done by then.
-  void Flush();
+  void Flush() override;
 
   // The latest checkpoint, signing a new one first if the tree has grown;
   // flushed first.
@@ -151,6 +151,8 @@ class ActivityLog : public EventSink {
   mutable absl::Mutex mu_;
   std::deque<std::shared_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);
   int64_t wanted_ ABSL_GUARDED_BY(mu_) = 0;  // records in queue_ someone waits for
+  // The last record of the batch the writer is writing, if any.
+  std::shared_ptr<Pending> writing_last_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   CompactRange committed_ ABSL_GUARDED_BY(mu_);
   SyncFile sync_ ABSL_GUARDED_BY(mu_) = &::fdatasync;

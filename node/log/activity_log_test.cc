@@ -126,6 +126,32 @@ TEST_F(ActivityLogTest, AChangeCommitsWhileTheLogSyncsAndTheAppenderWaitsForTheS
   EXPECT_EQ(*index, 0u);
 }
 
+// A reader's Flush also waits for the batch the writer has taken but not yet
+// made durable.
+TEST_F(ActivityLogTest, FlushWaitsForTheBatchBeingWritten) {
+  auto log = OpenLog();
+  absl::Notification syncing, let_sync;
+  log->SyncWith([&](int fd) {
+    if (!syncing.HasBeenNotified()) syncing.Notify();
+    let_sync.WaitForNotification();
+    return ::fdatasync(fd);
+  });
+  std::thread appender([&] { EXPECT_TRUE(log->Append(Event("ada@site-a", 1)).ok()); });
+  ASSERT_TRUE(syncing.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  std::atomic<bool> flushed{false};
+  std::thread reader([&] {
+    log->Flush();
+    flushed = true;
+  });
+  absl::SleepFor(absl::Milliseconds(200));  // time enough to return, were it wrong
+  EXPECT_FALSE(flushed);
+  let_sync.Notify();
+  reader.join();
+  appender.join();
+  EXPECT_TRUE(flushed);
+  EXPECT_EQ(log->size(), 1u);
+}
+
 // After a failed sync no later sync says the earlier writes reached the
 // disk: the log appends nothing more, so nothing that waits for its record
 // goes ahead, until the node restarts and reads what is there.
@@ -147,6 +173,12 @@ TEST_F(ActivityLogTest, AFailedSyncFailsThatAppendAndEveryLaterOne) {
               std::string::npos)
         << failed.status();
     EXPECT_FALSE(log->writing());
+    // The tree, and what a checkpoint signs, holds only what reached the disk.
+    EXPECT_EQ(log->size(), 1u);
+    auto verifier = *NoteVerifier::FromVerifierKey(signer_.VerifierKey());
+    auto note = log->Checkpoint();
+    ASSERT_TRUE(note.ok()) << note.status();
+    EXPECT_EQ(ParseCheckpointText(*verifier.Verify(*note))->size, 1u);
     auto later = log->Append(Event("ada@site-a", 2));
     EXPECT_EQ(later.status().code(), absl::StatusCode::kUnavailable);
     EXPECT_EQ(syncs, 1);  // not written at all

@@ -45,6 +45,13 @@ class EventSink {
     absl::Status appended = AppendFromOutbox(outbox_id, record);
     return [appended] { return appended; };
   }
+
+  // Returns once every record queued before the call is written (or its
+  // write has failed), whether or not anybody waited for it: before a
+  // change is told outside the node that its maker did not wait for (a
+  // partner told where its part stands), or the log is read. The default
+  // has nothing queued.
+  virtual void Flush() {}
 };
 
 // A piece of work that makes several changes in a row and acknowledges or
@@ -70,8 +77,10 @@ class EventSink {
 // scope with AtEnd::kLeaveToTheLog: its end waits for none of its records,
 // nor does the Finish of any scope inside it (the work inside is answered
 // to this one), and they are appended with the next record somebody waits
-// for, or on their own soon after. An act inside it (a file copied out) is
-// still recorded with Record first, which waits for every record before it.
+// for, or on their own soon after. An act inside it (a file copied out to
+// egress) is still recorded with Record, which waits for every record before
+// it, before the file can be downloaded; whoever tells such a change outside
+// the node calls EventSink::Flush first.
 class DeferredRecords {
  public:
   enum class AtEnd { kWait, kLeaveToTheLog };

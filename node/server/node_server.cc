@@ -561,7 +561,8 @@ absl::StatusOr<std::unique_ptr<NodeServer>> NodeServer::Start(
       parts.partner_caller.get());
   parts.contributions = std::make_unique<federation::Contributions>(
       config.node_id(), parts.analyses.get(), parts.analysis_store.get(), parts.releases.get(),
-      parts.release_store.get(), parts.governance_store.get(), parts.objects.get());
+      parts.release_store.get(), parts.governance_store.get(), parts.objects.get(),
+      parts.activity_log.get());
   parts.coordinator = std::make_unique<federation::Coordinator>(
       config.node_id(), parts.analyses.get(), parts.analysis_store.get(),
       parts.release_store.get(), parts.partners.get(), parts.partner_caller.get(),

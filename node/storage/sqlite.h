@@ -66,6 +66,9 @@ class SqliteDb {
   int64_t LastInsertRowId() const;
   // Rows changed by the last INSERT, UPDATE or DELETE.
   int Changes() const;
+  // The write-ahead log's file name, as SQLite names it (symbolic links in
+  // the database's path followed).
+  std::string WalPath() const;
 
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}

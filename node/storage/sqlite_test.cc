@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -108,6 +109,21 @@ TEST(SqliteTest, WritableConnectionsDoNotMapTheFile) {
   auto journal = *db->Prepare("PRAGMA journal_mode");
   ASSERT_TRUE(*journal.Step());
   EXPECT_EQ(journal.Text(0), "wal");
+}
+
+// The activity log syncs this file itself: it must be the one SQLite writes,
+// also when the database is reached through a symbolic link.
+TEST(SqliteTest, TheWalPathIsSqlitesOwnThroughASymbolicLink) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.File("real"));
+  std::filesystem::create_directory_symlink(dir.File("real"), dir.File("link"));
+  std::filesystem::create_symlink(dir.File("real/t.db"), dir.File("real/alias.db"));
+  auto db = *SqliteDb::Open(dir.File("link/alias.db"));
+  ASSERT_TRUE(db->Exec("CREATE TABLE t(x)").ok());
+  EXPECT_EQ(std::filesystem::weakly_canonical(db->WalPath()),
+            std::filesystem::weakly_canonical(dir.File("real/t.db-wal")));
+  EXPECT_EQ(std::filesystem::path(db->WalPath()).filename(), "t.db-wal");
+  EXPECT_TRUE(std::filesystem::exists(db->WalPath()));
 }
 
 TEST(SqliteTest, SqliteKeepsNoProcessWideMemoryStatistics) {
