@@ -236,9 +236,7 @@ absl::StatusOr<std::string> Contributions::DatasetFor(const std::string& project
 absl::StatusOr<Contribution> Contributions::Submit(
     const auth::Principal& person, const trenode::v1::SubmitContributionRequest& request,
     const Analysis* part_of) {
-  absl::Cleanup told = [this] {
-    if (events_ != nullptr) events_->Flush();
-  };
+  absl::Cleanup told = [this] { events_->Flush(); };
   if (!request.has_query()) return absl::InvalidArgumentError("query: is required");
   trenode::v1::SubmitAnalysisRequest submit;
   submit.set_project_id(request.project_id());
@@ -302,9 +300,7 @@ absl::StatusOr<Contribution> Contributions::Get(const auth::Principal& person,
                                                 const std::string& request_id,
                                                 trenode::v1::ContributionState known_state,
                                                 absl::Duration wait) {
-  absl::Cleanup told = [this] {
-    if (events_ != nullptr) events_->Flush();
-  };
+  absl::Cleanup told = [this] { events_->Flush(); };
   bool hold = false;
   if (wait > absl::ZeroDuration() && known_state != trenode::v1::CONTRIBUTION_STATE_UNSPECIFIED) {
     absl::MutexLock lock(&mu_);
@@ -344,9 +340,7 @@ absl::StatusOr<Contribution> Contributions::Get(const auth::Principal& person,
 
 absl::StatusOr<Contribution> Contributions::Cancel(const auth::Principal& person,
                                                    const std::string& request_id) {
-  absl::Cleanup told = [this] {
-    if (events_ != nullptr) events_->Flush();
-  };
+  absl::Cleanup told = [this] { events_->Flush(); };
   ASSIGN_OR_RETURN(Analysis analysis, Find(person, request_id));
   if (!analyses::IsFinal(analysis.state())) {
     trenode::v1::AnalysisDecisionRequest cancel;

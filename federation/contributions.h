@@ -37,14 +37,14 @@ class Contributions {
   // Everything given must outlive this object. Adds a success hook and a
   // change hook to `analyses`, and starts the thread that moves the
   // releases of succeeded contributions along.
-  // `events` (may be null) is flushed before each answer of Submit, Get and
-  // Cancel: a partner is told where its part stands only once the records
-  // of the changes that brought it there are durable, though the node's own
+  // `events` is flushed before each answer of Submit, Get and Cancel: a
+  // partner is told where its part stands only once the records of the
+  // changes that brought it there are durable, though the node's own
   // threads that made them did not wait for them.
   Contributions(std::string node_id, analyses::Analyses* analyses,
                 analyses::AnalysisStore* analysis_store, releases::Releases* releases,
                 releases::ReleaseStore* release_store, governance::GovernanceStore* projects,
-                adapters::ObjectStore* objects, log::EventSink* events = nullptr);
+                adapters::ObjectStore* objects, log::EventSink* events);
   ~Contributions() { Stop(); }
   // Stops the thread and gives held answers at once; from then on nothing
   // is held, and contributions not yet moved along are moved when the home

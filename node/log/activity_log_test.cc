@@ -59,8 +59,18 @@ class ActivityLogTest : public ::testing::Test {
     EXPECT_TRUE(log.ok()) << log.status();
     return log.ok() ? std::move(*log) : nullptr;
   }
+  // Holds `log`'s writer in its next sync (syncing_ then notified) until
+  // let_sync_ is notified.
+  void HoldSyncs(ActivityLog& log) {
+    log.SyncWith([this](int fd) {
+      if (!syncing_.HasBeenNotified()) syncing_.Notify();
+      let_sync_.WaitForNotification();
+      return ::fdatasync(fd);
+    });
+  }
   testing::TempDir dir_;
   NoteSigner signer_ = *NoteSigner::Generate("trenode.test/site-a");
+  absl::Notification syncing_, let_sync_;
 };
 
 TEST_F(ActivityLogTest, ConcurrentAppendsGetDistinctDurableIndices) {
@@ -100,19 +110,14 @@ TEST_F(ActivityLogTest, ConcurrentAppendsGetDistinctDurableIndices) {
 // sync, while the appender still does.
 TEST_F(ActivityLogTest, AChangeCommitsWhileTheLogSyncsAndTheAppenderWaitsForTheSync) {
   auto log = OpenLog();
-  absl::Notification syncing, let_sync;
-  log->SyncWith([&](int fd) {
-    if (!syncing.HasBeenNotified()) syncing.Notify();
-    let_sync.WaitForNotification();
-    return ::fdatasync(fd);
-  });
+  HoldSyncs(*log);
   std::atomic<bool> appended{false};
   absl::StatusOr<uint64_t> index;
   std::thread appender([&] {
     index = log->Append(Event("ada@site-a", 1));
     appended = true;
   });
-  ASSERT_TRUE(syncing.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(syncing_.WaitForNotificationWithTimeout(absl::Seconds(30)));
   auto other = *storage::SqliteDb::Open(dir_.File("node.db"));
   // Waits up to SQLite's busy timeout, then fails, if the lock were held.
   EXPECT_TRUE(other->Exec("BEGIN IMMEDIATE; CREATE TABLE scratch(x); COMMIT").ok());
@@ -120,7 +125,7 @@ TEST_F(ActivityLogTest, AChangeCommitsWhileTheLogSyncsAndTheAppenderWaitsForTheS
   ASSERT_TRUE(*committed.Step());
   EXPECT_EQ(committed.Int64(0), 1);  // committed, not yet known durable
   EXPECT_FALSE(appended);
-  let_sync.Notify();
+  let_sync_.Notify();
   appender.join();
   ASSERT_TRUE(index.ok()) << index.status();
   EXPECT_EQ(*index, 0u);
@@ -130,14 +135,9 @@ TEST_F(ActivityLogTest, AChangeCommitsWhileTheLogSyncsAndTheAppenderWaitsForTheS
 // made durable.
 TEST_F(ActivityLogTest, FlushWaitsForTheBatchBeingWritten) {
   auto log = OpenLog();
-  absl::Notification syncing, let_sync;
-  log->SyncWith([&](int fd) {
-    if (!syncing.HasBeenNotified()) syncing.Notify();
-    let_sync.WaitForNotification();
-    return ::fdatasync(fd);
-  });
+  HoldSyncs(*log);
   std::thread appender([&] { EXPECT_TRUE(log->Append(Event("ada@site-a", 1)).ok()); });
-  ASSERT_TRUE(syncing.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(syncing_.WaitForNotificationWithTimeout(absl::Seconds(30)));
   std::atomic<bool> flushed{false};
   std::thread reader([&] {
     log->Flush();
@@ -145,7 +145,7 @@ TEST_F(ActivityLogTest, FlushWaitsForTheBatchBeingWritten) {
   });
   absl::SleepFor(absl::Milliseconds(200));  // time enough to return, were it wrong
   EXPECT_FALSE(flushed);
-  let_sync.Notify();
+  let_sync_.Notify();
   reader.join();
   appender.join();
   EXPECT_TRUE(flushed);
